@@ -1,0 +1,98 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+#include <memory>
+
+namespace arbiter {
+
+ThreadPool::ThreadPool(int num_threads) {
+  num_threads_ = num_threads > 0 ? num_threads : std::max(1u, std::thread::hardware_concurrency());
+  // Thread 0 is the caller; workers are 1..n-1.
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  start_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::worker_loop(int index) {
+  size_t seen_generation = 0;
+  for (;;) {
+    const std::function<void(int)>* job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
+      if (stopping_) return;
+      seen_generation = generation_;
+      job = job_;
+    }
+    (*job)(index);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
+  if (num_threads_ == 1) {
+    fn(0);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &fn;
+    pending_ = num_threads_ - 1;
+    ++generation_;
+  }
+  start_cv_.notify_all();
+  fn(0);
+  std::unique_lock<std::mutex> lock(mutex_);
+  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  job_ = nullptr;
+}
+
+void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(int, size_t, size_t)>& fn) {
+  if (n == 0) return;
+  grain = std::max<size_t>(grain, 1);
+  const size_t chunks = (n + grain - 1) / grain;
+  const size_t threads = std::min<size_t>(num_threads_, chunks);
+  if (threads <= 1) {
+    fn(0, 0, n);
+    return;
+  }
+  run_on_all([&](int t) {
+    if (size_t(t) >= threads) return;
+    const size_t first_chunk = chunks * t / threads;
+    const size_t last_chunk = chunks * (t + 1) / threads;
+    const size_t begin = first_chunk * grain;
+    const size_t end = std::min(n, last_chunk * grain);
+    if (begin < end) fn(t, begin, end);
+  });
+}
+
+namespace {
+std::unique_ptr<ThreadPool>& pool_slot() {
+  static std::unique_ptr<ThreadPool> pool;
+  return pool;
+}
+}  // namespace
+
+ThreadPool& global_thread_pool() {
+  auto& pool = pool_slot();
+  if (!pool) pool = std::make_unique<ThreadPool>(0);
+  return *pool;
+}
+
+void set_num_threads(int num_threads) {
+  auto& pool = pool_slot();
+  if (pool && pool->size() == num_threads) return;
+  pool = std::make_unique<ThreadPool>(num_threads);
+}
+
+}  // namespace arbiter
