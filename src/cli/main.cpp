@@ -1,0 +1,55 @@
+// arbiter: reward models and LLM judges. Dispatches to the subcommands in cli/cmd_*.cpp.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+
+namespace arbiter::cli {
+std::vector<CommandSpec>& command_registry() {
+  static std::vector<CommandSpec> registry;
+  return registry;
+}
+}  // namespace arbiter::cli
+
+int main(int argc, char** argv) {
+  using namespace arbiter;
+  CLI::App app{"arbiter: reward models and LLM judges (GGUF and Hugging Face safetensors)", "arbiter"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "arbiter 0.1.0");
+  int threads = 0;
+  bool verbose = false, quiet = false;
+  app.add_option("-t,--threads", threads, "worker threads (default: all cores)");
+  app.add_flag("-v,--verbose", verbose, "debug logging");
+  app.add_flag("-q,--quiet", quiet, "errors only");
+
+  auto& registry = cli::command_registry();
+  std::stable_sort(registry.begin(), registry.end(),
+                   [](const cli::CommandSpec& a, const cli::CommandSpec& b) { return a.order < b.order; });
+  std::vector<std::pair<CLI::App*, cli::CommandRunner>> runners;
+  for (auto& spec : registry) {
+    CLI::App* sub = app.add_subcommand(spec.name, spec.description);
+    runners.emplace_back(sub, spec.setup(*sub));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  set_log_level(verbose ? LogLevel::kDebug : quiet ? LogLevel::kError : LogLevel::kInfo);
+  if (threads > 0) set_num_threads(threads);
+
+  for (auto& [sub, run] : runners) {
+    if (!sub->parsed()) continue;
+    Status status = run();
+    if (!status.is_ok()) {
+      std::fprintf(stderr, "arbiter %s: error: %s\n", sub->get_name().c_str(), status.message().c_str());
+      return 1;
+    }
+    return 0;
+  }
+  return 2;
+}
