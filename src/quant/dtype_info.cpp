@@ -1,7 +1,7 @@
 // The type table: names and block geometry of every GGUF type number arbiter knows.
-#include <string>
 #include <array>
 #include <cctype>
+#include <string>
 
 #include "quant/dtype.h"
 
