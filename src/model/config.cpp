@@ -1,0 +1,40 @@
+#include "model/config.h"
+
+#include <cmath>
+
+namespace arbiter {
+
+const char* architecture_name(Architecture arch) {
+  switch (arch) {
+    case Architecture::kLlama: return "llama";
+    case Architecture::kMistral: return "mistral";
+    case Architecture::kQwen2: return "qwen2";
+    case Architecture::kQwen3: return "qwen3";
+    case Architecture::kGemma2: return "gemma2";
+  }
+  return "unknown";
+}
+
+double ModelConfig::effective_attention_scale() const {
+  return attention_scale > 0 ? attention_scale : 1.0 / std::sqrt(double(head_dim));
+}
+
+std::string validate_config(const ModelConfig& c) {
+  auto positive = [](int64_t v) { return v > 0; };
+  if (!positive(c.vocab_size)) return "vocab_size must be positive";
+  if (!positive(c.hidden_size)) return "hidden_size must be positive";
+  if (!positive(c.num_layers) || c.num_layers > 1024) return "num_layers must be in 1..1024";
+  if (!positive(c.num_heads)) return "num_attention_heads must be positive";
+  if (!positive(c.num_kv_heads)) return "num_key_value_heads must be positive";
+  if (c.num_heads % c.num_kv_heads != 0) return "num_attention_heads must be a multiple of num_key_value_heads";
+  if (!positive(c.head_dim)) return "head_dim must be positive";
+  if (!positive(c.intermediate_size)) return "intermediate_size must be positive";
+  if (c.rope_dim <= 0 || c.rope_dim > c.head_dim || c.rope_dim % 2 != 0) return "rope dimension must be even and <= head_dim";
+  if (!(c.rms_norm_eps > 0)) return "rms_norm_eps must be positive";
+  if (!(c.rope_theta > 0)) return "rope_theta must be positive";
+  if (int64_t(c.layer_sliding.size()) != c.num_layers) return "per-layer sliding-window pattern has the wrong length";
+  if (c.is_classifier() && !positive(c.num_labels)) return "a sequence-classification model needs num_labels > 0";
+  return "";
+}
+
+}  // namespace arbiter

@@ -1,0 +1,79 @@
+// ModelConfig: one struct for every supported architecture. Llama, Mistral, Qwen2, Qwen3 and Gemma2 differ
+// only in the switches below; the forward pass honours them, so adding an architecture is a mapping from
+// config.json or GGUF metadata onto these fields, not a new forward pass.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace arbiter {
+
+enum class Architecture { kLlama, kMistral, kQwen2, kQwen3, kGemma2 };
+const char* architecture_name(Architecture arch);
+
+enum class Activation { kSilu, kGeluTanh };
+
+enum class RopeScaling { kNone, kLinear, kLlama3 };
+
+// Which pairs of a head's dimensions RoPE rotates together. HF checkpoints rotate (i, i + head_dim/2)
+// ("rotate_half"); GGUF llama-arch files have Q/K rows permuted by the converter so that adjacent pairs
+// (2i, 2i + 1) are rotated instead. The captured residual stream is the same either way.
+enum class RopePairing { kHalfSplit, kAdjacent };
+
+enum class HeadKind { kCausalLM, kSequenceClassification };
+
+struct ModelConfig {
+  Architecture arch = Architecture::kLlama;
+  HeadKind head = HeadKind::kCausalLM;
+
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;         // d_model
+  int64_t num_layers = 0;          // L
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;            // may differ from hidden_size / num_heads (qwen3)
+  int64_t intermediate_size = 0;   // d_ffn
+  int64_t max_position_embeddings = 0;
+  double rms_norm_eps = 1e-5;
+
+  double rope_theta = 10000.0;
+  int64_t rope_dim = 0;            // rotated dimensions per head (= head_dim unless partial)
+  RopePairing rope_pairing = RopePairing::kHalfSplit;
+  RopeScaling rope_scaling = RopeScaling::kNone;
+  double rope_factor = 1.0;                  // linear and llama3
+  double rope_low_freq_factor = 1.0;         // llama3
+  double rope_high_freq_factor = 4.0;        // llama3
+  int64_t rope_original_max_position = 8192;  // llama3
+  bool rope_freqs_from_tensor = false;       // GGUF llama3: per-frequency divisors in rope_freqs.weight
+
+  bool qkv_bias = false;           // qwen2
+  bool qk_norm = false;            // qwen3: RMSNorm over head_dim on q and k
+  bool tie_embeddings = false;
+  bool norm_plus_one = false;      // gemma HF checkpoints store w where the norm multiplies by (1 + w)
+  bool post_norms = false;         // gemma2: norms after attention and after the MLP
+  Activation activation = Activation::kSilu;
+  double embedding_scale = 1.0;    // gemma: sqrt(hidden_size)
+  double attn_logit_softcap = 0.0;   // 0 = off
+  double final_logit_softcap = 0.0;  // 0 = off
+  double attention_scale = 0.0;      // multiplier of q.k; 0 = 1/sqrt(head_dim)
+  int64_t sliding_window = 0;        // 0 = none
+  std::vector<bool> layer_sliding;   // per layer: whether the sliding window applies
+
+  int64_t num_labels = 0;            // sequence classification
+  std::vector<std::string> label_names;  // id2label in order, may be empty
+  int64_t bos_token_id = -1, eos_token_id = -1, pad_token_id = -1;
+
+  std::string source_format;       // "gguf" or "safetensors"
+
+  int64_t q_dim() const { return num_heads * head_dim; }
+  int64_t kv_dim() const { return num_kv_heads * head_dim; }
+  bool is_classifier() const { return head == HeadKind::kSequenceClassification; }
+  double effective_attention_scale() const;
+};
+
+// Checks the invariants the forward pass relies on (positive sizes, heads divisible by kv heads, ...).
+// `where` names the file for the message.
+std::string validate_config(const ModelConfig& config);  // empty when valid
+
+}  // namespace arbiter

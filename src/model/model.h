@@ -1,0 +1,52 @@
+// A loaded model: its config and its weights bound by role. Matrices are views into the mapped file in
+// their stored type; small vectors (norms, biases) are converted to f32 at load, with architecture
+// quirks (gemma's 1 + w) folded in, so the forward pass never branches on them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "io/tensor.h"
+#include "model/config.h"
+
+namespace arbiter {
+
+class GgufFile;
+class SafetensorsModel;
+
+struct LayerWeights {
+  std::vector<float> attn_norm;        // [d_model]
+  TensorView wq, wk, wv, wo;           // [q_dim, d], [kv_dim, d], [kv_dim, d], [d, q_dim]
+  std::vector<float> bq, bk, bv;       // qkv_bias only
+  std::vector<float> q_norm, k_norm;   // qk_norm only: [head_dim]
+  std::vector<float> post_attn_norm;   // post_norms only: [d]
+  std::vector<float> ffn_norm;         // [d]
+  TensorView w_gate, w_up, w_down;     // [d_ffn, d], [d_ffn, d], [d, d_ffn]
+  std::vector<float> post_ffn_norm;    // post_norms only: [d]
+};
+
+struct Model {
+  ModelConfig config;
+  std::string path;
+  TensorView token_embedding;          // [vocab, d]
+  std::vector<LayerWeights> layers;
+  std::vector<float> final_norm;       // [d]
+  TensorView lm_head;                  // [vocab, d]; the embedding when tied
+  std::vector<float> score_head;       // classifiers: [num_labels, d] f32
+  std::vector<float> score_bias;       // classifiers: [num_labels], usually empty
+  std::vector<float> rope_inv_freq;    // [rope_dim / 2], scaling applied
+
+  // What keeps the mapped files (and any converted buffers) alive for the views above.
+  std::shared_ptr<GgufFile> gguf;
+  std::shared_ptr<SafetensorsModel> safetensors;
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> owned_buffers;
+
+  int64_t parameter_count() const;
+};
+
+// Loads a model from a GGUF file or a Hugging Face directory (config.json + safetensors).
+Result<std::shared_ptr<Model>> load_model(const std::string& path);
+
+}  // namespace arbiter

@@ -1,0 +1,241 @@
+// The CPU forward pass: every sequence of the batch packed into one [N, d] residual stream, each layer
+// applied to all N rows at once (GEMMs see the whole batch), attention per sequence.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/thread_pool.h"
+#include "runtime/backend.h"
+#include "runtime/cpu/attention.h"
+#include "runtime/cpu/matmul.h"
+#include "runtime/cpu/ops.h"
+#include "runtime/cpu/vec.h"
+
+namespace arbiter {
+
+namespace {
+
+using cpu::AttentionShape;
+
+// Where each sequence lies in the packed batch, and which packed rows are read.
+struct PackedBatch {
+  std::vector<int32_t> tokens;       // [N]
+  std::vector<int32_t> positions;    // [N] position within its sequence
+  std::vector<int64_t> offsets;      // [S + 1]
+  std::vector<int64_t> read_rows;    // packed row index of every read, sequence by sequence
+  std::vector<int64_t> read_offsets; // [S + 1] into read_rows
+};
+
+Result<PackedBatch> pack(const std::vector<SequenceInput>& sequences, const ModelConfig& config) {
+  PackedBatch b;
+  b.offsets.push_back(0);
+  b.read_offsets.push_back(0);
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    const SequenceInput& seq = sequences[s];
+    const int64_t len = int64_t(seq.tokens.size());
+    if (len == 0) return error("sequence " + std::to_string(s) + " is empty");
+    for (int64_t i = 0; i < len; ++i) {
+      const int32_t t = seq.tokens[size_t(i)];
+      if (t < 0 || t >= config.vocab_size)
+        return error("sequence " + std::to_string(s) + ", position " + std::to_string(i) + ": token id " +
+                     std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(config.vocab_size) + ")");
+      b.tokens.push_back(t);
+      b.positions.push_back(int32_t(i));
+    }
+    const int64_t base = b.offsets.back();
+    if (seq.read_positions.empty()) {
+      b.read_rows.push_back(base + len - 1);
+    } else {
+      int64_t previous = -1;
+      for (int32_t p : seq.read_positions) {
+        if (p < 0 || p >= len || p <= previous)
+          return error("sequence " + std::to_string(s) + ": read position " + std::to_string(p) +
+                       " is out of range or not ascending (length " + std::to_string(len) + ")");
+        b.read_rows.push_back(base + p);
+        previous = p;
+      }
+    }
+    b.offsets.push_back(base + len);
+    b.read_offsets.push_back(int64_t(b.read_rows.size()));
+  }
+  return b;
+}
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
+  std::string name() const override { return "cpu"; }
+  const Model& model() const override { return *model_; }
+
+  Result<std::vector<SequenceOutput>> forward(const std::vector<SequenceInput>& sequences,
+                                              const ForwardOptions& options) override;
+
+ private:
+  Status run_layer(const LayerWeights& w, int64_t layer, const PackedBatch& b, const std::vector<float>& rope,
+                   std::vector<float>& x);
+  void capture(const std::vector<float>& x, const PackedBatch& b, size_t capture_index, size_t num_captures,
+               std::vector<SequenceOutput>& outputs) const;
+
+  std::shared_ptr<const Model> model_;
+  // Scratch reused across layers and calls.
+  std::vector<float> normed_, q_, k_, v_, attn_, proj_, gate_, up_;
+};
+
+void CpuBackend::capture(const std::vector<float>& x, const PackedBatch& b, size_t capture_index, size_t num_captures,
+                         std::vector<SequenceOutput>& outputs) const {
+  const int64_t d = model_->config.hidden_size;
+  for (size_t s = 0; s < outputs.size(); ++s) {
+    SequenceOutput& out = outputs[s];
+    const int64_t reads = out.num_reads;
+    if (out.layer_states.empty()) out.layer_states.assign(num_captures * size_t(reads * d), 0.0f);
+    for (int64_t r = 0; r < reads; ++r) {
+      const int64_t row = b.read_rows[size_t(b.read_offsets[s] + r)];
+      std::memcpy(out.layer_states.data() + (int64_t(capture_index) * reads + r) * d, x.data() + row * d,
+                  sizeof(float) * size_t(d));
+    }
+  }
+}
+
+Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedBatch& b, const std::vector<float>& rope,
+                             std::vector<float>& x) {
+  const ModelConfig& c = model_->config;
+  const int64_t n = int64_t(b.tokens.size()), d = c.hidden_size, ffn = c.intermediate_size;
+  const int64_t q_dim = c.q_dim(), kv_dim = c.kv_dim();
+  const float eps = float(c.rms_norm_eps);
+
+  // Attention block. normed_: [N, d]; q_: [N, q_dim]; k_, v_: [N, kv_dim]
+  cpu::rms_norm_rows(x.data(), w.attn_norm.data(), normed_.data(), n, d, eps);
+  ARB_TRY(matmul(w.wq, normed_.data(), n, d, q_.data(), q_dim));
+  ARB_TRY(matmul(w.wk, normed_.data(), n, d, k_.data(), kv_dim));
+  ARB_TRY(matmul(w.wv, normed_.data(), n, d, v_.data(), kv_dim));
+  if (c.qkv_bias) {
+    for (int64_t r = 0; r < n; ++r) {
+      cpu::add(w.bq.data(), q_.data() + r * q_dim, q_dim);
+      cpu::add(w.bk.data(), k_.data() + r * kv_dim, kv_dim);
+      cpu::add(w.bv.data(), v_.data() + r * kv_dim, kv_dim);
+    }
+  }
+  if (c.qk_norm) {
+    cpu::rms_norm_heads(q_.data(), w.q_norm.data(), n, c.num_heads, c.head_dim, eps);
+    cpu::rms_norm_heads(k_.data(), w.k_norm.data(), n, c.num_kv_heads, c.head_dim, eps);
+  }
+  cpu::apply_rope(q_.data(), b.positions.data(), n, c.num_heads, c.head_dim, c.rope_dim, c.rope_pairing, rope);
+  cpu::apply_rope(k_.data(), b.positions.data(), n, c.num_kv_heads, c.head_dim, c.rope_dim, c.rope_pairing, rope);
+
+  AttentionShape shape;
+  shape.num_heads = c.num_heads;
+  shape.num_kv_heads = c.num_kv_heads;
+  shape.head_dim = c.head_dim;
+  shape.scale = float(c.effective_attention_scale());
+  shape.softcap = float(c.attn_logit_softcap);
+  shape.sliding_window = c.layer_sliding[size_t(layer)] ? c.sliding_window : 0;
+  cpu::causal_attention(q_.data(), k_.data(), v_.data(), attn_.data(), b.offsets, shape);
+
+  // proj_: [N, d]
+  ARB_TRY(matmul(w.wo, attn_.data(), n, q_dim, proj_.data(), d));
+  if (c.post_norms) cpu::rms_norm_rows(proj_.data(), w.post_attn_norm.data(), proj_.data(), n, d, eps);
+  cpu::add(proj_.data(), x.data(), n * d);
+
+  // MLP block. gate_, up_: [N, ffn]
+  cpu::rms_norm_rows(x.data(), w.ffn_norm.data(), normed_.data(), n, d, eps);
+  ARB_TRY(matmul(w.w_gate, normed_.data(), n, d, gate_.data(), ffn));
+  ARB_TRY(matmul(w.w_up, normed_.data(), n, d, up_.data(), ffn));
+  cpu::gated_activation(gate_.data(), up_.data(), n * ffn, c.activation);
+  ARB_TRY(matmul(w.w_down, gate_.data(), n, ffn, proj_.data(), d));
+  if (c.post_norms) cpu::rms_norm_rows(proj_.data(), w.post_ffn_norm.data(), proj_.data(), n, d, eps);
+  cpu::add(proj_.data(), x.data(), n * d);
+  return Status::ok();
+}
+
+Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<SequenceInput>& sequences,
+                                                        const ForwardOptions& options) {
+  const Model& m = *model_;
+  const ModelConfig& c = m.config;
+  ARB_ASSIGN(PackedBatch b, pack(sequences, c));
+  for (int32_t layer : options.capture_layers)
+    if (layer < 0 || layer > c.num_layers)
+      return error("capture layer " + std::to_string(layer) + " is outside 0.." + std::to_string(c.num_layers));
+  if (options.score_head && !c.is_classifier()) return error("the model has no classification head");
+  for (int32_t id : options.logit_token_ids)
+    if (id < 0 || id >= c.vocab_size) return error("logit token id " + std::to_string(id) + " is outside the vocabulary");
+
+  const int64_t n = int64_t(b.tokens.size()), d = c.hidden_size;
+  std::vector<SequenceOutput> outputs(sequences.size());
+  for (size_t s = 0; s < sequences.size(); ++s) outputs[s].num_reads = b.read_offsets[s + 1] - b.read_offsets[s];
+
+  // x: [N, d] the residual stream
+  std::vector<float> x(size_t(n * d));
+  ARB_ASSIGN(const size_t embd_row_bytes, row_bytes(m.token_embedding.dtype, d));
+  for (int64_t r = 0; r < n; ++r) {
+    const auto* row = static_cast<const uint8_t*>(m.token_embedding.data) + size_t(b.tokens[size_t(r)]) * embd_row_bytes;
+    dequantize_row(m.token_embedding.dtype, row, x.data() + r * d, d);
+  }
+  if (c.embedding_scale != 1.0) cpu::scale(x.data(), float(c.embedding_scale), n * d);
+
+  normed_.resize(size_t(n * d));
+  q_.resize(size_t(n * c.q_dim()));
+  attn_.resize(size_t(n * c.q_dim()));
+  k_.resize(size_t(n * c.kv_dim()));
+  v_.resize(size_t(n * c.kv_dim()));
+  proj_.resize(size_t(n * d));
+  gate_.resize(size_t(n * c.intermediate_size));
+  up_.resize(size_t(n * c.intermediate_size));
+  const int32_t max_position = *std::max_element(b.positions.begin(), b.positions.end());
+  const std::vector<float> rope = cpu::rope_table(m.rope_inv_freq, max_position);
+
+  auto capture_if_asked = [&](int32_t layer) {
+    for (size_t i = 0; i < options.capture_layers.size(); ++i)
+      if (options.capture_layers[i] == layer) capture(x, b, i, options.capture_layers.size(), outputs);
+  };
+  capture_if_asked(0);
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    ARB_TRY(run_layer(m.layers[size_t(l)], l, b, rope, x));
+    capture_if_asked(int32_t(l + 1));
+  }
+
+  // Only the read rows go through the final norm and the heads. final_rows: [R, d]
+  const int64_t reads = int64_t(b.read_rows.size());
+  std::vector<float> final_rows(size_t(reads * d));
+  for (int64_t r = 0; r < reads; ++r)
+    std::memcpy(final_rows.data() + r * d, x.data() + b.read_rows[size_t(r)] * d, sizeof(float) * size_t(d));
+  cpu::rms_norm_rows(final_rows.data(), m.final_norm.data(), final_rows.data(), reads, d, float(c.rms_norm_eps));
+
+  std::vector<float> logits;  // [R, vocab or K]
+  int64_t logit_cols = 0;
+  if (options.logits == LogitsMode::kFull) {
+    logit_cols = c.vocab_size;
+    logits.resize(size_t(reads * logit_cols));
+    ARB_TRY(matmul(m.lm_head, final_rows.data(), reads, d, logits.data(), logit_cols));
+  } else if (options.logits == LogitsMode::kSelected) {
+    logit_cols = int64_t(options.logit_token_ids.size());
+    logits.resize(size_t(reads * logit_cols));
+    ARB_TRY(matmul_rows(m.lm_head, options.logit_token_ids, final_rows.data(), reads, d, logits.data(), logit_cols));
+  }
+  if (c.final_logit_softcap > 0) cpu::softcap(logits.data(), int64_t(logits.size()), float(c.final_logit_softcap));
+
+  for (size_t s = 0; s < outputs.size(); ++s) {
+    SequenceOutput& out = outputs[s];
+    const int64_t first = b.read_offsets[s], count = out.num_reads;
+    if (options.final_norm)
+      out.final_norm.assign(final_rows.begin() + first * d, final_rows.begin() + (first + count) * d);
+    if (!logits.empty())
+      out.logits.assign(logits.begin() + first * logit_cols, logits.begin() + (first + count) * logit_cols);
+    if (options.score_head) {
+      const int64_t labels = c.num_labels;
+      out.scores.resize(size_t(count * labels));
+      for (int64_t r = 0; r < count; ++r)
+        for (int64_t k = 0; k < labels; ++k)
+          out.scores[size_t(r * labels + k)] = cpu::dot(m.score_head.data() + k * d, final_rows.data() + (first + r) * d, d) +
+                                               (m.score_bias.empty() ? 0.0f : m.score_bias[size_t(k)]);
+    }
+  }
+  return outputs;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model) {
+  return std::make_unique<CpuBackend>(std::move(model));
+}
+
+}  // namespace arbiter
