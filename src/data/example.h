@@ -1,0 +1,30 @@
+// One dataset row in the form the scorers use, whatever schema it came from.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace arbiter::data {
+
+struct Turn {
+  std::string role;  // "system", "user", "assistant"
+  std::string content;
+};
+
+struct Example {
+  std::string id;                      // the row's `id` field, or its 0-based row index
+  std::vector<Turn> prompt_turns;      // conversation before the response(s)
+  std::vector<std::string> responses;  // 1 (rated), 2 (pair: chosen/rejected, response_1/response_2), or more
+  std::map<std::string, double> labels;  // human labels by name (helpfulness, preference_strength, ...)
+  std::vector<int32_t> input_ids;      // rows that come tokenized: the tokens, and no text
+  nlohmann::json raw;                  // the row as read, for fields a caller wants (subset, ...)
+  size_t row_index = 0;                // 0-based among rows
+  size_t line = 0;                     // 1-based line in a JSONL file, 0 for a JSON array element
+};
+
+}  // namespace arbiter::data

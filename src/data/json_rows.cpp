@@ -1,0 +1,108 @@
+#include "data/json_rows.h"
+
+namespace arbiter::data {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_blank(const std::string& line) {
+  return line.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+}  // namespace
+
+Result<nlohmann::json> parse_json(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    return error(std::string("malformed JSON: ") + e.what());
+  }
+}
+
+std::string dump_json(const nlohmann::json& value) {
+  try {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } catch (const std::exception&) {
+    return "null";
+  }
+}
+
+Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat format) {
+  JsonRowReader reader;
+  reader.path_ = path;
+  if (format == FileFormat::kAuto) {
+    if (ends_with(path, ".jsonl") || ends_with(path, ".jsonl.gz")) format = FileFormat::kJsonl;
+    if (ends_with(path, ".json") || ends_with(path, ".json.gz")) format = FileFormat::kJsonArray;
+  }
+  if (format != FileFormat::kJsonArray) {
+    ARB_ASSIGN(LineReader lines, LineReader::open(path));
+    if (format == FileFormat::kAuto) {
+      std::string line;
+      format = FileFormat::kJsonl;
+      while (true) {
+        ARB_ASSIGN(const bool got, lines.next(line));
+        if (!got) break;
+        if (is_blank(line)) continue;
+        if (line[line.find_first_not_of(" \t")] == '[') format = FileFormat::kJsonArray;
+        reader.pending_line_ = line;
+        reader.pending_line_number_ = lines.line_number();
+        break;
+      }
+    }
+    if (format == FileFormat::kJsonl) {
+      reader.format_ = FileFormat::kJsonl;
+      reader.lines_.emplace(std::move(lines));
+      return reader;
+    }
+    reader.pending_line_.reset();
+  }
+  reader.format_ = FileFormat::kJsonArray;
+  ARB_ASSIGN(const std::string text, read_text_file(path));
+  auto parsed = parse_json(text);
+  if (!parsed) return parsed.status().with_context(path);
+  reader.document_ = std::move(parsed).value();
+  // A document that is one object is a one-row dataset.
+  if (reader.document_.is_object()) reader.document_ = nlohmann::json::array({std::move(reader.document_)});
+  if (!reader.document_.is_array()) return error(path + ": JSON document is neither an array nor an object");
+  return reader;
+}
+
+Result<bool> JsonRowReader::next(JsonRow& row) {
+  if (format_ == FileFormat::kJsonArray) {
+    if (next_row_ >= document_.size()) return false;
+    row.value = std::move(document_[next_row_]);
+    row.row_index = next_row_++;
+    row.line = 0;
+    return true;
+  }
+  std::string line;
+  size_t line_number = 0;
+  while (true) {
+    if (pending_line_) {
+      line = std::move(*pending_line_);
+      line_number = pending_line_number_;
+      pending_line_.reset();
+    } else {
+      auto got = lines_->next(line);
+      if (!got) return got.status();
+      if (!*got) return false;
+      line_number = lines_->line_number();
+    }
+    if (!is_blank(line)) break;
+  }
+  auto parsed = parse_json(line);
+  if (!parsed) return parsed.status().with_context(path_ + ":" + std::to_string(line_number));
+  row.value = std::move(parsed).value();
+  row.row_index = next_row_++;
+  row.line = line_number;
+  return true;
+}
+
+std::string JsonRowReader::where(const JsonRow& row) const {
+  if (row.line > 0) return path_ + ":" + std::to_string(row.line);
+  return path_ + ": element " + std::to_string(row.row_index);
+}
+
+}  // namespace arbiter::data

@@ -1,0 +1,55 @@
+// JSON rows from a dataset file: JSONL (one value per line, streamed) or one JSON document holding an
+// array of rows (parsed at once: a JSON array cannot be streamed with nlohmann). Either may be gzipped.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "data/line_reader.h"
+
+namespace arbiter::data {
+
+enum class FileFormat { kAuto, kJsonl, kJsonArray };
+
+struct JsonRow {
+  nlohmann::json value;
+  size_t row_index = 0;  // 0-based among rows (blank lines are not rows)
+  size_t line = 0;       // 1-based line in a JSONL file; 0 for an element of a JSON array document
+};
+
+// ".jsonl"/".jsonl.gz" -> JSONL, ".json"/".json.gz" -> array document, else decided by the first
+// non-blank character ('[' -> document).
+class JsonRowReader {
+ public:
+  static Result<JsonRowReader> open(const std::string& path, FileFormat format = FileFormat::kAuto);
+
+  // Returns false at the end. Errors name the file and the line (or element) of the bad row.
+  Result<bool> next(JsonRow& row);
+
+  FileFormat format() const { return format_; }
+  const std::string& path() const { return path_; }
+  // "file:LINE" or "file: element N", for messages about a row this reader produced.
+  std::string where(const JsonRow& row) const;
+
+ private:
+  std::string path_;
+  FileFormat format_ = FileFormat::kJsonl;
+  std::optional<LineReader> lines_;
+  std::optional<std::string> pending_line_;  // first line read while sniffing the format
+  size_t pending_line_number_ = 0;
+  nlohmann::json document_;
+  size_t next_row_ = 0;
+};
+
+// Parses text as JSON; any nlohmann error (malformed text, invalid UTF-8) becomes an error Status.
+Result<nlohmann::json> parse_json(const std::string& text);
+
+// Serializes without throwing: invalid UTF-8 in a string is replaced by U+FFFD.
+std::string dump_json(const nlohmann::json& value);
+
+}  // namespace arbiter::data

@@ -1,0 +1,28 @@
+#include "data/reader.h"
+
+namespace arbiter::data {
+
+Result<DatasetReader> DatasetReader::open(const std::string& path, const ReaderOptions& options) {
+  ARB_ASSIGN(JsonRowReader rows, JsonRowReader::open(path, options.format));
+  DatasetReader reader;
+  reader.rows_ = std::move(rows);
+  reader.options_ = options;
+  reader.schema_ = options.schema;
+  return reader;
+}
+
+Result<bool> DatasetReader::next(Example& example) {
+  JsonRow row;
+  ARB_ASSIGN(const bool got, rows_.next(row));
+  if (!got) return false;
+  // Every row is read with the first row's schema, so a row lacking a field is an error, not a silent
+  // switch to another reading.
+  if (schema_ == Schema::kAuto) schema_ = detect_schema(row.value);
+  auto parsed = to_example(row.value, schema_, options_.mapping, row.row_index);
+  if (!parsed) return parsed.status().with_context(rows_.where(row) + " (" + schema_name(schema_) + " row)");
+  example = std::move(parsed).value();
+  example.line = row.line;
+  return true;
+}
+
+}  // namespace arbiter::data

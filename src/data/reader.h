@@ -1,0 +1,35 @@
+// Streams a dataset file (JSONL, JSON array, either gzipped) as Examples of one schema.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "data/example.h"
+#include "data/json_rows.h"
+#include "data/schema.h"
+
+namespace arbiter::data {
+
+struct ReaderOptions {
+  Schema schema = Schema::kAuto;  // kAuto: decided by the first row's fields
+  FieldMapping mapping;
+  FileFormat format = FileFormat::kAuto;
+};
+
+class DatasetReader {
+ public:
+  static Result<DatasetReader> open(const std::string& path, const ReaderOptions& options = {});
+
+  // Returns false at the end of the file. Errors name the file and line (or element) of the bad row.
+  Result<bool> next(Example& example);
+
+  // The schema in use: the one asked for, or after the first row, the one detected.
+  Schema schema() const { return schema_; }
+
+ private:
+  JsonRowReader rows_;
+  ReaderOptions options_;
+  Schema schema_ = Schema::kAuto;
+};
+
+}  // namespace arbiter::data

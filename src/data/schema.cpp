@@ -1,0 +1,254 @@
+#include "data/schema.h"
+
+#include <cmath>
+#include <cstdint>
+
+namespace arbiter::data {
+namespace {
+
+using nlohmann::json;
+
+const char* const kHelpSteer2Labels[] = {"helpfulness", "correctness", "coherence", "complexity", "verbosity"};
+
+bool has(const json& row, const char* field) { return row.is_object() && row.contains(field); }
+
+Result<std::string> string_field(const json& row, const std::string& field) {
+  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
+  const json& value = row.at(field);
+  if (!value.is_string()) return error("field '" + field + "' is " + value.type_name() + ", expected a string");
+  return value.get<std::string>();
+}
+
+Result<double> number_field(const json& row, const std::string& field) {
+  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
+  const json& value = row.at(field);
+  if (value.is_number()) return value.get<double>();
+  if (value.is_boolean()) return value.get<bool>() ? 1.0 : 0.0;
+  return error("field '" + field + "' is " + value.type_name() + ", expected a number");
+}
+
+Result<std::string> role_of(const json& message, const std::string& field) {
+  if (!message.is_object() || !message.contains("role") || !message.at("role").is_string())
+    return error("field '" + field + "': message without a string 'role'");
+  return message.at("role").get<std::string>();
+}
+
+// A prompt is a string (one user turn; HelpSteer2 markers split), or a list of {role, content} messages.
+Result<std::vector<Turn>> prompt_turns(const json& row, const std::string& field, bool helpsteer_markers) {
+  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
+  const json& value = row.at(field);
+  if (value.is_string()) {
+    if (helpsteer_markers) return split_helpsteer2_turns(value.get<std::string>());
+    return std::vector<Turn>{{"user", value.get<std::string>()}};
+  }
+  if (!value.is_array()) return error("field '" + field + "' is " + value.type_name() + ", expected a string or messages");
+  std::vector<Turn> turns;
+  for (const json& message : value) {
+    ARB_ASSIGN(std::string role, role_of(message, field));
+    ARB_ASSIGN(std::string content, string_field(message, "content"));
+    turns.push_back({std::move(role), std::move(content)});
+  }
+  return turns;
+}
+
+// A response is a string, or a message list whose last message is the response (RewardBench 2 style
+// chosen/rejected lists hold several alternative strings instead; those are spread into responses).
+Status append_responses(const json& row, const std::string& field, std::vector<std::string>& out) {
+  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
+  const json& value = row.at(field);
+  if (value.is_string()) {
+    out.push_back(value.get<std::string>());
+    return Status::ok();
+  }
+  if (value.is_array() && !value.empty() && value.back().is_object()) {
+    ARB_ASSIGN(std::string content, string_field(value.back(), "content"));
+    out.push_back(std::move(content));
+    return Status::ok();
+  }
+  if (value.is_array()) {
+    for (const json& item : value) {
+      if (!item.is_string()) return error("field '" + field + "': list item is not a string");
+      out.push_back(item.get<std::string>());
+    }
+    return Status::ok();
+  }
+  return error("field '" + field + "' is " + value.type_name() + ", expected a string");
+}
+
+std::string field_or(const FieldMapping& mapping, const std::string& name, const std::string& fallback) {
+  auto it = mapping.fields.find(name);
+  return it == mapping.fields.end() ? fallback : it->second;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    parts.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return parts;
+}
+
+std::string id_of(const json& row, const std::string& field, size_t row_index) {
+  if (row.is_object() && row.contains(field)) {
+    const json& value = row.at(field);
+    if (value.is_string()) return value.get<std::string>();
+    if (value.is_number_integer()) return std::to_string(value.get<int64_t>());
+    if (!value.is_null()) return value.dump();
+  }
+  return std::to_string(row_index);
+}
+
+bool is_reserved(const std::string& name) { return name == "prompt" || name == "response" || name == "id"; }
+
+}  // namespace
+
+Result<Schema> parse_schema_name(const std::string& name) {
+  if (name == "auto" || name.empty()) return Schema::kAuto;
+  if (name == "helpsteer2") return Schema::kHelpSteer2;
+  if (name == "helpsteer2-preference") return Schema::kHelpSteer2Preference;
+  if (name == "rewardbench") return Schema::kRewardBench;
+  if (name == "generic") return Schema::kGeneric;
+  if (name == "input_ids") return Schema::kTokenIds;
+  return error("unknown schema '" + name +
+               "' (expected auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids)");
+}
+
+const char* schema_name(Schema schema) {
+  switch (schema) {
+    case Schema::kAuto: return "auto";
+    case Schema::kHelpSteer2: return "helpsteer2";
+    case Schema::kHelpSteer2Preference: return "helpsteer2-preference";
+    case Schema::kRewardBench: return "rewardbench";
+    case Schema::kGeneric: return "generic";
+    case Schema::kTokenIds: return "input_ids";
+  }
+  return "?";
+}
+
+Result<FieldMapping> FieldMapping::parse(const std::vector<std::string>& assignments) {
+  FieldMapping mapping;
+  for (const std::string& a : assignments) {
+    const size_t eq = a.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == a.size())
+      return error("field mapping '" + a + "' is not NAME=FIELD");
+    mapping.fields[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+  return mapping;
+}
+
+Schema detect_schema(const json& row) {
+  if (!row.is_object()) return Schema::kGeneric;
+  if (has(row, "input_ids")) return Schema::kTokenIds;
+  if (has(row, "chosen") && has(row, "rejected")) return Schema::kRewardBench;
+  if (has(row, "response_1") && has(row, "response_2")) return Schema::kHelpSteer2Preference;
+  if (has(row, "prompt") && has(row, "response") && has(row, "helpfulness")) return Schema::kHelpSteer2;
+  return Schema::kGeneric;
+}
+
+std::vector<Turn> split_helpsteer2_turns(const std::string& prompt) {
+  static const std::string kMarker = "<extra_id_1>";
+  std::vector<Turn> turns;
+  size_t start = 0;
+  while (true) {
+    const size_t marker = prompt.find(kMarker, start);
+    std::string segment = prompt.substr(start, marker - start);
+    // A segment names its speaker on its first line ("User\n", "Assistant\n"); the first segment
+    // usually does not and is the user's.
+    std::string role = turns.empty() ? "user" : (turns.back().role == "user" ? "assistant" : "user");
+    for (const auto& [prefix, name] : {std::pair<std::string, std::string>{"User\n", "user"},
+                                       {"Assistant\n", "assistant"},
+                                       {"System\n", "system"}}) {
+      if (segment.compare(0, prefix.size(), prefix) == 0) {
+        role = name;
+        segment.erase(0, prefix.size());
+        break;
+      }
+    }
+    turns.push_back({role, std::move(segment)});
+    if (marker == std::string::npos) break;
+    start = marker + kMarker.size();
+  }
+  return turns;
+}
+
+Result<Example> to_example(const json& row, Schema schema, const FieldMapping& mapping, size_t row_index) {
+  try {
+    if (!row.is_object()) return error(std::string("row is ") + row.type_name() + ", expected an object");
+    if (schema == Schema::kAuto) schema = detect_schema(row);
+    Example ex;
+    ex.row_index = row_index;
+    ex.id = id_of(row, field_or(mapping, "id", "id"), row_index);
+    const std::string prompt_field = field_or(mapping, "prompt", "prompt");
+    switch (schema) {
+      case Schema::kHelpSteer2: {
+        ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_field, true));
+        ARB_TRY(append_responses(row, field_or(mapping, "response", "response"), ex.responses));
+        for (const char* label : kHelpSteer2Labels) {
+          ARB_ASSIGN(ex.labels[label], number_field(row, label));
+        }
+        break;
+      }
+      case Schema::kHelpSteer2Preference: {
+        ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_field, true));
+        ARB_TRY(append_responses(row, "response_1", ex.responses));
+        ARB_TRY(append_responses(row, "response_2", ex.responses));
+        ARB_ASSIGN(ex.labels["preference_strength"], number_field(row, "preference_strength"));
+        break;
+      }
+      case Schema::kRewardBench: {
+        // Without a prompt field, chosen/rejected are whole conversations that share all but the last turn.
+        if (row.contains(prompt_field)) {
+          ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_field, false));
+        } else if (row.at("chosen").is_array() && !row.at("chosen").empty() && row.at("chosen").back().is_object()) {
+          json context = row.at("chosen");
+          context.erase(context.size() - 1);
+          ARB_ASSIGN(ex.prompt_turns, prompt_turns(json{{"prompt", context}}, "prompt", false));
+        } else {
+          return error("missing field '" + prompt_field + "'");
+        }
+        ARB_TRY(append_responses(row, "chosen", ex.responses));
+        ARB_TRY(append_responses(row, "rejected", ex.responses));
+        break;
+      }
+      case Schema::kTokenIds: {
+        const json& ids = row.contains("input_ids") ? row.at("input_ids") : json();
+        if (!ids.is_array()) return error("field 'input_ids' is missing or not a list");
+        for (const json& t : ids) {
+          if (!t.is_number_integer()) return error("field 'input_ids' holds a non-integer");
+          const int64_t v = t.get<int64_t>();
+          if (v < 0 || v > INT32_MAX) return error("field 'input_ids' holds " + std::to_string(v) + ", out of range");
+          ex.input_ids.push_back(int32_t(v));
+        }
+        break;
+      }
+      case Schema::kGeneric: {
+        if (row.contains(prompt_field)) {
+          ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_field, false));
+        } else if (mapping.fields.count("prompt")) {
+          return error("missing field '" + prompt_field + "'");
+        }
+        const std::string response_spec = field_or(mapping, "response", "response");
+        for (const std::string& field : split_commas(response_spec)) {
+          if (!row.contains(field) && !mapping.fields.count("response")) continue;
+          ARB_TRY(append_responses(row, field, ex.responses));
+        }
+        break;
+      }
+      case Schema::kAuto: break;
+    }
+    for (const auto& [name, field] : mapping.fields) {
+      if (is_reserved(name)) continue;
+      ARB_ASSIGN(ex.labels[name], number_field(row, field));
+    }
+    ex.raw = row;
+    return ex;
+  } catch (const std::exception& e) {
+    return error(std::string("bad row: ") + e.what());
+  }
+}
+
+}  // namespace arbiter::data

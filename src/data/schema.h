@@ -1,0 +1,49 @@
+// Dataset schemas: which fields of a row hold the prompt, the responses and the labels.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "data/example.h"
+
+namespace arbiter::data {
+
+enum class Schema {
+  kAuto,
+  kHelpSteer2,            // prompt, response, helpfulness, correctness, coherence, complexity, verbosity
+  kHelpSteer2Preference,  // prompt, response_1, response_2, preference_strength (-3..3, < 0 prefers 1)
+  kRewardBench,           // prompt, chosen, rejected, subset, id
+  kGeneric,               // fields named by a FieldMapping
+  kTokenIds,              // input_ids: [int]
+};
+
+// "helpsteer2", "helpsteer2-preference", "rewardbench", "generic", "input_ids", "auto".
+Result<Schema> parse_schema_name(const std::string& name);
+const char* schema_name(Schema schema);
+
+// For kGeneric (and to rename fields of the others): canonical name -> field of the row.
+// Canonical names: "prompt", "response" (one field, or "response_1,response_2" style comma list),
+// "id"; any other key K maps a label K to a numeric field.
+struct FieldMapping {
+  std::map<std::string, std::string> fields;
+  // Parses "prompt=question" style assignments (the CLI's --field values).
+  static Result<FieldMapping> parse(const std::vector<std::string>& assignments);
+};
+
+// The schema a first row's fields suggest; kGeneric when none fits.
+Schema detect_schema(const nlohmann::json& row);
+
+// HelpSteer2's multi-turn prompts join turns with "<extra_id_1>": "User\n...<extra_id_1>Assistant\n..."
+// A prompt without markers is one user turn.
+std::vector<Turn> split_helpsteer2_turns(const std::string& prompt);
+
+// Builds an Example from a row; errors name the missing or mistyped field (the caller adds the place).
+Result<Example> to_example(const nlohmann::json& row, Schema schema, const FieldMapping& mapping,
+                           size_t row_index);
+
+}  // namespace arbiter::data

@@ -1,0 +1,98 @@
+#include "data/writer.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "data/json_rows.h"
+#include "data/line_reader.h"
+
+namespace arbiter::data {
+namespace {
+
+// Length of the file up to and including its last "\n" (0 when it has none).
+Result<uint64_t> complete_prefix_length(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return error(path + ": cannot open: " + std::strerror(errno));
+  uint64_t complete = 0, offset = 0;
+  char chunk[1 << 16];
+  size_t got;
+  while ((got = std::fread(chunk, 1, sizeof(chunk), f)) > 0) {
+    for (size_t i = 0; i < got; ++i)
+      if (chunk[i] == '\n') complete = offset + i + 1;
+    offset += got;
+  }
+  const bool failed = std::ferror(f);
+  std::fclose(f);
+  if (failed) return error(path + ": read error");
+  return complete;
+}
+
+}  // namespace
+
+std::string row_id_string(const nlohmann::json& id) {
+  if (id.is_string()) return id.get<std::string>();
+  if (id.is_number_integer()) return std::to_string(id.get<int64_t>());
+  return dump_json(id);
+}
+
+Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptions& options) {
+  JsonlWriter writer;
+  writer.path_ = path;
+  writer.options_ = options;
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(path, ec);
+  if (options.resume && exists) {
+    ARB_ASSIGN(const uint64_t keep, complete_prefix_length(path));
+    if (keep != std::filesystem::file_size(path, ec)) {
+      std::filesystem::resize_file(path, keep, ec);
+      if (ec) return error(path + ": cannot cut the incomplete last line: " + ec.message());
+    }
+    ARB_ASSIGN(LineReader lines, LineReader::open(path));
+    std::string line;
+    while (true) {
+      ARB_ASSIGN(const bool got, lines.next(line));
+      if (!got) break;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const std::string where = path + ":" + std::to_string(lines.line_number());
+      auto row = parse_json(line);
+      if (!row) return row.status().with_context(where);
+      if (!row->is_object() || !row->contains(options.id_field))
+        return error(where + ": row has no '" + options.id_field + "' field, cannot resume");
+      writer.done_ids_.insert(row_id_string(row->at(options.id_field)));
+    }
+  }
+  std::FILE* f = std::fopen(path.c_str(), options.resume ? "ab" : "wb");
+  if (!f) return error(path + ": cannot open for writing: " + std::strerror(errno));
+  writer.file_.reset(f);
+  return writer;
+}
+
+Status JsonlWriter::write(const nlohmann::json& row) {
+  if (!file_) return error(path_ + ": write after close");
+  std::string line = dump_json(row);
+  line.push_back('\n');
+  // One fwrite per line: a crash leaves at most one partial line, which resume cuts off.
+  if (std::fwrite(line.data(), 1, line.size(), file_.get()) != line.size())
+    return error(path_ + ": write failed: " + std::strerror(errno));
+  if (row.is_object() && row.contains(options_.id_field)) done_ids_.insert(row_id_string(row.at(options_.id_field)));
+  if (++unflushed_ >= options_.flush_every) return flush();
+  return Status::ok();
+}
+
+Status JsonlWriter::flush() {
+  if (!file_) return Status::ok();
+  unflushed_ = 0;
+  if (std::fflush(file_.get()) != 0) return error(path_ + ": flush failed: " + std::strerror(errno));
+  return Status::ok();
+}
+
+Status JsonlWriter::close() {
+  if (!file_) return Status::ok();
+  ARB_TRY(flush());
+  std::FILE* f = file_.release();
+  if (std::fclose(f) != 0) return error(path_ + ": close failed: " + std::strerror(errno));
+  return Status::ok();
+}
+
+}  // namespace arbiter::data

@@ -1,0 +1,53 @@
+// Streaming JSONL output that survives a crash: one line per input row, flushed as written, and a
+// resume mode that keeps the complete lines of an earlier partial run so it can skip their rows.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "core/status.h"
+
+namespace arbiter::data {
+
+struct WriterOptions {
+  bool resume = false;            // keep an existing file's complete lines; otherwise start empty
+  std::string id_field = "id";    // the field of an output row that names its input row
+  size_t flush_every = 1;         // rows per flush (1: every line reaches the OS as it is written)
+};
+
+class JsonlWriter {
+ public:
+  // With resume, a last line without its "\n" (a write cut short) is cut off the file, and every
+  // complete line must parse and carry `id_field`, or open fails naming the line.
+  static Result<JsonlWriter> open(const std::string& path, const WriterOptions& options = {});
+
+  // True when a resumed file already holds the row with this id: the caller skips it.
+  bool done(const std::string& id) const { return done_ids_.count(id) > 0; }
+  size_t done_count() const { return done_ids_.size(); }
+
+  // Writes one row as one line. The row must not already be done.
+  Status write(const nlohmann::json& row);
+  Status flush();
+  Status close();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::string path_;
+  WriterOptions options_;
+  std::unique_ptr<std::FILE, FileCloser> file_;
+  std::unordered_set<std::string> done_ids_;
+  size_t unflushed_ = 0;
+};
+
+// The id of an output row as the writer compares it: a string as is, an integer in decimal.
+std::string row_id_string(const nlohmann::json& id);
+
+}  // namespace arbiter::data

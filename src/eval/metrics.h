@@ -1,0 +1,77 @@
+// Agreement between predicted scores and human labels: ranks with ties, Spearman, Kendall tau-b,
+// Pearson, pairwise accuracy, and bootstrap percentile intervals.
+//
+// Errors (length mismatch, fewer than 2 points, a NaN or infinite value) are Status values. A constant
+// input is not an error: the correlation is undefined and comes back as NaN; is_constant() lets the caller
+// say why.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "core/status.h"
+
+namespace arbiter::eval {
+
+// 1-based ranks; equal values share the mean of the ranks they span (scipy's rankdata "average").
+std::vector<double> average_ranks(std::span<const double> values);
+
+bool is_constant(std::span<const double> values);
+
+// Each returns NaN when either input is constant.
+Result<double> pearson(std::span<const double> x, std::span<const double> y);
+Result<double> spearman(std::span<const double> x, std::span<const double> y);
+Result<double> kendall_tau_b(std::span<const double> x, std::span<const double> y);
+
+// Pair counts over all n(n-1)/2 pairs, from one O(n log n) pass (Knight 1966).
+struct PairCounts {
+  uint64_t pairs = 0;        // n(n-1)/2
+  uint64_t concordant = 0;   // x and y strictly ordered the same way
+  uint64_t discordant = 0;   // strictly ordered opposite ways
+  uint64_t tied_x = 0;       // x equal (y anything)
+  uint64_t tied_y = 0;       // y equal (x anything)
+  uint64_t tied_both = 0;    // x equal and y equal
+};
+Result<PairCounts> count_pairs(std::span<const double> x, std::span<const double> y);
+
+// Of the pairs whose human labels differ, the fraction that `pred` orders the same way strictly;
+// a tie in pred counts as wrong (as RewardBench counts a tied chosen/rejected pair). NaN when every
+// human label is equal.
+Result<double> pairwise_accuracy(std::span<const double> pred, std::span<const double> human);
+
+using CorrelationFn = std::function<Result<double>(std::span<const double>, std::span<const double>)>;
+
+struct Interval {
+  double lo = 0.0;
+  double hi = 0.0;
+  int resamples_used = 0;  // resamples whose statistic was defined (a constant resample gives NaN)
+};
+
+struct BootstrapOptions {
+  int resamples = 1000;
+  uint64_t seed = 0;
+  double level = 0.95;  // central interval: percentiles (1-level)/2 and (1+level)/2
+};
+
+// Percentile bootstrap: resample the n (x, y) pairs with replacement, recompute `stat`, take the
+// percentiles of the defined values (linear interpolation between order statistics).
+// Deterministic for a given seed: std::mt19937_64 with explicit index drawing.
+Result<Interval> bootstrap_interval(std::span<const double> x, std::span<const double> y,
+                                    const CorrelationFn& stat, const BootstrapOptions& options);
+
+struct CorrelationReport {
+  size_t n = 0;
+  double spearman = 0.0, kendall_tau_b = 0.0, pearson = 0.0, pairwise_accuracy = 0.0;
+  bool pred_constant = false, human_constant = false;
+  bool has_intervals = false;
+  Interval spearman_ci, kendall_ci, pearson_ci;
+};
+
+// All metrics at once; intervals when options.resamples > 0.
+Result<CorrelationReport> correlate(std::span<const double> pred, std::span<const double> human,
+                                    const BootstrapOptions& options);
+
+}  // namespace arbiter::eval
