@@ -1,0 +1,232 @@
+#include "data/reader.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "data/values.h"
+
+namespace arbiter::data {
+namespace {
+
+const std::string kHelpSteer2 = std::string(ARBITER_SHARED_DIR) + "/data/helpsteer2-sample/sample.jsonl";
+
+std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_data_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = temp_path(name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+std::string write_gz(const std::string& name, const std::string& text) {
+  const std::string path = temp_path(name);
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, text.data(), unsigned(text.size()));
+  gzclose(f);
+  return path;
+}
+
+std::vector<Example> read_all(const std::string& path, const ReaderOptions& options, Status* status) {
+  std::vector<Example> out;
+  auto reader = DatasetReader::open(path, options);
+  if (!reader) {
+    *status = reader.status();
+    return out;
+  }
+  Example ex;
+  while (true) {
+    auto got = reader->next(ex);
+    if (!got) {
+      *status = got.status();
+      return out;
+    }
+    if (!*got) break;
+    out.push_back(ex);
+  }
+  *status = Status::ok();
+  return out;
+}
+
+TEST(Reader, HelpSteer2SampleRows) {
+  Status status;
+  auto rows = read_all(kHelpSteer2, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows.size(), 8u);
+  // Values from the sample's README and first row: ratings 4 4 4 3 2.
+  const Example& first = rows[0];
+  EXPECT_EQ(first.id, "0");
+  EXPECT_EQ(first.line, 1u);
+  ASSERT_EQ(first.prompt_turns.size(), 1u);
+  EXPECT_EQ(first.prompt_turns[0].role, "user");
+  EXPECT_EQ(first.prompt_turns[0].content, "explain master slave replication nsql");
+  ASSERT_EQ(first.responses.size(), 1u);
+  EXPECT_EQ(first.responses[0].rfind("In the context of NoSQL databases, master-slave replication", 0), 0u);
+  EXPECT_EQ(first.labels.at("helpfulness"), 4);
+  EXPECT_EQ(first.labels.at("correctness"), 4);
+  EXPECT_EQ(first.labels.at("coherence"), 4);
+  EXPECT_EQ(first.labels.at("complexity"), 3);
+  EXPECT_EQ(first.labels.at("verbosity"), 2);
+  // Row 6 (0-based 5): helpfulness 0, correctness 0, coherence 2.
+  EXPECT_EQ(rows[5].id, "5");
+  EXPECT_EQ(rows[5].labels.at("helpfulness"), 0);
+  EXPECT_EQ(rows[5].labels.at("coherence"), 2);
+  // Adjacent rows share a prompt.
+  EXPECT_EQ(rows[6].prompt_turns[0].content, rows[7].prompt_turns[0].content);
+}
+
+TEST(Reader, DetectsHelpSteer2Schema) {
+  auto reader = DatasetReader::open(kHelpSteer2);
+  ASSERT_TRUE(reader);
+  Example ex;
+  ASSERT_TRUE(*reader->next(ex));
+  EXPECT_EQ(reader->schema(), Schema::kHelpSteer2);
+}
+
+TEST(Reader, GzipOfJsonlMatchesPlain) {
+  std::ifstream in(kHelpSteer2, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string gz = write_gz("hs2.jsonl.gz", text);
+  Status s1, s2;
+  auto plain = read_all(kHelpSteer2, {}, &s1);
+  auto packed = read_all(gz, {}, &s2);
+  ASSERT_TRUE(s2) << s2.message();
+  ASSERT_EQ(packed.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(packed[i].responses, plain[i].responses);
+    EXPECT_EQ(packed[i].labels, plain[i].labels);
+  }
+}
+
+TEST(Reader, JsonArrayDocumentGzipped) {
+  const std::string path = write_gz(
+      "rb.json.gz",
+      R"([{"prompt": "q1", "chosen": "good", "rejected": "bad", "subset": "hep-go", "id": 17},
+          {"prompt": "q2", "chosen": "yes", "rejected": "no", "subset": "donotanswer", "id": 18}])");
+  Status status;
+  auto rows = read_all(path, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, "17");
+  EXPECT_EQ(rows[0].responses, (std::vector<std::string>{"good", "bad"}));
+  EXPECT_EQ(rows[1].raw.at("subset"), "donotanswer");
+}
+
+TEST(Reader, MultiTurnHelpSteer2PromptSplitsIntoTurns) {
+  const auto turns = split_helpsteer2_turns("Hello!<extra_id_1>Assistant\nHi there.<extra_id_1>User\nWhat now?");
+  ASSERT_EQ(turns.size(), 3u);
+  EXPECT_EQ(turns[0].role, "user");
+  EXPECT_EQ(turns[0].content, "Hello!");
+  EXPECT_EQ(turns[1].role, "assistant");
+  EXPECT_EQ(turns[1].content, "Hi there.");
+  EXPECT_EQ(turns[2].role, "user");
+  EXPECT_EQ(turns[2].content, "What now?");
+  const auto labelled = split_helpsteer2_turns("User\nA<extra_id_1>Assistant\nB<extra_id_1>User\nC");
+  ASSERT_EQ(labelled.size(), 3u);
+  EXPECT_EQ(labelled[0].content, "A");
+  EXPECT_EQ(labelled[1].role, "assistant");
+}
+
+TEST(Reader, HelpSteer2PreferenceRows) {
+  const std::string path = write_file(
+      "pref.jsonl",
+      R"({"prompt": "p", "response_1": "a", "response_2": "b", "preference_strength": -2, "split": "train"})"
+      "\n");
+  Status status;
+  auto rows = read_all(path, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].responses, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(rows[0].labels.at("preference_strength"), -2);
+}
+
+TEST(Reader, GenericFieldMappingAndTokenIds) {
+  const std::string path = write_file(
+      "generic.jsonl", "{\"question\": \"q\", \"answer\": \"a\", \"uid\": \"x-1\", \"gold\": 3.5}\n\n"
+                       "{\"question\": \"q2\", \"answer\": \"a2\", \"uid\": \"x-2\", \"gold\": 1}\n");
+  ReaderOptions options;
+  options.schema = Schema::kGeneric;
+  auto mapping = FieldMapping::parse({"prompt=question", "response=answer", "id=uid", "score=gold"});
+  ASSERT_TRUE(mapping);
+  options.mapping = *mapping;
+  Status status;
+  auto rows = read_all(path, options, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].id, "x-2");
+  EXPECT_EQ(rows[1].line, 3u);  // the blank line 2 is skipped but counted
+  EXPECT_EQ(rows[1].labels.at("score"), 1);
+  EXPECT_EQ(rows[0].prompt_turns[0].content, "q");
+
+  const std::string ids = write_file("ids.jsonl", "{\"input_ids\": [1, 2, 3]}\n");
+  auto tok = read_all(ids, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  EXPECT_EQ(tok[0].input_ids, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(tok[0].id, "0");
+}
+
+TEST(Reader, MalformedJsonNamesFileAndLine) {
+  const std::string path = write_file("bad.jsonl", "{\"prompt\": \"a\", \"response\": \"b\"}\n{\"prompt\": oops}\n");
+  Status status;
+  auto rows = read_all(path, {}, &status);
+  EXPECT_EQ(rows.size(), 1u);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.message().find("bad.jsonl:2"), std::string::npos) << status.message();
+}
+
+TEST(Reader, InvalidUtf8IsAnErrorWithLine) {
+  const std::string path = write_file("utf8.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": \"bad \xff\xfe\"}\n");
+  Status status;
+  read_all(path, {}, &status);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.message().find("utf8.jsonl:2"), std::string::npos) << status.message();
+}
+
+TEST(Reader, MissingFieldNamesRowAndField) {
+  const std::string path = write_file(
+      "missing.jsonl",
+      "{\"prompt\": \"p\", \"response\": \"r\", \"helpfulness\": 1, \"correctness\": 1, \"coherence\": 1, "
+      "\"complexity\": 1, \"verbosity\": 1}\n"
+      "{\"prompt\": \"p\", \"response\": \"r\", \"helpfulness\": 1}\n");
+  Status status;
+  read_all(path, {}, &status);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.message().find("missing.jsonl:2"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("correctness"), std::string::npos) << status.message();
+}
+
+TEST(Reader, MissingFileAndTruncatedGzipAreErrors) {
+  EXPECT_FALSE(DatasetReader::open(temp_path("does-not-exist.jsonl")));
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "{\"prompt\": \"row " + std::to_string(i) + "\", \"response\": \"r\"}\n";
+  const std::string gz = write_gz("cut.jsonl.gz", text);
+  std::filesystem::resize_file(gz, std::filesystem::file_size(gz) / 2);
+  Status status;
+  read_all(gz, {}, &status);
+  EXPECT_FALSE(status);
+}
+
+TEST(Values, NumberColumnsFromEachLayout) {
+  auto bare = read_number_column(write_file("bare.json", "[1, 2.5, 3]"), "");
+  ASSERT_TRUE(bare) << bare.message();
+  EXPECT_EQ(*bare, (std::vector<double>{1, 2.5, 3}));
+  auto objects = read_number_column(write_file("obj.json", R"([{"s": 1}, {"s": 4}])"), "s");
+  ASSERT_TRUE(objects) << objects.message();
+  EXPECT_EQ(*objects, (std::vector<double>{1, 4}));
+  auto lines = read_number_column(write_file("obj.jsonl", "{\"s\": 2}\n{\"s\": 5}\n"), "s");
+  ASSERT_TRUE(lines) << lines.message();
+  EXPECT_EQ(*lines, (std::vector<double>{2, 5}));
+  auto wrong = read_number_column(write_file("wrong.jsonl", "{\"s\": 2}\n{\"s\": \"x\"}\n"), "s");
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.message().find("wrong.jsonl:2"), std::string::npos) << wrong.message();
+}
+
+}  // namespace
+}  // namespace arbiter::data

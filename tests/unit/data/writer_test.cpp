@@ -1,0 +1,106 @@
+#include "data/writer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace arbiter::data {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_writer_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+nlohmann::json output_row(int i) {
+  return {{"id", "row-" + std::to_string(i)}, {"score", 0.25 * i}, {"text", "caf\xc3\xa9 " + std::to_string(i)}};
+}
+
+// Runs the "job": every input row not yet in the output is written, in input order.
+Status run_job(const std::string& path, int rows, bool resume, int crash_after = -1) {
+  WriterOptions options;
+  options.resume = resume;
+  ARB_ASSIGN(JsonlWriter writer, JsonlWriter::open(path, options));
+  int written = 0;
+  for (int i = 0; i < rows; ++i) {
+    if (writer.done("row-" + std::to_string(i))) continue;
+    if (written == crash_after) return Status::ok();  // stop without closing, as a killed process would
+    ARB_TRY(writer.write(output_row(i)));
+    ++written;
+  }
+  return writer.close();
+}
+
+TEST(Writer, ResumeAfterCrashGivesTheUninterruptedFile) {
+  const std::string full = temp_path("full.jsonl"), partial = temp_path("partial.jsonl");
+  ASSERT_TRUE(run_job(full, 10, false));
+  ASSERT_TRUE(run_job(partial, 10, false, 5));
+  // The crash also cut the 6th line in the middle of its write.
+  const std::string expected = slurp(full);
+  const size_t fifth_end = [&] {
+    size_t pos = 0;
+    for (int i = 0; i < 5; ++i) pos = expected.find('\n', pos) + 1;
+    return pos;
+  }();
+  EXPECT_EQ(slurp(partial), expected.substr(0, fifth_end));
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::app);
+    out << expected.substr(fifth_end, 9);  // a truncated last line
+  }
+  WriterOptions options;
+  options.resume = true;
+  {
+    auto writer = JsonlWriter::open(partial, options);
+    ASSERT_TRUE(writer) << writer.message();
+    EXPECT_EQ(writer->done_count(), 5u);
+    EXPECT_TRUE(writer->done("row-4"));
+    EXPECT_FALSE(writer->done("row-5"));
+    ASSERT_TRUE(writer->close());
+  }
+  EXPECT_EQ(slurp(partial), expected.substr(0, fifth_end));  // the partial line is gone
+  ASSERT_TRUE(run_job(partial, 10, true));
+  EXPECT_EQ(slurp(partial), expected);
+}
+
+TEST(Writer, WithoutResumeStartsEmptyAndResumeOfMissingFileStartsFresh) {
+  const std::string path = temp_path("fresh.jsonl");
+  ASSERT_TRUE(run_job(path, 3, false));
+  ASSERT_TRUE(run_job(path, 2, false));
+  const std::string overwritten = slurp(path);
+  EXPECT_EQ(std::count(overwritten.begin(), overwritten.end(), '\n'), 2);
+  const std::string missing = temp_path("missing.jsonl");
+  std::filesystem::remove(missing);
+  ASSERT_TRUE(run_job(missing, 2, true));
+  const std::string text = slurp(missing);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
+}
+
+TEST(Writer, ResumeRejectsACorruptCompleteLine) {
+  const std::string path = temp_path("corrupt.jsonl");
+  std::ofstream(path, std::ios::binary) << "{\"id\": \"a\"}\n{broken}\n";
+  WriterOptions options;
+  options.resume = true;
+  auto writer = JsonlWriter::open(path, options);
+  ASSERT_FALSE(writer);
+  EXPECT_NE(writer.message().find("corrupt.jsonl:2"), std::string::npos) << writer.message();
+}
+
+TEST(Writer, InvalidUtf8IsWrittenReplacedNotThrown) {
+  const std::string path = temp_path("utf8.jsonl");
+  auto writer = JsonlWriter::open(path);
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE(writer->write({{"id", 1}, {"text", "bad \xff"}}));
+  ASSERT_TRUE(writer->close());
+  EXPECT_EQ(slurp(path), "{\"id\":1,\"text\":\"bad \xef\xbf\xbd\"}\n");
+}
+
+}  // namespace
+}  // namespace arbiter::data
