@@ -1,0 +1,63 @@
+#include "eval/layers.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "eval/metrics.h"
+
+namespace arbiter::eval {
+
+std::vector<double> expected_scores_per_layer(const LayerRow& row) {
+  std::vector<double> expected;
+  expected.reserve(row.per_layer_logits.size());
+  for (const std::vector<double>& logits : row.per_layer_logits) {
+    const double max_logit = *std::max_element(logits.begin(), logits.end());
+    double z = 0.0, weighted = 0.0;
+    for (size_t k = 0; k < logits.size(); ++k) {
+      const double p = std::exp(logits[k] - max_logit);
+      z += p;
+      weighted += p * row.score_values[k];
+    }
+    expected.push_back(weighted / z);
+  }
+  return expected;
+}
+
+Result<std::vector<LayerCorrelation>> layer_spearman(const std::vector<LayerRow>& rows) {
+  if (rows.size() < 2) return error("need at least 2 rows, got " + std::to_string(rows.size()));
+  const size_t n_layers = rows[0].per_layer_logits.size();
+  const size_t n_scores = rows[0].score_values.size();
+  if (n_layers == 0 || n_scores == 0) return error("row 0: empty per_layer_logits or score_values");
+  // per_layer[l][i]: expected score of row i at layer l.
+  std::vector<std::vector<double>> per_layer(n_layers, std::vector<double>(rows.size()));
+  std::vector<double> human(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const LayerRow& row = rows[i];
+    const std::string where = "row " + std::to_string(i);
+    if (row.per_layer_logits.size() != n_layers)
+      return error(where + ": " + std::to_string(row.per_layer_logits.size()) + " layers, row 0 has " +
+                   std::to_string(n_layers));
+    if (row.score_values.size() != n_scores)
+      return error(where + ": " + std::to_string(row.score_values.size()) + " score values, row 0 has " +
+                   std::to_string(n_scores));
+    for (const auto& logits : row.per_layer_logits) {
+      if (logits.size() != n_scores)
+        return error(where + ": a layer has " + std::to_string(logits.size()) + " logits for " +
+                     std::to_string(n_scores) + " score values");
+      for (double v : logits)
+        if (!std::isfinite(v)) return error(where + ": a logit is not finite");
+    }
+    const std::vector<double> expected = expected_scores_per_layer(row);
+    for (size_t l = 0; l < n_layers; ++l) per_layer[l][i] = expected[l];
+    human[i] = row.human;
+  }
+  std::vector<LayerCorrelation> out;
+  for (size_t l = 0; l < n_layers; ++l) {
+    auto rho = spearman(per_layer[l], human);
+    if (!rho) return rho.status().with_context("layer " + std::to_string(l));
+    out.push_back({int(l), *rho});
+  }
+  return out;
+}
+
+}  // namespace arbiter::eval

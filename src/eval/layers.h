@@ -1,0 +1,30 @@
+// Per-layer agreement of a judge's score with human labels. A judge that reads the score-token logits
+// of every layer (LAGER's per-layer lens) writes, per item, logits [L+1][K] for the K score tokens and the
+// K score values; each layer's expected score is softmax(logits[l]) . score_values.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace arbiter::eval {
+
+struct LayerRow {
+  std::vector<std::vector<double>> per_layer_logits;  // [L+1][K]: layer 0 = embeddings, L = final
+  std::vector<double> score_values;                   // [K]
+  double human = 0.0;
+};
+
+// [L+1] expected scores of one row. Softmax is computed max-shifted, so large logits do not overflow.
+std::vector<double> expected_scores_per_layer(const LayerRow& row);
+
+struct LayerCorrelation {
+  int layer = 0;
+  double spearman = 0.0;  // NaN when this layer's expected scores are constant
+};
+
+// Every row must have the same [L+1][K] shape and finite logits; errors name the row.
+Result<std::vector<LayerCorrelation>> layer_spearman(const std::vector<LayerRow>& rows);
+
+}  // namespace arbiter::eval

@@ -1,0 +1,101 @@
+#include "eval/score_files.h"
+
+#include "data/json_rows.h"
+
+namespace arbiter::eval {
+namespace {
+
+using nlohmann::json;
+
+Result<double> number_at(const json& row, const std::string& field) {
+  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
+  const json* value = &row.at(field);
+  if (value->is_array() && value->size() == 1) value = &value->at(0);
+  if (!value->is_number()) return error("field '" + field + "' is " + value->type_name() + ", expected a number");
+  return value->get<double>();
+}
+
+Result<std::vector<double>> numbers_at(const json& value, const std::string& field) {
+  if (!value.is_array()) return error("field '" + field + "' is " + value.type_name() + ", expected a list of numbers");
+  std::vector<double> out;
+  for (const json& item : value) {
+    const json* v = &item;
+    if (v->is_array() && v->size() == 1) v = &v->at(0);
+    if (!v->is_number()) return error("field '" + field + "' holds " + v->type_name() + ", expected numbers");
+    out.push_back(v->get<double>());
+  }
+  return out;
+}
+
+Result<std::string> string_at(const json& row, const std::string& field) {
+  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
+  const json& value = row.at(field);
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_integer()) return std::to_string(value.get<int64_t>());
+  return error("field '" + field + "' is " + value.type_name() + ", expected a string");
+}
+
+// Calls parse(row) for each row of the file, prefixing errors with the row's place.
+template <typename T, typename Parse>
+Result<std::vector<T>> read_rows(const std::string& path, Parse parse) {
+  ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(path));
+  std::vector<T> out;
+  data::JsonRow row;
+  while (true) {
+    ARB_ASSIGN(const bool got, rows.next(row));
+    if (!got) break;
+    Result<T> parsed = parse(row.value);
+    if (!parsed) return parsed.status().with_context(rows.where(row));
+    out.push_back(std::move(parsed).value());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields) {
+  return read_rows<PreferenceRow>(path, [&](const json& row) -> Result<PreferenceRow> {
+    PreferenceRow out;
+    ARB_ASSIGN(out.subset, string_at(row, fields.subset));
+    ARB_ASSIGN(out.chosen, number_at(row, fields.chosen));
+    ARB_ASSIGN(out.rejected, number_at(row, fields.rejected));
+    return out;
+  });
+}
+
+Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields) {
+  return read_rows<BestOfNRow>(path, [&](const json& row) -> Result<BestOfNRow> {
+    BestOfNRow out;
+    ARB_ASSIGN(out.subset, string_at(row, fields.subset));
+    if (row.contains(fields.id)) {
+      ARB_ASSIGN(out.id, string_at(row, fields.id));
+    }
+    if (!row.contains(fields.scores)) return error("missing field '" + fields.scores + "'");
+    ARB_ASSIGN(out.scores, numbers_at(row.at(fields.scores), fields.scores));
+    if (row.contains(fields.num_correct)) {
+      const json& n = row.at(fields.num_correct);
+      if (!n.is_number_integer()) return error("field '" + fields.num_correct + "' is not an integer");
+      out.num_correct = n.get<int>();
+    }
+    return out;
+  });
+}
+
+Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field) {
+  return read_rows<LayerRow>(path, [&](const json& row) -> Result<LayerRow> {
+    LayerRow out;
+    if (!row.is_object() || !row.contains("per_layer_logits")) return error("missing field 'per_layer_logits'");
+    const json& layers = row.at("per_layer_logits");
+    if (!layers.is_array()) return error("field 'per_layer_logits' is not a list of lists");
+    for (const json& layer : layers) {
+      ARB_ASSIGN(std::vector<double> logits, numbers_at(layer, "per_layer_logits"));
+      out.per_layer_logits.push_back(std::move(logits));
+    }
+    if (!row.contains("score_values")) return error("missing field 'score_values'");
+    ARB_ASSIGN(out.score_values, numbers_at(row.at("score_values"), "score_values"));
+    ARB_ASSIGN(out.human, number_at(row, human_field));
+    return out;
+  });
+}
+
+}  // namespace arbiter::eval

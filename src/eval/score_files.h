@@ -1,0 +1,36 @@
+// Readers for the scored files the eval commands take: the rows a scoring run wrote (JSONL, JSON array,
+// optionally gzipped), with the field names configurable. Errors name the file and line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "eval/layers.h"
+#include "eval/rewardbench.h"
+
+namespace arbiter::eval {
+
+struct PreferenceFields {
+  std::string subset = "subset";
+  std::string chosen = "score_chosen";
+  std::string rejected = "score_rejected";
+};
+
+// RewardBench v1 rows: a subset name and two numbers. A chosen/rejected score given as a one-element
+// list (as reward-bench writes it) is read as that element.
+Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields);
+
+struct BestOfNFields {
+  std::string subset = "subset";
+  std::string id = "id";
+  std::string scores = "scores";            // list of numbers (or one-element lists), correct ones first
+  std::string num_correct = "num_correct";  // absent: 1
+};
+
+Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields);
+
+// Rows with `per_layer_logits` [L+1][K], `score_values` [K] and the human label in `human_field`.
+Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field);
+
+}  // namespace arbiter::eval

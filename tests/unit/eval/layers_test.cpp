@@ -1,0 +1,49 @@
+#include "eval/layers.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "eval/score_files.h"
+
+namespace arbiter::eval {
+namespace {
+
+TEST(Layers, ExpectedScoreIsSoftmaxWeighted) {
+  // Logits [0, ln 3] give probabilities [1/4, 3/4]: 1 * 0.25 + 2 * 0.75 = 1.75.
+  LayerRow row{{{0.0, std::log(3.0)}, {1000.0, 1000.0}}, {1.0, 2.0}, 0.0};
+  const auto expected = expected_scores_per_layer(row);
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_NEAR(expected[0], 1.75, 1e-15);
+  EXPECT_NEAR(expected[1], 1.5, 1e-15);  // large equal logits: no overflow
+}
+
+TEST(Layers, PerLayerSpearmanFromAFile) {
+  // Three layers: 0 constant (undefined), 1 follows the human label, 2 reverses it.
+  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_layers_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "layers.jsonl").string();
+  std::ofstream(path) << R"({"id": "a", "per_layer_logits": [[0, 0], [0, -1], [0, 1]], "score_values": [1, 2], "human": 1})" "\n"
+                         R"({"id": "b", "per_layer_logits": [[0, 0], [0, 0], [0, 0]], "score_values": [1, 2], "human": 2})" "\n"
+                         R"({"id": "c", "per_layer_logits": [[0, 0], [0, 1], [0, -1]], "score_values": [1, 2], "human": 3})" "\n";
+  auto rows = read_layer_rows(path, "human");
+  ASSERT_TRUE(rows) << rows.message();
+  auto result = layer_spearman(*rows);
+  ASSERT_TRUE(result) << result.message();
+  ASSERT_EQ(result->size(), 3u);
+  EXPECT_TRUE(std::isnan((*result)[0].spearman));
+  EXPECT_NEAR((*result)[1].spearman, 1.0, 1e-15);
+  EXPECT_NEAR((*result)[2].spearman, -1.0, 1e-15);
+}
+
+TEST(Layers, ShapeMismatchNamesTheRow) {
+  std::vector<LayerRow> rows = {{{{0, 1}}, {1, 2}, 1}, {{{0, 1}, {1, 0}}, {1, 2}, 2}};
+  auto result = layer_spearman(rows);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.message().find("row 1"), std::string::npos) << result.message();
+}
+
+}  // namespace
+}  // namespace arbiter::eval
