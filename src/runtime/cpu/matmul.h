@@ -1,0 +1,25 @@
+// The linear-layer product of the CPU backend: tokens times the transpose of a stored weight, for every
+// weight type the loaders produce (F32, F16, BF16 and the block-quantized GGUF types that
+// dequantize_row supports), read in place from the mapped file.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+#include "io/tensor.h"
+
+namespace arbiter {
+
+// y: [n, out] f32 (row stride ldy)  =  x: [n, in] f32 (row stride ldx)  @  weight^T
+// weight: [out, in] of any supported dtype (row = one output feature). accumulate=true adds into y.
+// Multi-threaded over the global thread pool; the same inputs and thread count give the same bytes.
+Status matmul(const TensorView& weight, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
+              bool accumulate = false);
+
+// Only selected output features (e.g. the score-token rows of an unembedding):
+// y: [n, rows.size()] f32 (row stride ldy)  =  x: [n, in] f32  @  weight[rows]^T
+Status matmul_rows(const TensorView& weight, const std::vector<int32_t>& rows, const float* x, int64_t n,
+                   int64_t ldx, float* y, int64_t ldy);
+
+}  // namespace arbiter
