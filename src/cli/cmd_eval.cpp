@@ -1,0 +1,272 @@
+// arbiter eval: agreement of scores with human labels.
+//   eval correlate    Spearman / Kendall tau-b / Pearson (with bootstrap intervals) of two score files
+//   eval rewardbench  RewardBench v1 section scores or RewardBench 2 subset scores from a scored file
+//   eval layers       per-layer Spearman of a judge's per-layer expected scores
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/command.h"
+#include "data/json_rows.h"
+#include "data/values.h"
+#include "eval/layers.h"
+#include "eval/metrics.h"
+#include "eval/rewardbench.h"
+#include "eval/score_files.h"
+
+namespace arbiter::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string fixed(double v, int decimals) {
+  if (std::isnan(v)) return "nan";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+json number_or_null(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+
+void print_line(const std::string& text) { std::fputs((text + "\n").c_str(), stdout); }
+
+// ---- correlate ----
+
+struct CorrelateArgs {
+  std::string pred_path, human_path, pred_field, human_field;
+  int bootstrap = 1000;
+  uint64_t seed = 0;
+  bool as_json = false;
+};
+
+Status run_correlate(const CorrelateArgs& args) {
+  auto pred = data::read_number_column(args.pred_path, args.pred_field);
+  if (!pred) return pred.status();
+  auto human = data::read_number_column(args.human_path, args.human_field);
+  if (!human) return human.status();
+  eval::BootstrapOptions options;
+  options.resamples = args.bootstrap;
+  options.seed = args.seed;
+  auto report = eval::correlate(*pred, *human, options);
+  if (!report) return report.status().with_context(args.pred_path + " vs " + args.human_path);
+  const eval::CorrelationReport& r = *report;
+  std::string undefined;
+  if (r.pred_constant) undefined = "predictions are constant";
+  if (r.human_constant) undefined = undefined.empty() ? "human labels are constant" : "both inputs are constant";
+
+  struct Metric {
+    const char* name;
+    double value;
+    const eval::Interval* ci;
+  };
+  const Metric metrics[] = {{"spearman", r.spearman, &r.spearman_ci},
+                            {"kendall_tau_b", r.kendall_tau_b, &r.kendall_ci},
+                            {"pearson", r.pearson, &r.pearson_ci},
+                            {"pairwise_accuracy", r.pairwise_accuracy, nullptr}};
+  if (args.as_json) {
+    json out = {{"n", r.n}};
+    for (const Metric& m : metrics) {
+      json entry = {{"value", number_or_null(m.value)}};
+      if (m.ci && r.has_intervals) entry["ci95"] = {number_or_null(m.ci->lo), number_or_null(m.ci->hi)};
+      out[m.name] = entry;
+    }
+    if (r.has_intervals) out["bootstrap"] = {{"resamples", args.bootstrap}, {"seed", args.seed}};
+    if (!undefined.empty()) out["undefined"] = undefined;
+    print_line(data::dump_json(out));
+    return Status::ok();
+  }
+  print_line("n                  " + std::to_string(r.n));
+  for (const Metric& m : metrics) {
+    std::string line = std::string(m.name) + std::string(19 - std::string(m.name).size(), ' ') + fixed(m.value, 3);
+    if (m.ci && r.has_intervals) line += "  [" + fixed(m.ci->lo, 3) + ", " + fixed(m.ci->hi, 3) + "]";
+    if (std::isnan(m.value) && !undefined.empty()) line += "  (undefined: " + undefined + ")";
+    print_line(line);
+  }
+  if (r.has_intervals)
+    print_line("(95% percentile bootstrap intervals, " + std::to_string(args.bootstrap) + " resamples, seed " +
+               std::to_string(args.seed) + ")");
+  return Status::ok();
+}
+
+// ---- rewardbench ----
+
+struct RewardBenchArgs {
+  std::string input, version = "auto";
+  eval::PreferenceFields pref;
+  eval::BestOfNFields best_of_n;
+  bool as_json = false;
+};
+
+// v2 when the first row has the best-of-N scores list.
+Result<bool> looks_like_v2(const RewardBenchArgs& args) {
+  ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(args.input));
+  data::JsonRow row;
+  ARB_ASSIGN(const bool got, rows.next(row));
+  if (!got) return error(args.input + ": no rows");
+  return row.value.is_object() && row.value.contains(args.best_of_n.scores) &&
+         !row.value.contains(args.pref.chosen);
+}
+
+json subsets_json(const std::vector<eval::SubsetAccuracy>& subsets) {
+  json out = json::object();
+  for (const auto& s : subsets) out[s.subset] = {{"n", s.n}, {"correct", s.correct}, {"accuracy", s.accuracy}};
+  return out;
+}
+
+void print_subsets(const std::vector<eval::SubsetAccuracy>& subsets) {
+  print_line("subset                     n  correct  accuracy");
+  for (const auto& s : subsets) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "%-24s %5zu  %7zu  %6.2f", s.subset.c_str(), s.n, s.correct, 100.0 * s.accuracy);
+    print_line(buf);
+  }
+}
+
+Status run_rewardbench_v1(const RewardBenchArgs& args) {
+  ARB_ASSIGN(const auto rows, eval::read_preference_rows(args.input, args.pref));
+  const eval::RewardBenchReport report = eval::score_rewardbench_v1(rows);
+  if (args.as_json) {
+    json sections = json::object();
+    for (const auto& s : report.sections) sections[s.name] = s.present ? json(100.0 * s.score) : json(nullptr);
+    json out = {{"version", 1},
+                {"rows", rows.size()},
+                {"subsets", subsets_json(report.subsets)},
+                {"sections", sections},
+                {"overall", number_or_null(100.0 * report.overall)},
+                {"complete", report.complete},
+                {"unknown_subsets", report.unknown_subsets}};
+    print_line(data::dump_json(out));
+    return Status::ok();
+  }
+  print_subsets(report.subsets);
+  print_line("");
+  for (const auto& s : report.sections) {
+    char buf[128];
+    if (s.present) {
+      std::snprintf(buf, sizeof(buf), "%-10s %6.2f", s.name.c_str(), 100.0 * s.score);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%-10s    -  (no subsets in the input)", s.name.c_str());
+    }
+    print_line(buf);
+  }
+  print_line("Score      " + fixed(100.0 * report.overall, 2) +
+             (report.complete ? "" : "  (mean of the sections present only)"));
+  if (!report.unknown_subsets.empty()) {
+    std::string names;
+    for (const auto& n : report.unknown_subsets) names += (names.empty() ? "" : ", ") + n;
+    print_line("not in any section (not scored): " + names);
+  }
+  return Status::ok();
+}
+
+Status run_rewardbench_v2(const RewardBenchArgs& args) {
+  ARB_ASSIGN(const auto rows, eval::read_best_of_n_rows(args.input, args.best_of_n));
+  auto report = eval::score_rewardbench_v2(rows);
+  if (!report) return report.status().with_context(args.input);
+  if (args.as_json) {
+    json out = {{"version", 2}, {"rows", rows.size()}, {"subsets", subsets_json(report->subsets)},
+                {"overall", number_or_null(100.0 * report->overall)}};
+    if (report->has_ties) {
+      const auto& t = report->ties;
+      out["ties"] = {{"score", 100.0 * t.score},
+                     {"ref_accuracy", t.ref_accuracy},
+                     {"tied_accuracy", t.tied_accuracy},
+                     {"correctness_preferred", t.correctness_preferred},
+                     {"correctness_preferred_hard", t.correctness_preferred_hard},
+                     {"correctness_margin", t.correctness_margin}};
+    }
+    print_line(data::dump_json(out));
+    return Status::ok();
+  }
+  print_subsets(report->subsets);
+  if (report->has_ties) print_line("Ties                                      " + fixed(100.0 * report->ties.score, 2));
+  print_line("Score      " + fixed(100.0 * report->overall, 2));
+  return Status::ok();
+}
+
+Status run_rewardbench(const RewardBenchArgs& args) {
+  bool v2 = args.version == "v2";
+  if (args.version == "auto") {
+    ARB_ASSIGN(v2, looks_like_v2(args));
+  }
+  return v2 ? run_rewardbench_v2(args) : run_rewardbench_v1(args);
+}
+
+// ---- layers ----
+
+struct LayersArgs {
+  std::string input, human_field;
+  bool as_json = false;
+};
+
+Status run_layers(const LayersArgs& args) {
+  ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field));
+  auto result = eval::layer_spearman(rows);
+  if (!result) return result.status().with_context(args.input);
+  if (args.as_json) {
+    json layers = json::array();
+    for (const auto& l : *result) layers.push_back({{"layer", l.layer}, {"spearman", number_or_null(l.spearman)}});
+    print_line(data::dump_json({{"n", rows.size()}, {"layers", layers}}));
+    return Status::ok();
+  }
+  print_line("n " + std::to_string(rows.size()));
+  print_line("layer  spearman");
+  for (const auto& l : *result) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%5d  %s", l.layer, fixed(l.spearman, 4).c_str());
+    print_line(buf);
+  }
+  return Status::ok();
+}
+
+CommandRunner setup_eval(CLI::App& sub) {
+  sub.require_subcommand(1);
+  auto correlate = std::make_shared<CorrelateArgs>();
+  CLI::App* c = sub.add_subcommand("correlate", "Spearman, Kendall tau-b and Pearson of predictions vs human labels");
+  c->add_option("--pred", correlate->pred_path, "predicted scores: JSON array, JSON array of objects, or JSONL")
+      ->required();
+  c->add_option("--human", correlate->human_path, "human labels, same layouts")->required();
+  c->add_option("--pred-field", correlate->pred_field, "field holding the prediction when rows are objects");
+  c->add_option("--human-field", correlate->human_field, "field holding the label when rows are objects");
+  c->add_option("--bootstrap", correlate->bootstrap, "bootstrap resamples for 95% intervals (0: none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--seed", correlate->seed, "bootstrap seed")->capture_default_str();
+  c->add_flag("--json", correlate->as_json, "print one JSON object");
+
+  auto rb = std::make_shared<RewardBenchArgs>();
+  CLI::App* r = sub.add_subcommand("rewardbench", "RewardBench v1 sections or RewardBench 2 subsets from scored rows");
+  r->add_option("--input", rb->input, "scored rows (JSONL / JSON, optionally .gz)")->required();
+  r->add_option("--version", rb->version, "v1, v2 or auto (v2 when rows carry a scores list)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "v1", "v2"}));
+  r->add_option("--subset-field", rb->pref.subset, "field naming the subset")->capture_default_str();
+  r->add_option("--chosen-field", rb->pref.chosen, "v1: chosen score field")->capture_default_str();
+  r->add_option("--rejected-field", rb->pref.rejected, "v1: rejected score field")->capture_default_str();
+  r->add_option("--scores-field", rb->best_of_n.scores, "v2: completion scores, correct first")->capture_default_str();
+  r->add_option("--num-correct-field", rb->best_of_n.num_correct, "v2: count of correct completions (default 1)")
+      ->capture_default_str();
+  r->add_option("--id-field", rb->best_of_n.id, "v2: row id (Ties: ref:N / tied:N)")->capture_default_str();
+  r->add_flag("--json", rb->as_json, "print one JSON object");
+
+  auto layers = std::make_shared<LayersArgs>();
+  CLI::App* l = sub.add_subcommand("layers", "per-layer Spearman of expected scores from per_layer_logits rows");
+  l->add_option("--input", layers->input, "rows with per_layer_logits [L+1][K] and score_values [K]")->required();
+  l->add_option("--human-field", layers->human_field, "field holding the human label")->required();
+  l->add_flag("--json", layers->as_json, "print one JSON object");
+
+  return [=]() -> Status {
+    rb->best_of_n.subset = rb->pref.subset;
+    if (c->parsed()) return run_correlate(*correlate);
+    if (r->parsed()) return run_rewardbench(*rb);
+    if (l->parsed()) return run_layers(*layers);
+    return error("no eval subcommand given");
+  };
+}
+
+const CommandRegistration kEval{{"eval", setup_eval, "evaluate scores against human labels", 60}};
+
+}  // namespace
+}  // namespace arbiter::cli

@@ -1,0 +1,133 @@
+// End-to-end: the arbiter binary's eval subcommands on the reference Flask scores and small files.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+const std::string kFlask = std::string(ARBITER_SHARED_DIR) + "/data/lager-flask-scores/";
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+RunResult run_arbiter(const std::string& args) {
+  RunResult result;
+  const std::string command = std::string(ARBITER_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buf;
+  size_t got;
+  while ((got = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), got);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string temp_file(const std::string& name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_cli_eval_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+class CliEval : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(ARBITER_BINARY)) GTEST_SKIP() << "arbiter binary not built: " << ARBITER_BINARY;
+  }
+};
+
+// The LAGER paper's Table 1 row for Mistral-7B-Instruct-v0.3 on Flask: 0.266, 0.239, 0.347.
+TEST_F(CliEval, CorrelateReproducesLagerTable1) {
+  const std::pair<const char*, const char*> rows[] = {
+      {"direct_score.json", "0.266"}, {"e_score.json", "0.239"}, {"palmscore_w.json", "0.347"}};
+  for (const auto& [file, expected] : rows) {
+    const RunResult r = run_arbiter("eval correlate --pred " + kFlask + file + " --human " + kFlask +
+                                    "human_score.json --bootstrap 100 --seed 1");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("n                  1997"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(std::string("spearman           ") + expected + "  ["), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(CliEval, CorrelateJsonIsDeterministicForASeed) {
+  const std::string args = "eval correlate --json --bootstrap 200 --seed 9 --pred " + kFlask +
+                           "palmscore_w.json --human " + kFlask + "human_score.json";
+  const RunResult a = run_arbiter(args), b = run_arbiter(args);
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
+  const auto j = nlohmann::json::parse(a.out);
+  EXPECT_EQ(j["n"], 1997);
+  const double rho = j["spearman"]["value"];
+  EXPECT_NEAR(rho, 0.347, 0.0005);
+  EXPECT_LT(j["spearman"]["ci95"][0].get<double>(), rho);
+  EXPECT_GT(j["spearman"]["ci95"][1].get<double>(), rho);
+}
+
+TEST_F(CliEval, CorrelateFieldsFromJsonlAndErrors) {
+  const std::string pred = temp_file("pred.jsonl", "{\"s\": 1}\n{\"s\": 2}\n{\"s\": 3}\n");
+  const std::string human = temp_file("human.json", R"([{"h": 1}, {"h": 3}, {"h": 2}])");
+  const RunResult r = run_arbiter("eval correlate --json --bootstrap 0 --pred " + pred + " --pred-field s --human " +
+                                  human + " --human-field h");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Ranks (1,2,3) vs (1,3,2): rho = 1 - 6 * 2 / (3 * 8) = 0.5.
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.out)["spearman"]["value"].get<double>(), 0.5);
+  const RunResult mismatch = run_arbiter("eval correlate --pred " + kFlask + "weighted_score.json --human " + kFlask +
+                                         "human_score.json");
+  EXPECT_EQ(mismatch.exit_code, 1);
+  EXPECT_NE(mismatch.out.find("length mismatch: 1992 predictions vs 1997 labels"), std::string::npos) << mismatch.out;
+}
+
+TEST_F(CliEval, RewardBenchV1Sections) {
+  // Chat: alpacaeval-easy 1/2 (weight 100), mt-bench-easy 1/1 (28). Reasoning: math-prm 0/1 (984), hep-js 1/1 (164).
+  const std::string path = temp_file(
+      "scored.jsonl",
+      "{\"subset\": \"alpacaeval-easy\", \"score_chosen\": 1.0, \"score_rejected\": 0.5}\n"
+      "{\"subset\": \"alpacaeval-easy\", \"score_chosen\": 0.5, \"score_rejected\": 0.5}\n"
+      "{\"subset\": \"mt-bench-easy\", \"score_chosen\": 2, \"score_rejected\": 1}\n"
+      "{\"subset\": \"math-prm\", \"score_chosen\": 0, \"score_rejected\": 1}\n"
+      "{\"subset\": \"hep-js\", \"score_chosen\": 3, \"score_rejected\": -1}\n");
+  const RunResult r = run_arbiter("eval rewardbench --json --input " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  const double chat = 100.0 * (100 * 0.5 + 28) / 128, reasoning = 100.0 * 164 / (984 + 164);
+  EXPECT_NEAR(j["sections"]["Chat"].get<double>(), chat, 1e-9);
+  EXPECT_NEAR(j["sections"]["Reasoning"].get<double>(), reasoning, 1e-9);
+  EXPECT_TRUE(j["sections"]["Safety"].is_null());
+  EXPECT_FALSE(j["complete"].get<bool>());
+  EXPECT_NEAR(j["overall"].get<double>(), (chat + reasoning) / 2, 1e-9);
+}
+
+TEST_F(CliEval, RewardBenchV2Detected) {
+  const std::string path = temp_file("v2.jsonl",
+                                     "{\"subset\": \"Math\", \"id\": \"a\", \"scores\": [3, 1, 2, 0]}\n"
+                                     "{\"subset\": \"Math\", \"id\": \"b\", \"scores\": [1, 1, 2, 0]}\n");
+  const RunResult r = run_arbiter("eval rewardbench --json --input " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["version"], 2);
+  EXPECT_DOUBLE_EQ(j["overall"].get<double>(), 50.0);
+}
+
+TEST_F(CliEval, LayersPerLayerSpearman) {
+  const std::string path = temp_file(
+      "layers.jsonl",
+      R"({"per_layer_logits": [[0, -1], [0, 1]], "score_values": [1, 2], "human": 1})" "\n"
+      R"({"per_layer_logits": [[0, 0], [0, 0]], "score_values": [1, 2], "human": 2})" "\n"
+      R"({"per_layer_logits": [[0, 1], [0, -1]], "score_values": [1, 2], "human": 3})" "\n");
+  const RunResult r = run_arbiter("eval layers --json --human-field human --input " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(j["layers"][0]["spearman"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["layers"][1]["spearman"].get<double>(), -1.0);
+}
+
+}  // namespace
