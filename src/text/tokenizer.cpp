@@ -1,0 +1,287 @@
+#include "text/tokenizer.h"
+
+#include <algorithm>
+
+#include "text/unicode.h"
+
+namespace arbiter {
+
+namespace {
+
+bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+// A word character for single_word added tokens: ASCII alphanumerics, '_' and any non-ASCII byte
+// (letters of other scripts).
+bool is_word_byte(char c) {
+  auto u = static_cast<uint8_t>(c);
+  return u >= 0x80 || std::isalnum(u) || c == '_';
+}
+
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
+  if (from.empty()) return std::string(text);
+  std::string out;
+  size_t last = 0;
+  for (size_t pos = text.find(from); pos != std::string_view::npos; pos = text.find(from, last)) {
+    out.append(text.substr(last, pos - last));
+    out.append(to);
+    last = pos + from.size();
+  }
+  out.append(text.substr(last));
+  return out;
+}
+
+// "<0x41>" -> 0x41.
+std::optional<uint8_t> byte_token_value(std::string_view token) {
+  if (token.size() != 6 || token.substr(0, 3) != "<0x" || token[5] != '>') return std::nullopt;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  int hi = hex(token[3]), lo = hex(token[4]);
+  if (hi < 0 || lo < 0) return std::nullopt;
+  return static_cast<uint8_t>(hi * 16 + lo);
+}
+
+std::vector<std::string> decode_byte_fallback(std::vector<std::string> tokens) {
+  std::vector<std::string> out;
+  std::string pending;
+  size_t pending_count = 0;
+  auto flush = [&]() {
+    if (pending_count == 0) return;
+    if (!utf8_first_invalid(pending)) {
+      out.push_back(pending);
+    } else {
+      for (size_t i = 0; i < pending_count; ++i) out.emplace_back("\xEF\xBF\xBD");
+    }
+    pending.clear();
+    pending_count = 0;
+  };
+  for (std::string& token : tokens) {
+    if (auto byte = byte_token_value(token)) {
+      pending += static_cast<char>(*byte);
+      ++pending_count;
+    } else {
+      flush();
+      out.push_back(std::move(token));
+    }
+  }
+  flush();
+  return out;
+}
+
+std::string strip_token(const std::string& token, const std::string& ch, size_t start, size_t stop) {
+  std::string_view view(token);
+  for (size_t i = 0; i < start && !ch.empty() && view.substr(0, ch.size()) == ch; ++i) view.remove_prefix(ch.size());
+  for (size_t i = 0; i < stop && !ch.empty() && view.size() >= ch.size() &&
+                     view.substr(view.size() - ch.size()) == ch; ++i) {
+    view.remove_suffix(ch.size());
+  }
+  return std::string(view);
+}
+
+// transformers' clean_up_tokenization: no space before punctuation and English contractions.
+std::string clean_up_spaces(std::string text) {
+  static const std::pair<const char*, const char*> kRules[] = {
+      {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+  for (auto [from, to] : kRules) text = replace_all(text, from, to);
+  return text;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Tokenizer>> Tokenizer::create(TokenizerConfig config) {
+  std::shared_ptr<Tokenizer> tok(new Tokenizer());
+  tok->config_ = std::move(config);
+  TokenizerConfig& c = tok->config_;
+  int32_t n = static_cast<int32_t>(c.tokens.size());
+  for (const AddedToken& added : c.added_tokens) {
+    if (added.id < 0 || added.id >= n) {
+      return Status::error("added token '" + added.content + "': id " + std::to_string(added.id) +
+                           " outside the vocabulary of " + std::to_string(n));
+    }
+    if (added.content.empty()) return Status::error("added token " + std::to_string(added.id) + ": empty content");
+  }
+  auto check_id = [&](const std::optional<int32_t>& id, const char* what) -> Status {
+    if (id && (*id < 0 || *id >= n)) {
+      return Status::error(std::string(what) + " id " + std::to_string(*id) + " outside the vocabulary of " +
+                           std::to_string(n));
+    }
+    return Status::ok();
+  };
+  ARB_TRY(check_id(c.bos_id, "bos"));
+  ARB_TRY(check_id(c.eos_id, "eos"));
+  ARB_TRY(check_id(c.pad_id, "pad"));
+  for (int32_t id : c.prefix_ids) ARB_TRY(check_id(id, "post-processor"));
+  for (int32_t id : c.suffix_ids) ARB_TRY(check_id(id, "post-processor"));
+
+  c.model.pieces.resize(c.tokens.size());
+  ARB_ASSIGN(tok->bpe_, Bpe::create(c.model));
+
+  tok->token_to_id_.reserve(c.tokens.size());
+  for (int32_t id = 0; id < n; ++id) {
+    if (!c.tokens[id].empty()) tok->token_to_id_.emplace(c.tokens[id], id);
+  }
+  tok->special_.assign(c.tokens.size(), false);
+  for (const AddedToken& added : c.added_tokens) {
+    tok->token_to_id_[added.content] = added.id;
+    if (added.special) tok->special_[added.id] = true;
+    Matcher* targets[2] = {added.normalized ? &tok->normalized_all_ : &tok->raw_all_,
+                           added.special ? nullptr : (added.normalized ? &tok->normalized_plain_ : &tok->raw_plain_)};
+    for (Matcher* m : targets) {
+      if (!m) continue;
+      m->by_first_byte[static_cast<uint8_t>(added.content[0])].push_back(&added);
+      m->empty = false;
+    }
+  }
+  for (Matcher* m : {&tok->raw_all_, &tok->raw_plain_, &tok->normalized_all_, &tok->normalized_plain_}) {
+    for (auto& bucket : m->by_first_byte) {
+      std::stable_sort(bucket.begin(), bucket.end(),
+                       [](const AddedToken* a, const AddedToken* b) { return a->content.size() > b->content.size(); });
+    }
+  }
+  return tok;
+}
+
+std::vector<Tokenizer::Segment> Tokenizer::split_added(std::string_view text, const Matcher& matcher) const {
+  std::vector<Segment> segments;
+  size_t text_start = 0;  // start of the text not yet emitted
+  size_t pos = 0;
+  while (pos < text.size() && !matcher.empty) {
+    const auto& bucket = matcher.by_first_byte[static_cast<uint8_t>(text[pos])];
+    const AddedToken* found = nullptr;
+    for (const AddedToken* added : bucket) {
+      if (text.compare(pos, added->content.size(), added->content) != 0) continue;
+      size_t end = pos + added->content.size();
+      if (added->single_word && ((pos > 0 && is_word_byte(text[pos - 1])) ||
+                                 (end < text.size() && is_word_byte(text[end])))) {
+        continue;
+      }
+      found = added;
+      break;
+    }
+    if (!found) {
+      ++pos;
+      continue;
+    }
+    size_t begin = pos, end = pos + found->content.size();
+    if (found->lstrip) {
+      while (begin > text_start && is_space_byte(text[begin - 1])) --begin;
+    }
+    if (found->rstrip) {
+      while (end < text.size() && is_space_byte(text[end])) ++end;
+    }
+    if (begin > text_start) segments.push_back({text_start, begin, -1});
+    segments.push_back({begin, end, found->id});
+    text_start = pos = end;
+  }
+  if (text_start < text.size()) segments.push_back({text_start, text.size(), -1});
+  return segments;
+}
+
+Status Tokenizer::encode_text(std::string_view text, bool at_input_start, bool parse_special,
+                              std::vector<int32_t>& out) const {
+  ARB_ASSIGN(std::string normalized, normalize(config_.normalizers, text));
+  const Matcher& matcher = parse_special ? normalized_all_ : normalized_plain_;
+  for (const Segment& seg : split_added(normalized, matcher)) {
+    if (seg.id >= 0) {
+      out.push_back(seg.id);
+      continue;
+    }
+    std::string_view piece = std::string_view(normalized).substr(seg.begin, seg.end - seg.begin);
+    ARB_ASSIGN(auto words, pre_tokenize(config_.pre_tokenizers, piece, at_input_start && seg.begin == 0));
+    for (const std::string& word : words) ARB_TRY(bpe_->encode_word(word, out));
+  }
+  return Status::ok();
+}
+
+Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+  if (auto bad = utf8_first_invalid(text)) {
+    return Status::error("encode: invalid UTF-8 at byte offset " + std::to_string(*bad) + " (byte 0x" +
+                         "0123456789abcdef"[static_cast<uint8_t>(text[*bad]) >> 4] +
+                         "0123456789abcdef"[static_cast<uint8_t>(text[*bad]) & 15] + ")");
+  }
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 4);
+  if (add_special) ids.insert(ids.end(), config_.prefix_ids.begin(), config_.prefix_ids.end());
+  const Matcher& matcher = parse_special ? raw_all_ : raw_plain_;
+  for (const Segment& seg : split_added(text, matcher)) {
+    if (seg.id >= 0) {
+      ids.push_back(seg.id);
+      continue;
+    }
+    ARB_TRY(encode_text(text.substr(seg.begin, seg.end - seg.begin), seg.begin == 0, parse_special, ids));
+  }
+  if (add_special) ids.insert(ids.end(), config_.suffix_ids.begin(), config_.suffix_ids.end());
+  return ids;
+}
+
+Result<std::string> Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    int32_t id = ids[i];
+    if (id < 0 || id >= vocab_size()) {
+      return Status::error("decode: id " + std::to_string(id) + " at position " + std::to_string(i) +
+                           " outside the vocabulary of " + std::to_string(vocab_size()));
+    }
+    if (skip_special && special_[id]) continue;
+    tokens.push_back(config_.tokens[id]);
+  }
+  for (const DecoderStep& step : config_.decoders) {
+    switch (step.kind) {
+      case DecoderKind::kByteLevel: {
+        std::string bytes;
+        for (const std::string& t : tokens) {
+          // HF keeps a token verbatim when a character is outside the byte map (added tokens).
+          if (auto b = unicode_to_bytes(t)) bytes += *b;
+          else bytes += t;
+        }
+        tokens.assign(1, utf8_lossy(bytes));
+        break;
+      }
+      case DecoderKind::kReplace:
+        for (std::string& t : tokens) t = replace_all(t, step.pattern, step.content);
+        break;
+      case DecoderKind::kByteFallback:
+        tokens = decode_byte_fallback(std::move(tokens));
+        break;
+      case DecoderKind::kFuse: {
+        std::string joined;
+        for (const std::string& t : tokens) joined += t;
+        tokens.assign(1, std::move(joined));
+        break;
+      }
+      case DecoderKind::kStrip:
+        for (std::string& t : tokens) t = strip_token(t, step.content, step.strip_start, step.strip_stop);
+        break;
+      case DecoderKind::kMetaspace:
+        for (size_t i = 0; i < tokens.size(); ++i) {
+          tokens[i] = replace_all(tokens[i], step.replacement, " ");
+          if (i == 0 && step.strip_first_space && !tokens[i].empty() && tokens[i][0] == ' ') tokens[i].erase(0, 1);
+        }
+        break;
+    }
+  }
+  std::string text;
+  for (const std::string& t : tokens) text += t;
+  if (config_.clean_up_spaces) text = clean_up_spaces(std::move(text));
+  return utf8_lossy(text);
+}
+
+std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
+  auto it = token_to_id_.find(std::string(token));
+  if (it == token_to_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Tokenizer::id_to_token(int32_t id) const {
+  if (id < 0 || id >= vocab_size()) return {};
+  return config_.tokens[id];
+}
+
+bool Tokenizer::is_special(int32_t id) const { return id >= 0 && id < vocab_size() && special_[id]; }
+
+}  // namespace arbiter

@@ -1,0 +1,417 @@
+// Tokenizer::from_tokenizer_json: Hugging Face tokenizer.json (+ tokenizer_config.json) into a
+// TokenizerConfig. Only what changes ids is read; offsets-only settings (trim_offsets) are ignored.
+// Components arbiter does not implement are errors naming the component, never silently skipped.
+#include <nlohmann/json.hpp>
+
+#include "core/mapped_file.h"
+#include "text/tokenizer.h"
+#include "text/unicode.h"
+
+namespace arbiter {
+
+namespace {
+
+using json = nlohmann::json;
+
+bool get_bool(const json& j, const char* key, bool fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
+std::string get_string(const json& j, const char* key, const std::string& fallback = "") {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+std::string type_of(const json& j) { return get_string(j, "type"); }
+
+// {"String": "..."} or {"Regex": "..."}.
+Result<std::shared_ptr<const Regex>> parse_pattern(const json& pattern, const std::string& where) {
+  if (pattern.contains("Regex")) return Regex::compile(pattern["Regex"].get<std::string>());
+  if (pattern.contains("String")) return Regex::compile(pattern["String"].get<std::string>(), true);
+  return Status::error(where + ": pattern is neither String nor Regex");
+}
+
+Result<std::string> base64_decode(const std::string& in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=' || c == '\n') continue;
+    int v = value(c);
+    if (v < 0) return Status::error("invalid base64 character");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+Status parse_normalizer(const json& j, std::vector<NormalizerStep>& steps) {
+  if (j.is_null()) return Status::ok();
+  std::string type = type_of(j);
+  NormalizerStep step;
+  if (type == "Sequence") {
+    for (const json& child : j.at("normalizers")) ARB_TRY(parse_normalizer(child, steps));
+    return Status::ok();
+  } else if (type == "NFC") { step.kind = NormalizerKind::kNFC;
+  } else if (type == "NFD") { step.kind = NormalizerKind::kNFD;
+  } else if (type == "NFKC") { step.kind = NormalizerKind::kNFKC;
+  } else if (type == "NFKD") { step.kind = NormalizerKind::kNFKD;
+  } else if (type == "Lowercase") { step.kind = NormalizerKind::kLowercase;
+  } else if (type == "Prepend") {
+    step.kind = NormalizerKind::kPrepend;
+    step.content = get_string(j, "prepend");
+  } else if (type == "Replace") {
+    step.kind = NormalizerKind::kReplace;
+    ARB_ASSIGN(step.pattern, parse_pattern(j.at("pattern"), "normalizer Replace"));
+    step.content = get_string(j, "content");
+  } else if (type == "Strip") {
+    step.kind = NormalizerKind::kStrip;
+    step.strip_left = get_bool(j, "strip_left", true);
+    step.strip_right = get_bool(j, "strip_right", true);
+  } else if (type == "Precompiled") {
+    step.kind = NormalizerKind::kCharsmap;
+    ARB_ASSIGN(std::string blob, base64_decode(get_string(j, "precompiled_charsmap")));
+    if (blob.empty()) return Status::ok();  // an empty map normalizes nothing
+    ARB_ASSIGN(step.charsmap, PrecompiledCharsmap::parse(blob));
+  } else {
+    return Status::error("normalizer type '" + type + "' is not supported");
+  }
+  steps.push_back(std::move(step));
+  return Status::ok();
+}
+
+Result<SplitBehavior> parse_behavior(const std::string& name) {
+  if (name == "Removed") return SplitBehavior::kRemoved;
+  if (name == "Isolated") return SplitBehavior::kIsolated;
+  if (name == "MergedWithPrevious") return SplitBehavior::kMergedWithPrevious;
+  if (name == "MergedWithNext") return SplitBehavior::kMergedWithNext;
+  if (name == "Contiguous") return SplitBehavior::kContiguous;
+  return Status::error("split behavior '" + name + "' is not known");
+}
+
+PrependScheme parse_prepend_scheme(const json& j) {
+  std::string scheme = get_string(j, "prepend_scheme");
+  if (scheme == "first") return PrependScheme::kFirst;
+  if (scheme == "never") return PrependScheme::kNever;
+  if (scheme.empty() && !get_bool(j, "add_prefix_space", true)) return PrependScheme::kNever;
+  return PrependScheme::kAlways;
+}
+
+Status add_split(const std::string& pattern, SplitBehavior behavior, bool invert, std::vector<PreTokenizerStep>& steps) {
+  PreTokenizerStep step;
+  step.kind = PreTokenizerKind::kSplit;
+  ARB_ASSIGN(step.pattern, Regex::compile(pattern));
+  step.behavior = behavior;
+  step.invert = invert;
+  steps.push_back(std::move(step));
+  return Status::ok();
+}
+
+Status parse_pre_tokenizer(const json& j, std::vector<PreTokenizerStep>& steps, bool* byte_level) {
+  if (j.is_null()) return Status::ok();
+  std::string type = type_of(j);
+  if (type == "Sequence") {
+    for (const json& child : j.at("pretokenizers")) ARB_TRY(parse_pre_tokenizer(child, steps, byte_level));
+    return Status::ok();
+  }
+  if (type == "Split") {
+    PreTokenizerStep step;
+    step.kind = PreTokenizerKind::kSplit;
+    ARB_ASSIGN(step.pattern, parse_pattern(j.at("pattern"), "pre_tokenizer Split"));
+    ARB_ASSIGN(step.behavior, parse_behavior(get_string(j, "behavior", "Isolated")));
+    step.invert = get_bool(j, "invert", false);
+    steps.push_back(std::move(step));
+    return Status::ok();
+  }
+  if (type == "ByteLevel") {
+    *byte_level = true;
+    PreTokenizerStep step;
+    step.kind = PreTokenizerKind::kByteLevel;
+    step.add_prefix_space = get_bool(j, "add_prefix_space", true);
+    if (get_bool(j, "use_regex", true)) {
+      ARB_ASSIGN(step.pattern, Regex::compile(kGpt2Pattern));
+    }
+    steps.push_back(std::move(step));
+    return Status::ok();
+  }
+  if (type == "Metaspace") {
+    PreTokenizerStep step;
+    step.kind = PreTokenizerKind::kMetaspace;
+    step.replacement = get_string(j, "replacement", "\xE2\x96\x81");
+    step.prepend_scheme = parse_prepend_scheme(j);
+    step.split = get_bool(j, "split", true);
+    steps.push_back(std::move(step));
+    return Status::ok();
+  }
+  // The fixed-pattern pre-tokenizers are splits with HF's own patterns.
+  if (type == "Whitespace") return add_split(R"(\w+|[^\w\s]+)", SplitBehavior::kRemoved, true, steps);
+  if (type == "WhitespaceSplit") return add_split(R"(\s+)", SplitBehavior::kRemoved, false, steps);
+  if (type == "Digits") {
+    return add_split(R"(\p{N})", get_bool(j, "individual_digits", false) ? SplitBehavior::kIsolated
+                                                                          : SplitBehavior::kContiguous,
+                     false, steps);
+  }
+  if (type == "Punctuation") {
+    ARB_ASSIGN(SplitBehavior behavior, parse_behavior(get_string(j, "behavior", "Isolated")));
+    return add_split(R"(\p{P})", behavior, false, steps);
+  }
+  return Status::error("pre_tokenizer type '" + type + "' is not supported");
+}
+
+// Resolves a token named by a post-processor or tokenizer_config.json.
+Result<int32_t> id_of(const std::unordered_map<std::string, int32_t>& ids, const std::string& token,
+                      const std::string& where) {
+  auto it = ids.find(token);
+  if (it == ids.end()) return Status::error(where + ": token '" + token + "' is not in the vocabulary");
+  return it->second;
+}
+
+Status parse_post_processor(const json& j, const std::unordered_map<std::string, int32_t>& ids,
+                            TokenizerConfig& config) {
+  if (j.is_null()) return Status::ok();
+  std::string type = type_of(j);
+  if (type == "Sequence") {
+    for (const json& child : j.at("processors")) ARB_TRY(parse_post_processor(child, ids, config));
+    return Status::ok();
+  }
+  if (type == "ByteLevel") return Status::ok();  // offsets only
+  if (type == "TemplateProcessing") {
+    // single: [{"SpecialToken": {"id": name}}, {"Sequence": {"id": "A"}}, ...]; a special token's ids
+    // come from special_tokens[name].ids.
+    bool after_sequence = false;
+    for (const json& item : j.at("single")) {
+      if (item.contains("Sequence")) {
+        after_sequence = true;
+        continue;
+      }
+      std::string name = item.at("SpecialToken").at("id").get<std::string>();
+      const json& special = j.at("special_tokens");
+      if (!special.contains(name)) {
+        return Status::error("post_processor TemplateProcessing: special token '" + name + "' has no ids");
+      }
+      for (const json& id : special[name].at("ids")) {
+        (after_sequence ? config.suffix_ids : config.prefix_ids).push_back(id.get<int32_t>());
+      }
+    }
+    return Status::ok();
+  }
+  if (type == "BertProcessing" || type == "RobertaProcessing") {
+    config.prefix_ids.push_back(j.at("cls").at(1).get<int32_t>());
+    config.suffix_ids.push_back(j.at("sep").at(1).get<int32_t>());
+    return Status::ok();
+  }
+  return Status::error("post_processor type '" + type + "' is not supported");
+}
+
+Status parse_decoder(const json& j, std::vector<DecoderStep>& steps) {
+  if (j.is_null()) return Status::ok();
+  std::string type = type_of(j);
+  DecoderStep step;
+  if (type == "Sequence") {
+    for (const json& child : j.at("decoders")) ARB_TRY(parse_decoder(child, steps));
+    return Status::ok();
+  } else if (type == "ByteLevel") { step.kind = DecoderKind::kByteLevel;
+  } else if (type == "ByteFallback") { step.kind = DecoderKind::kByteFallback;
+  } else if (type == "Fuse") { step.kind = DecoderKind::kFuse;
+  } else if (type == "Replace") {
+    step.kind = DecoderKind::kReplace;
+    const json& pattern = j.at("pattern");
+    if (!pattern.contains("String")) return Status::error("decoder Replace: only String patterns are supported");
+    step.pattern = pattern["String"].get<std::string>();
+    step.content = get_string(j, "content");
+  } else if (type == "Strip") {
+    step.kind = DecoderKind::kStrip;
+    step.content = get_string(j, "content", " ");
+    step.strip_start = j.value("start", 0);
+    step.strip_stop = j.value("stop", 0);
+  } else if (type == "Metaspace") {
+    step.kind = DecoderKind::kMetaspace;
+    step.replacement = get_string(j, "replacement", "\xE2\x96\x81");
+    step.strip_first_space = parse_prepend_scheme(j) != PrependScheme::kNever;
+  } else {
+    return Status::error("decoder type '" + type + "' is not supported");
+  }
+  steps.push_back(std::move(step));
+  return Status::ok();
+}
+
+// tokenizer_config.json names tokens either as a string or as {"content": ...}.
+std::optional<std::string> config_token(const json& config, const char* key) {
+  auto it = config.find(key);
+  if (it == config.end()) return std::nullopt;
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object() && it->contains("content")) return (*it)["content"].get<std::string>();
+  return std::nullopt;
+}
+
+Status parse_model(const json& model, TokenizerConfig& config, std::unordered_map<std::string, int32_t>& ids,
+                   bool byte_level) {
+  std::string type = type_of(model);
+  if (type != "BPE") return Status::error("model type '" + type + "' is not supported (only BPE)");
+  if (!get_string(model, "continuing_subword_prefix").empty() || !get_string(model, "end_of_word_suffix").empty()) {
+    return Status::error("BPE continuing_subword_prefix / end_of_word_suffix are not supported");
+  }
+  if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() > 0) {
+    return Status::error("BPE dropout is not supported (encoding must be deterministic)");
+  }
+  const json& vocab = model.at("vocab");
+  int32_t max_id = -1;
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) max_id = std::max(max_id, it.value().get<int32_t>());
+  config.tokens.resize(max_id + 1);
+  config.model.pieces.resize(max_id + 1);
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    int32_t id = it.value().get<int32_t>();
+    if (id < 0) return Status::error("model.vocab: token '" + it.key() + "' has negative id");
+    config.tokens[id] = it.key();
+    ids[it.key()] = id;
+  }
+  auto model_spelling = [&](const std::string& token) -> std::string {
+    if (!byte_level) return token;
+    auto bytes = unicode_to_bytes(token);
+    return bytes ? *bytes : token;
+  };
+  for (int32_t id = 0; id <= max_id; ++id) config.model.pieces[id] = model_spelling(config.tokens[id]);
+
+  const json& merges = model.at("merges");
+  config.model.merges.reserve(merges.size());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    const json& m = merges[i];
+    std::string left, right;
+    if (m.is_string()) {
+      std::string s = m.get<std::string>();
+      size_t space = s.find(' ', 1);
+      if (space == std::string::npos) return Status::error("model.merges[" + std::to_string(i) + "]: no space in '" + s + "'");
+      left = s.substr(0, space);
+      right = s.substr(space + 1);
+    } else if (m.is_array() && m.size() == 2) {
+      left = m[0].get<std::string>();
+      right = m[1].get<std::string>();
+    } else {
+      return Status::error("model.merges[" + std::to_string(i) + "]: neither \"a b\" nor [a, b]");
+    }
+    config.model.merges.emplace_back(model_spelling(left), model_spelling(right));
+  }
+  config.model.order = BpeMergeOrder::kRankedPairs;
+  config.model.byte_level = byte_level;
+  config.model.byte_fallback = get_bool(model, "byte_fallback", false);
+  config.model.ignore_merges = get_bool(model, "ignore_merges", false);
+  config.model.fuse_unk = get_bool(model, "fuse_unk", false);
+  std::string unk = get_string(model, "unk_token");
+  if (!unk.empty()) {
+    ARB_ASSIGN(config.model.unk_id, id_of(ids, unk, "model.unk_token"));
+    config.unk_id = config.model.unk_id;
+  }
+  return Status::ok();
+}
+
+bool contains_type(const json& j, const char* list_key, const std::string& type) {
+  if (j.is_null()) return false;
+  if (type_of(j) == type) return true;
+  if (j.contains(list_key)) {
+    for (const json& child : j[list_key]) {
+      if (contains_type(child, list_key, type)) return true;
+    }
+  }
+  return false;
+}
+
+Status apply_tokenizer_config(const json& tc, const std::unordered_map<std::string, int32_t>& ids,
+                              TokenizerConfig& config) {
+  auto resolve = [&](const char* key, std::optional<int32_t>& target) -> Status {
+    if (auto token = config_token(tc, key)) {
+      ARB_ASSIGN(target, id_of(ids, *token, std::string("tokenizer_config ") + key));
+    }
+    return Status::ok();
+  };
+  ARB_TRY(resolve("bos_token", config.bos_id));
+  ARB_TRY(resolve("eos_token", config.eos_id));
+  ARB_TRY(resolve("pad_token", config.pad_id));
+  ARB_TRY(resolve("unk_token", config.unk_id));
+  config.clean_up_spaces = get_bool(tc, "clean_up_tokenization_spaces", false);
+  // transformers' Llama/Gemma fast tokenizers rebuild the post-processor from add_bos_token /
+  // add_eos_token; other classes keep tokenizer.json's.
+  static const char* const kRebuilding[] = {"LlamaTokenizer", "LlamaTokenizerFast", "GemmaTokenizer",
+                                            "GemmaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast"};
+  std::string cls = get_string(tc, "tokenizer_class");
+  bool rebuilds = std::any_of(std::begin(kRebuilding), std::end(kRebuilding), [&](const char* c) { return cls == c; });
+  if (rebuilds && (tc.contains("add_bos_token") || tc.contains("add_eos_token"))) {
+    config.prefix_ids.clear();
+    config.suffix_ids.clear();
+    if (get_bool(tc, "add_bos_token", true) && config.bos_id) config.prefix_ids.push_back(*config.bos_id);
+    if (get_bool(tc, "add_eos_token", false) && config.eos_id) config.suffix_ids.push_back(*config.eos_id);
+  }
+  return Status::ok();
+}
+
+Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::string& config_path) {
+  ARB_ASSIGN(std::string text, read_file(path));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::error("not a JSON object");
+
+  TokenizerConfig config;
+  bool byte_level = contains_type(j.value("decoder", json()), "decoders", "ByteLevel");
+  ARB_TRY(parse_pre_tokenizer(j.value("pre_tokenizer", json()), config.pre_tokenizers, &byte_level));
+  std::unordered_map<std::string, int32_t> ids;
+  ARB_TRY(parse_model(j.at("model"), config, ids, byte_level));
+
+  for (const json& a : j.value("added_tokens", json::array())) {
+    AddedToken added;
+    added.id = a.at("id").get<int32_t>();
+    added.content = a.at("content").get<std::string>();
+    added.special = get_bool(a, "special", false);
+    added.lstrip = get_bool(a, "lstrip", false);
+    added.rstrip = get_bool(a, "rstrip", false);
+    added.normalized = get_bool(a, "normalized", !added.special);
+    added.single_word = get_bool(a, "single_word", false);
+    if (added.id < 0) return Status::error("added token '" + added.content + "': negative id");
+    if (static_cast<size_t>(added.id) >= config.tokens.size()) {
+      config.tokens.resize(added.id + 1);
+      config.model.pieces.resize(added.id + 1);
+    }
+    config.tokens[added.id] = added.content;
+    ids[added.content] = added.id;
+    config.added_tokens.push_back(std::move(added));
+  }
+
+  ARB_TRY(parse_normalizer(j.value("normalizer", json()), config.normalizers));
+  ARB_TRY(parse_post_processor(j.value("post_processor", json()), ids, config));
+  ARB_TRY(parse_decoder(j.value("decoder", json()), config.decoders));
+  config.kind = byte_level ? "bpe (byte-level)" : (config.model.byte_fallback ? "bpe (byte-fallback)" : "bpe");
+
+  if (!config_path.empty()) {
+    ARB_ASSIGN(std::string tc_text, read_file(config_path));
+    json tc = json::parse(tc_text, nullptr, false);
+    if (tc.is_discarded() || !tc.is_object()) return Status::error(config_path + ": not a JSON object");
+    ARB_TRY(apply_tokenizer_config(tc, ids, config).with_context(config_path));
+  }
+  return Tokenizer::create(std::move(config));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Tokenizer>> Tokenizer::from_tokenizer_json(const std::string& path,
+                                                                  const std::string& tokenizer_config_path) {
+  // nlohmann throws on a wrong type inside a well-formed file; the boundary turns that into a Status.
+  try {
+    auto result = load(path, tokenizer_config_path);
+    if (!result) return result.status().with_context(path);
+    return result;
+  } catch (const std::exception& e) {
+    return Status::error(path + ": " + e.what());
+  }
+}
+
+}  // namespace arbiter
