@@ -150,7 +150,9 @@ Status bind_model(const Binder& b, bool is_gguf, Model& m) {
     ARB_ASSIGN(TensorView head, b.matrix(head_name, c.num_labels, d));
     ARB_ASSIGN(m.score_head, b.to_f32(head));
     const std::string bias_name = is_gguf ? kGgufClassifierBias : "score.bias";
-    if (b.find(bias_name) != nullptr) ARB_ASSIGN(m.score_bias, b.vector(bias_name, c.num_labels));
+    if (b.find(bias_name) != nullptr) {
+      ARB_ASSIGN(m.score_bias, b.vector(bias_name, c.num_labels));
+    }
   }
   // Classifiers may still carry an LM head; causal models need one (or a tied embedding).
   const std::string lm_name = is_gguf ? "output.weight" : "lm_head.weight";
@@ -162,7 +164,9 @@ Status bind_model(const Binder& b, bool is_gguf, Model& m) {
   }
 
   std::vector<float> freq_factors;
-  if (c.rope_freqs_from_tensor) ARB_ASSIGN(freq_factors, b.vector("rope_freqs.weight", c.rope_dim / 2));
+  if (c.rope_freqs_from_tensor) {
+    ARB_ASSIGN(freq_factors, b.vector("rope_freqs.weight", c.rope_dim / 2));
+  }
   m.rope_inv_freq = rope_inverse_frequencies(c, freq_factors);
   return Status::ok();
 }

@@ -6,7 +6,7 @@ namespace arbiter {
 
 std::vector<float> rope_inverse_frequencies(const ModelConfig& c, const std::vector<float>& freq_factors) {
   const int64_t half = c.rope_dim / 2;
-  std::vector<float> inv_freq(size_t(half));
+  std::vector<float> inv_freq(static_cast<size_t>(half));
   const double pi = 3.14159265358979323846;
   for (int64_t i = 0; i < half; ++i) {
     double f = 1.0 / std::pow(c.rope_theta, double(2 * i) / double(c.rope_dim));

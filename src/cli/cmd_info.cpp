@@ -1,0 +1,91 @@
+// arbiter info: what a model file is: architecture, sizes, parameters, tensor types, tokenizer, template.
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "io/gguf.h"
+#include "io/safetensors.h"
+#include "model/model_tokenizer.h"
+
+namespace arbiter::cli {
+
+namespace {
+
+struct InfoArgs {
+  std::string model_path;
+  bool json = false;
+};
+
+nlohmann::json describe(const Model& m) {
+  const ModelConfig& c = m.config;
+  nlohmann::json j;
+  j["path"] = m.path;
+  j["format"] = c.source_format;
+  j["architecture"] = architecture_name(c.arch);
+  j["head"] = c.is_classifier() ? "sequence-classification" : "causal-lm";
+  if (c.is_classifier()) {
+    j["num_labels"] = c.num_labels;
+    j["labels"] = c.label_names;
+  }
+  j["vocab_size"] = c.vocab_size;
+  j["hidden_size"] = c.hidden_size;
+  j["num_layers"] = c.num_layers;
+  j["num_heads"] = c.num_heads;
+  j["num_kv_heads"] = c.num_kv_heads;
+  j["head_dim"] = c.head_dim;
+  j["intermediate_size"] = c.intermediate_size;
+  j["max_position_embeddings"] = c.max_position_embeddings;
+  j["rope_theta"] = c.rope_theta;
+  j["rope_scaling"] = c.rope_scaling == RopeScaling::kLlama3 ? "llama3"
+                      : c.rope_scaling == RopeScaling::kLinear ? "linear"
+                      : c.rope_freqs_from_tensor ? "per-frequency factors (rope_freqs.weight)" : "none";
+  j["tied_embeddings"] = c.tie_embeddings;
+  j["sliding_window"] = c.sliding_window;
+  j["parameters"] = m.parameter_count();
+
+  std::map<std::string, int64_t> type_counts;
+  auto count = [&](const TensorView& t) {
+    if (t.data != nullptr) type_counts[dtype_name(t.dtype)] += 1;
+  };
+  count(m.token_embedding);
+  if (m.lm_head.data != m.token_embedding.data) count(m.lm_head);
+  for (const LayerWeights& w : m.layers)
+    for (const TensorView* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) count(*t);
+  j["matrix_types"] = type_counts;
+
+  const TextAssets assets = describe_text_assets(m);
+  j["tokenizer"] = assets.tokenizer_kind.empty() ? "none" : assets.tokenizer_kind;
+  j["chat_template"] = assets.has_chat_template;
+  return j;
+}
+
+Status run_info(const InfoArgs& args) {
+  ARB_ASSIGN(auto model, load_model(args.model_path));
+  const nlohmann::json j = describe(*model);
+  if (args.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return Status::ok();
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string value = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
+    std::printf("%-24s %s\n", it.key().c_str(), value.c_str());
+  }
+  return Status::ok();
+}
+
+const CommandRegistration kRegistration({
+    "info",
+    [](CLI::App& sub) -> CommandRunner {
+      auto args = std::make_shared<InfoArgs>();
+      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory")->required();
+      sub.add_flag("--json", args->json, "print JSON");
+      return [args] { return run_info(*args); };
+    },
+    "describe a model: architecture, sizes, parameters, tensor types, tokenizer, chat template",
+    10,
+});
+
+}  // namespace
+
+}  // namespace arbiter::cli

@@ -1,0 +1,89 @@
+#include "model/model_tokenizer.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/mapped_file.h"
+#include "io/gguf.h"
+#include "text/tokenizer.h"
+
+namespace arbiter {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// tokenizer_config.json writes special tokens as strings or as {"content": ...} objects.
+std::string token_string(const nlohmann::json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_object() && j.contains("content") && j["content"].is_string()) return j["content"].get<std::string>();
+  return "";
+}
+
+void read_tokenizer_config(const std::string& path, TextAssets& assets) {
+  auto text = read_file(path);
+  if (!text) return;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  if (j.contains("chat_template")) {
+    const auto& t = j["chat_template"];
+    if (t.is_string()) {
+      assets.chat_template = t.get<std::string>();
+    } else if (t.is_array()) {  // named templates: take "default"
+      for (const auto& item : t)
+        if (item.is_object() && item.value("name", "") == "default" && item.contains("template") && item["template"].is_string())
+          assets.chat_template = item["template"].get<std::string>();
+    }
+  }
+  if (j.contains("bos_token")) assets.bos_token = token_string(j["bos_token"]);
+  if (j.contains("eos_token")) assets.eos_token = token_string(j["eos_token"]);
+}
+
+}  // namespace
+
+TextAssets describe_text_assets(const Model& model) {
+  TextAssets assets;
+  if (model.gguf) {
+    const GgufFile& g = *model.gguf;
+    if (auto kind = g.get_string("tokenizer.ggml.model")) assets.tokenizer_kind = "gguf:" + *kind;
+    if (auto t = g.get_string("tokenizer.chat_template")) assets.chat_template = *t;
+    auto tokens = g.get_string_array("tokenizer.ggml.tokens");
+    auto token_at = [&](const char* key) -> std::string {
+      auto id = g.get_int(key);
+      if (!id || !tokens.is_ok() || *id < 0 || size_t(*id) >= tokens->size()) return "";
+      return (*tokens)[size_t(*id)];
+    };
+    assets.bos_token = token_at("tokenizer.ggml.bos_token_id");
+    assets.eos_token = token_at("tokenizer.ggml.eos_token_id");
+  } else {
+    const fs::path dir(model.path);
+    if (fs::exists(dir / "tokenizer.json")) {
+      assets.tokenizer_json_path = (dir / "tokenizer.json").string();
+      assets.tokenizer_kind = "tokenizer.json";
+    }
+    if (fs::exists(dir / "tokenizer.model")) {
+      assets.tokenizer_model_path = (dir / "tokenizer.model").string();
+      if (assets.tokenizer_kind.empty()) assets.tokenizer_kind = "sentencepiece";
+    }
+    if (fs::exists(dir / "tokenizer_config.json")) {
+      assets.tokenizer_config_path = (dir / "tokenizer_config.json").string();
+      read_tokenizer_config(assets.tokenizer_config_path, assets);
+    }
+    if (assets.chat_template.empty() && fs::exists(dir / "chat_template.jinja")) {
+      if (auto t = read_file((dir / "chat_template.jinja").string())) assets.chat_template = *t;
+    }
+  }
+  assets.has_chat_template = !assets.chat_template.empty();
+  return assets;
+}
+
+Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model) {
+  if (model.gguf) return Tokenizer::from_gguf(*model.gguf);
+  const TextAssets assets = describe_text_assets(model);
+  if (!assets.tokenizer_json_path.empty())
+    return Tokenizer::from_tokenizer_json(assets.tokenizer_json_path, assets.tokenizer_config_path);
+  if (!assets.tokenizer_model_path.empty()) return Tokenizer::from_sentencepiece_model(assets.tokenizer_model_path);
+  return error(model.path + ": no tokenizer found (tokenizer.json or tokenizer.model)");
+}
+
+}  // namespace arbiter

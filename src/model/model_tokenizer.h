@@ -1,0 +1,29 @@
+// The text assets that travel with a model: its tokenizer and chat template, found inside the GGUF
+// metadata or next to the safetensors (tokenizer.json, tokenizer.model, tokenizer_config.json).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "model/model.h"
+
+namespace arbiter {
+
+class Tokenizer;
+
+struct TextAssets {
+  std::string tokenizer_kind;       // "gguf:llama", "tokenizer.json:BPE", "sentencepiece", or "" when none
+  std::string tokenizer_json_path;  // HF directory files, when present
+  std::string tokenizer_model_path;
+  std::string tokenizer_config_path;
+  bool has_chat_template = false;
+  std::string chat_template;        // the default template's source
+  std::string bos_token, eos_token; // strings the template may use
+};
+
+TextAssets describe_text_assets(const Model& model);
+
+Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model);
+
+}  // namespace arbiter

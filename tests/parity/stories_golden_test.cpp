@@ -1,0 +1,86 @@
+// A real trained model: stories260K, teacher-forced on the 60 ids its README gives for greedy decoding
+// from BOS; the argmax at every position must be the next golden id.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "model/model.h"
+#include "runtime/backend.h"
+
+namespace arbiter {
+namespace {
+
+const std::vector<int32_t> kGolden = {
+    403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337,
+    410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394, 261, 370, 432, 352,
+    266, 268, 388, 426, 338, 391, 266, 267, 337, 335, 312, 432, 398, 312, 286, 267, 414, 270, 333, 415};
+
+TEST(StoriesGolden, TeacherForcedArgmaxIsNextGoldenId) {
+  auto model = load_model(std::string(ARBITER_SHARED_DIR) + "/models/stories260K/stories260K.gguf");
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  SequenceInput seq;
+  seq.tokens.push_back(1);  // BOS
+  seq.tokens.insert(seq.tokens.end(), kGolden.begin(), kGolden.end() - 1);
+  for (int32_t p = 0; p < int32_t(seq.tokens.size()); ++p) seq.read_positions.push_back(p);
+  ForwardOptions options;
+  options.logits = LogitsMode::kFull;
+  auto out = make_cpu_backend(*model)->forward({seq}, options);
+  ASSERT_TRUE(out.is_ok()) << out.message();
+  const int64_t vocab = (*model)->config.vocab_size;
+  const std::vector<float>& logits = (*out)[0].logits;
+  ASSERT_EQ(int64_t(logits.size()), vocab * int64_t(kGolden.size()));
+  int matches = 0;
+  for (size_t i = 0; i < kGolden.size(); ++i) {
+    const float* row = logits.data() + int64_t(i) * vocab;
+    const int32_t argmax = int32_t(std::max_element(row, row + vocab) - row);
+    EXPECT_EQ(argmax, kGolden[i]) << "position " << i;
+    matches += argmax == kGolden[i];
+  }
+  EXPECT_EQ(matches, 60);
+}
+
+TEST(StoriesGolden, BatchedSequencesEqualSingleRuns) {
+  // Packing several sequences of different lengths in one call must not change any of them.
+  auto model = load_model(std::string(ARBITER_SHARED_DIR) + "/models/stories260K/stories260K.gguf");
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  auto backend = make_cpu_backend(*model);
+  std::vector<SequenceInput> batch;
+  for (size_t len : {1u, 7u, 33u, 60u}) {
+    SequenceInput s;
+    s.tokens.push_back(1);
+    s.tokens.insert(s.tokens.end(), kGolden.begin(), kGolden.begin() + long(len) - 1);
+    batch.push_back(s);
+  }
+  ForwardOptions options;
+  options.logits = LogitsMode::kSelected;
+  options.logit_token_ids = {403, 261, 432};
+  options.capture_layers = {0, 2, 5};
+  auto together = backend->forward(batch, options);
+  ASSERT_TRUE(together.is_ok()) << together.message();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto alone = backend->forward({batch[i]}, options);
+    ASSERT_TRUE(alone.is_ok());
+    ASSERT_EQ((*alone)[0].logits.size(), (*together)[i].logits.size());
+    for (size_t k = 0; k < (*alone)[0].logits.size(); ++k)
+      EXPECT_NEAR((*alone)[0].logits[k], (*together)[i].logits[k], 1e-5f) << "sequence " << i;
+    for (size_t k = 0; k < (*alone)[0].layer_states.size(); ++k)
+      EXPECT_NEAR((*alone)[0].layer_states[k], (*together)[i].layer_states[k], 1e-5f) << "sequence " << i;
+  }
+}
+
+TEST(ForwardErrors, BadTokenAndReadPositionAreNamed) {
+  auto model = load_model(std::string(ARBITER_SHARED_DIR) + "/models/stories260K/stories260K.gguf");
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  auto backend = make_cpu_backend(*model);
+  auto bad_token = backend->forward({SequenceInput{{1, 2, 9999}, {}}}, ForwardOptions{});
+  ASSERT_FALSE(bad_token.is_ok());
+  EXPECT_NE(bad_token.message().find("position 2"), std::string::npos) << bad_token.message();
+  auto bad_read = backend->forward({SequenceInput{{1, 2, 3}, {5}}}, ForwardOptions{});
+  ASSERT_FALSE(bad_read.is_ok());
+  EXPECT_NE(bad_read.message().find("read position 5"), std::string::npos) << bad_read.message();
+  auto empty = backend->forward({SequenceInput{}}, ForwardOptions{});
+  EXPECT_FALSE(empty.is_ok());
+}
+
+}  // namespace
+}  // namespace arbiter
