@@ -6,7 +6,42 @@
 
 namespace arbiter {
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__)
+
+// Two zmm of weights per k and one broadcast token value per row: 16 FMAs per 2 loads + 8 broadcasts.
+void gemm_micro_kernel(int64_t kc, const float* x_panel, const float* w_panel, float* c, int64_t ldc, bool add) {
+  static_assert(kGemmMR == 8 && kGemmNR == 32, "the AVX-512 kernel is written for 8 x 32 tiles");
+  __m512 acc[kGemmMR][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < kGemmMR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  const float* a = x_panel;
+  const float* b = w_panel;
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < kGemmMR; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+    a += kGemmMR;
+    b += kGemmNR;
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kGemmMR; ++r) {
+    float* row = c + r * ldc;
+    __m512 lo = acc[r][0], hi = acc[r][1];
+    if (add) {
+      lo = _mm512_add_ps(_mm512_loadu_ps(row), lo);
+      hi = _mm512_add_ps(_mm512_loadu_ps(row + 16), hi);
+    }
+    _mm512_storeu_ps(row, lo);
+    _mm512_storeu_ps(row + 16, hi);
+  }
+}
+
+#elif defined(__AVX2__) && defined(__FMA__)
 
 // Two ymm of weights per k and one broadcast token value per row: 12 FMAs per 2 loads + 6 broadcasts, which
 // keeps both FMA ports busy while the weight panel (kc x 16 floats) stays in L1.

@@ -172,7 +172,7 @@ TEST(Matmul, EveryType) {
       if (in % block != 0) continue;
       for (int64_t out : {7, 64}) {
         const TestWeight w = make_weight(type, out, in, uint32_t(in * 7 + out + uint32_t(type)));
-        for (int64_t n : {1, 3, 17, 64}) check_matmul(w, n, uint32_t(n * 3 + in));
+        for (int64_t n : {1, 3, 6, 17, 64}) check_matmul(w, n, uint32_t(n * 3 + in));
       }
     }
   }
