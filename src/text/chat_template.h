@@ -1,0 +1,54 @@
+// Chat templates as Hugging Face tokenizers ship them: the Jinja template from tokenizer_config.json and
+// the context transformers' apply_chat_template renders it with (messages, add_generation_prompt,
+// tools/documents = None, the special tokens bos_token, eos_token, ...). Parse once, render many.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "text/jinja.h"
+
+namespace arbiter {
+
+// What a tokenizer_config.json says about chat formatting.
+struct ChatTemplateConfig {
+  std::string source;                    // the Jinja template
+  nlohmann::ordered_json special_tokens = nlohmann::ordered_json::object();  // bos_token, eos_token, ... as strings
+};
+
+// `chat_template` may be a string or a list of {"name", "template"}; `name` picks from the list
+// ("default" unless asked otherwise). Special tokens may be strings or {"content": ...} objects.
+Result<ChatTemplateConfig> chat_template_from_tokenizer_config(const nlohmann::ordered_json& config,
+                                                               const std::string& name = "default");
+Result<ChatTemplateConfig> load_chat_template_config(const std::string& tokenizer_config_path,
+                                                     const std::string& name = "default");
+
+class ChatTemplate {
+ public:
+  // base_context: variables every render sees (typically ChatTemplateConfig::special_tokens).
+  static Result<ChatTemplate> parse(const std::string& source,
+                                    const nlohmann::ordered_json& base_context = nlohmann::ordered_json::object());
+  static Result<ChatTemplate> from_config(const ChatTemplateConfig& config);
+
+  // messages: [{"role": ..., "content": ..., ...}]. extra_context members (tools, documents,
+  // enable_thinking, bos_token, ...) are added to the context and override base_context.
+  Result<std::string> render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                             const nlohmann::ordered_json& extra_context = nlohmann::ordered_json::object(),
+                             const jinja::RenderOptions& options = {}) const;
+
+  const std::string& source() const { return source_; }
+
+ private:
+  jinja::Template template_;
+  std::string source_;
+  nlohmann::ordered_json base_context_;
+};
+
+// One-shot parse + render.
+Result<std::string> render_chat_template(const std::string& template_source, const nlohmann::ordered_json& messages,
+                                         bool add_generation_prompt,
+                                         const nlohmann::ordered_json& extra_context = nlohmann::ordered_json::object());
+
+}  // namespace arbiter

@@ -1,0 +1,84 @@
+// Global functions a chat template can call: Jinja's range/namespace/dict and the two transformers adds
+// (raise_exception, strftime_now).
+#include <cmath>
+#include <ctime>
+
+#include "text/jinja_interpreter.h"
+
+namespace arbiter::jinja {
+
+namespace {
+
+// Jinja's sandbox refuses larger ranges (MAX_RANGE), which also keeps loops over them bounded.
+constexpr int64_t kMaxRange = 100000;
+
+Value range_fn(Interpreter&, CallArgs& args) {
+  if (!args.keyword.empty()) fail("range() takes no keyword arguments");
+  std::vector<int64_t> p;
+  for (const Value& v : args.positional) {
+    if (v.is_undefined()) fail_undefined(v);
+    if (!v.is_integral()) fail("'" + type_name(v) + "' object cannot be interpreted as an integer");
+    p.push_back(v.as_int());
+  }
+  if (p.empty() || p.size() > 3) fail("range expected 1 to 3 arguments, got " + std::to_string(p.size()));
+  int64_t start = p.size() == 1 ? 0 : p[0];
+  int64_t stop = p.size() == 1 ? p[0] : p[1];
+  int64_t step = p.size() == 3 ? p[2] : 1;
+  if (step == 0) fail("range() arg 3 must not be zero");
+  // Count in floating point to stay clear of overflow on hostile bounds.
+  double count = step > 0 ? std::ceil((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step))
+                          : std::ceil((static_cast<double>(start) - static_cast<double>(stop)) / static_cast<double>(-step));
+  if (count > static_cast<double>(kMaxRange)) {
+    fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + std::to_string(kMaxRange) + ").");
+  }
+  List items;
+  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) items.push_back(Value::from_int(i));
+  return Value::from_list(std::move(items));
+}
+
+Value dict_from_args(CallArgs& args, DictRole role, const char* what) {
+  Value d = Value::new_dict(role);
+  if (args.positional.size() > 1) fail(std::string(what) + "() expected at most 1 positional argument");
+  if (!args.positional.empty()) {
+    const Value& src = args.positional[0];
+    if (src.is_dict()) {
+      d.dict->items = src.dict->items;
+    } else if (src.is_list()) {
+      for (const Value& pair : *src.list) {
+        if (!pair.is_list() || pair.list->size() != 2) fail(std::string(what) + "(): sequence elements must be pairs");
+        d.dict->set((*pair.list)[0], (*pair.list)[1]);
+      }
+    } else {
+      fail(std::string(what) + "(): cannot build a mapping from " + type_name(src));
+    }
+  }
+  for (const auto& [k, v] : args.keyword) d.dict->set(k, v);
+  return d;
+}
+
+}  // namespace
+
+void add_global_functions(Scope* globals) {
+  globals->vars["range"] = make_builtin("range", range_fn);
+  globals->vars["namespace"] = make_builtin("namespace", [](Interpreter&, CallArgs& args) {
+    return dict_from_args(args, DictRole::Namespace, "namespace");
+  });
+  globals->vars["dict"] = make_builtin("dict", [](Interpreter&, CallArgs& args) {
+    return dict_from_args(args, DictRole::Mapping, "dict");
+  });
+  globals->vars["raise_exception"] = make_builtin("raise_exception", [](Interpreter&, CallArgs& args) -> Value {
+    fail(args.positional.empty() ? std::string("raise_exception called") : to_str(args.positional[0]));
+  });
+  globals->vars["strftime_now"] = make_builtin("strftime_now", [](Interpreter& in, CallArgs& args) {
+    auto a = args.bind("strftime_now", {"format"});
+    const std::string& fmt = require_string(a[0], "strftime_now");
+    std::time_t t = in.now();
+    std::tm local{};
+    localtime_r(&t, &local);
+    char buf[512];
+    size_t n = std::strftime(buf, sizeof(buf), fmt.c_str(), &local);
+    return Value::from_string(std::string(buf, n));
+  });
+}
+
+}  // namespace arbiter::jinja
