@@ -30,6 +30,7 @@ class SafetensorsFile {
   std::vector<TensorView> tensors_;
   std::unordered_map<std::string, size_t> index_;
   std::map<std::string, std::string> metadata_;
+  friend class SafetensorsParser;
 };
 
 // All tensors of a Hugging Face model directory, single-file or sharded.
@@ -45,7 +46,8 @@ class SafetensorsModel {
   std::unordered_map<std::string, const TensorView*> index_;
 };
 
-// safetensors dtype string <-> DType ("F32", "F16", "BF16", "I32", "I64", "F64", "I8").
+// safetensors dtype string <-> DType ("F32", "F16", "BF16", "I32", "I64", "F64", "I8"); the name is
+// nullptr for a DType safetensors cannot hold (block formats).
 Result<DType> safetensors_dtype(const std::string& name);
 const char* safetensors_dtype_name(DType type);
 

@@ -1,0 +1,104 @@
+// safetensors writer: header JSON in the given tensor order (padded with spaces to 8 bytes, as the
+// reference implementation does, so the data that follows stays 8-byte aligned), then the raw bytes.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "io/safetensors.h"
+
+namespace arbiter {
+
+namespace {
+
+OwnedTensor make_tensor(const std::string& name, DType dtype, std::vector<int64_t> shape, const void* values,
+                        size_t nbytes) {
+  OwnedTensor t;
+  t.name = name;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  const uint8_t* bytes = static_cast<const uint8_t*>(values);
+  t.bytes.assign(bytes, bytes + nbytes);
+  return t;
+}
+
+Result<std::string> build_header(const std::vector<OwnedTensor>& tensors,
+                                 const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) {
+    nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : metadata) meta[key] = value;
+    header["__metadata__"] = std::move(meta);
+  }
+  std::unordered_set<std::string> names;
+  uint64_t offset = 0;
+  for (const OwnedTensor& t : tensors) {
+    if (t.name == "__metadata__" || !names.insert(t.name).second) {
+      return error("tensor '" + t.name + "': duplicate or reserved name");
+    }
+    const char* dtype = safetensors_dtype_name(t.dtype);
+    if (dtype == nullptr) {
+      return error("tensor '" + t.name + "': dtype " + dtype_name(t.dtype) + " cannot be stored in safetensors");
+    }
+    uint64_t numel = 1;
+    for (int64_t d : t.shape) {
+      if (d < 0 || __builtin_mul_overflow(numel, uint64_t(d), &numel)) {
+        return error("tensor '" + t.name + "': invalid shape");
+      }
+    }
+    if (numel * dtype_info(t.dtype).block_bytes != t.bytes.size()) {
+      return error("tensor '" + t.name + "': " + std::to_string(numel) + " " + dtype + " elements need " +
+                   std::to_string(numel * dtype_info(t.dtype).block_bytes) + " bytes, got " +
+                   std::to_string(t.bytes.size()));
+    }
+    header[t.name] = {{"dtype", dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
+    offset += t.bytes.size();
+  }
+  std::string text = header.dump();  // throws on invalid UTF-8 in a name: caught by the caller
+  while (text.size() % 8 != 0) text += ' ';
+  return text;
+}
+
+}  // namespace
+
+OwnedTensor make_f32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& values) {
+  return make_tensor(name, DType::F32, std::move(shape), values.data(), values.size() * sizeof(float));
+}
+
+OwnedTensor make_i32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<int32_t>& values) {
+  return make_tensor(name, DType::I32, std::move(shape), values.data(), values.size() * sizeof(int32_t));
+}
+
+Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>& tensors,
+                         const std::map<std::string, std::string>& metadata) {
+  Result<std::string> header = error("");
+  try {
+    header = build_header(tensors, metadata);
+  } catch (const std::exception& e) {
+    return error(path + ": cannot build header: " + e.what());
+  }
+  if (!header.is_ok()) return error(path + ": " + header.message());
+
+  const std::string tmp_path = path + ".tmp";
+  std::FILE* f = std::fopen(tmp_path.c_str(), "wb");
+  if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
+  const uint64_t header_len = header->size();
+  bool ok = std::fwrite(&header_len, 8, 1, f) == 1 && std::fwrite(header->data(), 1, header->size(), f) == header->size();
+  for (const OwnedTensor& t : tensors) {
+    if (ok && !t.bytes.empty()) ok = std::fwrite(t.bytes.data(), 1, t.bytes.size(), f) == t.bytes.size();
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp_path.c_str());
+    return error(tmp_path + ": write failed");
+  }
+  if (std::rename(tmp_path.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(tmp_path.c_str());
+    return error(path + ": cannot rename from " + tmp_path + ": " + reason);
+  }
+  return Status::ok();
+}
+
+}  // namespace arbiter
