@@ -60,6 +60,18 @@ std::string strip(std::string_view text, bool left, bool right) {
   return std::string(text);
 }
 
+// SentencePiece's remove_extra_whitespaces: no leading or trailing spaces, runs of spaces become one.
+std::string collapse_spaces(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += c;
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 Result<std::string> replace_all(const Regex& pattern, const std::string& content, std::string_view text) {
   ARB_ASSIGN(auto matches, pattern.find_all(text));
   if (matches.empty()) return std::string(text);
@@ -97,6 +109,7 @@ Result<std::string> normalize(const std::vector<NormalizerStep>& steps, std::str
       }
       case NormalizerKind::kStrip: text = strip(text, step.strip_left, step.strip_right); break;
       case NormalizerKind::kCharsmap: text = step.charsmap->normalize(text); break;
+      case NormalizerKind::kCollapseSpaces: text = collapse_spaces(text); break;
     }
   }
   return text;

@@ -13,7 +13,8 @@
 
 namespace arbiter {
 
-enum class NormalizerKind { kNFC, kNFD, kNFKC, kNFKD, kLowercase, kPrepend, kReplace, kStrip, kCharsmap };
+enum class NormalizerKind { kNFC, kNFD, kNFKC, kNFKD, kLowercase, kPrepend, kReplace, kStrip, kCharsmap,
+                            kCollapseSpaces };  // SentencePiece remove_extra_whitespaces
 
 struct NormalizerStep {
   NormalizerKind kind = NormalizerKind::kNFC;

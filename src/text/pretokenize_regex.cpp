@@ -31,7 +31,8 @@ pcre2_match_data* thread_match_data() {
 Result<std::shared_ptr<const Regex>> Regex::compile(const std::string& pattern, bool literal) {
   int err = 0;
   PCRE2_SIZE err_offset = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+  // PCRE2_LITERAL admits UTF but not UCP (which only matters for classes).
+  uint32_t options = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
                                    &err, &err_offset, nullptr);
   if (!code) {

@@ -1,0 +1,165 @@
+// Tokenizer::from_gguf: the tokenizer.ggml.* metadata of a GGUF file, read the way llama.cpp reads it.
+// - model "llama": SentencePiece-style BPE over tokens + scores (merge the pair whose concatenation has
+//   the highest score), a space prefix, spaces as U+2581, byte fallback to <0xXX>;
+// - model "gpt2": byte-level BPE over tokens + merges, pre-tokenizer regex chosen by tokenizer.ggml.pre.
+// Token types: control and unknown tokens are special (matched with parse_special); user-defined ones
+// are always matched.
+#include "io/gguf.h"
+#include "text/sentencepiece.h"
+#include "text/tokenizer.h"
+#include "text/unicode.h"
+
+namespace arbiter {
+
+namespace {
+
+// llama_token_type
+enum GgufTokenType : int64_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+
+std::optional<int32_t> optional_id(const GgufFile& gguf, const std::string& key, int32_t n) {
+  auto v = gguf.get_int(key);
+  if (!v || *v < 0 || *v >= n) return std::nullopt;
+  return static_cast<int32_t>(*v);
+}
+
+// tokenizer.ggml.pre -> (regex, NFC first, ignore_merges), as llama.cpp maps them.
+struct PreTokenizerChoice {
+  const char* pattern;
+  bool nfc;
+  bool ignore_merges;
+};
+
+Result<PreTokenizerChoice> choose_pre(const std::string& pre) {
+  if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2") return PreTokenizerChoice{kGpt2Pattern, false, false};
+  if (pre == "llama-bpe" || pre == "llama3" || pre == "smaug-bpe") return PreTokenizerChoice{kLlama3Pattern, false, true};
+  if (pre == "qwen2") return PreTokenizerChoice{kQwen2Pattern, true, false};
+  return Status::error("tokenizer.ggml.pre '" + pre + "' is not supported (default, gpt-2, llama-bpe, qwen2)");
+}
+
+void add_typed_tokens(const std::vector<std::string>& tokens, const std::vector<int64_t>& types,
+                      TokenizerConfig& config) {
+  for (size_t id = 0; id < types.size() && id < tokens.size(); ++id) {
+    int64_t type = types[id];
+    if ((type != kControl && type != kUnknown && type != kUserDefined) || tokens[id].empty()) continue;
+    AddedToken added;
+    added.id = static_cast<int32_t>(id);
+    added.content = tokens[id];
+    added.special = type != kUserDefined;
+    config.added_tokens.push_back(std::move(added));
+  }
+}
+
+Result<TokenizerConfig> llama_config(const GgufFile& gguf, std::vector<std::string> tokens,
+                                     const std::vector<int64_t>& types) {
+  TokenizerConfig config;
+  config.kind = "sentencepiece-bpe";
+  ARB_ASSIGN(std::vector<float> scores, gguf.get_float_array("tokenizer.ggml.scores"));
+  if (scores.size() != tokens.size()) {
+    return Status::error("tokenizer.ggml.scores has " + std::to_string(scores.size()) + " entries for " +
+                         std::to_string(tokens.size()) + " tokens");
+  }
+  config.model.order = BpeMergeOrder::kPieceScore;
+  config.model.scores = std::move(scores);
+  config.model.byte_fallback = true;
+  config.model.pieces.resize(tokens.size());
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    int64_t type = id < types.size() ? types[id] : kNormal;
+    if (type != kControl && type != kUnknown) config.model.pieces[id] = tokens[id];
+  }
+  bool add_space_prefix = gguf.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
+  if (gguf.get_bool("tokenizer.ggml.remove_extra_whitespaces").value_or(false)) {
+    config.normalizers.push_back({NormalizerKind::kCollapseSpaces});
+  }
+  if (add_space_prefix) {
+    NormalizerStep step;
+    step.kind = NormalizerKind::kPrepend;
+    step.content = " ";
+    config.normalizers.push_back(std::move(step));
+  }
+  NormalizerStep escape;
+  escape.kind = NormalizerKind::kReplace;
+  ARB_ASSIGN(escape.pattern, Regex::compile(" ", true));
+  escape.content = "\xE2\x96\x81";
+  config.normalizers.push_back(std::move(escape));
+  config.decoders = spm_decoders(add_space_prefix);
+  config.tokens = std::move(tokens);
+  return config;
+}
+
+Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::string> tokens) {
+  TokenizerConfig config;
+  config.kind = "bpe (byte-level)";
+  ARB_ASSIGN(PreTokenizerChoice pre, choose_pre(gguf.get_string("tokenizer.ggml.pre").value_or("")));
+  ARB_ASSIGN(std::vector<std::string> merges, gguf.get_string_array("tokenizer.ggml.merges"));
+  auto to_bytes = [](const std::string& token) {
+    auto bytes = unicode_to_bytes(token);
+    return bytes ? *bytes : token;
+  };
+  config.model.order = BpeMergeOrder::kRankedPairs;
+  config.model.byte_level = true;
+  config.model.ignore_merges = pre.ignore_merges;
+  config.model.pieces.reserve(tokens.size());
+  for (const std::string& t : tokens) config.model.pieces.push_back(to_bytes(t));
+  config.model.merges.reserve(merges.size());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    size_t space = merges[i].find(' ', 1);
+    if (space == std::string::npos) {
+      return Status::error("tokenizer.ggml.merges[" + std::to_string(i) + "]: no space in '" + merges[i] + "'");
+    }
+    config.model.merges.emplace_back(to_bytes(merges[i].substr(0, space)), to_bytes(merges[i].substr(space + 1)));
+  }
+  if (pre.nfc) config.normalizers.push_back({NormalizerKind::kNFC});
+  PreTokenizerStep split;
+  split.kind = PreTokenizerKind::kSplit;
+  ARB_ASSIGN(split.pattern, Regex::compile(pre.pattern));
+  config.pre_tokenizers.push_back(std::move(split));
+  DecoderStep decoder;
+  decoder.kind = DecoderKind::kByteLevel;
+  config.decoders.push_back(decoder);
+  config.tokens = std::move(tokens);
+  return config;
+}
+
+Result<std::shared_ptr<Tokenizer>> load(const GgufFile& gguf) {
+  auto model = gguf.get_string("tokenizer.ggml.model");
+  if (!model) return Status::error("no tokenizer.ggml.model");
+  ARB_ASSIGN(std::vector<std::string> tokens, gguf.get_string_array("tokenizer.ggml.tokens"));
+  std::vector<int64_t> types;
+  if (gguf.find("tokenizer.ggml.token_type")) {
+    ARB_ASSIGN(types, gguf.get_int_array("tokenizer.ggml.token_type"));
+  }
+  int32_t n = static_cast<int32_t>(tokens.size());
+  TokenizerConfig config;
+  bool add_bos_default = false;
+  if (*model == "llama") {
+    ARB_ASSIGN(config, llama_config(gguf, tokens, types));
+    add_bos_default = true;
+  } else if (*model == "gpt2") {
+    ARB_ASSIGN(config, gpt2_config(gguf, tokens));
+  } else {
+    return Status::error("tokenizer.ggml.model '" + *model + "' is not supported (llama, gpt2)");
+  }
+  add_typed_tokens(config.tokens, types, config);
+  config.bos_id = optional_id(gguf, "tokenizer.ggml.bos_token_id", n);
+  config.eos_id = optional_id(gguf, "tokenizer.ggml.eos_token_id", n);
+  config.pad_id = optional_id(gguf, "tokenizer.ggml.padding_token_id", n);
+  config.unk_id = optional_id(gguf, "tokenizer.ggml.unknown_token_id", n);
+  config.model.unk_id = config.unk_id;
+  if (gguf.get_bool("tokenizer.ggml.add_bos_token").value_or(add_bos_default) && config.bos_id) {
+    config.prefix_ids.push_back(*config.bos_id);
+  }
+  if (gguf.get_bool("tokenizer.ggml.add_eos_token").value_or(false) && config.eos_id) {
+    config.suffix_ids.push_back(*config.eos_id);
+  }
+  return Tokenizer::create(std::move(config));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& gguf) {
+  auto tok = load(gguf);
+  if (!tok) return tok.status().with_context(gguf.path() + ": tokenizer");
+  return tok;
+}
+
+}  // namespace arbiter

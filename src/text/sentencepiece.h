@@ -1,0 +1,47 @@
+// SentencePiece model files (tokenizer.model): the ModelProto fields a BPE tokenizer needs.
+//
+// The protobuf is read by hand: the handful of fields used here take a ~100-line varint reader, far
+// cheaper than a protobuf dependency plus sentencepiece's .proto compiled into the build.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "text/tokenizer.h"
+
+namespace arbiter {
+
+// SentencePiece.Type
+enum class SpmPieceType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+
+struct SpmPiece {
+  std::string piece;
+  float score = 0;
+  SpmPieceType type = SpmPieceType::kNormal;
+};
+
+struct SpmModel {
+  std::vector<SpmPiece> pieces;
+  // TrainerSpec
+  int32_t model_type = 1;  // 1 unigram, 2 bpe, 3 word, 4 char
+  bool byte_fallback = false;
+  bool treat_whitespace_as_suffix = false;
+  int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
+  // NormalizerSpec
+  std::string normalizer_name;
+  std::string precompiled_charsmap;
+  bool add_dummy_prefix = true;
+  bool remove_extra_whitespaces = true;
+  bool escape_whitespaces = true;
+};
+
+Result<SpmModel> parse_spm_model(std::string_view bytes);
+
+// Decoding of SentencePiece-style vocabularies (also GGUF "llama" ones): U+2581 back to spaces, <0xXX>
+// pieces fused into UTF-8, and the dummy prefix's space removed from the start.
+std::vector<DecoderStep> spm_decoders(bool strip_dummy_prefix);
+
+}  // namespace arbiter

@@ -1,0 +1,69 @@
+// GGUF vocabularies (tokenizer.ggml.*) against llama.cpp's test vectors.
+#include <gtest/gtest.h>
+
+#include "fixtures.h"
+#include "io/gguf.h"
+#include "text/tokenizer.h"
+
+namespace arbiter {
+namespace {
+
+using test::shared_path;
+
+std::shared_ptr<Tokenizer> load_gguf(const std::string& name) {
+  auto gguf = GgufFile::open(shared_path("models/vocab/" + name));
+  EXPECT_TRUE(gguf.is_ok()) << gguf.message();
+  if (!gguf) return nullptr;
+  auto tok = Tokenizer::from_gguf(**gguf);
+  EXPECT_TRUE(tok.is_ok()) << tok.message();
+  return tok.is_ok() ? *tok : nullptr;
+}
+
+void check_vectors(const std::string& name) {
+  auto tok = load_gguf(name);
+  ASSERT_TRUE(tok);
+  auto cases = test::read_vocab_vectors(shared_path("models/vocab/" + name));
+  ASSERT_EQ(cases.size(), 46u);
+  size_t ok = 0;
+  for (const auto& c : cases) {
+    auto ids = tok->encode(c.text, false, false);
+    ASSERT_TRUE(ids.is_ok()) << ids.message();
+    EXPECT_EQ(*ids, c.ids) << name << ": '" << c.text << "'";
+    ok += *ids == c.ids;
+  }
+  std::printf("%s: %zu/%zu\n", name.c_str(), ok, cases.size());
+}
+
+TEST(GgufVocab, LlamaSpmVectors) { check_vectors("ggml-vocab-llama-spm.gguf"); }
+TEST(GgufVocab, Gpt2Vectors) { check_vectors("ggml-vocab-gpt-2.gguf"); }
+
+TEST(GgufVocab, LlamaSpmProperties) {
+  auto tok = load_gguf("ggml-vocab-llama-spm.gguf");
+  ASSERT_TRUE(tok);
+  EXPECT_EQ(tok->kind(), "sentencepiece-bpe");
+  EXPECT_EQ(tok->vocab_size(), 32000);
+  EXPECT_EQ(tok->bos_id(), 1);
+  EXPECT_EQ(tok->eos_id(), 2);
+  auto ids = tok->encode("Hello world", true, false);
+  ASSERT_TRUE(ids.is_ok());
+  EXPECT_EQ(*ids, (std::vector<int32_t>{1, 15043, 3186}));  // add_bos_token = true
+  auto text = tok->decode(*ids, true);
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_EQ(*text, "Hello world");
+}
+
+TEST(GgufVocab, Gpt2Properties) {
+  auto tok = load_gguf("ggml-vocab-gpt-2.gguf");
+  ASSERT_TRUE(tok);
+  EXPECT_EQ(tok->kind(), "bpe (byte-level)");
+  EXPECT_EQ(tok->vocab_size(), 50257);
+  EXPECT_EQ(tok->token_to_id("<|endoftext|>"), 50256);
+  auto ids = tok->encode(" Hello world", false, false);
+  ASSERT_TRUE(ids.is_ok());
+  auto text = tok->decode(*ids, false);
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_EQ(*text, " Hello world");
+}
+
+}  // namespace
+}  // namespace arbiter
