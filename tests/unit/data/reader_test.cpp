@@ -213,6 +213,21 @@ TEST(Reader, MissingFileAndTruncatedGzipAreErrors) {
   EXPECT_FALSE(status);
 }
 
+TEST(Reader, LongLinesAndNoFinalNewline) {
+  const std::string long_response(200000, 'x');  // longer than the line reader's chunk
+  const std::string text = "{\"prompt\": \"p\", \"response\": \"" + long_response + "\"}\r\n" +
+                           "{\"prompt\": \"last\", \"response\": \"r\"}";
+  for (const std::string& path : {write_file("long.jsonl", text), write_gz("long.jsonl.gz", text)}) {
+    Status status;
+    auto rows = read_all(path, {}, &status);
+    ASSERT_TRUE(status) << status.message();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].responses[0], long_response);
+    EXPECT_EQ(rows[1].prompt_turns[0].content, "last");
+    EXPECT_EQ(rows[1].line, 2u);
+  }
+}
+
 TEST(Values, NumberColumnsFromEachLayout) {
   auto bare = read_number_column(write_file("bare.json", "[1, 2.5, 3]"), "");
   ASSERT_TRUE(bare) << bare.message();
