@@ -17,9 +17,9 @@ struct InfoArgs {
   bool json = false;
 };
 
-nlohmann::json describe(const Model& m) {
+nlohmann::ordered_json describe(const Model& m) {
   const ModelConfig& c = m.config;
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   j["path"] = m.path;
   j["format"] = c.source_format;
   j["architecture"] = architecture_name(c.arch);
@@ -62,7 +62,7 @@ nlohmann::json describe(const Model& m) {
 
 Status run_info(const InfoArgs& args) {
   ARB_ASSIGN(auto model, load_model(args.model_path));
-  const nlohmann::json j = describe(*model);
+  const nlohmann::ordered_json j = describe(*model);
   if (args.json) {
     std::printf("%s\n", j.dump(2).c_str());
     return Status::ok();

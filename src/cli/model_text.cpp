@@ -1,6 +1,7 @@
 #include "cli/model_text.h"
 
 #include "model/model_tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace arbiter::cli {
 

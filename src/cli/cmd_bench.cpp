@@ -1,0 +1,128 @@
+// arbiter bench: prefill throughput of a model file or of a random-weight model at a named shape.
+// FLOPs are counted as 2 x (layer matrix parameters) x tokens plus causal attention (2 x T^2 x q_dim per
+// layer and sequence), the usual prefill accounting; the peak is cores x 32 f32 FLOP/cycle (two 8-lane
+// FMA pipes) x the clock /proc/cpuinfo reports.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "core/thread_pool.h"
+#include "model/random_model.h"
+#include "runtime/backend.h"
+
+namespace arbiter::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string model_path, shape = "qwen2.5-0.5b", type = "f32";
+  int tokens = 512, batch = 1, repeat = 3, warmup = 1;
+  uint64_t seed = 42;
+  bool json = false;
+};
+
+double cpu_mhz() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("cpu MHz", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return std::atof(line.c_str() + colon + 1);
+    }
+  }
+  return 0;
+}
+
+double layer_matrix_params(const Model& m) {
+  double n = 0;
+  for (const LayerWeights& w : m.layers)
+    n += double(w.wq.numel() + w.wk.numel() + w.wv.numel() + w.wo.numel() + w.w_gate.numel() + w.w_up.numel() +
+                w.w_down.numel());
+  return n;
+}
+
+Status run_bench(const BenchArgs& args) {
+  std::shared_ptr<Model> model;
+  std::string label;
+  if (!args.model_path.empty()) {
+    ARB_ASSIGN(model, load_model(args.model_path));
+    label = args.model_path;
+  } else {
+    ARB_ASSIGN(ModelConfig config, shape_preset(args.shape));
+    ARB_ASSIGN(DType type, dtype_from_name(args.type));
+    std::fprintf(stderr, "creating random %s weights in %s ...\n", args.shape.c_str(), dtype_name(type));
+    ARB_ASSIGN(model, make_random_model(config, type, args.seed));
+    label = args.shape + " " + dtype_name(type) + " (random weights)";
+  }
+  if (args.tokens <= 0 || args.batch <= 0 || args.repeat <= 0) return error("--tokens, --batch and --repeat must be positive");
+  const ModelConfig& c = model->config;
+  std::vector<SequenceInput> batch(size_t(args.batch));
+  for (int s = 0; s < args.batch; ++s)
+    for (int t = 0; t < args.tokens; ++t) batch[size_t(s)].tokens.push_back(int32_t((t * 7 + s * 13 + 1) % c.vocab_size));
+  ForwardOptions options;
+  options.logits = c.is_classifier() ? LogitsMode::kNone : LogitsMode::kSelected;
+  options.logit_token_ids = {0};
+  options.score_head = c.is_classifier();
+  auto backend = make_cpu_backend(model);
+
+  for (int i = 0; i < args.warmup; ++i) ARB_TRY(backend->forward(batch, options).status());
+  std::vector<double> seconds;
+  for (int i = 0; i < args.repeat; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    ARB_TRY(backend->forward(batch, options).status());
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  const double tokens = double(args.tokens) * args.batch;
+  const double flops = 2.0 * layer_matrix_params(*model) * tokens +
+                       2.0 * double(args.tokens) * args.tokens * double(c.q_dim()) * double(c.num_layers) * args.batch;
+  const int threads = global_thread_pool().size();
+  const double peak = threads * 32.0 * cpu_mhz() * 1e6;
+  nlohmann::json j;
+  j["model"] = label;
+  j["threads"] = threads;
+  j["batch"] = args.batch;
+  j["tokens_per_sequence"] = args.tokens;
+  j["median_seconds"] = median;
+  j["tokens_per_second"] = tokens / median;
+  j["gflops"] = flops / median / 1e9;
+  j["peak_gflops_estimate"] = peak / 1e9;
+  j["fraction_of_peak"] = peak > 0 ? flops / median / peak : 0.0;
+  if (args.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%s: %d x %d tokens, %d threads: %.1f tokens/s, %.1f GFLOP/s (%.0f%% of an estimated %.0f GFLOP/s peak)\n",
+                label.c_str(), args.batch, args.tokens, threads, tokens / median, flops / median / 1e9,
+                100.0 * j["fraction_of_peak"].get<double>(), peak / 1e9);
+  }
+  return Status::ok();
+}
+
+const CommandRegistration kRegistration({
+    "bench",
+    [](CLI::App& sub) -> CommandRunner {
+      auto args = std::make_shared<BenchArgs>();
+      sub.add_option("-m,--model", args->model_path, "model file or directory (default: random weights at --shape)");
+      sub.add_option("--shape", args->shape, "random model shape: tiny, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b")
+          ->default_val("qwen2.5-0.5b");
+      sub.add_option("--type", args->type, "random model weight type: f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K")
+          ->default_val("f32");
+      sub.add_option("--tokens", args->tokens, "tokens per sequence")->default_val(512);
+      sub.add_option("--batch", args->batch, "sequences per forward pass")->default_val(1);
+      sub.add_option("--repeat", args->repeat, "timed runs (the median is reported)")->default_val(3);
+      sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1);
+      sub.add_option("--seed", args->seed, "random weights seed")->default_val(42);
+      sub.add_flag("--json", args->json, "print JSON");
+      return [args] { return run_bench(*args); };
+    },
+    "measure prefill throughput (tokens/s, GFLOP/s, fraction of peak)",
+    90,
+});
+
+}  // namespace
+
+}  // namespace arbiter::cli
