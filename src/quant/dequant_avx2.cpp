@@ -102,8 +102,11 @@ void dequantize_q8_0_avx2(const void* src, float* dst, int64_t n) {
   const auto* blocks = static_cast<const BlockQ8_0*>(src);
   for (int64_t b = 0; b < n / kQK; ++b, dst += kQK) {
     const __m256 d = _mm256_set1_ps(half_to_float(blocks[b].d));
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
-    store_scaled_i8x32(dst, q, d);
+    // 8-byte loads widen straight to int32 lanes: no shuffles between them.
+    for (int j = 0; j < kQK; j += 8) {
+      const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blocks[b].qs + j));
+      store_scaled_i8(dst + j, q, d);
+    }
   }
 }
 

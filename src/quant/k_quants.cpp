@@ -15,13 +15,17 @@ void dequantize_q2_k_scalar(const void* src, float* dst, int64_t n) {
     const BlockQ2_K& block = blocks[b];
     const float d = f16_to_f32(block.d);
     const float dmin = f16_to_f32(block.dmin);
-    for (int e = 0; e < kQK_K; ++e) {
-      const int h = e / 128, s = (e % 128) / 32, l = e % 32;
-      const uint8_t scale = block.scales[e / 16];
-      const float dl = d * float(scale & 0x0f);
-      const float ml = dmin * float(scale >> 4);
-      const int q = (block.qs[32 * h + l] >> (2 * s)) & 3;
-      dst[e] = dl * float(q) - ml;
+    for (int h = 0; h < 2; ++h) {
+      for (int s = 0; s < 4; ++s) {
+        for (int half = 0; half < 2; ++half) {
+          const int group = 8 * h + 2 * s + half;  // 16 elements from 128 h + 32 s + 16 half
+          const float dl = d * float(block.scales[group] & 0x0f);
+          const float ml = dmin * float(block.scales[group] >> 4);
+          const uint8_t* qs = block.qs + 32 * h + 16 * half;
+          float* out = dst + 16 * group;
+          for (int l = 0; l < 16; ++l) out[l] = dl * float((qs[l] >> (2 * s)) & 3) - ml;
+        }
+      }
     }
   }
 }
@@ -38,12 +42,19 @@ void dequantize_q3_k_scalar(const void* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK_K; ++b, dst += kQK_K) {
     const BlockQ3_K& block = blocks[b];
     const float d = f16_to_f32(block.d);
-    for (int e = 0; e < kQK_K; ++e) {
-      const int h = e / 128, s = (e % 128) / 32, l = e % 32;
-      const float dl = d * float(q3_k_scale(block.scales, e / 16));
-      const int low = (block.qs[32 * h + l] >> (2 * s)) & 3;
-      const int high_set = (block.hmask[l] >> (e / 32)) & 1;
-      dst[e] = dl * float(low - (high_set ? 0 : 4));
+    for (int h = 0; h < 2; ++h) {
+      for (int s = 0; s < 4; ++s) {
+        const int plane = 4 * h + s;  // elements 32 plane .. 32 plane + 31; high bit = bit `plane` of hmask
+        for (int half = 0; half < 2; ++half) {
+          const int group = 2 * plane + half;
+          const float dl = d * float(q3_k_scale(block.scales, group));
+          for (int l = 16 * half; l < 16 * half + 16; ++l) {
+            const int low = (block.qs[32 * h + l] >> (2 * s)) & 3;
+            const int high_set = (block.hmask[l] >> plane) & 1;
+            dst[32 * plane + l] = dl * float(low - (high_set ? 0 : 4));
+          }
+        }
+      }
     }
   }
 }
@@ -92,12 +103,20 @@ void dequantize_q6_k_scalar(const void* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK_K; ++b, dst += kQK_K) {
     const BlockQ6_K& block = blocks[b];
     const float d = f16_to_f32(block.d);
-    for (int e = 0; e < kQK_K; ++e) {
-      const int h = e / 128, r = e % 128;
-      const int low = (block.ql[64 * h + r % 64] >> (4 * (r / 64))) & 0x0f;
-      const int high = (block.qh[32 * h + r % 32] >> (2 * (r / 32))) & 3;
-      const float dl = d * float(block.scales[e / 16]);
-      dst[e] = dl * float((low | high << 4) - 32);
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = block.ql + 64 * h;
+      const uint8_t* qh = block.qh + 32 * h;
+      for (int s = 0; s < 4; ++s) {  // elements 128 h + 32 s + l
+        for (int half = 0; half < 2; ++half) {
+          const int group = 8 * h + 2 * s + half;
+          const float dl = d * float(block.scales[group]);
+          for (int l = 16 * half; l < 16 * half + 16; ++l) {
+            const int low = (ql[32 * (s % 2) + l] >> (4 * (s / 2))) & 0x0f;
+            const int high = (qh[l] >> (2 * s)) & 3;
+            dst[128 * h + 32 * s + l] = dl * float((low | high << 4) - 32);
+          }
+        }
+      }
     }
   }
 }
