@@ -485,8 +485,16 @@ Value f_truncate(Interpreter&, const Value& v, CallArgs& args) {
 }
 
 Value f_attr(Interpreter& in, const Value& v, CallArgs& args) {
+  // Python getattr only: unlike `.name` in a template, no fallback to the mapping's items.
   auto a = args.bind("attr", {"name"});
-  return in.get_attr(v, require_string(a[0], "attr"));
+  const std::string& name = require_string(a[0], "attr");
+  if (v.is_undefined()) fail_undefined(v);
+  Value method;
+  if (lookup_method(v, name, &method)) return method;
+  if (v.is_dict() && v.dict->role != DictRole::Mapping) {
+    if (const Value* found = v.dict->find(name)) return *found;
+  }
+  return Value::undefined("'" + type_name(v) + " object' has no attribute '" + name + "'");
 }
 
 // printf-style formatting: "%s" % x and the format filter.

@@ -50,11 +50,6 @@ Value missing_attribute(const Value& obj, const std::string& name) {
   return Value::undefined("'" + object_type_repr(obj) + "' has no attribute '" + name + "'");
 }
 
-int64_t checked_int(bool overflow, int64_t v, const char* op) {
-  if (overflow) fail(std::string("integer overflow in '") + op + "'");
-  return v;
-}
-
 double python_mod(double a, double b) {
   double m = std::fmod(a, b);
   if (m != 0 && ((m < 0) != (b < 0))) m += b;
@@ -436,9 +431,16 @@ Value Interpreter::eval_binary(const Expr& e, const ScopePtr& scope) {
     bool ints = a.is_integral() && b.is_integral();
     int64_t x = a.as_int(), y = b.as_int(), r = 0;
     double p = a.as_double(), q = b.as_double();
-    if (op == "+") return ints ? Value::from_int(checked_int(__builtin_add_overflow(x, y, &r), r, "+")) : Value::from_float(p + q);
-    if (op == "-") return ints ? Value::from_int(checked_int(__builtin_sub_overflow(x, y, &r), r, "-")) : Value::from_float(p - q);
-    if (op == "*") return ints ? Value::from_int(checked_int(__builtin_mul_overflow(x, y, &r), r, "*")) : Value::from_float(p * q);
+    if (ints && (op == "+" || op == "-" || op == "*")) {
+      bool overflow = op == "+" ? __builtin_add_overflow(x, y, &r)
+                      : op == "-" ? __builtin_sub_overflow(x, y, &r)
+                                  : __builtin_mul_overflow(x, y, &r);
+      if (overflow) fail("integer overflow in '" + op + "'");
+      return Value::from_int(r);
+    }
+    if (op == "+") return Value::from_float(p + q);
+    if (op == "-") return Value::from_float(p - q);
+    if (op == "*") return Value::from_float(p * q);
     if (op == "/") {
       if (q == 0) fail("division by zero");
       return Value::from_float(p / q);
