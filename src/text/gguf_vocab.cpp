@@ -83,6 +83,7 @@ Result<TokenizerConfig> llama_config(const GgufFile& gguf, std::vector<std::stri
   config.normalizers.push_back(std::move(escape));
   config.decoders = spm_decoders(add_space_prefix);
   config.tokens = std::move(tokens);
+  ARB_TRY(add_spm_word_split(config));
   return config;
 }
 

@@ -44,9 +44,9 @@ Result<std::vector<std::pair<size_t, size_t>>> split_spans(const Regex& pattern,
         }
         break;
       case SplitBehavior::kMergedWithNext:
-        if (pending_merge_next) {
+        if (pending_merge_next && !s.delim) {
           out.back().second = s.end;
-          pending_merge_next = s.delim;
+          pending_merge_next = false;
         } else {
           out.emplace_back(s.begin, s.end);
           pending_merge_next = s.delim;

@@ -215,6 +215,7 @@ Result<TokenizerConfig> spm_to_config(const SpmModel& spm) {
     config.normalizers.push_back(std::move(step));
   }
   config.decoders = spm_decoders(spm.add_dummy_prefix);
+  if (spm.escape_whitespaces) ARB_TRY(add_spm_word_split(config));
   return config;
 }
 
@@ -235,6 +236,24 @@ std::vector<DecoderStep> spm_decoders(bool strip_dummy_prefix) {
     steps.push_back(strip);
   }
   return steps;
+}
+
+Status add_spm_word_split(TokenizerConfig& config) {
+  const std::string space = "\xE2\x96\x81";
+  for (size_t id = 0; id < config.model.pieces.size(); ++id) {
+    const std::string& piece = config.model.pieces[id];
+    if (!config.model.mergeable.empty() && !config.model.mergeable[id]) continue;
+    // Any U+2581 after the first character must follow another U+2581.
+    for (size_t pos = piece.find(space, 1); pos != std::string::npos; pos = piece.find(space, pos + 1)) {
+      if (pos < space.size() || piece.compare(pos - space.size(), space.size(), space) != 0) return Status::ok();
+    }
+  }
+  PreTokenizerStep split;
+  split.kind = PreTokenizerKind::kSplit;
+  ARB_ASSIGN(split.pattern, Regex::compile("\\x{2581}*[^\\x{2581}]+|\\x{2581}+"));
+  split.behavior = SplitBehavior::kIsolated;
+  config.pre_tokenizers.push_back(std::move(split));
+  return Status::ok();
 }
 
 Result<std::shared_ptr<Tokenizer>> Tokenizer::from_sentencepiece_model(const std::string& path) {

@@ -44,4 +44,10 @@ Result<SpmModel> parse_spm_model(std::string_view bytes);
 // pieces fused into UTF-8, and the dummy prefix's space removed from the start.
 std::vector<DecoderStep> spm_decoders(bool strip_dummy_prefix);
 
+// SentencePiece BPE merges over the whole text. When no piece the model can produce has a U+2581
+// right after another character (true of vocabularies trained with split_by_whitespace), no merge can
+// cross the start of a U+2581 run, so the text may be cut there into words without changing a single
+// id; the words are then short and cached. Adds that split to config.pre_tokenizers when it is safe.
+Status add_spm_word_split(TokenizerConfig& config);
+
 }  // namespace arbiter

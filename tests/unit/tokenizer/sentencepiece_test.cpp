@@ -119,3 +119,30 @@ TEST(TokenizerJson, TinyByteLevelModelsLoad) {
 
 }  // namespace
 }  // namespace arbiter
+
+namespace arbiter {
+namespace {
+
+// The word split that add_spm_word_split enables must not change any id: encode the reference texts
+// (joined, so words meet across texts) with and without it.
+TEST(SentencePiece, WordSplitChangesNoIds) {
+  auto tok = Tokenizer::from_sentencepiece_model(shared_path("fixtures/tokenizers/tiny-spm/tokenizer.model"));
+  ASSERT_TRUE(tok.is_ok()) << tok.message();
+  ASSERT_EQ((*tok)->config().pre_tokenizers.size(), 1u);  // the vocabulary allows the split
+  TokenizerConfig whole_text = (*tok)->config();
+  whole_text.pre_tokenizers.clear();
+  auto unsplit = Tokenizer::create(whole_text);
+  ASSERT_TRUE(unsplit.is_ok()) << unsplit.message();
+  auto ref = read_json(shared_path("fixtures/tokenizers/tiny-spm/reference.json"));
+  std::string text;
+  for (int copy = 0; copy < 20; ++copy) {
+    for (const auto& t : ref["texts"]) text += t.get<std::string>() + (copy % 2 ? " " : "");
+  }
+  auto a = (*tok)->encode(text, false, false);
+  auto b = (*unsplit)->encode(text, false, false);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  EXPECT_EQ(*a, *b);
+}
+
+}  // namespace
+}  // namespace arbiter
