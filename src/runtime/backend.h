@@ -21,6 +21,12 @@ struct SequenceInput {
 
 enum class LogitsMode { kNone, kFull, kSelected };
 
+// How intermediate layers are read through the unembedding (the "logit lens").
+enum class Lens {
+  kRaw,     // LM head applied to the residual stream as it is; the last layer final-normed (LAGER's code)
+  kNormed,  // the final norm applied to every layer first
+};
+
 struct ForwardOptions {
   // Residual stream at the read positions: index 0 is the input of the first layer, index l the output
   // of layer l (before the final norm). Empty = capture nothing.
@@ -29,6 +35,9 @@ struct ForwardOptions {
   LogitsMode logits = LogitsMode::kNone;
   std::vector<int32_t> logit_token_ids;  // kSelected: these rows of the LM head, in this order
   bool score_head = false;              // classifiers: the head's output at the read positions
+  // For every captured layer, the logits of logit_token_ids read through `lens` (no final softcap).
+  bool layer_logits = false;
+  Lens lens = Lens::kRaw;
 };
 
 struct SequenceOutput {
@@ -37,6 +46,7 @@ struct SequenceOutput {
   std::vector<float> final_norm;    // [num_reads, d_model]
   std::vector<float> logits;        // [num_reads, vocab] or [num_reads, logit_token_ids.size()]
   std::vector<float> scores;        // [num_reads, num_labels]
+  std::vector<float> layer_logits;  // [capture_layers.size(), num_reads, logit_token_ids.size()]
 };
 
 class Backend {

@@ -73,6 +73,7 @@ class CpuBackend final : public Backend {
  private:
   Status run_layer(const LayerWeights& w, int64_t layer, const PackedBatch& b, const std::vector<float>& rope,
                    std::vector<float>& x);
+  Status compute_layer_logits(const ForwardOptions& options, std::vector<SequenceOutput>& outputs) const;
   void capture(const std::vector<float>& x, const PackedBatch& b, size_t capture_index, size_t num_captures,
                std::vector<SequenceOutput>& outputs) const;
 
@@ -147,6 +148,29 @@ Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedB
   return Status::ok();
 }
 
+Status CpuBackend::compute_layer_logits(const ForwardOptions& options, std::vector<SequenceOutput>& outputs) const {
+  const Model& m = *model_;
+  const int64_t d = m.config.hidden_size, k = int64_t(options.logit_token_ids.size());
+  const float eps = float(m.config.rms_norm_eps);
+  for (SequenceOutput& out : outputs) {
+    const int64_t reads = out.num_reads;
+    // states: [C * reads, d], one row per (captured layer, read), normed as the lens says.
+    std::vector<float> states = out.layer_states;
+    for (size_t i = 0; i < options.capture_layers.size(); ++i) {
+      const bool last = options.capture_layers[i] == m.config.num_layers;
+      if (options.lens == Lens::kNormed || last) {
+        float* rows = states.data() + int64_t(i) * reads * d;
+        cpu::rms_norm_rows(rows, m.final_norm.data(), rows, reads, d, eps);
+      }
+    }
+    const int64_t total_rows = int64_t(options.capture_layers.size()) * reads;
+    out.layer_logits.assign(size_t(total_rows * k), 0.0f);
+    if (total_rows > 0)
+      ARB_TRY(matmul_rows(m.lm_head, options.logit_token_ids, states.data(), total_rows, d, out.layer_logits.data(), k));
+  }
+  return Status::ok();
+}
+
 Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<SequenceInput>& sequences,
                                                         const ForwardOptions& options) {
   const Model& m = *model_;
@@ -156,6 +180,8 @@ Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<Sequen
     if (layer < 0 || layer > c.num_layers)
       return error("capture layer " + std::to_string(layer) + " is outside 0.." + std::to_string(c.num_layers));
   if (options.score_head && !c.is_classifier()) return error("the model has no classification head");
+  if (options.layer_logits && (options.capture_layers.empty() || options.logit_token_ids.empty()))
+    return error("per-layer logits need captured layers and logit token ids");
   for (int32_t id : options.logit_token_ids)
     if (id < 0 || id >= c.vocab_size) return error("logit token id " + std::to_string(id) + " is outside the vocabulary");
 
@@ -212,6 +238,8 @@ Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<Sequen
     ARB_TRY(matmul_rows(m.lm_head, options.logit_token_ids, final_rows.data(), reads, d, logits.data(), logit_cols));
   }
   if (c.final_logit_softcap > 0) cpu::softcap(logits.data(), int64_t(logits.size()), float(c.final_logit_softcap));
+
+  if (options.layer_logits) ARB_TRY(compute_layer_logits(options, outputs));
 
   for (size_t s = 0; s < outputs.size(); ++s) {
     SequenceOutput& out = outputs[s];

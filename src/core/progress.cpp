@@ -1,0 +1,71 @@
+#include "core/progress.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/log.h"
+
+namespace arbiter {
+
+namespace {
+std::string format_duration(double seconds) {
+  if (seconds < 0 || seconds > 1e7) return "--:--";
+  const int64_t s = int64_t(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
+  else std::snprintf(buf, sizeof buf, "%02lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+  return buf;
+}
+}  // namespace
+
+Progress::Progress(std::string label, int64_t total, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), tty_(isatty(STDERR_FILENO) == 1),
+      enabled_(log_level() >= LogLevel::kInfo), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+
+Progress::~Progress() { finish(); }
+
+void Progress::advance(int64_t items, int64_t tokens) {
+  done_ += items;
+  tokens_ += tokens;
+  const auto now = std::chrono::steady_clock::now();
+  const double since = std::chrono::duration<double>(now - last_draw_).count();
+  if (since >= (tty_ ? 0.2 : 10.0)) {
+    last_draw_ = now;
+    draw(false);
+  }
+}
+
+void Progress::finish() {
+  if (finished_) return;
+  finished_ = true;
+  draw(true);
+}
+
+void Progress::draw(bool final) {
+  if (!enabled_) return;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = elapsed > 0 ? double(done_) / elapsed : 0;
+  const double token_rate = elapsed > 0 ? double(tokens_) / elapsed : 0;
+  const double eta = (total_ > 0 && rate > 0) ? double(total_ - done_) / rate : -1;
+  char stats[160];
+  std::snprintf(stats, sizeof stats, "%lld%s%s %s | %.1f %s/s | %.0f tok/s | %s elapsed%s%s", (long long)done_,
+                total_ > 0 ? "/" : "", total_ > 0 ? std::to_string(total_).c_str() : "", unit_.c_str(), rate,
+                unit_.c_str(), token_rate, format_duration(elapsed).c_str(), final ? "" : " | ETA ",
+                final ? "" : format_duration(eta).c_str());
+  if (tty_) {
+    std::string bar;
+    if (total_ > 0) {
+      const int width = 24;
+      const int filled = int(double(width) * double(done_) / double(total_));
+      bar = "[" + std::string(size_t(std::min(filled, width)), '#') + std::string(size_t(std::max(0, width - filled)), '.') + "] ";
+    }
+    std::fprintf(stderr, "\r\033[K%s %s%s%s", label_.c_str(), bar.c_str(), stats, final ? "\n" : "");
+  } else {
+    std::fprintf(stderr, "%s: %s\n", label_.c_str(), stats);
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace arbiter

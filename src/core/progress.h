@@ -1,0 +1,29 @@
+// Progress of long work on stderr: a redrawn bar with rate and ETA on a terminal, a quiet line every few
+// seconds when stderr is piped or redirected (logs stay readable).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace arbiter {
+
+class Progress {
+ public:
+  // total <= 0: unknown (no ETA). unit names what is counted ("rows").
+  Progress(std::string label, int64_t total, std::string unit = "rows");
+  ~Progress();
+  void set_total(int64_t total) { total_ = total; }
+  // Adds done items and processed tokens, and redraws when due.
+  void advance(int64_t items, int64_t tokens = 0);
+  void finish();
+
+ private:
+  void draw(bool final);
+  std::string label_, unit_;
+  int64_t total_, done_ = 0, tokens_ = 0;
+  bool tty_, finished_ = false, enabled_;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+}  // namespace arbiter

@@ -1,0 +1,137 @@
+#include "score/formatter.h"
+
+#include <algorithm>
+
+#include "model/model_tokenizer.h"
+
+namespace arbiter {
+
+namespace {
+
+using ordered_json = nlohmann::ordered_json;
+
+ordered_json to_messages(const std::vector<data::Turn>& turns) {
+  ordered_json messages = ordered_json::array();
+  for (const data::Turn& t : turns) messages.push_back({{"role", t.role}, {"content", t.content}});
+  return messages;
+}
+
+std::string plain_layout(const std::vector<data::Turn>& turns) {
+  std::string text;
+  for (const data::Turn& t : turns) {
+    const std::string speaker = t.role == "assistant" ? "Assistant" : t.role == "system" ? "System" : "User";
+    text += speaker + ": " + t.content + "\n\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<Truncation> parse_truncation(const std::string& name) {
+  if (name == "prompt-left" || name == "left") return Truncation::kPromptLeft;
+  if (name == "right") return Truncation::kRight;
+  if (name == "error") return Truncation::kError;
+  return error("unknown truncation '" + name + "' (prompt-left, right, error)");
+}
+
+Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::create(const Model& model,
+                                                                             const FormatterOptions& options) {
+  auto f = std::make_shared<ConversationFormatter>();
+  ARB_ASSIGN(f->tokenizer_, load_model_tokenizer(model));
+  f->max_length_ = options.max_length > 0 ? options.max_length : model.config.max_position_embeddings;
+  if (f->max_length_ <= 1) f->max_length_ = 4096;
+  f->truncation_ = options.truncation;
+  if (!options.plain) {
+    const TextAssets assets = describe_text_assets(model);
+    const std::string source = options.chat_template_source.empty() ? assets.chat_template : options.chat_template_source;
+    if (!source.empty()) {
+      ordered_json base = ordered_json::object();
+      base["bos_token"] = assets.bos_token;
+      base["eos_token"] = assets.eos_token;
+      auto parsed = ChatTemplate::parse(source, base);
+      if (!parsed) return parsed.status().with_context(model.path + ": chat template");
+      f->chat_template_ = std::move(*parsed);
+    }
+  }
+  return f;
+}
+
+Result<std::vector<int32_t>> ConversationFormatter::encode_rendered(const std::string& text) const {
+  // A rendered template already holds its special tokens (BOS included) as text.
+  return tokenizer_->encode(text, /*add_special=*/false, /*parse_special=*/true);
+}
+
+Result<FormattedSequence> ConversationFormatter::fit(std::vector<int32_t> prefix, std::vector<int32_t> rest) const {
+  FormattedSequence out;
+  const int64_t total = int64_t(prefix.size() + rest.size());
+  if (total <= max_length_) {
+    out.tokens = std::move(prefix);
+    out.tokens.insert(out.tokens.end(), rest.begin(), rest.end());
+    return out;
+  }
+  const int64_t excess = total - max_length_;
+  if (truncation_ == Truncation::kError)
+    return error("sequence of " + std::to_string(total) + " tokens exceeds the maximum length " + std::to_string(max_length_));
+  if (truncation_ == Truncation::kRight) {
+    out.tokens = std::move(prefix);
+    out.tokens.insert(out.tokens.end(), rest.begin(), rest.end());
+    out.tokens.resize(size_t(max_length_));
+    out.dropped_tokens = excess;
+    return out;
+  }
+  // Prompt-left: keep a leading BOS, then drop the oldest prompt tokens; if the response alone is still
+  // too long, its end goes too.
+  const auto bos = tokenizer_->bos_id();
+  const size_t keep_front = (!prefix.empty() && bos && prefix[0] == *bos) ? 1 : 0;
+  const int64_t droppable = int64_t(prefix.size()) - int64_t(keep_front);
+  const int64_t from_prompt = std::min(excess, droppable);
+  prefix.erase(prefix.begin() + long(keep_front), prefix.begin() + long(keep_front + size_t(from_prompt)));
+  out.tokens = std::move(prefix);
+  out.tokens.insert(out.tokens.end(), rest.begin(), rest.end());
+  if (int64_t(out.tokens.size()) > max_length_) out.tokens.resize(size_t(max_length_));
+  out.dropped_tokens = excess;
+  return out;
+}
+
+Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<data::Turn>& prompt,
+                                                              const std::string& response) const {
+  std::vector<data::Turn> turns = prompt;
+  turns.push_back({"assistant", response});
+  if (!chat_template_) {
+    ARB_ASSIGN(std::vector<int32_t> prefix, tokenizer_->encode(plain_layout(prompt) + "Assistant:", true, false));
+    ARB_ASSIGN(std::vector<int32_t> rest, tokenizer_->encode(" " + response, false, false));
+    return fit(std::move(prefix), std::move(rest));
+  }
+  ARB_ASSIGN(std::string full_text, chat_template_->render(to_messages(turns), false));
+  ARB_ASSIGN(std::vector<int32_t> full, encode_rendered(full_text));
+  if (int64_t(full.size()) <= max_length_) return FormattedSequence{std::move(full), 0};
+  // Too long: split at the start of the assistant turn so truncation can tell prompt from response.
+  ARB_ASSIGN(std::string prefix_text, chat_template_->render(to_messages(prompt), true));
+  ARB_ASSIGN(std::vector<int32_t> prefix, encode_rendered(prefix_text));
+  if (prefix.size() > full.size() || !std::equal(prefix.begin(), prefix.end(), full.begin())) {
+    // The template does not render the prompt as a prefix of the conversation: cut from the left as a whole.
+    const int64_t keep = std::min<int64_t>(int64_t(full.size()), max_length_);
+    std::vector<int32_t> head;
+    return fit(std::move(head), std::vector<int32_t>(full.end() - keep, full.end()));
+  }
+  std::vector<int32_t> rest(full.begin() + long(prefix.size()), full.end());
+  return fit(std::move(prefix), std::move(rest));
+}
+
+Result<FormattedSequence> ConversationFormatter::judge_prompt(const std::string& user_message,
+                                                              const std::string& answer_prefix) const {
+  std::vector<int32_t> tokens;
+  if (chat_template_) {
+    ordered_json messages = ordered_json::array({{{"role", "user"}, {"content", user_message}}});
+    ARB_ASSIGN(std::string text, chat_template_->render(messages, true));
+    ARB_ASSIGN(tokens, encode_rendered(text + answer_prefix));
+  } else {
+    ARB_ASSIGN(tokens, tokenizer_->encode(user_message + answer_prefix, true, false));
+  }
+  if (int64_t(tokens.size()) > max_length_)
+    return error("judge prompt of " + std::to_string(tokens.size()) + " tokens exceeds the maximum length " +
+                 std::to_string(max_length_));
+  return FormattedSequence{std::move(tokens), 0};
+}
+
+}  // namespace arbiter

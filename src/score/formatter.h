@@ -1,0 +1,63 @@
+// Turns examples into token sequences the way the model was trained to read them: the model's chat
+// template (rendered as transformers' apply_chat_template does) and its tokenizer, with a stated
+// truncation policy. Models without a template get a plain "User: ... / Assistant: ..." layout.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "data/example.h"
+#include "model/model.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace arbiter {
+
+enum class Truncation {
+  kPromptLeft,  // keep the response whole, drop the oldest prompt tokens (RewardBench's policy; default)
+  kRight,       // keep the beginning, drop the end
+  kError,       // a too-long row is an error
+};
+Result<Truncation> parse_truncation(const std::string& name);
+
+struct FormatterOptions {
+  int64_t max_length = 0;            // 0: the model's max_position_embeddings
+  Truncation truncation = Truncation::kPromptLeft;
+  std::string chat_template_source;  // overrides the model's template when set
+  bool plain = false;                // ignore any chat template: plain layout
+};
+
+struct FormattedSequence {
+  std::vector<int32_t> tokens;
+  int64_t dropped_tokens = 0;  // how many tokens truncation removed
+};
+
+class ConversationFormatter {
+ public:
+  static Result<std::shared_ptr<ConversationFormatter>> create(const Model& model, const FormatterOptions& options);
+
+  // The prompt turns, then `response` as the assistant's turn (reward models read the last token).
+  Result<FormattedSequence> conversation(const std::vector<data::Turn>& prompt, const std::string& response) const;
+
+  // A grading prompt as the user's message, the generation prompt, then `answer_prefix` as the start of
+  // the assistant's reply, so that the next token is the model's score (judges).
+  Result<FormattedSequence> judge_prompt(const std::string& user_message, const std::string& answer_prefix) const;
+
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  bool has_chat_template() const { return chat_template_.has_value(); }
+  int64_t max_length() const { return max_length_; }
+
+ private:
+  Result<std::vector<int32_t>> encode_rendered(const std::string& text) const;
+  Result<FormattedSequence> fit(std::vector<int32_t> prefix, std::vector<int32_t> rest) const;
+
+  std::shared_ptr<Tokenizer> tokenizer_;
+  std::optional<ChatTemplate> chat_template_;
+  int64_t max_length_ = 0;
+  Truncation truncation_ = Truncation::kPromptLeft;
+};
+
+}  // namespace arbiter
