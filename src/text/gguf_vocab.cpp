@@ -68,7 +68,7 @@ Result<TokenizerConfig> llama_config(const GgufFile& gguf, std::vector<std::stri
   }
   bool add_space_prefix = gguf.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
   if (gguf.get_bool("tokenizer.ggml.remove_extra_whitespaces").value_or(false)) {
-    config.normalizers.push_back({NormalizerKind::kCollapseSpaces});
+    config.normalizers.push_back(NormalizerStep::of(NormalizerKind::kCollapseSpaces));
   }
   if (add_space_prefix) {
     NormalizerStep step;
@@ -109,7 +109,7 @@ Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::strin
     }
     config.model.merges.emplace_back(to_bytes(merges[i].substr(0, space)), to_bytes(merges[i].substr(space + 1)));
   }
-  if (pre.nfc) config.normalizers.push_back({NormalizerKind::kNFC});
+  if (pre.nfc) config.normalizers.push_back(NormalizerStep::of(NormalizerKind::kNFC));
   PreTokenizerStep split;
   split.kind = PreTokenizerKind::kSplit;
   ARB_ASSIGN(split.pattern, Regex::compile(pre.pattern));

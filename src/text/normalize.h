@@ -22,6 +22,12 @@ struct NormalizerStep {
   std::shared_ptr<const Regex> pattern;         // kReplace
   bool strip_left = false, strip_right = false; // kStrip
   std::shared_ptr<const PrecompiledCharsmap> charsmap;  // kCharsmap
+
+  static NormalizerStep of(NormalizerKind kind) {
+    NormalizerStep step;
+    step.kind = kind;
+    return step;
+  }
 };
 
 // Applies the steps in order. `text` is valid UTF-8 and stays so.

@@ -200,7 +200,7 @@ Result<TokenizerConfig> spm_to_config(const SpmModel& spm) {
     ARB_ASSIGN(step.charsmap, PrecompiledCharsmap::parse(spm.precompiled_charsmap));
     config.normalizers.push_back(std::move(step));
   }
-  if (spm.remove_extra_whitespaces) config.normalizers.push_back({NormalizerKind::kCollapseSpaces});
+  if (spm.remove_extra_whitespaces) config.normalizers.push_back(NormalizerStep::of(NormalizerKind::kCollapseSpaces));
   if (spm.add_dummy_prefix) {
     NormalizerStep step;
     step.kind = NormalizerKind::kPrepend;
