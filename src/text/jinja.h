@@ -23,8 +23,8 @@ namespace arbiter::jinja {
 
 struct RenderOptions {
   std::optional<std::time_t> now;         // what strftime_now() sees; default: the current time
-  size_t max_output_bytes = 64u << 20;    // output (and any one string built) may not exceed this
-  uint64_t max_steps = 20'000'000;        // statements + expression nodes evaluated
+  size_t max_output_bytes = 16u << 20;    // output (and any one string built) may not exceed this (~4M tokens)
+  uint64_t max_steps = 5'000'000;         // statements + expression nodes evaluated (~2 s)
   int max_call_depth = 64;                // nested macro calls
 };
 

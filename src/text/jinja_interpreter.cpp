@@ -208,29 +208,43 @@ void Interpreter::exec_for(const Stmt& s, const ScopePtr& scope, std::string* ou
     exec(s.else_body, scope, out);
     return;
   }
+  // One loop object and one iteration scope serve every iteration (updated in place): building them
+  // afresh per item dominated the cost of tight loops.
   const int64_t n = static_cast<int64_t>(items.size());
+  auto index = std::make_shared<int64_t>(0);
+  Value loop = Value::new_dict(DictRole::Loop);
+  static const char* const kFields[] = {"index", "index0", "revindex", "revindex0", "first", "last",
+                                        "length", "depth", "depth0", "previtem", "nextitem", "cycle"};
+  for (const char* f : kFields) loop.dict->items.emplace_back(Value::from_string(f), Value());
+  auto& fields = loop.dict->items;
+  fields[6].second = Value::from_int(n);
+  fields[7].second = Value::from_int(1);
+  fields[8].second = Value::from_int(0);
+  fields[11].second = make_builtin("loop.cycle", [index](Interpreter&, CallArgs& args) {
+    if (args.positional.empty()) fail("no items for cycling given");
+    return args.positional[static_cast<size_t>(*index) % args.positional.size()];
+  });
+  auto iteration = std::make_shared<Scope>();
+  iteration->parent = scope;
   for (int64_t i = 0; i < n; ++i) {
-    auto iteration = std::make_shared<Scope>();
-    iteration->parent = scope;
+    *index = i;
+    fields[0].second = Value::from_int(i + 1);
+    fields[1].second = Value::from_int(i);
+    fields[2].second = Value::from_int(n - i);
+    fields[3].second = Value::from_int(n - i - 1);
+    fields[4].second = Value::from_bool(i == 0);
+    fields[5].second = Value::from_bool(i == n - 1);
+    fields[9].second = i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item");
+    fields[10].second = i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item");
+    // A fresh scope per iteration unless nothing kept a reference to the last one (a macro's closure).
+    if (iteration.use_count() > 1) {
+      iteration = std::make_shared<Scope>();
+      iteration->parent = scope;
+    } else {
+      iteration->vars.clear();
+    }
     assign(s.target, items[static_cast<size_t>(i)], iteration, s.line);
-    Value loop = Value::new_dict(DictRole::Loop);
-    Dict& d = *loop.dict;
-    d.set("index", Value::from_int(i + 1));
-    d.set("index0", Value::from_int(i));
-    d.set("revindex", Value::from_int(n - i));
-    d.set("revindex0", Value::from_int(n - i - 1));
-    d.set("first", Value::from_bool(i == 0));
-    d.set("last", Value::from_bool(i == n - 1));
-    d.set("length", Value::from_int(n));
-    d.set("depth", Value::from_int(1));
-    d.set("depth0", Value::from_int(0));
-    d.set("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item"));
-    d.set("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item"));
-    d.set("cycle", make_builtin("loop.cycle", [i](Interpreter&, CallArgs& args) {
-            if (args.positional.empty()) fail("no items for cycling given");
-            return args.positional[static_cast<size_t>(i) % args.positional.size()];
-          }));
-    iteration->vars["loop"] = std::move(loop);
+    iteration->vars["loop"] = loop;
     Flow f = exec(s.body, iteration, out);
     if (f == Flow::Break) break;
   }

@@ -49,8 +49,8 @@ struct Scope {
 using ScopePtr = std::shared_ptr<Scope>;
 
 struct Limits {
-  size_t max_output_bytes = 64u << 20;  // also the largest string or list one operation may build
-  uint64_t max_steps = 20'000'000;      // statements and expression nodes evaluated
+  size_t max_output_bytes = 16u << 20;  // also the largest string or list one operation may build
+  uint64_t max_steps = 5'000'000;       // statements and expression nodes evaluated
   int max_call_depth = 64;              // nested macro calls
 };
 
