@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -145,6 +146,8 @@ struct RoundTripCase {
   DType type;
   double max_relative_rmse;
 };
+
+void PrintTo(const RoundTripCase& c, std::ostream* os) { *os << dtype_name(c.type) << " < " << c.max_relative_rmse; }
 
 double round_trip_relative_rmse(DType type) {
   const int64_t n = 4096 * 16;
