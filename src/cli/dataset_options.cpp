@@ -1,0 +1,62 @@
+#include "cli/dataset_options.h"
+
+#include <cstdio>
+
+#include "core/mapped_file.h"
+#include "data/schema.h"
+
+namespace arbiter::cli {
+
+void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
+  sub.add_option("-m,--model", a.model_path, "GGUF file or Hugging Face model directory")->required();
+  sub.add_option("-i,--input", a.input, "dataset: JSONL, JSON array, or .gz of either")->required();
+  sub.add_option("-o,--output", a.output, "output JSONL, one line per input row")->required();
+  sub.add_option("--schema", a.schema, "auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids")
+      ->default_val("auto");
+  sub.add_option("--field", a.fields, "NAME=FIELD mapping for generic rows (prompt, response, id, labels)");
+  sub.add_flag("--resume", a.resume, "keep the rows already in --output and append the rest");
+  sub.add_option("--on-error", a.on_error, "a bad row: fail (stop) or skip (an error line in its place)")
+      ->default_val("fail");
+  sub.add_option("--max-length", a.max_length, "maximum tokens per sequence (default: the model's context length)");
+  sub.add_option("--truncation", a.truncation, "prompt-left (keep the response), right, or error")
+      ->default_val("prompt-left");
+  sub.add_option("--chat-template", a.chat_template_file, "a Jinja chat template file to use instead of the model's");
+  sub.add_flag("--plain", a.plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
+  sub.add_option("--batch-tokens", a.batch_tokens, "tokens per forward pass")->default_val(4096);
+  sub.add_option("--limit", a.limit, "only the first N rows");
+}
+
+Result<RunOptions> make_run_options(const DatasetArgs& a, const std::string& progress_label) {
+  RunOptions o;
+  o.input = a.input;
+  o.output = a.output;
+  o.resume = a.resume;
+  ARB_ASSIGN(o.on_error, parse_on_error(a.on_error));
+  ARB_ASSIGN(o.reader.schema, data::parse_schema_name(a.schema));
+  ARB_ASSIGN(o.reader.mapping, data::FieldMapping::parse(a.fields));
+  if (a.batch_tokens <= 0) return error("--batch-tokens must be positive");
+  o.max_batch_tokens = a.batch_tokens;
+  o.limit = a.limit;
+  o.progress_label = progress_label;
+  if (a.input == a.output) return error("--output must differ from --input");
+  return o;
+}
+
+Result<FormatterOptions> make_formatter_options(const DatasetArgs& a) {
+  FormatterOptions f;
+  f.max_length = a.max_length;
+  ARB_ASSIGN(f.truncation, parse_truncation(a.truncation));
+  f.plain = a.plain;
+  if (!a.chat_template_file.empty()) {
+    ARB_ASSIGN(f.chat_template_source, read_file(a.chat_template_file));
+  }
+  return f;
+}
+
+void print_run_summary(const RunSummary& s, const std::string& output) {
+  std::fprintf(stderr, "%lld rows written to %s (%lld already there, %lld failed), %lld tokens in %.1f s (%.0f tokens/s)\n",
+               (long long)s.rows_written, output.c_str(), (long long)s.rows_skipped_done, (long long)s.rows_failed,
+               (long long)s.tokens, s.seconds, s.seconds > 0 ? double(s.tokens) / s.seconds : 0.0);
+}
+
+}  // namespace arbiter::cli

@@ -1,0 +1,33 @@
+// The options every dataset-processing command (score, judge, features) shares, and their setup.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/status.h"
+#include "score/dataset_runner.h"
+#include "score/formatter.h"
+
+namespace arbiter::cli {
+
+struct DatasetArgs {
+  std::string model_path, input, output, schema = "auto", on_error = "fail", truncation = "prompt-left";
+  std::string chat_template_file;
+  std::vector<std::string> fields;
+  bool resume = false, plain = false;
+  int64_t max_length = 0, batch_tokens = 4096, limit = 0;
+};
+
+void add_dataset_options(CLI::App& sub, DatasetArgs& args);
+
+// Reader, writer and batching options from the arguments.
+Result<RunOptions> make_run_options(const DatasetArgs& args, const std::string& progress_label);
+Result<FormatterOptions> make_formatter_options(const DatasetArgs& args);
+
+// One line on stderr: rows, failures, tokens/s.
+void print_run_summary(const RunSummary& summary, const std::string& output);
+
+}  // namespace arbiter::cli

@@ -1,0 +1,156 @@
+#include "score/dataset_runner.h"
+
+#include <chrono>
+
+#include "core/log.h"
+#include "core/progress.h"
+#include "data/writer.h"
+#include "runtime/batcher.h"
+
+namespace arbiter {
+
+namespace {
+
+struct PendingRow {
+  data::Example example;
+  std::string failure;                   // non-empty: the row failed and gets an error line
+  std::vector<SequenceInput> sequences;  // what prepare() returned
+  std::vector<SequenceOutput> outputs;
+};
+
+// Counts the rows of a file cheaply for the progress total (only for plain JSONL; others stay unknown).
+int64_t count_lines(const std::string& path) {
+  if (path.size() < 6 || path.substr(path.size() - 6) != ".jsonl") return 0;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  int64_t lines = 0;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    for (size_t i = 0; i < n; ++i) lines += buf[i] == '\n';
+  std::fclose(f);
+  return lines;
+}
+
+Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::vector<PendingRow>& chunk,
+                 data::JsonlWriter& writer, RunSummary& summary, Progress& progress) {
+  // Flatten the chunk's sequences, plan batches by token budget, run them.
+  std::vector<std::pair<size_t, size_t>> owner;  // flat index -> (row, sequence)
+  std::vector<int64_t> lengths;
+  for (size_t r = 0; r < chunk.size(); ++r) {
+    chunk[r].outputs.resize(chunk[r].sequences.size());
+    for (size_t s = 0; s < chunk[r].sequences.size(); ++s) {
+      owner.emplace_back(r, s);
+      lengths.push_back(int64_t(chunk[r].sequences[s].tokens.size()));
+    }
+  }
+  const ForwardOptions forward_options = job.forward_options();
+  int64_t chunk_tokens = 0;
+  for (const auto& batch : plan_batches(lengths, options.max_batch_tokens)) {
+    std::vector<SequenceInput> inputs;
+    for (size_t flat : batch) {
+      inputs.push_back(chunk[owner[flat].first].sequences[owner[flat].second]);
+      chunk_tokens += lengths[flat];
+    }
+    ARB_ASSIGN(auto outputs, backend.forward(inputs, forward_options));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto [row, seq] = owner[batch[i]];
+      chunk[row].outputs[seq] = std::move(outputs[i]);
+    }
+  }
+  summary.tokens += chunk_tokens;
+  // Write in input order.
+  for (PendingRow& row : chunk) {
+    nlohmann::json line;
+    if (row.failure.empty()) {
+      auto finished = job.finish(row.example, row.outputs);
+      if (!finished) {
+        if (options.on_error == OnError::kFail) return finished.status();
+        row.failure = finished.message();
+      } else {
+        line = std::move(finished).value();
+      }
+    }
+    if (!row.failure.empty()) {
+      line = nlohmann::json{{"id", row.example.id}, {"error", row.failure}};
+      ++summary.rows_failed;
+    }
+    ARB_TRY(writer.write(line));
+    ++summary.rows_written;
+  }
+  ARB_TRY(writer.flush());
+  progress.advance(int64_t(chunk.size()), chunk_tokens);
+  chunk.clear();
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<OnError> parse_on_error(const std::string& name) {
+  if (name == "skip") return OnError::kSkip;
+  if (name == "fail") return OnError::kFail;
+  return error("--on-error must be skip or fail, not '" + name + "'");
+}
+
+Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  ARB_ASSIGN(auto reader, data::DatasetReader::open(options.input, options.reader));
+  data::WriterOptions writer_options;
+  writer_options.resume = options.resume;
+  writer_options.flush_every = 1 << 30;  // flushed once per chunk, after its lines are all written
+  ARB_ASSIGN(auto writer, data::JsonlWriter::open(options.output, writer_options));
+  RunSummary summary;
+  if (options.resume && writer.done_count() > 0)
+    log_info("resuming: " + std::to_string(writer.done_count()) + " rows already in " + options.output);
+
+  Progress progress(options.progress_label, count_lines(options.input), "rows");
+  std::vector<PendingRow> chunk;
+  int64_t rows_seen = 0;
+  std::string last_read_error;
+  for (;;) {
+    if (options.limit > 0 && rows_seen >= options.limit) break;
+    PendingRow row;
+    auto got = reader.next(row.example);
+    if (!got.is_ok()) {
+      // An unreadable row: report it with its place, and either stop or keep its slot with an error line.
+      // A reader that cannot move past its error (a broken JSON document) repeats it: stop then.
+      if (options.on_error == OnError::kFail || got.message() == last_read_error) return got.status();
+      last_read_error = got.message();
+      log_warn(got.message() + " (skipped)");
+      row.example.id = std::to_string(rows_seen);
+      row.example.row_index = size_t(rows_seen);
+      row.failure = got.message();
+    } else if (!*got) {
+      break;
+    }
+    ++rows_seen;
+    if (writer.done(row.example.id)) {
+      ++summary.rows_skipped_done;
+      progress.advance(1);
+      continue;
+    }
+    if (row.failure.empty()) {
+      auto sequences = job.prepare(row.example);
+      if (!sequences) {
+        const std::string where = options.input + (row.example.line ? ":" + std::to_string(row.example.line) : "") +
+                                  " (row " + row.example.id + ")";
+        if (options.on_error == OnError::kFail) return sequences.status().with_context(where);
+        log_warn(where + ": " + sequences.message() + " (skipped)");
+        row.failure = sequences.message();
+      } else {
+        row.sequences = std::move(sequences).value();
+      }
+    }
+    chunk.push_back(std::move(row));
+    if (int64_t(chunk.size()) >= options.chunk_rows)
+      ARB_TRY(run_chunk(backend, job, options, chunk, writer, summary, progress));
+  }
+  if (!chunk.empty()) ARB_TRY(run_chunk(backend, job, options, chunk, writer, summary, progress));
+  ARB_TRY(writer.close());
+  ARB_TRY(job.close());
+  progress.finish();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace arbiter

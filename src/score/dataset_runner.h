@@ -1,0 +1,52 @@
+// Runs a model over a dataset: rows are read in chunks, turned into sequences by a RowJob, packed into
+// forward passes by a token budget, and written back in input order as one JSONL line per row, with
+// resume, per-row errors and progress. Reward scoring, judging and feature extraction are RowJobs.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "data/example.h"
+#include "data/reader.h"
+#include "runtime/backend.h"
+
+namespace arbiter {
+
+class RowJob {
+ public:
+  virtual ~RowJob() = default;
+  // What every forward pass of this job must produce.
+  virtual ForwardOptions forward_options() const = 0;
+  // The sequences one row needs (one per response, usually).
+  virtual Result<std::vector<SequenceInput>> prepare(const data::Example& example) = 0;
+  // The output line of the row, from its sequences' outputs (same order as prepare returned them).
+  virtual Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) = 0;
+  // Called once after the last row (e.g. to write a features file).
+  virtual Status close() { return Status::ok(); }
+};
+
+enum class OnError { kSkip, kFail };
+
+struct RunOptions {
+  std::string input, output;
+  data::ReaderOptions reader;
+  bool resume = false;
+  OnError on_error = OnError::kFail;
+  int64_t max_batch_tokens = 4096;  // tokens per forward pass
+  int64_t chunk_rows = 64;          // rows read, tokenized and written together
+  int64_t limit = 0;                // stop after this many rows (0: all)
+  std::string progress_label = "scoring";
+};
+
+struct RunSummary {
+  int64_t rows_written = 0, rows_skipped_done = 0, rows_failed = 0, tokens = 0;
+  double seconds = 0;
+};
+
+Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& options);
+
+Result<OnError> parse_on_error(const std::string& name);
+
+}  // namespace arbiter

@@ -1,0 +1,135 @@
+#include "score/judge_job.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace arbiter {
+
+namespace {
+
+std::string prompt_text(const std::vector<data::Turn>& turns) {
+  if (turns.size() == 1) return turns[0].content;
+  std::string text;
+  for (const data::Turn& t : turns) {
+    if (!text.empty()) text += "\n\n";
+    text += (t.role == "assistant" ? "Assistant: " : t.role == "system" ? "System: " : "User: ") + t.content;
+  }
+  return text;
+}
+
+std::string string_field(const nlohmann::json& raw, std::initializer_list<const char*> names) {
+  if (!raw.is_object()) return "";
+  for (const char* name : names)
+    if (raw.contains(name) && raw[name].is_string()) return raw[name].get<std::string>();
+  return "";
+}
+
+}  // namespace
+
+Result<JudgeScores> judge_scores(const std::vector<double>& final_logits,
+                                 const std::vector<std::vector<double>>& per_layer_logits,
+                                 const std::vector<double>& layer_weights, const std::vector<double>& values) {
+  if (final_logits.size() != values.size()) return error("judge: logits and score values differ in length");
+  for (double v : final_logits)
+    if (!std::isfinite(v)) return error("judge: the model produced a non-finite score-token logit");
+  JudgeScores s;
+  const size_t best = size_t(std::max_element(final_logits.begin(), final_logits.end()) - final_logits.begin());
+  s.vanilla = values[best];
+  s.probabilities = train::softmax(final_logits);
+  for (size_t k = 0; k < values.size(); ++k) s.expected += s.probabilities[k] * values[k];
+  ARB_ASSIGN(s.lager, train::lager_expected_score(per_layer_logits, layer_weights, values));
+  return s;
+}
+
+JudgeJob::JudgeJob(const Model& model, std::shared_ptr<ConversationFormatter> formatter, JudgeOptions options)
+    : model_(model), formatter_(std::move(formatter)), options_(std::move(options)) {
+  const size_t layers_plus_one = size_t(model_.config.num_layers + 1);
+  if (options_.lager_weights) {
+    layer_weights_ = options_.lager_weights->layer_weights;
+  } else {
+    layer_weights_ = train::uniform_lager_weights(layers_plus_one, options_.score_tokens.values).layer_weights;
+  }
+}
+
+ForwardOptions JudgeJob::forward_options() const {
+  ForwardOptions o;
+  for (int32_t l = 0; l <= model_.config.num_layers; ++l) o.capture_layers.push_back(l);
+  o.logits = LogitsMode::kSelected;
+  o.logit_token_ids = options_.score_tokens.ids;
+  o.layer_logits = true;
+  o.lens = options_.lens;
+  // Only the per-layer logits are needed, not the states themselves; they are small ([L+1, d] per read).
+  return o;
+}
+
+Result<std::string> JudgeJob::grading_prompt(const data::Example& example, const std::string& response) const {
+  const ScoreTokens& st = options_.score_tokens;
+  std::string scores;
+  for (const std::string& label : st.labels) scores += (scores.empty() ? "" : ", ") + label;
+  std::string rubric = string_field(example.raw, {"rubric", "score_rubric"});
+  if (rubric.empty()) rubric = options_.prompt_template.default_rubric;
+  std::string reference = string_field(example.raw, {"reference_answer", "reference"});
+  if (reference.empty()) reference = "(none given)";
+  return fill_judge_template(options_.prompt_template.text,
+                             {{"prompt", prompt_text(example.prompt_turns)},
+                              {"response", response},
+                              {"rubric", rubric},
+                              {"reference", reference},
+                              {"min_score", st.labels.front()},
+                              {"max_score", st.labels.back()},
+                              {"scores", scores}});
+}
+
+Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& example) {
+  std::vector<SequenceInput> sequences;
+  if (!example.input_ids.empty()) {
+    sequences.push_back(SequenceInput{example.input_ids, {}});
+    return sequences;
+  }
+  if (example.responses.empty()) return error("the row has no response to judge");
+  for (const std::string& response : example.responses) {
+    ARB_ASSIGN(std::string prompt, grading_prompt(example, response));
+    ARB_ASSIGN(FormattedSequence formatted, formatter_->judge_prompt(prompt, options_.prompt_template.answer_prefix));
+    sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
+  }
+  return sequences;
+}
+
+Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
+  const size_t k = options_.score_tokens.ids.size();
+  const size_t layers_plus_one = size_t(model_.config.num_layers + 1);
+  std::vector<nlohmann::json> per_response;
+  for (const SequenceOutput& out : outputs) {
+    if (out.logits.size() != k || out.layer_logits.size() != layers_plus_one * k)
+      return error("judge: unexpected output sizes from the backend");
+    std::vector<double> final_logits(out.logits.begin(), out.logits.end());
+    std::vector<std::vector<double>> per_layer(layers_plus_one, std::vector<double>(k));
+    for (size_t l = 0; l < layers_plus_one; ++l)
+      for (size_t j = 0; j < k; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
+    ARB_ASSIGN(JudgeScores s, judge_scores(final_logits, per_layer, layer_weights_, options_.score_tokens.values));
+    nlohmann::json r = {{"vanilla", s.vanilla}, {"expected", s.expected}, {"lager", s.lager}, {"probabilities", s.probabilities}};
+    if (options_.per_layer) r["per_layer_logits"] = per_layer;
+    per_response.push_back(std::move(r));
+  }
+  nlohmann::json line = {{"id", example.id}};
+  if (per_response.size() == 1) {
+    line.update(per_response[0]);
+  } else {
+    line["responses"] = per_response;
+    if (per_response.size() == 2 && example.raw.contains("chosen")) {
+      line["score_chosen"] = per_response[0][options_.rank_by];
+      line["score_rejected"] = per_response[1][options_.rank_by];
+    } else if (per_response.size() > 2) {
+      nlohmann::json scores = nlohmann::json::array();
+      for (const auto& r : per_response) scores.push_back(r[options_.rank_by]);
+      line["scores"] = scores;
+    }
+  }
+  if (options_.per_layer) line["score_values"] = options_.score_tokens.values;
+  for (const char* passthrough : {"subset", "num_correct"})
+    if (example.raw.is_object() && example.raw.contains(passthrough)) line[passthrough] = example.raw[passthrough];
+  for (const auto& [name, value] : example.labels) line["human_" + name] = value;
+  return line;
+}
+
+}  // namespace arbiter

@@ -1,0 +1,55 @@
+// Pointwise LLM-as-a-judge: each response is put into a grading prompt, the model reads it, and the
+// score-token logits at the position that predicts the score give three scores:
+//   vanilla  = the value of the argmax score token of the final layer,
+//   expected = the expectation of the values under the final layer's softmax over score tokens,
+//   lager    = the expectation under softmax(sum_l w_l * logits_l) over all L+1 layers (LAGER),
+//              with w uniform or trained (`arbiter train lager`).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "score/dataset_runner.h"
+#include "score/formatter.h"
+#include "score/judge_templates.h"
+#include "score/score_tokens.h"
+#include "train/lager.h"
+
+namespace arbiter {
+
+struct JudgeOptions {
+  JudgeTemplate prompt_template;
+  ScoreTokens score_tokens;
+  Lens lens = Lens::kRaw;
+  std::optional<train::LagerWeights> lager_weights;  // uniform when absent
+  bool per_layer = false;                            // write each row's [L+1, K] logits
+  std::string rank_by = "lager";                     // which score fills score_chosen / score_rejected
+};
+
+// The three scores of one read, from final-layer logits [K] and per-layer logits [L+1][K].
+struct JudgeScores {
+  double vanilla = 0, expected = 0, lager = 0;
+  std::vector<double> probabilities;  // [K] final-layer softmax over the score tokens
+};
+Result<JudgeScores> judge_scores(const std::vector<double>& final_logits,
+                                 const std::vector<std::vector<double>>& per_layer_logits,
+                                 const std::vector<double>& layer_weights, const std::vector<double>& values);
+
+class JudgeJob final : public RowJob {
+ public:
+  JudgeJob(const Model& model, std::shared_ptr<ConversationFormatter> formatter, JudgeOptions options);
+  ForwardOptions forward_options() const override;
+  Result<std::vector<SequenceInput>> prepare(const data::Example& example) override;
+  Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) override;
+
+ private:
+  Result<std::string> grading_prompt(const data::Example& example, const std::string& response) const;
+
+  const Model& model_;
+  std::shared_ptr<ConversationFormatter> formatter_;
+  JudgeOptions options_;
+  std::vector<double> layer_weights_;  // [L+1]
+};
+
+}  // namespace arbiter

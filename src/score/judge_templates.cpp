@@ -1,0 +1,99 @@
+#include "score/judge_templates.h"
+
+namespace arbiter {
+
+namespace {
+
+const char* const kGeneric =
+    "You are a careful evaluator. Rate the quality of the response to the user's request below on a scale "
+    "from {min_score} to {max_score}, where {min_score} means very poor and {max_score} means excellent. "
+    "Consider helpfulness, correctness, coherence and appropriate detail.\n\n"
+    "[Request]\n{prompt}\n\n[Response]\n{response}\n\n"
+    "Answer with a single number from {scores} and nothing else.";
+
+// Prometheus-style absolute grading: task, response, an optional reference answer, and a score rubric.
+const char* const kPrometheus =
+    "###Task Description:\n"
+    "An instruction (might include an Input inside it), a response to evaluate, and a score rubric "
+    "representing an evaluation criterion are given.\n"
+    "1. Assess the quality of the response strictly based on the given score rubric, not evaluating in general.\n"
+    "2. Give a score that is an integer between {min_score} and {max_score}, referring to the score rubric.\n"
+    "3. Output only the score.\n\n"
+    "###The instruction to evaluate:\n{prompt}\n\n"
+    "###Response to evaluate:\n{response}\n\n"
+    "###Reference Answer (Score {max_score}):\n{reference}\n\n"
+    "###Score Rubrics:\n{rubric}\n\n"
+    "###Score:";
+
+const char* const kPrometheusRubric =
+    "[Is the response helpful, correct and well written for the instruction?]\n"
+    "Score 1: The response is irrelevant, wrong or harmful.\n"
+    "Score 2: The response addresses the instruction only partly and has major errors.\n"
+    "Score 3: The response is acceptable but has noticeable errors or omissions.\n"
+    "Score 4: The response is good, with minor issues.\n"
+    "Score 5: The response is excellent: complete, correct and clear.";
+
+struct AttributeText {
+  const char* attribute;
+  const char* definition;
+};
+// HelpSteer2's attribute definitions, asked one at a time as LAGER's direct prompts do.
+constexpr AttributeText kAttributes[] = {
+    {"helpfulness", "Overall helpfulness of the response to the prompt."},
+    {"correctness", "Inclusion of all pertinent facts without errors."},
+    {"coherence", "Consistency and clarity of expression."},
+    {"complexity", "Intellectual depth required to write the response (basic language competency versus deep "
+                   "domain expertise)."},
+    {"verbosity", "Amount of detail included in the response, relative to what is asked for in the prompt."},
+};
+
+std::string direct_prompt(const AttributeText& a) {
+  return std::string("Please act as an impartial judge and rate the ") + a.attribute +
+         " of the response to the prompt below. " + a.attribute + ": " + a.definition +
+         "\nUse a scale from {min_score} to {max_score}, where higher means more " + a.attribute + ".\n\n"
+         "[Prompt]\n{prompt}\n\n[Response]\n{response}\n\n"
+         "Output only the score, one of {scores}.";
+}
+
+}  // namespace
+
+std::vector<std::string> builtin_judge_template_names() {
+  std::vector<std::string> names = {"generic", "prometheus"};
+  for (const auto& a : kAttributes) names.push_back(std::string("direct-") + a.attribute);
+  return names;
+}
+
+Result<JudgeTemplate> builtin_judge_template(const std::string& name) {
+  if (name == "generic") return JudgeTemplate{name, kGeneric, "", ""};
+  if (name == "prometheus") return JudgeTemplate{name, kPrometheus, kPrometheusRubric, ""};
+  for (const auto& a : kAttributes)
+    if (name == std::string("direct-") + a.attribute) return JudgeTemplate{name, direct_prompt(a), "", ""};
+  std::string known;
+  for (const auto& n : builtin_judge_template_names()) known += (known.empty() ? "" : ", ") + n;
+  return error("unknown judge template '" + name + "' (built in: " + known + "; or a file with --template-file)");
+}
+
+Result<std::string> fill_judge_template(const std::string& text, const std::map<std::string, std::string>& values) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '{') {
+      const size_t close = text.find('}', i);
+      if (close != std::string::npos) {
+        const std::string key = text.substr(i + 1, close - i - 1);
+        const bool identifier = !key.empty() && key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos;
+        if (identifier) {
+          auto it = values.find(key);
+          if (it == values.end()) return error("judge template: unknown placeholder {" + key + "}");
+          out += it->second;
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+}  // namespace arbiter

@@ -1,0 +1,30 @@
+// Grading prompts for pointwise LLM judges. A template is text with placeholders {prompt}, {response},
+// {rubric}, {reference}, {min_score}, {max_score} and {scores} (the score labels joined by ", ");
+// built-in ones are named, user ones come from a file.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace arbiter {
+
+struct JudgeTemplate {
+  std::string name;
+  std::string text;
+  std::string default_rubric;  // used for {rubric} when the row has none
+  std::string answer_prefix;   // appended after the generation prompt, before the score token
+};
+
+// "generic" (1-5 overall quality), "prometheus" (absolute grading against a rubric), and the LAGER-style
+// direct prompts "direct-helpfulness", "direct-correctness", "direct-coherence", "direct-complexity",
+// "direct-verbosity" (one HelpSteer2 attribute each).
+Result<JudgeTemplate> builtin_judge_template(const std::string& name);
+std::vector<std::string> builtin_judge_template_names();
+
+// Fills the placeholders; unknown placeholders are an error naming them (a typo must not pass silently).
+Result<std::string> fill_judge_template(const std::string& text, const std::map<std::string, std::string>& values);
+
+}  // namespace arbiter

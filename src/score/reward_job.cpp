@@ -1,0 +1,170 @@
+#include "score/reward_job.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace arbiter {
+
+namespace {
+
+const std::vector<std::string> kHelpSteerAttributes = {"helpfulness", "correctness", "coherence", "complexity", "verbosity"};
+
+// A row's scalar for ranking: the weighted sum when weights are given, else the only output.
+std::optional<double> scalar_of(const std::vector<double>& values, const std::optional<AttributeWeights>& weights) {
+  if (weights) {
+    double sum = 0;
+    for (size_t i = 0; i < values.size(); ++i) sum += weights->weights[i] * values[i];
+    return sum;
+  }
+  if (values.size() == 1) return values[0];
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<AttributeWeights> parse_attribute_weights(const std::string& spec, const std::vector<std::string>& labels) {
+  AttributeWeights w;
+  w.names = labels;
+  w.weights.assign(labels.size(), 0.0);
+  std::string text = spec;
+  if (spec == "nemotron" || spec == "helpsteer2") {
+    text = "helpfulness=0.30,correctness=0.74,coherence=0.46,complexity=0.47,verbosity=-0.33";
+  }
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    parts.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  const bool named = text.find('=') != std::string::npos;
+  if (!named && parts.size() != labels.size())
+    return error("--attribute-weights: " + std::to_string(parts.size()) + " weights for " + std::to_string(labels.size()) +
+                 " outputs");
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string name, value = parts[i];
+    size_t index = i;
+    if (named) {
+      const size_t eq = parts[i].find('=');
+      if (eq == std::string::npos) return error("--attribute-weights: '" + parts[i] + "' is not name=weight");
+      name = parts[i].substr(0, eq);
+      value = parts[i].substr(eq + 1);
+      auto it = std::find(labels.begin(), labels.end(), name);
+      if (it == labels.end()) return error("--attribute-weights: the model has no output named '" + name + "'");
+      index = size_t(it - labels.begin());
+    }
+    try {
+      size_t used = 0;
+      w.weights[index] = std::stod(value, &used);
+      if (used != value.size()) throw std::invalid_argument(value);
+    } catch (...) {
+      return error("--attribute-weights: '" + value + "' is not a number");
+    }
+  }
+  return w;
+}
+
+RewardJob::RewardJob(const Model& model, std::shared_ptr<ConversationFormatter> formatter, RewardJobOptions options)
+    : model_(model), formatter_(std::move(formatter)), options_(std::move(options)) {
+  if (options_.head) {
+    labels_ = options_.head->labels;
+  } else {
+    labels_ = model_.config.label_names;
+    const int64_t n = model_.config.num_labels;
+    // transformers names unnamed outputs LABEL_0, LABEL_1, ...: treat those as no names at all.
+    const bool default_names = std::all_of(labels_.begin(), labels_.end(),
+                                           [](const std::string& l) { return l.rfind("LABEL_", 0) == 0; });
+    if (default_names) labels_.clear();
+    // Unnamed five-output heads are HelpSteer2-style attribute heads.
+    if (labels_.empty() && n == 5) labels_ = kHelpSteerAttributes;
+    if (int64_t(labels_.size()) != n) {
+      labels_.clear();
+      for (int64_t i = 0; i < n; ++i) labels_.push_back(n == 1 ? "score" : "output_" + std::to_string(i));
+    }
+  }
+}
+
+ForwardOptions RewardJob::forward_options() const {
+  ForwardOptions o;
+  if (options_.head) {
+    o.final_norm = true;
+  } else {
+    o.score_head = true;
+  }
+  return o;
+}
+
+Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& example) {
+  std::vector<SequenceInput> sequences;
+  if (!example.input_ids.empty()) {
+    sequences.push_back(SequenceInput{example.input_ids, {}});
+    return sequences;
+  }
+  if (example.responses.empty()) return error("the row has no response to score");
+  for (const std::string& response : example.responses) {
+    ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
+    sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
+  }
+  return sequences;
+}
+
+Result<std::vector<double>> RewardJob::head_outputs(const SequenceOutput& out) const {
+  std::vector<double> values;
+  if (options_.head) {
+    const train::RewardHead& head = *options_.head;
+    if (int64_t(out.final_norm.size()) != head.dim)
+      return error("the head expects " + std::to_string(head.dim) + " features, the model gives " +
+                   std::to_string(out.final_norm.size()));
+    for (size_t k = 0; k < head.num_labels(); ++k) {
+      double acc = head.bias.empty() ? 0.0 : head.bias[k];
+      for (int64_t i = 0; i < head.dim; ++i) acc += head.row(k)[i] * double(out.final_norm[size_t(i)]);
+      values.push_back(acc);
+    }
+  } else {
+    values.assign(out.scores.end() - model_.config.num_labels, out.scores.end());
+  }
+  for (double v : values)
+    if (!std::isfinite(v)) return error("the model produced a non-finite score");
+  return values;
+}
+
+nlohmann::json RewardJob::describe_response(const std::vector<double>& values) const {
+  nlohmann::json j = nlohmann::json::object();
+  if (values.size() > 1) {
+    nlohmann::json attributes = nlohmann::json::object();
+    for (size_t i = 0; i < values.size(); ++i) attributes[labels_[i]] = values[i];
+    j["attributes"] = attributes;
+  }
+  if (auto s = scalar_of(values, options_.weights)) j["score"] = *s;
+  return j;
+}
+
+Result<nlohmann::json> RewardJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
+  nlohmann::json line = {{"id", example.id}};
+  std::vector<nlohmann::json> per_response;
+  for (const SequenceOutput& out : outputs) {
+    ARB_ASSIGN(std::vector<double> values, head_outputs(out));
+    per_response.push_back(describe_response(values));
+  }
+  if (per_response.size() == 1) {
+    line.update(per_response[0]);
+  } else {
+    line["responses"] = per_response;
+    // Pairs in RewardBench order (chosen first) also get the fields `arbiter eval rewardbench` reads.
+    if (per_response.size() == 2 && per_response[0].contains("score") && example.raw.contains("chosen")) {
+      line["score_chosen"] = per_response[0]["score"];
+      line["score_rejected"] = per_response[1]["score"];
+    }
+    if (per_response.size() > 2 && per_response[0].contains("score")) {
+      nlohmann::json scores = nlohmann::json::array();
+      for (const auto& r : per_response) scores.push_back(r["score"]);
+      line["scores"] = scores;
+    }
+  }
+  for (const char* passthrough : {"subset", "num_correct"})
+    if (example.raw.is_object() && example.raw.contains(passthrough)) line[passthrough] = example.raw[passthrough];
+  for (const auto& [name, value] : example.labels) line["human_" + name] = value;
+  return line;
+}
+
+}  // namespace arbiter

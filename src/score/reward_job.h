@@ -1,0 +1,50 @@
+// Reward-model scoring: each response of a row is formatted as the assistant's turn after the prompt,
+// and the classification head (or a trained linear head on the backbone's final-normed state) is read
+// at the last token. Several outputs are reported by name, with an optional weighted sum.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "score/dataset_runner.h"
+#include "score/formatter.h"
+#include "train/reward_head.h"
+
+namespace arbiter {
+
+struct AttributeWeights {
+  std::vector<std::string> names;
+  std::vector<double> weights;
+};
+
+// "nemotron" (HelpSteer2 / Nemotron-4-340B-Reward: helpfulness 0.30, correctness 0.74, coherence 0.46,
+// complexity 0.47, verbosity -0.33), or "name=w,name=w", or "w,w,w" in label order.
+Result<AttributeWeights> parse_attribute_weights(const std::string& spec, const std::vector<std::string>& labels);
+
+struct RewardJobOptions {
+  std::optional<AttributeWeights> weights;
+  std::shared_ptr<train::RewardHead> head;  // a trained head on a causal backbone, instead of the model's own
+};
+
+class RewardJob final : public RowJob {
+ public:
+  RewardJob(const Model& model, std::shared_ptr<ConversationFormatter> formatter, RewardJobOptions options);
+  ForwardOptions forward_options() const override;
+  Result<std::vector<SequenceInput>> prepare(const data::Example& example) override;
+  Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) override;
+
+  const std::vector<std::string>& labels() const { return labels_; }
+
+ private:
+  Result<std::vector<double>> head_outputs(const SequenceOutput& out) const;
+  nlohmann::json describe_response(const std::vector<double>& values) const;
+
+  const Model& model_;
+  std::shared_ptr<ConversationFormatter> formatter_;
+  RewardJobOptions options_;
+  std::vector<std::string> labels_;
+};
+
+}  // namespace arbiter
