@@ -1,0 +1,145 @@
+#include "train/features_file.h"
+
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+
+#include "data/json_rows.h"
+#include "io/safetensors.h"
+
+namespace arbiter::train {
+
+namespace {
+
+using nlohmann::json;
+
+Result<std::vector<std::string>> string_array(const std::string& text, const std::string& what) {
+  auto parsed = data::parse_json(text);
+  if (!parsed) return parsed.status().with_context(what);
+  if (!parsed->is_array()) return error(what + ": not a JSON array");
+  std::vector<std::string> out;
+  for (const json& v : *parsed) {
+    if (!v.is_string()) return error(what + ": holds a non-string");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<T> copy_values(const TensorView& t) {
+  std::vector<T> out(size_t(t.numel()));
+  std::memcpy(out.data(), t.data, out.size() * sizeof(T));  // the data may be unaligned in the map
+  return out;
+}
+
+// A JSON row's id as the data readers spell it: a string, or an integer in decimal.
+std::string id_string(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  return "";
+}
+
+}  // namespace
+
+Result<FeatureSet> read_features(const std::string& path) {
+  ARB_ASSIGN(auto file, SafetensorsFile::open(path));
+  FeatureSet set;
+  const TensorView* features = file->tensor("features");
+  if (!features) return error(path + ": no tensor 'features'");
+  if (features->dtype != DType::F32 || features->shape.size() != 3)
+    return error(path + ": tensor 'features' must be F32 [N, R, d], got " + features->shape_string());
+  set.rows = features->shape[0];
+  set.responses = features->shape[1];
+  set.dim = features->shape[2];
+  if (set.rows < 1 || set.responses < 1 || set.dim < 1) return error(path + ": tensor 'features' is empty");
+  set.features = copy_values<float>(*features);
+  for (float v : set.features)
+    if (!std::isfinite(v)) return error(path + ": tensor 'features' holds a non-finite value");
+  for (const TensorView& t : file->tensors()) {
+    if (t.name.rfind("label.", 0) != 0) continue;
+    if (t.dtype != DType::F32 || t.shape != std::vector<int64_t>{set.rows})
+      return error(path + ": tensor '" + t.name + "' must be F32 [" + std::to_string(set.rows) + "], got " +
+                   t.shape_string());
+    const std::vector<float> values = copy_values<float>(t);
+    set.labels[t.name.substr(6)] = std::vector<double>(values.begin(), values.end());
+  }
+  if (const TensorView* rows = file->tensor("row_index")) {
+    if (rows->dtype != DType::I32 || rows->shape != std::vector<int64_t>{set.rows})
+      return error(path + ": tensor 'row_index' must be I32 [" + std::to_string(set.rows) + "]");
+    set.row_index = copy_values<int32_t>(*rows);
+  }
+  const auto& meta = file->metadata();
+  if (auto it = meta.find("ids"); it != meta.end()) {
+    ARB_ASSIGN(set.ids, string_array(it->second, path + ": metadata 'ids'"));
+    if (int64_t(set.ids.size()) != set.rows)
+      return error(path + ": metadata 'ids' has " + std::to_string(set.ids.size()) + " entries for " +
+                   std::to_string(set.rows) + " rows");
+  }
+  if (auto it = meta.find("labels"); it != meta.end()) {
+    ARB_ASSIGN(const auto names, string_array(it->second, path + ": metadata 'labels'"));
+    for (const std::string& name : names)
+      if (!set.labels.count(name)) return error(path + ": metadata 'labels' names '" + name + "' but there is no tensor 'label." + name + "'");
+  }
+  if (auto it = meta.find("layer"); it != meta.end()) set.layer = it->second;
+  if (auto it = meta.find("model"); it != meta.end()) set.model = it->second;
+  return set;
+}
+
+Status write_features(const std::string& path, const FeatureSet& set) {
+  if (int64_t(set.features.size()) != set.rows * set.responses * set.dim)
+    return error(path + ": features hold " + std::to_string(set.features.size()) + " values, not N*R*d");
+  std::vector<OwnedTensor> tensors;
+  tensors.push_back(make_f32_tensor("features", {set.rows, set.responses, set.dim}, set.features));
+  json names = json::array();
+  for (const auto& [name, values] : set.labels) {
+    if (int64_t(values.size()) != set.rows) return error(path + ": label '" + name + "' has the wrong length");
+    tensors.push_back(make_f32_tensor("label." + name, {set.rows}, std::vector<float>(values.begin(), values.end())));
+    names.push_back(name);
+  }
+  if (!set.row_index.empty()) tensors.push_back(make_i32_tensor("row_index", {set.rows}, set.row_index));
+  std::map<std::string, std::string> meta;
+  meta["labels"] = data::dump_json(names);
+  if (!set.ids.empty()) meta["ids"] = data::dump_json(json(set.ids));
+  if (!set.layer.empty()) meta["layer"] = set.layer;
+  if (!set.model.empty()) meta["model"] = set.model;
+  return write_safetensors(path, tensors, meta);
+}
+
+Status merge_labels_file(FeatureSet& set, const std::string& path, const std::vector<std::string>& names) {
+  ARB_ASSIGN(data::JsonRowReader reader, data::JsonRowReader::open(path));
+  std::unordered_map<std::string, size_t> by_id;
+  for (size_t i = 0; i < set.ids.size(); ++i) by_id[set.ids[i]] = i;
+  std::map<std::string, std::vector<double>> found;
+  for (const std::string& name : names) found[name].assign(size_t(set.rows), NAN);
+  std::vector<bool> seen(size_t(set.rows), false);
+  data::JsonRow row;
+  size_t count = 0;
+  while (true) {
+    ARB_ASSIGN(const bool got, reader.next(row));
+    if (!got) break;
+    ++count;
+    size_t target = row.row_index;
+    if (!by_id.empty()) {
+      if (!row.value.is_object() || !row.value.contains("id")) return error(reader.where(row) + ": no 'id'");
+      auto it = by_id.find(id_string(row.value["id"]));
+      if (it == by_id.end()) continue;  // a row the features do not hold
+      target = it->second;
+    } else if (target >= size_t(set.rows)) {
+      return error(path + ": more rows than the features' " + std::to_string(set.rows));
+    }
+    for (const std::string& name : names) {
+      if (!row.value.is_object() || !row.value.contains(name) || !row.value[name].is_number())
+        return error(reader.where(row) + ": field '" + name + "' missing or not a number");
+      found[name][target] = row.value[name].get<double>();
+    }
+    seen[target] = true;
+  }
+  for (size_t i = 0; i < seen.size(); ++i)
+    if (!seen[i])
+      return error(path + ": no labels for feature row " + std::to_string(i) +
+                   (set.ids.empty() ? " (matched by position: " + std::to_string(count) + " rows)" : " (id '" + set.ids[i] + "')"));
+  for (auto& [name, values] : found) set.labels[name] = std::move(values);
+  return Status::ok();
+}
+
+}  // namespace arbiter::train

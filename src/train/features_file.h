@@ -1,0 +1,40 @@
+// The features file that `arbiter features` writes and `arbiter train head` reads (docs/formats.md,
+// "Features files"): safetensors with
+//   features   F32 [N, R, d]   hidden state of each of R responses per row (R = 1 rated rows, 2 pairs)
+//   label.<n>  F32 [N]         optional labels (helpfulness, ..., preference_strength)
+//   row_index  I32 [N]         optional: the row's index in the dataset
+// and __metadata__ "ids" (JSON array of strings), "layer", "model", "labels" (JSON array of names).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace arbiter::train {
+
+struct FeatureSet {
+  int64_t rows = 0;       // N
+  int64_t responses = 0;  // R
+  int64_t dim = 0;        // d
+  std::vector<float> features;                        // [N, R, d]
+  std::map<std::string, std::vector<double>> labels;  // name -> [N]
+  std::vector<std::string> ids;                       // [N] or empty
+  std::vector<int32_t> row_index;                     // [N] or empty
+  std::string layer, model;
+
+  const float* at(int64_t row, int64_t response) const { return features.data() + (row * responses + response) * dim; }
+};
+
+// Checks shapes, dtypes and metadata; errors name the file and the tensor or key.
+Result<FeatureSet> read_features(const std::string& path);
+Status write_features(const std::string& path, const FeatureSet& set);
+
+// Labels from a row file (JSONL / JSON, optionally .gz) for the given names: rows are matched to feature
+// rows by their "id" when the features carry ids (every feature id must be found), else by position (the
+// counts must agree). Adds or replaces set.labels[name]; a missing or non-numeric field names the row.
+Status merge_labels_file(FeatureSet& set, const std::string& path, const std::vector<std::string>& names);
+
+}  // namespace arbiter::train

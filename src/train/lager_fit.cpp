@@ -1,0 +1,215 @@
+#include "train/lager_fit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "eval/metrics.h"
+#include "train/adam.h"
+#include "train/split.h"
+
+namespace arbiter::train {
+
+namespace {
+
+double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
+
+}  // namespace
+
+std::vector<double> lager_target(const std::vector<double>& score_values, double human, LagerTarget mode) {
+  const size_t k = score_values.size();
+  std::vector<double> q(k, 0.0);
+  if (k == 0) return q;
+  std::vector<size_t> order(k);
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return score_values[x] < score_values[y]; });
+  if (mode == LagerTarget::kNearest) {
+    size_t best = order[0];
+    for (size_t i : order)
+      if (std::fabs(score_values[i] - human) < std::fabs(score_values[best] - human)) best = i;
+    q[best] = 1.0;
+    return q;
+  }
+  if (human <= score_values[order.front()]) {
+    q[order.front()] = 1.0;
+    return q;
+  }
+  if (human >= score_values[order.back()]) {
+    q[order.back()] = 1.0;
+    return q;
+  }
+  for (size_t r = 0; r + 1 < k; ++r) {
+    const double lo = score_values[order[r]], hi = score_values[order[r + 1]];
+    if (human >= lo && human <= hi) {
+      if (hi == lo) {
+        q[order[r]] = 1.0;
+      } else {
+        q[order[r]] = (hi - human) / (hi - lo);
+        q[order[r + 1]] = 1.0 - q[order[r]];
+      }
+      break;
+    }
+  }
+  return q;
+}
+
+LagerLoss lager_loss(const std::vector<eval::LayerRow>& rows, const std::vector<size_t>& indices,
+                     const std::vector<double>& theta, double a, LagerTarget target) {
+  const size_t n_layers = theta.size();
+  const std::vector<double> w = softmax(theta);
+  const double s = sigmoid(a);
+  LagerLoss out;
+  out.grad_theta.assign(n_layers, 0.0);
+  std::vector<double> grad_w(n_layers, 0.0);
+  for (size_t index : indices) {
+    const eval::LayerRow& row = rows[index];
+    const std::vector<double>& values = row.score_values;
+    const size_t k = values.size();
+    // z: [K] combined logits; p: [K] their softmax.
+    std::vector<double> z(k, 0.0);
+    for (size_t l = 0; l < n_layers; ++l)
+      for (size_t j = 0; j < k; ++j) z[j] += w[l] * row.per_layer_logits[l][j];
+    const std::vector<double> p = softmax(z);
+    const std::vector<double> q = lager_target(values, row.human, target);
+    const double max_z = *std::max_element(z.begin(), z.end());
+    double log_norm = 0.0;
+    for (double zj : z) log_norm += std::exp(zj - max_z);
+    log_norm = max_z + std::log(log_norm);
+    double ce = 0.0, expected = 0.0;
+    for (size_t j = 0; j < k; ++j) {
+      ce -= q[j] * (z[j] - log_norm);
+      expected += p[j] * values[j];
+    }
+    const double err = expected - row.human;
+    out.loss += s * ce + (1.0 - s) * err * err;
+    out.grad_a += s * (1.0 - s) * (ce - err * err);
+    std::vector<double> grad_z(k);
+    for (size_t j = 0; j < k; ++j) grad_z[j] = s * (p[j] - q[j]) + (1.0 - s) * 2.0 * err * p[j] * (values[j] - expected);
+    for (size_t l = 0; l < n_layers; ++l)
+      for (size_t j = 0; j < k; ++j) grad_w[l] += grad_z[j] * row.per_layer_logits[l][j];
+  }
+  const double scale = indices.empty() ? 0.0 : 1.0 / double(indices.size());
+  out.loss *= scale;
+  out.grad_a *= scale;
+  double w_dot_u = 0.0;
+  for (size_t l = 0; l < n_layers; ++l) w_dot_u += w[l] * grad_w[l] * scale;
+  for (size_t l = 0; l < n_layers; ++l) out.grad_theta[l] = w[l] * (grad_w[l] * scale - w_dot_u);
+  return out;
+}
+
+Status check_layer_rows(const std::vector<eval::LayerRow>& rows) {
+  if (rows.empty()) return error("no rows");
+  const size_t n_layers = rows[0].per_layer_logits.size();
+  const std::vector<double>& values = rows[0].score_values;
+  if (n_layers == 0 || values.empty()) return error("row 0: empty per_layer_logits or score_values");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const eval::LayerRow& row = rows[i];
+    const std::string where = "row " + std::to_string(i);
+    if (row.per_layer_logits.size() != n_layers)
+      return error(where + ": " + std::to_string(row.per_layer_logits.size()) + " layers, row 0 has " +
+                   std::to_string(n_layers));
+    if (row.score_values != values) return error(where + ": score_values differ from row 0's");
+    for (const auto& logits : row.per_layer_logits) {
+      if (logits.size() != values.size())
+        return error(where + ": a layer has " + std::to_string(logits.size()) + " logits for " +
+                     std::to_string(values.size()) + " score values");
+      for (double v : logits)
+        if (!std::isfinite(v)) return error(where + ": a logit is not finite");
+    }
+    if (!std::isfinite(row.human)) return error(where + ": the human score is not finite");
+  }
+  for (double v : values)
+    if (!std::isfinite(v)) return error("score_values are not finite");
+  return Status::ok();
+}
+
+Result<LagerWeights> fit_lager(const std::vector<eval::LayerRow>& rows, const std::vector<size_t>& train_indices,
+                               const LagerFitOptions& options, const LagerStepCallback& on_step) {
+  ARB_TRY(check_layer_rows(rows));
+  if (train_indices.empty()) return error("no training rows");
+  if (options.batch < 1) return error("batch size must be at least 1");
+  if (options.epochs < 1) return error("epochs must be at least 1");
+  if (!(options.lr > 0.0)) return error("learning rate must be positive");
+  for (size_t i : train_indices)
+    if (i >= rows.size()) return error("training index " + std::to_string(i) + " out of range");
+
+  const size_t n_layers = rows[0].per_layer_logits.size();
+  LagerWeights weights = initial_lager_weights(n_layers, rows[0].score_values);
+  // params: theta [L+1] then a.
+  std::vector<double> params(weights.theta);
+  params.push_back(weights.a);
+  Adam adam(params.size(), AdamOptions{.lr = options.lr});
+  std::mt19937_64 rng(options.seed);
+  const size_t batch = size_t(options.batch);
+  const int64_t batches_per_epoch = int64_t((train_indices.size() + batch - 1) / batch);
+  LagerStep step;
+  step.total_steps = batches_per_epoch * options.epochs;
+  std::vector<double> grads(params.size());
+  for (int epoch = 1; epoch <= options.epochs; ++epoch) {
+    std::vector<size_t> order = train_indices;
+    shuffle_indices(order, rng);
+    double loss_sum = 0.0;
+    int64_t batches = 0;
+    for (size_t start = 0; start < order.size(); start += batch) {
+      const std::vector<size_t> indices(order.begin() + long(start),
+                                        order.begin() + long(std::min(order.size(), start + batch)));
+      const std::vector<double> theta(params.begin(), params.end() - 1);
+      const LagerLoss loss = lager_loss(rows, indices, theta, params.back(), options.target);
+      std::copy(loss.grad_theta.begin(), loss.grad_theta.end(), grads.begin());
+      grads.back() = loss.grad_a;
+      adam.step(params, grads);
+      loss_sum += loss.loss;
+      ++batches;
+      step.step++;
+      step.epoch = epoch;
+      step.batch_loss = loss.loss;
+      step.epoch_mean_loss = loss_sum / double(batches);
+      if (on_step) on_step(step);
+    }
+    weights.train.final_loss = loss_sum / double(batches);
+  }
+  weights.theta.assign(params.begin(), params.end() - 1);
+  weights.a = params.back();
+  weights.layer_weights = softmax(weights.theta);
+  weights.has_train = true;
+  weights.train.rows = train_indices.size();
+  weights.train.epochs = options.epochs;
+  weights.train.lr = options.lr;
+  weights.train.batch = options.batch;
+  weights.train.seed = options.seed;
+  return weights;
+}
+
+Result<LagerReport> lager_report(const std::vector<eval::LayerRow>& rows, const std::vector<size_t>& indices,
+                                 const LagerWeights& tuned) {
+  ARB_TRY(check_layer_rows(rows));
+  std::vector<eval::LayerRow> subset;
+  subset.reserve(indices.size());
+  for (size_t i : indices) {
+    if (i >= rows.size()) return error("row index " + std::to_string(i) + " out of range");
+    subset.push_back(rows[i]);
+  }
+  LagerReport report;
+  report.rows = subset.size();
+  ARB_ASSIGN(report.per_layer, eval::layer_spearman(subset));
+  report.final_layer = report.per_layer.back().spearman;
+  const size_t n_layers = rows[0].per_layer_logits.size();
+  if (tuned.layer_weights.size() != n_layers)
+    return error("the weights have " + std::to_string(tuned.layer_weights.size()) + " layers, the rows " +
+                 std::to_string(n_layers));
+  const LagerWeights uniform = uniform_lager_weights(n_layers, rows[0].score_values);
+  std::vector<double> human, uniform_scores, tuned_scores;
+  for (const eval::LayerRow& row : subset) {
+    human.push_back(row.human);
+    ARB_ASSIGN(const double u, lager_expected_score(row.per_layer_logits, uniform.layer_weights, row.score_values));
+    ARB_ASSIGN(const double t, lager_expected_score(row.per_layer_logits, tuned.layer_weights, row.score_values));
+    uniform_scores.push_back(u);
+    tuned_scores.push_back(t);
+  }
+  ARB_ASSIGN(report.uniform, eval::spearman(uniform_scores, human));
+  ARB_ASSIGN(report.tuned, eval::spearman(tuned_scores, human));
+  return report;
+}
+
+}  // namespace arbiter::train

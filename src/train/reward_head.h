@@ -1,0 +1,34 @@
+// A linear reward head on a frozen backbone's hidden state: scores [num_labels] = weight x + bias, applied
+// to raw features (any standardisation used in training is folded in). Stored as HEAD.safetensors:
+//   score.weight F32 [num_labels, d], score.bias F32 [num_labels]
+//   __metadata__ "format": "arbiter-reward-head", "labels" (JSON array), "layer", "objective".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace arbiter::train {
+
+struct RewardHead {
+  std::vector<std::string> labels;  // [num_labels]
+  int64_t dim = 0;                  // d
+  std::vector<double> weight;       // [num_labels, d] row-major
+  std::vector<double> bias;         // [num_labels]
+  std::string layer;                // residual stream the features came from ("final_norm", "layerJ")
+  std::string objective;            // regression | bt | bt-margin | bt-scaled | combined
+
+  size_t num_labels() const { return labels.size(); }
+  const double* row(size_t label) const { return weight.data() + label * size_t(dim); }
+};
+
+// scores [num_labels] for one feature vector x [d].
+std::vector<double> head_scores(const RewardHead& head, const float* x);
+// The first label's score only (the scalar reward of a one-label head).
+double head_score(const RewardHead& head, const float* x);
+
+Result<RewardHead> load_reward_head(const std::string& path);
+Status save_reward_head(const std::string& path, const RewardHead& head);
+
+}  // namespace arbiter::train

@@ -1,0 +1,201 @@
+// LAGER layer weights: the loss gradient against finite differences, targets, the weights file, and a
+// synthetic judge whose signal sits in one middle layer.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "train/lager.h"
+#include "train/lager_fit.h"
+#include "train/split.h"
+
+namespace arbiter::train {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_train_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+// rows with [layers][K] logits; layer `signal` holds -(v - h)^2 * sharpness + noise, the final layer a weak
+// copy, every other layer noise only. Human scores are means of three 1..5 ratings (non-integer).
+std::vector<eval::LayerRow> synthetic_rows(size_t n, size_t layers, size_t signal, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  std::uniform_int_distribution<int> rating(1, 5);
+  std::vector<eval::LayerRow> rows(n);
+  for (auto& row : rows) {
+    row.score_values = {1, 2, 3, 4, 5};
+    row.human = (rating(rng) + rating(rng) + rating(rng)) / 3.0;
+    const int anchor = rating(rng);  // the "true quality" the signal layer sees: close to the human mean
+    const double quality = 0.5 * anchor + 0.5 * row.human;
+    row.per_layer_logits.assign(layers, std::vector<double>(5));
+    for (size_t l = 0; l < layers; ++l)
+      for (size_t k = 0; k < 5; ++k) {
+        const double v = row.score_values[k];
+        if (l == signal) {
+          row.per_layer_logits[l][k] = -1.5 * (v - row.human) * (v - row.human) + 0.5 * noise(rng);
+        } else if (l == layers - 1) {
+          row.per_layer_logits[l][k] = -0.3 * (v - quality) * (v - quality) + 1.5 * noise(rng);
+        } else {
+          row.per_layer_logits[l][k] = 2.0 * noise(rng);
+        }
+      }
+  }
+  return rows;
+}
+
+TEST(LagerTarget, SoftSplitsBetweenNeighboursAndKeepsTheMean) {
+  const std::vector<double> values = {1, 2, 3, 4, 5};
+  const auto q = lager_target(values, 4.25, LagerTarget::kSoft);
+  EXPECT_DOUBLE_EQ(q[2], 0.0);
+  EXPECT_DOUBLE_EQ(q[3], 0.75);
+  EXPECT_DOUBLE_EQ(q[4], 0.25);
+  double mean = 0.0;
+  for (size_t k = 0; k < 5; ++k) mean += q[k] * values[k];
+  EXPECT_DOUBLE_EQ(mean, 4.25);
+  EXPECT_EQ(lager_target(values, 3.0, LagerTarget::kSoft), (std::vector<double>{0, 0, 1, 0, 0}));
+  EXPECT_EQ(lager_target(values, 7.0, LagerTarget::kSoft), (std::vector<double>{0, 0, 0, 0, 1}));
+  EXPECT_EQ(lager_target(values, 4.33, LagerTarget::kNearest), (std::vector<double>{0, 0, 0, 1, 0}));
+  EXPECT_EQ(lager_target(values, 1.5, LagerTarget::kNearest), (std::vector<double>{1, 0, 0, 0, 0}));
+  // Values in any order: "9 0 5" with h = 2.5 splits between 0 and 5.
+  const auto unordered = lager_target({9, 0, 5}, 2.5, LagerTarget::kSoft);
+  EXPECT_DOUBLE_EQ(unordered[1], 0.5);
+  EXPECT_DOUBLE_EQ(unordered[2], 0.5);
+}
+
+TEST(LagerLoss, GradientMatchesFiniteDifferences) {
+  const auto rows = synthetic_rows(6, 5, 2, 7);
+  const std::vector<size_t> all = {0, 1, 2, 3, 4, 5};
+  for (LagerTarget target : {LagerTarget::kSoft, LagerTarget::kNearest}) {
+    const std::vector<double> theta = {0.3, -0.2, 0.8, 0.1, 1.0};
+    const double a = 0.7;
+    const LagerLoss base = lager_loss(rows, all, theta, a, target);
+    const double h = 1e-6;
+    for (size_t l = 0; l < theta.size(); ++l) {
+      std::vector<double> plus = theta, minus = theta;
+      plus[l] += h;
+      minus[l] -= h;
+      const double numeric =
+          (lager_loss(rows, all, plus, a, target).loss - lager_loss(rows, all, minus, a, target).loss) / (2 * h);
+      EXPECT_NEAR(base.grad_theta[l], numeric, 1e-6 * (1.0 + std::fabs(numeric))) << "layer " << l;
+    }
+    const double numeric_a =
+        (lager_loss(rows, all, theta, a + h, target).loss - lager_loss(rows, all, theta, a - h, target).loss) / (2 * h);
+    EXPECT_NEAR(base.grad_a, numeric_a, 1e-6 * (1.0 + std::fabs(numeric_a)));
+  }
+}
+
+TEST(LagerLoss, MatchesTheDefinitionOnOneRow) {
+  eval::LayerRow row;
+  row.score_values = {1, 2, 3};
+  row.per_layer_logits = {{0.0, 1.0, 2.0}, {2.0, 0.0, 0.0}};
+  row.human = 2.0;
+  const std::vector<double> theta = {0.0, 0.0};  // w = (0.5, 0.5): z = (1, 0.5, 1)
+  const double a = 0.0;                          // sigmoid(0) = 0.5
+  const double e1 = std::exp(1.0), e05 = std::exp(0.5);
+  const double norm = 2 * e1 + e05;
+  const double expected = (1 * e1 + 2 * e05 + 3 * e1) / norm;
+  const double ce = -std::log(e05 / norm);
+  const double want = 0.5 * ce + 0.5 * (expected - 2.0) * (expected - 2.0);
+  EXPECT_NEAR(lager_loss({row}, {0}, theta, a, LagerTarget::kSoft).loss, want, 1e-12);
+  auto score = lager_expected_score(row.per_layer_logits, {0.5, 0.5}, row.score_values);
+  ASSERT_TRUE(score.is_ok());
+  EXPECT_NEAR(*score, expected, 1e-12);
+}
+
+TEST(LagerWeights, InitialAndUniform) {
+  const LagerWeights init = initial_lager_weights(4, {1, 2, 3});
+  EXPECT_EQ(init.theta, (std::vector<double>{0, 0, 0, 1}));
+  const double e = std::exp(1.0);
+  EXPECT_NEAR(init.layer_weights[3], e / (3 + e), 1e-15);
+  EXPECT_NEAR(init.layer_weights[0], 1 / (3 + e), 1e-15);
+  const LagerWeights uniform = uniform_lager_weights(4, {1, 2, 3});
+  for (double w : uniform.layer_weights) EXPECT_DOUBLE_EQ(w, 0.25);
+}
+
+TEST(LagerWeights, ExpectedScoreRejectsBadShapes) {
+  EXPECT_FALSE(lager_expected_score({{1, 2}, {3, 4}}, {0.5}, {1, 2}).is_ok());
+  EXPECT_FALSE(lager_expected_score({{1, 2}, {3}}, {0.5, 0.5}, {1, 2}).is_ok());
+  EXPECT_FALSE(lager_expected_score({{1, 2}}, {1.0}, {1, 2, 3}).is_ok());
+  EXPECT_FALSE(lager_expected_score({{1, NAN}}, {1.0}, {1, 2}).is_ok());
+}
+
+TEST(LagerWeights, SaveLoadRoundTrip) {
+  LagerWeights w = initial_lager_weights(3, {1, 2, 3, 4, 5});
+  w.theta = {0.25, -1.5, 2.0};
+  w.layer_weights = softmax(w.theta);
+  w.a = -0.3;
+  w.has_train = true;
+  w.train = {100, 2, 0.01, 4, 42, 1.25};
+  const std::string path = temp_path("w.json");
+  ASSERT_TRUE(save_lager_weights(path, w).is_ok());
+  auto back = load_lager_weights(path);
+  ASSERT_TRUE(back.is_ok()) << back.message();
+  EXPECT_EQ(back->theta, w.theta);
+  for (size_t l = 0; l < 3; ++l) EXPECT_NEAR(back->layer_weights[l], w.layer_weights[l], 1e-15);
+  EXPECT_EQ(back->score_values, w.score_values);
+  EXPECT_DOUBLE_EQ(back->a, -0.3);
+  EXPECT_EQ(back->train.rows, 100u);
+  EXPECT_EQ(back->train.seed, 42u);
+  EXPECT_DOUBLE_EQ(back->train.final_loss, 1.25);
+}
+
+TEST(LagerWeights, LoadRejectsBadFiles) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"notjson.json", "{"},
+      {"format.json", R"({"format": "other", "version": 1, "layer_weights": [1], "score_values": [1]})"},
+      {"version.json", R"({"format": "arbiter-lager-weights", "version": 2, "layer_weights": [1], "score_values": [1]})"},
+      {"count.json",
+       R"({"format": "arbiter-lager-weights", "version": 1, "num_layers_plus_one": 3, "layer_weights": [0.5, 0.5], "score_values": [1]})"},
+      {"theta.json",
+       R"({"format": "arbiter-lager-weights", "version": 1, "layer_weights": [0.9, 0.1], "theta": [0, 0], "score_values": [1]})"},
+      {"empty.json", R"({"format": "arbiter-lager-weights", "version": 1, "layer_weights": [], "score_values": [1]})"},
+  };
+  for (const auto& [name, text] : cases) {
+    const std::string path = temp_path(name);
+    std::ofstream(path) << text;
+    auto r = load_lager_weights(path);
+    EXPECT_FALSE(r.is_ok()) << name;
+    EXPECT_NE(r.message().find(path), std::string::npos) << r.message();
+  }
+  EXPECT_FALSE(load_lager_weights(temp_path("missing.json")).is_ok());
+}
+
+TEST(LagerFit, FindsTheMiddleLayerThatCarriesTheSignal) {
+  const size_t layers = 9, signal = 4;
+  const auto rows = synthetic_rows(4000, layers, signal, 11);
+  const Split split = split_rows(rows.size(), 0.2, 42);
+  LagerFitOptions options;  // the paper's defaults: Adam lr 0.01, batch 4, one epoch, seed 42
+  int64_t steps = 0;
+  auto weights = fit_lager(rows, split.train, options, [&](const LagerStep& s) { steps = s.step; });
+  ASSERT_TRUE(weights.is_ok()) << weights.message();
+  EXPECT_EQ(steps, 800);
+  const double mass = weights->layer_weights[signal];
+  auto report = lager_report(rows, split.validation, *weights);
+  ASSERT_TRUE(report.is_ok()) << report.message();
+  std::printf("signal layer mass %.4f; validation Spearman: signal layer %.4f final %.4f uniform %.4f tuned %.4f\n",
+              mass, report->per_layer[signal].spearman, report->final_layer, report->uniform, report->tuned);
+  EXPECT_GT(mass, 0.5);
+  EXPECT_GT(report->tuned, report->final_layer + 0.2);
+  EXPECT_GT(report->tuned, report->uniform);
+  EXPECT_EQ(report->rows, 800u);
+  // Same seed, same weights.
+  auto again = fit_lager(rows, split.train, options);
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_EQ(again->theta, weights->theta);
+}
+
+TEST(LagerFit, RejectsRaggedRows) {
+  auto rows = synthetic_rows(4, 3, 1, 1);
+  rows[2].per_layer_logits.pop_back();
+  auto r = fit_lager(rows, {0, 1, 2, 3}, LagerFitOptions{});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("row 2"), std::string::npos) << r.message();
+}
+
+}  // namespace
+}  // namespace arbiter::train
