@@ -124,7 +124,7 @@ class Lexer {
     while (pos < src_.size()) {
       size_t start = find_tag(pos);
       if (start == std::string::npos) {
-        emit_text(src_.substr(pos), pos);
+        emit_text(src_.substr(pos));
         break;
       }
       char kind = src_[start + 1];
@@ -134,7 +134,7 @@ class Lexer {
       std::string text = src_.substr(pos, start - pos);
       bool is_raw = kind == '%' && raw_keyword_at(p, "raw");
       apply_strip(&text, sign, kind != '{', line_starting);
-      emit_text(text, pos);
+      emit_text(text);
       count_lines(pos, p);
       if (kind == '#') {
         ARB_ASSIGN(pos, lex_comment(p));
@@ -183,10 +183,9 @@ class Lexer {
     text->resize(l_pos);
   }
 
-  void emit_text(const std::string& text, size_t at) {
+  void emit_text(const std::string& text) {
     if (text.empty()) return;
     tokens_.push_back({TokenType::Text, text, line_});
-    (void)at;
   }
 
   void count_lines(size_t from, size_t to) {
@@ -235,7 +234,7 @@ class Lexer {
       if (end == std::string::npos) break;
       std::string text = src_.substr(content, s - content);
       apply_strip(&text, sign, true, content_line_starting);
-      emit_text(text, content);
+      emit_text(text);
       char marker = src_[end - 1] == '-' || src_[end - 1] == '+' ? src_[end - 1] : 0;
       size_t after = after_block_end(end, 2, marker);
       count_lines(content, after);
