@@ -1,7 +1,12 @@
 // matmul throughput at prefill size (n = 512 tokens) for the linear layers of Qwen2.5-0.5B and
 // Llama-3.2-1B, per weight type and thread count, with OpenBLAS sgemm on the same f32 data alongside.
-// Counters: GFLOP/s = 2 * n * in * out / time, and pct_peak against the FMA peak measured at start-up
-// (threads x one core's 2 FMA ports x 8 lanes x 2 FLOP x clock).
+// Counters: GFLOP_s = 2 * n * in * out / wall time, pct_peak against the FMA peak measured at start-up
+// (threads x one core's 2 FMA ports x 8 lanes x 2 FLOP x clock). The cores are often shared with other
+// work, so the same two are also given per CPU-second of the process (cpu_GFLOP_s: FLOP per second of
+// a busy core, summed over threads; cpu_pct_peak: against one core's peak), which such sharing
+// disturbs much less.
+#include <time.h>
+
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -42,19 +47,31 @@ constexpr Shape kShapes[] = {
 constexpr DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
                             DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
-// One core's f32 FMA throughput in FLOP/s: ten independent 8-lane FMA chains keep both ports busy.
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+double process_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+// One core's f32 FMA throughput (per second of CPU time, so other work on the core does not lower it) in FLOP/s: ten independent 8-lane FMA chains keep both ports busy.
 double measure_core_peak() {
 #if defined(__AVX2__) && defined(__FMA__)
   __m256 acc[10];
   for (int j = 0; j < 10; ++j) acc[j] = _mm256_set1_ps(float(j));
   const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
   const int64_t iterations = 50'000'000;
-  const auto start = std::chrono::steady_clock::now();
+  const double start = thread_cpu_seconds();
   for (int64_t i = 0; i < iterations; ++i) {
 #pragma GCC unroll 10
     for (int j = 0; j < 10; ++j) acc[j] = _mm256_fmadd_ps(acc[j], mul, add);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = thread_cpu_seconds() - start;
   __m256 sum = acc[0];
   for (int j = 1; j < 10; ++j) sum = _mm256_add_ps(sum, acc[j]);
   benchmark::DoNotOptimize(sum);
@@ -92,11 +109,20 @@ std::vector<uint8_t> random_weight(DType type, int64_t out, int64_t in, std::mt1
   return data;
 }
 
-// Wall time of the measured loop, so the counters are plain numbers rather than per-second rates.
-void set_flop_counters(benchmark::State& state, double flop_per_iteration, int threads, double seconds) {
-  const double flop_per_second = flop_per_iteration * double(state.iterations()) / seconds;
-  state.counters["GFLOP_s"] = flop_per_second / 1e9;
-  state.counters["pct_peak"] = 100.0 * flop_per_second / (core_peak() * threads);
+// Wall and CPU time of the measured loop, timed here so the counters are plain numbers, not rates.
+struct LoopTimer {
+  std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
+  double cpu_start = process_cpu_seconds();
+};
+
+void set_flop_counters(benchmark::State& state, double flop_per_iteration, int threads, const LoopTimer& timer) {
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - timer.wall_start).count();
+  const double cpu = process_cpu_seconds() - timer.cpu_start;
+  const double flop = flop_per_iteration * double(state.iterations());
+  state.counters["GFLOP_s"] = flop / wall / 1e9;
+  state.counters["pct_peak"] = 100.0 * flop / wall / (core_peak() * threads);
+  state.counters["cpu_GFLOP_s"] = flop / cpu * threads / 1e9;
+  state.counters["cpu_pct_peak"] = 100.0 * flop / cpu / core_peak();
 }
 
 void BM_matmul(benchmark::State& state) {
@@ -116,14 +142,13 @@ void BM_matmul(benchmark::State& state) {
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (auto& v : x) v = uniform(rng);
   core_peak();
-  const auto start = std::chrono::steady_clock::now();
+  const LoopTimer timer;
   for (auto _ : state) {
     const Status status = matmul(weight, x.data(), kTokens, shape.in, y.data(), shape.out);
     if (!status) state.SkipWithError(status.message().c_str());
     benchmark::ClobberMemory();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  set_flop_counters(state, 2.0 * double(kTokens) * double(shape.in) * double(shape.out), threads, seconds);
+  set_flop_counters(state, 2.0 * double(kTokens) * double(shape.in) * double(shape.out), threads, timer);
   state.SetLabel(std::string(shape.name) + " " + dtype_name(type));
 }
 
@@ -138,14 +163,13 @@ void BM_openblas_sgemm(benchmark::State& state) {
   for (auto& v : w) v = uniform(rng);
   for (auto& v : x) v = uniform(rng);
   core_peak();
-  const auto start = std::chrono::steady_clock::now();
+  const LoopTimer timer;
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(kTokens), int(shape.out), int(shape.in), 1.0f, x.data(),
                 int(shape.in), w.data(), int(shape.in), 0.0f, y.data(), int(shape.out));
     benchmark::ClobberMemory();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  set_flop_counters(state, 2.0 * double(kTokens) * double(shape.in) * double(shape.out), threads, seconds);
+  set_flop_counters(state, 2.0 * double(kTokens) * double(shape.in) * double(shape.out), threads, timer);
   state.SetLabel(std::string(shape.name) + " F32 openblas");
 }
 #endif
