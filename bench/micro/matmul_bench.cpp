@@ -9,6 +9,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -65,7 +66,7 @@ double measure_core_peak() {
   __m256 acc[10];
   for (int j = 0; j < 10; ++j) acc[j] = _mm256_set1_ps(float(j));
   const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
-  const int64_t iterations = 50'000'000;
+  const int64_t iterations = 20'000'000;
   const double start = thread_cpu_seconds();
   for (int64_t i = 0; i < iterations; ++i) {
 #pragma GCC unroll 10
@@ -81,8 +82,14 @@ double measure_core_peak() {
 #endif
 }
 
+// The median of five measurements: a virtual machine's CPU clock now and then misreports a short run.
 double core_peak() {
-  static const double peak = measure_core_peak();
+  static const double peak = [] {
+    double runs[5];
+    for (double& r : runs) r = measure_core_peak();
+    std::sort(runs, runs + 5);
+    return runs[2];
+  }();
   return peak;
 }
 
@@ -125,10 +132,20 @@ void set_flop_counters(benchmark::State& state, double flop_per_iteration, int t
   state.counters["cpu_pct_peak"] = 100.0 * flop / cpu / core_peak();
 }
 
+// K-quant rows are whole 256-element blocks; Qwen2.5-0.5B's 896 is not one (its GGUF files store such
+// tensors in other types), so those pairs are skipped.
+bool skip_if_unstorable(benchmark::State& state, DType type, const Shape& shape) {
+  const Result<size_t> bytes = row_bytes(type, shape.in);
+  if (bytes) return false;
+  state.SkipWithError(bytes.message().c_str());
+  return true;
+}
+
 void BM_matmul(benchmark::State& state) {
   const Shape shape = kShapes[state.range(0)];
   const DType type = kTypes[state.range(1)];
   const int threads = int(state.range(2));
+  if (skip_if_unstorable(state, type, shape)) return;
   set_num_threads(threads);
   std::mt19937 rng(7);
   const std::vector<uint8_t> weight_bytes = random_weight(type, shape.out, shape.in, rng);
@@ -178,6 +195,7 @@ void BM_openblas_sgemm(benchmark::State& state) {
 void BM_matvec(benchmark::State& state) {
   const Shape shape = kShapes[state.range(0)];
   const DType type = kTypes[state.range(1)];
+  if (skip_if_unstorable(state, type, shape)) return;
   set_num_threads(int(state.range(2)));
   std::mt19937 rng(7);
   const std::vector<uint8_t> weight_bytes = random_weight(type, shape.out, shape.in, rng);
