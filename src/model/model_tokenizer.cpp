@@ -41,10 +41,12 @@ void read_tokenizer_config(const std::string& path, TextAssets& assets) {
 
 }  // namespace
 
-TextAssets describe_text_assets(const Model& model) {
+namespace {
+
+TextAssets describe(const std::string& path, const GgufFile* gguf) {
   TextAssets assets;
-  if (model.gguf) {
-    const GgufFile& g = *model.gguf;
+  if (gguf != nullptr) {
+    const GgufFile& g = *gguf;
     if (auto kind = g.get_string("tokenizer.ggml.model")) assets.tokenizer_kind = "gguf:" + *kind;
     if (auto t = g.get_string("tokenizer.chat_template")) assets.chat_template = *t;
     auto tokens = g.get_string_array("tokenizer.ggml.tokens");
@@ -56,7 +58,7 @@ TextAssets describe_text_assets(const Model& model) {
     assets.bos_token = token_at("tokenizer.ggml.bos_token_id");
     assets.eos_token = token_at("tokenizer.ggml.eos_token_id");
   } else {
-    const fs::path dir(model.path);
+    const fs::path dir(path);
     if (fs::exists(dir / "tokenizer.json")) {
       assets.tokenizer_json_path = (dir / "tokenizer.json").string();
       assets.tokenizer_kind = "tokenizer.json";
@@ -77,13 +79,34 @@ TextAssets describe_text_assets(const Model& model) {
   return assets;
 }
 
-Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model) {
-  if (model.gguf) return Tokenizer::from_gguf(*model.gguf);
-  const TextAssets assets = describe_text_assets(model);
+Result<std::shared_ptr<Tokenizer>> load_from_assets(const std::string& path, const TextAssets& assets) {
   if (!assets.tokenizer_json_path.empty())
     return Tokenizer::from_tokenizer_json(assets.tokenizer_json_path, assets.tokenizer_config_path);
   if (!assets.tokenizer_model_path.empty()) return Tokenizer::from_sentencepiece_model(assets.tokenizer_model_path);
-  return error(model.path + ": no tokenizer found (tokenizer.json or tokenizer.model)");
+  return error(path + ": no tokenizer found (tokenizer.json or tokenizer.model)");
+}
+
+}  // namespace
+
+TextAssets describe_text_assets(const Model& model) { return describe(model.path, model.gguf.get()); }
+
+Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model) {
+  if (model.gguf) return Tokenizer::from_gguf(*model.gguf);
+  return load_from_assets(model.path, describe(model.path, nullptr));
+}
+
+Result<TextAssets> describe_text_assets_at(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return describe(path, nullptr);
+  ARB_ASSIGN(auto gguf, GgufFile::open(path));
+  return describe(path, gguf.get());
+}
+
+Result<std::shared_ptr<Tokenizer>> load_tokenizer_at(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return load_from_assets(path, describe(path, nullptr));
+  ARB_ASSIGN(auto gguf, GgufFile::open(path));
+  return Tokenizer::from_gguf(*gguf);
 }
 
 }  // namespace arbiter

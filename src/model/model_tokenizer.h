@@ -23,7 +23,11 @@ struct TextAssets {
 };
 
 TextAssets describe_text_assets(const Model& model);
-
 Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model);
+
+// The same for a path alone (a GGUF file, or a directory that may hold only tokenizer files), so the
+// text tools work without loading weights.
+Result<TextAssets> describe_text_assets_at(const std::string& path);
+Result<std::shared_ptr<Tokenizer>> load_tokenizer_at(const std::string& path);
 
 }  // namespace arbiter
