@@ -1,0 +1,110 @@
+// A judge run killed mid-way and resumed must end with exactly the file an uninterrupted run writes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+std::string write_rows(const std::string& dir, int n) {
+  const std::string path = dir + "/rows.jsonl";
+  std::ofstream out(path);
+  for (int i = 0; i < n; ++i) {
+    nlohmann::json row = {{"prompt", "Tell me a story about the number " + std::to_string(i) + "."},
+                          {"response", "Once upon a time there was a little " + std::string(size_t(i % 7 + 1), 'x') +
+                                           " who liked number " + std::to_string(i) + "."},
+                          {"helpfulness", i % 5}, {"correctness", (i * 3) % 5}, {"coherence", 4}, {"complexity", 1},
+                          {"verbosity", i % 3}};
+    out << row.dump() << "\n";
+  }
+  return path;
+}
+
+size_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  return size_t(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+}
+
+TEST(Resume, KilledThenResumedEqualsUninterrupted) {
+  const std::string model = kShared + "/models/stories260K/stories260K.gguf";
+  const std::string dir = temp_dir("resume");
+  const int rows = 600;
+  const std::string input = write_rows(dir, rows);
+  const std::string common = " -m " + model + " -i " + input + " --per-layer --batch-tokens 256";
+
+  auto full = run_arbiter("judge -q" + common + " -o " + dir + "/full.jsonl");
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  ASSERT_EQ(count_lines(dir + "/full.jsonl"), size_t(rows));
+
+  // Start the same run, kill it hard once some rows are written, then resume.
+  const std::string partial = dir + "/partial.jsonl";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string args = "judge -q" + common + " -o " + partial;
+    execl("/bin/sh", "sh", "-c", (kBinary + " " + args + " >/dev/null 2>&1").c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (count_lines(partial) < 100 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+  system("pkill -KILL -f 'partial.jsonl' >/dev/null 2>&1");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const size_t before = count_lines(partial);
+  ASSERT_GE(before, 100u);
+  if (before >= size_t(rows)) GTEST_SKIP() << "the run finished before it could be killed";
+
+  auto resumed = run_arbiter("judge -q" + common + " -o " + partial + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(read_text(partial), read_text(dir + "/full.jsonl")) << "killed after " << before << " rows";
+}
+
+TEST(Resume, TruncatedLastLineIsRewritten) {
+  const std::string model = kShared + "/models/stories260K/stories260K.gguf";
+  const std::string dir = temp_dir("resume-cut");
+  const std::string input = write_rows(dir, 40);
+  const std::string common = " -m " + model + " -i " + input;
+  ASSERT_EQ(run_arbiter("judge -q" + common + " -o " + dir + "/full.jsonl").exit_code, 0);
+  const std::string full = read_text(dir + "/full.jsonl");
+  // A crash in the middle of writing line 21: 20 whole lines and half of the next.
+  size_t cut = 0;
+  for (int i = 0; i < 20; ++i) cut = full.find('\n', cut) + 1;
+  const size_t next_end = full.find('\n', cut);
+  std::ofstream(dir + "/partial.jsonl", std::ios::binary) << full.substr(0, cut + (next_end - cut) / 2);
+  auto r = run_arbiter("judge -q" + common + " -o " + dir + "/partial.jsonl --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_text(dir + "/partial.jsonl"), full);
+}
+
+TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
+  const std::string model = kShared + "/models/stories260K/stories260K.gguf";
+  const std::string dir = temp_dir("bad-rows");
+  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b", "helpfulness": 1})" "\n"
+                                     << R"({"prompt": "c", "response": )" "\n"
+                                     << R"({"prompt": "d", "response": "e", "helpfulness": 2})" "\n";
+  auto fail = run_arbiter("judge -q -m " + model + " -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl");
+  EXPECT_NE(fail.exit_code, 0);
+  EXPECT_NE(fail.output.find("rows.jsonl:2"), std::string::npos) << fail.output;
+
+  auto skip = run_arbiter("judge -m " + model + " -i " + dir + "/rows.jsonl -o " + dir + "/out2.jsonl --on-error skip");
+  ASSERT_EQ(skip.exit_code, 0) << skip.output;
+  const auto lines = read_jsonl(dir + "/out2.jsonl");
+  ASSERT_EQ(lines.size(), 3u);  // one line per input row, the bad one as an error line
+  EXPECT_TRUE(lines[0].contains("lager"));
+  EXPECT_TRUE(lines[1].contains("error"));
+  EXPECT_TRUE(lines[2].contains("lager"));
+}
+
+}  // namespace
+}  // namespace arbiter
