@@ -109,4 +109,19 @@ class GgufWriter {
   std::vector<PendingTensor> tensors_;
 };
 
+// A tensor's entry in a GGUF header, for writers that stream tensor data after the header instead of
+// holding every tensor in memory as GgufWriter does.
+struct GgufTensorInfo {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;  // row-major
+};
+
+// The bytes from the magic to the start of the data section of a GGUF v3 file with this metadata and
+// these tensors, laid out as GgufWriter lays them out (each tensor at a multiple of the alignment, which
+// is returned through `alignment`). The data section follows: tensor i's row_bytes * rows bytes, each
+// padded with zeros to the alignment.
+Result<std::vector<uint8_t>> gguf_header_bytes(const std::vector<std::pair<std::string, GgufValue>>& metadata,
+                                               const std::vector<GgufTensorInfo>& tensors, uint64_t* alignment);
+
 }  // namespace arbiter

@@ -174,4 +174,39 @@ Status GgufWriter::write(const std::string& path) const {
   return status;
 }
 
+Result<std::vector<uint8_t>> gguf_header_bytes(const std::vector<std::pair<std::string, GgufValue>>& metadata,
+                                               const std::vector<GgufTensorInfo>& tensors, uint64_t* alignment) {
+  ARB_ASSIGN(const uint64_t align, writer_alignment(metadata));
+  ByteSink header;
+  header.bytes.reserve(4096);
+  header.put_string_bytes("GGUF");
+  header.put<uint32_t>(3);
+  header.put<uint64_t>(tensors.size());
+  header.put<uint64_t>(metadata.size());
+  for (const auto& [key, value] : metadata) {
+    header.put_string(key);
+    header.put<uint32_t>(uint32_t(value.type));
+    ARB_TRY(put_value(header, value, key));
+  }
+  uint64_t offset = 0;
+  for (const GgufTensorInfo& t : tensors) {
+    if (t.shape.empty() || t.shape.size() > 4) {
+      return error("tensor '" + t.name + "' has " + std::to_string(t.shape.size()) + " dimensions (1..4)");
+    }
+    int64_t rows = 1;
+    for (size_t d = 0; d + 1 < t.shape.size(); ++d) rows *= t.shape[d];
+    Result<size_t> row = row_bytes(t.dtype, t.shape.back());
+    if (!row.is_ok()) return error("tensor '" + t.name + "': " + row.message());
+    header.put_string(t.name);
+    header.put<uint32_t>(uint32_t(t.shape.size()));
+    for (size_t d = t.shape.size(); d-- > 0;) header.put<int64_t>(t.shape[d]);  // ne[]: innermost first
+    header.put<uint32_t>(uint32_t(t.dtype));
+    header.put<uint64_t>(offset);
+    offset = align_up(offset + *row * uint64_t(rows), align);
+  }
+  if (!tensors.empty()) header.pad_to(align);
+  if (alignment != nullptr) *alignment = align;
+  return std::move(header.bytes);
+}
+
 }  // namespace arbiter

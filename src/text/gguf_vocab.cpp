@@ -67,6 +67,17 @@ Result<TokenizerConfig> llama_config(const GgufFile& gguf, std::vector<std::stri
     if (type != kControl && type != kUnknown) config.model.pieces[id] = tokens[id];
   }
   bool add_space_prefix = gguf.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
+  // SentencePiece's normalization rules (usually NFKC), when the converter kept them.
+  if (const GgufValue* charsmap = gguf.find("tokenizer.ggml.precompiled_charsmap");
+      charsmap != nullptr && charsmap->type == GgufType::ARRAY && !charsmap->array.empty()) {
+    std::string bytes;
+    bytes.reserve(charsmap->array.size());
+    for (const GgufValue& b : charsmap->array) bytes.push_back(static_cast<char>(b.u));
+    NormalizerStep step;
+    step.kind = NormalizerKind::kCharsmap;
+    ARB_ASSIGN(step.charsmap, PrecompiledCharsmap::parse(bytes));
+    config.normalizers.push_back(std::move(step));
+  }
   if (gguf.get_bool("tokenizer.ggml.remove_extra_whitespaces").value_or(false)) {
     config.normalizers.push_back(NormalizerStep::of(NormalizerKind::kCollapseSpaces));
   }

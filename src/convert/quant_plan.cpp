@@ -1,0 +1,102 @@
+#include "convert/quant_plan.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace arbiter {
+
+namespace {
+
+struct TypeEntry {
+  const char* name;
+  DType base;
+  bool k_mixture;
+  uint32_t file_type;
+};
+
+// file_type numbers are llama.cpp's llama_ftype values, which readers show as the file's quantization.
+constexpr TypeEntry kTypes[] = {
+    {"f32", DType::F32, false, 0},     {"f16", DType::F16, false, 1},      {"bf16", DType::BF16, false, 32},
+    {"q8_0", DType::Q8_0, false, 7},   {"q4_0", DType::Q4_0, false, 2},    {"q4_1", DType::Q4_1, false, 3},
+    {"q5_0", DType::Q5_0, false, 8},   {"q5_1", DType::Q5_1, false, 9},    {"q4_K_M", DType::Q4_K, true, 15},
+    {"q5_K_M", DType::Q5_K, true, 17}, {"q6_K", DType::Q6_K, false, 18},
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// "blk.12.ffn_down.weight" -> 12; -1 for tensors outside the blocks.
+int64_t layer_of(const std::string& name) {
+  if (name.rfind("blk.", 0) != 0) return -1;
+  int64_t layer = 0;
+  size_t i = 4;
+  if (i >= name.size() || !std::isdigit(static_cast<unsigned char>(name[i]))) return -1;
+  for (; i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])); ++i) layer = layer * 10 + (name[i] - '0');
+  return layer;
+}
+
+// Tensors that are never quantized: vectors (norms, biases, RoPE factors) and the classifier head,
+// whose few rows decide the scores directly and cost nothing to keep exact.
+bool stays_f32(const std::string& name, const std::vector<int64_t>& shape) {
+  return shape.size() < 2 || !ends_with(name, ".weight") || ends_with(name, "norm.weight") ||
+         name.rfind("cls.", 0) == 0 || name == "rope_freqs.weight";
+}
+
+bool is_block_type(DType t) { return dtype_info(t).block_elems > 1; }
+
+}  // namespace
+
+Result<OutputType> parse_output_type(const std::string& name) {
+  for (const TypeEntry& e : kTypes) {
+    if (lower(e.name) == lower(name)) return OutputType{e.name, e.base, e.k_mixture, e.file_type};
+  }
+  return error("unknown output type '" + name + "' (supported: " + output_type_names() + ")");
+}
+
+const char* output_type_names() { return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K_M, q5_K_M, q6_K"; }
+
+bool use_more_bits(int64_t layer, int64_t n_layers) {
+  return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
+}
+
+TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& name, const std::vector<int64_t>& shape,
+                                    int64_t n_layers, bool has_output) {
+  if (stays_f32(name, shape)) return {DType::F32, ""};
+  const int64_t cols = shape.back();
+  TensorTypeChoice choice{type.base, ""};
+  if (!is_block_type(type.base)) return choice;
+
+  const bool is_output = name == "output.weight" || (!has_output && name == "token_embd.weight");
+  if (is_output) {
+    if (cols % 256 != 0) {
+      choice = {DType::Q8_0, "output matrix: row of " + std::to_string(cols) + " is not a multiple of 256"};
+    } else if (type.base != DType::Q8_0) {
+      choice = {DType::Q6_K, "output matrix kept at Q6_K"};
+    }
+  } else if (type.k_mixture && (ends_with(name, ".attn_v.weight") || ends_with(name, ".ffn_down.weight"))) {
+    const int64_t layer = layer_of(name);
+    if (layer >= 0 && use_more_bits(layer, n_layers)) choice = {DType::Q6_K, "mixture: layer " + std::to_string(layer) + " gets Q6_K"};
+  }
+
+  if (cols % dtype_info(choice.dtype).block_elems != 0) {
+    const DType wanted = choice.dtype;
+    switch (wanted) {
+      case DType::Q4_K: choice.dtype = DType::Q5_0; break;
+      case DType::Q5_K: choice.dtype = DType::Q5_1; break;
+      case DType::Q6_K: choice.dtype = DType::Q8_0; break;
+      default: choice.dtype = DType::F16; break;
+    }
+    if (cols % dtype_info(choice.dtype).block_elems != 0) choice.dtype = DType::F16;
+    choice.note = std::string("fallback: row of ") + std::to_string(cols) + " is not a multiple of " +
+                  std::to_string(dtype_info(wanted).block_elems) + " for " + dtype_name(wanted);
+  }
+  return choice;
+}
+
+}  // namespace arbiter

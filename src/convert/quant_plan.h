@@ -1,0 +1,43 @@
+// Which type each tensor of an output GGUF is stored in, for the output types `arbiter convert` and
+// `arbiter quantize` accept. The _M mixtures follow llama.cpp's llama_tensor_get_type (src/llama-quant.cpp):
+// output.weight (token_embd.weight when there is no separate output) is kept at Q6_K, and attn_v.weight
+// and ffn_down.weight are raised to Q6_K in the layers use_more_bits() picks. K-quant tensors whose rows
+// are not a multiple of 256 fall back to a legacy 32-element format (Q4_K -> Q5_0, Q5_K -> Q5_1,
+// Q6_K -> Q8_0), and any block type whose block does not divide the row falls back to F16.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "quant/dtype.h"
+
+namespace arbiter {
+
+struct OutputType {
+  std::string name;         // as given on the command line: "q4_K_M"
+  DType base = DType::F32;  // the type of ordinary matrices
+  bool k_mixture = false;   // q4_K_M / q5_K_M: the mixture rules above apply
+  uint32_t file_type = 0;   // general.file_type (llama_ftype)
+};
+
+// f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K_M, q5_K_M, q6_K (case-insensitive).
+Result<OutputType> parse_output_type(const std::string& name);
+const char* output_type_names();  // for help and errors
+
+struct TensorTypeChoice {
+  DType dtype = DType::F32;
+  std::string note;  // why it differs from the base type, empty when it does not
+};
+
+// `name` is the GGUF tensor name, `shape` row-major. `n_layers` is the block count; `has_output` says
+// whether the file has an output.weight (when not, token_embd.weight is the output matrix too).
+TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& name, const std::vector<int64_t>& shape,
+                                    int64_t n_layers, bool has_output);
+
+// llama.cpp's choice of the layers that get more bits in the _M mixtures: the first and last eighth,
+// and every third layer in between.
+bool use_more_bits(int64_t layer, int64_t n_layers);
+
+}  // namespace arbiter

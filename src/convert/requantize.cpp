@@ -1,0 +1,37 @@
+// arbiter quantize: a GGUF file -> the same model in another type, tensor by tensor.
+#include "convert/convert.h"
+#include "convert/job_writer.h"
+#include "convert/metadata.h"
+#include "convert/quant_plan.h"
+#include "io/gguf.h"
+
+namespace arbiter {
+
+Result<ConvertReport> quantize_gguf(const std::string& in_path, const std::string& out_path,
+                                    const QuantizeOptions& options) {
+  ARB_ASSIGN(const OutputType type, parse_output_type(options.type));
+  if (in_path == out_path) return error(out_path + ": the output must not overwrite the input");
+  ARB_ASSIGN(auto gguf, GgufFile::open(in_path));
+  const std::string arch = gguf->get_string("general.architecture").value_or("");
+  const int64_t n_layers = gguf->get_int(arch + ".block_count").value_or(0);
+  const bool has_output = gguf->tensor("output.weight") != nullptr;
+
+  std::vector<TensorJob> jobs;
+  for (const TensorView& t : gguf->tensors()) {
+    TensorJob job;
+    job.name = t.name;
+    job.source = &t;
+    job.source_name = in_path + ": " + t.name;
+    job.shape = t.shape;
+    const TensorTypeChoice choice = choose_tensor_type(type, t.name, t.shape, n_layers, has_output);
+    job.dtype = choice.dtype;
+    job.type_note = choice.note;
+    jobs.push_back(std::move(job));
+  }
+  GgufMetadata metadata = gguf->metadata();
+  set_metadata(metadata, "general.file_type", GgufValue::from_u32(type.file_type));
+  set_metadata(metadata, "general.quantization_version", GgufValue::from_u32(2));
+  return write_gguf_jobs(out_path, metadata, jobs, "quantize", options.progress);
+}
+
+}  // namespace arbiter

@@ -1,0 +1,119 @@
+// Bad input gives an error that names the problem, and never leaves a file (partial or temporary) at
+// the output path.
+#include <fstream>
+
+#include "convert_test_util.h"
+
+namespace arbiter::convert_test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A copy of a fixture directory (symlinked files) that a test may break.
+std::string copy_fixture(const std::string& name, const std::string& as) {
+  const fs::path dir = fs::path(scratch_dir()) / as;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator(hf_fixture(name))) {
+    fs::create_symlink(entry.path(), dir / entry.path().filename());
+  }
+  return dir.string();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  fs::remove(path);
+  std::ofstream(path) << text;
+}
+
+Result<ConvertReport> convert_to(const std::string& dir, const std::string& out, const std::string& type = "f32") {
+  ConvertOptions options;
+  options.out_path = out;
+  options.type = type;
+  options.progress = false;
+  return convert_hf_to_gguf(dir, options);
+}
+
+void expect_no_output(const std::string& out) {
+  EXPECT_FALSE(fs::exists(out)) << out;
+  EXPECT_FALSE(fs::exists(out + ".tmp")) << out << ".tmp";
+}
+
+TEST(ConvertErrors, MissingConfigJson) {
+  const std::string dir = copy_fixture("llama", "no-config");
+  fs::remove(fs::path(dir) / "config.json");
+  const std::string out = scratch_dir() + "/no-config.gguf";
+  auto r = convert_to(dir, out);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("config.json"), std::string::npos) << r.message();
+  expect_no_output(out);
+}
+
+TEST(ConvertErrors, UnknownArchitecture) {
+  const std::string dir = copy_fixture("llama", "unknown-arch");
+  write_text(fs::path(dir) / "config.json",
+             R"({"architectures": ["FalconForCausalLM"], "model_type": "falcon", "vocab_size": 512})");
+  const std::string out = scratch_dir() + "/unknown-arch.gguf";
+  auto r = convert_to(dir, out);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("FalconForCausalLM"), std::string::npos) << r.message();
+  expect_no_output(out);
+}
+
+TEST(ConvertErrors, MissingTensor) {
+  // The llama weights rewritten without layer 1's down projection.
+  const std::string dir = copy_fixture("llama", "missing-tensor");
+  const fs::path weights = fs::path(dir) / "model.safetensors";
+  auto source = SafetensorsFile::open(hf_fixture("llama") + "/model.safetensors");
+  ASSERT_TRUE(source.is_ok()) << source.message();
+  std::vector<OwnedTensor> kept;
+  for (const TensorView& t : (*source)->tensors()) {
+    if (t.name == "model.layers.1.mlp.down_proj.weight") continue;
+    const auto* bytes = static_cast<const uint8_t*>(t.data);
+    kept.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes, bytes + t.nbytes)});
+  }
+  fs::remove(weights);
+  ASSERT_TRUE(write_safetensors(weights.string(), kept).is_ok());
+  const std::string out = scratch_dir() + "/missing-tensor.gguf";
+  auto r = convert_to(dir, out);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("missing tensor 'model.layers.1.mlp.down_proj.weight'"), std::string::npos) << r.message();
+  expect_no_output(out);
+}
+
+TEST(ConvertErrors, UnwritableOutput) {
+  const std::string out = scratch_dir() + "/no-such-dir/out.gguf";
+  auto r = convert_to(hf_fixture("qwen2"), out);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("no-such-dir/out.gguf.tmp"), std::string::npos) << r.message();
+  expect_no_output(out);
+}
+
+TEST(ConvertErrors, UnknownOutputType) {
+  const std::string out = scratch_dir() + "/bad-type.gguf";
+  auto r = convert_to(hf_fixture("qwen2"), out, "q3_K_S");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("q3_K_S"), std::string::npos) << r.message();
+  expect_no_output(out);
+}
+
+TEST(ConvertErrors, QuantizeRefusesToOverwriteItsInput) {
+  const std::string path = converted("qwen2", "f32");
+  QuantizeOptions options;
+  options.progress = false;
+  auto r = quantize_gguf(path, path, options);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_TRUE(fs::exists(path));
+}
+
+TEST(ConvertErrors, QuantizeOfAMissingFile) {
+  const std::string out = scratch_dir() + "/from-nothing.gguf";
+  QuantizeOptions options;
+  options.progress = false;
+  auto r = quantize_gguf(scratch_dir() + "/nothing.gguf", out, options);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("nothing.gguf"), std::string::npos) << r.message();
+  expect_no_output(out);
+}
+
+}  // namespace
+}  // namespace arbiter::convert_test

@@ -1,0 +1,109 @@
+// A converted GGUF carries its tokenizer and chat template: arbiter loads both from the file alone, and
+// the tokenizer encodes every reference text to the same ids as the Hugging Face directory's.
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "convert_test_util.h"
+#include "model/model_tokenizer.h"
+#include "text/tokenizer.h"
+
+namespace arbiter::convert_test {
+namespace {
+
+std::vector<std::string> reference_texts() {
+  std::ifstream in(kShared + "/fixtures/tokenizers/tiny-spm/reference.json");
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  std::vector<std::string> texts;
+  if (j.is_object() && j.contains("texts"))
+    for (const auto& t : j["texts"]) texts.push_back(t.get<std::string>());
+  texts.push_back("<|im_start|>user\nWhich answer is better?<|im_end|>\n<|im_start|>assistant\n");
+  return texts;
+}
+
+class ConvertedTokenizer : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ConvertedTokenizer, EncodesAsTheDirectory) {
+  auto hf = load_model(hf_fixture(GetParam()));
+  ASSERT_TRUE(hf.is_ok()) << hf.message();
+  auto gguf = load_model(converted(GetParam(), "f32"));
+  ASSERT_TRUE(gguf.is_ok()) << gguf.message();
+  auto hf_tok = load_model_tokenizer(**hf);
+  ASSERT_TRUE(hf_tok.is_ok()) << hf_tok.message();
+  auto gguf_tok = load_model_tokenizer(**gguf);
+  ASSERT_TRUE(gguf_tok.is_ok()) << gguf_tok.message();
+  // The GGUF vocabulary is padded to config.json's vocab_size, and its BOS id may come from config.json
+  // where tokenizer_config.json has none (as the canonical converter does): neither changes an encoding.
+  EXPECT_GE((*gguf_tok)->vocab_size(), (*hf_tok)->vocab_size());
+  EXPECT_EQ((*gguf_tok)->eos_id(), (*hf_tok)->eos_id());
+  int compared = 0;
+  for (const std::string& text : reference_texts()) {
+    for (bool add_special : {false, true}) {
+      auto a = (*hf_tok)->encode(text, add_special, true);
+      auto b = (*gguf_tok)->encode(text, add_special, true);
+      ASSERT_TRUE(a.is_ok() && b.is_ok());
+      EXPECT_EQ(*b, *a) << GetParam() << ": '" << text << "' add_special=" << add_special;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 2 * int(reference_texts().size()));
+  const TextAssets hf_assets = describe_text_assets(**hf);
+  const TextAssets gguf_assets = describe_text_assets(**gguf);
+  EXPECT_EQ(gguf_assets.chat_template, hf_assets.chat_template);
+  if (!hf_assets.eos_token.empty()) EXPECT_EQ(gguf_assets.eos_token, hf_assets.eos_token);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ConvertedTokenizer,
+                         ::testing::Values("llama", "qwen2", "qwen3", "gemma2", "llama-seqcls5"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string n = info.param;
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+std::string run_command(const std::string& command, int* status) {
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+  *status = ::pclose(pipe);
+  return output;
+}
+
+// `arbiter info` on the converted file alone finds the tokenizer and the chat template.
+TEST(ConvertCli, ConvertThenInfoFindsTokenizerAndTemplate) {
+  const std::string out = scratch_dir() + "/cli-qwen2.q8_0.gguf";
+  int status = -1;
+  const std::string log = run_command(std::string(ARBITER_BINARY) + " convert " + hf_fixture("qwen2-seqcls1") +
+                                          " --out " + out + " --type q8_0 2>&1",
+                                      &status);
+  ASSERT_EQ(status, 0) << log;
+  EXPECT_NE(log.find("wrote " + out), std::string::npos) << log;
+  const std::string info = run_command(std::string(ARBITER_BINARY) + " info -m " + out + " --json", &status);
+  ASSERT_EQ(status, 0) << info;
+  const nlohmann::json j = nlohmann::json::parse(info, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << info;
+  EXPECT_EQ(j.value("tokenizer", ""), "gguf:gpt2");
+  EXPECT_EQ(j.value("chat_template", false), true);
+  EXPECT_EQ(j.value("head", ""), "sequence-classification");
+  EXPECT_EQ(j.value("num_labels", 0), 1);
+}
+
+TEST(ConvertCli, QuantizeCommandWritesMixture) {
+  const std::string out = scratch_dir() + "/cli-stories.q4_K_M.gguf";
+  int status = -1;
+  const std::string log = run_command(std::string(ARBITER_BINARY) + " quantize " + kShared +
+                                          "/models/stories260K/stories260K.gguf " + out + " --type q4_K_M 2>&1",
+                                      &status);
+  ASSERT_EQ(status, 0) << log;
+  // stories260K has 64-wide rows: every K-quant falls back, and the report says so.
+  EXPECT_NE(log.find("fallback"), std::string::npos) << log;
+  auto model = load_model(out);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+}
+
+}  // namespace
+}  // namespace arbiter::convert_test
