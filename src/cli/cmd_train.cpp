@@ -1,0 +1,369 @@
+// arbiter train: what is cheap to train on a frozen backbone.
+//   train lager  LAGER layer weights from per-layer judge rows (Adam, the paper's defaults)
+//   train head   a linear reward head on features: regression, BT variants, or regression then Scaled BT
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/command.h"
+#include "core/log.h"
+#include "data/json_rows.h"
+#include "eval/score_files.h"
+#include "train/features_file.h"
+#include "train/head_train.h"
+#include "train/hf_export.h"
+#include "train/lager.h"
+#include "train/lager_fit.h"
+#include "train/split.h"
+
+namespace arbiter::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string fixed(double v, int decimals) {
+  if (std::isnan(v)) return "nan";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+// Flushed, so the report and the progress lines on stderr stay in order when both go to one pipe.
+void print_line(const std::string& text) {
+  std::fputs((text + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
+Status write_json_file(const std::string& path, const json& doc) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return error(path + ": cannot write");
+  out << data::dump_json(doc) << "\n";
+  if (!out) return error(path + ": write failed");
+  return Status::ok();
+}
+
+// Training progress on stderr: a redrawn line on a terminal, a plain line every `every` steps otherwise.
+class StepPrinter {
+ public:
+  StepPrinter(int64_t every) : every_(every), tty_(isatty(STDERR_FILENO) == 1) {}
+  void step(int64_t step, int64_t total, int epoch, double batch_loss, double mean_loss) {
+    if (log_level() < LogLevel::kInfo) return;
+    char buf[200];
+    std::snprintf(buf, sizeof(buf), "step %lld/%lld  epoch %d  loss %.4f  epoch mean %.4f", (long long)step,
+                  (long long)total, epoch, batch_loss, mean_loss);
+    if (tty_) {
+      const int width = 30;
+      const int filled = total > 0 ? int(width * step / total) : 0;
+      std::fprintf(stderr, "\r[%s%s] %s", std::string(size_t(filled), '#').c_str(),
+                   std::string(size_t(width - filled), '.').c_str(), buf);
+      if (step == total) std::fputc('\n', stderr);
+    } else if (step % every_ == 0 || step == total) {
+      std::fprintf(stderr, "%s\n", buf);
+    }
+  }
+
+ private:
+  int64_t every_;
+  bool tty_;
+};
+
+// ---- lager ----
+
+struct LagerArgs {
+  std::string input, human_field, out, report_json, target = "soft";
+  train::LagerFitOptions fit;
+  double validation_fraction = 0.2;
+  int64_t log_every = 0;
+};
+
+Status run_lager(const LagerArgs& args) {
+  ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field));
+  Status checked = train::check_layer_rows(rows);
+  if (!checked) return checked.with_context(args.input);
+  if (rows.size() < 2) return error(args.input + ": need at least 2 rows");
+  train::LagerFitOptions fit = args.fit;
+  fit.target = args.target == "nearest" ? train::LagerTarget::kNearest : train::LagerTarget::kSoft;
+  const train::Split split = train::split_rows(rows.size(), args.validation_fraction, fit.seed);
+  const bool held_out = split.validation.size() >= 2;
+  const size_t n_layers = rows[0].per_layer_logits.size();
+  print_line("rows " + std::to_string(rows.size()) + " (train " + std::to_string(split.train.size()) +
+             ", validation " + std::to_string(split.validation.size()) + "), layers " + std::to_string(n_layers) +
+             ", score values " + std::to_string(rows[0].score_values.size()));
+
+  const int64_t total = int64_t((split.train.size() + size_t(fit.batch) - 1) / size_t(fit.batch)) * fit.epochs;
+  StepPrinter printer(args.log_every > 0 ? args.log_every : std::max<int64_t>(1, total / 20));
+  json loss_curve = json::array();
+  const int64_t curve_every = std::max<int64_t>(1, total / 200);
+  ARB_ASSIGN(train::LagerWeights weights, train::fit_lager(rows, split.train, fit, [&](const train::LagerStep& s) {
+    printer.step(s.step, s.total_steps, s.epoch, s.batch_loss, s.epoch_mean_loss);
+    if (s.step % curve_every == 0 || s.step == s.total_steps)
+      loss_curve.push_back({{"step", s.step}, {"epoch", s.epoch}, {"loss", s.batch_loss}, {"epoch_mean", s.epoch_mean_loss}});
+  }));
+  ARB_TRY(train::save_lager_weights(args.out, weights));
+
+  const std::vector<size_t>& eval_rows = held_out ? split.validation : split.train;
+  auto report = train::lager_report(rows, eval_rows, weights);
+  if (!report) return report.status().with_context(args.input);
+  const std::string on = held_out ? "validation" : "training";
+  print_line("final loss " + fixed(weights.train.final_loss, 4) + ", a " + fixed(weights.a, 4) + " -> " + args.out);
+  print_line("Spearman with " + args.human_field + " on the " + on + " rows (" + std::to_string(eval_rows.size()) + "):");
+  print_line("layer  spearman  weight");
+  for (const auto& l : report->per_layer) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%5d  %8s  %.4f", l.layer, fixed(l.spearman, 4).c_str(),
+                  weights.layer_weights[size_t(l.layer)]);
+    print_line(buf);
+  }
+  print_line("final layer (expected score)  " + fixed(report->final_layer, 4));
+  print_line("LAGER uniform                 " + fixed(report->uniform, 4));
+  print_line("LAGER tuned                   " + fixed(report->tuned, 4));
+  if (!args.report_json.empty()) {
+    json layers = json::array();
+    for (const auto& l : report->per_layer)
+      layers.push_back({{"layer", l.layer}, {"spearman", number_or_null(l.spearman)},
+                        {"weight", weights.layer_weights[size_t(l.layer)]}});
+    json doc = {{"rows", rows.size()},
+                {"train_rows", split.train.size()},
+                {"validation_rows", split.validation.size()},
+                {"evaluated_on", on},
+                {"evaluated_rows", eval_rows.size()},
+                {"per_layer", layers},
+                {"final_layer", number_or_null(report->final_layer)},
+                {"uniform", number_or_null(report->uniform)},
+                {"tuned", number_or_null(report->tuned)},
+                {"a", weights.a},
+                {"final_loss", weights.train.final_loss},
+                {"loss_curve", loss_curve},
+                {"weights", args.out}};
+    ARB_TRY(write_json_file(args.report_json, doc));
+  }
+  return Status::ok();
+}
+
+// ---- head ----
+
+struct HeadArgs {
+  std::string features, labels, objective = "regression", out, attributes = "all", regression_features;
+  std::string report_json, export_hf_dir, backbone;
+  train::HeadTrainOptions options;
+  double ridge = -1.0, expo_alpha = 0.0;
+  bool no_standardize = false;
+};
+
+const char* const kHelpSteer2Attributes[] = {"helpfulness", "correctness", "coherence", "complexity", "verbosity"};
+
+json epoch_json(const train::EpochReport& e) {
+  json j = {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"validation_loss", number_or_null(e.validation_loss)}};
+  if (!std::isnan(e.validation_accuracy)) j["validation_accuracy"] = e.validation_accuracy;
+  if (!e.validation_spearman.empty()) {
+    json rho = json::array(), rmse = json::array();
+    for (double v : e.validation_spearman) rho.push_back(number_or_null(v));
+    for (double v : e.validation_rmse) rmse.push_back(number_or_null(v));
+    j["validation_spearman"] = rho;
+    j["validation_rmse"] = rmse;
+  }
+  return j;
+}
+
+void print_epoch(const std::string& stage, const train::EpochReport& e) {
+  std::string line = stage + "epoch " + std::to_string(e.epoch) + "  train " + fixed(e.train_loss, 4);
+  if (!std::isnan(e.validation_loss)) line += "  validation " + fixed(e.validation_loss, 4);
+  if (!std::isnan(e.validation_accuracy)) line += "  accuracy " + fixed(e.validation_accuracy, 4);
+  for (size_t t = 0; t < e.validation_spearman.size(); ++t)
+    line += "  [" + std::to_string(t) + "] spearman " + fixed(e.validation_spearman[t], 4) + " rmse " +
+            fixed(e.validation_rmse[t], 4);
+  print_line(line);
+}
+
+Result<train::FeatureSet> load_features(const std::string& path, const std::string& labels_path,
+                                        const std::vector<std::string>& label_names) {
+  ARB_ASSIGN(train::FeatureSet set, train::read_features(path));
+  if (!labels_path.empty()) ARB_TRY(train::merge_labels_file(set, labels_path, label_names));
+  return set;
+}
+
+Status run_head(const HeadArgs& args) {
+  train::HeadTrainOptions options = args.options;
+  options.standardize = !args.no_standardize;
+  const bool pairwise = args.objective != "regression";
+  if (args.expo_alpha != 0.0 && args.objective != "combined")
+    return error("--expo-alpha needs --objective combined (ExPO extrapolates from the regression head)");
+  if (args.ridge >= 0.0 && args.objective != "regression") return error("--ridge is for --objective regression");
+  if (!args.export_hf_dir.empty() && args.backbone.empty()) return error("--export-hf-dir needs --backbone");
+
+  std::vector<std::string> label_names;
+  if (pairwise) {
+    label_names = {"preference_strength"};
+  } else if (args.attributes == "all") {
+    label_names.assign(std::begin(kHelpSteer2Attributes), std::end(kHelpSteer2Attributes));
+  } else {
+    std::stringstream list(args.attributes);
+    for (std::string name; std::getline(list, name, ',');)
+      if (!name.empty()) label_names.push_back(name);
+  }
+  auto loaded = load_features(args.features, args.labels, label_names);
+  if (!loaded) return loaded.status().with_context(args.features);
+  const train::FeatureSet& set = *loaded;
+  print_line("features " + args.features + ": " + std::to_string(set.rows) + " rows x " +
+             std::to_string(set.responses) + " responses x d " + std::to_string(set.dim) +
+             (set.layer.empty() ? "" : ", layer " + set.layer));
+
+  if (args.objective == "regression" && set.responses != 1)
+    return error(args.features + ": regression needs features with 1 response per row, got " +
+                 std::to_string(set.responses) + " (pairs train with --objective bt, bt-margin, bt-scaled)");
+  if (pairwise && set.responses != 2)
+    return error(args.features + ": --objective " + args.objective + " needs features with 2 responses per row, got " +
+                 std::to_string(set.responses));
+  json report = {{"objective", args.objective}, {"features", args.features}};
+  train::RewardHead head;
+  if (args.objective == "regression" || args.objective == "combined") {
+    train::FeatureSet combined_rated;
+    const train::FeatureSet* rated = &set;
+    std::vector<std::string> attributes;
+    if (args.objective == "combined") {
+      if (args.regression_features.empty())
+        return error("--objective combined needs --regression-features (rated rows with label.helpfulness)");
+      auto r = train::read_features(args.regression_features);
+      if (!r) return r.status().with_context(args.regression_features);
+      combined_rated = std::move(*r);
+      rated = &combined_rated;
+      attributes = {"helpfulness"};
+    } else {
+      auto resolved = train::resolve_attributes(set, args.attributes);
+      if (!resolved) return resolved.status().with_context(args.features);
+      attributes = *resolved;
+    }
+    std::string names;
+    for (const auto& a : attributes) names += (names.empty() ? "" : ", ") + a;
+    print_line(std::string(args.ridge >= 0 ? "ridge regression (lambda " + fixed(args.ridge, 4) + ")" : "regression") +
+               " on " + names);
+    auto result = train::train_regression_head(*rated, attributes, options, args.ridge,
+                                               [&](const train::EpochReport& e) { print_epoch("regression ", e); });
+    if (!result) return result.status().with_context(args.objective == "combined" ? args.regression_features : args.features);
+    json epochs = json::array();
+    for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
+    report["regression"] = {{"attributes", attributes}, {"epochs", epochs}, {"best_epoch", result->best_epoch},
+                            {"train_rows", result->train_rows}, {"validation_rows", result->validation_rows}};
+    head = result->head;
+  }
+  if (pairwise) {
+    const train::PairObjective objective = args.objective == "bt"          ? train::PairObjective::kBT
+                                           : args.objective == "bt-margin" ? train::PairObjective::kBTMargin
+                                                                           : train::PairObjective::kBTScaled;
+    const bool from_regression = args.objective == "combined";
+    print_line(from_regression ? "bt-scaled from the helpfulness regression head" : args.objective);
+    auto result = train::train_pair_head(set, objective, options, from_regression ? &head : nullptr,
+                                         [&](const train::EpochReport& e) { print_epoch("pairs ", e); });
+    if (!result) return result.status().with_context(args.features);
+    json epochs = json::array();
+    for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
+    report["pairs"] = {{"epochs", epochs}, {"best_epoch", result->best_epoch}, {"train_pairs", result->train_rows},
+                       {"validation_pairs", result->validation_rows}};
+    if (from_regression && args.expo_alpha != 0.0) {
+      ARB_ASSIGN(train::RewardHead extrapolated, train::extrapolate_head(head, result->head, args.expo_alpha));
+      auto pairs = train::pairs_from_features(set);
+      if (pairs && !result->validation_indices.empty()) {
+        const double before = train::pair_accuracy(result->head, set, *pairs, result->validation_indices);
+        const double after = train::pair_accuracy(extrapolated, set, *pairs, result->validation_indices);
+        print_line("ExPO alpha " + fixed(args.expo_alpha, 3) + ": validation accuracy " + fixed(before, 4) + " -> " +
+                   fixed(after, 4));
+        report["expo"] = {{"alpha", args.expo_alpha}, {"validation_accuracy_before", before},
+                          {"validation_accuracy_after", after}};
+      }
+      head = std::move(extrapolated);
+    } else {
+      head = result->head;
+    }
+  }
+  if (args.objective == "combined") head.objective = "combined";
+  if (head.layer.empty()) head.layer = set.layer;
+  ARB_TRY(train::save_reward_head(args.out, head));
+  print_line("head [" + std::to_string(head.num_labels()) + ", " + std::to_string(head.dim) + "] -> " + args.out);
+  report["out"] = args.out;
+  report["labels"] = head.labels;
+  if (!args.export_hf_dir.empty()) {
+    std::vector<std::string> warnings;
+    ARB_TRY(train::export_hf_classifier(args.backbone, head, args.export_hf_dir, warnings));
+    for (const auto& w : warnings) log_warn(w);
+    print_line("Hugging Face sequence classifier -> " + args.export_hf_dir);
+    report["export_hf_dir"] = args.export_hf_dir;
+  }
+  if (!args.report_json.empty()) ARB_TRY(write_json_file(args.report_json, report));
+  return Status::ok();
+}
+
+CommandRunner setup_train(CLI::App& sub) {
+  sub.require_subcommand(1);
+  auto lager = std::make_shared<LagerArgs>();
+  CLI::App* l = sub.add_subcommand("lager", "fit LAGER layer weights to human scores from per-layer judge rows");
+  l->add_option("--input", lager->input, "rows with per_layer_logits [L+1][K], score_values [K] and the human score")
+      ->required();
+  l->add_option("--human-field", lager->human_field, "field holding the human score")->required();
+  l->add_option("--out", lager->out, "WEIGHTS.json to write")->required();
+  l->add_option("--lr", lager->fit.lr, "Adam learning rate (paper: 0.01)")->capture_default_str();
+  l->add_option("--batch", lager->fit.batch, "rows per step (paper: 4)")->capture_default_str()->check(CLI::PositiveNumber);
+  l->add_option("--epochs", lager->fit.epochs, "passes over the training rows (paper: 1)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  l->add_option("--seed", lager->fit.seed, "seed of the split and the shuffles (paper: 42)")->capture_default_str();
+  l->add_option("--validation-fraction", lager->validation_fraction, "held-out rows for the report")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.95));
+  l->add_option("--target", lager->target,
+                "cross-entropy target for a human score between two score values: soft (split between them) or "
+                "nearest (one-hot)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"soft", "nearest"}));
+  l->add_option("--log-every", lager->log_every, "print the loss every N steps (default: 20 lines per run)");
+  l->add_option("--report-json", lager->report_json, "also write the report as JSON to this file");
+
+  auto head = std::make_shared<HeadArgs>();
+  CLI::App* h = sub.add_subcommand("head", "train a linear reward head on features (regression or Bradley-Terry)");
+  h->add_option("--features", head->features, "FEATURES.safetensors (features [N, R, d], label.<name> [N])")->required();
+  h->add_option("--labels", head->labels, "rows (JSONL/JSON) with the labels, matched by id (or position)");
+  h->add_option("--objective", head->objective, "regression | bt | bt-margin | bt-scaled | combined")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"regression", "bt", "bt-margin", "bt-scaled", "combined"}));
+  h->add_option("--out", head->out, "HEAD.safetensors to write")->required();
+  h->add_option("--attributes", head->attributes, "regression targets: all, or a comma list of label names")
+      ->capture_default_str();
+  h->add_option("--ridge", head->ridge, "closed-form ridge regression with this lambda instead of Adam");
+  h->add_option("--regression-features", head->regression_features,
+                "combined: rated rows (R = 1, label.helpfulness) for the regression stage");
+  h->add_option("--expo-alpha", head->expo_alpha, "combined: ExPO theta1 + alpha (theta1 - theta0); 0 = off")
+      ->capture_default_str();
+  h->add_option("--lr", head->options.lr, "Adam learning rate")->capture_default_str();
+  h->add_option("--batch", head->options.batch, "rows (or pairs) per step")->capture_default_str()->check(CLI::PositiveNumber);
+  h->add_option("--epochs", head->options.epochs, "maximum epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  h->add_option("--patience", head->options.patience, "stop after N epochs without a better validation loss (0: never)")
+      ->capture_default_str();
+  h->add_option("--seed", head->options.seed, "seed of the split and the shuffles")->capture_default_str();
+  h->add_option("--validation-fraction", head->options.validation_fraction, "held-out share")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.95));
+  h->add_option("--weight-decay", head->options.weight_decay, "L2 penalty 0.5 * lambda * ||W||^2 on standardised weights")
+      ->capture_default_str();
+  h->add_flag("--no-standardize", head->no_standardize, "train on raw features");
+  h->add_option("--export-hf-dir", head->export_hf_dir, "also write a Hugging Face *ForSequenceClassification directory");
+  h->add_option("--backbone", head->backbone, "the Hugging Face causal-LM directory the features came from");
+  h->add_option("--report-json", head->report_json, "also write the per-epoch report as JSON to this file");
+
+  return [=]() -> Status {
+    if (l->parsed()) return run_lager(*lager);
+    if (h->parsed()) return run_head(*head);
+    return error("no train subcommand given");
+  };
+}
+
+const CommandRegistration kTrain{{"train", setup_train, "train LAGER layer weights and reward heads", 70}};
+
+}  // namespace
+}  // namespace arbiter::cli

@@ -1,0 +1,204 @@
+// End-to-end: `arbiter train lager` and `arbiter train head` on small generated files.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "train/features_file.h"
+#include "train/lager.h"
+#include "train/reward_head.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+RunResult run_arbiter(const std::string& args) {
+  RunResult result;
+  const std::string command = std::string(ARBITER_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buf;
+  size_t got;
+  while ((got = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), got);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string temp_path(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("arbiter_cli_train_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+
+class CliTrain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(ARBITER_BINARY)) GTEST_SKIP() << "arbiter binary not built: " << ARBITER_BINARY;
+  }
+};
+
+// 600 items, 5 layers; layer 2 carries the human score, the others noise.
+std::string write_layer_rows() {
+  const std::string path = temp_path("layers.jsonl");
+  std::ofstream out(path);
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  std::uniform_int_distribution<int> rating(1, 5);
+  for (int i = 0; i < 600; ++i) {
+    const double human = (rating(rng) + rating(rng)) / 2.0;
+    json logits = json::array();
+    for (int l = 0; l < 5; ++l) {
+      json row = json::array();
+      for (int k = 1; k <= 5; ++k)
+        row.push_back(l == 2 ? -1.5 * (k - human) * (k - human) + 0.3 * noise(rng) : 2.0 * noise(rng));
+      logits.push_back(row);
+    }
+    out << json{{"id", "item-" + std::to_string(i)}, {"score_values", {1, 2, 3, 4, 5}}, {"per_layer_logits", logits},
+                {"human", human}}
+               .dump()
+        << "\n";
+  }
+  return path;
+}
+
+TEST_F(CliTrain, LagerWritesWeightsAndReport) {
+  const std::string input = write_layer_rows(), weights = temp_path("w.json"), report = temp_path("r.json");
+  const RunResult r = run_arbiter("train lager --input " + input + " --human-field human --out " + weights +
+                                  " --epochs 3 --report-json " + report);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("rows 600 (train 480, validation 120), layers 5, score values 5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("step 360/360"), std::string::npos) << r.out;  // 3 epochs x 120 batches of 4
+  EXPECT_NE(r.out.find("LAGER tuned"), std::string::npos) << r.out;
+  auto loaded = arbiter::train::load_lager_weights(weights);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.message();
+  EXPECT_GT(loaded->layer_weights[2], 0.5);
+  EXPECT_EQ(loaded->train.rows, 480u);
+  EXPECT_EQ(loaded->train.batch, 4);
+  std::ifstream in(report);
+  const json doc = json::parse(in);
+  EXPECT_EQ(doc["evaluated_on"], "validation");
+  EXPECT_EQ(doc["per_layer"].size(), 5u);
+  EXPECT_GT(doc["tuned"].get<double>(), doc["final_layer"].get<double>() + 0.3);
+  EXPECT_FALSE(doc["loss_curve"].empty());
+}
+
+TEST_F(CliTrain, LagerRejectsMissingField) {
+  const std::string input = write_layer_rows();
+  const RunResult r = run_arbiter("train lager --input " + input + " --human-field nope --out " + temp_path("x.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("nope"), std::string::npos) << r.out;
+}
+
+// Pairs and rated rows from the linear reward r(x) = x_0 - x_1 (d = 8).
+void write_feature_files(const std::string& pairs_path, const std::string& rated_path, const std::string& labels_path) {
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  arbiter::train::FeatureSet pairs;
+  pairs.rows = 400;
+  pairs.responses = 2;
+  pairs.dim = 8;
+  pairs.layer = "final_norm";
+  std::vector<double> strength;
+  for (int i = 0; i < 400; ++i) {
+    double r[2];
+    for (int resp = 0; resp < 2; ++resp) {
+      for (int j = 0; j < 8; ++j) pairs.features.push_back(float(normal(rng)));
+      const float* x = pairs.features.data() + pairs.features.size() - 8;
+      r[resp] = 2.0 * (x[0] - x[1]);
+    }
+    const double s = std::clamp(std::round(r[1] - r[0]), -3.0, 3.0);
+    strength.push_back(s);
+    pairs.ids.push_back("p" + std::to_string(i));
+  }
+  pairs.labels["preference_strength"] = strength;
+  ASSERT_TRUE(arbiter::train::write_features(pairs_path, pairs).is_ok());
+
+  arbiter::train::FeatureSet rated;
+  rated.rows = 300;
+  rated.responses = 1;
+  rated.dim = 8;
+  rated.layer = "final_norm";
+  std::ofstream labels(labels_path);
+  std::vector<double> helpfulness;
+  for (int i = 0; i < 300; ++i) {
+    for (int j = 0; j < 8; ++j) rated.features.push_back(float(normal(rng)));
+    const float* x = rated.features.data() + rated.features.size() - 8;
+    helpfulness.push_back(2.0 + x[0] - x[1] + 0.1 * normal(rng));
+    rated.ids.push_back(std::to_string(i));
+    labels << json{{"id", i}, {"helpfulness", helpfulness.back()}, {"verbosity", x[2]}}.dump() << "\n";
+  }
+  rated.labels["helpfulness"] = helpfulness;
+  ASSERT_TRUE(arbiter::train::write_features(rated_path, rated).is_ok());
+}
+
+TEST_F(CliTrain, HeadObjectives) {
+  const std::string pairs = temp_path("pairs.safetensors"), rated = temp_path("rated.safetensors"),
+                    labels = temp_path("labels.jsonl");
+  write_feature_files(pairs, rated, labels);
+  for (const char* objective : {"bt", "bt-margin", "bt-scaled"}) {
+    const std::string out = temp_path(std::string(objective) + ".safetensors");
+    const RunResult r = run_arbiter("train head --features " + pairs + " --objective " + objective + " --out " + out);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("accuracy"), std::string::npos) << r.out;
+    auto head = arbiter::train::load_reward_head(out);
+    ASSERT_TRUE(head.is_ok()) << head.message();
+    EXPECT_EQ(head->objective, objective);
+    EXPECT_GT(head->weight[0], 0.0);
+    EXPECT_LT(head->weight[1], 0.0);
+    EXPECT_GT(head->weight[0], 5 * std::fabs(head->weight[2])) << objective;
+  }
+  // Regression with labels from a JSONL file (matched by id), and ridge.
+  const std::string reg = temp_path("reg.safetensors"), report = temp_path("reg.json");
+  RunResult r = run_arbiter("train head --features " + rated + " --labels " + labels +
+                            " --attributes helpfulness,verbosity --out " + reg + " --report-json " + report);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto head = arbiter::train::load_reward_head(reg);
+  ASSERT_TRUE(head.is_ok());
+  EXPECT_EQ(head->labels, (std::vector<std::string>{"helpfulness", "verbosity"}));
+  EXPECT_NEAR(head->weight[0], 1.0, 0.05);
+  EXPECT_NEAR(head->weight[8 + 2], 1.0, 0.05);
+  EXPECT_NEAR(head->bias[0], 2.0, 0.1);
+  r = run_arbiter("train head --features " + rated + " --attributes helpfulness --ridge 0.1 --out " + reg);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("ridge regression"), std::string::npos);
+  // Combined: regression on helpfulness, then Scaled BT, then ExPO.
+  const std::string combined = temp_path("combined.safetensors");
+  r = run_arbiter("train head --features " + pairs + " --regression-features " + rated +
+                  " --objective combined --expo-alpha 0.3 --out " + combined);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("ExPO alpha 0.300"), std::string::npos) << r.out;
+  head = arbiter::train::load_reward_head(combined);
+  ASSERT_TRUE(head.is_ok());
+  EXPECT_EQ(head->labels, (std::vector<std::string>{"helpfulness"}));
+  EXPECT_EQ(head->objective, "combined");
+}
+
+TEST_F(CliTrain, HeadErrors) {
+  const std::string pairs = temp_path("pairs2.safetensors"), rated = temp_path("rated2.safetensors"),
+                    labels = temp_path("labels2.jsonl");
+  write_feature_files(pairs, rated, labels);
+  RunResult r = run_arbiter("train head --features " + pairs + " --objective regression --out " + temp_path("x"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("1 response"), std::string::npos) << r.out;
+  r = run_arbiter("train head --features " + pairs + " --objective combined --out " + temp_path("x"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("--regression-features"), std::string::npos) << r.out;
+  r = run_arbiter("train head --features " + temp_path("missing.safetensors") + " --out " + temp_path("x"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("missing.safetensors"), std::string::npos) << r.out;
+}
+
+}  // namespace
