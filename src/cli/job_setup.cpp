@@ -1,0 +1,88 @@
+#include "cli/job_setup.h"
+
+#include "cli/model_options.h"
+#include "core/mapped_file.h"
+
+namespace arbiter::cli {
+
+void add_reward_options(CLI::App& sub, RewardArgs& args) {
+  sub.add_option("--attribute-weights", args.attribute_weights,
+                 "combine several outputs: 'nemotron' (0.30, 0.74, 0.46, 0.47, -0.33), name=w,... or w,w,...");
+  sub.add_option("--head", args.head_path, "a reward head from `arbiter train head` for a causal backbone");
+}
+
+void add_judge_options(CLI::App& sub, JudgeArgs& args) {
+  sub.add_option("--template", args.template_name,
+                 "built-in grading prompt: generic, prometheus, direct-helpfulness, direct-correctness, "
+                 "direct-coherence, direct-complexity, direct-verbosity")
+      ->default_val("generic");
+  sub.add_option("--template-file", args.template_file,
+                 "a grading prompt file with {prompt} {response} {rubric} {reference} {min_score} {max_score} {scores}");
+  args.answer_prefix_option = sub.add_option("--answer-prefix", args.answer_prefix,
+                                             "text after the generation prompt, before the score token (e.g. 'Score: ')");
+  sub.add_option("--score-tokens", args.score_tokens, "score labels: 1..5, 0..4, 1..10, or A,B,C")->default_val("1..5");
+  sub.add_option("--score-token-ids", args.score_token_ids, "score tokens by id (values 1..K)");
+  sub.add_option("--lens", args.lens,
+                 "raw (LAGER's code: intermediate layers unnormed, last normed) or normed (final norm on every layer)")
+      ->default_val("raw");
+  sub.add_option("--lager-weights", args.lager_weights, "layer weights from `arbiter train lager` (default: uniform)");
+  sub.add_flag("--per-layer", args.per_layer, "write each row's [L+1, K] score-token logits");
+  sub.add_option("--rank-by", args.rank_by, "score used for score_chosen/score_rejected: vanilla, expected, lager")
+      ->default_val("lager");
+}
+
+Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model) {
+  RewardJobOptions options;
+  if (!args.head_path.empty()) {
+    ARB_ASSIGN(train::RewardHead head, train::load_reward_head(args.head_path));
+    if (head.dim != model.config.hidden_size)
+      return error(args.head_path + ": head for hidden size " + std::to_string(head.dim) + ", the model has " +
+                   std::to_string(model.config.hidden_size));
+    options.head = std::make_shared<train::RewardHead>(std::move(head));
+  } else if (!model.config.is_classifier()) {
+    return error(model.path + ": not a sequence-classification model (use `arbiter judge` for a causal LM, "
+                 "or --head with a head from `arbiter train head`)");
+  }
+  if (!args.attribute_weights.empty()) {
+    const RewardJob unweighted(model, nullptr, options);  // only to learn the output names
+    ARB_ASSIGN(AttributeWeights weights, parse_attribute_weights(args.attribute_weights, unweighted.labels()));
+    options.weights = weights;
+  }
+  return options;
+}
+
+Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer) {
+  JudgeOptions options;
+  if (!args.template_file.empty()) {
+    ARB_ASSIGN(std::string text, read_file(args.template_file));
+    options.prompt_template = JudgeTemplate{args.template_file, text, "", ""};
+  } else {
+    ARB_ASSIGN(options.prompt_template, builtin_judge_template(args.template_name));
+  }
+  if (args.answer_prefix_option && args.answer_prefix_option->count() > 0)
+    options.prompt_template.answer_prefix = args.answer_prefix;
+  if (!args.score_token_ids.empty()) {
+    ARB_ASSIGN(std::vector<int32_t> ids, parse_int_list(args.score_token_ids, "--score-token-ids"));
+    ARB_ASSIGN(options.score_tokens, score_tokens_from_ids(tokenizer, ids, {}));
+  } else {
+    if (!tokenizer) return error("the model has no tokenizer: give the score tokens with --score-token-ids");
+    ARB_ASSIGN(options.score_tokens, resolve_score_tokens(*tokenizer, args.score_tokens));
+  }
+  if (args.lens == "raw") options.lens = Lens::kRaw;
+  else if (args.lens == "normed") options.lens = Lens::kNormed;
+  else return error("--lens must be raw or normed");
+  if (args.rank_by != "vanilla" && args.rank_by != "expected" && args.rank_by != "lager")
+    return error("--rank-by must be vanilla, expected or lager");
+  options.rank_by = args.rank_by;
+  options.per_layer = args.per_layer;
+  if (!args.lager_weights.empty()) {
+    ARB_ASSIGN(train::LagerWeights weights, train::load_lager_weights(args.lager_weights));
+    if (int64_t(weights.layer_weights.size()) != model.config.num_layers + 1)
+      return error(args.lager_weights + ": weights for " + std::to_string(weights.layer_weights.size()) +
+                   " layers, the model has " + std::to_string(model.config.num_layers + 1) + " (layers + embeddings)");
+    options.lager_weights = std::move(weights);
+  }
+  return options;
+}
+
+}  // namespace arbiter::cli

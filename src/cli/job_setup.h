@@ -1,0 +1,37 @@
+// How the commands that run a reward model or a judge (score, judge, serve) turn their options into a
+// job's options, so that `arbiter serve` scores exactly as `arbiter score` / `arbiter judge` do.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/status.h"
+#include "model/model.h"
+#include "score/judge_job.h"
+#include "score/reward_job.h"
+
+namespace arbiter::cli {
+
+struct RewardArgs {
+  std::string attribute_weights, head_path;
+};
+
+struct JudgeArgs {
+  std::string template_name = "generic", template_file, answer_prefix, score_tokens = "1..5", score_token_ids;
+  std::string lens = "raw", lager_weights, rank_by = "lager";
+  bool per_layer = false;
+  CLI::Option* answer_prefix_option = nullptr;  // set by add_judge_options: whether --answer-prefix was given
+};
+
+void add_reward_options(CLI::App& sub, RewardArgs& args);
+void add_judge_options(CLI::App& sub, JudgeArgs& args);
+
+// A trained head must match the model's hidden size; without one the model must be a classifier.
+Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model);
+
+// `tokenizer` may be null (a model without one): score tokens must then be given by id.
+Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer);
+
+}  // namespace arbiter::cli

@@ -1,0 +1,122 @@
+#include "serve/batch_queue.h"
+
+namespace arbiter::serve {
+
+BatchQueue::BatchQueue(Backend& backend, ForwardOptions options, int64_t max_batch_tokens, int64_t max_queue,
+                       std::function<void(const BatchStats&)> on_batch)
+    : backend_(backend),
+      options_(std::move(options)),
+      max_batch_tokens_(max_batch_tokens),
+      max_queue_(max_queue),
+      on_batch_(std::move(on_batch)) {
+  worker_ = std::thread([this] { worker_loop(); });
+}
+
+BatchQueue::~BatchQueue() {
+  stop();
+  if (worker_.joinable()) worker_.join();
+}
+
+void BatchQueue::stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopping_ = true;
+  ready_.notify_all();
+}
+
+int64_t BatchQueue::queued_sequences() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_sequences_;
+}
+
+SubmitError BatchQueue::submit(const std::shared_ptr<Ticket>& ticket) {
+  const int64_t n = int64_t(ticket->sequences.size());
+  if (n > max_queue_) return SubmitError::kTooLarge;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) return SubmitError::kStopping;
+  if (queued_sequences_ + n > max_queue_) return SubmitError::kQueueFull;
+  ticket->outputs.resize(ticket->sequences.size());
+  queue_.push_back(ticket);
+  queued_sequences_ += n;
+  ready_.notify_one();
+  return SubmitError::kNone;
+}
+
+bool BatchQueue::wait(Ticket& ticket, std::future<Status>& done, std::chrono::steady_clock::time_point deadline) {
+  if (done.wait_until(deadline) == std::future_status::ready) return true;
+  ticket.abandoned = true;
+  return false;
+}
+
+std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> BatchQueue::take_batch(std::unique_lock<std::mutex>&) {
+  std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> batch;
+  int64_t tokens = 0;
+  while (!queue_.empty()) {
+    std::shared_ptr<Ticket>& front = queue_.front();
+    if (front->abandoned) {  // its handler has answered already: drop what was not run
+      queued_sequences_ -= int64_t(front->sequences.size() - front->next);
+      queue_.pop_front();
+      continue;
+    }
+    const int64_t length = int64_t(front->sequences[front->next].tokens.size());
+    if (!batch.empty() && tokens + length > max_batch_tokens_) break;
+    batch.emplace_back(front, front->next);
+    tokens += length;
+    --queued_sequences_;
+    if (++front->next == front->sequences.size()) queue_.pop_front();
+  }
+  return batch;
+}
+
+void BatchQueue::run_batch(std::vector<std::pair<std::shared_ptr<Ticket>, size_t>>& batch) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<SequenceInput> inputs;
+  int64_t tokens = 0;
+  for (const auto& [ticket, index] : batch) {
+    inputs.push_back(ticket->sequences[index]);
+    tokens += int64_t(ticket->sequences[index].tokens.size());
+  }
+  auto outputs = backend_.forward(inputs, options_);
+  std::vector<Status> failures(batch.size());
+  if (outputs) {
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].first->outputs[batch[i].second] = std::move((*outputs)[i]);
+  } else {
+    // One bad sequence must not fail its neighbours: run each alone to find whose it was.
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto single = backend_.forward({inputs[i]}, options_);
+      if (single) batch[i].first->outputs[batch[i].second] = std::move((*single)[0]);
+      else failures[i] = single.status();
+    }
+  }
+  if (on_batch_) {
+    on_batch_(BatchStats{int64_t(batch.size()), tokens,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Ticket& ticket = *batch[i].first;
+    if (ticket.done == ticket.sequences.size()) continue;  // already completed by an earlier failure
+    if (!failures[i].is_ok()) {
+      ticket.done = ticket.sequences.size();
+      ticket.completion.set_value(failures[i]);
+      continue;
+    }
+    if (++ticket.done == ticket.sequences.size()) ticket.completion.set_value(Status::ok());
+  }
+}
+
+void BatchQueue::worker_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      if (stopping_) return;
+      continue;
+    }
+    auto batch = take_batch(lock);
+    if (batch.empty()) continue;
+    lock.unlock();
+    run_batch(batch);
+    lock.lock();
+  }
+}
+
+}  // namespace arbiter::serve

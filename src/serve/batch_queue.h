@@ -1,0 +1,80 @@
+// Dynamic batching across concurrent requests. HTTP handler threads prepare their sequences and submit
+// them; ONE worker thread drains the queue in arrival order up to a token budget, runs
+// Backend::forward (which allows one call at a time), and completes each request when all of its
+// sequences are done. The queue is bounded in sequences, so a flood is refused instead of growing memory.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "runtime/backend.h"
+
+namespace arbiter::serve {
+
+// One request's work; shared by the handler that waits and the worker that fills it.
+struct Ticket {
+  std::vector<SequenceInput> sequences;
+  std::vector<SequenceOutput> outputs;  // filled by the worker, same order as sequences
+  size_t next = 0;                      // sequences already handed to a forward pass (worker only)
+  size_t done = 0;                      // sequences finished (worker only)
+  std::atomic<bool> abandoned{false};   // the handler gave up (timeout): skip what is not run yet
+  std::promise<Status> completion;
+};
+
+enum class SubmitError { kNone, kQueueFull, kTooLarge, kStopping };
+
+struct BatchStats {
+  int64_t sequences = 0, tokens = 0;
+  double seconds = 0;
+};
+
+class BatchQueue {
+ public:
+  // max_queue: sequences waiting at most; max_batch_tokens: tokens per forward pass (a longer sequence
+  // runs alone). on_batch is called by the worker after every forward pass.
+  BatchQueue(Backend& backend, ForwardOptions options, int64_t max_batch_tokens, int64_t max_queue,
+             std::function<void(const BatchStats&)> on_batch = {});
+  ~BatchQueue();  // finishes everything queued, then joins the worker
+  BatchQueue(const BatchQueue&) = delete;
+  BatchQueue& operator=(const BatchQueue&) = delete;
+
+  // On kNone the ticket is queued and its completion future will be set.
+  SubmitError submit(const std::shared_ptr<Ticket>& ticket);
+  // Waits for the ticket until `deadline`; on timeout marks it abandoned and returns false.
+  static bool wait(Ticket& ticket, std::future<Status>& done, std::chrono::steady_clock::time_point deadline);
+
+  int64_t queued_sequences() const;
+  int64_t max_queue() const { return max_queue_; }
+  // Refuses new work and lets the worker finish what is queued.
+  void stop();
+
+ private:
+  void worker_loop();
+  // Takes sequences from the front of the queue up to the token budget: (ticket, sequence index) pairs.
+  std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> take_batch(std::unique_lock<std::mutex>& lock);
+  void run_batch(std::vector<std::pair<std::shared_ptr<Ticket>, size_t>>& batch);
+
+  Backend& backend_;
+  const ForwardOptions options_;
+  const int64_t max_batch_tokens_, max_queue_;
+  std::function<void(const BatchStats&)> on_batch_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::shared_ptr<Ticket>> queue_;
+  int64_t queued_sequences_ = 0;  // not yet handed to a forward pass
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace arbiter::serve

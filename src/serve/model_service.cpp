@@ -1,0 +1,257 @@
+#include "serve/model_service.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace arbiter::serve {
+
+namespace {
+
+using nlohmann::json;
+
+json usage(int64_t tokens) {
+  return json{{"prompt_tokens", tokens}, {"total_tokens", tokens}, {"completion_tokens", 0}, {"prompt_tokens_details", nullptr}};
+}
+
+std::vector<double> softmax(const std::vector<double>& x) {
+  const double top = *std::max_element(x.begin(), x.end());
+  std::vector<double> p(x.size());
+  double sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) sum += p[i] = std::exp(x[i] - top);
+  for (double& v : p) v /= sum;
+  return p;
+}
+
+}  // namespace
+
+Result<Mode> parse_mode(const std::string& name) {
+  if (name == "reward") return Mode::kReward;
+  if (name == "judge") return Mode::kJudge;
+  return error("--mode must be reward or judge, not '" + name + "'");
+}
+
+const char* mode_name(Mode mode) { return mode == Mode::kReward ? "reward" : "judge"; }
+
+Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const Model> model, ServiceOptions options) {
+  std::unique_ptr<ModelService> s(new ModelService(std::move(model), std::move(options)));
+  auto formatter = ConversationFormatter::create(*s->model_, s->options_.format);
+  if (formatter) s->formatter_ = std::move(formatter).value();
+  else s->formatter_error_ = formatter.message();
+  s->max_sequence_tokens_ = s->options_.max_sequence_tokens > 0 ? s->options_.max_sequence_tokens
+                            : s->formatter_                      ? s->formatter_->max_length()
+                                                                 : s->model_->config.max_position_embeddings;
+  if (s->max_sequence_tokens_ <= 0) s->max_sequence_tokens_ = 4096;
+  if (s->options_.mode == Mode::kReward) {
+    if (!s->options_.reward.head && !s->model_->config.is_classifier())
+      return error(s->model_->path + ": not a sequence-classification model (serve it with --mode judge, or give --head)");
+    s->reward_job_ = std::make_unique<RewardJob>(*s->model_, s->formatter_, s->options_.reward);
+  } else {
+    JudgeOptions plain = s->options_.judge, per_layer = s->options_.judge;
+    plain.per_layer = false;
+    per_layer.per_layer = true;
+    s->judge_job_ = std::make_unique<JudgeJob>(*s->model_, s->formatter_, plain);
+    s->judge_job_per_layer_ = std::make_unique<JudgeJob>(*s->model_, s->formatter_, per_layer);
+  }
+  return s;
+}
+
+RowJob& ModelService::job() const {
+  if (reward_job_) return *reward_job_;
+  return *judge_job_;
+}
+
+ForwardOptions ModelService::forward_options() const { return job().forward_options(); }
+
+json ModelService::describe() const {
+  json j = {{"id", options_.model_name},
+            {"object", "model"},
+            {"owned_by", "arbiter"},
+            {"mode", mode_name(options_.mode)},
+            {"max_model_len", max_sequence_tokens_},
+            {"tokenizer", formatter_ != nullptr}};
+  if (reward_job_) j["labels"] = reward_job_->labels();
+  if (judge_job_) {
+    j["score_labels"] = options_.judge.score_tokens.labels;
+    j["score_values"] = options_.judge.score_tokens.values;
+  }
+  return j;
+}
+
+Status ModelService::check_sequence(const SequenceInput& sequence, const std::string& where) const {
+  const int64_t n = int64_t(sequence.tokens.size());
+  if (n == 0) return error(where + ": no tokens to score");
+  if (n > max_sequence_tokens_)
+    return error(where + ": " + std::to_string(n) + " tokens, more than the limit of " +
+                 std::to_string(max_sequence_tokens_) + " per sequence");
+  const int64_t vocab = model_->config.vocab_size;
+  for (size_t i = 0; i < sequence.tokens.size(); ++i)
+    if (sequence.tokens[i] < 0 || sequence.tokens[i] >= vocab)
+      return error(where + ": token " + std::to_string(i) + " is id " + std::to_string(sequence.tokens[i]) +
+                   ", outside the vocabulary of " + std::to_string(vocab));
+  return Status::ok();
+}
+
+Result<std::vector<int32_t>> ModelService::encode(const std::string& text, bool add_special, const std::string& where) const {
+  if (!formatter_) return error(where + ": this model has no tokenizer (" + formatter_error_ + "); send token ids");
+  auto tokens = formatter_->tokenizer().encode(text, add_special, /*parse_special=*/true);
+  if (!tokens) return tokens.status().with_context(where);
+  return tokens;
+}
+
+Result<Prepared> ModelService::prepare_examples(const std::vector<data::Example>& items, const std::string& field) const {
+  Prepared p;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string where = field + "[" + std::to_string(i) + "]";
+    if (items[i].input_ids.empty() && !formatter_)
+      return error(where + ": this model has no tokenizer (" + formatter_error_ + "); send token ids");
+    auto sequences = job().prepare(items[i]);
+    if (!sequences) return sequences.status().with_context(where);
+    p.first.push_back(p.sequences.size());
+    for (SequenceInput& s : *sequences) {
+      ARB_TRY(check_sequence(s, where));
+      p.tokens += int64_t(s.tokens.size());
+      p.sequences.push_back(std::move(s));
+    }
+  }
+  p.first.push_back(p.sequences.size());
+  return p;
+}
+
+Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) const {
+  // As OpenRLHF's reward server: the query is tokenized as it is (no special tokens added; a chat
+  // template, BOS and EOS are the client's), and cut on the right at the maximum length.
+  Prepared p;
+  for (size_t i = 0; i < request.queries.size(); ++i) {
+    const std::string where = "query[" + std::to_string(i) + "]";
+    ARB_ASSIGN(std::vector<int32_t> tokens, encode(request.queries[i], /*add_special=*/false, where));
+    const int64_t max_length = formatter_->max_length();
+    if (int64_t(tokens.size()) > max_length) tokens.resize(size_t(max_length));
+    SequenceInput s{std::move(tokens), {}};
+    ARB_TRY(check_sequence(s, where));
+    p.first.push_back(p.sequences.size());
+    p.tokens += int64_t(s.tokens.size());
+    p.sequences.push_back(std::move(s));
+  }
+  p.first.push_back(p.sequences.size());
+  return p;
+}
+
+Result<Prepared> ModelService::prepare_pooling(const PoolingRequest& request) const {
+  Prepared p;
+  auto add = [&](SequenceInput s, const std::string& where) -> Status {
+    if (request.truncate_prompt_tokens > 0 && int64_t(s.tokens.size()) > request.truncate_prompt_tokens)
+      s.tokens.erase(s.tokens.begin(), s.tokens.end() - request.truncate_prompt_tokens);
+    ARB_TRY(check_sequence(s, where));
+    p.first.push_back(p.sequences.size());
+    p.tokens += int64_t(s.tokens.size());
+    p.sequences.push_back(std::move(s));
+    return Status::ok();
+  };
+  if (!request.messages.empty()) {
+    if (request.messages.back().role != "assistant")
+      return error("messages: the last message must be the response to score (role 'assistant')");
+    if (!formatter_) return error("messages: this model has no tokenizer (" + formatter_error_ + "); send token ids");
+    std::vector<data::Turn> prompt(request.messages.begin(), request.messages.end() - 1);
+    auto formatted = formatter_->conversation(prompt, request.messages.back().content);
+    if (!formatted) return formatted.status().with_context("messages");
+    ARB_TRY(add(SequenceInput{std::move(formatted->tokens), {}}, "messages"));
+  }
+  for (size_t i = 0; i < request.inputs.size(); ++i) {
+    const std::string where = request.inputs.size() == 1 ? "input" : "input[" + std::to_string(i) + "]";
+    const TextOrTokens& in = request.inputs[i];
+    if (in.tokenized) {
+      ARB_TRY(add(SequenceInput{in.tokens, {}}, where));
+    } else {
+      ARB_ASSIGN(std::vector<int32_t> tokens, encode(in.text, request.add_special_tokens, where));
+      ARB_TRY(add(SequenceInput{std::move(tokens), {}}, where));
+    }
+  }
+  p.first.push_back(p.sequences.size());
+  return p;
+}
+
+Result<std::vector<json>> ModelService::finish_items(RowJob& job, const std::vector<data::Example>& items,
+                                                     const Prepared& prepared, std::vector<SequenceOutput>& outputs) const {
+  std::vector<json> results;
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::vector<SequenceOutput> own(std::make_move_iterator(outputs.begin() + long(prepared.first[i])),
+                                    std::make_move_iterator(outputs.begin() + long(prepared.first[i + 1])));
+    ARB_ASSIGN(json line, job.finish(items[i], own));
+    line.erase("id");
+    line["index"] = i;
+    results.push_back(std::move(line));
+  }
+  return results;
+}
+
+Result<json> ModelService::score_response(const std::vector<data::Example>& items, const Prepared& prepared,
+                                          std::vector<SequenceOutput>& outputs) const {
+  ARB_ASSIGN(std::vector<json> data, finish_items(*reward_job_, items, prepared, outputs));
+  return json{{"object", "list"}, {"model", options_.model_name}, {"labels", reward_job_->labels()},
+              {"data", data}, {"usage", usage(prepared.tokens)}};
+}
+
+Result<json> ModelService::judge_response(const JudgeRequest& request, const Prepared& prepared,
+                                          std::vector<SequenceOutput>& outputs) const {
+  JudgeJob& job = request.per_layer ? *judge_job_per_layer_ : *judge_job_;
+  ARB_ASSIGN(std::vector<json> data, finish_items(job, request.items, prepared, outputs));
+  for (json& d : data) d.erase("score_values");  // said once, below
+  return json{{"object", "list"}, {"model", options_.model_name},
+              {"score_labels", options_.judge.score_tokens.labels}, {"score_values", options_.judge.score_tokens.values},
+              {"data", data}, {"usage", usage(prepared.tokens)}};
+}
+
+Result<std::vector<double>> ModelService::head_values(SequenceOutput& output) const {
+  data::Example example;
+  std::vector<SequenceOutput> one;
+  one.push_back(std::move(output));
+  ARB_ASSIGN(json line, reward_job_->finish(example, one));
+  std::vector<double> values;
+  if (line.contains("attributes")) {
+    for (const std::string& label : reward_job_->labels()) values.push_back(line["attributes"][label].get<double>());
+  } else if (line.contains("score")) {
+    values.push_back(line["score"].get<double>());
+  }
+  if (values.empty()) return error("the reward job gave no outputs");
+  return values;
+}
+
+Result<json> ModelService::reward_response(const Prepared& prepared, std::vector<SequenceOutput>& outputs) const {
+  json rewards = json::array(), extra = json::object();
+  const std::vector<std::string>& labels = reward_job_->labels();
+  for (SequenceOutput& out : outputs) {
+    data::Example example;
+    std::vector<SequenceOutput> one;
+    one.push_back(std::move(out));
+    ARB_ASSIGN(json line, reward_job_->finish(example, one));
+    if (!line.contains("score"))
+      return error("the model has " + std::to_string(labels.size()) +
+                   " outputs and no way to combine them: start the server with --attribute-weights");
+    rewards.push_back(line["score"]);
+    // Several outputs travel in extra_logs, one list per attribute, which OpenRLHF logs as they are.
+    if (line.contains("attributes"))
+      for (const std::string& label : labels) extra[label].push_back(line["attributes"][label]);
+  }
+  return json{{"rewards", rewards}, {"scores", rewards}, {"extra_logs", extra}};
+}
+
+Result<json> ModelService::pooling_response(const Prepared& prepared, std::vector<SequenceOutput>& outputs,
+                                            bool classify) const {
+  const std::vector<std::string>& labels = reward_job_->labels();
+  json data = json::array();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    ARB_ASSIGN(std::vector<double> values, head_values(outputs[i]));
+    if (!classify) {
+      data.push_back(json{{"index", i}, {"object", "pooling"}, {"data", values}});
+      continue;
+    }
+    // vLLM's default activation for a classifier: softmax over several classes, sigmoid over one.
+    std::vector<double> probs = values.size() == 1 ? std::vector<double>{1.0 / (1.0 + std::exp(-values[0]))} : softmax(values);
+    const size_t best = values.size() == 1 ? 0 : size_t(std::max_element(probs.begin(), probs.end()) - probs.begin());
+    data.push_back(json{{"index", i}, {"label", best < labels.size() ? json(labels[best]) : json(nullptr)},
+                        {"probs", probs}, {"num_classes", probs.size()}});
+  }
+  return json{{"object", "list"}, {"model", options_.model_name}, {"data", data}, {"usage", usage(prepared.tokens)}};
+}
+
+}  // namespace arbiter::serve

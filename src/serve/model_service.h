@@ -1,0 +1,86 @@
+// What the server does with one model: turns parsed requests into token sequences (on the handler's
+// thread) and the backend's outputs into response bodies. Scoring goes through the same RewardJob /
+// JudgeJob as `arbiter score` and `arbiter judge`, so the numbers are the same as theirs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "score/formatter.h"
+#include "score/judge_job.h"
+#include "score/reward_job.h"
+#include "serve/request_schema.h"
+
+namespace arbiter::serve {
+
+enum class Mode { kReward, kJudge };
+Result<Mode> parse_mode(const std::string& name);
+const char* mode_name(Mode mode);
+
+struct ServiceOptions {
+  Mode mode = Mode::kReward;
+  std::string model_name;           // reported as `model` in responses and /v1/models
+  FormatterOptions format;          // chat template, --max-length truncation (as `arbiter score`)
+  RewardJobOptions reward;
+  JudgeOptions judge;               // per_layer is chosen per request
+  int64_t max_sequence_tokens = 0;  // a longer sequence is refused (0: the formatter's max length)
+};
+
+// A request's sequences, item by item: item i owns sequences [first[i], first[i + 1]).
+struct Prepared {
+  std::vector<SequenceInput> sequences;
+  std::vector<size_t> first;
+  int64_t tokens = 0;
+};
+
+class ModelService {
+ public:
+  // A model without a tokenizer is served for token-id requests only.
+  static Result<std::unique_ptr<ModelService>> create(std::shared_ptr<const Model> model, ServiceOptions options);
+
+  Mode mode() const { return options_.mode; }
+  const std::string& model_name() const { return options_.model_name; }
+  const Model& model() const { return *model_; }
+  ForwardOptions forward_options() const;
+  nlohmann::json describe() const;  // one /v1/models entry
+
+  // Errors name the item (`field`[i]) and are the client's fault (400).
+  Result<Prepared> prepare_examples(const std::vector<data::Example>& items, const std::string& field) const;
+  Result<Prepared> prepare_queries(const RewardRequest& request) const;
+  Result<Prepared> prepare_pooling(const PoolingRequest& request) const;
+
+  // Errors here are the server's (500): the backend gave something unexpected.
+  Result<nlohmann::json> score_response(const std::vector<data::Example>& items, const Prepared& prepared,
+                                        std::vector<SequenceOutput>& outputs) const;
+  Result<nlohmann::json> judge_response(const JudgeRequest& request, const Prepared& prepared,
+                                        std::vector<SequenceOutput>& outputs) const;
+  Result<nlohmann::json> reward_response(const Prepared& prepared, std::vector<SequenceOutput>& outputs) const;
+  // vLLM /classify (probabilities) or /pooling (the head's raw outputs).
+  Result<nlohmann::json> pooling_response(const Prepared& prepared, std::vector<SequenceOutput>& outputs,
+                                          bool classify) const;
+
+ private:
+  ModelService(std::shared_ptr<const Model> model, ServiceOptions options) : model_(std::move(model)), options_(std::move(options)) {}
+  RowJob& job() const;
+  Status check_sequence(const SequenceInput& sequence, const std::string& where) const;
+  Result<std::vector<int32_t>> encode(const std::string& text, bool add_special, const std::string& where) const;
+  // The head's outputs of one sequence in label order, through the reward job.
+  Result<std::vector<double>> head_values(SequenceOutput& output) const;
+  Result<std::vector<nlohmann::json>> finish_items(RowJob& job, const std::vector<data::Example>& items,
+                                                   const Prepared& prepared, std::vector<SequenceOutput>& outputs) const;
+
+  std::shared_ptr<const Model> model_;
+  ServiceOptions options_;
+  std::shared_ptr<ConversationFormatter> formatter_;  // null: the model has no tokenizer
+  std::string formatter_error_;                       // why, for the 400 a text request gets
+  // The jobs keep no per-row state, so handler threads share them (prepare and finish are only read).
+  std::unique_ptr<RewardJob> reward_job_;
+  std::unique_ptr<JudgeJob> judge_job_, judge_job_per_layer_;
+  int64_t max_sequence_tokens_ = 0;
+};
+
+}  // namespace arbiter::serve

@@ -1,0 +1,292 @@
+#include "serve/request_schema.h"
+
+#include <cstdint>
+
+namespace arbiter::serve {
+
+namespace {
+
+using nlohmann::json;
+
+Result<std::string> string_at(const json& value, const std::string& where) {
+  if (!value.is_string()) return error(where + " is " + value.type_name() + ", expected a string");
+  return value.get<std::string>();
+}
+
+// A required non-empty list.
+Result<const json*> list_field(const json& body, const char* field) {
+  if (!body.contains(field)) return error(std::string("missing field '") + field + "'");
+  const json& value = body.at(field);
+  if (!value.is_array()) return error(std::string("field '") + field + "' is " + value.type_name() + ", expected a list");
+  if (value.empty()) return error(std::string("field '") + field + "' is an empty list");
+  return &value;
+}
+
+Result<std::vector<int32_t>> token_list(const json& value, const std::string& where) {
+  if (!value.is_array()) return error(where + " is " + value.type_name() + ", expected a list of token ids");
+  if (value.empty()) return error(where + " is an empty list of token ids");
+  std::vector<int32_t> tokens;
+  tokens.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    const json& t = value[i];
+    if (!t.is_number_integer())
+      return error(where + "[" + std::to_string(i) + "] is " + t.type_name() + ", expected a token id");
+    const int64_t id = t.is_number_unsigned() && t.get<uint64_t>() > uint64_t(INT32_MAX) ? -1 : t.get<int64_t>();
+    if (id < 0 || id > INT32_MAX) return error(where + "[" + std::to_string(i) + "] is not a valid token id");
+    tokens.push_back(int32_t(id));
+  }
+  return tokens;
+}
+
+Result<std::vector<data::Turn>> messages_at(const json& value, const std::string& where) {
+  if (!value.is_array()) return error(where + " is " + value.type_name() + ", expected a list of messages");
+  if (value.empty()) return error(where + " is an empty list of messages");
+  std::vector<data::Turn> turns;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const std::string at = where + "[" + std::to_string(i) + "]";
+    const json& m = value[i];
+    if (!m.is_object()) return error(at + " is " + m.type_name() + ", expected a {role, content} message");
+    if (!m.contains("role")) return error(at + " has no 'role'");
+    if (!m.contains("content")) return error(at + " has no 'content'");
+    ARB_ASSIGN(std::string role, string_at(m.at("role"), at + ".role"));
+    ARB_ASSIGN(std::string content, string_at(m.at("content"), at + ".content"));
+    if (role != "system" && role != "user" && role != "assistant")
+      return error(at + ".role is '" + role + "', expected system, user or assistant");
+    turns.push_back({std::move(role), std::move(content)});
+  }
+  return turns;
+}
+
+// A conversation whose last message is the assistant's response: prompt turns + one response.
+Result<data::Example> conversation_example(const json& value, const std::string& where) {
+  ARB_ASSIGN(std::vector<data::Turn> turns, messages_at(value, where));
+  if (turns.back().role != "assistant")
+    return error(where + ": the last message must be the assistant's response (role 'assistant')");
+  data::Example ex;
+  ex.responses.push_back(std::move(turns.back().content));
+  turns.pop_back();
+  ex.prompt_turns = std::move(turns);
+  ex.raw = json::object();
+  return ex;
+}
+
+// A prompt is one user turn (a string) or a list of messages.
+Result<std::vector<data::Turn>> prompt_at(const json& value, const std::string& where) {
+  if (value.is_string()) return std::vector<data::Turn>{{"user", value.get<std::string>()}};
+  if (value.is_array()) return messages_at(value, where);
+  return error(where + " is " + value.type_name() + ", expected a string or a list of messages");
+}
+
+Result<bool> optional_bool(const json& body, const char* field, bool fallback) {
+  if (!body.contains(field) || body.at(field).is_null()) return fallback;
+  if (!body.at(field).is_boolean())
+    return error(std::string("field '") + field + "' is " + body.at(field).type_name() + ", expected true or false");
+  return body.at(field).get<bool>();
+}
+
+Result<std::string> optional_string(const json& body, const char* field) {
+  if (!body.contains(field) || body.at(field).is_null()) return std::string();
+  return string_at(body.at(field), std::string("field '") + field + "'");
+}
+
+// Request bodies are shallow; a deep one is hostile, and would make parsing and destruction recurse.
+constexpr int kMaxDepth = 64;
+
+bool nested_too_deep(std::string_view body) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<size_t> find_invalid_utf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = s[i];
+    if (c < 0x80) { ++i; continue; }
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are ill-formed.
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+      return i;
+    i += len;
+  }
+  return std::nullopt;
+}
+
+Result<json> parse_body(std::string_view body) {
+  if (body.empty()) return error("the request body is empty, expected a JSON object");
+  if (auto bad = find_invalid_utf8(body)) return error("the body is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+  if (nested_too_deep(body)) return error("the JSON is nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  json parsed = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    // Parse again with exceptions only to learn where it failed; nothing escapes this function.
+    try {
+      (void)json::parse(body.begin(), body.end());
+    } catch (const json::parse_error& e) {
+      return error("malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    } catch (const std::exception& e) {
+      return error(std::string("malformed JSON: ") + e.what());
+    }
+    return error("malformed JSON");
+  }
+  if (!parsed.is_object()) return error(std::string("the body is ") + parsed.type_name() + ", expected a JSON object");
+  return parsed;
+}
+
+Result<RewardRequest> parse_reward_request(const json& body) {
+  ARB_ASSIGN(const json* query, list_field(body, "query"));
+  RewardRequest request;
+  for (size_t i = 0; i < query->size(); ++i) {
+    ARB_ASSIGN(std::string text, string_at((*query)[i], "query[" + std::to_string(i) + "]"));
+    request.queries.push_back(std::move(text));
+  }
+  // OpenRLHF sends prompts (and labels) alongside; a reward model does not read them, but a malformed
+  // `prompts` is still a client bug worth reporting.
+  if (body.contains("prompts") && !body.at("prompts").is_null()) {
+    const json& prompts = body.at("prompts");
+    if (!prompts.is_array()) return error(std::string("field 'prompts' is ") + prompts.type_name() + ", expected a list");
+    if (prompts.size() != query->size())
+      return error("field 'prompts' has " + std::to_string(prompts.size()) + " items, 'query' has " +
+                   std::to_string(query->size()));
+  }
+  return request;
+}
+
+Result<PoolingRequest> parse_pooling_request(const json& body) {
+  PoolingRequest request;
+  ARB_ASSIGN(request.model, optional_string(body, "model"));
+  ARB_ASSIGN(request.add_special_tokens, optional_bool(body, "add_special_tokens", true));
+  if (body.contains("truncate_prompt_tokens") && !body.at("truncate_prompt_tokens").is_null()) {
+    const json& t = body.at("truncate_prompt_tokens");
+    if (!t.is_number_integer()) return error(std::string("field 'truncate_prompt_tokens' is ") + t.type_name() + ", expected an integer");
+    const int64_t n = t.is_number_unsigned() && t.get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX : t.get<int64_t>();
+    if (n < -1 || n == 0) return error("field 'truncate_prompt_tokens' must be positive (or -1: the model's limit)");
+    request.truncate_prompt_tokens = n < 0 ? 0 : n;
+  }
+  const bool has_input = body.contains("input"), has_messages = body.contains("messages");
+  if (has_input == has_messages) return error("give exactly one of 'input' and 'messages'");
+  if (has_messages) {
+    ARB_ASSIGN(request.messages, messages_at(body.at("messages"), "messages"));
+    return request;
+  }
+  const json& input = body.at("input");
+  if (input.is_string()) {
+    request.inputs.push_back({input.get<std::string>(), {}, false});
+    return request;
+  }
+  if (!input.is_array()) return error(std::string("field 'input' is ") + input.type_name() + ", expected a string or a list");
+  if (input.empty()) return error("field 'input' is an empty list");
+  if (input[0].is_number_integer()) {  // one tokenized prompt
+    ARB_ASSIGN(std::vector<int32_t> tokens, token_list(input, "input"));
+    request.inputs.push_back({"", std::move(tokens), true});
+    return request;
+  }
+  for (size_t i = 0; i < input.size(); ++i) {
+    const std::string where = "input[" + std::to_string(i) + "]";
+    if (input[i].is_array()) {
+      ARB_ASSIGN(std::vector<int32_t> tokens, token_list(input[i], where));
+      request.inputs.push_back({"", std::move(tokens), true});
+    } else {
+      ARB_ASSIGN(std::string text, string_at(input[i], where));
+      request.inputs.push_back({std::move(text), {}, false});
+    }
+  }
+  return request;
+}
+
+Result<ScoreRequest> parse_score_request(const json& body) {
+  ScoreRequest request;
+  const int kinds = int(body.contains("conversations")) + int(body.contains("pairs")) + int(body.contains("input_ids"));
+  if (kinds != 1) return error("give exactly one of 'conversations', 'pairs' and 'input_ids'");
+  if (body.contains("conversations")) {
+    ARB_ASSIGN(const json* list, list_field(body, "conversations"));
+    for (size_t i = 0; i < list->size(); ++i) {
+      ARB_ASSIGN(data::Example ex, conversation_example((*list)[i], "conversations[" + std::to_string(i) + "]"));
+      request.items.push_back(std::move(ex));
+    }
+  } else if (body.contains("pairs")) {
+    ARB_ASSIGN(const json* list, list_field(body, "pairs"));
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string where = "pairs[" + std::to_string(i) + "]";
+      const json& pair = (*list)[i];
+      if (!pair.is_object()) return error(where + " is " + pair.type_name() + ", expected {prompt, response}");
+      if (!pair.contains("prompt")) return error(where + " has no 'prompt'");
+      if (!pair.contains("response")) return error(where + " has no 'response'");
+      data::Example ex;
+      ARB_ASSIGN(ex.prompt_turns, prompt_at(pair.at("prompt"), where + ".prompt"));
+      ARB_ASSIGN(std::string response, string_at(pair.at("response"), where + ".response"));
+      ex.responses.push_back(std::move(response));
+      ex.raw = json::object();
+      request.items.push_back(std::move(ex));
+    }
+  } else {
+    ARB_ASSIGN(const json* list, list_field(body, "input_ids"));
+    for (size_t i = 0; i < list->size(); ++i) {
+      data::Example ex;
+      ARB_ASSIGN(ex.input_ids, token_list((*list)[i], "input_ids[" + std::to_string(i) + "]"));
+      ex.raw = json::object();
+      request.items.push_back(std::move(ex));
+    }
+  }
+  for (size_t i = 0; i < request.items.size(); ++i) {
+    request.items[i].id = std::to_string(i);
+    request.items[i].row_index = i;
+  }
+  return request;
+}
+
+Result<JudgeRequest> parse_judge_request(const json& body) {
+  JudgeRequest request;
+  ARB_ASSIGN(request.per_layer, optional_bool(body, "per_layer", false));
+  ARB_ASSIGN(const json* list, list_field(body, "items"));
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string where = "items[" + std::to_string(i) + "]";
+    const json& item = (*list)[i];
+    if (!item.is_object()) return error(where + " is " + item.type_name() + ", expected {prompt, response}");
+    if (!item.contains("prompt")) return error(where + " has no 'prompt'");
+    if (!item.contains("response")) return error(where + " has no 'response'");
+    data::Example ex;
+    ex.id = std::to_string(i);
+    ex.row_index = i;
+    ARB_ASSIGN(ex.prompt_turns, prompt_at(item.at("prompt"), where + ".prompt"));
+    ARB_ASSIGN(std::string response, string_at(item.at("response"), where + ".response"));
+    ex.responses.push_back(std::move(response));
+    // The judge job reads the rubric and the reference answer from the row's raw fields.
+    ex.raw = json::object();
+    for (const char* field : {"rubric", "reference"}) {
+      if (!item.contains(field) || item.at(field).is_null()) continue;
+      ARB_ASSIGN(std::string text, string_at(item.at(field), where + "." + field));
+      ex.raw[field] = std::move(text);
+    }
+    request.items.push_back(std::move(ex));
+  }
+  return request;
+}
+
+}  // namespace arbiter::serve

@@ -1,0 +1,292 @@
+#include "serve/server.h"
+
+#include <chrono>
+#include <cstdio>
+#include <httplib.h>
+
+#include "serve/auth.h"
+#include "serve/batch_queue.h"
+#include "serve/metrics.h"
+
+namespace arbiter::serve {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// What one request's handling learned, for its log line and metrics. httplib reads, handles and logs a
+// request on one thread, so a thread-local carries it from the pre-routing hook to the logger.
+struct RequestContext {
+  bool active = false;
+  Clock::time_point start;
+  int64_t items = 0, tokens = 0;
+};
+thread_local RequestContext t_request;
+
+const char* error_type_for(int status) {
+  switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 404: return "not_found_error";
+    case 405: return "method_not_allowed";
+    case 413: return "request_too_large";
+    case 429: return "queue_full";
+    case 503: return "unavailable";
+    case 504: return "timeout";
+    default: return status >= 500 ? "server_error" : "invalid_request_error";
+  }
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message, const char* type = nullptr) {
+  send_json(res, status, json{{"error", {{"message", message}, {"type", type ? type : error_type_for(status)}}}});
+}
+
+// Route names for metrics labels: the known paths, everything else "other" (bounded label values).
+std::string route_label(const std::string& path) {
+  for (const char* known : {"/get_reward", "/classify", "/pooling", "/v1/score", "/v1/judge", "/health", "/v1/models",
+                            "/metrics", "/v1/classify"})
+    if (path == known) return known;
+  return "other";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> model, ServiceOptions service,
+                                               ServerOptions options) {
+  if (options.max_batch_tokens <= 0) return error("--max-batch-tokens must be positive");
+  if (options.max_queue <= 0) return error("--max-queue must be positive");
+  if (options.timeout_ms <= 0) return error("--timeout-ms must be positive");
+  if (options.max_body_bytes <= 0) return error("--max-body-bytes must be positive");
+  if (options.http_threads <= 0) return error("--http-threads must be positive");
+  std::unique_ptr<Server> s(new Server());
+  s->options_ = std::move(options);
+  s->model_ = model;
+  ARB_ASSIGN(s->service_, ModelService::create(model, std::move(service)));
+  s->backend_ = make_cpu_backend(model);
+  s->metrics_ = std::make_unique<Metrics>();
+  Metrics* metrics = s->metrics_.get();
+  s->queue_ = std::make_unique<BatchQueue>(*s->backend_, s->service_->forward_options(), s->options_.max_batch_tokens,
+                                           s->options_.max_queue, [metrics](const BatchStats& b) {
+                                             metrics->record_batch(b.sequences, b.tokens, b.seconds);
+                                           });
+  s->http_ = std::make_unique<httplib::Server>();
+  s->install_routes();
+  return s;
+}
+
+Server::~Server() {
+  stop();
+  queue_.reset();  // finishes queued work, joins the worker
+}
+
+Result<int> Server::bind() {
+  const bool ok = options_.port == 0 ? true : http_->bind_to_port(options_.host, options_.port);
+  int port = options_.port;
+  if (options_.port == 0) port = http_->bind_to_any_port(options_.host);
+  if (!ok || port <= 0)
+    return error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                 " (in use, or not an address of this machine)");
+  return port;
+}
+
+Status Server::serve() {
+  if (!http_->listen_after_bind() && !stopping_) return error("the HTTP server stopped unexpectedly");
+  // listen_after_bind returns once every handler thread has finished its request; the batching worker
+  // has nothing left for them, so stopping it now loses nothing.
+  queue_->stop();
+  return Status::ok();
+}
+
+void Server::stop() {
+  stopping_ = true;
+  if (http_) http_->stop();
+}
+
+void Server::install_routes() {
+  httplib::Server& http = *http_;
+  const size_t threads = size_t(options_.http_threads);
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(size_t(options_.max_body_bytes));
+  http.set_keep_alive_timeout(2);  // bounds how long an idle connection delays a shutdown
+  http.set_read_timeout(std::chrono::seconds(30));
+
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    t_request = RequestContext{true, Clock::now(), 0, 0};
+    if (req.path == "/health" || options_.api_key.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (!bearer_token_matches(req.get_header_value("Authorization"), options_.api_key)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, 401, "missing or wrong API key (send 'Authorization: Bearer <key>')");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Errors httplib itself answers (413 for a large body, 404, 400 for a broken request) get our body.
+  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    const std::string message = res.status == 404   ? "no such route"
+                                : res.status == 413 ? "the request body is larger than the limit (--max-body-bytes)"
+                                                    : "the request could not be read";
+    send_error(res, res.status, message);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    send_error(res, 500, "internal error: " + what);
+  });
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    const RequestContext ctx = t_request;
+    t_request = RequestContext{};
+    const double seconds = ctx.active ? std::chrono::duration<double>(Clock::now() - ctx.start).count() : 0.0;
+    const std::string route = route_label(req.path);
+    metrics_->record_request(route, res.status, seconds);
+    if (res.status >= 400) metrics_->record_error(route, error_type_for(res.status));
+    if (options_.log_requests)
+      std::fprintf(stderr, "serve: %s %s %d %.1f ms items=%lld tokens=%lld\n", req.method.c_str(), req.path.c_str(),
+                   res.status, seconds * 1e3, (long long)ctx.items, (long long)ctx.tokens);
+  });
+
+  // Runs a prepared request through the batch queue; false when `res` already holds the error.
+  auto execute = [this](Prepared& prepared, std::vector<SequenceOutput>& outputs, httplib::Response& res) -> bool {
+    t_request.tokens = prepared.tokens;
+    if (stopping_) {
+      send_error(res, 503, "the server is shutting down");
+      return false;
+    }
+    auto ticket = std::make_shared<Ticket>();
+    ticket->sequences = std::move(prepared.sequences);
+    std::future<Status> done = ticket->completion.get_future();
+    switch (queue_->submit(ticket)) {
+      case SubmitError::kNone: break;
+      case SubmitError::kTooLarge:
+        send_error(res, 413, std::to_string(ticket->sequences.size()) + " sequences in one request, more than the queue holds (--max-queue " +
+                                 std::to_string(queue_->max_queue()) + ")");
+        return false;
+      case SubmitError::kQueueFull:
+        res.set_header("Retry-After", "1");
+        send_error(res, 429, "the queue is full (" + std::to_string(queue_->max_queue()) + " sequences); retry later");
+        return false;
+      case SubmitError::kStopping:
+        send_error(res, 503, "the server is shutting down");
+        return false;
+    }
+    const auto deadline = t_request.start + std::chrono::milliseconds(options_.timeout_ms);
+    if (!BatchQueue::wait(*ticket, done, deadline)) {
+      send_error(res, 504, "the request did not finish within " + std::to_string(options_.timeout_ms) +
+                               " ms (--timeout-ms) and was cancelled");
+      return false;
+    }
+    Status status = done.get();
+    if (!status.is_ok()) {
+      send_error(res, 500, "the model failed: " + status.message());
+      return false;
+    }
+    outputs = std::move(ticket->outputs);
+    return true;
+  };
+  const Mode mode = service_->mode();
+  auto wrong_mode = [mode](httplib::Response& res, const char* route, Mode needed) {
+    if (mode == needed) return false;
+    send_error(res, 404, std::string(route) + " is served in --mode " + mode_name(needed) + "; this server runs --mode " +
+                             mode_name(mode));
+    return true;
+  };
+  // Parse, prepare, run, answer: the shape every model route shares.
+  auto model_route = [this, execute, wrong_mode](const char* route, Mode needed, auto handle) {
+    http_->Post(route, [this, route, needed, execute, wrong_mode, handle](const httplib::Request& req, httplib::Response& res) {
+      if (wrong_mode(res, route, needed)) return;
+      auto body = parse_body(req.body);
+      if (!body) return send_error(res, 400, body.message());
+      auto result = handle(*body, execute, res);
+      if (!result) return;  // handle has answered with an error
+      send_json(res, 200, *result);
+    });
+  };
+  // A handler returns the response body, or nullopt after writing an error into res.
+  using Exec = decltype(execute);
+  auto reply = [](httplib::Response& res, Result<json> r, int status_on_error) -> std::optional<json> {
+    if (!r) {
+      send_error(res, status_on_error, r.message());
+      return std::nullopt;
+    }
+    return std::move(r).value();
+  };
+
+  model_route("/v1/score", Mode::kReward, [this, reply](const json& body, const Exec& exec, httplib::Response& res) -> std::optional<json> {
+    auto request = parse_score_request(body);
+    if (!request) return reply(res, request.status(), 400);
+    t_request.items = int64_t(request->items.size());
+    auto prepared = service_->prepare_examples(request->items, body.contains("pairs") ? "pairs" : body.contains("conversations") ? "conversations" : "input_ids");
+    if (!prepared) return reply(res, prepared.status(), 400);
+    std::vector<SequenceOutput> outputs;
+    if (!exec(*prepared, outputs, res)) return std::nullopt;
+    return reply(res, service_->score_response(request->items, *prepared, outputs), 500);
+  });
+  model_route("/v1/judge", Mode::kJudge, [this, reply](const json& body, const Exec& exec, httplib::Response& res) -> std::optional<json> {
+    auto request = parse_judge_request(body);
+    if (!request) return reply(res, request.status(), 400);
+    t_request.items = int64_t(request->items.size());
+    auto prepared = service_->prepare_examples(request->items, "items");
+    if (!prepared) return reply(res, prepared.status(), 400);
+    std::vector<SequenceOutput> outputs;
+    if (!exec(*prepared, outputs, res)) return std::nullopt;
+    return reply(res, service_->judge_response(*request, *prepared, outputs), 500);
+  });
+  model_route("/get_reward", Mode::kReward, [this, reply](const json& body, const Exec& exec, httplib::Response& res) -> std::optional<json> {
+    auto request = parse_reward_request(body);
+    if (!request) return reply(res, request.status(), 400);
+    t_request.items = int64_t(request->queries.size());
+    auto prepared = service_->prepare_queries(*request);
+    if (!prepared) return reply(res, prepared.status(), 400);
+    std::vector<SequenceOutput> outputs;
+    if (!exec(*prepared, outputs, res)) return std::nullopt;
+    // A multi-output head without weights has no single reward: the request cannot be answered as asked.
+    return reply(res, service_->reward_response(*prepared, outputs), 400);
+  });
+  for (const char* route : {"/classify", "/v1/classify", "/pooling"}) {
+    const bool classify = std::string(route) != "/pooling";
+    model_route(route, Mode::kReward, [this, reply, classify](const json& body, const Exec& exec, httplib::Response& res) -> std::optional<json> {
+      auto request = parse_pooling_request(body);
+      if (!request) return reply(res, request.status(), 400);
+      if (!request->model.empty() && request->model != service_->model_name())
+        return reply(res, error("model '" + request->model + "' is not served here (this server has '" + service_->model_name() + "')"), 404);
+      auto prepared = service_->prepare_pooling(*request);
+      if (!prepared) return reply(res, prepared.status(), 400);
+      t_request.items = int64_t(prepared->sequences.size());
+      std::vector<SequenceOutput> outputs;
+      if (!exec(*prepared, outputs, res)) return std::nullopt;
+      auto body_out = reply(res, service_->pooling_response(*prepared, outputs, classify), 500);
+      if (body_out) {
+        (*body_out)["id"] = std::string(classify ? "classify-" : "pool-") + std::to_string(Clock::now().time_since_epoch().count());
+        (*body_out)["created"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      }
+      return body_out;
+    });
+  }
+
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    json body = {{"status", stopping_ ? "stopping" : "ok"}, {"model", service_->model_name()},
+                 {"mode", mode_name(service_->mode())}, {"queue_depth", queue_->queued_sequences()}};
+    send_json(res, stopping_ ? 503 : 200, body);
+  });
+  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, json{{"object", "list"}, {"data", json::array({service_->describe()})}});
+  });
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.status = 200;
+    res.set_content(metrics_->render(queue_->queued_sequences()), "text/plain; version=0.0.4");
+  });
+}
+
+}  // namespace arbiter::serve

@@ -1,0 +1,164 @@
+// The batching queue with a backend that records its calls and can be held: batches follow the token
+// budget, the queue refuses work past its bound, a bad sequence fails only its own request, and a
+// request that times out is dropped before it runs.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "serve/batch_queue.h"
+#include "serve/metrics.h"
+
+namespace arbiter::serve {
+namespace {
+
+class FakeBackend final : public Backend {
+ public:
+  std::string name() const override { return "fake"; }
+  const Model& model() const override { return model_; }
+  // Each output's scores hold the sequence's first token and its length; token 999 is "invalid".
+  Result<std::vector<SequenceOutput>> forward(const std::vector<SequenceInput>& sequences, const ForwardOptions&) override {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      ++entered_;
+      entered_cv_.notify_all();
+      release_cv_.wait(lock, [this] { return !held_; });
+      batch_sizes_.push_back(sequences.size());
+    }
+    std::vector<SequenceOutput> out;
+    for (const SequenceInput& s : sequences) {
+      for (int32_t t : s.tokens)
+        if (t == 999) return error("token 999 is out of range");
+      SequenceOutput o;
+      o.scores = {float(s.tokens[0]), float(s.tokens.size())};
+      out.push_back(o);
+    }
+    return out;
+  }
+  void hold() { std::lock_guard<std::mutex> l(mutex_); held_ = true; }
+  void release() { std::lock_guard<std::mutex> l(mutex_); held_ = false; release_cv_.notify_all(); }
+  void wait_entered(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    entered_cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  std::vector<size_t> batch_sizes() { std::lock_guard<std::mutex> l(mutex_); return batch_sizes_; }
+
+ private:
+  Model model_;
+  std::mutex mutex_;
+  std::condition_variable entered_cv_, release_cv_;
+  bool held_ = false;
+  int entered_ = 0;
+  std::vector<size_t> batch_sizes_;
+};
+
+std::shared_ptr<Ticket> ticket_of(std::vector<std::vector<int32_t>> sequences) {
+  auto t = std::make_shared<Ticket>();
+  for (auto& s : sequences) t->sequences.push_back(SequenceInput{std::move(s), {}});
+  return t;
+}
+
+TEST(BatchQueue, BatchesConcurrentRequestsByTokenBudgetInOrder) {
+  FakeBackend backend;
+  backend.hold();
+  BatchQueue queue(backend, {}, /*max_batch_tokens=*/8, /*max_queue=*/100);
+  auto blocker = ticket_of({{1}});
+  auto f0 = blocker->completion.get_future();
+  ASSERT_EQ(queue.submit(blocker), SubmitError::kNone);
+  backend.wait_entered(1);  // the worker is inside forward: the next submissions queue up together
+  auto a = ticket_of({{10, 0, 0}, {11, 0, 0}});  // 3 + 3 tokens
+  auto b = ticket_of({{20, 0, 0, 0}});            // 4 tokens: does not fit beside a's 6
+  auto fa = a->completion.get_future();
+  auto fb = b->completion.get_future();
+  ASSERT_EQ(queue.submit(a), SubmitError::kNone);
+  ASSERT_EQ(queue.submit(b), SubmitError::kNone);
+  EXPECT_EQ(queue.queued_sequences(), 3);
+  backend.release();
+  EXPECT_TRUE(fa.get().is_ok());
+  EXPECT_TRUE(fb.get().is_ok());
+  EXPECT_TRUE(f0.get().is_ok());
+  EXPECT_EQ(backend.batch_sizes(), (std::vector<size_t>{1, 2, 1}));
+  ASSERT_EQ(a->outputs.size(), 2u);
+  EXPECT_EQ(a->outputs[0].scores[0], 10.0f);
+  EXPECT_EQ(a->outputs[1].scores[0], 11.0f);
+  EXPECT_EQ(b->outputs[0].scores[1], 4.0f);
+  EXPECT_EQ(queue.queued_sequences(), 0);
+}
+
+TEST(BatchQueue, RefusesWorkPastItsBound) {
+  FakeBackend backend;
+  backend.hold();
+  BatchQueue queue(backend, {}, 64, /*max_queue=*/3);
+  auto running = ticket_of({{1}});
+  ASSERT_EQ(queue.submit(running), SubmitError::kNone);
+  backend.wait_entered(1);
+  EXPECT_EQ(queue.submit(ticket_of({{1}, {2}, {3}, {4}})), SubmitError::kTooLarge);
+  auto waiting = ticket_of({{1}, {2}});
+  EXPECT_EQ(queue.submit(waiting), SubmitError::kNone);
+  EXPECT_EQ(queue.submit(ticket_of({{1}, {2}})), SubmitError::kQueueFull);
+  EXPECT_EQ(queue.submit(ticket_of({{1}})), SubmitError::kNone);
+  backend.release();
+  queue.stop();
+  EXPECT_EQ(queue.submit(ticket_of({{1}})), SubmitError::kStopping);
+}
+
+TEST(BatchQueue, ABadSequenceFailsOnlyItsOwnRequest) {
+  FakeBackend backend;
+  backend.hold();
+  BatchQueue queue(backend, {}, 64, 100);
+  auto first = ticket_of({{1}});
+  ASSERT_EQ(queue.submit(first), SubmitError::kNone);
+  backend.wait_entered(1);
+  auto good = ticket_of({{5, 5}});
+  auto bad = ticket_of({{6, 999}});
+  auto fg = good->completion.get_future();
+  auto fbad = bad->completion.get_future();
+  ASSERT_EQ(queue.submit(good), SubmitError::kNone);
+  ASSERT_EQ(queue.submit(bad), SubmitError::kNone);
+  backend.release();
+  EXPECT_TRUE(fg.get().is_ok());
+  Status s = fbad.get();
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("999"), std::string::npos);
+  EXPECT_EQ(good->outputs[0].scores[0], 5.0f);
+}
+
+TEST(BatchQueue, AnAbandonedRequestIsNotRun) {
+  FakeBackend backend;
+  backend.hold();
+  BatchQueue queue(backend, {}, 64, 100);
+  auto first = ticket_of({{1}});
+  ASSERT_EQ(queue.submit(first), SubmitError::kNone);
+  backend.wait_entered(1);
+  auto late = ticket_of({{2}, {3}});
+  auto fl = late->completion.get_future();
+  ASSERT_EQ(queue.submit(late), SubmitError::kNone);
+  EXPECT_FALSE(BatchQueue::wait(*late, fl, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
+  EXPECT_TRUE(late->abandoned);
+  backend.release();
+  queue.stop();
+  while (queue.queued_sequences() > 0) std::this_thread::yield();
+  EXPECT_EQ(backend.batch_sizes(), (std::vector<size_t>{1}));
+}
+
+TEST(Metrics, RendersPrometheusText) {
+  Metrics m;
+  m.record_request("/v1/score", 200, 0.02);
+  m.record_request("/v1/score", 400, 0.001);
+  m.record_error("/v1/score", "invalid_request_error");
+  m.record_batch(3, 100, 0.01);
+  const std::string text = m.render(7);
+  EXPECT_NE(text.find("arbiter_requests_total{route=\"/v1/score\",status=\"200\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("arbiter_errors_total{route=\"/v1/score\",type=\"invalid_request_error\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("arbiter_queue_depth 7\n"), std::string::npos);
+  EXPECT_NE(text.find("arbiter_tokens_total 100\n"), std::string::npos);
+  EXPECT_NE(text.find("arbiter_tokens_per_second 10\n"), std::string::npos);  // 100 tokens over the 10 s window
+  EXPECT_NE(text.find("arbiter_batch_sequences_bucket{le=\"2\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("arbiter_batch_sequences_bucket{le=\"4\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("arbiter_request_seconds_bucket{route=\"/v1/score\",le=\"0.005\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("arbiter_request_seconds_count{route=\"/v1/score\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE arbiter_request_seconds histogram\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arbiter::serve

@@ -1,0 +1,197 @@
+// The server's numbers equal the offline commands': /v1/score against `arbiter score`, /get_reward
+// against `arbiter score --schema input_ids` on the same tokens, /v1/judge against `arbiter judge`.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model/model_tokenizer.h"
+#include "serve_helpers.h"
+#include "text/tokenizer.h"
+
+namespace arbiter::testing {
+namespace {
+
+using nlohmann::json;
+
+int run_binary(const std::string& args, std::string* output) {
+  const std::string cmd = std::string(ARBITER_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) output->append(buf, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::vector<json> read_lines(const std::string& path) {
+  std::vector<json> rows;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) rows.push_back(json::parse(line));
+  return rows;
+}
+
+std::string temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("arbiter-serve-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+void write_rows(const std::string& path, const std::vector<json>& rows) {
+  std::ofstream out(path);
+  for (const json& r : rows) out << r.dump() << "\n";
+}
+
+// The same job on the same tokens; only the batch neighbours differ, which changes the kernels' f32
+// summation order (a few ulps), so the bound is an f32 one. The largest difference seen is printed.
+double g_max_relative = 0;
+void expect_same_number(const json& a, const json& b, const std::string& what) {
+  ASSERT_TRUE(a.is_number() && b.is_number()) << what << ": " << a << " vs " << b;
+  const double x = a.get<double>(), y = b.get<double>();
+  g_max_relative = std::max(g_max_relative, std::fabs(x - y) / (1e-6 + std::fabs(y)));
+  EXPECT_NEAR(x, y, 1e-5 * (1 + std::fabs(y))) << what;
+}
+
+class PrintLargestDifference : public ::testing::Environment {
+ public:
+  void TearDown() override { std::printf("serve vs offline: largest relative difference %.3g\n", g_max_relative); }
+};
+const auto* const kPrinter = ::testing::AddGlobalTestEnvironment(new PrintLargestDifference);
+
+const std::vector<std::pair<std::string, std::string>> kPairs = {
+    {"What is the capital of France?", "Paris is the capital of France."},
+    {"Write a haiku about rain.", "Soft rain on the roof / the garden drinks quietly / puddles hold the sky"},
+    {"2 + 2 = ?", "5"},
+    {"Explain recursion briefly.", "A function that calls itself on a smaller input until a base case."},
+};
+
+class OfflineEquality : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(ARBITER_BINARY)) GTEST_SKIP() << "arbiter binary not built: " << ARBITER_BINARY;
+  }
+};
+
+TEST_F(OfflineEquality, ScoreMatchesTheScoreCommand) {
+  const std::string dir = temp_dir("score");
+  std::vector<json> rows;
+  json pairs = json::array();
+  for (const auto& [prompt, response] : kPairs) {
+    rows.push_back({{"prompt", prompt}, {"response", response}});
+    pairs.push_back({{"prompt", prompt}, {"response", response}});
+  }
+  write_rows(dir + "/in.jsonl", rows);
+  std::string log;
+  ASSERT_EQ(run_binary("score -m " + kSeqCls5 + " -i " + dir + "/in.jsonl -o " + dir + "/out.jsonl --attribute-weights nemotron",
+                       &log), 0) << log;
+  const std::vector<json> offline = read_lines(dir + "/out.jsonl");
+  ASSERT_EQ(offline.size(), kPairs.size());
+
+  auto model = load_model(kSeqCls5);
+  ASSERT_TRUE(model.is_ok());
+  serve::ServiceOptions service;
+  service.model_name = "rm";
+  const RewardJob unweighted(**model, nullptr, {});
+  service.reward.weights = *parse_attribute_weights("nemotron", unweighted.labels());
+  serve::ServerOptions options;
+  options.max_batch_tokens = 64;  // several forward passes, unlike the command's one
+  auto s = start_server(*model, service, options);
+  ASSERT_TRUE(s);
+  int status = 0;
+  const json served = post_json(*s, "/v1/score", json{{"pairs", pairs}}.dump(), &status);
+  ASSERT_EQ(status, 200) << served.dump();
+  ASSERT_EQ(served["data"].size(), kPairs.size());
+  for (size_t i = 0; i < kPairs.size(); ++i) {
+    expect_same_number(served["data"][i]["score"], offline[i]["score"], "score of row " + std::to_string(i));
+    for (const auto& [name, value] : offline[i]["attributes"].items())
+      expect_same_number(served["data"][i]["attributes"][name], value, name + " of row " + std::to_string(i));
+  }
+}
+
+TEST_F(OfflineEquality, GetRewardMatchesTheScoreCommandOnTheSameTokens) {
+  auto model = load_model(kSeqCls1);
+  ASSERT_TRUE(model.is_ok());
+  auto tokenizer = load_model_tokenizer(**model);
+  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+  const std::string dir = temp_dir("reward");
+  std::vector<json> rows;
+  json queries = json::array();
+  for (const auto& [prompt, response] : kPairs) {
+    const std::string query = "User: " + prompt + "\nAssistant: " + response;
+    queries.push_back(query);
+    auto ids = (*tokenizer)->encode(query, /*add_special=*/false, /*parse_special=*/true);
+    ASSERT_TRUE(ids.is_ok());
+    rows.push_back({{"input_ids", *ids}});
+  }
+  write_rows(dir + "/in.jsonl", rows);
+  std::string log;
+  ASSERT_EQ(run_binary("score -m " + kSeqCls1 + " -i " + dir + "/in.jsonl -o " + dir + "/out.jsonl --schema input_ids", &log), 0)
+      << log;
+  const std::vector<json> offline = read_lines(dir + "/out.jsonl");
+  ASSERT_EQ(offline.size(), kPairs.size());
+
+  serve::ServiceOptions service;
+  service.model_name = "rm";
+  auto s = start_server(*model, service);
+  ASSERT_TRUE(s);
+  int status = 0;
+  const json served = post_json(*s, "/get_reward", json{{"query", queries}, {"prompts", json::array({"a", "b", "c", "d"})},
+                                                        {"labels", json::array({"", "", "", ""})}}.dump(), &status);
+  ASSERT_EQ(status, 200) << served.dump();
+  for (size_t i = 0; i < kPairs.size(); ++i)
+    expect_same_number(served["rewards"][i], offline[i]["score"], "reward of query " + std::to_string(i));
+}
+
+TEST_F(OfflineEquality, JudgeMatchesTheJudgeCommand) {
+  const std::string dir = temp_dir("judge");
+  std::vector<json> rows;
+  json items = json::array();
+  for (size_t i = 0; i < kPairs.size(); ++i) {
+    json row = {{"prompt", kPairs[i].first}, {"response", kPairs[i].second}};
+    if (i == 1) row["rubric"] = "Score the imagery.";
+    if (i == 2) row["reference"] = "4";
+    rows.push_back(row);
+    items.push_back(row);
+  }
+  write_rows(dir + "/in.jsonl", rows);
+  std::string log;
+  ASSERT_EQ(run_binary("judge -m " + kStories + " -i " + dir + "/in.jsonl -o " + dir + "/out.jsonl --template prometheus --per-layer",
+                       &log), 0) << log;
+  const std::vector<json> offline = read_lines(dir + "/out.jsonl");
+  ASSERT_EQ(offline.size(), kPairs.size());
+
+  auto model = load_model(kStories);
+  ASSERT_TRUE(model.is_ok());
+  serve::ServiceOptions service;
+  service.mode = serve::Mode::kJudge;
+  service.model_name = "judge";
+  service.judge.prompt_template = *builtin_judge_template("prometheus");
+  auto tokenizer = load_model_tokenizer(**model);
+  ASSERT_TRUE(tokenizer.is_ok());
+  service.judge.score_tokens = *resolve_score_tokens(**tokenizer, "1..5");
+  auto s = start_server(*model, service);
+  ASSERT_TRUE(s);
+  int status = 0;
+  const json served = post_json(*s, "/v1/judge", json{{"items", items}, {"per_layer", true}}.dump(), &status);
+  ASSERT_EQ(status, 200) << served.dump();
+  for (size_t i = 0; i < kPairs.size(); ++i) {
+    const std::string row = "row " + std::to_string(i);
+    for (const char* score : {"vanilla", "expected", "lager"})
+      expect_same_number(served["data"][i][score], offline[i][score], std::string(score) + " of " + row);
+    const json& a = served["data"][i]["per_layer_logits"];
+    const json& b = offline[i]["per_layer_logits"];
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t l = 0; l < a.size(); ++l)
+      for (size_t k = 0; k < a[l].size(); ++k) expect_same_number(a[l][k], b[l][k], "per-layer logit of " + row);
+  }
+}
+
+}  // namespace
+}  // namespace arbiter::testing
