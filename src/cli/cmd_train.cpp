@@ -3,6 +3,7 @@
 //   train head   a linear reward head on features: regression, BT variants, or regression then Scaled BT
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -60,6 +61,10 @@ class StepPrinter {
     std::snprintf(buf, sizeof(buf), "step %lld/%lld  epoch %d  loss %.4f  epoch mean %.4f", (long long)step,
                   (long long)total, epoch, batch_loss, mean_loss);
     if (tty_) {
+      // Redraw at most every 100 ms: a million tiny steps must not flood the terminal.
+      const auto now = std::chrono::steady_clock::now();
+      if (step != total && now - last_draw_ < std::chrono::milliseconds(100)) return;
+      last_draw_ = now;
       const int width = 30;
       const int filled = total > 0 ? int(width * step / total) : 0;
       std::fprintf(stderr, "\r[%s%s] %s", std::string(size_t(filled), '#').c_str(),
@@ -73,6 +78,7 @@ class StepPrinter {
  private:
   int64_t every_;
   bool tty_;
+  std::chrono::steady_clock::time_point last_draw_{};
 };
 
 // ---- lager ----
