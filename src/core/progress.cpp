@@ -18,6 +18,18 @@ std::string format_duration(double seconds) {
   else std::snprintf(buf, sizeof buf, "%02lld:%02lld", (long long)(s / 60), (long long)(s % 60));
   return buf;
 }
+
+std::string format_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
 }  // namespace
 
 Progress::Progress(std::string label, int64_t total, std::string unit)
@@ -50,10 +62,17 @@ void Progress::draw(bool final) {
   const double token_rate = elapsed > 0 ? double(tokens_) / elapsed : 0;
   const double eta = (total_ > 0 && rate > 0) ? double(total_ - done_) / rate : -1;
   char stats[160];
-  std::snprintf(stats, sizeof stats, "%lld%s%s %s | %.1f %s/s | %.0f tok/s | %s elapsed%s%s", (long long)done_,
-                total_ > 0 ? "/" : "", total_ > 0 ? std::to_string(total_).c_str() : "", unit_.c_str(), rate,
-                unit_.c_str(), token_rate, format_duration(elapsed).c_str(), final ? "" : " | ETA ",
-                final ? "" : format_duration(eta).c_str());
+  if (unit_ == "bytes") {
+    std::snprintf(stats, sizeof stats, "%s%s%s | %s/s | %s elapsed%s%s", format_bytes(double(done_)).c_str(),
+                  total_ > 0 ? " / " : "", total_ > 0 ? format_bytes(double(total_)).c_str() : "",
+                  format_bytes(rate).c_str(), format_duration(elapsed).c_str(), final ? "" : " | ETA ",
+                  final ? "" : format_duration(eta).c_str());
+  } else {
+    std::snprintf(stats, sizeof stats, "%lld%s%s %s | %.1f %s/s | %.0f tok/s | %s elapsed%s%s", (long long)done_,
+                  total_ > 0 ? "/" : "", total_ > 0 ? std::to_string(total_).c_str() : "", unit_.c_str(), rate,
+                  unit_.c_str(), token_rate, format_duration(elapsed).c_str(), final ? "" : " | ETA ",
+                  final ? "" : format_duration(eta).c_str());
+  }
   if (tty_) {
     std::string bar;
     if (total_ > 0) {

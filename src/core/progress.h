@@ -10,7 +10,8 @@ namespace arbiter {
 
 class Progress {
  public:
-  // total <= 0: unknown (no ETA). unit names what is counted ("rows").
+  // total <= 0: unknown (no ETA). unit names what is counted ("rows"); the unit "bytes" shows amounts and
+  // rates as KiB/MiB/GiB and no token rate (downloads).
   Progress(std::string label, int64_t total, std::string unit = "rows");
   ~Progress();
   void set_total(int64_t total) { total_ = total; }

@@ -1,0 +1,58 @@
+// arbiter pull: download a model or dataset file into the cache (resumable, verified) and print its path.
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.h"
+#include "core/log.h"
+#include "fetch/fetch.h"
+
+namespace arbiter::cli {
+
+namespace {
+
+struct PullArgs {
+  std::string source;
+  fetch::FetchOptions options;
+};
+
+Status run_pull(PullArgs& args) {
+  fetch::apply_environment(args.options);
+  ARB_ASSIGN(fetch::FetchResult r, fetch::fetch(args.source, args.options));
+  if (r.cache_hit) log_info("cached: " + r.url);
+  else log_info("downloaded " + std::to_string(r.bytes_downloaded) + " bytes from " + r.url);
+  log_info("sha256 " + r.sha256 + "  " + r.path);
+  // stdout carries only the path, so that MODEL=$(arbiter pull ...) works.
+  std::printf("%s\n", r.path.c_str());
+  return Status::ok();
+}
+
+const CommandRegistration kRegistration({
+    "pull",
+    [](CLI::App& sub) -> CommandRunner {
+      auto args = std::make_shared<PullArgs>();
+      sub.add_option("source", args->source,
+                     "http(s) URL, hf://ORG/REPO[@REVISION]/FILE or hf://datasets/ORG/REPO[@REVISION]/FILE")
+          ->required();
+      sub.add_option("--sha256", args->options.expected_sha256,
+                     "expected SHA-256 (hex): a mismatching download is deleted and the command fails");
+      sub.add_option("-o,--out", args->options.out_path, "also put the file here (hard link to the cache entry, else a copy)");
+      sub.add_option("--cache-dir", args->options.cache_dir,
+                     "cache directory (default: $ARBITER_CACHE, $XDG_CACHE_HOME/arbiter or ~/.cache/arbiter)");
+      sub.add_option("--connect-timeout", args->options.connect_timeout_s, "seconds to wait for a connection")
+          ->capture_default_str();
+      sub.add_option("--stall-timeout", args->options.stall_timeout_s, "give up when no byte arrives for this many seconds")
+          ->capture_default_str();
+      sub.add_option("--attempts", args->options.max_attempts, "transfers in all; a dropped connection is resumed")
+          ->capture_default_str();
+      sub.footer(
+          "Prints the local path on stdout. HF_TOKEN is sent (as a Bearer token) to huggingface.co only;\n"
+          "HF_ENDPOINT names a mirror for hf:// sources.");
+      return [args] { return run_pull(*args); };
+    },
+    "download a model or dataset file (http(s) or hf://) into the cache, resumable and SHA-256 checked",
+    5,
+});
+
+}  // namespace
+
+}  // namespace arbiter::cli

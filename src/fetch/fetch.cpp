@@ -1,0 +1,209 @@
+#include "fetch/fetch.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/log.h"
+#include "fetch/cache.h"
+#include "fetch/http_transfer.h"
+#include "fetch/sha256.h"
+
+namespace arbiter::fetch {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct FileDescriptor {
+  int fd = -1;
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string read_sidecar(const std::string& entry) {
+  std::ifstream in(sha256_sidecar_path(entry));
+  std::string hex;
+  in >> hex;
+  return is_sha256_hex(hex) ? lower(hex) : std::string();
+}
+
+// sha256sum's format, so `sha256sum -c NAME.sha256` checks the entry from its folder.
+Status write_sidecar(const std::string& entry, const std::string& hex) {
+  const std::string path = sha256_sidecar_path(entry), tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << hex << "  " << fs::path(entry).filename().string() << "\n";
+    if (!out) return error(tmp + ": cannot write");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return error(path + ": cannot write: " + ec.message());
+  return Status::ok();
+}
+
+void remove_entry(const std::string& entry) {
+  std::error_code ec;
+  fs::remove(entry, ec);
+  fs::remove(sha256_sidecar_path(entry), ec);
+}
+
+// Fills r.sha256 and returns true when the cache entry can be used as it is. A cached file that does not
+// match --sha256 is removed, so that it is downloaded again.
+Result<bool> use_cached(FetchResult& r, const std::string& expected) {
+  std::error_code ec;
+  if (!fs::is_regular_file(r.cache_path, ec)) return false;
+  if (!expected.empty()) {
+    // Asked to verify: hash the bytes themselves rather than trust the sidecar.
+    ARB_ASSIGN(std::string actual, sha256_file(r.cache_path));
+    if (actual != expected) {
+      log_warn(r.cache_path + " (cached " + r.url + ") has sha256 " + actual + ", not " + expected +
+               "; downloading again");
+      remove_entry(r.cache_path);
+      return false;
+    }
+    r.sha256 = actual;
+    if (read_sidecar(r.cache_path) != actual) ARB_TRY(write_sidecar(r.cache_path, actual));
+    return true;
+  }
+  r.sha256 = read_sidecar(r.cache_path);
+  if (r.sha256.empty()) {
+    ARB_ASSIGN(r.sha256, sha256_file(r.cache_path));
+    ARB_TRY(write_sidecar(r.cache_path, r.sha256));
+  }
+  return true;
+}
+
+Status download(FetchResult& r, const std::string& expected, const FetchOptions& options) {
+  const std::string part = r.cache_path + ".part";
+  FileDescriptor file;
+  file.fd = ::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (file.fd < 0) return error(part + ": cannot open: " + std::strerror(errno));
+  // Two pulls of one URL would interleave their bytes in one .part file: the second one stops instead.
+  if (::flock(file.fd, LOCK_EX | LOCK_NB) != 0)
+    return error("another process is downloading " + r.url + " into " + part + "; try again when it is done");
+
+  TransferOptions transfer;
+  const std::string origin = url_origin(r.url);
+  if (!options.hf_token.empty() && !origin.empty() && origin == url_origin(options.hf_endpoint))
+    transfer.bearer_token = options.hf_token;
+  transfer.connect_timeout_s = options.connect_timeout_s;
+  transfer.stall_timeout_s = options.stall_timeout_s;
+  transfer.progress = options.progress;
+  transfer.label = "pull " + fs::path(r.cache_path).filename().string();
+
+  const int attempts = options.max_attempts < 1 ? 1 : options.max_attempts;
+  for (int attempt = 1;; ++attempt) {
+    TransferOutcome out = transfer_into(r.url, file.fd, transfer);
+    r.bytes_downloaded += out.bytes_received;
+    if (out.restarted) log_warn(r.url + ": the server did not continue the partial download; started over");
+    if (out.status.is_ok()) break;
+    if (!out.retryable || attempt >= attempts) {
+      const off_t kept = ::lseek(file.fd, 0, SEEK_END);
+      if (kept > 0)
+        return out.status.with_context(std::to_string(kept) + " bytes kept in " + part +
+                                       " (the same command resumes from there)");
+      std::error_code ec;
+      fs::remove(part, ec);
+      return out.status;
+    }
+    log_warn(out.status.message() + "; resuming (transfer " + std::to_string(attempt + 1) + " of " +
+             std::to_string(attempts) + ")");
+    std::this_thread::sleep_for(std::chrono::milliseconds(options.retry_delay_ms));
+  }
+  if (::fsync(file.fd) != 0) return error(part + ": fsync failed: " + std::strerror(errno));
+
+  // Hashed from the file once it is complete: one path for fresh and resumed downloads, and reading back
+  // at disk speed costs little next to the download.
+  ARB_ASSIGN(std::string actual, sha256_file(part));
+  if (!expected.empty() && actual != expected) {
+    std::error_code ec;
+    fs::remove(part, ec);
+    return error(r.url + ": sha256 mismatch: expected " + expected + ", downloaded " + actual +
+                 "; the file was deleted");
+  }
+  ARB_TRY(write_sidecar(r.cache_path, actual));
+  std::error_code ec;
+  fs::rename(part, r.cache_path, ec);
+  if (ec) return error(r.cache_path + ": cannot move the finished download into place: " + ec.message());
+  r.sha256 = actual;
+  return Status::ok();
+}
+
+// Puts the cache entry at `out` as a whole file: a hard link when both are on one filesystem, else a copy,
+// either one renamed into place.
+Status place_at(const std::string& entry, const std::string& out) {
+  std::error_code ec;
+  if (fs::exists(out, ec) && fs::equivalent(entry, out, ec)) return Status::ok();
+  const fs::path parent = fs::path(out).parent_path();
+  if (!parent.empty()) {
+    fs::create_directories(parent, ec);
+    if (ec) return error(parent.string() + ": cannot create: " + ec.message());
+  }
+  const std::string tmp = out + ".part";
+  fs::remove(tmp, ec);
+  fs::create_hard_link(entry, tmp, ec);
+  if (ec) {
+    ec.clear();
+    fs::copy_file(entry, tmp, ec);
+    if (ec) {
+      fs::remove(tmp, ec);
+      return error(out + ": cannot copy " + entry + " there");
+    }
+  }
+  fs::rename(tmp, out, ec);
+  if (ec) return error(out + ": cannot write: " + ec.message());
+  return Status::ok();
+}
+
+}  // namespace
+
+void apply_environment(FetchOptions& options) {
+  if (const char* token = std::getenv("HF_TOKEN"); token != nullptr && *token != '\0') options.hf_token = token;
+  if (const char* endpoint = std::getenv("HF_ENDPOINT"); endpoint != nullptr && *endpoint != '\0')
+    options.hf_endpoint = endpoint;
+}
+
+Result<FetchResult> fetch(const std::string& source, const FetchOptions& options) {
+  FetchResult r;
+  ARB_ASSIGN(r.url, resolve_source(source, options.hf_endpoint));
+  const std::string expected = lower(options.expected_sha256);
+  if (!expected.empty() && !is_sha256_hex(expected))
+    return error("sha256 '" + options.expected_sha256 + "': expected 64 hex digits");
+  std::string cache_dir = options.cache_dir;
+  if (cache_dir.empty()) {
+    ARB_ASSIGN(cache_dir, default_cache_dir());
+  }
+  r.cache_path = cache_entry_path(cache_dir, r.url);
+  std::error_code ec;
+  fs::create_directories(fs::path(r.cache_path).parent_path(), ec);
+  if (ec) return error(fs::path(r.cache_path).parent_path().string() + ": cannot create the cache folder: " + ec.message());
+
+  ARB_ASSIGN(r.cache_hit, use_cached(r, expected));
+  if (!r.cache_hit) ARB_TRY(download(r, expected, options));
+  r.path = r.cache_path;
+  if (!options.out_path.empty()) {
+    ARB_TRY(place_at(r.cache_path, options.out_path));
+    r.path = options.out_path;
+  }
+  r.size = int64_t(fs::file_size(r.path, ec));
+  if (ec) return error(r.path + ": " + ec.message());
+  return r;
+}
+
+}  // namespace arbiter::fetch

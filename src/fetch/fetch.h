@@ -1,0 +1,45 @@
+// `arbiter pull`: download a model or dataset file once, keep it in the cache, verify it, hand back its path.
+//
+// The file is written as CACHE_ENTRY.part and renamed into place only after it is complete and its SHA-256
+// is known (and matches, when one was given), so the final path never holds half a file. An interrupted
+// download continues where it stopped, in the same call (a dropped connection is resumed up to
+// max_attempts transfers) or in the next one (the .part file stays).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+#include "fetch/source.h"
+
+namespace arbiter::fetch {
+
+struct FetchOptions {
+  std::string expected_sha256;  // 64 hex digits; empty: computed and reported, not checked
+  std::string out_path;         // also place the file here (a hard link to the cache entry, else a copy)
+  std::string cache_dir;        // empty: default_cache_dir()
+  std::string hf_endpoint = kHuggingFaceEndpoint;
+  std::string hf_token;         // sent as a Bearer token only to URLs on hf_endpoint's origin
+  long connect_timeout_s = 30;
+  long stall_timeout_s = 60;    // abort a transfer when no byte arrives for this long
+  int max_attempts = 3;         // transfers in all; a transfer that fails after receiving data is resumed
+  int retry_delay_ms = 1000;    // wait before a resumed transfer
+  bool progress = true;         // progress bar on stderr
+};
+
+struct FetchResult {
+  std::string url;         // what the source resolved to
+  std::string path;        // the file to use: out_path when given, else the cache entry
+  std::string cache_path;  // the cache entry
+  std::string sha256;      // lower-case hex of the file's bytes
+  int64_t size = 0;
+  bool cache_hit = false;  // nothing was downloaded
+  int64_t bytes_downloaded = 0;
+};
+
+// Reads HF_TOKEN and HF_ENDPOINT (the names huggingface_hub uses) into `options`.
+void apply_environment(FetchOptions& options);
+
+Result<FetchResult> fetch(const std::string& source, const FetchOptions& options);
+
+}  // namespace arbiter::fetch

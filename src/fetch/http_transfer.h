@@ -1,0 +1,34 @@
+// One HTTP GET into a partly written file, with libcurl: continues after the file's current bytes with a
+// Range request, follows redirects, times out on a connection that does not open or stalls.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace arbiter::fetch {
+
+struct TransferOptions {
+  std::string bearer_token;    // sent as "Authorization: Bearer ..." to the URL's own host (not across redirects)
+  long connect_timeout_s = 30;
+  long stall_timeout_s = 60;   // abort when no byte arrives for this long
+  bool progress = true;        // a progress bar on stderr
+  std::string label;           // names the download in the progress line
+};
+
+struct TransferOutcome {
+  Status status;
+  bool retryable = false;      // a dropped connection or a server error: trying again may succeed
+  int64_t bytes_received = 0;  // body bytes written to the file by this call
+  int http_status = 0;         // of the last response (0: none)
+  bool resumed = false;        // the server answered the Range request with 206
+  bool restarted = false;      // the server ignored Range (200) or refused it (416): the file was started over
+};
+
+// Appends `url`'s body to the file open as `fd` (read-write), which already holds the first bytes when a
+// download was interrupted. A server that ignores Range makes the file start over from byte 0; one that
+// answers 416 for a file that is already complete leaves it as it is.
+TransferOutcome transfer_into(const std::string& url, int fd, const TransferOptions& options);
+
+}  // namespace arbiter::fetch

@@ -1,0 +1,385 @@
+// Downloads from a loopback HTTP server started inside the test (127.0.0.1, ephemeral port): full download
+// with checksum, wrong checksum, resume after a dropped connection, a server that ignores Range, 404,
+// redirects, cache hits, the Hugging Face token, and the CLI's stdout.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "fetch/cache.h"
+#include "fetch/fetch.h"
+
+namespace arbiter::fetch {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kStoriesPath = ARBITER_SHARED_DIR "/models/stories260K/stories260K.gguf";
+// From shared/models/stories260K/README.md.
+const char* const kStoriesSha256 = "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d";
+constexpr size_t kCutAfter = 1 << 20;  // the flaky route drops the connection after this many bytes
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// 3 MiB of seeded pseudo-random bytes: large enough to arrive in many writes, to be cut, and resumed.
+std::string big_payload() {
+  std::mt19937 rng(1234);
+  std::string bytes(3 << 20, '\0');
+  for (char& c : bytes) c = char(rng() & 0xff);
+  return bytes;
+}
+
+struct Request {
+  std::string path, range, authorization;
+};
+
+class LoopbackServer {
+ public:
+  LoopbackServer() {
+    files_["stories260K.gguf"] = read_file(kStoriesPath);
+    files_["big.bin"] = big_payload();
+    // Served with a content provider, so httplib answers Range requests with 206.
+    server_.Get("/files/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+      record(req);
+      serve(req.matches[1], res, /*cut=*/false);
+    });
+    // The first request is cut after kCutAfter bytes (the connection closes mid-body); later ones are whole.
+    server_.Get("/flaky/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+      const bool first = record(req) == 1;
+      serve(req.matches[1], res, first);
+    });
+    // Ignores Range: always the whole file with 200.
+    server_.Get("/norange/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+      record(req);
+      auto it = files_.find(req.matches[1]);
+      if (it == files_.end()) return void(res.status = 404);
+      res.status = 200;
+      const std::string* body = &it->second;
+      res.set_chunked_content_provider("application/octet-stream", [body](size_t offset, httplib::DataSink& sink) {
+        const size_t n = std::min<size_t>(64 << 10, body->size() - offset);
+        sink.write(body->data() + offset, n);
+        if (offset + n == body->size()) sink.done();
+        return true;
+      });
+    });
+    server_.Get("/redirect/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+      record(req);
+      res.set_redirect("/files/" + std::string(req.matches[1]), 302);
+    });
+    // A Hugging Face style path (ORG/REPO/resolve/REV/FILE) for the hf:// tests.
+    server_.Get("/[^/]+/[^/]+/resolve/[^/]+/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+      record(req);
+      serve(req.matches[1], res, false);
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~LoopbackServer() {
+    server_.stop();
+    thread_.join();
+  }
+
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url(const std::string& path) const { return base() + path; }
+  const std::string& file(const std::string& name) { return files_.at(name); }
+  int count(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return counts_[path];
+  }
+  std::vector<Request> requests() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  int record(const httplib::Request& req) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    requests_.push_back({req.path, req.get_header_value("Range"), req.get_header_value("Authorization")});
+    return ++counts_[req.path];
+  }
+
+  void serve(const std::string& name, httplib::Response& res, bool cut) {
+    auto it = files_.find(name);
+    if (it == files_.end()) return void(res.status = 404);
+    const std::string* body = &it->second;
+    res.set_content_provider(body->size(), "application/octet-stream",
+                             [body, cut](size_t offset, size_t length, httplib::DataSink& sink) {
+                               if (cut && offset >= kCutAfter) return false;  // drop the connection
+                               size_t n = std::min<size_t>(length, 64 << 10);
+                               if (cut) n = std::min(n, kCutAfter - offset);
+                               sink.write(body->data() + offset, n);
+                               return true;
+                             });
+  }
+
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::map<std::string, std::string> files_;
+  std::mutex mutex_;
+  std::map<std::string, int> counts_;
+  std::vector<Request> requests_;
+};
+
+class FetchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cache_ = fs::temp_directory_path() / ("arbiter_fetch_test_" + std::to_string(::getpid()) + "_" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(cache_);
+    options_.cache_dir = cache_.string();
+    options_.connect_timeout_s = 5;
+    options_.stall_timeout_s = 5;
+    options_.retry_delay_ms = 0;
+    options_.progress = false;
+  }
+  void TearDown() override { fs::remove_all(cache_); }
+
+  // Regular files anywhere under the cache.
+  std::vector<std::string> cached_files() const {
+    std::vector<std::string> files;
+    if (!fs::exists(cache_)) return files;
+    for (const auto& e : fs::recursive_directory_iterator(cache_))
+      if (e.is_regular_file()) files.push_back(e.path().filename().string());
+    return files;
+  }
+
+  LoopbackServer server_;
+  fs::path cache_;
+  FetchOptions options_;
+};
+
+TEST_F(FetchTest, FullDownloadWithChecksum) {
+  options_.expected_sha256 = kStoriesSha256;
+  auto r = fetch(server_.url("/files/stories260K.gguf"), options_);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_FALSE(r->cache_hit);
+  EXPECT_EQ(r->sha256, kStoriesSha256);
+  EXPECT_EQ(r->size, 1185376);  // README's size
+  EXPECT_EQ(r->bytes_downloaded, 1185376);
+  EXPECT_EQ(fs::path(r->path).filename(), "stories260K.gguf");
+  EXPECT_EQ(read_file(r->path), read_file(kStoriesPath));
+  EXPECT_EQ(read_file(r->path + ".sha256"), std::string(kStoriesSha256) + "  stories260K.gguf\n");
+  EXPECT_FALSE(fs::exists(r->path + ".part"));
+}
+
+TEST_F(FetchTest, WithoutChecksumTheHashIsComputedAndStored) {
+  auto r = fetch(server_.url("/files/stories260K.gguf"), options_);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(r->sha256, kStoriesSha256);
+  EXPECT_EQ(read_file(r->path + ".sha256").substr(0, 64), kStoriesSha256);
+}
+
+TEST_F(FetchTest, WrongChecksumFailsAndLeavesNoFile) {
+  options_.expected_sha256 = std::string(64, '0');
+  const std::string url = server_.url("/files/stories260K.gguf");
+  auto r = fetch(url, options_);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("sha256 mismatch"), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find(url), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find(kStoriesSha256), std::string::npos) << r.message();
+  EXPECT_TRUE(cached_files().empty());
+}
+
+TEST_F(FetchTest, DroppedConnectionResumesWithRangeInTheSameCall) {
+  auto r = fetch(server_.url("/flaky/big.bin"), options_);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(read_file(r->path), server_.file("big.bin"));
+  EXPECT_EQ(r->bytes_downloaded, int64_t(server_.file("big.bin").size()));
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].range, "");
+  EXPECT_EQ(requests[1].range, "bytes=" + std::to_string(kCutAfter) + "-");
+}
+
+TEST_F(FetchTest, DroppedConnectionResumesInTheNextCall) {
+  options_.max_attempts = 1;
+  const std::string url = server_.url("/flaky/big.bin");
+  auto first = fetch(url, options_);
+  ASSERT_FALSE(first.is_ok());
+  EXPECT_NE(first.message().find(url), std::string::npos) << first.message();
+  const std::string entry = cache_entry_path(cache_.string(), url);
+  EXPECT_FALSE(fs::exists(entry));  // nothing at the final path
+  ASSERT_TRUE(fs::exists(entry + ".part"));
+  EXPECT_EQ(fs::file_size(entry + ".part"), kCutAfter);
+
+  auto second = fetch(url, options_);
+  ASSERT_TRUE(second.is_ok()) << second.message();
+  EXPECT_EQ(second->path, entry);
+  EXPECT_EQ(read_file(entry), server_.file("big.bin"));
+  EXPECT_EQ(second->bytes_downloaded, int64_t(server_.file("big.bin").size() - kCutAfter));
+  EXPECT_FALSE(fs::exists(entry + ".part"));
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].range, "bytes=" + std::to_string(kCutAfter) + "-");
+}
+
+TEST_F(FetchTest, ServerIgnoringRangeStartsOverCleanly) {
+  const std::string url = server_.url("/norange/big.bin");
+  const std::string entry = cache_entry_path(cache_.string(), url);
+  write_file(entry + ".part", std::string(1000, 'x'));  // stale bytes from an earlier attempt
+  auto r = fetch(url, options_);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(read_file(r->path), server_.file("big.bin"));
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].range, "bytes=1000-");
+}
+
+TEST_F(FetchTest, CompletePartFileIsKeptOnRangeNotSatisfiable) {
+  const std::string url = server_.url("/files/stories260K.gguf");
+  const std::string entry = cache_entry_path(cache_.string(), url);
+  write_file(entry + ".part", read_file(kStoriesPath));
+  auto r = fetch(url, options_);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(r->sha256, kStoriesSha256);
+  EXPECT_EQ(r->bytes_downloaded, 0);
+}
+
+TEST_F(FetchTest, NotFoundNamesTheUrlAndStatus) {
+  const std::string url = server_.url("/files/missing.gguf");
+  auto r = fetch(url, options_);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find(url), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find("HTTP 404"), std::string::npos) << r.message();
+  EXPECT_TRUE(cached_files().empty());
+}
+
+TEST_F(FetchTest, RefusedConnectionNamesTheUrl) {
+  // A port bound without listen(): a connection there is refused at once.
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x.bin";
+  const auto start = std::chrono::steady_clock::now();
+  auto r = fetch(url, options_);
+  ::close(sock);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find(url), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find("connect"), std::string::npos) << r.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));  // no retries, no timeout
+  EXPECT_TRUE(cached_files().empty());
+}
+
+TEST_F(FetchTest, RedirectIsFollowed) {
+  options_.expected_sha256 = kStoriesSha256;
+  auto r = fetch(server_.url("/redirect/stories260K.gguf"), options_);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(read_file(r->path), read_file(kStoriesPath));
+  EXPECT_EQ(server_.count("/redirect/stories260K.gguf"), 1);
+  EXPECT_EQ(server_.count("/files/stories260K.gguf"), 1);
+}
+
+TEST_F(FetchTest, CacheHitDoesNotDownloadAgain) {
+  const std::string url = server_.url("/files/big.bin");
+  auto first = fetch(url, options_);
+  ASSERT_TRUE(first.is_ok()) << first.message();
+  auto second = fetch(url, options_);
+  ASSERT_TRUE(second.is_ok()) << second.message();
+  EXPECT_TRUE(second->cache_hit);
+  EXPECT_EQ(second->bytes_downloaded, 0);
+  EXPECT_EQ(second->path, first->path);
+  EXPECT_EQ(second->sha256, first->sha256);
+  // Verified hit: the bytes are hashed again and still match.
+  options_.expected_sha256 = first->sha256;
+  auto third = fetch(url, options_);
+  ASSERT_TRUE(third.is_ok()) << third.message();
+  EXPECT_TRUE(third->cache_hit);
+  EXPECT_EQ(server_.count("/files/big.bin"), 1);
+}
+
+TEST_F(FetchTest, CorruptCacheEntryIsDownloadedAgainWhenAChecksumIsGiven) {
+  const std::string url = server_.url("/files/stories260K.gguf");
+  auto first = fetch(url, options_);
+  ASSERT_TRUE(first.is_ok()) << first.message();
+  write_file(first->path, "not the model");
+  options_.expected_sha256 = kStoriesSha256;
+  auto second = fetch(url, options_);
+  ASSERT_TRUE(second.is_ok()) << second.message();
+  EXPECT_FALSE(second->cache_hit);
+  EXPECT_EQ(read_file(second->path), read_file(kStoriesPath));
+  EXPECT_EQ(server_.count("/files/stories260K.gguf"), 2);
+}
+
+TEST_F(FetchTest, OutPathGetsTheWholeFile) {
+  options_.out_path = (cache_ / "elsewhere" / "model.gguf").string();
+  auto r = fetch(server_.url("/files/stories260K.gguf"), options_);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(r->path, options_.out_path);
+  EXPECT_EQ(read_file(options_.out_path), read_file(kStoriesPath));
+  EXPECT_FALSE(fs::exists(options_.out_path + ".part"));
+}
+
+TEST_F(FetchTest, HuggingFaceTokenGoesOnlyToTheEndpoint) {
+  options_.hf_endpoint = server_.base();
+  options_.hf_token = "hf_secret";
+  auto r = fetch("hf://org/repo@v1/stories260K.gguf", options_);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(read_file(r->path), read_file(kStoriesPath));
+
+  options_.hf_endpoint = kHuggingFaceEndpoint;  // the server is no longer the endpoint
+  auto other = fetch(server_.url("/files/big.bin"), options_);
+  ASSERT_TRUE(other.is_ok()) << other.message();
+
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].path, "/org/repo/resolve/v1/stories260K.gguf");
+  EXPECT_EQ(requests[0].authorization, "Bearer hf_secret");
+  EXPECT_EQ(requests[1].authorization, "");
+}
+
+TEST_F(FetchTest, CommandPrintsOnlyThePathOnStdout) {
+  const std::string url = server_.url("/files/stories260K.gguf");
+  const std::string command = std::string(ARBITER_BINARY) + " pull " + url + " --sha256 " + kStoriesSha256 +
+                              " --cache-dir " + cache_.string() + " 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(out, cache_entry_path(cache_.string(), url) + "\n");
+
+  const std::string bad = std::string(ARBITER_BINARY) + " pull " + server_.url("/files/nope.bin") +
+                          " --cache-dir " + cache_.string() + " 2>&1";
+  pipe = ::popen(bad.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  out.clear();
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  EXPECT_NE(WEXITSTATUS(::pclose(pipe)), 0);
+  EXPECT_NE(out.find("HTTP 404"), std::string::npos) << out;
+  EXPECT_NE(out.find(server_.url("/files/nope.bin")), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace arbiter::fetch
