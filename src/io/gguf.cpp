@@ -2,7 +2,7 @@
 // that are actually there, so a corrupt or hostile file gives an error and never a crash or a huge
 // allocation. Tensor data is not copied: TensorView::data points into the map.
 #include <cstring>
-#include <unordered_set>
+#include <new>
 
 #include "io/gguf.h"
 #include "io/gguf_parse.h"
@@ -16,6 +16,11 @@ constexpr uint32_t kMaxDims = 4;
 constexpr int kMaxArrayDepth = 16;
 // Beyond this an alignment is certainly corrupt; it also keeps align_up from overflowing.
 constexpr uint64_t kMaxAlignment = uint64_t(1) << 30;
+// Counts are checked against the bytes left, but an entry in memory is ~100x its smallest encoding:
+// reserving more than this up front would let a file claim far more memory than it holds.
+constexpr uint64_t kMaxReserve = 1 << 16;
+
+size_t capped_reserve(uint64_t count) { return size_t(count < kMaxReserve ? count : kMaxReserve); }
 
 // Smallest number of bytes a value of this type occupies in the file (strings and arrays: their header).
 size_t min_value_bytes(GgufType type) {
@@ -110,7 +115,7 @@ class GgufParser {
       return fail("metadata count " + std::to_string(kv_count_) + " cannot fit in the " +
                   std::to_string(remaining()) + " bytes left");
     }
-    out_->metadata_.reserve(size_t(kv_count_));
+    out_->metadata_.reserve(capped_reserve(kv_count_));
     for (uint64_t k = 0; k < kv_count_; ++k) {
       std::string key;
       ARB_TRY(read_string(key, "metadata key #" + std::to_string(k)));
@@ -161,10 +166,10 @@ class GgufParser {
                   " cannot fit in the " + std::to_string(remaining()) + " bytes left");
     }
     out.array_type = GgufType(element_type);
-    out.array.resize(size_t(count));
+    out.array.reserve(capped_reserve(count));
     for (uint64_t e = 0; e < count; ++e) {
       // The element's index joins the message only on failure: vocabularies have 10^5 elements.
-      Status status = read_value(out.array_type, out.array[size_t(e)], depth + 1, what);
+      Status status = read_value(out.array_type, out.array.emplace_back(), depth + 1, what);
       if (!status.is_ok()) return error(status.message() + " (array element " + std::to_string(e) + ")");
     }
     return Status::ok();
@@ -192,8 +197,8 @@ class GgufParser {
       return fail("tensor count " + std::to_string(tensor_count_) + " cannot fit in the " +
                   std::to_string(remaining()) + " bytes left");
     }
-    out_->tensors_.reserve(size_t(tensor_count_));
-    offsets_.reserve(size_t(tensor_count_));
+    out_->tensors_.reserve(capped_reserve(tensor_count_));
+    offsets_.reserve(capped_reserve(tensor_count_));
     for (uint64_t t = 0; t < tensor_count_; ++t) {
       TensorView view;
       uint64_t offset = 0;
@@ -280,7 +285,12 @@ class GgufParser {
 Result<std::shared_ptr<GgufFile>> parse_gguf(const uint8_t* data, size_t size, const std::string& path,
                                              std::shared_ptr<MappedFile> owner) {
   GgufParser parser(data, size, path);
-  return parser.run(std::move(owner));
+  // Only allocation can throw here; a header too large for memory is an error like any other.
+  try {
+    return parser.run(std::move(owner));
+  } catch (const std::bad_alloc&) {
+    return error(path + ": out of memory while reading the GGUF header");
+  }
 }
 
 Result<std::shared_ptr<GgufFile>> GgufFile::open(const std::string& path) {

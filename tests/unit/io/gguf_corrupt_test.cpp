@@ -305,7 +305,7 @@ TEST(GgufCorrupt, TruncatedVocabOnlyFile) {
   }
 }
 
-// Every header byte of a real file flipped, then random multi-byte damage: error or valid, views inside.
+// Header bytes of a real file flipped, then random multi-byte damage: error or valid, views inside.
 TEST(GgufCorrupt, FlippedBytesNeverEscapeTheFile) {
   const std::vector<uint8_t> bytes = test::read_bytes(shared_path("fixtures/gguf/llama.q8_0.gguf"));
   auto intact = parse_gguf(bytes.data(), bytes.size(), "f.gguf", nullptr);
@@ -325,7 +325,9 @@ TEST(GgufCorrupt, FlippedBytesNeverEscapeTheFile) {
       ASSERT_NE(result.message().find("f.gguf"), std::string::npos);
     }
   };
-  for (size_t pos = 0; pos < header_end; ++pos) {
+  // Every byte of the fixed header, the first keys and the tensor infos; every 5th inside the vocabulary
+  // arrays between them (their bytes are alike, and each parse costs the whole header).
+  for (size_t pos = 0; pos < header_end; pos += (pos < 2048 || pos + 2048 >= header_end) ? 1 : 5) {
     damaged[pos] ^= 0xFF;
     check(damaged);
     damaged[pos] = bytes[pos];
