@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <unordered_set>
 
 #include "io/gguf.h"
 

@@ -1,7 +1,6 @@
 // A Hugging Face model directory: model.safetensors, or shards named by model.safetensors.index.json.
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <unordered_set>
 
 #include "io/safetensors.h"
 
