@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   using namespace arbiter;
   CLI::App app{"arbiter: reward models and LLM judges (GGUF and Hugging Face safetensors)", "arbiter"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (-t, -q, -v) may also follow the subcommand
   app.set_version_flag("--version", "arbiter 0.1.0");
   int threads = 0;
   bool verbose = false, quiet = false;

@@ -1,6 +1,7 @@
 #include "score/dataset_runner.h"
 
 #include <chrono>
+#include <optional>
 
 #include "core/log.h"
 #include "core/progress.h"
@@ -33,7 +34,7 @@ int64_t count_lines(const std::string& path) {
 }
 
 Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::vector<PendingRow>& chunk,
-                 data::JsonlWriter& writer, RunSummary& summary, Progress& progress) {
+                 data::JsonlWriter* writer, RunSummary& summary, Progress& progress) {
   // Flatten the chunk's sequences, plan batches by token budget, run them.
   std::vector<std::pair<size_t, size_t>> owner;  // flat index -> (row, sequence)
   std::vector<int64_t> lengths;
@@ -75,10 +76,10 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
       line = nlohmann::json{{"id", row.example.id}, {"error", row.failure}};
       ++summary.rows_failed;
     }
-    ARB_TRY(writer.write(line));
+    if (writer != nullptr) ARB_TRY(writer->write(line));
     ++summary.rows_written;
   }
-  ARB_TRY(writer.flush());
+  if (writer != nullptr) ARB_TRY(writer->flush());
   progress.advance(int64_t(chunk.size()), chunk_tokens);
   chunk.clear();
   return Status::ok();
@@ -98,10 +99,15 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
   data::WriterOptions writer_options;
   writer_options.resume = options.resume;
   writer_options.flush_every = 1 << 30;  // flushed once per chunk, after its lines are all written
-  ARB_ASSIGN(auto writer, data::JsonlWriter::open(options.output, writer_options));
+  std::optional<data::JsonlWriter> writer;
+  if (!options.output.empty()) {
+    ARB_ASSIGN(auto opened, data::JsonlWriter::open(options.output, writer_options));
+    writer.emplace(std::move(opened));
+  }
+  data::JsonlWriter* out = writer ? &*writer : nullptr;
   RunSummary summary;
-  if (options.resume && writer.done_count() > 0)
-    log_info("resuming: " + std::to_string(writer.done_count()) + " rows already in " + options.output);
+  if (out != nullptr && options.resume && out->done_count() > 0)
+    log_info("resuming: " + std::to_string(out->done_count()) + " rows already in " + options.output);
 
   Progress progress(options.progress_label, count_lines(options.input), "rows");
   std::vector<PendingRow> chunk;
@@ -124,7 +130,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
       break;
     }
     ++rows_seen;
-    if (writer.done(row.example.id)) {
+    if (out != nullptr && out->done(row.example.id)) {
       ++summary.rows_skipped_done;
       progress.advance(1);
       continue;
@@ -143,10 +149,10 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     }
     chunk.push_back(std::move(row));
     if (int64_t(chunk.size()) >= options.chunk_rows)
-      ARB_TRY(run_chunk(backend, job, options, chunk, writer, summary, progress));
+      ARB_TRY(run_chunk(backend, job, options, chunk, out, summary, progress));
   }
-  if (!chunk.empty()) ARB_TRY(run_chunk(backend, job, options, chunk, writer, summary, progress));
-  ARB_TRY(writer.close());
+  if (!chunk.empty()) ARB_TRY(run_chunk(backend, job, options, chunk, out, summary, progress));
+  if (out != nullptr) ARB_TRY(out->close());
   ARB_TRY(job.close());
   progress.finish();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -30,7 +30,8 @@ class RowJob {
 enum class OnError { kSkip, kFail };
 
 struct RunOptions {
-  std::string input, output;
+  std::string input;
+  std::string output;  // JSONL of one line per row; empty: no line output (the job writes its own file)
   data::ReaderOptions reader;
   bool resume = false;
   OnError on_error = OnError::kFail;

@@ -27,10 +27,12 @@ constexpr int64_t kMC = 96;   // multiple of MR
 constexpr int64_t kNC = 512;  // multiple of NR
 static_assert(kMC % kGemmMR == 0 && kNC % kGemmNR == 0, "blocks hold whole tiles");
 
-// Up to this many tokens each weight row is dotted with the tokens directly: packing a weight block costs
-// about as much as multiplying it by 6 tokens (measured on [4864, 896] F32 / BF16 / Q8_0 / Q4_K,
-// one thread: at n = 5 the row path takes 1.1-1.6 ms, the blocked GEMM 1.7-1.8 ms; at n = 6 they tie).
-constexpr int64_t kVectorMaxTokens = 5;
+// The row-dot path (each weight row dotted with the tokens directly) is faster for up to 5 tokens
+// (measured on [4864, 896] F32 / BF16 / Q8_0 / Q4_K, one thread: at n = 5 it takes 1.1-1.6 ms, the
+// blocked GEMM 1.7-1.8 ms), but it sums in another order than the GEMM, which would make a sequence's
+// results depend on what else shares its batch (a resumed run would then differ in the last bits).
+// Batch invariance wins: every call takes the GEMM. The row path stays for single-token decoding.
+constexpr int64_t kVectorMaxTokens = 0;
 
 // Per-thread packing buffers, kept between calls so that a forward pass does not allocate per layer.
 struct GemmBuffers {

@@ -90,9 +90,10 @@ TEST(Resume, TruncatedLastLineIsRewritten) {
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");
-  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b", "helpfulness": 1})" "\n"
+  const std::string labels = R"("helpfulness": 1, "correctness": 2, "coherence": 3, "complexity": 1, "verbosity": 2})";
+  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b", )" << labels << "\n"
                                      << R"({"prompt": "c", "response": )" "\n"
-                                     << R"({"prompt": "d", "response": "e", "helpfulness": 2})" "\n";
+                                     << R"({"prompt": "d", "response": "e", )" << labels << "\n";
   auto fail = run_arbiter("judge -q -m " + model + " -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl");
   EXPECT_NE(fail.exit_code, 0);
   EXPECT_NE(fail.output.find("rows.jsonl:2"), std::string::npos) << fail.output;

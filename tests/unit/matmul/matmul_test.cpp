@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "quant/quantize.h"
 #include "core/thread_pool.h"
 #include "io/tensor.h"
 #include "quant/dtype.h"
@@ -285,6 +286,56 @@ TEST(Matmul, RejectsBadInput) {
   ASSERT_FALSE(out_of_range.is_ok());
   EXPECT_NE(out_of_range.message().find("row 8"), std::string::npos) << out_of_range.message();
   EXPECT_FALSE(matmul_rows(w.view(), {-1}, x.data(), 4, 32, y.data(), 1).is_ok());
+}
+
+}  // namespace
+}  // namespace arbiter
+
+namespace arbiter {
+namespace {
+
+// A token's output must not depend on the other tokens in the call (batch invariance): a sequence
+// scored alone or packed with others, or resumed in a different batch, gives the same bytes.
+TEST(MatmulBatchInvariance, EachRowEqualsItsSingleRowProduct) {
+  for (DType type : {DType::F32, DType::BF16, DType::Q8_0}) {
+    const int64_t in = 256, out = 40;
+    std::vector<float> values(size_t(in * out));
+    uint32_t state = 12345;
+    auto next = [&] {
+      state = state * 1664525u + 1013904223u;
+      return float(int32_t(state >> 8) % 2001 - 1000) / 1000.0f;
+    };
+    for (float& v : values) v = next();
+    const size_t row_size = row_bytes(type, in).value();
+    std::vector<uint8_t> bytes(row_size * size_t(out));
+    for (int64_t r = 0; r < out; ++r) {
+      const float* src = values.data() + r * in;
+      uint8_t* dst = bytes.data() + size_t(r) * row_size;
+      if (type == DType::F32) std::memcpy(dst, src, row_size);
+      else if (type == DType::BF16)
+        for (int64_t i = 0; i < in; ++i) reinterpret_cast<uint16_t*>(dst)[i] = f32_to_bf16(src[i]);
+      else quantize_row(type, src, dst, in);
+    }
+    TensorView w;
+    w.name = "w";
+    w.dtype = type;
+    w.shape = {out, in};
+    w.data = bytes.data();
+    w.nbytes = bytes.size();
+    for (int64_t n : {1, 2, 5, 6, 7, 13, 64}) {
+      std::vector<float> x(size_t(n * in));
+      for (float& v : x) v = next();
+      std::vector<float> together(size_t(n * out));
+      ASSERT_TRUE(matmul(w, x.data(), n, in, together.data(), out).is_ok());
+      for (int64_t r = 0; r < n; ++r) {
+        std::vector<float> alone(static_cast<size_t>(out));
+        ASSERT_TRUE(matmul(w, x.data() + r * in, 1, in, alone.data(), out).is_ok());
+        for (int64_t j = 0; j < out; ++j)
+          ASSERT_EQ(together[size_t(r * out + j)], alone[size_t(j)])
+              << dtype_name(type) << " n=" << n << " row " << r << " col " << j;
+      }
+    }
+  }
 }
 
 }  // namespace

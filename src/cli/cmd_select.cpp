@@ -1,0 +1,37 @@
+// arbiter select: keep the best rows of a scored dataset (top N, top P%, or a threshold).
+#include <cstdio>
+
+#include "cli/command.h"
+#include "score/select.h"
+
+namespace arbiter::cli {
+
+namespace {
+
+const CommandRegistration kRegistration({
+    "select",
+    [](CLI::App& sub) -> CommandRunner {
+      auto o = std::make_shared<SelectOptions>();
+      sub.add_option("-i,--input", o->scored_path, "scored JSONL (from score or judge)")->required();
+      sub.add_option("--by", o->field, "the score field: lager, expected, score, attributes.helpfulness, ...")->required();
+      auto* top = sub.add_option("--top", o->top, "keep this many rows, or this percentage (e.g. 10%)");
+      auto* threshold = sub.add_option("--threshold", o->threshold, "keep rows scoring at least this");
+      top->excludes(threshold);
+      sub.add_flag("--bottom", o->bottom, "keep the lowest-scored rows instead");
+      sub.add_option("--data", o->data_path, "write these dataset rows (matched by id) instead of the scored rows");
+      sub.add_option("-o,--output", o->output_path, "output JSONL")->required();
+      return [o, threshold]() -> Status {
+        o->has_threshold = threshold->count() > 0;
+        ARB_ASSIGN(SelectSummary s, select_rows(*o));
+        std::fprintf(stderr, "kept %zu of %zu rows (cutoff %s = %g; %zu rows without a score) -> %s\n", s.kept, s.rows,
+                     o->field.c_str(), s.cutoff, s.without_score, o->output_path.c_str());
+        return Status::ok();
+      };
+    },
+    "keep the best rows of a scored dataset by a score field",
+    33,
+});
+
+}  // namespace
+
+}  // namespace arbiter::cli

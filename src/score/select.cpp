@@ -1,0 +1,124 @@
+#include "score/select.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <map>
+
+#include "data/json_rows.h"
+#include "data/writer.h"
+
+namespace arbiter {
+
+namespace {
+
+// "a.b.c" into nested objects; nullptr when absent or not a number.
+const nlohmann::json* lookup(const nlohmann::json& row, const std::string& path) {
+  const nlohmann::json* node = &row;
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find('.', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string key = path.substr(start, end - start);
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+    start = end + 1;
+  }
+  return node->is_number() ? node : nullptr;
+}
+
+Result<std::vector<nlohmann::json>> read_all(const std::string& path) {
+  ARB_ASSIGN(auto reader, data::JsonRowReader::open(path));
+  std::vector<nlohmann::json> rows;
+  data::JsonRow row;
+  for (;;) {
+    ARB_ASSIGN(bool got, reader.next(row));
+    if (!got) break;
+    rows.push_back(std::move(row.value));
+  }
+  return rows;
+}
+
+}  // namespace
+
+Result<SelectSummary> select_rows(const SelectOptions& o) {
+  ARB_ASSIGN(std::vector<nlohmann::json> scored, read_all(o.scored_path));
+  SelectSummary summary;
+  summary.rows = scored.size();
+  std::vector<size_t> candidates;
+  std::vector<double> values(scored.size(), 0);
+  for (size_t i = 0; i < scored.size(); ++i) {
+    const nlohmann::json* v = lookup(scored[i], o.field);
+    if (v == nullptr || !std::isfinite(v->get<double>())) {
+      ++summary.without_score;
+      continue;
+    }
+    values[i] = v->get<double>();
+    candidates.push_back(i);
+  }
+  if (candidates.empty()) return error(o.scored_path + ": no row has a numeric field '" + o.field + "'");
+
+  // Best first; ties keep file order, so the selection is deterministic.
+  std::stable_sort(candidates.begin(), candidates.end(), [&](size_t a, size_t b) {
+    return o.bottom ? values[a] < values[b] : values[a] > values[b];
+  });
+  size_t keep = 0;
+  if (o.has_threshold) {
+    for (size_t i : candidates) keep += o.bottom ? values[i] <= o.threshold : values[i] >= o.threshold;
+  } else {
+    if (o.top.empty()) return error("give --top N, --top P% or --threshold X");
+    try {
+      if (o.top.back() == '%') {
+        const double pct = std::stod(o.top.substr(0, o.top.size() - 1));
+        if (!(pct > 0 && pct <= 100)) throw std::out_of_range(o.top);
+        keep = size_t(std::ceil(pct / 100.0 * double(candidates.size())));
+      } else {
+        size_t used = 0;
+        const long long n = std::stoll(o.top, &used);
+        if (used != o.top.size() || n <= 0) throw std::out_of_range(o.top);
+        keep = std::min(candidates.size(), size_t(n));
+      }
+    } catch (...) {
+      return error("--top must be a positive count or a percentage in (0, 100], not '" + o.top + "'");
+    }
+  }
+  std::vector<size_t> chosen(candidates.begin(), candidates.begin() + long(keep));
+  summary.kept = keep;
+  summary.cutoff = keep > 0 ? values[chosen.back()] : 0;
+  std::sort(chosen.begin(), chosen.end());  // output in input order
+
+  std::vector<nlohmann::json> source = scored;
+  if (!o.data_path.empty()) {
+    ARB_ASSIGN(source, read_all(o.data_path));
+    // Match by id when the dataset has ids, else by position.
+    const bool by_id = !source.empty() && source[0].is_object() && source[0].contains("id");
+    std::map<std::string, size_t> index;
+    if (by_id)
+      for (size_t i = 0; i < source.size(); ++i)
+        if (source[i].contains("id")) index[data::row_id_string(source[i]["id"])] = i;
+    std::vector<nlohmann::json> picked;
+    for (size_t i : chosen) {
+      const std::string id = scored[i].contains("id") ? data::row_id_string(scored[i]["id"]) : std::to_string(i);
+      size_t at = i;
+      if (by_id) {
+        auto it = index.find(id);
+        if (it == index.end()) return error(o.data_path + ": no row with id " + id + " (from " + o.scored_path + ")");
+        at = it->second;
+      } else if (i >= source.size()) {
+        return error(o.data_path + ": has " + std::to_string(source.size()) + " rows, fewer than " + o.scored_path);
+      }
+      picked.push_back(source[at]);
+    }
+    source = std::move(picked);
+  } else {
+    std::vector<nlohmann::json> picked;
+    for (size_t i : chosen) picked.push_back(scored[i]);
+    source = std::move(picked);
+  }
+  ARB_ASSIGN(auto writer, data::JsonlWriter::open(o.output_path, {}));
+  for (const nlohmann::json& row : source) ARB_TRY(writer.write(row));
+  ARB_TRY(writer.close());
+  return summary;
+}
+
+}  // namespace arbiter

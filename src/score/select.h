@@ -1,0 +1,30 @@
+// Data selection by score: keep the best (or worst) rows of a scored file, by count, fraction or
+// threshold, as the LAGER paper's data-selection experiment keeps the top-scored training examples.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace arbiter {
+
+struct SelectOptions {
+  std::string scored_path;   // JSONL from score/judge
+  std::string field;         // e.g. "lager", "score", "attributes.helpfulness"
+  std::string top;           // "10%" or "100"; empty when threshold is used
+  bool has_threshold = false;
+  double threshold = 0;      // keep rows with value >= threshold (<= with bottom)
+  bool bottom = false;       // keep the lowest instead
+  std::string data_path;     // optional: output these dataset rows (matched by id, else by position)
+  std::string output_path;
+};
+
+struct SelectSummary {
+  size_t rows = 0, kept = 0, without_score = 0;
+  double cutoff = 0;
+};
+
+Result<SelectSummary> select_rows(const SelectOptions& options);
+
+}  // namespace arbiter
