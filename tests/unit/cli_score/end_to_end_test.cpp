@@ -1,0 +1,106 @@
+// The whole pipeline on real HelpSteer2 rows with a real tokenizer and chat template (Qwen3's), on
+// random-weight models arbiter writes itself: score, judge, correlate, features, train a head, score
+// with it, select. The numbers mean nothing; every stage must run and agree on shapes and rows.
+#include <gtest/gtest.h>
+
+#include "cli_helpers.h"
+#include "io/safetensors.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = temp_dir("e2e");
+    const std::string tokenizer = kShared + "/fixtures/tokenizers/qwen3";
+    auto rm = run_arbiter("-q create-model --arch qwen3 --head seqcls --labels "
+                          "helpfulness,correctness,coherence,complexity,verbosity --tokenizer " + tokenizer +
+                          " --out " + dir_ + "/rm");
+    ASSERT_EQ(rm.exit_code, 0) << rm.output;
+    auto judge = run_arbiter("-q create-model --arch qwen3 --tokenizer " + tokenizer + " --out " + dir_ + "/judge");
+    ASSERT_EQ(judge.exit_code, 0) << judge.output;
+  }
+  static std::string dir_;
+  const std::string sample_ = kShared + "/data/helpsteer2-sample/sample.jsonl";
+};
+std::string EndToEnd::dir_;
+
+TEST_F(EndToEnd, ScoreWithAttributesAndWeights) {
+  auto r = run_arbiter("-q score -m " + dir_ + "/rm -i " + sample_ + " -o " + dir_ + "/scores.jsonl --attribute-weights nemotron");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto lines = read_jsonl(dir_ + "/scores.jsonl");
+  ASSERT_EQ(lines.size(), 8u);
+  for (const auto& line : lines) {
+    ASSERT_TRUE(line.contains("attributes")) << line.dump();
+    const auto& a = line["attributes"];
+    const double weighted = 0.30 * a["helpfulness"].get<double>() + 0.74 * a["correctness"].get<double>() +
+                            0.46 * a["coherence"].get<double>() + 0.47 * a["complexity"].get<double>() -
+                            0.33 * a["verbosity"].get<double>();
+    EXPECT_NEAR(line["score"].get<double>(), weighted, 1e-9);
+    EXPECT_TRUE(line.contains("human_helpfulness"));
+  }
+}
+
+TEST_F(EndToEnd, JudgeCorrelateSelect) {
+  const std::string out = dir_ + "/judged.jsonl";
+  auto r = run_arbiter("-q judge -m " + dir_ + "/judge -i " + sample_ + " -o " + out +
+                       " --template direct-helpfulness --score-tokens 0..4 --per-layer");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto lines = read_jsonl(out);
+  ASSERT_EQ(lines.size(), 8u);
+  for (const auto& line : lines) {
+    for (const char* field : {"vanilla", "expected", "lager"}) {
+      ASSERT_TRUE(line.contains(field));
+      EXPECT_GE(line[field].get<double>(), 0.0);
+      EXPECT_LE(line[field].get<double>(), 4.0);
+    }
+    EXPECT_EQ(line["per_layer_logits"].size(), 3u);  // tiny: 2 layers + embeddings
+  }
+  auto corr = run_arbiter("eval correlate --pred " + out + " --pred-field lager --human " + out +
+                          " --human-field human_helpfulness");
+  EXPECT_EQ(corr.exit_code, 0) << corr.output;
+  EXPECT_NE(corr.output.find("spearman"), std::string::npos) << corr.output;
+
+  auto layers = run_arbiter("eval layers --input " + out + " --human-field human_helpfulness");
+  EXPECT_EQ(layers.exit_code, 0) << layers.output;
+
+  auto sel = run_arbiter("select -q -i " + out + " --by lager --top 50% --data " + sample_ + " -o " + dir_ + "/top.jsonl");
+  ASSERT_EQ(sel.exit_code, 0) << sel.output;
+  const auto top = read_jsonl(dir_ + "/top.jsonl");
+  ASSERT_EQ(top.size(), 4u);
+  // The kept rows are the dataset's own rows, with the four highest LAGER scores.
+  std::vector<double> scores;
+  for (const auto& line : lines) scores.push_back(line["lager"].get<double>());
+  std::vector<double> sorted = scores;
+  std::sort(sorted.rbegin(), sorted.rend());
+  for (const auto& row : top) EXPECT_TRUE(row.contains("helpfulness") && row.contains("response"));
+  size_t kept_above = 0;
+  for (size_t i = 0; i < lines.size(); ++i) kept_above += scores[i] >= sorted[3];
+  EXPECT_GE(kept_above, 4u);
+}
+
+TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
+  const std::string features = dir_ + "/features.safetensors";
+  auto f = run_arbiter("-q features -m " + dir_ + "/judge -i " + sample_ + " -o " + features);
+  ASSERT_EQ(f.exit_code, 0) << f.output;
+  auto file = SafetensorsFile::open(features);
+  ASSERT_TRUE(file.is_ok()) << file.message();
+  const TensorView* x = (*file)->tensor("features");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->shape, (std::vector<int64_t>{8, 1, 64}));
+  ASSERT_NE((*file)->tensor("label.helpfulness"), nullptr);
+
+  auto t = run_arbiter("-q train head --features " + features + " --objective regression --attributes helpfulness "
+                       "--ridge 1.0 --validation-fraction 0 --out " + dir_ + "/head.safetensors");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  auto s = run_arbiter("-q score -m " + dir_ + "/judge --head " + dir_ + "/head.safetensors -i " + sample_ + " -o " +
+                       dir_ + "/head_scores.jsonl");
+  ASSERT_EQ(s.exit_code, 0) << s.output;
+  EXPECT_EQ(read_jsonl(dir_ + "/head_scores.jsonl").size(), 8u);
+}
+
+}  // namespace
+}  // namespace arbiter
