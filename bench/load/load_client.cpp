@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
       ClientTally& tally = tallies[size_t(c)];
       httplib::Client client(host, port);
       client.set_keep_alive(true);
-      client.set_read_timeout(std::chrono::seconds(120));
+      // A request still in flight at the end may take at most another T: the run stays within 2T.
+      client.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::duration<double>(seconds)));
       while (Clock::now() < end) {
         const auto t0 = Clock::now();
         auto res = client.Post(route.c_str(), headers, body, "application/json");

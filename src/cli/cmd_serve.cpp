@@ -46,7 +46,8 @@ Status apply_config_file(CLI::App& sub, const std::string& path) {
     if (option->count() > 0) continue;
     std::string text_value;
     if (value.is_string()) text_value = value.get<std::string>();
-    else if (value.is_boolean()) text_value = value.get<bool>() ? "true" : "false";
+    else if (value.is_boolean() && !value.get<bool>()) continue;  // a flag left off
+    else if (value.is_boolean()) text_value = "true";
     else if (value.is_number()) text_value = value.dump();
     else return error(path + ": '" + key + "' must be a string, number or boolean");
     try {
@@ -89,7 +90,9 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
   service.format.max_length = args.max_length;
   ARB_ASSIGN(service.format.truncation, parse_truncation(args.truncation));
   service.format.plain = args.plain;
-  if (!args.chat_template_file.empty()) ARB_ASSIGN(service.format.chat_template_source, read_file(args.chat_template_file));
+  if (!args.chat_template_file.empty()) {
+    ARB_ASSIGN(service.format.chat_template_source, read_file(args.chat_template_file));
+  }
   service.max_sequence_tokens = args.max_sequence_tokens;
   if (mode == serve::Mode::kReward) {
     ARB_ASSIGN(service.reward, make_reward_job_options(args.reward, *model));

@@ -114,6 +114,8 @@ void Server::install_routes() {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(size_t(options_.max_body_bytes));
   http.set_keep_alive_timeout(2);  // bounds how long an idle connection delays a shutdown
+  // Trainers keep one connection per worker; closing it every few requests makes POSTs fail in flight.
+  http.set_keep_alive_max_count(100000);
   http.set_read_timeout(std::chrono::seconds(30));
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
