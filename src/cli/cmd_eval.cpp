@@ -2,6 +2,7 @@
 //   eval correlate    Spearman / Kendall tau-b / Pearson (with bootstrap intervals) of two score files
 //   eval rewardbench  RewardBench v1 section scores or RewardBench 2 subset scores from a scored file
 //   eval layers       per-layer Spearman of a judge's per-layer expected scores
+// Each takes --report DIR: report.json, report.md, one .svg per figure and a self-contained report.html.
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -13,6 +14,8 @@
 #include "data/values.h"
 #include "eval/layers.h"
 #include "eval/metrics.h"
+#include "eval/report.h"
+#include "eval/report_builders.h"
 #include "eval/rewardbench.h"
 #include "eval/score_files.h"
 
@@ -32,6 +35,13 @@ json number_or_null(double v) { return std::isnan(v) ? json(nullptr) : json(v); 
 
 void print_line(const std::string& text) { std::fputs((text + "\n").c_str(), stdout); }
 
+// The report goes beside the printed results; its note goes to stderr so --json output stays one object.
+Status save_report(const eval::Report& report, const std::string& dir) {
+  ARB_TRY(eval::write_report(report, dir));
+  std::fprintf(stderr, "report written to %s/report.html\n", dir.c_str());
+  return Status::ok();
+}
+
 // ---- correlate ----
 
 struct CorrelateArgs {
@@ -39,6 +49,7 @@ struct CorrelateArgs {
   int bootstrap = 1000;
   uint64_t seed = 0;
   bool as_json = false;
+  std::string report_dir;
 };
 
 Status run_correlate(const CorrelateArgs& args) {
@@ -52,6 +63,9 @@ Status run_correlate(const CorrelateArgs& args) {
   auto report = eval::correlate(*pred, *human, options);
   if (!report) return report.status().with_context(args.pred_path + " vs " + args.human_path);
   const eval::CorrelationReport& r = *report;
+  if (!args.report_dir.empty())
+    ARB_TRY(save_report(eval::correlate_report(*pred, *human, r, {args.pred_path, args.human_path, options}),
+                         args.report_dir));
   std::string undefined;
   if (r.pred_constant) undefined = "predictions are constant";
   if (r.human_constant) undefined = undefined.empty() ? "human labels are constant" : "both inputs are constant";
@@ -97,6 +111,7 @@ struct RewardBenchArgs {
   eval::PreferenceFields pref;
   eval::BestOfNFields best_of_n;
   bool as_json = false;
+  std::string report_dir;
 };
 
 // v2 when the first row has the best-of-N scores list.
@@ -127,6 +142,8 @@ void print_subsets(const std::vector<eval::SubsetAccuracy>& subsets) {
 Status run_rewardbench_v1(const RewardBenchArgs& args) {
   ARB_ASSIGN(const auto rows, eval::read_preference_rows(args.input, args.pref));
   const eval::RewardBenchReport report = eval::score_rewardbench_v1(rows);
+  if (!args.report_dir.empty())
+    ARB_TRY(save_report(eval::rewardbench_v1_report(rows, report, args.input), args.report_dir));
   if (args.as_json) {
     json sections = json::object();
     for (const auto& s : report.sections) sections[s.name] = s.present ? json(100.0 * s.score) : json(nullptr);
@@ -165,6 +182,8 @@ Status run_rewardbench_v2(const RewardBenchArgs& args) {
   ARB_ASSIGN(const auto rows, eval::read_best_of_n_rows(args.input, args.best_of_n));
   auto report = eval::score_rewardbench_v2(rows);
   if (!report) return report.status().with_context(args.input);
+  if (!args.report_dir.empty())
+    ARB_TRY(save_report(eval::rewardbench_v2_report(rows, *report, args.input), args.report_dir));
   if (args.as_json) {
     json out = {{"version", 2}, {"rows", rows.size()}, {"subsets", subsets_json(report->subsets)},
                 {"overall", number_or_null(100.0 * report->overall)}};
@@ -199,12 +218,15 @@ Status run_rewardbench(const RewardBenchArgs& args) {
 struct LayersArgs {
   std::string input, human_field;
   bool as_json = false;
+  std::string report_dir;
 };
 
 Status run_layers(const LayersArgs& args) {
   ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field));
   auto result = eval::layer_spearman(rows);
   if (!result) return result.status().with_context(args.input);
+  if (!args.report_dir.empty())
+    ARB_TRY(save_report(eval::layers_report(rows.size(), *result, args.input, args.human_field), args.report_dir));
   if (args.as_json) {
     json layers = json::array();
     for (const auto& l : *result) layers.push_back({{"layer", l.layer}, {"spearman", number_or_null(l.spearman)}});
@@ -221,6 +243,8 @@ Status run_layers(const LayersArgs& args) {
   return Status::ok();
 }
 
+constexpr const char* kReportHelp = "also write report.json, report.md, SVG figures and report.html into DIR";
+
 CommandRunner setup_eval(CLI::App& sub) {
   sub.require_subcommand(1);
   auto correlate = std::make_shared<CorrelateArgs>();
@@ -235,6 +259,7 @@ CommandRunner setup_eval(CLI::App& sub) {
       ->check(CLI::NonNegativeNumber);
   c->add_option("--seed", correlate->seed, "bootstrap seed")->capture_default_str();
   c->add_flag("--json", correlate->as_json, "print one JSON object");
+  c->add_option("--report", correlate->report_dir, kReportHelp);
 
   auto rb = std::make_shared<RewardBenchArgs>();
   CLI::App* r = sub.add_subcommand("rewardbench", "RewardBench v1 sections or RewardBench 2 subsets from scored rows");
@@ -250,12 +275,14 @@ CommandRunner setup_eval(CLI::App& sub) {
       ->capture_default_str();
   r->add_option("--id-field", rb->best_of_n.id, "v2: row id (Ties: ref:N / tied:N)")->capture_default_str();
   r->add_flag("--json", rb->as_json, "print one JSON object");
+  r->add_option("--report", rb->report_dir, kReportHelp);
 
   auto layers = std::make_shared<LayersArgs>();
   CLI::App* l = sub.add_subcommand("layers", "per-layer Spearman of expected scores from per_layer_logits rows");
   l->add_option("--input", layers->input, "rows with per_layer_logits [L+1][K] and score_values [K]")->required();
   l->add_option("--human-field", layers->human_field, "field holding the human label")->required();
   l->add_flag("--json", layers->as_json, "print one JSON object");
+  l->add_option("--report", layers->report_dir, kReportHelp);
 
   return [=]() -> Status {
     rb->best_of_n.subset = rb->pref.subset;

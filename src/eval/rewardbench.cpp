@@ -127,6 +127,11 @@ int rewardbench_v1_weight(const std::string& subset) {
   return s ? s->weight : 0;
 }
 
+std::string rewardbench_v1_section(const std::string& subset) {
+  const SubsetWeight* s = find_v1_subset(subset);
+  return s ? s->section : "";
+}
+
 RewardBenchReport score_rewardbench_v1(const std::vector<PreferenceRow>& rows) {
   SubsetTally tally;
   for (const PreferenceRow& row : rows) tally.add(row.subset, row.chosen > row.rejected);

@@ -48,6 +48,10 @@ struct RewardBenchReport {
 // The leaderboard's weight for a v1 subset; 0 for a subset it does not know.
 int rewardbench_v1_weight(const std::string& subset);
 
+// The leaderboard section ("Chat", "Chat Hard", "Safety", "Reasoning") of a v1 subset; empty for one it
+// does not know.
+std::string rewardbench_v1_section(const std::string& subset);
+
 RewardBenchReport score_rewardbench_v1(const std::vector<PreferenceRow>& rows);
 
 struct BestOfNRow {

@@ -1,0 +1,158 @@
+#include "eval/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "eval/svg.h"
+
+namespace arbiter::eval {
+namespace {
+
+// Self-contained styling: system fonts only, nothing fetched.
+constexpr const char* kCss = R"(
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; color: #222;
+       margin: 0; background: #f6f7f9; }
+main { max-width: 1080px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+h1 { font-size: 26px; margin: 8px 0 4px; }
+h2 { font-size: 20px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 2px solid #e3e6ea; }
+p.note { margin: 2px 0; color: #555; font-size: 13px; word-break: break-all; }
+section p { font-size: 14px; line-height: 1.45; }
+figure { margin: 16px 0; }
+figure svg { max-width: 100%; height: auto; border: 1px solid #e3e6ea; }
+figcaption { font-size: 13px; color: #555; margin-top: 4px; }
+table { border-collapse: collapse; margin: 12px 0; font-size: 14px; }
+caption { text-align: left; font-weight: bold; padding-bottom: 6px; }
+th, td { border: 1px solid #d5d9de; padding: 4px 10px; }
+th { background: #eef1f5; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr:nth-child(even) td { background: #fafbfc; }
+)";
+
+bool column_numeric(const ReportTable& table, size_t column) {
+  if (column < table.numeric.size()) return table.numeric[column];
+  return table.numeric.empty() && column > 0;
+}
+
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void markdown_table(std::string& out, const ReportTable& table) {
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string here.
+  if (!table.caption.empty()) out.append("**").append(markdown_cell(table.caption)).append("**\n\n");
+  out += "|";
+  for (const auto& h : table.header) out.append(" ").append(markdown_cell(h)).append(" |");
+  out += "\n|";
+  for (size_t c = 0; c < table.header.size(); ++c) out += column_numeric(table, c) ? " ---: |" : " --- |";
+  out += "\n";
+  for (const auto& row : table.rows) {
+    out += "|";
+    for (const auto& cell : row) out.append(" ").append(markdown_cell(cell)).append(" |");
+    out += "\n";
+  }
+  out += "\n";
+}
+
+void html_table(std::string& out, const ReportTable& table) {
+  out += "<table>\n";
+  if (!table.caption.empty()) out += "<caption>" + svg::escape(table.caption) + "</caption>\n";
+  out += "<thead><tr>";
+  for (const auto& h : table.header) out += "<th>" + svg::escape(h) + "</th>";
+  out += "</tr></thead>\n<tbody>\n";
+  for (const auto& row : table.rows) {
+    out += "<tr>";
+    for (size_t c = 0; c < row.size(); ++c)
+      out += std::string(column_numeric(table, c) ? "<td class=\"num\">" : "<td>") + svg::escape(row[c]) + "</td>";
+    out += "</tr>\n";
+  }
+  out += "</tbody>\n</table>\n";
+}
+
+Status write_text_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (!file) return error(path.string() + ": cannot open for writing");
+  file.write(text.data(), std::streamsize(text.size()));
+  file.close();
+  if (!file) return error(path.string() + ": write failed");
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string report_number(double value, int decimals) {
+  if (!std::isfinite(value)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, value);
+  return buf;
+}
+
+nlohmann::json json_number(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+
+std::string render_markdown(const Report& report) {
+  std::string out = "# " + report.title + "\n\n";
+  for (const auto& note : report.notes) out += "- " + note + "\n";
+  if (!report.notes.empty()) out += "\n";
+  for (const ReportSection& section : report.sections) {
+    out += "## " + section.title + "\n\n";
+    for (const auto& p : section.paragraphs) out += p + "\n\n";
+    for (const ReportFigure& figure : section.figures)
+      out += "![" + markdown_cell(figure.caption) + "](" + figure.id + ".svg)\n\n";
+    for (const ReportTable& table : section.tables) markdown_table(out, table);
+  }
+  return out;
+}
+
+std::string render_html(const Report& report) {
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n";
+  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n";
+  out += "<title>" + svg::escape(report.title) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n<main>\n";
+  out += "<h1>" + svg::escape(report.title) + "</h1>\n";
+  for (const auto& note : report.notes) out += "<p class=\"note\">" + svg::escape(note) + "</p>\n";
+  for (const ReportSection& section : report.sections) {
+    out += "<section id=\"" + svg::escape(section.id) + "\">\n<h2>" + svg::escape(section.title) + "</h2>\n";
+    for (const auto& p : section.paragraphs) out += "<p>" + svg::escape(p) + "</p>\n";
+    for (const ReportFigure& figure : section.figures) {
+      out += "<figure id=\"fig-" + svg::escape(figure.id) + "\">\n" + figure.svg;
+      if (!figure.caption.empty()) out += "<figcaption>" + svg::escape(figure.caption) + "</figcaption>\n";
+      out += "</figure>\n";
+    }
+    for (const ReportTable& table : section.tables) html_table(out, table);
+    out += "</section>\n";
+  }
+  out += "</main>\n</body>\n</html>\n";
+  return out;
+}
+
+Status write_report(const Report& report, const std::string& dir) {
+  const std::filesystem::path root(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return error(dir + ": cannot create report directory: " + ec.message());
+  std::string json_text;
+  try {
+    json_text = report.data.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } catch (const std::exception& e) {
+    return error((root / "report.json").string() + ": " + e.what());
+  }
+  ARB_TRY(write_text_file(root / "report.json", json_text));
+  ARB_TRY(write_text_file(root / "report.md", render_markdown(report)));
+  for (const ReportSection& section : report.sections)
+    for (const ReportFigure& figure : section.figures)
+      ARB_TRY(write_text_file(root / (figure.id + ".svg"), svg::standalone(figure.svg)));
+  return write_text_file(root / "report.html", render_html(report));
+}
+
+}  // namespace arbiter::eval

@@ -1,0 +1,40 @@
+// The reports of the three eval commands, built from the numbers those commands computed. Each takes the
+// metric results as computed (not recomputing them), so report.json holds exactly what the metric
+// functions returned.
+//
+// Section ids (the HTML <section id>): correlate: "correlation", "histograms", "calibration";
+// rewardbench: "categories", "subsets", "margins" (v2 adds "ties" when the Ties subset is present);
+// layers: "layers".
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "eval/layers.h"
+#include "eval/metrics.h"
+#include "eval/report.h"
+#include "eval/rewardbench.h"
+
+namespace arbiter::eval {
+
+struct CorrelateSource {
+  std::string pred_path, human_path;
+  BootstrapOptions bootstrap;
+};
+
+// pred and human as given to correlate(), `metrics` its result.
+Report correlate_report(std::span<const double> pred, std::span<const double> human, const CorrelationReport& metrics,
+                        const CorrelateSource& source);
+
+Report rewardbench_v1_report(const std::vector<PreferenceRow>& rows, const RewardBenchReport& scores,
+                             const std::string& input_path);
+
+Report rewardbench_v2_report(const std::vector<BestOfNRow>& rows, const RewardBench2Report& scores,
+                             const std::string& input_path);
+
+// `layers` from layer_spearman over `n_rows` rows.
+Report layers_report(size_t n_rows, const std::vector<LayerCorrelation>& layers, const std::string& input_path,
+                     const std::string& human_field);
+
+}  // namespace arbiter::eval
