@@ -8,27 +8,14 @@
 #include <fstream>
 #include <string>
 
+#include "../../support/cli_helpers.h"
+
 namespace {
 
 const std::string kFlask = std::string(ARBITER_SHARED_DIR) + "/data/lager-flask-scores/";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-RunResult run_arbiter(const std::string& args) {
-  RunResult result;
-  const std::string command = std::string(ARBITER_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buf;
-  size_t got;
-  while ((got = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), got);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using arbiter::testing::RunResult;
+using arbiter::testing::run_arbiter;
 
 std::string temp_file(const std::string& name, const std::string& text) {
   const auto dir = std::filesystem::temp_directory_path() / ("arbiter_cli_eval_" + std::to_string(::getpid()));

@@ -3,7 +3,7 @@
 // with it, select. The numbers mean nothing; every stage must run and agree on shapes and rows.
 #include <gtest/gtest.h>
 
-#include "cli_helpers.h"
+#include "../../support/cli_helpers.h"
 #include "io/safetensors.h"
 
 namespace arbiter {
@@ -19,9 +19,9 @@ class EndToEnd : public ::testing::Test {
     auto rm = run_arbiter("-q create-model --arch qwen3 --head seqcls --labels "
                           "helpfulness,correctness,coherence,complexity,verbosity --tokenizer " + tokenizer +
                           " --out " + dir_ + "/rm");
-    ASSERT_EQ(rm.exit_code, 0) << rm.output;
+    ASSERT_EQ(rm.exit_code, 0) << rm.out;
     auto judge = run_arbiter("-q create-model --arch qwen3 --tokenizer " + tokenizer + " --out " + dir_ + "/judge");
-    ASSERT_EQ(judge.exit_code, 0) << judge.output;
+    ASSERT_EQ(judge.exit_code, 0) << judge.out;
   }
   static std::string dir_;
   const std::string sample_ = kShared + "/data/helpsteer2-sample/sample.jsonl";
@@ -30,7 +30,7 @@ std::string EndToEnd::dir_;
 
 TEST_F(EndToEnd, ScoreWithAttributesAndWeights) {
   auto r = run_arbiter("-q score -m " + dir_ + "/rm -i " + sample_ + " -o " + dir_ + "/scores.jsonl --attribute-weights nemotron");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto lines = read_jsonl(dir_ + "/scores.jsonl");
   ASSERT_EQ(lines.size(), 8u);
   for (const auto& line : lines) {
@@ -48,7 +48,7 @@ TEST_F(EndToEnd, JudgeCorrelateSelect) {
   const std::string out = dir_ + "/judged.jsonl";
   auto r = run_arbiter("-q judge -m " + dir_ + "/judge -i " + sample_ + " -o " + out +
                        " --template direct-helpfulness --score-tokens 0..4 --per-layer");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto lines = read_jsonl(out);
   ASSERT_EQ(lines.size(), 8u);
   for (const auto& line : lines) {
@@ -61,14 +61,14 @@ TEST_F(EndToEnd, JudgeCorrelateSelect) {
   }
   auto corr = run_arbiter("eval correlate --pred " + out + " --pred-field lager --human " + out +
                           " --human-field human_helpfulness");
-  EXPECT_EQ(corr.exit_code, 0) << corr.output;
-  EXPECT_NE(corr.output.find("spearman"), std::string::npos) << corr.output;
+  EXPECT_EQ(corr.exit_code, 0) << corr.out;
+  EXPECT_NE(corr.out.find("spearman"), std::string::npos) << corr.out;
 
   auto layers = run_arbiter("eval layers --input " + out + " --human-field human_helpfulness");
-  EXPECT_EQ(layers.exit_code, 0) << layers.output;
+  EXPECT_EQ(layers.exit_code, 0) << layers.out;
 
   auto sel = run_arbiter("select -q -i " + out + " --by lager --top 50% --data " + sample_ + " -o " + dir_ + "/top.jsonl");
-  ASSERT_EQ(sel.exit_code, 0) << sel.output;
+  ASSERT_EQ(sel.exit_code, 0) << sel.out;
   const auto top = read_jsonl(dir_ + "/top.jsonl");
   ASSERT_EQ(top.size(), 4u);
   // The kept rows are the dataset's own rows, with the four highest LAGER scores.
@@ -85,7 +85,7 @@ TEST_F(EndToEnd, JudgeCorrelateSelect) {
 TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
   const std::string features = dir_ + "/features.safetensors";
   auto f = run_arbiter("-q features -m " + dir_ + "/judge -i " + sample_ + " -o " + features);
-  ASSERT_EQ(f.exit_code, 0) << f.output;
+  ASSERT_EQ(f.exit_code, 0) << f.out;
   auto file = SafetensorsFile::open(features);
   ASSERT_TRUE(file.is_ok()) << file.message();
   const TensorView* x = (*file)->tensor("features");
@@ -95,10 +95,10 @@ TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
 
   auto t = run_arbiter("-q train head --features " + features + " --objective regression --attributes helpfulness "
                        "--ridge 1.0 --validation-fraction 0 --out " + dir_ + "/head.safetensors");
-  ASSERT_EQ(t.exit_code, 0) << t.output;
+  ASSERT_EQ(t.exit_code, 0) << t.out;
   auto s = run_arbiter("-q score -m " + dir_ + "/judge --head " + dir_ + "/head.safetensors -i " + sample_ + " -o " +
                        dir_ + "/head_scores.jsonl");
-  ASSERT_EQ(s.exit_code, 0) << s.output;
+  ASSERT_EQ(s.exit_code, 0) << s.out;
   EXPECT_EQ(read_jsonl(dir_ + "/head_scores.jsonl").size(), 8u);
 }
 

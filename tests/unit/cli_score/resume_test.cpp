@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "cli_helpers.h"
+#include "../../support/cli_helpers.h"
 
 namespace arbiter {
 namespace {
@@ -41,7 +41,7 @@ TEST(Resume, KilledThenResumedEqualsUninterrupted) {
   const std::string common = " -m " + model + " -i " + input + " --per-layer --batch-tokens 256";
 
   auto full = run_arbiter("judge -q" + common + " -o " + dir + "/full.jsonl");
-  ASSERT_EQ(full.exit_code, 0) << full.output;
+  ASSERT_EQ(full.exit_code, 0) << full.out;
   ASSERT_EQ(count_lines(dir + "/full.jsonl"), size_t(rows));
 
   // Start the same run, kill it hard once some rows are written, then resume.
@@ -66,7 +66,7 @@ TEST(Resume, KilledThenResumedEqualsUninterrupted) {
   if (before >= size_t(rows)) GTEST_SKIP() << "the run finished before it could be killed";
 
   auto resumed = run_arbiter("judge -q" + common + " -o " + partial + " --resume");
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
   EXPECT_EQ(read_text(partial), read_text(dir + "/full.jsonl")) << "killed after " << before << " rows";
 }
 
@@ -83,7 +83,7 @@ TEST(Resume, TruncatedLastLineIsRewritten) {
   const size_t next_end = full.find('\n', cut);
   std::ofstream(dir + "/partial.jsonl", std::ios::binary) << full.substr(0, cut + (next_end - cut) / 2);
   auto r = run_arbiter("judge -q" + common + " -o " + dir + "/partial.jsonl --resume");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(read_text(dir + "/partial.jsonl"), full);
 }
 
@@ -96,10 +96,10 @@ TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
                                      << R"({"prompt": "d", "response": "e", )" << labels << "\n";
   auto fail = run_arbiter("judge -q -m " + model + " -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl");
   EXPECT_NE(fail.exit_code, 0);
-  EXPECT_NE(fail.output.find("rows.jsonl:2"), std::string::npos) << fail.output;
+  EXPECT_NE(fail.out.find("rows.jsonl:2"), std::string::npos) << fail.out;
 
   auto skip = run_arbiter("judge -m " + model + " -i " + dir + "/rows.jsonl -o " + dir + "/out2.jsonl --on-error skip");
-  ASSERT_EQ(skip.exit_code, 0) << skip.output;
+  ASSERT_EQ(skip.exit_code, 0) << skip.out;
   const auto lines = read_jsonl(dir + "/out2.jsonl");
   ASSERT_EQ(lines.size(), 3u);  // one line per input row, the bad one as an error line
   EXPECT_TRUE(lines[0].contains("lager"));

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "cli_helpers.h"
+#include "../../support/cli_helpers.h"
 #include "io/safetensors.h"
 
 namespace arbiter {
@@ -41,7 +41,7 @@ TEST_P(ScoreSeqcls, ScoresEqualReference) {
   const std::string dir = temp_dir("score-" + GetParam());
   const std::string rows = write_id_rows(**ref, dir);
   auto r = run_arbiter("score -q -m " + model + " -i " + rows + " -o " + dir + "/out.jsonl");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto lines = read_jsonl(dir + "/out.jsonl");
   ASSERT_EQ(lines.size(), 3u);
   for (int s = 0; s < 3; ++s) {
@@ -98,7 +98,7 @@ TEST_P(JudgePerLayer, LogitsAndScoresFollowFromReferenceStates) {
     const std::string out = dir + "/" + lens + ".jsonl";
     auto r = run_arbiter("judge -q -m " + model + " -i " + rows + " -o " + out +
                          " --score-token-ids 5,17,100,256,511 --per-layer --lens " + lens);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     const auto lines = read_jsonl(out);
     ASSERT_EQ(lines.size(), 3u);
     for (int s = 0; s < 3; ++s) {

@@ -1,8 +1,10 @@
-// Helpers for end-to-end tests that run the arbiter binary.
+// Helpers for the end-to-end tests that run the arbiter binary (tests/unit/cli_*).
 #pragma once
 
 #include <cstdio>
 #include <cstdlib>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,19 +16,19 @@ namespace arbiter::testing {
 inline const std::string kShared = ARBITER_SHARED_DIR;
 inline const std::string kBinary = ARBITER_BINARY;
 
-struct CommandResult {
+struct RunResult {
   int exit_code = -1;
-  std::string output;  // stdout and stderr together
+  std::string out;  // stdout and stderr together
 };
 
-inline CommandResult run_arbiter(const std::string& args) {
-  CommandResult r;
+inline RunResult run_arbiter(const std::string& args) {
+  RunResult r;
   const std::string cmd = kBinary + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
