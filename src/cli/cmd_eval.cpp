@@ -19,21 +19,12 @@
 #include "eval/rewardbench.h"
 #include "eval/score_files.h"
 
+#include "cli/output_format.h"
+
 namespace arbiter::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string fixed(double v, int decimals) {
-  if (std::isnan(v)) return "nan";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-  return buf;
-}
-
-json number_or_null(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
-
-void print_line(const std::string& text) { std::fputs((text + "\n").c_str(), stdout); }
 
 // The report goes beside the printed results; its note goes to stderr so --json output stays one object.
 Status save_report(const eval::Report& report, const std::string& dir) {

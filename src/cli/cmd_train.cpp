@@ -23,25 +23,12 @@
 #include "train/lager_fit.h"
 #include "train/split.h"
 
+#include "cli/output_format.h"
+
 namespace arbiter::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string fixed(double v, int decimals) {
-  if (std::isnan(v)) return "nan";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-  return buf;
-}
-
-json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-// Flushed, so the report and the progress lines on stderr stay in order when both go to one pipe.
-void print_line(const std::string& text) {
-  std::fputs((text + "\n").c_str(), stdout);
-  std::fflush(stdout);
-}
 
 Status write_json_file(const std::string& path, const json& doc) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
