@@ -13,8 +13,8 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
 
 void add_judge_options(CLI::App& sub, JudgeArgs& args) {
   sub.add_option("--template", args.template_name,
-                 "built-in grading prompt: generic, prometheus, direct-helpfulness, direct-correctness, "
-                 "direct-coherence, direct-complexity, direct-verbosity")
+                 "built-in grading prompt: generic, prometheus, prometheus-feedback (needs --generate), "
+                 "direct-helpfulness, direct-correctness, direct-coherence, direct-complexity, direct-verbosity")
       ->default_val("generic");
   sub.add_option("--template-file", args.template_file,
                  "a grading prompt file with {prompt} {response} {rubric} {reference} {min_score} {max_score} {scores}");
@@ -29,6 +29,16 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
   sub.add_flag("--per-layer", args.per_layer, "write each row's [L+1, K] score-token logits");
   sub.add_option("--rank-by", args.rank_by, "score used for score_chosen/score_rejected: vanilla, expected, lager")
       ->default_val("lager");
+  sub.add_flag("--skip-lager", args.skip_lager,
+               "final-layer scores only (vanilla, expected): no per-layer reads; --rank-by then defaults to expected");
+  sub.add_flag("--generate", args.generate,
+               "let the model write (greedy, KV cache) and read where it writes its first score token");
+  sub.add_option("--max-new-tokens", args.max_new_tokens, "with --generate: most tokens written per response")
+      ->default_val(256);
+  args.score_after_option = sub.add_option(
+      "--score-after", args.score_after,
+      "with --generate: read the first score token written after this text (default: the template's, e.g. "
+      "'[RESULT]' for prometheus-feedback; none for the others)");
 }
 
 Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model) {
@@ -55,7 +65,7 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
   JudgeOptions options;
   if (!args.template_file.empty()) {
     ARB_ASSIGN(std::string text, read_file(args.template_file));
-    options.prompt_template = JudgeTemplate{args.template_file, text, "", ""};
+    options.prompt_template = JudgeTemplate{args.template_file, text, "", "", ""};
   } else {
     ARB_ASSIGN(options.prompt_template, builtin_judge_template(args.template_name));
   }
@@ -75,6 +85,23 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
     return error("--rank-by must be vanilla, expected or lager");
   options.rank_by = args.rank_by;
   options.per_layer = args.per_layer;
+  options.lager = !args.skip_lager;
+  if (args.skip_lager) {
+    if (args.per_layer) return error("--per-layer and --skip-lager exclude each other");
+    if (!args.lager_weights.empty()) return error("--lager-weights and --skip-lager exclude each other");
+    if (args.rank_by == "lager") options.rank_by = "expected";
+  }
+  options.generate = args.generate;
+  options.max_new_tokens = args.max_new_tokens;
+  const bool score_after_given = args.score_after_option && args.score_after_option->count() > 0;
+  if (score_after_given) options.score_marker = args.score_after;
+  if (!args.generate && (score_after_given || !options.prompt_template.score_marker.empty()))
+    return error(score_after_given ? "--score-after needs --generate"
+                                   : "the template '" + options.prompt_template.name +
+                                         "' has the model write before it scores: add --generate");
+  if (args.generate && args.max_new_tokens < 1) return error("--max-new-tokens must be at least 1");
+  if (args.generate && !tokenizer && (score_after_given || !options.prompt_template.score_marker.empty()))
+    return error("--generate with a score marker needs the model's tokenizer to read what it writes");
   if (!args.lager_weights.empty()) {
     ARB_ASSIGN(train::LagerWeights weights, train::load_lager_weights(args.lager_weights));
     if (int64_t(weights.layer_weights.size()) != model.config.num_layers + 1)

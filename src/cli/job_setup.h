@@ -22,7 +22,11 @@ struct JudgeArgs {
   std::string template_name = "generic", template_file, answer_prefix, score_tokens = "1..5", score_token_ids;
   std::string lens = "raw", lager_weights, rank_by = "lager";
   bool per_layer = false;
+  bool generate = false, skip_lager = false;
+  int64_t max_new_tokens = 256;
+  std::string score_after;
   CLI::Option* answer_prefix_option = nullptr;  // set by add_judge_options: whether --answer-prefix was given
+  CLI::Option* score_after_option = nullptr;    // whether --score-after was given
 };
 
 void add_reward_options(CLI::App& sub, RewardArgs& args);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,16 @@ struct ForwardOptions {
   Lens lens = Lens::kRaw;
 };
 
+// Greedy decoding (a judge that lets the model write before it scores). At every step the caller sees
+// what `read` asks for at the position that predicted the new token, and may end the sequence there.
+enum class GenerationEnd {
+  kAccepted,     // the caller's `accept` ended it
+  kStopToken,    // it wrote a stop token (end of turn / end of text)
+  kMaxTokens,    // it wrote max_new_tokens tokens
+  kContextFull,  // the model's context length was reached
+};
+const char* generation_end_name(GenerationEnd end);
+
 struct SequenceOutput {
   int64_t num_reads = 0;
   std::vector<float> layer_states;  // [capture_layers.size(), num_reads, d_model]
@@ -47,6 +58,30 @@ struct SequenceOutput {
   std::vector<float> logits;        // [num_reads, vocab] or [num_reads, logit_token_ids.size()]
   std::vector<float> scores;        // [num_reads, num_labels]
   std::vector<float> layer_logits;  // [capture_layers.size(), num_reads, logit_token_ids.size()]
+  // Only where a caller decoded before reading (a judge that lets the model write): the tokens written,
+  // the one predicted at the read position last, and how the writing ended.
+  std::vector<int32_t> generated;
+  GenerationEnd generation_end = GenerationEnd::kAccepted;
+};
+
+// Called after each new token of sequence `sequence`: `written` ends with the new token, `read` holds the
+// reads at the position that predicted it. Returning true ends the sequence with this token.
+using AcceptToken = std::function<bool(size_t sequence, const std::vector<int32_t>& written, const SequenceOutput& read)>;
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 256;
+  std::vector<int32_t> stop_token_ids;  // a sequence ends after writing one of these
+  // What is read at each predicting position; `logits` may be kNone or kSelected (the argmax over the
+  // whole vocabulary is computed regardless), read positions of the prompts are ignored.
+  ForwardOptions read;
+  AcceptToken accept;  // may be empty
+};
+
+struct Generation {
+  std::vector<int32_t> tokens;  // what was written, the token that ended the sequence last
+  GenerationEnd end = GenerationEnd::kMaxTokens;
+  int64_t read_position = -1;   // the position that predicted tokens.back(): prompt length + tokens.size() - 2
+  SequenceOutput read;          // the reads there (one read)
 };
 
 class Backend {
@@ -57,6 +92,10 @@ class Backend {
   // Validates every token id and read position first (errors name the sequence and position).
   virtual Result<std::vector<SequenceOutput>> forward(const std::vector<SequenceInput>& sequences,
                                                       const ForwardOptions& options) = 0;
+  // Greedy decoding of every prompt. The default re-runs the whole prefix at every step (no KV cache):
+  // correct for any backend, and the reference a cached implementation must reproduce bit for bit.
+  virtual Result<std::vector<Generation>> generate(const std::vector<SequenceInput>& prompts,
+                                                   const GenerateOptions& options);
 };
 
 std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model);

@@ -45,7 +45,6 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
       lengths.push_back(int64_t(chunk[r].sequences[s].tokens.size()));
     }
   }
-  const ForwardOptions forward_options = job.forward_options();
   int64_t chunk_tokens = 0;
   for (const auto& batch : plan_batches(lengths, options.max_batch_tokens)) {
     std::vector<SequenceInput> inputs;
@@ -53,7 +52,7 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
       inputs.push_back(chunk[owner[flat].first].sequences[owner[flat].second]);
       chunk_tokens += lengths[flat];
     }
-    ARB_ASSIGN(auto outputs, backend.forward(inputs, forward_options));
+    ARB_ASSIGN(auto outputs, job.run_batch(backend, inputs));
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto [row, seq] = owner[batch[i]];
       chunk[row].outputs[seq] = std::move(outputs[i]);

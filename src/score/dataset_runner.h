@@ -19,6 +19,11 @@ class RowJob {
   virtual ~RowJob() = default;
   // What every forward pass of this job must produce.
   virtual ForwardOptions forward_options() const = 0;
+  // Runs one batch of this job's sequences: one forward pass, unless the job needs more (a judge that
+  // lets the model write first decodes).
+  virtual Result<std::vector<SequenceOutput>> run_batch(Backend& backend, const std::vector<SequenceInput>& inputs) {
+    return backend.forward(inputs, forward_options());
+  }
   // The sequences one row needs (one per response, usually).
   virtual Result<std::vector<SequenceInput>> prepare(const data::Example& example) = 0;
   // The output line of the row, from its sequences' outputs (same order as prepare returned them).

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/log.h"
+
 namespace arbiter {
 
 namespace {
@@ -16,6 +18,19 @@ std::string prompt_text(const std::vector<data::Turn>& turns) {
   }
   return text;
 }
+
+// Surrounding white space and SentencePiece's word-start marker are not part of a label.
+std::string trim_label(std::string text) {
+  const std::string marker = "\xe2\x96\x81";  // U+2581
+  for (size_t at; (at = text.find(marker)) != std::string::npos;) text.erase(at, marker.size());
+  const size_t first = text.find_first_not_of(" \t\n\r");
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(" \t\n\r") - first + 1);
+}
+
+// Tokens that end an assistant turn in the common chat formats, where the vocabulary has them.
+constexpr const char* kEndOfTurnTokens[] = {"<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>",
+                                            "<|endoftext|>", "<|end|>", "</s>", "<eos>"};
 
 std::string string_field(const nlohmann::json& raw, std::initializer_list<const char*> names) {
   if (!raw.is_object()) return "";
@@ -37,6 +52,7 @@ Result<JudgeScores> judge_scores(const std::vector<double>& final_logits,
   s.vanilla = values[best];
   s.probabilities = train::softmax(final_logits);
   for (size_t k = 0; k < values.size(); ++k) s.expected += s.probabilities[k] * values[k];
+  if (per_layer_logits.empty()) return s;  // final-layer scores only
   ARB_ASSIGN(s.lager, train::lager_expected_score(per_layer_logits, layer_weights, values));
   return s;
 }
@@ -49,13 +65,65 @@ JudgeJob::JudgeJob(const Model& model, std::shared_ptr<ConversationFormatter> fo
   } else {
     layer_weights_ = train::uniform_lager_weights(layers_plus_one, options_.score_tokens.values).layer_weights;
   }
+  if (!options_.generate) return;
+  score_marker_ = options_.score_marker.value_or(options_.prompt_template.score_marker);
+  const ScoreTokens& st = options_.score_tokens;
+  for (size_t k = 0; k < st.ids.size(); ++k) score_spellings_[st.ids[k]] = k;
+  const Tokenizer* tokenizer = formatter_ ? &formatter_->tokenizer() : nullptr;
+  if (model_.config.eos_token_id >= 0) stop_token_ids_.push_back(int32_t(model_.config.eos_token_id));
+  if (tokenizer == nullptr) return;
+  if (tokenizer->eos_id()) stop_token_ids_.push_back(*tokenizer->eos_id());
+  for (const char* name : kEndOfTurnTokens)
+    if (auto id = tokenizer->token_to_id(name)) stop_token_ids_.push_back(*id);
+  // A model may write a label with a leading space or as a word-start piece: any token whose text is
+  // exactly a label counts as writing it (the logits read are still those of the score tokens).
+  for (int32_t id = 0; id < tokenizer->vocab_size(); ++id) {
+    if (tokenizer->is_special(id) || score_spellings_.count(id)) continue;
+    auto text = tokenizer->decode({id}, false);
+    if (!text) continue;
+    const std::string label = trim_label(*text);
+    for (size_t k = 0; k < st.labels.size(); ++k)
+      if (!label.empty() && label == trim_label(st.labels[k])) score_spellings_[id] = k;
+  }
+}
+
+std::string JudgeJob::written_text(const std::vector<int32_t>& tokens) const {
+  if (!formatter_) return "";
+  auto text = formatter_->tokenizer().decode(tokens, true);
+  return text ? *text : "";
+}
+
+bool JudgeJob::is_score_to_read(const std::vector<int32_t>& written) const {
+  if (!score_spellings_.count(written.back())) return false;
+  if (score_marker_.empty()) return true;
+  const std::vector<int32_t> before(written.begin(), written.end() - 1);
+  return written_text(before).find(score_marker_) != std::string::npos;
+}
+
+Result<std::vector<SequenceOutput>> JudgeJob::run_batch(Backend& backend, const std::vector<SequenceInput>& inputs) {
+  if (!options_.generate) return backend.forward(inputs, forward_options());
+  GenerateOptions g;
+  g.max_new_tokens = options_.max_new_tokens;
+  g.stop_token_ids = stop_token_ids_;
+  g.read = forward_options();
+  g.accept = [this](size_t, const std::vector<int32_t>& written, const SequenceOutput&) { return is_score_to_read(written); };
+  ARB_ASSIGN(std::vector<Generation> generations, backend.generate(inputs, g));
+  std::vector<SequenceOutput> outputs;
+  for (Generation& generation : generations) {
+    SequenceOutput out = std::move(generation.read);
+    out.generated = std::move(generation.tokens);
+    out.generation_end = generation.end;  // not kAccepted: no score was written, finish() fails the row
+    outputs.push_back(std::move(out));
+  }
+  return outputs;
 }
 
 ForwardOptions JudgeJob::forward_options() const {
   ForwardOptions o;
-  for (int32_t l = 0; l <= model_.config.num_layers; ++l) o.capture_layers.push_back(l);
   o.logits = LogitsMode::kSelected;
   o.logit_token_ids = options_.score_tokens.ids;
+  if (!options_.lager) return o;
+  for (int32_t l = 0; l <= model_.config.num_layers; ++l) o.capture_layers.push_back(l);
   o.layer_logits = true;
   o.lens = options_.lens;
   // Only the per-layer logits are needed, not the states themselves; they are small ([L+1, d] per read).
@@ -100,15 +168,37 @@ Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vecto
   const size_t layers_plus_one = size_t(model_.config.num_layers + 1);
   std::vector<nlohmann::json> per_response;
   for (const SequenceOutput& out : outputs) {
-    if (out.logits.size() != k || out.layer_logits.size() != layers_plus_one * k)
+    if (options_.generate && out.generation_end != GenerationEnd::kAccepted) {
+      const GenerationEnd end = out.generation_end;
+      std::string tail = written_text(out.generated);
+      if (tail.size() > 160) tail = "..." + tail.substr(tail.size() - 160);
+      return error("the model wrote " + std::to_string(out.generated.size()) + " tokens (ended by " +
+                   generation_end_name(end) + ") without a score token" +
+                   (score_marker_.empty() ? "" : " after '" + score_marker_ + "'") + ": \"" + tail + "\"");
+    }
+    if (out.logits.size() != k || out.layer_logits.size() != (options_.lager ? layers_plus_one * k : 0))
       return error("judge: unexpected output sizes from the backend");
     std::vector<double> final_logits(out.logits.begin(), out.logits.end());
+    if (!options_.lager) {
+      ARB_ASSIGN(JudgeScores s, judge_scores(final_logits, {}, {}, options_.score_tokens.values));
+      nlohmann::json r = {{"vanilla", s.vanilla}, {"expected", s.expected}, {"probabilities", s.probabilities}};
+      if (options_.generate) {
+        r["generated"] = written_text(out.generated);
+        r["generated_tokens"] = out.generated.size();
+      }
+      per_response.push_back(std::move(r));
+      continue;
+    }
     std::vector<std::vector<double>> per_layer(layers_plus_one, std::vector<double>(k));
     for (size_t l = 0; l < layers_plus_one; ++l)
       for (size_t j = 0; j < k; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
     ARB_ASSIGN(JudgeScores s, judge_scores(final_logits, per_layer, layer_weights_, options_.score_tokens.values));
     nlohmann::json r = {{"vanilla", s.vanilla}, {"expected", s.expected}, {"lager", s.lager}, {"probabilities", s.probabilities}};
     if (options_.per_layer) r["per_layer_logits"] = per_layer;
+    if (options_.generate) {
+      r["generated"] = written_text(out.generated);
+      r["generated_tokens"] = out.generated.size();
+    }
     per_response.push_back(std::move(r));
   }
   nlohmann::json line = {{"id", example.id}};
@@ -125,7 +215,7 @@ Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vecto
       line["scores"] = scores;
     }
   }
-  if (options_.per_layer) line["score_values"] = options_.score_tokens.values;
+  if (options_.per_layer && options_.lager) line["score_values"] = options_.score_tokens.values;
   for (const char* passthrough : {"subset", "num_correct"})
     if (example.raw.is_object() && example.raw.contains(passthrough)) line[passthrough] = example.raw[passthrough];
   for (const auto& [name, value] : example.labels) line["human_" + name] = value;

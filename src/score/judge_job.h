@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "score/dataset_runner.h"
@@ -24,7 +25,13 @@ struct JudgeOptions {
   Lens lens = Lens::kRaw;
   std::optional<train::LagerWeights> lager_weights;  // uniform when absent
   bool per_layer = false;                            // write each row's [L+1, K] logits
+  bool lager = true;  // false: final-layer scores only (vanilla, expected), no per-layer reads
   std::string rank_by = "lager";                     // which score fills score_chosen / score_rejected
+  // Let the model write first (greedy, with a KV cache, at most max_new_tokens) and read the position
+  // that predicts the first score token it writes after the score marker (the LAGER paper's reading).
+  bool generate = false;
+  int64_t max_new_tokens = 256;
+  std::optional<std::string> score_marker;  // overrides the template's; "" = the first score token at all
 };
 
 // The three scores of one read, from final-layer logits [K] and per-layer logits [L+1][K].
@@ -40,16 +47,25 @@ class JudgeJob final : public RowJob {
  public:
   JudgeJob(const Model& model, std::shared_ptr<ConversationFormatter> formatter, JudgeOptions options);
   ForwardOptions forward_options() const override;
+  Result<std::vector<SequenceOutput>> run_batch(Backend& backend, const std::vector<SequenceInput>& inputs) override;
   Result<std::vector<SequenceInput>> prepare(const data::Example& example) override;
   Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) override;
 
  private:
   Result<std::string> grading_prompt(const data::Example& example, const std::string& response) const;
+  // Generation: whether the newest written token is the score to read.
+  bool is_score_to_read(const std::vector<int32_t>& written) const;
+  std::string written_text(const std::vector<int32_t>& tokens) const;
 
   const Model& model_;
   std::shared_ptr<ConversationFormatter> formatter_;
   JudgeOptions options_;
   std::vector<double> layer_weights_;  // [L+1]
+  // Generation: every token that writes a score label (the score tokens themselves, and other
+  // spellings of a label such as " 4" or "▁4"), and the tokens that end a turn.
+  std::unordered_map<int32_t, size_t> score_spellings_;
+  std::vector<int32_t> stop_token_ids_;
+  std::string score_marker_;
 };
 
 }  // namespace arbiter

@@ -25,6 +25,20 @@ const char* const kPrometheus =
     "###Score Rubrics:\n{rubric}\n\n"
     "###Score:";
 
+// The same grading, with written feedback before the score, read after the [RESULT] marker.
+const char* const kPrometheusFeedback =
+    "###Task Description:\n"
+    "An instruction (might include an Input inside it), a response to evaluate, and a score rubric "
+    "representing an evaluation criterion are given.\n"
+    "1. Write brief feedback that assesses the response strictly against the given score rubric, not in general.\n"
+    "2. Then give a score that is an integer between {min_score} and {max_score}, referring to the score rubric.\n"
+    "3. Use exactly this format: \"Feedback: (your feedback) [RESULT] (an integer from {min_score} to {max_score})\"\n\n"
+    "###The instruction to evaluate:\n{prompt}\n\n"
+    "###Response to evaluate:\n{response}\n\n"
+    "###Reference Answer (Score {max_score}):\n{reference}\n\n"
+    "###Score Rubrics:\n{rubric}\n\n"
+    "###Feedback:";
+
 const char* const kPrometheusRubric =
     "[Is the response helpful, correct and well written for the instruction?]\n"
     "Score 1: The response is irrelevant, wrong or harmful.\n"
@@ -58,16 +72,17 @@ std::string direct_prompt(const AttributeText& a) {
 }  // namespace
 
 std::vector<std::string> builtin_judge_template_names() {
-  std::vector<std::string> names = {"generic", "prometheus"};
+  std::vector<std::string> names = {"generic", "prometheus", "prometheus-feedback"};
   for (const auto& a : kAttributes) names.push_back(std::string("direct-") + a.attribute);
   return names;
 }
 
 Result<JudgeTemplate> builtin_judge_template(const std::string& name) {
-  if (name == "generic") return JudgeTemplate{name, kGeneric, "", ""};
-  if (name == "prometheus") return JudgeTemplate{name, kPrometheus, kPrometheusRubric, ""};
+  if (name == "generic") return JudgeTemplate{name, kGeneric, "", "", ""};
+  if (name == "prometheus") return JudgeTemplate{name, kPrometheus, kPrometheusRubric, "", ""};
+  if (name == "prometheus-feedback") return JudgeTemplate{name, kPrometheusFeedback, kPrometheusRubric, "", "[RESULT]"};
   for (const auto& a : kAttributes)
-    if (name == std::string("direct-") + a.attribute) return JudgeTemplate{name, direct_prompt(a), "", ""};
+    if (name == std::string("direct-") + a.attribute) return JudgeTemplate{name, direct_prompt(a), "", "", ""};
   std::string known;
   for (const auto& n : builtin_judge_template_names()) known += (known.empty() ? "" : ", ") + n;
   return error("unknown judge template '" + name + "' (built in: " + known + "; or a file with --template-file)");

@@ -16,9 +16,15 @@ struct JudgeTemplate {
   std::string text;
   std::string default_rubric;  // used for {rubric} when the row has none
   std::string answer_prefix;   // appended after the generation prompt, before the score token
+  // With --generate: the score is the first score token written after this text (empty: the first
+  // score token written at all). A template that sets it asks the model to write before it scores, so it
+  // only makes sense with --generate.
+  std::string score_marker;
 };
 
-// "generic" (1-5 overall quality), "prometheus" (absolute grading against a rubric), and the LAGER-style
+// "generic" (1-5 overall quality), "prometheus" (absolute grading against a rubric), "prometheus-feedback"
+// (the same, but the model writes its feedback first and the score after "[RESULT]": needs --generate),
+// and the LAGER-style
 // direct prompts "direct-helpfulness", "direct-correctness", "direct-coherence", "direct-complexity",
 // "direct-verbosity" (one HelpSteer2 attribute each).
 Result<JudgeTemplate> builtin_judge_template(const std::string& name);

@@ -39,6 +39,20 @@ TEST(StoriesGolden, TeacherForcedArgmaxIsNextGoldenId) {
   EXPECT_EQ(matches, 60);
 }
 
+TEST(StoriesGolden, GreedyGenerationWithKvCacheWritesTheGoldenIds) {
+  // Free-running greedy decoding from BOS, one token per step through the KV cache.
+  auto model = load_model(std::string(ARBITER_SHARED_DIR) + "/models/stories260K/stories260K.gguf");
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  GenerateOptions options;
+  options.max_new_tokens = int64_t(kGolden.size());
+  auto generated = make_cpu_backend(*model)->generate({SequenceInput{{1}, {}}}, options);
+  ASSERT_TRUE(generated.is_ok()) << generated.message();
+  ASSERT_EQ(generated->size(), 1u);
+  EXPECT_EQ((*generated)[0].tokens, kGolden);
+  EXPECT_EQ((*generated)[0].end, GenerationEnd::kMaxTokens);
+  EXPECT_EQ((*generated)[0].read_position, int64_t(kGolden.size()) - 1);
+}
+
 TEST(StoriesGolden, BatchedSequencesEqualSingleRuns) {
   // Packing several sequences of different lengths in one call must not change any of them.
   auto model = load_model(std::string(ARBITER_SHARED_DIR) + "/models/stories260K/stories260K.gguf");

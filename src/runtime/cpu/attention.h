@@ -1,5 +1,6 @@
 // Causal self-attention over packed sequences (no padding), with GQA, an optional sliding window and
-// optional logit softcapping.
+// optional logit softcapping. The keys of a sequence may include earlier positions held in a KV cache,
+// so one kernel serves a whole-prompt prefill and a one-token decoding step alike.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +15,22 @@ struct AttentionShape {
   int64_t sliding_window = 0;  // 0 = off; else query i sees key j when i - j < window
 };
 
-// q: [N, heads * head_dim], k, v: [N, kv_heads * head_dim], out: [N, heads * head_dim];
-// sequence s covers rows [offsets[s], offsets[s + 1]).
+// One sequence's queries and where its keys and values live.
+struct AttentionSpan {
+  int64_t query_row = 0;    // first packed row of its queries in q / out
+  int64_t num_queries = 0;
+  int64_t past = 0;         // positions before the first query; query i sits at position past + i
+  const float* k = nullptr;  // [past + num_queries, kv_heads * head_dim], row p = position p
+  const float* v = nullptr;  // same layout as k
+};
+
+// q, out: [N, heads * head_dim]. Query i of a span attends to positions max(0, p - window + 1)..p of its
+// span's keys, p = past + i. The arithmetic of a query does not depend on `past` or on the other spans,
+// so a decoding step gives the same bits as the same row of a whole-sequence prefill.
+void causal_attention(const float* q, float* out, const std::vector<AttentionSpan>& spans, const AttentionShape& shape);
+
+// Packed prefill without a cache: sequence s covers rows [offsets[s], offsets[s + 1]) of q, k, v and out.
+// k, v: [N, kv_heads * head_dim].
 void causal_attention(const float* q, const float* k, const float* v, float* out,
                       const std::vector<int64_t>& offsets, const AttentionShape& shape);
 

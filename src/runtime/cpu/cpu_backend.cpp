@@ -6,6 +6,8 @@
 
 #include "core/thread_pool.h"
 #include "runtime/backend.h"
+#include "runtime/greedy.h"
+#include "runtime/packed_batch.h"
 #include "runtime/cpu/attention.h"
 #include "runtime/cpu/matmul.h"
 #include "runtime/cpu/ops.h"
@@ -17,49 +19,11 @@ namespace {
 
 using cpu::AttentionShape;
 
-// Where each sequence lies in the packed batch, and which packed rows are read.
-struct PackedBatch {
-  std::vector<int32_t> tokens;       // [N]
-  std::vector<int32_t> positions;    // [N] position within its sequence
-  std::vector<int64_t> offsets;      // [S + 1]
-  std::vector<int64_t> read_rows;    // packed row index of every read, sequence by sequence
-  std::vector<int64_t> read_offsets; // [S + 1] into read_rows
+// The keys and values a sequence has written, per layer: k[l], v[l]: [capacity, kv_dim].
+struct KvCache {
+  int64_t length = 0;
+  std::vector<std::vector<float>> k, v;
 };
-
-Result<PackedBatch> pack(const std::vector<SequenceInput>& sequences, const ModelConfig& config) {
-  PackedBatch b;
-  b.offsets.push_back(0);
-  b.read_offsets.push_back(0);
-  for (size_t s = 0; s < sequences.size(); ++s) {
-    const SequenceInput& seq = sequences[s];
-    const int64_t len = int64_t(seq.tokens.size());
-    if (len == 0) return error("sequence " + std::to_string(s) + " is empty");
-    for (int64_t i = 0; i < len; ++i) {
-      const int32_t t = seq.tokens[size_t(i)];
-      if (t < 0 || t >= config.vocab_size)
-        return error("sequence " + std::to_string(s) + ", position " + std::to_string(i) + ": token id " +
-                     std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(config.vocab_size) + ")");
-      b.tokens.push_back(t);
-      b.positions.push_back(int32_t(i));
-    }
-    const int64_t base = b.offsets.back();
-    if (seq.read_positions.empty()) {
-      b.read_rows.push_back(base + len - 1);
-    } else {
-      int64_t previous = -1;
-      for (int32_t p : seq.read_positions) {
-        if (p < 0 || p >= len || p <= previous)
-          return error("sequence " + std::to_string(s) + ": read position " + std::to_string(p) +
-                       " is out of range or not ascending (length " + std::to_string(len) + ")");
-        b.read_rows.push_back(base + p);
-        previous = p;
-      }
-    }
-    b.offsets.push_back(base + len);
-    b.read_offsets.push_back(int64_t(b.read_rows.size()));
-  }
-  return b;
-}
 
 class CpuBackend final : public Backend {
  public:
@@ -69,10 +33,16 @@ class CpuBackend final : public Backend {
 
   Result<std::vector<SequenceOutput>> forward(const std::vector<SequenceInput>& sequences,
                                               const ForwardOptions& options) override;
+  Result<std::vector<Generation>> generate(const std::vector<SequenceInput>& prompts,
+                                           const GenerateOptions& options) override;
 
  private:
+  // The model over a packed batch; with `caches` ([S], one per sequence of the batch) the new keys and
+  // values are appended to them and attention also sees the cached positions.
+  Result<std::vector<SequenceOutput>> run(const PackedBatch& b, const ForwardOptions& options,
+                                          const std::vector<KvCache*>* caches);
   Status run_layer(const LayerWeights& w, int64_t layer, const PackedBatch& b, const std::vector<float>& rope,
-                   std::vector<float>& x);
+                   const std::vector<KvCache*>* caches, std::vector<float>& x);
   Status compute_layer_logits(const ForwardOptions& options, std::vector<SequenceOutput>& outputs) const;
   void capture(const std::vector<float>& x, const PackedBatch& b, size_t capture_index, size_t num_captures,
                std::vector<SequenceOutput>& outputs) const;
@@ -98,7 +68,7 @@ void CpuBackend::capture(const std::vector<float>& x, const PackedBatch& b, size
 }
 
 Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedBatch& b, const std::vector<float>& rope,
-                             std::vector<float>& x) {
+                             const std::vector<KvCache*>* caches, std::vector<float>& x) {
   const ModelConfig& c = model_->config;
   const int64_t n = int64_t(b.tokens.size()), d = c.hidden_size, ffn = c.intermediate_size;
   const int64_t q_dim = c.q_dim(), kv_dim = c.kv_dim();
@@ -130,7 +100,22 @@ Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedB
   shape.scale = float(c.effective_attention_scale());
   shape.softcap = float(c.attn_logit_softcap);
   shape.sliding_window = c.layer_sliding[size_t(layer)] ? c.sliding_window : 0;
-  cpu::causal_attention(q_.data(), k_.data(), v_.data(), attn_.data(), b.offsets, shape);
+  if (caches == nullptr) {
+    cpu::causal_attention(q_.data(), k_.data(), v_.data(), attn_.data(), b.offsets, shape);
+  } else {
+    // Append this layer's new keys and values to each sequence's cache, then attend over all of it.
+    std::vector<cpu::AttentionSpan> spans;
+    for (size_t s = 0; s + 1 < b.offsets.size(); ++s) {
+      KvCache& cache = *(*caches)[s];
+      const int64_t first = b.offsets[s], count = b.offsets[s + 1] - first;
+      float* k_rows = cache.k[size_t(layer)].data() + b.past[s] * kv_dim;
+      float* v_rows = cache.v[size_t(layer)].data() + b.past[s] * kv_dim;
+      std::memcpy(k_rows, k_.data() + first * kv_dim, sizeof(float) * size_t(count * kv_dim));
+      std::memcpy(v_rows, v_.data() + first * kv_dim, sizeof(float) * size_t(count * kv_dim));
+      spans.push_back({first, count, b.past[s], cache.k[size_t(layer)].data(), cache.v[size_t(layer)].data()});
+    }
+    cpu::causal_attention(q_.data(), attn_.data(), spans, shape);
+  }
 
   // proj_: [N, d]
   ARB_TRY(matmul(w.wo, attn_.data(), n, q_dim, proj_.data(), d));
@@ -173,21 +158,19 @@ Status CpuBackend::compute_layer_logits(const ForwardOptions& options, std::vect
 
 Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<SequenceInput>& sequences,
                                                         const ForwardOptions& options) {
+  ARB_ASSIGN(PackedBatch b, pack_batch(sequences, model_->config));
+  ARB_TRY(check_forward_options(options, model_->config));
+  return run(b, options, nullptr);
+}
+
+Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const ForwardOptions& options,
+                                                    const std::vector<KvCache*>* caches) {
   const Model& m = *model_;
   const ModelConfig& c = m.config;
-  ARB_ASSIGN(PackedBatch b, pack(sequences, c));
-  for (int32_t layer : options.capture_layers)
-    if (layer < 0 || layer > c.num_layers)
-      return error("capture layer " + std::to_string(layer) + " is outside 0.." + std::to_string(c.num_layers));
-  if (options.score_head && !c.is_classifier()) return error("the model has no classification head");
-  if (options.layer_logits && (options.capture_layers.empty() || options.logit_token_ids.empty()))
-    return error("per-layer logits need captured layers and logit token ids");
-  for (int32_t id : options.logit_token_ids)
-    if (id < 0 || id >= c.vocab_size) return error("logit token id " + std::to_string(id) + " is outside the vocabulary");
-
+  const size_t num_sequences = b.offsets.size() - 1;
   const int64_t n = int64_t(b.tokens.size()), d = c.hidden_size;
-  std::vector<SequenceOutput> outputs(sequences.size());
-  for (size_t s = 0; s < sequences.size(); ++s) outputs[s].num_reads = b.read_offsets[s + 1] - b.read_offsets[s];
+  std::vector<SequenceOutput> outputs(num_sequences);
+  for (size_t s = 0; s < num_sequences; ++s) outputs[s].num_reads = b.read_offsets[s + 1] - b.read_offsets[s];
 
   // x: [N, d] the residual stream
   std::vector<float> x(size_t(n * d));
@@ -215,7 +198,7 @@ Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<Sequen
   };
   capture_if_asked(0);
   for (int64_t l = 0; l < c.num_layers; ++l) {
-    ARB_TRY(run_layer(m.layers[size_t(l)], l, b, rope, x));
+    ARB_TRY(run_layer(m.layers[size_t(l)], l, b, rope, caches, x));
     capture_if_asked(int32_t(l + 1));
   }
 
@@ -258,6 +241,44 @@ Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<Sequen
     }
   }
   return outputs;
+}
+
+Result<std::vector<Generation>> CpuBackend::generate(const std::vector<SequenceInput>& prompts,
+                                                     const GenerateOptions& options) {
+  const ModelConfig& c = model_->config;
+  ARB_TRY(check_forward_options(options.read, c));
+  // Each prompt's cache holds its prompt and everything it may write.
+  std::vector<KvCache> caches(prompts.size());
+  for (size_t s = 0; s < prompts.size(); ++s) {
+    int64_t capacity = int64_t(prompts[s].tokens.size()) + options.max_new_tokens;
+    if (c.max_position_embeddings > 0) capacity = std::min(capacity, c.max_position_embeddings);
+    caches[s].k.assign(size_t(c.num_layers), std::vector<float>(size_t(std::max<int64_t>(capacity, 1) * c.kv_dim())));
+    caches[s].v = caches[s].k;
+  }
+  auto step = [&](const std::vector<size_t>& active, const std::vector<std::vector<int32_t>>& texts,
+                  const ForwardOptions& step_options) -> Result<std::vector<SequenceOutput>> {
+    std::vector<KvCache*> batch_caches;
+    for (size_t s : active) batch_caches.push_back(&caches[s]);
+    PackedBatch b;
+    if (caches[active.front()].length == 0) {
+      // The first step is the prompts' prefill, read at their last positions.
+      std::vector<SequenceInput> inputs;
+      for (size_t s : active) inputs.push_back(SequenceInput{texts[s], {}});
+      ARB_ASSIGN(b, pack_batch(inputs, c));
+    } else {
+      std::vector<int32_t> newest;
+      std::vector<int64_t> past;
+      for (size_t s : active) {
+        newest.push_back(texts[s].back());
+        past.push_back(caches[s].length);
+      }
+      b = pack_decode_step(newest, past);
+    }
+    ARB_ASSIGN(auto outputs, run(b, step_options, &batch_caches));
+    for (size_t i = 0; i < active.size(); ++i) caches[active[i]].length += b.offsets[i + 1] - b.offsets[i];
+    return outputs;
+  };
+  return run_greedy(*model_, prompts, options, step);
 }
 
 }  // namespace
