@@ -25,21 +25,37 @@ double process_cpu_seconds() {
   return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
+// The judge's reads on a random Qwen2.5-0.5B-shaped f32 model: five score tokens, and (lager) every
+// layer's state and lens logits.
+struct JudgeSetup {
+  ModelConfig config;
+  std::unique_ptr<Backend> backend;
+  ForwardOptions final_only, lager;
+};
+
+Result<JudgeSetup> judge_setup() {
+  JudgeSetup setup;
+  ARB_ASSIGN(setup.config, shape_preset("qwen2.5-0.5b"));
+  ARB_ASSIGN(auto model, make_random_model(setup.config, DType::F32, 1));
+  setup.backend = make_cpu_backend(model);
+  setup.final_only.logits = LogitsMode::kSelected;
+  setup.final_only.logit_token_ids = {10, 11, 12, 13, 14};
+  setup.lager = setup.final_only;
+  for (int32_t l = 0; l <= setup.config.num_layers; ++l) setup.lager.capture_layers.push_back(l);
+  setup.lager.layer_logits = true;
+  return setup;
+}
+
 void BM_JudgeReads(benchmark::State& state) {
-  auto config = shape_preset("qwen2.5-0.5b");
-  if (!config.is_ok()) return state.SkipWithError(config.message().c_str());
-  auto model = make_random_model(*config, DType::F32, 1);
-  if (!model.is_ok()) return state.SkipWithError(model.message().c_str());
-  auto backend = make_cpu_backend(*model);
+  auto setup = judge_setup();
+  if (!setup.is_ok()) return state.SkipWithError(setup.message().c_str());
+  const ModelConfig* config = &setup->config;
+  Backend* backend = setup->backend.get();
   const int64_t tokens = state.range(0);
   SequenceInput seq;
   for (int64_t i = 0; i < tokens; ++i) seq.tokens.push_back(int32_t((i * 7919) % config->vocab_size));
-  ForwardOptions final_only;
-  final_only.logits = LogitsMode::kSelected;
-  final_only.logit_token_ids = {10, 11, 12, 13, 14};  // five score tokens
-  ForwardOptions lager = final_only;
-  for (int32_t l = 0; l <= config->num_layers; ++l) lager.capture_layers.push_back(l);
-  lager.layer_logits = true;
+  const ForwardOptions& final_only = setup->final_only;
+  const ForwardOptions& lager = setup->lager;
 
   double final_cpu = 0, lager_cpu = 0;
   int64_t runs = 0;
@@ -66,20 +82,16 @@ void BM_JudgeReads(benchmark::State& state) {
 BENCHMARK(BM_JudgeReads)->Arg(512)->Unit(benchmark::kSecond)->Iterations(4)->UseRealTime();
 
 void BM_GreedyDecode(benchmark::State& state) {
-  auto config = shape_preset("qwen2.5-0.5b");
-  if (!config.is_ok()) return state.SkipWithError(config.message().c_str());
-  auto model = make_random_model(*config, DType::F32, 1);
-  if (!model.is_ok()) return state.SkipWithError(model.message().c_str());
-  auto backend = make_cpu_backend(*model);
+  auto setup = judge_setup();
+  if (!setup.is_ok()) return state.SkipWithError(setup.message().c_str());
+  const ModelConfig* config = &setup->config;
+  Backend* backend = setup->backend.get();
   std::vector<SequenceInput> prompts(4);
   for (size_t s = 0; s < prompts.size(); ++s)
     for (int64_t i = 0; i < 128; ++i) prompts[s].tokens.push_back(int32_t((i * 7919 + int64_t(s) * 31) % config->vocab_size));
   GenerateOptions options;
   options.max_new_tokens = state.range(0);
-  options.read.logits = LogitsMode::kSelected;
-  options.read.logit_token_ids = {10, 11, 12, 13, 14};
-  for (int32_t l = 0; l <= config->num_layers; ++l) options.read.capture_layers.push_back(l);
-  options.read.layer_logits = true;
+  options.read = setup->lager;
   double prefill_wall = 0, generate_wall = 0;
   int64_t written = 0;
   for (auto _ : state) {
