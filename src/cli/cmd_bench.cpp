@@ -1,6 +1,8 @@
-// arbiter bench: prefill throughput of a model file or of a random-weight model at a named shape.
+// arbiter bench: prefill throughput of a model file or of a random-weight model at a named shape, on the
+// CPU or the GPU (--device cuda: random weights are drawn in bf16 directly in device memory), and with
+// --gemm N the rate of one cuBLAS bf16 N^3 GEMM, the ceiling GPU figures are compared against.
 // FLOPs are counted as 2 x (layer matrix parameters) x tokens plus causal attention (2 x T^2 x q_dim per
-// layer and sequence), the usual prefill accounting; the peak is cores x 32 f32 FLOP/cycle (two 8-lane
+// layer and sequence), the usual prefill accounting; the CPU peak is cores x 32 f32 FLOP/cycle (two 8-lane
 // FMA pipes) x the clock /proc/cpuinfo reports.
 #include <algorithm>
 #include <chrono>
@@ -9,17 +11,20 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/device_option.h"
 #include "core/thread_pool.h"
 #include "model/random_model.h"
 #include "runtime/backend.h"
+#include "runtime/device.h"
 
 namespace arbiter::cli {
 
 namespace {
 
 struct BenchArgs {
-  std::string model_path, shape = "qwen2.5-0.5b", type = "f32";
+  std::string model_path, shape = "qwen2.5-0.5b", type = "f32", device = "cpu", head = "lm";
   int tokens = 512, batch = 1, repeat = 3, warmup = 1;
+  int64_t gemm = 0;
   uint64_t seed = 42;
   bool json = false;
 };
@@ -37,6 +42,10 @@ double cpu_mhz() {
 }
 
 double layer_matrix_params(const Model& m) {
+  const ModelConfig& c = m.config;
+  if (m.layers.empty())  // weights that live only on the device: count from the shapes
+    return double(c.num_layers) * double(c.hidden_size) *
+           double(2 * c.q_dim() + 2 * c.kv_dim() + 3 * c.intermediate_size);
   double n = 0;
   for (const LayerWeights& w : m.layers)
     n += double(w.wq.numel() + w.wk.numel() + w.wv.numel() + w.wo.numel() + w.w_gate.numel() + w.w_up.numel() +
@@ -44,30 +53,68 @@ double layer_matrix_params(const Model& m) {
   return n;
 }
 
-Status run_bench(const BenchArgs& args) {
-  std::shared_ptr<Model> model;
-  std::string label;
-  if (!args.model_path.empty()) {
-    ARB_ASSIGN(model, load_model(args.model_path));
-    label = args.model_path;
+Status run_gemm_bench(const BenchArgs& args) {
+  ARB_ASSIGN(const double tflops, cuda_gemm_tflops(args.gemm, args.repeat));
+  if (args.json) {
+    nlohmann::json j;
+    j["gemm"] = args.gemm;
+    j["dtype"] = "bf16";
+    j["tflops"] = tflops;
+    std::printf("%s\n", j.dump(2).c_str());
   } else {
-    ARB_ASSIGN(ModelConfig config, shape_preset(args.shape));
-    ARB_ASSIGN(DType type, dtype_from_name(args.type));
-    std::fprintf(stderr, "creating random %s weights in %s ...\n", args.shape.c_str(), dtype_name(type));
-    ARB_ASSIGN(model, make_random_model(config, type, args.seed));
-    label = args.shape + " " + dtype_name(type) + " (random weights)";
+    std::printf("cuBLAS bf16 GEMM %lld^3: %.1f TFLOP/s (median of %d)\n", static_cast<long long>(args.gemm), tflops,
+                args.repeat);
   }
+  return Status::ok();
+}
+
+// The model and its backend: a file, random weights on the host, or (cuda) random weights on the device.
+Status make_bench_backend(const BenchArgs& args, std::unique_ptr<Backend>& backend, std::string& label) {
+  ARB_ASSIGN(const Device requested, parse_device(args.device));
+  ARB_ASSIGN(const Device device, resolve_device(requested));
+  if (!args.model_path.empty()) {
+    ARB_ASSIGN(std::shared_ptr<Model> model, load_model(args.model_path));
+    label = args.model_path;
+    ARB_ASSIGN(backend, make_backend(model, device));
+    return Status::ok();
+  }
+  ARB_ASSIGN(ModelConfig config, shape_preset(args.shape));
+  if (args.head == "classifier") {  // a one-output reward head, as LlamaForSequenceClassification
+    config.head = HeadKind::kSequenceClassification;
+    config.num_labels = 1;
+  } else if (args.head != "lm") {
+    return error("--head: '" + args.head + "' is not lm or classifier");
+  }
+  if (device == Device::kCuda) {
+    std::fprintf(stderr, "creating random %s weights in bf16 on the GPU ...\n", args.shape.c_str());
+    ARB_ASSIGN(backend, make_random_cuda_backend(config, args.seed));
+    label = args.shape + " bf16 (random weights)";
+    return Status::ok();
+  }
+  ARB_ASSIGN(DType type, dtype_from_name(args.type));
+  std::fprintf(stderr, "creating random %s weights in %s ...\n", args.shape.c_str(), dtype_name(type));
+  ARB_ASSIGN(std::shared_ptr<Model> model, make_random_model(config, type, args.seed));
+  label = args.shape + " " + dtype_name(type) + " (random weights)";
+  backend = make_cpu_backend(model);
+  return Status::ok();
+}
+
+Status run_bench(const BenchArgs& args) {
   if (args.tokens <= 0 || args.batch <= 0 || args.repeat <= 0) return error("--tokens, --batch and --repeat must be positive");
-  const ModelConfig& c = model->config;
+  if (args.gemm > 0) return run_gemm_bench(args);
+  std::unique_ptr<Backend> backend;
+  std::string label;
+  ARB_TRY(make_bench_backend(args, backend, label));
+  const Model& model = backend->model();
+  const ModelConfig& c = model.config;
   std::vector<SequenceInput> batch(size_t(args.batch));
   for (int s = 0; s < args.batch; ++s)
     for (int t = 0; t < args.tokens; ++t) batch[size_t(s)].tokens.push_back(int32_t((t * 7 + s * 13 + 1) % c.vocab_size));
+  const bool gpu = backend->name().rfind("cuda", 0) == 0;
   ForwardOptions options;
   options.logits = c.is_classifier() ? LogitsMode::kNone : LogitsMode::kSelected;
   options.logit_token_ids = {0};
   options.score_head = c.is_classifier();
-  auto backend = make_cpu_backend(model);
-
   for (int i = 0; i < args.warmup; ++i) ARB_TRY(backend->forward(batch, options).status());
   std::vector<double> seconds;
   for (int i = 0; i < args.repeat; ++i) {
@@ -78,22 +125,27 @@ Status run_bench(const BenchArgs& args) {
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];
   const double tokens = double(args.tokens) * args.batch;
-  const double flops = 2.0 * layer_matrix_params(*model) * tokens +
+  const double flops = 2.0 * layer_matrix_params(model) * tokens +
                        2.0 * double(args.tokens) * args.tokens * double(c.q_dim()) * double(c.num_layers) * args.batch;
   const int threads = global_thread_pool().size();
-  const double peak = threads * 32.0 * cpu_mhz() * 1e6;
+  const double peak = gpu ? 0.0 : threads * 32.0 * cpu_mhz() * 1e6;
   nlohmann::json j;
   j["model"] = label;
+  j["device"] = backend->name();
   j["threads"] = threads;
   j["batch"] = args.batch;
   j["tokens_per_sequence"] = args.tokens;
   j["median_seconds"] = median;
   j["tokens_per_second"] = tokens / median;
   j["gflops"] = flops / median / 1e9;
+  j["tflops"] = flops / median / 1e12;
   j["peak_gflops_estimate"] = peak / 1e9;
   j["fraction_of_peak"] = peak > 0 ? flops / median / peak : 0.0;
   if (args.json) {
     std::printf("%s\n", j.dump(2).c_str());
+  } else if (gpu) {
+    std::printf("%s on %s: %d x %d tokens: %.1f tokens/s, %.1f TFLOP/s (median of %d)\n", label.c_str(),
+                backend->name().c_str(), args.batch, args.tokens, tokens / median, flops / median / 1e12, args.repeat);
   } else {
     std::printf("%s: %d x %d tokens, %d threads: %.1f tokens/s, %.1f GFLOP/s (%.0f%% of an estimated %.0f GFLOP/s peak)\n",
                 label.c_str(), args.batch, args.tokens, threads, tokens / median, flops / median / 1e9,
@@ -116,6 +168,10 @@ const CommandRegistration kRegistration({
       sub.add_option("--repeat", args->repeat, "timed runs (the median is reported)")->default_val(3);
       sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1);
       sub.add_option("--seed", args->seed, "random weights seed")->default_val(42);
+      add_device_option(sub, args->device);
+      sub.add_option("--head", args->head, "random model head: lm (causal LM) or classifier (one-label reward head)")
+          ->default_val("lm");
+      sub.add_option("--gemm", args->gemm, "instead of a model: the rate of one cuBLAS bf16 N^3 GEMM (needs cuda)");
       sub.add_flag("--json", args->json, "print JSON");
       return [args] { return run_bench(*args); };
     },

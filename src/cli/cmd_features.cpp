@@ -2,6 +2,7 @@
 // as a features file (safetensors) for `arbiter train head`.
 #include "cli/command.h"
 #include "cli/dataset_options.h"
+#include "cli/device_option.h"
 #include "score/features_job.h"
 
 namespace arbiter::cli {
@@ -24,7 +25,7 @@ Status run_features(const FeaturesArgs& args) {
   ARB_ASSIGN(auto model, load_model(data.model_path));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
   ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, out_path));
-  auto backend = make_cpu_backend(model);
+  ARB_ASSIGN(auto backend, make_command_backend(model, data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, *job, run));
   print_run_summary(summary, out_path);
   return Status::ok();

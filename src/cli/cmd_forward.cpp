@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "cli/device_option.h"
 #include "cli/model_options.h"
 #include "cli/model_text.h"
 #include "core/log.h"
@@ -14,7 +15,7 @@ namespace arbiter::cli {
 namespace {
 
 struct ForwardArgs {
-  std::string model_path, tokens, text, layers = "all", out;
+  std::string model_path, tokens, text, layers = "all", out, device = "cpu";
   bool add_special = false;
 };
 
@@ -36,7 +37,7 @@ Status run_forward(const ForwardArgs& args) {
   options.final_norm = true;
   options.logits = c.is_classifier() ? LogitsMode::kNone : LogitsMode::kFull;
   options.score_head = c.is_classifier();
-  auto backend = make_cpu_backend(model);
+  ARB_ASSIGN(auto backend, make_command_backend(model, args.device));
   ARB_ASSIGN(auto outputs, backend->forward({seq}, options));
   const SequenceOutput& out = outputs[0];
 
@@ -65,6 +66,7 @@ const CommandRegistration kRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ForwardArgs>();
       sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory")->required();
+      add_device_option(sub, args->device);
       auto* tokens = sub.add_option("--tokens", args->tokens, "comma-separated token ids");
       auto* text = sub.add_option("--text", args->text, "text to tokenize with the model's tokenizer");
       tokens->excludes(text);

@@ -1,6 +1,7 @@
 // arbiter judge: an LLM as a pointwise judge over a dataset, with vanilla, expected and LAGER scores.
 #include "cli/command.h"
 #include "cli/dataset_options.h"
+#include "cli/device_option.h"
 #include "cli/job_setup.h"
 #include "score/judge_job.h"
 
@@ -20,7 +21,7 @@ Status run_judge(const JudgeCommandArgs& args) {
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
   ARB_ASSIGN(JudgeOptions options, make_judge_options(args.judge, *model, &formatter->tokenizer()));
   JudgeJob job(*model, formatter, options);
-  auto backend = make_cpu_backend(model);
+  ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));
   print_run_summary(summary, run.output);
   return Status::ok();

@@ -2,6 +2,7 @@
 // with a head trained by `arbiter train head`).
 #include "cli/command.h"
 #include "cli/dataset_options.h"
+#include "cli/device_option.h"
 #include "cli/job_setup.h"
 #include "score/reward_job.h"
 
@@ -21,7 +22,7 @@ Status run_score(const ScoreArgs& args) {
   ARB_ASSIGN(RewardJobOptions options, make_reward_job_options(args.reward, *model));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
   RewardJob job(*model, formatter, options);
-  auto backend = make_cpu_backend(model);
+  ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));
   print_run_summary(summary, run.output);
   return Status::ok();

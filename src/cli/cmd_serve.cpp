@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/device_option.h"
 #include "cli/job_setup.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
@@ -133,6 +134,7 @@ const CommandRegistration kRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ServeArgs>();
       sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory");
+      add_device_option(sub, args->server.device);
       sub.add_option("--mode", args->mode, "reward (a classifier or --head) or judge (a causal LM)")->default_val("reward");
       sub.add_option("--config", args->config_file, "a JSON file of options (keys as the long option names)");
       sub.add_option("--host", args->server.host, "address to listen on")->default_val("127.0.0.1");

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <httplib.h>
 
+#include "runtime/device.h"
 #include "serve/auth.h"
 #include "serve/batch_queue.h"
 #include "serve/metrics.h"
@@ -68,7 +69,8 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> mode
   s->options_ = std::move(options);
   s->model_ = model;
   ARB_ASSIGN(s->service_, ModelService::create(model, std::move(service)));
-  s->backend_ = make_cpu_backend(model);
+  ARB_ASSIGN(const Device device, parse_device(s->options_.device));
+  ARB_ASSIGN(s->backend_, make_backend(model, device));
   s->metrics_ = std::make_unique<Metrics>();
   Metrics* metrics = s->metrics_.get();
   s->queue_ = std::make_unique<BatchQueue>(*s->backend_, s->service_->forward_options(), s->options_.max_batch_tokens,

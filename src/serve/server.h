@@ -28,6 +28,7 @@ struct ServerOptions {
   std::string api_key;               // non-empty: `Authorization: Bearer <key>` is required (401)
   int http_threads = 64;             // connections served at once (each keeps one thread)
   bool log_requests = true;
+  std::string device = "cpu";        // cpu, cuda or auto (runtime/device.h)
 };
 
 class BatchQueue;

@@ -1,0 +1,18 @@
+#include "cli/device_option.h"
+
+#include "runtime/device.h"
+
+namespace arbiter::cli {
+
+void add_device_option(CLI::App& sub, std::string& device) {
+  sub.add_option("--device", device,
+                 "where the model runs: cpu (f32), cuda (bf16 on the GPU), or auto (cuda when built in and a GPU is present)")
+      ->default_val("cpu");
+}
+
+Result<std::unique_ptr<Backend>> make_command_backend(std::shared_ptr<const Model> model, const std::string& device) {
+  ARB_ASSIGN(const Device parsed, parse_device(device));
+  return make_backend(std::move(model), parsed);
+}
+
+}  // namespace arbiter::cli

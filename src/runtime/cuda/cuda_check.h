@@ -1,0 +1,26 @@
+// CUDA and cuBLAS return codes as arbiter Statuses: every call is checked, and a failed one names the call.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "core/status.h"
+
+namespace arbiter::cuda {
+
+inline Status cuda_status(cudaError_t code, const char* what) {
+  if (code == cudaSuccess) return Status::ok();
+  return error(std::string("CUDA: ") + what + ": " + cudaGetErrorName(code) + " (" + cudaGetErrorString(code) + ")");
+}
+
+inline Status cublas_status(cublasStatus_t code, const char* what) {
+  if (code == CUBLAS_STATUS_SUCCESS) return Status::ok();
+  return error(std::string("cuBLAS: ") + what + ": " + cublasGetStatusString(code));
+}
+
+}  // namespace arbiter::cuda
+
+#define ARB_CUDA(call) ARB_TRY(::arbiter::cuda::cuda_status((call), #call))
+#define ARB_CUBLAS(call) ARB_TRY(::arbiter::cuda::cublas_status((call), #call))

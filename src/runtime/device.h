@@ -1,0 +1,39 @@
+// Which backend runs a model: the CPU one, or the CUDA one when this build has it and a GPU is present.
+// Every command that runs a model takes --device cpu|cuda|auto and makes its backend here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "runtime/backend.h"
+
+namespace arbiter {
+
+enum class Device { kAuto, kCpu, kCuda };
+
+// "auto", "cpu" or "cuda" (case-sensitive, as the other option values).
+Result<Device> parse_device(const std::string& name);
+const char* device_name(Device device);
+
+// Whether this build has the CUDA backend (configured with ARBITER_CUDA).
+bool cuda_compiled();
+// GPUs the CUDA runtime sees; 0 when the build has no CUDA, no driver is installed or no GPU is present.
+int cuda_device_count();
+
+// auto -> cuda when compiled in and a device is present, else cpu. cuda -> an error naming why it cannot
+// run ("this build has no CUDA support", "no CUDA device found"); cpu -> cpu.
+Result<Device> resolve_device(Device requested);
+
+Result<std::unique_ptr<Backend>> make_backend(std::shared_ptr<const Model> model, Device device);
+
+// Benchmarks on the GPU without a weights file: a model of `config` whose bf16 weights are drawn at
+// random directly in device memory (an 8B model needs no 16 GB host copy). Errors as resolve_device.
+Result<std::unique_ptr<Backend>> make_random_cuda_backend(const ModelConfig& config, uint64_t seed);
+
+// The rate of one cuBLAS bf16 GEMM (n x n x n, f32 accumulation, random operands) in TFLOP/s: the median
+// of `repeats` after warm-ups, the ceiling that model FLOP rates are compared against.
+Result<double> cuda_gemm_tflops(int64_t n, int repeats);
+
+}  // namespace arbiter
