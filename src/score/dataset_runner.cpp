@@ -33,6 +33,13 @@ int64_t count_lines(const std::string& path) {
   return lines;
 }
 
+// file:line (row id), for messages about one row.
+std::string row_place(const RunOptions& options, const data::Example& example) {
+  std::string place = options.input;
+  if (example.line) place += ':' + std::to_string(example.line);
+  return place + " (row " + example.id + ")";
+}
+
 Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::vector<PendingRow>& chunk,
                  data::JsonlWriter* writer, RunSummary& summary, Progress& progress) {
   // Flatten the chunk's sequences, plan batches by token budget, run them.
@@ -65,7 +72,7 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
     if (row.failure.empty()) {
       auto finished = job.finish(row.example, row.outputs);
       if (!finished) {
-        if (options.on_error == OnError::kFail) return finished.status();
+        if (options.on_error == OnError::kFail) return finished.status().with_context(row_place(options, row.example));
         row.failure = finished.message();
       } else {
         line = std::move(finished).value();
@@ -137,8 +144,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     if (row.failure.empty()) {
       auto sequences = job.prepare(row.example);
       if (!sequences) {
-        const std::string where = options.input + (row.example.line ? ":" + std::to_string(row.example.line) : "") +
-                                  " (row " + row.example.id + ")";
+        const std::string where = row_place(options, row.example);
         if (options.on_error == OnError::kFail) return sequences.status().with_context(where);
         log_warn(where + ": " + sequences.message() + " (skipped)");
         row.failure = sequences.message();

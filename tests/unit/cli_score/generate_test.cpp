@@ -80,6 +80,7 @@ TEST(JudgeGenerate, NoScoreWrittenIsARowErrorNamingWhy) {
   EXPECT_NE(fail.exit_code, 0);
   EXPECT_NE(fail.out.find("without a score token"), std::string::npos) << fail.out;
   EXPECT_NE(fail.out.find("max_tokens"), std::string::npos) << fail.out;
+  EXPECT_NE(fail.out.find("bos.jsonl:1 (row a)"), std::string::npos) << fail.out;  // names the row
   auto skip = run_arbiter("judge -q -m " + kStories + " -i " + from_bos + " -o " + dir + "/s.jsonl" +
                           " --score-token-ids 500,501 --generate --max-new-tokens 6 --on-error skip");
   EXPECT_EQ(skip.exit_code, 0) << skip.out;
