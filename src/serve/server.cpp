@@ -1,7 +1,10 @@
 #include "serve/server.h"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <httplib.h>
 
 #include "runtime/device.h"
@@ -15,6 +18,14 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+// Connections the kernel completes before the server accepts them. libcpp-httplib 0.11 is a shared
+// library built with CPPHTTPLIB_LISTEN_BACKLOG 5 (defining the macro here changes nothing: its listen()
+// call is compiled in). With 5, a burst of connects overflows the queue: the kernel answers with SYN
+// cookies and drops the completing ACKs, and the clients' retransmissions, all on the same backoff
+// schedule, keep overflowing it, so some connections are reset or never answered (docs/serve.md,
+// "Connections"). The kernel caps this at net.core.somaxconn.
+constexpr int kListenBacklog = 4096;
 
 // What one request's handling learned, for its log line and metrics. httplib reads, handles and logs a
 // request on one thread, so a thread-local carries it from the pre-routing hook to the logger.
@@ -88,12 +99,26 @@ Server::~Server() {
 }
 
 Result<int> Server::bind() {
+  // httplib creates the listening socket inside bind_to_port and calls this on it before bind(); the
+  // last socket it is called on is the one that bound. SO_REUSEADDR rather than httplib's default
+  // SO_REUSEPORT: a restart may reuse the port of connections in TIME_WAIT, but a second server cannot
+  // bind a port another one listens on and silently take half of its connections.
+  listen_socket_ = -1;
+  http_->set_socket_options([this](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_socket_ = sock;
+  });
   const bool ok = options_.port == 0 ? true : http_->bind_to_port(options_.host, options_.port);
   int port = options_.port;
   if (options_.port == 0) port = http_->bind_to_any_port(options_.host);
   if (!ok || port <= 0)
     return error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                  " (in use, or not an address of this machine)");
+  // listen() on a listening socket sets its backlog anew (Linux keeps the queued connections).
+  if (listen_socket_ < 0 || ::listen(listen_socket_, kListenBacklog) != 0)
+    return error("cannot set the listen backlog on " + options_.host + ":" + std::to_string(port) + ": " +
+                 (listen_socket_ < 0 ? std::string("httplib did not report its socket") : std::strerror(errno)));
   return port;
 }
 

@@ -40,7 +40,8 @@ class Server {
                                                 ServerOptions options);
   ~Server();
 
-  // Binds the listening socket; returns the port (the ephemeral one when options.port is 0).
+  // Binds the listening socket, with a listen backlog of thousands rather than httplib's 5; returns the
+  // port (the ephemeral one when options.port is 0). Fails when another socket listens on the port.
   Result<int> bind();
   // Serves until stop(); requests in flight are finished first.
   Status serve();
@@ -60,6 +61,7 @@ class Server {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<BatchQueue> queue_;
   std::unique_ptr<httplib::Server> http_;
+  int listen_socket_ = -1;  // httplib's listening socket, recorded while it is created (see bind())
   std::atomic<bool> stopping_{false};
 };
 
