@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "../support/reference_parity.h"
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "runtime/backend.h"
@@ -15,22 +16,7 @@ namespace arbiter {
 namespace {
 
 const std::string kShared = ARBITER_SHARED_DIR;
-
-std::vector<float> as_floats(const TensorView& t) {
-  std::vector<float> v(size_t(t.numel()));
-  dequantize_row(t.dtype, t.data, v.data(), t.numel());
-  return v;
-}
-
-// max |ours - ref| / max |ref|, the parity measure.
-double relative_max_error(const float* ours, const std::vector<float>& ref) {
-  double max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    max_diff = std::max(max_diff, std::fabs(double(ours[i]) - double(ref[i])));
-    max_ref = std::max(max_ref, std::fabs(double(ref[i])));
-  }
-  return max_diff / std::max(max_ref, 1e-30);
-}
+using namespace arbiter::testing;
 
 struct ParityCase {
   std::string model_path;  // relative to shared/
@@ -50,44 +36,19 @@ TEST_P(ForwardParity, MatchesReferenceOnAllSequences) {
   ASSERT_TRUE(ref.is_ok()) << ref.message();
   const ModelConfig& c = (*model)->config;
   auto backend = make_cpu_backend(*model);
-  const int64_t d = c.hidden_size;
   double worst = 0;
-
+  const std::vector<SequenceInput> sequences = reference_sequences(**ref);
+  ASSERT_EQ(sequences.size(), 3u);
   for (int s = 0; s < 3; ++s) {
-    const std::string prefix = "seq" + std::to_string(s) + ".";
-    const TensorView* ids_view = (*ref)->tensor(prefix + "input_ids");
-    ASSERT_NE(ids_view, nullptr);
-    SequenceInput seq;
-    const auto* ids = static_cast<const int32_t*>(ids_view->data);
-    seq.tokens.assign(ids, ids + ids_view->numel());
-    const int64_t t = int64_t(seq.tokens.size());
-    for (int32_t p = 0; p < t; ++p) seq.read_positions.push_back(p);
-
-    ForwardOptions options;
-    for (int32_t l = 0; l <= c.num_layers; ++l) options.capture_layers.push_back(l);
-    options.final_norm = true;
-    options.logits = c.is_classifier() ? LogitsMode::kNone : LogitsMode::kFull;
-    options.score_head = c.is_classifier();
-    auto out = backend->forward({seq}, options);
+    auto out = backend->forward({sequences[size_t(s)]}, reference_read_options(c));
     ASSERT_TRUE(out.is_ok()) << out.message();
-    const SequenceOutput& o = (*out)[0];
-
-    auto check = [&](const std::string& name, const float* ours, double tolerance) {
-      const TensorView* r = (*ref)->tensor(prefix + name);
-      ASSERT_NE(r, nullptr) << prefix + name;
-      const double err = relative_max_error(ours, as_floats(*r));
-      worst = std::max(worst, err);
-      EXPECT_LE(err, tolerance) << pc.model_path << " " << prefix << name;
-    };
-    for (int32_t l = 0; l <= c.num_layers; ++l)
-      check("layer" + std::to_string(l), o.layer_states.data() + l * t * d, pc.tolerance);
-    check("final_norm", o.final_norm.data(), pc.tolerance);
-    if (c.is_classifier()) {
+    for (const ComparedTensor& tensor : compared_tensors(**ref, s, (*out)[0], c)) {
       // A head output is one sum of 64 products measured against itself: cancellation in that sum
       // scales its relative error, so it gets the f32 bound 1e-4 rather than the states' 1e-5.
-      check("scores", o.scores.data() + (t - 1) * c.num_labels, std::max(pc.tolerance, 1e-4));
-    } else {
-      check("logits", o.logits.data(), pc.tolerance);
+      const double tolerance = tensor.name == "scores" ? std::max(pc.tolerance, 1e-4) : pc.tolerance;
+      const double err = relative_max_error(tensor.ours, tensor.reference);
+      worst = std::max(worst, err);
+      EXPECT_LE(err, tolerance) << pc.model_path << " seq" << s << "." << tensor.name;
     }
   }
   std::printf("[parity] %-36s worst relative error %.3g (tolerance %.3g)\n", pc.model_path.c_str(), worst, pc.tolerance);

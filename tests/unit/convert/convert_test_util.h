@@ -10,6 +10,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "../../support/reference_parity.h"
 #include "convert/convert.h"
 #include "io/safetensors.h"
 #include "model/model.h"
@@ -51,21 +52,8 @@ inline std::string converted(const std::string& name, const std::string& type) {
   return out;
 }
 
-inline std::vector<float> as_floats(const TensorView& t) {
-  std::vector<float> v(size_t(t.numel()));
-  dequantize_row(t.dtype, t.data, v.data(), t.numel());
-  return v;
-}
-
-// max |ours - ref| / max |ref|.
-inline double relative_max_error(const float* ours, const std::vector<float>& ref) {
-  double max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    max_diff = std::max(max_diff, std::fabs(double(ours[i]) - double(ref[i])));
-    max_ref = std::max(max_ref, std::fabs(double(ref[i])));
-  }
-  return max_diff / std::max(max_ref, 1e-30);
-}
+using arbiter::testing::as_floats;
+using arbiter::testing::relative_max_error;
 
 struct ParityResult {
   double worst_states = 0;  // layer states, final norm, logits
@@ -90,53 +78,32 @@ inline ParityResult check_parity(const std::string& model_path, const std::strin
   const ModelConfig& c = (*model)->config;
   auto backend = make_cpu_backend(*model);
   const int64_t d = c.hidden_size;
-  for (int s = 0; s < 3; ++s) {
-    const std::string prefix = "seq" + std::to_string(s) + ".";
-    const TensorView* ids_view = (*ref)->tensor(prefix + "input_ids");
-    EXPECT_NE(ids_view, nullptr);
-    if (ids_view == nullptr) return result;
-    SequenceInput seq;
-    const auto* ids = static_cast<const int32_t*>(ids_view->data);
-    seq.tokens.assign(ids, ids + ids_view->numel());
-    const int64_t t = int64_t(seq.tokens.size());
-    for (int32_t p = 0; p < t; ++p) seq.read_positions.push_back(p);
-    ForwardOptions options;
-    for (int32_t l = 0; l <= c.num_layers; ++l) options.capture_layers.push_back(l);
-    options.final_norm = true;
-    options.logits = c.is_classifier() ? LogitsMode::kNone : LogitsMode::kFull;
-    options.score_head = c.is_classifier();
-    auto out = backend->forward({seq}, options);
+  const std::vector<SequenceInput> sequences = testing::reference_sequences(**ref);
+  for (int s = 0; s < int(sequences.size()); ++s) {
+    auto out = backend->forward({sequences[size_t(s)]}, testing::reference_read_options(c));
     EXPECT_TRUE(out.is_ok()) << out.message();
     if (!out.is_ok()) return result;
-    const SequenceOutput& o = (*out)[0];
-    auto check = [&](const std::string& name, const float* ours, double bound, double& worst) {
-      const TensorView* r = (*ref)->tensor(prefix + name);
-      ASSERT_NE(r, nullptr) << prefix + name;
-      const double err = relative_max_error(ours, as_floats(*r));
+    for (const testing::ComparedTensor& tensor : testing::compared_tensors(**ref, s, (*out)[0], c)) {
+      const bool is_score = tensor.name == "scores";
+      const double err = relative_max_error(tensor.ours, tensor.reference);
+      double& worst = is_score ? result.worst_scores : result.worst_states;
       worst = std::max(worst, err);
-      EXPECT_LE(err, bound) << model_path << " " << prefix << name;
-    };
-    for (int32_t l = 0; l <= c.num_layers; ++l)
-      check("layer" + std::to_string(l), o.layer_states.data() + l * t * d, tolerance, result.worst_states);
-    check("final_norm", o.final_norm.data(), tolerance, result.worst_states);
-    if (c.is_classifier()) {
-      check("scores", o.scores.data() + (t - 1) * c.num_labels, score_tolerance, result.worst_scores);
-      const TensorView* ref_scores = (*ref)->tensor(prefix + "scores");
-      const TensorView* ref_norm = (*ref)->tensor(prefix + "final_norm");
-      if (ref_scores != nullptr && ref_norm != nullptr) {
-        const std::vector<float> s_ref = as_floats(*ref_scores), h_ref = as_floats(*ref_norm);
-        double h_norm = 0;
-        for (int64_t i = 0; i < d; ++i) h_norm += double(h_ref[size_t((t - 1) * d + i)]) * h_ref[size_t((t - 1) * d + i)];
-        h_norm = std::sqrt(h_norm);
-        for (int64_t k = 0; k < c.num_labels; ++k) {
-          double w_norm = 0;
-          for (int64_t i = 0; i < d; ++i) w_norm += double((*model)->score_head[size_t(k * d + i)]) * (*model)->score_head[size_t(k * d + i)];
-          const double diff = std::fabs(double(o.scores[size_t((t - 1) * c.num_labels + k)]) - double(s_ref[size_t(k)]));
-          result.worst_score_vs_bound = std::max(result.worst_score_vs_bound, diff / (std::sqrt(w_norm) * h_norm));
-        }
+      EXPECT_LE(err, is_score ? score_tolerance : tolerance) << model_path << " seq" << s << "." << tensor.name;
+      if (!is_score) continue;
+      // The score error against |w| |h|, h the reference final-norm state at the last position.
+      const TensorView* ref_norm = (*ref)->tensor("seq" + std::to_string(s) + ".final_norm");
+      if (ref_norm == nullptr || tensor.ours.size() != tensor.reference.size()) continue;
+      const std::vector<float> h_ref = as_floats(*ref_norm);
+      const int64_t t = (*out)[0].num_reads;
+      double h_norm = 0;
+      for (int64_t i = 0; i < d; ++i) h_norm += double(h_ref[size_t((t - 1) * d + i)]) * h_ref[size_t((t - 1) * d + i)];
+      h_norm = std::sqrt(h_norm);
+      for (int64_t k = 0; k < c.num_labels; ++k) {
+        double w_norm = 0;
+        for (int64_t i = 0; i < d; ++i) w_norm += double((*model)->score_head[size_t(k * d + i)]) * (*model)->score_head[size_t(k * d + i)];
+        const double diff = std::fabs(double(tensor.ours[size_t(k)]) - double(tensor.reference[size_t(k)]));
+        result.worst_score_vs_bound = std::max(result.worst_score_vs_bound, diff / (std::sqrt(w_norm) * h_norm));
       }
-    } else {
-      check("logits", o.logits.data(), tolerance, result.worst_states);
     }
   }
   return result;

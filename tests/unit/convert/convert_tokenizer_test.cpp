@@ -50,7 +50,9 @@ TEST_P(ConvertedTokenizer, EncodesAsTheDirectory) {
   const TextAssets hf_assets = describe_text_assets(**hf);
   const TextAssets gguf_assets = describe_text_assets(**gguf);
   EXPECT_EQ(gguf_assets.chat_template, hf_assets.chat_template);
-  if (!hf_assets.eos_token.empty()) EXPECT_EQ(gguf_assets.eos_token, hf_assets.eos_token);
+  if (!hf_assets.eos_token.empty()) {
+    EXPECT_EQ(gguf_assets.eos_token, hf_assets.eos_token);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ConvertedTokenizer,

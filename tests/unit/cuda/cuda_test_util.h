@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../../support/reference_parity.h"
 #include "runtime/device.h"
 
 namespace arbiter::cuda_test {
@@ -27,18 +28,8 @@ inline std::string shared_dir() {
   return env && *env ? std::string(env) : std::string(ARBITER_SHARED_DIR);
 }
 
-// max |ours - ref| / max |ref| (the parity measure of the CPU tests); infinite for NaN or a size mismatch.
-inline double relative_max_error(const std::vector<float>& ours, const std::vector<float>& ref) {
-  if (ours.size() != ref.size()) return INFINITY;
-  double max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    const double diff = std::fabs(double(ours[i]) - double(ref[i]));
-    if (std::isnan(diff)) return INFINITY;
-    max_diff = std::max(max_diff, diff);
-    max_ref = std::max(max_ref, std::fabs(double(ref[i])));
-  }
-  return max_diff / std::max(max_ref, 1e-30);
-}
+// max |ours - ref| / max |ref| (the parity measure of the CPU tests).
+using arbiter::testing::relative_max_error;
 
 // Sets ARBITER_CUDA_ATTENTION for the backends made in its lifetime.
 class AttentionKernelChoice {

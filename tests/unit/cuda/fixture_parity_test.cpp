@@ -12,13 +12,7 @@
 namespace arbiter {
 namespace {
 
-using cuda_test::relative_max_error;
-
-std::vector<float> as_floats(const TensorView& t) {
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  dequantize_row(t.dtype, t.data, v.data(), t.numel());
-  return v;
-}
+using namespace arbiter::testing;
 
 std::vector<float> slice(const std::vector<float>& v, int64_t begin, int64_t count) {
   return std::vector<float>(v.begin() + begin, v.begin() + begin + count);
@@ -43,7 +37,7 @@ TEST_P(CudaFixtureParity, MatchesReferenceAndCpu) {
   auto ref = SafetensorsFile::open(shared + "/" + fc.ref_dir + "/ref.safetensors");
   ASSERT_TRUE(ref.is_ok()) << ref.message();
   const ModelConfig& c = (*model)->config;
-  const int64_t d = c.hidden_size, vocab = c.vocab_size, layers = c.num_layers;
+  const int64_t vocab = c.vocab_size, layers = c.num_layers;
 
   for (const bool simple : {false, true}) {
     cuda_test::AttentionKernelChoice choice(simple);
@@ -52,21 +46,9 @@ TEST_P(CudaFixtureParity, MatchesReferenceAndCpu) {
     auto cpu = make_backend(*model, Device::kCpu);
     ASSERT_TRUE(cpu.is_ok());
 
-    std::vector<SequenceInput> batch;
-    for (int s = 0; s < 3; ++s) {
-      const TensorView* ids = (*ref)->tensor("seq" + std::to_string(s) + ".input_ids");
-      ASSERT_NE(ids, nullptr);
-      SequenceInput seq;
-      const auto* p = static_cast<const int32_t*>(ids->data);
-      seq.tokens.assign(p, p + ids->numel());
-      for (int32_t i = 0; i < int32_t(seq.tokens.size()); ++i) seq.read_positions.push_back(i);
-      batch.push_back(seq);
-    }
-    ForwardOptions options;
-    for (int32_t l = 0; l <= layers; ++l) options.capture_layers.push_back(l);
-    options.final_norm = true;
-    options.logits = c.is_classifier() ? LogitsMode::kNone : LogitsMode::kFull;
-    options.score_head = c.is_classifier();
+    const std::vector<SequenceInput> batch = reference_sequences(**ref);
+    ASSERT_EQ(batch.size(), 3u);
+    ForwardOptions options = reference_read_options(c);
     if (!c.is_classifier()) {  // the normed lens over the whole vocabulary, as the reference's lens_logits_last
       options.layer_logits = true;
       options.lens = Lens::kNormed;
@@ -91,21 +73,13 @@ TEST_P(CudaFixtureParity, MatchesReferenceAndCpu) {
       const SequenceOutput& o = (*g)[size_t(s)];
       const SequenceOutput& cpu_o = (*h)[size_t(s)];
       const int64_t t = int64_t(batch[size_t(s)].tokens.size());
-      auto reference = [&](const std::string& name) {
-        const TensorView* r = (*ref)->tensor(prefix + name);
-        EXPECT_NE(r, nullptr) << prefix + name;
-        return r ? as_floats(*r) : std::vector<float>{};
-      };
-      for (int64_t l = 0; l <= layers; ++l)
-        check(prefix + "layer" + std::to_string(l), slice(o.layer_states, l * t * d, t * d), reference("layer" + std::to_string(l)),
-              slice(cpu_o.layer_states, l * t * d, t * d));
-      check(prefix + "final_norm", o.final_norm, reference("final_norm"), cpu_o.final_norm);
-      if (c.is_classifier()) {
-        const int64_t labels = c.num_labels;
-        check(prefix + "scores", slice(o.scores, (t - 1) * labels, labels), reference("scores"),
-              slice(cpu_o.scores, (t - 1) * labels, labels));
-      } else {
-        check(prefix + "logits", o.logits, reference("logits"), cpu_o.logits);
+      const std::vector<ComparedTensor> gpu_tensors = compared_tensors(**ref, s, o, c);
+      const std::vector<ComparedTensor> cpu_tensors = compared_tensors(**ref, s, cpu_o, c);
+      for (size_t i = 0; i < gpu_tensors.size(); ++i)
+        check(prefix + gpu_tensors[i].name, gpu_tensors[i].ours, gpu_tensors[i].reference, cpu_tensors[i].ours);
+      if (!c.is_classifier()) {
+        const TensorView* lens_ref = (*ref)->tensor(prefix + "lens_logits_last");
+        ASSERT_NE(lens_ref, nullptr) << prefix << "lens_logits_last";
         // lens_logits_last: [layers + 1, vocab] at the last position.
         std::vector<float> lens, cpu_lens;
         for (int64_t l = 0; l <= layers; ++l) {
@@ -114,7 +88,7 @@ TEST_P(CudaFixtureParity, MatchesReferenceAndCpu) {
           lens.insert(lens.end(), row.begin(), row.end());
           cpu_lens.insert(cpu_lens.end(), cpu_row.begin(), cpu_row.end());
         }
-        check(prefix + "lens_logits_last", lens, reference("lens_logits_last"), cpu_lens);
+        check(prefix + "lens_logits_last", lens, as_floats(*lens_ref), cpu_lens);
       }
     }
     std::printf("[cuda parity] %-34s %-6s worst error: %.3g vs reference, %.3g vs cpu (tolerance %.3g)\n",
