@@ -147,7 +147,8 @@ Result<json> parse_body(std::string_view body) {
   if (parsed.is_discarded()) {
     // Parse again with exceptions only to learn where it failed; nothing escapes this function.
     try {
-      (void)json::parse(body.begin(), body.end());
+      const json reparsed = json::parse(body.begin(), body.end());
+      return error(std::string("malformed JSON (a ") + reparsed.type_name() + " on the second reading)");
     } catch (const json::parse_error& e) {
       return error("malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
     } catch (const std::exception& e) {

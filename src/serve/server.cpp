@@ -16,6 +16,26 @@ namespace arbiter::serve {
 
 namespace {
 
+// httplib's thread pool, counting the connections that wait for a thread.
+class CountingTaskQueue final : public httplib::TaskQueue {
+ public:
+  CountingTaskQueue(size_t threads, std::shared_ptr<std::atomic<int64_t>> waiting)
+      : pool_(threads), waiting_(std::move(waiting)) {}
+  void enqueue(std::function<void()> fn) override {
+    waiting_->fetch_add(1);
+    pool_.enqueue([waiting = waiting_, fn = std::move(fn)] {
+      waiting->fetch_sub(1);
+      fn();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  std::shared_ptr<std::atomic<int64_t>> waiting_;
+};
+
+
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -138,7 +158,7 @@ void Server::stop() {
 void Server::install_routes() {
   httplib::Server& http = *http_;
   const size_t threads = size_t(options_.http_threads);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.new_task_queue = [threads, waiting = waiting_connections_] { return new CountingTaskQueue(threads, waiting); };
   http.set_payload_max_length(size_t(options_.max_body_bytes));
   http.set_keep_alive_timeout(2);  // bounds how long an idle connection delays a shutdown
   // Trainers keep one connection per worker; closing it every few requests makes POSTs fail in flight.
@@ -173,6 +193,13 @@ void Server::install_routes() {
     } catch (...) {
     }
     send_error(res, 500, "internal error: " + what);
+  });
+  // A kept-alive connection holds its handler thread for as long as the client keeps sending, so with more
+  // clients than threads the extra ones would wait forever. While any accepted connection waits for a
+  // thread, answers ask their client to close ("Connection: close"): each client reconnects at the back
+  // of the line and every connection gets its turn.
+  http.set_post_routing_handler([waiting = waiting_connections_](const httplib::Request&, httplib::Response& res) {
+    if (waiting->load() > 0) res.set_header("Connection", "close");
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     const RequestContext ctx = t_request;

@@ -62,6 +62,8 @@ class Server {
   std::unique_ptr<BatchQueue> queue_;
   std::unique_ptr<httplib::Server> http_;
   int listen_socket_ = -1;  // httplib's listening socket, recorded while it is created (see bind())
+  // Accepted connections still waiting for a handler thread (see install_routes()).
+  std::shared_ptr<std::atomic<int64_t>> waiting_connections_ = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<bool> stopping_{false};
 };
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "serve_helpers.h"
@@ -134,6 +135,40 @@ TEST(Connections, BurstsOfSimultaneousConnectsAreAllAnswered) {
     EXPECT_EQ(outcome.answered, kConnections)
         << "burst " << burst << ": " << outcome.failed << " failed (first: " << outcome.first_failure << "), "
         << outcome.timed_out << " unanswered after 20 s";
+  }
+}
+
+// Kept-alive clients that never pause would hold every handler thread; with more clients than threads the
+// server asks them to reconnect while connections wait, so each client gets answers, not a timeout.
+TEST(Connections, MoreKeptAliveClientsThanThreadsAreAllServed) {
+  auto model = load_seqcls1();
+  ASSERT_TRUE(model);
+  serve::ServerOptions options;
+  options.http_threads = 2;
+  auto s = start_server(model, reward_service(), options);
+  ASSERT_TRUE(s);
+  constexpr int kClients = 6;
+  std::vector<int> answered(kClients, 0), failed(kClients, 0);
+  std::vector<std::thread> clients;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      httplib::Client client("127.0.0.1", s->port);
+      client.set_keep_alive(true);
+      client.set_read_timeout(std::chrono::seconds(10));
+      while (std::chrono::steady_clock::now() < deadline) {
+        auto res = client.Get("/health");
+        // Only answers within the run count: without the rotation, the clients left waiting were
+        // answered only once the others stopped.
+        if (std::chrono::steady_clock::now() >= deadline) break;
+        (res && res->status == 200 ? answered : failed)[size_t(i)]++;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) {
+    EXPECT_GT(answered[size_t(i)], 0) << "client " << i << " was not answered within the run";
+    EXPECT_EQ(failed[size_t(i)], 0) << "client " << i;
   }
 }
 
