@@ -78,7 +78,10 @@ void Progress::draw(bool final) {
     if (total_ > 0) {
       const int width = 24;
       const int filled = int(double(width) * double(done_) / double(total_));
-      bar = "[" + std::string(size_t(std::min(filled, width)), '#') + std::string(size_t(std::max(0, width - filled)), '.') + "] ";
+      bar.assign(1, '[');
+      bar.append(size_t(std::min(filled, width)), '#');
+      bar.append(size_t(std::max(0, width - filled)), '.');
+      bar += "] ";
     }
     std::fprintf(stderr, "\r\033[K%s %s%s%s", label_.c_str(), bar.c_str(), stats, final ? "\n" : "");
   } else {

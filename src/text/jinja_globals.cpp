@@ -17,7 +17,7 @@ Value range_fn(Interpreter&, CallArgs& args) {
   std::vector<int64_t> p;
   for (const Value& v : args.positional) {
     if (v.is_undefined()) fail_undefined(v);
-    if (!v.is_integral()) fail("'" + type_name(v) + "' object cannot be interpreted as an integer");
+    if (!v.is_integral()) fail(std::string(1, '\'').append(type_name(v)).append("' object cannot be interpreted as an integer"));
     p.push_back(v.as_int());
   }
   if (p.empty() || p.size() > 3) fail("range expected 1 to 3 arguments, got " + std::to_string(p.size()));

@@ -626,7 +626,8 @@ class Parser {
     std::string name = expect_name();
     while (is_op(".")) {
       advance();
-      name += "." + expect_name();
+      name += '.';
+      name += expect_name();
     }
     return name;
   }

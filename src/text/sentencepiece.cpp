@@ -225,7 +225,7 @@ std::vector<DecoderStep> spm_decoders(bool strip_dummy_prefix) {
   std::vector<DecoderStep> steps(3);
   steps[0].kind = DecoderKind::kReplace;
   steps[0].pattern = "\xE2\x96\x81";
-  steps[0].content = " ";
+  steps[0].content.assign(1, ' ');
   steps[1].kind = DecoderKind::kByteFallback;
   steps[2].kind = DecoderKind::kFuse;
   if (strip_dummy_prefix) {
