@@ -25,6 +25,15 @@ struct KvCache {
   std::vector<std::vector<float>> k, v;
 };
 
+// A decoding step (one new token per sequence, after cached ones) reads every weight for a few rows: the
+// row path. Prefills take the GEMM.
+MatmulPath matmul_path(const PackedBatch& b, const std::vector<KvCache*>* caches) {
+  if (caches == nullptr) return MatmulPath::kGemm;
+  for (size_t s = 0; s < b.past.size(); ++s)
+    if (b.past[s] == 0 || b.offsets[s + 1] - b.offsets[s] != 1) return MatmulPath::kGemm;
+  return MatmulPath::kRows;
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
@@ -73,12 +82,13 @@ Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedB
   const int64_t n = int64_t(b.tokens.size()), d = c.hidden_size, ffn = c.intermediate_size;
   const int64_t q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float eps = float(c.rms_norm_eps);
+  const MatmulPath path = matmul_path(b, caches);
 
   // Attention block. normed_: [N, d]; q_: [N, q_dim]; k_, v_: [N, kv_dim]
   cpu::rms_norm_rows(x.data(), w.attn_norm.data(), normed_.data(), n, d, eps);
-  ARB_TRY(matmul(w.wq, normed_.data(), n, d, q_.data(), q_dim));
-  ARB_TRY(matmul(w.wk, normed_.data(), n, d, k_.data(), kv_dim));
-  ARB_TRY(matmul(w.wv, normed_.data(), n, d, v_.data(), kv_dim));
+  ARB_TRY(matmul(w.wq, normed_.data(), n, d, q_.data(), q_dim, false, path));
+  ARB_TRY(matmul(w.wk, normed_.data(), n, d, k_.data(), kv_dim, false, path));
+  ARB_TRY(matmul(w.wv, normed_.data(), n, d, v_.data(), kv_dim, false, path));
   if (c.qkv_bias) {
     for (int64_t r = 0; r < n; ++r) {
       cpu::add(w.bq.data(), q_.data() + r * q_dim, q_dim);
@@ -118,16 +128,16 @@ Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedB
   }
 
   // proj_: [N, d]
-  ARB_TRY(matmul(w.wo, attn_.data(), n, q_dim, proj_.data(), d));
+  ARB_TRY(matmul(w.wo, attn_.data(), n, q_dim, proj_.data(), d, false, path));
   if (c.post_norms) cpu::rms_norm_rows(proj_.data(), w.post_attn_norm.data(), proj_.data(), n, d, eps);
   cpu::add(proj_.data(), x.data(), n * d);
 
   // MLP block. gate_, up_: [N, ffn]
   cpu::rms_norm_rows(x.data(), w.ffn_norm.data(), normed_.data(), n, d, eps);
-  ARB_TRY(matmul(w.w_gate, normed_.data(), n, d, gate_.data(), ffn));
-  ARB_TRY(matmul(w.w_up, normed_.data(), n, d, up_.data(), ffn));
+  ARB_TRY(matmul(w.w_gate, normed_.data(), n, d, gate_.data(), ffn, false, path));
+  ARB_TRY(matmul(w.w_up, normed_.data(), n, d, up_.data(), ffn, false, path));
   cpu::gated_activation(gate_.data(), up_.data(), n * ffn, c.activation);
-  ARB_TRY(matmul(w.w_down, gate_.data(), n, ffn, proj_.data(), d));
+  ARB_TRY(matmul(w.w_down, gate_.data(), n, ffn, proj_.data(), d, false, path));
   if (c.post_norms) cpu::rms_norm_rows(proj_.data(), w.post_ffn_norm.data(), proj_.data(), n, d, eps);
   cpu::add(proj_.data(), x.data(), n * d);
   return Status::ok();
@@ -214,7 +224,7 @@ Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const 
   if (options.logits == LogitsMode::kFull) {
     logit_cols = c.vocab_size;
     logits.resize(size_t(reads * logit_cols));
-    ARB_TRY(matmul(m.lm_head, final_rows.data(), reads, d, logits.data(), logit_cols));
+    ARB_TRY(matmul(m.lm_head, final_rows.data(), reads, d, logits.data(), logit_cols, false, matmul_path(b, caches)));
   } else if (options.logits == LogitsMode::kSelected) {
     logit_cols = int64_t(options.logit_token_ids.size());
     logits.resize(size_t(reads * logit_cols));

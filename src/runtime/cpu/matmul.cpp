@@ -31,8 +31,8 @@ static_assert(kMC % kGemmMR == 0 && kNC % kGemmNR == 0, "blocks hold whole tiles
 // (measured on [4864, 896] F32 / BF16 / Q8_0 / Q4_K, one thread: at n = 5 it takes 1.1-1.6 ms, the
 // blocked GEMM 1.7-1.8 ms), but it sums in another order than the GEMM, which would make a sequence's
 // results depend on what else shares its batch (a resumed run would then differ in the last bits).
-// Batch invariance wins: every call takes the GEMM. The row path stays for single-token decoding.
-constexpr int64_t kVectorMaxTokens = 0;
+// Batch invariance wins: prefills always take the GEMM; decoding steps ask for the row path
+// (MatmulPath::kRows), which is batch invariant by itself.
 
 // Per-thread packing buffers, kept between calls so that a forward pass does not allocate per layer.
 struct GemmBuffers {
@@ -150,7 +150,7 @@ Status check_buffers(const char* op, const float* x, int64_t n, int64_t ldx, int
 // threads take whole NR-feature panels, so each decodes only its own weights; when there are too few
 // panels for that (a tiny out), they take token ranges instead.
 void run_matmul(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                bool accumulate) {
+                bool accumulate, MatmulPath path) {
   if (n == 0 || out == 0) return;
   if (w.in == 0) {  // an empty sum
     if (!accumulate)
@@ -158,7 +158,7 @@ void run_matmul(const WeightRows& w, int64_t out, const float* x, int64_t n, int
     return;
   }
   ThreadPool& pool = global_thread_pool();
-  if (n <= kVectorMaxTokens) {
+  if (path == MatmulPath::kRows) {
     pool.parallel_for(size_t(out), 16, [&](int, size_t begin, size_t end) {
       GemmBuffers& buffers = thread_buffers();
       buffers.reserve(0, 0, size_t(w.in));
@@ -184,11 +184,11 @@ void run_matmul(const WeightRows& w, int64_t out, const float* x, int64_t n, int
 }  // namespace
 
 Status matmul(const TensorView& weight, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-              bool accumulate) {
+              bool accumulate, MatmulPath path) {
   ARB_ASSIGN(const WeightRows w, weight_rows(weight, "matmul"));
   const int64_t out = weight.shape[0];
   ARB_TRY(check_buffers("matmul", x, n, ldx, w.in, y, ldy, out));
-  run_matmul(w, out, x, n, ldx, y, ldy, accumulate);
+  run_matmul(w, out, x, n, ldx, y, ldy, accumulate, path);
   return Status::ok();
 }
 
@@ -205,7 +205,7 @@ Status matmul_rows(const TensorView& weight, const std::vector<int32_t>& rows, c
   const int64_t count = int64_t(rows.size());
   ARB_TRY(check_buffers("matmul_rows", x, n, ldx, w.in, y, ldy, count));
   w.index = rows.data();
-  run_matmul(w, count, x, n, ldx, y, ldy, false);
+  run_matmul(w, count, x, n, ldx, y, ldy, false, MatmulPath::kGemm);
   return Status::ok();
 }
 

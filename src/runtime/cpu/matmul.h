@@ -11,11 +11,17 @@
 
 namespace arbiter {
 
+// How a product is computed. kGemm: the cache-blocked GEMM, for prefills. kRows: each weight row is read
+// once and dotted with every token, no packing: faster for the few rows of a decoding step, which reads
+// all the weights to produce a handful of outputs. The two sum in different orders, so a caller keeps
+// to one per kind of step (the results of either do not depend on the other rows of the batch).
+enum class MatmulPath { kGemm, kRows };
+
 // y: [n, out] f32 (row stride ldy)  =  x: [n, in] f32 (row stride ldx)  @  weight^T
 // weight: [out, in] of any supported dtype (row = one output feature). accumulate=true adds into y.
 // Multi-threaded over the global thread pool; the same inputs and thread count give the same bytes.
 Status matmul(const TensorView& weight, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-              bool accumulate = false);
+              bool accumulate = false, MatmulPath path = MatmulPath::kGemm);
 
 // Only selected output features (e.g. the score-token rows of an unembedding):
 // y: [n, rows.size()] f32 (row stride ldy)  =  x: [n, in] f32  @  weight[rows]^T

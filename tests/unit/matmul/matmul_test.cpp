@@ -140,11 +140,15 @@ TEST(Matmul, CoversTheModelTypes) {
   }
 }
 
+// Both paths (the blocked GEMM and the decoding steps' row dots) against the double reference.
 void check_matmul(const TestWeight& w, int64_t n, uint32_t seed) {
   const std::vector<float> x = random_floats(size_t(n * w.in), seed);
-  std::vector<float> y(size_t(n * w.out), NAN);
-  ASSERT_TRUE(matmul(w.view(), x.data(), n, w.in, y.data(), w.out).is_ok());
-  expect_matches(w, all_rows(w.out), x.data(), n, w.in, y.data(), w.out, nullptr, describe(w.type, n, w.in, w.out));
+  for (MatmulPath path : {MatmulPath::kGemm, MatmulPath::kRows}) {
+    std::vector<float> y(size_t(n * w.out), NAN);
+    ASSERT_TRUE(matmul(w.view(), x.data(), n, w.in, y.data(), w.out, false, path).is_ok());
+    expect_matches(w, all_rows(w.out), x.data(), n, w.in, y.data(), w.out, nullptr,
+                   describe(w.type, n, w.in, w.out) + (path == MatmulPath::kRows ? " rows" : " gemm"));
+  }
 }
 
 TEST(Matmul, F32AllShapes) {
