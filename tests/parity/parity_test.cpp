@@ -60,27 +60,19 @@ TEST_P(ForwardParity, MatchesReferenceOnAllSequences) {
 // amplify to ~3e-2 and ~9e-2 (the same bounds an independent float64 forward on these files measures).
 std::vector<ParityCase> cases() {
   std::vector<ParityCase> v;
-  for (const char* name : {"llama", "mistral", "qwen2", "qwen2-sharded", "qwen3", "gemma2", "llama-seqcls1",
-                           "llama-seqcls5", "qwen2-seqcls1", "qwen3-seqcls1", "gemma2-seqcls1"}) {
-    v.push_back({std::string("fixtures/hf/") + name, std::string("fixtures/hf/") + name, 1e-5});
-  }
-  v.push_back({"fixtures/hf/llama-bf16", "fixtures/hf/llama-bf16", 2e-2});
-  for (const char* name : {"llama", "mistral", "qwen2", "gemma2", "llama-bf16"}) {
-    const std::string ref = std::string("fixtures/hf/") + name;
-    const bool bf16_model = std::string(name) == "llama-bf16";
-    v.push_back({std::string("fixtures/gguf/") + name + ".f32.gguf", ref, bf16_model ? 2e-2 : 1e-5});
-    v.push_back({std::string("fixtures/gguf/") + name + ".bf16.gguf", ref, bf16_model ? 2e-2 : 3e-2});
-    v.push_back({std::string("fixtures/gguf/") + name + ".q8_0.gguf", ref, 9e-2});
+  for (const FixtureModel& f : fixture_models()) {
+    const double tolerance = f.weights == FixtureWeights::kF32          ? 1e-5
+                             : f.weights == FixtureWeights::kBf16Source ? 2e-2
+                             : f.weights == FixtureWeights::kBf16Gguf   ? 3e-2
+                                                                        : 9e-2;
+    v.push_back({f.model_path, f.ref_dir, tolerance});
   }
   return v;
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ForwardParity, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<ParityCase>& info) {
-                           std::string name = info.param.model_path;
-                           for (char& ch : name)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name;
+                           return fixture_test_name(info.param.model_path);
                          });
 
 }  // namespace

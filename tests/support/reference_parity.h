@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -94,6 +95,40 @@ inline std::vector<ComparedTensor> compared_tensors(const SafetensorsFile& ref, 
     tensors.push_back({"logits", out.logits, reference("logits")});
   }
   return tensors;
+}
+
+// Every fixture model with float64 references: the Hugging Face directories and the canonical converter's
+// GGUF files of five of them, each with the directory whose ref.safetensors it is measured against.
+enum class FixtureWeights { kF32, kBf16Source, kBf16Gguf, kQ8_0Gguf };
+struct FixtureModel {
+  std::string model_path;  // relative to shared/
+  std::string ref_dir;     // fixtures/hf/<name>, relative to shared/
+  FixtureWeights weights;  // what the tolerance depends on
+};
+
+inline std::vector<FixtureModel> fixture_models() {
+  std::vector<FixtureModel> v;
+  for (const char* name : {"llama", "mistral", "qwen2", "qwen2-sharded", "qwen3", "gemma2", "llama-seqcls1",
+                           "llama-seqcls5", "qwen2-seqcls1", "qwen3-seqcls1", "gemma2-seqcls1"})
+    v.push_back({std::string("fixtures/hf/") + name, std::string("fixtures/hf/") + name, FixtureWeights::kF32});
+  v.push_back({"fixtures/hf/llama-bf16", "fixtures/hf/llama-bf16", FixtureWeights::kBf16Source});
+  for (const char* name : {"llama", "mistral", "qwen2", "gemma2", "llama-bf16"}) {
+    const std::string ref = std::string("fixtures/hf/") + name;
+    const bool bf16_source = std::string(name) == "llama-bf16";
+    v.push_back({std::string("fixtures/gguf/") + name + ".f32.gguf", ref,
+                 bf16_source ? FixtureWeights::kBf16Source : FixtureWeights::kF32});
+    v.push_back({std::string("fixtures/gguf/") + name + ".bf16.gguf", ref,
+                 bf16_source ? FixtureWeights::kBf16Source : FixtureWeights::kBf16Gguf});
+    v.push_back({std::string("fixtures/gguf/") + name + ".q8_0.gguf", ref, FixtureWeights::kQ8_0Gguf});
+  }
+  return v;
+}
+
+// A test name from a model path (letters and digits only).
+inline std::string fixture_test_name(std::string path) {
+  for (char& ch : path)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return path;
 }
 
 }  // namespace arbiter::testing

@@ -99,24 +99,14 @@ TEST_P(CudaFixtureParity, MatchesReferenceAndCpu) {
 // The CPU parity test's cases, with bf16's bounds: an f32 or bf16 file 1e-1, q8_0 1.5e-1.
 std::vector<FixtureCase> cases() {
   std::vector<FixtureCase> v;
-  for (const char* name : {"llama", "llama-bf16", "mistral", "qwen2", "qwen2-sharded", "qwen3", "gemma2", "llama-seqcls1",
-                           "llama-seqcls5", "qwen2-seqcls1", "qwen3-seqcls1", "gemma2-seqcls1"})
-    v.push_back({std::string("fixtures/hf/") + name, std::string("fixtures/hf/") + name, 1e-1});
-  for (const char* name : {"llama", "mistral", "qwen2", "gemma2", "llama-bf16"}) {
-    const std::string ref = std::string("fixtures/hf/") + name;
-    v.push_back({std::string("fixtures/gguf/") + name + ".f32.gguf", ref, 1e-1});
-    v.push_back({std::string("fixtures/gguf/") + name + ".bf16.gguf", ref, 1e-1});
-    v.push_back({std::string("fixtures/gguf/") + name + ".q8_0.gguf", ref, 1.5e-1});
-  }
+  for (const FixtureModel& f : fixture_models())
+    v.push_back({f.model_path, f.ref_dir, f.weights == FixtureWeights::kQ8_0Gguf ? 1.5e-1 : 1e-1});
   return v;
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaFixtureParity, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<FixtureCase>& info) {
-                           std::string name = info.param.model_path;
-                           for (char& ch : name)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name;
+                           return fixture_test_name(info.param.model_path);
                          });
 
 }  // namespace
