@@ -108,7 +108,7 @@ void write_feature_files(const std::string& pairs_path, const std::string& rated
     }
     const double s = std::clamp(std::round(r[1] - r[0]), -3.0, 3.0);
     strength.push_back(s);
-    pairs.ids.push_back("p" + std::to_string(i));
+    pairs.ids.push_back(std::string(1, 'p').append(std::to_string(i)));
   }
   pairs.labels["preference_strength"] = strength;
   ASSERT_TRUE(arbiter::train::write_features(pairs_path, pairs).is_ok());

@@ -98,9 +98,8 @@ TEST(Generation, ReadsAtEveryStepEqualAPrefillOfTheWrittenText) {
   auto prefill = backend->forward({written}, options.read);
   ASSERT_TRUE(prefill.is_ok()) << prefill.message();
   const SequenceOutput& p = (*prefill)[0];
-  ASSERT_EQ(p.layer_logits.size(), g.read.layer_logits.size());
-  for (size_t i = 0; i < p.layer_logits.size(); ++i) EXPECT_NEAR(p.layer_logits[i], g.read.layer_logits[i], 1e-5f);
-  for (size_t i = 0; i < p.logits.size(); ++i) EXPECT_NEAR(p.logits[i], g.read.logits[i], 1e-5f);
+  expect_close(g.read.layer_logits, p.layer_logits, "layer logits");
+  expect_close(g.read.logits, p.logits, "logits");
 }
 
 TEST(Generation, StopTokenMaxTokensAndContextEndSequences) {
