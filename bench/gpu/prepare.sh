@@ -2,8 +2,8 @@
 # Builds the CUDA-enabled binaries on this machine and packs into .gpu-bundle/bundle.tar.xz everything that
 # bench/gpu/run.sh needs on a bare GPU machine that lacks this project's build dependencies: the two
 # binaries (stripped), the shared libraries they load that such a machine may not have, and the parity
-# fixtures from ../shared (xz-compressed: about 30 MB instead of 80, so that it fits the 64 MiB a device call
-# carries). cuBLAS and the CUDA driver are not bundled: run.sh takes them from the GPU machine (the CUDA
+# fixtures from ../shared (xz-compressed: about 30 MB instead of 80, to keep the copy
+# small). cuBLAS and the CUDA driver are not bundled: run.sh takes them from the GPU machine (the CUDA
 # runtime itself is linked statically). Usage: bash bench/gpu/prepare.sh
 #   BUILD_DIR=...   build directory (default build/gpu-bundle); configured with ARBITER_NATIVE=OFF so that
 #                   the binaries run on any x86-64-v3 processor

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check, in one call on the GPU machine (see README.md for the exact invocation): prints the card,
+# The GPU check, in one run on the GPU machine (see README.md): prints the card,
 # runs the CUDA parity tests (against the fixtures' float64 references and against the CPU backend), the
 # cuBLAS bf16 GEMM rate, arbiter's prefill throughput at the Llama-3-8B and Llama-3.2-1B shapes, and
 # Hugging Face transformers' at the same shapes. Writes gpu-summary.md and the raw logs to $OUT.
@@ -22,7 +22,7 @@ rm -rf "$bundle"
 mkdir -p "$bundle"
 if ! python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
     "$root/.gpu-bundle/bundle.tar.xz" "$bundle" 2>"$out/start-error.txt"; then
-  say "could not unpack .gpu-bundle/bundle.tar.xz (run bench/gpu/prepare.sh and carry .gpu-bundle): $(head -c 300 "$out/start-error.txt")"
+  say "could not unpack .gpu-bundle/bundle.tar.xz (run bench/gpu/prepare.sh and copy .gpu-bundle with the checkout): $(head -c 300 "$out/start-error.txt")"
 fi
 say "bundle: $(cat "$bundle/BUILD_INFO" 2>/dev/null | tr '\n' ';')"
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1
