@@ -77,13 +77,16 @@ JudgeJob::JudgeJob(const Model& model, std::shared_ptr<ConversationFormatter> fo
     if (auto id = tokenizer->token_to_id(name)) stop_token_ids_.push_back(*id);
   // A model may write a label with a leading space or as a word-start piece: any token whose text is
   // exactly a label counts as writing it (the logits read are still those of the score tokens).
+  std::vector<std::string> labels;  // [K] as written, without spaces or word-start markers
+  for (const std::string& label : st.labels) labels.push_back(trim_label(label));
   for (int32_t id = 0; id < tokenizer->vocab_size(); ++id) {
     if (tokenizer->is_special(id) || score_spellings_.count(id)) continue;
     auto text = tokenizer->decode({id}, false);
     if (!text) continue;
-    const std::string label = trim_label(*text);
-    for (size_t k = 0; k < st.labels.size(); ++k)
-      if (!label.empty() && label == trim_label(st.labels[k])) score_spellings_[id] = k;
+    const std::string written = trim_label(*text);
+    if (written.empty()) continue;
+    for (size_t k = 0; k < labels.size(); ++k)
+      if (written == labels[k]) score_spellings_[id] = k;
   }
 }
 
@@ -179,21 +182,17 @@ Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vecto
     if (out.logits.size() != k || out.layer_logits.size() != (options_.lager ? layers_plus_one * k : 0))
       return error("judge: unexpected output sizes from the backend");
     std::vector<double> final_logits(out.logits.begin(), out.logits.end());
-    if (!options_.lager) {
-      ARB_ASSIGN(JudgeScores s, judge_scores(final_logits, {}, {}, options_.score_tokens.values));
-      nlohmann::json r = {{"vanilla", s.vanilla}, {"expected", s.expected}, {"probabilities", s.probabilities}};
-      if (options_.generate) {
-        r["generated"] = written_text(out.generated);
-        r["generated_tokens"] = out.generated.size();
-      }
-      per_response.push_back(std::move(r));
-      continue;
+    // per_layer: [L+1][K], empty with --skip-lager (then no lager score)
+    std::vector<std::vector<double>> per_layer;
+    if (options_.lager) {
+      per_layer.assign(layers_plus_one, std::vector<double>(k));
+      for (size_t l = 0; l < layers_plus_one; ++l)
+        for (size_t j = 0; j < k; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
     }
-    std::vector<std::vector<double>> per_layer(layers_plus_one, std::vector<double>(k));
-    for (size_t l = 0; l < layers_plus_one; ++l)
-      for (size_t j = 0; j < k; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
     ARB_ASSIGN(JudgeScores s, judge_scores(final_logits, per_layer, layer_weights_, options_.score_tokens.values));
-    nlohmann::json r = {{"vanilla", s.vanilla}, {"expected", s.expected}, {"lager", s.lager}, {"probabilities", s.probabilities}};
+    nlohmann::json r = {{"vanilla", s.vanilla}, {"expected", s.expected}};
+    if (options_.lager) r["lager"] = s.lager;
+    r["probabilities"] = s.probabilities;
     if (options_.per_layer) r["per_layer_logits"] = per_layer;
     if (options_.generate) {
       r["generated"] = written_text(out.generated);

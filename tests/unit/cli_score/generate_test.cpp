@@ -1,4 +1,4 @@
-// `judge --generate` on a real trained model (stories260K), whose greedy continuation from BOS is known
+// `judge --generate` (and `--skip-lager`) on a real trained model (stories260K), whose greedy continuation from BOS is known
 // from its published golden ids: the judge must read the position that predicts the first score token
 // the model writes, which a plain prefill of the same prefix reproduces.
 #include <gtest/gtest.h>
@@ -22,16 +22,19 @@ std::string write_rows(const std::string& dir, const std::string& name, const st
   return path;
 }
 
+// `arbiter judge -q` on stories260K: rows -> out, with the given options.
+RunResult judge(const std::string& rows, const std::string& out, const std::string& options) {
+  return run_arbiter("judge -q -m " + kStories + " -i " + rows + " -o " + out + " " + options);
+}
+
 TEST(JudgeGenerate, ReadsWhereTheFirstScoreTokenIsWritten) {
   const std::string dir = temp_dir("judge-generate");
   const std::string from_bos = write_rows(dir, "bos.jsonl", "{\"id\": \"a\", \"input_ids\": [1]}\n");
-  auto gen = run_arbiter("judge -q -m " + kStories + " -i " + from_bos + " -o " + dir + "/gen.jsonl" +
-                         " --score-token-ids 500,378 --per-layer --generate --max-new-tokens 20");
+  auto gen = judge(from_bos, dir + "/gen.jsonl", "--score-token-ids 500,378 --per-layer --generate --max-new-tokens 20");
   ASSERT_EQ(gen.exit_code, 0) << gen.out;
   // The same prefix given whole: BOS and the three ids written before 378.
   const std::string prefix = write_rows(dir, "prefix.jsonl", "{\"id\": \"a\", \"input_ids\": [1, 403, 407, 261]}\n");
-  auto plain = run_arbiter("judge -q -m " + kStories + " -i " + prefix + " -o " + dir + "/plain.jsonl" +
-                           " --score-token-ids 500,378 --per-layer");
+  auto plain = judge(prefix, dir + "/plain.jsonl", "--score-token-ids 500,378 --per-layer");
   ASSERT_EQ(plain.exit_code, 0) << plain.out;
   const auto g = read_jsonl(dir + "/gen.jsonl");
   const auto p = read_jsonl(dir + "/plain.jsonl");
@@ -54,8 +57,7 @@ TEST(JudgeGenerate, ScoreMarkerSkipsEarlierScoreTokens) {
   // the first 432 no longer counts when the marker is that text's last word.
   const std::string dir = temp_dir("judge-generate-marker");
   const std::string from_bos = write_rows(dir, "bos.jsonl", "{\"id\": \"a\", \"input_ids\": [1]}\n");
-  auto without = run_arbiter("judge -q -m " + kStories + " -i " + from_bos + " -o " + dir + "/a.jsonl" +
-                             " --score-token-ids 432,500 --generate --max-new-tokens 60");
+  auto without = judge(from_bos, dir + "/a.jsonl", "--score-token-ids 432,500 --generate --max-new-tokens 60");
   ASSERT_EQ(without.exit_code, 0) << without.out;
   const auto a = read_jsonl(dir + "/a.jsonl");
   ASSERT_EQ(a.size(), 1u);
@@ -63,8 +65,8 @@ TEST(JudgeGenerate, ScoreMarkerSkipsEarlierScoreTokens) {
   const std::string written = a[0]["generated"].get<std::string>();
   ASSERT_FALSE(written.empty());
   // Use the text written up to and including the first 432 as the marker: the read moves to a later 432.
-  auto with = run_arbiter("judge -q -m " + kStories + " -i " + from_bos + " -o " + dir + "/b.jsonl" +
-                          " --score-token-ids 432,500 --generate --max-new-tokens 60 --score-after '" + written + "'");
+  auto with = judge(from_bos, dir + "/b.jsonl",
+                    "--score-token-ids 432,500 --generate --max-new-tokens 60 --score-after '" + written + "'");
   ASSERT_EQ(with.exit_code, 0) << with.out;
   const auto b = read_jsonl(dir + "/b.jsonl");
   ASSERT_EQ(b.size(), 1u);
@@ -75,14 +77,12 @@ TEST(JudgeGenerate, ScoreMarkerSkipsEarlierScoreTokens) {
 TEST(JudgeGenerate, NoScoreWrittenIsARowErrorNamingWhy) {
   const std::string dir = temp_dir("judge-generate-none");
   const std::string from_bos = write_rows(dir, "bos.jsonl", "{\"id\": \"a\", \"input_ids\": [1]}\n{\"id\": \"b\", \"input_ids\": [1, 403]}\n");
-  auto fail = run_arbiter("judge -q -m " + kStories + " -i " + from_bos + " -o " + dir + "/f.jsonl" +
-                          " --score-token-ids 500,501 --generate --max-new-tokens 6");
+  auto fail = judge(from_bos, dir + "/f.jsonl", "--score-token-ids 500,501 --generate --max-new-tokens 6");
   EXPECT_NE(fail.exit_code, 0);
   EXPECT_NE(fail.out.find("without a score token"), std::string::npos) << fail.out;
   EXPECT_NE(fail.out.find("max_tokens"), std::string::npos) << fail.out;
   EXPECT_NE(fail.out.find("bos.jsonl:1 (row a)"), std::string::npos) << fail.out;  // names the row
-  auto skip = run_arbiter("judge -q -m " + kStories + " -i " + from_bos + " -o " + dir + "/s.jsonl" +
-                          " --score-token-ids 500,501 --generate --max-new-tokens 6 --on-error skip");
+  auto skip = judge(from_bos, dir + "/s.jsonl", "--score-token-ids 500,501 --generate --max-new-tokens 6 --on-error skip");
   EXPECT_EQ(skip.exit_code, 0) << skip.out;
   const auto lines = read_jsonl(dir + "/s.jsonl");
   ASSERT_EQ(lines.size(), 2u);
@@ -92,12 +92,35 @@ TEST(JudgeGenerate, NoScoreWrittenIsARowErrorNamingWhy) {
 TEST(JudgeGenerate, OptionsThatNeedGenerateSaySo) {
   const std::string dir = temp_dir("judge-generate-options");
   const std::string rows = write_rows(dir, "bos.jsonl", "{\"id\": \"a\", \"input_ids\": [1]}\n");
-  auto marker = run_arbiter("judge -q -m " + kStories + " -i " + rows + " -o " + dir + "/o.jsonl --score-token-ids 5,6 --score-after X");
+  auto marker = judge(rows, dir + "/o.jsonl", "--score-token-ids 5,6 --score-after X");
   EXPECT_NE(marker.exit_code, 0);
   EXPECT_NE(marker.out.find("--score-after needs --generate"), std::string::npos) << marker.out;
-  auto feedback = run_arbiter("judge -q -m " + kStories + " -i " + rows + " -o " + dir + "/o.jsonl --score-token-ids 5,6 --template prometheus-feedback");
+  auto feedback = judge(rows, dir + "/o.jsonl", "--score-token-ids 5,6 --template prometheus-feedback");
   EXPECT_NE(feedback.exit_code, 0);
   EXPECT_NE(feedback.out.find("add --generate"), std::string::npos) << feedback.out;
+}
+
+TEST(JudgeSkipLager, FinalLayerScoresOnlyAndTheSameValues) {
+  const std::string dir = temp_dir("judge-skip-lager");
+  const std::string rows = write_rows(dir, "rows.jsonl",
+                                      "{\"id\": \"a\", \"input_ids\": [1, 403, 407]}\n{\"id\": \"b\", \"input_ids\": [1, 261]}\n");
+  auto full = judge(rows, dir + "/full.jsonl", "--score-token-ids 378,432,500");
+  ASSERT_EQ(full.exit_code, 0) << full.out;
+  auto skip = judge(rows, dir + "/skip.jsonl", "--score-token-ids 378,432,500 --skip-lager");
+  ASSERT_EQ(skip.exit_code, 0) << skip.out;
+  const auto f = read_jsonl(dir + "/full.jsonl");
+  const auto k = read_jsonl(dir + "/skip.jsonl");
+  ASSERT_EQ(f.size(), 2u);
+  ASSERT_EQ(k.size(), 2u);
+  for (size_t i = 0; i < f.size(); ++i) {
+    EXPECT_TRUE(f[i].contains("lager"));
+    EXPECT_FALSE(k[i].contains("lager")) << k[i].dump();
+    EXPECT_EQ(k[i]["vanilla"], f[i]["vanilla"]);
+    EXPECT_NEAR(k[i]["expected"].get<double>(), f[i]["expected"].get<double>(), 1e-6);
+  }
+  auto both = judge(rows, dir + "/both.jsonl", "--score-token-ids 378,432,500 --skip-lager --per-layer");
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.out.find("exclude each other"), std::string::npos) << both.out;
 }
 
 }  // namespace
