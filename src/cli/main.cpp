@@ -2,10 +2,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "cli/command.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
+#include "runtime/cpu/matmul.h"
 
 namespace arbiter::cli {
 std::vector<CommandSpec>& command_registry() {
@@ -23,6 +25,12 @@ int main(int argc, char** argv) {
   int threads = 0;
   bool verbose = false, quiet = false;
   app.add_option("-t,--threads", threads, "worker threads (default: all cores)");
+  std::string cpu_matmul = "auto";
+  app.add_option("--cpu-matmul", cpu_matmul,
+                 "CPU matmul arithmetic: auto (bf16 dot products for bf16/f16/quantized weights where the CPU has "
+                 "AVX512-BF16, f32 otherwise), f32 (activations never rounded), or bf16 (every weight, f32 ones too)")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}))
+      ->default_val("auto");
   app.add_flag("-v,--verbose", verbose, "debug logging");
   app.add_flag("-q,--quiet", quiet, "errors only");
 
@@ -42,6 +50,13 @@ int main(int argc, char** argv) {
   }
   set_log_level(verbose ? LogLevel::kDebug : quiet ? LogLevel::kError : LogLevel::kInfo);
   if (threads > 0) set_num_threads(threads);
+  if (cpu_matmul == "bf16" && !bf16_matmul_supported()) {
+    std::fprintf(stderr, "arbiter: error: --cpu-matmul bf16 needs a CPU with AVX512-BF16, which this one lacks\n");
+    return 2;
+  }
+  set_matmul_precision(cpu_matmul == "f32"    ? MatmulPrecision::kF32
+                       : cpu_matmul == "bf16" ? MatmulPrecision::kBf16
+                                              : MatmulPrecision::kAuto);
 
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;

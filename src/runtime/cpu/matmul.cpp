@@ -1,11 +1,13 @@
 #include "runtime/cpu/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
 
 #include "core/thread_pool.h"
+#include "runtime/cpu/gemm_bf16.h"
 #include "runtime/cpu/gemm_kernel.h"
 #include "runtime/cpu/gemm_pack.h"
 #include "runtime/cpu/gemm_vector.h"
@@ -25,7 +27,6 @@ namespace {
 constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 96;   // multiple of MR
 constexpr int64_t kNC = 512;  // multiple of NR
-static_assert(kMC % kGemmMR == 0 && kNC % kGemmNR == 0, "blocks hold whole tiles");
 
 // The row-dot path (each weight row dotted with the tokens directly) is faster for up to 5 tokens
 // (measured on [4864, 896] F32 / BF16 / Q8_0 / Q4_K, one thread: at n = 5 it takes 1.1-1.6 ms, the
@@ -36,24 +37,25 @@ static_assert(kMC % kGemmMR == 0 && kNC % kGemmNR == 0, "blocks hold whole tiles
 
 // Per-thread packing buffers, kept between calls so that a forward pass does not allocate per layer.
 struct GemmBuffers {
-  std::unique_ptr<float[]> storage;
-  size_t capacity = 0;  // floats
-  float* weights = nullptr;
-  float* tokens = nullptr;
+  std::unique_ptr<std::byte[]> storage;
+  size_t capacity = 0;  // bytes
+  void* weights = nullptr;
+  void* tokens = nullptr;
   float* scratch = nullptr;
 
-  void reserve(size_t weight_floats, size_t token_floats, size_t scratch_floats) {
-    constexpr size_t kAlign = 16;  // floats: 64 bytes, a cache line
+  void reserve(size_t weight_bytes, size_t token_bytes, size_t scratch_floats) {
+    constexpr size_t kAlign = 64;  // a cache line
     auto up = [](size_t v) { return (v + kAlign - 1) / kAlign * kAlign; };
-    const size_t need = up(weight_floats) + up(token_floats) + up(scratch_floats) + kAlign;
+    const size_t need = up(weight_bytes) + up(token_bytes) + up(scratch_floats * 4) + kAlign;
     if (need > capacity) {
-      storage = std::make_unique<float[]>(need);
+      storage = std::make_unique<std::byte[]>(need);
       capacity = need;
     }
-    const size_t misalign = reinterpret_cast<uintptr_t>(storage.get()) % (kAlign * 4);
-    weights = storage.get() + (misalign ? (kAlign * 4 - misalign) / 4 : 0);
-    tokens = weights + up(weight_floats);
-    scratch = tokens + up(token_floats);
+    const size_t misalign = reinterpret_cast<uintptr_t>(storage.get()) % kAlign;
+    std::byte* base = storage.get() + (misalign ? kAlign - misalign : 0);
+    weights = base;
+    tokens = base + up(weight_bytes);
+    scratch = reinterpret_cast<float*>(base + up(weight_bytes) + up(token_bytes));
   }
 };
 
@@ -62,41 +64,90 @@ GemmBuffers& thread_buffers() {
   return buffers;
 }
 
+// The two kernels the blocked GEMM runs, described alike: tile size, packed element types, how many
+// packed elements one token or one output feature takes in a kc-deep panel, the packing and the tile.
+struct F32Kernel {
+  static constexpr int kMR = kGemmMR, kNR = kGemmNR;
+  using TokenElem = float;
+  using WeightElem = float;
+  static int64_t token_stride(int64_t kc) { return kc; }
+  static int64_t weight_stride(int64_t kc) { return kc; }
+  static int64_t scratch_floats(int64_t kc) { return kNR * kc; }
+  static void pack_weights(const WeightRows& w, int64_t o0, int64_t nc, int64_t k0, int64_t kc, float* dst,
+                           float* scratch) {
+    pack_weight_block(w, o0, nc, k0, kc, dst, scratch);
+  }
+  static void pack_tokens(const float* x, int64_t ldx, int64_t mc, int64_t kc, float* dst) {
+    pack_token_block(x, ldx, mc, kc, dst);
+  }
+  static void tile(int64_t kc, const float* x_panel, const float* w_panel, float* c, int64_t ldc, bool add) {
+    gemm_micro_kernel(kc, x_panel, w_panel, c, ldc, add);
+  }
+};
+
+struct Bf16Kernel {
+  static constexpr int kMR = kBf16MR, kNR = kBf16NR;
+  using TokenElem = uint32_t;  // a pair of bf16
+  using WeightElem = uint16_t;
+  static int64_t token_stride(int64_t kc) { return (kc + 1) / 2; }
+  static int64_t weight_stride(int64_t kc) { return (kc + 1) / 2 * 2; }
+  static int64_t scratch_floats(int64_t kc) { return 2 * (kc + 2); }
+  static void pack_weights(const WeightRows& w, int64_t o0, int64_t nc, int64_t k0, int64_t kc, uint16_t* dst,
+                           float* scratch) {
+    pack_weight_block_bf16(w, o0, nc, k0, kc, dst, scratch);
+  }
+  static void pack_tokens(const float* x, int64_t ldx, int64_t mc, int64_t kc, uint32_t* dst) {
+    pack_token_block_bf16(x, ldx, mc, kc, dst);
+  }
+  static void tile(int64_t kc, const uint32_t* x_panel, const uint16_t* w_panel, float* c, int64_t ldc, bool add) {
+    gemm_bf16_micro_kernel((kc + 1) / 2, x_panel, w_panel, c, ldc, add);
+  }
+};
+
 // Tokens [t_begin, t_end) x output features [o_begin, o_end) of y, BLIS-style: for each weight block
 // (nc features x kc elements, decoded and packed once), every token block is packed and multiplied tile
 // by tile. Each y element sums its kc blocks in order, so the result does not depend on how the
 // ranges were split between threads.
+template <class Kernel>
 void gemm_blocked(const WeightRows& w, const float* x, int64_t ldx, float* y, int64_t ldy, bool accumulate,
                   int64_t t_begin, int64_t t_end, int64_t o_begin, int64_t o_end) {
+  constexpr int MR = Kernel::kMR, NR = Kernel::kNR;
+  static_assert(kMC % MR == 0 && kNC % NR == 0, "blocks hold whole tiles");
+  using TokenElem = typename Kernel::TokenElem;
+  using WeightElem = typename Kernel::WeightElem;
   GemmBuffers& buffers = thread_buffers();
-  buffers.reserve(kNC * kKC, kMC * kKC, kGemmNR * kKC);
-  alignas(64) float edge[kGemmMR * kGemmNR];
+  buffers.reserve(size_t(kNC * Kernel::weight_stride(kKC)) * sizeof(WeightElem),
+                  size_t(kMC * Kernel::token_stride(kKC)) * sizeof(TokenElem), size_t(Kernel::scratch_floats(kKC)));
+  auto* packed_weights = static_cast<WeightElem*>(buffers.weights);
+  auto* packed_tokens = static_cast<TokenElem*>(buffers.tokens);
+  alignas(64) float edge[MR * NR];
   for (int64_t jc = o_begin; jc < o_end; jc += kNC) {
     const int64_t nc = std::min(kNC, o_end - jc);
     for (int64_t pc = 0; pc < w.in; pc += kKC) {
       const int64_t kc = std::min(kKC, w.in - pc);
+      const int64_t w_stride = Kernel::weight_stride(kc), x_stride = Kernel::token_stride(kc);
       const bool add = accumulate || pc > 0;
-      pack_weight_block(w, jc, nc, pc, kc, buffers.weights, buffers.scratch);
+      Kernel::pack_weights(w, jc, nc, pc, kc, packed_weights, buffers.scratch);
       for (int64_t ic = t_begin; ic < t_end; ic += kMC) {
         const int64_t mc = std::min(kMC, t_end - ic);
-        pack_token_block(x + ic * ldx + pc, ldx, mc, kc, buffers.tokens);
-        for (int64_t jr = 0; jr < nc; jr += kGemmNR) {
-          const int64_t nr = std::min<int64_t>(kGemmNR, nc - jr);
-          const float* w_panel = buffers.weights + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += kGemmMR) {
-            const int64_t mr = std::min<int64_t>(kGemmMR, mc - ir);
-            const float* x_panel = buffers.tokens + ir * kc;
+        Kernel::pack_tokens(x + ic * ldx + pc, ldx, mc, kc, packed_tokens);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = std::min<int64_t>(NR, nc - jr);
+          const WeightElem* w_panel = packed_weights + jr * w_stride;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = std::min<int64_t>(MR, mc - ir);
+            const TokenElem* x_panel = packed_tokens + ir * x_stride;
             float* c = y + (ic + ir) * ldy + jc + jr;
-            if (mr == kGemmMR && nr == kGemmNR) {
-              gemm_micro_kernel(kc, x_panel, w_panel, c, ldy, add);
+            if (mr == MR && nr == NR) {
+              Kernel::tile(kc, x_panel, w_panel, c, ldy, add);
               continue;
             }
             // A partial tile is computed whole into a local tile; only its live part reaches y.
-            gemm_micro_kernel(kc, x_panel, w_panel, edge, kGemmNR, false);
+            Kernel::tile(kc, x_panel, w_panel, edge, NR, false);
             for (int64_t r = 0; r < mr; ++r) {
               for (int64_t j = 0; j < nr; ++j) {
                 float& out = c[r * ldy + j];
-                out = add ? out + edge[r * kGemmNR + j] : edge[r * kGemmNR + j];
+                out = add ? out + edge[r * NR + j] : edge[r * NR + j];
               }
             }
           }
@@ -146,9 +197,47 @@ Status check_buffers(const char* op, const float* x, int64_t n, int64_t ldx, int
   return Status::ok();
 }
 
+std::atomic<MatmulPrecision> g_precision{MatmulPrecision::kAuto};
+
+// The row path in bf16 arithmetic: the tokens rounded once per call, each decoded weight row rounded as
+// it is read (bf16 rows are already exact), then the f32 dot products of those bf16 values, the same
+// products the bf16 GEMM sums.
+void rows_bf16(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
+               bool accumulate) {
+  std::vector<float> rounded(size_t(n) * size_t(w.in));
+  for (int64_t t = 0; t < n; ++t) {
+    std::copy(x + t * ldx, x + t * ldx + w.in, rounded.begin() + t * w.in);
+    round_to_bf16(rounded.data() + t * w.in, w.in);
+  }
+  global_thread_pool().parallel_for(size_t(out), 16, [&](int, size_t begin, size_t end) {
+    GemmBuffers& buffers = thread_buffers();
+    buffers.reserve(0, 0, size_t(w.in));
+    gemm_vector_rows(w, rounded.data(), n, w.in, y, ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch,
+                     /*round_weights_to_bf16=*/w.dtype != DType::BF16);
+  });
+}
+
 // y[n, out] (+)= x @ w^T over the global pool. Few tokens: rows of w split between threads. Otherwise
 // threads take whole NR-feature panels, so each decodes only its own weights; when there are too few
 // panels for that (a tiny out), they take token ranges instead.
+template <class Kernel>
+void run_gemm(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
+              bool accumulate) {
+  ThreadPool& pool = global_thread_pool();
+  constexpr int MR = Kernel::kMR, NR = Kernel::kNR;
+  const int64_t panels = (out + NR - 1) / NR;
+  if (panels >= pool.size()) {
+    pool.parallel_for(size_t(panels), 1, [&](int, size_t begin, size_t end) {
+      gemm_blocked<Kernel>(w, x, ldx, y, ldy, accumulate, 0, n, int64_t(begin) * NR, std::min(out, int64_t(end) * NR));
+    });
+    return;
+  }
+  const int64_t token_tiles = (n + MR - 1) / MR;
+  pool.parallel_for(size_t(token_tiles), 1, [&](int, size_t begin, size_t end) {
+    gemm_blocked<Kernel>(w, x, ldx, y, ldy, accumulate, int64_t(begin) * MR, std::min(n, int64_t(end) * MR), 0, out);
+  });
+}
+
 void run_matmul(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
                 bool accumulate, MatmulPath path) {
   if (n == 0 || out == 0) return;
@@ -157,31 +246,43 @@ void run_matmul(const WeightRows& w, int64_t out, const float* x, int64_t n, int
       for (int64_t t = 0; t < n; ++t) std::fill(y + t * ldy, y + t * ldy + out, 0.0f);
     return;
   }
-  ThreadPool& pool = global_thread_pool();
+  const bool bf16 = effective_matmul_precision(w.dtype) == MatmulPrecision::kBf16;
   if (path == MatmulPath::kRows) {
-    pool.parallel_for(size_t(out), 16, [&](int, size_t begin, size_t end) {
+    if (bf16) return rows_bf16(w, out, x, n, ldx, y, ldy, accumulate);
+    global_thread_pool().parallel_for(size_t(out), 16, [&](int, size_t begin, size_t end) {
       GemmBuffers& buffers = thread_buffers();
       buffers.reserve(0, 0, size_t(w.in));
-      gemm_vector_rows(w, x, n, ldx, y, ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch);
+      gemm_vector_rows(w, x, n, ldx, y, ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch, false);
     });
     return;
   }
-  const int64_t panels = (out + kGemmNR - 1) / kGemmNR;
-  if (panels >= pool.size()) {
-    pool.parallel_for(size_t(panels), 1, [&](int, size_t begin, size_t end) {
-      gemm_blocked(w, x, ldx, y, ldy, accumulate, 0, n, int64_t(begin) * kGemmNR,
-                   std::min(out, int64_t(end) * kGemmNR));
-    });
-    return;
-  }
-  const int64_t token_tiles = (n + kGemmMR - 1) / kGemmMR;
-  pool.parallel_for(size_t(token_tiles), 1, [&](int, size_t begin, size_t end) {
-    gemm_blocked(w, x, ldx, y, ldy, accumulate, int64_t(begin) * kGemmMR, std::min(n, int64_t(end) * kGemmMR), 0,
-                 out);
-  });
+  if (bf16) return run_gemm<Bf16Kernel>(w, out, x, n, ldx, y, ldy, accumulate);
+  run_gemm<F32Kernel>(w, out, x, n, ldx, y, ldy, accumulate);
 }
 
 }  // namespace
+
+void set_matmul_precision(MatmulPrecision precision) { g_precision.store(precision); }
+MatmulPrecision matmul_precision() { return g_precision.load(); }
+bool bf16_matmul_supported() { return bf16_gemm_supported(); }
+
+const char* matmul_precision_name(MatmulPrecision precision) {
+  switch (precision) {
+    case MatmulPrecision::kAuto: return "auto";
+    case MatmulPrecision::kF32: return "f32";
+    case MatmulPrecision::kBf16: return "bf16";
+  }
+  return "?";
+}
+
+MatmulPrecision effective_matmul_precision(DType dtype) {
+  switch (g_precision.load()) {
+    case MatmulPrecision::kF32: return MatmulPrecision::kF32;
+    case MatmulPrecision::kBf16: return bf16_gemm_supported() ? MatmulPrecision::kBf16 : MatmulPrecision::kF32;
+    case MatmulPrecision::kAuto: break;
+  }
+  return dtype != DType::F32 && bf16_gemm_supported() ? MatmulPrecision::kBf16 : MatmulPrecision::kF32;
+}
 
 Status matmul(const TensorView& weight, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
               bool accumulate, MatmulPath path) {

@@ -17,6 +17,23 @@ namespace arbiter {
 // to one per kind of step (the results of either do not depend on the other rows of the batch).
 enum class MatmulPath { kGemm, kRows };
 
+// The arithmetic of the products. kF32: activations and weights (decoded) in f32, f32 sums. kBf16: both
+// rounded to bf16 (nearest even) and multiplied with AVX512-BF16 dot products into f32 sums: twice the
+// f32 rate and half the packed bytes, at the cost of rounding the activations (2^-9 relative per value,
+// the weights' own rounding for a bf16 model). kAuto: kBf16 for weights stored in fewer than 32 bits (bf16,
+// f16, quantized: already rounded coarser than that) when the CPU has AVX512-BF16, f32 otherwise; f32
+// weights always take the f32 path. Either way a result does not depend on the rest of the batch.
+enum class MatmulPrecision { kAuto, kF32, kBf16 };
+
+// Process-wide, like the thread count; set before running models. kBf16 on a CPU without AVX512-BF16
+// is refused by the caller (bf16_matmul_supported()).
+void set_matmul_precision(MatmulPrecision precision);
+MatmulPrecision matmul_precision();
+bool bf16_matmul_supported();
+const char* matmul_precision_name(MatmulPrecision precision);
+// The arithmetic a weight of `dtype` gets under the current setting: kF32 or kBf16.
+MatmulPrecision effective_matmul_precision(DType dtype);
+
 // y: [n, out] f32 (row stride ldy)  =  x: [n, in] f32 (row stride ldx)  @  weight^T
 // weight: [out, in] of any supported dtype (row = one output feature). accumulate=true adds into y.
 // Multi-threaded over the global thread pool; the same inputs and thread count give the same bytes.

@@ -1,0 +1,40 @@
+// The bf16 dot-product GEMM of matmul (matmul.cpp, MatmulPrecision::kBf16): activations and weights are
+// rounded to bf16 (round to nearest even) and multiplied with AVX512-BF16's VDPBF16PS, which adds two
+// exact bf16 x bf16 products per f32 lane: twice the f32 FMA rate on the same cores, and half the
+// bytes per weight in the packed panels. Compiled for that instruction set whatever the build targets;
+// bf16_gemm_supported() says whether this CPU can run it.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/cpu/gemm_pack.h"
+
+namespace arbiter {
+
+constexpr int kBf16MR = 8;   // tokens per tile
+constexpr int kBf16NR = 32;  // output features per tile: two zmm of 16 f32 sums
+
+// Whether this CPU has AVX512-BF16 (checked once).
+bool bf16_gemm_supported();
+
+// Packs weight rows [o0, o0 + nc) x elements [k0, k0 + kc) as NR-row micro-panels of bf16 pairs:
+//   dst: [ceil(nc / NR), ceil(kc / 2), NR, 2] bf16; rows past nc and the odd element past kc are zero.
+// scratch: 2 * (kc + 2) floats (a row decoded to f32, then its pairs).
+void pack_weight_block_bf16(const WeightRows& w, int64_t o0, int64_t nc, int64_t k0, int64_t kc, uint16_t* dst,
+                            float* scratch);
+
+// Packs tokens [0, mc) x elements [0, kc) of x (row stride ldx) as MR-token micro-panels of bf16 pairs
+// (one uint32 holds elements 2p and 2p + 1 of a token, the lower one in the low half):
+//   dst: [ceil(mc / MR), ceil(kc / 2), MR] uint32; tokens past mc and the odd element past kc are zero.
+void pack_token_block_bf16(const float* x, int64_t ldx, int64_t mc, int64_t kc, uint32_t* dst);
+
+// tile: [MR, NR] f32 at c (row stride ldc)  =  (add ? tile : 0)  +  x_panel^T @ w_panel
+// x_panel: [pairs, MR] uint32, w_panel: [pairs, NR, 2] bf16, both 64-byte aligned.
+void gemm_bf16_micro_kernel(int64_t pairs, const uint32_t* x_panel, const uint16_t* w_panel, float* c, int64_t ldc,
+                            bool add);
+
+// values[0..count) rounded to bf16 in place (kept as f32): the rounding the bf16 GEMM applies, for the
+// paths that multiply in f32 but must agree with it (decoding steps).
+void round_to_bf16(float* values, int64_t count);
+
+}  // namespace arbiter
