@@ -2,12 +2,11 @@
 // CPU or the GPU (--device cuda: random weights are drawn in bf16 directly in device memory), and with
 // --gemm N the rate of one cuBLAS bf16 N^3 GEMM, the ceiling GPU figures are compared against.
 // FLOPs are counted as 2 x (layer matrix parameters) x tokens plus causal attention (2 x T^2 x q_dim per
-// layer and sequence), the usual prefill accounting; the CPU peak is cores x 32 f32 FLOP/cycle (two 8-lane
-// FMA pipes) x the clock /proc/cpuinfo reports.
+// layer and sequence), the usual prefill accounting; the CPU peak is measured on the pool's threads with
+// the instruction the matmuls use (f32 FMA or bf16 dot product, runtime/cpu/peak.h).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -15,6 +14,7 @@
 #include "core/thread_pool.h"
 #include "model/random_model.h"
 #include "runtime/backend.h"
+#include "runtime/cpu/peak.h"
 #include "runtime/device.h"
 
 namespace arbiter::cli {
@@ -28,18 +28,6 @@ struct BenchArgs {
   uint64_t seed = 42;
   bool json = false;
 };
-
-double cpu_mhz() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("cpu MHz", 0) == 0) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) return std::atof(line.c_str() + colon + 1);
-    }
-  }
-  return 0;
-}
 
 double layer_matrix_params(const Model& m) {
   const ModelConfig& c = m.config;
@@ -128,7 +116,9 @@ Status run_bench(const BenchArgs& args) {
   const double flops = 2.0 * layer_matrix_params(model) * tokens +
                        2.0 * double(args.tokens) * args.tokens * double(c.q_dim()) * double(c.num_layers) * args.batch;
   const int threads = global_thread_pool().size();
-  const double peak = gpu ? 0.0 : threads * 32.0 * cpu_mhz() * 1e6;
+  const DType weight_type = model.layers.empty() ? DType::BF16 : model.layers[0].w_up.dtype;
+  const MatmulPrecision arithmetic = effective_matmul_precision(weight_type);
+  const double peak = gpu ? 0.0 : measure_cpu_peak_flops(arithmetic);
   nlohmann::json j;
   j["model"] = label;
   j["device"] = backend->name();
@@ -139,7 +129,8 @@ Status run_bench(const BenchArgs& args) {
   j["tokens_per_second"] = tokens / median;
   j["gflops"] = flops / median / 1e9;
   j["tflops"] = flops / median / 1e12;
-  j["peak_gflops_estimate"] = peak / 1e9;
+  if (!gpu) j["cpu_matmul"] = matmul_precision_name(arithmetic);
+  j["peak_gflops_measured"] = peak / 1e9;
   j["fraction_of_peak"] = peak > 0 ? flops / median / peak : 0.0;
   if (args.json) {
     std::printf("%s\n", j.dump(2).c_str());
@@ -147,9 +138,11 @@ Status run_bench(const BenchArgs& args) {
     std::printf("%s on %s: %d x %d tokens: %.1f tokens/s, %.1f TFLOP/s (median of %d)\n", label.c_str(),
                 backend->name().c_str(), args.batch, args.tokens, tokens / median, flops / median / 1e12, args.repeat);
   } else {
-    std::printf("%s: %d x %d tokens, %d threads: %.1f tokens/s, %.1f GFLOP/s (%.0f%% of an estimated %.0f GFLOP/s peak)\n",
-                label.c_str(), args.batch, args.tokens, threads, tokens / median, flops / median / 1e9,
-                100.0 * j["fraction_of_peak"].get<double>(), peak / 1e9);
+    std::printf("%s: %d x %d tokens, %d threads, %s matmuls: %.1f tokens/s, %.1f GFLOP/s (%.0f%% of the measured %.0f "
+                "GFLOP/s %s peak)\n",
+                label.c_str(), args.batch, args.tokens, threads, matmul_precision_name(arithmetic), tokens / median,
+                flops / median / 1e9, 100.0 * j["fraction_of_peak"].get<double>(), peak / 1e9,
+                matmul_precision_name(arithmetic));
   }
   return Status::ok();
 }

@@ -5,104 +5,160 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
-
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define ARBITER_ATTENTION_AVX2 1
-#endif
+#include "runtime/cpu/simd.h"
 
 namespace arbiter::cpu {
 
 namespace {
 
+using namespace simd;
+
 constexpr int64_t kQueryBlock = 16;
-constexpr int64_t kKeyChunk = 8;  // keys whose scores one vector holds
+constexpr int64_t kChunk = kLanes;  // keys whose scores one vector holds
+constexpr int kValueVecs = kLanes == 8 ? 2 : 4;  // vectors of head dimensions per query in weighted_values
+constexpr int kQueryGroup = 4;      // queries sharing each load of a key chunk or a value row
 
 struct WorkItem {
   size_t span;
   int64_t head, query_begin, query_end;
 };
 
-// scores[i][j] = q_i . k_j for `queries` rows of q (stride q_stride) and `keys` rows of k (stride
-// kv_stride), each a sum over the head dimensions in ascending order, one chain per (i, j): a score does
-// not depend on which other queries or keys share the call. The keys are transposed eight at a time so
-// that one vector holds eight keys' scores (no horizontal sums). scores: [queries, ld], ld >= keys
-// rounded up to 8; kt: scratch of head_dim * 8 floats.
-void query_key_scores(const float* q, int64_t q_stride, int64_t queries, const float* k, int64_t kv_stride,
-                      int64_t keys, int64_t hd, float* scores, int64_t ld, float* kt) {
-  for (int64_t j0 = 0; j0 < keys; j0 += kKeyChunk) {
-    const int64_t chunk = std::min(kKeyChunk, keys - j0);
-    // kt: [hd, 8], missing keys zero
-    for (int64_t c = 0; c < kKeyChunk; ++c)
-      for (int64_t d = 0; d < hd; ++d) kt[d * kKeyChunk + c] = c < chunk ? k[(j0 + c) * kv_stride + d] : 0.0f;
-    int64_t i = 0;
-#ifdef ARBITER_ATTENTION_AVX2
-    for (; i + 4 <= queries; i += 4) {
-      const float* q0 = q + i * q_stride;
-      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-      for (int64_t d = 0; d < hd; ++d) {
-        const __m256 kd = _mm256_loadu_ps(kt + d * kKeyChunk);
-        a0 = _mm256_fmadd_ps(_mm256_set1_ps(q0[d]), kd, a0);
-        a1 = _mm256_fmadd_ps(_mm256_set1_ps(q0[q_stride + d]), kd, a1);
-        a2 = _mm256_fmadd_ps(_mm256_set1_ps(q0[2 * q_stride + d]), kd, a2);
-        a3 = _mm256_fmadd_ps(_mm256_set1_ps(q0[3 * q_stride + d]), kd, a3);
+// dst: [chunks, hd, kChunk], chunk c holding keys [c * kChunk, c * kChunk + kChunk) transposed (missing
+// keys zero), so that one vector load gives one dimension of kChunk keys.
+void transpose_keys(const float* k, int64_t kv_stride, int64_t keys, int64_t hd, float* dst) {
+  const int64_t chunks = (keys + kChunk - 1) / kChunk;
+  for (int64_t c = 0; c < chunks; ++c) {
+    float* block = dst + c * hd * kChunk;
+    for (int64_t l = 0; l < kChunk; ++l) {
+      const int64_t key = c * kChunk + l;
+      if (key >= keys) {
+        for (int64_t d = 0; d < hd; ++d) block[d * kChunk + l] = 0.0f;
+        continue;
       }
-      _mm256_storeu_ps(scores + i * ld + j0, a0);
-      _mm256_storeu_ps(scores + (i + 1) * ld + j0, a1);
-      _mm256_storeu_ps(scores + (i + 2) * ld + j0, a2);
-      _mm256_storeu_ps(scores + (i + 3) * ld + j0, a3);
+      const float* row = k + key * kv_stride;
+      for (int64_t d = 0; d < hd; ++d) block[d * kChunk + l] = row[d];
     }
-    for (; i < queries; ++i) {
-      const float* qi = q + i * q_stride;
-      __m256 a = _mm256_setzero_ps();
-      for (int64_t d = 0; d < hd; ++d) a = _mm256_fmadd_ps(_mm256_set1_ps(qi[d]), _mm256_loadu_ps(kt + d * kKeyChunk), a);
-      _mm256_storeu_ps(scores + i * ld + j0, a);
-    }
-#else
-    for (; i < queries; ++i) {
-      const float* qi = q + i * q_stride;
-      for (int64_t c = 0; c < kKeyChunk; ++c) {
-        float s = 0.0f;
-        for (int64_t d = 0; d < hd; ++d) s = std::fma(qi[d], kt[d * kKeyChunk + c], s);
-        scores[i * ld + j0 + c] = s;
-      }
-    }
-#endif
   }
 }
 
-// out[d] = inv * sum_j weights[j] * v_j[d], j ascending for every d (v rows of stride kv_stride).
-void weighted_values(const float* weights, const float* v, int64_t kv_stride, int64_t keys, int64_t hd, float inv,
-                     float* out) {
-  int64_t d0 = 0;
-#ifdef ARBITER_ATTENTION_AVX2
-  // 32 dimensions at a time in four registers.
-  for (; d0 + 32 <= hd; d0 += 32) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int64_t j = 0; j < keys; ++j) {
-      const __m256 w = _mm256_set1_ps(weights[j]);
-      const float* vj = v + j * kv_stride + d0;
-      a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj), a0);
-      a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 8), a1);
-      a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 16), a2);
-      a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 24), a3);
+// scores[r][c * kChunk + l] = q_r . key (c * kChunk + l) for Q queries (stride q_stride) and C chunks of
+// transposed keys kt: one fused chain over the head dimensions in ascending order per score, whatever
+// Q and C are, so a score does not depend on which queries or keys share the call.
+template <int Q, int C>
+void score_tile(const float* q, int64_t q_stride, const float* kt, int64_t hd, float* scores, int64_t ld) {
+  Vec acc[Q][C];
+#pragma GCC unroll 16
+  for (int i = 0; i < Q * C; ++i) acc[i / C][i % C] = zero();
+  for (int64_t d = 0; d < hd; ++d) {
+    Vec keys[C];
+#pragma GCC unroll 2
+    for (int c = 0; c < C; ++c) keys[c] = load(kt + (c * hd + d) * kChunk);
+#pragma GCC unroll 4
+    for (int r = 0; r < Q; ++r) {
+      const Vec qv = set1(q[r * q_stride + d]);
+#pragma GCC unroll 2
+      for (int c = 0; c < C; ++c) acc[r][c] = fma(qv, keys[c], acc[r][c]);
     }
-    const __m256 s = _mm256_set1_ps(inv);
-    _mm256_storeu_ps(out + d0, _mm256_mul_ps(a0, s));
-    _mm256_storeu_ps(out + d0 + 8, _mm256_mul_ps(a1, s));
-    _mm256_storeu_ps(out + d0 + 16, _mm256_mul_ps(a2, s));
-    _mm256_storeu_ps(out + d0 + 24, _mm256_mul_ps(a3, s));
   }
-  for (; d0 + 8 <= hd; d0 += 8) {
-    __m256 a = _mm256_setzero_ps();
-    for (int64_t j = 0; j < keys; ++j) a = _mm256_fmadd_ps(_mm256_set1_ps(weights[j]), _mm256_loadu_ps(v + j * kv_stride + d0), a);
-    _mm256_storeu_ps(out + d0, _mm256_mul_ps(a, _mm256_set1_ps(inv)));
+#pragma GCC unroll 4
+  for (int r = 0; r < Q; ++r)
+#pragma GCC unroll 2
+    for (int c = 0; c < C; ++c) store(scores + r * ld + c * kChunk, acc[r][c]);
+}
+
+// Scores of `queries` queries against `chunks` chunks of transposed keys: scores [queries, ld].
+void query_key_scores(const float* q, int64_t q_stride, int64_t queries, const float* kt, int64_t chunks, int64_t hd,
+                      float* scores, int64_t ld) {
+  int64_t c = 0;
+  for (; c + 2 <= chunks; c += 2) {
+    const float* k = kt + c * hd * kChunk;
+    int64_t i = 0;
+    for (; i + kQueryGroup <= queries; i += kQueryGroup)
+      score_tile<kQueryGroup, 2>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
+    for (; i < queries; ++i) score_tile<1, 2>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
   }
-#endif
+  for (; c < chunks; ++c) {
+    const float* k = kt + c * hd * kChunk;
+    int64_t i = 0;
+    for (; i + kQueryGroup <= queries; i += kQueryGroup)
+      score_tile<kQueryGroup, 1>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
+    for (; i < queries; ++i) score_tile<1, 1>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
+  }
+}
+
+// row[0..count): scaled (and softcapped) scores in, e^(s - max) out; returns their sum. The sum runs over
+// whole vectors from the row's start and then the tail, so it depends only on the row.
+float softmax_numerators(float* row, int64_t count, float scale, float softcap) {
+  if (softcap > 0) {
+    for (int64_t j = 0; j < count; ++j) row[j] = softcap * std::tanh(row[j] * scale / softcap);
+  } else {
+    for (int64_t j = 0; j < count; ++j) row[j] *= scale;
+  }
+  const int64_t whole = count / kLanes * kLanes;
+  Vec max_v = set1(-INFINITY);
+  for (int64_t j = 0; j < whole; j += kLanes) max_v = max(max_v, load(row + j));
+  float max_score = reduce_max(max_v);
+  for (int64_t j = whole; j < count; ++j) max_score = std::max(max_score, row[j]);
+  const Vec shift = set1(max_score);
+  Vec sum_v = zero();
+  for (int64_t j = 0; j < whole; j += kLanes) {
+    const Vec e = exp(sub(load(row + j), shift));
+    store(row + j, e);
+    sum_v = add(sum_v, e);
+  }
+  float tail_sum = 0.0f;
+  for (int64_t j = whole; j < count; ++j) {
+    float lanes[kLanes] = {};
+    lanes[0] = row[j] - max_score;
+    store(lanes, exp(load(lanes)));
+    row[j] = lanes[0];
+    tail_sum += lanes[0];
+  }
+  return reduce_add(sum_v) + tail_sum;
+}
+
+// out_r[d] = inv_r * sum_j w_r[j] * v_j[d] for Q queries at once over keys j in [lo, hi], j ascending
+// in one fused chain per (query, d). A query's weights are zero outside its own keys, and adding those
+// zero products leaves its chain's value as it is, so the result equals the query computed alone.
+template <int Q>
+void weighted_values(const float* const* weights, int64_t lo, int64_t hi, const float* v, int64_t kv_stride,
+                     int64_t hd, const float* inv, float* const* out) {
+  int64_t d0 = 0;
+  constexpr int64_t kWide = kValueVecs * kLanes;
+  for (; d0 + kWide <= hd; d0 += kWide) {
+    Vec acc[Q][kValueVecs];
+#pragma GCC unroll 16
+    for (int i = 0; i < Q * kValueVecs; ++i) acc[i / kValueVecs][i % kValueVecs] = zero();
+    for (int64_t j = lo; j <= hi; ++j) {
+      const float* vj = v + j * kv_stride + d0;
+      Vec values[kValueVecs];
+#pragma GCC unroll 4
+      for (int u = 0; u < kValueVecs; ++u) values[u] = load(vj + u * kLanes);
+#pragma GCC unroll 4
+      for (int r = 0; r < Q; ++r) {
+        const Vec w = set1(weights[r][j]);
+#pragma GCC unroll 4
+        for (int u = 0; u < kValueVecs; ++u) acc[r][u] = fma(w, values[u], acc[r][u]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < Q; ++r)
+#pragma GCC unroll 4
+      for (int u = 0; u < kValueVecs; ++u) store(out[r] + d0 + u * kLanes, mul(acc[r][u], set1(inv[r])));
+  }
+  for (; d0 + kLanes <= hd; d0 += kLanes) {
+    for (int r = 0; r < Q; ++r) {
+      Vec acc = zero();
+      for (int64_t j = lo; j <= hi; ++j) acc = fma(set1(weights[r][j]), load(v + j * kv_stride + d0), acc);
+      store(out[r] + d0, mul(acc, set1(inv[r])));
+    }
+  }
   for (; d0 < hd; ++d0) {
-    float a = 0.0f;
-    for (int64_t j = 0; j < keys; ++j) a = std::fma(weights[j], v[j * kv_stride + d0], a);
-    out[d0] = a * inv;
+    for (int r = 0; r < Q; ++r) {
+      float acc = 0.0f;
+      for (int64_t j = lo; j <= hi; ++j) acc = std::fma(weights[r][j], v[j * kv_stride + d0], acc);
+      out[r][d0] = acc * inv[r];
+    }
   }
 }
 
@@ -114,60 +170,82 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
   const int64_t group = shape.num_heads / shape.num_kv_heads;
   std::vector<WorkItem> items;
   int64_t max_keys = 0;
+  // Transposed keys, once per (span, kv head) and shared by the heads of its group:
+  // kt_offset[s] + kv_head * chunks(s) * hd * kChunk.
+  std::vector<size_t> kt_offset(spans.size() + 1, 0);
   for (size_t s = 0; s < spans.size(); ++s) {
     const AttentionSpan& span = spans[s];
-    max_keys = std::max(max_keys, span.past + span.num_queries);
+    const int64_t keys = span.past + span.num_queries;
+    max_keys = std::max(max_keys, keys);
+    kt_offset[s + 1] = kt_offset[s] + size_t((keys + kChunk - 1) / kChunk * hd * kChunk * shape.num_kv_heads);
     for (int64_t h = 0; h < shape.num_heads; ++h)
       for (int64_t qb = 0; qb < span.num_queries; qb += kQueryBlock)
         items.push_back({s, h, qb, std::min(span.num_queries, qb + kQueryBlock)});
   }
+  ThreadPool& pool = global_thread_pool();
+  std::vector<float> transposed(kt_offset.back());
+  pool.parallel_for(spans.size() * size_t(shape.num_kv_heads), 1, [&](int, size_t begin, size_t end) {
+    for (size_t w = begin; w < end; ++w) {
+      const size_t s = w / size_t(shape.num_kv_heads);
+      const int64_t kv_head = int64_t(w % size_t(shape.num_kv_heads));
+      const int64_t keys = spans[s].past + spans[s].num_queries;
+      const int64_t chunks = (keys + kChunk - 1) / kChunk;
+      transpose_keys(spans[s].k + kv_head * hd, kv_stride, keys, hd,
+                     transposed.data() + kt_offset[s] + size_t(kv_head * chunks * hd * kChunk));
+    }
+  });
   // Longest rows first balances the threads: later positions see more keys.
   std::stable_sort(items.begin(), items.end(), [&](const WorkItem& a, const WorkItem& b) {
     return spans[a.span].past + a.query_end > spans[b.span].past + b.query_end;
   });
 
-  // Per thread: scores [kQueryBlock, ld] and the transposed key chunk [hd, 8].
-  const int64_t ld = (max_keys + kKeyChunk - 1) / kKeyChunk * kKeyChunk;
-  ThreadPool& pool = global_thread_pool();
-  std::vector<std::vector<float>> scratch_per_thread(size_t(pool.size()),
-                                                     std::vector<float>(size_t(kQueryBlock * ld + hd * kKeyChunk)));
+  // Per thread: scores [kQueryBlock, ld], ld covering every key chunk of the longest span.
+  const int64_t ld = (max_keys + kChunk - 1) / kChunk * kChunk;
+  std::vector<std::vector<float>> scratch_per_thread(size_t(pool.size()), std::vector<float>(size_t(kQueryBlock * ld)));
   pool.parallel_for(items.size(), 1, [&](int thread, size_t begin, size_t end) {
     float* scores = scratch_per_thread[size_t(thread)].data();
-    float* kt = scores + kQueryBlock * ld;
     for (size_t w = begin; w < end; ++w) {
       const WorkItem& it = items[w];
       const AttentionSpan& span = spans[it.span];
       const int64_t kv_head = it.head / group;
-      const float* keys = span.k + kv_head * hd;
+      const int64_t keys = span.past + span.num_queries;
+      const float* kt = transposed.data() + kt_offset[it.span] + size_t(kv_head * ((keys + kChunk - 1) / kChunk) * hd * kChunk);
       const float* values = span.v + kv_head * hd;
-      // The keys any query of the block sees: [key_lo, key_hi]; scores[i][j - key_lo].
+      // The keys any query of the block sees lie in chunks [chunk_lo, chunk_hi]; scores[i][j - base].
       const int64_t p_lo = span.past + it.query_begin, p_hi = span.past + it.query_end - 1;
       const int64_t key_lo = shape.sliding_window > 0 ? std::max<int64_t>(0, p_lo - shape.sliding_window + 1) : 0;
+      const int64_t chunk_lo = key_lo / kChunk, chunk_hi = p_hi / kChunk;
+      const int64_t base = chunk_lo * kChunk;
       const int64_t queries = it.query_end - it.query_begin;
       const float* q_block = q + (span.query_row + it.query_begin) * q_stride + it.head * hd;
-      query_key_scores(q_block, q_stride, queries, keys + key_lo * kv_stride, kv_stride, p_hi - key_lo + 1, hd, scores,
-                       ld, kt);
+      query_key_scores(q_block, q_stride, queries, kt + chunk_lo * hd * kChunk, chunk_hi - chunk_lo + 1, hd, scores, ld);
+      // Softmax numerators in place; every other column of a row zero (see weighted_values).
+      const int64_t columns = p_hi - base + 1;
+      float inv[kQueryBlock];
+      int64_t first_column[kQueryBlock], last_column[kQueryBlock];
       for (int64_t i = 0; i < queries; ++i) {
         const int64_t p = p_lo + i;  // this query's position
         const int64_t first = shape.sliding_window > 0 ? std::max<int64_t>(0, p - shape.sliding_window + 1) : 0;
-        float* row = scores + i * ld + (first - key_lo);  // row[j - first] for j in [first, p]
-        const int64_t count = p - first + 1;
-        float max_score = -INFINITY;
-        for (int64_t j = 0; j < count; ++j) {
-          float s = row[j] * shape.scale;
-          if (shape.softcap > 0) s = shape.softcap * std::tanh(s / shape.softcap);
-          row[j] = s;
-          max_score = std::max(max_score, s);
-        }
-        float denom = 0;
-        for (int64_t j = 0; j < count; ++j) {
-          const float e = std::exp(row[j] - max_score);
-          row[j] = e;
-          denom += e;
-        }
-        weighted_values(row, values + first * kv_stride, kv_stride, count, hd, 1.0f / denom,
-                        out + (span.query_row + it.query_begin + i) * q_stride + it.head * hd);
+        float* row = scores + i * ld;
+        first_column[i] = first - base;
+        last_column[i] = p - base;
+        inv[i] = 1.0f / softmax_numerators(row + first_column[i], p - first + 1, shape.scale, shape.softcap);
+        std::fill(row, row + first_column[i], 0.0f);
+        std::fill(row + last_column[i] + 1, row + columns, 0.0f);
       }
+      float* outs[kQueryBlock];
+      const float* weights[kQueryBlock];
+      for (int64_t i = 0; i < queries; ++i) {
+        outs[i] = out + (span.query_row + it.query_begin + i) * q_stride + it.head * hd;
+        weights[i] = scores + i * ld;
+      }
+      const float* v_base = values + base * kv_stride;
+      int64_t i = 0;
+      for (; i + kQueryGroup <= queries; i += kQueryGroup)
+        weighted_values<kQueryGroup>(weights + i, first_column[i], last_column[i + kQueryGroup - 1], v_base, kv_stride,
+                                     hd, inv + i, outs + i);
+      for (; i < queries; ++i)
+        weighted_values<1>(weights + i, first_column[i], last_column[i], v_base, kv_stride, hd, inv + i, outs + i);
     }
   });
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
+#include "runtime/cpu/simd.h"
 #include "runtime/cpu/vec.h"
 
 namespace arbiter::cpu {
@@ -58,19 +59,25 @@ void apply_rope(float* x, const int32_t* positions, int64_t rows, int64_t heads,
 }
 
 void gated_activation(float* gate, const float* up, int64_t count, Activation activation) {
+  using namespace simd;
+  // gelu_pytorch_tanh: 0.5 g (1 + tanh(u)) with u = sqrt(2 / pi) (g + 0.044715 g^3), written as
+  // g * sigmoid(2u) (the same function) so that both activations take the vector sigmoid.
+  constexpr float kTwoSqrt2OverPi = 2.0f * 0.7978845608028654f;
+  const bool silu = activation == Activation::kSilu;
+  auto activate = [&](Vec g) {
+    if (silu) return mul(g, sigmoid(g));
+    const Vec u = mul(set1(kTwoSqrt2OverPi), fma(mul(set1(0.044715f), mul(g, g)), g, g));
+    return mul(g, sigmoid(u));
+  };
   global_thread_pool().parallel_for(size_t(count), 4096, [&](int, size_t begin, size_t end) {
-    if (activation == Activation::kSilu) {
-      for (size_t i = begin; i < end; ++i) {
-        const float g = gate[i];
-        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-      }
-    } else {
-      // gelu with the tanh approximation, as gelu_pytorch_tanh.
-      constexpr float kSqrt2OverPi = 0.7978845608028654f;
-      for (size_t i = begin; i < end; ++i) {
-        const float g = gate[i];
-        gate[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g))) * up[i];
-      }
+    size_t i = begin;
+    for (; i + kLanes <= end; i += kLanes) store(gate + i, mul(activate(load(gate + i)), load(up + i)));
+    for (; i < end; ++i) {  // the tail one lane at a time, same arithmetic
+      float g = gate[i];
+      float lanes[kLanes] = {};
+      lanes[0] = g;
+      store(lanes, activate(load(lanes)));
+      gate[i] = lanes[0] * up[i];
     }
   });
 }

@@ -37,7 +37,9 @@ GenerateOptions read_everything(const Model& m) {
   return o;
 }
 
-// max |a - b| <= 1e-5 max |b|: f32 rounding of the same sums taken in another order.
+// max |a - b| <= 2e-5 max |b|: f32 rounding of the same sums taken in another order (decoding steps take
+// the row-dot matmul, prefills the GEMM). The parity tests hold each path to 1e-5 of the float64
+// reference, so two paths may differ by twice that.
 void expect_close(const std::vector<float>& a, const std::vector<float>& b, const char* what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   ASSERT_FALSE(b.empty()) << what;
@@ -46,7 +48,7 @@ void expect_close(const std::vector<float>& a, const std::vector<float>& b, cons
     scale = std::max(scale, std::fabs(b[i]));
     diff = std::max(diff, std::fabs(a[i] - b[i]));
   }
-  EXPECT_LE(diff, 1e-5f * scale) << what;
+  EXPECT_LE(diff, 2e-5f * scale) << what;
 }
 
 class CachedGeneration : public ::testing::TestWithParam<std::string> {};
