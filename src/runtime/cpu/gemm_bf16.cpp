@@ -75,10 +75,18 @@ ARB_BF16_TARGET void pack_weight_block_bf16(const WeightRows& w, int64_t o0, int
         for (int64_t p = 0; p < pairs; ++p) panel[p * kBf16NR + r] = 0;
         continue;
       }
-      decode_row_span(w, w.row(o0 + p0 + r), k0, kc, scratch);
-      scratch[kc] = 0.0f;  // the odd element's partner
-      f32_to_bf16_pairs(scratch, pairs, converted);
-      for (int64_t p = 0; p < pairs; ++p) panel[p * kBf16NR + r] = converted[p];
+      const uint8_t* row = w.row(o0 + p0 + r);
+      const uint32_t* row_pairs = converted;
+      if (w.dtype == DType::BF16 && w.in % 2 == 0) {
+        // Already bf16: the stored pairs are the panel's (an even row width keeps rows, k0 and kc even,
+        // so the pairs are whole and 4-byte aligned).
+        row_pairs = reinterpret_cast<const uint32_t*>(row + 2 * k0);
+      } else {
+        decode_row_span(w, row, k0, kc, scratch);
+        scratch[kc] = 0.0f;  // the odd element's partner
+        f32_to_bf16_pairs(scratch, pairs, converted);
+      }
+      for (int64_t p = 0; p < pairs; ++p) panel[p * kBf16NR + r] = row_pairs[p];
     }
   }
 }
