@@ -19,14 +19,18 @@ bool bf16_gemm_supported();
 
 // Packs weight rows [o0, o0 + nc) x elements [k0, k0 + kc) as NR-row micro-panels of bf16 pairs:
 //   dst: [ceil(nc / NR), ceil(kc / 2), NR, 2] bf16; rows past nc and the odd element past kc are zero.
-// scratch: 2 * (kc + 2) floats (a row decoded to f32, then its pairs).
+// scratch: kc + 2 + NR * (kc / 2 + 2) floats (a row decoded to f32, then every row's pairs).
 void pack_weight_block_bf16(const WeightRows& w, int64_t o0, int64_t nc, int64_t k0, int64_t kc, uint16_t* dst,
                             float* scratch);
 
-// Packs tokens [0, mc) x elements [0, kc) of x (row stride ldx) as MR-token micro-panels of bf16 pairs
-// (one uint32 holds elements 2p and 2p + 1 of a token, the lower one in the low half):
-//   dst: [ceil(mc / MR), ceil(kc / 2), MR] uint32; tokens past mc and the odd element past kc are zero.
-void pack_token_block_bf16(const float* x, int64_t ldx, int64_t mc, int64_t kc, uint32_t* dst);
+// Rounds tokens x [n, in] (row stride ldx) to bf16 pairs once per matmul call, so the blocks below only
+// rearrange: dst [n, ceil(in / 2)] uint32, pair p of a token holding elements 2p (low half) and 2p + 1
+// (zero past an odd in).
+void convert_tokens_bf16(const float* x, int64_t ldx, int64_t n, int64_t in, uint32_t* dst);
+
+// Packs tokens [0, mc) x pairs [0, ceil(kc / 2)) of converted tokens xp (row stride ldp pairs) as
+// MR-token micro-panels: dst [ceil(mc / MR), ceil(kc / 2), MR] uint32; tokens past mc are zero.
+void pack_token_block_bf16(const uint32_t* xp, int64_t ldp, int64_t mc, int64_t kc, uint32_t* dst);
 
 // tile: [MR, NR] f32 at c (row stride ldc)  =  (add ? tile : 0)  +  x_panel^T @ w_panel
 // x_panel: [pairs, MR] uint32, w_panel: [pairs, NR, 2] bf16, both 64-byte aligned.

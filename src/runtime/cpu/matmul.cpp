@@ -70,6 +70,14 @@ struct F32Kernel {
   static constexpr int kMR = kGemmMR, kNR = kGemmNR;
   using TokenElem = float;
   using WeightElem = float;
+  // The tokens as the packing reads them: x itself.
+  struct Tokens {
+    const float* x;
+    int64_t ld;
+  };
+  static Tokens prepare_tokens(const float* x, int64_t /*n*/, int64_t ldx, int64_t /*in*/, std::vector<uint32_t>&) {
+    return {x, ldx};
+  }
   static int64_t token_stride(int64_t kc) { return kc; }
   static int64_t weight_stride(int64_t kc) { return kc; }
   static int64_t scratch_floats(int64_t kc) { return kNR * kc; }
@@ -77,8 +85,9 @@ struct F32Kernel {
                            float* scratch) {
     pack_weight_block(w, o0, nc, k0, kc, dst, scratch);
   }
-  static void pack_tokens(const float* x, int64_t ldx, int64_t mc, int64_t kc, float* dst) {
-    pack_token_block(x, ldx, mc, kc, dst);
+  // tokens [t0, t0 + mc) x elements [k0, k0 + kc)
+  static void pack_tokens(const Tokens& tokens, int64_t t0, int64_t k0, int64_t mc, int64_t kc, float* dst) {
+    pack_token_block(tokens.x + t0 * tokens.ld + k0, tokens.ld, mc, kc, dst);
   }
   static void tile(int64_t kc, const float* x_panel, const float* w_panel, float* c, int64_t ldc, bool add) {
     gemm_micro_kernel(kc, x_panel, w_panel, c, ldc, add);
@@ -89,15 +98,28 @@ struct Bf16Kernel {
   static constexpr int kMR = kBf16MR, kNR = kBf16NR;
   using TokenElem = uint32_t;  // a pair of bf16
   using WeightElem = uint16_t;
+  // The tokens rounded to bf16 pairs once per call (over the pool), so packing only rearranges them.
+  struct Tokens {
+    const uint32_t* pairs;
+    int64_t ld;  // pairs per token
+  };
+  static Tokens prepare_tokens(const float* x, int64_t n, int64_t ldx, int64_t in, std::vector<uint32_t>& storage) {
+    const int64_t ld = (in + 1) / 2;
+    storage.resize(size_t(n * ld));
+    global_thread_pool().parallel_for(size_t(n), 1, [&](int, size_t begin, size_t end) {
+      convert_tokens_bf16(x + int64_t(begin) * ldx, ldx, int64_t(end - begin), in, storage.data() + begin * size_t(ld));
+    });
+    return {storage.data(), ld};
+  }
   static int64_t token_stride(int64_t kc) { return (kc + 1) / 2; }
   static int64_t weight_stride(int64_t kc) { return (kc + 1) / 2 * 2; }
-  static int64_t scratch_floats(int64_t kc) { return 2 * (kc + 2); }
+  static int64_t scratch_floats(int64_t kc) { return kc + 2 + kNR * (kc / 2 + 2); }
   static void pack_weights(const WeightRows& w, int64_t o0, int64_t nc, int64_t k0, int64_t kc, uint16_t* dst,
                            float* scratch) {
     pack_weight_block_bf16(w, o0, nc, k0, kc, dst, scratch);
   }
-  static void pack_tokens(const float* x, int64_t ldx, int64_t mc, int64_t kc, uint32_t* dst) {
-    pack_token_block_bf16(x, ldx, mc, kc, dst);
+  static void pack_tokens(const Tokens& tokens, int64_t t0, int64_t k0, int64_t mc, int64_t kc, uint32_t* dst) {
+    pack_token_block_bf16(tokens.pairs + t0 * tokens.ld + k0 / 2, tokens.ld, mc, kc, dst);  // k0 is even
   }
   static void tile(int64_t kc, const uint32_t* x_panel, const uint16_t* w_panel, float* c, int64_t ldc, bool add) {
     gemm_bf16_micro_kernel((kc + 1) / 2, x_panel, w_panel, c, ldc, add);
@@ -109,7 +131,7 @@ struct Bf16Kernel {
 // by tile. Each y element sums its kc blocks in order, so the result does not depend on how the
 // ranges were split between threads.
 template <class Kernel>
-void gemm_blocked(const WeightRows& w, const float* x, int64_t ldx, float* y, int64_t ldy, bool accumulate,
+void gemm_blocked(const WeightRows& w, const typename Kernel::Tokens& x, float* y, int64_t ldy, bool accumulate,
                   int64_t t_begin, int64_t t_end, int64_t o_begin, int64_t o_end) {
   constexpr int MR = Kernel::kMR, NR = Kernel::kNR;
   static_assert(kMC % MR == 0 && kNC % NR == 0, "blocks hold whole tiles");
@@ -130,7 +152,7 @@ void gemm_blocked(const WeightRows& w, const float* x, int64_t ldx, float* y, in
       Kernel::pack_weights(w, jc, nc, pc, kc, packed_weights, buffers.scratch);
       for (int64_t ic = t_begin; ic < t_end; ic += kMC) {
         const int64_t mc = std::min(kMC, t_end - ic);
-        Kernel::pack_tokens(x + ic * ldx + pc, ldx, mc, kc, packed_tokens);
+        Kernel::pack_tokens(x, ic, pc, mc, kc, packed_tokens);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t nr = std::min<int64_t>(NR, nc - jr);
           const WeightElem* w_panel = packed_weights + jr * w_stride;
@@ -225,16 +247,18 @@ void run_gemm(const WeightRows& w, int64_t out, const float* x, int64_t n, int64
               bool accumulate) {
   ThreadPool& pool = global_thread_pool();
   constexpr int MR = Kernel::kMR, NR = Kernel::kNR;
+  std::vector<uint32_t> storage;
+  const typename Kernel::Tokens tokens = Kernel::prepare_tokens(x, n, ldx, w.in, storage);
   const int64_t panels = (out + NR - 1) / NR;
   if (panels >= pool.size()) {
     pool.parallel_for(size_t(panels), 1, [&](int, size_t begin, size_t end) {
-      gemm_blocked<Kernel>(w, x, ldx, y, ldy, accumulate, 0, n, int64_t(begin) * NR, std::min(out, int64_t(end) * NR));
+      gemm_blocked<Kernel>(w, tokens, y, ldy, accumulate, 0, n, int64_t(begin) * NR, std::min(out, int64_t(end) * NR));
     });
     return;
   }
   const int64_t token_tiles = (n + MR - 1) / MR;
   pool.parallel_for(size_t(token_tiles), 1, [&](int, size_t begin, size_t end) {
-    gemm_blocked<Kernel>(w, x, ldx, y, ldy, accumulate, int64_t(begin) * MR, std::min(n, int64_t(end) * MR), 0, out);
+    gemm_blocked<Kernel>(w, tokens, y, ldy, accumulate, int64_t(begin) * MR, std::min(n, int64_t(end) * MR), 0, out);
   });
 }
 
