@@ -6,7 +6,8 @@ namespace arbiter::cli {
 
 void add_device_option(CLI::App& sub, std::string& device) {
   sub.add_option("--device", device,
-                 "where the model runs: cpu (f32), cuda (bf16 on the GPU), or auto (cuda when built in and a GPU is present)")
+                 "where the model runs: cpu (arithmetic as --cpu-matmul says), cuda (bf16 on the GPU), or auto (cuda when "
+                 "built in and a GPU is present)")
       ->default_val("cpu");
 }
 
