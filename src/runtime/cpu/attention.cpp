@@ -1,6 +1,7 @@
 #include "runtime/cpu/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -52,7 +53,10 @@ void score_tile(const float* q, int64_t q_stride, const float* kt, int64_t hd, f
   for (int64_t d = 0; d < hd; ++d) {
     Vec keys[C];
 #pragma GCC unroll 2
-    for (int c = 0; c < C; ++c) keys[c] = load(kt + (c * hd + d) * kChunk);
+    for (int c = 0; c < C; ++c) {
+      keys[c] = load(kt + (c * hd + d) * kChunk);
+      keep_in_register(keys[c]);
+    }
 #pragma GCC unroll 4
     for (int r = 0; r < Q; ++r) {
       const Vec qv = set1(q[r * q_stride + d]);
@@ -131,14 +135,20 @@ void weighted_values(const float* const* weights, int64_t lo, int64_t hi, const 
     for (int i = 0; i < Q * kValueVecs; ++i) acc[i / kValueVecs][i % kValueVecs] = zero();
     for (int64_t j = lo; j <= hi; ++j) {
       const float* vj = v + j * kv_stride + d0;
-      Vec values[kValueVecs];
-#pragma GCC unroll 4
-      for (int u = 0; u < kValueVecs; ++u) values[u] = load(vj + u * kLanes);
+      // Each weight broadcast and each value vector is loaded once into a register and used by several
+      // FMAs (left to itself the compiler re-reads them per FMA, which makes the loop load-bound).
+      Vec w[Q];
 #pragma GCC unroll 4
       for (int r = 0; r < Q; ++r) {
-        const Vec w = set1(weights[r][j]);
+        w[r] = set1(weights[r][j]);
+        keep_in_register(w[r]);
+      }
 #pragma GCC unroll 4
-        for (int u = 0; u < kValueVecs; ++u) acc[r][u] = fma(w, values[u], acc[r][u]);
+      for (int u = 0; u < kValueVecs; ++u) {
+        Vec value = load(vj + u * kLanes);
+        keep_in_register(value);
+#pragma GCC unroll 4
+        for (int r = 0; r < Q; ++r) acc[r][u] = fma(w[r], value, acc[r][u]);
       }
     }
 #pragma GCC unroll 4
@@ -194,7 +204,9 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
                      transposed.data() + kt_offset[s] + size_t(kv_head * chunks * hd * kChunk));
     }
   });
-  // Longest rows first balances the threads: later positions see more keys.
+  // Longest rows first, handed out one at a time as threads become free (later positions see more keys,
+  // so equal shares of items would be far from equal work). Which thread takes an item does not change
+  // its arithmetic.
   std::stable_sort(items.begin(), items.end(), [&](const WorkItem& a, const WorkItem& b) {
     return spans[a.span].past + a.query_end > spans[b.span].past + b.query_end;
   });
@@ -202,9 +214,10 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
   // Per thread: scores [kQueryBlock, ld], ld covering every key chunk of the longest span.
   const int64_t ld = (max_keys + kChunk - 1) / kChunk * kChunk;
   std::vector<std::vector<float>> scratch_per_thread(size_t(pool.size()), std::vector<float>(size_t(kQueryBlock * ld)));
-  pool.parallel_for(items.size(), 1, [&](int thread, size_t begin, size_t end) {
+  std::atomic<size_t> next_item{0};
+  pool.run_on_all([&](int thread) {
     float* scores = scratch_per_thread[size_t(thread)].data();
-    for (size_t w = begin; w < end; ++w) {
+    for (size_t w = next_item.fetch_add(1); w < items.size(); w = next_item.fetch_add(1)) {
       const WorkItem& it = items[w];
       const AttentionSpan& span = spans[it.span];
       const int64_t kv_head = it.head / group;

@@ -43,6 +43,10 @@ inline Vec pow2(Vec n) {
 }
 // Through memory in a fixed pairwise order: called once per row, and g++ 12's _mm512_reduce_* trip the
 // same false warning as above.
+// Makes the compiler hold `a` in a register: a vector loaded once and used by several FMAs is otherwise
+// often re-read from memory by each of them (a memory operand per FMA), which makes the kernel
+// load-bound on cores that issue one 512-bit load per cycle.
+inline void keep_in_register(Vec& a) { __asm__("" : "+v"(a.v)); }
 inline float reduce_add(Vec a) {
   alignas(64) float t[16];
   _mm512_store_ps(t, a.v);
@@ -79,6 +83,7 @@ inline Vec round_nearest(Vec a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEA
 inline Vec pow2(Vec n) {
   return {_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127)), 23))};
 }
+inline void keep_in_register(Vec& a) { __asm__("" : "+x"(a.v)); }
 inline float reduce_add(Vec a) {
   __m128 lo = _mm_add_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));
   lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
@@ -109,6 +114,7 @@ inline Vec max(Vec a, Vec b) { return {a.v > b.v ? a.v : b.v}; }
 inline Vec min(Vec a, Vec b) { return {a.v < b.v ? a.v : b.v}; }
 inline Vec round_nearest(Vec a) { return {std::nearbyint(a.v)}; }
 inline Vec pow2(Vec n) { return {std::ldexp(1.0f, int(n.v))}; }
+inline void keep_in_register(Vec&) {}
 inline float reduce_add(Vec a) { return a.v; }
 inline float reduce_max(Vec a) { return a.v; }
 
