@@ -20,21 +20,39 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+
+// A forward pass hands the pool hundreds of short jobs in a row (every matmul, norm and attention of
+// every layer): waking a sleeping thread costs a futex call and a trip through the scheduler each time.
+// So a thread that has just finished, or a caller waiting for the others, first watches the shared
+// counter for about this many pause instructions (tens of microseconds) before it sleeps.
+constexpr int kSpinsBeforeSleep = 4096;
+
+inline void cpu_pause() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
 void ThreadPool::worker_loop(int index) {
   size_t seen_generation = 0;
   for (;;) {
+    for (int i = 0; i < kSpinsBeforeSleep && generation_.load(std::memory_order_acquire) == seen_generation; ++i)
+      cpu_pause();
     const std::function<void(int)>* job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
+      start_cv_.wait(lock, [&] { return stopping_ || generation_.load() != seen_generation; });
       if (stopping_) return;
-      seen_generation = generation_;
+      seen_generation = generation_.load();
       job = job_;
     }
     (*job)(index);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_cv_.notify_one();
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);  // the caller checks pending_ under this lock before it sleeps
+      done_cv_.notify_one();
     }
   }
 }
@@ -47,13 +65,14 @@ void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
-    pending_ = num_threads_ - 1;
-    ++generation_;
+    pending_.store(num_threads_ - 1);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   fn(0);
+  for (int i = 0; i < kSpinsBeforeSleep && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_pause();
   std::unique_lock<std::mutex> lock(mutex_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  done_cv_.wait(lock, [&] { return pending_.load() == 0; });
   job_ = nullptr;
 }
 

@@ -2,6 +2,7 @@
 // chunks, one per thread, so work assignment is deterministic for a given thread count.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -35,8 +36,9 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable start_cv_, done_cv_;
   const std::function<void(int)>* job_ = nullptr;
-  size_t generation_ = 0;
-  int pending_ = 0;
+  std::atomic<size_t> generation_{0};  // written under mutex_, also watched without it
+  std::atomic<int> pending_{0};
+
   bool stopping_ = false;
 };
 
