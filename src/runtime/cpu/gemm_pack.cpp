@@ -37,8 +37,9 @@ void bf16_to_f32_span(const uint16_t* src, float* dst, int64_t count) {
 }
 
 #if defined(__AVX2__)
-// Elements [k, k + 8) of eight rows, written as eight k-rows of a micro-panel: dst[j * NR + r] = rows[r][k + j].
-inline void transpose_8x8(const float* const* rows, int64_t k, float* dst) {
+// Elements [k, k + 8) of eight rows, written as eight k-rows of a micro-panel:
+// dst[j * stride + r] = rows[r][k + j] (stride: the panel's width, NR for weights, MR for tokens).
+inline void transpose_8x8(const float* const* rows, int64_t k, float* dst, int64_t stride = kGemmNR) {
   const __m256 r0 = _mm256_loadu_ps(rows[0] + k), r1 = _mm256_loadu_ps(rows[1] + k);
   const __m256 r2 = _mm256_loadu_ps(rows[2] + k), r3 = _mm256_loadu_ps(rows[3] + k);
   const __m256 r4 = _mm256_loadu_ps(rows[4] + k), r5 = _mm256_loadu_ps(rows[5] + k);
@@ -51,14 +52,14 @@ inline void transpose_8x8(const float* const* rows, int64_t k, float* dst) {
   const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
   const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
   const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
-  _mm256_store_ps(dst + 0 * kGemmNR, _mm256_permute2f128_ps(s0, s4, 0x20));
-  _mm256_store_ps(dst + 1 * kGemmNR, _mm256_permute2f128_ps(s1, s5, 0x20));
-  _mm256_store_ps(dst + 2 * kGemmNR, _mm256_permute2f128_ps(s2, s6, 0x20));
-  _mm256_store_ps(dst + 3 * kGemmNR, _mm256_permute2f128_ps(s3, s7, 0x20));
-  _mm256_store_ps(dst + 4 * kGemmNR, _mm256_permute2f128_ps(s0, s4, 0x31));
-  _mm256_store_ps(dst + 5 * kGemmNR, _mm256_permute2f128_ps(s1, s5, 0x31));
-  _mm256_store_ps(dst + 6 * kGemmNR, _mm256_permute2f128_ps(s2, s6, 0x31));
-  _mm256_store_ps(dst + 7 * kGemmNR, _mm256_permute2f128_ps(s3, s7, 0x31));
+  _mm256_storeu_ps(dst + 0 * stride, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(dst + 1 * stride, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(dst + 2 * stride, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(dst + 3 * stride, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(dst + 4 * stride, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(dst + 5 * stride, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(dst + 6 * stride, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(dst + 7 * stride, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 #endif
 
@@ -120,6 +121,19 @@ void pack_token_block(const float* x, int64_t ldx, int64_t mc, int64_t kc, float
   for (int64_t i = 0; i < mc; i += kGemmMR) {
     const int64_t live = std::min<int64_t>(kGemmMR, mc - i);
     float* panel = dst + i * kc;
+#if defined(__AVX2__)
+    if constexpr (kGemmMR == 8) {
+      if (live == kGemmMR) {  // whole panels eight elements at a time, the tail below
+        const float* rows[8];
+        for (int r = 0; r < 8; ++r) rows[r] = x + (i + r) * ldx;
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) transpose_8x8(rows, k, panel + k * kGemmMR, kGemmMR);
+        for (; k < kc; ++k)
+          for (int r = 0; r < 8; ++r) panel[k * kGemmMR + r] = rows[r][k];
+        continue;
+      }
+    }
+#endif
     for (int64_t r = 0; r < kGemmMR; ++r) {
       if (r < live) {
         const float* src = x + (i + r) * ldx;
