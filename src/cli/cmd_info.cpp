@@ -7,6 +7,7 @@
 #include "io/gguf.h"
 #include "io/safetensors.h"
 #include "model/model_tokenizer.h"
+#include "runtime/cpu/matmul.h"
 
 namespace arbiter::cli {
 
@@ -53,6 +54,14 @@ nlohmann::ordered_json describe(const Model& m) {
   for (const LayerWeights& w : m.layers)
     for (const TensorView* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) count(*t);
   j["matrix_types"] = type_counts;
+  // The arithmetic this machine's CPU backend gives these matrices under the current --cpu-matmul.
+  std::map<std::string, std::string> arithmetic;
+  for (const auto& [type, n] : type_counts) {
+    (void)n;
+    const Result<DType> parsed = dtype_from_name(type);
+    if (parsed) arithmetic[type] = matmul_precision_name(effective_matmul_precision(*parsed));
+  }
+  j["cpu_matmul"] = arithmetic;
 
   const TextAssets assets = describe_text_assets(m);
   j["tokenizer"] = assets.tokenizer_kind.empty() ? "none" : assets.tokenizer_kind;
