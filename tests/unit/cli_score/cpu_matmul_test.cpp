@@ -47,6 +47,17 @@ TEST(CpuMatmul, AutoKeepsF32WeightsInF32AndBf16StaysClose) {
   EXPECT_LE(max_diff / max_ref, 5e-2) << "the parity bound for an f32 model in bf16 arithmetic";
 }
 
+TEST(CpuMatmul, InfoSaysWhichArithmeticEachTypeGets) {
+  const std::string model = kShared + "/fixtures/gguf/llama.q8_0.gguf";
+  for (const std::string arithmetic : {"auto", "f32"}) {
+    const RunResult r = run_arbiter("--cpu-matmul " + arithmetic + " info --json -m " + model);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    const bool rounds = arithmetic == "auto" && bf16_matmul_supported();
+    EXPECT_EQ(j["cpu_matmul"]["Q8_0"], rounds ? "bf16" : "f32") << arithmetic;
+  }
+}
+
 TEST(CpuMatmul, RefusesUnknownValues) {
   const RunResult r = run_arbiter("--cpu-matmul fp8 info -m " + kShared + "/fixtures/hf/llama");
   EXPECT_NE(r.exit_code, 0);
