@@ -8,6 +8,7 @@
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "runtime/backend.h"
+#include "runtime/cpu/matmul.h"
 
 namespace arbiter {
 namespace {
@@ -43,6 +44,7 @@ TEST_P(CudaFixtureParity, MatchesReferenceAndCpu) {
     cuda_test::AttentionKernelChoice choice(simple);
     auto gpu = make_backend(*model, Device::kCuda);
     ASSERT_TRUE(gpu.is_ok()) << gpu.message();
+    set_matmul_precision(MatmulPrecision::kF32);  // the CPU side is the exact (f32) reference
     auto cpu = make_backend(*model, Device::kCpu);
     ASSERT_TRUE(cpu.is_ok());
 

@@ -11,6 +11,7 @@
 #include "cuda_test_util.h"
 #include "model/random_model.h"
 #include "runtime/backend.h"
+#include "runtime/cpu/matmul.h"
 
 namespace arbiter {
 namespace {
@@ -112,6 +113,7 @@ TEST_P(CudaRandomModel, MatchesCpuOnPackedBatches) {
     options.layer_logits = true;
     options.lens = lens;
     options.score_head = c.is_classifier();
+    set_matmul_precision(MatmulPrecision::kF32);  // the CPU side is the exact (f32) reference
     auto cpu = make_backend(*model, Device::kCpu);
     ASSERT_TRUE(cpu.is_ok());
     auto expected = (*cpu)->forward(batch, options);
