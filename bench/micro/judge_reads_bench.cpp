@@ -4,7 +4,7 @@
 //   lager  - plus every layer's residual row at the read position and its score-token lens logits.
 // Counters: CPU seconds of the process per forward for each (CPU time is much less disturbed than wall
 // time when the cores are shared) and lager_extra_pct = 100 * (lager / final - 1).
-// BM_GreedyDecode: `judge --generate`'s decoding, 4 prompts of 128 tokens written on by 32 tokens each
+// BM_GreedyDecode: `judge --generate`'s decoding (f32, bf16 and q8_0 weights), 4 prompts of 128 tokens written on by 32 tokens each
 // through the KV cache with the judge's reads at every step; decode_tok_s counts the written tokens per
 // second of wall time once the prefill (timed alone, alternating) is taken off.
 #include <time.h>
@@ -33,10 +33,10 @@ struct JudgeSetup {
   ForwardOptions final_only, lager;
 };
 
-Result<JudgeSetup> judge_setup() {
+Result<JudgeSetup> judge_setup(DType weights = DType::F32) {
   JudgeSetup setup;
   ARB_ASSIGN(setup.config, shape_preset("qwen2.5-0.5b"));
-  ARB_ASSIGN(auto model, make_random_model(setup.config, DType::F32, 1));
+  ARB_ASSIGN(auto model, make_random_model(setup.config, weights, 1));
   setup.backend = make_cpu_backend(model);
   setup.final_only.logits = LogitsMode::kSelected;
   setup.final_only.logit_token_ids = {10, 11, 12, 13, 14};
@@ -81,8 +81,12 @@ void BM_JudgeReads(benchmark::State& state) {
 }
 BENCHMARK(BM_JudgeReads)->Arg(512)->Unit(benchmark::kSecond)->Iterations(4)->UseRealTime();
 
+constexpr DType kDecodeTypes[] = {DType::F32, DType::BF16, DType::Q8_0};
+
 void BM_GreedyDecode(benchmark::State& state) {
-  auto setup = judge_setup();
+  const DType weights = kDecodeTypes[state.range(1)];
+  state.SetLabel(dtype_name(weights));
+  auto setup = judge_setup(weights);
   if (!setup.is_ok()) return state.SkipWithError(setup.message().c_str());
   const ModelConfig* config = &setup->config;
   Backend* backend = setup->backend.get();
@@ -109,7 +113,12 @@ void BM_GreedyDecode(benchmark::State& state) {
   state.counters["prefill_s"] = prefill_wall / double(state.iterations());
   state.counters["generate_s"] = generate_wall / double(state.iterations());
 }
-BENCHMARK(BM_GreedyDecode)->Arg(33)->Unit(benchmark::kSecond)->Iterations(2)->UseRealTime();
+BENCHMARK(BM_GreedyDecode)
+    ->ArgsProduct({{33}, {0, 1, 2}})
+    ->ArgNames({"written", "weights"})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(2)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace arbiter

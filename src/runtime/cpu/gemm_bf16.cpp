@@ -51,13 +51,6 @@ bool bf16_gemm_supported() {
 #endif
 }
 
-void round_to_bf16(float* values, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) {
-    const uint32_t bits = uint32_t(round_bf16_bits(values[i])) << 16;
-    std::memcpy(values + i, &bits, 4);
-  }
-}
-
 #if defined(ARB_HAVE_BF16_KERNEL)
 
 // out[p] = (rows[0][p], ..., rows[R - 1][p]) for p in [0, count), count <= 16, R = 16 or 8: a 16 x 16
@@ -210,12 +203,73 @@ ARB_BF16_TARGET void gemm_bf16_micro_kernel(int64_t pairs, const uint32_t* x_pan
   }
 }
 
+// Sum of the 16 lanes in a fixed pairwise order.
+ARB_BF16_TARGET float lane_sum(__m512 v) {
+  alignas(64) float t[16];
+  _mm512_store_ps(t, v);
+  for (int width = 8; width >= 1; width /= 2)
+    for (int i = 0; i < width; ++i) t[i] += t[i + width];
+  return t[0];
+}
+
+template <int T>
+ARB_BF16_TARGET void dot_tokens_bf16(const uint32_t* row, const uint32_t* tokens, int64_t ld, int64_t pairs,
+                                     float* sums) {
+  __m512 acc[T];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < pairs; p += 16) {
+    const __mmask16 live = pairs - p >= 16 ? __mmask16(0xffff) : __mmask16((1u << (pairs - p)) - 1u);
+    const __m512bh r = reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi32(live, row + p));
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m512bh x = reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi32(live, tokens + t * ld + p));
+      acc[t] = _mm512_dpbf16_ps(acc[t], r, x);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) sums[t] = lane_sum(acc[t]);
+}
+
+ARB_BF16_TARGET void dot_rows_bf16(const WeightRows& w, const uint32_t* tokens, int64_t ld, int64_t n, float* y,
+                                   int64_t ldy, bool accumulate, int64_t o_begin, int64_t o_end, float* scratch) {
+  const int64_t pairs = (w.in + 1) / 2;
+  const bool stored_pairs = w.dtype == DType::BF16 && w.in % 2 == 0;
+  uint32_t* converted = reinterpret_cast<uint32_t*>(scratch + w.in + 2);
+  for (int64_t o = o_begin; o < o_end; ++o) {
+    const uint8_t* stored = w.row(o);
+    const uint32_t* row = reinterpret_cast<const uint32_t*>(stored);
+    if (!stored_pairs) {
+      decode_row_span(w, stored, 0, w.in, scratch);
+      scratch[w.in] = 0.0f;  // the odd element's partner
+      f32_to_bf16_pairs(scratch, pairs, converted);
+      row = converted;
+    }
+    for (int64_t t0 = 0; t0 < n; t0 += 4) {
+      float sums[4];
+      const uint32_t* x = tokens + t0 * ld;
+      switch (std::min<int64_t>(4, n - t0)) {
+        case 1: dot_tokens_bf16<1>(row, x, ld, pairs, sums); break;
+        case 2: dot_tokens_bf16<2>(row, x, ld, pairs, sums); break;
+        case 3: dot_tokens_bf16<3>(row, x, ld, pairs, sums); break;
+        default: dot_tokens_bf16<4>(row, x, ld, pairs, sums); break;
+      }
+      for (int64_t t = 0; t < std::min<int64_t>(4, n - t0); ++t) {
+        float& out = y[(t0 + t) * ldy + o];
+        out = accumulate ? out + sums[t] : sums[t];
+      }
+    }
+  }
+}
+
 #else
 
 // Not an x86-64 build: matmul never calls these (bf16_gemm_supported() is false).
 void pack_weight_block_bf16(const WeightRows&, int64_t, int64_t, int64_t, int64_t, uint16_t*, float*) {}
 void convert_tokens_bf16(const float*, int64_t, int64_t, int64_t, uint32_t*) {}
 void pack_token_block_bf16(const uint32_t*, int64_t, int64_t, int64_t, uint32_t*) {}
+void dot_rows_bf16(const WeightRows&, const uint32_t*, int64_t, int64_t, float*, int64_t, bool, int64_t, int64_t,
+                   float*) {}
 void gemm_bf16_micro_kernel(int64_t, const uint32_t*, const uint16_t*, float*, int64_t, bool) {}
 
 #endif

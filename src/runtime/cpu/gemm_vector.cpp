@@ -1,7 +1,5 @@
 #include "runtime/cpu/gemm_vector.h"
 
-#include "runtime/cpu/gemm_bf16.h"
-
 #include <algorithm>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -76,13 +74,12 @@ void dot_group(const float* row, const float* x, int64_t ldx, int64_t tokens, in
 }  // namespace
 
 void gemm_vector_rows(const WeightRows& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                      bool accumulate, int64_t o_begin, int64_t o_end, float* scratch, bool round_weights_to_bf16) {
+                      bool accumulate, int64_t o_begin, int64_t o_end, float* scratch) {
   for (int64_t o = o_begin; o < o_end; ++o) {
     const uint8_t* stored = w.row(o);
     const float* row = reinterpret_cast<const float*>(stored);
-    if (w.dtype != DType::F32 || round_weights_to_bf16) {
+    if (w.dtype != DType::F32) {
       decode_row_span(w, stored, 0, w.in, scratch);
-      if (round_weights_to_bf16) round_to_bf16(scratch, w.in);
       row = scratch;
     }
     for (int64_t t0 = 0; t0 < n; t0 += kTokenGroup) {

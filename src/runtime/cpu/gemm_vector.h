@@ -10,8 +10,7 @@ namespace arbiter {
 
 // For o in [o_begin, o_end), t in [0, n):  y[t, o] (+)= dot(weight row o, x[t])
 // x: [n, in] f32 (row stride ldx), y: [n, *] f32 (row stride ldy), scratch: w.in floats.
-// round_weights_to_bf16: each decoded row is rounded to bf16 first (the bf16 arithmetic of matmul).
 void gemm_vector_rows(const WeightRows& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                      bool accumulate, int64_t o_begin, int64_t o_end, float* scratch, bool round_weights_to_bf16);
+                      bool accumulate, int64_t o_begin, int64_t o_end, float* scratch);
 
 }  // namespace arbiter

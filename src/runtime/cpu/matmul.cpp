@@ -221,21 +221,17 @@ Status check_buffers(const char* op, const float* x, int64_t n, int64_t ldx, int
 
 std::atomic<MatmulPrecision> g_precision{MatmulPrecision::kAuto};
 
-// The row path in bf16 arithmetic: the tokens rounded once per call, each decoded weight row rounded as
-// it is read (bf16 rows are already exact), then the f32 dot products of those bf16 values, the same
-// products the bf16 GEMM sums.
+// The row path in bf16 arithmetic: the tokens rounded to bf16 pairs once per call, then each weight row
+// read once and dotted with them by bf16 dot products (the same products the bf16 GEMM sums).
 void rows_bf16(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
                bool accumulate) {
-  std::vector<float> rounded(size_t(n) * size_t(w.in));
-  for (int64_t t = 0; t < n; ++t) {
-    std::copy(x + t * ldx, x + t * ldx + w.in, rounded.begin() + t * w.in);
-    round_to_bf16(rounded.data() + t * w.in, w.in);
-  }
+  const int64_t ld = (w.in + 1) / 2;
+  std::vector<uint32_t> tokens(size_t(n * ld));
+  convert_tokens_bf16(x, ldx, n, w.in, tokens.data());
   global_thread_pool().parallel_for(size_t(out), 16, [&](int, size_t begin, size_t end) {
     GemmBuffers& buffers = thread_buffers();
-    buffers.reserve(0, 0, size_t(w.in));
-    gemm_vector_rows(w, rounded.data(), n, w.in, y, ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch,
-                     /*round_weights_to_bf16=*/w.dtype != DType::BF16);
+    buffers.reserve(0, 0, size_t(2 * (w.in + 32)));
+    dot_rows_bf16(w, tokens.data(), ld, n, y, ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch);
   });
 }
 
@@ -276,7 +272,7 @@ void run_matmul(const WeightRows& w, int64_t out, const float* x, int64_t n, int
     global_thread_pool().parallel_for(size_t(out), 16, [&](int, size_t begin, size_t end) {
       GemmBuffers& buffers = thread_buffers();
       buffers.reserve(0, 0, size_t(w.in));
-      gemm_vector_rows(w, x, n, ldx, y, ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch, false);
+      gemm_vector_rows(w, x, n, ldx, y, ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch);
     });
     return;
   }
