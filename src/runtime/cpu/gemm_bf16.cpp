@@ -1,7 +1,8 @@
 #include "runtime/cpu/gemm_bf16.h"
 
 #include <algorithm>
-#include <cstring>
+
+#include "core/half.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -14,15 +15,6 @@
 namespace arbiter {
 namespace {
 
-// Round to nearest even, the rounding VCVTNE2PS2BF16 applies; NaN stays NaN (quiet).
-inline uint16_t round_bf16_bits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0) return uint16_t((bits >> 16) | 0x40);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return uint16_t(bits >> 16);
-}
-
 #if defined(ARB_HAVE_BF16_KERNEL)
 // src[0..2 * pairs) as bf16 pairs: dst[p] = bf16(src[2p]) | bf16(src[2p + 1]) << 16. src holds an even
 // count (callers pad an odd row with a zero).
@@ -32,7 +24,8 @@ ARB_BF16_TARGET void f32_to_bf16_pairs(const float* src, int64_t pairs, uint32_t
     const __m512 lo = _mm512_loadu_ps(src + 2 * p), hi = _mm512_loadu_ps(src + 2 * p + 16);
     _mm512_storeu_si512(dst + p, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
   }
-  for (; p < pairs; ++p) dst[p] = uint32_t(round_bf16_bits(src[2 * p])) | uint32_t(round_bf16_bits(src[2 * p + 1])) << 16;
+  // The tail with the scalar rounding (nearest even, as VCVTNE2PS2BF16 rounds).
+  for (; p < pairs; ++p) dst[p] = uint32_t(f32_to_bf16(src[2 * p])) | uint32_t(f32_to_bf16(src[2 * p + 1])) << 16;
 }
 #endif
 
