@@ -222,7 +222,8 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
       const AttentionSpan& span = spans[it.span];
       const int64_t kv_head = it.head / group;
       const int64_t keys = span.past + span.num_queries;
-      const float* kt = transposed.data() + kt_offset[it.span] + size_t(kv_head * ((keys + kChunk - 1) / kChunk) * hd * kChunk);
+      const int64_t chunks = (keys + kChunk - 1) / kChunk;
+      const float* kt = transposed.data() + kt_offset[it.span] + size_t(kv_head * chunks * hd * kChunk);
       const float* values = span.v + kv_head * hd;
       // The keys any query of the block sees lie in chunks [chunk_lo, chunk_hi]; scores[i][j - base].
       const int64_t p_lo = span.past + it.query_begin, p_hi = span.past + it.query_end - 1;

@@ -77,8 +77,11 @@ ARB_BF16_TARGET void transpose_16x16(const uint32_t* const* rows, int64_t count,
   __m512i t[16];
 #pragma GCC unroll 4
   for (int e = 0; e < 4; ++e) {  // column 4L + e gathers lane L of c[e], c[4 + e], c[8 + e], c[12 + e]
-    const __m512i d0 = _mm512_maskz_shuffle_i32x4(kAll, c[e], c[4 + e], 0x44), d1 = _mm512_maskz_shuffle_i32x4(kAll, c[8 + e], c[12 + e], 0x44);
-    const __m512i d2 = _mm512_maskz_shuffle_i32x4(kAll, c[e], c[4 + e], 0xee), d3 = _mm512_maskz_shuffle_i32x4(kAll, c[8 + e], c[12 + e], 0xee);
+    // d0, d1: lanes 0-1 of (c[e], c[4 + e]) and of (c[8 + e], c[12 + e]); d2, d3: their lanes 2-3.
+    const __m512i d0 = _mm512_maskz_shuffle_i32x4(kAll, c[e], c[4 + e], 0x44);
+    const __m512i d1 = _mm512_maskz_shuffle_i32x4(kAll, c[8 + e], c[12 + e], 0x44);
+    const __m512i d2 = _mm512_maskz_shuffle_i32x4(kAll, c[e], c[4 + e], 0xee);
+    const __m512i d3 = _mm512_maskz_shuffle_i32x4(kAll, c[8 + e], c[12 + e], 0xee);
     t[e] = _mm512_maskz_shuffle_i32x4(kAll, d0, d1, 0x88);
     t[4 + e] = _mm512_maskz_shuffle_i32x4(kAll, d0, d1, 0xdd);
     t[8 + e] = _mm512_maskz_shuffle_i32x4(kAll, d2, d3, 0x88);
