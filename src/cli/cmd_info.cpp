@@ -56,10 +56,9 @@ nlohmann::ordered_json describe(const Model& m) {
   j["matrix_types"] = type_counts;
   // The arithmetic this machine's CPU backend gives these matrices under the current --cpu-matmul.
   std::map<std::string, std::string> arithmetic;
-  for (const auto& [type, n] : type_counts) {
-    (void)n;
-    const Result<DType> parsed = dtype_from_name(type);
-    if (parsed) arithmetic[type] = matmul_precision_name(effective_matmul_precision(*parsed));
+  for (const auto& entry : type_counts) {
+    const Result<DType> type = dtype_from_name(entry.first);
+    if (type) arithmetic[entry.first] = matmul_precision_name(effective_matmul_precision(*type));
   }
   j["cpu_matmul"] = arithmetic;
 

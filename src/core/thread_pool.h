@@ -38,7 +38,6 @@ class ThreadPool {
   const std::function<void(int)>* job_ = nullptr;
   std::atomic<size_t> generation_{0};  // written under mutex_, also watched without it
   std::atomic<int> pending_{0};
-
   bool stopping_ = false;
 };
 

@@ -225,6 +225,8 @@ std::atomic<MatmulPrecision> g_precision{MatmulPrecision::kAuto};
 // read once and dotted with them by bf16 dot products (the same products the bf16 GEMM sums).
 void rows_bf16(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
                bool accumulate) {
+  // The few tokens of a step are converted on this thread: handing that to the pool would cost a
+  // second dispatch per product, which a decoding step (168 products for a 24-layer model) feels.
   const int64_t ld = (w.in + 1) / 2;
   std::vector<uint32_t> tokens(size_t(n * ld));
   convert_tokens_bf16(x, ldx, n, w.in, tokens.data());
@@ -235,9 +237,9 @@ void rows_bf16(const WeightRows& w, int64_t out, const float* x, int64_t n, int6
   });
 }
 
-// y[n, out] (+)= x @ w^T over the global pool. Few tokens: rows of w split between threads. Otherwise
-// threads take whole NR-feature panels, so each decodes only its own weights; when there are too few
-// panels for that (a tiny out), they take token ranges instead.
+// y[n, out] (+)= x @ w^T by the blocked GEMM over the global pool: threads take whole NR-feature panels,
+// so each decodes only its own weights; when there are too few panels for that (a tiny out), they take
+// token ranges instead.
 template <class Kernel>
 void run_gemm(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
               bool accumulate) {

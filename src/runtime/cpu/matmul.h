@@ -21,8 +21,9 @@ enum class MatmulPath { kGemm, kRows };
 // rounded to bf16 (nearest even) and multiplied with AVX512-BF16 dot products into f32 sums: twice the
 // f32 rate and half the packed bytes, at the cost of rounding the activations (2^-9 relative per value,
 // the weights' own rounding for a bf16 model). kAuto: kBf16 for weights stored in fewer than 32 bits (bf16,
-// f16, quantized: already rounded coarser than that) when the CPU has AVX512-BF16, f32 otherwise; f32
-// weights always take the f32 path. Either way a result does not depend on the rest of the batch.
+// f16, quantized: already rounded coarser than that) when the CPU has AVX512-BF16, and kF32 for f32
+// weights and on other CPUs. kBf16 on a CPU without the instructions runs kF32. Either way a result does
+// not depend on the rest of the batch.
 enum class MatmulPrecision { kAuto, kF32, kBf16 };
 
 // Process-wide, like the thread count; set before running models. kBf16 on a CPU without AVX512-BF16

@@ -73,9 +73,7 @@ void gated_activation(float* gate, const float* up, int64_t count, Activation ac
     size_t i = begin;
     for (; i + kLanes <= end; i += kLanes) store(gate + i, mul(activate(load(gate + i)), load(up + i)));
     for (; i < end; ++i) {  // the tail one lane at a time, same arithmetic
-      float g = gate[i];
-      float lanes[kLanes] = {};
-      lanes[0] = g;
+      float lanes[kLanes] = {gate[i]};
       store(lanes, activate(load(lanes)));
       gate[i] = lanes[0] * up[i];
     }

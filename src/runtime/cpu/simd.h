@@ -1,7 +1,8 @@
 // One float vector type for the non-GEMM kernels (attention, activations): 16 lanes with AVX-512, 8
 // with AVX2 + FMA, 1 otherwise, behind the same few operations so a kernel is written once. Every
-// operation is lane-wise and uses a fused multiply-add where it multiplies and adds, so a lane's result
-// does not depend on the vector width: the widths differ only in how many lanes run at once.
+// operation but the two reductions is lane-wise and uses a fused multiply-add where it multiplies and
+// adds, so a lane's result does not depend on the vector width; reduce_add and reduce_max combine the
+// lanes, so a sum's rounding does.
 #pragma once
 
 #include <cmath>
@@ -113,7 +114,7 @@ inline Vec div(Vec a, Vec b) { return {a.v / b.v}; }
 inline Vec max(Vec a, Vec b) { return {a.v > b.v ? a.v : b.v}; }
 inline Vec min(Vec a, Vec b) { return {a.v < b.v ? a.v : b.v}; }
 inline Vec round_nearest(Vec a) { return {std::nearbyint(a.v)}; }
-inline Vec pow2(Vec n) { return {std::ldexp(1.0f, int(n.v))}; }
+inline Vec pow2(Vec n) { return {n.v < -126.0f ? 0.0f : std::ldexp(1.0f, int(n.v))}; }  // as the exponent field
 inline void keep_in_register(Vec&) {}
 inline float reduce_add(Vec a) { return a.v; }
 inline float reduce_max(Vec a) { return a.v; }
