@@ -32,6 +32,7 @@ class ThreadPool {
   void worker_loop(int index);
 
   int num_threads_;
+  int spins_before_sleep_ = 0;  // how long a finished thread watches for the next job (thread_pool.cpp)
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable start_cv_, done_cv_;
