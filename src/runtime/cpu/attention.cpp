@@ -90,35 +90,33 @@ void query_key_scores(const float* q, int64_t q_stride, int64_t queries, const f
   }
 }
 
-// row[0..count): scaled (and softcapped) scores in, e^(s - max) out; returns their sum. The sum runs over
-// whole vectors from the row's start and then the tail, so it depends only on the row.
+// row[0..count): raw scores in, e^(scale * s - max) out (softcapped first when softcap > 0); returns
+// their sum. Whole vectors from the row's start, then one partial vector: the arithmetic depends only
+// on the row. scale > 0, so the largest raw score gives the largest scaled one, and the scaling rides
+// in the exponent's fused multiply-add instead of a pass of its own.
 float softmax_numerators(float* row, int64_t count, float scale, float softcap) {
   if (softcap > 0) {
     for (int64_t j = 0; j < count; ++j) row[j] = softcap * std::tanh(row[j] * scale / softcap);
-  } else {
-    for (int64_t j = 0; j < count; ++j) row[j] *= scale;
+    scale = 1.0f;
   }
   const int64_t whole = count / kLanes * kLanes;
+  const int tail = int(count - whole);
   Vec max_v = set1(-INFINITY);
   for (int64_t j = 0; j < whole; j += kLanes) max_v = max(max_v, load(row + j));
-  float max_score = reduce_max(max_v);
-  for (int64_t j = whole; j < count; ++j) max_score = std::max(max_score, row[j]);
-  const Vec shift = set1(max_score);
+  if (tail > 0) max_v = max(max_v, load_first(row + whole, tail, -INFINITY));
+  const Vec scale_v = set1(scale), shift = set1(-reduce_max(max_v) * scale);
   Vec sum_v = zero();
   for (int64_t j = 0; j < whole; j += kLanes) {
-    const Vec e = exp(sub(load(row + j), shift));
+    const Vec e = exp(fma(load(row + j), scale_v, shift));
     store(row + j, e);
     sum_v = add(sum_v, e);
   }
-  float tail_sum = 0.0f;
-  for (int64_t j = whole; j < count; ++j) {
-    float lanes[kLanes] = {};
-    lanes[0] = row[j] - max_score;
-    store(lanes, exp(load(lanes)));
-    row[j] = lanes[0];
-    tail_sum += lanes[0];
+  if (tail > 0) {
+    const Vec e = keep_first(exp(fma(load_first(row + whole, tail, 0.0f), scale_v, shift)), tail);
+    store_first(row + whole, tail, e);
+    sum_v = add(sum_v, e);
   }
-  return reduce_add(sum_v) + tail_sum;
+  return reduce_add(sum_v);
 }
 
 // out_r[d] = inv_r * sum_j w_r[j] * v_j[d] for Q queries at once over keys j in [lo, hi], j ascending

@@ -26,6 +26,14 @@ constexpr __mmask16 kAll = 0xffff;
 inline Vec load(const float* p) { return {_mm512_loadu_ps(p)}; }
 inline void store(float* p, Vec a) { _mm512_storeu_ps(p, a.v); }
 inline Vec set1(float x) { return {_mm512_set1_ps(x)}; }
+// The first `count` (1..kLanes) floats at p, `fill` in the other lanes; nothing past them is read.
+inline Vec load_first(const float* p, int count, float fill) {
+  return {_mm512_mask_loadu_ps(_mm512_set1_ps(fill), __mmask16((1u << count) - 1u), p)};
+}
+// Stores lanes [0, count) only.
+inline void store_first(float* p, int count, Vec a) { _mm512_mask_storeu_ps(p, __mmask16((1u << count) - 1u), a.v); }
+// Lanes [0, count) of a, zero in the others.
+inline Vec keep_first(Vec a, int count) { return {_mm512_maskz_mov_ps(__mmask16((1u << count) - 1u), a.v)}; }
 inline Vec zero() { return {_mm512_setzero_ps()}; }
 inline Vec fma(Vec a, Vec b, Vec c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }  // a * b + c
 inline Vec mul(Vec a, Vec b) { return {_mm512_mul_ps(a.v, b.v)}; }
@@ -72,6 +80,16 @@ struct Vec {
 inline Vec load(const float* p) { return {_mm256_loadu_ps(p)}; }
 inline void store(float* p, Vec a) { _mm256_storeu_ps(p, a.v); }
 inline Vec set1(float x) { return {_mm256_set1_ps(x)}; }
+// All ones in lanes [0, count).
+inline __m256i first_lanes(int count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline Vec load_first(const float* p, int count, float fill) {
+  const __m256i live = first_lanes(count);
+  return {_mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, live), _mm256_castsi256_ps(live))};
+}
+inline void store_first(float* p, int count, Vec a) { _mm256_maskstore_ps(p, first_lanes(count), a.v); }
+inline Vec keep_first(Vec a, int count) { return {_mm256_and_ps(a.v, _mm256_castsi256_ps(first_lanes(count)))}; }
 inline Vec zero() { return {_mm256_setzero_ps()}; }
 inline Vec fma(Vec a, Vec b, Vec c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
 inline Vec mul(Vec a, Vec b) { return {_mm256_mul_ps(a.v, b.v)}; }
@@ -105,6 +123,9 @@ struct Vec {
 inline Vec load(const float* p) { return {*p}; }
 inline void store(float* p, Vec a) { *p = a.v; }
 inline Vec set1(float x) { return {x}; }
+inline Vec load_first(const float* p, int, float) { return {*p}; }  // count is 1 here
+inline void store_first(float* p, int, Vec a) { *p = a.v; }
+inline Vec keep_first(Vec a, int) { return a; }
 inline Vec zero() { return {0.0f}; }
 inline Vec fma(Vec a, Vec b, Vec c) { return {std::fma(a.v, b.v, c.v)}; }
 inline Vec mul(Vec a, Vec b) { return {a.v * b.v}; }
