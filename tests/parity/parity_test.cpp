@@ -69,10 +69,12 @@ TEST_P(ForwardParity, MatchesReferenceOnAllSequences) {
 // bf16 GGUF of f32 weights and q8_0: the weights themselves differ from the reference's by their
 // rounding (bf16: 2^-9 relative per weight; q8_0: up to 1/254 of a block's max), which three layers
 // amplify to ~3e-2 and ~9e-2 (the same bounds an independent float64 forward on these files measures).
-// bf16 arithmetic rounds every matmul input as well, a second rounding of the bf16 weights' size (2^-9
-// relative per value): llama-bf16, whose reference uses its bf16 weights as they are, measures what
-// rounding only the activations costs through three layers (2e-2), so every bound grows by 2e-2, and
-// an f32 model, whose weights are rounded too, starts from the bf16 GGUF bound (3e-2).
+// bf16 arithmetic rounds every matmul input and attention's softmax weights and values as well, a
+// second rounding of the bf16 weights' size (2^-9 relative per value): llama-bf16, whose reference
+// uses its bf16 weights as they are, measures what rounding only the activations costs through three
+// layers (2e-2); a one-label head's score, a single sum with cancellation, moves further (llama-seqcls1:
+// 5.0e-2, 3.0e-2 with the values product in f32), so every bound grows by 3e-2, and an f32 model, whose
+// weights are rounded too, starts from the bf16 GGUF bound (3e-2).
 std::vector<ParityCase> cases() {
   std::vector<ParityCase> v;
   for (const FixtureModel& f : fixture_models()) {
@@ -81,7 +83,7 @@ std::vector<ParityCase> cases() {
                              : f.weights == FixtureWeights::kBf16Gguf   ? 3e-2
                                                                         : 9e-2;
     v.push_back({f.model_path, f.ref_dir, tolerance, MatmulPrecision::kF32});
-    const double bf16_tolerance = (f.weights == FixtureWeights::kF32 ? 3e-2 : tolerance) + 2e-2;
+    const double bf16_tolerance = (f.weights == FixtureWeights::kF32 ? 3e-2 : tolerance) + 3e-2;
     v.push_back({f.model_path, f.ref_dir, bf16_tolerance, MatmulPrecision::kBf16});
   }
   return v;

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "runtime/cpu/attention_bf16.h"
+#include "runtime/cpu/gemm_bf16.h"  // bf16_gemm_supported
 #include "runtime/cpu/simd.h"
 
 namespace arbiter::cpu {
@@ -176,30 +178,40 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
   const int64_t hd = shape.head_dim;
   const int64_t q_stride = shape.num_heads * hd, kv_stride = shape.num_kv_heads * hd;
   const int64_t group = shape.num_heads / shape.num_kv_heads;
+  const bool bf16 = shape.bf16_values && bf16_gemm_supported();
+  // Keys transposed (and, in bf16, values paired) once per (span, kv head) and shared by the heads of
+  // its group: keys of kv head h of span s at key_offset[s] + h * key_size(s), values alike.
+  auto key_size = [&](int64_t keys) { return size_t((keys + kChunk - 1) / kChunk * hd * kChunk); };
+  auto value_size = [&](int64_t keys) { return size_t(bf16 ? packed_values_bf16_size(keys, hd) : 0); };
   std::vector<WorkItem> items;
   int64_t max_keys = 0;
-  // Transposed keys, once per (span, kv head) and shared by the heads of its group:
-  // kt_offset[s] + kv_head * chunks(s) * hd * kChunk.
-  std::vector<size_t> kt_offset(spans.size() + 1, 0);
+  std::vector<size_t> key_offset(spans.size() + 1, 0), value_offset(spans.size() + 1, 0);
   for (size_t s = 0; s < spans.size(); ++s) {
     const AttentionSpan& span = spans[s];
     const int64_t keys = span.past + span.num_queries;
     max_keys = std::max(max_keys, keys);
-    kt_offset[s + 1] = kt_offset[s] + size_t((keys + kChunk - 1) / kChunk * hd * kChunk * shape.num_kv_heads);
+    key_offset[s + 1] = key_offset[s] + key_size(keys) * size_t(shape.num_kv_heads);
+    value_offset[s + 1] = value_offset[s] + value_size(keys) * size_t(shape.num_kv_heads);
     for (int64_t h = 0; h < shape.num_heads; ++h)
       for (int64_t qb = 0; qb < span.num_queries; qb += kQueryBlock)
         items.push_back({s, h, qb, std::min(span.num_queries, qb + kQueryBlock)});
   }
   ThreadPool& pool = global_thread_pool();
-  std::vector<float> transposed(kt_offset.back());
+  std::vector<float> packed_keys(key_offset.back());
+  std::vector<uint32_t> packed_values(value_offset.back());
+  auto keys_of = [&](size_t s, int64_t kv_head) {
+    return packed_keys.data() + key_offset[s] + size_t(kv_head) * key_size(spans[s].past + spans[s].num_queries);
+  };
+  auto values_of = [&](size_t s, int64_t kv_head) {
+    return packed_values.data() + value_offset[s] + size_t(kv_head) * value_size(spans[s].past + spans[s].num_queries);
+  };
   pool.parallel_for(spans.size() * size_t(shape.num_kv_heads), 1, [&](int, size_t begin, size_t end) {
     for (size_t w = begin; w < end; ++w) {
       const size_t s = w / size_t(shape.num_kv_heads);
       const int64_t kv_head = int64_t(w % size_t(shape.num_kv_heads));
       const int64_t keys = spans[s].past + spans[s].num_queries;
-      const int64_t chunks = (keys + kChunk - 1) / kChunk;
-      transpose_keys(spans[s].k + kv_head * hd, kv_stride, keys, hd,
-                     transposed.data() + kt_offset[s] + size_t(kv_head * chunks * hd * kChunk));
+      transpose_keys(spans[s].k + kv_head * hd, kv_stride, keys, hd, keys_of(s, kv_head));
+      if (bf16) pack_values_bf16(spans[s].v + kv_head * hd, kv_stride, keys, hd, values_of(s, kv_head));
     }
   });
   // Longest rows first, handed out one at a time as threads become free (later positions see more keys,
@@ -219,10 +231,6 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
       const WorkItem& it = items[w];
       const AttentionSpan& span = spans[it.span];
       const int64_t kv_head = it.head / group;
-      const int64_t keys = span.past + span.num_queries;
-      const int64_t chunks = (keys + kChunk - 1) / kChunk;
-      const float* kt = transposed.data() + kt_offset[it.span] + size_t(kv_head * chunks * hd * kChunk);
-      const float* values = span.v + kv_head * hd;
       // The keys any query of the block sees lie in chunks [chunk_lo, chunk_hi]; scores[i][j - base].
       const int64_t p_lo = span.past + it.query_begin, p_hi = span.past + it.query_end - 1;
       const int64_t key_lo = shape.sliding_window > 0 ? std::max<int64_t>(0, p_lo - shape.sliding_window + 1) : 0;
@@ -230,7 +238,8 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
       const int64_t base = chunk_lo * kChunk;
       const int64_t queries = it.query_end - it.query_begin;
       const float* q_block = q + (span.query_row + it.query_begin) * q_stride + it.head * hd;
-      query_key_scores(q_block, q_stride, queries, kt + chunk_lo * hd * kChunk, chunk_hi - chunk_lo + 1, hd, scores, ld);
+      query_key_scores(q_block, q_stride, queries, keys_of(it.span, kv_head) + chunk_lo * hd * kChunk,
+                       chunk_hi - chunk_lo + 1, hd, scores, ld);
       // Softmax numerators in place; every other column of a row zero (see weighted_values).
       const int64_t columns = p_hi - base + 1;
       float inv[kQueryBlock];
@@ -251,7 +260,12 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
         outs[i] = out + (span.query_row + it.query_begin + i) * q_stride + it.head * hd;
         weights[i] = scores + i * ld;
       }
-      const float* v_base = values + base * kv_stride;
+      if (bf16) {  // base, a multiple of kChunk, is even: column 0 starts key pair base / 2
+        weighted_values_bf16(weights, first_column, last_column, queries, values_of(it.span, kv_head) + base / 2 * hd,
+                             hd, inv, outs);
+        continue;
+      }
+      const float* v_base = span.v + kv_head * hd + base * kv_stride;
       int64_t i = 0;
       for (; i + kQueryGroup <= queries; i += kQueryGroup)
         weighted_values<kQueryGroup>(weights + i, first_column[i], last_column[i + kQueryGroup - 1], v_base, kv_stride,

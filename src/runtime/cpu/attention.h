@@ -13,6 +13,10 @@ struct AttentionShape {
   float scale = 0;            // multiplies q.k
   float softcap = 0;          // 0 = off
   int64_t sliding_window = 0;  // 0 = off; else query i sees key j when i - j < window
+  // The weights x values product in bf16 arithmetic (attention_bf16.h) where the CPU has AVX512-BF16;
+  // f32 otherwise. The query . key product and the softmax are f32 either way. The CPU backend sets it
+  // when the layer's matmuls run in bf16.
+  bool bf16_values = false;
 };
 
 // One sequence's queries and where its keys and values live.

@@ -110,6 +110,8 @@ Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedB
   shape.scale = float(c.effective_attention_scale());
   shape.softcap = float(c.attn_logit_softcap);
   shape.sliding_window = c.layer_sliding[size_t(layer)] ? c.sliding_window : 0;
+  // Attention's weights x values product takes the arithmetic of the layer's own products.
+  shape.bf16_values = effective_matmul_precision(w.wq.dtype) == MatmulPrecision::kBf16;
   if (caches == nullptr) {
     cpu::causal_attention(q_.data(), k_.data(), v_.data(), attn_.data(), b.offsets, shape);
   } else {

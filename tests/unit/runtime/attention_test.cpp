@@ -1,6 +1,7 @@
-// The CPU attention kernel against a float64 softmax-attention reference (GQA, sliding windows,
-// softcaps, head sizes that do and do not fill whole vectors, packed sequences), and its promise that a
-// query computed alone against cached keys (a decoding step) gives the bytes it gets in a prefill.
+// The CPU attention kernel, in f32 and in bf16 arithmetic, against a float64 softmax-attention
+// reference (GQA, sliding windows, softcaps, head sizes that do and do not fill whole vectors, packed
+// sequences), and its promise that a query computed alone against cached keys (a decoding step) gives
+// the bytes it gets in a prefill.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "core/half.h"
 #include "core/thread_pool.h"
 #include "runtime/cpu/attention.h"
+#include "runtime/cpu/matmul.h"
 
 namespace arbiter::cpu {
 namespace {
@@ -69,7 +72,12 @@ std::vector<double> reference(const Case& c, const float* q, const float* k, con
   return out;
 }
 
-AttentionShape shape_of(const Case& c) {
+std::vector<float> rounded_to_bf16(std::vector<float> v) {
+  for (float& f : v) f = bf16_to_f32(f32_to_bf16(f));
+  return v;
+}
+
+AttentionShape shape_of(const Case& c, bool bf16) {
   AttentionShape s;
   s.num_heads = c.heads;
   s.num_kv_heads = c.kv_heads;
@@ -77,16 +85,26 @@ AttentionShape shape_of(const Case& c) {
   s.scale = 1.0f / std::sqrt(float(c.head_dim));
   s.softcap = c.softcap;
   s.sliding_window = c.window;
+  s.bf16_values = bf16;
   return s;
 }
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
-class Attention : public ::testing::TestWithParam<Case> {};
+// (shape, bf16 arithmetic)
+class Attention : public ::testing::TestWithParam<std::tuple<Case, bool>> {
+ protected:
+  void SetUp() override {
+    if (bf16() && !bf16_matmul_supported()) GTEST_SKIP() << "this CPU has no AVX512-BF16";
+  }
+  const Case& shape_case() const { return std::get<0>(GetParam()); }
+  bool bf16() const { return std::get<1>(GetParam()); }
+  AttentionShape shape() const { return shape_of(shape_case(), bf16()); }
+};
 
 TEST_P(Attention, PackedSequencesMatchTheFloat64Reference) {
-  const Case& c = GetParam();
-  const AttentionShape shape = shape_of(c);
+  const Case& c = shape_case();
+  const AttentionShape shape = this->shape();
   const std::vector<int64_t> lengths = {1, 5, 33, 70};
   std::vector<int64_t> offsets = {0};
   for (int64_t n : lengths) offsets.push_back(offsets.back() + n);
@@ -96,23 +114,29 @@ TEST_P(Attention, PackedSequencesMatchTheFloat64Reference) {
   const std::vector<float> v = random_floats(size_t(total * kv_stride), 3, 1.0f);
   std::vector<float> out(q.size(), NAN);
   causal_attention(q.data(), k.data(), v.data(), out.data(), offsets, shape);
+  // In bf16 arithmetic the reference takes the rounded values; what remains is the rounding of each
+  // softmax weight (2^-9 relative), which moves a weighted mean of values by at most 2^-9 x max |v|.
+  const std::vector<float> v_in = bf16() ? rounded_to_bf16(v) : v;
+  double max_value = 0;
+  for (float f : v_in) max_value = std::max(max_value, std::fabs(double(f)));
+  const double bound = 1e-5 + (bf16() ? std::ldexp(max_value, -9) : 0.0);
   for (size_t s = 0; s < lengths.size(); ++s) {
     const int64_t row = offsets[s];
     const std::vector<double> want = reference(c, q.data() + row * q_stride, k.data() + row * kv_stride,
-                                               v.data() + row * kv_stride, lengths[s], shape.scale);
+                                               v_in.data() + row * kv_stride, lengths[s], shape.scale);
     double worst = 0;
     for (size_t i = 0; i < want.size(); ++i) {
       // Outputs are weighted means of values of size ~1, so the bound is absolute: a score's f32 error
       // (eps 6e-8 x scale x sum |q k|, about 30 here) passes into the weights as a relative error.
       worst = std::max(worst, std::fabs(double(out[size_t(row * q_stride) + i]) - want[i]));
     }
-    EXPECT_LE(worst, 1e-5) << c.name << " sequence " << s << " (" << lengths[s] << " tokens)";
+    EXPECT_LE(worst, bound) << c.name << " sequence " << s << " (" << lengths[s] << " tokens)";
   }
 }
 
 TEST_P(Attention, AQueryAloneGivesItsPrefillBytes) {
-  const Case& c = GetParam();
-  const AttentionShape shape = shape_of(c);
+  const Case& c = shape_case();
+  const AttentionShape shape = this->shape();
   const int64_t length = 45, q_stride = c.heads * c.head_dim, kv_stride = c.kv_heads * c.head_dim;
   const std::vector<float> q = random_floats(size_t(length * q_stride), 4, 1.5f);
   const std::vector<float> k = random_floats(size_t(length * kv_stride), 5, 1.5f);
@@ -130,8 +154,8 @@ TEST_P(Attention, AQueryAloneGivesItsPrefillBytes) {
 }
 
 TEST_P(Attention, SameBytesForAnyThreadCount) {
-  const Case& c = GetParam();
-  const AttentionShape shape = shape_of(c);
+  const Case& c = shape_case();
+  const AttentionShape shape = this->shape();
   const std::vector<int64_t> offsets = {0, 17, 60, 61};
   const int64_t total = offsets.back(), q_stride = c.heads * c.head_dim, kv_stride = c.kv_heads * c.head_dim;
   const std::vector<float> q = random_floats(size_t(total * q_stride), 7, 1.5f);
@@ -146,8 +170,10 @@ TEST_P(Attention, SameBytesForAnyThreadCount) {
   EXPECT_EQ(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)), 0) << c.name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, Attention, ::testing::ValuesIn(kCases),
-                         [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Shapes, Attention, ::testing::Combine(::testing::ValuesIn(kCases), ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<std::tuple<Case, bool>>& info) {
+                           return std::string(std::get<0>(info.param).name) + (std::get<1>(info.param) ? "_bf16" : "_f32");
+                         });
 
 }  // namespace
 }  // namespace arbiter::cpu
