@@ -1,5 +1,6 @@
 // The CPU attention kernel alone at prefill size: one packed sequence of T tokens with Qwen2.5-0.5B's
-// heads (14 query / 2 kv heads of 64) and Llama-3.2-1B's (32 / 8 of 64). Counters: GFLOP_s counts the
+// heads (14 query / 2 kv heads of 64) and Llama-3.2-1B's (32 / 8 of 64), with the weights x values
+// product in f32 (bf16_values:0) or bf16 (1, skipped without AVX512-BF16). Counters: GFLOP_s counts the
 // causal work 2 x (T(T+1)/2) x head_dim x heads x 2 (scores and values) per second of wall time, and
 // pct_of_f32_peak compares it with the pool's measured f32 FMA peak.
 #include <benchmark/benchmark.h>
@@ -9,6 +10,7 @@
 
 #include "core/thread_pool.h"
 #include "runtime/cpu/attention.h"
+#include "runtime/cpu/matmul.h"
 #include "runtime/cpu/peak.h"
 
 namespace arbiter {
@@ -22,6 +24,11 @@ constexpr Heads kHeads[] = {{14, 2, 64}, {32, 8, 64}};
 void BM_attention(benchmark::State& state) {
   const Heads h = kHeads[state.range(0)];
   const int64_t tokens = state.range(1);
+  const bool bf16_values = state.range(3) != 0;
+  if (bf16_values && !bf16_matmul_supported()) {
+    state.SkipWithError("this CPU has no AVX512-BF16");
+    return;
+  }
   set_num_threads(int(state.range(2)));
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -39,6 +46,7 @@ void BM_attention(benchmark::State& state) {
   shape.num_kv_heads = h.kv_heads;
   shape.head_dim = h.head_dim;
   shape.scale = 0.125f;
+  shape.bf16_values = bf16_values;
   for (auto _ : state) {
     cpu::causal_attention(q.data(), k.data(), v.data(), out.data(), {0, tokens}, shape);
     benchmark::DoNotOptimize(out.data());
@@ -52,8 +60,8 @@ void BM_attention(benchmark::State& state) {
   set_num_threads(0);
 }
 BENCHMARK(BM_attention)
-    ->ArgsProduct({{0, 1}, {512, 1024}, {1, 2}})
-    ->ArgNames({"heads", "tokens", "threads"})
+    ->ArgsProduct({{0, 1}, {512, 1024}, {1, 2}, {0, 1}})
+    ->ArgNames({"heads", "tokens", "threads", "bf16_values"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
