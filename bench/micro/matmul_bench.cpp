@@ -191,7 +191,8 @@ void BM_openblas_sgemm(benchmark::State& state) {
 }
 #endif
 
-// Decode (one token): memory-bound, so reported as weight bytes read per second.
+// Decode (one token, the decoding steps' row path): memory-bound, so reported as weight bytes read per
+// second.
 void BM_matvec(benchmark::State& state) {
   const Shape shape = kShapes[state.range(0)];
   const DType type = kTypes[state.range(1)];
@@ -207,7 +208,7 @@ void BM_matvec(benchmark::State& state) {
   weight.nbytes = weight_bytes.size();
   std::vector<float> x(size_t(shape.in), 0.5f), y(size_t(shape.out));
   for (auto _ : state) {
-    const Status status = matmul(weight, x.data(), 1, shape.in, y.data(), shape.out);
+    const Status status = matmul(weight, x.data(), 1, shape.in, y.data(), shape.out, false, MatmulPath::kRows);
     if (!status) state.SkipWithError(status.message().c_str());
     benchmark::ClobberMemory();
   }

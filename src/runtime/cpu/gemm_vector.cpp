@@ -12,14 +12,16 @@ namespace {
 constexpr int kTokenGroup = 4;
 
 // sums[t] = dot(row, x[t]) for T tokens at once, so each load of the row serves T FMAs (a lone dot
-// product is bound by its two loads per FMA). A accumulators per token, one per 8-element step, hide
-// the FMA latency: 4 for one or two tokens, 2 when more tokens already give independent chains.
+// product is bound by its two loads per FMA). A = 2 accumulators per token, one per 8-element step,
+// whatever T is: a token's sum must not depend on how many tokens share the call (batch invariance;
+// 4 chains for one or two tokens summed in another order). Two chains already outrun the memory a
+// decoding step waits on.
 template <int T>
 void dot_tokens(const float* row, const float* x, int64_t ldx, int64_t count, float* sums) {
   int64_t k = 0;
   float tail[T] = {};
 #if defined(__AVX2__) && defined(__FMA__)
-  constexpr int A = T <= 2 ? 4 : 2;
+  constexpr int A = 2;
   __m256 acc[T][A];
 #pragma GCC unroll 16
   for (int i = 0; i < T * A; ++i) acc[i / A][i % A] = _mm256_setzero_ps();

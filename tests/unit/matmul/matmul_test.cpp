@@ -92,6 +92,13 @@ double as_multiplied(DType type, double value) {
   return bf16_to_f32(f32_to_bf16(float(value)));
 }
 
+// A weight as the product reads it: in bf16 arithmetic the row path multiplies Q8_0's int8 values
+// exactly (the block scale applied to the sums), every other case as as_multiplied.
+double weight_as_multiplied(DType type, MatmulPath path, double value) {
+  if (type == DType::Q8_0 && path == MatmulPath::kRows) return value;
+  return as_multiplied(type, value);
+}
+
 // The arithmetics this CPU runs; the tests below run under each.
 std::vector<MatmulPrecision> precisions() {
   std::vector<MatmulPrecision> v = {MatmulPrecision::kF32};
@@ -110,7 +117,8 @@ struct PrecisionScope {
 // Checks y[n, k] (row stride ldy) against base[t, j] + x[t] . w[rows[j]] in double. The tolerance scales
 // with sum |w x|, the size that bounds float rounding of a dot product.
 void expect_matches(const TestWeight& w, const std::vector<int32_t>& rows, const float* x, int64_t n, int64_t ldx,
-                    const float* y, int64_t ldy, const float* base, const std::string& what) {
+                    const float* y, int64_t ldy, const float* base, const std::string& what,
+                    MatmulPath path = MatmulPath::kGemm) {
   const int64_t k_count = int64_t(rows.size());
   int failures = 0;
   for (int64_t t = 0; t < n; ++t) {
@@ -118,7 +126,7 @@ void expect_matches(const TestWeight& w, const std::vector<int32_t>& rows, const
       const double* wr = w.values.data() + int64_t(rows[j]) * w.in;
       double sum = 0.0, magnitude = 0.0;
       for (int64_t k = 0; k < w.in; ++k) {
-        const double p = as_multiplied(w.type, wr[k]) * as_multiplied(w.type, double(x[t * ldx + k]));
+        const double p = weight_as_multiplied(w.type, path, wr[k]) * as_multiplied(w.type, double(x[t * ldx + k]));
         sum += p;
         magnitude += std::fabs(p);
       }
@@ -173,7 +181,7 @@ void check_matmul(const TestWeight& w, int64_t n, uint32_t seed) {
       std::vector<float> y(size_t(n * w.out), NAN);
       ASSERT_TRUE(matmul(w.view(), x.data(), n, w.in, y.data(), w.out, false, path).is_ok());
       expect_matches(w, all_rows(w.out), x.data(), n, w.in, y.data(), w.out, nullptr,
-                     describe(w.type, n, w.in, w.out) + (path == MatmulPath::kRows ? " rows" : " gemm"));
+                     describe(w.type, n, w.in, w.out) + (path == MatmulPath::kRows ? " rows" : " gemm"), path);
     }
   }
 }
@@ -375,18 +383,21 @@ void run_batch_invariance() {
     w.shape = {out, in};
     w.data = bytes.data();
     w.nbytes = bytes.size();
-    for (int64_t n : {1, 2, 5, 6, 7, 13, 64}) {
-      std::vector<float> x(size_t(n * in));
-      for (float& v : x) v = next();
-      std::vector<float> together(size_t(n * out));
-      ASSERT_TRUE(matmul(w, x.data(), n, in, together.data(), out).is_ok());
-      for (int64_t r = 0; r < n; ++r) {
-        std::vector<float> alone(static_cast<size_t>(out));
-        ASSERT_TRUE(matmul(w, x.data() + r * in, 1, in, alone.data(), out).is_ok());
-        for (int64_t j = 0; j < out; ++j)
-          ASSERT_EQ(together[size_t(r * out + j)], alone[size_t(j)])
-              << dtype_name(type) << " n=" << n << " row " << r << " col " << j << " "
-              << matmul_precision_name(matmul_precision());
+    // Both paths: prefills take the GEMM, decoding steps the row path (up to four tokens per row read).
+    for (MatmulPath path : {MatmulPath::kGemm, MatmulPath::kRows}) {
+      for (int64_t n : {1, 2, 5, 6, 7, 13, 64}) {
+        std::vector<float> x(size_t(n * in));
+        for (float& v : x) v = next();
+        std::vector<float> together(size_t(n * out));
+        ASSERT_TRUE(matmul(w, x.data(), n, in, together.data(), out, false, path).is_ok());
+        for (int64_t r = 0; r < n; ++r) {
+          std::vector<float> alone(static_cast<size_t>(out));
+          ASSERT_TRUE(matmul(w, x.data() + r * in, 1, in, alone.data(), out, false, path).is_ok());
+          for (int64_t j = 0; j < out; ++j)
+            ASSERT_EQ(together[size_t(r * out + j)], alone[size_t(j)])
+                << dtype_name(type) << " n=" << n << " row " << r << " col " << j << " "
+                << matmul_precision_name(matmul_precision()) << (path == MatmulPath::kRows ? " rows" : " gemm");
+        }
       }
     }
   }
