@@ -77,6 +77,13 @@ class AlignedScratch {
     return reinterpret_cast<T*>(storage_.get() + (misalign ? 64 - misalign : 0));
   }
 
+  // Frees the memory when it holds more than `limit` bytes.
+  void trim(size_t limit) {
+    if (capacity_ <= limit) return;
+    storage_.reset();
+    capacity_ = 0;
+  }
+
  private:
   std::unique_ptr<std::byte[]> storage_;
   size_t capacity_ = 0;
@@ -327,12 +334,16 @@ void run_gemm(const WeightRows& w, int64_t out, const float* x, int64_t n, int64
     pool.parallel_for(size_t(panels), 1, [&](int, size_t begin, size_t end) {
       gemm_blocked<Kernel>(w, tokens, y, ldy, accumulate, 0, n, int64_t(begin) * NR, std::min(out, int64_t(end) * NR));
     });
-    return;
+  } else {
+    const int64_t token_tiles = (n + MR - 1) / MR;
+    pool.parallel_for(size_t(token_tiles), 1, [&](int, size_t begin, size_t end) {
+      gemm_blocked<Kernel>(w, tokens, y, ldy, accumulate, int64_t(begin) * MR, std::min(n, int64_t(end) * MR), 0, out);
+    });
   }
-  const int64_t token_tiles = (n + MR - 1) / MR;
-  pool.parallel_for(size_t(token_tiles), 1, [&](int, size_t begin, size_t end) {
-    gemm_blocked<Kernel>(w, tokens, y, ldy, accumulate, int64_t(begin) * MR, std::min(n, int64_t(end) * MR), 0, out);
-  });
+  // A forward pass reuses the panels' memory layer after layer; one unusually large call (a long batch
+  // in a long-running server) should not keep its size for the life of the thread.
+  constexpr size_t kKeptPanelBytes = size_t(64) << 20;
+  call_token_buffer().trim(kKeptPanelBytes);
 }
 
 void run_matmul(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
