@@ -94,11 +94,14 @@ void query_key_scores(const float* q, int64_t q_stride, int64_t queries, const f
 
 // row[0..count): raw scores in, e^(scale * s - max) out (softcapped first when softcap > 0); returns
 // their sum. Whole vectors from the row's start, then one partial vector: the arithmetic depends only
-// on the row. scale > 0, so the largest raw score gives the largest scaled one, and the scaling rides
+// on the row. With scale > 0 the largest raw score gives the largest scaled one, so the scaling rides
 // in the exponent's fused multiply-add instead of a pass of its own.
 float softmax_numerators(float* row, int64_t count, float scale, float softcap) {
   if (softcap > 0) {
     for (int64_t j = 0; j < count; ++j) row[j] = softcap * std::tanh(row[j] * scale / softcap);
+    scale = 1.0f;
+  } else if (!(scale > 0)) {  // no model has one, but the max below must be the scaled scores' max
+    for (int64_t j = 0; j < count; ++j) row[j] *= scale;
     scale = 1.0f;
   }
   const int64_t whole = count / kLanes * kLanes;
@@ -178,7 +181,8 @@ void causal_attention(const float* q, float* out, const std::vector<AttentionSpa
   const int64_t hd = shape.head_dim;
   const int64_t q_stride = shape.num_heads * hd, kv_stride = shape.num_kv_heads * hd;
   const int64_t group = shape.num_heads / shape.num_kv_heads;
-  const bool bf16 = shape.bf16_values && bf16_gemm_supported();
+  // Key pairs start at even keys: a chunk of one key (a build without vectors) cannot hold that.
+  const bool bf16 = shape.bf16_values && kChunk % 2 == 0 && bf16_gemm_supported();
   // Keys transposed (and, in bf16, values paired) once per (span, kv head) and shared by the heads of
   // its group: keys of kv head h of span s at key_offset[s] + h * key_size(s), values alike.
   auto key_size = [&](int64_t keys) { return size_t((keys + kChunk - 1) / kChunk * hd * kChunk); };

@@ -20,10 +20,11 @@ namespace {
 // The 5-7% is not worth a second thread pool fighting ours for the cores, results that change with the
 // thread count, and a separate path for the one type models rarely store.
 //
-// Cache blocking (Zen 3: 32 KiB L1d, 512 KiB L2 per core). A kc x NR weight micro-panel (16 KiB) stays
-// in L1 while the tile loop streams the mc x kc token block (L2) past it; the kc x nc weight block is
-// decoded once per call and reused by every token block. KC is a multiple of every block size (32, 256),
-// so a block boundary never splits a quantization block.
+// Cache blocking (Zen 3: 32 KiB L1d, 512 KiB L2 per core; Zen 4: 1 MiB L2). A kc x NR weight
+// micro-panel (32 KiB f32, 16 KiB bf16) stays in L1 while the tile loop streams mc tokens' kc-deep
+// panel slices (L2) past it; the kc x nc weight block is decoded once per call and reused by every
+// token block, and the tokens are packed once per call for every weight block. KC is a multiple of
+// every block size (32, 256), so a block boundary never splits a quantization block.
 constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 96;   // multiple of MR
 constexpr int64_t kNC = 512;  // multiple of NR
