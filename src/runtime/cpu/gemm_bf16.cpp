@@ -1,7 +1,9 @@
 #include "runtime/cpu/gemm_bf16.h"
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
+#include <vector>
 
 #include "core/half.h"
 #include "quant/blocks.h"
@@ -267,6 +269,63 @@ ARB_BF16_TARGET void dot_tokens_q8_0(const BlockQ8_0* blocks, int64_t count, con
   for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t]));
 }
 
+// 32 values 0..15 (bytes) as 16 bf16 pairs (exact).
+ARB_BF16_TARGET inline __m512bh nibble_pairs(__m256i nibbles) {
+  const __m512 low = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm256_castsi256_si128(nibbles)));
+  const __m512 high =
+      _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm256_extracti128_si256(nibbles, 1)));
+  return _mm512_cvtne2ps_pbh(high, low);
+}
+
+// Q4_K rows without rounding the weights, as for Q8_0: x = (d * scale_g) * q - dmin * min_g over group
+// g of 32, so a token's sum is sum_g [(d * scale_g) * sum q x - (dmin * min_g) * sum x], the q values
+// (0..15) exact in bf16. group_sums: [T, in / 32], each token's bf16 values summed per group.
+template <int T>
+ARB_BF16_TARGET void dot_tokens_q4_k(const BlockQ4_K* blocks, int64_t count, const uint32_t* tokens, int64_t ld,
+                                     const float* group_sums, int64_t groups_per_token, float* sums) {
+  __m512 acc[2][T];
+  float offset[T] = {};
+#pragma GCC unroll 8
+  for (int i = 0; i < 2 * T; ++i) acc[i / T][i % T] = _mm512_setzero_ps();
+  const __m256i low_bits = _mm256_set1_epi8(0x0f);
+  for (int64_t b = 0; b < count; ++b) {
+    const BlockQ4_K& block = blocks[b];
+    const float d = _cvtsh_ss(block.d), dmin = _cvtsh_ss(block.dmin);
+    for (int c = 0; c < 4; ++c) {  // groups 2c (low nibbles) and 2c + 1 (high nibbles)
+      const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qs + 32 * c));
+      const __m512bh q[2] = {nibble_pairs(_mm256_and_si256(bytes, low_bits)),
+                             nibble_pairs(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_bits))};
+#pragma GCC unroll 2
+      for (int n = 0; n < 2; ++n) {
+        const int g = 2 * c + n;
+        uint8_t scale, min;
+        k_scale_min(block.scales, g, &scale, &min);
+        const __m512 group_scale = _mm512_set1_ps(d * float(scale));
+        const float group_min = dmin * float(min);
+        const int64_t group = b * 8 + g;  // of the row
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(tokens + t * ld + group * 16));
+          acc[n][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), q[n], x), group_scale, acc[n][t]);
+          offset[t] = std::fma(group_min, group_sums[t * groups_per_token + group], offset[t]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t])) - offset[t];
+}
+
+// group_sums[t * groups + g] = sum of token t's bf16 values in elements [32 g, 32 g + 32).
+ARB_BF16_TARGET void token_group_sums(const uint32_t* tokens, int64_t ld, int64_t n, int64_t groups, float* group_sums) {
+  const __m512bh ones = reinterpret_cast<__m512bh>(_mm512_set1_epi16(0x3f80));  // bf16 1.0
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t g = 0; g < groups; ++g) {
+      const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(tokens + t * ld + g * 16));
+      group_sums[t * groups + g] = lane_sum(_mm512_dpbf16_ps(_mm512_setzero_ps(), x, ones));
+    }
+}
+
 // Column o of y for every token, up to four tokens per read of the weight row:
 // y[t, o] (+)= sums from dot(std::integral_constant<int, T>, tokens of the group, sums).
 template <class Dot>
@@ -297,6 +356,20 @@ ARB_BF16_TARGET void dot_rows_bf16(const WeightRows& w, const uint32_t* tokens, 
       const auto* blocks = reinterpret_cast<const BlockQ8_0*>(w.row(o));
       write_token_groups(tokens, ld, n, y, ldy, accumulate, o, [&](auto group, const uint32_t* x, float* sums) {
         dot_tokens_q8_0<decltype(group)::value>(blocks, count, x, ld, sums);
+      });
+    }
+    return;
+  }
+  if (w.dtype == DType::Q4_K && w.in % kQK_K == 0) {
+    const int64_t count = w.in / kQK_K, groups = w.in / 32;
+    static thread_local std::vector<float> group_sums;
+    group_sums.resize(size_t(n * groups));
+    token_group_sums(tokens, ld, n, groups, group_sums.data());
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      const auto* blocks = reinterpret_cast<const BlockQ4_K*>(w.row(o));
+      write_token_groups(tokens, ld, n, y, ldy, accumulate, o, [&](auto group, const uint32_t* x, float* sums) {
+        const int64_t first = (x - tokens) / ld;  // the group's first token
+        dot_tokens_q4_k<decltype(group)::value>(blocks, count, x, ld, group_sums.data() + first * groups, groups, sums);
       });
     }
     return;

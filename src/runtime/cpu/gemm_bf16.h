@@ -39,8 +39,8 @@ void gemm_bf16_micro_kernel(int64_t pairs, const uint32_t* x_panel, const uint16
 
 // The decoding steps' product in bf16 arithmetic (matmul's row path): for o in [o_begin, o_end) and
 // t in [0, n), y[t, o] (+)= dot(weight row o, token t), each weight row read once (bf16 rows straight
-// from their stored pairs, Q8_0 blocks exactly as int8 values times their scale, other types decoded
-// and rounded) and dotted with up to four tokens at a time by VDPBF16PS. tokens: [n, ld] bf16 pairs
+// from their stored pairs, Q8_0 and Q4_K blocks exactly as their integer values with the scales applied
+// to the sums, other types decoded and rounded) and dotted with up to four tokens at a time by VDPBF16PS. tokens: [n, ld] bf16 pairs
 // from convert_tokens_bf16. Each sum is 16 lane sums in pair order, then added in a fixed order: it
 // does not depend on n. scratch: 2 * (w.in + 32) floats.
 void dot_rows_bf16(const WeightRows& w, const uint32_t* tokens, int64_t ld, int64_t n, float* y, int64_t ldy,
