@@ -233,12 +233,12 @@ ARB_BF16_TARGET void dot_tokens_bf16(const uint32_t* row, const uint32_t* tokens
   for (int t = 0; t < T; ++t) sums[t] = lane_sum(acc[t]);
 }
 
-// One block's int8 values as 16 bf16 pairs (exact), pair p holding elements 2p and 2p + 1.
-ARB_BF16_TARGET inline __m512bh q8_0_pairs(const BlockQ8_0& block) {
-  // (The all-lanes masked forms: see transpose_16x16 on g++ 12's false warnings.)
-  const __m128i* qs = reinterpret_cast<const __m128i*>(block.qs);
-  const __m512 low = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepi8_epi32(0xffff, _mm_loadu_si128(qs)));
-  const __m512 high = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepi8_epi32(0xffff, _mm_loadu_si128(qs + 1)));
+// 32 signed bytes as 16 bf16 pairs (exact), pair p holding bytes 2p and 2p + 1.
+// (The all-lanes masked forms: see transpose_16x16 on g++ 12's false warnings.)
+ARB_BF16_TARGET inline __m512bh byte_pairs(__m256i bytes) {
+  const __m512 low = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepi8_epi32(0xffff, _mm256_castsi256_si128(bytes)));
+  const __m512 high =
+      _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepi8_epi32(0xffff, _mm256_extracti128_si256(bytes, 1)));
   return _mm512_cvtne2ps_pbh(high, low);
 }
 
@@ -256,7 +256,7 @@ ARB_BF16_TARGET void dot_tokens_q8_0(const BlockQ8_0* blocks, int64_t count, con
 #pragma GCC unroll 8
   for (int i = 0; i < 2 * T; ++i) acc[i / T][i % T] = _mm512_setzero_ps();
   for (int64_t b = 0; b < count; ++b) {
-    const __m512bh q = q8_0_pairs(blocks[b]);
+    const __m512bh q = byte_pairs(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs)));
     const __m512 scale = _mm512_set1_ps(_cvtsh_ss(blocks[b].d));
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
@@ -267,14 +267,6 @@ ARB_BF16_TARGET void dot_tokens_q8_0(const BlockQ8_0* blocks, int64_t count, con
   }
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t]));
-}
-
-// 32 values 0..15 (bytes) as 16 bf16 pairs (exact).
-ARB_BF16_TARGET inline __m512bh nibble_pairs(__m256i nibbles) {
-  const __m512 low = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm256_castsi256_si128(nibbles)));
-  const __m512 high =
-      _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm256_extracti128_si256(nibbles, 1)));
-  return _mm512_cvtne2ps_pbh(high, low);
 }
 
 // Q4_K rows without rounding the weights, as for Q8_0: x = (d * scale_g) * q - dmin * min_g over group
@@ -293,8 +285,8 @@ ARB_BF16_TARGET void dot_tokens_q4_k(const BlockQ4_K* blocks, int64_t count, con
     const float d = _cvtsh_ss(block.d), dmin = _cvtsh_ss(block.dmin);
     for (int c = 0; c < 4; ++c) {  // groups 2c (low nibbles) and 2c + 1 (high nibbles)
       const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qs + 32 * c));
-      const __m512bh q[2] = {nibble_pairs(_mm256_and_si256(bytes, low_bits)),
-                             nibble_pairs(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_bits))};
+      const __m512bh q[2] = {byte_pairs(_mm256_and_si256(bytes, low_bits)),
+                             byte_pairs(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_bits))};
 #pragma GCC unroll 2
       for (int n = 0; n < 2; ++n) {
         const int g = 2 * c + n;
@@ -314,6 +306,43 @@ ARB_BF16_TARGET void dot_tokens_q4_k(const BlockQ4_K* blocks, int64_t count, con
   }
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t])) - offset[t];
+}
+
+// Q6_K rows without rounding the weights: x = (d * scale) * (q - 32) over groups of 16, q - 32 exact in
+// bf16. Each run of 32 elements is one dot product whose lanes 0-7 hold the first group's sums and
+// lanes 8-15 the second's, so one vector of the two scales multiplies it.
+template <int T>
+ARB_BF16_TARGET void dot_tokens_q6_k(const BlockQ6_K* blocks, int64_t count, const uint32_t* tokens, int64_t ld,
+                                     float* sums) {
+  __m512 acc[2][T];
+#pragma GCC unroll 8
+  for (int i = 0; i < 2 * T; ++i) acc[i / T][i % T] = _mm512_setzero_ps();
+  const __m256i low_bits = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
+  for (int64_t b = 0; b < count; ++b) {
+    const BlockQ6_K& block = blocks[b];
+    const float d = _cvtsh_ss(block.d);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i high_bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qh + 32 * h));
+      for (int s = 0; s < 4; ++s) {  // elements 128 h + 32 s + l, l < 32
+        const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.ql + 64 * h + 32 * (s % 2)));
+        const __m256i low = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (s / 2)), low_bits);
+        const __m256i high = _mm256_and_si256(_mm256_srli_epi16(high_bits, 2 * s), two_bits);
+        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), bias);
+        const __m512bh pairs = byte_pairs(q);
+        const int group = 8 * h + 2 * s;
+        const __m512 scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d * float(block.scales[group])),
+                                                  _mm512_set1_ps(d * float(block.scales[group + 1])));
+        const int64_t run = b * 8 + 4 * h + s;  // of the row, in 32-element runs
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(tokens + t * ld + run * 16));
+          acc[s & 1][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), pairs, x), scale, acc[s & 1][t]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t]));
 }
 
 // group_sums[t * groups + g] = sum of token t's bf16 values in elements [32 g, 32 g + 32).
@@ -350,29 +379,38 @@ void write_token_groups(const uint32_t* tokens, int64_t ld, int64_t n, float* y,
 
 ARB_BF16_TARGET void dot_rows_bf16(const WeightRows& w, const uint32_t* tokens, int64_t ld, int64_t n, float* y,
                                    int64_t ldy, bool accumulate, int64_t o_begin, int64_t o_end, float* scratch) {
-  if (w.dtype == DType::Q8_0 && w.in % kQK == 0) {
-    const int64_t count = w.in / kQK;
+  // Rows of blocks whose integer values are exact in bf16 (see dot_tokens_q8_0 and its neighbours).
+  auto block_rows = [&](auto block_type, const auto& dot) {
+    using Block = typename decltype(block_type)::type;
     for (int64_t o = o_begin; o < o_end; ++o) {
-      const auto* blocks = reinterpret_cast<const BlockQ8_0*>(w.row(o));
-      write_token_groups(tokens, ld, n, y, ldy, accumulate, o, [&](auto group, const uint32_t* x, float* sums) {
-        dot_tokens_q8_0<decltype(group)::value>(blocks, count, x, ld, sums);
-      });
+      const auto* blocks = reinterpret_cast<const Block*>(w.row(o));
+      write_token_groups(tokens, ld, n, y, ldy, accumulate, o,
+                         [&](auto group, const uint32_t* x, float* sums) { dot(group, blocks, x, sums); });
     }
-    return;
+  };
+  if (w.dtype == DType::Q8_0 && w.in % kQK == 0) {
+    return block_rows(std::type_identity<BlockQ8_0>(), [&](auto group, const BlockQ8_0* blocks, const uint32_t* x,
+                                                            float* sums) {
+      dot_tokens_q8_0<decltype(group)::value>(blocks, w.in / kQK, x, ld, sums);
+    });
   }
   if (w.dtype == DType::Q4_K && w.in % kQK_K == 0) {
-    const int64_t count = w.in / kQK_K, groups = w.in / 32;
+    const int64_t groups = w.in / 32;
     static thread_local std::vector<float> group_sums;
     group_sums.resize(size_t(n * groups));
     token_group_sums(tokens, ld, n, groups, group_sums.data());
-    for (int64_t o = o_begin; o < o_end; ++o) {
-      const auto* blocks = reinterpret_cast<const BlockQ4_K*>(w.row(o));
-      write_token_groups(tokens, ld, n, y, ldy, accumulate, o, [&](auto group, const uint32_t* x, float* sums) {
-        const int64_t first = (x - tokens) / ld;  // the group's first token
-        dot_tokens_q4_k<decltype(group)::value>(blocks, count, x, ld, group_sums.data() + first * groups, groups, sums);
-      });
-    }
-    return;
+    return block_rows(std::type_identity<BlockQ4_K>(), [&](auto group, const BlockQ4_K* blocks, const uint32_t* x,
+                                                            float* sums) {
+      const int64_t first = (x - tokens) / ld;  // the group's first token
+      dot_tokens_q4_k<decltype(group)::value>(blocks, w.in / kQK_K, x, ld, group_sums.data() + first * groups, groups,
+                                              sums);
+    });
+  }
+  if (w.dtype == DType::Q6_K && w.in % kQK_K == 0) {
+    return block_rows(std::type_identity<BlockQ6_K>(), [&](auto group, const BlockQ6_K* blocks, const uint32_t* x,
+                                                            float* sums) {
+      dot_tokens_q6_k<decltype(group)::value>(blocks, w.in / kQK_K, x, ld, sums);
+    });
   }
   const int64_t pairs = (w.in + 1) / 2;
   const bool stored_pairs = w.dtype == DType::BF16 && w.in % 2 == 0;

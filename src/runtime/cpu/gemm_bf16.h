@@ -39,7 +39,7 @@ void gemm_bf16_micro_kernel(int64_t pairs, const uint32_t* x_panel, const uint16
 
 // The decoding steps' product in bf16 arithmetic (matmul's row path): for o in [o_begin, o_end) and
 // t in [0, n), y[t, o] (+)= dot(weight row o, token t), each weight row read once (bf16 rows straight
-// from their stored pairs, Q8_0 and Q4_K blocks exactly as their integer values with the scales applied
+// from their stored pairs, Q8_0, Q4_K and Q6_K blocks exactly as their integer values with the scales applied
 // to the sums, other types decoded and rounded) and dotted with up to four tokens at a time by VDPBF16PS. tokens: [n, ld] bf16 pairs
 // from convert_tokens_bf16. Each sum is 16 lane sums in pair order, then added in a fixed order: it
 // does not depend on n. scratch: 2 * (w.in + 32) floats.
