@@ -269,24 +269,33 @@ ARB_BF16_TARGET void dot_tokens_q8_0(const BlockQ8_0* blocks, int64_t count, con
   for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t]));
 }
 
-// Q4_K rows without rounding the weights, as for Q8_0: x = (d * scale_g) * q - dmin * min_g over group
-// g of 32, so a token's sum is sum_g [(d * scale_g) * sum q x - (dmin * min_g) * sum x], the q values
-// (0..15) exact in bf16. group_sums: [T, in / 32], each token's bf16 values summed per group.
-template <int T>
-ARB_BF16_TARGET void dot_tokens_q4_k(const BlockQ4_K* blocks, int64_t count, const uint32_t* tokens, int64_t ld,
-                                     const float* group_sums, int64_t groups_per_token, float* sums) {
+// Q4_K and Q5_K rows without rounding the weights, as for Q8_0: x = (d * scale_g) * q - dmin * min_g
+// over group g of 32, so a token's sum is sum_g [(d * scale_g) * sum q x - (dmin * min_g) * sum x], the
+// q values (0..15, Q5_K's 0..31 with its fifth bit) exact in bf16. group_sums: [T, in / 32], each
+// token's bf16 values summed per group.
+template <int T, class Block>
+ARB_BF16_TARGET void dot_tokens_k_min(const Block* blocks, int64_t count, const uint32_t* tokens, int64_t ld,
+                                      const float* group_sums, int64_t groups_per_token, float* sums) {
+  constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
   __m512 acc[2][T];
   float offset[T] = {};
 #pragma GCC unroll 8
   for (int i = 0; i < 2 * T; ++i) acc[i / T][i % T] = _mm512_setzero_ps();
-  const __m256i low_bits = _mm256_set1_epi8(0x0f);
+  const __m256i low_bits = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
   for (int64_t b = 0; b < count; ++b) {
-    const BlockQ4_K& block = blocks[b];
+    const Block& block = blocks[b];
     const float d = _cvtsh_ss(block.d), dmin = _cvtsh_ss(block.dmin);
     for (int c = 0; c < 4; ++c) {  // groups 2c (low nibbles) and 2c + 1 (high nibbles)
       const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qs + 32 * c));
-      const __m512bh q[2] = {byte_pairs(_mm256_and_si256(bytes, low_bits)),
-                             byte_pairs(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_bits))};
+      __m256i nibbles[2] = {_mm256_and_si256(bytes, low_bits), _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_bits)};
+      if constexpr (kFifthBit) {  // bit 4 of group g's element l is bit g of qh[l]
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qh));
+        for (int n = 0; n < 2; ++n) {
+          const __m256i bit = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + n), one);
+          nibbles[n] = _mm256_or_si256(nibbles[n], _mm256_slli_epi16(bit, 4));
+        }
+      }
+      const __m512bh q[2] = {byte_pairs(nibbles[0]), byte_pairs(nibbles[1])};
 #pragma GCC unroll 2
       for (int n = 0; n < 2; ++n) {
         const int g = 2 * c + n;
@@ -394,17 +403,21 @@ ARB_BF16_TARGET void dot_rows_bf16(const WeightRows& w, const uint32_t* tokens, 
       dot_tokens_q8_0<decltype(group)::value>(blocks, w.in / kQK, x, ld, sums);
     });
   }
-  if (w.dtype == DType::Q4_K && w.in % kQK_K == 0) {
+  if ((w.dtype == DType::Q4_K || w.dtype == DType::Q5_K) && w.in % kQK_K == 0) {
     const int64_t groups = w.in / 32;
     static thread_local std::vector<float> group_sums;
     group_sums.resize(size_t(n * groups));
     token_group_sums(tokens, ld, n, groups, group_sums.data());
-    return block_rows(std::type_identity<BlockQ4_K>(), [&](auto group, const BlockQ4_K* blocks, const uint32_t* x,
-                                                            float* sums) {
-      const int64_t first = (x - tokens) / ld;  // the group's first token
-      dot_tokens_q4_k<decltype(group)::value>(blocks, w.in / kQK_K, x, ld, group_sums.data() + first * groups, groups,
-                                              sums);
-    });
+    auto k_min_rows = [&](auto block_type) {
+      using Block = typename decltype(block_type)::type;
+      block_rows(block_type, [&](auto group, const Block* blocks, const uint32_t* x, float* sums) {
+        const int64_t first = (x - tokens) / ld;  // the group's first token
+        dot_tokens_k_min<decltype(group)::value>(blocks, w.in / kQK_K, x, ld, group_sums.data() + first * groups,
+                                                 groups, sums);
+      });
+    };
+    if (w.dtype == DType::Q4_K) return k_min_rows(std::type_identity<BlockQ4_K>());
+    return k_min_rows(std::type_identity<BlockQ5_K>());
   }
   if (w.dtype == DType::Q6_K && w.in % kQK_K == 0) {
     return block_rows(std::type_identity<BlockQ6_K>(), [&](auto group, const BlockQ6_K* blocks, const uint32_t* x,

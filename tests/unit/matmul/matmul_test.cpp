@@ -92,10 +92,12 @@ double as_multiplied(DType type, double value) {
   return bf16_to_f32(f32_to_bf16(float(value)));
 }
 
-// A weight as the product reads it: in bf16 arithmetic the row path multiplies Q8_0's, Q4_K's and Q6_K's
-// integer values exactly (the scales applied to the sums), every other case as as_multiplied.
+// A weight as the product reads it: in bf16 arithmetic the row path multiplies the integer values of
+// Q8_0, Q4_K, Q5_K and Q6_K blocks exactly (the scales applied to the sums); every other case as
+// as_multiplied.
 double weight_as_multiplied(DType type, MatmulPath path, double value) {
-  if ((type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q6_K) && path == MatmulPath::kRows) return value;
+  const bool exact_blocks = type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K;
+  if (exact_blocks && path == MatmulPath::kRows) return value;
   return as_multiplied(type, value);
 }
 
@@ -358,7 +360,7 @@ namespace {
 // A token's output must not depend on the other tokens in the call (batch invariance): a sequence
 // scored alone or packed with others, or resumed in a different batch, gives the same bytes.
 void run_batch_invariance() {
-  for (DType type : {DType::F32, DType::BF16, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType type : {DType::F32, DType::BF16, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     const int64_t in = 256, out = 40;
     std::vector<float> values(size_t(in * out));
     uint32_t state = 12345;
