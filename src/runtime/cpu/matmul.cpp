@@ -36,42 +36,15 @@ constexpr int64_t kNC = 512;  // multiple of NR
 // Batch invariance wins: prefills always take the GEMM; decoding steps ask for the row path
 // (MatmulPath::kRows), which is batch invariant by itself.
 
-// Per-thread packing buffers, kept between calls so that a forward pass does not allocate per layer.
-struct GemmBuffers {
-  std::unique_ptr<std::byte[]> storage;
-  size_t capacity = 0;  // bytes
-  void* weights = nullptr;
-  float* scratch = nullptr;
-
-  void reserve(size_t weight_bytes, size_t scratch_floats) {
-    constexpr size_t kAlign = 64;  // a cache line
-    auto up = [](size_t v) { return (v + kAlign - 1) / kAlign * kAlign; };
-    const size_t need = up(weight_bytes) + up(scratch_floats * 4) + kAlign;
-    if (need > capacity) {
-      storage = std::make_unique<std::byte[]>(need);
-      capacity = need;
-    }
-    const size_t misalign = reinterpret_cast<uintptr_t>(storage.get()) % kAlign;
-    std::byte* base = storage.get() + (misalign ? kAlign - misalign : 0);
-    weights = base;
-    scratch = reinterpret_cast<float*>(base + up(weight_bytes));
-  }
-};
-
-GemmBuffers& thread_buffers() {
-  static thread_local GemmBuffers buffers;
-  return buffers;
-}
-
-// A 64-byte aligned buffer that keeps its memory between calls (never zero-filled: every byte read is
-// written first).
+// A 64-byte aligned buffer that keeps its memory between calls. Not zero-filled: every byte read is
+// written first.
 class AlignedScratch {
  public:
   template <class T>
   T* get(size_t count) {
     const size_t need = count * sizeof(T) + 64;
     if (need > capacity_) {
-      storage_ = std::make_unique<std::byte[]>(need);
+      storage_ = std::make_unique_for_overwrite<std::byte[]>(need);
       capacity_ = need;
     }
     const size_t misalign = reinterpret_cast<uintptr_t>(storage_.get()) % 64;
@@ -89,6 +62,26 @@ class AlignedScratch {
   std::unique_ptr<std::byte[]> storage_;
   size_t capacity_ = 0;
 };
+
+// Per-thread packing buffers, kept between calls so that a forward pass does not allocate per layer:
+// one packed weight block, then the decoding scratch, each starting on a cache line.
+struct GemmBuffers {
+  AlignedScratch storage;
+  void* weights = nullptr;
+  float* scratch = nullptr;
+
+  void reserve(size_t weight_bytes, size_t scratch_floats) {
+    const size_t weight_lines = (weight_bytes + 63) / 64 * 64;
+    std::byte* base = storage.get<std::byte>(weight_lines + scratch_floats * sizeof(float));
+    weights = base;
+    scratch = reinterpret_cast<float*>(base + weight_lines);
+  }
+};
+
+GemmBuffers& thread_buffers() {
+  static thread_local GemmBuffers buffers;
+  return buffers;
+}
 
 // The tokens of one matmul call packed once, whole depth, as MR-token micro-panels:
 //   panels: [ceil(n / MR), depth, MR]  (depth: elements per token, or bf16 pairs per token)
