@@ -233,6 +233,24 @@ ARB_BF16_TARGET void dot_tokens_bf16(const uint32_t* row, const uint32_t* tokens
   for (int t = 0; t < T; ++t) sums[t] = lane_sum(acc[t]);
 }
 
+// The sums of T tokens over a row of scaled blocks: each block's (or run's) VDPBF16PS products times its
+// scale go to one of two FMA chains, so that consecutive blocks do not wait on each other; the chains
+// are added at the end in the same order for any T.
+template <int T>
+struct ScaledSums {
+  __m512 chain[2][T];
+
+  ARB_BF16_TARGET ScaledSums() {
+#pragma GCC unroll 8
+    for (int i = 0; i < 2 * T; ++i) chain[i / T][i % T] = _mm512_setzero_ps();
+  }
+  // chain c, token t (+)= (q . x) * scale, q and x as bf16 pairs
+  ARB_BF16_TARGET void add(int c, int t, __m512bh q, __m512bh x, __m512 scale) {
+    chain[c][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), q, x), scale, chain[c][t]);
+  }
+  ARB_BF16_TARGET float sum(int t) const { return lane_sum(_mm512_add_ps(chain[0][t], chain[1][t])); }
+};
+
 // 32 signed bytes as 16 bf16 pairs (exact), pair p holding bytes 2p and 2p + 1.
 // (The all-lanes masked forms: see transpose_16x16 on g++ 12's false warnings.)
 ARB_BF16_TARGET inline __m512bh byte_pairs(__m256i bytes) {
@@ -250,23 +268,18 @@ ARB_BF16_TARGET inline __m512bh byte_pairs(__m256i bytes) {
 template <int T>
 ARB_BF16_TARGET void dot_tokens_q8_0(const BlockQ8_0* blocks, int64_t count, const uint32_t* tokens, int64_t ld,
                                      float* sums) {
-  // Even and odd blocks sum into separate accumulators, so that consecutive blocks do not wait on one
-  // chain of scale FMAs; the two are added at the end, in the same order for any T.
-  __m512 acc[2][T];
-#pragma GCC unroll 8
-  for (int i = 0; i < 2 * T; ++i) acc[i / T][i % T] = _mm512_setzero_ps();
+  ScaledSums<T> acc;  // even and odd blocks on the two chains
   for (int64_t b = 0; b < count; ++b) {
     const __m512bh q = byte_pairs(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs)));
     const __m512 scale = _mm512_set1_ps(_cvtsh_ss(blocks[b].d));
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(tokens + t * ld + b * 16));
-      __m512& chain = acc[b & 1][t];
-      chain = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), q, x), scale, chain);
+      acc.add(int(b & 1), t, q, x, scale);
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t]));
+  for (int t = 0; t < T; ++t) sums[t] = acc.sum(t);
 }
 
 // Q4_K and Q5_K rows without rounding the weights, as for Q8_0: x = (d * scale_g) * q - dmin * min_g
@@ -277,10 +290,8 @@ template <int T, class Block>
 ARB_BF16_TARGET void dot_tokens_k_min(const Block* blocks, int64_t count, const uint32_t* tokens, int64_t ld,
                                       const float* group_sums, int64_t groups_per_token, float* sums) {
   constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
-  __m512 acc[2][T];
+  ScaledSums<T> acc;  // low- and high-nibble groups on the two chains
   float offset[T] = {};
-#pragma GCC unroll 8
-  for (int i = 0; i < 2 * T; ++i) acc[i / T][i % T] = _mm512_setzero_ps();
   const __m256i low_bits = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
   for (int64_t b = 0; b < count; ++b) {
     const Block& block = blocks[b];
@@ -307,14 +318,14 @@ ARB_BF16_TARGET void dot_tokens_k_min(const Block* blocks, int64_t count, const 
 #pragma GCC unroll 4
         for (int t = 0; t < T; ++t) {
           const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(tokens + t * ld + group * 16));
-          acc[n][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), q[n], x), group_scale, acc[n][t]);
+          acc.add(n, t, q[n], x, group_scale);
           offset[t] = std::fma(group_min, group_sums[t * groups_per_token + group], offset[t]);
         }
       }
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t])) - offset[t];
+  for (int t = 0; t < T; ++t) sums[t] = acc.sum(t) - offset[t];
 }
 
 // Q6_K rows without rounding the weights: x = (d * scale) * (q - 32) over groups of 16, q - 32 exact in
@@ -323,9 +334,7 @@ ARB_BF16_TARGET void dot_tokens_k_min(const Block* blocks, int64_t count, const 
 template <int T>
 ARB_BF16_TARGET void dot_tokens_q6_k(const BlockQ6_K* blocks, int64_t count, const uint32_t* tokens, int64_t ld,
                                      float* sums) {
-  __m512 acc[2][T];
-#pragma GCC unroll 8
-  for (int i = 0; i < 2 * T; ++i) acc[i / T][i % T] = _mm512_setzero_ps();
+  ScaledSums<T> acc;  // even and odd runs on the two chains
   const __m256i low_bits = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
   for (int64_t b = 0; b < count; ++b) {
     const BlockQ6_K& block = blocks[b];
@@ -345,13 +354,13 @@ ARB_BF16_TARGET void dot_tokens_q6_k(const BlockQ6_K* blocks, int64_t count, con
 #pragma GCC unroll 4
         for (int t = 0; t < T; ++t) {
           const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(tokens + t * ld + run * 16));
-          acc[s & 1][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), pairs, x), scale, acc[s & 1][t]);
+          acc.add(s & 1, t, pairs, x, scale);
         }
       }
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) sums[t] = lane_sum(_mm512_add_ps(acc[0][t], acc[1][t]));
+  for (int t = 0; t < T; ++t) sums[t] = acc.sum(t);
 }
 
 // group_sums[t * groups + g] = sum of token t's bf16 values in elements [32 g, 32 g + 32).
