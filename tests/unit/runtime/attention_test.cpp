@@ -114,6 +114,13 @@ TEST_P(Attention, PackedSequencesMatchTheFloat64Reference) {
   const std::vector<float> v = random_floats(size_t(total * kv_stride), 3, 1.0f);
   std::vector<float> out(q.size(), NAN);
   causal_attention(q.data(), k.data(), v.data(), out.data(), offsets, shape);
+  if (bf16()) {  // the bound below would also hold for f32 arithmetic: check that bf16 was used
+    AttentionShape f32_shape = shape;
+    f32_shape.bf16_values = false;
+    std::vector<float> f32_out(q.size());
+    causal_attention(q.data(), k.data(), v.data(), f32_out.data(), offsets, f32_shape);
+    EXPECT_NE(std::memcmp(out.data(), f32_out.data(), out.size() * sizeof(float)), 0) << c.name;
+  }
   // In bf16 arithmetic the reference takes the rounded values; what remains is the rounding of each
   // softmax weight (2^-9 relative), which moves a weighted mean of values by at most 2^-9 x max |v|.
   const std::vector<float> v_in = bf16() ? rounded_to_bf16(v) : v;
