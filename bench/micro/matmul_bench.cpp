@@ -46,7 +46,8 @@ constexpr Shape kShapes[] = {
 };
 
 constexpr DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
-                            DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+                            DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q2_K,
+                            DType::Q3_K, DType::IQ4_NL, DType::IQ4_XS};
 
 double thread_cpu_seconds() {
   timespec ts;

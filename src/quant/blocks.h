@@ -135,4 +135,12 @@ inline void k_scale_min(const uint8_t* scales, int j, uint8_t* scale, uint8_t* m
   }
 }
 
+// Signed 6-bit scale i (0..15) of a Q3_K block: its low 4 bits are nibble i / 8 of byte i % 8, its top 2
+// bits are bits 2 (i / 4).. of byte 8 + i % 4.
+inline int q3_k_scale(const uint8_t* scales, int i) {
+  const int low = (scales[i % 8] >> (4 * (i / 8))) & 0x0f;
+  const int high = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return (low | high << 4) - 32;
+}
+
 }  // namespace arbiter

@@ -30,13 +30,6 @@ void dequantize_q2_k_scalar(const void* src, float* dst, int64_t n) {
   }
 }
 
-// Signed 6-bit scale i (0..15) of a Q3_K block.
-static int q3_k_scale(const uint8_t scales[12], int i) {
-  const int low = (scales[i % 8] >> (4 * (i / 8))) & 0x0f;
-  const int high = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
-  return (low | high << 4) - 32;
-}
-
 void dequantize_q3_k_scalar(const void* src, float* dst, int64_t n) {
   const auto* blocks = static_cast<const BlockQ3_K*>(src);
   for (int64_t b = 0; b < n / kQK_K; ++b, dst += kQK_K) {

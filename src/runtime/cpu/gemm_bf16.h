@@ -39,9 +39,9 @@ void gemm_bf16_micro_kernel(int64_t pairs, const uint32_t* x_panel, const uint16
 
 // The decoding steps' product in bf16 arithmetic (matmul's row path): for o in [o_begin, o_end) and
 // t in [0, n), y[t, o] (+)= dot(weight row o, token t), each weight row read once and dotted with up
-// to four tokens at a time by VDPBF16PS: bf16 rows straight from their stored pairs; Q8_0, Q4_K, Q5_K
-// and Q6_K blocks exactly, as their integer values with the scales applied to the sums; other types
-// decoded and rounded. tokens: [n, ld] bf16 pairs from convert_tokens_bf16. Each sum is 16 lane sums
+// to four tokens at a time by VDPBF16PS: bf16 rows straight from their stored pairs; block types
+// exactly, as their integer values with the scales applied to the sums (block_rows_bf16.h); F16 and
+// other plain types decoded and rounded. tokens: [n, ld] bf16 pairs from convert_tokens_bf16. Each sum is 16 lane sums
 // in pair order, then added in a fixed order: it does not depend on n. scratch: 2 * (w.in + 32) floats.
 void dot_rows_bf16(const WeightRows& w, const uint32_t* tokens, int64_t ld, int64_t n, float* y, int64_t ldy,
                    bool accumulate, int64_t o_begin, int64_t o_end, float* scratch);

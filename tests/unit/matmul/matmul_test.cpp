@@ -93,11 +93,10 @@ double as_multiplied(DType type, double value) {
 }
 
 // A weight as the product reads it: in bf16 arithmetic the row path multiplies the integer values of
-// Q8_0, Q4_K, Q5_K and Q6_K blocks exactly (the scales applied to the sums); every other case as
-// as_multiplied.
+// every block type exactly (the scales applied to the sums); every other case as as_multiplied.
 double weight_as_multiplied(DType type, MatmulPath path, double value) {
-  const bool exact_blocks = type == DType::Q8_0 || type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K;
-  if (exact_blocks && path == MatmulPath::kRows) return value;
+  const bool block_type = dtype_info(type).block_elems > 1;
+  if (block_type && path == MatmulPath::kRows) return value;
   return as_multiplied(type, value);
 }
 
@@ -360,7 +359,11 @@ namespace {
 // A token's output must not depend on the other tokens in the call (batch invariance): a sequence
 // scored alone or packed with others, or resumed in a different batch, gives the same bytes.
 void run_batch_invariance() {
-  for (DType type : {DType::F32, DType::BF16, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+  std::vector<DType> types = {DType::F32, DType::BF16};
+  for (DType type : supported_types())
+    if (dtype_info(type).block_elems > 1 && can_quantize(type)) types.push_back(type);
+  ASSERT_GE(types.size(), 10u) << "the quant module writes every common block type";
+  for (DType type : types) {
     const int64_t in = 256, out = 40;
     std::vector<float> values(size_t(in * out));
     uint32_t state = 12345;
