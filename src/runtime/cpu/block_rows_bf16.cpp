@@ -1,9 +1,9 @@
 #include "runtime/cpu/block_rows_bf16.h"
 
 #include <bit>
+#include <type_traits>
 #include <vector>
 
-#include "core/half.h"
 #include "quant/blocks.h"
 #include "runtime/cpu/bf16_kernel.h"
 

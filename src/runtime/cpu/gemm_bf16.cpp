@@ -1,8 +1,6 @@
 #include "runtime/cpu/gemm_bf16.h"
 
 #include <algorithm>
-#include <cmath>
-#include <type_traits>
 
 #include "core/half.h"
 #include "runtime/cpu/bf16_kernel.h"
