@@ -192,9 +192,11 @@ void BM_openblas_sgemm(benchmark::State& state) {
 }
 #endif
 
-// Decode (one token, the decoding steps' row path): memory-bound, so reported as weight bytes read per
-// second.
+// Decoding steps' row path: one token (one sequence generating) or four (a batch of four generating
+// together, each weight row read once for all four). Memory-bound, so reported as weight bytes read
+// per second.
 void BM_matvec(benchmark::State& state) {
+  const int64_t tokens = state.range(3);
   const Shape shape = kShapes[state.range(0)];
   const DType type = kTypes[state.range(1)];
   if (skip_if_unstorable(state, type, shape)) return;
@@ -207,9 +209,11 @@ void BM_matvec(benchmark::State& state) {
   weight.shape = {shape.out, shape.in};
   weight.data = weight_bytes.data();
   weight.nbytes = weight_bytes.size();
-  std::vector<float> x(size_t(shape.in), 0.5f), y(size_t(shape.out));
+  std::vector<float> x(size_t(tokens * shape.in)), y(size_t(tokens * shape.out));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (auto& v : x) v = uniform(rng);
   for (auto _ : state) {
-    const Status status = matmul(weight, x.data(), 1, shape.in, y.data(), shape.out, false, MatmulPath::kRows);
+    const Status status = matmul(weight, x.data(), tokens, shape.in, y.data(), shape.out, false, MatmulPath::kRows);
     if (!status) state.SkipWithError(status.message().c_str());
     benchmark::ClobberMemory();
   }
@@ -223,13 +227,20 @@ void matmul_args(benchmark::internal::Benchmark* b) {
       for (int64_t threads : {1, 2}) b->Args({s, t, threads});
 }
 
+void matvec_args(benchmark::internal::Benchmark* b) {
+  for (int64_t s = 0; s < int64_t(std::size(kShapes)); ++s)
+    for (int64_t t = 0; t < int64_t(std::size(kTypes)); ++t)
+      for (int64_t threads : {1, 2})
+        for (int64_t tokens : {1, 4}) b->Args({s, t, threads, tokens});
+}
+
 void openblas_args(benchmark::internal::Benchmark* b) {
   for (int64_t s = 0; s < int64_t(std::size(kShapes)); ++s)
     for (int64_t threads : {1, 2}) b->Args({s, threads});
 }
 
 BENCHMARK(BM_matmul)->Apply(matmul_args)->ArgNames({"shape", "type", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_matvec)->Apply(matmul_args)->ArgNames({"shape", "type", "threads"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_matvec)->Apply(matvec_args)->ArgNames({"shape", "type", "threads", "tokens"})->UseRealTime()->Unit(benchmark::kMicrosecond);
 #if defined(ARBITER_HAVE_OPENBLAS)
 BENCHMARK(BM_openblas_sgemm)->Apply(openblas_args)->ArgNames({"shape", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
 #endif

@@ -292,22 +292,26 @@ struct IQ4_XSFormat {
 // The sums of T tokens over `count` blocks of a row. Each run's VDPBF16PS sums times its scale go to one
 // of two FMA chains by run parity, so consecutive runs do not wait on each other; offsets go to their
 // own two chains, one vector FMA per block (its offsets times the token's sums over the offset groups).
-// The chains are added at the end in the same order for any T. group_sums: [T, groups_per_token].
+// The chains alternate by swapping which one is written next (`fresh` and `stale` below) rather than by
+// indexing with the parity: a runtime index would keep them in memory, one store and reload per FMA.
+// The two chains are added at the end, the same for any T. group_sums: [T, groups_per_token].
 template <int T, class Format>
 ARB_BF16_TARGET void dot_tokens_blocks(const typename Format::Block* blocks, int64_t count, const uint32_t* tokens,
                                        int64_t ld, const float* group_sums, int64_t groups_per_token, float* sums) {
   constexpr int kRuns = Format::kElements / 32;
-  __m512 chain[2][T], offset[2][T];
-#pragma GCC unroll 8
-  for (int i = 0; i < 2 * T; ++i) chain[i / T][i % T] = offset[i / T][i % T] = _mm512_setzero_ps();
+  // fresh: the chains the last run (block) wrote; stale: the others, written next.
+  __m512 fresh[T], stale[T], fresh_offset[T], stale_offset[T];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) fresh[t] = stale[t] = fresh_offset[t] = stale_offset[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < count; ++b) {
     const __m512 offsets = Format::runs(blocks[b], [&](int r, __m512bh q, __m512 scale) ARB_BF16_TARGET {
       const int64_t run = b * kRuns + r;  // of the row
-      const int c = int(run & 1);
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const __m512bh x = reinterpret_cast<__m512bh>(_mm512_loadu_si512(tokens + t * ld + run * 16));
-        chain[c][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), q, x), scale, chain[c][t]);
+        const __m512 next = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), q, x), scale, stale[t]);
+        stale[t] = fresh[t];
+        fresh[t] = next;
       }
     });
     if constexpr (Format::kOffsetGroup > 0) {
@@ -316,14 +320,16 @@ ARB_BF16_TARGET void dot_tokens_blocks(const typename Format::Block* blocks, int
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const __m512 token_sums = _mm512_maskz_loadu_ps(kLive, group_sums + t * groups_per_token + b * kGroups);
-        offset[b & 1][t] = _mm512_fmadd_ps(offsets, token_sums, offset[b & 1][t]);
+        const __m512 next = _mm512_fmadd_ps(offsets, token_sums, stale_offset[t]);
+        stale_offset[t] = fresh_offset[t];
+        fresh_offset[t] = next;
       }
     }
   }
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) {
-    const float dot = lane_sum(_mm512_add_ps(chain[0][t], chain[1][t]));
-    sums[t] = Format::kOffsetGroup > 0 ? dot - lane_sum(_mm512_add_ps(offset[0][t], offset[1][t])) : dot;
+    const float dot = lane_sum(_mm512_add_ps(fresh[t], stale[t]));
+    sums[t] = Format::kOffsetGroup > 0 ? dot - lane_sum(_mm512_add_ps(fresh_offset[t], stale_offset[t])) : dot;
   }
 }
 
