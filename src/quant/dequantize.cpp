@@ -43,10 +43,17 @@ DequantizeFn fast_dequantizer(DType type) {
 #endif
     case DType::BF16: return quant::dequantize_bf16_avx2;
     case DType::Q4_0: return quant::dequantize_q4_0_avx2;
+    case DType::Q4_1: return quant::dequantize_q4_1_avx2;
+    case DType::Q5_0: return quant::dequantize_q5_0_avx2;
+    case DType::Q5_1: return quant::dequantize_q5_1_avx2;
     case DType::Q8_0: return quant::dequantize_q8_0_avx2;
+    case DType::Q2_K: return quant::dequantize_q2_k_avx2;
+    case DType::Q3_K: return quant::dequantize_q3_k_avx2;
     case DType::Q4_K: return quant::dequantize_q4_k_avx2;
     case DType::Q5_K: return quant::dequantize_q5_k_avx2;
     case DType::Q6_K: return quant::dequantize_q6_k_avx2;
+    case DType::IQ4_NL: return quant::dequantize_iq4_nl_avx2;
+    case DType::IQ4_XS: return quant::dequantize_iq4_xs_avx2;
     default: break;
   }
 #endif

@@ -39,10 +39,17 @@ void dequantize_iq4_xs_scalar(const void* src, float* dst, int64_t n);
 void dequantize_f16_avx2(const void* src, float* dst, int64_t n);
 void dequantize_bf16_avx2(const void* src, float* dst, int64_t n);
 void dequantize_q4_0_avx2(const void* src, float* dst, int64_t n);
+void dequantize_q4_1_avx2(const void* src, float* dst, int64_t n);
+void dequantize_q5_0_avx2(const void* src, float* dst, int64_t n);
+void dequantize_q5_1_avx2(const void* src, float* dst, int64_t n);
 void dequantize_q8_0_avx2(const void* src, float* dst, int64_t n);
+void dequantize_q2_k_avx2(const void* src, float* dst, int64_t n);
+void dequantize_q3_k_avx2(const void* src, float* dst, int64_t n);
 void dequantize_q4_k_avx2(const void* src, float* dst, int64_t n);
 void dequantize_q5_k_avx2(const void* src, float* dst, int64_t n);
 void dequantize_q6_k_avx2(const void* src, float* dst, int64_t n);
+void dequantize_iq4_nl_avx2(const void* src, float* dst, int64_t n);
+void dequantize_iq4_xs_avx2(const void* src, float* dst, int64_t n);
 #endif
 
 }  // namespace arbiter::quant
