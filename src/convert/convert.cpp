@@ -88,7 +88,8 @@ Result<std::vector<TensorJob>> plan_tensors(const std::string& dir, const ModelC
   }
   const bool has_output = seen.count("output.weight") != 0;
   for (TensorJob& job : jobs) {
-    const TensorTypeChoice choice = choose_tensor_type(type, job.name, job.shape, c.num_layers, has_output);
+    const TensorTypeChoice choice = choose_tensor_type(type, job.name, job.shape, c.num_layers, has_output,
+                                                          c.num_kv_heads > 0 ? c.num_heads / c.num_kv_heads : 1);
     job.dtype = choice.dtype;
     job.type_note = choice.note;
   }

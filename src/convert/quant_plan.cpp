@@ -7,19 +7,24 @@ namespace arbiter {
 
 namespace {
 
+using Mixture = OutputType::Mixture;
+
 struct TypeEntry {
   const char* name;
   DType base;
-  bool k_mixture;
+  Mixture mixture;
   uint32_t file_type;
 };
 
 // file_type numbers are llama.cpp's llama_ftype values, which readers show as the file's quantization.
 constexpr TypeEntry kTypes[] = {
-    {"f32", DType::F32, false, 0},     {"f16", DType::F16, false, 1},      {"bf16", DType::BF16, false, 32},
-    {"q8_0", DType::Q8_0, false, 7},   {"q4_0", DType::Q4_0, false, 2},    {"q4_1", DType::Q4_1, false, 3},
-    {"q5_0", DType::Q5_0, false, 8},   {"q5_1", DType::Q5_1, false, 9},    {"q4_K_M", DType::Q4_K, true, 15},
-    {"q5_K_M", DType::Q5_K, true, 17}, {"q6_K", DType::Q6_K, false, 18},
+    {"f32", DType::F32, Mixture::kNone, 0},          {"f16", DType::F16, Mixture::kNone, 1},
+    {"bf16", DType::BF16, Mixture::kNone, 32},       {"q8_0", DType::Q8_0, Mixture::kNone, 7},
+    {"q4_0", DType::Q4_0, Mixture::kNone, 2},        {"q4_1", DType::Q4_1, Mixture::kNone, 3},
+    {"q5_0", DType::Q5_0, Mixture::kNone, 8},        {"q5_1", DType::Q5_1, Mixture::kNone, 9},
+    {"q4_K_M", DType::Q4_K, Mixture::kKQuant, 15},   {"q5_K_M", DType::Q5_K, Mixture::kKQuant, 17},
+    {"q6_K", DType::Q6_K, Mixture::kNone, 18},       {"iq4_nl", DType::IQ4_NL, Mixture::kIq4, 25},
+    {"iq4_xs", DType::IQ4_XS, Mixture::kIq4, 30},
 };
 
 std::string lower(std::string s) {
@@ -54,19 +59,21 @@ bool is_block_type(DType t) { return dtype_info(t).block_elems > 1; }
 
 Result<OutputType> parse_output_type(const std::string& name) {
   for (const TypeEntry& e : kTypes) {
-    if (lower(e.name) == lower(name)) return OutputType{e.name, e.base, e.k_mixture, e.file_type};
+    if (lower(e.name) == lower(name)) return OutputType{e.name, e.base, e.mixture, e.file_type};
   }
   return error("unknown output type '" + name + "' (supported: " + output_type_names() + ")");
 }
 
-const char* output_type_names() { return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K_M, q5_K_M, q6_K"; }
+const char* output_type_names() {
+  return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K_M, q5_K_M, q6_K, iq4_nl, iq4_xs";
+}
 
 bool use_more_bits(int64_t layer, int64_t n_layers) {
   return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
 }
 
 TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& name, const std::vector<int64_t>& shape,
-                                    int64_t n_layers, bool has_output) {
+                                    int64_t n_layers, bool has_output, int64_t query_heads_per_kv_head) {
   if (stays_f32(name, shape)) return {DType::F32, ""};
   const int64_t cols = shape.back();
   TensorTypeChoice choice{type.base, ""};
@@ -79,9 +86,16 @@ TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& n
     } else if (type.base != DType::Q8_0) {
       choice = {DType::Q6_K, "output matrix kept at Q6_K"};
     }
-  } else if (type.k_mixture && (ends_with(name, ".attn_v.weight") || ends_with(name, ".ffn_down.weight"))) {
+  } else if (type.mixture == Mixture::kKQuant &&
+             (ends_with(name, ".attn_v.weight") || ends_with(name, ".ffn_down.weight"))) {
     const int64_t layer = layer_of(name);
     if (layer >= 0 && use_more_bits(layer, n_layers)) choice = {DType::Q6_K, "mixture: layer " + std::to_string(layer) + " gets Q6_K"};
+  } else if (type.mixture == Mixture::kIq4 && ends_with(name, ".attn_v.weight")) {
+    // Grouped heads make attn_v small next to attn_q; more bits there cost little.
+    if (query_heads_per_kv_head >= 4) choice = {DType::Q5_K, "mixture: attn_v gets Q5_K (grouped-query attention)"};
+  } else if (type.mixture == Mixture::kIq4 && ends_with(name, ".ffn_down.weight")) {
+    const int64_t layer = layer_of(name);
+    if (layer >= 0 && layer < n_layers / 8) choice = {DType::Q5_K, "mixture: layer " + std::to_string(layer) + " gets Q5_K"};
   }
 
   if (cols % dtype_info(choice.dtype).block_elems != 0) {
@@ -90,6 +104,7 @@ TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& n
       case DType::Q4_K: choice.dtype = DType::Q5_0; break;
       case DType::Q5_K: choice.dtype = DType::Q5_1; break;
       case DType::Q6_K: choice.dtype = DType::Q8_0; break;
+      case DType::IQ4_XS: choice.dtype = DType::IQ4_NL; break;
       default: choice.dtype = DType::F16; break;
     }
     if (cols % dtype_info(choice.dtype).block_elems != 0) choice.dtype = DType::F16;

@@ -15,6 +15,10 @@ Result<ConvertReport> quantize_gguf(const std::string& in_path, const std::strin
   const std::string arch = gguf->get_string("general.architecture").value_or("");
   const int64_t n_layers = gguf->get_int(arch + ".block_count").value_or(0);
   const bool has_output = gguf->tensor("output.weight") != nullptr;
+  // Query heads per key/value head (1 when the file does not say, as for models without grouping).
+  const int64_t heads = gguf->get_int(arch + ".attention.head_count").value_or(1);
+  const int64_t kv_heads = gguf->get_int(arch + ".attention.head_count_kv").value_or(heads);
+  const int64_t query_heads_per_kv_head = kv_heads > 0 ? heads / kv_heads : 1;
 
   std::vector<TensorJob> jobs;
   for (const TensorView& t : gguf->tensors()) {
@@ -23,7 +27,7 @@ Result<ConvertReport> quantize_gguf(const std::string& in_path, const std::strin
     job.source = &t;
     job.source_name = in_path + ": " + t.name;
     job.shape = t.shape;
-    const TensorTypeChoice choice = choose_tensor_type(type, t.name, t.shape, n_layers, has_output);
+    const TensorTypeChoice choice = choose_tensor_type(type, t.name, t.shape, n_layers, has_output, query_heads_per_kv_head);
     job.dtype = choice.dtype;
     job.type_note = choice.note;
     jobs.push_back(std::move(job));

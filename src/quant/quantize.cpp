@@ -37,6 +37,8 @@ QuantizeFn quantizer(DType type) {
     case DType::Q4_K: return quant::quantize_q4_k;
     case DType::Q5_K: return quant::quantize_q5_k;
     case DType::Q6_K: return quant::quantize_q6_k;
+    case DType::IQ4_NL: return quant::quantize_iq4_nl;
+    case DType::IQ4_XS: return quant::quantize_iq4_xs;
     default: return nullptr;
   }
 }

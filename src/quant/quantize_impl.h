@@ -33,4 +33,8 @@ void quantize_q4_k(const float* src, void* dst, int64_t n);
 void quantize_q5_k(const float* src, void* dst, int64_t n);
 void quantize_q6_k(const float* src, void* dst, int64_t n);
 
+// quantize_iq4.cpp
+void quantize_iq4_nl(const float* src, void* dst, int64_t n);
+void quantize_iq4_xs(const float* src, void* dst, int64_t n);
+
 }  // namespace arbiter::quant

@@ -14,12 +14,15 @@ OutputType type(const std::string& name) {
 
 TEST(QuantPlan, ParsesTypesCaseInsensitively) {
   EXPECT_EQ(type("Q4_K_M").base, DType::Q4_K);
-  EXPECT_TRUE(type("q4_k_m").k_mixture);
+  EXPECT_EQ(type("q4_k_m").mixture, OutputType::Mixture::kKQuant);
+  EXPECT_EQ(type("IQ4_XS").mixture, OutputType::Mixture::kIq4);
   EXPECT_EQ(type("q4_K_M").file_type, 15u);
   EXPECT_EQ(type("q5_K_M").file_type, 17u);
   EXPECT_EQ(type("q6_K").file_type, 18u);
   EXPECT_EQ(type("q8_0").file_type, 7u);
   EXPECT_EQ(type("bf16").file_type, 32u);
+  EXPECT_EQ(type("iq4_nl").file_type, 25u);
+  EXPECT_EQ(type("iq4_xs").file_type, 30u);
   EXPECT_FALSE(parse_output_type("q2_K").is_ok());
 }
 
@@ -35,43 +38,62 @@ TEST(QuantPlan, UseMoreBitsLayersOf32) {
 TEST(QuantPlan, Q4KMMixtureOnRealShapes) {
   const OutputType q4km = type("q4_K_M");
   const std::vector<int64_t> square = {4096, 4096}, down = {4096, 14336};
-  EXPECT_EQ(choose_tensor_type(q4km, "blk.0.attn_v.weight", {1024, 4096}, 32, true).dtype, DType::Q6_K);
-  EXPECT_EQ(choose_tensor_type(q4km, "blk.4.attn_v.weight", {1024, 4096}, 32, true).dtype, DType::Q4_K);
-  EXPECT_EQ(choose_tensor_type(q4km, "blk.6.ffn_down.weight", down, 32, true).dtype, DType::Q6_K);
-  EXPECT_EQ(choose_tensor_type(q4km, "blk.7.ffn_down.weight", down, 32, true).dtype, DType::Q4_K);
-  EXPECT_EQ(choose_tensor_type(q4km, "blk.0.attn_q.weight", square, 32, true).dtype, DType::Q4_K);
-  EXPECT_EQ(choose_tensor_type(q4km, "output.weight", {128256, 4096}, 32, true).dtype, DType::Q6_K);
-  EXPECT_EQ(choose_tensor_type(q4km, "token_embd.weight", {128256, 4096}, 32, true).dtype, DType::Q4_K);
+  EXPECT_EQ(choose_tensor_type(q4km, "blk.0.attn_v.weight", {1024, 4096}, 32, true, 1).dtype, DType::Q6_K);
+  EXPECT_EQ(choose_tensor_type(q4km, "blk.4.attn_v.weight", {1024, 4096}, 32, true, 1).dtype, DType::Q4_K);
+  EXPECT_EQ(choose_tensor_type(q4km, "blk.6.ffn_down.weight", down, 32, true, 1).dtype, DType::Q6_K);
+  EXPECT_EQ(choose_tensor_type(q4km, "blk.7.ffn_down.weight", down, 32, true, 1).dtype, DType::Q4_K);
+  EXPECT_EQ(choose_tensor_type(q4km, "blk.0.attn_q.weight", square, 32, true, 1).dtype, DType::Q4_K);
+  EXPECT_EQ(choose_tensor_type(q4km, "output.weight", {128256, 4096}, 32, true, 1).dtype, DType::Q6_K);
+  EXPECT_EQ(choose_tensor_type(q4km, "token_embd.weight", {128256, 4096}, 32, true, 1).dtype, DType::Q4_K);
   // Tied embeddings: token_embd is the output matrix.
-  EXPECT_EQ(choose_tensor_type(q4km, "token_embd.weight", {151936, 896}, 24, false).dtype, DType::Q8_0);
-  EXPECT_EQ(choose_tensor_type(q4km, "token_embd.weight", {151936, 1024}, 24, false).dtype, DType::Q6_K);
-  EXPECT_EQ(choose_tensor_type(q4km, "blk.0.attn_norm.weight", {4096}, 32, true).dtype, DType::F32);
-  EXPECT_EQ(choose_tensor_type(q4km, "blk.0.attn_q.bias", {4096}, 32, true).dtype, DType::F32);
-  EXPECT_EQ(choose_tensor_type(q4km, "cls.output.weight", {5, 4096}, 32, true).dtype, DType::F32);
-  EXPECT_EQ(choose_tensor_type(q4km, "rope_freqs.weight", {64}, 32, true).dtype, DType::F32);
+  EXPECT_EQ(choose_tensor_type(q4km, "token_embd.weight", {151936, 896}, 24, false, 1).dtype, DType::Q8_0);
+  EXPECT_EQ(choose_tensor_type(q4km, "token_embd.weight", {151936, 1024}, 24, false, 1).dtype, DType::Q6_K);
+  EXPECT_EQ(choose_tensor_type(q4km, "blk.0.attn_norm.weight", {4096}, 32, true, 1).dtype, DType::F32);
+  EXPECT_EQ(choose_tensor_type(q4km, "blk.0.attn_q.bias", {4096}, 32, true, 1).dtype, DType::F32);
+  EXPECT_EQ(choose_tensor_type(q4km, "cls.output.weight", {5, 4096}, 32, true, 1).dtype, DType::F32);
+  EXPECT_EQ(choose_tensor_type(q4km, "rope_freqs.weight", {64}, 32, true, 1).dtype, DType::F32);
 }
 
 TEST(QuantPlan, RowsNotAMultipleOf256FallBack) {
   // Qwen2-0.5B's 896-wide rows and the fixtures' 64-wide ones.
-  const TensorTypeChoice q4 = choose_tensor_type(type("q4_K_M"), "blk.5.attn_q.weight", {896, 896}, 24, true);
+  const TensorTypeChoice q4 = choose_tensor_type(type("q4_K_M"), "blk.5.attn_q.weight", {896, 896}, 24, true, 1);
   EXPECT_EQ(q4.dtype, DType::Q5_0);
   EXPECT_NE(q4.note.find("fallback"), std::string::npos);
-  EXPECT_EQ(choose_tensor_type(type("q5_K_M"), "blk.5.attn_q.weight", {64, 64}, 3, true).dtype, DType::Q5_1);
-  EXPECT_EQ(choose_tensor_type(type("q6_K"), "blk.5.attn_q.weight", {64, 64}, 3, true).dtype, DType::Q8_0);
+  EXPECT_EQ(choose_tensor_type(type("q5_K_M"), "blk.5.attn_q.weight", {64, 64}, 3, true, 1).dtype, DType::Q5_1);
+  EXPECT_EQ(choose_tensor_type(type("q6_K"), "blk.5.attn_q.weight", {64, 64}, 3, true, 1).dtype, DType::Q8_0);
   // Layer 2 of 3 is in the last eighth: Q6_K, which falls back to Q8_0; layer 0 of 3 is not picked.
-  EXPECT_EQ(choose_tensor_type(type("q4_K_M"), "blk.2.attn_v.weight", {32, 64}, 3, true).dtype, DType::Q8_0);
-  EXPECT_EQ(choose_tensor_type(type("q4_K_M"), "blk.0.attn_v.weight", {32, 64}, 3, true).dtype, DType::Q5_0);
+  EXPECT_EQ(choose_tensor_type(type("q4_K_M"), "blk.2.attn_v.weight", {32, 64}, 3, true, 1).dtype, DType::Q8_0);
+  EXPECT_EQ(choose_tensor_type(type("q4_K_M"), "blk.0.attn_v.weight", {32, 64}, 3, true, 1).dtype, DType::Q5_0);
   // 48 columns: no 32-element block fits either, so F16.
-  EXPECT_EQ(choose_tensor_type(type("q8_0"), "blk.0.attn_q.weight", {64, 48}, 3, true).dtype, DType::F16);
-  EXPECT_EQ(choose_tensor_type(type("q4_0"), "output.weight", {512, 64}, 3, true).dtype, DType::Q8_0);
+  EXPECT_EQ(choose_tensor_type(type("q8_0"), "blk.0.attn_q.weight", {64, 48}, 3, true, 1).dtype, DType::F16);
+  EXPECT_EQ(choose_tensor_type(type("q4_0"), "output.weight", {512, 64}, 3, true, 1).dtype, DType::Q8_0);
+}
+
+// Llama-3-8B's shapes (32 layers, 32 query heads over 8 key/value heads): attn_v gets Q5_K only with
+// grouping of 4 or more, ffn_down in layers 0-3, the output matrix Q6_K; rows that are not a multiple of
+// 256 (Qwen2-0.5B's 896) fall back to IQ4_NL, and Q5_K to Q5_1.
+TEST(QuantPlan, Iq4MixtureOnRealShapes) {
+  const std::vector<int64_t> square = {4096, 4096}, down = {4096, 14336}, v = {1024, 4096};
+  for (const char* name : {"iq4_xs", "iq4_nl"}) {
+    const OutputType t = type(name);
+    EXPECT_EQ(choose_tensor_type(t, "blk.9.attn_v.weight", v, 32, true, 4).dtype, DType::Q5_K) << name;
+    EXPECT_EQ(choose_tensor_type(t, "blk.9.attn_v.weight", v, 32, true, 2).dtype, t.base) << name;
+    EXPECT_EQ(choose_tensor_type(t, "blk.3.ffn_down.weight", down, 32, true, 4).dtype, DType::Q5_K) << name;
+    EXPECT_EQ(choose_tensor_type(t, "blk.4.ffn_down.weight", down, 32, true, 4).dtype, t.base) << name;
+    EXPECT_EQ(choose_tensor_type(t, "blk.31.ffn_down.weight", down, 32, true, 4).dtype, t.base) << name;
+    EXPECT_EQ(choose_tensor_type(t, "blk.0.attn_q.weight", square, 32, true, 4).dtype, t.base) << name;
+    EXPECT_EQ(choose_tensor_type(t, "output.weight", {128256, 4096}, 32, true, 4).dtype, DType::Q6_K) << name;
+    EXPECT_EQ(choose_tensor_type(t, "blk.0.attn_q.weight", {896, 896}, 24, true, 7).dtype, DType::IQ4_NL) << name;
+    EXPECT_EQ(choose_tensor_type(t, "blk.0.attn_v.weight", {128, 896}, 24, true, 7).dtype, DType::Q5_1) << name;
+  }
 }
 
 TEST(QuantPlan, PlainTypesApplyToEveryMatrix) {
   for (const char* name : {"f16", "bf16", "q8_0"}) {
     const OutputType t = type(name);
-    EXPECT_EQ(choose_tensor_type(t, "output.weight", {512, 64}, 3, true).dtype, t.base) << name;
-    EXPECT_EQ(choose_tensor_type(t, "token_embd.weight", {512, 64}, 3, false).dtype, t.base) << name;
-    EXPECT_EQ(choose_tensor_type(t, "blk.0.ffn_down.weight", {64, 192}, 3, true).dtype, t.base) << name;
+    EXPECT_EQ(choose_tensor_type(t, "output.weight", {512, 64}, 3, true, 1).dtype, t.base) << name;
+    EXPECT_EQ(choose_tensor_type(t, "token_embd.weight", {512, 64}, 3, false, 1).dtype, t.base) << name;
+    EXPECT_EQ(choose_tensor_type(t, "blk.0.ffn_down.weight", {64, 192}, 3, true, 1).dtype, t.base) << name;
   }
 }
 

@@ -99,7 +99,7 @@ TEST(QuantizeTest, ZeroBlocksStayZero) {
   const std::vector<float> zeros(256, 0.0f);
   std::vector<float> back(256);
   for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K,
-                     DType::Q6_K}) {
+                     DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
     std::vector<uint8_t> bytes(*row_bytes(type, 256), 0xff);
     quantize_row(type, zeros.data(), bytes.data(), 256);
     dequantize_row(type, bytes.data(), back.data(), 256);
@@ -113,7 +113,7 @@ TEST(QuantizeTest, NonFiniteInputDoesNotCrash) {
   x[70] = INFINITY;
   x[200] = -INFINITY;
   for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K,
-                     DType::Q6_K}) {
+                     DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
     std::vector<uint8_t> bytes(*row_bytes(type, 256));
     quantize_row(type, x.data(), bytes.data(), 256);
   }
@@ -121,10 +121,10 @@ TEST(QuantizeTest, NonFiniteInputDoesNotCrash) {
 
 TEST(QuantizeTest, SupportedTypes) {
   for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-                     DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+                     DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
     EXPECT_TRUE(can_quantize(type)) << dtype_name(type);
   }
-  for (DType type : {DType::Q8_1, DType::Q2_K, DType::Q8_K, DType::IQ4_XS, DType::I32}) {
+  for (DType type : {DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q8_K, DType::I32}) {
     EXPECT_FALSE(can_quantize(type)) << dtype_name(type);
   }
 }
@@ -180,7 +180,8 @@ INSTANTIATE_TEST_SUITE_P(Formats, RoundTripTest,
                                            RoundTripCase{DType::Q8_0, 6e-3}, RoundTripCase{DType::Q6_K, 2e-2},
                                            RoundTripCase{DType::Q5_K, 4e-2}, RoundTripCase{DType::Q5_1, 4.3e-2},
                                            RoundTripCase{DType::Q5_0, 4.8e-2}, RoundTripCase{DType::Q4_K, 8e-2},
-                                           RoundTripCase{DType::Q4_1, 9e-2}, RoundTripCase{DType::Q4_0, 9.8e-2}),
+                                           RoundTripCase{DType::Q4_1, 9e-2}, RoundTripCase{DType::Q4_0, 9.8e-2},
+                                           RoundTripCase{DType::IQ4_NL, 8.8e-2}, RoundTripCase{DType::IQ4_XS, 8.8e-2}),
                          [](const ::testing::TestParamInfo<RoundTripCase>& info) {
                            return std::string(dtype_name(info.param.type));
                          });
@@ -193,6 +194,28 @@ TEST(RoundTripTest, SearchedScalesBeatPlainOnes) {
   EXPECT_LT(round_trip_relative_rmse(DType::Q5_K), round_trip_relative_rmse(DType::Q5_1));
   EXPECT_LT(round_trip_relative_rmse(DType::Q5_1), round_trip_relative_rmse(DType::Q5_0));
   EXPECT_LT(round_trip_relative_rmse(DType::Q6_K), round_trip_relative_rmse(DType::Q5_K));
+  // Non-linear levels placed for bell-shaped weights, with a searched scale, beat Q4_0's uniform ones.
+  EXPECT_LT(round_trip_relative_rmse(DType::IQ4_NL), round_trip_relative_rmse(DType::Q4_0));
+  EXPECT_LT(round_trip_relative_rmse(DType::IQ4_XS), round_trip_relative_rmse(DType::Q4_0));
+}
+
+// Values that are exactly d * kIq4Values[i] come back exactly: the scale search reaches the plain scale
+// 1 / d (its attempt 0), whose fit is perfect. Each IQ4_XS group has its own multiple of the
+// super-block's scale (l in [-32, 31]), and the largest group's negative maximum fixes the sign of d.
+TEST(QuantizeTest, Iq4LevelsAtTheirOwnScaleComeBackExactly) {
+  constexpr int8_t kLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+  std::vector<float> x(256);
+  for (int g = 0; g < 8; ++g) {
+    const float group_scale = 0.0625f * float(32 - 3 * g);  // multiples 32, 29, ..., 11 of 1/16
+    for (int j = 0; j < 32; ++j) x[32 * g + j] = group_scale * float(kLevels[(j * 7 + g) % 16]);
+  }
+  for (DType type : {DType::IQ4_NL, DType::IQ4_XS}) {
+    std::vector<uint8_t> bytes(*row_bytes(type, 256));
+    std::vector<float> back(256);
+    quantize_row(type, x.data(), bytes.data(), 256);
+    dequantize_row(type, bytes.data(), back.data(), 256);
+    for (int i = 0; i < 256; ++i) ASSERT_NEAR(back[i], x[i], 1e-5f * std::fabs(x[i])) << dtype_name(type) << " element " << i;
+  }
 }
 
 }  // namespace
