@@ -24,7 +24,9 @@ constexpr TypeEntry kTypes[] = {
     {"q5_0", DType::Q5_0, Mixture::kNone, 8},        {"q5_1", DType::Q5_1, Mixture::kNone, 9},
     {"q4_K_M", DType::Q4_K, Mixture::kKQuant, 15},   {"q5_K_M", DType::Q5_K, Mixture::kKQuant, 17},
     {"q6_K", DType::Q6_K, Mixture::kNone, 18},       {"iq4_nl", DType::IQ4_NL, Mixture::kIq4, 25},
-    {"iq4_xs", DType::IQ4_XS, Mixture::kIq4, 30},
+    {"iq4_xs", DType::IQ4_XS, Mixture::kIq4, 30},    {"q2_K", DType::Q2_K, Mixture::kQ2K, 10},
+    {"q3_K_S", DType::Q3_K, Mixture::kNone, 11},     {"q3_K_M", DType::Q3_K, Mixture::kQ3KM, 12},
+    {"q3_K_L", DType::Q3_K, Mixture::kQ3KL, 13},
 };
 
 std::string lower(std::string s) {
@@ -55,6 +57,39 @@ bool stays_f32(const std::string& name, const std::vector<int64_t>& shape) {
 
 bool is_block_type(DType t) { return dtype_info(t).block_elems > 1; }
 
+// The matrices of a layer the mixtures treat apart.
+enum class Role { kAttnV, kFfnDown, kAttnOutput, kOther };
+
+// The type a mixture gives a layer's matrix (`base` where it leaves it alone), by llama.cpp's rules.
+// attn_v is small next to attn_q when query heads are grouped, so more bits there cost little.
+DType mixture_type(Mixture mixture, DType base, Role role, int64_t layer, int64_t n_layers,
+                   int64_t query_heads_per_kv_head) {
+  const bool grouped = query_heads_per_kv_head >= 4;
+  switch (mixture) {
+    case Mixture::kNone: return base;
+    case Mixture::kKQuant:  // q4_K_M, q5_K_M
+      if ((role == Role::kAttnV || role == Role::kFfnDown) && use_more_bits(layer, n_layers)) return DType::Q6_K;
+      return base;
+    case Mixture::kIq4:  // iq4_nl, iq4_xs
+      if (role == Role::kAttnV && grouped) return DType::Q5_K;
+      if (role == Role::kFfnDown && layer < n_layers / 8) return DType::Q5_K;
+      return base;
+    case Mixture::kQ2K:
+      if (role == Role::kAttnV) return grouped ? DType::Q4_K : DType::Q3_K;
+      if (role == Role::kFfnDown || role == Role::kAttnOutput) return DType::Q3_K;
+      return base;
+    case Mixture::kQ3KM:
+      if (role == Role::kAttnV) return layer < 2 ? DType::Q5_K : DType::Q4_K;
+      if (role == Role::kFfnDown) return layer < n_layers / 16 ? DType::Q5_K : DType::Q4_K;
+      if (role == Role::kAttnOutput) return DType::Q4_K;
+      return base;
+    case Mixture::kQ3KL:
+      if (role != Role::kOther) return DType::Q5_K;
+      return base;
+  }
+  return base;
+}
+
 }  // namespace
 
 Result<OutputType> parse_output_type(const std::string& name) {
@@ -65,7 +100,8 @@ Result<OutputType> parse_output_type(const std::string& name) {
 }
 
 const char* output_type_names() {
-  return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K_M, q5_K_M, q6_K, iq4_nl, iq4_xs";
+  return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K_S, q3_K_M, q3_K_L, q4_K_M, q5_K_M, q6_K, iq4_nl, "
+         "iq4_xs";
 }
 
 bool use_more_bits(int64_t layer, int64_t n_layers) {
@@ -86,16 +122,15 @@ TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& n
     } else if (type.base != DType::Q8_0) {
       choice = {DType::Q6_K, "output matrix kept at Q6_K"};
     }
-  } else if (type.mixture == Mixture::kKQuant &&
-             (ends_with(name, ".attn_v.weight") || ends_with(name, ".ffn_down.weight"))) {
-    const int64_t layer = layer_of(name);
-    if (layer >= 0 && use_more_bits(layer, n_layers)) choice = {DType::Q6_K, "mixture: layer " + std::to_string(layer) + " gets Q6_K"};
-  } else if (type.mixture == Mixture::kIq4 && ends_with(name, ".attn_v.weight")) {
-    // Grouped heads make attn_v small next to attn_q; more bits there cost little.
-    if (query_heads_per_kv_head >= 4) choice = {DType::Q5_K, "mixture: attn_v gets Q5_K (grouped-query attention)"};
-  } else if (type.mixture == Mixture::kIq4 && ends_with(name, ".ffn_down.weight")) {
-    const int64_t layer = layer_of(name);
-    if (layer >= 0 && layer < n_layers / 8) choice = {DType::Q5_K, "mixture: layer " + std::to_string(layer) + " gets Q5_K"};
+  } else if (const int64_t layer = layer_of(name); layer >= 0) {
+    const Role role = ends_with(name, ".attn_v.weight")        ? Role::kAttnV
+                      : ends_with(name, ".ffn_down.weight")    ? Role::kFfnDown
+                      : ends_with(name, ".attn_output.weight") ? Role::kAttnOutput
+                                                               : Role::kOther;
+    const DType raised = mixture_type(type.mixture, type.base, role, layer, n_layers, query_heads_per_kv_head);
+    if (raised != type.base) {
+      choice = {raised, std::string("mixture: layer ") + std::to_string(layer) + " gets " + dtype_name(raised)};
+    }
   }
 
   if (cols % dtype_info(choice.dtype).block_elems != 0) {
@@ -104,6 +139,8 @@ TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& n
       case DType::Q4_K: choice.dtype = DType::Q5_0; break;
       case DType::Q5_K: choice.dtype = DType::Q5_1; break;
       case DType::Q6_K: choice.dtype = DType::Q8_0; break;
+      case DType::Q2_K:
+      case DType::Q3_K:
       case DType::IQ4_XS: choice.dtype = DType::IQ4_NL; break;
       default: choice.dtype = DType::F16; break;
     }

@@ -3,9 +3,10 @@
 // output.weight (token_embd.weight when there is no separate output) is kept at Q6_K; with q4_K_M and
 // q5_K_M, attn_v.weight and ffn_down.weight are raised to Q6_K in the layers use_more_bits() picks; with
 // iq4_nl and iq4_xs, attn_v.weight is raised to Q5_K when four or more query heads share a key/value
-// head, and ffn_down.weight in the first eighth of the layers. Tensors whose rows are not a multiple of
-// 256 fall back to a 32-element format (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, IQ4_XS -> IQ4_NL),
-// and any block type whose block does not divide the row falls back to F16.
+// head, and ffn_down.weight in the first eighth of the layers; q2_K, q3_K_M and q3_K_L raise attn_v,
+// ffn_down and attn_output (see mixture_type); q3_K_S is Q3_K throughout. Tensors whose rows are not a
+// multiple of 256 fall back to a 32-element format (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K /
+// Q3_K / IQ4_XS -> IQ4_NL), and any block type whose block does not divide the row falls back to F16.
 #pragma once
 
 #include <cstdint>
@@ -20,12 +21,13 @@ namespace arbiter {
 struct OutputType {
   std::string name;         // as given on the command line: "q4_K_M"
   DType base = DType::F32;  // the type of ordinary matrices
-  enum class Mixture { kNone, kKQuant, kIq4 };
-  Mixture mixture = Mixture::kNone;  // q4_K_M / q5_K_M, iq4_nl / iq4_xs: the rules above
+  enum class Mixture { kNone, kKQuant, kIq4, kQ2K, kQ3KM, kQ3KL };
+  Mixture mixture = Mixture::kNone;  // which of the rules above apply
   uint32_t file_type = 0;   // general.file_type (llama_ftype)
 };
 
-// f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K_M, q5_K_M, q6_K, iq4_nl, iq4_xs (case-insensitive).
+// f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K_S, q3_K_M, q3_K_L, q4_K_M, q5_K_M, q6_K, iq4_nl,
+// iq4_xs (case-insensitive).
 Result<OutputType> parse_output_type(const std::string& name);
 const char* output_type_names();  // for help and errors
 

@@ -34,6 +34,8 @@ QuantizeFn quantizer(DType type) {
     case DType::Q5_0: return quant::quantize_q5_0;
     case DType::Q5_1: return quant::quantize_q5_1;
     case DType::Q8_0: return quant::quantize_q8_0;
+    case DType::Q2_K: return quant::quantize_q2_k;
+    case DType::Q3_K: return quant::quantize_q3_k;
     case DType::Q4_K: return quant::quantize_q4_k;
     case DType::Q5_K: return quant::quantize_q5_k;
     case DType::Q6_K: return quant::quantize_q6_k;

@@ -21,6 +21,18 @@ inline int round_away(float value) {
 
 inline int clamp_int(int value, int lo, int hi) { return value < lo ? lo : (value > hi ? hi : value); }
 
+struct AffineFit {
+  float scale;  // x ~ scale * code - min_offset
+  float min_offset;
+};
+
+// fit_affine_codes.cpp: codes 0..max_code for x[0..n) under x ~ scale * code + min (min <= 0),
+// minimising the weighted error (squared, or absolute where the format's reference measures that):
+// tries the plain range fit, then step counts max_code + rmin + rdelta * k for k in 0..steps, each
+// refined by weighted least squares for scale and min. n <= 256.
+AffineFit fit_affine_codes(int n, int max_code, const float* x, const float* weights, uint8_t* codes, float rmin,
+                           float rdelta, int steps, bool absolute_error);
+
 // quantize_legacy.cpp
 void quantize_q4_0(const float* src, void* dst, int64_t n);
 void quantize_q4_1(const float* src, void* dst, int64_t n);
@@ -32,6 +44,10 @@ void quantize_q8_0(const float* src, void* dst, int64_t n);
 void quantize_q4_k(const float* src, void* dst, int64_t n);
 void quantize_q5_k(const float* src, void* dst, int64_t n);
 void quantize_q6_k(const float* src, void* dst, int64_t n);
+
+// quantize_k_low.cpp
+void quantize_q2_k(const float* src, void* dst, int64_t n);
+void quantize_q3_k(const float* src, void* dst, int64_t n);
 
 // quantize_iq4.cpp
 void quantize_iq4_nl(const float* src, void* dst, int64_t n);

@@ -15,73 +15,6 @@ namespace {
 
 constexpr float kGroupMaxEps = 1e-15f;
 
-struct AffineFit {
-  float scale;  // x ~ scale * code - min_offset
-  float min_offset;
-};
-
-// Codes 0..max_code for x[0..n) under x ~ scale * code + min (min <= 0), minimising the weighted
-// squared error: tries the plain range fit, then step counts max_code + rmin + rdelta * k for k in
-// 0..steps, each refined by weighted least squares for scale and min.
-AffineFit fit_affine_codes(int n, int max_code, const float* x, const float* weights, uint8_t* codes,
-                           float rmin, float rdelta, int steps) {
-  float min = x[0], max = x[0];
-  float sum_w = weights[0];
-  float sum_x = sum_w * x[0];
-  for (int i = 1; i < n; ++i) {
-    if (x[i] < min) min = x[i];
-    if (x[i] > max) max = x[i];
-    sum_w += weights[i];
-    sum_x += weights[i] * x[i];
-  }
-  if (min > 0) min = 0;
-  if (max == min) {
-    std::memset(codes, 0, size_t(n));
-    return {0.0f, -min};
-  }
-  float iscale = max_code / (max - min);
-  float scale = 1 / iscale;
-  float best_error = 0;
-  for (int i = 0; i < n; ++i) {
-    codes[i] = uint8_t(clamp_int(nearest_int(iscale * (x[i] - min)), 0, max_code));
-    const float diff = scale * codes[i] + min - x[i];
-    best_error += weights[i] * (diff * diff);
-  }
-  uint8_t trial[kQK_K];
-  for (int step = 0; step <= steps; ++step) {
-    iscale = (rmin + rdelta * step + max_code) / (max - min);
-    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = clamp_int(nearest_int(iscale * (x[i] - min)), 0, max_code);
-      trial[i] = uint8_t(l);
-      const float w = weights[i];
-      sum_l += w * l;
-      sum_l2 += w * l * l;
-      sum_xl += w * l * x[i];
-    }
-    const float det = sum_w * sum_l2 - sum_l * sum_l;
-    if (!(det > 0)) continue;
-    float trial_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
-    float trial_min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
-    if (trial_min > 0) {
-      trial_min = 0;
-      trial_scale = sum_xl / sum_l2;
-    }
-    float error = 0;
-    for (int i = 0; i < n; ++i) {
-      const float diff = trial_scale * trial[i] + trial_min - x[i];
-      error += weights[i] * (diff * diff);
-    }
-    if (error < best_error) {
-      std::memcpy(codes, trial, size_t(n));
-      best_error = error;
-      scale = trial_scale;
-      min = trial_min;
-    }
-  }
-  return {scale, -min};
-}
-
 // Symmetric codes -max_code..max_code-1 (stored + max_code) for a group, weights x^2: the plain fit,
 // then 18 nearby step sizes, keeping the one with the best weighted least-squares scale.
 float fit_symmetric_codes(int n, int max_code, const float* x, uint8_t* codes) {
@@ -142,7 +75,8 @@ void quantize_k_affine(const float* x, int max_code, float rmin, float rdelta, i
     for (int l = 0; l < 32; ++l) sum_x2 += group[l] * group[l];
     const float av_x = std::sqrt(sum_x2 / 32);
     for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(group[l]);
-    const AffineFit fit = fit_affine_codes(32, max_code, group, weights, codes + 32 * j, rmin, rdelta, steps);
+    const AffineFit fit =
+        fit_affine_codes(32, max_code, group, weights, codes + 32 * j, rmin, rdelta, steps, /*absolute_error=*/false);
     scales[j] = fit.scale;
     mins[j] = fit.min_offset;
     if (fit.scale > max_scale) max_scale = fit.scale;

@@ -23,7 +23,12 @@ TEST(QuantPlan, ParsesTypesCaseInsensitively) {
   EXPECT_EQ(type("bf16").file_type, 32u);
   EXPECT_EQ(type("iq4_nl").file_type, 25u);
   EXPECT_EQ(type("iq4_xs").file_type, 30u);
-  EXPECT_FALSE(parse_output_type("q2_K").is_ok());
+  EXPECT_EQ(type("q2_K").file_type, 10u);
+  EXPECT_EQ(type("q3_K_S").file_type, 11u);
+  EXPECT_EQ(type("q3_K_M").file_type, 12u);
+  EXPECT_EQ(type("q3_K_L").file_type, 13u);
+  EXPECT_FALSE(parse_output_type("q3_K").is_ok());
+  EXPECT_FALSE(parse_output_type("iq2_xs").is_ok());
 }
 
 // use_more_bits for 32 layers: the first and last 4, and every third from layer 6.
@@ -86,6 +91,37 @@ TEST(QuantPlan, Iq4MixtureOnRealShapes) {
     EXPECT_EQ(choose_tensor_type(t, "blk.0.attn_q.weight", {896, 896}, 24, true, 7).dtype, DType::IQ4_NL) << name;
     EXPECT_EQ(choose_tensor_type(t, "blk.0.attn_v.weight", {128, 896}, 24, true, 7).dtype, DType::Q5_1) << name;
   }
+}
+
+// llama.cpp's q2_K and q3_K_* rules on Llama-3-8B's shapes (32 layers, grouping 4).
+TEST(QuantPlan, LowBitMixturesOnRealShapes) {
+  const std::vector<int64_t> square = {4096, 4096}, down = {4096, 14336}, v = {1024, 4096};
+  auto choose = [&](const char* t, const std::string& name, const std::vector<int64_t>& shape, int64_t grouping = 4) {
+    return choose_tensor_type(type(t), name, shape, 32, true, grouping).dtype;
+  };
+  EXPECT_EQ(choose("q2_K", "blk.5.attn_q.weight", square), DType::Q2_K);
+  EXPECT_EQ(choose("q2_K", "blk.5.attn_v.weight", v), DType::Q4_K);
+  EXPECT_EQ(choose("q2_K", "blk.5.attn_v.weight", v, 1), DType::Q3_K);
+  EXPECT_EQ(choose("q2_K", "blk.5.ffn_down.weight", down), DType::Q3_K);
+  EXPECT_EQ(choose("q2_K", "blk.5.attn_output.weight", square), DType::Q3_K);
+  EXPECT_EQ(choose("q2_K", "output.weight", {128256, 4096}), DType::Q6_K);
+  EXPECT_EQ(choose("q3_K_S", "blk.0.attn_v.weight", v), DType::Q3_K);
+  EXPECT_EQ(choose("q3_K_S", "blk.0.ffn_down.weight", down), DType::Q3_K);
+  EXPECT_EQ(choose("q3_K_M", "blk.1.attn_v.weight", v), DType::Q5_K);
+  EXPECT_EQ(choose("q3_K_M", "blk.2.attn_v.weight", v), DType::Q4_K);
+  EXPECT_EQ(choose("q3_K_M", "blk.1.ffn_down.weight", down), DType::Q5_K);
+  EXPECT_EQ(choose("q3_K_M", "blk.2.ffn_down.weight", down), DType::Q4_K);
+  EXPECT_EQ(choose("q3_K_M", "blk.9.attn_output.weight", square), DType::Q4_K);
+  EXPECT_EQ(choose("q3_K_M", "blk.9.ffn_up.weight", {14336, 4096}), DType::Q3_K);
+  EXPECT_EQ(choose("q3_K_L", "blk.9.attn_v.weight", v), DType::Q5_K);
+  EXPECT_EQ(choose("q3_K_L", "blk.9.ffn_down.weight", down), DType::Q5_K);
+  EXPECT_EQ(choose("q3_K_L", "blk.9.attn_output.weight", square), DType::Q5_K);
+  EXPECT_EQ(choose("q3_K_L", "blk.9.ffn_gate.weight", {14336, 4096}), DType::Q3_K);
+  // 896-wide rows: Q2_K / Q3_K fall back to IQ4_NL, the raised Q4_K / Q5_K to Q5_0 / Q5_1.
+  EXPECT_EQ(choose_tensor_type(type("q3_K_M"), "blk.9.attn_q.weight", {896, 896}, 24, true, 7).dtype, DType::IQ4_NL);
+  EXPECT_EQ(choose_tensor_type(type("q2_K"), "blk.9.attn_q.weight", {896, 896}, 24, true, 7).dtype, DType::IQ4_NL);
+  EXPECT_EQ(choose_tensor_type(type("q3_K_M"), "blk.9.attn_output.weight", {896, 896}, 24, true, 7).dtype,
+            DType::Q5_0);
 }
 
 TEST(QuantPlan, PlainTypesApplyToEveryMatrix) {

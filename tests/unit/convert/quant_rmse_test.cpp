@@ -14,7 +14,7 @@ namespace arbiter {
 namespace {
 
 const DType kFormats[] = {DType::F16, DType::BF16, DType::Q8_0, DType::Q6_K, DType::Q5_K, DType::Q5_1,
-                          DType::Q5_0, DType::Q4_K, DType::Q4_1, DType::Q4_0, DType::IQ4_NL, DType::IQ4_XS};
+                          DType::Q5_0, DType::Q4_K, DType::Q4_1, DType::Q4_0, DType::IQ4_NL, DType::IQ4_XS, DType::Q3_K, DType::Q2_K};
 
 struct Error {
   double rmse = 0;
@@ -87,7 +87,7 @@ TEST(QuantRmse, TableAndOrdering) {
   // Ceilings on the relative error about 1.25x what these formats measure on both data sets, then the
   // order of precision the bits per weight promise.
   const double ceilings[] = {2.6e-4, 2.2e-3, 7e-3,    2.2e-2,  4.6e-2, 4.8e-2,
-                             5.4e-2, 9.4e-2, 1.05e-1, 1.08e-1, 9.6e-2, 9.6e-2};
+                             5.4e-2, 9.4e-2, 1.05e-1, 1.08e-1, 9.6e-2, 9.6e-2, 0.19, 0.38};
   for (size_t i = 0; i < std::size(kFormats); ++i) {
     EXPECT_LT(random_errors[i].relative, ceilings[i]) << dtype_name(kFormats[i]) << " on random data";
     EXPECT_LT(real_errors[i].relative, ceilings[i]) << dtype_name(kFormats[i]) << " on stories260K";
@@ -106,6 +106,8 @@ TEST(QuantRmse, TableAndOrdering) {
   EXPECT_LT(at(DType::Q4_K), at(DType::Q4_0));
   EXPECT_LT(at(DType::IQ4_NL), at(DType::Q4_0));
   EXPECT_LT(at(DType::IQ4_XS), at(DType::Q4_0));
+  EXPECT_LT(at(DType::Q4_K), at(DType::Q3_K));
+  EXPECT_LT(at(DType::Q3_K), at(DType::Q2_K));
 }
 
 }  // namespace

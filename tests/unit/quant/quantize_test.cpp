@@ -99,7 +99,7 @@ TEST(QuantizeTest, ZeroBlocksStayZero) {
   const std::vector<float> zeros(256, 0.0f);
   std::vector<float> back(256);
   for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K,
-                     DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
+                     DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::Q2_K, DType::Q3_K}) {
     std::vector<uint8_t> bytes(*row_bytes(type, 256), 0xff);
     quantize_row(type, zeros.data(), bytes.data(), 256);
     dequantize_row(type, bytes.data(), back.data(), 256);
@@ -113,7 +113,7 @@ TEST(QuantizeTest, NonFiniteInputDoesNotCrash) {
   x[70] = INFINITY;
   x[200] = -INFINITY;
   for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K,
-                     DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
+                     DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::Q2_K, DType::Q3_K}) {
     std::vector<uint8_t> bytes(*row_bytes(type, 256));
     quantize_row(type, x.data(), bytes.data(), 256);
   }
@@ -121,10 +121,10 @@ TEST(QuantizeTest, NonFiniteInputDoesNotCrash) {
 
 TEST(QuantizeTest, SupportedTypes) {
   for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-                     DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS}) {
+                     DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::Q2_K, DType::Q3_K}) {
     EXPECT_TRUE(can_quantize(type)) << dtype_name(type);
   }
-  for (DType type : {DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q8_K, DType::I32}) {
+  for (DType type : {DType::Q8_1, DType::Q8_K, DType::I32}) {
     EXPECT_FALSE(can_quantize(type)) << dtype_name(type);
   }
 }
@@ -181,7 +181,8 @@ INSTANTIATE_TEST_SUITE_P(Formats, RoundTripTest,
                                            RoundTripCase{DType::Q5_K, 4e-2}, RoundTripCase{DType::Q5_1, 4.3e-2},
                                            RoundTripCase{DType::Q5_0, 4.8e-2}, RoundTripCase{DType::Q4_K, 8e-2},
                                            RoundTripCase{DType::Q4_1, 9e-2}, RoundTripCase{DType::Q4_0, 9.8e-2},
-                                           RoundTripCase{DType::IQ4_NL, 8.8e-2}, RoundTripCase{DType::IQ4_XS, 8.8e-2}),
+                                           RoundTripCase{DType::IQ4_NL, 8.8e-2}, RoundTripCase{DType::IQ4_XS, 8.8e-2},
+                                           RoundTripCase{DType::Q3_K, 0.175}, RoundTripCase{DType::Q2_K, 0.34}),
                          [](const ::testing::TestParamInfo<RoundTripCase>& info) {
                            return std::string(dtype_name(info.param.type));
                          });
@@ -197,6 +198,25 @@ TEST(RoundTripTest, SearchedScalesBeatPlainOnes) {
   // Non-linear levels placed for bell-shaped weights, with a searched scale, beat Q4_0's uniform ones.
   EXPECT_LT(round_trip_relative_rmse(DType::IQ4_NL), round_trip_relative_rmse(DType::Q4_0));
   EXPECT_LT(round_trip_relative_rmse(DType::IQ4_XS), round_trip_relative_rmse(DType::Q4_0));
+  EXPECT_LT(round_trip_relative_rmse(DType::Q4_K), round_trip_relative_rmse(DType::Q3_K));
+  EXPECT_LT(round_trip_relative_rmse(DType::Q3_K), round_trip_relative_rmse(DType::Q2_K));
+}
+
+// Q3_K: groups of 16 whose values are k_g * u * c, c in -4..3 with -4 present (the plain fit's anchor),
+// k_g in 1..32: every group scale is a 6-bit multiple of the largest / 32, so the block holds them
+// exactly and the values come back exactly.
+TEST(QuantizeTest, Q3_KCodesAtTheirOwnScalesComeBackExactly) {
+  const float unit = 0x1p-6f;
+  std::vector<float> x(256);
+  for (int g = 0; g < 16; ++g) {
+    const int multiple = g == 0 ? 32 : 1 + (g * 7) % 31;
+    for (int l = 0; l < 16; ++l) x[16 * g + l] = unit * float(multiple) * float(l == 0 ? -4 : (l * 5 + g) % 8 - 4);
+  }
+  std::vector<uint8_t> bytes(*row_bytes(DType::Q3_K, 256));
+  std::vector<float> back(256);
+  quantize_row(DType::Q3_K, x.data(), bytes.data(), 256);
+  dequantize_row(DType::Q3_K, bytes.data(), back.data(), 256);
+  for (int i = 0; i < 256; ++i) ASSERT_EQ(back[i], x[i]) << "element " << i;
 }
 
 // Values that are exactly d * kIq4Values[i] come back exactly: the scale search reaches the plain scale
