@@ -49,6 +49,32 @@ void run_dequantize(benchmark::State& state, DType type, DequantizeFn dequantize
 void BM_Dequantize(benchmark::State& state, DType type) { run_dequantize(state, type, dequantize_row); }
 void BM_DequantizeScalar(benchmark::State& state, DType type) { run_dequantize(state, type, dequantize_row_scalar); }
 
+// Quantizing normal values (what `arbiter quantize` and `convert` do per row): items/s counts the
+// floats consumed.
+void BM_Quantize(benchmark::State& state, DType type) {
+  std::mt19937 rng(42);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<float> x(kElements);
+  for (float& v : x) v = normal(rng);
+  std::vector<uint8_t> bytes(*row_bytes(type, kElements));
+  for (auto _ : state) {
+    quantize_row(type, x.data(), bytes.data(), kElements);
+    benchmark::DoNotOptimize(bytes.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * kElements);
+}
+
+BENCHMARK_CAPTURE(BM_Quantize, Q8_0, DType::Q8_0);
+BENCHMARK_CAPTURE(BM_Quantize, Q4_0, DType::Q4_0);
+BENCHMARK_CAPTURE(BM_Quantize, Q2_K, DType::Q2_K);
+BENCHMARK_CAPTURE(BM_Quantize, Q3_K, DType::Q3_K);
+BENCHMARK_CAPTURE(BM_Quantize, Q4_K, DType::Q4_K);
+BENCHMARK_CAPTURE(BM_Quantize, Q5_K, DType::Q5_K);
+BENCHMARK_CAPTURE(BM_Quantize, Q6_K, DType::Q6_K);
+BENCHMARK_CAPTURE(BM_Quantize, IQ4_NL, DType::IQ4_NL);
+BENCHMARK_CAPTURE(BM_Quantize, IQ4_XS, DType::IQ4_XS);
+
 #define ARBITER_DEQUANT_BENCH(TYPE)                               \
   BENCHMARK_CAPTURE(BM_Dequantize, TYPE, DType::TYPE);            \
   BENCHMARK_CAPTURE(BM_DequantizeScalar, TYPE, DType::TYPE)

@@ -49,7 +49,9 @@ void quantize_q6_k(const float* src, void* dst, int64_t n);
 void quantize_q2_k(const float* src, void* dst, int64_t n);
 void quantize_q3_k(const float* src, void* dst, int64_t n);
 
-// quantize_iq4.cpp
+// quantize_iq4.cpp. iq4_nearest_level: the index of the kIq4Values level nearest to x (the upper one
+// on a tie), 0 / 15 beyond the ends and 15 for NaN, as the reference's binary search decides.
+int iq4_nearest_level(float x);
 void quantize_iq4_nl(const float* src, void* dst, int64_t n);
 void quantize_iq4_xs(const float* src, void* dst, int64_t n);
 

@@ -15,6 +15,22 @@
 #include "quant/quantize_impl.h"
 
 namespace arbiter::quant {
+
+// The index of the level nearest to x (the upper one on a tie, as the reference's float comparison
+// decides it); the ends for x beyond them (and NaN). The reference finds the bracketing pair by binary
+// search; counting the levels at or below x finds the same pair without branches, which the search's
+// 15 candidate scales per group make worth having.
+int iq4_nearest_level(float x) {
+  if (x <= kIq4Values[0]) return 0;
+  if (x >= kIq4Values[15]) return 15;
+  // The largest index whose level is <= x (level 0's is: x > kIq4Values[0]); written as "not below" so
+  // that NaN, like the search, lands on the last pair.
+  int below = 0;
+  for (int i = 1; i < 15; ++i) below += !(x < float(kIq4Values[i]));
+  const int above = below + 1;
+  return x - kIq4Values[below] < kIq4Values[above] - x ? below : above;
+}
+
 namespace {
 
 constexpr float kGroupMaxEps = 1e-15f;
@@ -22,27 +38,11 @@ constexpr int kGroup = 32;
 // Candidate scales tried around the plain one: the reference's ntry for both formats.
 constexpr int kScaleTries = 7;
 
-// The index of the level nearest to x (the upper one on a tie); the ends for x beyond them (and NaN).
-int nearest_level(float x) {
-  if (x <= kIq4Values[0]) return 0;
-  if (x >= kIq4Values[15]) return 15;
-  int below = 0, above = 15;
-  while (above - below > 1) {
-    const int middle = (below + above) / 2;
-    if (x < kIq4Values[middle]) {
-      above = middle;
-    } else {
-      below = middle;
-    }
-  }
-  return x - kIq4Values[above - 1] < kIq4Values[above] - x ? above - 1 : above;
-}
-
 // sum w q x and sum w q q (w = x^2) over x[0..32) with each q the level nearest to inverse_scale * x.
 void fit_levels(const float* x, float inverse_scale, float* sum_qx, float* sum_q2) {
   float qx = 0, q2 = 0;
   for (int j = 0; j < kGroup; ++j) {
-    const float q = kIq4Values[nearest_level(inverse_scale * x[j])];
+    const float q = kIq4Values[iq4_nearest_level(inverse_scale * x[j])];
     const float w = x[j] * x[j];
     qx += w * q * x[j];
     q2 += w * q * q;
@@ -82,7 +82,7 @@ float group_scale(const float* x) {
 // Levels of x[0..32) at `scale` (index 8, the level nearest zero, for a zero scale).
 void levels_at(const float* x, float scale, uint8_t* levels) {
   const float inverse = scale != 0.0f ? 1 / scale : 0.0f;
-  for (int j = 0; j < kGroup; ++j) levels[j] = uint8_t(nearest_level(inverse * x[j]));
+  for (int j = 0; j < kGroup; ++j) levels[j] = uint8_t(iq4_nearest_level(inverse * x[j]));
 }
 
 // Element 16 n + l of a group of 32 is nibble n of byte l.

@@ -13,6 +13,7 @@
 #include "io/gguf.h"
 #include "quant/dtype.h"
 #include "quant/quantize.h"
+#include "quant/quantize_impl.h"
 
 namespace arbiter {
 namespace {
@@ -200,6 +201,45 @@ TEST(RoundTripTest, SearchedScalesBeatPlainOnes) {
   EXPECT_LT(round_trip_relative_rmse(DType::IQ4_XS), round_trip_relative_rmse(DType::Q4_0));
   EXPECT_LT(round_trip_relative_rmse(DType::Q4_K), round_trip_relative_rmse(DType::Q3_K));
   EXPECT_LT(round_trip_relative_rmse(DType::Q3_K), round_trip_relative_rmse(DType::Q2_K));
+}
+
+// The level search IQ4 quantization runs 16 times per weight counts instead of bisecting; it must pick
+// what the reference's bisection picks, including at every midpoint between two levels (where the float
+// comparison of the two distances decides), next to each level, beyond the ends, and for NaN.
+TEST(QuantizeTest, Iq4NearestLevelAgreesWithBisection) {
+  constexpr int8_t kLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+  auto bisection = [&](float x) {
+    if (x <= kLevels[0]) return 0;
+    if (x >= kLevels[15]) return 15;
+    int below = 0, above = 15;
+    while (above - below > 1) {
+      const int middle = (below + above) / 2;
+      if (x < kLevels[middle]) {
+        above = middle;
+      } else {
+        below = middle;
+      }
+    }
+    return x - kLevels[above - 1] < kLevels[above] - x ? above - 1 : above;
+  };
+  std::vector<float> probes = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e30f, -1e30f};
+  for (int i = 0; i < 16; ++i) {
+    for (int j = i; j < 16; ++j) {
+      for (float start : {float(kLevels[i]), 0.5f * float(kLevels[i] + kLevels[j])}) {
+        float up = start, down = start;
+        for (int k = 0; k < 64; ++k, up = std::nextafter(up, INFINITY), down = std::nextafter(down, -INFINITY)) {
+          probes.push_back(up);
+          probes.push_back(down);
+        }
+      }
+    }
+  }
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-140.0f, 130.0f);
+  for (int k = 0; k < 100000; ++k) probes.push_back(uniform(rng));
+  int64_t differing = 0;
+  for (float x : probes) differing += quant::iq4_nearest_level(x) != bisection(x);
+  EXPECT_EQ(differing, 0) << "of " << probes.size();
 }
 
 // Q3_K: groups of 16 whose values are k_g * u * c, c in -4..3 with -4 present (the plain fit's anchor),
