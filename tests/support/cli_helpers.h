@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+#include "scratch_root.h"
 
 namespace arbiter::testing {
 
@@ -44,7 +45,7 @@ inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
 }
 
 inline std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter-test-" + name + "-" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter-test-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

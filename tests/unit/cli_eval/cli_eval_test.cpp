@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../../support/cli_helpers.h"
+#include "../../support/scratch_root.h"
 
 namespace {
 
@@ -18,7 +19,7 @@ using arbiter::testing::RunResult;
 using arbiter::testing::run_arbiter;
 
 std::string temp_file(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_cli_eval_" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_cli_eval_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / name).string();
   std::ofstream(path, std::ios::binary) << text;

@@ -15,6 +15,7 @@
 #include "train/reward_head.h"
 
 #include "../../support/cli_helpers.h"
+#include "../../support/scratch_root.h"
 
 namespace {
 
@@ -25,7 +26,7 @@ using arbiter::testing::RunResult;
 using arbiter::testing::run_arbiter;
 
 std::string temp_path(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("arbiter_cli_train_" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_cli_train_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return (dir / name).string();
 }

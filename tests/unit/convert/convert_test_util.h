@@ -15,6 +15,7 @@
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "runtime/backend.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::convert_test {
 
@@ -25,7 +26,7 @@ inline std::string gguf_fixture(const std::string& name) { return kShared + "/fi
 // A fresh directory per test process, removed at exit.
 inline const std::string& scratch_dir() {
   static const std::string dir = [] {
-    std::string d = (std::filesystem::temp_directory_path() / ("arbiter_convert_test_" + std::to_string(::getpid()))).string();
+    std::string d = (arbiter::test::scratch_root() / ("arbiter_convert_test_" + std::to_string(::getpid()))).string();
     std::filesystem::create_directories(d);
     return d;
   }();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "data/values.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::data {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 const std::string kHelpSteer2 = std::string(ARBITER_SHARED_DIR) + "/data/helpsteer2-sample/sample.jsonl";
 
 std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_data_test_" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_data_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return (dir / name).string();
 }

@@ -5,12 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include "../../support/scratch_root.h"
 
 namespace arbiter::data {
 namespace {
 
 std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_writer_test_" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_writer_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return (dir / name).string();
 }

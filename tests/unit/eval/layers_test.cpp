@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "eval/score_files.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::eval {
 namespace {
@@ -22,7 +23,7 @@ TEST(Layers, ExpectedScoreIsSoftmaxWeighted) {
 
 TEST(Layers, PerLayerSpearmanFromAFile) {
   // Three layers: 0 constant (undefined), 1 follows the human label, 2 reverses it.
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_layers_test_" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_layers_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "layers.jsonl").string();
   std::ofstream(path) << R"({"id": "a", "per_layer_logits": [[0, 0], [0, -1], [0, 1]], "score_values": [1, 2], "human": 1})" "\n"

@@ -8,12 +8,13 @@
 #include <string>
 
 #include "eval/score_files.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::eval {
 namespace {
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_rb_test_" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_rb_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / name).string();
   std::ofstream(path, std::ios::binary) << text;

@@ -22,6 +22,7 @@
 
 #include "fetch/cache.h"
 #include "fetch/fetch.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::fetch {
 namespace {
@@ -148,7 +149,7 @@ class LoopbackServer {
 class FetchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cache_ = fs::temp_directory_path() / ("arbiter_fetch_test_" + std::to_string(::getpid()) + "_" +
+    cache_ = arbiter::test::scratch_root() / ("arbiter_fetch_test_" + std::to_string(::getpid()) + "_" +
                                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(cache_);
     options_.cache_dir = cache_.string();

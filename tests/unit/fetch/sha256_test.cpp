@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fetch/sha256.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::fetch {
 namespace {
@@ -19,7 +20,7 @@ TEST(Sha256, FipsExamples) {
 }
 
 TEST(Sha256, FileOfAMillionAcrossReadBuffers) {
-  const std::string path = (std::filesystem::temp_directory_path() / "arbiter_sha256_test.bin").string();
+  const std::string path = (arbiter::test::scratch_root() / "arbiter_sha256_test.bin").string();
   FILE* f = std::fopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   const std::string a(1000000, 'a');

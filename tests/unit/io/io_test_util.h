@@ -10,6 +10,7 @@
 #include <iterator>
 #include <string>
 #include <vector>
+#include "../../support/scratch_root.h"
 
 namespace arbiter::test {
 
@@ -17,7 +18,7 @@ inline std::string shared_path(const std::string& relative) { return std::string
 
 // A fresh directory for one test; names include the pid so parallel ctest runs do not collide.
 inline std::filesystem::path scratch_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_io_" + std::to_string(::getpid()) + "_" + name);
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_io_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

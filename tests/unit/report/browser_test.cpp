@@ -13,6 +13,7 @@
 #include <string>
 
 #include "png_check.h"
+#include "../../support/scratch_root.h"
 
 namespace {
 
@@ -59,7 +60,7 @@ size_t count(const std::string& text, const std::string& what) {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("arbiter_browser_test_" + std::to_string(::getpid())) / name;
+  const fs::path dir = arbiter::test::scratch_root() / ("arbiter_browser_test_" + std::to_string(::getpid())) / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

@@ -15,6 +15,7 @@
 #include "eval/report_builders.h"
 #include "eval/report_stats.h"
 #include "xml_check.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::eval {
 namespace {
@@ -30,7 +31,7 @@ std::vector<double> load(const std::string& name) {
 }
 
 std::filesystem::path temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
+  const auto dir = arbiter::test::scratch_root() /
                    ("arbiter_report_test_" + std::to_string(::getpid())) / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);

@@ -11,6 +11,7 @@
 #include "model/model_tokenizer.h"
 #include "serve_helpers.h"
 #include "text/tokenizer.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::testing {
 namespace {
@@ -38,7 +39,7 @@ std::vector<json> read_lines(const std::string& path) {
 }
 
 std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter-serve-" + name + "-" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter-serve-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

@@ -12,6 +12,7 @@
 #include "train/head_train.h"
 #include "train/reward_head.h"
 #include "train/ridge.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::train {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 constexpr int64_t kDim = 32;
 
 std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_train_" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_train_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return (dir / name).string();
 }

@@ -10,6 +10,7 @@
 
 #include "io/safetensors.h"
 #include "train/hf_export.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::train {
 namespace {
@@ -42,7 +43,7 @@ RewardHead head_for(int64_t dim, std::vector<std::string> labels, double bias) {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("arbiter_hf_export_" + std::to_string(::getpid())) / name;
+  const fs::path dir = arbiter::test::scratch_root() / ("arbiter_hf_export_" + std::to_string(::getpid())) / name;
   fs::remove_all(dir);
   return dir;
 }

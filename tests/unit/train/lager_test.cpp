@@ -10,12 +10,13 @@
 #include "train/lager.h"
 #include "train/lager_fit.h"
 #include "train/split.h"
+#include "../../support/scratch_root.h"
 
 namespace arbiter::train {
 namespace {
 
 std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("arbiter_train_" + std::to_string(::getpid()));
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_train_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return (dir / name).string();
 }
