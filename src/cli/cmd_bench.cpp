@@ -152,7 +152,7 @@ const CommandRegistration kRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<BenchArgs>();
       sub.add_option("-m,--model", args->model_path, "model file or directory (default: random weights at --shape)");
-      sub.add_option("--shape", args->shape, "random model shape: tiny, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b")
+      sub.add_option("--shape", args->shape, "random model shape: tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b")
           ->default_val("qwen2.5-0.5b");
       sub.add_option("--type", args->type, "random model weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs")
           ->default_val("f32");

@@ -1,6 +1,7 @@
 // arbiter create-model: a random-weight model at a named shape, written as a Hugging Face directory,
 // optionally with a real tokenizer and chat template copied in. For tests, demos and benchmarks: its
 // outputs mean nothing, but every stage of a pipeline runs on it exactly as on a trained model.
+#include <cmath>
 #include <filesystem>
 
 #include "cli/command.h"
@@ -20,6 +21,7 @@ struct CreateModelArgs {
   std::string shape = "tiny", arch = "llama", head = "causal", labels, tokenizer_dir, out, type = "f32";
   int64_t vocab = 0;
   uint64_t seed = 42;
+  float weight_std = 0.2f;
 };
 
 Status run_create_model(const CreateModelArgs& args) {
@@ -60,7 +62,9 @@ Status run_create_model(const CreateModelArgs& args) {
   config.max_position_embeddings = 4096;
   ARB_ASSIGN(DType type, dtype_from_name(args.type));
   if (type != DType::F32 && type != DType::BF16 && type != DType::F16) return error("--type must be f32, f16 or bf16");
-  ARB_ASSIGN(auto model, make_random_model(config, type, args.seed, 0.2f));
+  if (!(args.weight_std > 0.0f) || !std::isfinite(args.weight_std))
+    return error("--weight-std must be a positive number (got " + std::to_string(args.weight_std) + ")");
+  ARB_ASSIGN(auto model, make_random_model(config, type, args.seed, args.weight_std));
   ARB_TRY(write_hf_model(*model, args.out));
   if (!args.tokenizer_dir.empty()) {
     for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "chat_template.jinja"}) {
@@ -80,7 +84,7 @@ const CommandRegistration kRegistration({
     "create-model",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<CreateModelArgs>();
-      sub.add_option("--shape", args->shape, "tiny, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b")->default_val("tiny");
+      sub.add_option("--shape", args->shape, "tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b")->default_val("tiny");
       sub.add_option("--arch", args->arch, "llama, mistral, qwen2, qwen3")->default_val("llama");
       sub.add_option("--head", args->head, "causal or seqcls")->default_val("causal");
       sub.add_option("--labels", args->labels, "seqcls output names, e.g. helpfulness,correctness,coherence,complexity,verbosity");
@@ -88,6 +92,9 @@ const CommandRegistration kRegistration({
       sub.add_option("--vocab", args->vocab, "vocabulary size (default: the tokenizer's, else 512)");
       sub.add_option("--type", args->type, "f32, f16 or bf16")->default_val("f32");
       sub.add_option("--seed", args->seed, "random seed")->default_val(42);
+      sub.add_option("--weight-std", args->weight_std,
+                     "standard deviation of the matrices' random weights (smaller: a smoother, less chaotic model)")
+          ->default_val(0.2f);
       sub.add_option("-o,--out", args->out, "output directory")->required();
       return [args] { return run_create_model(*args); };
     },

@@ -155,7 +155,7 @@ const CommandRegistration kRegistration({
       sub.add_option("--http-threads", args->server.http_threads, "connections served at once")->default_val(64);
       sub.add_flag("--quiet-requests", [args](int64_t) { args->server.log_requests = false; }, "no log line per request");
       sub.add_flag("--random-weights", args->random_weights, "serve a random-weight model at --shape (benchmarking only)");
-      sub.add_option("--shape", args->shape, "random model shape: tiny, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b");
+      sub.add_option("--shape", args->shape, "random model shape: tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b");
       add_reward_options(sub, args->reward);
       add_judge_options(sub, args->judge);
       CLI::App* app = &sub;

@@ -83,7 +83,7 @@ class RandomWeights {
 
 }  // namespace
 
-std::vector<std::string> shape_preset_names() { return {"tiny", "qwen2.5-0.5b", "llama-3.2-1b", "llama-3-8b"}; }
+std::vector<std::string> shape_preset_names() { return {"tiny", "small", "qwen2.5-0.5b", "llama-3.2-1b", "llama-3-8b"}; }
 
 Result<ModelConfig> shape_preset(const std::string& name, int64_t vocab_size) {
   ModelConfig c;
@@ -93,6 +93,11 @@ Result<ModelConfig> shape_preset(const std::string& name, int64_t vocab_size) {
   if (name == "tiny") {
     c.arch = Architecture::kLlama;
     c.hidden_size = 64, c.num_layers = 2, c.num_heads = 4, c.num_kv_heads = 2, c.intermediate_size = 192;
+  } else if (name == "small") {
+    // The smallest shape whose rows fit 256-element super-blocks (K-quants, IQ4_XS), with four query
+    // heads per key/value head as in Llama 3.
+    c.arch = Architecture::kLlama;
+    c.hidden_size = 256, c.num_layers = 4, c.num_heads = 8, c.num_kv_heads = 2, c.intermediate_size = 768;
   } else if (name == "qwen2.5-0.5b") {
     c.arch = Architecture::kQwen2;
     c.hidden_size = 896, c.num_layers = 24, c.num_heads = 14, c.num_kv_heads = 2, c.intermediate_size = 4864;
@@ -107,7 +112,7 @@ Result<ModelConfig> shape_preset(const std::string& name, int64_t vocab_size) {
     c.hidden_size = 4096, c.num_layers = 32, c.num_heads = 32, c.num_kv_heads = 8, c.intermediate_size = 14336;
     c.rope_theta = 5e5;
   } else {
-    return error("unknown model shape '" + name + "' (known: tiny, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b)");
+    return error("unknown model shape '" + name + "' (known: tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b)");
   }
   c.head_dim = c.hidden_size / c.num_heads;
   c.rope_dim = c.head_dim;
