@@ -21,6 +21,19 @@ inline int round_away(float value) {
 
 inline int clamp_int(int value, int lo, int hi) { return value < lo ? lo : (value > hi ? hi : value); }
 
+// The element of largest magnitude, sign kept (0 for none); the first one wins ties, as in the
+// reference. Symmetric formats map it to their outermost code.
+inline float signed_absmax(const float* x, int n) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  return max;
+}
+
 struct AffineFit {
   float scale;  // x ~ scale * code - min_offset
   float min_offset;

@@ -53,15 +53,8 @@ void fit_levels(const float* x, float inverse_scale, float* sum_qx, float* sum_q
 
 // The scale of one group of 32 (0 for an all-but-zero group).
 float group_scale(const float* x) {
-  float amax = 0, max = 0;
-  for (int j = 0; j < kGroup; ++j) {
-    const float ax = std::fabs(x[j]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[j];
-    }
-  }
-  if (amax < kGroupMaxEps) return 0.0f;
+  const float max = signed_absmax(x, kGroup);
+  if (std::fabs(max) < kGroupMaxEps) return 0.0f;
   // The plain scale maps the largest magnitude to the outermost level (-127, on the sign that fits).
   float sum_qx, sum_q2;
   fit_levels(x, 1 / (-max / kIq4Values[0]), &sum_qx, &sum_q2);
@@ -110,14 +103,8 @@ void quantize_iq4_xs(const float* src, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK_K; ++b, src += kQK_K) {
     BlockIQ4_XS& block = blocks[b];
     float scales[kGroups];
-    float max_scale = 0, amax_scale = 0;
-    for (int g = 0; g < kGroups; ++g) {
-      scales[g] = group_scale(src + kGroup * g);
-      if (std::fabs(scales[g]) > amax_scale) {
-        amax_scale = std::fabs(scales[g]);
-        max_scale = scales[g];
-      }
-    }
+    for (int g = 0; g < kGroups; ++g) scales[g] = group_scale(src + kGroup * g);
+    const float max_scale = signed_absmax(scales, kGroups);
     // Group scales as d * l, l in [-32, 31]: the largest maps to -32 (d takes its opposite sign).
     const float d = -max_scale / 32;
     const float inverse_d = d != 0.0f ? 1 / d : 0.0f;

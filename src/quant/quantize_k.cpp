@@ -18,15 +18,8 @@ constexpr float kGroupMaxEps = 1e-15f;
 // Symmetric codes -max_code..max_code-1 (stored + max_code) for a group, weights x^2: the plain fit,
 // then 18 nearby step sizes, keeping the one with the best weighted least-squares scale.
 float fit_symmetric_codes(int n, int max_code, const float* x, uint8_t* codes) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = signed_absmax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
     std::memset(codes, 0, size_t(n));
     return 0.0f;
   }
@@ -146,15 +139,9 @@ void quantize_q6_k(const float* src, void* dst, int64_t n) {
     BlockQ6_K& block = blocks[b];
     uint8_t codes[kQK_K];
     float scales[16];
-    float max_scale = 0, max_abs_scale = 0;
-    for (int g = 0; g < 16; ++g) {
-      scales[g] = fit_symmetric_codes(16, 32, src + 16 * g, codes + 16 * g);
-      if (std::fabs(scales[g]) > max_abs_scale) {
-        max_abs_scale = std::fabs(scales[g]);
-        max_scale = scales[g];
-      }
-    }
-    if (max_abs_scale < kGroupMaxEps) {
+    for (int g = 0; g < 16; ++g) scales[g] = fit_symmetric_codes(16, 32, src + 16 * g, codes + 16 * g);
+    const float max_scale = signed_absmax(scales, 16);
+    if (std::fabs(max_scale) < kGroupMaxEps) {
       std::memset(&block, 0, sizeof(block));
       continue;
     }

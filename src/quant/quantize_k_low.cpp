@@ -25,15 +25,8 @@ constexpr int kGroup = 16;
 // Returns the least-squares scale.
 float fit_q3_codes(const float* x, uint8_t* codes) {
   constexpr int kMaxCode = 4;
-  float max = 0, amax = 0;
-  for (int i = 0; i < kGroup; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = signed_absmax(x, kGroup);
+  if (std::fabs(max) < kGroupMaxEps) {
     std::memset(codes, 0, kGroup);
     return 0.0f;
   }
@@ -136,14 +129,8 @@ void quantize_q3_k(const float* src, void* dst, int64_t n) {
     BlockQ3_K& block = blocks[b];
     uint8_t codes[kQK_K];
     float scales[kQK_K / kGroup];
-    float max_scale = 0, amax = 0;  // the group scale of largest magnitude, with its sign
-    for (int g = 0; g < kQK_K / kGroup; ++g) {
-      scales[g] = fit_q3_codes(src + kGroup * g, codes + kGroup * g);
-      if (std::fabs(scales[g]) > amax) {
-        amax = std::fabs(scales[g]);
-        max_scale = scales[g];
-      }
-    }
+    for (int g = 0; g < kQK_K / kGroup; ++g) scales[g] = fit_q3_codes(src + kGroup * g, codes + kGroup * g);
+    const float max_scale = signed_absmax(scales, kQK_K / kGroup);  // the largest magnitude, with its sign
     // Group scales as d * (s - 32), s 6 bits: low 4 in nibble g / 8 of byte g % 8, high 2 in bits
     // 2 (g / 4).. of byte 8 + g % 4 (see q3_k_scale). The largest maps to -32.
     std::memset(block.scales, 0, sizeof(block.scales));

@@ -11,18 +11,6 @@
 namespace arbiter::quant {
 namespace {
 
-// The element of largest magnitude, sign kept; the first one wins ties, as in the reference.
-float signed_absmax(const float* x, int n) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < n; ++j) {
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  return max;
-}
-
 void min_max(const float* x, int n, float* min, float* max) {
   *min = x[0];
   *max = x[0];
