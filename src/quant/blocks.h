@@ -143,4 +143,12 @@ inline int q3_k_scale(const uint8_t* scales, int i) {
   return (low | high << 4) - 32;
 }
 
+// Signed scale of group g (0..7) of an IQ4_XS block: 6 bits, low 4 in nibble g % 2 of scales_l[g / 2],
+// high 2 in bits 2g.. of scales_h, less 32.
+inline int iq4_xs_scale(const BlockIQ4_XS& block, int g) {
+  const int low = (block.scales_l[g / 2] >> (4 * (g % 2))) & 0x0f;
+  const int high = (block.scales_h >> (2 * g)) & 3;
+  return (low | high << 4) - 32;
+}
+
 }  // namespace arbiter

@@ -332,9 +332,7 @@ void dequantize_iq4_xs_avx2(const void* src, float* dst, int64_t n) {
     const BlockIQ4_XS& block = blocks[b];
     const float d = half_to_float(block.d);
     for (int group = 0; group < 8; ++group) {
-      const int low = (block.scales_l[group / 2] >> (4 * (group % 2))) & 0x0f;
-      const int high = (block.scales_h >> (2 * group)) & 3;
-      const __m256 dl = _mm256_set1_ps(d * float((low | high << 4) - 32));
+      const __m256 dl = _mm256_set1_ps(d * float(iq4_xs_scale(block, group)));
       store_scaled_i8x32(dst + 32 * group, iq4_values(unpack_nibbles_16(block.qs + 16 * group)), dl);
     }
   }

@@ -24,9 +24,7 @@ void dequantize_iq4_xs_scalar(const void* src, float* dst, int64_t n) {
     const BlockIQ4_XS& block = blocks[b];
     const float d = f16_to_f32(block.d);
     for (int group = 0; group < 8; ++group) {
-      const int low = (block.scales_l[group / 2] >> (4 * (group % 2))) & 0x0f;
-      const int high = (block.scales_h >> (2 * group)) & 3;
-      const float dl = d * float((low | high << 4) - 32);
+      const float dl = d * float(iq4_xs_scale(block, group));
       const uint8_t* qs = block.qs + 16 * group;
       float* out = dst + 32 * group;
       for (int l = 0; l < 16; ++l) {

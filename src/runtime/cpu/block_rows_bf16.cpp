@@ -281,9 +281,7 @@ struct IQ4_XSFormat {
   ARB_BF16_TARGET static __m512 runs(const Block& b, const Visit& visit) {
     const float d = _cvtsh_ss(b.d);
     for (int group = 0; group < 8; ++group) {
-      const int low = (b.scales_l[group / 2] >> (4 * (group % 2))) & 0x0f;
-      const int high = (b.scales_h >> (2 * group)) & 3;
-      visit(group, lookup(split_nibbles(b.qs + 16 * group), kIq4), splat(d * float((low | high << 4) - 32)));
+      visit(group, lookup(split_nibbles(b.qs + 16 * group), kIq4), splat(d * float(iq4_xs_scale(b, group))));
     }
     return _mm512_setzero_ps();
   }
