@@ -2,39 +2,24 @@
 // from BOS; the argmax at every position must be the next golden id.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
+#include "../support/stories_golden.h"
 #include "model/model.h"
 #include "runtime/backend.h"
 
 namespace arbiter {
 namespace {
 
-const std::vector<int32_t> kGolden = {
-    403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337,
-    410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394, 261, 370, 432, 352,
-    266, 268, 388, 426, 338, 391, 266, 267, 337, 335, 312, 432, 398, 312, 286, 267, 414, 270, 333, 415};
+const std::vector<int32_t>& kGolden = test::kStoriesGolden;
 
 TEST(StoriesGolden, TeacherForcedArgmaxIsNextGoldenId) {
   auto model = load_model(std::string(ARBITER_SHARED_DIR) + "/models/stories260K/stories260K.gguf");
   ASSERT_TRUE(model.is_ok()) << model.message();
-  SequenceInput seq;
-  seq.tokens.push_back(1);  // BOS
-  seq.tokens.insert(seq.tokens.end(), kGolden.begin(), kGolden.end() - 1);
-  for (int32_t p = 0; p < int32_t(seq.tokens.size()); ++p) seq.read_positions.push_back(p);
-  ForwardOptions options;
-  options.logits = LogitsMode::kFull;
-  auto out = make_cpu_backend(*model)->forward({seq}, options);
-  ASSERT_TRUE(out.is_ok()) << out.message();
-  const int64_t vocab = (*model)->config.vocab_size;
-  const std::vector<float>& logits = (*out)[0].logits;
-  ASSERT_EQ(int64_t(logits.size()), vocab * int64_t(kGolden.size()));
+  const std::vector<int32_t> argmax = test::stories_teacher_forced_argmax(*model, kGolden.size());
+  ASSERT_EQ(argmax.size(), kGolden.size());
   int matches = 0;
   for (size_t i = 0; i < kGolden.size(); ++i) {
-    const float* row = logits.data() + int64_t(i) * vocab;
-    const int32_t argmax = int32_t(std::max_element(row, row + vocab) - row);
-    EXPECT_EQ(argmax, kGolden[i]) << "position " << i;
-    matches += argmax == kGolden[i];
+    EXPECT_EQ(argmax[i], kGolden[i]) << "position " << i;
+    matches += argmax[i] == kGolden[i];
   }
   EXPECT_EQ(matches, 60);
 }

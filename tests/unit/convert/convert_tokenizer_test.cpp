@@ -4,10 +4,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../../support/stories_golden.h"
 #include "convert_test_util.h"
 #include "io/gguf.h"
 #include "model/model_tokenizer.h"
-#include "runtime/backend.h"
 #include "text/tokenizer.h"
 
 namespace arbiter::convert_test {
@@ -109,29 +109,6 @@ TEST(ConvertCli, QuantizeCommandWritesMixture) {
   ASSERT_TRUE(model.is_ok()) << model.message();
 }
 
-// Greedy ids of stories260K from BOS (its README's golden list, first 32): each position's argmax when the
-// model reads them teacher-forced.
-int golden_argmax_matches(const std::shared_ptr<const Model>& model) {
-  const std::vector<int32_t> golden = {403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
-                                       401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385};
-  SequenceInput seq;
-  seq.tokens.push_back(1);  // BOS
-  seq.tokens.insert(seq.tokens.end(), golden.begin(), golden.end() - 1);
-  for (int32_t p = 0; p < int32_t(seq.tokens.size()); ++p) seq.read_positions.push_back(p);
-  ForwardOptions options;
-  options.logits = LogitsMode::kFull;
-  auto out = make_cpu_backend(model)->forward({seq}, options);
-  EXPECT_TRUE(out.is_ok()) << out.message();
-  if (!out.is_ok()) return -1;
-  const int64_t vocab = model->config.vocab_size;
-  int matches = 0;
-  for (size_t i = 0; i < golden.size(); ++i) {
-    const float* row = (*out)[0].logits.data() + int64_t(i) * vocab;
-    matches += int32_t(std::max_element(row, row + vocab) - row) == golden[i];
-  }
-  return matches;
-}
-
 // iq4_xs on 64-wide rows: every IQ4_XS matrix falls back to IQ4_NL (llama.cpp's rule), the output matrix to
 // Q8_0; the model still reads its own greedy continuation.
 TEST(ConvertCli, QuantizeCommandWritesIq4) {
@@ -148,7 +125,10 @@ TEST(ConvertCli, QuantizeCommandWritesIq4) {
   EXPECT_EQ((*gguf)->get_int("general.file_type"), 30);
   auto model = load_model(out);
   ASSERT_TRUE(model.is_ok()) << model.message();
-  const int matches = golden_argmax_matches(*model);
+  const std::vector<int32_t> argmax = test::stories_teacher_forced_argmax(*model, 32);
+  ASSERT_EQ(argmax.size(), 32u);
+  int matches = 0;
+  for (size_t i = 0; i < argmax.size(); ++i) matches += argmax[i] == test::kStoriesGolden[i];
   RecordProperty("golden_argmax_matches", matches);
   EXPECT_GE(matches, 28) << "of 32";
 }

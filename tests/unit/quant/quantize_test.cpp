@@ -142,7 +142,8 @@ TEST(QuantizeTest, HalfAndBfloatUseNearestEven) {
 
 // Relative RMS error of quantize -> dequantize on N(0, 1) rows. Bounds: the uniform-rounding estimate
 // step / sqrt(12) per format plus about 15%; e.g. Q8_0's step is amax / 127 with amax of 32 Gaussians
-// about 2.3, so 0.0051 is its floor, and 4-bit formats sit near 0.07-0.09.
+// about 2.3, so 0.0051 is its floor, and 4-bit formats sit near 0.07-0.09. Q2_K's is tighter (0.297
+// measured): its scale search is worth only 10% (0.328 with the plain range fit alone).
 struct RoundTripCase {
   DType type;
   double max_relative_rmse;
@@ -183,7 +184,7 @@ INSTANTIATE_TEST_SUITE_P(Formats, RoundTripTest,
                                            RoundTripCase{DType::Q5_0, 4.8e-2}, RoundTripCase{DType::Q4_K, 8e-2},
                                            RoundTripCase{DType::Q4_1, 9e-2}, RoundTripCase{DType::Q4_0, 9.8e-2},
                                            RoundTripCase{DType::IQ4_NL, 8.8e-2}, RoundTripCase{DType::IQ4_XS, 8.8e-2},
-                                           RoundTripCase{DType::Q3_K, 0.175}, RoundTripCase{DType::Q2_K, 0.34}),
+                                           RoundTripCase{DType::Q3_K, 0.175}, RoundTripCase{DType::Q2_K, 0.31}),
                          [](const ::testing::TestParamInfo<RoundTripCase>& info) {
                            return std::string(dtype_name(info.param.type));
                          });
