@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the `fuzz` preset: clang-14, ASan + UBSan) and runs each for SECONDS
-# seconds (default 600), seeded with shrunk copies of the GGUF and safetensors files in ../shared.
+# seconds (default 600), seeded with shrunk copies of the GGUF and safetensors files in ../shared and
+# with the Parquet files in tests/data/parquet.
 # Crashes are written to build/fuzz/crashes/<target>/; the grown corpus stays in build/fuzz/corpus/.
 #
 # usage: scripts/fuzz.sh [SECONDS]
@@ -12,14 +13,16 @@ shared="${ARBITER_SHARED_DIR:-$root/../shared}"
 build="$root/build/fuzz"
 
 (cd "$root" && cmake --preset fuzz >/dev/null)
-cmake --build "$build" -j2 --target fuzz_gguf fuzz_safetensors
+cmake --build "$build" -j2 --target fuzz_gguf fuzz_safetensors fuzz_parquet
 
 seeds="$build/seeds"
 rm -rf "$seeds"
 python3 "$root/scripts/fuzz_seeds.py" "$shared" "$seeds/fuzz_gguf" "$seeds/fuzz_safetensors"
+mkdir -p "$seeds/fuzz_parquet"
+cp "$root"/tests/data/parquet/*.parquet "$seeds/fuzz_parquet/"
 
 status=0
-for target in fuzz_gguf fuzz_safetensors; do
+for target in fuzz_gguf fuzz_safetensors fuzz_parquet; do
   corpus="$build/corpus/$target"
   crashes="$build/crashes/$target"
   mkdir -p "$corpus" "$crashes"

@@ -240,7 +240,7 @@ CommandRunner setup_eval(CLI::App& sub) {
   sub.require_subcommand(1);
   auto correlate = std::make_shared<CorrelateArgs>();
   CLI::App* c = sub.add_subcommand("correlate", "Spearman, Kendall tau-b and Pearson of predictions vs human labels");
-  c->add_option("--pred", correlate->pred_path, "predicted scores: JSON array, JSON array of objects, or JSONL")
+  c->add_option("--pred", correlate->pred_path, "predicted scores: JSON array, JSON array of objects, JSONL, or Parquet")
       ->required();
   c->add_option("--human", correlate->human_path, "human labels, same layouts")->required();
   c->add_option("--pred-field", correlate->pred_field, "field holding the prediction when rows are objects");
@@ -254,7 +254,7 @@ CommandRunner setup_eval(CLI::App& sub) {
 
   auto rb = std::make_shared<RewardBenchArgs>();
   CLI::App* r = sub.add_subcommand("rewardbench", "RewardBench v1 sections or RewardBench 2 subsets from scored rows");
-  r->add_option("--input", rb->input, "scored rows (JSONL / JSON, optionally .gz)")->required();
+  r->add_option("--input", rb->input, "scored rows (JSONL / JSON, optionally .gz, or Parquet)")->required();
   r->add_option("--version", rb->version, "v1, v2 or auto (v2 when rows carry a scores list)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "v1", "v2"}));

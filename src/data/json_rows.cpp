@@ -1,5 +1,7 @@
 #include "data/json_rows.h"
 
+#include <cstdio>
+
 namespace arbiter::data {
 namespace {
 
@@ -9,6 +11,16 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 bool is_blank(const std::string& line) {
   return line.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+// Whether the file starts with Parquet's magic (an unreadable file is left to the text reader's error).
+bool starts_like_parquet(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  uint8_t head[4] = {};
+  const size_t got = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  return parquet::has_parquet_magic(head, got);
 }
 
 }  // namespace
@@ -35,6 +47,14 @@ Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat fo
   if (format == FileFormat::kAuto) {
     if (ends_with(path, ".jsonl") || ends_with(path, ".jsonl.gz")) format = FileFormat::kJsonl;
     if (ends_with(path, ".json") || ends_with(path, ".json.gz")) format = FileFormat::kJsonArray;
+    if (ends_with(path, ".parquet") || (format == FileFormat::kAuto && starts_like_parquet(path)))
+      format = FileFormat::kParquet;
+  }
+  if (format == FileFormat::kParquet) {
+    ARB_ASSIGN(parquet::ParquetRowReader rows, parquet::ParquetRowReader::open(path));
+    reader.format_ = FileFormat::kParquet;
+    reader.parquet_.emplace(std::move(rows));
+    return reader;
   }
   if (format != FileFormat::kJsonArray) {
     ARB_ASSIGN(LineReader lines, LineReader::open(path));
@@ -70,6 +90,13 @@ Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat fo
 }
 
 Result<bool> JsonRowReader::next(JsonRow& row) {
+  if (format_ == FileFormat::kParquet) {
+    ARB_ASSIGN(const bool got, parquet_->next(row.value));
+    if (!got) return false;
+    row.row_index = next_row_++;
+    row.line = 0;
+    return true;
+  }
   if (format_ == FileFormat::kJsonArray) {
     if (next_row_ >= document_.size()) return false;
     row.value = std::move(document_[next_row_]);
@@ -102,6 +129,7 @@ Result<bool> JsonRowReader::next(JsonRow& row) {
 
 std::string JsonRowReader::where(const JsonRow& row) const {
   if (row.line > 0) return path_ + ":" + std::to_string(row.line);
+  if (format_ == FileFormat::kParquet) return path_ + ": row " + std::to_string(row.row_index);
   return path_ + ": element " + std::to_string(row.row_index);
 }
 

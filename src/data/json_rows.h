@@ -1,5 +1,6 @@
-// JSON rows from a dataset file: JSONL (one value per line, streamed) or one JSON document holding an
-// array of rows (parsed at once: a JSON array cannot be streamed with nlohmann). Either may be gzipped.
+// JSON rows from a dataset file: JSONL (one value per line, streamed), one JSON document holding an
+// array of rows (parsed at once: a JSON array cannot be streamed with nlohmann), either gzipped or not,
+// or a Parquet file (one row group decoded at a time, each row an object of its columns).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,19 +12,20 @@
 
 #include "core/status.h"
 #include "data/line_reader.h"
+#include "data/parquet/file_reader.h"
 
 namespace arbiter::data {
 
-enum class FileFormat { kAuto, kJsonl, kJsonArray };
+enum class FileFormat { kAuto, kJsonl, kJsonArray, kParquet };
 
 struct JsonRow {
   nlohmann::json value;
   size_t row_index = 0;  // 0-based among rows (blank lines are not rows)
-  size_t line = 0;       // 1-based line in a JSONL file; 0 for an element of a JSON array document
+  size_t line = 0;       // 1-based line in a JSONL file; 0 for an array element or a Parquet row
 };
 
-// ".jsonl"/".jsonl.gz" -> JSONL, ".json"/".json.gz" -> array document, else decided by the first
-// non-blank character ('[' -> document).
+// ".jsonl"/".jsonl.gz" -> JSONL, ".json"/".json.gz" -> array document, ".parquet" or a file starting
+// with Parquet's magic -> Parquet, else decided by the first non-blank character ('[' -> document).
 class JsonRowReader {
  public:
   static Result<JsonRowReader> open(const std::string& path, FileFormat format = FileFormat::kAuto);
@@ -33,13 +35,14 @@ class JsonRowReader {
 
   FileFormat format() const { return format_; }
   const std::string& path() const { return path_; }
-  // "file:LINE" or "file: element N", for messages about a row this reader produced.
+  // "file:LINE", "file: element N" or "file: row N", for messages about a row this reader produced.
   std::string where(const JsonRow& row) const;
 
  private:
   std::string path_;
   FileFormat format_ = FileFormat::kJsonl;
   std::optional<LineReader> lines_;
+  std::optional<parquet::ParquetRowReader> parquet_;
   std::optional<std::string> pending_line_;  // first line read while sniffing the format
   size_t pending_line_number_ = 0;
   nlohmann::json document_;

@@ -1,5 +1,7 @@
 #include "serve/request_schema.h"
 
+#include "core/utf8.h"
+
 #include <cstdint>
 
 namespace arbiter::serve {
@@ -113,35 +115,9 @@ bool nested_too_deep(std::string_view body) {
 
 }  // namespace
 
-std::optional<size_t> find_invalid_utf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = s[i];
-    if (c < 0x80) { ++i; continue; }
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return i;
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are ill-formed.
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-      return i;
-    i += len;
-  }
-  return std::nullopt;
-}
-
 Result<json> parse_body(std::string_view body) {
   if (body.empty()) return error("the request body is empty, expected a JSON object");
-  if (auto bad = find_invalid_utf8(body)) return error("the body is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+  if (auto bad = utf8_first_invalid(body)) return error("the body is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
   if (nested_too_deep(body)) return error("the JSON is nested deeper than " + std::to_string(kMaxDepth) + " levels");
   json parsed = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {

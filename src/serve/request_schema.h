@@ -16,9 +16,6 @@
 
 namespace arbiter::serve {
 
-// Byte offset of the first ill-formed UTF-8 sequence, or none.
-std::optional<size_t> find_invalid_utf8(std::string_view text);
-
 // The body as a JSON object: invalid UTF-8, malformed JSON and non-objects are errors.
 Result<nlohmann::json> parse_body(std::string_view body);
 

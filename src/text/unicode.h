@@ -7,11 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace arbiter {
+#include "core/utf8.h"  // utf8_first_invalid
 
-// Byte offset of the first byte that does not start a well-formed UTF-8 sequence (overlongs, surrogates
-// and code points above U+10FFFF count as ill-formed), or nullopt when the whole text is valid.
-std::optional<size_t> utf8_first_invalid(std::string_view text);
+namespace arbiter {
 
 // Length of the UTF-8 sequence whose lead byte is `lead` (1 for a stray continuation byte, so that a
 // loop over characters always advances).

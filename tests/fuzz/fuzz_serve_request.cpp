@@ -5,12 +5,13 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/utf8.h"
 #include "serve/request_schema.h"
 
 namespace {
 
 void check_text(const std::string& text) {
-  if (arbiter::serve::find_invalid_utf8(text)) __builtin_trap();
+  if (arbiter::utf8_first_invalid(text)) __builtin_trap();
 }
 
 void check_examples(const std::vector<arbiter::data::Example>& items) {

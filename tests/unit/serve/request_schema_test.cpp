@@ -1,6 +1,7 @@
 // Request parsing: every accepted shape, and every malformed one refused with a message naming the field.
 #include <gtest/gtest.h>
 
+#include "core/utf8.h"
 #include "serve/request_schema.h"
 
 namespace arbiter::serve {
@@ -8,14 +9,14 @@ namespace {
 
 using nlohmann::json;
 
-TEST(ServeUtf8, FindsTheFirstIllFormedByte) {
-  EXPECT_FALSE(find_invalid_utf8("plain ascii").has_value());
-  EXPECT_FALSE(find_invalid_utf8("caf\xC3\xA9 \xF0\x9F\x98\x80").has_value());
-  EXPECT_EQ(find_invalid_utf8("ab\xFF"), 2u);
-  EXPECT_EQ(find_invalid_utf8("a\xC3"), 1u);              // truncated sequence
-  EXPECT_EQ(find_invalid_utf8("\xC0\xAF"), 0u);           // overlong '/'
-  EXPECT_EQ(find_invalid_utf8("x\xED\xA0\x80"), 1u);      // UTF-16 surrogate
-  EXPECT_EQ(find_invalid_utf8("\xF4\x90\x80\x80"), 0u);   // past U+10FFFF
+TEST(Utf8, FindsTheFirstIllFormedByte) {
+  EXPECT_FALSE(utf8_first_invalid("plain ascii").has_value());
+  EXPECT_FALSE(utf8_first_invalid("caf\xC3\xA9 \xF0\x9F\x98\x80").has_value());
+  EXPECT_EQ(utf8_first_invalid("ab\xFF"), 2u);
+  EXPECT_EQ(utf8_first_invalid("a\xC3"), 1u);              // truncated sequence
+  EXPECT_EQ(utf8_first_invalid("\xC0\xAF"), 0u);           // overlong '/'
+  EXPECT_EQ(utf8_first_invalid("x\xED\xA0\x80"), 1u);      // UTF-16 surrogate
+  EXPECT_EQ(utf8_first_invalid("\xF4\x90\x80\x80"), 0u);   // past U+10FFFF
 }
 
 TEST(ServeBody, RefusesWhatIsNotAJsonObject) {
