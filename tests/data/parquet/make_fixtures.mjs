@@ -660,10 +660,12 @@ if (hyWriter) {
 // 7. delta_v2: DATA_PAGE_V2 with arrow-rs' V2 default encodings (dictionary
 // disabled, no global encoding set): DELTA_BINARY_PACKED for int32/int64,
 // DELTA_BYTE_ARRAY for utf8, RLE for booleans; `body` is set explicitly to
-// DELTA_LENGTH_BYTE_ARRAY. 300 rows in write batches of 160 with a tiny page
-// size limit -> two data pages per column (160 + 140 values), each with more
-// than 128 values, i.e. more than one DELTA_BINARY_PACKED block (block size
-// 128) per page.
+// DELTA_LENGTH_BYTE_ARRAY. 300 rows with a small page size limit -> several
+// data pages per column (except `flag`); the int pages hold more than one
+// DELTA_BINARY_PACKED block (arrow-rs: 128-value blocks for INT32, 256 for
+// INT64, 4 miniblocks each). `big` spans +-2^53, so deltas need 55-bit
+// miniblock bit widths. arrow-rs marks a V2 page is_compressed=false when
+// compression does not shrink it (happens for the last `id` page).
 {
   const r = rng(7);
   const n = 300;
@@ -702,7 +704,7 @@ if (hyWriter) {
     .setWriterVersion(pw.WriterVersion.V2)
     .setDictionaryEnabled(false)
     .setColumnEncoding('body', pw.Encoding.DELTA_LENGTH_BYTE_ARRAY)
-    .setDataPageSizeLimit(64)
+    .setDataPageSizeLimit(256)
     .setWriteBatchSize(160) // page-size limit is checked once per write batch
     .build();
   await parquetWasmFixture('delta_v2', cols, props, { pageDetail: true });
@@ -759,6 +761,19 @@ if (hyWriter) {
     .setWriteBatchSize(8)
     .build();
   await parquetWasmFixture('lz4_raw', cols, props, { pageDetail: true });
+}
+
+// 10. list_edges: lists whose first element is null, lists of only nulls, empty and null lists, and a
+// list of lists (two repetition levels) with empty, null and null-led inner lists.
+{
+  const words = [[null, 'x'], [null], [], null, ['a', null], ['b'], [null, null, 'c'], ['']];
+  const nested = [[[1, 2], [], null, [null, 3]], [], null, [[null]], [[4]], [null], [[5, 6], [7]], [[]]];
+  const cols = [
+    { name: 'words', type: new List(new Field('item', new Utf8(), true)), values: words },
+    { name: 'nested', type: new List(new Field('item', new List(new Field('item', new Int64(), true)), true)), values: nested },
+  ];
+  const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.UNCOMPRESSED).build();
+  await parquetWasmFixture('list_edges', cols, props);
 }
 
 console.log(`\nall fixtures written to ${OUT_DIR} and verified`);

@@ -111,6 +111,10 @@ TEST(ParquetFiles, HelpSteer2GzipDataPageV2Plain) { expect_same_rows("helpsteer2
 TEST(ParquetFiles, EveryPhysicalTypeUncompressed) { expect_same_rows("types_uncompressed", {"bin"}); }
 TEST(ParquetFiles, NestedStructsAndLists) { expect_same_rows("nested_struct"); }
 TEST(ParquetFiles, AnotherWritersFile) { expect_same_rows("other_writer"); }
+TEST(ParquetFiles, DeltaEncodingsInV2PagesOneStoredUncompressed) { expect_same_rows("delta_v2"); }
+TEST(ParquetFiles, ByteStreamSplitFloats) { expect_same_rows("byte_stream_split"); }
+TEST(ParquetFiles, Lz4RawPages) { expect_same_rows("lz4_raw"); }
+TEST(ParquetFiles, ListsLedByNullsAndListsOfLists) { expect_same_rows("list_edges"); }
 
 TEST(ParquetFiles, RecognizedByMagicWithoutExtension) {
   const std::string path = write_bytes("rows-without-extension", read_bytes(kDir + "rewardbench_snappy.parquet"));
