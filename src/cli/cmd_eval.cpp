@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "core/log.h"
 #include "data/json_rows.h"
 #include "data/values.h"
 #include "eval/layers.h"
@@ -109,8 +110,10 @@ struct RewardBenchArgs {
 Result<bool> looks_like_v2(const RewardBenchArgs& args) {
   ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(args.input));
   data::JsonRow row;
-  ARB_ASSIGN(const bool got, rows.next(row));
-  if (!got) return error(args.input + ": no rows");
+  do {
+    ARB_ASSIGN(const bool got, rows.next(row));
+    if (!got) return error(args.input + ": no scored rows");
+  } while (eval::is_error_row(row.value));
   return row.value.is_object() && row.value.contains(args.best_of_n.scores) &&
          !row.value.contains(args.pref.chosen);
 }
@@ -130,8 +133,17 @@ void print_subsets(const std::vector<eval::SubsetAccuracy>& subsets) {
   }
 }
 
+// Rows a scoring run could not score are left out of every accuracy; say so where it cannot be missed.
+void warn_error_rows(const std::string& path, size_t error_rows) {
+  if (error_rows == 0) return;
+  log_warn(path + ": " + std::to_string(error_rows) + (error_rows == 1 ? " row is an error line" : " rows are error lines") +
+           " of the scoring run, left out of the results (score them again to include them)");
+}
+
 Status run_rewardbench_v1(const RewardBenchArgs& args) {
-  ARB_ASSIGN(const auto rows, eval::read_preference_rows(args.input, args.pref));
+  size_t error_rows = 0;
+  ARB_ASSIGN(const auto rows, eval::read_preference_rows(args.input, args.pref, &error_rows));
+  warn_error_rows(args.input, error_rows);
   const eval::RewardBenchReport report = eval::score_rewardbench_v1(rows);
   if (!args.report_dir.empty())
     ARB_TRY(save_report(eval::rewardbench_v1_report(rows, report, args.input), args.report_dir));
@@ -140,6 +152,7 @@ Status run_rewardbench_v1(const RewardBenchArgs& args) {
     for (const auto& s : report.sections) sections[s.name] = s.present ? json(100.0 * s.score) : json(nullptr);
     json out = {{"version", 1},
                 {"rows", rows.size()},
+                {"error_rows", error_rows},
                 {"subsets", subsets_json(report.subsets)},
                 {"sections", sections},
                 {"overall", number_or_null(100.0 * report.overall)},
@@ -170,13 +183,18 @@ Status run_rewardbench_v1(const RewardBenchArgs& args) {
 }
 
 Status run_rewardbench_v2(const RewardBenchArgs& args) {
-  ARB_ASSIGN(const auto rows, eval::read_best_of_n_rows(args.input, args.best_of_n));
+  size_t error_rows = 0;
+  ARB_ASSIGN(const auto rows, eval::read_best_of_n_rows(args.input, args.best_of_n, &error_rows));
+  warn_error_rows(args.input, error_rows);
   auto report = eval::score_rewardbench_v2(rows);
   if (!report) return report.status().with_context(args.input);
   if (!args.report_dir.empty())
     ARB_TRY(save_report(eval::rewardbench_v2_report(rows, *report, args.input), args.report_dir));
   if (args.as_json) {
-    json out = {{"version", 2}, {"rows", rows.size()}, {"subsets", subsets_json(report->subsets)},
+    json out = {{"version", 2},
+                {"rows", rows.size()},
+                {"error_rows", error_rows},
+                {"subsets", subsets_json(report->subsets)},
                 {"overall", number_or_null(100.0 * report->overall)}};
     if (report->has_ties) {
       const auto& t = report->ties;
@@ -213,7 +231,9 @@ struct LayersArgs {
 };
 
 Status run_layers(const LayersArgs& args) {
-  ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field));
+  size_t error_rows = 0;
+  ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field, &error_rows));
+  warn_error_rows(args.input, error_rows);
   auto result = eval::layer_spearman(rows);
   if (!result) return result.status().with_context(args.input);
   if (!args.report_dir.empty())
@@ -221,7 +241,7 @@ Status run_layers(const LayersArgs& args) {
   if (args.as_json) {
     json layers = json::array();
     for (const auto& l : *result) layers.push_back({{"layer", l.layer}, {"spearman", number_or_null(l.spearman)}});
-    print_line(data::dump_json({{"n", rows.size()}, {"layers", layers}}));
+    print_line(data::dump_json({{"n", rows.size()}, {"error_rows", error_rows}, {"layers", layers}}));
     return Status::ok();
   }
   print_line("n " + std::to_string(rows.size()));

@@ -35,15 +35,21 @@ Result<std::string> string_at(const json& row, const std::string& field) {
   return error("field '" + field + "' is " + value.type_name() + ", expected a string");
 }
 
-// Calls parse(row) for each row of the file, prefixing errors with the row's place.
+// Calls parse(row) for each row of the file, prefixing errors with the row's place. The error lines a
+// scoring run writes for rows it could not score are counted and left out.
 template <typename T, typename Parse>
-Result<std::vector<T>> read_rows(const std::string& path, Parse parse) {
+Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* error_rows) {
   ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(path));
   std::vector<T> out;
   data::JsonRow row;
+  if (error_rows) *error_rows = 0;
   while (true) {
     ARB_ASSIGN(const bool got, rows.next(row));
     if (!got) break;
+    if (is_error_row(row.value)) {
+      if (error_rows) ++*error_rows;
+      continue;
+    }
     Result<T> parsed = parse(row.value);
     if (!parsed) return parsed.status().with_context(rows.where(row));
     out.push_back(std::move(parsed).value());
@@ -53,17 +59,21 @@ Result<std::vector<T>> read_rows(const std::string& path, Parse parse) {
 
 }  // namespace
 
-Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields) {
+bool is_error_row(const json& row) { return row.is_object() && row.contains("error") && row["error"].is_string(); }
+
+Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
+                                                        size_t* error_rows) {
   return read_rows<PreferenceRow>(path, [&](const json& row) -> Result<PreferenceRow> {
     PreferenceRow out;
     ARB_ASSIGN(out.subset, string_at(row, fields.subset));
     ARB_ASSIGN(out.chosen, number_at(row, fields.chosen));
     ARB_ASSIGN(out.rejected, number_at(row, fields.rejected));
     return out;
-  });
+  }, error_rows);
 }
 
-Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields) {
+Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,
+                                                     size_t* error_rows) {
   return read_rows<BestOfNRow>(path, [&](const json& row) -> Result<BestOfNRow> {
     BestOfNRow out;
     ARB_ASSIGN(out.subset, string_at(row, fields.subset));
@@ -78,10 +88,11 @@ Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, con
       out.num_correct = n.get<int>();
     }
     return out;
-  });
+  }, error_rows);
 }
 
-Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field) {
+Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
+                                              size_t* error_rows) {
   return read_rows<LayerRow>(path, [&](const json& row) -> Result<LayerRow> {
     LayerRow out;
     if (!row.is_object() || !row.contains("per_layer_logits")) return error("missing field 'per_layer_logits'");
@@ -95,7 +106,7 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
     ARB_ASSIGN(out.score_values, numbers_at(row.at("score_values"), "score_values"));
     ARB_ASSIGN(out.human, number_at(row, human_field));
     return out;
-  });
+  }, error_rows);
 }
 
 }  // namespace arbiter::eval

@@ -1,7 +1,12 @@
 // Readers for the scored files the eval commands take: the rows a scoring run wrote (JSONL, JSON array,
-// optionally gzipped), with the field names configurable. Errors name the file and line.
+// optionally gzipped, or Parquet), with the field names configurable. Errors name the file and line.
+// The error lines of rows a run could not score (`{"id": ..., "error": "..."}`) are left out and
+// counted in *error_rows when it is given: the caller says how many.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -19,7 +24,8 @@ struct PreferenceFields {
 
 // RewardBench v1 rows: a subset name and two numbers. A chosen/rejected score given as a one-element
 // list (as reward-bench writes it) is read as that element.
-Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields);
+Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
+                                                        size_t* error_rows = nullptr);
 
 struct BestOfNFields {
   std::string subset = "subset";
@@ -28,9 +34,14 @@ struct BestOfNFields {
   std::string num_correct = "num_correct";  // absent: 1
 };
 
-Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields);
+Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,
+                                                     size_t* error_rows = nullptr);
 
 // Rows with `per_layer_logits` [L+1][K], `score_values` [K] and the human label in `human_field`.
-Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field);
+Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
+                                              size_t* error_rows = nullptr);
+
+// Whether a row is a scoring run's error line.
+bool is_error_row(const nlohmann::json& row);
 
 }  // namespace arbiter::eval

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/log.h"
+#include "score/result_line.h"
 
 namespace arbiter {
 
@@ -201,23 +202,8 @@ Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vecto
     per_response.push_back(std::move(r));
   }
   nlohmann::json line = {{"id", example.id}};
-  if (per_response.size() == 1) {
-    line.update(per_response[0]);
-  } else {
-    line["responses"] = per_response;
-    if (per_response.size() == 2 && example.raw.contains("chosen")) {
-      line["score_chosen"] = per_response[0][options_.rank_by];
-      line["score_rejected"] = per_response[1][options_.rank_by];
-    } else if (per_response.size() > 2) {
-      nlohmann::json scores = nlohmann::json::array();
-      for (const auto& r : per_response) scores.push_back(r[options_.rank_by]);
-      line["scores"] = scores;
-    }
-  }
   if (options_.per_layer && options_.lager) line["score_values"] = options_.score_tokens.values;
-  for (const char* passthrough : {"subset", "num_correct"})
-    if (example.raw.is_object() && example.raw.contains(passthrough)) line[passthrough] = example.raw[passthrough];
-  for (const auto& [name, value] : example.labels) line["human_" + name] = value;
+  add_response_results(line, std::move(per_response), example, options_.rank_by);
   return line;
 }
 

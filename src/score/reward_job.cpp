@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "score/result_line.h"
+
 namespace arbiter {
 
 namespace {
@@ -146,24 +148,7 @@ Result<nlohmann::json> RewardJob::finish(const data::Example& example, std::vect
     ARB_ASSIGN(std::vector<double> values, head_outputs(out));
     per_response.push_back(describe_response(values));
   }
-  if (per_response.size() == 1) {
-    line.update(per_response[0]);
-  } else {
-    line["responses"] = per_response;
-    // Pairs in RewardBench order (chosen first) also get the fields `arbiter eval rewardbench` reads.
-    if (per_response.size() == 2 && per_response[0].contains("score") && example.raw.contains("chosen")) {
-      line["score_chosen"] = per_response[0]["score"];
-      line["score_rejected"] = per_response[1]["score"];
-    }
-    if (per_response.size() > 2 && per_response[0].contains("score")) {
-      nlohmann::json scores = nlohmann::json::array();
-      for (const auto& r : per_response) scores.push_back(r["score"]);
-      line["scores"] = scores;
-    }
-  }
-  for (const char* passthrough : {"subset", "num_correct"})
-    if (example.raw.is_object() && example.raw.contains(passthrough)) line[passthrough] = example.raw[passthrough];
-  for (const auto& [name, value] : example.labels) line["human_" + name] = value;
+  add_response_results(line, std::move(per_response), example, "score");
   return line;
 }
 

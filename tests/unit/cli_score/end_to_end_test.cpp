@@ -104,3 +104,29 @@ TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
 
 }  // namespace
 }  // namespace arbiter
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+// RewardBench as Hugging Face publishes it (Parquet): the scores written from the Parquet file are the
+// scores written from the same rows as JSONL, line for line, and `eval rewardbench` reads them.
+TEST_F(EndToEnd, ParquetRewardBenchScoresAsItsJsonl) {
+  const std::string data = std::string(ARBITER_TEST_DATA_DIR) + "/parquet/rewardbench_snappy";
+  const std::string from_parquet = dir_ + "/rb-parquet.jsonl", from_jsonl = dir_ + "/rb-jsonl.jsonl";
+  for (const auto& [input, output] : {std::pair{data + ".parquet", from_parquet}, {data + ".expected.jsonl", from_jsonl}}) {
+    auto r = run_arbiter("-q score -m " + dir_ + "/rm -i " + input + " -o " + output + " --attribute-weights nemotron");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  EXPECT_EQ(read_text(from_parquet), read_text(from_jsonl));
+  auto eval = run_arbiter("eval rewardbench --json --input " + from_parquet);
+  ASSERT_EQ(eval.exit_code, 0) << eval.out;
+  const auto report = nlohmann::json::parse(eval.out.substr(eval.out.find('{')));
+  EXPECT_EQ(report["version"], 1);
+  EXPECT_EQ(report["rows"], 50);
+  EXPECT_EQ(report["error_rows"], 0);
+}
+
+}  // namespace
+}  // namespace arbiter

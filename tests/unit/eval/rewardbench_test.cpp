@@ -88,6 +88,24 @@ TEST(RewardBenchV1, ReaderNamesTheBadLine) {
   EXPECT_NE(rows.message().find("score_chosen"), std::string::npos) << rows.message();
 }
 
+// A scoring run writes an error line for a row it could not score: the readers leave such lines out
+// and count them, so that the command can say how many results are missing.
+TEST(RewardBenchReaders, ErrorLinesAreCountedAndLeftOut) {
+  const std::string v1 = v1_row("hep-go", 1, 0) + R"({"id": "7", "error": "row 7: field 'chosen' is missing"})" "\n" +
+                         v1_row("hep-go", 0, 1);
+  size_t error_rows = 99;
+  auto pairs = read_preference_rows(write_temp("v1-errors.jsonl", v1), {}, &error_rows);
+  ASSERT_TRUE(pairs) << pairs.message();
+  EXPECT_EQ(pairs->size(), 2u);
+  EXPECT_EQ(error_rows, 1u);
+  const std::string v2 = R"({"id": "1", "error": "bad"})" "\n" R"({"id": "2", "error": "bad"})" "\n"
+                         R"({"subset": "Focus", "id": "3", "scores": [2, 1]})" "\n";
+  auto best = read_best_of_n_rows(write_temp("v2-errors.jsonl", v2), {}, &error_rows);
+  ASSERT_TRUE(best) << best.message();
+  EXPECT_EQ(best->size(), 1u);
+  EXPECT_EQ(error_rows, 2u);
+}
+
 TEST(RewardBenchV2, BestOfFourAndTies) {
   const std::string text =
       R"({"subset": "Factuality", "id": "f1", "scores": [4, 1, 2, 3]})" "\n"

@@ -1,0 +1,32 @@
+#include "score/result_line.h"
+
+namespace arbiter {
+
+void add_response_results(nlohmann::json& line, std::vector<nlohmann::json> per_response, const data::Example& example,
+                          const std::string& rank_key) {
+  const nlohmann::json& raw = example.raw;
+  const bool has_chosen = raw.is_object() && raw.contains("chosen");
+  // RewardBench 2 rows list their responses; a row with one chosen and one rejected response is still a
+  // best-of-N row, which the eval reads from `scores`, not a v1 pair.
+  const bool best_of_n = has_chosen && raw["chosen"].is_array();
+  if (per_response.size() == 1 && !best_of_n) {
+    line.update(per_response[0]);
+  } else {
+    bool ranked = true;
+    for (const auto& r : per_response) ranked = ranked && r.contains(rank_key);
+    if (ranked && !best_of_n && per_response.size() == 2 && has_chosen) {
+      line["score_chosen"] = per_response[0][rank_key];
+      line["score_rejected"] = per_response[1][rank_key];
+    } else if (ranked && (best_of_n || per_response.size() > 2)) {
+      nlohmann::json scores = nlohmann::json::array();
+      for (const auto& r : per_response) scores.push_back(r[rank_key]);
+      line["scores"] = scores;
+    }
+    line["responses"] = std::move(per_response);
+  }
+  for (const char* passthrough : {"subset", "num_correct"})
+    if (raw.is_object() && raw.contains(passthrough)) line[passthrough] = raw[passthrough];
+  for (const auto& [name, value] : example.labels) line["human_" + name] = value;
+}
+
+}  // namespace arbiter
