@@ -8,6 +8,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "cli/command.h"
 #include "core/log.h"
@@ -38,25 +40,66 @@ Status save_report(const eval::Report& report, const std::string& dir) {
 
 struct CorrelateArgs {
   std::string pred_path, human_path, pred_field, human_field;
+  std::string join = "position", id_field = "id";
   int bootstrap = 1000;
   uint64_t seed = 0;
   bool as_json = false;
   std::string report_dir;
 };
 
+// What pairing by id left out, for the summary line and --json.
+struct JoinCounts {
+  size_t error_rows = 0, pred_only = 0, human_only = 0;
+};
+
+// Pairs the two files' rows by id, in the predictions' order. Error lines and ids found in one file
+// only are left out and counted; an id twice in one file is an error.
+Status join_by_id(const CorrelateArgs& args, std::vector<double>& pred, std::vector<double>& human, JoinCounts& counts) {
+  ARB_ASSIGN(const data::KeyedColumn p, data::read_keyed_number_column(args.pred_path, args.pred_field, args.id_field));
+  ARB_ASSIGN(const data::KeyedColumn h, data::read_keyed_number_column(args.human_path, args.human_field, args.id_field));
+  std::unordered_map<std::string, size_t> human_row;
+  for (size_t i = 0; i < h.ids.size(); ++i)
+    if (!human_row.emplace(h.ids[i], i).second) return error(args.human_path + ": id '" + h.ids[i] + "' appears twice");
+  std::unordered_set<std::string> seen;
+  for (size_t i = 0; i < p.ids.size(); ++i) {
+    if (!seen.insert(p.ids[i]).second) return error(args.pred_path + ": id '" + p.ids[i] + "' appears twice");
+    const auto match = human_row.find(p.ids[i]);
+    if (match == human_row.end()) {
+      ++counts.pred_only;
+      continue;
+    }
+    pred.push_back(p.values[i]);
+    human.push_back(h.values[match->second]);
+  }
+  counts.error_rows = p.error_rows + h.error_rows;
+  counts.human_only = h.ids.size() - pred.size();
+  if (pred.empty()) return error(args.pred_path + " and " + args.human_path + " share no id ('" + args.id_field + "')");
+  return Status::ok();
+}
+
 Status run_correlate(const CorrelateArgs& args) {
-  auto pred = data::read_number_column(args.pred_path, args.pred_field);
-  if (!pred) return pred.status();
-  auto human = data::read_number_column(args.human_path, args.human_field);
-  if (!human) return human.status();
+  std::vector<double> pred_values, human_values;
+  JoinCounts counts;
+  if (args.join == "id") {
+    ARB_TRY(join_by_id(args, pred_values, human_values, counts));
+  } else {
+    ARB_ASSIGN(pred_values, data::read_number_column(args.pred_path, args.pred_field));
+    ARB_ASSIGN(human_values, data::read_number_column(args.human_path, args.human_field));
+  }
+  if (counts.error_rows + counts.pred_only + counts.human_only > 0) {
+    log_warn("paired " + std::to_string(pred_values.size()) + " rows by '" + args.id_field + "'; left out " +
+             std::to_string(counts.error_rows) + " error lines, " + std::to_string(counts.pred_only) +
+             " ids only in " + args.pred_path + ", " + std::to_string(counts.human_only) + " only in " +
+             args.human_path);
+  }
   eval::BootstrapOptions options;
   options.resamples = args.bootstrap;
   options.seed = args.seed;
-  auto report = eval::correlate(*pred, *human, options);
+  auto report = eval::correlate(pred_values, human_values, options);
   if (!report) return report.status().with_context(args.pred_path + " vs " + args.human_path);
   const eval::CorrelationReport& r = *report;
   if (!args.report_dir.empty())
-    ARB_TRY(save_report(eval::correlate_report(*pred, *human, r, {args.pred_path, args.human_path, options}),
+    ARB_TRY(save_report(eval::correlate_report(pred_values, human_values, r, {args.pred_path, args.human_path, options}),
                          args.report_dir));
   std::string undefined;
   if (r.pred_constant) undefined = "predictions are constant";
@@ -73,6 +116,12 @@ Status run_correlate(const CorrelateArgs& args) {
                             {"pairwise_accuracy", r.pairwise_accuracy, nullptr}};
   if (args.as_json) {
     json out = {{"n", r.n}};
+    if (args.join == "id") {
+      out["join"] = {{"by", args.id_field},
+                     {"error_rows", counts.error_rows},
+                     {"pred_only", counts.pred_only},
+                     {"human_only", counts.human_only}};
+    }
     for (const Metric& m : metrics) {
       json entry = {{"value", number_or_null(m.value)}};
       if (m.ci && r.has_intervals) entry["ci95"] = {number_or_null(m.ci->lo), number_or_null(m.ci->hi)};
@@ -265,6 +314,12 @@ CommandRunner setup_eval(CLI::App& sub) {
   c->add_option("--human", correlate->human_path, "human labels, same layouts")->required();
   c->add_option("--pred-field", correlate->pred_field, "field holding the prediction when rows are objects");
   c->add_option("--human-field", correlate->human_field, "field holding the label when rows are objects");
+  c->add_option("--join", correlate->join,
+                "pair rows by position (files of the same rows in the same order) or by id (error lines and ids "
+                "in one file only are left out, counted)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"position", "id"}));
+  c->add_option("--id-field", correlate->id_field, "the id field for --join id")->capture_default_str();
   c->add_option("--bootstrap", correlate->bootstrap, "bootstrap resamples for 95% intervals (0: none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

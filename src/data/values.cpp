@@ -3,6 +3,26 @@
 #include "data/json_rows.h"
 
 namespace arbiter::data {
+namespace {
+
+// The number a row holds: the row itself, or its `field`.
+Result<double> row_number(const JsonRowReader& rows, const JsonRow& row, const std::string& field) {
+  const nlohmann::json* value = &row.value;
+  if (row.value.is_object()) {
+    if (row.value.contains("error") && row.value["error"].is_string() && !row.value.contains(field))
+      return error(rows.where(row) + ": an error line of the scoring run (" + row.value["error"].get<std::string>() +
+                   "); pair the files by id (eval correlate --join id) to leave such rows out");
+    if (field.empty()) return error(rows.where(row) + ": rows are objects; name the field that holds the number");
+    if (!row.value.contains(field)) return error(rows.where(row) + ": missing field '" + field + "'");
+    value = &row.value.at(field);
+  }
+  if (!value->is_number())
+    return error(rows.where(row) + ": " + (field.empty() ? std::string("value") : "field '" + field + "'") +
+                 " is " + value->type_name() + ", expected a number");
+  return value->get<double>();
+}
+
+}  // namespace
 
 Result<std::vector<double>> read_number_column(const std::string& path, const std::string& field) {
   ARB_ASSIGN(JsonRowReader rows, JsonRowReader::open(path));
@@ -11,18 +31,39 @@ Result<std::vector<double>> read_number_column(const std::string& path, const st
   while (true) {
     ARB_ASSIGN(const bool got, rows.next(row));
     if (!got) break;
-    const nlohmann::json* value = &row.value;
-    if (row.value.is_object()) {
-      if (field.empty()) return error(rows.where(row) + ": rows are objects; name the field that holds the number");
-      if (!row.value.contains(field)) return error(rows.where(row) + ": missing field '" + field + "'");
-      value = &row.value.at(field);
-    }
-    if (!value->is_number())
-      return error(rows.where(row) + ": " + (field.empty() ? std::string("value") : "field '" + field + "'") +
-                   " is " + value->type_name() + ", expected a number");
-    values.push_back(value->get<double>());
+    ARB_ASSIGN(const double value, row_number(rows, row, field));
+    values.push_back(value);
   }
   return values;
+}
+
+Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std::string& field,
+                                             const std::string& id_field) {
+  ARB_ASSIGN(JsonRowReader rows, JsonRowReader::open(path));
+  KeyedColumn column;
+  JsonRow row;
+  while (true) {
+    ARB_ASSIGN(const bool got, rows.next(row));
+    if (!got) break;
+    const nlohmann::json& r = row.value;
+    if (!r.is_object()) return error(rows.where(row) + ": rows must be objects with an '" + id_field + "' to pair by id");
+    if (r.contains("error") && r["error"].is_string()) {
+      ++column.error_rows;
+      continue;
+    }
+    if (!r.contains(id_field)) return error(rows.where(row) + ": missing field '" + id_field + "'");
+    const nlohmann::json& id = r[id_field];
+    if (id.is_string()) {
+      column.ids.push_back(id.get<std::string>());
+    } else if (id.is_number_integer()) {
+      column.ids.push_back(id.dump());
+    } else {
+      return error(rows.where(row) + ": field '" + id_field + "' is " + id.type_name() + ", expected a string or an integer");
+    }
+    ARB_ASSIGN(const double value, row_number(rows, row, field));
+    column.values.push_back(value);
+  }
+  return column;
 }
 
 }  // namespace arbiter::data

@@ -13,4 +13,15 @@ namespace arbiter::data {
 // Errors name the file and the row (line) that is not a number or lacks the field.
 Result<std::vector<double>> read_number_column(const std::string& path, const std::string& field);
 
+// The same column with each row's id (`id_field`: a string, or an integer written in decimal), for
+// pairing two files by id. Error lines of a scoring run (objects with a string `error` field) are left
+// out and counted; a row without an id is an error naming it.
+struct KeyedColumn {
+  std::vector<std::string> ids;
+  std::vector<double> values;
+  size_t error_rows = 0;
+};
+Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std::string& field,
+                                             const std::string& id_field);
+
 }  // namespace arbiter::data

@@ -74,6 +74,39 @@ TEST_F(CliEval, CorrelateFieldsFromJsonlAndErrors) {
   EXPECT_NE(mismatch.out.find("length mismatch: 1992 predictions vs 1997 labels"), std::string::npos) << mismatch.out;
 }
 
+// Files of different rows and orders, with a scoring run's error line: --join id pairs what both have,
+// leaves out the rest and says how much; by position, the error line is refused with that advice.
+TEST_F(CliEval, CorrelateJoinsById) {
+  const std::string pred = temp_file("pred-ids.jsonl",
+                                     "{\"id\": \"c\", \"s\": 3}\n{\"id\": 7, \"error\": \"too long\"}\n"
+                                     "{\"id\": \"a\", \"s\": 1}\n{\"id\": \"b\", \"s\": 2}\n{\"id\": \"z\", \"s\": 9}\n");
+  const std::string human = temp_file("human-ids.json",
+                                      R"([{"id": "a", "h": 1}, {"id": "b", "h": 3}, {"id": 7, "h": 4}, {"id": "c", "h": 2}])");
+  const RunResult r = run_arbiter("eval correlate --json --bootstrap 0 --join id --pred " + pred +
+                                  " --pred-field s --human " + human + " --human-field h");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["n"], 3);
+  // Pairs (c: 3, 2), (a: 1, 1), (b: 2, 3): ranks (3,1,2) vs (2,1,3), rho = 1 - 6 * (1 + 0 + 1) / 24 = 0.5.
+  EXPECT_DOUBLE_EQ(j["spearman"]["value"].get<double>(), 0.5);
+  EXPECT_EQ(j["join"]["error_rows"], 1);
+  EXPECT_EQ(j["join"]["pred_only"], 1);   // z
+  EXPECT_EQ(j["join"]["human_only"], 1);  // 7, whose prediction is the error line
+  EXPECT_NE(r.out.find("paired 3 rows"), std::string::npos) << r.out;
+
+  const RunResult by_position = run_arbiter("eval correlate --pred " + pred + " --pred-field s --human " + human +
+                                            " --human-field h");
+  EXPECT_EQ(by_position.exit_code, 1);
+  EXPECT_NE(by_position.out.find("pred-ids.jsonl:2: an error line"), std::string::npos) << by_position.out;
+  EXPECT_NE(by_position.out.find("--join id"), std::string::npos) << by_position.out;
+
+  const std::string twice = temp_file("twice.jsonl", "{\"id\": \"a\", \"h\": 1}\n{\"id\": \"a\", \"h\": 2}\n");
+  const RunResult duplicate = run_arbiter("eval correlate --join id --pred " + pred + " --pred-field s --human " + twice +
+                                          " --human-field h");
+  EXPECT_EQ(duplicate.exit_code, 1);
+  EXPECT_NE(duplicate.out.find("id 'a' appears twice"), std::string::npos) << duplicate.out;
+}
+
 TEST_F(CliEval, RewardBenchV1Sections) {
   // Chat: alpacaeval-easy 1/2 (weight 100), mt-bench-easy 1/1 (28). Reasoning: math-prm 0/1 (984), hep-js 1/1 (164).
   const std::string path = temp_file(
