@@ -6,9 +6,11 @@ void add_response_results(nlohmann::json& line, std::vector<nlohmann::json> per_
                           const std::string& rank_key) {
   const nlohmann::json& raw = example.raw;
   const bool has_chosen = raw.is_object() && raw.contains("chosen");
-  // RewardBench 2 rows list their responses; a row with one chosen and one rejected response is still a
-  // best-of-N row, which the eval reads from `scores`, not a v1 pair.
-  const bool best_of_n = has_chosen && raw["chosen"].is_array();
+  // RewardBench 2 rows list their responses as strings; a row with one chosen and one rejected response
+  // is still a best-of-N row, which the eval reads from `scores`, not a v1 pair. (A list of messages is
+  // one conversation, whose last message is the response: a pair.)
+  const nlohmann::json* chosen = has_chosen ? &raw["chosen"] : nullptr;
+  const bool best_of_n = chosen && chosen->is_array() && (chosen->empty() || chosen->front().is_string());
   if (per_response.size() == 1 && !best_of_n) {
     line.update(per_response[0]);
   } else {

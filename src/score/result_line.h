@@ -13,7 +13,7 @@ namespace arbiter {
 
 // Adds to `line`: a single response's fields merged in (a rated row), or `responses` with, for a
 // RewardBench pair (string `chosen` / `rejected`), `score_chosen` and `score_rejected`, and for a
-// best-of-N row (RewardBench 2: lists of responses, whatever their count) or any row of more than two
+// best-of-N row (RewardBench 2: lists of response strings, whatever their count) or any row of more than two
 // responses, `scores` in response order (correct ones first). `rank_key` names the response field the
 // eval fields take; they are left out when a response lacks it. Then `subset`, `num_correct` and the
 // human labels (`human_<name>`) of the row.

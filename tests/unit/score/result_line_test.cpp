@@ -59,6 +59,18 @@ TEST(ResultLine, BestOfNRowsGetScoresWhateverTheirCount) {
   }
 }
 
+// Preference data as conversations (chosen and rejected each a list of messages ending in the
+// response, as HH-RLHF and UltraFeedback publish it) is a pair, not a best-of-N row.
+TEST(ResultLine, ConversationPairsAreRewardBenchPairs) {
+  const json chosen = json::array({{{"role", "user"}, {"content", "2+2?"}}, {{"role", "assistant"}, {"content", "4"}}});
+  const json rejected = json::array({{{"role", "user"}, {"content", "2+2?"}}, {{"role", "assistant"}, {"content", "5"}}});
+  json line = json::object();
+  add_response_results(line, responses({1.0, -1.0}), example_with({{"chosen", chosen}, {"rejected", rejected}}), "score");
+  EXPECT_EQ(line["score_chosen"], 1.0);
+  EXPECT_EQ(line["score_rejected"], -1.0);
+  EXPECT_FALSE(line.contains("scores"));
+}
+
 TEST(ResultLine, ManyResponsesOfAGenericRowGetScores) {
   json line = json::object();
   add_response_results(line, responses({1, 2, 3}), example_with({{"prompt", "p"}}), "score");
