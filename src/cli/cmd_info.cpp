@@ -1,9 +1,11 @@
-// arbiter info: what a model file is: architecture, sizes, parameters, tensor types, tokenizer, template.
+// arbiter info: what a model file is (architecture, sizes, parameters, tensor types, tokenizer,
+// template), or with --data, what a dataset file is (format, rows, detected schema, fields, columns).
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "data/describe.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
 #include "model/model_tokenizer.h"
@@ -14,7 +16,7 @@ namespace arbiter::cli {
 namespace {
 
 struct InfoArgs {
-  std::string model_path;
+  std::string model_path, data_path;
   bool json = false;
 };
 
@@ -69,8 +71,14 @@ nlohmann::ordered_json describe(const Model& m) {
 }
 
 Status run_info(const InfoArgs& args) {
-  ARB_ASSIGN(auto model, load_model(args.model_path));
-  const nlohmann::ordered_json j = describe(*model);
+  if (args.model_path.empty() == args.data_path.empty()) return error("give a model (-m) or a dataset (--data)");
+  nlohmann::ordered_json j;
+  if (!args.data_path.empty()) {
+    ARB_ASSIGN(j, data::describe_dataset(args.data_path));
+  } else {
+    ARB_ASSIGN(auto model, load_model(args.model_path));
+    j = describe(*model);
+  }
   if (args.json) {
     std::printf("%s\n", j.dump(2).c_str());
     return Status::ok();
@@ -86,11 +94,12 @@ const CommandRegistration kRegistration({
     "info",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<InfoArgs>();
-      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory")->required();
+      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory");
+      sub.add_option("--data", args->data_path, "a dataset file instead (JSONL, JSON, either .gz, or Parquet)");
       sub.add_flag("--json", args->json, "print JSON");
       return [args] { return run_info(*args); };
     },
-    "describe a model: architecture, sizes, parameters, tensor types, tokenizer, chat template",
+    "describe a model (architecture, sizes, tensor types, tokenizer, chat template) or a dataset (--data)",
     10,
 });
 

@@ -34,6 +34,8 @@ class JsonRowReader {
   Result<bool> next(JsonRow& row);
 
   FileFormat format() const { return format_; }
+  // A Parquet file's footer (null for the JSON formats).
+  const parquet::FileMetaData* parquet_metadata() const { return parquet_ ? &parquet_->metadata() : nullptr; }
   const std::string& path() const { return path_; }
   // "file:LINE", "file: element N" or "file: row N", for messages about a row this reader produced.
   std::string where(const JsonRow& row) const;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "data/describe.h"
 #include "data/json_rows.h"
 #include "data/parquet/codecs.h"
 #include "data/parquet/encodings.h"
@@ -165,6 +166,28 @@ TEST(ParquetFiles, DatasetReaderGivesTheSameExamplesAsJsonl) {
   Example first;
   ASSERT_TRUE(rb->next(first));
   EXPECT_EQ(rb->schema(), Schema::kRewardBench);
+}
+
+// `arbiter info --data`: the rows, the detected schema and the footer's columns in file order.
+TEST(ParquetFiles, DescribedWithItsColumns) {
+  auto described = describe_dataset(kDir + "rewardbench2_zstd.parquet");
+  ASSERT_TRUE(described) << described.message();
+  const nlohmann::ordered_json& d = *described;
+  EXPECT_EQ(d["format"], "parquet");
+  EXPECT_EQ(d["rows"], 30);
+  EXPECT_EQ(d["row_groups"], 3);
+  EXPECT_EQ(d["schema"], "rewardbench");
+  EXPECT_EQ(d["first_row_fields"]["chosen"], "list of string");
+  ASSERT_EQ(d["columns"].size(), 6u);
+  EXPECT_EQ(d["columns"][2]["path"], "chosen.list.item");
+  EXPECT_EQ(d["columns"][2]["codec"], "ZSTD");
+  EXPECT_EQ(d["columns"][4]["type"], "INT64");
+  auto jsonl = describe_dataset(kDir + "helpsteer2_gzip.expected.jsonl");
+  ASSERT_TRUE(jsonl) << jsonl.message();
+  EXPECT_EQ((*jsonl)["format"], "jsonl");
+  EXPECT_EQ((*jsonl)["rows"], 40);
+  EXPECT_EQ((*jsonl)["schema"], "helpsteer2");
+  EXPECT_FALSE(jsonl->contains("columns"));
 }
 
 // A file cut anywhere has lost its footer: the error says so and names the file.
