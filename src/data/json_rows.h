@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ class JsonRowReader {
   Result<bool> next(JsonRow& row);
 
   FileFormat format() const { return format_; }
+  // The number of rows when the file says it without being read (Parquet's footer), else -1.
+  int64_t known_row_count() const { return parquet_ ? parquet_->num_rows() : -1; }
   // A Parquet file's footer (null for the JSON formats).
   const parquet::FileMetaData* parquet_metadata() const { return parquet_ ? &parquet_->metadata() : nullptr; }
   const std::string& path() const { return path_; }

@@ -23,6 +23,9 @@ class DatasetReader {
   // Returns false at the end of the file. Errors name the file and line (or element) of the bad row.
   Result<bool> next(Example& example);
 
+  // The number of rows when the file says it up front (Parquet), else -1.
+  int64_t known_row_count() const { return rows_.known_row_count(); }
+
   // The schema in use: the one asked for, or after the first row, the one detected.
   Schema schema() const { return schema_; }
 

@@ -19,7 +19,8 @@ struct PendingRow {
   std::vector<SequenceOutput> outputs;
 };
 
-// Counts the rows of a file cheaply for the progress total (only for plain JSONL; others stay unknown).
+// Counts the rows of a file cheaply for the progress total (only for plain JSONL; Parquet files say how
+// many they hold; others stay unknown).
 int64_t count_lines(const std::string& path) {
   if (path.size() < 6 || path.substr(path.size() - 6) != ".jsonl") return 0;
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -115,7 +116,8 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
   if (out != nullptr && options.resume && out->done_count() > 0)
     log_info("resuming: " + std::to_string(out->done_count()) + " rows already in " + options.output);
 
-  Progress progress(options.progress_label, count_lines(options.input), "rows");
+  const int64_t known_rows = reader.known_row_count();
+  Progress progress(options.progress_label, known_rows >= 0 ? known_rows : count_lines(options.input), "rows");
   std::vector<PendingRow> chunk;
   int64_t rows_seen = 0;
   std::string last_read_error;

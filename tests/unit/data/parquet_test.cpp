@@ -163,6 +163,8 @@ TEST(ParquetFiles, DatasetReaderGivesTheSameExamplesAsJsonl) {
     EXPECT_EQ(from_parquet->schema(), from_jsonl->schema());
   }
   auto rb = DatasetReader::open(kDir + "rewardbench_snappy.parquet");
+  EXPECT_EQ(rb->known_row_count(), 50);  // from the footer: the progress bar's total
+  EXPECT_EQ(DatasetReader::open(kDir + "rewardbench_snappy.expected.jsonl")->known_row_count(), -1);
   Example first;
   ASSERT_TRUE(rb->next(first));
   EXPECT_EQ(rb->schema(), Schema::kRewardBench);
