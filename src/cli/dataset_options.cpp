@@ -11,7 +11,7 @@ namespace arbiter::cli {
 void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
   sub.add_option("-m,--model", a.model_path, "GGUF file or Hugging Face model directory")->required();
   add_device_option(sub, a.device);
-  sub.add_option("-i,--input", a.input, "dataset: JSONL, JSON array (either may be .gz), or Parquet")->required();
+  sub.add_option("-i,--input", a.input, "dataset: JSONL, JSON array (either may be .gz), or Parquet; a quoted pattern ('train-*.parquet') reads every match")->required();
   sub.add_option("-o,--output", a.output, "output JSONL, one line per input row")->required();
   sub.add_option("--schema", a.schema, "auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids")
       ->default_val("auto");

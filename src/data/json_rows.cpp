@@ -1,6 +1,9 @@
 #include "data/json_rows.h"
 
+#include <glob.h>
+
 #include <cstdio>
+#include <filesystem>
 
 namespace arbiter::data {
 namespace {
@@ -23,6 +26,22 @@ bool starts_like_parquet(const std::string& path) {
   return parquet::has_parquet_magic(head, got);
 }
 
+bool has_glob_characters(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }
+
+// The files a pattern matches, in name order.
+Result<std::vector<std::string>> expand_pattern(const std::string& pattern) {
+  glob_t matches{};
+  const int rc = ::glob(pattern.c_str(), GLOB_ERR, nullptr, &matches);
+  std::vector<std::string> files;
+  for (size_t i = 0; rc == 0 && i < matches.gl_pathc; ++i) {
+    if (std::filesystem::is_regular_file(matches.gl_pathv[i])) files.emplace_back(matches.gl_pathv[i]);
+  }
+  globfree(&matches);
+  if (rc != 0 && rc != GLOB_NOMATCH) return error(pattern + ": cannot list the files it matches");
+  if (files.empty()) return error(pattern + ": no file matches");
+  return files;
+}
+
 }  // namespace
 
 Result<nlohmann::json> parse_json(const std::string& text) {
@@ -42,6 +61,18 @@ std::string dump_json(const nlohmann::json& value) {
 }
 
 Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat format) {
+  if (has_glob_characters(path) && !std::filesystem::exists(path)) {
+    ARB_ASSIGN(std::vector<std::string> files, expand_pattern(path));
+    if (files.size() == 1) return open(files[0], format);
+    ARB_ASSIGN(JsonRowReader first, open(files[0], format));
+    JsonRowReader reader;
+    reader.path_ = path;
+    reader.format_ = first.format();
+    reader.requested_format_ = format;
+    reader.files_ = std::move(files);
+    reader.part_ = std::make_unique<JsonRowReader>(std::move(first));
+    return reader;
+  }
   JsonRowReader reader;
   reader.path_ = path;
   if (format == FileFormat::kAuto) {
@@ -90,17 +121,29 @@ Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat fo
 }
 
 Result<bool> JsonRowReader::next(JsonRow& row) {
+  if (part_) {
+    while (true) {
+      ARB_ASSIGN(const bool got, part_->next(row));
+      if (got) {
+        row.row_index = next_row_++;
+        return true;
+      }
+      if (++file_index_ >= files_.size()) return false;
+      ARB_ASSIGN(JsonRowReader following, open(files_[file_index_], requested_format_));
+      *part_ = std::move(following);
+    }
+  }
   if (format_ == FileFormat::kParquet) {
     ARB_ASSIGN(const bool got, parquet_->next(row.value));
     if (!got) return false;
-    row.row_index = next_row_++;
+    row.file_row = row.row_index = next_row_++;
     row.line = 0;
     return true;
   }
   if (format_ == FileFormat::kJsonArray) {
     if (next_row_ >= document_.size()) return false;
     row.value = std::move(document_[next_row_]);
-    row.row_index = next_row_++;
+    row.file_row = row.row_index = next_row_++;
     row.line = 0;
     return true;
   }
@@ -122,15 +165,22 @@ Result<bool> JsonRowReader::next(JsonRow& row) {
   auto parsed = parse_json(line);
   if (!parsed) return parsed.status().with_context(path_ + ":" + std::to_string(line_number));
   row.value = std::move(parsed).value();
-  row.row_index = next_row_++;
+  row.file_row = row.row_index = next_row_++;
   row.line = line_number;
   return true;
 }
 
 std::string JsonRowReader::where(const JsonRow& row) const {
+  if (part_) return part_->where(row);  // the file the row came from
   if (row.line > 0) return path_ + ":" + std::to_string(row.line);
-  if (format_ == FileFormat::kParquet) return path_ + ": row " + std::to_string(row.row_index);
-  return path_ + ": element " + std::to_string(row.row_index);
+  if (format_ == FileFormat::kParquet) return path_ + ": row " + std::to_string(row.file_row);
+  return path_ + ": element " + std::to_string(row.file_row);
+}
+
+int64_t JsonRowReader::known_row_count() const { return parquet_ ? parquet_->num_rows() : -1; }
+
+const parquet::FileMetaData* JsonRowReader::parquet_metadata() const {
+  return parquet_ ? &parquet_->metadata() : nullptr;
 }
 
 }  // namespace arbiter::data

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,12 +22,15 @@ enum class FileFormat { kAuto, kJsonl, kJsonArray, kParquet };
 
 struct JsonRow {
   nlohmann::json value;
-  size_t row_index = 0;  // 0-based among rows (blank lines are not rows)
+  size_t row_index = 0;  // 0-based among rows (blank lines are not rows), across all files of a pattern
+  size_t file_row = 0;   // 0-based among the rows of the file it came from
   size_t line = 0;       // 1-based line in a JSONL file; 0 for an array element or a Parquet row
 };
 
 // ".jsonl"/".jsonl.gz" -> JSONL, ".json"/".json.gz" -> array document, ".parquet" or a file starting
 // with Parquet's magic -> Parquet, else decided by the first non-blank character ('[' -> document).
+// A path that is not a file but a pattern with * ? or [ ] (the shards of a Hugging Face dataset:
+// "data/train-*.parquet") reads every matching file in name order, as one sequence of rows.
 class JsonRowReader {
  public:
   static Result<JsonRowReader> open(const std::string& path, FileFormat format = FileFormat::kAuto);
@@ -36,9 +40,9 @@ class JsonRowReader {
 
   FileFormat format() const { return format_; }
   // The number of rows when the file says it without being read (Parquet's footer), else -1.
-  int64_t known_row_count() const { return parquet_ ? parquet_->num_rows() : -1; }
+  int64_t known_row_count() const;
   // A Parquet file's footer (null for the JSON formats).
-  const parquet::FileMetaData* parquet_metadata() const { return parquet_ ? &parquet_->metadata() : nullptr; }
+  const parquet::FileMetaData* parquet_metadata() const;
   const std::string& path() const { return path_; }
   // "file:LINE", "file: element N" or "file: row N", for messages about a row this reader produced.
   std::string where(const JsonRow& row) const;
@@ -46,8 +50,13 @@ class JsonRowReader {
  private:
   std::string path_;
   FileFormat format_ = FileFormat::kJsonl;
+  FileFormat requested_format_ = FileFormat::kAuto;  // what open() was asked for, for a pattern's later files
   std::optional<LineReader> lines_;
   std::optional<parquet::ParquetRowReader> parquet_;
+  // A pattern's files, and the reader of the current one (then the members above are unused).
+  std::vector<std::string> files_;
+  size_t file_index_ = 0;
+  std::unique_ptr<JsonRowReader> part_;
   std::optional<std::string> pending_line_;  // first line read while sniffing the format
   size_t pending_line_number_ = 0;
   nlohmann::json document_;

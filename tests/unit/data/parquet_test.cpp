@@ -170,6 +170,41 @@ TEST(ParquetFiles, DatasetReaderGivesTheSameExamplesAsJsonl) {
   EXPECT_EQ(rb->schema(), Schema::kRewardBench);
 }
 
+// A pattern reads its files in name order as one sequence of rows (a dataset's shards), each row's
+// place named in its own file.
+TEST(DatasetPatterns, ShardsReadInNameOrder) {
+  auto reader = JsonRowReader::open(kDir + "helpsteer2_gzip.*");
+  ASSERT_TRUE(reader) << reader.message();
+  const std::vector<json> jsonl = read_rows(kDir + "helpsteer2_gzip.expected.jsonl");
+  JsonRow row;
+  size_t n = 0;
+  std::string last_place;
+  while (true) {
+    auto got = reader->next(row);
+    ASSERT_TRUE(got) << got.message();
+    if (!*got) break;
+    EXPECT_EQ(row.row_index, n);
+    EXPECT_EQ(row.value, jsonl[n % jsonl.size()]);  // .expected.jsonl sorts before .parquet
+    last_place = reader->where(row);
+    ++n;
+  }
+  EXPECT_EQ(n, 2 * jsonl.size());
+  EXPECT_EQ(last_place, kDir + "helpsteer2_gzip.parquet: row 39");
+
+  const auto dir = arbiter::test::scratch_root() / "shards";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "part-0.jsonl") << "{\"id\": 1}\n";
+  std::ofstream(dir / "part-1.jsonl") << "{\"id\": 2}\n{\"id\": \n";
+  Status status;
+  const std::vector<json> rows = read_rows((dir / "part-*.jsonl").string(), &status);
+  EXPECT_EQ(rows.size(), 2u);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.message().find("part-1.jsonl:2"), std::string::npos) << status.message();
+  read_rows((dir / "nothing-*.jsonl").string(), &status);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.message().find("no file matches"), std::string::npos) << status.message();
+}
+
 // `arbiter info --data`: the rows, the detected schema and the footer's columns in file order.
 TEST(ParquetFiles, DescribedWithItsColumns) {
   auto described = describe_dataset(kDir + "rewardbench2_zstd.parquet");
