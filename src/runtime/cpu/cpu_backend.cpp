@@ -183,6 +183,7 @@ Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const 
   const int64_t n = int64_t(b.tokens.size()), d = c.hidden_size;
   std::vector<SequenceOutput> outputs(num_sequences);
   for (size_t s = 0; s < num_sequences; ++s) outputs[s].num_reads = b.read_offsets[s + 1] - b.read_offsets[s];
+  if (n == 0) return outputs;  // no sequences: nothing to run (and no largest position to size RoPE by)
 
   // x: [N, d] the residual stream
   std::vector<float> x(size_t(n * d));

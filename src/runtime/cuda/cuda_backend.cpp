@@ -140,7 +140,11 @@ Status CudaBackend::ensure_rope_table(int32_t max_position) {
   const std::vector<float> table = cpu::rope_table(model_->rope_inv_freq, size - 1);
   DeviceBuffer fresh;
   ARB_TRY(fresh.reserve(table.size() * sizeof(float)));
-  ARB_CUDA(cudaMemcpy(fresh.as<float>(), table.data(), table.size() * sizeof(float), cudaMemcpyHostToDevice));
+  // On the backend's stream: a plain cudaMemcpy goes through the legacy default stream, which this
+  // non-blocking stream does not wait for, and a pageable copy may return before the data has landed.
+  ARB_CUDA(cudaMemcpyAsync(fresh.as<float>(), table.data(), table.size() * sizeof(float), cudaMemcpyHostToDevice,
+                           stream_));
+  ARB_CUDA(cudaStreamSynchronize(stream_));  // `table` is freed on return
   rope_ = std::move(fresh);
   rope_max_position_ = size - 1;
   return Status::ok();
@@ -354,6 +358,8 @@ Result<std::unique_ptr<Backend>> make_cuda_backend(std::shared_ptr<const Model> 
 Result<std::unique_ptr<Backend>> make_random_cuda_backend(const ModelConfig& config, uint64_t seed) {
   const std::string invalid = validate_config(config);
   if (!invalid.empty()) return error(invalid);
+  if (config.head_dim > 256)
+    return error("the CUDA backend supports head sizes up to 256 (this shape's: " + std::to_string(config.head_dim) + ")");
   auto model = std::make_shared<Model>();
   model->config = config;
   model->path = "(random weights on the device)";

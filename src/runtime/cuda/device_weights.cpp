@@ -98,6 +98,9 @@ Result<DeviceWeights> upload_weights(const Model& model) {
   ARB_TRY(upload_vector(model.final_norm, w.final_norm));
   ARB_TRY(upload_vector(model.score_head, w.score_head));
   ARB_TRY(upload_vector(model.score_bias, w.score_bias));
+  // The copies above ran through the legacy default stream, which the backend's non-blocking stream
+  // does not wait for (and a pageable copy may return before its data lands): finish them here.
+  ARB_CUDA(cudaDeviceSynchronize());
   return w;
 }
 

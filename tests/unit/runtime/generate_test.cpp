@@ -173,3 +173,20 @@ TEST(Generation, BadRequestsAreErrors) {
 
 }  // namespace
 }  // namespace arbiter
+
+namespace arbiter {
+namespace {
+
+// A forward pass over no sequences has nothing to do and says so with no outputs (it used to take the
+// largest position of an empty batch, undefined behaviour), as the CUDA backend does.
+TEST(Forward, NoSequencesGiveNoOutputs) {
+  auto model = load_model(kShared + "/fixtures/hf/qwen3");
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  auto backend = make_cpu_backend(*model);
+  auto outputs = backend->forward({}, ForwardOptions{});
+  ASSERT_TRUE(outputs.is_ok()) << outputs.message();
+  EXPECT_TRUE(outputs->empty());
+}
+
+}  // namespace
+}  // namespace arbiter
