@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <limits>
+#include <map>
 
 namespace arbiter {
 
@@ -56,6 +57,26 @@ Result<std::vector<SequenceInput>> FeaturesJob::prepare(const data::Example& exa
   return sequences;
 }
 
+namespace {
+
+// A chosen / rejected pair (RewardBench's rows, and preference data published as conversations) says
+// which response is better, not by how much. Its features get preference_strength -1: response 1 (the
+// chosen one, read first) preferred, by the smallest strength; so `train head --objective bt` trains on
+// such data, and bt-scaled / bt-margin weigh every pair alike.
+constexpr double kChosenFirstStrength = -1.0;
+
+bool is_chosen_rejected_pair(const nlohmann::json& raw) {
+  if (!raw.is_object() || !raw.contains("chosen") || !raw.contains("rejected")) return false;
+  const nlohmann::json &chosen = raw["chosen"], &rejected = raw["rejected"];
+  const auto is_text_list = [](const nlohmann::json& v) { return v.is_array() && (v.empty() || v.front().is_string()); };
+  // RewardBench 2 lists its completions: a pair only when it has one of each.
+  if (is_text_list(chosen) || is_text_list(rejected))
+    return is_text_list(chosen) && is_text_list(rejected) && chosen.size() == 1 && rejected.size() == 1;
+  return true;
+}
+
+}  // namespace
+
 Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
   for (const SequenceOutput& out : outputs) {
     const std::vector<float>& row = layer_index_ < 0 ? out.final_norm : out.layer_states;
@@ -63,7 +84,10 @@ Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::ve
     set_.features.insert(set_.features.end(), row.begin(), row.end());
   }
   // Every row carries every label name seen so far; a label a row lacks is NaN (the trainer drops it).
-  for (const auto& [name, value] : example.labels) {
+  std::map<std::string, double> labels = example.labels;
+  if (outputs.size() == 2 && is_chosen_rejected_pair(example.raw) && !labels.count("preference_strength"))
+    labels["preference_strength"] = kChosenFirstStrength;
+  for (const auto& [name, value] : labels) {
     auto& column = set_.labels[name];
     column.resize(size_t(set_.rows), std::numeric_limits<double>::quiet_NaN());
     column.push_back(value);

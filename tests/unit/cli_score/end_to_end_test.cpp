@@ -5,6 +5,7 @@
 
 #include "../../support/cli_helpers.h"
 #include "io/safetensors.h"
+#include "train/features_file.h"
 
 namespace arbiter {
 namespace {
@@ -126,6 +127,23 @@ TEST_F(EndToEnd, ParquetRewardBenchScoresAsItsJsonl) {
   EXPECT_EQ(report["version"], 1);
   EXPECT_EQ(report["rows"], 50);
   EXPECT_EQ(report["error_rows"], 0);
+}
+
+// Chosen / rejected pairs carry no preference strength: their features say "response 1 preferred" so
+// that a Bradley-Terry head trains on them (the most common preference data layout).
+TEST_F(EndToEnd, ChosenRejectedPairsTrainABradleyTerryHead) {
+  const std::string data = std::string(ARBITER_TEST_DATA_DIR) + "/parquet/rewardbench_snappy.parquet";
+  const std::string features = dir_ + "/rb-features.safetensors";
+  auto f = run_arbiter("-q features -m " + dir_ + "/rm -i " + data + " -o " + features);
+  ASSERT_EQ(f.exit_code, 0) << f.out;
+  auto set = train::read_features(features);
+  ASSERT_TRUE(set) << set.message();
+  EXPECT_EQ(set->responses, 2);
+  ASSERT_TRUE(set->labels.count("preference_strength"));
+  for (const double strength : set->labels.at("preference_strength")) EXPECT_EQ(strength, -1.0);
+  auto head = run_arbiter("-q train head --features " + features + " --objective bt --epochs 3 --out " + dir_ +
+                          "/rb-head.safetensors");
+  ASSERT_EQ(head.exit_code, 0) << head.out;
 }
 
 }  // namespace
