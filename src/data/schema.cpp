@@ -1,5 +1,6 @@
 #include "data/schema.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -175,6 +176,29 @@ std::vector<Turn> split_helpsteer2_turns(const std::string& prompt) {
   return turns;
 }
 
+std::vector<Turn> split_hh_transcript(const std::string& text) {
+  static const std::string kHuman = "\n\nHuman:", kAssistant = "\n\nAssistant:";
+  // Leading whitespace aside, a transcript starts with its first Human marker.
+  const size_t start = text.find_first_not_of(" \n");
+  if (start == std::string::npos || text.compare(start, kHuman.size() - 2, "Human:") != 0) return {};
+  std::vector<Turn> turns;
+  size_t pos = start + kHuman.size() - 2;
+  std::string role = "user";
+  while (true) {
+    const size_t next_human = text.find(kHuman, pos), next_assistant = text.find(kAssistant, pos);
+    const size_t next = std::min(next_human, next_assistant);
+    std::string content = text.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    // "Human: text": the marker's space belongs to the format, not to the turn.
+    if (!content.empty() && content.front() == ' ') content.erase(0, 1);
+    turns.push_back({role, std::move(content)});
+    if (next == std::string::npos) break;
+    const bool human = next == next_human;
+    role = human ? "user" : "assistant";
+    pos = next + (human ? kHuman.size() : kAssistant.size());
+  }
+  return turns;
+}
+
 Result<Example> to_example(const json& row, Schema schema, const FieldMapping& mapping, size_t row_index) {
   try {
     if (!row.is_object()) return error(std::string("row is ") + row.type_name() + ", expected an object");
@@ -207,6 +231,23 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
           json context = row.at("chosen");
           context.erase(context.size() - 1);
           ARB_ASSIGN(ex.prompt_turns, prompt_turns(json{{"prompt", context}}, "prompt", false));
+        } else if (row.at("chosen").is_string() && row.at("rejected").is_string()) {
+          // HH-RLHF: two transcripts that share every turn but the assistant's last.
+          std::vector<Turn> chosen = split_hh_transcript(row.at("chosen").get<std::string>());
+          std::vector<Turn> rejected = split_hh_transcript(row.at("rejected").get<std::string>());
+          if (chosen.empty()) return error("missing field '" + prompt_field + "' (and 'chosen' is no Human/Assistant transcript)");
+          if (chosen.size() < 2 || chosen.back().role != "assistant" || rejected.size() != chosen.size() ||
+              rejected.back().role != "assistant")
+            return error("'chosen' and 'rejected' are transcripts that do not both end in an Assistant turn after the same turns");
+          for (size_t t = 0; t + 1 < chosen.size(); ++t) {
+            if (chosen[t].role != rejected[t].role || chosen[t].content != rejected[t].content)
+              return error("'chosen' and 'rejected' differ at turn " + std::to_string(t + 1) +
+                           ", before their last: they are not two answers to one conversation");
+          }
+          ex.responses = {chosen.back().content, rejected.back().content};
+          chosen.pop_back();
+          ex.prompt_turns = std::move(chosen);
+          break;
         } else {
           return error("missing field '" + prompt_field + "'");
         }

@@ -42,6 +42,10 @@ Schema detect_schema(const nlohmann::json& row);
 // A prompt without markers is one user turn.
 std::vector<Turn> split_helpsteer2_turns(const std::string& prompt);
 
+// Anthropic HH-RLHF transcripts ("\n\nHuman: ...\n\nAssistant: ..."): the turns in order, or nothing
+// when the text is not such a transcript (it must start with a Human turn).
+std::vector<Turn> split_hh_transcript(const std::string& text);
+
 // Builds an Example from a row; errors name the missing or mistyped field (the caller adds the place).
 Result<Example> to_example(const nlohmann::json& row, Schema schema, const FieldMapping& mapping,
                            size_t row_index);

@@ -135,6 +135,40 @@ TEST(Reader, MultiTurnHelpSteer2PromptSplitsIntoTurns) {
   EXPECT_EQ(labelled[1].role, "assistant");
 }
 
+// Anthropic HH-RLHF rows: chosen and rejected are whole "Human: / Assistant:" transcripts that share
+// every turn but the last; the shared turns are the prompt, the last Assistant turns the two responses.
+TEST(Reader, HhRlhfTranscriptsSplitIntoPromptAndResponses) {
+  const auto turns = split_hh_transcript("\n\nHuman: What is 2+2?\n\nAssistant: 4.\n\nHuman: And 3+3?\n\nAssistant: 6.");
+  ASSERT_EQ(turns.size(), 4u);
+  EXPECT_EQ(turns[0].role, "user");
+  EXPECT_EQ(turns[0].content, "What is 2+2?");
+  EXPECT_EQ(turns[1].role, "assistant");
+  EXPECT_EQ(turns[2].content, "And 3+3?");
+  EXPECT_EQ(turns[3].content, "6.");
+  EXPECT_TRUE(split_hh_transcript("Just text").empty());
+
+  const std::string path = write_file(
+      "hh.jsonl",
+      R"({"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Joke?\n\nAssistant: A pun.", )"
+      R"("rejected": "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Joke?\n\nAssistant: No."})" "\n"
+      R"({"chosen": "\n\nHuman: Hi\n\nAssistant: Hello", "rejected": "\n\nHuman: Hey\n\nAssistant: Hello"})" "\n");
+  auto reader = DatasetReader::open(path);
+  ASSERT_TRUE(reader) << reader.message();
+  Example ex;
+  auto got = reader->next(ex);
+  ASSERT_TRUE(got) << got.message();
+  EXPECT_EQ(reader->schema(), Schema::kRewardBench);
+  EXPECT_EQ(ex.responses, (std::vector<std::string>{"A pun.", "No."}));
+  ASSERT_EQ(ex.prompt_turns.size(), 3u);
+  EXPECT_EQ(ex.prompt_turns[0].content, "Hi");
+  EXPECT_EQ(ex.prompt_turns[1].role, "assistant");
+  EXPECT_EQ(ex.prompt_turns[2].content, "Joke?");
+  got = reader->next(ex);  // the transcripts differ before their last turn
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.message().find("hh.jsonl:2"), std::string::npos) << got.message();
+  EXPECT_NE(got.message().find("differ at turn 1"), std::string::npos) << got.message();
+}
+
 TEST(Reader, HelpSteer2PreferenceRows) {
   const std::string path = write_file(
       "pref.jsonl",
