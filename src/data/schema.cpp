@@ -146,6 +146,10 @@ Schema detect_schema(const json& row) {
   if (has(row, "input_ids")) return Schema::kTokenIds;
   if (has(row, "chosen") && has(row, "rejected")) return Schema::kRewardBench;
   if (has(row, "response_1") && has(row, "response_2")) return Schema::kHelpSteer2Preference;
+  // HelpSteer3's preference rows: the same layout under other names (context, response1, response2,
+  // overall_preference).
+  if (has(row, "response1") && has(row, "response2") && has(row, "overall_preference"))
+    return Schema::kHelpSteer2Preference;
   if (has(row, "prompt") && has(row, "response") && has(row, "helpfulness")) return Schema::kHelpSteer2;
   return Schema::kGeneric;
 }
@@ -217,10 +221,15 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
         break;
       }
       case Schema::kHelpSteer2Preference: {
-        ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_field, true));
-        ARB_TRY(append_responses(row, "response_1", ex.responses));
-        ARB_TRY(append_responses(row, "response_2", ex.responses));
-        ARB_ASSIGN(ex.labels["preference_strength"], number_field(row, "preference_strength"));
+        // HelpSteer3 names the fields context (a message list), response1, response2 and
+        // overall_preference (-3..3, negative prefers response 1, as preference_strength does).
+        const bool v3 = !row.contains("response_1") && row.contains("response1");
+        const std::string prompt_name = v3 && !row.contains(prompt_field) ? "context" : prompt_field;
+        ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_name, true));
+        ARB_TRY(append_responses(row, v3 ? "response1" : "response_1", ex.responses));
+        ARB_TRY(append_responses(row, v3 ? "response2" : "response_2", ex.responses));
+        ARB_ASSIGN(ex.labels["preference_strength"],
+                   number_field(row, v3 ? "overall_preference" : "preference_strength"));
         break;
       }
       case Schema::kRewardBench: {

@@ -169,6 +169,26 @@ TEST(Reader, HhRlhfTranscriptsSplitIntoPromptAndResponses) {
   EXPECT_NE(got.message().find("differ at turn 1"), std::string::npos) << got.message();
 }
 
+// HelpSteer3's preference rows (NVIDIA's successor to HelpSteer2-Preference) read as the same schema:
+// the context's messages are the prompt, overall_preference is the preference strength.
+TEST(Reader, HelpSteer3PreferenceRows) {
+  const std::string path = write_file(
+      "hs3.jsonl",
+      R"({"domain": "general", "language": "english", "context": [{"role": "user", "content": "Hi"}, )"
+      R"({"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Name a color"}], )"
+      R"("response1": "Blue.", "response2": "I like turtles.", "overall_preference": -2})" "\n");
+  Status status;
+  auto rows = read_all(path, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].responses, (std::vector<std::string>{"Blue.", "I like turtles."}));
+  EXPECT_EQ(rows[0].labels.at("preference_strength"), -2);
+  ASSERT_EQ(rows[0].prompt_turns.size(), 3u);
+  EXPECT_EQ(rows[0].prompt_turns[1].role, "assistant");
+  EXPECT_EQ(rows[0].prompt_turns[2].content, "Name a color");
+  EXPECT_EQ(detect_schema(nlohmann::json::parse(read_text_file(path).value())), Schema::kHelpSteer2Preference);
+}
+
 TEST(Reader, HelpSteer2PreferenceRows) {
   const std::string path = write_file(
       "pref.jsonl",
