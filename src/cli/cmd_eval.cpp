@@ -303,6 +303,42 @@ Status run_layers(const LayersArgs& args) {
   return Status::ok();
 }
 
+// ---- preference ----
+
+struct PreferenceArgs {
+  std::string input, score_field = "score", strength_field = "human_preference_strength";
+  bool as_json = false;
+};
+
+Status run_preference(const PreferenceArgs& args) {
+  size_t error_rows = 0;
+  ARB_ASSIGN(const auto pairs, eval::read_preference_pairs(args.input, args.score_field, args.strength_field, &error_rows));
+  warn_error_rows(args.input, error_rows);
+  const eval::PreferenceReport report = eval::score_preferences(pairs);
+  if (report.pairs == 0) return error(args.input + ": no pair with a non-zero preference strength");
+  if (args.as_json) {
+    json by_strength = json::object();
+    for (const auto& s : report.by_strength)
+      by_strength[std::to_string(s.strength)] = {{"n", s.n}, {"correct", s.correct}, {"accuracy", s.accuracy}};
+    print_line(data::dump_json({{"pairs", report.pairs},
+                                {"correct", report.correct},
+                                {"accuracy", report.accuracy},
+                                {"ties_left_out", report.ties},
+                                {"error_rows", error_rows},
+                                {"by_strength", by_strength}}));
+    return Status::ok();
+  }
+  print_line("pairs     " + std::to_string(report.pairs) + "  (" + std::to_string(report.ties) + " ties left out)");
+  print_line("accuracy  " + fixed(100.0 * report.accuracy, 2));
+  print_line("|strength|     n  correct  accuracy");
+  for (const auto& s : report.by_strength) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%10d %5zu  %7zu  %8.2f", s.strength, s.n, s.correct, 100.0 * s.accuracy);
+    print_line(buf);
+  }
+  return Status::ok();
+}
+
 constexpr const char* kReportHelp = "also write report.json, report.md, SVG figures and report.html into DIR";
 
 CommandRunner setup_eval(CLI::App& sub) {
@@ -350,8 +386,19 @@ CommandRunner setup_eval(CLI::App& sub) {
   l->add_flag("--json", layers->as_json, "print one JSON object");
   l->add_option("--report", layers->report_dir, kReportHelp);
 
+  auto pref = std::make_shared<PreferenceArgs>();
+  CLI::App* p = sub.add_subcommand(
+      "preference", "pairwise accuracy against graded preferences (HelpSteer2-Preference, HelpSteer3) from scored rows");
+  p->add_option("--input", pref->input, "scored rows of preference pairs (score or judge output)")->required();
+  p->add_option("--score-field", pref->score_field, "the score of each response (judge runs: lager, expected, ...)")
+      ->capture_default_str();
+  p->add_option("--strength-field", pref->strength_field, "the human strength, -3..3, negative prefers response 1")
+      ->capture_default_str();
+  p->add_flag("--json", pref->as_json, "print one JSON object");
+
   return [=]() -> Status {
     rb->best_of_n.subset = rb->pref.subset;
+    if (p->parsed()) return run_preference(*pref);
     if (c->parsed()) return run_correlate(*correlate);
     if (r->parsed()) return run_rewardbench(*rb);
     if (l->parsed()) return run_layers(*layers);

@@ -91,6 +91,20 @@ Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, con
   }, error_rows);
 }
 
+Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
+                                                          const std::string& strength_field, size_t* error_rows) {
+  return read_rows<PreferencePair>(path, [&](const json& row) -> Result<PreferencePair> {
+    if (!row.is_object() || !row.contains("responses") || !row.at("responses").is_array() ||
+        row.at("responses").size() != 2)
+      return error("expected 'responses' with two entries (a scored preference pair)");
+    PreferencePair out;
+    ARB_ASSIGN(out.score_1, number_at(row.at("responses")[0], score_field));
+    ARB_ASSIGN(out.score_2, number_at(row.at("responses")[1], score_field));
+    ARB_ASSIGN(out.strength, number_at(row, strength_field));
+    return out;
+  }, error_rows);
+}
+
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows) {
   return read_rows<LayerRow>(path, [&](const json& row) -> Result<LayerRow> {

@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "eval/layers.h"
+#include "eval/preference.h"
 #include "eval/rewardbench.h"
 
 namespace arbiter::eval {
@@ -40,6 +41,13 @@ Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, con
 // Rows with `per_layer_logits` [L+1][K], `score_values` [K] and the human label in `human_field`.
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows = nullptr);
+
+// Pairs of a scored HelpSteer2-Preference / HelpSteer3 run: `responses[0][score_field]`,
+// `responses[1][score_field]` and the human strength in `strength_field` (a scoring run writes it as
+// human_preference_strength).
+Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
+                                                          const std::string& strength_field,
+                                                          size_t* error_rows = nullptr);
 
 // Whether a row is a scoring run's error line.
 bool is_error_row(const nlohmann::json& row);

@@ -107,6 +107,23 @@ TEST_F(CliEval, CorrelateJoinsById) {
   EXPECT_NE(duplicate.out.find("id 'a' appears twice"), std::string::npos) << duplicate.out;
 }
 
+TEST_F(CliEval, PreferenceAccuracyByStrength) {
+  const std::string path = temp_file(
+      "pairs.jsonl",
+      R"({"id": "1", "responses": [{"score": 2}, {"score": 1}], "human_preference_strength": -2})" "\n"
+      R"({"id": "2", "responses": [{"score": 2}, {"score": 1}], "human_preference_strength": 1})" "\n"
+      R"({"id": "3", "responses": [{"score": 0}, {"score": 1}], "human_preference_strength": 0})" "\n"
+      R"({"id": "4", "responses": [{"score": 0}, {"score": 1}], "human_preference_strength": 2})" "\n");
+  const RunResult r = run_arbiter("eval preference --json --input " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["pairs"], 3);
+  EXPECT_EQ(j["ties_left_out"], 1);
+  EXPECT_NEAR(j["accuracy"].get<double>(), 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(j["by_strength"]["2"]["correct"], 2);
+  EXPECT_EQ(j["by_strength"]["1"]["correct"], 0);
+}
+
 TEST_F(CliEval, RewardBenchV1Sections) {
   // Chat: alpacaeval-easy 1/2 (weight 100), mt-bench-easy 1/1 (28). Reasoning: math-prm 0/1 (984), hep-js 1/1 (164).
   const std::string path = temp_file(

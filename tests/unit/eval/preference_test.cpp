@@ -1,0 +1,58 @@
+// Pairwise accuracy against graded preferences, by hand on small cases, and the reader of scored pairs.
+#include "eval/preference.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "eval/score_files.h"
+#include "../../support/scratch_root.h"
+
+namespace arbiter::eval {
+namespace {
+
+TEST(Preference, SignOfTheStrengthPicksTheBetterResponse) {
+  const std::vector<PreferencePair> pairs = {
+      {2.0, 1.0, -3},  // response 1 preferred and higher: right
+      {2.0, 1.0, 1},   // response 2 preferred but lower: wrong
+      {0.5, 0.7, 2},   // right
+      {1.0, 1.0, -1},  // equal scores: wrong
+      {3.0, 0.0, 0},   // a tie: left out
+  };
+  const PreferenceReport r = score_preferences(pairs);
+  EXPECT_EQ(r.pairs, 4u);
+  EXPECT_EQ(r.correct, 2u);
+  EXPECT_EQ(r.ties, 1u);
+  EXPECT_DOUBLE_EQ(r.accuracy, 0.5);
+  ASSERT_EQ(r.by_strength.size(), 3u);
+  EXPECT_EQ(r.by_strength[0].strength, 1);
+  EXPECT_EQ(r.by_strength[0].n, 2u);
+  EXPECT_EQ(r.by_strength[0].correct, 0u);
+  EXPECT_EQ(r.by_strength[2].strength, 3);
+  EXPECT_DOUBLE_EQ(r.by_strength[2].accuracy, 1.0);
+  EXPECT_TRUE(std::isnan(score_preferences({{1, 2, 0}}).accuracy));
+}
+
+TEST(Preference, ReaderTakesScoredPairsAndCountsErrorLines) {
+  const auto path = arbiter::test::scratch_root() / ("pref-" + std::to_string(::getpid()) + ".jsonl");
+  std::ofstream(path) << R"({"id": "a", "responses": [{"lager": 3.5}, {"lager": 2}], "human_preference_strength": -1})"
+                         "\n"
+                      << R"({"id": "b", "error": "too long"})" "\n";
+  size_t error_rows = 0;
+  auto pairs = read_preference_pairs(path.string(), "lager", "human_preference_strength", &error_rows);
+  ASSERT_TRUE(pairs) << pairs.message();
+  ASSERT_EQ(pairs->size(), 1u);
+  EXPECT_EQ((*pairs)[0].score_1, 3.5);
+  EXPECT_EQ((*pairs)[0].strength, -1);
+  EXPECT_EQ(error_rows, 1u);
+  auto missing = read_preference_pairs(path.string(), "score", "human_preference_strength");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.message().find(":1"), std::string::npos) << missing.message();
+  EXPECT_NE(missing.message().find("'score'"), std::string::npos) << missing.message();
+}
+
+}  // namespace
+}  // namespace arbiter::eval
