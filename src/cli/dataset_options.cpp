@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/device_option.h"
+#include "core/log.h"
 #include "core/mapped_file.h"
 #include "data/schema.h"
 
@@ -56,6 +57,8 @@ Result<FormatterOptions> make_formatter_options(const DatasetArgs& a) {
 }
 
 void print_run_summary(const RunSummary& s, const std::string& output) {
+  // --quiet is errors only: the summary then speaks only of rows that failed.
+  if (log_level() < LogLevel::kInfo && s.rows_failed == 0) return;
   std::fprintf(stderr, "%lld rows written to %s (%lld already there, %lld failed), %lld tokens in %.1f s (%.0f tokens/s)\n",
                (long long)s.rows_written, output.c_str(), (long long)s.rows_skipped_done, (long long)s.rows_failed,
                (long long)s.tokens, s.seconds, s.seconds > 0 ? double(s.tokens) / s.seconds : 0.0);
