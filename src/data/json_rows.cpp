@@ -69,6 +69,16 @@ Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat fo
     reader.path_ = path;
     reader.format_ = first.format();
     reader.requested_format_ = format;
+    // Shards that are all Parquet say their total up front (each footer read once, here).
+    reader.pattern_rows_ = first.known_row_count();
+    for (size_t f = 1; f < files.size() && reader.pattern_rows_ >= 0; ++f) {
+      if (!starts_like_parquet(files[f])) {
+        reader.pattern_rows_ = -1;
+        break;
+      }
+      ARB_ASSIGN(const parquet::ParquetRowReader shard, parquet::ParquetRowReader::open(files[f]));
+      reader.pattern_rows_ += shard.num_rows();
+    }
     reader.files_ = std::move(files);
     reader.part_ = std::make_unique<JsonRowReader>(std::move(first));
     return reader;
@@ -177,7 +187,10 @@ std::string JsonRowReader::where(const JsonRow& row) const {
   return path_ + ": element " + std::to_string(row.file_row);
 }
 
-int64_t JsonRowReader::known_row_count() const { return parquet_ ? parquet_->num_rows() : -1; }
+int64_t JsonRowReader::known_row_count() const {
+  if (part_) return pattern_rows_;
+  return parquet_ ? parquet_->num_rows() : -1;
+}
 
 const parquet::FileMetaData* JsonRowReader::parquet_metadata() const {
   return parquet_ ? &parquet_->metadata() : nullptr;

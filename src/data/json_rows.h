@@ -57,6 +57,7 @@ class JsonRowReader {
   std::vector<std::string> files_;
   size_t file_index_ = 0;
   std::unique_ptr<JsonRowReader> part_;
+  int64_t pattern_rows_ = -1;  // the files' total when all are Parquet
   std::optional<std::string> pending_line_;  // first line read while sniffing the format
   size_t pending_line_number_ = 0;
   nlohmann::json document_;

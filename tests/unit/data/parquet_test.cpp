@@ -189,6 +189,17 @@ TEST(DatasetPatterns, ShardsReadInNameOrder) {
     ++n;
   }
   EXPECT_EQ(n, 2 * jsonl.size());
+  EXPECT_EQ(reader->known_row_count(), -1);  // one shard is JSONL: no total up front
+  auto parquet_shards = JsonRowReader::open(kDir + "*_gzip.parquet");  // one match: read as that file
+  ASSERT_TRUE(parquet_shards) << parquet_shards.message();
+  EXPECT_EQ(parquet_shards->known_row_count(), 40);
+  const auto parquet_dir = arbiter::test::scratch_root() / "parquet-shards";
+  std::filesystem::create_directories(parquet_dir);
+  for (const char* shard : {"train-0.parquet", "train-1.parquet"})
+    std::filesystem::copy_file(kDir + "helpsteer2_gzip.parquet", parquet_dir / shard);
+  auto all_parquet = JsonRowReader::open((parquet_dir / "train-*.parquet").string());
+  ASSERT_TRUE(all_parquet) << all_parquet.message();
+  EXPECT_EQ(all_parquet->known_row_count(), 80);  // both footers
   EXPECT_EQ(last_place, kDir + "helpsteer2_gzip.parquet: row 39");
 
   const auto dir = arbiter::test::scratch_root() / "shards";
