@@ -162,7 +162,7 @@ Result<bool> looks_like_v2(const RewardBenchArgs& args) {
   do {
     ARB_ASSIGN(const bool got, rows.next(row));
     if (!got) return error(args.input + ": no scored rows");
-  } while (eval::is_error_row(row.value));
+  } while (data::is_error_line(row.value));
   return row.value.is_object() && row.value.contains(args.best_of_n.scores) &&
          !row.value.contains(args.pref.chosen);
 }

@@ -44,6 +44,10 @@ Result<std::vector<std::string>> expand_pattern(const std::string& pattern) {
 
 }  // namespace
 
+bool is_error_line(const nlohmann::json& row) {
+  return row.is_object() && row.contains("error") && row["error"].is_string();
+}
+
 Result<nlohmann::json> parse_json(const std::string& text) {
   try {
     return nlohmann::json::parse(text);

@@ -64,6 +64,10 @@ class JsonRowReader {
   size_t next_row_ = 0;
 };
 
+// Whether a row is the error line a scoring run writes for a row it could not score
+// ({"id": ..., "error": "..."}): readers of scored files leave such rows out and count them.
+bool is_error_line(const nlohmann::json& row);
+
 // Parses text as JSON; any nlohmann error (malformed text, invalid UTF-8) becomes an error Status.
 Result<nlohmann::json> parse_json(const std::string& text);
 

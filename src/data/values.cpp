@@ -9,7 +9,7 @@ namespace {
 Result<double> row_number(const JsonRowReader& rows, const JsonRow& row, const std::string& field) {
   const nlohmann::json* value = &row.value;
   if (row.value.is_object()) {
-    if (row.value.contains("error") && row.value["error"].is_string() && !row.value.contains(field))
+    if (is_error_line(row.value) && !row.value.contains(field))
       return error(rows.where(row) + ": an error line of the scoring run (" + row.value["error"].get<std::string>() +
                    "); pair the files by id (eval correlate --join id) to leave such rows out");
     if (field.empty()) return error(rows.where(row) + ": rows are objects; name the field that holds the number");
@@ -47,7 +47,7 @@ Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std:
     if (!got) break;
     const nlohmann::json& r = row.value;
     if (!r.is_object()) return error(rows.where(row) + ": rows must be objects with an '" + id_field + "' to pair by id");
-    if (r.contains("error") && r["error"].is_string()) {
+    if (is_error_line(r)) {
       ++column.error_rows;
       continue;
     }

@@ -46,7 +46,7 @@ Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* e
   while (true) {
     ARB_ASSIGN(const bool got, rows.next(row));
     if (!got) break;
-    if (is_error_row(row.value)) {
+    if (data::is_error_line(row.value)) {
       if (error_rows) ++*error_rows;
       continue;
     }
@@ -58,8 +58,6 @@ Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* e
 }
 
 }  // namespace
-
-bool is_error_row(const json& row) { return row.is_object() && row.contains("error") && row["error"].is_string(); }
 
 Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
                                                         size_t* error_rows) {

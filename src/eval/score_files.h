@@ -4,8 +4,6 @@
 // counted in *error_rows when it is given: the caller says how many.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -49,7 +47,5 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
                                                           const std::string& strength_field,
                                                           size_t* error_rows = nullptr);
 
-// Whether a row is a scoring run's error line.
-bool is_error_row(const nlohmann::json& row);
 
 }  // namespace arbiter::eval
