@@ -116,6 +116,7 @@ TEST(ParquetFiles, DeltaEncodingsInV2PagesOneStoredUncompressed) { expect_same_r
 TEST(ParquetFiles, ByteStreamSplitFloats) { expect_same_rows("byte_stream_split"); }
 TEST(ParquetFiles, Lz4RawPages) { expect_same_rows("lz4_raw"); }
 TEST(ParquetFiles, ListsLedByNullsAndListsOfLists) { expect_same_rows("list_edges"); }
+TEST(ParquetFiles, MapColumnsBecomeObjects) { expect_same_rows("map_column"); }
 
 TEST(ParquetFiles, RecognizedByMagicWithoutExtension) {
   const std::string path = write_bytes("rows-without-extension", read_bytes(kDir + "rewardbench_snappy.parquet"));
