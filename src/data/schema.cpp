@@ -180,6 +180,10 @@ std::vector<Turn> split_helpsteer2_turns(const std::string& prompt) {
   return turns;
 }
 
+bool lists_completions(const json& value) {
+  return value.is_array() && (value.empty() || value.front().is_string());
+}
+
 std::vector<Turn> split_hh_transcript(const std::string& text) {
   static const std::string kHuman = "\n\nHuman:", kAssistant = "\n\nAssistant:";
   // Leading whitespace aside, a transcript starts with its first Human marker.

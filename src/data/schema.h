@@ -42,6 +42,10 @@ Schema detect_schema(const nlohmann::json& row);
 // A prompt without markers is one user turn.
 std::vector<Turn> split_helpsteer2_turns(const std::string& prompt);
 
+// Whether a chosen / rejected field lists alternative completions as strings (RewardBench 2's layout,
+// empty lists included), as opposed to one response: a string, or a conversation's message list.
+bool lists_completions(const nlohmann::json& value);
+
 // Anthropic HH-RLHF transcripts ("\n\nHuman: ...\n\nAssistant: ..."): the turns in order, or nothing
 // when the text is not such a transcript (it must start with a Human turn).
 std::vector<Turn> split_hh_transcript(const std::string& text);

@@ -4,6 +4,8 @@
 #include <limits>
 #include <map>
 
+#include "data/schema.h"
+
 namespace arbiter {
 
 Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
@@ -68,10 +70,10 @@ constexpr double kChosenFirstStrength = -1.0;
 bool is_chosen_rejected_pair(const nlohmann::json& raw) {
   if (!raw.is_object() || !raw.contains("chosen") || !raw.contains("rejected")) return false;
   const nlohmann::json &chosen = raw["chosen"], &rejected = raw["rejected"];
-  const auto is_text_list = [](const nlohmann::json& v) { return v.is_array() && (v.empty() || v.front().is_string()); };
   // RewardBench 2 lists its completions: a pair only when it has one of each.
-  if (is_text_list(chosen) || is_text_list(rejected))
-    return is_text_list(chosen) && is_text_list(rejected) && chosen.size() == 1 && rejected.size() == 1;
+  if (data::lists_completions(chosen) || data::lists_completions(rejected))
+    return data::lists_completions(chosen) && data::lists_completions(rejected) && chosen.size() == 1 &&
+           rejected.size() == 1;
   return true;
 }
 

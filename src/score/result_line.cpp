@@ -1,5 +1,7 @@
 #include "score/result_line.h"
 
+#include "data/schema.h"
+
 namespace arbiter {
 
 void add_response_results(nlohmann::json& line, std::vector<nlohmann::json> per_response, const data::Example& example,
@@ -9,8 +11,7 @@ void add_response_results(nlohmann::json& line, std::vector<nlohmann::json> per_
   // RewardBench 2 rows list their responses as strings; a row with one chosen and one rejected response
   // is still a best-of-N row, which the eval reads from `scores`, not a v1 pair. (A list of messages is
   // one conversation, whose last message is the response: a pair.)
-  const nlohmann::json* chosen = has_chosen ? &raw["chosen"] : nullptr;
-  const bool best_of_n = chosen && chosen->is_array() && (chosen->empty() || chosen->front().is_string());
+  const bool best_of_n = has_chosen && data::lists_completions(raw["chosen"]);
   if (per_response.size() == 1 && !best_of_n) {
     line.update(per_response[0]);
   } else {

@@ -317,8 +317,6 @@ Result<PageHeader> parse_page_header(const uint8_t* data, size_t size) {
           if (!is_int(g)) return false;
           switch (g.id) {
             case 1: { ARB_ASSIGN(h.num_values, read_i32(r, "num_values")); return true; }
-            case 2: { ARB_ASSIGN(h.num_nulls, read_i32(r, "num_nulls")); return true; }
-            case 3: { ARB_ASSIGN(h.num_rows, read_i32(r, "num_rows")); return true; }
             case 4: { ARB_ASSIGN(h.encoding, read_encoding(r)); return true; }
             case 5: { ARB_ASSIGN(h.definition_levels_bytes, read_i32(r, "definition_levels_byte_length")); return true; }
             case 6: { ARB_ASSIGN(h.repetition_levels_bytes, read_i32(r, "repetition_levels_byte_length")); return true; }

@@ -128,8 +128,6 @@ struct DictionaryPageHeader {
 
 struct DataPageHeaderV2 {
   int32_t num_values = 0;
-  int32_t num_nulls = 0;
-  int32_t num_rows = 0;
   Encoding encoding = Encoding::kPlain;
   int32_t definition_levels_bytes = 0;
   int32_t repetition_levels_bytes = 0;
