@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 #include <httplib.h>
 
 #include "runtime/device.h"
@@ -143,7 +144,10 @@ Result<int> Server::bind() {
 }
 
 Status Server::serve() {
-  if (!http_->listen_after_bind() && !stopping_) return error("the HTTP server stopped unexpectedly");
+  serve_entered_ = true;
+  const bool listened = stopping_ || http_->listen_after_bind();
+  serve_returned_ = true;
+  if (!listened && !stopping_) return error("the HTTP server stopped unexpectedly");
   // listen_after_bind returns once every handler thread has finished its request; the batching worker
   // has nothing left for them, so stopping it now loses nothing.
   queue_->stop();
@@ -152,7 +156,14 @@ Status Server::serve() {
 
 void Server::stop() {
   stopping_ = true;
-  if (http_) http_->stop();
+  if (!http_) return;
+  // httplib's stop() does nothing until its accept loop runs, so a stop() landing between serve()'s look
+  // at stopping_ and the loop's start would be lost and serve() would never return. Either serve() sees
+  // stopping_ (and does not listen), or this sees serve_entered_ and waits for the loop (both atomics are
+  // sequentially consistent).
+  if (serve_entered_)
+    while (!http_->is_running() && !serve_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  http_->stop();
 }
 
 void Server::install_routes() {

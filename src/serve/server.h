@@ -65,6 +65,7 @@ class Server {
   // Accepted connections still waiting for a handler thread (see install_routes()).
   std::shared_ptr<std::atomic<int64_t>> waiting_connections_ = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> serve_entered_{false}, serve_returned_{false};  // see stop()
 };
 
 }  // namespace arbiter::serve

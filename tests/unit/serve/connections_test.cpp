@@ -1,6 +1,6 @@
 // The server answers every connection: bursts of simultaneous connects (as many trainer workers posting
 // at once without a session make) are all accepted and answered, and a second server cannot take a port
-// that one is already listening on.
+// that one is already listening on. A stop that comes before the server listens still stops it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -186,6 +186,18 @@ TEST(Connections, ASecondServerCannotTakeAPortInUse) {
   auto port = (*second)->bind();
   ASSERT_FALSE(port.is_ok()) << "a second server bound port " << first->port << " while the first listens on it";
   EXPECT_NE(port.message().find("cannot listen"), std::string::npos) << port.message();
+}
+
+TEST(Connections, AStopRightAfterTheStartIsNeverLost) {
+  // The serving thread may not have reached httplib's accept loop when stop() comes (a signal at
+  // start-up, a test that is done at once); serve() must still return.
+  auto model = load_seqcls1();
+  ASSERT_TRUE(model);
+  for (int i = 0; i < 200; ++i) {
+    auto server = start_server(model, reward_service());
+    ASSERT_TRUE(server);
+    server->shutdown();  // joins the serving thread
+  }
 }
 
 }  // namespace
