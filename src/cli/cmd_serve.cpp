@@ -22,7 +22,8 @@ namespace arbiter::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model_path, mode = "reward", config_file, shape, chat_template_file, truncation = "prompt-left", name;
+  std::string model_path, mode = "reward", config_file, shape, chat_template_file, chat_template_kwargs;
+  std::string truncation = "prompt-left", name;
   bool random_weights = false, plain = false;
   int64_t max_length = 0, max_sequence_tokens = 0;
   int threads = 0;
@@ -91,6 +92,9 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
   service.format.max_length = args.max_length;
   ARB_ASSIGN(service.format.truncation, parse_truncation(args.truncation));
   service.format.plain = args.plain;
+  if (!args.chat_template_kwargs.empty()) {
+    ARB_ASSIGN(service.format.template_kwargs, parse_template_kwargs(args.chat_template_kwargs));
+  }
   if (!args.chat_template_file.empty()) {
     ARB_ASSIGN(service.format.chat_template_source, read_file(args.chat_template_file));
   }
@@ -149,6 +153,8 @@ const CommandRegistration kRegistration({
       sub.add_option("--max-length", args->max_length, "formatted conversations are truncated to this (default: the model's context)");
       sub.add_option("--truncation", args->truncation, "prompt-left (keep the response), right, or error")->default_val("prompt-left");
       sub.add_option("--chat-template", args->chat_template_file, "a Jinja chat template file to use instead of the model's");
+      sub.add_option("--chat-template-kwargs", args->chat_template_kwargs,
+                     "JSON object of extra chat template variables, e.g. '{\"enable_thinking\": false}' (Qwen3)");
       sub.add_flag("--plain", args->plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
       sub.add_option("--api-key", args->server.api_key, "require 'Authorization: Bearer KEY' (default: $ARBITER_API_KEY)");
       sub.add_option("--threads", args->threads, "compute threads (default: all cores)");

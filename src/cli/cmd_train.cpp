@@ -84,7 +84,10 @@ Status run_lager(const LagerArgs& args) {
   if (rows.size() < 2) return error(args.input + ": need at least 2 rows");
   train::LagerFitOptions fit = args.fit;
   fit.target = args.target == "nearest" ? train::LagerTarget::kNearest : train::LagerTarget::kSoft;
-  const train::Split split = train::split_rows(rows.size(), args.validation_fraction, fit.seed);
+  // Items of one file row (a pairwise judge's comparisons) stay on one side of the split.
+  std::vector<size_t> groups;
+  for (const auto& row : rows) groups.push_back(row.group);
+  const train::Split split = train::split_groups(groups, args.validation_fraction, fit.seed);
   const bool held_out = split.validation.size() >= 2;
   const size_t n_layers = rows[0].per_layer_logits.size();
   print_line("rows " + std::to_string(rows.size()) + " (train " + std::to_string(split.train.size()) +
@@ -118,6 +121,11 @@ Status run_lager(const LagerArgs& args) {
   print_line("final layer (expected score)  " + fixed(report->final_layer, 4));
   print_line("LAGER uniform                 " + fixed(report->uniform, 4));
   print_line("LAGER tuned                   " + fixed(report->tuned, 4));
+  if (report->pairwise) {
+    print_line("pairwise accuracy on the " + on + " comparisons: final layer " + fixed(report->final_layer_accuracy, 4) +
+               ", LAGER uniform " + fixed(report->uniform_accuracy, 4) + ", LAGER tuned " +
+               fixed(report->tuned_accuracy, 4));
+  }
   if (!args.report_json.empty()) {
     json layers = json::array();
     for (const auto& l : report->per_layer)
@@ -136,6 +144,10 @@ Status run_lager(const LagerArgs& args) {
                 {"final_loss", weights.train.final_loss},
                 {"loss_curve", loss_curve},
                 {"weights", args.out}};
+    if (report->pairwise)
+      doc["pairwise_accuracy"] = {{"final_layer", report->final_layer_accuracy},
+                                  {"uniform", report->uniform_accuracy},
+                                  {"tuned", report->tuned_accuracy}};
     ARB_TRY(write_json_file(args.report_json, doc));
   }
   return Status::ok();

@@ -24,6 +24,8 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
   sub.add_option("--truncation", a.truncation, "prompt-left (keep the response), right, or error")
       ->default_val("prompt-left");
   sub.add_option("--chat-template", a.chat_template_file, "a Jinja chat template file to use instead of the model's");
+  sub.add_option("--chat-template-kwargs", a.chat_template_kwargs,
+                 "JSON object of extra chat template variables, e.g. '{\"enable_thinking\": false}' (Qwen3)");
   sub.add_flag("--plain", a.plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
   sub.add_option("--batch-tokens", a.batch_tokens, "tokens per forward pass")->default_val(4096);
   sub.add_option("--limit", a.limit, "only the first N rows");
@@ -52,6 +54,9 @@ Result<FormatterOptions> make_formatter_options(const DatasetArgs& a) {
   f.plain = a.plain;
   if (!a.chat_template_file.empty()) {
     ARB_ASSIGN(f.chat_template_source, read_file(a.chat_template_file));
+  }
+  if (!a.chat_template_kwargs.empty()) {
+    ARB_ASSIGN(f.template_kwargs, parse_template_kwargs(a.chat_template_kwargs));
   }
   return f;
 }

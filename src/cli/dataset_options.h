@@ -15,7 +15,7 @@ namespace arbiter::cli {
 
 struct DatasetArgs {
   std::string model_path, input, output, schema = "auto", on_error = "fail", truncation = "prompt-left";
-  std::string chat_template_file, device = "cpu";
+  std::string chat_template_file, chat_template_kwargs, device = "cpu";
   std::vector<std::string> fields;
   bool resume = false, plain = false;
   int64_t max_length = 0, batch_tokens = 4096, limit = 0;

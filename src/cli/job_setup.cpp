@@ -2,6 +2,7 @@
 
 #include "cli/model_options.h"
 #include "core/mapped_file.h"
+#include "score/pairwise.h"
 
 namespace arbiter::cli {
 
@@ -14,13 +15,23 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
 void add_judge_options(CLI::App& sub, JudgeArgs& args) {
   sub.add_option("--template", args.template_name,
                  "built-in grading prompt: generic, prometheus, prometheus-feedback (needs --generate), "
-                 "direct-helpfulness, direct-correctness, direct-coherence, direct-complexity, direct-verbosity")
+                 "direct-helpfulness, direct-correctness, direct-coherence, direct-complexity, direct-verbosity; "
+                 "pairwise, pairwise-feedback (needs --generate): which of two responses is better")
       ->default_val("generic");
   sub.add_option("--template-file", args.template_file,
-                 "a grading prompt file with {prompt} {response} {rubric} {reference} {min_score} {max_score} {scores}");
+                 "a grading prompt file with {prompt} {response} {rubric} {reference} {min_score} {max_score} {scores}; "
+                 "or a pairwise one with {response_a} {response_b} {label_a} {label_b} {label_tie} {verdicts}");
   args.answer_prefix_option = sub.add_option("--answer-prefix", args.answer_prefix,
                                              "text after the generation prompt, before the score token (e.g. 'Score: ')");
-  sub.add_option("--score-tokens", args.score_tokens, "score labels: 1..5, 0..4, 1..10, or A,B,C")->default_val("1..5");
+  args.score_tokens_option =
+      sub.add_option("--score-tokens", args.score_tokens,
+                     "score labels: 1..5, 0..4, 1..10, or A,B,C (pairwise: first better, second better[, tie]; "
+                     "default A,B)")
+          ->default_val("1..5");
+  args.orders_option = sub.add_option("--orders", args.orders,
+                                      "pairwise templates: show each pair in both orders and average (cancels the "
+                                      "judge's position preference), or only in the row's order (given)")
+                           ->default_val("both");
   sub.add_option("--score-token-ids", args.score_token_ids, "score tokens by id (values 1..K)");
   sub.add_option("--lens", args.lens,
                  "raw (LAGER's code: intermediate layers unnormed, last normed) or normed (final norm on every layer)")
@@ -71,13 +82,28 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
   }
   if (args.answer_prefix_option && args.answer_prefix_option->count() > 0)
     options.prompt_template.answer_prefix = args.answer_prefix;
+  options.prompt_template.pairwise = is_pairwise_template(options.prompt_template.text);
+  const bool pairwise = options.prompt_template.pairwise;
+  const bool score_tokens_given = args.score_tokens_option && args.score_tokens_option->count() > 0;
   if (!args.score_token_ids.empty()) {
     ARB_ASSIGN(std::vector<int32_t> ids, parse_int_list(args.score_token_ids, "--score-token-ids"));
     ARB_ASSIGN(options.score_tokens, score_tokens_from_ids(tokenizer, ids, {}));
   } else {
     if (!tokenizer) return error("the model has no tokenizer: give the score tokens with --score-token-ids");
-    ARB_ASSIGN(options.score_tokens, resolve_score_tokens(*tokenizer, args.score_tokens));
+    const std::string spec = pairwise && !score_tokens_given ? "A,B" : args.score_tokens;
+    ARB_ASSIGN(options.score_tokens, resolve_score_tokens(*tokenizer, spec));
   }
+  if (pairwise) {
+    // A pairwise label's value is the credit of the response shown first, whatever the label's text.
+    auto values = pairwise_label_values(options.score_tokens.ids.size());
+    if (!values) return error("template '" + options.prompt_template.name + "': " + values.message());
+    options.score_tokens.values = std::move(values).value();
+  }
+  if (args.orders != "both" && args.orders != "given") return error("--orders must be both or given");
+  if (!pairwise && args.orders_option && args.orders_option->count() > 0)
+    return error("--orders applies to pairwise templates (those with {response_a}), not '" +
+                 options.prompt_template.name + "'");
+  options.both_orders = args.orders == "both";
   if (args.lens == "raw") options.lens = Lens::kRaw;
   else if (args.lens == "normed") options.lens = Lens::kNormed;
   else return error("--lens must be raw or normed");

@@ -14,6 +14,7 @@ struct LayerRow {
   std::vector<std::vector<double>> per_layer_logits;  // [L+1][K]: layer 0 = embeddings, L = final
   std::vector<double> score_values;                   // [K]
   double human = 0.0;
+  size_t group = 0;  // the file row it came from (a pairwise row gives one item per judged comparison)
 };
 
 // [L+1] expected scores of one row. Softmax is computed max-shifted, so large logits do not overflow.

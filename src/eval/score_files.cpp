@@ -35,10 +35,11 @@ Result<std::string> string_at(const json& row, const std::string& field) {
   return error("field '" + field + "' is " + value.type_name() + ", expected a string");
 }
 
-// Calls parse(row) for each row of the file, prefixing errors with the row's place. The error lines a
-// scoring run writes for rows it could not score are counted and left out.
-template <typename T, typename Parse>
-Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* error_rows) {
+// Calls add(row, out) for each row of the file, which appends what the row holds (one item or several),
+// prefixing errors with the row's place. The error lines a scoring run writes for rows it could not score
+// are counted and left out.
+template <typename T, typename Add>
+Result<std::vector<T>> read_row_items(const std::string& path, Add add, size_t* error_rows) {
   ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(path));
   std::vector<T> out;
   data::JsonRow row;
@@ -50,10 +51,33 @@ Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* e
       if (error_rows) ++*error_rows;
       continue;
     }
-    Result<T> parsed = parse(row.value);
-    if (!parsed) return parsed.status().with_context(rows.where(row));
-    out.push_back(std::move(parsed).value());
+    Status added = add(row.value, out);
+    if (!added) return added.with_context(rows.where(row));
   }
+  return out;
+}
+
+// One item per row: parse(row).
+template <typename T, typename Parse>
+Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* error_rows) {
+  return read_row_items<T>(path, [&](const json& row, std::vector<T>& out) -> Status {
+    ARB_ASSIGN(T item, parse(row));
+    out.push_back(std::move(item));
+    return Status();
+  }, error_rows);
+}
+
+Result<LayerRow> layer_row(const json& item, const std::string& human_field, const json& score_values) {
+  LayerRow out;
+  if (!item.is_object() || !item.contains("per_layer_logits")) return error("missing field 'per_layer_logits'");
+  const json& layers = item.at("per_layer_logits");
+  if (!layers.is_array()) return error("field 'per_layer_logits' is not a list of lists");
+  for (const json& layer : layers) {
+    ARB_ASSIGN(std::vector<double> logits, numbers_at(layer, "per_layer_logits"));
+    out.per_layer_logits.push_back(std::move(logits));
+  }
+  ARB_ASSIGN(out.score_values, numbers_at(score_values, "score_values"));
+  ARB_ASSIGN(out.human, number_at(item, human_field));
   return out;
 }
 
@@ -105,19 +129,28 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
 
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows) {
-  return read_rows<LayerRow>(path, [&](const json& row) -> Result<LayerRow> {
-    LayerRow out;
-    if (!row.is_object() || !row.contains("per_layer_logits")) return error("missing field 'per_layer_logits'");
-    const json& layers = row.at("per_layer_logits");
-    if (!layers.is_array()) return error("field 'per_layer_logits' is not a list of lists");
-    for (const json& layer : layers) {
-      ARB_ASSIGN(std::vector<double> logits, numbers_at(layer, "per_layer_logits"));
-      out.per_layer_logits.push_back(std::move(logits));
+  size_t group = 0;
+  return read_row_items<LayerRow>(path, [&](const json& row, std::vector<LayerRow>& out) -> Status {
+    ++group;
+    if (!row.is_object() || !row.contains("score_values")) return error("missing field 'score_values'");
+    const json& values = row.at("score_values");
+    if (!row.contains("comparisons")) {
+      ARB_ASSIGN(LayerRow item, layer_row(row, human_field, values));
+      item.group = group;
+      out.push_back(std::move(item));
+      return Status();
     }
-    if (!row.contains("score_values")) return error("missing field 'score_values'");
-    ARB_ASSIGN(out.score_values, numbers_at(row.at("score_values"), "score_values"));
-    ARB_ASSIGN(out.human, number_at(row, human_field));
-    return out;
+    // A pairwise judge's row: each comparison that carries the human label is one item.
+    const json& comparisons = row.at("comparisons");
+    if (!comparisons.is_array()) return error("field 'comparisons' is not a list");
+    for (size_t c = 0; c < comparisons.size(); ++c) {
+      if (!comparisons[c].is_object() || !comparisons[c].contains(human_field)) continue;
+      auto item = layer_row(comparisons[c], human_field, values);
+      if (!item) return error("comparisons[" + std::to_string(c) + "]: " + item.message());
+      item->group = group;
+      out.push_back(std::move(item).value());
+    }
+    return Status();
   }, error_rows);
 }
 

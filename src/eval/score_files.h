@@ -36,7 +36,9 @@ struct BestOfNFields {
 Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,
                                                      size_t* error_rows = nullptr);
 
-// Rows with `per_layer_logits` [L+1][K], `score_values` [K] and the human label in `human_field`.
+// Rows with `per_layer_logits` [L+1][K], `score_values` [K] and the human label in `human_field`; or a
+// pairwise judge's rows (`score_values` and `comparisons`), each comparison that has `human_field` as
+// one item (those without it are left out: no human verdict for that pair).
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows = nullptr);
 

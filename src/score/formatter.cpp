@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "model/model_tokenizer.h"
 
 namespace arbiter {
@@ -34,6 +35,14 @@ Result<Truncation> parse_truncation(const std::string& name) {
   return error("unknown truncation '" + name + "' (prompt-left, right, error)");
 }
 
+Result<ordered_json> parse_template_kwargs(const std::string& text) {
+  ordered_json kwargs = ordered_json::parse(text, nullptr, false);
+  if (kwargs.is_discarded() || !kwargs.is_object())
+    return error("--chat-template-kwargs: expected a JSON object such as '{\"enable_thinking\": false}', got '" +
+                 text + "'");
+  return kwargs;
+}
+
 Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::create(const Model& model,
                                                                              const FormatterOptions& options) {
   auto f = std::make_shared<ConversationFormatter>();
@@ -48,11 +57,16 @@ Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::create(con
       ordered_json base = ordered_json::object();
       base["bos_token"] = assets.bos_token;
       base["eos_token"] = assets.eos_token;
+      for (auto it = options.template_kwargs.begin(); it != options.template_kwargs.end(); ++it)
+        base[it.key()] = it.value();
       auto parsed = ChatTemplate::parse(source, base);
       if (!parsed) return parsed.status().with_context(model.path + ": chat template");
       f->chat_template_ = std::move(*parsed);
     }
   }
+  if (!f->chat_template_ && !options.template_kwargs.empty())
+    log_warn(model.path + ": no chat template in use (" + (options.plain ? "--plain" : "the model has none") +
+             "): --chat-template-kwargs has no effect");
   return f;
 }
 

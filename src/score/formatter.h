@@ -28,7 +28,13 @@ struct FormatterOptions {
   Truncation truncation = Truncation::kPromptLeft;
   std::string chat_template_source;  // overrides the model's template when set
   bool plain = false;                // ignore any chat template: plain layout
+  // Extra variables for every render (transformers' apply_chat_template keyword arguments), e.g.
+  // {"enable_thinking": false} for Qwen3's templates.
+  nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
 };
+
+// A --chat-template-kwargs value: a JSON object, named in the error otherwise.
+Result<nlohmann::ordered_json> parse_template_kwargs(const std::string& text);
 
 struct FormattedSequence {
   std::vector<int32_t> tokens;

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "core/log.h"
+#include "score/pairwise.h"
 #include "score/result_line.h"
 
 namespace arbiter {
@@ -152,58 +154,137 @@ Result<std::string> JudgeJob::grading_prompt(const data::Example& example, const
                               {"scores", scores}});
 }
 
+Result<std::string> JudgeJob::pairwise_prompt(const data::Example& example, const std::string& first,
+                                              const std::string& second) const {
+  const std::vector<std::string>& labels = options_.score_tokens.labels;  // [2] or [3]: A, B, tie
+  std::string scores, verdicts;
+  for (const std::string& label : labels) scores += (scores.empty() ? "" : ", ") + label;
+  verdicts = labels[0] + " if Response " + labels[0] + " is better, " + labels[1] + " if Response " + labels[1] +
+             " is better";
+  if (labels.size() == 3) verdicts += ", " + labels[2] + " if they are equally good";
+  std::map<std::string, std::string> values = {{"prompt", prompt_text(example.prompt_turns)},
+                                               {"response_a", first},
+                                               {"response_b", second},
+                                               {"label_a", labels[0]},
+                                               {"label_b", labels[1]},
+                                               {"verdicts", verdicts},
+                                               {"scores", scores}};
+  if (labels.size() == 3) values["label_tie"] = labels[2];
+  std::string rubric = string_field(example.raw, {"rubric", "score_rubric"});
+  values["rubric"] = rubric.empty() ? options_.prompt_template.default_rubric : rubric;
+  std::string reference = string_field(example.raw, {"reference_answer", "reference"});
+  values["reference"] = reference.empty() ? "(none given)" : reference;
+  return fill_judge_template(options_.prompt_template.text, values);
+}
+
 Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& example) {
   std::vector<SequenceInput> sequences;
+  const bool pairwise = options_.prompt_template.pairwise;
   if (!example.input_ids.empty()) {
+    if (pairwise) return error("a pairwise judge compares text responses; this row comes as input_ids");
     sequences.push_back(SequenceInput{example.input_ids, {}});
     return sequences;
   }
   if (example.responses.empty()) return error("the row has no response to judge");
-  for (const std::string& response : example.responses) {
-    ARB_ASSIGN(std::string prompt, grading_prompt(example, response));
+  std::vector<std::string> prompts;
+  if (pairwise) {
+    if (example.responses.size() < 2)
+      return error("a pairwise judge needs two or more responses; this row has one (a pointwise template judges it)");
+    for (const Comparison& c : pairwise_comparisons(example.responses.size(), options_.both_orders)) {
+      ARB_ASSIGN(std::string prompt, pairwise_prompt(example, example.responses[c.first], example.responses[c.second]));
+      prompts.push_back(std::move(prompt));
+    }
+  } else {
+    for (const std::string& response : example.responses) {
+      ARB_ASSIGN(std::string prompt, grading_prompt(example, response));
+      prompts.push_back(std::move(prompt));
+    }
+  }
+  for (const std::string& prompt : prompts) {
     ARB_ASSIGN(FormattedSequence formatted, formatter_->judge_prompt(prompt, options_.prompt_template.answer_prefix));
     sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
   }
   return sequences;
 }
 
-Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
+Result<JudgeScores> JudgeJob::read_scores(const SequenceOutput& out, nlohmann::json& fields) const {
   const size_t k = options_.score_tokens.ids.size();
   const size_t layers_plus_one = size_t(model_.config.num_layers + 1);
+  if (options_.generate && out.generation_end != GenerationEnd::kAccepted) {
+    const GenerationEnd end = out.generation_end;
+    std::string tail = written_text(out.generated);
+    if (tail.size() > 160) tail = "..." + tail.substr(tail.size() - 160);
+    return error("the model wrote " + std::to_string(out.generated.size()) + " tokens (ended by " +
+                 generation_end_name(end) + ") without a score token" +
+                 (score_marker_.empty() ? "" : " after '" + score_marker_ + "'") + ": \"" + tail + "\"");
+  }
+  if (out.logits.size() != k || out.layer_logits.size() != (options_.lager ? layers_plus_one * k : 0))
+    return error("judge: unexpected output sizes from the backend");
+  std::vector<double> final_logits(out.logits.begin(), out.logits.end());
+  // per_layer: [L+1][K], empty with --skip-lager (then no lager score)
+  std::vector<std::vector<double>> per_layer;
+  if (options_.lager) {
+    per_layer.assign(layers_plus_one, std::vector<double>(k));
+    for (size_t l = 0; l < layers_plus_one; ++l)
+      for (size_t j = 0; j < k; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
+  }
+  ARB_ASSIGN(JudgeScores s, judge_scores(final_logits, per_layer, layer_weights_, options_.score_tokens.values));
+  fields["vanilla"] = s.vanilla;
+  fields["expected"] = s.expected;
+  if (options_.lager) fields["lager"] = s.lager;
+  fields["probabilities"] = s.probabilities;
+  if (options_.per_layer) fields["per_layer_logits"] = per_layer;
+  if (options_.generate) {
+    fields["generated"] = written_text(out.generated);
+    fields["generated_tokens"] = out.generated.size();
+  }
+  return s;
+}
+
+Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
+  if (options_.prompt_template.pairwise) return finish_pairwise(example, outputs);
   std::vector<nlohmann::json> per_response;
   for (const SequenceOutput& out : outputs) {
-    if (options_.generate && out.generation_end != GenerationEnd::kAccepted) {
-      const GenerationEnd end = out.generation_end;
-      std::string tail = written_text(out.generated);
-      if (tail.size() > 160) tail = "..." + tail.substr(tail.size() - 160);
-      return error("the model wrote " + std::to_string(out.generated.size()) + " tokens (ended by " +
-                   generation_end_name(end) + ") without a score token" +
-                   (score_marker_.empty() ? "" : " after '" + score_marker_ + "'") + ": \"" + tail + "\"");
-    }
-    if (out.logits.size() != k || out.layer_logits.size() != (options_.lager ? layers_plus_one * k : 0))
-      return error("judge: unexpected output sizes from the backend");
-    std::vector<double> final_logits(out.logits.begin(), out.logits.end());
-    // per_layer: [L+1][K], empty with --skip-lager (then no lager score)
-    std::vector<std::vector<double>> per_layer;
-    if (options_.lager) {
-      per_layer.assign(layers_plus_one, std::vector<double>(k));
-      for (size_t l = 0; l < layers_plus_one; ++l)
-        for (size_t j = 0; j < k; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
-    }
-    ARB_ASSIGN(JudgeScores s, judge_scores(final_logits, per_layer, layer_weights_, options_.score_tokens.values));
-    nlohmann::json r = {{"vanilla", s.vanilla}, {"expected", s.expected}};
-    if (options_.lager) r["lager"] = s.lager;
-    r["probabilities"] = s.probabilities;
-    if (options_.per_layer) r["per_layer_logits"] = per_layer;
-    if (options_.generate) {
-      r["generated"] = written_text(out.generated);
-      r["generated_tokens"] = out.generated.size();
-    }
+    nlohmann::json r = nlohmann::json::object();
+    ARB_TRY(read_scores(out, r).status());
     per_response.push_back(std::move(r));
   }
   nlohmann::json line = {{"id", example.id}};
   if (options_.per_layer && options_.lager) line["score_values"] = options_.score_tokens.values;
   add_response_results(line, std::move(per_response), example, options_.rank_by);
+  return line;
+}
+
+Result<nlohmann::json> JudgeJob::finish_pairwise(const data::Example& example, std::vector<SequenceOutput>& outputs) {
+  const size_t n = example.responses.size();
+  const std::vector<Comparison> comparisons = pairwise_comparisons(n, options_.both_orders);
+  if (outputs.size() != comparisons.size()) return error("judge: unexpected number of outputs from the backend");
+  std::vector<ComparisonCredit> credits;
+  nlohmann::json comparison_lines = nlohmann::json::array();
+  const std::vector<double> ranking = human_ranking(example);
+  for (size_t c = 0; c < comparisons.size(); ++c) {
+    nlohmann::json fields = {{"a", comparisons[c].first}, {"b", comparisons[c].second}};
+    // People's verdict on this comparison, as A's credit: what `train lager --human-field human` fits.
+    if (auto human = human_credit(ranking, comparisons[c])) fields["human"] = *human;
+    auto scores = read_scores(outputs[c], fields);
+    if (!scores)
+      return error("comparison of response " + std::to_string(comparisons[c].first) + " (A) with response " +
+                   std::to_string(comparisons[c].second) + " (B): " + scores.message());
+    credits.push_back({scores->vanilla, scores->expected, scores->lager});
+    comparison_lines.push_back(std::move(fields));
+  }
+  const PairwiseSummary summary = summarize_comparisons(n, comparisons, credits);
+  std::vector<nlohmann::json> per_response;
+  for (const ComparisonCredit& r : summary.responses) {
+    nlohmann::json fields = {{"vanilla", r.vanilla}, {"expected", r.expected}};
+    if (options_.lager) fields["lager"] = r.lager;
+    per_response.push_back(std::move(fields));
+  }
+  nlohmann::json line = {{"id", example.id}};
+  if (options_.per_layer && options_.lager) line["score_values"] = options_.score_tokens.values;
+  add_response_results(line, std::move(per_response), example, options_.rank_by);
+  line["comparisons"] = std::move(comparison_lines);
+  if (summary.order_agreement >= 0) line["order_agreement"] = summary.order_agreement;
   return line;
 }
 

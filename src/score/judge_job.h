@@ -1,9 +1,12 @@
-// Pointwise LLM-as-a-judge: each response is put into a grading prompt, the model reads it, and the
+// LLM-as-a-judge. Pointwise: each response is put into a grading prompt, the model reads it, and the
 // score-token logits at the position that predicts the score give three scores:
 //   vanilla  = the value of the argmax score token of the final layer,
 //   expected = the expectation of the values under the final layer's softmax over score tokens,
 //   lager    = the expectation under softmax(sum_l w_l * logits_l) over all L+1 layers (LAGER),
 //              with w uniform or trained (`arbiter train lager`).
+// Pairwise (a template with {response_a}, score/pairwise.h): each pair of a row's responses is shown in
+// both orders, the same three scores are read as the first response's share of the win, and each
+// response's scores are its mean win rates over the comparisons it took part in.
 #pragma once
 
 #include <optional>
@@ -32,6 +35,9 @@ struct JudgeOptions {
   bool generate = false;
   int64_t max_new_tokens = 256;
   std::optional<std::string> score_marker;  // overrides the template's; "" = the first score token at all
+  // Pairwise templates: show every pair in both orders (false: only in the row's order, half the work,
+  // but the judge's position preference stays in the scores).
+  bool both_orders = true;
 };
 
 // The three scores of one read, from final-layer logits [K] and per-layer logits [L+1][K].
@@ -53,6 +59,11 @@ class JudgeJob final : public RowJob {
 
  private:
   Result<std::string> grading_prompt(const data::Example& example, const std::string& response) const;
+  Result<std::string> pairwise_prompt(const data::Example& example, const std::string& first,
+                                      const std::string& second) const;
+  // One read's scores and its per-read output fields (probabilities, per-layer logits, written text).
+  Result<JudgeScores> read_scores(const SequenceOutput& out, nlohmann::json& fields) const;
+  Result<nlohmann::json> finish_pairwise(const data::Example& example, std::vector<SequenceOutput>& outputs);
   // Generation: whether the newest written token is the score to read.
   bool is_score_to_read(const std::vector<int32_t>& written) const;
   std::string written_text(const std::vector<int32_t>& tokens) const;

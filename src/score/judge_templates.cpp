@@ -47,6 +47,21 @@ const char* const kPrometheusRubric =
     "Score 4: The response is good, with minor issues.\n"
     "Score 5: The response is excellent: complete, correct and clear.";
 
+// Pairwise: which of two responses is better, then how to answer. {verdicts} spells out the labels (and a
+// tie, when given).
+std::string pairwise_text(const std::string& answer) {
+  return "You are a careful, impartial evaluator. Two assistants answered the user's request below. Decide which "
+         "response is better: more helpful, more correct, clearer, and more faithful to what the request asks. "
+         "Judge the content only: which response is shown first, how long each is, and how it is styled must not "
+         "sway you.\n\n"
+         "[Request]\n{prompt}\n\n[Response {label_a}]\n{response_a}\n\n[Response {label_b}]\n{response_b}\n\n" +
+         answer;
+}
+const char* const kPairwiseAnswer = "Answer with a single letter: {verdicts}.";
+const char* const kPairwiseFeedbackAnswer =
+    "First compare the two responses in a few sentences. Then give your verdict in exactly this format: "
+    "\"[RESULT] X\", where X is {verdicts}.";
+
 struct AttributeText {
   const char* attribute;
   const char* definition;
@@ -74,8 +89,12 @@ std::string direct_prompt(const AttributeText& a) {
 std::vector<std::string> builtin_judge_template_names() {
   std::vector<std::string> names = {"generic", "prometheus", "prometheus-feedback"};
   for (const auto& a : kAttributes) names.push_back(std::string("direct-") + a.attribute);
+  names.push_back("pairwise");
+  names.push_back("pairwise-feedback");
   return names;
 }
+
+bool is_pairwise_template(const std::string& text) { return text.find("{response_a}") != std::string::npos; }
 
 Result<JudgeTemplate> builtin_judge_template(const std::string& name) {
   if (name == "generic") return JudgeTemplate{name, kGeneric, "", "", ""};
@@ -83,6 +102,9 @@ Result<JudgeTemplate> builtin_judge_template(const std::string& name) {
   if (name == "prometheus-feedback") return JudgeTemplate{name, kPrometheusFeedback, kPrometheusRubric, "", "[RESULT]"};
   for (const auto& a : kAttributes)
     if (name == std::string("direct-") + a.attribute) return JudgeTemplate{name, direct_prompt(a), "", "", ""};
+  if (name == "pairwise") return JudgeTemplate{name, pairwise_text(kPairwiseAnswer), "", "", "", true};
+  if (name == "pairwise-feedback")
+    return JudgeTemplate{name, pairwise_text(kPairwiseFeedbackAnswer), "", "", "[RESULT]", true};
   std::string known;
   for (const auto& n : builtin_judge_template_names()) known += (known.empty() ? "" : ", ") + n;
   return error("unknown judge template '" + name + "' (built in: " + known + "; or a file with --template-file)");

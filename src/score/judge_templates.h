@@ -1,6 +1,9 @@
-// Grading prompts for pointwise LLM judges. A template is text with placeholders {prompt}, {response},
-// {rubric}, {reference}, {min_score}, {max_score} and {scores} (the score labels joined by ", ");
-// built-in ones are named, user ones come from a file.
+// Grading prompts for LLM judges. A pointwise template is text with placeholders {prompt}, {response},
+// {rubric}, {reference}, {min_score}, {max_score} and {scores} (the score labels joined by ", "). A
+// pairwise template (score/pairwise.h) shows two responses, {response_a} and {response_b}, and names its
+// labels with {label_a}, {label_b}, {label_tie} (a third label) and {verdicts} (what each label means);
+// {prompt}, {rubric}, {reference} and {scores} work there too. Built-in templates are named, user ones come
+// from a file; a template is pairwise when it has {response_a}.
 #pragma once
 
 #include <map>
@@ -20,13 +23,19 @@ struct JudgeTemplate {
   // score token written at all). A template that sets it asks the model to write before it scores, so it
   // only makes sense with --generate.
   std::string score_marker;
+  bool pairwise = false;  // shows two responses ({response_a}, {response_b}) and asks which is better
 };
+
+// Whether a template's text is pairwise: it has the {response_a} placeholder.
+bool is_pairwise_template(const std::string& text);
 
 // "generic" (1-5 overall quality), "prometheus" (absolute grading against a rubric), "prometheus-feedback"
 // (the same, but the model writes its feedback first and the score after "[RESULT]": needs --generate),
 // and the LAGER-style
 // direct prompts "direct-helpfulness", "direct-correctness", "direct-coherence", "direct-complexity",
-// "direct-verbosity" (one HelpSteer2 attribute each).
+// "direct-verbosity" (one HelpSteer2 attribute each); pairwise: "pairwise" (which of two responses is
+// better, answered with its label) and "pairwise-feedback" (a short comparison first, the verdict after
+// "[RESULT]": needs --generate).
 Result<JudgeTemplate> builtin_judge_template(const std::string& name);
 std::vector<std::string> builtin_judge_template_names();
 

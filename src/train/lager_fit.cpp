@@ -209,6 +209,23 @@ Result<LagerReport> lager_report(const std::vector<eval::LayerRow>& rows, const 
   }
   ARB_ASSIGN(report.uniform, eval::spearman(uniform_scores, human));
   ARB_ASSIGN(report.tuned, eval::spearman(tuned_scores, human));
+  report.pairwise = !subset.empty();
+  for (const eval::LayerRow& row : subset) {
+    report.pairwise = report.pairwise && (row.human == 0.0 || row.human == 1.0);
+    for (double v : row.score_values) report.pairwise = report.pairwise && v >= 0.0 && v <= 1.0;
+  }
+  if (report.pairwise) {
+    auto accuracy = [&](const std::vector<double>& scores) {
+      size_t right = 0;
+      for (size_t i = 0; i < scores.size(); ++i) right += human[i] == 1.0 ? scores[i] > 0.5 : scores[i] < 0.5;
+      return double(right) / double(scores.size());
+    };
+    std::vector<double> final_scores;
+    for (const eval::LayerRow& row : subset) final_scores.push_back(eval::expected_scores_per_layer(row).back());
+    report.final_layer_accuracy = accuracy(final_scores);
+    report.uniform_accuracy = accuracy(uniform_scores);
+    report.tuned_accuracy = accuracy(tuned_scores);
+  }
   return report;
 }
 

@@ -70,6 +70,10 @@ struct LagerReport {
   double final_layer = 0.0;                       // vanilla expected score (the last layer)
   double uniform = 0.0;                           // LAGER with w = 1/(L+1)
   double tuned = 0.0;                             // LAGER with the given weights
+  // Pairwise judges' rows (human labels 0 / 1, score values in [0, 1]: the first response's credit): the
+  // share of rows whose score names the winner people named (above 0.5 when human is 1, below when 0).
+  bool pairwise = false;
+  double final_layer_accuracy = 0.0, uniform_accuracy = 0.0, tuned_accuracy = 0.0;
 };
 
 // Spearman of each variant's scores with the human labels over rows[indices] (NaN when constant).

@@ -28,4 +28,20 @@ Split split_rows(size_t n, double validation_fraction, uint64_t seed) {
   return split;
 }
 
+Split split_groups(const std::vector<size_t>& groups, double validation_fraction, uint64_t seed) {
+  // Groups numbered densely, in ascending order.
+  std::vector<size_t> distinct = groups;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  const Split by_group = split_rows(distinct.size(), validation_fraction, seed);
+  std::vector<bool> held_out(distinct.size(), false);
+  for (size_t g : by_group.validation) held_out[g] = true;
+  Split split;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const size_t g = size_t(std::lower_bound(distinct.begin(), distinct.end(), groups[i]) - distinct.begin());
+    (held_out[g] ? split.validation : split.train).push_back(i);
+  }
+  return split;
+}
+
 }  // namespace arbiter::train

@@ -21,4 +21,9 @@ struct Split {
 // row stays in training.
 Split split_rows(size_t n, double validation_fraction, uint64_t seed);
 
+// The same split over groups: item i belongs to group groups[i], and a group's items all land on one
+// side (a pairwise judge's comparisons of one row, so a pair shown in both orders is never half trained
+// on). Returns item indices, ascending; with one item per group it equals split_rows.
+Split split_groups(const std::vector<size_t>& groups, double validation_fraction, uint64_t seed);
+
 }  // namespace arbiter::train

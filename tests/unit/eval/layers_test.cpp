@@ -39,6 +39,41 @@ TEST(Layers, PerLayerSpearmanFromAFile) {
   EXPECT_NEAR((*result)[2].spearman, -1.0, 1e-15);
 }
 
+TEST(Layers, PairwiseRowsGiveOneItemPerComparisonPeopleJudged) {
+  // A pairwise judge's line: the second comparison has no human verdict (e.g. two rejected responses).
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_layers_pairwise_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "pairwise.jsonl").string();
+  std::ofstream(path)
+      << R"({"id": "a", "score_values": [1, 0], "comparisons": [)"
+         R"({"a": 0, "b": 1, "human": 1, "per_layer_logits": [[0.5, 0], [2, 1]]},)"
+         R"({"a": 1, "b": 2, "per_layer_logits": [[0, 0], [0, 0]]},)"
+         R"({"a": 1, "b": 0, "human": 0, "per_layer_logits": [[0, 3], [1, 1]]}]})" "\n"
+         R"({"id": "b", "error": "too long"})" "\n"
+         R"({"id": "c", "score_values": [1, 0], "comparisons": [{"a": 0, "b": 1, "human": 1}]})" "\n";
+  size_t error_rows = 0;
+  auto rows = read_layer_rows(path, "human", &error_rows);
+  ASSERT_FALSE(rows);  // row c's judged comparison has no logits
+  EXPECT_NE(rows.message().find("comparisons[0]"), std::string::npos) << rows.message();
+  EXPECT_NE(rows.message().find("per_layer_logits"), std::string::npos) << rows.message();
+
+  std::ofstream(path, std::ios::trunc)
+      << R"({"id": "a", "score_values": [1, 0], "comparisons": [)"
+         R"({"a": 0, "b": 1, "human": 1, "per_layer_logits": [[0.5, 0], [2, 1]]},)"
+         R"({"a": 1, "b": 2, "per_layer_logits": [[0, 0], [0, 0]]},)"
+         R"({"a": 1, "b": 0, "human": 0, "per_layer_logits": [[0, 3], [1, 1]]}]})" "\n"
+         R"({"id": "b", "error": "too long"})" "\n";
+  rows = read_layer_rows(path, "human", &error_rows);
+  ASSERT_TRUE(rows) << rows.message();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(error_rows, 1u);
+  EXPECT_EQ((*rows)[0].human, 1.0);
+  EXPECT_EQ((*rows)[0].per_layer_logits, (std::vector<std::vector<double>>{{0.5, 0}, {2, 1}}));
+  EXPECT_EQ((*rows)[0].score_values, (std::vector<double>{1, 0}));
+  EXPECT_EQ((*rows)[1].human, 0.0);
+  EXPECT_EQ((*rows)[1].per_layer_logits[0], (std::vector<double>{0, 3}));
+}
+
 TEST(Layers, ShapeMismatchNamesTheRow) {
   std::vector<LayerRow> rows = {{{{0, 1}}, {1, 2}, 1}, {{{0, 1}, {1, 0}}, {1, 2}, 2}};
   auto result = layer_spearman(rows);

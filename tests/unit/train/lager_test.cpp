@@ -2,6 +2,8 @@
 // synthetic judge whose signal sits in one middle layer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -188,6 +190,77 @@ TEST(LagerFit, FindsTheMiddleLayerThatCarriesTheSignal) {
   auto again = fit_lager(rows, split.train, options);
   ASSERT_TRUE(again.is_ok());
   EXPECT_EQ(again->theta, weights->theta);
+}
+
+TEST(Split, GroupsStayOnOneSide) {
+  // One item per group: the plain split.
+  std::vector<size_t> singles(50);
+  for (size_t i = 0; i < singles.size(); ++i) singles[i] = i + 1;
+  const Split plain = split_rows(50, 0.2, 7), grouped = split_groups(singles, 0.2, 7);
+  EXPECT_EQ(grouped.train, plain.train);
+  EXPECT_EQ(grouped.validation, plain.validation);
+  // Pairs (a pairwise row's two orders): 40 groups of two, 8 groups held out, never one item of a group.
+  std::vector<size_t> pairs;
+  for (size_t g = 0; g < 40; ++g) pairs.insert(pairs.end(), {g + 1, g + 1});
+  const Split split = split_groups(pairs, 0.2, 7);
+  EXPECT_EQ(split.validation.size(), 16u);
+  EXPECT_EQ(split.train.size() + split.validation.size(), 80u);
+  for (size_t i : split.validation)
+    EXPECT_TRUE(std::binary_search(split.validation.begin(), split.validation.end(), i % 2 == 0 ? i + 1 : i - 1)) << i;
+}
+
+TEST(LagerReport, PairwiseAccuracyByHand) {
+  // Two layers, score values [1, 0] (the first response's credit), human 1 = the first response won.
+  // Row 0: layer 0 prefers A, the final layer B, so the mean logits are [1, 1]: credit 0.5, no verdict.
+  // Row 1: both layers prefer A. Row 2: human 0, the final layer prefers B, layer 0 is indifferent.
+  const std::vector<eval::LayerRow> rows = {{{{2, 0}, {0, 2}}, {1, 0}, 1.0},
+                                            {{{3, 0}, {1, 0}}, {1, 0}, 1.0},
+                                            {{{0, 0}, {0, 2}}, {1, 0}, 0.0}};
+  LagerWeights layer0 = uniform_lager_weights(2, {1, 0});
+  layer0.layer_weights = {1.0, 0.0};
+  auto report = lager_report(rows, {0, 1, 2}, layer0);
+  ASSERT_TRUE(report.is_ok()) << report.message();
+  ASSERT_TRUE(report->pairwise);
+  EXPECT_DOUBLE_EQ(report->final_layer_accuracy, 2.0 / 3.0);  // wrong on row 0
+  EXPECT_DOUBLE_EQ(report->uniform_accuracy, 2.0 / 3.0);      // row 0 at exactly 0.5 is not a verdict
+  EXPECT_DOUBLE_EQ(report->tuned_accuracy, 2.0 / 3.0);        // layer 0 alone: row 2 at 0.5
+  // Rated rows (human on a 1-5 scale) are not pairwise.
+  const auto rated = synthetic_rows(8, 3, 1, 3);
+  auto rated_report = lager_report(rated, {0, 1, 2, 3, 4, 5, 6, 7}, uniform_lager_weights(3, {1, 2, 3, 4, 5}));
+  ASSERT_TRUE(rated_report.is_ok());
+  EXPECT_FALSE(rated_report->pairwise);
+}
+
+TEST(LagerFit, PairwiseVerdictsLearnTheLayerThatKnows) {
+  // Comparisons whose middle layer leans towards the response people preferred; the other layers,
+  // the final one included, are noise. Tuned weights must find it and beat the final layer.
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  std::bernoulli_distribution coin(0.5);
+  const size_t layers = 5, signal = 2;
+  std::vector<eval::LayerRow> rows(2000);
+  for (auto& row : rows) {
+    row.score_values = {1, 0};
+    row.human = coin(rng) ? 1.0 : 0.0;
+    row.per_layer_logits.assign(layers, std::vector<double>(2));
+    for (size_t l = 0; l < layers; ++l) {
+      const double lean = l == signal ? (row.human == 1.0 ? 1.5 : -1.5) : 0.0;
+      row.per_layer_logits[l] = {lean + noise(rng), noise(rng)};
+    }
+  }
+  const Split split = split_rows(rows.size(), 0.2, 42);
+  auto weights = fit_lager(rows, split.train, LagerFitOptions{});
+  ASSERT_TRUE(weights.is_ok()) << weights.message();
+  auto report = lager_report(rows, split.validation, *weights);
+  ASSERT_TRUE(report.is_ok()) << report.message();
+  ASSERT_TRUE(report->pairwise);
+  std::printf("pairwise accuracy: final %.4f uniform %.4f tuned %.4f, signal layer weight %.4f\n",
+              report->final_layer_accuracy, report->uniform_accuracy, report->tuned_accuracy,
+              weights->layer_weights[signal]);
+  EXPECT_LT(std::fabs(report->final_layer_accuracy - 0.5), 0.1);  // the final layer knows nothing
+  EXPECT_GT(report->tuned_accuracy, report->final_layer_accuracy + 0.2);
+  EXPECT_GE(report->tuned_accuracy, report->uniform_accuracy);
+  EXPECT_GT(weights->layer_weights[signal], 0.4);
 }
 
 TEST(LagerFit, RejectsRaggedRows) {

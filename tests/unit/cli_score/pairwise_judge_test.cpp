@@ -1,0 +1,191 @@
+// `arbiter judge` with a pairwise template, end to end on a random-weight model with a real tokenizer:
+// which response is shown as A, how both orders cancel the judge's position preference, best-of-N rows,
+// and the errors a user meets.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "../../support/cli_helpers.h"
+#include "score/judge_templates.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+using nlohmann::json;
+
+class PairwiseJudge : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(temp_dir("pairwise-judge"));
+    auto made = run_arbiter("-q create-model --arch qwen2 --tokenizer " + kShared +
+                            "/fixtures/tokenizers/qwen3 --out " + *dir_ + "/judge");
+    ASSERT_EQ(made.exit_code, 0) << made.out;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static std::string write(const std::string& name, const std::vector<json>& rows) {
+    const std::string path = *dir_ + "/" + name;
+    std::ofstream out(path);
+    for (const json& row : rows) out << row.dump() << "\n";
+    return path;
+  }
+  static RunResult judge(const std::string& rows, const std::string& out, const std::string& options) {
+    return run_arbiter("judge -q -m " + *dir_ + "/judge -i " + rows + " -o " + out + " " + options);
+  }
+  static std::string* dir_;
+};
+std::string* PairwiseJudge::dir_ = nullptr;
+
+const std::vector<json> kPairs = {
+    {{"id", "p1"}, {"prompt", "What is 2+2?"}, {"chosen", "2+2 is 4."}, {"rejected", "It is 5."}, {"subset", "math-prm"}},
+    {{"id", "p2"}, {"prompt", "Name a colour."}, {"chosen", "Blue."}, {"rejected", "I do not know."}, {"subset", "alpacaeval-easy"}},
+    {{"id", "p3"}, {"prompt", "Say hi."}, {"chosen", "Hi there!"}, {"rejected", "No."}, {"subset", "alpacaeval-easy"}},
+};
+
+TEST_F(PairwiseJudge, SwappingTheResponsesMirrorsEveryScore) {
+  std::vector<json> swapped = kPairs;
+  for (json& row : swapped) std::swap(row["chosen"], row["rejected"]);
+  const std::string out = *dir_ + "/pairs.out.jsonl", out_swapped = *dir_ + "/swapped.out.jsonl";
+  auto r = judge(write("pairs.jsonl", kPairs), out, "--template pairwise --per-layer");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = judge(write("swapped.jsonl", swapped), out_swapped, "--template pairwise");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(out), mirrored = read_jsonl(out_swapped);
+  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_EQ(mirrored.size(), 3u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const json& a = lines[i];
+    const json& b = mirrored[i];
+    ASSERT_EQ(a["comparisons"].size(), 2u) << a.dump();
+    EXPECT_EQ(a["score_values"], json::array({1.0, 0.0}));
+    EXPECT_EQ(a["comparisons"][0]["per_layer_logits"].size(), 3u);  // tiny: 2 layers + embeddings
+    for (const char* kind : {"vanilla", "expected", "lager"}) {
+      const double chosen = a["responses"][0][kind].get<double>(), rejected = a["responses"][1][kind].get<double>();
+      EXPECT_NEAR(chosen + rejected, 1.0, 1e-12) << kind;  // win rates of two responses
+      EXPECT_NEAR(chosen, b["responses"][1][kind].get<double>(), 1e-9) << kind << " row " << i;
+      EXPECT_NEAR(rejected, b["responses"][0][kind].get<double>(), 1e-9) << kind << " row " << i;
+    }
+    // The same reads, shown the other way round.
+    EXPECT_NEAR(a["comparisons"][0]["expected"].get<double>(), b["comparisons"][1]["expected"].get<double>(), 1e-9);
+    EXPECT_EQ(a["order_agreement"], b["order_agreement"]);
+    EXPECT_EQ(a["score_chosen"], a["responses"][0]["lager"]);  // --rank-by lager by default
+    EXPECT_EQ(a["subset"], kPairs[i]["subset"]);
+    // People chose response 0: A's credit by their verdict is 1 shown first, 0 shown second.
+    EXPECT_EQ(a["comparisons"][0]["human"], 1.0);
+    EXPECT_EQ(a["comparisons"][1]["human"], 0.0);
+  }
+  // Layer weights fit to those verdicts: one item per comparison.
+  auto trained = run_arbiter("train lager --input " + out + " --human-field human --out " + *dir_ + "/w.json");
+  ASSERT_EQ(trained.exit_code, 0) << trained.out;
+  EXPECT_NE(trained.out.find("rows 6 "), std::string::npos) << trained.out;
+  EXPECT_NE(trained.out.find("pairwise accuracy"), std::string::npos) << trained.out;
+  auto with_weights = judge(*dir_ + "/pairs.jsonl", *dir_ + "/weighted.out.jsonl",
+                            "--template pairwise --lager-weights " + *dir_ + "/w.json");
+  ASSERT_EQ(with_weights.exit_code, 0) << with_weights.out;
+}
+
+TEST_F(PairwiseJudge, EachComparisonReadsThePromptWithItsResponsesInPlace) {
+  // The pairwise prompt of p1 with the rejected response shown first, filled here by hand, judged as a
+  // fixed pointwise prompt: its two label probabilities must be those of comparison (1, 0).
+  auto tmpl = builtin_judge_template("pairwise");
+  ASSERT_TRUE(tmpl.is_ok());
+  std::string text = tmpl->text;
+  auto put = [&](const std::string& key, const std::string& value) {
+    for (size_t at; (at = text.find("{" + key + "}")) != std::string::npos;) text.replace(at, key.size() + 2, value);
+  };
+  put("prompt", "What is 2+2?");
+  put("response_a", "It is 5.");
+  put("response_b", "2+2 is 4.");
+  put("verdicts", "A if Response A is better, B if Response B is better");
+  put("label_a", "A");
+  put("label_b", "B");
+  const std::string fixed = *dir_ + "/fixed-prompt.txt";
+  std::ofstream(fixed) << text;
+  const std::string one = write("one.jsonl", {{{"id", "p1"}, {"prompt", "unused"}, {"response", "unused"}}});
+  auto pointwise = judge(one, *dir_ + "/fixed.out.jsonl", "--template-file " + fixed + " --score-tokens A,B");
+  ASSERT_EQ(pointwise.exit_code, 0) << pointwise.out;
+  auto pairwise = judge(write("p1.jsonl", {kPairs[0]}), *dir_ + "/p1.out.jsonl", "--template pairwise");
+  ASSERT_EQ(pairwise.exit_code, 0) << pairwise.out;
+  const json p = read_jsonl(*dir_ + "/fixed.out.jsonl").at(0);
+  const json c = read_jsonl(*dir_ + "/p1.out.jsonl").at(0)["comparisons"][1];
+  ASSERT_EQ(c["a"], 1);
+  ASSERT_EQ(c["b"], 0);
+  const auto pp = p["probabilities"].get<std::vector<double>>(), cp = c["probabilities"].get<std::vector<double>>();
+  ASSERT_EQ(pp.size(), 2u);
+  ASSERT_EQ(cp.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) EXPECT_NEAR(pp[k], cp[k], 1e-9) << k;
+  // Pointwise, the labels are worth 1 and 2; pairwise, A's credit is P(A).
+  EXPECT_NEAR(c["expected"].get<double>(), cp[0], 1e-12);
+}
+
+TEST_F(PairwiseJudge, BestOfNRowsGetRoundRobinWinRates) {
+  const json row = {{"id", "focus:1"},
+                    {"prompt", "Write a haiku."},
+                    {"chosen", json::array({"Leaves fall in silence."})},
+                    {"rejected", json::array({"No.", "Haiku is a car."})},
+                    {"subset", "Focus"}};
+  const std::string out = *dir_ + "/bon.out.jsonl";
+  auto r = judge(write("bon.jsonl", {row}), out, "--template pairwise --rank-by expected");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json line = read_jsonl(out).at(0);
+  EXPECT_EQ(line["comparisons"].size(), 6u);
+  const auto scores = line["scores"].get<std::vector<double>>();
+  ASSERT_EQ(scores.size(), 3u);
+  // Every comparison hands out one unit of credit; each response is in 4 of the 6.
+  EXPECT_NEAR(scores[0] + scores[1] + scores[2], 6.0 / 4.0, 1e-12);
+  for (double s : scores) {
+    EXPECT_GE(s, 0.0);
+    EXPECT_LE(s, 1.0);
+  }
+  // People's verdicts: the chosen completion (0) beats each rejected one; the two rejected ones are
+  // not ranked against each other.
+  for (const json& c : line["comparisons"]) {
+    const bool with_chosen = c["a"] == 0 || c["b"] == 0;
+    ASSERT_EQ(c.contains("human"), with_chosen) << c.dump();
+    if (with_chosen) EXPECT_EQ(c["human"], c["a"] == 0 ? 1.0 : 0.0) << c.dump();
+  }
+  auto given = judge(write("bon.jsonl", {row}), *dir_ + "/bon-given.out.jsonl", "--template pairwise --orders given");
+  ASSERT_EQ(given.exit_code, 0) << given.out;
+  const json one_order = read_jsonl(*dir_ + "/bon-given.out.jsonl").at(0);
+  EXPECT_EQ(one_order["comparisons"].size(), 3u);
+  EXPECT_FALSE(one_order.contains("order_agreement"));
+}
+
+TEST_F(PairwiseJudge, RewardBenchReadsTheScores) {
+  const std::string out = *dir_ + "/rb.out.jsonl";
+  auto r = judge(write("rb.jsonl", kPairs), out, "--template pairwise");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto eval = run_arbiter("eval rewardbench --input " + out + " --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.out;
+  EXPECT_NE(eval.out.find("alpacaeval-easy"), std::string::npos) << eval.out;
+}
+
+TEST_F(PairwiseJudge, ClearErrors) {
+  const std::string pairs = write("err-pairs.jsonl", kPairs);
+  const std::string rated = write("rated.jsonl", {{{"id", "r1"}, {"prompt", "p"}, {"response", "r"}}});
+  auto single = judge(rated, *dir_ + "/single.out.jsonl", "--template pairwise");
+  EXPECT_NE(single.exit_code, 0);
+  EXPECT_NE(single.out.find("two or more responses"), std::string::npos) << single.out;
+  EXPECT_NE(single.out.find("r1"), std::string::npos) << single.out;  // names the row
+
+  auto four = judge(pairs, *dir_ + "/four.out.jsonl", "--template pairwise --score-tokens A,B,C,D");
+  EXPECT_NE(four.exit_code, 0);
+  EXPECT_NE(four.out.find("2 score labels"), std::string::npos) << four.out;
+
+  auto orders = judge(pairs, *dir_ + "/orders.out.jsonl", "--template generic --orders given");
+  EXPECT_NE(orders.exit_code, 0);
+  EXPECT_NE(orders.out.find("--orders applies to pairwise templates"), std::string::npos) << orders.out;
+
+  auto feedback = judge(pairs, *dir_ + "/feedback.out.jsonl", "--template pairwise-feedback");
+  EXPECT_NE(feedback.exit_code, 0);
+  EXPECT_NE(feedback.out.find("--generate"), std::string::npos) << feedback.out;
+
+  auto serve = run_arbiter("serve -m " + *dir_ + "/judge --mode judge --template pairwise --port 0");
+  EXPECT_NE(serve.exit_code, 0);
+  EXPECT_NE(serve.out.find("is pairwise"), std::string::npos) << serve.out;
+}
+
+}  // namespace
+}  // namespace arbiter
