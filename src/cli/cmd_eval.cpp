@@ -153,6 +153,7 @@ struct RewardBenchArgs {
   eval::BestOfNFields best_of_n;
   bool as_json = false;
   std::string report_dir;
+  std::string ties = "wrong";
 };
 
 // v2 when the first row has the best-of-N scores list.
@@ -167,17 +168,18 @@ Result<bool> looks_like_v2(const RewardBenchArgs& args) {
          !row.value.contains(args.pref.chosen);
 }
 
-json subsets_json(const std::vector<eval::SubsetAccuracy>& subsets) {
-  json out = json::object();
-  for (const auto& s : subsets) out[s.subset] = {{"n", s.n}, {"correct", s.correct}, {"accuracy", s.accuracy}};
-  return out;
-}
-
 void print_subsets(const std::vector<eval::SubsetAccuracy>& subsets) {
-  print_line("subset                     n  correct  accuracy");
+  bool any_ties = false;
+  for (const auto& s : subsets) any_ties = any_ties || s.ties > 0;
+  print_line(std::string("subset                     n  correct") + (any_ties ? "     ties" : "") + "  accuracy");
   for (const auto& s : subsets) {
     char buf[160];
-    std::snprintf(buf, sizeof(buf), "%-24s %5zu  %7zu  %6.2f", s.subset.c_str(), s.n, s.correct, 100.0 * s.accuracy);
+    if (any_ties) {
+      std::snprintf(buf, sizeof(buf), "%-24s %5zu  %7zu  %7zu  %6.2f", s.subset.c_str(), s.n, s.correct, s.ties,
+                    100.0 * s.accuracy);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%-24s %5zu  %7zu  %6.2f", s.subset.c_str(), s.n, s.correct, 100.0 * s.accuracy);
+    }
     print_line(buf);
   }
 }
@@ -193,16 +195,18 @@ Status run_rewardbench_v1(const RewardBenchArgs& args) {
   size_t error_rows = 0;
   ARB_ASSIGN(const auto rows, eval::read_preference_rows(args.input, args.pref, &error_rows));
   warn_error_rows(args.input, error_rows);
-  const eval::RewardBenchReport report = eval::score_rewardbench_v1(rows);
+  const eval::RewardBenchReport report =
+      eval::score_rewardbench_v1(rows, args.ties == "half" ? eval::TieCredit::kHalf : eval::TieCredit::kNone);
   if (!args.report_dir.empty())
     ARB_TRY(save_report(eval::rewardbench_v1_report(rows, report, args.input), args.report_dir));
   if (args.as_json) {
     json sections = json::object();
     for (const auto& s : report.sections) sections[s.name] = s.present ? json(100.0 * s.score) : json(nullptr);
     json out = {{"version", 1},
+                {"ties", args.ties},
                 {"rows", rows.size()},
                 {"error_rows", error_rows},
-                {"subsets", subsets_json(report.subsets)},
+                {"subsets", eval::subset_accuracies_json(report.subsets)},
                 {"sections", sections},
                 {"overall", number_or_null(100.0 * report.overall)},
                 {"complete", report.complete},
@@ -243,7 +247,7 @@ Status run_rewardbench_v2(const RewardBenchArgs& args) {
     json out = {{"version", 2},
                 {"rows", rows.size()},
                 {"error_rows", error_rows},
-                {"subsets", subsets_json(report->subsets)},
+                {"subsets", eval::subset_accuracies_json(report->subsets)},
                 {"overall", number_or_null(100.0 * report->overall)}};
     if (report->has_ties) {
       const auto& t = report->ties;
@@ -268,6 +272,9 @@ Status run_rewardbench(const RewardBenchArgs& args) {
   if (args.version == "auto") {
     ARB_ASSIGN(v2, looks_like_v2(args));
   }
+  if (v2 && args.ties != "wrong")
+    return error(args.input + ": --ties applies to RewardBench v1 pairs; RewardBench 2 rows need every correct "
+                 "completion strictly above every incorrect one");
   return v2 ? run_rewardbench_v2(args) : run_rewardbench_v1(args);
 }
 
@@ -376,6 +383,11 @@ CommandRunner setup_eval(CLI::App& sub) {
   r->add_option("--num-correct-field", rb->best_of_n.num_correct, "v2: count of correct completions (default 1)")
       ->capture_default_str();
   r->add_option("--id-field", rb->best_of_n.id, "v2: row id (Ties: ref:N / tied:N)")->capture_default_str();
+  r->add_option("--ties", rb->ties,
+                "v1: a row whose chosen and rejected scores are equal counts as wrong (reward models) or half right "
+                "(RewardBench's generative judges; e.g. a pairwise judge's vanilla verdicts that change with the order)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"wrong", "half"}));
   r->add_flag("--json", rb->as_json, "print one JSON object");
   r->add_option("--report", rb->report_dir, kReportHelp);
 

@@ -7,6 +7,8 @@
 // layers: "layers".
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +28,9 @@ struct CorrelateSource {
 // pred and human as given to correlate(), `metrics` its result.
 Report correlate_report(std::span<const double> pred, std::span<const double> human, const CorrelationReport& metrics,
                         const CorrelateSource& source);
+
+// {subset: {n, correct, ties, accuracy}}: what --json and report.json give per subset.
+nlohmann::json subset_accuracies_json(const std::vector<SubsetAccuracy>& subsets);
 
 Report rewardbench_v1_report(const std::vector<PreferenceRow>& rows, const RewardBenchReport& scores,
                              const std::string& input_path);

@@ -50,7 +50,8 @@ json margins_json(const MarginSummary& s, const HistogramBins& bins) {
           {"histogram", {{"edges", bins.edges}, {"counts", bins.counts}}}};
 }
 
-ReportSection margins_section(const std::vector<double>& margins, const std::string& what, json& data) {
+ReportSection margins_section(const std::vector<double>& margins, const std::string& what, json& data,
+                              bool ties_half = false) {
   const MarginSummary s = summarize_margins(margins);
   const HistogramBins bins = histogram_bins(margins, 10, 50);
   data["margins"] = margins_json(s, bins);
@@ -61,7 +62,7 @@ ReportSection margins_section(const std::vector<double>& margins, const std::str
   }
   section.paragraphs.push_back("Margin (" + what + ") over " + std::to_string(s.n) + " rows: " +
                                std::to_string(s.positive) + " above 0 (right), " + std::to_string(s.zero) +
-                               " exactly 0 (a tie, counted wrong), " + std::to_string(s.negative) +
+                                " exactly 0 (a tie, counted " + (ties_half ? "half right" : "wrong") + "), " + std::to_string(s.negative) +
                                " below 0. Median " + report_number(s.median, 4) + ", mean " +
                                report_number(s.mean, 4) + ".");
   svg::Histogram chart{.title = "Score margin", .x_label = what, .edges = bins.edges, .counts = bins.counts,
@@ -92,13 +93,14 @@ ReportTable subsets_table(const std::vector<SubsetAccuracy>& subsets, bool v1) {
   return table;
 }
 
-json subsets_json(const std::vector<SubsetAccuracy>& subsets) {
+}  // namespace
+
+json subset_accuracies_json(const std::vector<SubsetAccuracy>& subsets) {
   json out = json::object();
-  for (const auto& s : subsets) out[s.subset] = {{"n", s.n}, {"correct", s.correct}, {"accuracy", s.accuracy}};
+  for (const auto& s : subsets)
+    out[s.subset] = {{"n", s.n}, {"correct", s.correct}, {"ties", s.ties}, {"accuracy", s.accuracy}};
   return out;
 }
-
-}  // namespace
 
 Report rewardbench_v1_report(const std::vector<PreferenceRow>& rows, const RewardBenchReport& scores,
                              const std::string& input_path) {
@@ -109,9 +111,10 @@ Report rewardbench_v1_report(const std::vector<PreferenceRow>& rows, const Rewar
   for (const auto& s : scores.sections) sections[s.name] = s.present ? json(100.0 * s.score) : json();
   report.data = {{"command", "rewardbench"},
                  {"version", 1},
+                 {"ties", scores.tie_credit == TieCredit::kHalf ? "half" : "wrong"},
                  {"input", input_path},
                  {"rows", rows.size()},
-                 {"subsets", subsets_json(scores.subsets)},
+                 {"subsets", subset_accuracies_json(scores.subsets)},
                  {"sections", sections},
                  {"overall", json_number(100.0 * scores.overall)},
                  {"complete", scores.complete},
@@ -119,7 +122,9 @@ Report rewardbench_v1_report(const std::vector<PreferenceRow>& rows, const Rewar
 
   ReportSection categories{.id = "categories", .title = "Accuracy by category"};
   categories.paragraphs.push_back(
-      "A row is right when the chosen response scores strictly above the rejected one. A category's accuracy "
+      std::string("A row is right when the chosen response scores strictly above the rejected one") +
+      (scores.tie_credit == TieCredit::kHalf ? " (a tie counts half)" : "") +
+      ". A category's accuracy "
       "averages its subsets with the leaderboard's fixed weights; the overall score is the mean of the categories" +
       std::string(scores.complete ? "." : " present (not all four are in the input)."));
   svg::BarChart chart{.title = "Accuracy by category", .y_label = "accuracy (%)", .y = svg::Range{0.0, 100.0}};
@@ -141,7 +146,8 @@ Report rewardbench_v1_report(const std::vector<PreferenceRow>& rows, const Rewar
   subsets.tables.push_back(subsets_table(scores.subsets, true));
   report.sections.push_back(std::move(subsets));
 
-  report.sections.push_back(margins_section(preference_margins(rows), "chosen - rejected score", report.data));
+  report.sections.push_back(margins_section(preference_margins(rows), "chosen - rejected score", report.data,
+                                            scores.tie_credit == TieCredit::kHalf));
   return report;
 }
 
@@ -154,7 +160,7 @@ Report rewardbench_v2_report(const std::vector<BestOfNRow>& rows, const RewardBe
                  {"version", 2},
                  {"input", input_path},
                  {"rows", rows.size()},
-                 {"subsets", subsets_json(scores.subsets)},
+                 {"subsets", subset_accuracies_json(scores.subsets)},
                  {"overall", json_number(100.0 * scores.overall)}};
 
   ReportSection categories{.id = "categories", .title = "Accuracy by subset"};

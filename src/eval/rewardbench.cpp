@@ -55,15 +55,16 @@ const SubsetWeight* find_v1_subset(const std::string& subset) {
 // Tallies per subset, keeping the order in which subsets first appear.
 class SubsetTally {
  public:
-  void add(const std::string& subset, bool correct) {
+  void add(const std::string& subset, bool correct, bool tie = false) {
     auto [it, inserted] = index_.emplace(subset, tallies_.size());
-    if (inserted) tallies_.push_back({subset, 0, 0, 0.0});
+    if (inserted) tallies_.push_back({subset, 0, 0, 0, 0.0});
     SubsetAccuracy& t = tallies_[it->second];
     ++t.n;
     if (correct) ++t.correct;
+    if (tie) ++t.ties;
   }
-  std::vector<SubsetAccuracy> finish() {
-    for (SubsetAccuracy& t : tallies_) t.accuracy = double(t.correct) / double(t.n);
+  std::vector<SubsetAccuracy> finish(double tie_credit = 0.0) {
+    for (SubsetAccuracy& t : tallies_) t.accuracy = (double(t.correct) + tie_credit * double(t.ties)) / double(t.n);
     return tallies_;
   }
 
@@ -132,11 +133,12 @@ std::string rewardbench_v1_section(const std::string& subset) {
   return s ? s->section : "";
 }
 
-RewardBenchReport score_rewardbench_v1(const std::vector<PreferenceRow>& rows) {
+RewardBenchReport score_rewardbench_v1(const std::vector<PreferenceRow>& rows, TieCredit ties) {
   SubsetTally tally;
-  for (const PreferenceRow& row : rows) tally.add(row.subset, row.chosen > row.rejected);
+  for (const PreferenceRow& row : rows) tally.add(row.subset, row.chosen > row.rejected, row.chosen == row.rejected);
   RewardBenchReport report;
-  report.subsets = tally.finish();
+  report.tie_credit = ties;
+  report.subsets = tally.finish(ties == TieCredit::kHalf ? 0.5 : 0.0);
   std::map<std::string, std::pair<double, double>> sums;  // section -> (sum weight * accuracy, sum weight)
   for (const SubsetAccuracy& s : report.subsets) {
     const SubsetWeight* known = find_v1_subset(s.subset);

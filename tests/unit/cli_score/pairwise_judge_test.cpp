@@ -160,6 +160,25 @@ TEST_F(PairwiseJudge, RewardBenchReadsTheScores) {
   auto eval = run_arbiter("eval rewardbench --input " + out + " --json");
   ASSERT_EQ(eval.exit_code, 0) << eval.out;
   EXPECT_NE(eval.out.find("alpacaeval-easy"), std::string::npos) << eval.out;
+
+  // Vanilla verdicts with ties counted half: per row, the chosen response's mean credit over the two
+  // orders, which is what RewardBench's generative script scores in expectation over its random order.
+  const std::string vanilla = *dir_ + "/rb-vanilla.out.jsonl";
+  r = judge(*dir_ + "/rb.jsonl", vanilla, "--template pairwise --rank-by vanilla");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto half = run_arbiter("eval rewardbench --input " + vanilla + " --json --ties half");
+  ASSERT_EQ(half.exit_code, 0) << half.out;
+  const json report = json::parse(half.out.substr(half.out.find('{')));
+  double expected = 0;
+  size_t n = 0;
+  for (const json& line : read_jsonl(vanilla))
+    if (line["subset"] == "alpacaeval-easy") {
+      expected += line["score_chosen"].get<double>();
+      ++n;
+    }
+  ASSERT_EQ(n, 2u);
+  EXPECT_NEAR(report["subsets"]["alpacaeval-easy"]["accuracy"].get<double>(), expected / 2.0, 1e-12) << half.out;
+  EXPECT_EQ(report["ties"], "half");
 }
 
 TEST_F(PairwiseJudge, ClearErrors) {

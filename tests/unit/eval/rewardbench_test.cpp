@@ -68,6 +68,24 @@ TEST(RewardBenchV1, SectionsWeightedAsTheLeaderboard) {
   EXPECT_NEAR(report.overall, (chat + chat_hard + safety + reasoning) / 4, 1e-12);
 }
 
+TEST(RewardBenchV1, TiesCountHalfWhenAsked) {
+  // alpacaeval-easy: one right, two ties, one wrong. Strict: 1/4. Half credit: (1 + 2 * 0.5) / 4.
+  const std::vector<PreferenceRow> rows = {{"alpacaeval-easy", 2, 1},
+                                           {"alpacaeval-easy", 0.5, 0.5},
+                                           {"alpacaeval-easy", 1, 1},
+                                           {"alpacaeval-easy", 0, 1}};
+  const RewardBenchReport strict = score_rewardbench_v1(rows);
+  ASSERT_EQ(strict.subsets.size(), 1u);
+  EXPECT_EQ(strict.subsets[0].correct, 1u);
+  EXPECT_EQ(strict.subsets[0].ties, 2u);
+  EXPECT_DOUBLE_EQ(strict.subsets[0].accuracy, 0.25);
+  const RewardBenchReport half = score_rewardbench_v1(rows, TieCredit::kHalf);
+  EXPECT_EQ(half.subsets[0].correct, 1u);
+  EXPECT_DOUBLE_EQ(half.subsets[0].accuracy, 0.5);
+  EXPECT_DOUBLE_EQ(half.sections[0].score, 0.5);  // Chat: its only subset present
+  EXPECT_EQ(half.tie_credit, TieCredit::kHalf);
+}
+
 TEST(RewardBenchV1, MathCountsAsMuchAsAllCode) {
   EXPECT_EQ(rewardbench_v1_weight("math-prm"), 6 * rewardbench_v1_weight("hep-go"));
   EXPECT_EQ(rewardbench_v1_weight("not-a-subset"), 0);
