@@ -46,10 +46,6 @@ Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const
       return error(s->model_->path + ": not a sequence-classification model (serve it with --mode judge, or give --head)");
     s->reward_job_ = std::make_unique<RewardJob>(*s->model_, s->formatter_, s->options_.reward);
   } else {
-    if (s->options_.judge.prompt_template.pairwise)
-      return error("template '" + s->options_.judge.prompt_template.name +
-                   "' is pairwise: /v1/judge grades one response per item, so serve takes pointwise templates "
-                   "(pairwise judging runs in `arbiter judge`)");
     JudgeOptions plain = s->options_.judge, per_layer = s->options_.judge;
     plain.per_layer = false;
     per_layer.per_layer = true;

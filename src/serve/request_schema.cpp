@@ -247,13 +247,27 @@ Result<JudgeRequest> parse_judge_request(const json& body) {
     const json& item = (*list)[i];
     if (!item.is_object()) return error(where + " is " + item.type_name() + ", expected {prompt, response}");
     if (!item.contains("prompt")) return error(where + " has no 'prompt'");
-    if (!item.contains("response")) return error(where + " has no 'response'");
+    const bool one = item.contains("response"), several = item.contains("responses");
+    if (one == several)
+      return error(where + (one ? " has both 'response' and 'responses': give one"
+                                : " has no 'response' (or 'responses', a list for a pairwise judge)"));
     data::Example ex;
     ex.id = std::to_string(i);
     ex.row_index = i;
     ARB_ASSIGN(ex.prompt_turns, prompt_at(item.at("prompt"), where + ".prompt"));
-    ARB_ASSIGN(std::string response, string_at(item.at("response"), where + ".response"));
-    ex.responses.push_back(std::move(response));
+    if (one) {
+      ARB_ASSIGN(std::string response, string_at(item.at("response"), where + ".response"));
+      ex.responses.push_back(std::move(response));
+    } else {
+      const json& list = item.at("responses");
+      if (!list.is_array() || list.empty())
+        return error(where + ".responses is " + (list.is_array() ? "empty" : list.type_name()) +
+                     ", expected a list of response strings");
+      for (size_t r = 0; r < list.size(); ++r) {
+        ARB_ASSIGN(std::string response, string_at(list[r], where + ".responses[" + std::to_string(r) + "]"));
+        ex.responses.push_back(std::move(response));
+      }
+    }
     // The judge job reads the rubric and the reference answer from the row's raw fields.
     ex.raw = json::object();
     for (const char* field : {"rubric", "reference"}) {

@@ -48,8 +48,8 @@ struct ScoreRequest {
   std::vector<data::Example> items;
 };
 
-// arbiter's /v1/judge: `items` of {prompt, response, rubric?, reference?}; `per_layer` adds the [L+1, K]
-// score-token logits of every item.
+// arbiter's /v1/judge: `items` of {prompt, response, rubric?, reference?}, or with `responses` (a list:
+// each judged, or compared by a pairwise template); `per_layer` adds the [L+1, K] score-token logits.
 struct JudgeRequest {
   std::vector<data::Example> items;
   bool per_layer = false;

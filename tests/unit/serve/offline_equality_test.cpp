@@ -1,5 +1,6 @@
 // The server's numbers equal the offline commands': /v1/score against `arbiter score`, /get_reward
-// against `arbiter score --schema input_ids` on the same tokens, /v1/judge against `arbiter judge`.
+// against `arbiter score --schema input_ids` on the same tokens, /v1/judge against `arbiter judge`
+// (pointwise, and pairwise with items of several responses).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "model/model_tokenizer.h"
+#include "score/pairwise.h"
 #include "serve_helpers.h"
 #include "text/tokenizer.h"
 #include "../../support/scratch_root.h"
@@ -192,6 +194,64 @@ TEST_F(OfflineEquality, JudgeMatchesTheJudgeCommand) {
     for (size_t l = 0; l < a.size(); ++l)
       for (size_t k = 0; k < a[l].size(); ++k) expect_same_number(a[l][k], b[l][k], "per-layer logit of " + row);
   }
+}
+
+TEST_F(OfflineEquality, PairwiseJudgeMatchesTheJudgeCommand) {
+  // Items of two responses (the server's `responses`), judged pairwise in both orders: the win rates and
+  // every comparison's scores equal those `arbiter judge` writes for the same pairs as chosen / rejected.
+  const std::string dir = temp_dir("pairwise");
+  std::vector<json> rows;
+  json items = json::array();
+  for (size_t i = 0; i + 1 < kPairs.size(); ++i) {
+    rows.push_back({{"prompt", kPairs[i].first}, {"chosen", kPairs[i].second}, {"rejected", kPairs[i + 1].second}});
+    items.push_back({{"prompt", kPairs[i].first}, {"responses", {kPairs[i].second, kPairs[i + 1].second}}});
+  }
+  write_rows(dir + "/in.jsonl", rows);
+  std::string log;
+  ASSERT_EQ(run_binary("judge -m " + kStories + " -i " + dir + "/in.jsonl -o " + dir + "/out.jsonl --template pairwise",
+                       &log), 0) << log;
+  const std::vector<json> offline = read_lines(dir + "/out.jsonl");
+  ASSERT_EQ(offline.size(), rows.size());
+
+  auto model = load_model(kStories);
+  ASSERT_TRUE(model.is_ok());
+  serve::ServiceOptions service;
+  service.mode = serve::Mode::kJudge;
+  service.model_name = "judge";
+  service.judge.prompt_template = *builtin_judge_template("pairwise");
+  auto tokenizer = load_model_tokenizer(**model);
+  ASSERT_TRUE(tokenizer.is_ok());
+  service.judge.score_tokens = *resolve_score_tokens(**tokenizer, "A,B");
+  service.judge.score_tokens.values = *pairwise_label_values(2);
+  auto s = start_server(*model, service);
+  ASSERT_TRUE(s);
+  int status = 0;
+  const json served = post_json(*s, "/v1/judge", json{{"items", items}}.dump(), &status);
+  ASSERT_EQ(status, 200) << served.dump();
+  EXPECT_EQ(served["score_values"], json::array({1.0, 0.0}));
+  ASSERT_EQ(served["data"].size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string row = "row " + std::to_string(i);
+    const json& got = served["data"][i];
+    ASSERT_EQ(got["responses"].size(), 2u) << got.dump();
+    ASSERT_EQ(got["comparisons"].size(), 2u) << got.dump();
+    for (const char* score : {"vanilla", "expected", "lager"})
+      for (size_t r = 0; r < 2; ++r) {
+        expect_same_number(got["responses"][r][score], offline[i]["responses"][r][score],
+                           std::string(score) + " win rate of response " + std::to_string(r) + ", " + row);
+        expect_same_number(got["comparisons"][r][score], offline[i]["comparisons"][r][score],
+                           std::string(score) + " of comparison " + std::to_string(r) + ", " + row);
+      }
+    EXPECT_EQ(got["order_agreement"], offline[i]["order_agreement"]) << row;
+    EXPECT_FALSE(got["comparisons"][0].contains("human")) << "an item carries no human verdict";
+  }
+
+  // One response is not a pair: 400, naming the item.
+  const json single = post_json(*s, "/v1/judge", R"({"items": [{"prompt": "p", "responses": ["a", "b"]},
+      {"prompt": "p", "response": "only one"}]})", &status);
+  EXPECT_EQ(status, 400) << single.dump();
+  EXPECT_NE(single.dump().find("items[1]"), std::string::npos) << single.dump();
+  EXPECT_NE(single.dump().find("two or more responses"), std::string::npos) << single.dump();
 }
 
 }  // namespace

@@ -119,5 +119,20 @@ TEST(ServeJudge, ItemsWithRubricAndReference) {
   EXPECT_EQ(parse_judge_request(json::parse(R"({"items": "x"})")).message(), "field 'items' is string, expected a list");
 }
 
+TEST(ServeJudge, ItemsWithSeveralResponses) {
+  auto ok = parse_judge_request(json::parse(R"({"items": [{"prompt": "q", "responses": ["a", "b", "c"]}]})"));
+  ASSERT_TRUE(ok.is_ok()) << ok.message();
+  EXPECT_EQ(ok->items[0].responses, (std::vector<std::string>{"a", "b", "c"}));
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"items": [{"prompt": "q", "response": "a", "responses": ["b"]}]})",
+       "items[0] has both 'response' and 'responses': give one"},
+      {R"({"items": [{"prompt": "q"}]})", "items[0] has no 'response' (or 'responses', a list for a pairwise judge)"},
+      {R"({"items": [{"prompt": "q", "responses": []}]})", "items[0].responses is empty, expected a list of response strings"},
+      {R"({"items": [{"prompt": "q", "responses": "a"}]})", "items[0].responses is string, expected a list of response strings"},
+      {R"({"items": [{"prompt": "q", "responses": ["a", 2]}]})", "items[0].responses[1] is number, expected a string"},
+  };
+  for (const auto& [body, message] : bad) EXPECT_EQ(parse_judge_request(json::parse(body)).message(), message) << body;
+}
+
 }  // namespace
 }  // namespace arbiter::serve
