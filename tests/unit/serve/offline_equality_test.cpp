@@ -75,6 +75,20 @@ const std::vector<std::pair<std::string, std::string>> kPairs = {
     {"Explain recursion briefly.", "A function that calls itself on a smaller input until a base case."},
 };
 
+// A judge service as `arbiter serve --mode judge --template NAME --score-tokens SPEC` sets it up.
+serve::ServiceOptions judge_service(const Model& model, const std::string& template_name, const std::string& spec) {
+  serve::ServiceOptions service;
+  service.mode = serve::Mode::kJudge;
+  service.model_name = "judge";
+  service.judge.prompt_template = *builtin_judge_template(template_name);
+  auto tokenizer = load_model_tokenizer(model);
+  EXPECT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+  if (!tokenizer) return service;
+  service.judge.score_tokens = *resolve_score_tokens(**tokenizer, spec);
+  if (service.judge.prompt_template.pairwise) service.judge.score_tokens.values = *pairwise_label_values(2);
+  return service;
+}
+
 class OfflineEquality : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -172,14 +186,7 @@ TEST_F(OfflineEquality, JudgeMatchesTheJudgeCommand) {
 
   auto model = load_model(kStories);
   ASSERT_TRUE(model.is_ok());
-  serve::ServiceOptions service;
-  service.mode = serve::Mode::kJudge;
-  service.model_name = "judge";
-  service.judge.prompt_template = *builtin_judge_template("prometheus");
-  auto tokenizer = load_model_tokenizer(**model);
-  ASSERT_TRUE(tokenizer.is_ok());
-  service.judge.score_tokens = *resolve_score_tokens(**tokenizer, "1..5");
-  auto s = start_server(*model, service);
+  auto s = start_server(*model, judge_service(**model, "prometheus", "1..5"));
   ASSERT_TRUE(s);
   int status = 0;
   const json served = post_json(*s, "/v1/judge", json{{"items", items}, {"per_layer", true}}.dump(), &status);
@@ -215,15 +222,7 @@ TEST_F(OfflineEquality, PairwiseJudgeMatchesTheJudgeCommand) {
 
   auto model = load_model(kStories);
   ASSERT_TRUE(model.is_ok());
-  serve::ServiceOptions service;
-  service.mode = serve::Mode::kJudge;
-  service.model_name = "judge";
-  service.judge.prompt_template = *builtin_judge_template("pairwise");
-  auto tokenizer = load_model_tokenizer(**model);
-  ASSERT_TRUE(tokenizer.is_ok());
-  service.judge.score_tokens = *resolve_score_tokens(**tokenizer, "A,B");
-  service.judge.score_tokens.values = *pairwise_label_values(2);
-  auto s = start_server(*model, service);
+  auto s = start_server(*model, judge_service(**model, "pairwise", "A,B"));
   ASSERT_TRUE(s);
   int status = 0;
   const json served = post_json(*s, "/v1/judge", json{{"items", items}}.dump(), &status);
