@@ -1,8 +1,12 @@
-// arbiter judge: an LLM as a pointwise judge over a dataset, with vanilla, expected and LAGER scores.
+// arbiter judge: an LLM as a pointwise or pairwise judge over a dataset, with vanilla, expected and LAGER
+// scores.
+#include <cstdio>
+
 #include "cli/command.h"
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
+#include "core/log.h"
 #include "score/judge_job.h"
 
 namespace arbiter::cli {
@@ -24,6 +28,13 @@ Status run_judge(const JudgeCommandArgs& args) {
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));
   print_run_summary(summary, run.output);
+  const OrderAgreementTally& orders = job.order_agreement();
+  if (orders.pairs > 0 && log_level() >= LogLevel::kInfo) {
+    // How much the judge's verdict depends on which response it saw first: the number to check before
+    // trusting a single-order run.
+    std::fprintf(stderr, "order agreement: the two orders named the same winner in %zu of %zu pairs (%.1f%%)\n",
+                 orders.agreeing, orders.pairs, 100.0 * double(orders.agreeing) / double(orders.pairs));
+  }
   return Status::ok();
 }
 

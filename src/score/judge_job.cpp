@@ -274,6 +274,8 @@ Result<nlohmann::json> JudgeJob::finish_pairwise(const data::Example& example, s
     comparison_lines.push_back(std::move(fields));
   }
   const PairwiseSummary summary = summarize_comparisons(n, comparisons, credits);
+  order_agreement_.pairs += summary.pairs_in_both_orders;
+  order_agreement_.agreeing += summary.agreeing_pairs;
   std::vector<nlohmann::json> per_response;
   for (const ComparisonCredit& r : summary.responses) {
     nlohmann::json fields = {{"vanilla", r.vanilla}, {"expected", r.expected}};

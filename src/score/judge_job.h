@@ -49,6 +49,12 @@ Result<JudgeScores> judge_scores(const std::vector<double>& final_logits,
                                  const std::vector<std::vector<double>>& per_layer_logits,
                                  const std::vector<double>& layer_weights, const std::vector<double>& values);
 
+// Over a pairwise run's rows: how many pairs were shown in both orders, and in how many of those the two
+// final-layer verdicts named the same winner (or a tie twice).
+struct OrderAgreementTally {
+  size_t pairs = 0, agreeing = 0;
+};
+
 class JudgeJob final : public RowJob {
  public:
   JudgeJob(const Model& model, std::shared_ptr<ConversationFormatter> formatter, JudgeOptions options);
@@ -56,6 +62,8 @@ class JudgeJob final : public RowJob {
   Result<std::vector<SequenceOutput>> run_batch(Backend& backend, const std::vector<SequenceInput>& inputs) override;
   Result<std::vector<SequenceInput>> prepare(const data::Example& example) override;
   Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) override;
+  // The rows finished so far (finish() is called from one thread).
+  const OrderAgreementTally& order_agreement() const { return order_agreement_; }
 
  private:
   Result<std::string> grading_prompt(const data::Example& example, const std::string& response) const;
@@ -77,6 +85,7 @@ class JudgeJob final : public RowJob {
   std::unordered_map<int32_t, size_t> score_spellings_;
   std::vector<int32_t> stop_token_ids_;
   std::string score_marker_;
+  OrderAgreementTally order_agreement_;
 };
 
 }  // namespace arbiter

@@ -87,6 +87,8 @@ PairwiseSummary summarize_comparisons(size_t n, const std::vector<Comparison>& c
     if (v[0] == v[1]) ++agree;
   }
   if (both > 0) s.order_agreement = double(agree) / double(both);
+  s.pairs_in_both_orders = both;
+  s.agreeing_pairs = agree;
   return s;
 }
 

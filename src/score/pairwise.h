@@ -39,6 +39,7 @@ struct PairwiseSummary {
   // Of the unordered pairs shown in both orders, the share whose final-layer verdicts (vanilla) name the
   // same winner, or a tie both times; -1 when no pair was shown in both orders.
   double order_agreement = -1;
+  size_t pairs_in_both_orders = 0, agreeing_pairs = 0;  // the counts behind order_agreement
 };
 
 // [n] how people rank the row's responses (higher is better), where the row says: chosen / rejected

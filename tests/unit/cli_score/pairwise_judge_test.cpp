@@ -181,6 +181,18 @@ TEST_F(PairwiseJudge, RewardBenchReadsTheScores) {
   EXPECT_EQ(report["ties"], "half");
 }
 
+TEST_F(PairwiseJudge, TheRunSaysHowOftenTheOrdersAgreed) {
+  const std::string out = *dir_ + "/summary.out.jsonl";
+  auto r = run_arbiter("judge -m " + *dir_ + "/judge -i " + write("summary.jsonl", kPairs) + " -o " + out +
+                       " --template pairwise");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  size_t agreeing = 0;
+  for (const json& line : read_jsonl(out)) agreeing += line["order_agreement"].get<double>() == 1.0;
+  EXPECT_NE(r.out.find("the two orders named the same winner in " + std::to_string(agreeing) + " of 3 pairs"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(PairwiseJudge, ClearErrors) {
   const std::string pairs = write("err-pairs.jsonl", kPairs);
   const std::string rated = write("rated.jsonl", {{{"id", "r1"}, {"prompt", "p"}, {"response", "r"}}});
