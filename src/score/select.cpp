@@ -11,10 +11,7 @@
 
 namespace arbiter {
 
-namespace {
-
-// "a.b.c" into nested objects; nullptr when absent or not a number.
-const nlohmann::json* lookup(const nlohmann::json& row, const std::string& path) {
+const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string& path) {
   const nlohmann::json* node = &row;
   for (size_t start = 0; start <= path.size();) {
     size_t end = path.find('.', start);
@@ -26,6 +23,8 @@ const nlohmann::json* lookup(const nlohmann::json& row, const std::string& path)
   }
   return node->is_number() ? node : nullptr;
 }
+
+namespace {
 
 Result<std::vector<nlohmann::json>> read_all(const std::string& path) {
   ARB_ASSIGN(auto reader, data::JsonRowReader::open(path));
@@ -48,7 +47,7 @@ Result<SelectSummary> select_rows(const SelectOptions& o) {
   std::vector<size_t> candidates;
   std::vector<double> values(scored.size(), 0);
   for (size_t i = 0; i < scored.size(); ++i) {
-    const nlohmann::json* v = lookup(scored[i], o.field);
+    const nlohmann::json* v = numeric_field(scored[i], o.field);
     if (v == nullptr || !std::isfinite(v->get<double>())) {
       ++summary.without_score;
       continue;

@@ -2,6 +2,8 @@
 // threshold, as the LAGER paper's data-selection experiment keeps the top-scored training examples.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -26,5 +28,9 @@ struct SelectSummary {
 };
 
 Result<SelectSummary> select_rows(const SelectOptions& options);
+
+// The number at a dotted path ("lager", "attributes.helpfulness") of a scored line or response;
+// nullptr when absent or not a number.
+const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string& path);
 
 }  // namespace arbiter

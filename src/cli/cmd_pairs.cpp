@@ -1,0 +1,68 @@
+// arbiter pairs: preference pairs (best and worst response per row) or best-of-N rows from a scored
+// dataset of sampled responses, for DPO-style training or rejection-sampling fine-tuning.
+#include <cstdio>
+
+#include "cli/command.h"
+#include "core/log.h"
+#include "score/preference_pairs.h"
+
+namespace arbiter::cli {
+
+namespace {
+
+struct PairsArgs {
+  PairsOptions options;
+  std::string schema = "auto";
+  std::vector<std::string> fields;
+};
+
+Status run_pairs(PairsArgs& args) {
+  PairsOptions& o = args.options;
+  ARB_ASSIGN(o.reader.schema, data::parse_schema_name(args.schema));
+  ARB_ASSIGN(o.reader.mapping, data::FieldMapping::parse(args.fields));
+  if (o.output_path == o.data_path || o.output_path == o.scored_path)
+    return error("--output must differ from --input and --data");
+  if (!(o.min_margin >= 0)) return error("--min-margin must be 0 or more");
+  ARB_ASSIGN(PairsSummary s, build_preference_pairs(o));
+  if (s.scored_not_in_data > 0)
+    log_warn(o.scored_path + ": " + std::to_string(s.scored_not_in_data) + " scored ids are not in " + o.data_path +
+             " (is it the dataset that was scored?)");
+  if (o.best_only) {
+    std::fprintf(stderr, "%zu best responses written to %s from %zu rows (%zu not scored)\n", s.written,
+                 o.output_path.c_str(), s.rows, s.not_scored);
+  } else {
+    std::fprintf(stderr,
+                 "%zu pairs written to %s from %zu rows (%zu not scored, %zu with fewer than two responses, %zu "
+                 "with best - worst <= %g)\n",
+                 s.written, o.output_path.c_str(), s.rows, s.not_scored, s.too_few_responses, s.below_margin,
+                 o.min_margin);
+  }
+  return Status::ok();
+}
+
+const CommandRegistration kRegistration({
+    "pairs",
+    [](CLI::App& sub) -> CommandRunner {
+      auto args = std::make_shared<PairsArgs>();
+      PairsOptions& o = args->options;
+      sub.add_option("-i,--input", o.scored_path, "scored JSONL from score or judge (one line per dataset row)")
+          ->required();
+      sub.add_option("--data", o.data_path, "the dataset that was scored: its prompts and responses")->required();
+      sub.add_option("--schema", args->schema, "read --data as the scoring run did: auto, generic, rewardbench, ...")
+          ->default_val("auto");
+      sub.add_option("--field", args->fields, "NAME=FIELD mapping, as the scoring run's (e.g. response=samples)");
+      sub.add_option("--by", o.field, "each response's score field: score, lager, expected, attributes.helpfulness, ...")
+          ->default_val("score");
+      sub.add_option("--min-margin", o.min_margin, "keep a pair only when best - worst is above this")
+          ->default_val(0.0);
+      sub.add_flag("--best", o.best_only, "write each row's best response alone (best-of-N / rejection sampling)");
+      sub.add_option("-o,--output", o.output_path, "output JSONL")->required();
+      return [args] { return run_pairs(*args); };
+    },
+    "preference pairs (best vs worst response) or best-of-N rows from scored samples",
+    34,
+});
+
+}  // namespace
+
+}  // namespace arbiter::cli

@@ -1,0 +1,123 @@
+#include "score/preference_pairs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "data/json_rows.h"
+#include "data/writer.h"
+#include "score/select.h"
+
+namespace arbiter {
+
+namespace {
+
+using nlohmann::json;
+
+// The scores of a scored line's responses by `field`: `responses[i].field`, or the line's own field for
+// a one-response row (whose fields are merged into the line).
+Result<std::vector<double>> response_scores(const json& line, const std::string& field) {
+  std::vector<double> scores;
+  if (line.contains("responses") && line["responses"].is_array()) {
+    for (size_t i = 0; i < line["responses"].size(); ++i) {
+      const json* v = numeric_field(line["responses"][i], field);
+      if (v == nullptr) return error("responses[" + std::to_string(i) + "] has no number '" + field + "'");
+      scores.push_back(v->get<double>());
+    }
+  } else {
+    const json* v = numeric_field(line, field);
+    if (v == nullptr) return error("no number '" + field + "' (and no 'responses')");
+    scores.push_back(v->get<double>());
+  }
+  for (double s : scores)
+    if (!std::isfinite(s)) return error("a score '" + field + "' is not finite");
+  return scores;
+}
+
+// A prompt as preference trainers read it: one user turn as a string, else the messages.
+json prompt_value(const std::vector<data::Turn>& turns) {
+  if (turns.size() == 1 && turns[0].role == "user") return turns[0].content;
+  json messages = json::array();
+  for (const data::Turn& t : turns) messages.push_back({{"role", t.role}, {"content", t.content}});
+  return messages;
+}
+
+json response_value(const std::string& text, bool conversational) {
+  if (!conversational) return text;
+  return json::array({{{"role", "assistant"}, {"content", text}}});
+}
+
+}  // namespace
+
+Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
+  // Scores by id, from the whole scored file (a few numbers per row).
+  std::map<std::string, std::vector<double>> scores_by_id;
+  {
+    ARB_ASSIGN(data::JsonRowReader scored, data::JsonRowReader::open(o.scored_path));
+    data::JsonRow row;
+    while (true) {
+      ARB_ASSIGN(const bool got, scored.next(row));
+      if (!got) break;
+      if (!row.value.is_object() || !row.value.contains("id"))
+        return error(scored.where(row) + ": a scored line without 'id'");
+      if (data::is_error_line(row.value)) continue;  // counted below as not scored
+      auto scores = response_scores(row.value, o.field);
+      if (!scores) return scores.status().with_context(scored.where(row));
+      scores_by_id[data::row_id_string(row.value["id"])] = std::move(scores).value();
+    }
+  }
+  if (scores_by_id.empty()) return error(o.scored_path + ": no scored rows");
+
+  ARB_ASSIGN(data::DatasetReader dataset, data::DatasetReader::open(o.data_path, o.reader));
+  ARB_ASSIGN(data::JsonlWriter writer, data::JsonlWriter::open(o.output_path, {}));
+  PairsSummary summary;
+  size_t matched = 0;
+  data::Example ex;
+  while (true) {
+    ARB_ASSIGN(const bool got, dataset.next(ex));
+    if (!got) break;
+    ++summary.rows;
+    const auto found = scores_by_id.find(ex.id);
+    if (found == scores_by_id.end()) {
+      ++summary.not_scored;
+      continue;
+    }
+    ++matched;
+    const std::vector<double>& scores = found->second;
+    if (scores.size() != ex.responses.size())
+      return error(o.scored_path + ": row id " + ex.id + " has " + std::to_string(scores.size()) +
+                   " scored responses, " + o.data_path + " has " + std::to_string(ex.responses.size()) +
+                   " (read the dataset with the --schema / --field the scoring run used)");
+    if (!o.best_only && scores.size() < 2) {
+      ++summary.too_few_responses;
+      continue;
+    }
+    // The first best and the first worst: ties keep the earlier response, so the choice is deterministic.
+    const size_t best = size_t(std::max_element(scores.begin(), scores.end()) - scores.begin());
+    const size_t worst = size_t(std::min_element(scores.begin(), scores.end()) - scores.begin());
+    const json prompt = prompt_value(ex.prompt_turns);
+    const bool conversational = prompt.is_array();
+    json out = {{"id", ex.id}, {"prompt", prompt}};
+    if (o.best_only) {
+      out["response"] = response_value(ex.responses[best], conversational);
+      out["score"] = scores[best];
+    } else {
+      if (!(scores[best] - scores[worst] > o.min_margin)) {
+        ++summary.below_margin;
+        continue;
+      }
+      out["chosen"] = response_value(ex.responses[best], conversational);
+      out["rejected"] = response_value(ex.responses[worst], conversational);
+      out["score_chosen"] = scores[best];
+      out["score_rejected"] = scores[worst];
+    }
+    ARB_TRY(writer.write(out));
+    ++summary.written;
+  }
+  ARB_TRY(writer.close());
+  summary.scored_not_in_data = scores_by_id.size() - matched;
+  return summary;
+}
+
+}  // namespace arbiter

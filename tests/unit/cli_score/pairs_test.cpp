@@ -1,0 +1,132 @@
+// `arbiter pairs`: sampled responses scored by a reward model become (best, worst) preference pairs or
+// best-of-N rows. Scoring the pairs file again with the same model must give back the scores the pairs
+// carry, which holds only if every text was matched to its own score.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "../../support/cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+using nlohmann::json;
+
+class Pairs : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(temp_dir("pairs"));
+    auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
+                            "/fixtures/tokenizers/qwen3 --out " + *dir_ + "/rm");
+    ASSERT_EQ(made.exit_code, 0) << made.out;
+    std::ofstream samples(*dir_ + "/samples.jsonl");
+    const std::vector<json> rows = {
+        {{"id", "s0"}, {"prompt", "Tell me a joke."},
+         {"samples", {"Why did the chicken cross the road?", "No.", "Jokes are fun.", "A man walks into a bar."}}},
+        {{"id", "s1"}, {"prompt", "What is the capital of France?"}, {"samples", {"Paris.", "London.", "It is Paris."}}},
+        {{"id", "s2"}, {"prompt", "Say hi."}, {"samples", {"Hi!"}}},
+        {{"id", "s3"},
+         {"prompt", json::array({{{"role", "system"}, {"content", "Be brief."}}, {{"role", "user"}, {"content", "Name a fruit."}}})},
+         {"samples", {"Apple.", "Banana is a fruit."}}},
+    };
+    for (const json& row : rows) samples << row.dump() << "\n";
+    samples.close();
+    auto scored = run_arbiter("score -q -m " + *dir_ + "/rm -i " + *dir_ + "/samples.jsonl -o " + *dir_ +
+                              "/scored.jsonl --field response=samples");
+    ASSERT_EQ(scored.exit_code, 0) << scored.out;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static RunResult pairs(const std::string& out, const std::string& options) {
+    return run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ + "/samples.jsonl --field response=samples -o " +
+                       *dir_ + "/" + out + " " + options);
+  }
+  static std::string* dir_;
+};
+std::string* Pairs::dir_ = nullptr;
+
+TEST_F(Pairs, BestAndWorstPerRowScoreTheSameWhenScoredAgain) {
+  auto r = pairs("dpo.jsonl", "");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("3 pairs written"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 with fewer than two responses"), std::string::npos) << r.out;
+  const auto scored = read_jsonl(*dir_ + "/scored.jsonl");
+  const auto written = read_jsonl(*dir_ + "/dpo.jsonl");
+  ASSERT_EQ(written.size(), 3u);
+  for (const json& pair : written) {
+    const json& line = *std::find_if(scored.begin(), scored.end(), [&](const json& l) { return l["id"] == pair["id"]; });
+    std::vector<double> scores;
+    for (const json& resp : line["responses"]) scores.push_back(resp["score"].get<double>());
+    EXPECT_EQ(pair["score_chosen"].get<double>(), *std::max_element(scores.begin(), scores.end()));
+    EXPECT_EQ(pair["score_rejected"].get<double>(), *std::min_element(scores.begin(), scores.end()));
+  }
+  // s3's prompt has a system turn: the conversational layout.
+  EXPECT_TRUE(written[2]["prompt"].is_array());
+  EXPECT_EQ(written[2]["chosen"][0]["role"], "assistant");
+
+  auto again = run_arbiter("score -q -m " + *dir_ + "/rm -i " + *dir_ + "/dpo.jsonl -o " + *dir_ + "/rescored.jsonl");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  const auto rescored = read_jsonl(*dir_ + "/rescored.jsonl");
+  ASSERT_EQ(rescored.size(), written.size());
+  for (size_t i = 0; i < written.size(); ++i) {
+    EXPECT_NEAR(rescored[i]["score_chosen"].get<double>(), written[i]["score_chosen"].get<double>(), 1e-6) << i;
+    EXPECT_NEAR(rescored[i]["score_rejected"].get<double>(), written[i]["score_rejected"].get<double>(), 1e-6) << i;
+  }
+}
+
+TEST_F(Pairs, BestOfNAndMargins) {
+  auto best = pairs("best.jsonl", "--best");
+  ASSERT_EQ(best.exit_code, 0) << best.out;
+  const auto rows = read_jsonl(*dir_ + "/best.jsonl");
+  ASSERT_EQ(rows.size(), 4u);  // a row of one response has a best one too
+  EXPECT_EQ(rows[2]["response"], "Hi!");
+  auto again = run_arbiter("score -q -m " + *dir_ + "/rm -i " + *dir_ + "/best.jsonl -o " + *dir_ +
+                           "/best-rescored.jsonl --field response=response");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  const auto rescored = read_jsonl(*dir_ + "/best-rescored.jsonl");
+  for (size_t i = 0; i < rows.size(); ++i)
+    EXPECT_NEAR(rescored[i]["score"].get<double>(), rows[i]["score"].get<double>(), 1e-6) << i;
+
+  auto strict = pairs("strict.jsonl", "--min-margin 1000");
+  ASSERT_EQ(strict.exit_code, 0) << strict.out;
+  EXPECT_NE(strict.out.find("0 pairs written"), std::string::npos) << strict.out;
+  EXPECT_NE(strict.out.find("3 with best - worst <= 1000"), std::string::npos) << strict.out;
+}
+
+TEST_F(Pairs, MismatchesAreErrorsNamingTheRow) {
+  // Read without the mapping, the dataset's rows have no responses to match the scored ones.
+  auto unmapped = run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ + "/samples.jsonl -o " + *dir_ +
+                              "/unmapped.jsonl --schema generic");
+  EXPECT_NE(unmapped.exit_code, 0);
+  EXPECT_NE(unmapped.out.find("row id s0 has 4 scored responses"), std::string::npos) << unmapped.out;
+
+  auto field = pairs("field.jsonl", "--by lager");
+  EXPECT_NE(field.exit_code, 0);
+  EXPECT_NE(field.out.find("no number 'lager'"), std::string::npos) << field.out;
+  EXPECT_NE(field.out.find("scored.jsonl:1"), std::string::npos) << field.out;
+
+  auto same = run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ + "/samples.jsonl -o " + *dir_ +
+                          "/samples.jsonl");
+  EXPECT_NE(same.exit_code, 0);
+  EXPECT_NE(same.out.find("--output must differ"), std::string::npos) << same.out;
+  EXPECT_EQ(read_jsonl(*dir_ + "/samples.jsonl").size(), 4u);  // untouched
+}
+
+TEST_F(Pairs, ErrorLinesAreRowsNotScored) {
+  // s0 failed in the scoring run: an error line in its place.
+  {
+    std::ofstream out(*dir_ + "/with-error.jsonl");
+    out << R"({"id": "s0", "error": "too long"})" "\n";
+    const auto lines = read_jsonl(*dir_ + "/scored.jsonl");
+    for (size_t i = 1; i < lines.size(); ++i) out << lines[i].dump() << "\n";
+  }
+  auto r = run_arbiter("pairs -i " + *dir_ + "/with-error.jsonl --data " + *dir_ +
+                       "/samples.jsonl --field response=samples -o " + *dir_ + "/skip.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("2 pairs written"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 not scored"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace arbiter
