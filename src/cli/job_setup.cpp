@@ -21,6 +21,10 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
   sub.add_option("--template-file", args.template_file,
                  "a grading prompt file with {prompt} {response} {rubric} {reference} {min_score} {max_score} {scores}; "
                  "or a pairwise one with {response_a} {response_b} {label_a} {label_b} {label_tie} {verdicts}");
+  auto* system_prompt = sub.add_option("--system-prompt", args.system_prompt,
+                                       "a system message before the grading prompt (as a judge's own setup asks)");
+  sub.add_option("--system-prompt-file", args.system_prompt_file, "the system message, from a file")
+      ->excludes(system_prompt);
   args.answer_prefix_option = sub.add_option("--answer-prefix", args.answer_prefix,
                                              "text after the generation prompt, before the score token (e.g. 'Score: ')");
   args.score_tokens_option =
@@ -82,6 +86,10 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
   }
   if (args.answer_prefix_option && args.answer_prefix_option->count() > 0)
     options.prompt_template.answer_prefix = args.answer_prefix;
+  options.prompt_template.system_message = args.system_prompt;
+  if (!args.system_prompt_file.empty()) {
+    ARB_ASSIGN(options.prompt_template.system_message, read_file(args.system_prompt_file));
+  }
   options.prompt_template.pairwise = is_pairwise_template(options.prompt_template.text);
   const bool pairwise = options.prompt_template.pairwise;
   const bool score_tokens_given = args.score_tokens_option && args.score_tokens_option->count() > 0;

@@ -26,6 +26,7 @@ struct JudgeArgs {
   int64_t max_new_tokens = 256;
   std::string score_after;
   std::string orders = "both";
+  std::string system_prompt, system_prompt_file;
   CLI::Option* answer_prefix_option = nullptr;  // set by add_judge_options: whether --answer-prefix was given
   CLI::Option* score_after_option = nullptr;    // whether --score-after was given
   CLI::Option* score_tokens_option = nullptr;   // whether --score-tokens was given (pairwise: A,B otherwise)

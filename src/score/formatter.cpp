@@ -133,14 +133,18 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
 }
 
 Result<FormattedSequence> ConversationFormatter::judge_prompt(const std::string& user_message,
-                                                              const std::string& answer_prefix) const {
+                                                              const std::string& answer_prefix,
+                                                              const std::string& system_message) const {
   std::vector<int32_t> tokens;
   if (chat_template_) {
-    ordered_json messages = ordered_json::array({{{"role", "user"}, {"content", user_message}}});
+    ordered_json messages = ordered_json::array();
+    if (!system_message.empty()) messages.push_back({{"role", "system"}, {"content", system_message}});
+    messages.push_back({{"role", "user"}, {"content", user_message}});
     ARB_ASSIGN(std::string text, chat_template_->render(messages, true));
     ARB_ASSIGN(tokens, encode_rendered(text + answer_prefix));
   } else {
-    ARB_ASSIGN(tokens, tokenizer_->encode(user_message + answer_prefix, true, false));
+    const std::string system = system_message.empty() ? "" : system_message + "\n\n";
+    ARB_ASSIGN(tokens, tokenizer_->encode(system + user_message + answer_prefix, true, false));
   }
   if (int64_t(tokens.size()) > max_length_)
     return error("judge prompt of " + std::to_string(tokens.size()) + " tokens exceeds the maximum length " +

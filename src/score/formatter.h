@@ -48,9 +48,11 @@ class ConversationFormatter {
   // The prompt turns, then `response` as the assistant's turn (reward models read the last token).
   Result<FormattedSequence> conversation(const std::vector<data::Turn>& prompt, const std::string& response) const;
 
-  // A grading prompt as the user's message, the generation prompt, then `answer_prefix` as the start of
-  // the assistant's reply, so that the next token is the model's score (judges).
-  Result<FormattedSequence> judge_prompt(const std::string& user_message, const std::string& answer_prefix) const;
+  // A grading prompt as the user's message (after `system_message` as the system's, when not empty), the
+  // generation prompt, then `answer_prefix` as the start of the assistant's reply, so that the next
+  // token is the model's score (judges).
+  Result<FormattedSequence> judge_prompt(const std::string& user_message, const std::string& answer_prefix,
+                                         const std::string& system_message = "") const;
 
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   bool has_chat_template() const { return chat_template_.has_value(); }

@@ -201,7 +201,8 @@ Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& exampl
     }
   }
   for (const std::string& prompt : prompts) {
-    ARB_ASSIGN(FormattedSequence formatted, formatter_->judge_prompt(prompt, options_.prompt_template.answer_prefix));
+    ARB_ASSIGN(FormattedSequence formatted, formatter_->judge_prompt(prompt, options_.prompt_template.answer_prefix,
+                                                                     options_.prompt_template.system_message));
     sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
   }
   return sequences;

@@ -24,6 +24,7 @@ struct JudgeTemplate {
   // only makes sense with --generate.
   std::string score_marker;
   bool pairwise = false;  // shows two responses ({response_a}, {response_b}) and asks which is better
+  std::string system_message;  // sent as the system turn before the grading prompt, when not empty
 };
 
 // Whether a template's text is pairwise: it has the {response_a} placeholder.

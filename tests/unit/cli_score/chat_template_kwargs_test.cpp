@@ -1,6 +1,7 @@
-// --chat-template-kwargs reaches every render of the chat template: Qwen3's template writes an empty
-// thinking block after the generation prompt when enable_thinking is false, so each judged sequence
-// grows by exactly that block's tokens.
+// What a judge's prompt is made of beyond its template: --chat-template-kwargs reaches every render of
+// the chat template (Qwen3's template writes an empty thinking block after the generation prompt when
+// enable_thinking is false, so each judged sequence grows by exactly that block's tokens), and
+// --system-prompt adds the system turn the chat template renders for it.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -42,6 +43,37 @@ TEST(ChatTemplateKwargs, EnableThinkingFalseAddsTheEmptyThinkingBlock) {
   const long long without = summary_tokens(plain.out), with = summary_tokens(no_thinking.out);
   ASSERT_GT(without, 0) << plain.out;
   EXPECT_EQ(with - without, 3 * block_tokens) << "three judged sequences";
+}
+
+TEST(JudgeSystemPrompt, AddsTheSystemTurnAsTheTemplateRendersIt) {
+  const std::string dir = temp_dir("judge-system");
+  auto made = run_arbiter("-q create-model --arch qwen2 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +
+                          dir + "/judge");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  const std::string rows = dir + "/rows.jsonl";
+  std::ofstream(rows) << R"({"id": "a", "prompt": "Say hi.", "response": "Hi!"})" "\n"
+                         R"({"id": "b", "prompt": "Add 2 and 2.", "response": "4"})" "\n";
+  auto plain = run_arbiter("judge -m " + dir + "/judge -i " + rows + " -o " + dir + "/plain.jsonl");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out;
+  std::ofstream(dir + "/system.txt") << "You are a fair judge.";
+  auto with_system = run_arbiter("judge -m " + dir + "/judge -i " + rows + " -o " + dir +
+                                 "/system.jsonl --system-prompt-file " + dir + "/system.txt");
+  ASSERT_EQ(with_system.exit_code, 0) << with_system.out;
+  // The same two conversations rendered by `arbiter chat-template`: with and without the system turn.
+  std::ofstream(dir + "/user.json") << R"([{"role": "user", "content": "x"}])";
+  std::ofstream(dir + "/both.json") << R"([{"role": "system", "content": "You are a fair judge."}, {"role": "user", "content": "x"}])";
+  auto user_only = run_arbiter("chat-template -m " + dir + "/judge --messages " + dir + "/user.json --add-generation-prompt --ids");
+  auto both = run_arbiter("chat-template -m " + dir + "/judge --messages " + dir + "/both.json --add-generation-prompt --ids");
+  ASSERT_EQ(user_only.exit_code, 0) << user_only.out;
+  ASSERT_EQ(both.exit_code, 0) << both.out;
+  const long long system_tokens = (long long)nlohmann::json::parse(both.out)["ids"].size() -
+                                  (long long)nlohmann::json::parse(user_only.out)["ids"].size();
+  EXPECT_GT(system_tokens, 6);  // the text's six tokens and the turn's markers
+  EXPECT_EQ(summary_tokens(with_system.out) - summary_tokens(plain.out), 2 * system_tokens);
+
+  auto both_given = run_arbiter("judge -m " + dir + "/judge -i " + rows + " -o " + dir +
+                                "/x.jsonl --system-prompt a --system-prompt-file " + dir + "/system.txt");
+  EXPECT_NE(both_given.exit_code, 0);
 }
 
 TEST(ChatTemplateKwargs, NotAnObjectIsAnError) {
