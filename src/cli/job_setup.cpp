@@ -16,11 +16,13 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
   sub.add_option("--template", args.template_name,
                  "built-in grading prompt: generic, prometheus, prometheus-feedback (needs --generate), "
                  "direct-helpfulness, direct-correctness, direct-coherence, direct-complexity, direct-verbosity; "
-                 "pairwise, pairwise-feedback (needs --generate): which of two responses is better")
+                 "pairwise, pairwise-feedback (needs --generate): which of two responses is better; "
+                 "listwise: which of all the responses is best")
       ->default_val("generic");
   sub.add_option("--template-file", args.template_file,
                  "a grading prompt file with {prompt} {response} {rubric} {reference} {min_score} {max_score} {scores}; "
-                 "or a pairwise one with {response_a} {response_b} {label_a} {label_b} {label_tie} {verdicts}");
+                 "or a pairwise one with {response_a} {response_b} {label_a} {label_b} {label_tie} {verdicts}; "
+                 "or a listwise one with {responses} {labels} {n}");
   auto* system_prompt = sub.add_option("--system-prompt", args.system_prompt,
                                        "a system message before the grading prompt (as a judge's own setup asks)");
   sub.add_option("--system-prompt-file", args.system_prompt_file, "the system message, from a file")
@@ -29,12 +31,13 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
                                              "text after the generation prompt, before the score token (e.g. 'Score: ')");
   args.score_tokens_option =
       sub.add_option("--score-tokens", args.score_tokens,
-                     "score labels: 1..5, 0..4, 1..10, or A,B,C (pairwise: first better, second better[, tie]; "
-                     "default A,B)")
+                     "score labels: 1..5, 0..4, 1..10, or A,B,C (pairwise: first better, second better[, tie], "
+                     "default A,B; listwise: one label per position, default A..H)")
           ->default_val("1..5");
   args.orders_option = sub.add_option("--orders", args.orders,
-                                      "pairwise templates: show each pair in both orders and average (cancels the "
-                                      "judge's position preference), or only in the row's order (given)")
+                                      "pairwise / listwise templates: show each pair in both orders, each list in "
+                                      "every rotation, and average (cancels the judge's position preference); or "
+                                      "only in the row's order (given)")
                            ->default_val("both");
   sub.add_option("--score-token-ids", args.score_token_ids, "score tokens by id (values 1..K)");
   sub.add_option("--lens", args.lens,
@@ -80,7 +83,7 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
   JudgeOptions options;
   if (!args.template_file.empty()) {
     ARB_ASSIGN(std::string text, read_file(args.template_file));
-    options.prompt_template = JudgeTemplate{args.template_file, text, "", "", ""};
+    options.prompt_template = make_judge_template(args.template_file, text);
   } else {
     ARB_ASSIGN(options.prompt_template, builtin_judge_template(args.template_name));
   }
@@ -90,15 +93,20 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
   if (!args.system_prompt_file.empty()) {
     ARB_ASSIGN(options.prompt_template.system_message, read_file(args.system_prompt_file));
   }
-  options.prompt_template.pairwise = is_pairwise_template(options.prompt_template.text);
-  const bool pairwise = options.prompt_template.pairwise;
+  const bool pairwise = options.prompt_template.pairwise, listwise = options.prompt_template.listwise;
+  if (pairwise && listwise)
+    return error("template '" + options.prompt_template.name + "' has both {response_a} (pairwise) and {responses} "
+                 "(listwise): use one");
   const bool score_tokens_given = args.score_tokens_option && args.score_tokens_option->count() > 0;
   if (!args.score_token_ids.empty()) {
     ARB_ASSIGN(std::vector<int32_t> ids, parse_int_list(args.score_token_ids, "--score-token-ids"));
     ARB_ASSIGN(options.score_tokens, score_tokens_from_ids(tokenizer, ids, {}));
   } else {
     if (!tokenizer) return error("the model has no tokenizer: give the score tokens with --score-token-ids");
-    const std::string spec = pairwise && !score_tokens_given ? "A,B" : args.score_tokens;
+    const std::string spec = score_tokens_given ? args.score_tokens
+                             : pairwise         ? "A,B"
+                             : listwise         ? "A,B,C,D,E,F,G,H"
+                                                : args.score_tokens;
     ARB_ASSIGN(options.score_tokens, resolve_score_tokens(*tokenizer, spec));
   }
   if (pairwise) {
@@ -108,9 +116,11 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
     options.score_tokens.values = std::move(values).value();
   }
   if (args.orders != "both" && args.orders != "given") return error("--orders must be both or given");
-  if (!pairwise && args.orders_option && args.orders_option->count() > 0)
-    return error("--orders applies to pairwise templates (those with {response_a}), not '" +
-                 options.prompt_template.name + "'");
+  if (listwise && options.score_tokens.ids.size() < 2)
+    return error("a listwise judge needs a label per response: give two or more --score-tokens");
+  if (!pairwise && !listwise && args.orders_option && args.orders_option->count() > 0)
+    return error("--orders applies to pairwise and listwise templates (those with {response_a} or {responses}), "
+                 "not '" + options.prompt_template.name + "'");
   options.both_orders = args.orders == "both";
   if (args.lens == "raw") options.lens = Lens::kRaw;
   else if (args.lens == "normed") options.lens = Lens::kNormed;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "score/listwise.h"
 #include "score/pairwise.h"
 #include "score/result_line.h"
 
@@ -136,44 +137,38 @@ ForwardOptions JudgeJob::forward_options() const {
   return o;
 }
 
-Result<std::string> JudgeJob::grading_prompt(const data::Example& example, const std::string& response) const {
-  const ScoreTokens& st = options_.score_tokens;
+std::map<std::string, std::string> JudgeJob::row_values(const data::Example& example) const {
   std::string scores;
-  for (const std::string& label : st.labels) scores += (scores.empty() ? "" : ", ") + label;
+  for (const std::string& label : options_.score_tokens.labels) scores += (scores.empty() ? "" : ", ") + label;
   std::string rubric = string_field(example.raw, {"rubric", "score_rubric"});
   if (rubric.empty()) rubric = options_.prompt_template.default_rubric;
   std::string reference = string_field(example.raw, {"reference_answer", "reference"});
   if (reference.empty()) reference = "(none given)";
-  return fill_judge_template(options_.prompt_template.text,
-                             {{"prompt", prompt_text(example.prompt_turns)},
-                              {"response", response},
-                              {"rubric", rubric},
-                              {"reference", reference},
-                              {"min_score", st.labels.front()},
-                              {"max_score", st.labels.back()},
-                              {"scores", scores}});
+  return {{"prompt", prompt_text(example.prompt_turns)}, {"rubric", rubric}, {"reference", reference}, {"scores", scores}};
+}
+
+Result<std::string> JudgeJob::grading_prompt(const data::Example& example, const std::string& response) const {
+  const ScoreTokens& st = options_.score_tokens;
+  std::map<std::string, std::string> values = row_values(example);
+  values["response"] = response;
+  values["min_score"] = st.labels.front();
+  values["max_score"] = st.labels.back();
+  return fill_judge_template(options_.prompt_template.text, values);
 }
 
 Result<std::string> JudgeJob::pairwise_prompt(const data::Example& example, const std::string& first,
                                               const std::string& second) const {
   const std::vector<std::string>& labels = options_.score_tokens.labels;  // [2] or [3]: A, B, tie
-  std::string scores, verdicts;
-  for (const std::string& label : labels) scores += (scores.empty() ? "" : ", ") + label;
-  verdicts = labels[0] + " if Response " + labels[0] + " is better, " + labels[1] + " if Response " + labels[1] +
-             " is better";
+  std::string verdicts = labels[0] + " if Response " + labels[0] + " is better, " + labels[1] + " if Response " +
+                         labels[1] + " is better";
   if (labels.size() == 3) verdicts += ", " + labels[2] + " if they are equally good";
-  std::map<std::string, std::string> values = {{"prompt", prompt_text(example.prompt_turns)},
-                                               {"response_a", first},
-                                               {"response_b", second},
-                                               {"label_a", labels[0]},
-                                               {"label_b", labels[1]},
-                                               {"verdicts", verdicts},
-                                               {"scores", scores}};
+  std::map<std::string, std::string> values = row_values(example);
+  values["response_a"] = first;
+  values["response_b"] = second;
+  values["label_a"] = labels[0];
+  values["label_b"] = labels[1];
+  values["verdicts"] = verdicts;
   if (labels.size() == 3) values["label_tie"] = labels[2];
-  std::string rubric = string_field(example.raw, {"rubric", "score_rubric"});
-  values["rubric"] = rubric.empty() ? options_.prompt_template.default_rubric : rubric;
-  std::string reference = string_field(example.raw, {"reference_answer", "reference"});
-  values["reference"] = reference.empty() ? "(none given)" : reference;
   return fill_judge_template(options_.prompt_template.text, values);
 }
 
@@ -181,13 +176,24 @@ Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& exampl
   std::vector<SequenceInput> sequences;
   const bool pairwise = options_.prompt_template.pairwise;
   if (!example.input_ids.empty()) {
-    if (pairwise) return error("a pairwise judge compares text responses; this row comes as input_ids");
+    if (pairwise || options_.prompt_template.listwise)
+      return error("a pairwise or listwise judge compares text responses; this row comes as input_ids");
     sequences.push_back(SequenceInput{example.input_ids, {}});
     return sequences;
   }
   if (example.responses.empty()) return error("the row has no response to judge");
   std::vector<std::string> prompts;
-  if (pairwise) {
+  if (options_.prompt_template.listwise) {
+    const size_t n = example.responses.size(), labels = options_.score_tokens.labels.size();
+    if (n < 2) return error("a listwise judge needs two or more responses; this row has one");
+    if (n > labels)
+      return error("this row has " + std::to_string(n) + " responses and the judge " + std::to_string(labels) +
+                   " labels (--score-tokens)");
+    for (const std::vector<size_t>& order : listwise_orders(n, options_.both_orders)) {
+      ARB_ASSIGN(std::string prompt, listwise_prompt(example, order));
+      prompts.push_back(std::move(prompt));
+    }
+  } else if (pairwise) {
     if (example.responses.size() < 2)
       return error("a pairwise judge needs two or more responses; this row has one (a pointwise template judges it)");
     for (const Comparison& c : pairwise_comparisons(example.responses.size(), options_.both_orders)) {
@@ -208,7 +214,7 @@ Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& exampl
   return sequences;
 }
 
-Result<JudgeScores> JudgeJob::read_scores(const SequenceOutput& out, nlohmann::json& fields) const {
+Status JudgeJob::check_read(const SequenceOutput& out) const {
   const size_t k = options_.score_tokens.ids.size();
   const size_t layers_plus_one = size_t(model_.config.num_layers + 1);
   if (options_.generate && out.generation_end != GenerationEnd::kAccepted) {
@@ -221,6 +227,13 @@ Result<JudgeScores> JudgeJob::read_scores(const SequenceOutput& out, nlohmann::j
   }
   if (out.logits.size() != k || out.layer_logits.size() != (options_.lager ? layers_plus_one * k : 0))
     return error("judge: unexpected output sizes from the backend");
+  return Status::ok();
+}
+
+Result<JudgeScores> JudgeJob::read_scores(const SequenceOutput& out, nlohmann::json& fields) const {
+  const size_t k = options_.score_tokens.ids.size();
+  const size_t layers_plus_one = size_t(model_.config.num_layers + 1);
+  ARB_TRY(check_read(out));
   std::vector<double> final_logits(out.logits.begin(), out.logits.end());
   // per_layer: [L+1][K], empty with --skip-lager (then no lager score)
   std::vector<std::vector<double>> per_layer;
@@ -244,6 +257,7 @@ Result<JudgeScores> JudgeJob::read_scores(const SequenceOutput& out, nlohmann::j
 
 Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
   if (options_.prompt_template.pairwise) return finish_pairwise(example, outputs);
+  if (options_.prompt_template.listwise) return finish_listwise(example, outputs);
   std::vector<nlohmann::json> per_response;
   for (const SequenceOutput& out : outputs) {
     nlohmann::json r = nlohmann::json::object();
@@ -287,6 +301,67 @@ Result<nlohmann::json> JudgeJob::finish_pairwise(const data::Example& example, s
   if (options_.per_layer && options_.lager) line["score_values"] = options_.score_tokens.values;
   add_response_results(line, std::move(per_response), example, options_.rank_by);
   line["comparisons"] = std::move(comparison_lines);
+  if (summary.order_agreement >= 0) line["order_agreement"] = summary.order_agreement;
+  return line;
+}
+
+Result<std::string> JudgeJob::listwise_prompt(const data::Example& example, const std::vector<size_t>& order) const {
+  const std::vector<std::string>& labels = options_.score_tokens.labels;
+  std::string block, label_list;
+  for (size_t j = 0; j < order.size(); ++j) {
+    block += (j ? "\n\n[Response " : "[Response ") + labels[j] + "]\n" + example.responses[order[j]];
+    label_list += (j == 0 ? "" : j + 1 == order.size() ? " or " : ", ") + labels[j];
+  }
+  std::map<std::string, std::string> values = row_values(example);
+  values["responses"] = block;
+  values["labels"] = label_list;
+  values["n"] = std::to_string(order.size());
+  return fill_judge_template(options_.prompt_template.text, values);
+}
+
+Result<nlohmann::json> JudgeJob::finish_listwise(const data::Example& example, std::vector<SequenceOutput>& outputs) {
+  const size_t n = example.responses.size(), k = options_.score_tokens.ids.size();
+  const std::vector<std::vector<size_t>> orders = listwise_orders(n, options_.both_orders);
+  if (outputs.size() != orders.size()) return error("judge: unexpected number of outputs from the backend");
+  std::vector<ListwiseRead> reads;
+  nlohmann::json order_lines = nlohmann::json::array();
+  for (size_t o = 0; o < orders.size(); ++o) {
+    const SequenceOutput& out = outputs[o];
+    Status checked = check_read(out);
+    if (!checked) return checked.with_context("order " + std::to_string(o));
+    // Only the first n labels are shown; the others' logits are left out of the softmax.
+    std::vector<double> final_logits(out.logits.begin(), out.logits.begin() + long(n));
+    for (double v : final_logits)
+      if (!std::isfinite(v)) return error("order " + std::to_string(o) + ": a non-finite label logit");
+    ListwiseRead read;
+    read.final_probabilities = train::softmax(final_logits);
+    nlohmann::json line = {{"order", orders[o]}, {"probabilities", read.final_probabilities}};
+    if (options_.lager) {
+      std::vector<std::vector<double>> per_layer(size_t(model_.config.num_layers + 1), std::vector<double>(n));
+      for (size_t l = 0; l < per_layer.size(); ++l)
+        for (size_t j = 0; j < n; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
+      ARB_ASSIGN(std::vector<double> combined, train::lager_combined_logits(per_layer, layer_weights_));
+      read.lager_probabilities = train::softmax(combined);
+      line["lager_probabilities"] = read.lager_probabilities;
+      if (options_.per_layer) line["per_layer_logits"] = per_layer;
+    }
+    if (options_.generate) {
+      line["generated"] = written_text(out.generated);
+      line["generated_tokens"] = out.generated.size();
+    }
+    reads.push_back(std::move(read));
+    order_lines.push_back(std::move(line));
+  }
+  const ListwiseSummary summary = summarize_listwise(n, orders, reads);
+  std::vector<nlohmann::json> per_response;
+  for (size_t i = 0; i < n; ++i) {
+    nlohmann::json fields = {{"vanilla", summary.vanilla[i]}, {"expected", summary.expected[i]}};
+    if (options_.lager) fields["lager"] = summary.lager[i];
+    per_response.push_back(std::move(fields));
+  }
+  nlohmann::json line = {{"id", example.id}};
+  add_response_results(line, std::move(per_response), example, options_.rank_by);
+  line["orders"] = std::move(order_lines);
   if (summary.order_agreement >= 0) line["order_agreement"] = summary.order_agreement;
   return line;
 }

@@ -7,8 +7,11 @@
 // Pairwise (a template with {response_a}, score/pairwise.h): each pair of a row's responses is shown in
 // both orders, the same three scores are read as the first response's share of the win, and each
 // response's scores are its mean win rates over the comparisons it took part in.
+// Listwise (a template with {responses}, score/listwise.h): all responses in one prompt, in every
+// rotation of their order; each response's scores are its mean chance of being named the best.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -35,8 +38,8 @@ struct JudgeOptions {
   bool generate = false;
   int64_t max_new_tokens = 256;
   std::optional<std::string> score_marker;  // overrides the template's; "" = the first score token at all
-  // Pairwise templates: show every pair in both orders (false: only in the row's order, half the work,
-  // but the judge's position preference stays in the scores).
+  // Pairwise templates: show every pair in both orders; listwise ones: every rotation of the list (false:
+  // only the row's order, less work, but the judge's position preference stays in the scores).
   bool both_orders = true;
 };
 
@@ -66,12 +69,18 @@ class JudgeJob final : public RowJob {
   const OrderAgreementTally& order_agreement() const { return order_agreement_; }
 
  private:
+  // The placeholders every kind of template shares: prompt, rubric, reference, scores.
+  std::map<std::string, std::string> row_values(const data::Example& example) const;
   Result<std::string> grading_prompt(const data::Example& example, const std::string& response) const;
   Result<std::string> pairwise_prompt(const data::Example& example, const std::string& first,
                                       const std::string& second) const;
   // One read's scores and its per-read output fields (probabilities, per-layer logits, written text).
   Result<JudgeScores> read_scores(const SequenceOutput& out, nlohmann::json& fields) const;
   Result<nlohmann::json> finish_pairwise(const data::Example& example, std::vector<SequenceOutput>& outputs);
+  Result<std::string> listwise_prompt(const data::Example& example, const std::vector<size_t>& order) const;
+  Result<nlohmann::json> finish_listwise(const data::Example& example, std::vector<SequenceOutput>& outputs);
+  // A read the backend returned: a score was written (with --generate) and the sizes are as asked.
+  Status check_read(const SequenceOutput& out) const;
   // Generation: whether the newest written token is the score to read.
   bool is_score_to_read(const std::vector<int32_t>& written) const;
   std::string written_text(const std::vector<int32_t>& tokens) const;

@@ -62,6 +62,15 @@ const char* const kPairwiseFeedbackAnswer =
     "First compare the two responses in a few sentences. Then give your verdict in exactly this format: "
     "\"[RESULT] X\", where X is {verdicts}.";
 
+// Listwise: which of all the responses is best (RewardBench 2's four-way comparison).
+const char* const kListwise =
+    "You are a careful, impartial evaluator. {n} assistants answered the user's request below. Decide which "
+    "response is best: the most helpful, the most correct, the clearest, and the most faithful to what the "
+    "request asks. Judge the content only: the order in which the responses are shown, how long each is, and "
+    "how it is styled must not sway you.\n\n"
+    "[Request]\n{prompt}\n\n{responses}\n\n"
+    "Answer with a single letter: the label of the best response, {labels}.";
+
 struct AttributeText {
   const char* attribute;
   const char* definition;
@@ -91,20 +100,35 @@ std::vector<std::string> builtin_judge_template_names() {
   for (const auto& a : kAttributes) names.push_back(std::string("direct-") + a.attribute);
   names.push_back("pairwise");
   names.push_back("pairwise-feedback");
+  names.push_back("listwise");
   return names;
+}
+
+bool is_listwise_template(const std::string& text) { return text.find("{responses}") != std::string::npos; }
+
+JudgeTemplate make_judge_template(std::string name, std::string text, std::string default_rubric,
+                                  std::string score_marker) {
+  JudgeTemplate t;
+  t.name = std::move(name);
+  t.pairwise = is_pairwise_template(text);
+  t.listwise = is_listwise_template(text);
+  t.text = std::move(text);
+  t.default_rubric = std::move(default_rubric);
+  t.score_marker = std::move(score_marker);
+  return t;
 }
 
 bool is_pairwise_template(const std::string& text) { return text.find("{response_a}") != std::string::npos; }
 
 Result<JudgeTemplate> builtin_judge_template(const std::string& name) {
-  if (name == "generic") return JudgeTemplate{name, kGeneric, "", "", ""};
-  if (name == "prometheus") return JudgeTemplate{name, kPrometheus, kPrometheusRubric, "", ""};
-  if (name == "prometheus-feedback") return JudgeTemplate{name, kPrometheusFeedback, kPrometheusRubric, "", "[RESULT]"};
+  if (name == "generic") return make_judge_template(name, kGeneric);
+  if (name == "prometheus") return make_judge_template(name, kPrometheus, kPrometheusRubric);
+  if (name == "prometheus-feedback") return make_judge_template(name, kPrometheusFeedback, kPrometheusRubric, "[RESULT]");
   for (const auto& a : kAttributes)
-    if (name == std::string("direct-") + a.attribute) return JudgeTemplate{name, direct_prompt(a), "", "", ""};
-  if (name == "pairwise") return JudgeTemplate{name, pairwise_text(kPairwiseAnswer), "", "", "", true};
-  if (name == "pairwise-feedback")
-    return JudgeTemplate{name, pairwise_text(kPairwiseFeedbackAnswer), "", "", "[RESULT]", true};
+    if (name == std::string("direct-") + a.attribute) return make_judge_template(name, direct_prompt(a));
+  if (name == "listwise") return make_judge_template(name, kListwise);
+  if (name == "pairwise") return make_judge_template(name, pairwise_text(kPairwiseAnswer));
+  if (name == "pairwise-feedback") return make_judge_template(name, pairwise_text(kPairwiseFeedbackAnswer), "", "[RESULT]");
   std::string known;
   for (const auto& n : builtin_judge_template_names()) known += (known.empty() ? "" : ", ") + n;
   return error("unknown judge template '" + name + "' (built in: " + known + "; or a file with --template-file)");

@@ -2,8 +2,11 @@
 // {rubric}, {reference}, {min_score}, {max_score} and {scores} (the score labels joined by ", "). A
 // pairwise template (score/pairwise.h) shows two responses, {response_a} and {response_b}, and names its
 // labels with {label_a}, {label_b}, {label_tie} (a third label) and {verdicts} (what each label means);
-// {prompt}, {rubric}, {reference} and {scores} work there too. Built-in templates are named, user ones come
-// from a file; a template is pairwise when it has {response_a}.
+// {prompt}, {rubric}, {reference} and {scores} work there too. A listwise template (score/listwise.h)
+// shows all of a row's responses at once as {responses} (each under its label) and asks for the best:
+// {labels} lists the labels in use ("A, B, C or D"), {n} counts them. Built-in templates are named, user
+// ones come from a file; a template is pairwise when it has {response_a}, listwise when it has
+// {responses}.
 #pragma once
 
 #include <map>
@@ -24,11 +27,18 @@ struct JudgeTemplate {
   // only makes sense with --generate.
   std::string score_marker;
   bool pairwise = false;  // shows two responses ({response_a}, {response_b}) and asks which is better
+  bool listwise = false;  // shows every response ({responses}) and asks which is best
   std::string system_message;  // sent as the system turn before the grading prompt, when not empty
 };
 
 // Whether a template's text is pairwise: it has the {response_a} placeholder.
 bool is_pairwise_template(const std::string& text);
+// Whether a template's text is listwise: it has the {responses} placeholder.
+bool is_listwise_template(const std::string& text);
+
+// A template from its text, its kind (pointwise, pairwise, listwise) read from its placeholders.
+JudgeTemplate make_judge_template(std::string name, std::string text, std::string default_rubric = "",
+                                  std::string score_marker = "");
 
 // "generic" (1-5 overall quality), "prometheus" (absolute grading against a rubric), "prometheus-feedback"
 // (the same, but the model writes its feedback first and the score after "[RESULT]": needs --generate),
@@ -36,7 +46,7 @@ bool is_pairwise_template(const std::string& text);
 // direct prompts "direct-helpfulness", "direct-correctness", "direct-coherence", "direct-complexity",
 // "direct-verbosity" (one HelpSteer2 attribute each); pairwise: "pairwise" (which of two responses is
 // better, answered with its label) and "pairwise-feedback" (a short comparison first, the verdict after
-// "[RESULT]": needs --generate).
+// "[RESULT]": needs --generate); listwise: "listwise" (which of all the responses is best).
 Result<JudgeTemplate> builtin_judge_template(const std::string& name);
 std::vector<std::string> builtin_judge_template_names();
 

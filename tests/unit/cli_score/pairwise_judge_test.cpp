@@ -1,6 +1,6 @@
-// `arbiter judge` with a pairwise template, end to end on a random-weight model with a real tokenizer:
-// which response is shown as A, how both orders cancel the judge's position preference, best-of-N rows,
-// and the errors a user meets.
+// `arbiter judge` with pairwise and listwise templates, end to end on a random-weight model with a real
+// tokenizer: which response is shown under which label, how the orders cancel the judge's position
+// preference, best-of-N rows, and the errors a user meets.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -144,7 +144,9 @@ TEST_F(PairwiseJudge, BestOfNRowsGetRoundRobinWinRates) {
   for (const json& c : line["comparisons"]) {
     const bool with_chosen = c["a"] == 0 || c["b"] == 0;
     ASSERT_EQ(c.contains("human"), with_chosen) << c.dump();
-    if (with_chosen) EXPECT_EQ(c["human"], c["a"] == 0 ? 1.0 : 0.0) << c.dump();
+    if (with_chosen) {
+      EXPECT_EQ(c["human"], c["a"] == 0 ? 1.0 : 0.0) << c.dump();
+    }
   }
   auto given = judge(write("bon.jsonl", {row}), *dir_ + "/bon-given.out.jsonl", "--template pairwise --orders given");
   ASSERT_EQ(given.exit_code, 0) << given.out;
@@ -193,6 +195,71 @@ TEST_F(PairwiseJudge, TheRunSaysHowOftenTheOrdersAgreed) {
       << r.out;
 }
 
+TEST_F(PairwiseJudge, ListwiseScoresFollowTheResponsesWhateverTheirOrder) {
+  // Every rotation is shown, so rotating a row's responses only rotates its scores.
+  const std::vector<std::string> samples = {"Paris.", "London.", "It is Paris, on the Seine.", "Rome, I think."};
+  std::vector<std::string> rotated(samples.begin() + 1, samples.end());
+  rotated.push_back(samples[0]);
+  const std::string rows = write("list.jsonl", {{{"id", "a"}, {"prompt", "Capital of France?"}, {"samples", samples}},
+                                                {{"id", "b"}, {"prompt", "Capital of France?"}, {"samples", rotated}}});
+  const std::string out = *dir_ + "/list.out.jsonl";
+  auto r = judge(rows, out, "--template listwise --field response=samples --per-layer");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(out);
+  ASSERT_EQ(lines.size(), 2u);
+  for (const json& line : lines) {
+    ASSERT_EQ(line["orders"].size(), 4u) << line.dump();
+    ASSERT_EQ(line["scores"].size(), 4u);
+    double total = 0;
+    for (const json& resp : line["responses"]) total += resp["expected"].get<double>();
+    EXPECT_NEAR(total, 1.0, 1e-12);
+    for (const json& order : line["orders"]) {
+      EXPECT_EQ(order["probabilities"].size(), 4u);
+      EXPECT_EQ(order["per_layer_logits"][0].size(), 4u);  // the four labels shown
+    }
+  }
+  for (size_t i = 0; i < 4; ++i)
+    for (const char* kind : {"vanilla", "expected", "lager"})
+      EXPECT_NEAR(lines[0]["responses"][i][kind].get<double>(), lines[1]["responses"][(i + 3) % 4][kind].get<double>(),
+                  1e-9)
+          << kind << " of response " << i;
+}
+
+TEST_F(PairwiseJudge, ListwiseReadsThePromptWithEachResponseUnderItsLabel) {
+  // The row's second rotation ([1, 2, 0]) filled here by hand and judged as a fixed prompt.
+  auto tmpl = builtin_judge_template("listwise");
+  ASSERT_TRUE(tmpl.is_ok());
+  std::string text = tmpl->text;
+  auto put = [&](const std::string& key, const std::string& value) {
+    for (size_t at; (at = text.find("{" + key + "}")) != std::string::npos;) text.replace(at, key.size() + 2, value);
+  };
+  put("n", "3");
+  put("prompt", "Write a haiku.");
+  put("responses", "[Response A]\nNo.\n\n[Response B]\nHaiku is a car.\n\n[Response C]\nLeaves fall in silence.");
+  put("labels", "A, B or C");
+  std::ofstream(*dir_ + "/fixed-list.txt") << text;
+  const std::string one = write("one-list.jsonl", {{{"id", "x"}, {"prompt", "unused"}, {"response", "unused"}}});
+  auto fixed = judge(one, *dir_ + "/fixed-list.out.jsonl", "--template-file " + *dir_ + "/fixed-list.txt --score-tokens A,B,C");
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.out;
+  const json row = {{"id", "focus:2"},
+                    {"prompt", "Write a haiku."},
+                    {"chosen", json::array({"Leaves fall in silence."})},
+                    {"rejected", json::array({"No.", "Haiku is a car."})},
+                    {"subset", "Focus"}};
+  auto listwise = judge(write("list-bon.jsonl", {row}), *dir_ + "/list-bon.out.jsonl", "--template listwise");
+  ASSERT_EQ(listwise.exit_code, 0) << listwise.out;
+  const json order = read_jsonl(*dir_ + "/list-bon.out.jsonl").at(0)["orders"][1];
+  ASSERT_EQ(order["order"], json::array({1, 2, 0}));
+  const auto expected = read_jsonl(*dir_ + "/fixed-list.out.jsonl").at(0)["probabilities"].get<std::vector<double>>();
+  const auto got = order["probabilities"].get<std::vector<double>>();
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(got[k], expected[k], 1e-9) << k;
+  // RewardBench 2 reads the scores.
+  auto eval = run_arbiter("eval rewardbench --input " + *dir_ + "/list-bon.out.jsonl --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.out;
+  EXPECT_NE(eval.out.find("\"Focus\""), std::string::npos) << eval.out;
+}
+
 TEST_F(PairwiseJudge, ClearErrors) {
   const std::string pairs = write("err-pairs.jsonl", kPairs);
   const std::string rated = write("rated.jsonl", {{{"id", "r1"}, {"prompt", "p"}, {"response", "r"}}});
@@ -207,7 +274,15 @@ TEST_F(PairwiseJudge, ClearErrors) {
 
   auto orders = judge(pairs, *dir_ + "/orders.out.jsonl", "--template generic --orders given");
   EXPECT_NE(orders.exit_code, 0);
-  EXPECT_NE(orders.out.find("--orders applies to pairwise templates"), std::string::npos) << orders.out;
+  EXPECT_NE(orders.out.find("--orders applies to pairwise and listwise templates"), std::string::npos) << orders.out;
+
+  auto list_one = judge(rated, *dir_ + "/list-one.out.jsonl", "--template listwise");
+  EXPECT_NE(list_one.exit_code, 0);
+  EXPECT_NE(list_one.out.find("a listwise judge needs two or more responses"), std::string::npos) << list_one.out;
+  auto few_labels = judge(write("three.jsonl", {{{"id", "t"}, {"prompt", "p"}, {"samples", {"a", "b", "c"}}}}),
+                          *dir_ + "/three.out.jsonl", "--template listwise --field response=samples --score-tokens A,B");
+  EXPECT_NE(few_labels.exit_code, 0);
+  EXPECT_NE(few_labels.out.find("3 responses and the judge 2 labels"), std::string::npos) << few_labels.out;
 
   auto feedback = judge(pairs, *dir_ + "/feedback.out.jsonl", "--template pairwise-feedback");
   EXPECT_NE(feedback.exit_code, 0);
