@@ -253,5 +253,46 @@ TEST_F(OfflineEquality, PairwiseJudgeMatchesTheJudgeCommand) {
   EXPECT_NE(single.dump().find("two or more responses"), std::string::npos) << single.dump();
 }
 
+TEST_F(OfflineEquality, ListwiseJudgeMatchesTheJudgeCommand) {
+  // Items of three responses judged listwise in every rotation, against `arbiter judge` on the same rows.
+  const std::string dir = temp_dir("listwise");
+  std::vector<json> rows;
+  json items = json::array();
+  for (size_t i = 0; i + 2 < kPairs.size(); ++i) {
+    const json responses = {kPairs[i].second, kPairs[i + 1].second, kPairs[i + 2].second};
+    rows.push_back({{"prompt", kPairs[i].first}, {"samples", responses}});
+    items.push_back({{"prompt", kPairs[i].first}, {"responses", responses}});
+  }
+  write_rows(dir + "/in.jsonl", rows);
+  std::string log;
+  ASSERT_EQ(run_binary("judge -m " + kStories + " -i " + dir + "/in.jsonl -o " + dir +
+                           "/out.jsonl --template listwise --field response=samples",
+                       &log), 0) << log;
+  const std::vector<json> offline = read_lines(dir + "/out.jsonl");
+  ASSERT_EQ(offline.size(), rows.size());
+
+  auto model = load_model(kStories);
+  ASSERT_TRUE(model.is_ok());
+  auto s = start_server(*model, judge_service(**model, "listwise", "A,B,C,D,E,F,G,H"));
+  ASSERT_TRUE(s);
+  int status = 0;
+  const json served = post_json(*s, "/v1/judge", json{{"items", items}}.dump(), &status);
+  ASSERT_EQ(status, 200) << served.dump();
+  ASSERT_EQ(served["data"].size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string row = "row " + std::to_string(i);
+    const json& got = served["data"][i];
+    ASSERT_EQ(got["orders"].size(), 3u) << got.dump();
+    for (size_t r = 0; r < 3; ++r) {
+      for (const char* score : {"vanilla", "expected", "lager"})
+        expect_same_number(got["responses"][r][score], offline[i]["responses"][r][score],
+                           std::string(score) + " of response " + std::to_string(r) + ", " + row);
+      for (size_t k = 0; k < 3; ++k)
+        expect_same_number(got["orders"][r]["probabilities"][k], offline[i]["orders"][r]["probabilities"][k],
+                           "probability " + std::to_string(k) + " of order " + std::to_string(r) + ", " + row);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace arbiter::testing
