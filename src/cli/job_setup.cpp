@@ -144,6 +144,12 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
                                    : "the template '" + options.prompt_template.name +
                                          "' has the model write before it scores: add --generate");
   if (args.generate && args.max_new_tokens < 1) return error("--max-new-tokens must be at least 1");
+  const std::string marker = score_after_given ? args.score_after : options.prompt_template.score_marker;
+  if (args.generate && (pairwise || listwise) && marker.empty())
+    return error("--generate with the " + std::string(pairwise ? "pairwise" : "listwise") + " template '" +
+                 options.prompt_template.name + "' needs a score marker (--score-after, e.g. '[RESULT]', as "
+                 "pairwise-feedback sets): its labels are letters the model also writes as words, so the first one "
+                 "written is not necessarily its verdict");
   if (args.generate && !tokenizer && (score_after_given || !options.prompt_template.score_marker.empty()))
     return error("--generate with a score marker needs the model's tokenizer to read what it writes");
   if (!args.lager_weights.empty()) {

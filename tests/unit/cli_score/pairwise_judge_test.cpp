@@ -284,6 +284,10 @@ TEST_F(PairwiseJudge, ClearErrors) {
   EXPECT_NE(few_labels.exit_code, 0);
   EXPECT_NE(few_labels.out.find("3 responses and the judge 2 labels"), std::string::npos) << few_labels.out;
 
+  auto unmarked = judge(pairs, *dir_ + "/unmarked.out.jsonl", "--template pairwise --generate");
+  EXPECT_NE(unmarked.exit_code, 0);
+  EXPECT_NE(unmarked.out.find("needs a score marker"), std::string::npos) << unmarked.out;
+
   auto feedback = judge(pairs, *dir_ + "/feedback.out.jsonl", "--template pairwise-feedback");
   EXPECT_NE(feedback.exit_code, 0);
   EXPECT_NE(feedback.out.find("--generate"), std::string::npos) << feedback.out;
