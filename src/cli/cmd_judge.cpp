@@ -46,7 +46,7 @@ const CommandRegistration kRegistration({
       add_judge_options(sub, args->judge);
       return [args] { return run_judge(*args); };
     },
-    "judge a dataset with an LLM: vanilla, expected and LAGER scores per row",
+    "judge a dataset with an LLM (pointwise, pairwise or listwise): vanilla, expected and LAGER scores per row",
     31,
 });
 
