@@ -134,7 +134,8 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
     ++group;
     if (!row.is_object() || (!row.contains("per_layer_logits") && !row.contains("comparisons")))
       return error("missing field 'per_layer_logits' (a judge run writes it with --per-layer)");
-    if (!row.contains("score_values")) return error("missing field 'score_values' (a judge run writes it with --per-layer)");
+    if (!row.contains("score_values"))
+      return error("missing field 'score_values' (a judge run writes it with --per-layer)");
     const json& values = row.at("score_values");
     if (!row.contains("comparisons")) {
       ARB_ASSIGN(LayerRow item, layer_row(row, human_field, values));
