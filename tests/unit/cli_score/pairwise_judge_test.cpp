@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include "../../support/cli_helpers.h"
 #include "score/judge_templates.h"
@@ -33,6 +34,25 @@ class PairwiseJudge : public ::testing::Test {
   }
   static RunResult judge(const std::string& rows, const std::string& out, const std::string& options) {
     return run_arbiter("judge -q -m " + *dir_ + "/judge -i " + rows + " -o " + out + " " + options);
+  }
+  // A built-in template filled here by hand, judged as a fixed pointwise prompt with these labels: the
+  // label probabilities a read of exactly that prompt gives.
+  static std::vector<double> fixed_prompt_probabilities(const std::string& template_name,
+                                                        const std::map<std::string, std::string>& values,
+                                                        const std::string& labels) {
+    auto tmpl = builtin_judge_template(template_name);
+    EXPECT_TRUE(tmpl.is_ok());
+    if (!tmpl) return {};
+    std::string text = tmpl->text;
+    for (const auto& [key, value] : values)
+      for (size_t at; (at = text.find("{" + key + "}")) != std::string::npos;) text.replace(at, key.size() + 2, value);
+    const std::string file = *dir_ + "/fixed-" + template_name + ".txt", out = *dir_ + "/fixed-" + template_name + ".out";
+    std::ofstream(file) << text;
+    const std::string one = write("fixed-row.jsonl", {{{"id", "x"}, {"prompt", "unused"}, {"response", "unused"}}});
+    auto r = judge(one, out, "--template-file " + file + " --score-tokens " + labels);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    if (r.exit_code != 0) return {};
+    return read_jsonl(out).at(0)["probabilities"].get<std::vector<double>>();
   }
   static std::string* dir_;
 };
@@ -89,30 +109,21 @@ TEST_F(PairwiseJudge, SwappingTheResponsesMirrorsEveryScore) {
 TEST_F(PairwiseJudge, EachComparisonReadsThePromptWithItsResponsesInPlace) {
   // The pairwise prompt of p1 with the rejected response shown first, filled here by hand, judged as a
   // fixed pointwise prompt: its two label probabilities must be those of comparison (1, 0).
-  auto tmpl = builtin_judge_template("pairwise");
-  ASSERT_TRUE(tmpl.is_ok());
-  std::string text = tmpl->text;
-  auto put = [&](const std::string& key, const std::string& value) {
-    for (size_t at; (at = text.find("{" + key + "}")) != std::string::npos;) text.replace(at, key.size() + 2, value);
-  };
-  put("prompt", "What is 2+2?");
-  put("response_a", "It is 5.");
-  put("response_b", "2+2 is 4.");
-  put("verdicts", "A if Response A is better, B if Response B is better");
-  put("label_a", "A");
-  put("label_b", "B");
-  const std::string fixed = *dir_ + "/fixed-prompt.txt";
-  std::ofstream(fixed) << text;
-  const std::string one = write("one.jsonl", {{{"id", "p1"}, {"prompt", "unused"}, {"response", "unused"}}});
-  auto pointwise = judge(one, *dir_ + "/fixed.out.jsonl", "--template-file " + fixed + " --score-tokens A,B");
-  ASSERT_EQ(pointwise.exit_code, 0) << pointwise.out;
+  const std::vector<double> pp = fixed_prompt_probabilities(
+      "pairwise",
+      {{"prompt", "What is 2+2?"},
+       {"response_a", "It is 5."},
+       {"response_b", "2+2 is 4."},
+       {"verdicts", "A if Response A is better, B if Response B is better"},
+       {"label_a", "A"},
+       {"label_b", "B"}},
+      "A,B");
   auto pairwise = judge(write("p1.jsonl", {kPairs[0]}), *dir_ + "/p1.out.jsonl", "--template pairwise");
   ASSERT_EQ(pairwise.exit_code, 0) << pairwise.out;
-  const json p = read_jsonl(*dir_ + "/fixed.out.jsonl").at(0);
   const json c = read_jsonl(*dir_ + "/p1.out.jsonl").at(0)["comparisons"][1];
   ASSERT_EQ(c["a"], 1);
   ASSERT_EQ(c["b"], 0);
-  const auto pp = p["probabilities"].get<std::vector<double>>(), cp = c["probabilities"].get<std::vector<double>>();
+  const auto cp = c["probabilities"].get<std::vector<double>>();
   ASSERT_EQ(pp.size(), 2u);
   ASSERT_EQ(cp.size(), 2u);
   for (size_t k = 0; k < 2; ++k) EXPECT_NEAR(pp[k], cp[k], 1e-9) << k;
@@ -227,20 +238,13 @@ TEST_F(PairwiseJudge, ListwiseScoresFollowTheResponsesWhateverTheirOrder) {
 
 TEST_F(PairwiseJudge, ListwiseReadsThePromptWithEachResponseUnderItsLabel) {
   // The row's second rotation ([1, 2, 0]) filled here by hand and judged as a fixed prompt.
-  auto tmpl = builtin_judge_template("listwise");
-  ASSERT_TRUE(tmpl.is_ok());
-  std::string text = tmpl->text;
-  auto put = [&](const std::string& key, const std::string& value) {
-    for (size_t at; (at = text.find("{" + key + "}")) != std::string::npos;) text.replace(at, key.size() + 2, value);
-  };
-  put("n", "3");
-  put("prompt", "Write a haiku.");
-  put("responses", "[Response A]\nNo.\n\n[Response B]\nHaiku is a car.\n\n[Response C]\nLeaves fall in silence.");
-  put("labels", "A, B or C");
-  std::ofstream(*dir_ + "/fixed-list.txt") << text;
-  const std::string one = write("one-list.jsonl", {{{"id", "x"}, {"prompt", "unused"}, {"response", "unused"}}});
-  auto fixed = judge(one, *dir_ + "/fixed-list.out.jsonl", "--template-file " + *dir_ + "/fixed-list.txt --score-tokens A,B,C");
-  ASSERT_EQ(fixed.exit_code, 0) << fixed.out;
+  const std::vector<double> expected = fixed_prompt_probabilities(
+      "listwise",
+      {{"n", "3"},
+       {"prompt", "Write a haiku."},
+       {"responses", "[Response A]\nNo.\n\n[Response B]\nHaiku is a car.\n\n[Response C]\nLeaves fall in silence."},
+       {"labels", "A, B or C"}},
+      "A,B,C");
   const json row = {{"id", "focus:2"},
                     {"prompt", "Write a haiku."},
                     {"chosen", json::array({"Leaves fall in silence."})},
@@ -250,7 +254,6 @@ TEST_F(PairwiseJudge, ListwiseReadsThePromptWithEachResponseUnderItsLabel) {
   ASSERT_EQ(listwise.exit_code, 0) << listwise.out;
   const json order = read_jsonl(*dir_ + "/list-bon.out.jsonl").at(0)["orders"][1];
   ASSERT_EQ(order["order"], json::array({1, 2, 0}));
-  const auto expected = read_jsonl(*dir_ + "/fixed-list.out.jsonl").at(0)["probabilities"].get<std::vector<double>>();
   const auto got = order["probabilities"].get<std::vector<double>>();
   ASSERT_EQ(got.size(), 3u);
   for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(got[k], expected[k], 1e-9) << k;
