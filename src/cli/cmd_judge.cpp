@@ -35,6 +35,10 @@ Status run_judge(const JudgeCommandArgs& args) {
     std::fprintf(stderr, "order agreement: the two orders named the same winner in %zu of %zu pairs (%.1f%%)\n",
                  orders.agreeing, orders.pairs, 100.0 * double(orders.agreeing) / double(orders.pairs));
   }
+  if (orders.listwise_rows > 0 && log_level() >= LogLevel::kInfo) {
+    std::fprintf(stderr, "order agreement: on average %.1f%% of a row's orders named the same best response (%zu rows)\n",
+                 100.0 * orders.listwise_agreement_sum / double(orders.listwise_rows), orders.listwise_rows);
+  }
   return Status::ok();
 }
 

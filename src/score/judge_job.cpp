@@ -353,6 +353,10 @@ Result<nlohmann::json> JudgeJob::finish_listwise(const data::Example& example, s
     order_lines.push_back(std::move(line));
   }
   const ListwiseSummary summary = summarize_listwise(n, orders, reads);
+  if (summary.order_agreement >= 0) {
+    ++order_agreement_.listwise_rows;
+    order_agreement_.listwise_agreement_sum += summary.order_agreement;
+  }
   std::vector<nlohmann::json> per_response;
   for (size_t i = 0; i < n; ++i) {
     nlohmann::json fields = {{"vanilla", summary.vanilla[i]}, {"expected", summary.expected[i]}};

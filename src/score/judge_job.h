@@ -53,9 +53,12 @@ Result<JudgeScores> judge_scores(const std::vector<double>& final_logits,
                                  const std::vector<double>& layer_weights, const std::vector<double>& values);
 
 // Over a pairwise run's rows: how many pairs were shown in both orders, and in how many of those the two
-// final-layer verdicts named the same winner (or a tie twice).
+// final-layer verdicts named the same winner (or a tie twice). Over a listwise run's rows: the rows shown
+// in several orders and the sum of their order agreements.
 struct OrderAgreementTally {
   size_t pairs = 0, agreeing = 0;
+  size_t listwise_rows = 0;
+  double listwise_agreement_sum = 0.0;
 };
 
 class JudgeJob final : public RowJob {

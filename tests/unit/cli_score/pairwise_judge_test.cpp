@@ -204,6 +204,16 @@ TEST_F(PairwiseJudge, TheRunSaysHowOftenTheOrdersAgreed) {
   EXPECT_NE(r.out.find("the two orders named the same winner in " + std::to_string(agreeing) + " of 3 pairs"),
             std::string::npos)
       << r.out;
+  // Listwise: the mean of the rows' order agreements.
+  const std::string list_out = *dir_ + "/summary-list.out.jsonl";
+  auto l = run_arbiter("judge -m " + *dir_ + "/judge -i " + write("summary-list.jsonl", kPairs) + " -o " + list_out +
+                       " --template listwise");
+  ASSERT_EQ(l.exit_code, 0) << l.out;
+  double sum = 0;
+  for (const json& line : read_jsonl(list_out)) sum += line["order_agreement"].get<double>();
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "on average %.1f%% of a row's orders", 100.0 * sum / 3.0);
+  EXPECT_NE(l.out.find(expected), std::string::npos) << l.out;
 }
 
 TEST_F(PairwiseJudge, ListwiseScoresFollowTheResponsesWhateverTheirOrder) {
