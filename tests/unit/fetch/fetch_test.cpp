@@ -97,7 +97,13 @@ class LoopbackServer {
       serve(req.matches[1], res, false);
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    thread_ = std::thread([this] {
+      server_.listen_after_bind();
+      listen_returned_ = true;
+    });
+    // httplib's stop() does nothing before the accept loop runs: a test that never touches the server
+    // would otherwise reach the destructor first and wait on the thread forever.
+    while (!server_.is_running() && !listen_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~LoopbackServer() {
     server_.stop();
@@ -140,6 +146,7 @@ class LoopbackServer {
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
+  std::atomic<bool> listen_returned_{false};
   std::map<std::string, std::string> files_;
   std::mutex mutex_;
   std::map<std::string, int> counts_;
