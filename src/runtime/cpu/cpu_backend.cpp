@@ -86,9 +86,8 @@ Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedB
 
   // Attention block. normed_: [N, d]; q_: [N, q_dim]; k_, v_: [N, kv_dim]
   cpu::rms_norm_rows(x.data(), w.attn_norm.data(), normed_.data(), n, d, eps);
-  ARB_TRY(matmul(w.wq, normed_.data(), n, d, q_.data(), q_dim, false, path));
-  ARB_TRY(matmul(w.wk, normed_.data(), n, d, k_.data(), kv_dim, false, path));
-  ARB_TRY(matmul(w.wv, normed_.data(), n, d, v_.data(), kv_dim, false, path));
+  ARB_TRY(matmul_shared({{&w.wq, q_.data(), q_dim}, {&w.wk, k_.data(), kv_dim}, {&w.wv, v_.data(), kv_dim}},
+                        normed_.data(), n, d, path));
   if (c.qkv_bias) {
     for (int64_t r = 0; r < n; ++r) {
       cpu::add(w.bq.data(), q_.data() + r * q_dim, q_dim);
@@ -136,8 +135,7 @@ Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedB
 
   // MLP block. gate_, up_: [N, ffn]
   cpu::rms_norm_rows(x.data(), w.ffn_norm.data(), normed_.data(), n, d, eps);
-  ARB_TRY(matmul(w.w_gate, normed_.data(), n, d, gate_.data(), ffn, false, path));
-  ARB_TRY(matmul(w.w_up, normed_.data(), n, d, up_.data(), ffn, false, path));
+  ARB_TRY(matmul_shared({{&w.w_gate, gate_.data(), ffn}, {&w.w_up, up_.data(), ffn}}, normed_.data(), n, d, path));
   cpu::gated_activation(gate_.data(), up_.data(), n * ffn, c.activation);
   ARB_TRY(matmul(w.w_down, gate_.data(), n, ffn, proj_.data(), d, false, path));
   if (c.post_norms) cpu::rms_norm_rows(proj_.data(), w.post_ffn_norm.data(), proj_.data(), n, d, eps);

@@ -14,6 +14,13 @@ void gemm_micro_kernel(int64_t kc, const float* x_panel, const float* w_panel, f
   __m512 acc[kGemmMR][2];
 #pragma GCC unroll 8
   for (int r = 0; r < kGemmMR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  // The tile of y was last touched a whole block of tokens ago: fetched now, its miss hides behind the
+  // products instead of stalling the epilogue.
+#pragma GCC unroll 8
+  for (int r = 0; r < kGemmMR; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+  }
   const float* a = x_panel;
   const float* b = w_panel;
   for (int64_t k = 0; k < kc; ++k) {

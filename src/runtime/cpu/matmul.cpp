@@ -314,24 +314,45 @@ void rows_bf16(const WeightRows& w, int64_t out, const float* x, int64_t n, int6
   });
 }
 
-// y[n, out] (+)= x @ w^T by the blocked GEMM over the global pool: threads take whole NR-feature panels,
-// so each decodes only its own weights; when there are too few panels for that (a tiny out), they take
-// token ranges instead.
+// One product of a matmul call: a weight and where its outputs go.
+struct GemmTarget {
+  WeightRows w;
+  int64_t out = 0;
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+
+// y_i[n, out_i] (+)= x @ w_i^T for every target, all reading the same tokens, by the blocked GEMM over the
+// global pool: the tokens are packed once for all of them (q, k and v of a layer read the same normed
+// rows), and one dispatch covers every target. Threads take whole NR-feature panels of the targets laid
+// end to end, so each decodes only its own weights; when there are too few panels for that (a tiny
+// out), they take token ranges instead. A y element sums its kc blocks in the same order however the
+// work is split, so the bytes equal those of one call per target.
 template <class Kernel>
-void run_gemm(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-              bool accumulate) {
+void run_gemm(const std::vector<GemmTarget>& targets, const float* x, int64_t n, int64_t ldx, bool accumulate) {
   ThreadPool& pool = global_thread_pool();
   constexpr int MR = Kernel::kMR, NR = Kernel::kNR;
-  const typename Kernel::Tokens tokens = Kernel::prepare_tokens(x, n, ldx, w.in);
-  const int64_t panels = (out + NR - 1) / NR;
-  if (panels >= pool.size()) {
-    pool.parallel_for(size_t(panels), 1, [&](int, size_t begin, size_t end) {
-      gemm_blocked<Kernel>(w, tokens, y, ldy, accumulate, 0, n, int64_t(begin) * NR, std::min(out, int64_t(end) * NR));
+  const typename Kernel::Tokens tokens = Kernel::prepare_tokens(x, n, ldx, targets.front().w.in);
+  // first_panel[i]: where target i's panels start in the concatenation; the last entry is the total.
+  std::vector<int64_t> first_panel(targets.size() + 1, 0);
+  for (size_t i = 0; i < targets.size(); ++i) first_panel[i + 1] = first_panel[i] + (targets[i].out + NR - 1) / NR;
+  if (first_panel.back() >= pool.size()) {
+    pool.parallel_for(size_t(first_panel.back()), 1, [&](int, size_t begin, size_t end) {
+      for (size_t i = 0; i < targets.size(); ++i) {
+        const GemmTarget& t = targets[i];
+        const int64_t lo = std::max<int64_t>(int64_t(begin), first_panel[i]) - first_panel[i];
+        const int64_t hi = std::min<int64_t>(int64_t(end), first_panel[i + 1]) - first_panel[i];
+        if (lo >= hi) continue;
+        gemm_blocked<Kernel>(t.w, tokens, t.y, t.ldy, accumulate, 0, n, lo * NR, std::min(t.out, hi * NR));
+      }
     });
   } else {
     const int64_t token_tiles = (n + MR - 1) / MR;
     pool.parallel_for(size_t(token_tiles), 1, [&](int, size_t begin, size_t end) {
-      gemm_blocked<Kernel>(w, tokens, y, ldy, accumulate, int64_t(begin) * MR, std::min(n, int64_t(end) * MR), 0, out);
+      for (const GemmTarget& t : targets) {
+        gemm_blocked<Kernel>(t.w, tokens, t.y, t.ldy, accumulate, int64_t(begin) * MR, std::min(n, int64_t(end) * MR),
+                             0, t.out);
+      }
     });
   }
   // A forward pass reuses the panels' memory layer after layer; one unusually large call (a long batch
@@ -340,26 +361,41 @@ void run_gemm(const WeightRows& w, int64_t out, const float* x, int64_t n, int64
   call_token_buffer().trim(kKeptPanelBytes);
 }
 
-void run_matmul(const WeightRows& w, int64_t out, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                bool accumulate, MatmulPath path) {
-  if (n == 0 || out == 0) return;
-  if (w.in == 0) {  // an empty sum
-    if (!accumulate)
-      for (int64_t t = 0; t < n; ++t) std::fill(y + t * ldy, y + t * ldy + out, 0.0f);
-    return;
+// Clears y for an empty sum (in = 0), which no kernel writes.
+void zero_outputs(const GemmTarget& t, int64_t n) {
+  for (int64_t r = 0; r < n; ++r) std::fill(t.y + r * t.ldy, t.y + r * t.ldy + t.out, 0.0f);
+}
+
+void run_rows(const GemmTarget& t, const float* x, int64_t n, int64_t ldx, bool accumulate) {
+  const WeightRows& w = t.w;
+  if (effective_matmul_precision(w.dtype) == MatmulPrecision::kBf16)
+    return rows_bf16(w, t.out, x, n, ldx, t.y, t.ldy, accumulate);
+  global_thread_pool().parallel_for(size_t(t.out), 16, [&](int, size_t begin, size_t end) {
+    GemmBuffers& buffers = thread_buffers();
+    buffers.reserve(0, size_t(w.in));
+    gemm_vector_rows(w, x, n, ldx, t.y, t.ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch);
+  });
+}
+
+// Every target reads x: [n, in]. Targets that share the GEMM's arithmetic share one call (and so their
+// packed tokens); a decoding step's row path reads the tokens directly and takes them one by one.
+void run_matmul(const std::vector<GemmTarget>& targets, const float* x, int64_t n, int64_t ldx, bool accumulate,
+                MatmulPath path) {
+  std::vector<GemmTarget> f32, bf16;
+  for (const GemmTarget& t : targets) {
+    if (n == 0 || t.out == 0) continue;
+    if (t.w.in == 0) {  // an empty sum
+      if (!accumulate) zero_outputs(t, n);
+      continue;
+    }
+    if (path == MatmulPath::kRows) {
+      run_rows(t, x, n, ldx, accumulate);
+      continue;
+    }
+    (effective_matmul_precision(t.w.dtype) == MatmulPrecision::kBf16 ? bf16 : f32).push_back(t);
   }
-  const bool bf16 = effective_matmul_precision(w.dtype) == MatmulPrecision::kBf16;
-  if (path == MatmulPath::kRows) {
-    if (bf16) return rows_bf16(w, out, x, n, ldx, y, ldy, accumulate);
-    global_thread_pool().parallel_for(size_t(out), 16, [&](int, size_t begin, size_t end) {
-      GemmBuffers& buffers = thread_buffers();
-      buffers.reserve(0, size_t(w.in));
-      gemm_vector_rows(w, x, n, ldx, y, ldy, accumulate, int64_t(begin), int64_t(end), buffers.scratch);
-    });
-    return;
-  }
-  if (bf16) return run_gemm<Bf16Kernel>(w, out, x, n, ldx, y, ldy, accumulate);
-  run_gemm<F32Kernel>(w, out, x, n, ldx, y, ldy, accumulate);
+  if (!bf16.empty()) run_gemm<Bf16Kernel>(bf16, x, n, ldx, accumulate);
+  if (!f32.empty()) run_gemm<F32Kernel>(f32, x, n, ldx, accumulate);
 }
 
 }  // namespace
@@ -391,7 +427,27 @@ Status matmul(const TensorView& weight, const float* x, int64_t n, int64_t ldx, 
   ARB_ASSIGN(const WeightRows w, weight_rows(weight, "matmul"));
   const int64_t out = weight.shape[0];
   ARB_TRY(check_buffers("matmul", x, n, ldx, w.in, y, ldy, out));
-  run_matmul(w, out, x, n, ldx, y, ldy, accumulate, path);
+  run_matmul({GemmTarget{w, out, y, ldy}}, x, n, ldx, accumulate, path);
+  return Status::ok();
+}
+
+Status matmul_shared(const std::vector<MatmulOutput>& outputs, const float* x, int64_t n, int64_t ldx,
+                     MatmulPath path) {
+  std::vector<GemmTarget> targets;
+  targets.reserve(outputs.size());
+  for (const MatmulOutput& o : outputs) {
+    if (o.weight == nullptr) return error("matmul_shared: an output has no weight");
+    ARB_ASSIGN(const WeightRows w, weight_rows(*o.weight, "matmul_shared"));
+    if (!targets.empty() && w.in != targets.front().w.in) {
+      return error("matmul_shared: weight '" + o.weight->name + "' reads " + std::to_string(w.in) +
+                   " inputs per token, weight '" + outputs.front().weight->name + "' " +
+                   std::to_string(targets.front().w.in) + ": the outputs must read the same tokens");
+    }
+    const int64_t out = o.weight->shape[0];
+    ARB_TRY(check_buffers("matmul_shared", x, n, ldx, w.in, o.y, o.ldy, out));
+    targets.push_back({w, out, o.y, o.ldy});
+  }
+  run_matmul(targets, x, n, ldx, false, path);
   return Status::ok();
 }
 
@@ -408,7 +464,7 @@ Status matmul_rows(const TensorView& weight, const std::vector<int32_t>& rows, c
   const int64_t count = int64_t(rows.size());
   ARB_TRY(check_buffers("matmul_rows", x, n, ldx, w.in, y, ldy, count));
   w.index = rows.data();
-  run_matmul(w, count, x, n, ldx, y, ldy, false, MatmulPath::kGemm);
+  run_matmul({GemmTarget{w, count, y, ldy}}, x, n, ldx, false, MatmulPath::kGemm);
   return Status::ok();
 }
 

@@ -41,6 +41,18 @@ MatmulPrecision effective_matmul_precision(DType dtype);
 Status matmul(const TensorView& weight, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
               bool accumulate = false, MatmulPath path = MatmulPath::kGemm);
 
+// Several products of the same tokens at once (a layer's q, k and v; its gate and up), each
+// y_i: [n, out_i] (row stride ldy_i) = x: [n, in] @ weight_i^T, never accumulating. The tokens are
+// prepared once for all of them and one dispatch runs them all; the bytes equal one matmul() per output.
+// Every weight must read `in` values per token.
+struct MatmulOutput {
+  const TensorView* weight = nullptr;
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+Status matmul_shared(const std::vector<MatmulOutput>& outputs, const float* x, int64_t n, int64_t ldx,
+                     MatmulPath path = MatmulPath::kGemm);
+
 // Only selected output features (e.g. the score-token rows of an unembedding):
 // y: [n, rows.size()] f32 (row stride ldy)  =  x: [n, in] f32  @  weight[rows]^T
 Status matmul_rows(const TensorView& weight, const std::vector<int32_t>& rows, const float* x, int64_t n,

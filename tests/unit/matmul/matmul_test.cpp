@@ -415,5 +415,62 @@ TEST(MatmulBatchInvariance, EachRowEqualsItsSingleRowProduct) {
   }
 }
 
+// Products sharing their tokens (q, k, v; gate, up) give the bytes of one call each, whatever the mix
+// of types (both arithmetics in one call under kAuto), the split between threads, the path, and with an
+// output too small to give every thread a panel; and each matches the double reference, so the equality
+// is not two equal mistakes.
+void run_shared_products() {
+  const int64_t in = 512, ldx = in + 3;
+  const std::vector<TestWeight> weights = {make_weight(DType::Q4_K, 96, in, 11), make_weight(DType::Q6_K, 32, in, 12),
+                                           make_weight(DType::BF16, 17, in, 13), make_weight(DType::F32, 40, in, 14)};
+  std::vector<TensorView> views;
+  for (const TestWeight& w : weights) views.push_back(w.view());
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (const MatmulPath path : {MatmulPath::kGemm, MatmulPath::kRows}) {
+      for (int64_t n : {1, 7, 40}) {
+        const std::vector<float> x = random_floats(size_t(n * ldx), uint32_t(n));
+        std::vector<std::vector<float>> shared(weights.size()), alone(weights.size());
+        std::vector<MatmulOutput> outputs;
+        for (size_t i = 0; i < weights.size(); ++i) {
+          const int64_t out = weights[i].out;
+          shared[i].assign(size_t(n * out), -3.0f);
+          alone[i].assign(size_t(n * out), -3.0f);
+          outputs.push_back({&views[i], shared[i].data(), out});
+          ASSERT_TRUE(matmul(views[i], x.data(), n, ldx, alone[i].data(), out, false, path).is_ok());
+        }
+        ASSERT_TRUE(matmul_shared(outputs, x.data(), n, ldx, path).is_ok());
+        for (size_t i = 0; i < weights.size(); ++i) {
+          const std::string what = "shared " + describe(weights[i].type, n, in, weights[i].out) + " threads=" +
+                                   std::to_string(threads) + (path == MatmulPath::kRows ? " rows" : " gemm");
+          EXPECT_EQ(shared[i], alone[i]) << what << " " << matmul_precision_name(matmul_precision());
+          expect_matches(weights[i], all_rows(weights[i].out), x.data(), n, ldx, shared[i].data(), weights[i].out,
+                         nullptr, what, path);
+        }
+      }
+    }
+  }
+  set_num_threads(0);
+}
+
+TEST(MatmulShared, EqualsOneCallPerOutput) {
+  for (MatmulPrecision precision : {MatmulPrecision::kAuto, MatmulPrecision::kF32, MatmulPrecision::kBf16}) {
+    if (precision == MatmulPrecision::kBf16 && !bf16_matmul_supported()) continue;
+    const PrecisionScope scope(precision);
+    run_shared_products();
+  }
+}
+
+TEST(MatmulShared, RejectsOutputsThatReadDifferentTokens) {
+  const TestWeight a = make_weight(DType::F32, 8, 32, 1), b = make_weight(DType::F32, 8, 48, 2);
+  const TensorView va = a.view(), vb = b.view();
+  std::vector<float> x(4 * 48), ya(4 * 8), yb(4 * 8);
+  const Status mismatch = matmul_shared({{&va, ya.data(), 8}, {&vb, yb.data(), 8}}, x.data(), 4, 48);
+  ASSERT_FALSE(mismatch.is_ok());
+  EXPECT_NE(mismatch.message().find("'test.F32' reads 48 inputs"), std::string::npos) << mismatch.message();
+  EXPECT_FALSE(matmul_shared({{nullptr, ya.data(), 8}}, x.data(), 4, 48).is_ok());
+  EXPECT_FALSE(matmul_shared({{&va, ya.data(), 7}}, x.data(), 4, 32).is_ok());  // y stride below out
+}
+
 }  // namespace
 }  // namespace arbiter
