@@ -64,9 +64,13 @@ Result<FormatterOptions> make_formatter_options(const DatasetArgs& a) {
 void print_run_summary(const RunSummary& s, const std::string& output) {
   // --quiet is errors only: the summary then speaks only of rows that failed.
   if (log_level() < LogLevel::kInfo && s.rows_failed == 0) return;
-  std::fprintf(stderr, "%lld rows written to %s (%lld already there, %lld failed), %lld tokens in %.1f s (%.0f tokens/s)\n",
+  // Shared prefixes computed once make the computed count the smaller one; both are worth knowing.
+  std::string computed;
+  if (s.computed_tokens > 0 && s.computed_tokens < s.tokens)
+    computed = "; " + std::to_string(s.computed_tokens) + " computed, shared prefixes once";
+  std::fprintf(stderr, "%lld rows written to %s (%lld already there, %lld failed), %lld tokens in %.1f s (%.0f tokens/s%s)\n",
                (long long)s.rows_written, output.c_str(), (long long)s.rows_skipped_done, (long long)s.rows_failed,
-               (long long)s.tokens, s.seconds, s.seconds > 0 ? double(s.tokens) / s.seconds : 0.0);
+               (long long)s.tokens, s.seconds, s.seconds > 0 ? double(s.tokens) / s.seconds : 0.0, computed.c_str());
 }
 
 }  // namespace arbiter::cli

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/thread_pool.h"
 #include "runtime/cpu/matmul.h"
+#include "runtime/shared_prefix.h"
 
 namespace arbiter::cli {
 std::vector<CommandSpec>& command_registry() {
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
                  "AVX512-BF16, f32 otherwise), f32 (activations never rounded), or bf16 (every weight, f32 ones too)")
       ->check(CLI::IsMember({"auto", "f32", "bf16"}))
       ->default_val("auto");
+  bool no_prefix_sharing = false;
+  app.add_flag("--no-prefix-sharing", no_prefix_sharing,
+               "compute every sequence whole on the CPU, even where sequences of a batch start alike (the same "
+               "bytes either way; sharing is faster)");
   app.add_flag("-v,--verbose", verbose, "debug logging");
   app.add_flag("-q,--quiet", quiet, "errors only");
 
@@ -54,6 +59,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "arbiter: error: --cpu-matmul bf16 needs a CPU with AVX512-BF16, which this one lacks\n");
     return 2;
   }
+  set_prefix_sharing(!no_prefix_sharing);
   set_matmul_precision(cpu_matmul == "f32"    ? MatmulPrecision::kF32
                        : cpu_matmul == "bf16" ? MatmulPrecision::kBf16
                                               : MatmulPrecision::kAuto);

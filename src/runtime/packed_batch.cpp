@@ -40,6 +40,31 @@ Result<PackedBatch> pack_batch(const std::vector<SequenceInput>& sequences, cons
   return b;
 }
 
+PackedBatch pack_segments(const std::vector<SequenceSegment>& segments) {
+  PackedBatch b;
+  b.offsets.push_back(0);
+  b.read_offsets.push_back(0);
+  for (const SequenceSegment& segment : segments) {
+    const SequenceInput& seq = *segment.sequence;
+    const int64_t base = b.offsets.back();
+    for (int64_t i = segment.begin; i < segment.end; ++i) {
+      b.tokens.push_back(seq.tokens[size_t(i)]);
+      b.positions.push_back(int32_t(i));
+    }
+    if (segment.read) {
+      if (seq.read_positions.empty()) {
+        b.read_rows.push_back(base + segment.end - 1 - segment.begin);
+      } else {
+        for (int32_t p : seq.read_positions) b.read_rows.push_back(base + p - segment.begin);
+      }
+    }
+    b.offsets.push_back(base + segment.end - segment.begin);
+    b.past.push_back(segment.begin);
+    b.read_offsets.push_back(int64_t(b.read_rows.size()));
+  }
+  return b;
+}
+
 PackedBatch pack_decode_step(const std::vector<int32_t>& tokens, const std::vector<int64_t>& past) {
   PackedBatch b;
   b.offsets.push_back(0);

@@ -23,6 +23,17 @@ struct PackedBatch {
 // Validates every token id and read position (errors name the sequence and position).
 Result<PackedBatch> pack_batch(const std::vector<SequenceInput>& sequences, const ModelConfig& config);
 
+// Part of a sequence: its tokens [begin, end) at their own positions, after `begin` positions a cache
+// holds. With `read`, its read positions (all at or after begin) are read; otherwise nothing is.
+struct SequenceSegment {
+  const SequenceInput* sequence = nullptr;
+  int64_t begin = 0, end = 0;
+  bool read = false;
+};
+
+// Segments of sequences that pack_batch has validated.
+PackedBatch pack_segments(const std::vector<SequenceSegment>& segments);
+
 // One decoding step: the newest token of each sequence, after `past[s]` cached positions; each is read.
 PackedBatch pack_decode_step(const std::vector<int32_t>& tokens, const std::vector<int64_t>& past);
 

@@ -7,6 +7,7 @@
 #include "core/progress.h"
 #include "data/writer.h"
 #include "runtime/batcher.h"
+#include "runtime/shared_prefix.h"
 
 namespace arbiter {
 
@@ -54,12 +55,23 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
     }
   }
   int64_t chunk_tokens = 0;
-  for (const auto& batch : plan_batches(lengths, options.max_batch_tokens)) {
+  std::vector<std::vector<size_t>> batches;
+  if (backend.shares_prefixes()) {
+    std::vector<const std::vector<int32_t>*> tokens;
+    for (const auto& [row, seq] : owner) tokens.push_back(&chunk[row].sequences[seq].tokens);
+    batches = plan_batches_by_content(tokens, options.max_batch_tokens, 256, SharedPrefixOptions{}.min_tokens);
+  } else {
+    batches = plan_batches(lengths, options.max_batch_tokens);
+  }
+  for (const auto& batch : batches) {
     std::vector<SequenceInput> inputs;
+    int64_t batch_tokens = 0;
     for (size_t flat : batch) {
       inputs.push_back(chunk[owner[flat].first].sequences[owner[flat].second]);
-      chunk_tokens += lengths[flat];
+      batch_tokens += lengths[flat];
     }
+    chunk_tokens += batch_tokens;
+    summary.computed_tokens += backend.shares_prefixes() ? plan_shared_prefixes(inputs).computed_tokens : batch_tokens;
     ARB_ASSIGN(auto outputs, job.run_batch(backend, inputs));
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto [row, seq] = owner[batch[i]];

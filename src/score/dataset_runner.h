@@ -48,6 +48,7 @@ struct RunOptions {
 
 struct RunSummary {
   int64_t rows_written = 0, rows_skipped_done = 0, rows_failed = 0, tokens = 0;
+  int64_t computed_tokens = 0;  // tokens the forward passes computed: shared prefixes once
   double seconds = 0;
 };
 

@@ -8,6 +8,7 @@
 #include "runtime/backend.h"
 #include "runtime/greedy.h"
 #include "runtime/packed_batch.h"
+#include "runtime/shared_prefix.h"
 #include "runtime/cpu/attention.h"
 #include "runtime/cpu/matmul.h"
 #include "runtime/cpu/ops.h"
@@ -25,13 +26,26 @@ struct KvCache {
   std::vector<std::vector<float>> k, v;
 };
 
+// What one sequence of a batch attends to before its own rows (the batch's `past` positions of them).
+struct PastKv {
+  KvCache* cache = nullptr;         // rows [0, past) there, and this pass's rows appended after them
+  const KvCache* prefix = nullptr;  // or rows [0, past) there, read only: this pass's rows are not kept
+};
+
 // A decoding step (one new token per sequence, after cached ones) reads every weight for a few rows: the
 // row path. Prefills take the GEMM.
-MatmulPath matmul_path(const PackedBatch& b, const std::vector<KvCache*>* caches) {
-  if (caches == nullptr) return MatmulPath::kGemm;
+MatmulPath matmul_path(const PackedBatch& b) {
   for (size_t s = 0; s < b.past.size(); ++s)
     if (b.past[s] == 0 || b.offsets[s + 1] - b.offsets[s] != 1) return MatmulPath::kGemm;
   return MatmulPath::kRows;
+}
+
+// Caches for `count` sequences (or shared prefixes) of `capacity` positions each, every layer.
+KvCache make_cache(const ModelConfig& c, int64_t capacity) {
+  KvCache cache;
+  cache.k.assign(size_t(c.num_layers), std::vector<float>(size_t(std::max<int64_t>(capacity, 1) * c.kv_dim())));
+  cache.v = cache.k;
+  return cache;
 }
 
 class CpuBackend final : public Backend {
@@ -44,14 +58,20 @@ class CpuBackend final : public Backend {
                                               const ForwardOptions& options) override;
   Result<std::vector<Generation>> generate(const std::vector<SequenceInput>& prompts,
                                            const GenerateOptions& options) override;
+  bool shares_prefixes() const override { return prefix_sharing(); }
 
  private:
-  // The model over a packed batch; with `caches` ([S], one per sequence of the batch) the new keys and
-  // values are appended to them and attention also sees the cached positions.
+  // The model over a packed batch; with `past` ([S], one per sequence of the batch) attention also sees
+  // each sequence's earlier positions, and the new keys and values are appended where it says so.
   Result<std::vector<SequenceOutput>> run(const PackedBatch& b, const ForwardOptions& options,
-                                          const std::vector<KvCache*>* caches);
+                                          const std::vector<PastKv>* past, MatmulPath path);
+  // The shared prefixes of `sequences` once each (plan_shared_prefixes), then every sequence after its own.
+  Result<std::vector<SequenceOutput>> run_sharing_prefixes(const std::vector<SequenceInput>& sequences,
+                                                           const SharedPrefixPlan& plan, const ForwardOptions& options);
+  // The keys and values of every node of `plan`, computed level by level.
+  Result<std::vector<KvCache>> run_prefix_nodes(const std::vector<SequenceInput>& sequences, const SharedPrefixPlan& plan);
   Status run_layer(const LayerWeights& w, int64_t layer, const PackedBatch& b, const std::vector<float>& rope,
-                   const std::vector<KvCache*>* caches, std::vector<float>& x);
+                   const std::vector<PastKv>* past, MatmulPath path, std::vector<float>& x);
   Status compute_layer_logits(const ForwardOptions& options, std::vector<SequenceOutput>& outputs) const;
   void capture(const std::vector<float>& x, const PackedBatch& b, size_t capture_index, size_t num_captures,
                std::vector<SequenceOutput>& outputs) const;
@@ -77,12 +97,11 @@ void CpuBackend::capture(const std::vector<float>& x, const PackedBatch& b, size
 }
 
 Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedBatch& b, const std::vector<float>& rope,
-                             const std::vector<KvCache*>* caches, std::vector<float>& x) {
+                             const std::vector<PastKv>* past, MatmulPath path, std::vector<float>& x) {
   const ModelConfig& c = model_->config;
   const int64_t n = int64_t(b.tokens.size()), d = c.hidden_size, ffn = c.intermediate_size;
   const int64_t q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float eps = float(c.rms_norm_eps);
-  const MatmulPath path = matmul_path(b, caches);
 
   // Attention block. normed_: [N, d]; q_: [N, q_dim]; k_, v_: [N, kv_dim]
   cpu::rms_norm_rows(x.data(), w.attn_norm.data(), normed_.data(), n, d, eps);
@@ -111,19 +130,38 @@ Status CpuBackend::run_layer(const LayerWeights& w, int64_t layer, const PackedB
   shape.sliding_window = c.layer_sliding[size_t(layer)] ? c.sliding_window : 0;
   // Attention's weights x values product takes the arithmetic of the layer's own products.
   shape.bf16_values = effective_matmul_precision(w.wq.dtype) == MatmulPrecision::kBf16;
-  if (caches == nullptr) {
+  if (past == nullptr) {
     cpu::causal_attention(q_.data(), k_.data(), v_.data(), attn_.data(), b.offsets, shape);
   } else {
-    // Append this layer's new keys and values to each sequence's cache, then attend over all of it.
+    // Each sequence attends over its earlier positions and its new rows, laid end to end: in its cache
+    // (the new rows appended there), in a copy of a shared prefix followed by the new rows, or, with
+    // nothing before them, in the new rows where they are.
     std::vector<cpu::AttentionSpan> spans;
+    std::vector<std::vector<float>> joined;  // [2 per prefixed sequence][(past + count) * kv_dim]
+    joined.reserve(2 * past->size());
     for (size_t s = 0; s + 1 < b.offsets.size(); ++s) {
-      KvCache& cache = *(*caches)[s];
-      const int64_t first = b.offsets[s], count = b.offsets[s + 1] - first;
-      float* k_rows = cache.k[size_t(layer)].data() + b.past[s] * kv_dim;
-      float* v_rows = cache.v[size_t(layer)].data() + b.past[s] * kv_dim;
-      std::memcpy(k_rows, k_.data() + first * kv_dim, sizeof(float) * size_t(count * kv_dim));
-      std::memcpy(v_rows, v_.data() + first * kv_dim, sizeof(float) * size_t(count * kv_dim));
-      spans.push_back({first, count, b.past[s], cache.k[size_t(layer)].data(), cache.v[size_t(layer)].data()});
+      const PastKv& before = (*past)[s];
+      const int64_t first = b.offsets[s], count = b.offsets[s + 1] - first, p = b.past[s];
+      const float* new_k = k_.data() + first * kv_dim;
+      const float* new_v = v_.data() + first * kv_dim;
+      const size_t new_floats = size_t(count * kv_dim);
+      if (before.cache != nullptr) {
+        KvCache& cache = *before.cache;
+        std::memcpy(cache.k[size_t(layer)].data() + p * kv_dim, new_k, sizeof(float) * new_floats);
+        std::memcpy(cache.v[size_t(layer)].data() + p * kv_dim, new_v, sizeof(float) * new_floats);
+        spans.push_back({first, count, p, cache.k[size_t(layer)].data(), cache.v[size_t(layer)].data()});
+      } else if (before.prefix != nullptr && p > 0) {
+        const float* rows[2][2] = {{before.prefix->k[size_t(layer)].data(), new_k},
+                                   {before.prefix->v[size_t(layer)].data(), new_v}};
+        for (const auto& [old_rows, fresh] : rows) {
+          std::vector<float>& all = joined.emplace_back(size_t((p + count) * kv_dim));
+          std::memcpy(all.data(), old_rows, sizeof(float) * size_t(p * kv_dim));
+          std::memcpy(all.data() + p * kv_dim, fresh, sizeof(float) * new_floats);
+        }
+        spans.push_back({first, count, p, joined[joined.size() - 2].data(), joined.back().data()});
+      } else {
+        spans.push_back({first, count, 0, new_k, new_v});
+      }
     }
     cpu::causal_attention(q_.data(), attn_.data(), spans, shape);
   }
@@ -170,11 +208,59 @@ Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<Sequen
                                                         const ForwardOptions& options) {
   ARB_ASSIGN(PackedBatch b, pack_batch(sequences, model_->config));
   ARB_TRY(check_forward_options(options, model_->config));
-  return run(b, options, nullptr);
+  if (prefix_sharing()) {
+    const SharedPrefixPlan plan = plan_shared_prefixes(sequences);
+    if (!plan.nodes.empty()) return run_sharing_prefixes(sequences, plan, options);
+  }
+  return run(b, options, nullptr, MatmulPath::kGemm);
+}
+
+// Every pass takes the GEMM (never the decoding steps' row path) and attention sums a query's keys in
+// the same order wherever they come from, so each sequence gets the bytes of a forward pass of its own.
+Result<std::vector<KvCache>> CpuBackend::run_prefix_nodes(const std::vector<SequenceInput>& sequences,
+                                                           const SharedPrefixPlan& plan) {
+  const ModelConfig& c = model_->config;
+  const int64_t kv_dim = c.kv_dim();
+  // The nodes level by level, each computing its tokens after a copy of its parent's keys and values.
+  std::vector<KvCache> node_kv(plan.nodes.size());
+  for (int level = 0; level < plan.levels; ++level) {
+    std::vector<SequenceSegment> segments;
+    std::vector<PastKv> past;
+    for (size_t i = 0; i < plan.nodes.size(); ++i) {
+      const SharedPrefixNode& node = plan.nodes[i];
+      if (node.level != level) continue;
+      node_kv[i] = make_cache(c, node.end);
+      if (node.parent >= 0) {
+        const KvCache& parent = node_kv[size_t(node.parent)];
+        for (int64_t l = 0; l < c.num_layers; ++l) {
+          std::copy_n(parent.k[size_t(l)].begin(), node.begin * kv_dim, node_kv[i].k[size_t(l)].begin());
+          std::copy_n(parent.v[size_t(l)].begin(), node.begin * kv_dim, node_kv[i].v[size_t(l)].begin());
+        }
+      }
+      segments.push_back({&sequences[node.source], node.begin, node.end, false});
+      past.push_back({&node_kv[i], nullptr});
+    }
+    ARB_TRY(run(pack_segments(segments), ForwardOptions{}, &past, MatmulPath::kGemm).status());
+  }
+  return node_kv;
+}
+
+Result<std::vector<SequenceOutput>> CpuBackend::run_sharing_prefixes(const std::vector<SequenceInput>& sequences,
+                                                                     const SharedPrefixPlan& plan,
+                                                                     const ForwardOptions& options) {
+  ARB_ASSIGN(const std::vector<KvCache> node_kv, run_prefix_nodes(sequences, plan));
+  // Then every sequence after its node, read as asked.
+  std::vector<SequenceSegment> segments;
+  std::vector<PastKv> past;
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    segments.push_back({&sequences[s], plan.start[s], int64_t(sequences[s].tokens.size()), true});
+    past.push_back({nullptr, plan.node_of[s] >= 0 ? &node_kv[size_t(plan.node_of[s])] : nullptr});
+  }
+  return run(pack_segments(segments), options, &past, MatmulPath::kGemm);
 }
 
 Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const ForwardOptions& options,
-                                                    const std::vector<KvCache*>* caches) {
+                                                    const std::vector<PastKv>* past, MatmulPath path) {
   const Model& m = *model_;
   const ModelConfig& c = m.config;
   const size_t num_sequences = b.offsets.size() - 1;
@@ -209,7 +295,7 @@ Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const 
   };
   capture_if_asked(0);
   for (int64_t l = 0; l < c.num_layers; ++l) {
-    ARB_TRY(run_layer(m.layers[size_t(l)], l, b, rope, caches, x));
+    ARB_TRY(run_layer(m.layers[size_t(l)], l, b, rope, past, path, x));
     capture_if_asked(int32_t(l + 1));
   }
 
@@ -225,7 +311,7 @@ Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const 
   if (options.logits == LogitsMode::kFull) {
     logit_cols = c.vocab_size;
     logits.resize(size_t(reads * logit_cols));
-    ARB_TRY(matmul(m.lm_head, final_rows.data(), reads, d, logits.data(), logit_cols, false, matmul_path(b, caches)));
+    ARB_TRY(matmul(m.lm_head, final_rows.data(), reads, d, logits.data(), logit_cols, false, path));
   } else if (options.logits == LogitsMode::kSelected) {
     logit_cols = int64_t(options.logit_token_ids.size());
     logits.resize(size_t(reads * logit_cols));
@@ -263,19 +349,36 @@ Result<std::vector<Generation>> CpuBackend::generate(const std::vector<SequenceI
   for (size_t s = 0; s < prompts.size(); ++s) {
     int64_t capacity = int64_t(prompts[s].tokens.size()) + options.max_new_tokens;
     if (c.max_position_embeddings > 0) capacity = std::min(capacity, c.max_position_embeddings);
-    caches[s].k.assign(size_t(c.num_layers), std::vector<float>(size_t(std::max<int64_t>(capacity, 1) * c.kv_dim())));
-    caches[s].v = caches[s].k;
+    caches[s] = make_cache(c, capacity);
   }
   auto step = [&](const std::vector<size_t>& active, const std::vector<std::vector<int32_t>>& texts,
                   const ForwardOptions& step_options) -> Result<std::vector<SequenceOutput>> {
-    std::vector<KvCache*> batch_caches;
-    for (size_t s : active) batch_caches.push_back(&caches[s]);
+    std::vector<PastKv> batch_caches;
+    for (size_t s : active) batch_caches.push_back({&caches[s], nullptr});
     PackedBatch b;
+    MatmulPath path = MatmulPath::kGemm;
     if (caches[active.front()].length == 0) {
-      // The first step is the prompts' prefill, read at their last positions.
+      // The first step is the prompts' prefill, read at their last positions; the prefixes they share
+      // are computed once and copied into each prompt's cache, which then continues after them.
       std::vector<SequenceInput> inputs;
       for (size_t s : active) inputs.push_back(SequenceInput{texts[s], {}});
       ARB_ASSIGN(b, pack_batch(inputs, c));
+      const SharedPrefixPlan plan = prefix_sharing() ? plan_shared_prefixes(inputs) : SharedPrefixPlan{};
+      if (!plan.nodes.empty()) {
+        ARB_ASSIGN(const std::vector<KvCache> node_kv, run_prefix_nodes(inputs, plan));
+        std::vector<SequenceSegment> segments;
+        for (size_t i = 0; i < active.size(); ++i) {
+          segments.push_back({&inputs[i], plan.start[i], int64_t(inputs[i].tokens.size()), true});
+          if (plan.node_of[i] < 0) continue;
+          const KvCache& node = node_kv[size_t(plan.node_of[i])];
+          KvCache& cache = caches[active[i]];
+          for (int64_t l = 0; l < c.num_layers; ++l) {
+            std::copy_n(node.k[size_t(l)].begin(), plan.start[i] * c.kv_dim(), cache.k[size_t(l)].begin());
+            std::copy_n(node.v[size_t(l)].begin(), plan.start[i] * c.kv_dim(), cache.v[size_t(l)].begin());
+          }
+        }
+        b = pack_segments(segments);
+      }
     } else {
       std::vector<int32_t> newest;
       std::vector<int64_t> past;
@@ -284,9 +387,11 @@ Result<std::vector<Generation>> CpuBackend::generate(const std::vector<SequenceI
         past.push_back(caches[s].length);
       }
       b = pack_decode_step(newest, past);
+      path = matmul_path(b);
     }
-    ARB_ASSIGN(auto outputs, run(b, step_options, &batch_caches));
-    for (size_t i = 0; i < active.size(); ++i) caches[active[i]].length += b.offsets[i + 1] - b.offsets[i];
+    ARB_ASSIGN(auto outputs, run(b, step_options, &batch_caches, path));
+    // A cache now holds its sequence up to the end of this step (a shared prefix included).
+    for (size_t i = 0; i < active.size(); ++i) caches[active[i]].length = b.past[i] + b.offsets[i + 1] - b.offsets[i];
     return outputs;
   };
   return run_greedy(*model_, prompts, options, step);

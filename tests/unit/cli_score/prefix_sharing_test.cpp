@@ -1,0 +1,70 @@
+// Shared prefixes from the command line: judging and scoring rows whose sequences start alike (a pair's
+// two responses after one long prompt) writes the same bytes with sharing on (the default) and off, and
+// the run's summary says how many tokens were computed.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "../../support/cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+// Preference pairs whose prompts are long enough (well over 64 tokens) to be worth sharing.
+std::string write_pairs(const std::string& dir) {
+  const std::string rows = dir + "/pairs.jsonl";
+  std::ofstream out(rows);
+  const char* topics[] = {"rivers", "bridges", "comets"};
+  for (int i = 0; i < 3; ++i) {
+    std::string prompt = "Write a careful, well organised explanation about " + std::string(topics[i]) + ".";
+    for (int k = 0; k < 12; ++k) prompt += " Cover point " + std::to_string(k) + " in plain words, with an example.";
+    nlohmann::json row = {{"id", std::to_string(i)},
+                          {"prompt", prompt},
+                          {"chosen", "A clear answer about " + std::string(topics[i]) + " that covers every point."},
+                          {"rejected", "No."}};
+    out << row.dump() << "\n";
+  }
+  return rows;
+}
+
+long long summary_number(const std::string& out, const std::string& pattern) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(pattern))) return -1;
+  return std::stoll(m[1]);
+}
+
+void expect_same_output(const std::string& command, const std::string& dir, const std::string& name) {
+  auto shared = run_arbiter(command + " -o " + dir + "/" + name + ".shared.jsonl");
+  ASSERT_EQ(shared.exit_code, 0) << shared.out;
+  auto whole = run_arbiter("--no-prefix-sharing " + command + " -o " + dir + "/" + name + ".whole.jsonl");
+  ASSERT_EQ(whole.exit_code, 0) << whole.out;
+  const std::string a = read_text(dir + "/" + name + ".shared.jsonl"), b = read_text(dir + "/" + name + ".whole.jsonl");
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(a, b) << name;
+  const long long tokens = summary_number(shared.out, R"((\d+) tokens in )");
+  const long long computed = summary_number(shared.out, R"((\d+) computed, shared prefixes once)");
+  ASSERT_GT(tokens, 0) << shared.out;
+  EXPECT_GT(computed, 0) << shared.out;
+  EXPECT_LT(computed, tokens) << shared.out;
+  EXPECT_EQ(summary_number(whole.out, R"((\d+) computed, shared prefixes once)"), -1) << whole.out;
+}
+
+TEST(PrefixSharing, JudgeAndScoreWriteTheSameBytesEitherWay) {
+  const std::string dir = temp_dir("prefix-sharing");
+  const std::string tokenizer = kShared + "/fixtures/tokenizers/qwen3";
+  auto judge = run_arbiter("-q create-model --arch qwen2 --tokenizer " + tokenizer + " --out " + dir + "/judge");
+  ASSERT_EQ(judge.exit_code, 0) << judge.out;
+  auto reward = run_arbiter("-q create-model --arch qwen2 --head seqcls --labels helpfulness,verbosity --tokenizer " +
+                            tokenizer + " --out " + dir + "/reward");
+  ASSERT_EQ(reward.exit_code, 0) << reward.out;
+  const std::string rows = write_pairs(dir);
+  expect_same_output("judge -m " + dir + "/judge -i " + rows + " --template generic", dir, "judge");
+  expect_same_output("judge -m " + dir + "/judge -i " + rows + " --template pairwise", dir, "pairwise");
+  expect_same_output("score -m " + dir + "/reward -i " + rows, dir, "score");
+}
+
+}  // namespace
+}  // namespace arbiter
