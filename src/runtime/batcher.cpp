@@ -28,12 +28,21 @@ std::vector<std::vector<size_t>> plan_batches(const std::vector<int64_t>& length
   return batches;
 }
 
+int64_t tokens_after_shared_prefix(const std::vector<int32_t>* previous, const std::vector<int32_t>& tokens,
+                                   int64_t min_shared) {
+  const int64_t len = int64_t(tokens.size());
+  if (previous == nullptr) return len;
+  const size_t limit = std::min(previous->size(), tokens.size());
+  size_t shared = 0;
+  while (shared < limit && (*previous)[shared] == tokens[shared]) ++shared;
+  return int64_t(shared) >= min_shared ? len - int64_t(shared) : len;
+}
+
 std::vector<std::vector<size_t>> plan_batches_by_content(const std::vector<const std::vector<int32_t>*>& sequences,
                                                          int64_t max_tokens, int64_t max_sequences, int64_t min_shared) {
   std::vector<size_t> order(sequences.size());
   std::iota(order.begin(), order.end(), size_t(0));
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return *sequences[a] < *sequences[b]; });
-  constexpr int64_t kFullLengthFactor = 4;
   std::vector<std::vector<size_t>> batches;
   std::vector<size_t> current;
   int64_t computed = 0, full = 0;
@@ -41,14 +50,8 @@ std::vector<std::vector<size_t>> plan_batches_by_content(const std::vector<const
   for (size_t index : order) {
     const std::vector<int32_t>& tokens = *sequences[index];
     const int64_t len = int64_t(tokens.size());
-    int64_t shared = 0;
-    if (previous != nullptr) {
-      const size_t limit = std::min(previous->size(), tokens.size());
-      while (size_t(shared) < limit && (*previous)[size_t(shared)] == tokens[size_t(shared)]) ++shared;
-      if (shared < min_shared) shared = 0;
-    }
-    const int64_t cost = len - shared;
-    if (!current.empty() && (computed + cost > max_tokens || full + len > kFullLengthFactor * max_tokens ||
+    const int64_t cost = tokens_after_shared_prefix(previous, tokens, min_shared);
+    if (!current.empty() && (computed + cost > max_tokens || full + len > kSharedBatchLengthFactor * max_tokens ||
                              int64_t(current.size()) >= max_sequences)) {
       batches.push_back(std::move(current));
       current.clear();

@@ -1,5 +1,8 @@
 #include "serve/batch_queue.h"
 
+#include "runtime/batcher.h"
+#include "runtime/shared_prefix.h"
+
 namespace arbiter::serve {
 
 BatchQueue::BatchQueue(Backend& backend, ForwardOptions options, int64_t max_batch_tokens, int64_t max_queue,
@@ -49,7 +52,12 @@ bool BatchQueue::wait(Ticket& ticket, std::future<Status>& done, std::chrono::st
 
 std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> BatchQueue::take_batch(std::unique_lock<std::mutex>&) {
   std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> batch;
-  int64_t tokens = 0;
+  // A backend that computes shared prefixes once is charged what each sequence adds after the one
+  // before it (a trainer's samples of one prompt arrive together), within a bound on the full length.
+  const bool sharing = backend_.shares_prefixes();
+  const int64_t min_shared = SharedPrefixOptions{}.min_tokens;
+  const std::vector<int32_t>* previous = nullptr;
+  int64_t tokens = 0, full = 0;
   while (!queue_.empty()) {
     std::shared_ptr<Ticket>& front = queue_.front();
     if (front->abandoned) {  // its handler has answered already: drop what was not run
@@ -57,10 +65,16 @@ std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> BatchQueue::take_batch(s
       queue_.pop_front();
       continue;
     }
-    const int64_t length = int64_t(front->sequences[front->next].tokens.size());
-    if (!batch.empty() && tokens + length > max_batch_tokens_) break;
+    const std::vector<int32_t>& sequence = front->sequences[front->next].tokens;
+    const int64_t length = int64_t(sequence.size());
+    const int64_t cost = sharing ? tokens_after_shared_prefix(previous, sequence, min_shared) : length;
+    if (!batch.empty() && (tokens + cost > max_batch_tokens_ ||
+                           full + length > (sharing ? kSharedBatchLengthFactor : 1) * max_batch_tokens_))
+      break;
     batch.emplace_back(front, front->next);
-    tokens += length;
+    tokens += cost;
+    full += length;
+    previous = &sequence;
     --queued_sequences_;
     if (++front->next == front->sequences.size()) queue_.pop_front();
   }

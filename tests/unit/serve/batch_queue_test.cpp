@@ -14,7 +14,9 @@ namespace {
 
 class FakeBackend final : public Backend {
  public:
+  explicit FakeBackend(bool shares_prefixes = false) : shares_prefixes_(shares_prefixes) {}
   std::string name() const override { return "fake"; }
+  bool shares_prefixes() const override { return shares_prefixes_; }
   const Model& model() const override { return model_; }
   // Each output's scores hold the sequence's first token and its length; token 999 is "invalid".
   Result<std::vector<SequenceOutput>> forward(const std::vector<SequenceInput>& sequences, const ForwardOptions&) override {
@@ -45,6 +47,7 @@ class FakeBackend final : public Backend {
 
  private:
   Model model_;
+  const bool shares_prefixes_;
   std::mutex mutex_;
   std::condition_variable entered_cv_, release_cv_;
   bool held_ = false;
@@ -83,6 +86,31 @@ TEST(BatchQueue, BatchesConcurrentRequestsByTokenBudgetInOrder) {
   EXPECT_EQ(a->outputs[1].scores[0], 11.0f);
   EXPECT_EQ(b->outputs[0].scores[1], 4.0f);
   EXPECT_EQ(queue.queued_sequences(), 0);
+}
+
+// A backend that computes shared prefixes once is charged what each sequence adds after the one before
+// it: four samples of one 100-token prompt (120 tokens each) fit a budget of 200 together.
+TEST(BatchQueue, SamplesOfOnePromptShareABatchWhenTheBackendSharesPrefixes) {
+  std::vector<std::vector<int32_t>> samples;
+  for (int i = 0; i < 4; ++i) {
+    std::vector<int32_t> s(100, 5);
+    for (int k = 0; k < 20; ++k) s.push_back(100 + 20 * i + k);
+    samples.push_back(s);
+  }
+  for (const bool sharing : {false, true}) {
+    FakeBackend backend(sharing);
+    {
+      BatchQueue queue(backend, {}, /*max_batch_tokens=*/200, /*max_queue=*/100);
+      backend.hold();
+      auto t = ticket_of(samples);
+      auto done = t->completion.get_future();
+      ASSERT_EQ(queue.submit(t), SubmitError::kNone);
+      backend.release();
+      EXPECT_TRUE(done.get().is_ok());
+    }
+    const std::vector<size_t> expected = sharing ? std::vector<size_t>{4} : std::vector<size_t>{1, 1, 1, 1};
+    EXPECT_EQ(backend.batch_sizes(), expected) << (sharing ? "sharing" : "not sharing");
+  }
 }
 
 TEST(BatchQueue, RefusesWorkPastItsBound) {
