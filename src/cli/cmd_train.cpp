@@ -110,17 +110,33 @@ Status run_lager(const LagerArgs& args) {
   if (!report) return report.status().with_context(args.input);
   const std::string on = held_out ? "validation" : "training";
   print_line("final loss " + fixed(weights.train.final_loss, 4) + ", a " + fixed(weights.a, 4) + " -> " + args.out);
-  print_line("Spearman with " + args.human_field + " on the " + on + " rows (" + std::to_string(eval_rows.size()) + "):");
-  print_line("layer  spearman  weight");
-  for (const auto& l : report->per_layer) {
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), "%5d  %8s  %.4f", l.layer, fixed(l.spearman, 4).c_str(),
-                  weights.layer_weights[size_t(l.layer)]);
-    print_line(buf);
+  if (report->listwise) {
+    // People's label is the same on every read (their best response, moved first): accuracy, not rank.
+    print_line("listwise accuracy (people's best response named best) on the " + on + " reads (" +
+               std::to_string(eval_rows.size()) + "):");
+    print_line("layer  accuracy  weight");
+    for (size_t l = 0; l < report->per_layer_accuracy.size(); ++l) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), "%5zu  %8s  %.4f", l, fixed(report->per_layer_accuracy[l], 4).c_str(),
+                    weights.layer_weights[l]);
+      print_line(buf);
+    }
+    print_line("final layer    " + fixed(report->final_layer_accuracy, 4));
+    print_line("LAGER uniform  " + fixed(report->uniform_accuracy, 4));
+    print_line("LAGER tuned    " + fixed(report->tuned_accuracy, 4));
+  } else {
+    print_line("Spearman with " + args.human_field + " on the " + on + " rows (" + std::to_string(eval_rows.size()) + "):");
+    print_line("layer  spearman  weight");
+    for (const auto& l : report->per_layer) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), "%5d  %8s  %.4f", l.layer, fixed(l.spearman, 4).c_str(),
+                    weights.layer_weights[size_t(l.layer)]);
+      print_line(buf);
+    }
+    print_line("final layer (expected score)  " + fixed(report->final_layer, 4));
+    print_line("LAGER uniform                 " + fixed(report->uniform, 4));
+    print_line("LAGER tuned                   " + fixed(report->tuned, 4));
   }
-  print_line("final layer (expected score)  " + fixed(report->final_layer, 4));
-  print_line("LAGER uniform                 " + fixed(report->uniform, 4));
-  print_line("LAGER tuned                   " + fixed(report->tuned, 4));
   if (report->pairwise) {
     print_line("pairwise accuracy on the " + on + " comparisons: final layer " + fixed(report->final_layer_accuracy, 4) +
                ", LAGER uniform " + fixed(report->uniform_accuracy, 4) + ", LAGER tuned " +
@@ -144,10 +160,11 @@ Status run_lager(const LagerArgs& args) {
                 {"final_loss", weights.train.final_loss},
                 {"loss_curve", loss_curve},
                 {"weights", args.out}};
-    if (report->pairwise)
-      doc["pairwise_accuracy"] = {{"final_layer", report->final_layer_accuracy},
-                                  {"uniform", report->uniform_accuracy},
-                                  {"tuned", report->tuned_accuracy}};
+    if (report->pairwise || report->listwise)
+      doc[report->pairwise ? "pairwise_accuracy" : "listwise_accuracy"] = {{"final_layer", report->final_layer_accuracy},
+                                                                         {"uniform", report->uniform_accuracy},
+                                                                         {"tuned", report->tuned_accuracy}};
+    if (report->listwise) doc["per_layer_accuracy"] = report->per_layer_accuracy;
     ARB_TRY(write_json_file(args.report_json, doc));
   }
   return Status::ok();

@@ -15,6 +15,9 @@ struct LayerRow {
   std::vector<double> score_values;                   // [K]
   double human = 0.0;
   size_t group = 0;  // the file row it came from (a pairwise row gives one item per judged comparison)
+  // A listwise judge's read, its labels reordered so that the response people rank best comes first:
+  // score_values [1, 0, ..., 0] and human 1, so LAGER's score is that response's chance of being named.
+  bool best_first = false;
 };
 
 // [L+1] expected scores of one row. Softmax is computed max-shifted, so large logits do not overflow.

@@ -1,5 +1,8 @@
 #include "eval/score_files.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "data/json_rows.h"
 
 namespace arbiter::eval {
@@ -81,6 +84,43 @@ Result<LayerRow> layer_row(const json& item, const std::string& human_field, con
   return out;
 }
 
+// A listwise judge's order with people's best response at label `human`: its logits with that label's
+// column moved first (the others keep their order), scored as best-first (LayerRow::best_first).
+Result<LayerRow> listwise_layer_row(const json& order, const std::string& human_field) {
+  const json one = json::array({1});
+  ARB_ASSIGN(LayerRow out, layer_row(order, human_field, one));
+  const size_t labels = out.per_layer_logits.empty() ? 0 : out.per_layer_logits[0].size();
+  if (out.human != std::floor(out.human) || out.human < 0 || out.human >= double(labels))
+    return error("field '" + human_field + "' (" + std::to_string(out.human) + ") is not a label position in 0.." +
+                 std::to_string(int64_t(labels) - 1));
+  const size_t best = size_t(out.human);
+  for (std::vector<double>& logits : out.per_layer_logits) {
+    if (logits.size() != labels) return error("field 'per_layer_logits' has layers of different lengths");
+    std::rotate(logits.begin(), logits.begin() + long(best), logits.begin() + long(best) + 1);
+  }
+  out.score_values.assign(labels, 0.0);
+  if (labels > 0) out.score_values[0] = 1.0;
+  out.human = 1.0;
+  out.best_first = true;
+  return out;
+}
+
+// The items of a pairwise (`comparisons`) or listwise (`orders`) judge's row that carry the human field.
+Status judged_items(const json& row, const char* list, const std::string& human_field, size_t group,
+                    std::vector<LayerRow>& out) {
+  const json& items = row.at(list);
+  if (!items.is_array()) return error(std::string("field '") + list + "' is not a list");
+  const bool listwise = std::string(list) == "orders";
+  for (size_t c = 0; c < items.size(); ++c) {
+    if (!items[c].is_object() || !items[c].contains(human_field)) continue;
+    auto item = listwise ? listwise_layer_row(items[c], human_field) : layer_row(items[c], human_field, row.at("score_values"));
+    if (!item) return error(std::string(list) + "[" + std::to_string(c) + "]: " + item.message());
+    item->group = group;
+    out.push_back(std::move(item).value());
+  }
+  return Status();
+}
+
 }  // namespace
 
 Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
@@ -132,27 +172,17 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
   size_t group = 0;
   return read_row_items<LayerRow>(path, [&](const json& row, std::vector<LayerRow>& out) -> Status {
     ++group;
+    // A listwise judge's row: each order that carries the human label is one item.
+    if (row.is_object() && row.contains("orders")) return judged_items(row, "orders", human_field, group, out);
     if (!row.is_object() || (!row.contains("per_layer_logits") && !row.contains("comparisons")))
       return error("missing field 'per_layer_logits' (a judge run writes it with --per-layer)");
     if (!row.contains("score_values"))
       return error("missing field 'score_values' (a judge run writes it with --per-layer)");
-    const json& values = row.at("score_values");
-    if (!row.contains("comparisons")) {
-      ARB_ASSIGN(LayerRow item, layer_row(row, human_field, values));
-      item.group = group;
-      out.push_back(std::move(item));
-      return Status();
-    }
     // A pairwise judge's row: each comparison that carries the human label is one item.
-    const json& comparisons = row.at("comparisons");
-    if (!comparisons.is_array()) return error("field 'comparisons' is not a list");
-    for (size_t c = 0; c < comparisons.size(); ++c) {
-      if (!comparisons[c].is_object() || !comparisons[c].contains(human_field)) continue;
-      auto item = layer_row(comparisons[c], human_field, values);
-      if (!item) return error("comparisons[" + std::to_string(c) + "]: " + item.message());
-      item->group = group;
-      out.push_back(std::move(item).value());
-    }
+    if (row.contains("comparisons")) return judged_items(row, "comparisons", human_field, group, out);
+    ARB_ASSIGN(LayerRow item, layer_row(row, human_field, row.at("score_values")));
+    item.group = group;
+    out.push_back(std::move(item));
     return Status();
   }, error_rows);
 }

@@ -325,6 +325,7 @@ Result<nlohmann::json> JudgeJob::finish_listwise(const data::Example& example, s
   if (outputs.size() != orders.size()) return error("judge: unexpected number of outputs from the backend");
   std::vector<ListwiseRead> reads;
   nlohmann::json order_lines = nlohmann::json::array();
+  const std::vector<double> ranking = human_ranking(example);
   for (size_t o = 0; o < orders.size(); ++o) {
     const SequenceOutput& out = outputs[o];
     Status checked = check_read(out);
@@ -336,6 +337,9 @@ Result<nlohmann::json> JudgeJob::finish_listwise(const data::Example& example, s
     ListwiseRead read;
     read.final_probabilities = train::softmax(final_logits);
     nlohmann::json line = {{"order", orders[o]}, {"probabilities", read.final_probabilities}};
+    // The label people would name (their single best response's position): what `train lager
+    // --human-field human` fits on listwise reads.
+    if (const int best = human_best_position(ranking, orders[o]); best >= 0) line["human"] = best;
     if (options_.lager) {
       std::vector<std::vector<double>> per_layer(size_t(model_.config.num_layers + 1), std::vector<double>(n));
       for (size_t l = 0; l < per_layer.size(); ++l)

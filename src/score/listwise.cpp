@@ -15,6 +15,22 @@ std::vector<std::vector<size_t>> listwise_orders(size_t n, bool all_orders) {
   return orders;
 }
 
+int human_best_position(const std::vector<double>& ranking, const std::vector<size_t>& order) {
+  int best = -1;
+  bool shared = false;
+  for (size_t j = 0; j < order.size(); ++j) {
+    if (order[j] >= ranking.size()) return -1;
+    const double value = ranking[order[j]];
+    if (best < 0 || value > ranking[order[size_t(best)]]) {
+      best = int(j);
+      shared = false;
+    } else if (value == ranking[order[size_t(best)]]) {
+      shared = true;
+    }
+  }
+  return shared ? -1 : best;
+}
+
 ListwiseSummary summarize_listwise(size_t n, const std::vector<std::vector<size_t>>& orders,
                                    const std::vector<ListwiseRead>& reads) {
   ListwiseSummary s;

@@ -29,6 +29,10 @@ struct ListwiseSummary {
   double order_agreement = -1;
 };
 
+// The position in `order` of the response people rank best (`ranking`: a value per response, higher
+// better, as human_ranking gives), or -1 when there is no ranking or the best is shared.
+int human_best_position(const std::vector<double>& ranking, const std::vector<size_t>& order);
+
 ListwiseSummary summarize_listwise(size_t n, const std::vector<std::vector<size_t>>& orders,
                                    const std::vector<ListwiseRead>& reads);
 

@@ -73,6 +73,11 @@ struct LagerReport {
   // Pairwise judges' rows (human labels 0 / 1, score values in [0, 1]: the first response's credit): the
   // share of rows whose score names the winner people named (above 0.5 when human is 1, below when 0).
   bool pairwise = false;
+  // Listwise judges' reads (every row best_first): the share whose argmax label is the response people
+  // rank best, for each layer alone and each variant. People's label is constant there, so the
+  // Spearman figures above are undefined (NaN).
+  bool listwise = false;
+  std::vector<double> per_layer_accuracy;  // listwise only: [L+1]
   double final_layer_accuracy = 0.0, uniform_accuracy = 0.0, tuned_accuracy = 0.0;
 };
 

@@ -246,6 +246,49 @@ TEST_F(PairwiseJudge, ListwiseScoresFollowTheResponsesWhateverTheirOrder) {
           << kind << " of response " << i;
 }
 
+// RewardBench 2 rows (one chosen response, three rejected): each order names where people's best response
+// sits, and LAGER weights fit to those reads judge the rows again.
+TEST_F(PairwiseJudge, ListwiseReadsCarryPeoplesBestAndTrainLagerWeights) {
+  std::vector<json> rows;
+  const char* prompts[] = {"Capital of France?", "Largest planet?", "Boiling point of water at sea level?"};
+  const char* answers[] = {"Paris.", "Jupiter.", "100 degrees Celsius."};
+  for (int i = 0; i < 3; ++i) {
+    std::string id = "r";
+    id += std::to_string(i);
+    rows.push_back({{"id", id},
+                    {"subset", "Focus"},
+                    {"prompt", prompts[i]},
+                    {"chosen", {answers[i]}},
+                    {"rejected", {"I am not sure.", "Something else.", answers[(i + 1) % 3]}}});
+  }
+  const std::string out = *dir_ + "/rb2-list.out.jsonl";
+  auto r = judge(write("rb2-list.jsonl", rows), out, "--template listwise --per-layer");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (const json& line : read_jsonl(out)) {
+    ASSERT_EQ(line["orders"].size(), 4u) << line.dump();
+    for (const json& order : line["orders"]) {
+      const auto shown = order["order"].get<std::vector<size_t>>();
+      const size_t chosen_at = size_t(std::find(shown.begin(), shown.end(), size_t(0)) - shown.begin());
+      EXPECT_EQ(order["human"], chosen_at) << order.dump();
+    }
+  }
+  auto trained = run_arbiter("train lager --input " + out + " --human-field human --out " + *dir_ + "/list-w.json" +
+                             " --report-json " + *dir_ + "/list-report.json");
+  ASSERT_EQ(trained.exit_code, 0) << trained.out;
+  EXPECT_NE(trained.out.find("rows 12 "), std::string::npos) << trained.out;  // 3 rows x 4 orders
+  EXPECT_NE(trained.out.find("listwise accuracy"), std::string::npos) << trained.out;
+  const json report = json::parse(read_text(*dir_ + "/list-report.json"));
+  EXPECT_EQ(report["per_layer_accuracy"].size(), 3u);  // tiny: 2 layers + embeddings
+  for (const char* kind : {"final_layer", "uniform", "tuned"}) {
+    const double accuracy = report["listwise_accuracy"][kind].get<double>();
+    EXPECT_GE(accuracy, 0.0);
+    EXPECT_LE(accuracy, 1.0);
+  }
+  auto with_weights = judge(*dir_ + "/rb2-list.jsonl", *dir_ + "/rb2-list.weighted.jsonl",
+                            "--template listwise --lager-weights " + *dir_ + "/list-w.json");
+  ASSERT_EQ(with_weights.exit_code, 0) << with_weights.out;
+}
+
 TEST_F(PairwiseJudge, ListwiseReadsThePromptWithEachResponseUnderItsLabel) {
   // The row's second rotation ([1, 2, 0]) filled here by hand and judged as a fixed prompt.
   const std::vector<double> expected = fixed_prompt_probabilities(

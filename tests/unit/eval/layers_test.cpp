@@ -74,6 +74,37 @@ TEST(Layers, PairwiseRowsGiveOneItemPerComparisonPeopleJudged) {
   EXPECT_EQ((*rows)[1].per_layer_logits[0], (std::vector<double>{0, 3}));
 }
 
+TEST(Layers, ListwiseOrdersGiveOneBestFirstItemPerOrderPeopleJudged) {
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_layers_listwise_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "listwise.jsonl").string();
+  // Two layers, three labels; people's best sits at label 2, then 1; the third order has no verdict.
+  std::ofstream(path) << R"({"id": "a", "orders": [)"
+                         R"({"order": [0, 1, 2], "human": 2, "per_layer_logits": [[1, 2, 3], [4, 5, 6]]},)"
+                         R"({"order": [1, 2, 0], "human": 1, "per_layer_logits": [[7, 8, 9], [0, 1, 2]]},)"
+                         R"({"order": [2, 0, 1], "per_layer_logits": [[0, 0, 0], [0, 0, 0]]}]})" "\n";
+  auto rows = read_layer_rows(path, "human");
+  ASSERT_TRUE(rows) << rows.message();
+  ASSERT_EQ(rows->size(), 2u);
+  // The best label's column first, the others in their order.
+  EXPECT_EQ((*rows)[0].per_layer_logits, (std::vector<std::vector<double>>{{3, 1, 2}, {6, 4, 5}}));
+  EXPECT_EQ((*rows)[1].per_layer_logits, (std::vector<std::vector<double>>{{8, 7, 9}, {1, 0, 2}}));
+  for (const LayerRow& row : *rows) {
+    EXPECT_TRUE(row.best_first);
+    EXPECT_EQ(row.score_values, (std::vector<double>{1, 0, 0}));
+    EXPECT_EQ(row.human, 1.0);
+    EXPECT_EQ(row.group, 1u);
+  }
+  // A position outside the labels is named with its order.
+  std::ofstream(path, std::ios::trunc) << R"({"id": "a", "orders": [)"
+                                          R"({"order": [0, 1], "human": 0, "per_layer_logits": [[1, 2]]},)"
+                                          R"({"order": [1, 0], "human": 2, "per_layer_logits": [[1, 2]]}]})" "\n";
+  rows = read_layer_rows(path, "human");
+  ASSERT_FALSE(rows);
+  EXPECT_NE(rows.message().find("orders[1]"), std::string::npos) << rows.message();
+  EXPECT_NE(rows.message().find("label position"), std::string::npos) << rows.message();
+}
+
 TEST(Layers, ShapeMismatchNamesTheRow) {
   std::vector<LayerRow> rows = {{{{0, 1}}, {1, 2}, 1}, {{{0, 1}, {1, 0}}, {1, 2}, 2}};
   auto result = layer_spearman(rows);

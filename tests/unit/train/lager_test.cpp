@@ -231,6 +231,27 @@ TEST(LagerReport, PairwiseAccuracyByHand) {
   EXPECT_FALSE(rated_report->pairwise);
 }
 
+TEST(LagerReport, ListwiseAccuracyByHand) {
+  // Best-first listwise reads, two layers, three labels (people's best response at label 0).
+  // Row 0: layer 0 names label 0, the final layer label 2; the mean [1.5, 0, 1.5] ties, which is no verdict.
+  // Row 1: both layers name label 0. Row 2: layer 0 names label 1, the final layer label 0.
+  std::vector<eval::LayerRow> rows = {{{{3, 0, 0}, {0, 0, 3}}, {1, 0, 0}, 1.0},
+                                      {{{2, 1, 0}, {5, 0, 1}}, {1, 0, 0}, 1.0},
+                                      {{{0, 4, 0}, {3, 0, 0}}, {1, 0, 0}, 1.0}};
+  for (auto& row : rows) row.best_first = true;
+  LagerWeights layer0 = uniform_lager_weights(2, {1, 0, 0});
+  layer0.layer_weights = {1.0, 0.0};
+  auto report = lager_report(rows, {0, 1, 2}, layer0);
+  ASSERT_TRUE(report.is_ok()) << report.message();
+  ASSERT_TRUE(report->listwise);
+  EXPECT_FALSE(report->pairwise);
+  EXPECT_EQ(report->per_layer_accuracy, (std::vector<double>{2.0 / 3.0, 2.0 / 3.0}));
+  EXPECT_DOUBLE_EQ(report->final_layer_accuracy, 2.0 / 3.0);  // wrong on row 0
+  // Uniform: row 0 [1.5, 0, 1.5] ties (no verdict), row 1 right, row 2 [1.5, 2, 0] wrong.
+  EXPECT_DOUBLE_EQ(report->uniform_accuracy, 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(report->tuned_accuracy, 2.0 / 3.0);  // layer 0 alone: wrong on row 2
+}
+
 TEST(LagerFit, PairwiseVerdictsLearnTheLayerThatKnows) {
   // Comparisons whose middle layer leans towards the response people preferred; the other layers,
   // the final one included, are noise. Tuned weights must find it and beat the final layer.
