@@ -1,7 +1,7 @@
 // arbiter eval: agreement of scores with human labels.
 //   eval correlate    Spearman / Kendall tau-b / Pearson (with bootstrap intervals) of two score files
 //   eval rewardbench  RewardBench v1 section scores or RewardBench 2 subset scores from a scored file
-//   eval layers       per-layer Spearman of a judge's per-layer expected scores
+//   eval layers       per-layer Spearman of a judge's per-layer expected scores (listwise reads: accuracy)
 // Each takes --report DIR: report.json, report.md, one .svg per figure and a self-contained report.html.
 #include <cmath>
 #include <cstdio>
@@ -286,10 +286,35 @@ struct LayersArgs {
   std::string report_dir;
 };
 
+// A listwise judge's reads: people's label is the same on each (their best response), so each layer is
+// measured by accuracy, not by rank correlation.
+Status run_listwise_layers(const LayersArgs& args, const std::vector<eval::LayerRow>& rows, size_t error_rows) {
+  auto accuracy = eval::layer_best_first_accuracy(rows);
+  if (!accuracy) return accuracy.status().with_context(args.input);
+  if (!args.report_dir.empty())
+    ARB_TRY(save_report(eval::layers_accuracy_report(rows.size(), *accuracy, args.input, args.human_field),
+                        args.report_dir));
+  if (args.as_json) {
+    json layers = json::array();
+    for (size_t l = 0; l < accuracy->size(); ++l) layers.push_back({{"layer", l}, {"accuracy", (*accuracy)[l]}});
+    print_line(data::dump_json({{"n", rows.size()}, {"error_rows", error_rows}, {"listwise", true}, {"layers", layers}}));
+    return Status::ok();
+  }
+  print_line("n " + std::to_string(rows.size()) + " listwise reads (accuracy: people's best response named best)");
+  print_line("layer  accuracy");
+  for (size_t l = 0; l < accuracy->size(); ++l) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%5zu  %s", l, fixed((*accuracy)[l], 4).c_str());
+    print_line(buf);
+  }
+  return Status::ok();
+}
+
 Status run_layers(const LayersArgs& args) {
   size_t error_rows = 0;
   ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field, &error_rows));
   warn_error_rows(args.input, error_rows);
+  if (eval::all_best_first(rows)) return run_listwise_layers(args, rows, error_rows);
   auto result = eval::layer_spearman(rows);
   if (!result) return result.status().with_context(args.input);
   if (!args.report_dir.empty())

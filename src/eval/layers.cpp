@@ -23,14 +23,14 @@ std::vector<double> expected_scores_per_layer(const LayerRow& row) {
   return expected;
 }
 
-Result<std::vector<LayerCorrelation>> layer_spearman(const std::vector<LayerRow>& rows) {
+namespace {
+
+// Every row has row 0's [L+1][K] shape, K score values and finite logits; at least 2 rows.
+Status check_layer_shapes(const std::vector<LayerRow>& rows) {
   if (rows.size() < 2) return error("need at least 2 rows, got " + std::to_string(rows.size()));
   const size_t n_layers = rows[0].per_layer_logits.size();
   const size_t n_scores = rows[0].score_values.size();
   if (n_layers == 0 || n_scores == 0) return error("row 0: empty per_layer_logits or score_values");
-  // per_layer[l][i]: expected score of row i at layer l.
-  std::vector<std::vector<double>> per_layer(n_layers, std::vector<double>(rows.size()));
-  std::vector<double> human(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     const LayerRow& row = rows[i];
     const std::string where = "row " + std::to_string(i);
@@ -47,6 +47,42 @@ Result<std::vector<LayerCorrelation>> layer_spearman(const std::vector<LayerRow>
       for (double v : logits)
         if (!std::isfinite(v)) return error(where + ": a logit is not finite");
     }
+  }
+  return Status();
+}
+
+}  // namespace
+
+bool names_first(const std::vector<double>& logits) {
+  for (size_t k = 1; k < logits.size(); ++k)
+    if (!(logits[k] < logits[0])) return false;
+  return !logits.empty();
+}
+
+bool all_best_first(const std::vector<LayerRow>& rows) {
+  for (const LayerRow& row : rows)
+    if (!row.best_first) return false;
+  return !rows.empty();
+}
+
+Result<std::vector<double>> layer_best_first_accuracy(const std::vector<LayerRow>& rows) {
+  ARB_TRY(check_layer_shapes(rows));
+  std::vector<double> accuracy(rows[0].per_layer_logits.size(), 0.0);
+  for (size_t l = 0; l < accuracy.size(); ++l) {
+    for (const LayerRow& row : rows) accuracy[l] += names_first(row.per_layer_logits[l]);
+    accuracy[l] /= double(rows.size());
+  }
+  return accuracy;
+}
+
+Result<std::vector<LayerCorrelation>> layer_spearman(const std::vector<LayerRow>& rows) {
+  ARB_TRY(check_layer_shapes(rows));
+  const size_t n_layers = rows[0].per_layer_logits.size();
+  // per_layer[l][i]: expected score of row i at layer l.
+  std::vector<std::vector<double>> per_layer(n_layers, std::vector<double>(rows.size()));
+  std::vector<double> human(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const LayerRow& row = rows[i];
     const std::vector<double> expected = expected_scores_per_layer(row);
     for (size_t l = 0; l < n_layers; ++l) per_layer[l][i] = expected[l];
     human[i] = row.human;

@@ -31,4 +31,11 @@ struct LayerCorrelation {
 // Every row must have the same [L+1][K] shape and finite logits; errors name the row.
 Result<std::vector<LayerCorrelation>> layer_spearman(const std::vector<LayerRow>& rows);
 
+// Listwise reads (best_first rows): label 0, people's best response, has the largest logit alone (a tie
+// names no response).
+bool names_first(const std::vector<double>& logits);
+bool all_best_first(const std::vector<LayerRow>& rows);  // non-empty and every row best_first
+// [L+1] the share of rows whose layer-l logits name label 0; shapes checked as layer_spearman does.
+Result<std::vector<double>> layer_best_first_accuracy(const std::vector<LayerRow>& rows);
+
 }  // namespace arbiter::eval

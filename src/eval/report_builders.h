@@ -41,5 +41,8 @@ Report rewardbench_v2_report(const std::vector<BestOfNRow>& rows, const RewardBe
 // `layers` from layer_spearman over `n_rows` rows.
 Report layers_report(size_t n_rows, const std::vector<LayerCorrelation>& layers, const std::string& input_path,
                      const std::string& human_field);
+// Listwise reads: `accuracy` [L+1] from layer_best_first_accuracy over `n_rows` reads.
+Report layers_accuracy_report(size_t n_rows, const std::vector<double>& accuracy, const std::string& input_path,
+                              const std::string& human_field);
 
 }  // namespace arbiter::eval

@@ -209,29 +209,18 @@ Result<LagerReport> lager_report(const std::vector<eval::LayerRow>& rows, const 
   }
   ARB_ASSIGN(report.uniform, eval::spearman(uniform_scores, human));
   ARB_ASSIGN(report.tuned, eval::spearman(tuned_scores, human));
-  report.listwise = !subset.empty();
-  for (const eval::LayerRow& row : subset) report.listwise = report.listwise && row.best_first;
+  report.listwise = eval::all_best_first(subset);
   if (report.listwise) {
-    // A read is right when label 0 (people's best, moved first) has the largest logit, alone: a tie
-    // names no response (as a pairwise credit of exactly 0.5 is no verdict).
-    auto named_first = [](const std::vector<double>& logits) {
-      for (size_t k = 1; k < logits.size(); ++k)
-        if (!(logits[k] < logits[0])) return false;
-      return !logits.empty();
-    };
+    // A read is right when label 0 (people's best, moved first) has the largest logit, alone.
     auto accuracy = [&](const std::vector<double>& layer_weights) -> Result<double> {
       size_t right = 0;
       for (const eval::LayerRow& row : subset) {
         ARB_ASSIGN(const std::vector<double> z, lager_combined_logits(row.per_layer_logits, layer_weights));
-        right += named_first(z);
+        right += eval::names_first(z);
       }
       return double(right) / double(subset.size());
     };
-    for (size_t l = 0; l < n_layers; ++l) {
-      size_t right = 0;
-      for (const eval::LayerRow& row : subset) right += named_first(row.per_layer_logits[l]);
-      report.per_layer_accuracy.push_back(double(right) / double(subset.size()));
-    }
+    ARB_ASSIGN(report.per_layer_accuracy, eval::layer_best_first_accuracy(subset));
     report.final_layer_accuracy = report.per_layer_accuracy.back();
     ARB_ASSIGN(report.uniform_accuracy, accuracy(uniform.layer_weights));
     ARB_ASSIGN(report.tuned_accuracy, accuracy(tuned.layer_weights));

@@ -287,6 +287,24 @@ TEST_F(PairwiseJudge, ListwiseReadsCarryPeoplesBestAndTrainLagerWeights) {
   auto with_weights = judge(*dir_ + "/rb2-list.jsonl", *dir_ + "/rb2-list.weighted.jsonl",
                             "--template listwise --lager-weights " + *dir_ + "/list-w.json");
   ASSERT_EQ(with_weights.exit_code, 0) << with_weights.out;
+  // eval layers: each layer's share of reads whose logit for people's best label is the largest, alone.
+  std::vector<double> right(3, 0.0);
+  for (const json& line : read_jsonl(out))
+    for (const json& order : line["orders"])
+      for (size_t l = 0; l < 3; ++l) {
+        const auto logits = order["per_layer_logits"][l].get<std::vector<double>>();
+        const size_t best = order["human"].get<size_t>();
+        bool alone = true;
+        for (size_t k = 0; k < logits.size(); ++k) alone = alone && (k == best || logits[k] < logits[best]);
+        right[l] += alone;
+      }
+  auto layers = run_arbiter("eval layers --input " + out + " --human-field human --json");
+  ASSERT_EQ(layers.exit_code, 0) << layers.out;
+  const json j = json::parse(layers.out);
+  EXPECT_EQ(j["n"], 12);
+  EXPECT_EQ(j["listwise"], true);
+  ASSERT_EQ(j["layers"].size(), 3u);
+  for (size_t l = 0; l < 3; ++l) EXPECT_DOUBLE_EQ(j["layers"][l]["accuracy"].get<double>(), right[l] / 12.0) << l;
 }
 
 TEST_F(PairwiseJudge, ListwiseReadsThePromptWithEachResponseUnderItsLabel) {

@@ -239,6 +239,20 @@ TEST(LayersReport, JsonEqualsLayerSpearmanAndMarksTheBestLayer) {
   EXPECT_NE(html.find("<td>2 (best)</td>"), std::string::npos);
 }
 
+TEST(LayersReport, ListwiseReadsAreMeasuredByAccuracy) {
+  const Report report = layers_accuracy_report(12, {0.25, 0.5, 0.75, 0.5}, "listwise.jsonl", "human");
+  const json& j = report.data;
+  ASSERT_EQ(j["layers"].size(), 4u);
+  EXPECT_EQ(number(j["layers"][1]["accuracy"]), 0.5);
+  EXPECT_FALSE(j["layers"][1].contains("spearman"));
+  EXPECT_EQ(j["best_layer"], 2);
+  EXPECT_EQ(number(j["best_accuracy"]), 0.75);
+  const std::string html = render_html(report);
+  expect_self_contained_html(html, {"layers"}, 1);
+  EXPECT_NE(html.find(">best: layer 2, 0.750</text>"), std::string::npos);
+  EXPECT_NE(html.find("accuracy by layer"), std::string::npos);
+}
+
 TEST(WriteReport, UnwritableDirectoryIsAnError) {
   const auto dir = temp_dir("blocked");
   std::ofstream(dir / "file") << "x";
