@@ -16,6 +16,7 @@
 #include "runtime/backend.h"
 #include "runtime/cpu/peak.h"
 #include "runtime/device.h"
+#include "runtime/shared_prefix.h"
 
 namespace arbiter::cli {
 
@@ -23,7 +24,7 @@ namespace {
 
 struct BenchArgs {
   std::string model_path, shape = "qwen2.5-0.5b", type = "f32", device = "cpu", head = "lm";
-  int tokens = 512, batch = 1, repeat = 3, warmup = 1;
+  int tokens = 512, batch = 1, repeat = 3, warmup = 1, shared_prefix = 0;
   int64_t gemm = 0;
   uint64_t seed = 42;
   bool json = false;
@@ -89,15 +90,23 @@ Status make_bench_backend(const BenchArgs& args, std::unique_ptr<Backend>& backe
 
 Status run_bench(const BenchArgs& args) {
   if (args.tokens <= 0 || args.batch <= 0 || args.repeat <= 0) return error("--tokens, --batch and --repeat must be positive");
+  if (args.shared_prefix < 0 || args.shared_prefix >= args.tokens)
+    return error("--shared-prefix must be at least 0 and below --tokens (" + std::to_string(args.tokens) + ")");
   if (args.gemm > 0) return run_gemm_bench(args);
   std::unique_ptr<Backend> backend;
   std::string label;
   ARB_TRY(make_bench_backend(args, backend, label));
   const Model& model = backend->model();
   const ModelConfig& c = model.config;
+  // Sequences differ from their first token on, except for --shared-prefix tokens they all start with.
   std::vector<SequenceInput> batch(size_t(args.batch));
   for (int s = 0; s < args.batch; ++s)
-    for (int t = 0; t < args.tokens; ++t) batch[size_t(s)].tokens.push_back(int32_t((t * 7 + s * 13 + 1) % c.vocab_size));
+    for (int t = 0; t < args.tokens; ++t) {
+      const int source = t < args.shared_prefix ? 0 : s;
+      batch[size_t(s)].tokens.push_back(int32_t((t * 7 + source * 13 + 1) % c.vocab_size));
+    }
+  const int64_t computed = backend->shares_prefixes() ? plan_shared_prefixes(batch).computed_tokens
+                                                      : int64_t(args.tokens) * args.batch;
   const bool gpu = backend->name().rfind("cuda", 0) == 0;
   ForwardOptions options;
   options.logits = c.is_classifier() ? LogitsMode::kNone : LogitsMode::kSelected;
@@ -113,6 +122,7 @@ Status run_bench(const BenchArgs& args) {
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];
   const double tokens = double(args.tokens) * args.batch;
+  // FLOPs of the whole batch as written: with a shared prefix computed once, more than were computed.
   const double flops = 2.0 * layer_matrix_params(model) * tokens +
                        2.0 * double(args.tokens) * args.tokens * double(c.q_dim()) * double(c.num_layers) * args.batch;
   const int threads = global_thread_pool().size();
@@ -125,6 +135,8 @@ Status run_bench(const BenchArgs& args) {
   j["threads"] = threads;
   j["batch"] = args.batch;
   j["tokens_per_sequence"] = args.tokens;
+  j["shared_prefix"] = args.shared_prefix;
+  j["computed_tokens"] = computed;
   j["median_seconds"] = median;
   j["tokens_per_second"] = tokens / median;
   j["gflops"] = flops / median / 1e9;
@@ -137,6 +149,12 @@ Status run_bench(const BenchArgs& args) {
   } else if (gpu) {
     std::printf("%s on %s: %d x %d tokens: %.1f tokens/s, %.1f TFLOP/s (median of %d)\n", label.c_str(),
                 backend->name().c_str(), args.batch, args.tokens, tokens / median, flops / median / 1e12, args.repeat);
+  } else if (computed < int64_t(tokens)) {
+    // FLOP rates of tokens that were not computed would be no measure of the machine.
+    std::printf("%s: %d x %d tokens, %d threads, %s matmuls: %.1f tokens/s counting every token; the %d-token shared "
+                "prefix computed once: %lld of %.0f tokens computed\n",
+                label.c_str(), args.batch, args.tokens, threads, matmul_precision_name(arithmetic), tokens / median,
+                args.shared_prefix, static_cast<long long>(computed), tokens);
   } else {
     std::printf("%s: %d x %d tokens, %d threads, %s matmuls: %.1f tokens/s, %.1f GFLOP/s (%.0f%% of the measured %.0f "
                 "GFLOP/s %s peak)\n",
@@ -159,6 +177,10 @@ const CommandRegistration kRegistration({
       sub.add_option("--tokens", args->tokens, "tokens per sequence")->default_val(512);
       sub.add_option("--batch", args->batch, "sequences per forward pass")->default_val(1);
       sub.add_option("--repeat", args->repeat, "timed runs (the median is reported)")->default_val(3);
+      sub.add_option("--shared-prefix", args->shared_prefix,
+                     "tokens every sequence of the batch starts with (the CPU computes them once; rates count every "
+                     "token)")
+          ->default_val(0);
       sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1);
       sub.add_option("--seed", args->seed, "random weights seed")->default_val(42);
       add_device_option(sub, args->device);

@@ -66,5 +66,22 @@ TEST(PrefixSharing, JudgeAndScoreWriteTheSameBytesEitherWay) {
   expect_same_output("score -m " + dir + "/reward -i " + rows, dir, "score");
 }
 
+TEST(PrefixSharing, BenchCountsWhatASharedPrefixSaves) {
+  // Four 128-token sequences starting with the same 100 tokens: 100 + 4 x 28 computed.
+  auto shared = run_arbiter("bench --shape tiny --tokens 128 --batch 4 --shared-prefix 100 --repeat 1 --json");
+  ASSERT_EQ(shared.exit_code, 0) << shared.out;
+  const auto json_start = shared.out.find('{');
+  ASSERT_NE(json_start, std::string::npos) << shared.out;
+  const nlohmann::json j = nlohmann::json::parse(shared.out.substr(json_start));
+  EXPECT_EQ(j["computed_tokens"], 100 + 4 * 28);
+  EXPECT_EQ(j["shared_prefix"], 100);
+  auto whole = run_arbiter("--no-prefix-sharing bench --shape tiny --tokens 128 --batch 4 --shared-prefix 100 --repeat 1 --json");
+  ASSERT_EQ(whole.exit_code, 0) << whole.out;
+  EXPECT_EQ(nlohmann::json::parse(whole.out.substr(whole.out.find('{')))["computed_tokens"], 4 * 128);
+  auto too_long = run_arbiter("bench --shape tiny --tokens 128 --shared-prefix 128");
+  EXPECT_NE(too_long.exit_code, 0);
+  EXPECT_NE(too_long.out.find("--shared-prefix must be"), std::string::npos) << too_long.out;
+}
+
 }  // namespace
 }  // namespace arbiter
