@@ -36,6 +36,9 @@ const CommandRegistration kRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<FeaturesArgs>();
       add_dataset_options(sub, args->data);
+      // The shared options speak of per-row JSONL; this command writes one features file.
+      sub.get_option("--output")->description("output features file (safetensors: features [N, R, d], label.<name> [N])");
+      sub.get_option("--resume")->description("not supported: the features file is written whole at the end");
       sub.add_option("--layer", args->layer,
                      "final (the final-normed last layer, what a reward head reads) or a layer index 0..L")
           ->default_val("final");

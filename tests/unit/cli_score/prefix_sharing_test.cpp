@@ -1,6 +1,6 @@
-// Shared prefixes from the command line: judging and scoring rows whose sequences start alike (a pair's
-// two responses after one long prompt) writes the same bytes with sharing on (the default) and off, and
-// the run's summary says how many tokens were computed.
+// Shared prefixes from the command line: judging, scoring and extracting features of rows whose
+// sequences start alike (a pair's two responses after one long prompt) writes the same bytes with sharing
+// on (the default) and off, and the run's summary says how many tokens were computed.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -52,7 +52,7 @@ void expect_same_output(const std::string& command, const std::string& dir, cons
   EXPECT_EQ(summary_number(whole.out, R"((\d+) computed, shared prefixes once)"), -1) << whole.out;
 }
 
-TEST(PrefixSharing, JudgeAndScoreWriteTheSameBytesEitherWay) {
+TEST(PrefixSharing, JudgeScoreAndFeaturesWriteTheSameBytesEitherWay) {
   const std::string dir = temp_dir("prefix-sharing");
   const std::string tokenizer = kShared + "/fixtures/tokenizers/qwen3";
   auto judge = run_arbiter("-q create-model --arch qwen2 --tokenizer " + tokenizer + " --out " + dir + "/judge");
@@ -64,6 +64,7 @@ TEST(PrefixSharing, JudgeAndScoreWriteTheSameBytesEitherWay) {
   expect_same_output("judge -m " + dir + "/judge -i " + rows + " --template generic", dir, "judge");
   expect_same_output("judge -m " + dir + "/judge -i " + rows + " --template pairwise", dir, "pairwise");
   expect_same_output("score -m " + dir + "/reward -i " + rows, dir, "score");
+  expect_same_output("features -m " + dir + "/judge -i " + rows, dir, "features");  // a safetensors file
 }
 
 TEST(PrefixSharing, BenchCountsWhatASharedPrefixSaves) {
