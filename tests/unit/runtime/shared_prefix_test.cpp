@@ -107,6 +107,30 @@ TEST(SharedPrefixPlan, ShortRunsAndLevelLimitsAreRespected) {
   EXPECT_TRUE(plan_shared_prefixes({}).nodes.empty());
 }
 
+// Copies of one sequence share all but their last token; a one-token sequence and one read at position 0
+// share nothing.
+std::vector<SequenceInput> edge_batch(int32_t vocab) {
+  std::mt19937 rng(9);
+  const auto tokens = random_tokens(rng, 100, vocab);
+  std::vector<SequenceInput> batch(6, SequenceInput{tokens, {}});
+  batch.push_back({{tokens[0]}, {}});
+  batch.push_back({tokens, {0, 99}});
+  return batch;
+}
+
+TEST(SharedPrefixPlan, CopiesShareAllButTheirLastToken) {
+  const auto batch = edge_batch(512);
+  const SharedPrefixPlan plan = plan_shared_prefixes(batch);
+  ASSERT_EQ(plan.nodes.size(), 1u);
+  EXPECT_EQ(plan.nodes[0].begin, 0);
+  EXPECT_EQ(plan.nodes[0].end, 99);
+  for (size_t s = 0; s < 6; ++s) EXPECT_EQ(plan.start[s], 99) << s;
+  EXPECT_EQ(plan.start[6], 0);
+  EXPECT_EQ(plan.node_of[6], -1);
+  EXPECT_EQ(plan.start[7], 0);  // read at position 0
+  EXPECT_EQ(plan.computed_tokens, 99 + 6 + 1 + 100);
+}
+
 ForwardOptions read_everything(const Model& m, bool classifier) {
   ForwardOptions o;
   for (int32_t l = 0; l <= m.config.num_layers; ++l) o.capture_layers.push_back(l);
@@ -142,8 +166,9 @@ void expect_same_bytes(const std::string& name) {
   auto model = load_model(kShared + "/fixtures/hf/" + name);
   ASSERT_TRUE(model.is_ok()) << model.message();
   auto backend = make_cpu_backend(*model);
-  const auto batch = judge_like_batch(int32_t((*model)->config.vocab_size));
+  auto batch = judge_like_batch(int32_t((*model)->config.vocab_size));
   ASSERT_FALSE(plan_shared_prefixes(batch).nodes.empty());
+  for (SequenceInput& s : edge_batch(int32_t((*model)->config.vocab_size))) batch.push_back(std::move(s));
   const ForwardOptions options = read_everything(**model, (*model)->config.is_classifier());
   const auto [alone, shared] = without_and_with_sharing([&] { return backend->forward(batch, options); });
   ASSERT_TRUE(alone.is_ok() && shared.is_ok());
