@@ -27,7 +27,8 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
   sub.add_option("--chat-template-kwargs", a.chat_template_kwargs,
                  "JSON object of extra chat template variables, e.g. '{\"enable_thinking\": false}' (Qwen3)");
   sub.add_flag("--plain", a.plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
-  sub.add_option("--batch-tokens", a.batch_tokens, "tokens per forward pass")->default_val(4096);
+  sub.add_option("--batch-tokens", a.batch_tokens, "tokens computed per forward pass (a prefix its sequences share counts once)")
+      ->default_val(4096);
   sub.add_option("--limit", a.limit, "only the first N rows");
 }
 
