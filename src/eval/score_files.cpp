@@ -170,7 +170,7 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows) {
   size_t group = 0;
-  return read_row_items<LayerRow>(path, [&](const json& row, std::vector<LayerRow>& out) -> Status {
+  ARB_ASSIGN(std::vector<LayerRow> rows, read_row_items<LayerRow>(path, [&](const json& row, std::vector<LayerRow>& out) -> Status {
     ++group;
     // A listwise judge's row: each order that carries the human label is one item.
     if (row.is_object() && row.contains("orders")) return judged_items(row, "orders", human_field, group, out);
@@ -184,7 +184,14 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
     item.group = group;
     out.push_back(std::move(item));
     return Status();
-  }, error_rows);
+  }, error_rows));
+  // A listwise read's target is "people's best comes first", a rated or pairwise item's a score: one
+  // fit or one measure over both would mean neither.
+  const auto listwise = std::count_if(rows.begin(), rows.end(), [](const LayerRow& r) { return r.best_first; });
+  if (listwise > 0 && size_t(listwise) < rows.size())
+    return error(path + ": mixes " + std::to_string(listwise) + " listwise reads with " +
+                 std::to_string(rows.size() - size_t(listwise)) + " rated or pairwise items; use one kind of judge run");
+  return rows;
 }
 
 }  // namespace arbiter::eval

@@ -103,6 +103,12 @@ TEST(Layers, ListwiseOrdersGiveOneBestFirstItemPerOrderPeopleJudged) {
   ASSERT_FALSE(rows);
   EXPECT_NE(rows.message().find("orders[1]"), std::string::npos) << rows.message();
   EXPECT_NE(rows.message().find("label position"), std::string::npos) << rows.message();
+  // Listwise reads and rated rows in one file: refused.
+  std::ofstream(path, std::ios::trunc) << R"({"id": "a", "orders": [{"order": [0, 1], "human": 0, "per_layer_logits": [[1, 2]]}]})" "\n"
+                                          R"({"id": "b", "per_layer_logits": [[0, 1]], "score_values": [1, 2], "human": 2})" "\n";
+  rows = read_layer_rows(path, "human");
+  ASSERT_FALSE(rows);
+  EXPECT_NE(rows.message().find("mixes 1 listwise reads with 1 rated or pairwise items"), std::string::npos) << rows.message();
 }
 
 TEST(Layers, ShapeMismatchNamesTheRow) {
