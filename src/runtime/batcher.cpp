@@ -56,10 +56,9 @@ std::vector<std::vector<size_t>> plan_batches_by_content(const std::vector<const
       batches.push_back(std::move(current));
       current.clear();
       computed = full = 0;
-      previous = nullptr;
     }
     current.push_back(index);
-    computed += current.size() == 1 ? len : cost;
+    computed += current.size() == 1 ? len : cost;  // a batch's first sequence shares with nothing before it
     full += len;
     previous = &tokens;
   }

@@ -40,7 +40,7 @@ MatmulPath matmul_path(const PackedBatch& b) {
   return MatmulPath::kRows;
 }
 
-// Caches for `count` sequences (or shared prefixes) of `capacity` positions each, every layer.
+// A cache of `capacity` positions at every layer, for one sequence or one shared prefix.
 KvCache make_cache(const ModelConfig& c, int64_t capacity) {
   KvCache cache;
   cache.k.assign(size_t(c.num_layers), std::vector<float>(size_t(std::max<int64_t>(capacity, 1) * c.kv_dim())));
@@ -215,8 +215,6 @@ Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<Sequen
   return run(b, options, nullptr, MatmulPath::kGemm);
 }
 
-// Every pass takes the GEMM (never the decoding steps' row path) and attention sums a query's keys in
-// the same order wherever they come from, so each sequence gets the bytes of a forward pass of its own.
 Result<std::vector<KvCache>> CpuBackend::run_prefix_nodes(const std::vector<SequenceInput>& sequences,
                                                            const SharedPrefixPlan& plan) {
   const ModelConfig& c = model_->config;
@@ -245,6 +243,8 @@ Result<std::vector<KvCache>> CpuBackend::run_prefix_nodes(const std::vector<Sequ
   return node_kv;
 }
 
+// Every pass takes the GEMM (never the decoding steps' row path) and attention sums a query's keys in
+// the same order wherever they come from, so each sequence gets the bytes of a forward pass of its own.
 Result<std::vector<SequenceOutput>> CpuBackend::run_sharing_prefixes(const std::vector<SequenceInput>& sequences,
                                                                      const SharedPrefixPlan& plan,
                                                                      const ForwardOptions& options) {
