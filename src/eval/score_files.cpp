@@ -105,15 +105,16 @@ Result<LayerRow> listwise_layer_row(const json& order, const std::string& human_
   return out;
 }
 
-// The items of a pairwise (`comparisons`) or listwise (`orders`) judge's row that carry the human field.
+// The items of a pairwise (`comparisons`) or listwise (`orders`) judge's row that carry the human field,
+// each read by make_item.
+template <class MakeItem>
 Status judged_items(const json& row, const char* list, const std::string& human_field, size_t group,
-                    std::vector<LayerRow>& out) {
+                    const MakeItem& make_item, std::vector<LayerRow>& out) {
   const json& items = row.at(list);
   if (!items.is_array()) return error(std::string("field '") + list + "' is not a list");
-  const bool listwise = std::string(list) == "orders";
   for (size_t c = 0; c < items.size(); ++c) {
     if (!items[c].is_object() || !items[c].contains(human_field)) continue;
-    auto item = listwise ? listwise_layer_row(items[c], human_field) : layer_row(items[c], human_field, row.at("score_values"));
+    Result<LayerRow> item = make_item(items[c]);
     if (!item) return error(std::string(list) + "[" + std::to_string(c) + "]: " + item.message());
     item->group = group;
     out.push_back(std::move(item).value());
@@ -173,13 +174,19 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
   ARB_ASSIGN(std::vector<LayerRow> rows, read_row_items<LayerRow>(path, [&](const json& row, std::vector<LayerRow>& out) -> Status {
     ++group;
     // A listwise judge's row: each order that carries the human label is one item.
-    if (row.is_object() && row.contains("orders")) return judged_items(row, "orders", human_field, group, out);
+    if (row.is_object() && row.contains("orders")) {
+      return judged_items(row, "orders", human_field, group,
+                          [&](const json& order) { return listwise_layer_row(order, human_field); }, out);
+    }
     if (!row.is_object() || (!row.contains("per_layer_logits") && !row.contains("comparisons")))
       return error("missing field 'per_layer_logits' (a judge run writes it with --per-layer)");
     if (!row.contains("score_values"))
       return error("missing field 'score_values' (a judge run writes it with --per-layer)");
     // A pairwise judge's row: each comparison that carries the human label is one item.
-    if (row.contains("comparisons")) return judged_items(row, "comparisons", human_field, group, out);
+    if (row.contains("comparisons")) {
+      return judged_items(row, "comparisons", human_field, group,
+                          [&](const json& c) { return layer_row(c, human_field, row.at("score_values")); }, out);
+    }
     ARB_ASSIGN(LayerRow item, layer_row(row, human_field, row.at("score_values")));
     item.group = group;
     out.push_back(std::move(item));
