@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the `fuzz` preset: clang-14, ASan + UBSan) and runs each for SECONDS
 # seconds (default 600), seeded with shrunk copies of the GGUF and safetensors files in ../shared, with
-# the Parquet files in tests/data/parquet, and with one request body per serve route.
+# the Parquet files in tests/data/parquet, with one request body per serve route, with the chat templates
+# of ../shared's tokenizers (and a Jinja dictionary), with the tokenizers' reference texts, and with the
+# fixture models whole (fuzz_gguf_model loads and runs what the parser accepts).
 # Crashes are written to build/fuzz/crashes/<target>/; the grown corpus stays in build/fuzz/corpus/.
 #
 # usage: scripts/fuzz.sh [SECONDS]
@@ -13,12 +15,15 @@ shared="${ARBITER_SHARED_DIR:-$root/../shared}"
 build="$root/build/fuzz"
 
 (cd "$root" && cmake --preset fuzz >/dev/null)
-targets=(fuzz_gguf fuzz_safetensors fuzz_parquet fuzz_serve_request)
+targets=(fuzz_gguf fuzz_gguf_model fuzz_safetensors fuzz_parquet fuzz_serve_request fuzz_chat_template fuzz_tokenize)
 cmake --build "$build" -j2 --target "${targets[@]}"
 
 seeds="$build/seeds"
 rm -rf "$seeds"
 python3 "$root/scripts/fuzz_seeds.py" "$shared" "$seeds/fuzz_gguf" "$seeds/fuzz_safetensors"
+# fuzz_gguf_model: the Q8_0 fixtures whole (200-250 KB each), so the model binds and runs.
+mkdir -p "$seeds/fuzz_gguf_model"
+cp "$shared"/fixtures/gguf/*.q8_0.gguf "$seeds/fuzz_gguf_model/"
 mkdir -p "$seeds/fuzz_parquet"
 cp "$root"/tests/data/parquet/*.parquet "$seeds/fuzz_parquet/"
 # fuzz_serve_request: the first byte picks the route (0 reward, 1 pooling, 2 score, 3 judge), the rest is the body.
@@ -31,6 +36,26 @@ serve_seed score '\x02' '{"pairs": [{"prompt": [{"role": "system", "content": "s
 serve_seed score-ids '\x02' '{"input_ids": [[1, 15043, 3186]]}'
 serve_seed judge '\x03' '{"items": [{"prompt": "p", "response": "r", "rubric": "x", "reference": "y"}], "per_layer": true}'
 
+# fuzz_chat_template: every chat template in ../shared (real Llama 3 and Qwen3 ones among them).
+# fuzz_tokenize: the first byte picks the tokenizer and flags, the rest is a reference text.
+python3 - "$shared" "$seeds" <<'PY'
+import glob, hashlib, json, os, sys
+shared, seeds = sys.argv[1], sys.argv[2]
+os.makedirs(f"{seeds}/fuzz_chat_template", exist_ok=True)
+os.makedirs(f"{seeds}/fuzz_tokenize", exist_ok=True)
+for path in glob.glob(f"{shared}/fixtures/**/tokenizer_config.json", recursive=True):
+    template = json.load(open(path, encoding="utf-8")).get("chat_template")
+    if isinstance(template, str):
+        data = template.encode()
+        open(f"{seeds}/fuzz_chat_template/{hashlib.sha1(data).hexdigest()[:12]}", "wb").write(data)
+for path in glob.glob(f"{shared}/fixtures/tokenizers/*/reference.json"):
+    for i, text in enumerate(json.load(open(path, encoding="utf-8")).get("texts", [])):
+        for selector in (0, 1, 2, 0x30):
+            data = bytes([selector]) + text.encode("utf-8", "surrogatepass")
+            open(f"{seeds}/fuzz_tokenize/{hashlib.sha1(data).hexdigest()[:12]}", "wb").write(data)
+PY
+export ARBITER_SHARED_DIR="$shared"
+
 status=0
 for target in "${targets[@]}"; do
   corpus="$build/corpus/$target"
@@ -38,7 +63,10 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus" "$crashes"
   echo "== $target: ${seconds}s"
   # New inputs go to the first directory (the corpus); the seeds are read only.
-  if ! "$build/$target" "$corpus" "$seeds/$target" -max_total_time="$seconds" -max_len=65536 \
+  extra=(-max_len=65536)
+  [ "$target" = fuzz_chat_template ] && extra+=(-dict="$root/tests/fuzz/jinja.dict")
+  [ "$target" = fuzz_gguf_model ] && extra=(-max_len=262144)
+  if ! "$build/$target" "$corpus" "$seeds/$target" "${extra[@]}" -max_total_time="$seconds" \
       -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$crashes/" -print_final_stats=1; then
     echo "$target found a failure; reproduce with: $build/$target $crashes/<file>" >&2
     status=1

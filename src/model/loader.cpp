@@ -177,13 +177,7 @@ bool stored_in_bf16(const Model& m) { return m.layers.empty() ? false : m.layers
 
 Result<std::shared_ptr<Model>> load_gguf(const std::string& path) {
   ARB_ASSIGN(auto gguf, GgufFile::open(path));
-  auto model = std::make_shared<Model>();
-  model->path = path;
-  model->gguf = gguf;
-  ARB_ASSIGN(model->config, parse_gguf_config(*gguf));
-  Binder binder(path, true, [&](const std::string& name) { return gguf->tensor(name); });
-  ARB_TRY(bind_model(binder, true, *model));
-  return model;
+  return model_from_gguf(std::move(gguf));
 }
 
 Result<std::shared_ptr<Model>> load_hf_dir(const std::string& dir) {
@@ -214,6 +208,16 @@ int64_t Model::parameter_count() const {
                  w.post_attn_norm.size() + w.ffn_norm.size() + w.post_ffn_norm.size());
   }
   return n;
+}
+
+Result<std::shared_ptr<Model>> model_from_gguf(std::shared_ptr<GgufFile> gguf) {
+  auto model = std::make_shared<Model>();
+  model->path = gguf->path();
+  model->gguf = gguf;
+  ARB_ASSIGN(model->config, parse_gguf_config(*gguf));
+  Binder binder(model->path, true, [&](const std::string& name) { return gguf->tensor(name); });
+  ARB_TRY(bind_model(binder, true, *model));
+  return model;
 }
 
 Result<std::shared_ptr<Model>> load_model(const std::string& path) {

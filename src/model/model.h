@@ -49,4 +49,7 @@ struct Model {
 // Loads a model from a GGUF file or a Hugging Face directory (config.json + safetensors).
 Result<std::shared_ptr<Model>> load_model(const std::string& path);
 
+// The model held by an already parsed GGUF file (load_model's GGUF path after opening the file).
+Result<std::shared_ptr<Model>> model_from_gguf(std::shared_ptr<GgufFile> gguf);
+
 }  // namespace arbiter
