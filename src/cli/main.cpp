@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "cli/command.h"
@@ -66,7 +67,17 @@ int main(int argc, char** argv) {
 
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;
-    Status status = run();
+    Status status = Status::ok();
+    // Errors travel as Status; an exception reaching here is a gap in that (a library throwing on input
+    // no check foresaw). Say so plainly and exit non-zero rather than abort: outputs are flushed row by
+    // row, so what was written stays readable.
+    try {
+      status = run();
+    } catch (const std::bad_alloc&) {
+      status = Status::error("out of memory");
+    } catch (const std::exception& e) {
+      status = Status::error(std::string("unexpected failure: ") + e.what());
+    }
     if (!status.is_ok()) {
       std::fprintf(stderr, "arbiter %s: error: %s\n", sub->get_name().c_str(), status.message().c_str());
       return 1;

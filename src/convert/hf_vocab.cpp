@@ -1,5 +1,6 @@
 #include "convert/hf_vocab.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -90,11 +91,13 @@ Status add_sentencepiece(const std::string& path, const ModelConfig& config, Ggu
   return Status::ok();
 }
 
-// tokenizer.ggml.pre from the Split regex of a byte-level pre-tokenizer.
+// tokenizer.ggml.pre from the Split regex of a byte-level pre-tokenizer, or from SmolLM's digits-then-
+// GPT-2 sequence.
 Result<std::string> pre_tokenizer_name(const json& pre, const std::string& path) {
   std::vector<const json*> steps;
   if (pre.is_object() && pre.value("type", "") == "Sequence" && pre.contains("pretokenizers")) {
-    for (const json& s : pre["pretokenizers"]) steps.push_back(&s);
+    for (const json& s : pre["pretokenizers"])
+      if (s.is_object()) steps.push_back(&s);
   } else if (pre.is_object()) {
     steps.push_back(&pre);
   }
@@ -107,10 +110,16 @@ Result<std::string> pre_tokenizer_name(const json& pre, const std::string& path)
     if (regex == kQwen2Pattern) return std::string("qwen2");
     if (regex == kLlama3Pattern) return std::string("llama-bpe");
     if (regex == kGpt2Pattern) return std::string("gpt-2");
-    return error(path + ": pre-tokenizer regex '" + regex + "' is not one GGUF readers know (gpt-2, llama-bpe, qwen2)");
+    if (regex == kTekkenPattern) return std::string("tekken");
+    return error(path + ": pre-tokenizer regex '" + regex +
+                 "' is not one GGUF readers know (gpt-2, llama-bpe, qwen2, tekken)");
   }
+  const bool single_digits = std::any_of(steps.begin(), steps.end(), [](const json* s) {
+    return s->value("type", "") == "Digits" && s->value("individual_digits", false);
+  });
   for (const json* s : steps) {
-    if (s->value("type", "") == "ByteLevel" && s->value("use_regex", true)) return std::string("gpt-2");
+    if (s->value("type", "") == "ByteLevel" && s->value("use_regex", true))
+      return std::string(single_digits ? "smollm" : "gpt-2");
   }
   return error(path + ": byte-level BPE without a recognised pre-tokenizer");
 }
@@ -224,9 +233,7 @@ void add_chat_templates(const json& tokenizer_config, const fs::path& dir, GgufM
   }
 }
 
-}  // namespace
-
-Status add_vocab_metadata(const std::string& dir_path, const ModelConfig& config, GgufMetadata& md) {
+Status add_vocab_metadata_unchecked(const std::string& dir_path, const ModelConfig& config, GgufMetadata& md) {
   const fs::path dir(dir_path);
   const std::string spm_path = (dir / "tokenizer.model").string();
   const std::string json_path = (dir / "tokenizer.json").string();
@@ -266,6 +273,18 @@ Status add_vocab_metadata(const std::string& dir_path, const ModelConfig& config
   set_metadata(md, "tokenizer.ggml.add_eos_token", GgufValue::from_bool(add_eos));
   add_chat_templates(tokenizer_config, dir, md);
   return Status::ok();
+}
+
+}  // namespace
+
+Status add_vocab_metadata(const std::string& dir_path, const ModelConfig& config, GgufMetadata& md) {
+  // nlohmann throws on a value of the wrong type inside well-formed JSON (a non-string token, a
+  // non-boolean flag); the boundary turns that into an error naming the directory.
+  try {
+    return add_vocab_metadata_unchecked(dir_path, config, md);
+  } catch (const std::exception& e) {
+    return error(dir_path + ": tokenizer files: " + e.what());
+  }
 }
 
 }  // namespace arbiter

@@ -22,18 +22,31 @@ std::optional<int32_t> optional_id(const GgufFile& gguf, const std::string& key,
   return static_cast<int32_t>(*v);
 }
 
-// tokenizer.ggml.pre -> (regex, NFC first, ignore_merges), as llama.cpp maps them.
+// tokenizer.ggml.pre -> how text is split before BPE, as llama.cpp maps the names the converter writes.
+// The patterns are those of the models' tokenizer.json files, so encodings match transformers.
 struct PreTokenizerChoice {
-  const char* pattern;
-  bool nfc;
-  bool ignore_merges;
+  std::vector<const char*> patterns;  // applied in order, each splitting the pieces of the one before (Isolated)
+  bool nfc = false;                   // NFC-normalize first (Qwen2's tokenizer.json does)
+  bool ignore_merges = false;         // a piece that is a whole vocabulary entry is taken as it is
+  bool add_bos = false;               // BOS when the file has no tokenizer.ggml.add_bos_token
 };
 
 Result<PreTokenizerChoice> choose_pre(const std::string& pre) {
-  if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2") return PreTokenizerChoice{kGpt2Pattern, false, false};
-  if (pre == "llama-bpe" || pre == "llama3" || pre == "smaug-bpe") return PreTokenizerChoice{kLlama3Pattern, false, true};
-  if (pre == "qwen2") return PreTokenizerChoice{kQwen2Pattern, true, false};
-  return Status::error("tokenizer.ggml.pre '" + pre + "' is not supported (default, gpt-2, llama-bpe, qwen2)");
+  if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2") return PreTokenizerChoice{{kGpt2Pattern}};
+  // Llama 3 and the families converted with its tokenizer (Falcon3 among the llama-architecture ones).
+  if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3" || pre == "falcon3")
+    return PreTokenizerChoice{{kLlama3Pattern}, false, true, true};
+  if (pre == "smaug-bpe") return PreTokenizerChoice{{kLlama3Pattern}};
+  // Qwen2, Qwen2.5, Qwen3, and DeepSeek-R1's distillations into Qwen (the Qwen vocabulary).
+  if (pre == "qwen2" || pre == "qwen2.5" || pre == "qwen-2.5" || pre == "deepseek-r1-qwen")
+    return PreTokenizerChoice{{kQwen2Pattern}, true};
+  // Mistral's Tekken (Mistral Nemo, Mistral Small 3, Ministral): case-aware words, single digits.
+  if (pre == "tekken") return PreTokenizerChoice{{kTekkenPattern}, false, true, true};
+  // SmolLM / SmolLM2: every digit alone, then GPT-2's words.
+  if (pre == "smollm") return PreTokenizerChoice{{kSingleDigitPattern, kGpt2Pattern}};
+  return Status::error("tokenizer.ggml.pre '" + pre +
+                       "' is not supported (default, gpt-2, llama-bpe, falcon3, smaug-bpe, qwen2, deepseek-r1-qwen, "
+                       "tekken, smollm)");
 }
 
 void add_typed_tokens(const std::vector<std::string>& tokens, const std::vector<int64_t>& types,
@@ -98,10 +111,11 @@ Result<TokenizerConfig> llama_config(const GgufFile& gguf, std::vector<std::stri
   return config;
 }
 
-Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::string> tokens) {
+Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::string> tokens, bool* add_bos_default) {
   TokenizerConfig config;
   config.kind = "bpe (byte-level)";
   ARB_ASSIGN(PreTokenizerChoice pre, choose_pre(gguf.get_string("tokenizer.ggml.pre").value_or("")));
+  *add_bos_default = pre.add_bos;
   ARB_ASSIGN(std::vector<std::string> merges, gguf.get_string_array("tokenizer.ggml.merges"));
   auto to_bytes = [](const std::string& token) {
     auto bytes = unicode_to_bytes(token);
@@ -121,10 +135,13 @@ Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::strin
     config.model.merges.emplace_back(to_bytes(merges[i].substr(0, space)), to_bytes(merges[i].substr(space + 1)));
   }
   if (pre.nfc) config.normalizers.push_back(NormalizerStep::of(NormalizerKind::kNFC));
-  PreTokenizerStep split;
-  split.kind = PreTokenizerKind::kSplit;
-  ARB_ASSIGN(split.pattern, Regex::compile(pre.pattern));
-  config.pre_tokenizers.push_back(std::move(split));
+  for (const char* pattern : pre.patterns) {
+    PreTokenizerStep split;
+    split.kind = PreTokenizerKind::kSplit;
+    split.behavior = SplitBehavior::kIsolated;
+    ARB_ASSIGN(split.pattern, Regex::compile(pattern));
+    config.pre_tokenizers.push_back(std::move(split));
+  }
   DecoderStep decoder;
   decoder.kind = DecoderKind::kByteLevel;
   config.decoders.push_back(decoder);
@@ -147,7 +164,7 @@ Result<std::shared_ptr<Tokenizer>> load(const GgufFile& gguf) {
     ARB_ASSIGN(config, llama_config(gguf, tokens, types));
     add_bos_default = true;
   } else if (*model == "gpt2") {
-    ARB_ASSIGN(config, gpt2_config(gguf, tokens));
+    ARB_ASSIGN(config, gpt2_config(gguf, tokens, &add_bos_default));
   } else {
     return Status::error("tokenizer.ggml.model '" + *model + "' is not supported (llama, gpt2)");
   }

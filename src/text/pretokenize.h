@@ -38,6 +38,8 @@ struct PreTokenizerStep {
 extern const char* const kGpt2Pattern;
 extern const char* const kLlama3Pattern;
 extern const char* const kQwen2Pattern;
+extern const char* const kTekkenPattern;       // Mistral's Tekken (tokenizer.json's Split pattern)
+extern const char* const kSingleDigitPattern;  // HF's Digits(individual_digits) as a Split
 
 // Words of `text` in order; empty words are dropped. `at_input_start`: the segment begins the whole
 // input (not after an added token), which Metaspace's "first" scheme needs.

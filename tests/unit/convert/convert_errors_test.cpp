@@ -2,28 +2,14 @@
 // the output path.
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "convert_test_util.h"
 
 namespace arbiter::convert_test {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A copy of a fixture directory (symlinked files) that a test may break.
-std::string copy_fixture(const std::string& name, const std::string& as) {
-  const fs::path dir = fs::path(scratch_dir()) / as;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  for (const auto& entry : fs::directory_iterator(hf_fixture(name))) {
-    fs::create_symlink(entry.path(), dir / entry.path().filename());
-  }
-  return dir.string();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::remove(path);
-  std::ofstream(path) << text;
-}
 
 Result<ConvertReport> convert_to(const std::string& dir, const std::string& out, const std::string& type = "f32") {
   ConvertOptions options;
@@ -77,6 +63,29 @@ TEST(ConvertErrors, MissingTensor) {
   auto r = convert_to(dir, out);
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.message().find("missing tensor 'model.layers.1.mlp.down_proj.weight'"), std::string::npos) << r.message();
+  expect_no_output(out);
+}
+
+// Well-formed JSON with values of the wrong type: an added token whose content is a number, a chat
+// template list entry whose name is not a string. Each is an error naming the directory, not a crash.
+TEST(ConvertErrors, TokenizerFilesWithWrongTypes) {
+  const std::string dir = copy_fixture("qwen2", "wrong-types");
+  std::ifstream in(hf_fixture("qwen2") + "/tokenizer.json");
+  nlohmann::json tokenizer = nlohmann::json::parse(in);
+  tokenizer["added_tokens"] = nlohmann::json::array({{{"id", 3}, {"content", 7}, {"special", true}}});
+  write_text(fs::path(dir) / "tokenizer.json", tokenizer.dump());
+  const std::string out = scratch_dir() + "/wrong-types.gguf";
+  auto r = convert_to(dir, out);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("wrong-types: tokenizer files"), std::string::npos) << r.message();
+  expect_no_output(out);
+
+  write_text(fs::path(dir) / "tokenizer.json", nlohmann::json::parse(std::ifstream(hf_fixture("qwen2") + "/tokenizer.json")).dump());
+  write_text(fs::path(dir) / "tokenizer_config.json",
+             R"({"chat_template": [{"name": 5, "template": "{{ messages }}"}]})");
+  r = convert_to(dir, out);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("wrong-types: tokenizer files"), std::string::npos) << r.message();
   expect_no_output(out);
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <unistd.h>
 
@@ -51,6 +52,24 @@ inline std::string converted(const std::string& name, const std::string& type) {
     EXPECT_TRUE(report.is_ok()) << report.message();
   }
   return out;
+}
+
+// A copy of a fixture directory (symlinked files) that a test may change file by file (write_text
+// replaces the link, never the fixture).
+inline std::string copy_fixture(const std::string& name, const std::string& as) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(scratch_dir()) / as;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator(hf_fixture(name))) {
+    fs::create_symlink(entry.path(), dir / entry.path().filename());
+  }
+  return dir.string();
+}
+
+inline void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::remove(path);
+  std::ofstream(path) << text;
 }
 
 using arbiter::testing::as_floats;

@@ -8,6 +8,7 @@
 #include "convert_test_util.h"
 #include "io/gguf.h"
 #include "model/model_tokenizer.h"
+#include "text/pretokenize.h"
 #include "text/tokenizer.h"
 
 namespace arbiter::convert_test {
@@ -65,6 +66,81 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ConvertedTokenizer,
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n;
                          });
+
+// Tokenizers whose pre-tokenizer GGUF names differently: Mistral's Tekken split and SmolLM's single
+// digits before GPT-2's. The converter must name them so the GGUF encodes as the directory does. The
+// fixture's vocabulary gains "xQ" and "12" (with their merges), which only a split that keeps "xQ" or
+// "12" in one piece can form: so a reader applying another split encodes the test texts differently.
+nlohmann::json qwen2_tokenizer_with(const nlohmann::json& pre_tokenizer) {
+  std::ifstream in(hf_fixture("qwen2") + "/tokenizer.json");
+  nlohmann::json tokenizer = nlohmann::json::parse(in);
+  tokenizer["model"]["vocab"]["xQ"] = 509;
+  tokenizer["model"]["vocab"]["12"] = 510;
+  tokenizer["model"]["merges"].push_back({"x", "Q"});
+  tokenizer["model"]["merges"].push_back({"1", "2"});
+  tokenizer["pre_tokenizer"] = pre_tokenizer;
+  return tokenizer;
+}
+
+nlohmann::json byte_level_after(const nlohmann::json& first_step, bool byte_level_regex) {
+  return {{"type", "Sequence"},
+          {"pretokenizers",
+           {first_step,
+            {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", byte_level_regex}}}}};
+}
+
+std::string directory_with(const std::string& name, const nlohmann::json& tokenizer) {
+  const std::string dir = copy_fixture("qwen2", "pre-" + name);
+  write_text(std::filesystem::path(dir) / "tokenizer.json", tokenizer.dump());
+  return dir;
+}
+
+std::vector<int32_t> encode_at(const std::string& path, const std::string& text) {
+  auto tok = load_tokenizer_at(path);
+  EXPECT_TRUE(tok.is_ok()) << tok.message();
+  if (!tok.is_ok()) return {};
+  auto ids = (*tok)->encode(text, false, false);
+  EXPECT_TRUE(ids.is_ok()) << ids.message();
+  return ids.is_ok() ? *ids : std::vector<int32_t>{};
+}
+
+TEST(ConvertedTokenizer, TekkenAndSmolLmSplitsSurviveConversion) {
+  auto split = [](const char* pattern) {
+    return nlohmann::json{{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}};
+  };
+  struct Case {
+    std::string gguf_name;
+    nlohmann::json pre;          // the tokenizer under test
+    nlohmann::json other_pre;    // the split it would be confused with
+    std::string telling_text;    // encoded differently by the two
+  };
+  const std::vector<Case> cases = {
+      // Tekken ends a word before a capital that follows a lower-case letter: "xQ" never forms.
+      {"tekken", byte_level_after(split(kTekkenPattern), false), byte_level_after(split(kQwen2Pattern), false), "maxQuery"},
+      // SmolLM isolates digits first: "12" never forms; GPT-2's split alone keeps "x12" as "x", "12".
+      {"smollm", byte_level_after({{"type", "Digits"}, {"individual_digits", true}}, true),
+       {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}, "x12y"},
+  };
+  const std::vector<std::string> texts = {"HelloWorld camelCaseWords ALLCAPS maxQuery", "prices 12345 and 3.14159 x12y",
+                                          "path/to/file.txt\n  indented", "Ünïcödé ÉCOLE école 你好123"};
+  for (const Case& c : cases) {
+    const std::string dir = directory_with(c.gguf_name, qwen2_tokenizer_with(c.pre));
+    const std::string other = directory_with(c.gguf_name + "-other", qwen2_tokenizer_with(c.other_pre));
+    ASSERT_NE(encode_at(dir, c.telling_text), encode_at(other, c.telling_text)) << c.gguf_name;
+
+    ConvertOptions options;
+    options.out_path = dir + ".gguf";
+    options.type = "f32";
+    options.progress = false;
+    auto report = convert_hf_to_gguf(dir, options);
+    ASSERT_TRUE(report.is_ok()) << report.message();
+    auto file = GgufFile::open(options.out_path);
+    ASSERT_TRUE(file.is_ok()) << file.message();
+    EXPECT_EQ((*file)->get_string("tokenizer.ggml.pre").value_or(""), c.gguf_name);
+    for (const std::string& text : texts)
+      EXPECT_EQ(encode_at(options.out_path, text), encode_at(dir, text)) << c.gguf_name << ": '" << text << "'";
+  }
+}
 
 std::string run_command(const std::string& command, int* status) {
   std::string output;
