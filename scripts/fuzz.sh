@@ -3,7 +3,8 @@
 # seconds (default 600), seeded with shrunk copies of the GGUF and safetensors files in ../shared, with
 # the Parquet files in tests/data/parquet, with one request body per serve route, with the chat templates
 # of ../shared's tokenizers (and a Jinja dictionary), with the tokenizers' reference texts, and with the
-# fixture models whole (fuzz_gguf_model loads and runs what the parser accepts).
+# fixture models whole (fuzz_gguf_model loads and runs what the parser accepts), and with the fixtures'
+# config.json files.
 # Crashes are written to build/fuzz/crashes/<target>/; the grown corpus stays in build/fuzz/corpus/.
 #
 # usage: scripts/fuzz.sh [SECONDS]
@@ -15,7 +16,7 @@ shared="${ARBITER_SHARED_DIR:-$root/../shared}"
 build="$root/build/fuzz"
 
 (cd "$root" && cmake --preset fuzz >/dev/null)
-targets=(fuzz_gguf fuzz_gguf_model fuzz_safetensors fuzz_parquet fuzz_serve_request fuzz_chat_template fuzz_tokenize)
+targets=(fuzz_gguf fuzz_gguf_model fuzz_hf_config fuzz_safetensors fuzz_parquet fuzz_serve_request fuzz_chat_template fuzz_tokenize)
 cmake --build "$build" -j2 --target "${targets[@]}"
 
 seeds="$build/seeds"
@@ -24,6 +25,11 @@ python3 "$root/scripts/fuzz_seeds.py" "$shared" "$seeds/fuzz_gguf" "$seeds/fuzz_
 # fuzz_gguf_model: the Q8_0 fixtures whole (200-250 KB each), so the model binds and runs.
 mkdir -p "$seeds/fuzz_gguf_model"
 cp "$shared"/fixtures/gguf/*.q8_0.gguf "$seeds/fuzz_gguf_model/"
+# fuzz_hf_config: every config.json of the fixtures (five architectures, causal and classifier heads).
+mkdir -p "$seeds/fuzz_hf_config"
+for config in "$shared"/fixtures/hf/*/config.json; do
+  cp "$config" "$seeds/fuzz_hf_config/$(basename "$(dirname "$config")").json"
+done
 mkdir -p "$seeds/fuzz_parquet"
 cp "$root"/tests/data/parquet/*.parquet "$seeds/fuzz_parquet/"
 # fuzz_serve_request: the first byte picks the route (0 reward, 1 pooling, 2 score, 3 judge), the rest is the body.

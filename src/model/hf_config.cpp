@@ -134,6 +134,8 @@ Status parse_labels(const json& j, ModelConfig& c, const std::string& path) {
 
 }  // namespace
 
+static Result<ModelConfig> parse_hf_config_object(const json& j, const std::string& path);
+
 Result<ModelConfig> parse_hf_config(const std::string& json_text, const std::string& path) {
   json j;
   try {
@@ -142,6 +144,16 @@ Result<ModelConfig> parse_hf_config(const std::string& json_text, const std::str
     return error(path + ": invalid JSON: " + e.what());
   }
   if (!j.is_object()) return error(path + ": expected a JSON object");
+  // Fields are checked for their types where they are read; nlohmann throws on any read a check missed
+  // (a number where a string belongs), and the boundary turns that into an error naming the file.
+  try {
+    return parse_hf_config_object(j, path);
+  } catch (const std::exception& e) {
+    return error(path + ": " + e.what());
+  }
+}
+
+static Result<ModelConfig> parse_hf_config_object(const json& j, const std::string& path) {
   ModelConfig c;
   c.source_format = "safetensors";
   ARB_ASSIGN(auto arch_head, parse_architecture(j, path));
