@@ -153,9 +153,27 @@ Result<ModelConfig> parse_hf_config(const std::string& json_text, const std::str
   }
 }
 
+// A structured field that is present must have the shape it is read as: skipping a malformed rope_scaling
+// or layer_types would run the model with defaults it does not have, a silently wrong answer.
+static Status check_structure(const json& j, const std::string& path) {
+  const std::pair<const char*, bool> objects[] = {{"rope_parameters", true}, {"rope_scaling", true},
+                                                  {"id2label", true}, {"architectures", false},
+                                                  {"layer_types", false}};
+  for (const auto& [key, is_object] : objects) {
+    if (!j.contains(key) || j[key].is_null()) continue;
+    if (is_object ? !j[key].is_object() : !j[key].is_array())
+      return error(path + ": field '" + key + "' must be " + (is_object ? "an object" : "a list"));
+  }
+  if (j.contains("architectures") && j["architectures"].is_array())
+    for (const json& name : j["architectures"])
+      if (!name.is_string()) return error(path + ": field 'architectures' must list names (strings)");
+  return Status::ok();
+}
+
 static Result<ModelConfig> parse_hf_config_object(const json& j, const std::string& path) {
   ModelConfig c;
   c.source_format = "safetensors";
+  ARB_TRY(check_structure(j, path));
   ARB_ASSIGN(auto arch_head, parse_architecture(j, path));
   c.arch = arch_head.first;
   c.head = arch_head.second;

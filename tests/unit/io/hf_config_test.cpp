@@ -28,19 +28,23 @@ TEST(HfConfig, WrongTypesAreErrorsNamingTheFile) {
   struct Change {
     const char* field;
     nlohmann::json value;
+    bool always_an_error;  // false: a field some configs ignore (model_type beside known architectures,
+                           // id2label of a causal LM, torch_dtype), which may then read as absent
   };
   const Change changes[] = {
-      {"model_type", 512},
-      {"architectures", nlohmann::json::array({7})},
-      {"id2label", {{"0", 5}}},
-      {"rope_scaling", "linear"},
-      {"rope_parameters", nlohmann::json::array({1, 2})},
-      {"sliding_window", "eight"},
-      {"hidden_act", 3},
-      {"layer_types", "sliding_attention"},
-      {"torch_dtype", 16},
-      {"hidden_size", 64.5},
-      {"rms_norm_eps", "tiny"},
+      {"model_type", 512, false},
+      {"architectures", nlohmann::json::array({7}), true},
+      {"architectures", "LlamaForCausalLM", true},
+      {"id2label", {{"0", 5}}, false},
+      {"id2label", "LABEL_0", true},
+      {"rope_scaling", "linear", true},
+      {"rope_parameters", nlohmann::json::array({1, 2}), true},
+      {"sliding_window", "eight", true},
+      {"hidden_act", 3, true},
+      {"layer_types", "sliding_attention", true},
+      {"torch_dtype", 16, false},
+      {"hidden_size", 64.5, true},
+      {"rms_norm_eps", "tiny", true},
   };
   for (const char* base : {"llama-seqcls5", "gemma2", "qwen2"}) {
     for (const Change& change : changes) {
@@ -48,11 +52,16 @@ TEST(HfConfig, WrongTypesAreErrorsNamingTheFile) {
       config[change.field] = change.value;
       // With an unknown architecture too, so that the fallback to model_type is reached.
       for (bool unknown_architecture : {false, true}) {
-        if (unknown_architecture) config["architectures"] = nlohmann::json::array({"FalconForCausalLM"});
+        if (unknown_architecture && std::string(change.field) != "architectures")
+          config["architectures"] = nlohmann::json::array({"FalconForCausalLM"});
         auto c = parse_hf_config(config.dump(), "dir/config.json");
-        if (c.is_ok()) continue;  // a value that reads as the default (an ignored field) is fine
-        EXPECT_NE(c.message().find("dir/config.json"), std::string::npos)
-            << base << " " << change.field << ": " << c.message();
+        const std::string what = std::string(base) + " " + change.field + "=" + change.value.dump();
+        if (change.always_an_error) {
+          EXPECT_FALSE(c.is_ok()) << what;
+        }
+        if (!c.is_ok()) {
+          EXPECT_NE(c.message().find("dir/config.json"), std::string::npos) << what << ": " << c.message();
+        }
       }
     }
   }

@@ -44,7 +44,8 @@ Vocab small_vocab() {
   return v;
 }
 
-std::shared_ptr<Tokenizer> tokenizer_with_pre(const std::string& pre, std::optional<bool> add_bos = std::nullopt) {
+// The small vocabulary in a GGUF with the given pre-tokenizer name, loaded back.
+Result<std::shared_ptr<Tokenizer>> load_with_pre(const std::string& pre, std::optional<bool> add_bos) {
   const Vocab v = small_vocab();
   GgufWriter w;
   w.set("general.architecture", GgufValue::from_string("llama"));
@@ -58,12 +59,15 @@ std::shared_ptr<Tokenizer> tokenizer_with_pre(const std::string& pre, std::optio
   w.set("tokenizer.ggml.merges", GgufValue::from_strings({"1 2", "12 3", "123 4", "Ġ x", "x 1"}));
   w.set("tokenizer.ggml.bos_token_id", GgufValue::from_u32(0));
   if (add_bos) w.set("tokenizer.ggml.add_bos_token", GgufValue::from_bool(*add_bos));
-  const std::string path = (test::scratch_root() / ("pre-" + pre + ".gguf")).string();
-  EXPECT_TRUE(w.write(path).is_ok());
-  auto gguf = GgufFile::open(path);
-  EXPECT_TRUE(gguf.is_ok()) << gguf.message();
-  if (!gguf.is_ok()) return nullptr;
-  auto tok = Tokenizer::from_gguf(**gguf);
+  const std::string suffix = !add_bos ? "" : *add_bos ? "-bos" : "-no-bos";
+  const std::string path = (test::scratch_root() / ("pre-" + pre + suffix + ".gguf")).string();
+  ARB_TRY(w.write(path));
+  ARB_ASSIGN(auto gguf, GgufFile::open(path));
+  return Tokenizer::from_gguf(*gguf);
+}
+
+std::shared_ptr<Tokenizer> tokenizer_with_pre(const std::string& pre, std::optional<bool> add_bos = std::nullopt) {
+  auto tok = load_with_pre(pre, add_bos);
   EXPECT_TRUE(tok.is_ok()) << tok.message();
   return tok.is_ok() ? *tok : nullptr;
 }
@@ -127,20 +131,10 @@ TEST(GgufPreTokenizer, Llama3AndTekkenAddBosWhenTheFileDoesNotSay) {
 }
 
 TEST(GgufPreTokenizer, UnknownNameIsRefusedWithTheName) {
-  const Vocab v = small_vocab();
-  GgufWriter w;
-  w.set("tokenizer.ggml.model", GgufValue::from_string("gpt2"));
-  w.set("tokenizer.ggml.pre", GgufValue::from_string("made-up-pre"));
-  w.set("tokenizer.ggml.tokens", GgufValue::from_strings(v.tokens));
-  w.set("tokenizer.ggml.merges", GgufValue::from_strings({"1 2"}));
-  const std::string path = (test::scratch_root() / "pre-unknown.gguf").string();
-  ASSERT_TRUE(w.write(path).is_ok());
-  auto gguf = GgufFile::open(path);
-  ASSERT_TRUE(gguf.is_ok());
-  auto tok = Tokenizer::from_gguf(**gguf);
+  auto tok = load_with_pre("made-up-pre", std::nullopt);
   ASSERT_FALSE(tok.is_ok());
   EXPECT_NE(tok.message().find("made-up-pre"), std::string::npos) << tok.message();
-  EXPECT_NE(tok.message().find("pre-unknown.gguf"), std::string::npos) << tok.message();
+  EXPECT_NE(tok.message().find("pre-made-up-pre.gguf"), std::string::npos) << tok.message();
 }
 
 }  // namespace
