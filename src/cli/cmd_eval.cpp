@@ -2,7 +2,10 @@
 //   eval correlate    Spearman / Kendall tau-b / Pearson (with bootstrap intervals) of two score files
 //   eval rewardbench  RewardBench v1 section scores or RewardBench 2 subset scores from a scored file
 //   eval layers       per-layer Spearman of a judge's per-layer expected scores (listwise reads: accuracy)
-// Each takes --report DIR: report.json, report.md, one .svg per figure and a self-contained report.html.
+//   eval preference   pairwise accuracy against graded preferences (HelpSteer2-Preference, HelpSteer3)
+//   eval processbench first-wrong-step F1 of a process reward model's step rewards
+// correlate, rewardbench and layers take --report DIR: report.json, report.md, one .svg per figure and a
+// self-contained report.html.
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -17,6 +20,7 @@
 #include "data/values.h"
 #include "eval/layers.h"
 #include "eval/metrics.h"
+#include "eval/process_bench.h"
 #include "eval/report.h"
 #include "eval/report_builders.h"
 #include "eval/rewardbench.h"
@@ -371,6 +375,59 @@ Status run_preference(const PreferenceArgs& args) {
   return Status::ok();
 }
 
+// ---- processbench ----
+
+struct ProcessBenchArgs {
+  std::string input, label_field = "human_first_error_step";
+  double threshold = 0.5;
+  bool as_json = false;
+};
+
+json process_bench_json(const eval::ProcessBenchScore& s) {
+  auto number = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+  return {{"erroneous", s.erroneous}, {"erroneous_accuracy", number(s.erroneous_accuracy)},
+          {"correct", s.correct},     {"correct_accuracy", number(s.correct_accuracy)},
+          {"f1", number(s.f1)}};
+}
+
+Status run_process_bench(const ProcessBenchArgs& args) {
+  if (!(args.threshold > 0.0 && args.threshold < 1.0)) return error("--threshold must be between 0 and 1");
+  size_t error_rows = 0;
+  ARB_ASSIGN(const auto rows, eval::read_step_reward_rows(args.input, args.label_field, &error_rows));
+  warn_error_rows(args.input, error_rows);
+  if (rows.empty()) return error(args.input + ": no scored solutions");
+  const eval::ProcessBenchReport report = eval::process_bench_report(rows, args.threshold);
+  if (args.as_json) {
+    json subsets = json::object();
+    for (const auto& [name, score] : report.by_subset) subsets[name] = process_bench_json(score);
+    json j = process_bench_json(report.overall);
+    j["threshold"] = report.threshold;
+    j["best_threshold"] = report.best_threshold;
+    j["best_f1"] = std::isnan(report.best_f1) ? json(nullptr) : json(report.best_f1);
+    j["error_rows"] = error_rows;
+    j["subsets"] = subsets;
+    print_line(data::dump_json(j));
+    return Status::ok();
+  }
+  auto pct = [](double v) { return std::isnan(v) ? std::string("-") : fixed(100.0 * v, 1); };
+  auto line = [&](const std::string& name, const eval::ProcessBenchScore& s) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "%-16s %6zu %8s  %6zu %8s  %6s", name.c_str(), s.erroneous,
+                  pct(s.erroneous_accuracy).c_str(), s.correct, pct(s.correct_accuracy).c_str(), pct(s.f1).c_str());
+    print_line(buf);
+  };
+  print_line("threshold " + fixed(report.threshold, 2) + ": a step rewarded below it is the predicted first error");
+  print_line("subset            wrong  found %   right  clean %      F1");
+  for (const auto& [name, score] : report.by_subset) line(name, score);
+  line("all", report.overall);
+  if (std::isnan(report.overall.f1))
+    print_line("F1 needs solutions both with and without a wrong step");
+  else
+    print_line("best threshold on these rows " + fixed(report.best_threshold, 2) + ": F1 " + pct(report.best_f1) +
+               " (tuned on the evaluated rows: an upper bound)");
+  return Status::ok();
+}
+
 constexpr const char* kReportHelp = "also write report.json, report.md, SVG figures and report.html into DIR";
 
 CommandRunner setup_eval(CLI::App& sub) {
@@ -433,8 +490,18 @@ CommandRunner setup_eval(CLI::App& sub) {
       ->capture_default_str();
   p->add_flag("--json", pref->as_json, "print one JSON object");
 
+  auto pb = std::make_shared<ProcessBenchArgs>();
+  CLI::App* b = sub.add_subcommand(
+      "processbench", "first-wrong-step F1 of a process reward model (ProcessBench) from scored step rows");
+  b->add_option("--input", pb->input, "rows with step_rewards (`arbiter score` with a process reward model)")->required();
+  b->add_option("--label-field", pb->label_field, "the human first wrong step, -1 for none")->capture_default_str();
+  b->add_option("--threshold", pb->threshold, "a step rewarded below this is the predicted first error")
+      ->capture_default_str();
+  b->add_flag("--json", pb->as_json, "print one JSON object");
+
   return [=]() -> Status {
     rb->best_of_n.subset = rb->pref.subset;
+    if (b->parsed()) return run_process_bench(*pb);
     if (p->parsed()) return run_preference(*pref);
     if (c->parsed()) return run_correlate(*correlate);
     if (r->parsed()) return run_rewardbench(*rb);

@@ -26,10 +26,12 @@ nlohmann::ordered_json describe(const Model& m) {
   j["path"] = m.path;
   j["format"] = c.source_format;
   j["architecture"] = architecture_name(c.arch);
-  j["head"] = c.is_classifier() ? "sequence-classification" : "causal-lm";
+  j["head"] = !c.is_classifier() ? "causal-lm" : c.process_reward ? "process-reward" : "sequence-classification";
   if (c.is_classifier()) {
     j["num_labels"] = c.num_labels;
     j["labels"] = c.label_names;
+    j["head_layers"] = c.score_mlp ? 2 : 1;  // 2: Linear + ReLU + Linear
+    if (c.process_reward) j["step_tag"] = c.step_tag;
   }
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;

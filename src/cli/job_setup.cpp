@@ -10,6 +10,14 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
   sub.add_option("--attribute-weights", args.attribute_weights,
                  "combine several outputs: 'nemotron' (0.30, 0.74, 0.46, 0.47, -0.33), name=w,... or w,w,...");
   sub.add_option("--head", args.head_path, "a reward head from `arbiter train head` for a causal backbone");
+  sub.add_option("--step-tag", args.step_tag,
+                 "process reward models: the token that ends each step (default: the model's, e.g. <extra_0>)");
+  sub.add_option("--step-aggregate", args.step_aggregate,
+                 "process reward models: a solution's score from its step rewards: min, product, mean, last")
+      ->default_val("min");
+  sub.add_option("--step-threshold", args.step_threshold,
+                 "process reward models: a step rewarded below this is wrong (first_error_step)")
+      ->default_val(0.5);
 }
 
 void add_judge_options(CLI::App& sub, JudgeArgs& args) {
@@ -70,6 +78,17 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
   } else if (!model.config.is_classifier()) {
     return error(model.path + ": not a sequence-classification model (use `arbiter judge` for a causal LM, "
                  "or --head with a head from `arbiter train head`)");
+  }
+  if (!args.step_tag.empty() && (!model.config.process_reward || options.head))
+    return error("--step-tag: " + model.path + " is not a process reward model (its head reads the last token)");
+  if (model.config.process_reward && !options.head) {
+    ARB_ASSIGN(options.step_aggregate, parse_step_aggregate(args.step_aggregate));
+    if (!(args.step_threshold > 0.0 && args.step_threshold < 1.0))
+      return error("--step-threshold must be between 0 and 1 (a step reward is a probability)");
+    options.step_threshold = args.step_threshold;
+    options.step_tag = args.step_tag.empty() ? model.config.step_tag : args.step_tag;
+    if (!args.attribute_weights.empty())
+      return error("--attribute-weights: a process reward model gives one reward per step (see --step-aggregate)");
   }
   if (!args.attribute_weights.empty()) {
     const RewardJob unweighted(model, nullptr, options);  // only to learn the output names

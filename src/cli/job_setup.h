@@ -16,6 +16,8 @@ namespace arbiter::cli {
 
 struct RewardArgs {
   std::string attribute_weights, head_path;
+  std::string step_tag, step_aggregate = "min";
+  double step_threshold = 0.5;
 };
 
 struct JudgeArgs {

@@ -133,6 +133,7 @@ Result<GgufMetadata> model_metadata(const ModelConfig& c, const nlohmann::json& 
     set_metadata(md, p + "classifier.output_labels", GgufValue::from_strings(labels));
     set_metadata(md, p + "classifier.num_labels", u32(c.num_labels));
     set_metadata(md, p + "pooling_type", GgufValue::from_u32(3));  // llama.cpp's LLAMA_POOLING_TYPE_LAST
+    if (c.process_reward) set_metadata(md, p + "classifier.step_tag", GgufValue::from_string(c.step_tag));
   }
   return md;
 }

@@ -1,5 +1,7 @@
 #include "convert/hf_tensor_names.h"
 
+#include "model/gguf_config.h"
+
 #include <cctype>
 
 namespace arbiter {
@@ -61,8 +63,15 @@ MappedName map_hf_tensor_name(const ModelConfig& c, const std::string& hf_name) 
     if (c.tie_embeddings || c.arch == Architecture::kGemma2) return {TensorFate::kSkip, ""};
     return {TensorFate::kConvert, "output.weight"};
   }
-  if (hf_name == "score.weight") return {TensorFate::kConvert, "cls.output.weight"};
-  if (hf_name == "score.bias") return {TensorFate::kConvert, "cls.output.bias"};
+  if (c.score_mlp) {
+    if (hf_name == "score.0.weight") return {TensorFate::kConvert, kGgufClassifierHiddenWeight};
+    if (hf_name == "score.0.bias") return {TensorFate::kConvert, kGgufClassifierHiddenBias};
+    if (hf_name == "score.2.weight") return {TensorFate::kConvert, kGgufClassifierWeight};
+    if (hf_name == "score.2.bias") return {TensorFate::kConvert, kGgufClassifierBias};
+  } else {
+    if (hf_name == "score.weight") return {TensorFate::kConvert, kGgufClassifierWeight};
+    if (hf_name == "score.bias") return {TensorFate::kConvert, kGgufClassifierBias};
+  }
   const std::string name = starts_with(hf_name, "model.") ? hf_name.substr(6) : hf_name;
   if (name == "embed_tokens.weight") return {TensorFate::kConvert, "token_embd.weight"};
   if (name == "norm.weight") return {TensorFate::kConvert, "output_norm.weight"};
@@ -80,7 +89,11 @@ MappedName map_hf_tensor_name(const ModelConfig& c, const std::string& hf_name) 
 std::vector<std::string> required_hf_tensors(const ModelConfig& c) {
   std::vector<std::string> names = {"model.embed_tokens.weight", "model.norm.weight"};
   // lm_head is not required: a checkpoint without one is read as tied, by transformers and arbiter alike.
-  if (c.is_classifier()) names.push_back("score.weight");
+  if (c.is_classifier() && c.score_mlp) {
+    for (const char* n : {"score.0.weight", "score.0.bias", "score.2.weight"}) names.push_back(n);
+  } else if (c.is_classifier()) {
+    names.push_back("score.weight");
+  }
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     for (const char* n : {"input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight",

@@ -20,6 +20,9 @@ struct Example {
   std::string id;                      // the row's `id` field, or its 0-based row index
   std::vector<Turn> prompt_turns;      // conversation before the response(s)
   std::vector<std::string> responses;  // 1 (rated), 2 (pair: chosen/rejected, response_1/response_2), or more
+  // Step-by-step solutions (ProcessBench-style rows): the one response's steps in order. `responses`
+  // then holds them joined by blank lines, for anything that reads the solution whole.
+  std::vector<std::string> steps;
   std::map<std::string, double> labels;  // human labels by name (helpfulness, preference_strength, ...)
   std::vector<int32_t> input_ids;      // rows that come tokenized: the tokens, and no text
   nlohmann::json raw;                  // the row as read, for fields a caller wants (subset, ...)

@@ -103,7 +103,9 @@ std::string id_of(const json& row, const std::string& field, size_t row_index) {
   return std::to_string(row_index);
 }
 
-bool is_reserved(const std::string& name) { return name == "prompt" || name == "response" || name == "id"; }
+bool is_reserved(const std::string& name) {
+  return name == "prompt" || name == "response" || name == "id" || name == "steps";
+}
 
 }  // namespace
 
@@ -114,8 +116,9 @@ Result<Schema> parse_schema_name(const std::string& name) {
   if (name == "rewardbench") return Schema::kRewardBench;
   if (name == "generic") return Schema::kGeneric;
   if (name == "input_ids") return Schema::kTokenIds;
+  if (name == "steps") return Schema::kSteps;
   return error("unknown schema '" + name +
-               "' (expected auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids)");
+               "' (expected auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids, steps)");
 }
 
 const char* schema_name(Schema schema) {
@@ -126,6 +129,7 @@ const char* schema_name(Schema schema) {
     case Schema::kRewardBench: return "rewardbench";
     case Schema::kGeneric: return "generic";
     case Schema::kTokenIds: return "input_ids";
+    case Schema::kSteps: return "steps";
   }
   return "?";
 }
@@ -151,6 +155,7 @@ Schema detect_schema(const json& row) {
   if (has(row, "response1") && has(row, "response2") && has(row, "overall_preference"))
     return Schema::kHelpSteer2Preference;
   if (has(row, "prompt") && has(row, "response") && has(row, "helpfulness")) return Schema::kHelpSteer2;
+  if (has(row, "steps") && (has(row, "problem") || has(row, "prompt"))) return Schema::kSteps;
   return Schema::kGeneric;
 }
 
@@ -276,6 +281,30 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
           const int64_t v = t.get<int64_t>();
           if (v < 0 || v > INT32_MAX) return error("field 'input_ids' holds " + std::to_string(v) + ", out of range");
           ex.input_ids.push_back(int32_t(v));
+        }
+        break;
+      }
+      case Schema::kSteps: {
+        // ProcessBench: problem, steps, label = index of the earliest wrong step, -1 when all are right.
+        const std::string prompt_name = !row.contains(prompt_field) && row.contains("problem") ? "problem" : prompt_field;
+        ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_name, false));
+        const std::string steps_field = field_or(mapping, "steps", "steps");
+        if (!row.contains(steps_field)) return error("missing field '" + steps_field + "'");
+        const json& steps = row.at(steps_field);
+        if (!steps.is_array() || steps.empty()) return error("field '" + steps_field + "' must be a non-empty list of strings");
+        std::string joined;
+        for (const json& step : steps) {
+          if (!step.is_string()) return error("field '" + steps_field + "': a step is " + step.type_name() + ", not a string");
+          ex.steps.push_back(step.get<std::string>());
+          joined += (joined.empty() ? "" : "\n\n") + ex.steps.back();
+        }
+        ex.responses.push_back(std::move(joined));
+        if (row.contains("label") && !row.at("label").is_null()) {
+          const json& label = row.at("label");
+          if (!label.is_number_integer() || label.get<int64_t>() < -1 || label.get<int64_t>() >= int64_t(ex.steps.size()))
+            return error("field 'label' must be -1 (no wrong step) or the index of a step (0.." +
+                         std::to_string(ex.steps.size() - 1) + ")");
+          ex.labels["first_error_step"] = double(label.get<int64_t>());
         }
         break;
       }

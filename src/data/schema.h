@@ -20,9 +20,10 @@ enum class Schema {
   kRewardBench,           // prompt, chosen, rejected, subset, id
   kGeneric,               // fields named by a FieldMapping
   kTokenIds,              // input_ids: [int]
+  kSteps,                 // problem (or prompt), steps: [string], label (first wrong step, -1 none): ProcessBench
 };
 
-// "helpsteer2", "helpsteer2-preference", "rewardbench", "generic", "input_ids", "auto".
+// "helpsteer2", "helpsteer2-preference", "rewardbench", "generic", "input_ids", "steps", "auto".
 Result<Schema> parse_schema_name(const std::string& name);
 const char* schema_name(Schema schema);
 

@@ -168,6 +168,26 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
   }, error_rows);
 }
 
+Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path, const std::string& label_field,
+                                                         size_t* error_rows) {
+  return read_rows<StepRewardRow>(path, [&](const json& row) -> Result<StepRewardRow> {
+    if (!row.is_object() || !row.contains("step_rewards"))
+      return error("missing field 'step_rewards' (`arbiter score` writes it with a process reward model)");
+    StepRewardRow out;
+    ARB_ASSIGN(out.rewards, numbers_at(row.at("step_rewards"), "step_rewards"));
+    if (out.rewards.empty()) return error("field 'step_rewards' is empty");
+    ARB_ASSIGN(const double label, number_at(row, label_field));
+    if (label != std::floor(label) || label < -1 || label >= double(out.rewards.size()))
+      return error("field '" + label_field + "' is " + row.at(label_field).dump() + ": expected -1 (no wrong step) or a step index 0.." +
+                   std::to_string(out.rewards.size() - 1));
+    out.first_error = int64_t(label);
+    if (row.contains("subset")) {
+      ARB_ASSIGN(out.subset, string_at(row, "subset"));
+    }
+    return out;
+  }, error_rows);
+}
+
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows) {
   size_t group = 0;

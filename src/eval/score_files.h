@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "eval/layers.h"
 #include "eval/preference.h"
+#include "eval/process_bench.h"
 #include "eval/rewardbench.h"
 
 namespace arbiter::eval {
@@ -49,5 +50,9 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
                                                           const std::string& strength_field,
                                                           size_t* error_rows = nullptr);
 
+// A process reward run's rows: `step_rewards` and the human first wrong step in `label_field` (a scoring
+// run writes ProcessBench's `label` as human_first_error_step), with `subset` when present.
+Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path, const std::string& label_field,
+                                                         size_t* error_rows = nullptr);
 
 }  // namespace arbiter::eval

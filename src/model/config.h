@@ -62,6 +62,13 @@ struct ModelConfig {
 
   int64_t num_labels = 0;            // sequence classification
   std::vector<std::string> label_names;  // id2label in order, may be empty
+  // The head is Linear(d, d) + ReLU + Linear(d, num_labels) instead of one Linear (Qwen2ForRewardModel,
+  // Qwen2ForProcessRewardModel: `score.0`, `score.2`).
+  bool score_mlp = false;
+  // A process reward model: the head is read at every step separator (`step_tag`, one token) rather than
+  // at the last token, and the softmax of its two outputs gives the probability that the step is right.
+  bool process_reward = false;
+  std::string step_tag;
   int64_t bos_token_id = -1, eos_token_id = -1, pad_token_id = -1;
 
   std::string source_format;       // "gguf" or "safetensors"

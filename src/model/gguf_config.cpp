@@ -100,6 +100,13 @@ Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
     if (auto labels = gguf.get_string_array(md.prefix + "classifier.output_labels"); labels.is_ok()) {
       if (int64_t(labels->size()) == c.num_labels) c.label_names = *labels;
     }
+    c.score_mlp = gguf.tensor(kGgufClassifierHiddenWeight) != nullptr;
+    if (auto tag = gguf.get_string(md.prefix + "classifier.step_tag")) {
+      c.process_reward = true;
+      c.step_tag = *tag;
+      if (c.num_labels != 2) return error(path + ": a process reward head needs 2 outputs, the file has " +
+                                          std::to_string(c.num_labels));
+    }
   }
 
   c.bos_token_id = gguf.get_int("tokenizer.ggml.bos_token_id").value_or(-1);

@@ -18,7 +18,14 @@ constexpr ArchName kArchNames[] = {
     {"Qwen3", Architecture::kQwen3}, {"Gemma2", Architecture::kGemma2},
 };
 
-Result<std::pair<Architecture, HeadKind>> parse_architecture(const json& j, const std::string& path) {
+struct ArchHead {
+  Architecture arch;
+  HeadKind head;
+  bool score_mlp = false;
+  bool process_reward = false;
+};
+
+Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
   std::string name;
   if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
       j["architectures"][0].is_string()) {
@@ -26,16 +33,21 @@ Result<std::pair<Architecture, HeadKind>> parse_architecture(const json& j, cons
   }
   for (const auto& a : kArchNames) {
     const std::string prefix = a.prefix;
-    if (name == prefix + "ForCausalLM") return std::make_pair(a.arch, HeadKind::kCausalLM);
-    if (name == prefix + "ForSequenceClassification") return std::make_pair(a.arch, HeadKind::kSequenceClassification);
+    if (name == prefix + "ForCausalLM") return ArchHead{a.arch, HeadKind::kCausalLM};
+    if (name == prefix + "ForSequenceClassification") return ArchHead{a.arch, HeadKind::kSequenceClassification};
   }
+  // Qwen's reward models (Qwen2.5-Math-RM, Qwen2.5-Math-PRM) ship their own classes: a two-layer head.
+  if (name == "Qwen2ForRewardModel") return ArchHead{Architecture::kQwen2, HeadKind::kSequenceClassification, true};
+  if (name == "Qwen2ForProcessRewardModel")
+    return ArchHead{Architecture::kQwen2, HeadKind::kSequenceClassification, true, true};
   // No usable `architectures`: fall back to model_type, as a causal LM.
   const std::string model_type = j.value("model_type", std::string());
   for (const auto& a : kArchNames) {
-    if (model_type == architecture_name(a.arch) && name.empty()) return std::make_pair(a.arch, HeadKind::kCausalLM);
+    if (model_type == architecture_name(a.arch) && name.empty()) return ArchHead{a.arch, HeadKind::kCausalLM};
   }
   return error(path + ": unsupported architecture '" + (name.empty() ? model_type : name) +
-               "' (supported: Llama, Mistral, Qwen2, Qwen3, Gemma2, as ForCausalLM or ForSequenceClassification)");
+               "' (supported: Llama, Mistral, Qwen2, Qwen3, Gemma2, as ForCausalLM or ForSequenceClassification; "
+               "Qwen2ForRewardModel, Qwen2ForProcessRewardModel)");
 }
 
 // Reads an integer field; missing gives `fallback`, a wrong type an error.
@@ -174,9 +186,11 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
   ModelConfig c;
   c.source_format = "safetensors";
   ARB_TRY(check_structure(j, path));
-  ARB_ASSIGN(auto arch_head, parse_architecture(j, path));
-  c.arch = arch_head.first;
-  c.head = arch_head.second;
+  ARB_ASSIGN(ArchHead arch_head, parse_architecture(j, path));
+  c.arch = arch_head.arch;
+  c.head = arch_head.head;
+  c.score_mlp = arch_head.score_mlp;
+  c.process_reward = arch_head.process_reward;
 
   ARB_ASSIGN(c.vocab_size, require_int(j, "vocab_size", path));
   ARB_ASSIGN(c.hidden_size, require_int(j, "hidden_size", path));
@@ -216,6 +230,13 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
   }
   ARB_TRY(parse_sliding_window(j, c, path));
   if (c.is_classifier()) ARB_TRY(parse_labels(j, c, path));
+  if (c.score_mlp) {
+    // These classes fix their output count whatever num_labels says: one reward, or a step's two classes
+    // (wrong, right). The step separator is Qwen2.5-Math-PRM's `<extra_0>`.
+    c.num_labels = c.process_reward ? 2 : 1;
+    if (int64_t(c.label_names.size()) != c.num_labels) c.label_names.clear();
+    if (c.process_reward) c.step_tag = "<extra_0>";
+  }
 
   ARB_ASSIGN(c.bos_token_id, get_int(j, "bos_token_id", -1, path));
   if (j.contains("eos_token_id") && j["eos_token_id"].is_array() && !j["eos_token_id"].empty()) {

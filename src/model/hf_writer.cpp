@@ -49,8 +49,11 @@ OwnedTensor norm_tensor(const std::string& name, const std::vector<float>& value
 
 std::string hf_config_json(const ModelConfig& c) {
   nlohmann::ordered_json j;
-  j["architectures"] = {std::string(arch_class_prefix(c.arch)) +
-                        (c.is_classifier() ? "ForSequenceClassification" : "ForCausalLM")};
+  const char* head_class = !c.is_classifier()  ? "ForCausalLM"
+                           : !c.score_mlp      ? "ForSequenceClassification"
+                           : c.process_reward  ? "ForProcessRewardModel"
+                                               : "ForRewardModel";
+  j["architectures"] = {std::string(arch_class_prefix(c.arch)) + head_class};
   j["model_type"] = architecture_name(c.arch);
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;
@@ -84,6 +87,8 @@ std::string hf_config_json(const ModelConfig& c) {
 
 Status write_hf_model(const Model& m, const std::string& dir) {
   const ModelConfig& c = m.config;
+  if (c.score_mlp && c.arch != Architecture::kQwen2)
+    return error("a two-layer reward head is written only for qwen2 (Qwen2ForRewardModel, Qwen2ForProcessRewardModel)");
   if (c.arch == Architecture::kGemma2 || c.rope_scaling != RopeScaling::kNone || c.sliding_window > 0)
     return error("writing a Hugging Face directory supports llama, mistral, qwen2 and qwen3 without rope scaling "
                  "or sliding windows");
@@ -116,7 +121,16 @@ Status write_hf_model(const Model& m, const std::string& dir) {
   }
   tensors.push_back(norm_tensor("model.norm.weight", m.final_norm, c.norm_plus_one));
   if (!c.tie_embeddings && !c.is_classifier()) tensors.push_back(matrix_tensor("lm_head.weight", m.lm_head));
-  if (c.is_classifier()) tensors.push_back(make_f32_tensor("score.weight", {c.num_labels, c.hidden_size}, m.score_head));
+  if (c.is_classifier()) {
+    const int64_t d = c.hidden_size;
+    const std::string head = c.score_mlp ? "score.2" : "score";
+    if (c.score_mlp) {
+      tensors.push_back(make_f32_tensor("score.0.weight", {d, d}, m.score_hidden));
+      tensors.push_back(make_f32_tensor("score.0.bias", {d}, m.score_hidden_bias));
+    }
+    tensors.push_back(make_f32_tensor(head + ".weight", {c.num_labels, d}, m.score_head));
+    if (!m.score_bias.empty()) tensors.push_back(make_f32_tensor(head + ".bias", {c.num_labels}, m.score_bias));
+  }
 
   ARB_TRY(write_safetensors((std::filesystem::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}}));
   const std::string config_path = (std::filesystem::path(dir) / "config.json").string();

@@ -146,12 +146,19 @@ Status bind_model(const Binder& b, bool is_gguf, Model& m) {
   ARB_ASSIGN(m.final_norm, b.vector(is_gguf ? "output_norm.weight" : "model.norm.weight", d, norm_offset));
 
   if (c.is_classifier()) {
-    const std::string head_name = is_gguf ? kGgufClassifierWeight : "score.weight";
+    // HF names a one-layer head `score`, a two-layer one `score.0` (Linear) and `score.2` (after the ReLU).
+    const std::string hf_head = c.score_mlp ? "score.2" : "score";
+    const std::string head_name = is_gguf ? kGgufClassifierWeight : hf_head + ".weight";
     ARB_ASSIGN(TensorView head, b.matrix(head_name, c.num_labels, d));
     ARB_ASSIGN(m.score_head, b.to_f32(head));
-    const std::string bias_name = is_gguf ? kGgufClassifierBias : "score.bias";
+    const std::string bias_name = is_gguf ? kGgufClassifierBias : hf_head + ".bias";
     if (b.find(bias_name) != nullptr) {
       ARB_ASSIGN(m.score_bias, b.vector(bias_name, c.num_labels));
+    }
+    if (c.score_mlp) {
+      ARB_ASSIGN(TensorView hidden, b.matrix(is_gguf ? kGgufClassifierHiddenWeight : "score.0.weight", d, d));
+      ARB_ASSIGN(m.score_hidden, b.to_f32(hidden));
+      ARB_ASSIGN(m.score_hidden_bias, b.vector(is_gguf ? kGgufClassifierHiddenBias : "score.0.bias", d));
     }
   }
   // Classifiers may still carry an LM head; causal models need one (or a tied embedding).
@@ -199,7 +206,8 @@ Result<std::shared_ptr<Model>> load_hf_dir(const std::string& dir) {
 }  // namespace
 
 int64_t Model::parameter_count() const {
-  int64_t n = token_embedding.numel() + int64_t(final_norm.size()) + int64_t(score_head.size());
+  int64_t n = token_embedding.numel() + int64_t(final_norm.size()) + int64_t(score_head.size()) +
+              int64_t(score_bias.size() + score_hidden.size() + score_hidden_bias.size());
   if (lm_head.data != token_embedding.data) n += lm_head.numel();
   for (const LayerWeights& w : layers) {
     n += w.wq.numel() + w.wk.numel() + w.wv.numel() + w.wo.numel() + w.w_gate.numel() + w.w_up.numel() +

@@ -36,6 +36,8 @@ struct Model {
   TensorView lm_head;                  // [vocab, d]; the embedding when tied
   std::vector<float> score_head;       // classifiers: [num_labels, d] f32
   std::vector<float> score_bias;       // classifiers: [num_labels], usually empty
+  std::vector<float> score_hidden;       // score_mlp: [d, d] f32, applied (with ReLU) before score_head
+  std::vector<float> score_hidden_bias;  // score_mlp: [d]
   std::vector<float> rope_inv_freq;    // [rope_dim / 2], scaling applied
 
   // What keeps the mapped files (and any converted buffers) alive for the views above.

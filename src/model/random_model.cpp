@@ -170,6 +170,11 @@ Result<std::shared_ptr<Model>> make_random_model(const ModelConfig& config, DTyp
     ARB_ASSIGN(m.lm_head, rw.matrix("output.weight", c.vocab_size, d));
   }
   if (c.is_classifier()) m.score_head = rw.vector(c.num_labels * d, 0.0f, 0.05f);
+  if (c.is_classifier() && c.score_mlp) {
+    m.score_hidden = rw.vector(d * d, 0.0f, 0.05f);
+    m.score_hidden_bias = rw.vector(d, 0.0f, 0.05f);
+    m.score_bias = rw.vector(c.num_labels, 0.0f, 0.05f);
+  }
   m.rope_inv_freq = rope_inverse_frequencies(c, {});
   return model;
 }

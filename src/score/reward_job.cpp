@@ -96,7 +96,42 @@ ForwardOptions RewardJob::forward_options() const {
   return o;
 }
 
+Result<std::vector<SequenceInput>> RewardJob::prepare_steps(const data::Example& example) const {
+  const int32_t tag = options_.step_token_id;
+  if (tag < 0) return error("the step separator's token is not resolved");
+  std::vector<SequenceInput> sequences;
+  auto add = [&](std::vector<int32_t> tokens, size_t expected_steps) -> Status {
+    std::vector<int32_t> positions = positions_of(tokens, tag);
+    if (positions.empty())
+      return error("no step separator '" + options_.step_tag + "' in the response: give the steps as a list in a "
+                   "'steps' field, or end each step with the separator");
+    if (expected_steps > 0 && positions.size() != expected_steps)
+      return error(std::to_string(expected_steps) + " steps but " + std::to_string(positions.size()) +
+                   " separators in the formatted sequence (truncated by --max-length, or a step holds '" +
+                   options_.step_tag + "')");
+    sequences.push_back(SequenceInput{std::move(tokens), std::move(positions)});
+    return Status::ok();
+  };
+  if (!example.input_ids.empty()) {
+    ARB_TRY(add(example.input_ids, 0));
+    return sequences;
+  }
+  if (!example.steps.empty()) {
+    ARB_ASSIGN(FormattedSequence formatted,
+               formatter_->conversation(example.prompt_turns, join_steps(example.steps, options_.step_tag)));
+    ARB_TRY(add(std::move(formatted.tokens), example.steps.size()));
+    return sequences;
+  }
+  if (example.responses.empty()) return error("the row has no response to score");
+  for (const std::string& response : example.responses) {
+    ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
+    ARB_TRY(add(std::move(formatted.tokens), 0));
+  }
+  return sequences;
+}
+
 Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& example) {
+  if (process_reward()) return prepare_steps(example);
   std::vector<SequenceInput> sequences;
   if (!example.input_ids.empty()) {
     sequences.push_back(SequenceInput{example.input_ids, {}});
@@ -141,9 +176,31 @@ nlohmann::json RewardJob::describe_response(const std::vector<double>& values) c
   return j;
 }
 
+Result<nlohmann::json> RewardJob::describe_steps(const SequenceOutput& out) const {
+  std::vector<double> rewards;
+  for (int64_t r = 0; r < out.num_reads; ++r) {
+    const double reward = step_reward(out.scores.data() + r * 2);
+    if (!std::isfinite(reward)) return error("the model produced a non-finite step reward");
+    rewards.push_back(reward);
+  }
+  nlohmann::json j = nlohmann::json::object();
+  j["step_rewards"] = rewards;
+  j["first_error_step"] = first_error_step(rewards, options_.step_threshold);
+  j["score"] = aggregate_steps(rewards, options_.step_aggregate);
+  return j;
+}
+
 Result<nlohmann::json> RewardJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
   nlohmann::json line = {{"id", example.id}};
   std::vector<nlohmann::json> per_response;
+  if (process_reward()) {
+    for (const SequenceOutput& out : outputs) {
+      ARB_ASSIGN(nlohmann::json described, describe_steps(out));
+      per_response.push_back(std::move(described));
+    }
+    add_response_results(line, std::move(per_response), example, "score");
+    return line;
+  }
   for (const SequenceOutput& out : outputs) {
     ARB_ASSIGN(std::vector<double> values, head_outputs(out));
     per_response.push_back(describe_response(values));

@@ -1,6 +1,7 @@
 // Reward-model scoring: each response of a row is formatted as the assistant's turn after the prompt,
 // and the classification head (or a trained linear head on the backbone's final-normed state) is read
-// at the last token. Several outputs are reported by name, with an optional weighted sum.
+// at the last token. Several outputs are reported by name, with an optional weighted sum. A process
+// reward model is read at every step separator instead, and reports each step's reward.
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "score/dataset_runner.h"
 #include "score/formatter.h"
+#include "score/step_rewards.h"
 #include "train/reward_head.h"
 
 namespace arbiter {
@@ -26,6 +28,11 @@ Result<AttributeWeights> parse_attribute_weights(const std::string& spec, const 
 struct RewardJobOptions {
   std::optional<AttributeWeights> weights;
   std::shared_ptr<train::RewardHead> head;  // a trained head on a causal backbone, instead of the model's own
+  // Process reward models only.
+  std::string step_tag;         // the separator's text (default: the model's, e.g. "<extra_0>")
+  int32_t step_token_id = -1;   // its id (resolve_step_token), set before the job runs
+  StepAggregate step_aggregate = StepAggregate::kMin;
+  double step_threshold = 0.5;  // a step whose reward is below this is counted wrong
 };
 
 class RewardJob final : public RowJob {
@@ -40,6 +47,9 @@ class RewardJob final : public RowJob {
  private:
   Result<std::vector<double>> head_outputs(const SequenceOutput& out) const;
   nlohmann::json describe_response(const std::vector<double>& values) const;
+  Result<std::vector<SequenceInput>> prepare_steps(const data::Example& example) const;
+  Result<nlohmann::json> describe_steps(const SequenceOutput& out) const;
+  bool process_reward() const { return model_.config.process_reward && !options_.head; }
 
   const Model& model_;
   std::shared_ptr<ConversationFormatter> formatter_;

@@ -44,7 +44,15 @@ Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const
   if (s->options_.mode == Mode::kReward) {
     if (!s->options_.reward.head && !s->model_->config.is_classifier())
       return error(s->model_->path + ": not a sequence-classification model (serve it with --mode judge, or give --head)");
-    s->reward_job_ = std::make_unique<RewardJob>(*s->model_, s->formatter_, s->options_.reward);
+    RewardJobOptions& reward = s->options_.reward;
+    if (s->model_->config.process_reward && !reward.head) {
+      if (!s->formatter_) return error(s->model_->path + ": a process reward model needs its tokenizer (" + s->formatter_error_ + ")");
+      if (reward.step_tag.empty()) reward.step_tag = s->model_->config.step_tag;
+      auto id = resolve_step_token(s->formatter_->tokenizer(), reward.step_tag);
+      if (!id) return id.status().with_context(s->model_->path);
+      reward.step_token_id = *id;
+    }
+    s->reward_job_ = std::make_unique<RewardJob>(*s->model_, s->formatter_, reward);
   } else {
     JudgeOptions plain = s->options_.judge, per_layer = s->options_.judge;
     plain.per_layer = false;
@@ -117,6 +125,16 @@ Result<Prepared> ModelService::prepare_examples(const std::vector<data::Example>
   return p;
 }
 
+bool ModelService::reads_steps() const { return reward_job_ && model_->config.process_reward && !options_.reward.head; }
+
+Status ModelService::mark_steps(SequenceInput& sequence, const std::string& where) const {
+  if (!reads_steps()) return Status::ok();
+  sequence.read_positions = positions_of(sequence.tokens, options_.reward.step_token_id);
+  if (sequence.read_positions.empty())
+    return error(where + ": no step separator '" + options_.reward.step_tag + "': end each step with it");
+  return Status::ok();
+}
+
 Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) const {
   // As OpenRLHF's reward server: the query is tokenized as it is (no special tokens added; a chat
   // template, BOS and EOS are the client's), and cut on the right at the maximum length.
@@ -127,6 +145,7 @@ Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) con
     const int64_t max_length = formatter_->max_length();
     if (int64_t(tokens.size()) > max_length) tokens.resize(size_t(max_length));
     SequenceInput s{std::move(tokens), {}};
+    ARB_TRY(mark_steps(s, where));
     ARB_TRY(check_sequence(s, where));
     p.first.push_back(p.sequences.size());
     p.tokens += int64_t(s.tokens.size());
@@ -141,6 +160,7 @@ Result<Prepared> ModelService::prepare_pooling(const PoolingRequest& request) co
   auto add = [&](SequenceInput s, const std::string& where) -> Status {
     if (request.truncate_prompt_tokens > 0 && int64_t(s.tokens.size()) > request.truncate_prompt_tokens)
       s.tokens.erase(s.tokens.begin(), s.tokens.end() - request.truncate_prompt_tokens);
+    ARB_TRY(mark_steps(s, where));
     ARB_TRY(check_sequence(s, where));
     p.first.push_back(p.sequences.size());
     p.tokens += int64_t(s.tokens.size());
@@ -207,7 +227,9 @@ Result<std::vector<double>> ModelService::head_values(SequenceOutput& output) co
   one.push_back(std::move(output));
   ARB_ASSIGN(json line, reward_job_->finish(example, one));
   std::vector<double> values;
-  if (line.contains("attributes")) {
+  if (line.contains("step_rewards")) {
+    values = line["step_rewards"].get<std::vector<double>>();
+  } else if (line.contains("attributes")) {
     for (const std::string& label : reward_job_->labels()) values.push_back(line["attributes"][label].get<double>());
   } else if (line.contains("score")) {
     values.push_back(line["score"].get<double>());

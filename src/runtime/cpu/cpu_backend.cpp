@@ -8,6 +8,7 @@
 #include "runtime/backend.h"
 #include "runtime/greedy.h"
 #include "runtime/packed_batch.h"
+#include "runtime/score_head.h"
 #include "runtime/shared_prefix.h"
 #include "runtime/cpu/attention.h"
 #include "runtime/cpu/matmul.h"
@@ -329,12 +330,8 @@ Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const 
     if (!logits.empty())
       out.logits.assign(logits.begin() + first * logit_cols, logits.begin() + (first + count) * logit_cols);
     if (options.score_head) {
-      const int64_t labels = c.num_labels;
-      out.scores.resize(size_t(count * labels));
-      for (int64_t r = 0; r < count; ++r)
-        for (int64_t k = 0; k < labels; ++k)
-          out.scores[size_t(r * labels + k)] = cpu::dot(m.score_head.data() + k * d, final_rows.data() + (first + r) * d, d) +
-                                               (m.score_bias.empty() ? 0.0f : m.score_bias[size_t(k)]);
+      out.scores.resize(size_t(count * c.num_labels));
+      apply_score_head(m, final_rows.data() + first * d, count, out.scores.data());
     }
   }
   return outputs;

@@ -17,6 +17,7 @@
 #include "runtime/cuda/device_weights.h"
 #include "runtime/cuda/gemm.h"
 #include "runtime/packed_batch.h"
+#include "runtime/score_head.h"
 
 namespace arbiter::cuda {
 
@@ -276,7 +277,10 @@ Result<std::vector<SequenceOutput>> CudaBackend::forward(const std::vector<Seque
     ARB_CUDA(rows_dot_bf16(weights_.lm_head, logit_ids_.as<int32_t>(), lens_cols, states, captures * reads, d, nullptr,
                            layer_logits_.as<float>(), stream_));
   }
-  if (options.score_head)
+  // A two-layer head (a d x d layer per read row, a few reads per sequence) runs on the host from the
+  // downloaded final rows; a one-layer head stays on the device.
+  const bool head_on_host = options.score_head && c.score_mlp;
+  if (options.score_head && !head_on_host)
     ARB_CUDA(rows_dot_f32(weights_.score_head.as<float>(), nullptr, c.num_labels, final_rows, reads, d,
                           weights_.score_bias.as<float>(), scores_.as<float>(), stream_));
 
@@ -291,13 +295,13 @@ Result<std::vector<SequenceOutput>> CudaBackend::forward(const std::vector<Seque
   if (captures > 0) {
     ARB_ASSIGN(captured, download(captured_, captures * reads * d));
   }
-  if (options.final_norm) {
+  if (options.final_norm || head_on_host) {
     ARB_ASSIGN(final_host, download(final_, reads * d));
   }
   if (logit_cols > 0) {
     ARB_ASSIGN(logits, download(logits_, reads * logit_cols));
   }
-  if (options.score_head) {
+  if (options.score_head && !head_on_host) {
     ARB_ASSIGN(scores, download(scores_, reads * c.num_labels));
   }
   if (options.layer_logits) {
@@ -305,6 +309,10 @@ Result<std::vector<SequenceOutput>> CudaBackend::forward(const std::vector<Seque
   }
   ARB_CUDA(cudaStreamSynchronize(stream_));
   ARB_CUDA(cudaGetLastError());
+  if (head_on_host) {
+    scores.resize(size_t(reads * c.num_labels));
+    apply_score_head(*model_, final_host.data(), reads, scores.data());
+  }
 
   for (size_t s = 0; s < outputs.size(); ++s) {
     SequenceOutput& out = outputs[s];

@@ -124,6 +124,36 @@ TEST_F(CliEval, PreferenceAccuracyByStrength) {
   EXPECT_EQ(j["by_strength"]["1"]["correct"], 0);
 }
 
+TEST_F(CliEval, ProcessBenchFirstErrorF1) {
+  // At 0.5: "a" finds its wrong step, "b" misses it, "c" is clean, "d" is flagged; an error line is left out.
+  const std::string path = temp_file(
+      "steps.jsonl",
+      R"({"id": "a", "step_rewards": [0.9, 0.2], "human_first_error_step": 1})" "\n"
+      R"({"id": "b", "step_rewards": [0.9, 0.8], "human_first_error_step": 0})" "\n"
+      R"({"id": "c", "step_rewards": [0.7, 0.6], "human_first_error_step": -1})" "\n"
+      R"({"id": "d", "step_rewards": [0.4, 0.9], "human_first_error_step": -1})" "\n"
+      R"({"id": "e", "error": "too long"})" "\n");
+  RunResult r = run_arbiter("eval processbench --json --input " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["erroneous"], 2);
+  EXPECT_EQ(j["correct"], 2);
+  EXPECT_DOUBLE_EQ(j["erroneous_accuracy"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["correct_accuracy"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["f1"].get<double>(), 0.5);
+  EXPECT_EQ(j["error_rows"], 1);
+  // Just above 0.2 "a" is still found and "d" (0.4) is no longer flagged: 1/2 and 2/2, F1 2/3, the best on
+  // the grid ("b" needs a threshold above 0.9, which flags both clean solutions).
+  EXPECT_DOUBLE_EQ(j["best_threshold"].get<double>(), 0.21);
+  EXPECT_NEAR(j["best_f1"].get<double>(), 2.0 / 3.0, 1e-12);
+
+  const std::string bad = temp_file("bad-steps.jsonl", R"({"step_rewards": [0.9, 0.2], "human_first_error_step": 2})" "\n");
+  r = run_arbiter("eval processbench --input " + bad);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("human_first_error_step"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad-steps.jsonl:1:"), std::string::npos) << r.out;
+}
+
 TEST_F(CliEval, RewardBenchV1Sections) {
   // Chat: alpacaeval-easy 1/2 (weight 100), mt-bench-easy 1/1 (28). Reasoning: math-prm 0/1 (984), hep-js 1/1 (164).
   const std::string path = temp_file(

@@ -74,5 +74,31 @@ TEST(HfConfig, WrongTypesAreErrorsNamingTheFile) {
   EXPECT_NE(c.message().find("dir/config.json"), std::string::npos) << c.message();
 }
 
+TEST(HfConfig, QwenRewardModelClassesFixTheirHeads) {
+  // Qwen2ForRewardModel has one output and Qwen2ForProcessRewardModel two (a step wrong or right), whatever
+  // num_labels or id2label say; both put Linear + ReLU before the output layer.
+  nlohmann::json config = fixture_config("qwen2");
+  config["num_labels"] = 5;
+  config["architectures"] = {"Qwen2ForRewardModel"};
+  auto rm = parse_hf_config(config.dump(), "rm/config.json");
+  ASSERT_TRUE(rm.is_ok()) << rm.message();
+  EXPECT_TRUE(rm->is_classifier() && rm->score_mlp && !rm->process_reward);
+  EXPECT_EQ(rm->num_labels, 1);
+  EXPECT_TRUE(rm->label_names.empty());
+
+  config["architectures"] = {"Qwen2ForProcessRewardModel"};
+  auto prm = parse_hf_config(config.dump(), "prm/config.json");
+  ASSERT_TRUE(prm.is_ok()) << prm.message();
+  EXPECT_TRUE(prm->is_classifier() && prm->score_mlp && prm->process_reward);
+  EXPECT_EQ(prm->num_labels, 2);
+  EXPECT_EQ(prm->step_tag, "<extra_0>");
+
+  // Only Qwen2 has these classes: another prefix is an unknown architecture, named in the error.
+  config["architectures"] = {"LlamaForRewardModel"};
+  auto other = parse_hf_config(config.dump(), "x/config.json");
+  ASSERT_FALSE(other.is_ok());
+  EXPECT_NE(other.message().find("'LlamaForRewardModel'"), std::string::npos) << other.message();
+}
+
 }  // namespace
 }  // namespace arbiter

@@ -1,0 +1,59 @@
+#include "eval/process_bench.h"
+
+#include <cmath>
+#include <map>
+
+namespace arbiter::eval {
+
+namespace {
+
+int64_t predicted_first_error(const std::vector<double>& rewards, double threshold) {
+  for (size_t i = 0; i < rewards.size(); ++i)
+    if (rewards[i] < threshold) return int64_t(i);
+  return -1;
+}
+
+double ratio(size_t a, size_t b) { return b == 0 ? std::nan("") : double(a) / double(b); }
+
+}  // namespace
+
+ProcessBenchScore score_process_bench(const std::vector<StepRewardRow>& rows, double threshold) {
+  ProcessBenchScore s;
+  for (const StepRewardRow& row : rows) {
+    const int64_t predicted = predicted_first_error(row.rewards, threshold);
+    if (row.first_error >= 0) {
+      ++s.erroneous;
+      s.erroneous_correct += predicted == row.first_error;
+    } else {
+      ++s.correct;
+      s.correct_correct += predicted == -1;
+    }
+  }
+  s.erroneous_accuracy = ratio(s.erroneous_correct, s.erroneous);
+  s.correct_accuracy = ratio(s.correct_correct, s.correct);
+  const double a = s.erroneous_accuracy, b = s.correct_accuracy;
+  s.f1 = std::isnan(a) || std::isnan(b) ? std::nan("") : (a + b > 0 ? 2.0 * a * b / (a + b) : 0.0);
+  return s;
+}
+
+ProcessBenchReport process_bench_report(const std::vector<StepRewardRow>& rows, double threshold) {
+  ProcessBenchReport r;
+  r.threshold = threshold;
+  r.overall = score_process_bench(rows, threshold);
+  std::map<std::string, std::vector<StepRewardRow>> subsets;
+  for (const StepRewardRow& row : rows)
+    if (!row.subset.empty()) subsets[row.subset].push_back(row);
+  for (const auto& [name, part] : subsets) r.by_subset.emplace_back(name, score_process_bench(part, threshold));
+  r.best_threshold = threshold;
+  r.best_f1 = r.overall.f1;
+  for (int t = 1; t < 100; ++t) {
+    const double f1 = score_process_bench(rows, t / 100.0).f1;
+    if (!std::isnan(f1) && (std::isnan(r.best_f1) || f1 > r.best_f1)) {
+      r.best_f1 = f1;
+      r.best_threshold = t / 100.0;
+    }
+  }
+  return r;
+}
+
+}  // namespace arbiter::eval

@@ -1,0 +1,41 @@
+// ProcessBench (Zheng et al., 2024): can a process reward model find the first wrong step of a solution?
+// A solution's predicted first error is its first step rewarded below a threshold (-1: none). Accuracy is
+// measured apart on the solutions with a wrong step (the prediction must name that step) and on the
+// correct ones (it must name none); the benchmark's score is their harmonic mean (F1).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace arbiter::eval {
+
+struct StepRewardRow {
+  std::vector<double> rewards;  // one per step
+  int64_t first_error = -1;     // the human label: index of the earliest wrong step, -1 when all are right
+  std::string subset;           // may be empty
+};
+
+struct ProcessBenchScore {
+  size_t erroneous = 0, erroneous_correct = 0;  // solutions with a wrong step; their first one found
+  size_t correct = 0, correct_correct = 0;      // solutions without; none flagged
+  double erroneous_accuracy = 0.0, correct_accuracy = 0.0;  // NaN when the group is empty
+  double f1 = 0.0;                                          // harmonic mean; NaN when a group is empty
+};
+
+ProcessBenchScore score_process_bench(const std::vector<StepRewardRow>& rows, double threshold);
+
+struct ProcessBenchReport {
+  double threshold = 0.5;
+  ProcessBenchScore overall;
+  std::vector<std::pair<std::string, ProcessBenchScore>> by_subset;  // sorted by name; empty without subsets
+  // The threshold (on a 0.01 grid) with the best overall F1: tuned on the rows themselves, so an upper
+  // bound for this set, not a held-out result.
+  double best_threshold = 0.5;
+  double best_f1 = 0.0;
+};
+
+ProcessBenchReport process_bench_report(const std::vector<StepRewardRow>& rows, double threshold);
+
+}  // namespace arbiter::eval

@@ -1,0 +1,69 @@
+#include "score/step_rewards.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace arbiter {
+
+Result<StepAggregate> parse_step_aggregate(const std::string& name) {
+  if (name == "min") return StepAggregate::kMin;
+  if (name == "product" || name == "prod") return StepAggregate::kProduct;
+  if (name == "mean") return StepAggregate::kMean;
+  if (name == "last") return StepAggregate::kLast;
+  return error("unknown step aggregate '" + name + "' (min, product, mean, last)");
+}
+
+double aggregate_steps(const std::vector<double>& rewards, StepAggregate how) {
+  if (rewards.empty()) return std::nan("");
+  switch (how) {
+    case StepAggregate::kMin: return *std::min_element(rewards.begin(), rewards.end());
+    case StepAggregate::kProduct: {
+      double p = 1.0;
+      for (double r : rewards) p *= r;
+      return p;
+    }
+    case StepAggregate::kMean: {
+      double sum = 0.0;
+      for (double r : rewards) sum += r;
+      return sum / double(rewards.size());
+    }
+    case StepAggregate::kLast: return rewards.back();
+  }
+  return std::nan("");
+}
+
+Result<int32_t> resolve_step_token(const Tokenizer& tokenizer, const std::string& tag) {
+  if (tag.empty()) return error("the step separator is empty (give one with --step-tag)");
+  ARB_ASSIGN(std::vector<int32_t> ids, tokenizer.encode(tag, /*add_special=*/false, /*parse_special=*/true));
+  if (ids.size() != 1)
+    return error("step separator '" + tag + "' is " + std::to_string(ids.size()) +
+                 " tokens in this vocabulary; it must be one (give another with --step-tag)");
+  return ids[0];
+}
+
+std::string join_steps(const std::vector<std::string>& steps, const std::string& tag) {
+  std::string text;
+  for (const std::string& step : steps) text += step + tag;
+  return text;
+}
+
+std::vector<int32_t> positions_of(const std::vector<int32_t>& tokens, int32_t token) {
+  std::vector<int32_t> positions;
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] == token) positions.push_back(int32_t(i));
+  return positions;
+}
+
+double step_reward(const float* logits) {
+  // softmax([a, b])[1] = 1 / (1 + exp(a - b)), without overflow for large gaps.
+  const double gap = double(logits[0]) - double(logits[1]);
+  return gap > 0 ? std::exp(-gap) / (1.0 + std::exp(-gap)) : 1.0 / (1.0 + std::exp(gap));
+}
+
+int64_t first_error_step(const std::vector<double>& rewards, double threshold) {
+  for (size_t i = 0; i < rewards.size(); ++i)
+    if (rewards[i] < threshold) return int64_t(i);
+  return -1;
+}
+
+}  // namespace arbiter

@@ -1,0 +1,82 @@
+// A process reward model behind the server: every endpoint reads the head at each step separator, /pooling
+// returns the step rewards, /get_reward one reward per query (their minimum by default), /v1/score the
+// scoring run's lines; /classify and text without a separator are the client's errors. The expected step
+// rewards come from a forward read at the separators and the head computed here in double precision.
+#include <cmath>
+
+#include "../../support/reward_head_fixture.h"
+#include "model/model_tokenizer.h"
+#include "serve_helpers.h"
+#include "../../support/scratch_root.h"
+
+namespace arbiter::testing {
+namespace {
+
+using nlohmann::json;
+using namespace arbiter::reward_head_test;
+
+const std::string kQuery =
+    "<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\n2 + 2 = 4.<extra_0>The answer is 4.<extra_0>"
+    "<|im_end|>\n";
+
+TEST(ProcessRewardServe, EveryEndpointReadsTheStepSeparators) {
+  const MlpHead head = random_head(64, 2, 13);
+  const std::string dir = model_with_head(arbiter::test::scratch_root() / "serve-prm", "Qwen2ForProcessRewardModel",
+                                          head, true, true);
+  auto loaded = load_model(dir);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.message();
+  std::shared_ptr<const Model> model = *loaded;
+
+  // Expected: the forward's final-norm rows at the two separators through the head, softmax's second class.
+  auto tokenizer = load_model_tokenizer(*model);
+  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+  auto tokens = (*tokenizer)->encode(kQuery, false, true);
+  ASSERT_TRUE(tokens.is_ok()) << tokens.message();
+  SequenceInput seq{*tokens, {}};
+  for (size_t p = 0; p < tokens->size(); ++p)
+    if ((*tokens)[p] == kStepTagId) seq.read_positions.push_back(int32_t(p));
+  ASSERT_EQ(seq.read_positions.size(), 2u);
+  ForwardOptions options;
+  options.final_norm = true;
+  auto out = make_cpu_backend(model)->forward({seq}, options);
+  ASSERT_TRUE(out.is_ok()) << out.message();
+  std::vector<double> expected;
+  for (int s = 0; s < 2; ++s) {
+    const std::vector<double> logits = head_in_double(head, (*out)[0].final_norm.data() + s * 64, nullptr);
+    expected.push_back(1.0 / (1.0 + std::exp(logits[0] - logits[1])));
+  }
+
+  serve::ServiceOptions service;
+  service.mode = serve::Mode::kReward;
+  service.model_name = "prm";
+  auto server = start_server(model, service);
+  ASSERT_TRUE(server);
+  int status = 0;
+  const json pooled = post_json(*server, "/pooling", json{{"input", kQuery}}.dump(), &status);
+  ASSERT_EQ(status, 200) << pooled.dump();
+  const auto rewards = pooled["data"][0]["data"].get<std::vector<double>>();
+  ASSERT_EQ(rewards.size(), 2u) << pooled.dump();
+  for (size_t s = 0; s < 2; ++s) EXPECT_NEAR(rewards[s], expected[s], 1e-5) << "step " << s;
+
+  const json reward = post_json(*server, "/get_reward", json{{"query", {kQuery}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << reward.dump();
+  EXPECT_NEAR(reward["rewards"][0].get<double>(), std::min(expected[0], expected[1]), 1e-5) << reward.dump();
+
+  const json conversation = {{"role", "user"}, {"content", "What is 2 + 2?"}};
+  const json answer = {{"role", "assistant"}, {"content", "2 + 2 = 4.<extra_0>The answer is 4.<extra_0>"}};
+  const json scored = post_json(*server, "/v1/score", json{{"conversations", {{conversation, answer}}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << scored.dump();
+  const auto step_rewards = scored["data"][0]["step_rewards"].get<std::vector<double>>();
+  ASSERT_EQ(step_rewards.size(), 2u) << scored.dump();
+  for (size_t s = 0; s < 2; ++s) EXPECT_NEAR(step_rewards[s], expected[s], 1e-5) << "step " << s;
+
+  const json untagged = post_json(*server, "/get_reward", R"({"query": ["no steps marked here"]})", &status);
+  EXPECT_EQ(status, 400) << untagged.dump();
+  EXPECT_NE(untagged.dump().find("step separator"), std::string::npos) << untagged.dump();
+  const json classified = post_json(*server, "/classify", json{{"input", kQuery}}.dump(), &status);
+  EXPECT_EQ(status, 400) << classified.dump();
+  EXPECT_NE(classified.dump().find("process reward"), std::string::npos) << classified.dump();
+}
+
+}  // namespace
+}  // namespace arbiter::testing
