@@ -4,7 +4,7 @@
 # the Parquet files in tests/data/parquet, with one request body per serve route, with the chat templates
 # of ../shared's tokenizers (and a Jinja dictionary), with the tokenizers' reference texts, and with the
 # fixture models whole (fuzz_gguf_model loads and runs what the parser accepts), and with the fixtures'
-# config.json files.
+# config.json files, and with dataset rows (HelpSteer2, RewardBench, ProcessBench-style steps, ...).
 # Crashes are written to build/fuzz/crashes/<target>/; the grown corpus stays in build/fuzz/corpus/.
 #
 # usage: scripts/fuzz.sh [SECONDS]
@@ -16,7 +16,8 @@ shared="${ARBITER_SHARED_DIR:-$root/../shared}"
 build="$root/build/fuzz"
 
 (cd "$root" && cmake --preset fuzz >/dev/null)
-targets=(fuzz_gguf fuzz_gguf_model fuzz_hf_config fuzz_safetensors fuzz_parquet fuzz_serve_request fuzz_chat_template fuzz_tokenize)
+targets=(fuzz_gguf fuzz_gguf_model fuzz_hf_config fuzz_safetensors fuzz_parquet fuzz_serve_request fuzz_chat_template fuzz_tokenize
+         fuzz_dataset_row)
 cmake --build "$build" -j2 --target "${targets[@]}"
 
 seeds="$build/seeds"
@@ -30,6 +31,10 @@ mkdir -p "$seeds/fuzz_hf_config"
 for config in "$shared"/fixtures/hf/*/config.json; do
   cp "$config" "$seeds/fuzz_hf_config/$(basename "$(dirname "$config")").json"
 done
+# ... and the qwen2 one as Qwen's reward model classes (two-layer heads).
+for class in Qwen2ForRewardModel Qwen2ForProcessRewardModel; do
+  sed "s/Qwen2ForCausalLM/$class/" "$shared/fixtures/hf/qwen2/config.json" > "$seeds/fuzz_hf_config/$class.json"
+done
 mkdir -p "$seeds/fuzz_parquet"
 cp "$root"/tests/data/parquet/*.parquet "$seeds/fuzz_parquet/"
 # fuzz_serve_request: the first byte picks the route (0 reward, 1 pooling, 2 score, 3 judge), the rest is the body.
@@ -41,6 +46,26 @@ serve_seed pooling-messages '\x01' '{"messages": [{"role": "user", "content": "h
 serve_seed score '\x02' '{"pairs": [{"prompt": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}], "response": "r"}], "conversations": [[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]]}'
 serve_seed score-ids '\x02' '{"input_ids": [[1, 15043, 3186]]}'
 serve_seed judge '\x03' '{"items": [{"prompt": "p", "response": "r", "rubric": "x", "reference": "y"}], "per_layer": true}'
+
+# fuzz_dataset_row: the first byte picks the schema and a field mapping, the rest is one row: the rows of
+# the Parquet fixtures' expected output, the HelpSteer2 sample, and rows of the layouts without a fixture.
+mkdir -p "$seeds/fuzz_dataset_row"
+python3 - "$shared" "$root" "$seeds/fuzz_dataset_row" <<'PY'
+import glob, hashlib, sys
+shared, root, out = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = []
+for path in glob.glob(f"{root}/tests/data/parquet/*.expected.jsonl") + [f"{shared}/data/helpsteer2-sample/sample.jsonl"]:
+    rows += [line.strip() for line in open(path, encoding="utf-8") if line.strip()][:4]
+rows += ['{"problem": "p", "steps": ["a", "b"], "label": 1}',
+         '{"prompt": "p", "response_1": "a", "response_2": "b", "preference_strength": -2}',
+         '{"context": [{"role": "user", "content": "q"}], "response1": "a", "response2": "b", "overall_preference": 1}',
+         '{"chosen": "\n\nHuman: hi\n\nAssistant: yo", "rejected": "\n\nHuman: hi\n\nAssistant: no"}',
+         '{"input_ids": [1, 2, 3]}']
+for row in rows:
+    for selector in (0, 1, 2, 3, 4, 5, 6, 0x14, 0x26):
+        data = bytes([selector]) + row.encode()
+        open(f"{out}/{hashlib.sha1(data).hexdigest()[:12]}", "wb").write(data)
+PY
 
 # fuzz_chat_template: every chat template in ../shared (real Llama 3 and Qwen3 ones among them).
 # fuzz_tokenize: the first byte picks the tokenizer and flags, the rest is a reference text.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -18,7 +19,11 @@ namespace arbiter::reward_head_test {
 
 namespace fs = std::filesystem;
 
-inline std::string qwen2_fixture() { return std::string(ARBITER_SHARED_DIR) + "/fixtures/hf/qwen2"; }
+// $ARBITER_SHARED_DIR where set (fixtures that travelled with the binaries), else the checkout's ../shared.
+inline std::string qwen2_fixture() {
+  const char* env = std::getenv("ARBITER_SHARED_DIR");
+  return (env && *env ? std::string(env) : std::string(ARBITER_SHARED_DIR)) + "/fixtures/hf/qwen2";
+}
 
 inline void replace_text(const fs::path& path, const std::string& text) {
   fs::remove(path);
