@@ -15,6 +15,9 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
   sub.add_option("--step-aggregate", args.step_aggregate,
                  "process reward models: a solution's score from its step rewards: min, product, mean, last")
       ->default_val("min");
+  sub.add_option("--split-steps", args.split_steps,
+                 "process reward models: split a response that holds no separator into steps at this text "
+                 "(\\n and \\t are understood: --split-steps '\\n\\n')");
   sub.add_option("--step-threshold", args.step_threshold,
                  "process reward models: a step rewarded below this is wrong (first_error_step)")
       ->default_val(0.5);
@@ -67,6 +70,19 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
       "'[RESULT]' for prometheus-feedback; none for the others)");
 }
 
+std::string unescape_option_text(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out.push_back(text[i]);
+      continue;
+    }
+    const char next = text[++i];
+    out.push_back(next == 'n' ? '\n' : next == 't' ? '\t' : next);
+  }
+  return out;
+}
+
 Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model) {
   RewardJobOptions options;
   if (!args.head_path.empty()) {
@@ -79,14 +95,17 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
     return error(model.path + ": not a sequence-classification model (use `arbiter judge` for a causal LM, "
                  "or --head with a head from `arbiter train head`)");
   }
-  if (!args.step_tag.empty() && (!model.config.process_reward || options.head))
-    return error("--step-tag: " + model.path + " is not a process reward model (its head reads the last token)");
+  for (const auto& [option, value] : {std::pair<const char*, const std::string&>{"--step-tag", args.step_tag},
+                                      {"--split-steps", args.split_steps}})
+    if (!value.empty() && (!model.config.process_reward || options.head))
+      return error(std::string(option) + ": " + model.path + " is not a process reward model (its head reads the last token)");
   if (model.config.process_reward && !options.head) {
     ARB_ASSIGN(options.step_aggregate, parse_step_aggregate(args.step_aggregate));
     if (!(args.step_threshold > 0.0 && args.step_threshold < 1.0))
       return error("--step-threshold must be between 0 and 1 (a step reward is a probability)");
     options.step_threshold = args.step_threshold;
     options.step_tag = args.step_tag.empty() ? model.config.step_tag : args.step_tag;
+    options.split_steps_at = unescape_option_text(args.split_steps);
     if (!args.attribute_weights.empty())
       return error("--attribute-weights: a process reward model gives one reward per step (see --step-aggregate)");
   }

@@ -16,7 +16,7 @@ namespace arbiter::cli {
 
 struct RewardArgs {
   std::string attribute_weights, head_path;
-  std::string step_tag, step_aggregate = "min";
+  std::string step_tag, step_aggregate = "min", split_steps;
   double step_threshold = 0.5;
 };
 
@@ -40,6 +40,8 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args);
 
 // A trained head must match the model's hidden size; without one the model must be a classifier.
 Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model);
+// An option's text with \n, \t and \\ read as the characters they name (other escapes: the character).
+std::string unescape_option_text(const std::string& text);
 
 // `tokenizer` may be null (a model without one): score tokens must then be given by id.
 Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer);

@@ -104,7 +104,7 @@ Result<std::vector<SequenceInput>> RewardJob::prepare_steps(const data::Example&
     std::vector<int32_t> positions = positions_of(tokens, tag);
     if (positions.empty())
       return error("no step separator '" + options_.step_tag + "' in the response: give the steps as a list in a "
-                   "'steps' field, or end each step with the separator");
+                   "'steps' field, end each step with the separator, or split responses with --split-steps");
     if (expected_steps > 0 && positions.size() != expected_steps)
       return error(std::to_string(expected_steps) + " steps but " + std::to_string(positions.size()) +
                    " separators in the formatted sequence (truncated by --max-length, or a step holds '" +
@@ -124,6 +124,14 @@ Result<std::vector<SequenceInput>> RewardJob::prepare_steps(const data::Example&
   }
   if (example.responses.empty()) return error("the row has no response to score");
   for (const std::string& response : example.responses) {
+    if (!options_.split_steps_at.empty() && response.find(options_.step_tag) == std::string::npos) {
+      const std::vector<std::string> steps = split_steps(response, options_.split_steps_at);
+      if (steps.empty()) return error("a response has no text to split into steps");
+      ARB_ASSIGN(FormattedSequence formatted,
+                 formatter_->conversation(example.prompt_turns, join_steps(steps, options_.step_tag)));
+      ARB_TRY(add(std::move(formatted.tokens), steps.size()));
+      continue;
+    }
     ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
     ARB_TRY(add(std::move(formatted.tokens), 0));
   }

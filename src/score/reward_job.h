@@ -33,6 +33,8 @@ struct RewardJobOptions {
   int32_t step_token_id = -1;   // its id (resolve_step_token), set before the job runs
   StepAggregate step_aggregate = StepAggregate::kMin;
   double step_threshold = 0.5;  // a step whose reward is below this is counted wrong
+  // A response holding no separator is split into steps here (e.g. "\n\n"); empty: such a response is an error.
+  std::string split_steps_at;
 };
 
 class RewardJob final : public RowJob {

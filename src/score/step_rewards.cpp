@@ -47,6 +47,24 @@ std::string join_steps(const std::vector<std::string>& steps, const std::string&
   return text;
 }
 
+std::vector<std::string> split_steps(const std::string& text, const std::string& delimiter) {
+  std::vector<std::string> steps;
+  auto keep = [&](std::string piece) {
+    if (piece.find_first_not_of(" \t\r\n") != std::string::npos) steps.push_back(std::move(piece));
+  };
+  if (delimiter.empty()) {
+    keep(text);
+    return steps;
+  }
+  size_t start = 0;
+  for (size_t at = text.find(delimiter); at != std::string::npos; at = text.find(delimiter, start)) {
+    keep(text.substr(start, at - start));
+    start = at + delimiter.size();
+  }
+  keep(text.substr(start));
+  return steps;
+}
+
 std::vector<int32_t> positions_of(const std::vector<int32_t>& tokens, int32_t token) {
   std::vector<int32_t> positions;
   for (size_t i = 0; i < tokens.size(); ++i)

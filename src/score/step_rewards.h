@@ -28,6 +28,9 @@ Result<int32_t> resolve_step_token(const Tokenizer& tokenizer, const std::string
 // The response a process reward model reads: every step followed by the separator, nothing between.
 std::string join_steps(const std::vector<std::string>& steps, const std::string& tag);
 
+// A solution split at every `delimiter` (e.g. "\n\n"), pieces of only whitespace left out.
+std::vector<std::string> split_steps(const std::string& text, const std::string& delimiter);
+
 // Positions of `token` in `tokens`, ascending.
 std::vector<int32_t> positions_of(const std::vector<int32_t>& tokens, int32_t token);
 

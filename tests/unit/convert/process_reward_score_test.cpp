@@ -99,6 +99,36 @@ TEST(ProcessRewardScore, ReadsEveryStepSeparatorAndReportsStepRewards) {
   }
 }
 
+TEST(ProcessRewardScore, SplitStepsReadsPlainSolutionsAsTheirSteps) {
+  // Sampled solutions without separators, split at blank lines, read as the same steps given as a list.
+  const MlpHead head = random_head(64, 2, 5);
+  const std::string dir = model_with_head(fs::path(scratch_dir()) / "qwen2-prm-split", "Qwen2ForProcessRewardModel", head, true, true);
+  const StepRow& r = kRows[1];
+  const std::string listed = scratch_dir() + "/listed.jsonl", plain = scratch_dir() + "/plain.jsonl";
+  write_text(listed, nlohmann::json{{"problem", r.problem}, {"steps", r.steps}}.dump() + "\n");
+  std::string solution = "\n\n";  // leading, doubled and trailing delimiters make no empty steps
+  for (const std::string& step : r.steps) solution += step + "\n\n\n\n";
+  write_text(plain, nlohmann::json{{"prompt", r.problem}, {"responses", {solution, r.steps[0]}}}.dump() + "\n");
+  auto run = run_arbiter("score -q -m " + dir + " -i " + listed + " -o " + scratch_dir() + "/listed.out.jsonl");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  run = run_arbiter("score -q -m " + dir + " -i " + plain + " -o " + scratch_dir() + "/plain.out.jsonl --field response=responses --split-steps '\\n\\n'");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto expected = read_jsonl(scratch_dir() + "/listed.out.jsonl")[0]["step_rewards"].get<std::vector<double>>();
+  const nlohmann::json line = read_jsonl(scratch_dir() + "/plain.out.jsonl")[0];
+  ASSERT_EQ(line["responses"].size(), 2u) << line.dump();
+  EXPECT_EQ(line["responses"][0]["step_rewards"].get<std::vector<double>>(), expected) << line.dump();
+  EXPECT_EQ(line["responses"][1]["step_rewards"].size(), 1u) << line.dump();  // one step, no delimiter
+
+  // Without --split-steps a plain solution is an error naming the way out; on another model, the option is.
+  run = run_arbiter("score -q -m " + dir + " -i " + plain + " -o " + scratch_dir() + "/plain2.out.jsonl --field response=responses");
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("--split-steps"), std::string::npos) << run.out;
+  run = run_arbiter("score -q -m " + hf_fixture("qwen2-seqcls1") + " -i " + plain + " -o " + scratch_dir() +
+                    "/plain3.out.jsonl --field response=responses --split-steps x");
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("not a process reward model"), std::string::npos) << run.out;
+}
+
 TEST(ProcessRewardScore, SeparatorsThatAreNotOneTokenAreErrors) {
   const MlpHead head = random_head(64, 2, 5);
   const std::string rows = write_rows(scratch_dir());
