@@ -10,6 +10,10 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
   sub.add_option("--attribute-weights", args.attribute_weights,
                  "combine several outputs: 'nemotron' (0.30, 0.74, 0.46, 0.47, -0.33), name=w,... or w,w,...");
   sub.add_option("--head", args.head_path, "a reward head from `arbiter train head` for a causal backbone");
+  sub.add_option("--reward-token-id", args.reward_token_id,
+                 "a causal LM that keeps its reward in one token's logit at the last position: that token "
+                 "(0 for Llama-3.1-Nemotron-70B-Reward-HF and Llama-3.3-Nemotron-70B-Reward)")
+      ->check(CLI::NonNegativeNumber);
   sub.add_option("--step-tag", args.step_tag,
                  "process reward models: the token that ends each step (default: the model's, e.g. <extra_0>)");
   sub.add_option("--step-aggregate", args.step_aggregate,
@@ -91,9 +95,19 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       return error(args.head_path + ": head for hidden size " + std::to_string(head.dim) + ", the model has " +
                    std::to_string(model.config.hidden_size));
     options.head = std::make_shared<train::RewardHead>(std::move(head));
-  } else if (!model.config.is_classifier()) {
+  }
+  if (args.reward_token_id >= 0) {
+    if (options.head) return error("--reward-token-id and --head: give one (the reward is either a logit or the head's)");
+    if (model.config.is_classifier())
+      return error("--reward-token-id: " + model.path + " is a sequence-classification model; its head gives the reward");
+    if (args.reward_token_id >= model.config.vocab_size)
+      return error("--reward-token-id " + std::to_string(args.reward_token_id) + " is outside the vocabulary (" +
+                   std::to_string(model.config.vocab_size) + " tokens)");
+    options.reward_token_id = int32_t(args.reward_token_id);
+  } else if (!options.head && !model.config.is_classifier()) {
     return error(model.path + ": not a sequence-classification model (use `arbiter judge` for a causal LM, "
-                 "or --head with a head from `arbiter train head`)");
+                 "--head with a head from `arbiter train head`, or --reward-token-id for a model that keeps its "
+                 "reward in a logit, as Nemotron-70B-Reward-HF does)");
   }
   for (const auto& [option, value] : {std::pair<const char*, const std::string&>{"--step-tag", args.step_tag},
                                       {"--split-steps", args.split_steps}})

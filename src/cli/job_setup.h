@@ -18,6 +18,7 @@ struct RewardArgs {
   std::string attribute_weights, head_path;
   std::string step_tag, step_aggregate = "min", split_steps;
   double step_threshold = 0.5;
+  int64_t reward_token_id = -1;
 };
 
 struct JudgeArgs {

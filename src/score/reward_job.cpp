@@ -70,6 +70,8 @@ RewardJob::RewardJob(const Model& model, std::shared_ptr<ConversationFormatter> 
     : model_(model), formatter_(std::move(formatter)), options_(std::move(options)) {
   if (options_.head) {
     labels_ = options_.head->labels;
+  } else if (options_.reward_token_id >= 0) {
+    labels_ = {"score"};
   } else {
     labels_ = model_.config.label_names;
     const int64_t n = model_.config.num_labels;
@@ -90,6 +92,9 @@ ForwardOptions RewardJob::forward_options() const {
   ForwardOptions o;
   if (options_.head) {
     o.final_norm = true;
+  } else if (options_.reward_token_id >= 0) {
+    o.logits = LogitsMode::kSelected;
+    o.logit_token_ids = {options_.reward_token_id};
   } else {
     o.score_head = true;
   }
@@ -165,6 +170,9 @@ Result<std::vector<double>> RewardJob::head_outputs(const SequenceOutput& out) c
       for (int64_t i = 0; i < head.dim; ++i) acc += head.row(k)[i] * double(out.final_norm[size_t(i)]);
       values.push_back(acc);
     }
+  } else if (options_.reward_token_id >= 0) {
+    if (out.logits.empty()) return error("the model gave no logit for the reward token");
+    values.push_back(out.logits.back());  // the last read: the last token
   } else {
     values.assign(out.scores.end() - model_.config.num_labels, out.scores.end());
   }

@@ -1,7 +1,8 @@
 // Reward-model scoring: each response of a row is formatted as the assistant's turn after the prompt,
 // and the classification head (or a trained linear head on the backbone's final-normed state) is read
-// at the last token. Several outputs are reported by name, with an optional weighted sum. A process
-// reward model is read at every step separator instead, and reports each step's reward.
+// at the last token (or, for a causal LM that keeps its reward in a logit, that token's logit). Several
+// outputs are reported by name, with an optional weighted sum. A process reward model is read at every
+// step separator instead, and reports each step's reward.
 #pragma once
 
 #include <memory>
@@ -28,6 +29,9 @@ Result<AttributeWeights> parse_attribute_weights(const std::string& spec, const 
 struct RewardJobOptions {
   std::optional<AttributeWeights> weights;
   std::shared_ptr<train::RewardHead> head;  // a trained head on a causal backbone, instead of the model's own
+  // A causal LM whose reward is one token's logit at the last position (Llama-3.1-Nemotron-70B-Reward-HF
+  // puts its reward head into row 0 of the LM head); -1: not such a model.
+  int32_t reward_token_id = -1;
   // Process reward models only.
   std::string step_tag;         // the separator's text (default: the model's, e.g. "<extra_0>")
   int32_t step_token_id = -1;   // its id (resolve_step_token), set before the job runs

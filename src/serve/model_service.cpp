@@ -42,8 +42,9 @@ Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const
                                                                  : s->model_->config.max_position_embeddings;
   if (s->max_sequence_tokens_ <= 0) s->max_sequence_tokens_ = 4096;
   if (s->options_.mode == Mode::kReward) {
-    if (!s->options_.reward.head && !s->model_->config.is_classifier())
-      return error(s->model_->path + ": not a sequence-classification model (serve it with --mode judge, or give --head)");
+    if (!s->options_.reward.head && s->options_.reward.reward_token_id < 0 && !s->model_->config.is_classifier())
+      return error(s->model_->path + ": not a sequence-classification model (serve it with --mode judge, or give "
+                   "--head or --reward-token-id)");
     RewardJobOptions& reward = s->options_.reward;
     if (s->model_->config.process_reward && !reward.head) {
       if (!s->formatter_) return error(s->model_->path + ": a process reward model needs its tokenizer (" + s->formatter_error_ + ")");

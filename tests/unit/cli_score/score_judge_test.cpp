@@ -74,6 +74,62 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ScoreSeqcls,
                            return n;
                          });
 
+// A causal LM that keeps its reward in one logit (as Nemotron-70B-Reward-HF keeps it in token 0's): the
+// score is the reference logits' entry for that token at the last position (gemma2's after softcapping,
+// as transformers' generate reports it).
+class ScoreRewardToken : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ScoreRewardToken, ScoreIsTheReferenceLogitAtTheLastToken) {
+  const std::string name = GetParam();
+  const std::string ref_dir = kShared + "/fixtures/hf/" + (name.find(".gguf") != std::string::npos ? "llama" : name);
+  const std::string model = name.find(".gguf") != std::string::npos ? kShared + "/fixtures/gguf/" + name : ref_dir;
+  auto ref = SafetensorsFile::open(ref_dir + "/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok()) << ref.message();
+  const std::string dir = temp_dir("reward-token-" + name);
+  const std::string rows = write_id_rows(**ref, dir);
+  for (const int token : {0, 7}) {
+    const std::string out = dir + "/out" + std::to_string(token) + ".jsonl";
+    auto r = run_arbiter("score -q -m " + model + " -i " + rows + " -o " + out + " --reward-token-id " + std::to_string(token));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const auto lines = read_jsonl(out);
+    ASSERT_EQ(lines.size(), 3u);
+    for (int s = 0; s < 3; ++s) {
+      const std::vector<float> logits = floats(*(*ref)->tensor("seq" + std::to_string(s) + ".logits"));
+      const size_t vocab = 512, last = logits.size() / vocab - 1;
+      double max_ref = 0;
+      for (size_t v = 0; v < vocab; ++v) max_ref = std::max(max_ref, std::fabs(double(logits[last * vocab + v])));
+      const double expected = logits[last * vocab + size_t(token)];
+      EXPECT_LE(std::fabs(lines[size_t(s)]["score"].get<double>() - expected) / max_ref, 1e-5)
+          << name << " seq" << s << " token " << token << ": " << lines[size_t(s)].dump() << " vs " << expected;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ScoreRewardToken, ::testing::Values("llama", "qwen2", "gemma2", "llama.f32.gguf"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n) if (c == '-' || c == '.') c = '_';
+                           return n;
+                         });
+
+TEST(ScoreRewardTokenErrors, OutOfVocabularyOrOnAClassifier) {
+  const std::string dir = temp_dir("reward-token-errors");
+  auto ref = SafetensorsFile::open(kShared + "/fixtures/hf/llama/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok()) << ref.message();
+  const std::string rows = write_id_rows(**ref, dir);
+  auto r = run_arbiter("score -q -m " + kShared + "/fixtures/hf/llama -i " + rows + " -o " + dir + "/a.jsonl --reward-token-id 512");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("outside the vocabulary (512 tokens)"), std::string::npos) << r.out;
+  r = run_arbiter("score -q -m " + kShared + "/fixtures/hf/llama-seqcls1 -i " + rows + " -o " + dir + "/b.jsonl --reward-token-id 0");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("sequence-classification"), std::string::npos) << r.out;
+  // A causal LM without it names the way to read such a model.
+  r = run_arbiter("score -q -m " + kShared + "/fixtures/hf/llama -i " + rows + " -o " + dir + "/c.jsonl");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("--reward-token-id"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/c.jsonl"));
+}
+
 // Softmax expectation of `values` under `logits`, in double.
 double expectation(const std::vector<double>& logits, const std::vector<double>& values) {
   double max = *std::max_element(logits.begin(), logits.end()), z = 0, e = 0;

@@ -91,6 +91,30 @@ TEST(Server, PoolingAndClassifyGiveTheReferenceScores) {
   expect_error(wrong_model, status, 404, "not_found_error", "'other'");
 }
 
+TEST(Server, RewardTokenLogitOfACausalModel) {
+  // A causal LM served with --reward-token-id: /get_reward answers the reference logit of that token at the
+  // last position (as Nemotron-70B-Reward-HF's reward is token 0's).
+  const std::string dir = kShared + "/fixtures/hf/llama";
+  auto model = load(dir);
+  ASSERT_TRUE(model);
+  serve::ServiceOptions service = reward_service(*model, false);
+  service.reward.reward_token_id = 7;
+  auto s = start_server(model, service);
+  ASSERT_TRUE(s);
+  auto ref = SafetensorsFile::open(dir + "/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok()) << ref.message();
+  const TensorView* ids = (*ref)->tensor("seq2.input_ids");
+  const auto* p = static_cast<const int32_t*>(ids->data);
+  const std::vector<int32_t> tokens(p, p + ids->numel());
+  std::vector<float> logits(size_t((*ref)->tensor("seq2.logits")->numel()));
+  dequantize_row(DType::F32, (*ref)->tensor("seq2.logits")->data, logits.data(), int64_t(logits.size()));
+  const float expected = logits[(tokens.size() - 1) * 512 + 7];
+  int status = 0;
+  json pooled = post_json(*s, "/pooling", json{{"input", tokens}}.dump(), &status);
+  ASSERT_EQ(status, 200) << pooled.dump();
+  EXPECT_NEAR(pooled["data"][0]["data"][0].get<double>(), expected, 1e-4 * (1 + std::fabs(expected))) << pooled.dump();
+}
+
 TEST(Server, BadInputsGetTheirStatusAndTheServerKeepsAnswering) {
   auto model = load(kSeqCls5);
   ASSERT_TRUE(model);
