@@ -23,6 +23,7 @@ struct ArchHead {
   HeadKind head;
   bool score_mlp = false;
   bool process_reward = false;
+  int64_t fixed_labels = 0;  // a class that fixes its output count whatever config.json says; 0: it does not
 };
 
 Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
@@ -36,10 +37,12 @@ Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
     if (name == prefix + "ForCausalLM") return ArchHead{a.arch, HeadKind::kCausalLM};
     if (name == prefix + "ForSequenceClassification") return ArchHead{a.arch, HeadKind::kSequenceClassification};
   }
-  // Qwen's reward models (Qwen2.5-Math-RM, Qwen2.5-Math-PRM) ship their own classes: a two-layer head.
-  if (name == "Qwen2ForRewardModel") return ArchHead{Architecture::kQwen2, HeadKind::kSequenceClassification, true};
-  if (name == "Qwen2ForProcessRewardModel")
-    return ArchHead{Architecture::kQwen2, HeadKind::kSequenceClassification, true, true};
+  // Reward models that ship their own classes with a two-layer head: Qwen's (Qwen2.5-Math-RM, one output;
+  // Qwen2.5-Math-PRM, a step's two classes) and INF-ORM's (Llama, num_labels outputs).
+  constexpr HeadKind kCls = HeadKind::kSequenceClassification;
+  if (name == "Qwen2ForRewardModel") return ArchHead{Architecture::kQwen2, kCls, true, false, 1};
+  if (name == "Qwen2ForProcessRewardModel") return ArchHead{Architecture::kQwen2, kCls, true, true, 2};
+  if (name == "INFORMForSequenceClassification") return ArchHead{Architecture::kLlama, kCls, true};
   // No usable `architectures`: fall back to model_type, as a causal LM.
   const std::string model_type = j.value("model_type", std::string());
   for (const auto& a : kArchNames) {
@@ -47,7 +50,7 @@ Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
   }
   return error(path + ": unsupported architecture '" + (name.empty() ? model_type : name) +
                "' (supported: Llama, Mistral, Qwen2, Qwen3, Gemma2, as ForCausalLM or ForSequenceClassification; "
-               "Qwen2ForRewardModel, Qwen2ForProcessRewardModel)");
+               "Qwen2ForRewardModel, Qwen2ForProcessRewardModel, INFORMForSequenceClassification)");
 }
 
 // Reads an integer field; missing gives `fallback`, a wrong type an error.
@@ -230,13 +233,11 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
   }
   ARB_TRY(parse_sliding_window(j, c, path));
   if (c.is_classifier()) ARB_TRY(parse_labels(j, c, path));
-  if (c.score_mlp) {
-    // These classes fix their output count whatever num_labels says: one reward, or a step's two classes
-    // (wrong, right). The step separator is Qwen2.5-Math-PRM's `<extra_0>`.
-    c.num_labels = c.process_reward ? 2 : 1;
+  if (arch_head.fixed_labels > 0) {
+    c.num_labels = arch_head.fixed_labels;
     if (int64_t(c.label_names.size()) != c.num_labels) c.label_names.clear();
-    if (c.process_reward) c.step_tag = "<extra_0>";
   }
+  if (c.process_reward) c.step_tag = "<extra_0>";  // Qwen2.5-Math-PRM's step separator
 
   ARB_ASSIGN(c.bos_token_id, get_int(j, "bos_token_id", -1, path));
   if (j.contains("eos_token_id") && j["eos_token_id"].is_array() && !j["eos_token_id"].empty()) {

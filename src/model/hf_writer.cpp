@@ -53,7 +53,10 @@ std::string hf_config_json(const ModelConfig& c) {
                            : !c.score_mlp      ? "ForSequenceClassification"
                            : c.process_reward  ? "ForProcessRewardModel"
                                                : "ForRewardModel";
-  j["architectures"] = {std::string(arch_class_prefix(c.arch)) + head_class};
+  // A two-layer head on Llama is INF-ORM's class, the only one that reads it.
+  j["architectures"] = {c.score_mlp && c.arch == Architecture::kLlama
+                            ? std::string("INFORMForSequenceClassification")
+                            : std::string(arch_class_prefix(c.arch)) + head_class};
   j["model_type"] = architecture_name(c.arch);
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;
@@ -87,8 +90,9 @@ std::string hf_config_json(const ModelConfig& c) {
 
 Status write_hf_model(const Model& m, const std::string& dir) {
   const ModelConfig& c = m.config;
-  if (c.score_mlp && c.arch != Architecture::kQwen2)
-    return error("a two-layer reward head is written only for qwen2 (Qwen2ForRewardModel, Qwen2ForProcessRewardModel)");
+  if (c.score_mlp && !(c.arch == Architecture::kQwen2 || (c.arch == Architecture::kLlama && !c.process_reward)))
+    return error("a two-layer reward head is written only for qwen2 (Qwen2ForRewardModel, Qwen2ForProcessRewardModel) "
+                 "and llama (INFORMForSequenceClassification)");
   if (c.arch == Architecture::kGemma2 || c.rope_scaling != RopeScaling::kNone || c.sliding_window > 0)
     return error("writing a Hugging Face directory supports llama, mistral, qwen2 and qwen3 without rope scaling "
                  "or sliding windows");

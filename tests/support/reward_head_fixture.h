@@ -1,5 +1,5 @@
-// A reward model with a two-layer head for tests: fixtures/hf/qwen2's backbone (whose float64 reference
-// states are known) plus a random Linear(64, 64) + ReLU + Linear(64, n) head, and the head computed in
+// A reward model with a two-layer head for tests: a fixture's backbone (fixtures/hf/qwen2 or llama, whose
+// float64 reference states are known) plus a random Linear(64, 64) + ReLU + Linear(64, n) head, and the head computed in
 // double precision to compare against.
 #pragma once
 
@@ -20,10 +20,11 @@ namespace arbiter::reward_head_test {
 namespace fs = std::filesystem;
 
 // $ARBITER_SHARED_DIR where set (fixtures that travelled with the binaries), else the checkout's ../shared.
-inline std::string qwen2_fixture() {
+inline std::string hf_fixture_dir(const std::string& name) {
   const char* env = std::getenv("ARBITER_SHARED_DIR");
-  return (env && *env ? std::string(env) : std::string(ARBITER_SHARED_DIR)) + "/fixtures/hf/qwen2";
+  return (env && *env ? std::string(env) : std::string(ARBITER_SHARED_DIR)) + "/fixtures/hf/" + name;
 }
+inline std::string qwen2_fixture() { return hf_fixture_dir("qwen2"); }
 
 inline void replace_text(const fs::path& path, const std::string& text) {
   fs::remove(path);
@@ -71,34 +72,37 @@ inline std::vector<double> head_in_double(const MlpHead& h, const float* x, std:
   return out;
 }
 
-// In `dir` (made anew): fixtures/hf/qwen2 (files symlinked) with the head in a second shard and config.json
-// naming `architecture`.
+// In `dir` (made anew): fixtures/hf/<backbone> (files symlinked) with the head in a second shard and
+// config.json naming `architecture` (and num_labels).
 // With `step_tag`, tokenizer.json also gains "<extra_0>" as special token 509 (ids 509..511 are unused).
 inline std::string model_with_head(const fs::path& dir, const std::string& architecture, const MlpHead& h,
-                                   bool with_hidden_bias = true, bool step_tag = false) {
+                                   bool with_hidden_bias = true, bool step_tag = false,
+                                   const std::string& backbone = "qwen2") {
+  const std::string fixture = hf_fixture_dir(backbone);
   fs::remove_all(dir);
   fs::create_directories(dir);
-  for (const auto& entry : fs::directory_iterator(qwen2_fixture()))
+  for (const auto& entry : fs::directory_iterator(fixture))
     if (entry.path().filename() != "model.safetensors") fs::create_symlink(entry.path(), dir / entry.path().filename());
-  fs::create_symlink(fs::path(qwen2_fixture()) / "model.safetensors", dir / "backbone.safetensors");
+  fs::create_symlink(fs::path(fixture) / "model.safetensors", dir / "backbone.safetensors");
   std::vector<OwnedTensor> head = {make_f32_tensor("score.0.weight", {h.d, h.d}, h.w1),
                                    make_f32_tensor("score.2.weight", {h.labels, h.d}, h.w2),
                                    make_f32_tensor("score.2.bias", {h.labels}, h.b2)};
   if (with_hidden_bias) head.push_back(make_f32_tensor("score.0.bias", {h.d}, h.b1));
   EXPECT_TRUE(write_safetensors((dir / "head.safetensors").string(), head).is_ok());
   nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
-  auto backbone = SafetensorsFile::open(qwen2_fixture() + "/model.safetensors");
-  EXPECT_TRUE(backbone.is_ok()) << backbone.message();
-  for (const TensorView& t : (*backbone)->tensors()) index["weight_map"][t.name] = "backbone.safetensors";
+  auto backbone_file = SafetensorsFile::open(fixture + "/model.safetensors");
+  EXPECT_TRUE(backbone_file.is_ok()) << backbone_file.message();
+  for (const TensorView& t : (*backbone_file)->tensors()) index["weight_map"][t.name] = "backbone.safetensors";
   for (const OwnedTensor& t : head) index["weight_map"][t.name] = "head.safetensors";
   replace_text(dir / "model.safetensors.index.json", index.dump());
 
   std::ifstream in(dir / "config.json");
   nlohmann::json config = nlohmann::json::parse(in);
   config["architectures"] = {architecture};
+  config["num_labels"] = h.labels;
   replace_text(dir / "config.json", config.dump(2));
   if (step_tag) {
-    std::ifstream tin(fs::path(qwen2_fixture()) / "tokenizer.json");
+    std::ifstream tin(fs::path(fixture) / "tokenizer.json");
     nlohmann::json tokenizer = nlohmann::json::parse(tin);
     tokenizer["added_tokens"].push_back({{"id", kStepTagId}, {"content", "<extra_0>"}, {"single_word", false},
                                          {"lstrip", false}, {"rstrip", false}, {"normalized", false}, {"special", true}});

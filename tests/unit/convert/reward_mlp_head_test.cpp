@@ -18,11 +18,11 @@ using namespace arbiter::reward_head_test;
 
 // Every position of the three reference sequences through the model's head, against the double head on
 // the reference states: the worst |ours - expected| / (sum of |terms|).
-double worst_head_error(const std::string& model_path, const MlpHead& h) {
+double worst_head_error(const std::string& model_path, const MlpHead& h, const std::string& backbone = "qwen2") {
   auto model = load_model(model_path);
   EXPECT_TRUE(model.is_ok()) << model.message();
   if (!model.is_ok()) return INFINITY;
-  auto ref = SafetensorsFile::open(hf_fixture("qwen2") + "/ref.safetensors");
+  auto ref = SafetensorsFile::open(hf_fixture(backbone) + "/ref.safetensors");
   EXPECT_TRUE(ref.is_ok()) << ref.message();
   auto backend = make_cpu_backend(*model);
   ForwardOptions options;
@@ -59,6 +59,27 @@ TEST(RewardMlpHead, OutcomeRewardModelMatchesTheHeadOnReferenceStates) {
   const double worst = worst_head_error(dir, head);
   std::printf("[reward head] Qwen2ForRewardModel worst error %.3g of the terms' size\n", worst);
   EXPECT_LE(worst, 1e-5);
+}
+
+TEST(RewardMlpHead, InfOrmLlamaHeadMatchesAndConvertsToGguf) {
+  // INF-ORM's class: a Llama backbone (GGUF permutes its Q/K rows) and num_labels outputs.
+  const MlpHead head = random_head(64, 3, 23);
+  const std::string dir = model_with_head(fs::path(scratch_dir()) / "llama-inform", "INFORMForSequenceClassification",
+                                          head, true, false, "llama");
+  auto model = load_model(dir);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  EXPECT_TRUE((*model)->config.score_mlp && !(*model)->config.process_reward);
+  EXPECT_EQ((*model)->config.num_labels, 3);
+  const double worst = worst_head_error(dir, head, "llama");
+  std::printf("[reward head] INFORMForSequenceClassification worst error %.3g of the terms' size\n", worst);
+  EXPECT_LE(worst, 1e-5);
+  ConvertOptions options;
+  options.out_path = scratch_dir() + "/llama-inform.f32.gguf";
+  options.type = "f32";
+  options.progress = false;
+  auto report = convert_hf_to_gguf(dir, options);
+  ASSERT_TRUE(report.is_ok()) << report.message();
+  EXPECT_LE(worst_head_error(options.out_path, head, "llama"), 1e-5);
 }
 
 TEST(RewardMlpHead, ProcessRewardModelMatchesAtEveryPositionAndConvertsToGguf) {

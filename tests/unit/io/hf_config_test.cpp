@@ -93,7 +93,16 @@ TEST(HfConfig, QwenRewardModelClassesFixTheirHeads) {
   EXPECT_EQ(prm->num_labels, 2);
   EXPECT_EQ(prm->step_tag, "<extra_0>");
 
-  // Only Qwen2 has these classes: another prefix is an unknown architecture, named in the error.
+  // INF-ORM's Llama class has the same head with config.json's num_labels outputs.
+  nlohmann::json llama = fixture_config("llama");
+  llama["architectures"] = {"INFORMForSequenceClassification"};
+  llama["num_labels"] = 1;
+  auto inform = parse_hf_config(llama.dump(), "inform/config.json");
+  ASSERT_TRUE(inform.is_ok()) << inform.message();
+  EXPECT_TRUE(inform->arch == Architecture::kLlama && inform->score_mlp && !inform->process_reward);
+  EXPECT_EQ(inform->num_labels, 1);
+
+  // Only Qwen2 has the Qwen classes: another prefix is an unknown architecture, named in the error.
   config["architectures"] = {"LlamaForRewardModel"};
   auto other = parse_hf_config(config.dump(), "x/config.json");
   ASSERT_FALSE(other.is_ok());
