@@ -48,6 +48,17 @@ double worst_head_error(const std::string& model_path, const MlpHead& h, const s
   return worst;
 }
 
+// The directory converted to <scratch>/<name>.f32.gguf (empty, with a failure, when it cannot be).
+std::string converted_to_f32_gguf(const std::string& dir, const std::string& name) {
+  ConvertOptions options;
+  options.out_path = scratch_dir() + "/" + name + ".f32.gguf";
+  options.type = "f32";
+  options.progress = false;
+  auto report = convert_hf_to_gguf(dir, options);
+  EXPECT_TRUE(report.is_ok()) << report.message();
+  return report.is_ok() ? options.out_path : "";
+}
+
 TEST(RewardMlpHead, OutcomeRewardModelMatchesTheHeadOnReferenceStates) {
   const MlpHead head = random_head(64, 1, 7);
   const std::string dir = model_with_head(fs::path(scratch_dir()) / "qwen2-rm", "Qwen2ForRewardModel", head);
@@ -73,13 +84,8 @@ TEST(RewardMlpHead, InfOrmLlamaHeadMatchesAndConvertsToGguf) {
   const double worst = worst_head_error(dir, head, "llama");
   std::printf("[reward head] INFORMForSequenceClassification worst error %.3g of the terms' size\n", worst);
   EXPECT_LE(worst, 1e-5);
-  ConvertOptions options;
-  options.out_path = scratch_dir() + "/llama-inform.f32.gguf";
-  options.type = "f32";
-  options.progress = false;
-  auto report = convert_hf_to_gguf(dir, options);
-  ASSERT_TRUE(report.is_ok()) << report.message();
-  EXPECT_LE(worst_head_error(options.out_path, head, "llama"), 1e-5);
+  const std::string gguf = converted_to_f32_gguf(dir, "llama-inform");
+  EXPECT_LE(worst_head_error(gguf, head, "llama"), 1e-5);
 }
 
 TEST(RewardMlpHead, ProcessRewardModelMatchesAtEveryPositionAndConvertsToGguf) {
@@ -96,17 +102,12 @@ TEST(RewardMlpHead, ProcessRewardModelMatchesAtEveryPositionAndConvertsToGguf) {
   EXPECT_LE(worst, 1e-5);
 
   // GGUF keeps the head, its ReLU layer and the step separator.
-  ConvertOptions options;
-  options.out_path = scratch_dir() + "/qwen2-prm.f32.gguf";
-  options.type = "f32";
-  options.progress = false;
-  auto report = convert_hf_to_gguf(dir, options);
-  ASSERT_TRUE(report.is_ok()) << report.message();
-  auto gguf = load_model(options.out_path);
+  const std::string gguf_path = converted_to_f32_gguf(dir, "qwen2-prm");
+  auto gguf = load_model(gguf_path);
   ASSERT_TRUE(gguf.is_ok()) << gguf.message();
   EXPECT_TRUE((*gguf)->config.process_reward && (*gguf)->config.score_mlp);
   EXPECT_EQ((*gguf)->config.step_tag, "<extra_0>");
-  const double worst_gguf = worst_head_error(options.out_path, head);
+  const double worst_gguf = worst_head_error(gguf_path, head);
   std::printf("[reward head] converted to GGUF f32: worst error %.3g\n", worst_gguf);
   EXPECT_LE(worst_gguf, 1e-5);
 }
