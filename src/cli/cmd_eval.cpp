@@ -4,8 +4,8 @@
 //   eval layers       per-layer Spearman of a judge's per-layer expected scores (listwise reads: accuracy)
 //   eval preference   pairwise accuracy against graded preferences (HelpSteer2-Preference, HelpSteer3)
 //   eval processbench first-wrong-step F1 of a process reward model's step rewards
-// correlate, rewardbench and layers take --report DIR: report.json, report.md, one .svg per figure and a
-// self-contained report.html.
+// correlate, rewardbench, layers and processbench take --report DIR: report.json, report.md, one .svg per
+// figure and a self-contained report.html.
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -378,7 +378,7 @@ Status run_preference(const PreferenceArgs& args) {
 // ---- processbench ----
 
 struct ProcessBenchArgs {
-  std::string input, label_field = "human_first_error_step";
+  std::string input, label_field = "human_first_error_step", report_dir;
   double threshold = 0.5;
   bool as_json = false;
 };
@@ -397,6 +397,8 @@ Status run_process_bench(const ProcessBenchArgs& args) {
   warn_error_rows(args.input, error_rows);
   if (rows.empty()) return error(args.input + ": no scored solutions");
   const eval::ProcessBenchReport report = eval::process_bench_report(rows, args.threshold);
+  if (!args.report_dir.empty())
+    ARB_TRY(save_report(eval::process_bench_report_pages(rows.size(), report, args.input), args.report_dir));
   if (args.as_json) {
     json subsets = json::object();
     for (const auto& [name, score] : report.by_subset) subsets[name] = process_bench_json(score);
@@ -498,6 +500,7 @@ CommandRunner setup_eval(CLI::App& sub) {
   b->add_option("--threshold", pb->threshold, "a step rewarded below this is the predicted first error")
       ->capture_default_str();
   b->add_flag("--json", pb->as_json, "print one JSON object");
+  b->add_option("--report", pb->report_dir, kReportHelp);
 
   return [=]() -> Status {
     rb->best_of_n.subset = rb->pref.subset;

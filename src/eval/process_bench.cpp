@@ -47,7 +47,8 @@ ProcessBenchReport process_bench_report(const std::vector<StepRewardRow>& rows, 
   r.best_threshold = threshold;
   r.best_f1 = r.overall.f1;
   for (int t = 1; t < 100; ++t) {
-    const double f1 = score_process_bench(rows, t / 100.0).f1;
+    r.sweep.emplace_back(t / 100.0, score_process_bench(rows, t / 100.0));
+    const double f1 = r.sweep.back().second.f1;
     if (!std::isnan(f1) && (std::isnan(r.best_f1) || f1 > r.best_f1)) {
       r.best_f1 = f1;
       r.best_threshold = t / 100.0;

@@ -4,7 +4,7 @@
 //
 // Section ids (the HTML <section id>): correlate: "correlation", "histograms", "calibration";
 // rewardbench: "categories", "subsets", "margins" (v2 adds "ties" when the Ties subset is present);
-// layers: "layers".
+// layers: "layers"; processbench: "threshold".
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,6 +15,7 @@
 
 #include "eval/layers.h"
 #include "eval/metrics.h"
+#include "eval/process_bench.h"
 #include "eval/report.h"
 #include "eval/rewardbench.h"
 
@@ -44,5 +45,8 @@ Report layers_report(size_t n_rows, const std::vector<LayerCorrelation>& layers,
 // Listwise reads: `accuracy` [L+1] from layer_best_first_accuracy over `n_rows` reads.
 Report layers_accuracy_report(size_t n_rows, const std::vector<double>& accuracy, const std::string& input_path,
                               const std::string& human_field);
+
+// `scores` from process_bench_report over `n_rows` scored solutions.
+Report process_bench_report_pages(size_t n_rows, const ProcessBenchReport& scores, const std::string& input_path);
 
 }  // namespace arbiter::eval

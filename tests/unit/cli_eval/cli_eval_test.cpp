@@ -147,6 +147,19 @@ TEST_F(CliEval, ProcessBenchFirstErrorF1) {
   EXPECT_DOUBLE_EQ(j["best_threshold"].get<double>(), 0.21);
   EXPECT_NEAR(j["best_f1"].get<double>(), 2.0 / 3.0, 1e-12);
 
+  // The report holds the same numbers and the whole threshold sweep.
+  const std::string report_dir = std::filesystem::path(path).parent_path().string() + "/pb-report";
+  r = run_arbiter("eval processbench --input " + path + " --report " + report_dir);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream report_in(report_dir + "/report.json");
+  const auto report = nlohmann::json::parse(report_in);
+  EXPECT_DOUBLE_EQ(report["f1"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(report["best_threshold"].get<double>(), 0.21);
+  ASSERT_EQ(report["sweep"].size(), 99u);
+  EXPECT_NEAR(report["sweep"][20]["f1"].get<double>(), 2.0 / 3.0, 1e-12);  // threshold 0.21
+  EXPECT_TRUE(std::filesystem::exists(report_dir + "/threshold.svg"));
+  EXPECT_TRUE(std::filesystem::exists(report_dir + "/report.html"));
+
   const std::string bad = temp_file("bad-steps.jsonl", R"({"step_rewards": [0.9, 0.2], "human_first_error_step": 2})" "\n");
   r = run_arbiter("eval processbench --input " + bad);
   EXPECT_NE(r.exit_code, 0) << r.out;
