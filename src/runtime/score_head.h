@@ -4,11 +4,12 @@
 
 #include <cstdint>
 
+#include "core/status.h"
 #include "model/model.h"
 
 namespace arbiter {
 
 // rows: [n, d] final-normed residual rows -> out: [n, num_labels]
-void apply_score_head(const Model& model, const float* rows, int64_t n, float* out);
+Status apply_score_head(const Model& model, const float* rows, int64_t n, float* out);
 
 }  // namespace arbiter

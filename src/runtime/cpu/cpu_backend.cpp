@@ -322,6 +322,12 @@ Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const 
 
   if (options.layer_logits) ARB_TRY(compute_layer_logits(options, outputs));
 
+  std::vector<float> scores;  // [R, num_labels]
+  if (options.score_head) {
+    scores.resize(size_t(reads * c.num_labels));
+    ARB_TRY(apply_score_head(m, final_rows.data(), reads, scores.data()));
+  }
+
   for (size_t s = 0; s < outputs.size(); ++s) {
     SequenceOutput& out = outputs[s];
     const int64_t first = b.read_offsets[s], count = out.num_reads;
@@ -329,10 +335,8 @@ Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const 
       out.final_norm.assign(final_rows.begin() + first * d, final_rows.begin() + (first + count) * d);
     if (!logits.empty())
       out.logits.assign(logits.begin() + first * logit_cols, logits.begin() + (first + count) * logit_cols);
-    if (options.score_head) {
-      out.scores.resize(size_t(count * c.num_labels));
-      apply_score_head(m, final_rows.data() + first * d, count, out.scores.data());
-    }
+    if (options.score_head)
+      out.scores.assign(scores.begin() + first * c.num_labels, scores.begin() + (first + count) * c.num_labels);
   }
   return outputs;
 }

@@ -311,7 +311,7 @@ Result<std::vector<SequenceOutput>> CudaBackend::forward(const std::vector<Seque
   ARB_CUDA(cudaGetLastError());
   if (head_on_host) {
     scores.resize(size_t(reads * c.num_labels));
-    apply_score_head(*model_, final_host.data(), reads, scores.data());
+    ARB_TRY(apply_score_head(*model_, final_host.data(), reads, scores.data()));
   }
 
   for (size_t s = 0; s < outputs.size(); ++s) {
