@@ -26,7 +26,10 @@ nlohmann::ordered_json describe(const Model& m) {
   j["path"] = m.path;
   j["format"] = c.source_format;
   j["architecture"] = architecture_name(c.arch);
-  j["head"] = !c.is_classifier() ? "causal-lm" : c.process_reward ? "process-reward" : "sequence-classification";
+  j["head"] = !c.is_classifier()  ? "causal-lm"
+              : c.process_reward   ? "process-reward"
+              : c.gating.enabled   ? "gated-objectives"
+                                   : "sequence-classification";
   if (c.is_classifier()) {
     j["num_labels"] = c.num_labels;
     j["labels"] = c.label_names;

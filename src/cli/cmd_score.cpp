@@ -21,11 +21,8 @@ Status run_score(const ScoreArgs& args) {
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
   ARB_ASSIGN(RewardJobOptions options, make_reward_job_options(args.reward, *model));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
-  if (!options.step_tag.empty()) {
-    auto id = resolve_step_token(formatter->tokenizer(), options.step_tag);
-    if (!id) return id.status().with_context(model->path);
-    options.step_token_id = *id;
-  }
+  if (Status resolved = resolve_reward_tokens(options, *model, formatter->tokenizer()); !resolved)
+    return resolved.with_context(model->path);
   RewardJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));

@@ -123,6 +123,8 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
     if (!args.attribute_weights.empty())
       return error("--attribute-weights: a process reward model gives one reward per step (see --step-aggregate)");
   }
+  if (model.config.gating.enabled && !options.head && !args.attribute_weights.empty())
+    return error("--attribute-weights: " + model.path + " weighs its objectives itself (a gated head)");
   if (!args.attribute_weights.empty()) {
     const RewardJob unweighted(model, nullptr, options);  // only to learn the output names
     ARB_ASSIGN(AttributeWeights weights, parse_attribute_weights(args.attribute_weights, unweighted.labels()));

@@ -48,8 +48,8 @@ int64_t layer_of(const std::string& name) {
   return layer;
 }
 
-// Tensors that are never quantized: vectors (norms, biases, RoPE factors) and the classifier head,
-// whose few rows decide the scores directly and cost nothing to keep exact.
+// Tensors that are never quantized: vectors (norms, biases, RoPE factors) and the classifier head
+// (both layers of a two-layer one), whose rows decide the scores directly and cost little to keep exact.
 bool stays_f32(const std::string& name, const std::vector<int64_t>& shape) {
   return shape.size() < 2 || !ends_with(name, ".weight") || ends_with(name, "norm.weight") ||
          name.rfind("cls.", 0) == 0 || name == "rope_freqs.weight";

@@ -69,6 +69,14 @@ struct ModelConfig {
   // at the last token, and the softmax of its two outputs gives the probability that the step is right.
   bool process_reward = false;
   std::string step_tag;
+  // ArmoRM's gated multi-objective head (LlamaForRewardModelWithGating): num_labels objective rewards read
+  // at the last token, mixed by a gating network read where the prompt ends (the last user turn's end).
+  struct Gating {
+    bool enabled = false;
+    int64_t hidden = 1024;      // gating_hidden_dim
+    int64_t layers = 3;         // gating_n_hidden: ReLU layers before the output layer
+    double temperature = 10.0;  // gating_temperature: softmax(x / temperature)
+  } gating;
   int64_t bos_token_id = -1, eos_token_id = -1, pad_token_id = -1;
 
   std::string source_format;       // "gguf" or "safetensors"

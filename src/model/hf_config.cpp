@@ -24,6 +24,7 @@ struct ArchHead {
   bool score_mlp = false;
   bool process_reward = false;
   int64_t fixed_labels = 0;  // a class that fixes its output count whatever config.json says; 0: it does not
+  bool gated = false;        // ArmoRM's gated objectives
 };
 
 Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
@@ -43,6 +44,7 @@ Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
   if (name == "Qwen2ForRewardModel") return ArchHead{Architecture::kQwen2, kCls, true, false, 1};
   if (name == "Qwen2ForProcessRewardModel") return ArchHead{Architecture::kQwen2, kCls, true, true, 2};
   if (name == "INFORMForSequenceClassification") return ArchHead{Architecture::kLlama, kCls, true};
+  if (name == "LlamaForRewardModelWithGating") return ArchHead{Architecture::kLlama, kCls, false, false, 0, true};
   // No usable `architectures`: fall back to model_type, as a causal LM.
   const std::string model_type = j.value("model_type", std::string());
   for (const auto& a : kArchNames) {
@@ -50,7 +52,8 @@ Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
   }
   return error(path + ": unsupported architecture '" + (name.empty() ? model_type : name) +
                "' (supported: Llama, Mistral, Qwen2, Qwen3, Gemma2, as ForCausalLM or ForSequenceClassification; "
-               "Qwen2ForRewardModel, Qwen2ForProcessRewardModel, INFORMForSequenceClassification)");
+               "Qwen2ForRewardModel, Qwen2ForProcessRewardModel, INFORMForSequenceClassification, "
+               "LlamaForRewardModelWithGating)");
 }
 
 // Reads an integer field; missing gives `fallback`, a wrong type an error.
@@ -238,6 +241,19 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
     if (int64_t(c.label_names.size()) != c.num_labels) c.label_names.clear();
   }
   if (c.process_reward) c.step_tag = "<extra_0>";  // Qwen2.5-Math-PRM's step separator
+  if (arch_head.gated) {
+    // ArmoRM's class reads its sizes from these keys, with these defaults (num_objectives outputs).
+    c.gating.enabled = true;
+    ARB_ASSIGN(c.num_labels, get_int(j, "num_objectives", 19, path));
+    ARB_ASSIGN(c.gating.hidden, get_int(j, "gating_hidden_dim", 1024, path));
+    ARB_ASSIGN(c.gating.layers, get_int(j, "gating_n_hidden", 3, path));
+    ARB_ASSIGN(c.gating.temperature, get_number(j, "gating_temperature", 10.0, path));
+    if (c.num_labels <= 0 || c.gating.hidden <= 0 || c.gating.layers < 0 || c.gating.layers > 64 ||
+        !(c.gating.temperature > 0))
+      return error(path + ": num_objectives and gating_hidden_dim must be positive, gating_n_hidden in 0..64, "
+                   "gating_temperature positive");
+    if (int64_t(c.label_names.size()) != c.num_labels) c.label_names.clear();
+  }
 
   ARB_ASSIGN(c.bos_token_id, get_int(j, "bos_token_id", -1, path));
   if (j.contains("eos_token_id") && j["eos_token_id"].is_array() && !j["eos_token_id"].empty()) {

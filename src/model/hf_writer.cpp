@@ -90,6 +90,7 @@ std::string hf_config_json(const ModelConfig& c) {
 
 Status write_hf_model(const Model& m, const std::string& dir) {
   const ModelConfig& c = m.config;
+  if (c.gating.enabled) return error("writing a gated multi-objective head (LlamaForRewardModelWithGating) is not supported");
   if (c.score_mlp && !(c.arch == Architecture::kQwen2 || (c.arch == Architecture::kLlama && !c.process_reward)))
     return error("a two-layer reward head is written only for qwen2 (Qwen2ForRewardModel, Qwen2ForProcessRewardModel) "
                  "and llama (INFORMForSequenceClassification)");

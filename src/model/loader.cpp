@@ -137,6 +137,32 @@ Status bind_layers(const Binder& b, Model& m) {
   return Status::ok();
 }
 
+// ArmoRM (LlamaForRewardModelWithGating): the objectives' regression, the reward transform, and the
+// gating network's layers, as transformers names them.
+Status bind_gated_head(const Binder& b, Model& m) {
+  const ModelConfig& c = m.config;
+  const int64_t d = c.hidden_size, k = c.num_labels;
+  ARB_ASSIGN(TensorView regression, b.matrix("regression_layer.weight", k, d));
+  ARB_ASSIGN(m.score_head, b.to_f32(regression));
+  ARB_ASSIGN(TensorView transform, b.matrix("reward_transform_matrix", k, k));
+  ARB_ASSIGN(m.reward_transform, b.to_f32(transform));
+  ARB_ASSIGN(std::vector<float> scale, b.vector("gating.logit_scale", 1));
+  m.gating_logit_scale = scale[0];
+  int64_t in = d;
+  for (int64_t i = 0; i <= c.gating.layers; ++i) {
+    const std::string name = "gating.layers." + std::to_string(i);
+    Model::DenseLayer layer;
+    layer.in = in;
+    layer.out = i < c.gating.layers ? c.gating.hidden : k;
+    ARB_ASSIGN(TensorView w, b.matrix(name + ".weight", layer.out, layer.in));
+    ARB_ASSIGN(layer.weight, b.to_f32(w));
+    ARB_ASSIGN(layer.bias, b.vector(name + ".bias", layer.out));
+    in = layer.out;
+    m.gating_layers.push_back(std::move(layer));
+  }
+  return Status::ok();
+}
+
 Status bind_model(const Binder& b, bool is_gguf, Model& m) {
   const ModelConfig& c = m.config;
   const int64_t d = c.hidden_size;
@@ -145,7 +171,9 @@ Status bind_model(const Binder& b, bool is_gguf, Model& m) {
   ARB_TRY(bind_layers(b, m));
   ARB_ASSIGN(m.final_norm, b.vector(is_gguf ? "output_norm.weight" : "model.norm.weight", d, norm_offset));
 
-  if (c.is_classifier()) {
+  if (c.gating.enabled) {
+    ARB_TRY(bind_gated_head(b, m));
+  } else if (c.is_classifier()) {
     // HF names a one-layer head `score`, a two-layer one `score.0` (Linear) and `score.2` (after the ReLU).
     const std::string hf_head = c.score_mlp ? "score.2" : "score";
     const std::string head_name = is_gguf ? kGgufClassifierWeight : hf_head + ".weight";
@@ -207,7 +235,8 @@ Result<std::shared_ptr<Model>> load_hf_dir(const std::string& dir) {
 
 int64_t Model::parameter_count() const {
   int64_t n = token_embedding.numel() + int64_t(final_norm.size()) + int64_t(score_head.size()) +
-              int64_t(score_bias.size() + score_hidden.size() + score_hidden_bias.size());
+              int64_t(score_bias.size() + score_hidden.size() + score_hidden_bias.size() + reward_transform.size());
+  for (const DenseLayer& g : gating_layers) n += int64_t(g.weight.size() + g.bias.size());
   if (lm_head.data != token_embedding.data) n += lm_head.numel();
   for (const LayerWeights& w : layers) {
     n += w.wq.numel() + w.wk.numel() + w.wv.numel() + w.wo.numel() + w.w_gate.numel() + w.w_up.numel() +

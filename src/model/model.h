@@ -38,6 +38,14 @@ struct Model {
   std::vector<float> score_bias;       // classifiers: [num_labels], usually empty
   std::vector<float> score_hidden;       // score_mlp: [d, d] f32, applied (with ReLU) before score_head
   std::vector<float> score_hidden_bias;  // score_mlp: [d]
+  // Gated heads (config.gating): score_head holds the objectives' regression [K, d].
+  struct DenseLayer {
+    int64_t in = 0, out = 0;
+    std::vector<float> weight, bias;  // [out, in], [out]
+  };
+  std::vector<DenseLayer> gating_layers;  // gating.layers.0 .. n: [hidden, d], ..., [K, hidden]
+  float gating_logit_scale = 1.0f;        // gating.logit_scale
+  std::vector<float> reward_transform;    // [K, K]: rewards (as a row) times it before the gated sum
   std::vector<float> rope_inv_freq;    // [rope_dim / 2], scaling applied
 
   // What keeps the mapped files (and any converted buffers) alive for the views above.

@@ -1,6 +1,7 @@
 #include "runtime/score_head.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -47,6 +48,37 @@ Status apply_score_head(const Model& m, const float* rows, int64_t n, float* out
       out[r * labels + k] = cpu::dot(m.score_head.data() + k * d, x + r * d, d) +
                             (m.score_bias.empty() ? 0.0f : m.score_bias[size_t(k)]);
   return Status::ok();
+}
+
+double gated_reward(const Model& m, const float* gate_row, const float* last_row, std::vector<double>& rewards) {
+  const ModelConfig& c = m.config;
+  const int64_t d = c.hidden_size, k = c.num_labels;
+  // The gating network: Linear + ReLU per hidden layer, then Linear to K, softmax at the temperature.
+  std::vector<double> x(gate_row, gate_row + d);
+  for (size_t i = 0; i < m.gating_layers.size(); ++i) {
+    const Model::DenseLayer& layer = m.gating_layers[i];
+    std::vector<double> y(size_t(layer.out));
+    for (int64_t o = 0; o < layer.out; ++o) {
+      double acc = layer.bias[size_t(o)];
+      for (int64_t j = 0; j < layer.in; ++j) acc += double(layer.weight[size_t(o * layer.in + j)]) * x[size_t(j)];
+      y[size_t(o)] = i + 1 < m.gating_layers.size() ? std::max(acc, 0.0) : acc;
+    }
+    x = std::move(y);
+  }
+  double top = -INFINITY, z = 0.0;
+  for (double v : x) top = std::max(top, v / c.gating.temperature);
+  for (double& v : x) z += (v = std::exp(v / c.gating.temperature - top));
+  // The objectives at the last token, [K]; then rewards @ transform, gated.
+  rewards.assign(size_t(k), 0.0);
+  for (int64_t o = 0; o < k; ++o)
+    for (int64_t j = 0; j < d; ++j) rewards[size_t(o)] += double(m.score_head[size_t(o * d + j)]) * double(last_row[j]);
+  double score = 0.0;
+  for (int64_t j = 0; j < k; ++j) {
+    double adjusted = 0.0;
+    for (int64_t i = 0; i < k; ++i) adjusted += rewards[size_t(i)] * double(m.reward_transform[size_t(i * k + j)]);
+    score += x[size_t(j)] / z * double(m.gating_logit_scale) * adjusted;
+  }
+  return score;
 }
 
 }  // namespace arbiter

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/score_head.h"
 #include "score/result_line.h"
 
 namespace arbiter {
@@ -95,18 +96,31 @@ ForwardOptions RewardJob::forward_options() const {
   } else if (options_.reward_token_id >= 0) {
     o.logits = LogitsMode::kSelected;
     o.logit_token_ids = {options_.reward_token_id};
+  } else if (gated()) {
+    o.final_norm = true;  // the gating network's row and the last token's, through the head on the host
   } else {
     o.score_head = true;
   }
   return o;
 }
 
-Result<std::vector<SequenceInput>> RewardJob::prepare_steps(const data::Example& example) const {
-  const int32_t tag = options_.step_token_id;
-  if (tag < 0) return error("the step separator's token is not resolved");
-  std::vector<SequenceInput> sequences;
-  auto add = [&](std::vector<int32_t> tokens, size_t expected_steps) -> Status {
-    std::vector<int32_t> positions = positions_of(tokens, tag);
+Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const Tokenizer& tokenizer) {
+  if (options.head) return Status::ok();
+  if (model.config.process_reward) {
+    if (options.step_tag.empty()) options.step_tag = model.config.step_tag;
+    ARB_ASSIGN(options.step_token_id, resolve_step_token(tokenizer, options.step_tag));
+  }
+  if (model.config.gating.enabled) {
+    ARB_ASSIGN(options.gating_pattern, tokenizer.encode(kGatingPatternText, /*add_special=*/false, /*parse_special=*/true));
+  }
+  return Status::ok();
+}
+
+Status RewardJob::mark_reads(SequenceInput& sequence, size_t expected_steps) const {
+  const std::vector<int32_t>& tokens = sequence.tokens;
+  if (process_reward()) {
+    if (options_.step_token_id < 0) return error("the step separator's token is not resolved");
+    std::vector<int32_t> positions = positions_of(tokens, options_.step_token_id);
     if (positions.empty())
       return error("no step separator '" + options_.step_tag + "' in the response: give the steps as a list in a "
                    "'steps' field, end each step with the separator, or split responses with --split-steps");
@@ -114,7 +128,28 @@ Result<std::vector<SequenceInput>> RewardJob::prepare_steps(const data::Example&
       return error(std::to_string(expected_steps) + " steps but " + std::to_string(positions.size()) +
                    " separators in the formatted sequence (truncated by --max-length, or a step holds '" +
                    options_.step_tag + "')");
-    sequences.push_back(SequenceInput{std::move(tokens), std::move(positions)});
+    sequence.read_positions = std::move(positions);
+  } else if (gated()) {
+    // The gating network reads the last place the pattern starts (the end of the last user turn).
+    const std::vector<int32_t>& pattern = options_.gating_pattern;
+    if (pattern.empty()) return error("the gating pattern's tokens are not resolved");
+    int64_t at = -1;
+    for (int64_t i = int64_t(tokens.size()) - int64_t(pattern.size()); i >= 0 && at < 0; --i)
+      if (std::equal(pattern.begin(), pattern.end(), tokens.begin() + i)) at = i;
+    if (at < 0 || at + 1 >= int64_t(tokens.size()))
+      return error("no end of a user turn followed by an assistant turn (Llama 3's '<|eot_id|><|start_header_id|>"
+                   "assistant<|end_header_id|>'): the gating network reads there; format with the model's chat template");
+    sequence.read_positions = {int32_t(at), int32_t(tokens.size() - 1)};
+  }
+  return Status::ok();
+}
+
+Result<std::vector<SequenceInput>> RewardJob::prepare_steps(const data::Example& example) const {
+  std::vector<SequenceInput> sequences;
+  auto add = [&](std::vector<int32_t> tokens, size_t expected_steps) -> Status {
+    SequenceInput sequence{std::move(tokens), {}};
+    ARB_TRY(mark_reads(sequence, expected_steps));
+    sequences.push_back(std::move(sequence));
     return Status::ok();
   };
   if (!example.input_ids.empty()) {
@@ -148,13 +183,14 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
   std::vector<SequenceInput> sequences;
   if (!example.input_ids.empty()) {
     sequences.push_back(SequenceInput{example.input_ids, {}});
-    return sequences;
+  } else {
+    if (example.responses.empty()) return error("the row has no response to score");
+    for (const std::string& response : example.responses) {
+      ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
+      sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
+    }
   }
-  if (example.responses.empty()) return error("the row has no response to score");
-  for (const std::string& response : example.responses) {
-    ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
-    sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
-  }
+  for (SequenceInput& sequence : sequences) ARB_TRY(mark_reads(sequence));
   return sequences;
 }
 
@@ -206,12 +242,27 @@ Result<nlohmann::json> RewardJob::describe_steps(const SequenceOutput& out) cons
   return j;
 }
 
+Result<nlohmann::json> RewardJob::describe_gated(const SequenceOutput& out) const {
+  const int64_t d = model_.config.hidden_size;
+  if (out.num_reads != 2 || int64_t(out.final_norm.size()) != 2 * d)
+    return error("a gated head needs two reads (where the prompt ends, the last token)");
+  std::vector<double> rewards;
+  const double score = gated_reward(model_, out.final_norm.data(), out.final_norm.data() + d, rewards);
+  nlohmann::json attributes = nlohmann::json::object();
+  for (size_t i = 0; i < rewards.size(); ++i) {
+    if (!std::isfinite(rewards[i])) return error("the model produced a non-finite score");
+    attributes[labels_[i]] = rewards[i];
+  }
+  if (!std::isfinite(score)) return error("the model produced a non-finite score");
+  return nlohmann::json{{"attributes", attributes}, {"score", score}};
+}
+
 Result<nlohmann::json> RewardJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
   nlohmann::json line = {{"id", example.id}};
   std::vector<nlohmann::json> per_response;
-  if (process_reward()) {
+  if (process_reward() || gated()) {
     for (const SequenceOutput& out : outputs) {
-      ARB_ASSIGN(nlohmann::json described, describe_steps(out));
+      ARB_ASSIGN(nlohmann::json described, process_reward() ? describe_steps(out) : describe_gated(out));
       per_response.push_back(std::move(described));
     }
     add_response_results(line, std::move(per_response), example, "score");

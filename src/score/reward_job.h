@@ -39,7 +39,13 @@ struct RewardJobOptions {
   double step_threshold = 0.5;  // a step whose reward is below this is counted wrong
   // A response holding no separator is split into steps here (e.g. "\n\n"); empty: such a response is an error.
   std::string split_steps_at;
+  // Gated heads (ArmoRM) only: the tokens of kGatingPatternText, set before the job runs.
+  std::vector<int32_t> gating_pattern;
 };
+
+// Sets what a model's head needs from its tokenizer before a job runs: a process reward model's step
+// separator token (options.step_tag), a gated head's gating pattern. Errors say which text does not fit.
+Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const Tokenizer& tokenizer);
 
 class RewardJob final : public RowJob {
  public:
@@ -50,12 +56,19 @@ class RewardJob final : public RowJob {
 
   const std::vector<std::string>& labels() const { return labels_; }
 
+  // Where a sequence is read: every step separator (process reward models), where the prompt ends and the
+  // last token (gated heads), else the last token alone (nothing set). `expected_steps` > 0: that many.
+  Status mark_reads(SequenceInput& sequence, size_t expected_steps = 0) const;
+  bool reads_several() const { return process_reward() || gated(); }
+
  private:
   Result<std::vector<double>> head_outputs(const SequenceOutput& out) const;
   nlohmann::json describe_response(const std::vector<double>& values) const;
   Result<std::vector<SequenceInput>> prepare_steps(const data::Example& example) const;
   Result<nlohmann::json> describe_steps(const SequenceOutput& out) const;
+  Result<nlohmann::json> describe_gated(const SequenceOutput& out) const;
   bool process_reward() const { return model_.config.process_reward && !options_.head; }
+  bool gated() const { return model_.config.gating.enabled && !options_.head; }
 
   const Model& model_;
   std::shared_ptr<ConversationFormatter> formatter_;

@@ -46,12 +46,13 @@ Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const
       return error(s->model_->path + ": not a sequence-classification model (serve it with --mode judge, or give "
                    "--head or --reward-token-id)");
     RewardJobOptions& reward = s->options_.reward;
-    if (s->model_->config.process_reward && !reward.head) {
-      if (!s->formatter_) return error(s->model_->path + ": a process reward model needs its tokenizer (" + s->formatter_error_ + ")");
-      if (reward.step_tag.empty()) reward.step_tag = s->model_->config.step_tag;
-      auto id = resolve_step_token(s->formatter_->tokenizer(), reward.step_tag);
-      if (!id) return id.status().with_context(s->model_->path);
-      reward.step_token_id = *id;
+    const ModelConfig& c = s->model_->config;
+    if ((c.process_reward || c.gating.enabled) && !reward.head) {
+      if (!s->formatter_)
+        return error(s->model_->path + ": a process reward model or gated head needs its tokenizer (" +
+                     s->formatter_error_ + ")");
+      if (Status resolved = resolve_reward_tokens(reward, *s->model_, s->formatter_->tokenizer()); !resolved)
+        return resolved.with_context(s->model_->path);
     }
     s->reward_job_ = std::make_unique<RewardJob>(*s->model_, s->formatter_, reward);
   } else {
@@ -126,14 +127,14 @@ Result<Prepared> ModelService::prepare_examples(const std::vector<data::Example>
   return p;
 }
 
-bool ModelService::reads_steps() const { return reward_job_ && model_->config.process_reward && !options_.reward.head; }
+bool ModelService::has_classes() const {
+  const ModelConfig& c = model_->config;
+  return !(reward_job_ && (c.process_reward || c.gating.enabled) && !options_.reward.head);
+}
 
 Status ModelService::mark_steps(SequenceInput& sequence, const std::string& where) const {
-  if (!reads_steps()) return Status::ok();
-  sequence.read_positions = positions_of(sequence.tokens, options_.reward.step_token_id);
-  if (sequence.read_positions.empty())
-    return error(where + ": no step separator '" + options_.reward.step_tag + "': end each step with it");
-  return Status::ok();
+  if (!reward_job_) return Status::ok();
+  return reward_job_->mark_reads(sequence).with_context(where);
 }
 
 Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) const {

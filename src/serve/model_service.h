@@ -47,7 +47,9 @@ class ModelService {
   const Model& model() const { return *model_; }
   ForwardOptions forward_options() const;
   nlohmann::json describe() const;  // one /v1/models entry
-  bool reads_steps() const;         // a process reward model: rewards per step, read at each separator
+  // False for a process reward model (rewards per step) and a gated head (objectives mixed into one
+  // score): /classify has nothing to classify.
+  bool has_classes() const;
 
   // Errors name the item (`field`[i]) and are the client's fault (400).
   Result<Prepared> prepare_examples(const std::vector<data::Example>& items, const std::string& field) const;
@@ -68,7 +70,8 @@ class ModelService {
   ModelService(std::shared_ptr<const Model> model, ServiceOptions options) : model_(std::move(model)), options_(std::move(options)) {}
   RowJob& job() const;
   Status check_sequence(const SequenceInput& sequence, const std::string& where) const;
-  // Process reward models read every step separator: a sequence without one is the client's error.
+  // Where the reward job reads (every step separator of a process reward model; where a gated head's
+  // prompt ends): a sequence without such a place is the client's error.
   Status mark_steps(SequenceInput& sequence, const std::string& where) const;
   Result<std::vector<int32_t>> encode(const std::string& text, bool add_special, const std::string& where) const;
   // The head's outputs of one sequence in label order, through the reward job.

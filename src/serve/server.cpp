@@ -324,9 +324,9 @@ void Server::install_routes() {
   for (const char* route : {"/classify", "/v1/classify", "/pooling"}) {
     const bool classify = std::string(route) != "/pooling";
     model_route(route, Mode::kReward, [this, reply, classify](const json& body, const Exec& exec, httplib::Response& res) -> std::optional<json> {
-      if (classify && service_->reads_steps())
-        return reply(res, error("a process reward model gives one reward per step, not classes: use /pooling (step "
-                                "rewards), /get_reward or /v1/score"), 400);
+      if (classify && !service_->has_classes())
+        return reply(res, error("this model gives rewards per step (a process reward model) or gated objectives, "
+                                "not classes: use /pooling, /get_reward or /v1/score"), 400);
       auto request = parse_pooling_request(body);
       if (!request) return reply(res, request.status(), 400);
       if (!request->model.empty() && request->model != service_->model_name())

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "../../support/reward_head_fixture.h"
+#include "io/gguf.h"
 #include "convert_test_util.h"
 #include "score/step_rewards.h"
 
@@ -48,11 +49,11 @@ double worst_head_error(const std::string& model_path, const MlpHead& h, const s
   return worst;
 }
 
-// The directory converted to <scratch>/<name>.f32.gguf (empty, with a failure, when it cannot be).
-std::string converted_to_f32_gguf(const std::string& dir, const std::string& name) {
+// The directory converted to <scratch>/<name>.<type>.gguf (empty, with a failure, when it cannot be).
+std::string converted_gguf(const std::string& dir, const std::string& name, const std::string& type = "f32") {
   ConvertOptions options;
-  options.out_path = scratch_dir() + "/" + name + ".f32.gguf";
-  options.type = "f32";
+  options.out_path = scratch_dir() + "/" + name + "." + type + ".gguf";
+  options.type = type;
   options.progress = false;
   auto report = convert_hf_to_gguf(dir, options);
   EXPECT_TRUE(report.is_ok()) << report.message();
@@ -84,7 +85,7 @@ TEST(RewardMlpHead, InfOrmLlamaHeadMatchesAndConvertsToGguf) {
   const double worst = worst_head_error(dir, head, "llama");
   std::printf("[reward head] INFORMForSequenceClassification worst error %.3g of the terms' size\n", worst);
   EXPECT_LE(worst, 1e-5);
-  const std::string gguf = converted_to_f32_gguf(dir, "llama-inform");
+  const std::string gguf = converted_gguf(dir, "llama-inform");
   EXPECT_LE(worst_head_error(gguf, head, "llama"), 1e-5);
 }
 
@@ -102,7 +103,7 @@ TEST(RewardMlpHead, ProcessRewardModelMatchesAtEveryPositionAndConvertsToGguf) {
   EXPECT_LE(worst, 1e-5);
 
   // GGUF keeps the head, its ReLU layer and the step separator.
-  const std::string gguf_path = converted_to_f32_gguf(dir, "qwen2-prm");
+  const std::string gguf_path = converted_gguf(dir, "qwen2-prm");
   auto gguf = load_model(gguf_path);
   ASSERT_TRUE(gguf.is_ok()) << gguf.message();
   EXPECT_TRUE((*gguf)->config.process_reward && (*gguf)->config.score_mlp);
@@ -110,6 +111,19 @@ TEST(RewardMlpHead, ProcessRewardModelMatchesAtEveryPositionAndConvertsToGguf) {
   const double worst_gguf = worst_head_error(gguf_path, head);
   std::printf("[reward head] converted to GGUF f32: worst error %.3g\n", worst_gguf);
   EXPECT_LE(worst_gguf, 1e-5);
+}
+
+TEST(RewardMlpHead, QuantizedFilesKeepBothHeadLayersExact) {
+  const MlpHead head = random_head(64, 1, 29);
+  const std::string dir = model_with_head(fs::path(scratch_dir()) / "qwen2-rm-q8", "Qwen2ForRewardModel", head);
+  auto gguf = GgufFile::open(converted_gguf(dir, "qwen2-rm", "q8_0"));
+  ASSERT_TRUE(gguf.is_ok()) << gguf.message();
+  for (const char* name : {"cls.relu.weight", "cls.relu.bias", "cls.output.weight", "cls.output.bias"}) {
+    const TensorView* t = (*gguf)->tensor(name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_EQ(t->dtype, DType::F32) << name;
+  }
+  EXPECT_EQ((*gguf)->tensor("blk.0.attn_q.weight")->dtype, DType::Q8_0);  // the backbone is quantized
 }
 
 TEST(RewardMlpHead, StepRewardIsTheSoftmaxOfTheRightClass) {

@@ -109,5 +109,21 @@ TEST(HfConfig, QwenRewardModelClassesFixTheirHeads) {
   EXPECT_NE(other.message().find("'LlamaForRewardModel'"), std::string::npos) << other.message();
 }
 
+TEST(HfConfig, GatedObjectivesReadTheirSizesWithArmoRmDefaults) {
+  nlohmann::json config = fixture_config("llama");
+  config["architectures"] = {"LlamaForRewardModelWithGating"};
+  auto armo = parse_hf_config(config.dump(), "armo/config.json");
+  ASSERT_TRUE(armo.is_ok()) << armo.message();
+  EXPECT_TRUE(armo->gating.enabled && armo->is_classifier());
+  EXPECT_EQ(armo->num_labels, 19);
+  EXPECT_EQ(armo->gating.hidden, 1024);
+  EXPECT_EQ(armo->gating.layers, 3);
+  EXPECT_DOUBLE_EQ(armo->gating.temperature, 10.0);
+  config["gating_temperature"] = 0;
+  auto bad = parse_hf_config(config.dump(), "armo/config.json");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.message().find("gating_temperature"), std::string::npos) << bad.message();
+}
+
 }  // namespace
 }  // namespace arbiter
