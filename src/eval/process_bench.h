@@ -31,8 +31,9 @@ struct ProcessBenchReport {
   double threshold = 0.5;
   ProcessBenchScore overall;
   std::vector<std::pair<std::string, ProcessBenchScore>> by_subset;  // sorted by name; empty without subsets
-  // Every threshold of the grid 0.01 .. 0.99, and the one with the best overall F1 (the lowest on a tie):
-  // tuned on the rows themselves, so an upper bound for this set, not a held-out result.
+  // Every threshold of the grid 0.01 .. 0.99, and the one with the best overall F1 (on a tie the chosen
+  // threshold, then the lowest of the grid): tuned on the rows themselves, so an upper bound for this
+  // set, not a held-out result.
   std::vector<std::pair<double, ProcessBenchScore>> sweep;
   double best_threshold = 0.5;
   double best_f1 = 0.0;

@@ -59,7 +59,6 @@ class RewardJob final : public RowJob {
   // Where a sequence is read: every step separator (process reward models), where the prompt ends and the
   // last token (gated heads), else the last token alone (nothing set). `expected_steps` > 0: that many.
   Status mark_reads(SequenceInput& sequence, size_t expected_steps = 0) const;
-  bool reads_several() const { return process_reward() || gated(); }
 
  private:
   Result<std::vector<double>> head_outputs(const SequenceOutput& out) const;

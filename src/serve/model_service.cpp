@@ -132,7 +132,7 @@ bool ModelService::has_classes() const {
   return !(reward_job_ && (c.process_reward || c.gating.enabled) && !options_.reward.head);
 }
 
-Status ModelService::mark_steps(SequenceInput& sequence, const std::string& where) const {
+Status ModelService::mark_reads(SequenceInput& sequence, const std::string& where) const {
   if (!reward_job_) return Status::ok();
   return reward_job_->mark_reads(sequence).with_context(where);
 }
@@ -147,7 +147,7 @@ Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) con
     const int64_t max_length = formatter_->max_length();
     if (int64_t(tokens.size()) > max_length) tokens.resize(size_t(max_length));
     SequenceInput s{std::move(tokens), {}};
-    ARB_TRY(mark_steps(s, where));
+    ARB_TRY(mark_reads(s, where));
     ARB_TRY(check_sequence(s, where));
     p.first.push_back(p.sequences.size());
     p.tokens += int64_t(s.tokens.size());
@@ -162,7 +162,7 @@ Result<Prepared> ModelService::prepare_pooling(const PoolingRequest& request) co
   auto add = [&](SequenceInput s, const std::string& where) -> Status {
     if (request.truncate_prompt_tokens > 0 && int64_t(s.tokens.size()) > request.truncate_prompt_tokens)
       s.tokens.erase(s.tokens.begin(), s.tokens.end() - request.truncate_prompt_tokens);
-    ARB_TRY(mark_steps(s, where));
+    ARB_TRY(mark_reads(s, where));
     ARB_TRY(check_sequence(s, where));
     p.first.push_back(p.sequences.size());
     p.tokens += int64_t(s.tokens.size());

@@ -72,7 +72,7 @@ class ModelService {
   Status check_sequence(const SequenceInput& sequence, const std::string& where) const;
   // Where the reward job reads (every step separator of a process reward model; where a gated head's
   // prompt ends): a sequence without such a place is the client's error.
-  Status mark_steps(SequenceInput& sequence, const std::string& where) const;
+  Status mark_reads(SequenceInput& sequence, const std::string& where) const;
   Result<std::vector<int32_t>> encode(const std::string& text, bool add_special, const std::string& where) const;
   // The head's outputs of one sequence in label order, through the reward job.
   Result<std::vector<double>> head_values(SequenceOutput& output) const;
