@@ -1,8 +1,10 @@
 // arbiter features: the hidden state of one layer at each response's last token, for every row, written
-// as a features file (safetensors) for `arbiter train head`.
+// as a features file (safetensors) for `arbiter train head`; or, with a step separator, at every step.
 #include "cli/command.h"
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
+#include "cli/job_setup.h"
+#include "score/step_rewards.h"
 #include "score/features_job.h"
 
 namespace arbiter::cli {
@@ -12,7 +14,35 @@ namespace {
 struct FeaturesArgs {
   DatasetArgs data;
   std::string layer = "final";
+  std::string step_tag, step_join, split_steps;
+  int64_t step_tag_id = -1;
 };
+
+// The step layout the options ask for, its separator resolved; none without --step-tag / --step-tag-id
+// (unless the model is a process reward model, whose own separator is then read).
+Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Model& model, const Tokenizer& tokenizer) {
+  const bool asked = !args.step_tag.empty() || args.step_tag_id >= 0;
+  if (!asked && !model.config.process_reward) {
+    if (!args.step_join.empty() || !args.split_steps.empty())
+      return error("--step-join and --split-steps need the separator: --step-tag (or --step-tag-id)");
+    return std::optional<StepLayout>{};
+  }
+  StepLayout layout;
+  layout.tag = args.step_tag.empty() && args.step_tag_id < 0 ? model.config.step_tag : args.step_tag;
+  layout.join = unescape_option_text(args.step_join);
+  layout.split_at = unescape_option_text(args.split_steps);
+  if (!layout.join.empty() && !layout.tag.empty() && layout.join.find(layout.tag) == std::string::npos)
+    return error("--step-join '" + args.step_join + "' does not hold the separator '" + layout.tag + "'");
+  if (args.step_tag_id >= 0) {
+    if (args.step_tag_id >= model.config.vocab_size)
+      return error("--step-tag-id " + std::to_string(args.step_tag_id) + " is outside the vocabulary (" +
+                   std::to_string(model.config.vocab_size) + " tokens)");
+    layout.tag_id = int32_t(args.step_tag_id);
+  } else {
+    ARB_ASSIGN(layout.tag_id, resolve_step_token(tokenizer, layout.tag));
+  }
+  return std::optional<StepLayout>{layout};
+}
 
 Status run_features(const FeaturesArgs& args) {
   if (args.data.resume) return error("features files are written whole at the end; --resume does not apply");
@@ -24,7 +54,8 @@ Status run_features(const FeaturesArgs& args) {
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(data));
   ARB_ASSIGN(auto model, load_model(data.model_path));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
-  ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, out_path));
+  ARB_ASSIGN(std::optional<StepLayout> steps, step_layout(args, *model, formatter->tokenizer()));
+  ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, out_path, steps));
   ARB_ASSIGN(auto backend, make_command_backend(model, data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, *job, run));
   print_run_summary(summary, out_path);
@@ -42,6 +73,15 @@ const CommandRegistration kRegistration({
       sub.add_option("--layer", args->layer,
                      "final (the final-normed last layer, what a reward head reads) or a layer index 0..L")
           ->default_val("final");
+      sub.add_option("--step-tag", args->step_tag,
+                     "one feature row per step: the state at every step separator (one token; default for a process "
+                     "reward model: its own), labelled step_correct from the row's first wrong step (ProcessBench's "
+                     "label) or its step_labels list, for `train head --objective binary`");
+      sub.add_option("--step-tag-id", args->step_tag_id, "the separator by token id")->check(CLI::NonNegativeNumber);
+      sub.add_option("--step-join", args->step_join,
+                     "the text after each listed step, holding the separator (default: the separator alone)");
+      sub.add_option("--split-steps", args->split_steps,
+                     "split a response that holds no separator into steps at this text (e.g. '\\n\\n')");
       return [args] { return run_features(*args); };
     },
     "extract per-row hidden states (safetensors features file) for training reward heads",

@@ -215,15 +215,24 @@ Result<train::FeatureSet> load_features(const std::string& path, const std::stri
 Status run_head(const HeadArgs& args) {
   train::HeadTrainOptions options = args.options;
   options.standardize = !args.no_standardize;
-  const bool pairwise = args.objective != "regression";
+  const bool binary = args.objective == "binary";
+  const bool pairwise = args.objective != "regression" && !binary;
   if (args.expo_alpha != 0.0 && args.objective != "combined")
     return error("--expo-alpha needs --objective combined (ExPO extrapolates from the regression head)");
   if (args.ridge >= 0.0 && args.objective != "regression") return error("--ridge is for --objective regression");
   if (!args.export_hf_dir.empty() && args.backbone.empty()) return error("--export-hf-dir needs --backbone");
+  if (!args.export_hf_dir.empty() && binary)
+    return error("--export-hf-dir: a binary head's score is a logit read as a probability (per step, for a process "
+                 "reward model), which a *ForSequenceClassification directory cannot say; score with --head");
 
   std::vector<std::string> label_names;
   if (pairwise) {
     label_names = {"preference_strength"};
+  } else if (binary) {
+    // One label: `arbiter features --step-tag` writes step_correct.
+    label_names = {args.attributes == "all" ? "step_correct" : args.attributes};
+    if (label_names[0].find(',') != std::string::npos)
+      return error("--objective binary trains on one label: give one name with --attributes");
   } else if (args.attributes == "all") {
     label_names.assign(std::begin(kHelpSteer2Attributes), std::end(kHelpSteer2Attributes));
   } else {
@@ -238,8 +247,8 @@ Status run_head(const HeadArgs& args) {
              std::to_string(set.responses) + " responses x d " + std::to_string(set.dim) +
              (set.layer.empty() ? "" : ", layer " + set.layer));
 
-  if (args.objective == "regression" && set.responses != 1)
-    return error(args.features + ": regression needs features with 1 response per row, got " +
+  if ((args.objective == "regression" || binary) && set.responses != 1)
+    return error(args.features + ": " + args.objective + " needs features with 1 response per row, got " +
                  std::to_string(set.responses) + " (pairs train with --objective bt, bt-margin, bt-scaled)");
   if (pairwise && set.responses != 2)
     return error(args.features + ": --objective " + args.objective + " needs features with 2 responses per row, got " +
@@ -274,6 +283,17 @@ Status run_head(const HeadArgs& args) {
     for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
     report["regression"] = {{"attributes", attributes}, {"epochs", epochs}, {"best_epoch", result->best_epoch},
                             {"train_rows", result->train_rows}, {"validation_rows", result->validation_rows}};
+    head = result->head;
+  }
+  if (binary) {
+    print_line("logistic regression on " + label_names[0]);
+    auto result = train::train_binary_head(set, label_names[0], options,
+                                           [&](const train::EpochReport& e) { print_epoch("binary ", e); });
+    if (!result) return result.status().with_context(args.features);
+    json epochs = json::array();
+    for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
+    report["binary"] = {{"label", label_names[0]}, {"epochs", epochs}, {"best_epoch", result->best_epoch},
+                        {"train_rows", result->train_rows}, {"validation_rows", result->validation_rows}};
     head = result->head;
   }
   if (pairwise) {
@@ -348,12 +368,14 @@ CommandRunner setup_train(CLI::App& sub) {
   l->add_option("--report-json", lager->report_json, "also write the report as JSON to this file");
 
   auto head = std::make_shared<HeadArgs>();
-  CLI::App* h = sub.add_subcommand("head", "train a linear reward head on features (regression or Bradley-Terry)");
+  CLI::App* h = sub.add_subcommand("head", "train a linear reward head on features (regression, Bradley-Terry, or logistic)");
   h->add_option("--features", head->features, "FEATURES.safetensors (features [N, R, d], label.<name> [N])")->required();
   h->add_option("--labels", head->labels, "rows (JSONL/JSON) with the labels, matched by id (or position)");
-  h->add_option("--objective", head->objective, "regression | bt | bt-margin | bt-scaled | combined")
+  h->add_option("--objective", head->objective,
+                "regression | bt | bt-margin | bt-scaled | combined | binary (logistic, on one 0-1 label: "
+                "step_correct from `arbiter features --step-tag`, or --attributes NAME)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"regression", "bt", "bt-margin", "bt-scaled", "combined"}));
+      ->check(CLI::IsMember({"regression", "bt", "bt-margin", "bt-scaled", "combined", "binary"}));
   h->add_option("--out", head->out, "HEAD.safetensors to write")->required();
   h->add_option("--attributes", head->attributes, "regression targets: all, or a comma list of label names")
       ->capture_default_str();

@@ -6,6 +6,21 @@
 
 namespace arbiter::cli {
 
+namespace {
+
+// "a,b" -> {"a", "b"}: pieces kept as written (a token's text may be a space).
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t comma = text.find(',', start);
+    parts.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) return parts;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
 void add_reward_options(CLI::App& sub, RewardArgs& args) {
   sub.add_option("--attribute-weights", args.attribute_weights,
                  "combine several outputs: 'nemotron' (0.30, 0.74, 0.46, 0.47, -0.33), name=w,... or w,w,...");
@@ -15,7 +30,17 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
                  "(0 for Llama-3.1-Nemotron-70B-Reward-HF and Llama-3.3-Nemotron-70B-Reward)")
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--step-tag", args.step_tag,
-                 "process reward models: the token that ends each step (default: the model's, e.g. <extra_0>)");
+                 "process reward models: the token that ends each step (default: the model's, e.g. <extra_0>; "
+                 "Math-Shepherd's: ки)");
+  sub.add_option("--step-tag-id", args.step_tag_id, "process reward models: the separator by token id")
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--step-join", args.step_join,
+                 "process reward models: the text after each step when a list of steps is written out, holding the "
+                 "separator (default: the separator alone; Math-Shepherd's PRM: ' ки\\n')");
+  sub.add_option("--step-tokens", args.step_tokens,
+                 "a causal LM as a process reward model: the tokens it predicts after a right and a wrong step, "
+                 "read at each separator (Math-Shepherd: '+,-'); the reward is the softmax's share of the first");
+  sub.add_option("--step-token-ids", args.step_token_ids, "the same tokens by id (right,wrong)");
   sub.add_option("--step-aggregate", args.step_aggregate,
                  "process reward models: a solution's score from its step rewards: min, product, mean, last")
       ->default_val("min");
@@ -104,21 +129,70 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       return error("--reward-token-id " + std::to_string(args.reward_token_id) + " is outside the vocabulary (" +
                    std::to_string(model.config.vocab_size) + " tokens)");
     options.reward_token_id = int32_t(args.reward_token_id);
-  } else if (!options.head && !model.config.is_classifier()) {
-    return error(model.path + ": not a sequence-classification model (use `arbiter judge` for a causal LM, "
-                 "--head with a head from `arbiter train head`, or --reward-token-id for a model that keeps its "
-                 "reward in a logit, as Nemotron-70B-Reward-HF does)");
   }
+  const bool causal_steps = !args.step_tokens.empty() || !args.step_token_ids.empty();
+  if (causal_steps) {
+    if (!args.step_tokens.empty() && !args.step_token_ids.empty()) return error("--step-tokens and --step-token-ids: give one");
+    if (options.head || args.reward_token_id >= 0 || model.config.is_classifier())
+      return error("--step-tokens: the step tokens are a causal LM's logits; " +
+                   (model.config.is_classifier() ? model.path + " is a sequence-classification model"
+                                                 : std::string("not with --head or --reward-token-id")));
+    if (args.step_tag.empty() && args.step_tag_id < 0)
+      return error("--step-tokens: give the separator the model reads them at with --step-tag (Math-Shepherd: ки)");
+    if (!args.step_token_ids.empty()) {
+      ARB_ASSIGN(options.step_label_token_ids, parse_int_list(args.step_token_ids, "--step-token-ids"));
+      if (options.step_label_token_ids.size() != 2)
+        return error("--step-token-ids: give two ids, the right step's token then the wrong one's");
+      if (options.step_label_token_ids[0] == options.step_label_token_ids[1])
+        return error("--step-token-ids: the two ids are the same");
+      for (int32_t id : options.step_label_token_ids)
+        if (id < 0 || id >= model.config.vocab_size)
+          return error("--step-token-ids: " + std::to_string(id) + " is outside the vocabulary (" +
+                       std::to_string(model.config.vocab_size) + " tokens)");
+    } else {
+      options.step_label_tokens = split_list(args.step_tokens);
+      if (options.step_label_tokens.size() != 2)
+        return error("--step-tokens: give two tokens, the right step's then the wrong one's ('+,-')");
+    }
+  } else if (!options.head && args.reward_token_id < 0 && !model.config.is_classifier()) {
+    return error(model.path + ": not a sequence-classification model (use `arbiter judge` for a causal LM, "
+                 "--head with a head from `arbiter train head`, --reward-token-id for a model that keeps its "
+                 "reward in a logit, as Nemotron-70B-Reward-HF does, or --step-tokens for a process reward model "
+                 "that writes its verdict on each step, as Math-Shepherd's does)");
+  }
+  // A binary head trained on step features reads every separator when given one.
+  const bool step_separator_given = !args.step_tag.empty() || args.step_tag_id >= 0;
+  if (options.head && step_separator_given) {
+    if (options.head->objective != "binary")
+      return error("--step-tag with --head: " + args.head_path + " is a '" + options.head->objective +
+                   "' head; a head read at every step is trained with `arbiter features --step-tag` and "
+                   "`arbiter train head --objective binary`");
+    options.head_reads_steps = true;
+  }
+  const bool reads_steps = options.head ? options.head_reads_steps : model.config.process_reward || causal_steps;
   for (const auto& [option, value] : {std::pair<const char*, const std::string&>{"--step-tag", args.step_tag},
-                                      {"--split-steps", args.split_steps}})
-    if (!value.empty() && (!model.config.process_reward || options.head))
-      return error(std::string(option) + ": " + model.path + " is not a process reward model (its head reads the last token)");
-  if (model.config.process_reward && !options.head) {
+                                      {"--split-steps", args.split_steps}, {"--step-join", args.step_join}})
+    if (!value.empty() && !reads_steps)
+      return error(std::string(option) + ": " + model.path + " is not a process reward model (its head reads the last "
+                   "token; a causal LM becomes one with --step-tokens)");
+  if (args.step_tag_id >= 0 && !reads_steps)
+    return error("--step-tag-id: " + model.path + " is not a process reward model");
+  if (reads_steps) {
+    if (args.step_tag_id >= 0) {
+      if (args.step_tag_id >= model.config.vocab_size)
+        return error("--step-tag-id " + std::to_string(args.step_tag_id) + " is outside the vocabulary (" +
+                     std::to_string(model.config.vocab_size) + " tokens)");
+      options.step_token_id = int32_t(args.step_tag_id);
+    }
+    options.step_join = unescape_option_text(args.step_join);
+    if (!options.step_join.empty() && !args.step_tag.empty() && options.step_join.find(args.step_tag) == std::string::npos)
+      return error("--step-join '" + args.step_join + "' does not hold the separator '" + args.step_tag + "'");
     ARB_ASSIGN(options.step_aggregate, parse_step_aggregate(args.step_aggregate));
     if (!(args.step_threshold > 0.0 && args.step_threshold < 1.0))
       return error("--step-threshold must be between 0 and 1 (a step reward is a probability)");
     options.step_threshold = args.step_threshold;
-    options.step_tag = args.step_tag.empty() ? model.config.step_tag : args.step_tag;
+    // A separator given by id alone has no text (steps in a list then need --step-join to be written out).
+    options.step_tag = !args.step_tag.empty() ? args.step_tag : args.step_tag_id >= 0 || options.head ? "" : model.config.step_tag;
     options.split_steps_at = unescape_option_text(args.split_steps);
     if (!args.attribute_weights.empty())
       return error("--attribute-weights: a process reward model gives one reward per step (see --step-aggregate)");

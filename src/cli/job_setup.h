@@ -17,8 +17,9 @@ namespace arbiter::cli {
 struct RewardArgs {
   std::string attribute_weights, head_path;
   std::string step_tag, step_aggregate = "min", split_steps;
+  std::string step_join, step_tokens, step_token_ids;
   double step_threshold = 0.5;
-  int64_t reward_token_id = -1;
+  int64_t reward_token_id = -1, step_tag_id = -1;
 };
 
 struct JudgeArgs {

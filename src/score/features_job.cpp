@@ -10,8 +10,11 @@ namespace arbiter {
 
 Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
                                                          std::shared_ptr<ConversationFormatter> formatter,
-                                                         const std::string& layer, std::string output_path) {
+                                                         const std::string& layer, std::string output_path,
+                                                         std::optional<StepLayout> steps) {
+  if (steps && steps->tag_id < 0) return error("features: the step separator's token is not resolved");
   auto job = std::unique_ptr<FeaturesJob>(new FeaturesJob());
+  job->steps_ = std::move(steps);
   job->model_ = &model;
   job->formatter_ = std::move(formatter);
   job->output_path_ = std::move(output_path);
@@ -42,6 +45,10 @@ ForwardOptions FeaturesJob::forward_options() const {
 }
 
 Result<std::vector<SequenceInput>> FeaturesJob::prepare(const data::Example& example) {
+  if (steps_) {
+    set_.responses = 1;  // a feature row per step
+    return prepare_step_sequences(example, formatter_.get(), *steps_);
+  }
   std::vector<SequenceInput> sequences;
   if (!example.input_ids.empty()) {
     sequences.push_back(SequenceInput{example.input_ids, {}});
@@ -79,16 +86,8 @@ bool is_chosen_rejected_pair(const nlohmann::json& raw) {
 
 }  // namespace
 
-Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
-  for (const SequenceOutput& out : outputs) {
-    const std::vector<float>& row = layer_index_ < 0 ? out.final_norm : out.layer_states;
-    if (int64_t(row.size()) != set_.dim) return error("features: unexpected state size from the backend");
-    set_.features.insert(set_.features.end(), row.begin(), row.end());
-  }
+void FeaturesJob::close_row(const std::string& id, int64_t row_index, const std::map<std::string, double>& labels) {
   // Every row carries every label name seen so far; a label a row lacks is NaN (the trainer drops it).
-  std::map<std::string, double> labels = example.labels;
-  if (outputs.size() == 2 && is_chosen_rejected_pair(example.raw) && !labels.count("preference_strength"))
-    labels["preference_strength"] = kChosenFirstStrength;
   for (const auto& [name, value] : labels) {
     auto& column = set_.labels[name];
     column.resize(size_t(set_.rows), std::numeric_limits<double>::quiet_NaN());
@@ -96,8 +95,75 @@ Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::ve
   }
   ++set_.rows;
   for (auto& [name, column] : set_.labels) column.resize(size_t(set_.rows), std::numeric_limits<double>::quiet_NaN());
-  set_.ids.push_back(example.id);
-  set_.row_index.push_back(int32_t(example.row_index));
+  set_.ids.push_back(id);
+  set_.row_index.push_back(int32_t(row_index));
+}
+
+namespace {
+
+// Whether each listed step is right, as far as the row says: a step_labels list (1 / 0 or true / false, one
+// per step), else ProcessBench's first wrong step (the steps before it right, it wrong, those after it
+// unknown: NaN). Empty when the row says nothing.
+Result<std::vector<double>> step_correctness(const data::Example& example, size_t steps) {
+  const double unknown = std::numeric_limits<double>::quiet_NaN();
+  if (example.raw.is_object() && example.raw.contains("step_labels")) {
+    const nlohmann::json& labels = example.raw["step_labels"];
+    if (!labels.is_array() || labels.size() != steps)
+      return error("field 'step_labels' must list one label per step (" + std::to_string(steps) + ")");
+    std::vector<double> out;
+    for (const nlohmann::json& l : labels) {
+      if (l.is_boolean()) out.push_back(l.get<bool>() ? 1.0 : 0.0);
+      else if (l.is_number() && l.get<double>() >= 0.0 && l.get<double>() <= 1.0) out.push_back(l.get<double>());
+      else if (l.is_null()) out.push_back(unknown);
+      else return error("field 'step_labels': " + l.dump() + " is not a label (true / false, or a number in [0, 1])");
+    }
+    return out;
+  }
+  auto it = example.labels.find("first_error_step");
+  if (it == example.labels.end()) return std::vector<double>{};
+  std::vector<double> out(steps, unknown);
+  const int64_t first_error = int64_t(it->second);
+  for (size_t k = 0; k < steps; ++k)
+    if (first_error < 0 || int64_t(k) < first_error) out[k] = 1.0;
+    else if (int64_t(k) == first_error) out[k] = 0.0;
+  return out;
+}
+
+}  // namespace
+
+Result<nlohmann::json> FeaturesJob::finish_steps(const data::Example& example, std::vector<SequenceOutput>& outputs) {
+  std::vector<double> correct;
+  if (outputs.size() == 1 && (example.raw.contains("step_labels") || example.labels.count("first_error_step"))) {
+    ARB_ASSIGN(correct, step_correctness(example, size_t(outputs[0].num_reads)));
+  }
+  for (size_t r = 0; r < outputs.size(); ++r) {
+    const SequenceOutput& out = outputs[r];
+    const std::vector<float>& states = layer_index_ < 0 ? out.final_norm : out.layer_states;  // [reads, d]
+    if (int64_t(states.size()) != out.num_reads * set_.dim) return error("features: unexpected state size from the backend");
+    for (int64_t k = 0; k < out.num_reads; ++k) {
+      std::string id = example.id;
+      if (outputs.size() > 1) id += "/response" + std::to_string(r);
+      id += "/step" + std::to_string(k);
+      std::map<std::string, double> labels;
+      if (!correct.empty()) labels["step_correct"] = correct[size_t(k)];
+      set_.features.insert(set_.features.end(), states.begin() + k * set_.dim, states.begin() + (k + 1) * set_.dim);
+      close_row(id, example.row_index, labels);
+    }
+  }
+  return nlohmann::json{{"id", example.id}};
+}
+
+Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
+  if (steps_) return finish_steps(example, outputs);
+  for (const SequenceOutput& out : outputs) {
+    const std::vector<float>& row = layer_index_ < 0 ? out.final_norm : out.layer_states;
+    if (int64_t(row.size()) != set_.dim) return error("features: unexpected state size from the backend");
+    set_.features.insert(set_.features.end(), row.begin(), row.end());
+  }
+  std::map<std::string, double> labels = example.labels;
+  if (outputs.size() == 2 && is_chosen_rejected_pair(example.raw) && !labels.count("preference_strength"))
+    labels["preference_strength"] = kChosenFirstStrength;
+  close_row(example.id, example.row_index, labels);
   return nlohmann::json{{"id", example.id}};
 }
 

@@ -89,14 +89,24 @@ RewardJob::RewardJob(const Model& model, std::shared_ptr<ConversationFormatter> 
   }
 }
 
+bool RewardJob::reads_steps() const {
+  if (options_.head) return options_.head_reads_steps;
+  return model_.config.process_reward || causal_steps();
+}
+
 ForwardOptions RewardJob::forward_options() const {
   ForwardOptions o;
-  if (options_.head) {
+  if (causal_steps()) {
+    // [wrong, right] at each separator, the order a PRM head's two classes come in.
+    o.logits = LogitsMode::kSelected;
+    if (options_.step_label_token_ids.size() == 2)
+      o.logit_token_ids = {options_.step_label_token_ids[1], options_.step_label_token_ids[0]};
+  } else if (options_.head) {
     o.final_norm = true;
   } else if (options_.reward_token_id >= 0) {
     o.logits = LogitsMode::kSelected;
     o.logit_token_ids = {options_.reward_token_id};
-  } else if (gated()) {
+  } else if (reads_gated()) {
     o.final_norm = true;  // the gating network's row and the last token's, through the head on the host
   } else {
     o.score_head = true;
@@ -104,32 +114,37 @@ ForwardOptions RewardJob::forward_options() const {
   return o;
 }
 
-Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const Tokenizer& tokenizer) {
-  if (options.head) return Status::ok();
-  if (model.config.process_reward) {
-    if (options.step_tag.empty()) options.step_tag = model.config.step_tag;
-    ARB_ASSIGN(options.step_token_id, resolve_step_token(tokenizer, options.step_tag));
+Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const Tokenizer* tokenizer) {
+  if (options.head && !options.head_reads_steps) return Status::ok();
+  auto need_tokenizer = [&](const std::string& what) -> Status {
+    if (tokenizer) return Status::ok();
+    return error("the model has no tokenizer to find " + what + " in (give token ids)");
+  };
+  if (model.config.process_reward || !options.step_label_tokens.empty() || !options.step_label_token_ids.empty() ||
+      options.head_reads_steps) {
+    if (options.step_tag.empty() && options.step_token_id < 0) options.step_tag = model.config.step_tag;
+    if (options.step_token_id < 0) {
+      ARB_TRY(need_tokenizer("the step separator '" + options.step_tag + "'"));
+      ARB_ASSIGN(options.step_token_id, resolve_step_token(*tokenizer, options.step_tag));
+    }
+    if (options.step_label_token_ids.empty() && !options.step_label_tokens.empty()) {
+      ARB_TRY(need_tokenizer("the step tokens"));
+      ARB_ASSIGN(options.step_label_token_ids, resolve_step_label_tokens(*tokenizer, options.step_label_tokens));
+    }
   }
-  if (model.config.gating.enabled) {
-    ARB_ASSIGN(options.gating_pattern, tokenizer.encode(kGatingPatternText, /*add_special=*/false, /*parse_special=*/true));
+  if (model.config.gating.enabled && !options.head) {
+    ARB_TRY(need_tokenizer("the gating pattern"));
+    ARB_ASSIGN(options.gating_pattern, tokenizer->encode(kGatingPatternText, /*add_special=*/false, /*parse_special=*/true));
   }
   return Status::ok();
 }
 
 Status RewardJob::mark_reads(SequenceInput& sequence, size_t expected_steps) const {
   const std::vector<int32_t>& tokens = sequence.tokens;
-  if (process_reward()) {
-    if (options_.step_token_id < 0) return error("the step separator's token is not resolved");
-    std::vector<int32_t> positions = positions_of(tokens, options_.step_token_id);
-    if (positions.empty())
-      return error("no step separator '" + options_.step_tag + "' in the response: give the steps as a list in a "
-                   "'steps' field, end each step with the separator, or split responses with --split-steps");
-    if (expected_steps > 0 && positions.size() != expected_steps)
-      return error(std::to_string(expected_steps) + " steps but " + std::to_string(positions.size()) +
-                   " separators in the formatted sequence (truncated by --max-length, or a step holds '" +
-                   options_.step_tag + "')");
-    sequence.read_positions = std::move(positions);
-  } else if (gated()) {
+  if (reads_steps()) {
+    if (causal_steps() && options_.step_label_token_ids.size() != 2) return error("the step tokens are not resolved");
+    ARB_TRY(mark_step_reads(sequence, step_layout(), expected_steps));
+  } else if (reads_gated()) {
     // The gating network reads the last place the pattern starts (the end of the last user turn).
     const std::vector<int32_t>& pattern = options_.gating_pattern;
     if (pattern.empty()) return error("the gating pattern's tokens are not resolved");
@@ -144,42 +159,15 @@ Status RewardJob::mark_reads(SequenceInput& sequence, size_t expected_steps) con
   return Status::ok();
 }
 
-Result<std::vector<SequenceInput>> RewardJob::prepare_steps(const data::Example& example) const {
-  std::vector<SequenceInput> sequences;
-  auto add = [&](std::vector<int32_t> tokens, size_t expected_steps) -> Status {
-    SequenceInput sequence{std::move(tokens), {}};
-    ARB_TRY(mark_reads(sequence, expected_steps));
-    sequences.push_back(std::move(sequence));
-    return Status::ok();
-  };
-  if (!example.input_ids.empty()) {
-    ARB_TRY(add(example.input_ids, 0));
-    return sequences;
-  }
-  if (!example.steps.empty()) {
-    ARB_ASSIGN(FormattedSequence formatted,
-               formatter_->conversation(example.prompt_turns, join_steps(example.steps, options_.step_tag)));
-    ARB_TRY(add(std::move(formatted.tokens), example.steps.size()));
-    return sequences;
-  }
-  if (example.responses.empty()) return error("the row has no response to score");
-  for (const std::string& response : example.responses) {
-    if (!options_.split_steps_at.empty() && response.find(options_.step_tag) == std::string::npos) {
-      const std::vector<std::string> steps = split_steps(response, options_.split_steps_at);
-      if (steps.empty()) return error("a response has no text to split into steps");
-      ARB_ASSIGN(FormattedSequence formatted,
-                 formatter_->conversation(example.prompt_turns, join_steps(steps, options_.step_tag)));
-      ARB_TRY(add(std::move(formatted.tokens), steps.size()));
-      continue;
-    }
-    ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
-    ARB_TRY(add(std::move(formatted.tokens), 0));
-  }
-  return sequences;
+StepLayout RewardJob::step_layout() const {
+  return StepLayout{options_.step_tag, options_.step_token_id, options_.step_join, options_.split_steps_at};
 }
 
 Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& example) {
-  if (process_reward()) return prepare_steps(example);
+  if (reads_steps()) {
+    if (causal_steps() && options_.step_label_token_ids.size() != 2) return error("the step tokens are not resolved");
+    return prepare_step_sequences(example, formatter_.get(), step_layout());
+  }
   std::vector<SequenceInput> sequences;
   if (!example.input_ids.empty()) {
     sequences.push_back(SequenceInput{example.input_ids, {}});
@@ -204,7 +192,8 @@ Result<std::vector<double>> RewardJob::head_outputs(const SequenceOutput& out) c
     for (size_t k = 0; k < head.num_labels(); ++k) {
       double acc = head.bias.empty() ? 0.0 : head.bias[k];
       for (int64_t i = 0; i < head.dim; ++i) acc += head.row(k)[i] * double(out.final_norm[size_t(i)]);
-      values.push_back(acc);
+      // A binary head's score is a logit: its probability is what it says.
+      values.push_back(head.objective == "binary" ? 1.0 / (1.0 + std::exp(-acc)) : acc);
     }
   } else if (options_.reward_token_id >= 0) {
     if (out.logits.empty()) return error("the model gave no logit for the reward token");
@@ -230,11 +219,24 @@ nlohmann::json RewardJob::describe_response(const std::vector<double>& values) c
 
 Result<nlohmann::json> RewardJob::describe_steps(const SequenceOutput& out) const {
   std::vector<double> rewards;
-  for (int64_t r = 0; r < out.num_reads; ++r) {
-    const double reward = step_reward(out.scores.data() + r * 2);
-    if (!std::isfinite(reward)) return error("the model produced a non-finite step reward");
-    rewards.push_back(reward);
+  if (options_.head) {
+    // A binary head on each separator's final-normed state: its logit's sigmoid.
+    const train::RewardHead& head = *options_.head;
+    if (int64_t(out.final_norm.size()) != out.num_reads * head.dim)
+      return error("the head expects " + std::to_string(head.dim) + " features per step");
+    for (int64_t r = 0; r < out.num_reads; ++r) {
+      // softmax([0, z])[1] = sigmoid(z): the same form as a two-class head's reward.
+      const float wrong_right[2] = {0.0f, float(train::head_score(head, out.final_norm.data() + r * head.dim))};
+      rewards.push_back(step_reward(wrong_right));
+    }
+  } else {
+    // [num_reads, 2]: the head's classes, or the step tokens' logits, both [wrong, right].
+    const std::vector<float>& pairs = causal_steps() ? out.logits : out.scores;
+    if (int64_t(pairs.size()) != out.num_reads * 2) return error("the model gave no step reward at a separator");
+    for (int64_t r = 0; r < out.num_reads; ++r) rewards.push_back(step_reward(pairs.data() + r * 2));
   }
+  for (double reward : rewards)
+    if (!std::isfinite(reward)) return error("the model produced a non-finite step reward");
   nlohmann::json j = nlohmann::json::object();
   j["step_rewards"] = rewards;
   j["first_error_step"] = first_error_step(rewards, options_.step_threshold);
@@ -260,9 +262,9 @@ Result<nlohmann::json> RewardJob::describe_gated(const SequenceOutput& out) cons
 Result<nlohmann::json> RewardJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
   nlohmann::json line = {{"id", example.id}};
   std::vector<nlohmann::json> per_response;
-  if (process_reward() || gated()) {
+  if (reads_steps() || reads_gated()) {
     for (const SequenceOutput& out : outputs) {
-      ARB_ASSIGN(nlohmann::json described, process_reward() ? describe_steps(out) : describe_gated(out));
+      ARB_ASSIGN(nlohmann::json described, reads_steps() ? describe_steps(out) : describe_gated(out));
       per_response.push_back(std::move(described));
     }
     add_response_results(line, std::move(per_response), example, "score");

@@ -12,6 +12,7 @@
 
 #include "score/dataset_runner.h"
 #include "score/formatter.h"
+#include "score/step_reads.h"
 #include "score/step_rewards.h"
 #include "train/reward_head.h"
 
@@ -34,7 +35,18 @@ struct RewardJobOptions {
   int32_t reward_token_id = -1;
   // Process reward models only.
   std::string step_tag;         // the separator's text (default: the model's, e.g. "<extra_0>")
-  int32_t step_token_id = -1;   // its id (resolve_step_token), set before the job runs
+  int32_t step_token_id = -1;   // its id (resolve_step_token, or given), set before the job runs
+  // What follows each step when a list of steps is written out; it holds the separator ("" means the
+  // separator alone, as Qwen2.5-Math-PRM is trained; Math-Shepherd's PRM reads " ки\n").
+  std::string step_join;
+  // A causal LM that judges each step by two tokens' logits at the separator (Math-Shepherd's "+" and
+  // "-"): the reward is the softmax's share of the first. The texts (each one token), or their ids
+  // [right, wrong]; either makes a causal LM a process reward model.
+  std::vector<std::string> step_label_tokens;
+  std::vector<int32_t> step_label_token_ids;
+  // A binary head from `train head` on step features, read at every separator (its logit's sigmoid is the
+  // step's reward) rather than at the last token.
+  bool head_reads_steps = false;
   StepAggregate step_aggregate = StepAggregate::kMin;
   double step_threshold = 0.5;  // a step whose reward is below this is counted wrong
   // A response holding no separator is split into steps here (e.g. "\n\n"); empty: such a response is an error.
@@ -44,8 +56,9 @@ struct RewardJobOptions {
 };
 
 // Sets what a model's head needs from its tokenizer before a job runs: a process reward model's step
-// separator token (options.step_tag), a gated head's gating pattern. Errors say which text does not fit.
-Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const Tokenizer& tokenizer);
+// separator token (options.step_tag) and step tokens, a gated head's gating pattern. Errors say which
+// text does not fit.
+Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const Tokenizer* tokenizer);
 
 class RewardJob final : public RowJob {
  public:
@@ -55,6 +68,10 @@ class RewardJob final : public RowJob {
   Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) override;
 
   const std::vector<std::string>& labels() const { return labels_; }
+  // A process reward model's job (a PRM head, or a causal LM read by two step tokens): rewards per step.
+  bool reads_steps() const;
+  // A gated head's job (ArmoRM): objectives mixed by a gating network.
+  bool reads_gated() const { return model_.config.gating.enabled && !options_.head; }
 
   // Where a sequence is read: every step separator (process reward models), where the prompt ends and the
   // last token (gated heads), else the last token alone (nothing set). `expected_steps` > 0: that many.
@@ -63,11 +80,10 @@ class RewardJob final : public RowJob {
  private:
   Result<std::vector<double>> head_outputs(const SequenceOutput& out) const;
   nlohmann::json describe_response(const std::vector<double>& values) const;
-  Result<std::vector<SequenceInput>> prepare_steps(const data::Example& example) const;
+  StepLayout step_layout() const;
   Result<nlohmann::json> describe_steps(const SequenceOutput& out) const;
   Result<nlohmann::json> describe_gated(const SequenceOutput& out) const;
-  bool process_reward() const { return model_.config.process_reward && !options_.head; }
-  bool gated() const { return model_.config.gating.enabled && !options_.head; }
+  bool causal_steps() const { return !options_.step_label_tokens.empty() || !options_.step_label_token_ids.empty(); }
 
   const Model& model_;
   std::shared_ptr<ConversationFormatter> formatter_;

@@ -41,9 +41,23 @@ Result<int32_t> resolve_step_token(const Tokenizer& tokenizer, const std::string
   return ids[0];
 }
 
-std::string join_steps(const std::vector<std::string>& steps, const std::string& tag) {
+Result<std::vector<int32_t>> resolve_step_label_tokens(const Tokenizer& tokenizer, const std::vector<std::string>& texts) {
+  if (texts.size() != 2) return error("give two step tokens: the one for a right step, then the one for a wrong step");
+  std::vector<int32_t> ids;
+  for (const std::string& text : texts) {
+    ARB_ASSIGN(std::vector<int32_t> encoded, tokenizer.encode(text, /*add_special=*/false, /*parse_special=*/true));
+    if (encoded.size() != 1)
+      return error("step token '" + text + "' is " + std::to_string(encoded.size()) +
+                   " tokens in this vocabulary; it must be one (give ids with --step-token-ids)");
+    ids.push_back(encoded[0]);
+  }
+  if (ids[0] == ids[1]) return error("the two step tokens are the same token (" + std::to_string(ids[0]) + ")");
+  return ids;
+}
+
+std::string join_steps(const std::vector<std::string>& steps, const std::string& join) {
   std::string text;
-  for (const std::string& step : steps) text += step + tag;
+  for (const std::string& step : steps) text += step + join;
   return text;
 }
 

@@ -25,8 +25,12 @@ double aggregate_steps(const std::vector<double>& rewards, StepAggregate how);
 // The separator's token id: its text must encode to exactly one token (special tokens parsed).
 Result<int32_t> resolve_step_token(const Tokenizer& tokenizer, const std::string& tag);
 
-// The response a process reward model reads: every step followed by the separator, nothing between.
-std::string join_steps(const std::vector<std::string>& steps, const std::string& tag);
+// A causal process reward model's two step tokens, [right, wrong] (Math-Shepherd's "+", "-"): each text
+// must encode to exactly one token, and the two must differ.
+Result<std::vector<int32_t>> resolve_step_label_tokens(const Tokenizer& tokenizer, const std::vector<std::string>& texts);
+
+// The response a process reward model reads: every step followed by `join` (the separator, or text holding it).
+std::string join_steps(const std::vector<std::string>& steps, const std::string& join);
 
 // A solution split at every `delimiter` (e.g. "\n\n"), pieces of only whitespace left out.
 std::vector<std::string> split_steps(const std::string& text, const std::string& delimiter);

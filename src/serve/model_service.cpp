@@ -42,18 +42,15 @@ Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const
                                                                  : s->model_->config.max_position_embeddings;
   if (s->max_sequence_tokens_ <= 0) s->max_sequence_tokens_ = 4096;
   if (s->options_.mode == Mode::kReward) {
-    if (!s->options_.reward.head && s->options_.reward.reward_token_id < 0 && !s->model_->config.is_classifier())
+    const RewardJobOptions& r = s->options_.reward;
+    if (!r.head && r.reward_token_id < 0 && r.step_label_tokens.empty() && r.step_label_token_ids.empty() &&
+        !s->model_->config.is_classifier())
       return error(s->model_->path + ": not a sequence-classification model (serve it with --mode judge, or give "
-                   "--head or --reward-token-id)");
+                   "--head, --reward-token-id or --step-tokens)");
     RewardJobOptions& reward = s->options_.reward;
-    const ModelConfig& c = s->model_->config;
-    if ((c.process_reward || c.gating.enabled) && !reward.head) {
-      if (!s->formatter_)
-        return error(s->model_->path + ": a process reward model or gated head needs its tokenizer (" +
-                     s->formatter_error_ + ")");
-      if (Status resolved = resolve_reward_tokens(reward, *s->model_, s->formatter_->tokenizer()); !resolved)
-        return resolved.with_context(s->model_->path);
-    }
+    const Tokenizer* tokenizer = s->formatter_ ? &s->formatter_->tokenizer() : nullptr;
+    if (Status resolved = resolve_reward_tokens(reward, *s->model_, tokenizer); !resolved)
+      return resolved.with_context(s->model_->path + (s->formatter_ ? "" : " (" + s->formatter_error_ + ")"));
     s->reward_job_ = std::make_unique<RewardJob>(*s->model_, s->formatter_, reward);
   } else {
     JudgeOptions plain = s->options_.judge, per_layer = s->options_.judge;
@@ -128,8 +125,7 @@ Result<Prepared> ModelService::prepare_examples(const std::vector<data::Example>
 }
 
 bool ModelService::has_classes() const {
-  const ModelConfig& c = model_->config;
-  return !(reward_job_ && (c.process_reward || c.gating.enabled) && !options_.reward.head);
+  return !(reward_job_ && (reward_job_->reads_steps() || reward_job_->reads_gated()));
 }
 
 Status ModelService::mark_reads(SequenceInput& sequence, const std::string& where) const {
@@ -242,6 +238,8 @@ Result<std::vector<double>> ModelService::head_values(SequenceOutput& output) co
 
 Result<json> ModelService::reward_response(const Prepared& prepared, std::vector<SequenceOutput>& outputs) const {
   json rewards = json::array(), extra = json::object();
+  // A process reward model's reward is its steps' aggregate; the steps travel beside it, one list per query.
+  json step_rewards = json::array(), first_errors = json::array();
   const std::vector<std::string>& labels = reward_job_->labels();
   for (SequenceOutput& out : outputs) {
     data::Example example;
@@ -255,8 +253,17 @@ Result<json> ModelService::reward_response(const Prepared& prepared, std::vector
     // Several outputs travel in extra_logs, one list per attribute, which OpenRLHF logs as they are.
     if (line.contains("attributes"))
       for (const std::string& label : labels) extra[label].push_back(line["attributes"][label]);
+    if (line.contains("step_rewards")) {
+      step_rewards.push_back(line["step_rewards"]);
+      first_errors.push_back(line["first_error_step"]);
+    }
   }
-  return json{{"rewards", rewards}, {"scores", rewards}, {"extra_logs", extra}};
+  json response = {{"rewards", rewards}, {"scores", rewards}, {"extra_logs", extra}};
+  if (!step_rewards.empty()) {
+    response["step_rewards"] = step_rewards;
+    response["first_error_step"] = first_errors;
+  }
+  return response;
 }
 
 Result<json> ModelService::pooling_response(const Prepared& prepared, std::vector<SequenceOutput>& outputs,

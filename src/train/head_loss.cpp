@@ -169,4 +169,30 @@ double regression_loss_grad(const FeatureSet& set, const std::vector<std::vector
   return total * scale;
 }
 
+double binary_loss_grad(const FeatureSet& set, const std::vector<double>& targets, const std::vector<size_t>& indices,
+                        const Standardizer& st, const std::vector<double>& params, std::vector<double>* grad) {
+  const size_t d = size_t(set.dim);
+  std::vector<double> w, b;
+  folded(params, st, 1, w, b);
+  std::vector<double> raw_grad(d, 0.0);
+  double grad_sum = 0.0, total = 0.0;
+  for (size_t row : indices) {
+    const float* x = set.at(int64_t(row), 0);
+    const double z = dot(w.data(), x, d) + b[0], y = targets[row];
+    // softplus(z) - y z without overflow: max(z, 0) + log1p(exp(-|z|)) - y z.
+    total += std::max(z, 0.0) + std::log1p(std::exp(-std::fabs(z))) - y * z;
+    if (!grad) continue;
+    const double g = sigmoid(z) - y;
+    grad_sum += g;
+    for (size_t j = 0; j < d; ++j) raw_grad[j] += g * double(x[j]);
+  }
+  const double scale = indices.empty() ? 0.0 : 1.0 / double(indices.size());
+  if (grad) {
+    grad->assign(d + 1, 0.0);
+    for (size_t j = 0; j < d; ++j) (*grad)[j] = (raw_grad[j] - grad_sum * st.mean[j]) * scale / st.scale[j];
+    (*grad)[d] = grad_sum * scale;
+  }
+  return total * scale;
+}
+
 }  // namespace arbiter::train

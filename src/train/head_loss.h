@@ -61,4 +61,9 @@ double regression_loss_grad(const FeatureSet& set, const std::vector<std::vector
                             const std::vector<size_t>& indices, const Standardizer& st,
                             const std::vector<double>& params, std::vector<double>* grad);
 
+// Mean over rows[indices] of the logistic loss of a one-output head, score z = W x + b read as a logit:
+// softplus(z) - y z, for targets y in [0, 1] (R = 1 features; targets [N], soft targets allowed).
+double binary_loss_grad(const FeatureSet& set, const std::vector<double>& targets, const std::vector<size_t>& indices,
+                        const Standardizer& st, const std::vector<double>& params, std::vector<double>* grad);
+
 }  // namespace arbiter::train

@@ -253,6 +253,59 @@ Result<HeadTrainResult> train_pair_head(const FeatureSet& set, PairObjective obj
   return result;
 }
 
+Result<HeadTrainResult> train_binary_head(const FeatureSet& set, const std::string& label,
+                                          const HeadTrainOptions& options, const EpochCallback& on_epoch) {
+  ARB_TRY(check_options(options));
+  if (set.responses != 1)
+    return error("--objective binary needs features with 1 response per row, got " + std::to_string(set.responses));
+  auto it = set.labels.find(label);
+  if (it == set.labels.end()) return error("no label '" + label + "' in the features (or --labels)");
+  const std::vector<double>& targets = it->second;
+  std::vector<size_t> labelled;  // rows with a label; split over these
+  for (size_t row = 0; row < targets.size(); ++row) {
+    if (std::isnan(targets[row])) continue;
+    if (!(targets[row] >= 0.0 && targets[row] <= 1.0))
+      return error("row " + std::to_string(row) + (row < set.ids.size() ? " (id " + set.ids[row] + ")" : "") +
+                   ": label " + label + " is " + std::to_string(targets[row]) + ", not in [0, 1]");
+    labelled.push_back(row);
+  }
+  if (labelled.size() < 2) return error("label '" + label + "': fewer than two rows carry it");
+  const Split split = split_rows(labelled.size(), options.validation_fraction, options.seed);
+  std::vector<size_t> train, validation;
+  for (size_t i : split.train) train.push_back(labelled[i]);
+  for (size_t i : split.validation) validation.push_back(labelled[i]);
+  const Standardizer st = options.standardize ? fit_standardizer(set, train) : identity_standardizer(set.dim);
+
+  HeadTrainResult result;
+  result.train_rows = train.size();
+  result.validation_rows = validation.size();
+  result.validation_indices = validation;
+  result.head.labels = {label};
+  result.head.layer = set.layer;
+  result.head.objective = "binary";
+  BatchLoss loss = [&](const std::vector<size_t>& idx, const std::vector<double>& p, std::vector<double>* grad) {
+    return binary_loss_grad(set, targets, idx, st, p, grad);
+  };
+  Metrics metrics = [&](const std::vector<double>& p, EpochReport& report) {
+    RewardHead head = result.head;
+    fold_params(p, st, head);
+    size_t correct = 0;
+    for (size_t row : validation) correct += (head_score(head, set.at(int64_t(row), 0)) >= 0.0) == (targets[row] >= 0.5);
+    report.validation_accuracy = double(correct) / double(validation.size());
+  };
+  // Start the bias at the log-odds of the training rows' mean label (clamped away from 0 and 1).
+  std::vector<double> params(size_t(set.dim) + 1, 0.0);
+  double mean = 0.0;
+  for (size_t row : train) mean += targets[row];
+  mean = std::clamp(mean / double(train.size()), 1e-3, 1.0 - 1e-3);
+  params[size_t(set.dim)] = std::log(mean / (1.0 - mean));
+  AdamRun run = run_adam(params, size_t(set.dim), train, validation, loss, metrics, options, on_epoch);
+  fold_params(run.params, st, result.head);
+  result.epochs = std::move(run.epochs);
+  result.best_epoch = run.best_epoch;
+  return result;
+}
+
 Result<RewardHead> extrapolate_head(const RewardHead& theta0, const RewardHead& theta1, double alpha) {
   if (theta0.dim != theta1.dim || theta0.num_labels() != theta1.num_labels() ||
       theta0.weight.size() != theta1.weight.size() || theta0.bias.size() != theta1.bias.size())

@@ -59,6 +59,12 @@ Result<HeadTrainResult> train_pair_head(const FeatureSet& set, PairObjective obj
                                         const HeadTrainOptions& options, const RewardHead* init = nullptr,
                                         const EpochCallback& on_epoch = {});
 
+// Logistic regression on one label with values in [0, 1] (a process reward model's per-step correctness
+// from `arbiter features --step-tag`, or any yes / no label; soft labels allowed): a one-output head whose
+// score is a logit. Rows whose label is missing (NaN) are left out; validation accuracy thresholds both at 0.5.
+Result<HeadTrainResult> train_binary_head(const FeatureSet& set, const std::string& label,
+                                          const HeadTrainOptions& options, const EpochCallback& on_epoch = {});
+
 // ExPO: theta_1 + alpha (theta_1 - theta_0), weights and bias alike.
 Result<RewardHead> extrapolate_head(const RewardHead& theta0, const RewardHead& theta1, double alpha);
 

@@ -17,7 +17,7 @@ struct RewardHead {
   std::vector<double> weight;       // [num_labels, d] row-major
   std::vector<double> bias;         // [num_labels]
   std::string layer;                // residual stream the features came from ("final_norm", "layerJ")
-  std::string objective;            // regression | bt | bt-margin | bt-scaled | combined
+  std::string objective;            // regression | bt | bt-margin | bt-scaled | combined | binary (a logit)
 
   size_t num_labels() const { return labels.size(); }
   const double* row(size_t label) const { return weight.data() + label * size_t(dim); }

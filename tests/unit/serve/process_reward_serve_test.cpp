@@ -61,6 +61,10 @@ TEST(ProcessRewardServe, EveryEndpointReadsTheStepSeparators) {
   const json reward = post_json(*server, "/get_reward", json{{"query", {kQuery}}}.dump(), &status);
   ASSERT_EQ(status, 200) << reward.dump();
   EXPECT_NEAR(reward["rewards"][0].get<double>(), std::min(expected[0], expected[1]), 1e-5) << reward.dump();
+  // The steps travel beside the aggregate.
+  ASSERT_EQ(reward["step_rewards"][0].size(), 2u) << reward.dump();
+  for (size_t s = 0; s < 2; ++s) EXPECT_NEAR(reward["step_rewards"][0][s].get<double>(), expected[s], 1e-5) << reward.dump();
+  EXPECT_EQ(reward["first_error_step"][0].get<int64_t>(), expected[0] < 0.5 ? 0 : expected[1] < 0.5 ? 1 : -1);
 
   const json conversation = {{"role", "user"}, {"content", "What is 2 + 2?"}};
   const json answer = {{"role", "assistant"}, {"content", "2 + 2 = 4.<extra_0>The answer is 4.<extra_0>"}};
@@ -76,6 +80,52 @@ TEST(ProcessRewardServe, EveryEndpointReadsTheStepSeparators) {
   const json classified = post_json(*server, "/classify", json{{"input", kQuery}}.dump(), &status);
   EXPECT_EQ(status, 400) << classified.dump();
   EXPECT_NE(classified.dump().find("process reward"), std::string::npos) << classified.dump();
+}
+
+// A causal LM served as a process reward model by its step tokens' logits (Math-Shepherd's "+" / "-"), here
+// with the fixture vocabulary's "Rew" as the tag.
+TEST(ProcessRewardServe, ACausalLmReadByStepTokens) {
+  auto loaded = load_model(qwen2_fixture());
+  ASSERT_TRUE(loaded.is_ok()) << loaded.message();
+  std::shared_ptr<const Model> model = *loaded;
+  const std::string query = "What is 2 + 2? 2 + 2 = 4.\nRew\nSo it is 5.\nRew\n";
+  auto tokenizer = load_model_tokenizer(*model);
+  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+  auto tokens = (*tokenizer)->encode(query, false, true);
+  const auto tag = (*tokenizer)->encode("Rew", false, true);
+  ASSERT_TRUE(tokens.is_ok() && tag.is_ok() && tag->size() == 1u);
+  SequenceInput seq{*tokens, {}};
+  for (size_t p = 0; p < tokens->size(); ++p)
+    if ((*tokens)[p] == (*tag)[0]) seq.read_positions.push_back(int32_t(p));
+  ASSERT_EQ(seq.read_positions.size(), 2u);
+  ForwardOptions options;
+  options.logits = LogitsMode::kSelected;
+  options.logit_token_ids = {(*tokenizer)->encode("+", false, true)->at(0), (*tokenizer)->encode("-", false, true)->at(0)};
+  auto out = make_cpu_backend(model)->forward({seq}, options);
+  ASSERT_TRUE(out.is_ok()) << out.message();
+  std::vector<double> expected;
+  for (int s = 0; s < 2; ++s)
+    expected.push_back(1.0 / (1.0 + std::exp(double((*out)[0].logits[s * 2 + 1]) - (*out)[0].logits[s * 2])));
+
+  serve::ServiceOptions service;
+  service.mode = serve::Mode::kReward;
+  service.model_name = "shepherd";
+  service.reward.step_tag = "Rew";
+  service.reward.step_label_tokens = {"+", "-"};
+  service.reward.step_aggregate = StepAggregate::kLast;
+  auto server = start_server(model, service);
+  ASSERT_TRUE(server);
+  int status = 0;
+  const json pooled = post_json(*server, "/pooling", json{{"input", query}}.dump(), &status);
+  ASSERT_EQ(status, 200) << pooled.dump();
+  const auto rewards = pooled["data"][0]["data"].get<std::vector<double>>();
+  ASSERT_EQ(rewards.size(), 2u) << pooled.dump();
+  for (size_t s = 0; s < 2; ++s) EXPECT_NEAR(rewards[s], expected[s], 1e-6) << "step " << s;
+  const json reward = post_json(*server, "/get_reward", json{{"query", {query}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << reward.dump();
+  EXPECT_NEAR(reward["rewards"][0].get<double>(), expected[1], 1e-6) << reward.dump();  // the last step's
+  const json classified = post_json(*server, "/classify", json{{"input", query}}.dump(), &status);
+  EXPECT_EQ(status, 400) << classified.dump();
 }
 
 }  // namespace

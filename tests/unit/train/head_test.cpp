@@ -78,6 +78,25 @@ struct World {
     return set;
   }
 
+  // Steps: step_correct = 1 with probability sigmoid(r(x) - 1), a draw per row (a process reward model's
+  // label); every fifth row unlabelled (NaN, as steps after ProcessBench's first wrong one are).
+  FeatureSet steps(int64_t n) {
+    FeatureSet set;
+    set.rows = n;
+    set.responses = 1;
+    set.dim = kDim;
+    set.features.resize(size_t(n * kDim));
+    std::vector<double> correct(static_cast<size_t>(n));
+    std::uniform_real_distribution<double> coin(0.0, 1.0);
+    for (int64_t i = 0; i < n; ++i) {
+      draw(&set.features[size_t(i * kDim)]);
+      correct[size_t(i)] = i % 5 == 4 ? NAN : coin(rng) < sigmoid(reward(set.at(i, 0)) - 1.0) ? 1.0 : 0.0;
+    }
+    set.labels["step_correct"] = correct;
+    set.layer = "final_norm";
+    return set;
+  }
+
   // Rated rows: helpfulness = r(x) + 2 + noise, a second attribute from another direction.
   FeatureSet rated(int64_t n, std::vector<double>* w_second = nullptr) {
     FeatureSet set;
@@ -351,6 +370,80 @@ TEST(RegressionLoss, GradientMatchesFiniteDifferences) {
                             regression_loss_grad(set, targets, rows, st, minus, nullptr)) / (2 * h);
     EXPECT_NEAR(grad[j], numeric, 1e-5 * (1.0 + std::fabs(numeric))) << "param " << j;
   }
+}
+
+TEST(BinaryLoss, GradientMatchesFiniteDifferences) {
+  World world(11);
+  FeatureSet set = world.steps(9);
+  std::vector<double> targets = {1, 0, 1, 0.25, 1, 0, 0, 1, 0.5};  // soft targets too
+  const std::vector<size_t> rows = {0, 1, 3, 5, 6, 8};
+  const Standardizer st = fit_standardizer(set, rows);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal(0.0, 0.3);
+  std::vector<double> params(size_t(kDim) + 1);
+  for (double& p : params) p = normal(rng);
+  std::vector<double> grad;
+  binary_loss_grad(set, targets, rows, st, params, &grad);
+  const double h = 1e-6;
+  for (size_t j = 0; j < params.size(); ++j) {
+    std::vector<double> plus = params, minus = params;
+    plus[j] += h;
+    minus[j] -= h;
+    const double numeric = (binary_loss_grad(set, targets, rows, st, plus, nullptr) -
+                            binary_loss_grad(set, targets, rows, st, minus, nullptr)) / (2 * h);
+    EXPECT_NEAR(grad[j], numeric, 1e-5 * (1.0 + std::fabs(numeric))) << "param " << j;
+  }
+  // A confident wrong logit costs about its size and does not overflow.
+  std::vector<double> big(size_t(kDim) + 1, 0.0);
+  big[size_t(kDim)] = 800.0;
+  const std::vector<size_t> wrong_row = {1};  // label 0
+  EXPECT_NEAR(binary_loss_grad(set, targets, wrong_row, identity_standardizer(kDim), big, nullptr), 800.0, 1e-9);
+}
+
+TEST(BinaryHead, RecoversTheDirectionAndPredictsAsWellAsTheTrueModel) {
+  World world(12);
+  const FeatureSet train_set = world.steps(6000), test_set = world.steps(20000);
+  HeadTrainOptions options;
+  options.epochs = 40;
+  auto result = train_binary_head(train_set, "step_correct", options);
+  ASSERT_TRUE(result.is_ok()) << result.message();
+  EXPECT_EQ(result->head.objective, "binary");
+  EXPECT_EQ(result->head.labels, std::vector<std::string>{"step_correct"});
+  // Unlabelled rows are left out of both sides of the split.
+  EXPECT_EQ(result->train_rows + result->validation_rows, size_t(6000 - 6000 / 5));
+  EXPECT_GT(cosine(result->head.row(0), world.w_true), 0.95);  // 0.97 here: binary labels say less than ratings
+  // Held-out accuracy against the true probability's own (the Bayes rate, from the same labels).
+  size_t right_head = 0, right_true = 0, labelled = 0;
+  for (int64_t i = 0; i < test_set.rows; ++i) {
+    const double y = test_set.labels.at("step_correct")[size_t(i)];
+    if (std::isnan(y)) continue;
+    ++labelled;
+    right_head += (head_score(result->head, test_set.at(i, 0)) >= 0) == (y == 1.0);
+    right_true += (world.reward(test_set.at(i, 0)) - 1.0 >= 0) == (y == 1.0);
+  }
+  const double head_acc = double(right_head) / double(labelled), bayes = double(right_true) / double(labelled);
+  std::printf("binary head: test accuracy %.4f, Bayes %.4f\n", head_acc, bayes);
+  EXPECT_GT(head_acc, bayes - 0.01);
+  EXPECT_GT(result->epochs.back().validation_accuracy, 0.5);
+}
+
+TEST(BinaryHead, LabelsOutsideZeroToOneAndMissingLabelsAreErrors) {
+  World world(13);
+  FeatureSet set = world.steps(20);
+  set.ids.assign(20, "");
+  for (int i = 0; i < 20; ++i) set.ids[size_t(i)] = "row" + std::to_string(i);
+  set.labels["step_correct"][7] = 2.0;
+  auto bad = train_binary_head(set, "step_correct", HeadTrainOptions{});
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.message().find("row7"), std::string::npos) << bad.message();
+  EXPECT_NE(bad.message().find("not in [0, 1]"), std::string::npos) << bad.message();
+  auto missing = train_binary_head(set, "helpfulness", HeadTrainOptions{});
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_NE(missing.message().find("no label 'helpfulness'"), std::string::npos) << missing.message();
+  for (double& y : set.labels["step_correct"]) y = NAN;
+  auto none = train_binary_head(set, "step_correct", HeadTrainOptions{});
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_NE(none.message().find("fewer than two"), std::string::npos) << none.message();
 }
 
 TEST(Standardizer, FoldingGivesTheSameScoresOnRawFeatures) {

@@ -1,0 +1,38 @@
+// Where a process reward model reads: each step of a solution is followed by a separator token, and the
+// model (a PRM head, a causal LM's two step tokens, or a head trained on step features) is read at every
+// separator. This file lays a row's solutions out that way for the jobs that read steps (scoring and
+// feature extraction), so both see the same sequences.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "data/example.h"
+#include "runtime/backend.h"
+#include "score/formatter.h"
+
+namespace arbiter {
+
+struct StepLayout {
+  std::string tag;       // the separator's text; "" when it was given only by id
+  int32_t tag_id = -1;   // its token id, resolved before a job runs
+  std::string join;      // written after each listed step; "" means the tag alone
+  std::string split_at;  // a response that holds no separator is split into steps here; "" means never
+
+  const std::string& join_text() const { return join.empty() ? tag : join; }
+  std::string separator_name() const;  // for messages: 'text', or token N
+};
+
+// Sets read_positions to every separator of the sequence; `expected_steps` > 0: there must be that many.
+Status mark_step_reads(SequenceInput& sequence, const StepLayout& layout, size_t expected_steps = 0);
+
+// One sequence per solution of the row, read at its separators: the listed `steps` (one sequence), each
+// response (split at layout.split_at when it holds no separator), or the row's input_ids as they are.
+// `formatter` may be null for input_ids rows only.
+Result<std::vector<SequenceInput>> prepare_step_sequences(const data::Example& example,
+                                                          const ConversationFormatter* formatter,
+                                                          const StepLayout& layout);
+
+}  // namespace arbiter
