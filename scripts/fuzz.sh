@@ -31,8 +31,8 @@ mkdir -p "$seeds/fuzz_hf_config"
 for config in "$shared"/fixtures/hf/*/config.json; do
   cp "$config" "$seeds/fuzz_hf_config/$(basename "$(dirname "$config")").json"
 done
-# ... and the qwen2 one as Qwen's reward model classes (two-layer heads).
-for class in Qwen2ForRewardModel Qwen2ForProcessRewardModel; do
+# ... and the qwen2 one as the reward model classes on Qwen2 (two-layer heads, a value head).
+for class in Qwen2ForRewardModel Qwen2ForProcessRewardModel Qwen2ForPrmModel; do
   sed "s/Qwen2ForCausalLM/$class/" "$shared/fixtures/hf/qwen2/config.json" > "$seeds/fuzz_hf_config/$class.json"
 done
 mkdir -p "$seeds/fuzz_parquet"
@@ -57,12 +57,14 @@ rows = []
 for path in glob.glob(f"{root}/tests/data/parquet/*.expected.jsonl") + [f"{shared}/data/helpsteer2-sample/sample.jsonl"]:
     rows += [line.strip() for line in open(path, encoding="utf-8") if line.strip()][:4]
 rows += ['{"problem": "p", "steps": ["a", "b"], "label": 1}',
+         '{"problem": "p", "steps": ["a", "b"], "step_labels": [true, 0.5]}',
+         '{"input": "q Step 1: a \u043a\u0438\\nStep 2: b \u043a\u0438", "label": "q Step 1: a +\\nStep 2: b -", "task": "MATH"}',
          '{"prompt": "p", "response_1": "a", "response_2": "b", "preference_strength": -2}',
          '{"context": [{"role": "user", "content": "q"}], "response1": "a", "response2": "b", "overall_preference": 1}',
-         '{"chosen": "\n\nHuman: hi\n\nAssistant: yo", "rejected": "\n\nHuman: hi\n\nAssistant: no"}',
+         '{"chosen": "\\n\\nHuman: hi\\n\\nAssistant: yo", "rejected": "\\n\\nHuman: hi\\n\\nAssistant: no"}',
          '{"input_ids": [1, 2, 3]}']
 for row in rows:
-    for selector in (0, 1, 2, 3, 4, 5, 6, 0x14, 0x26):
+    for selector in (0, 1, 2, 3, 4, 5, 6, 7, 0x14, 0x26):
         data = bytes([selector]) + row.encode()
         open(f"{out}/{hashlib.sha1(data).hexdigest()[:12]}", "wb").write(data)
 PY

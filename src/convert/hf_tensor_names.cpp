@@ -68,9 +68,10 @@ MappedName map_hf_tensor_name(const ModelConfig& c, const std::string& hf_name) 
     if (hf_name == "score.0.bias") return {TensorFate::kConvert, kGgufClassifierHiddenBias};
     if (hf_name == "score.2.weight") return {TensorFate::kConvert, kGgufClassifierWeight};
     if (hf_name == "score.2.bias") return {TensorFate::kConvert, kGgufClassifierBias};
-  } else {
-    if (hf_name == "score.weight") return {TensorFate::kConvert, kGgufClassifierWeight};
-    if (hf_name == "score.bias") return {TensorFate::kConvert, kGgufClassifierBias};
+  } else if (c.is_classifier()) {
+    const std::string head = hf_score_layer_name(c);
+    if (hf_name == head + ".weight") return {TensorFate::kConvert, kGgufClassifierWeight};
+    if (hf_name == head + ".bias") return {TensorFate::kConvert, kGgufClassifierBias};
   }
   const std::string name = starts_with(hf_name, "model.") ? hf_name.substr(6) : hf_name;
   if (name == "embed_tokens.weight") return {TensorFate::kConvert, "token_embd.weight"};
@@ -92,7 +93,7 @@ std::vector<std::string> required_hf_tensors(const ModelConfig& c) {
   if (c.is_classifier() && c.score_mlp) {
     for (const char* n : {"score.0.weight", "score.0.bias", "score.2.weight"}) names.push_back(n);
   } else if (c.is_classifier()) {
-    names.push_back("score.weight");
+    names.push_back(hf_score_layer_name(c) + ".weight");
   }
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";

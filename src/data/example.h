@@ -23,6 +23,9 @@ struct Example {
   // Step-by-step solutions (ProcessBench-style rows): the one response's steps in order. `responses`
   // then holds them joined by blank lines, for anything that reads the solution whole.
   std::vector<std::string> steps;
+  // Whether each step is right, where the row says so per step (a step_labels list, Math-Shepherd's "+" /
+  // "-"): 1 right, 0 wrong, values between for soft labels, NaN unknown. Empty otherwise.
+  std::vector<double> step_labels;
   std::map<std::string, double> labels;  // human labels by name (helpfulness, preference_strength, ...)
   std::vector<int32_t> input_ids;      // rows that come tokenized: the tokens, and no text
   nlohmann::json raw;                  // the row as read, for fields a caller wants (subset, ...)

@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 
 namespace arbiter::data {
 namespace {
+
+// Math-Shepherd's step tag (Cyrillic "ки", a token of its own in Llama-family vocabularies).
+constexpr const char* kShepherdTag = "\xd0\xba\xd0\xb8";
 
 using nlohmann::json;
 
@@ -103,6 +108,72 @@ std::string id_of(const json& row, const std::string& field, size_t row_index) {
   return std::to_string(row_index);
 }
 
+// A list of per-step labels: true / false, a number in [0, 1], or null (unknown), one per step.
+Result<std::vector<double>> read_step_labels(const json& labels, size_t steps) {
+  if (!labels.is_array() || labels.size() != steps)
+    return error("field 'step_labels' must list one label per step (" + std::to_string(steps) + ")");
+  std::vector<double> out;
+  for (const json& l : labels) {
+    if (l.is_boolean()) out.push_back(l.get<bool>() ? 1.0 : 0.0);
+    else if (l.is_number() && l.get<double>() >= 0.0 && l.get<double>() <= 1.0) out.push_back(l.get<double>());
+    else if (l.is_null()) out.push_back(std::numeric_limits<double>::quiet_NaN());
+    else return error("field 'step_labels': " + l.dump() + " is not a label (true / false, or a number in [0, 1])");
+  }
+  return out;
+}
+
+// Math-Shepherd's rows: `input` is the problem and its solution, each step followed by " ки"; `label` is the
+// same text with each tag replaced by "+" (the step can still reach the right answer) or "-". The problem
+// is the text before "Step 1:", each step the text between tags, trimmed.
+Status read_math_shepherd(const json& row, Example& ex) {
+  const std::string& input = row.at("input").get_ref<const std::string&>();
+  if (!row.contains("label") || !row.at("label").is_string()) return error("field 'label' must be a string");
+  const std::string& label = row.at("label").get_ref<const std::string&>();
+  std::vector<std::string> pieces;  // the text before each tag, then what follows the last
+  for (size_t start = 0;;) {
+    const size_t at = input.find(kShepherdTag, start);
+    pieces.push_back(input.substr(start, at == std::string::npos ? std::string::npos : at - start));
+    if (at == std::string::npos) break;
+    start = at + std::strlen(kShepherdTag);
+  }
+  if (pieces.size() < 2) return error("field 'input' holds no step tag '" + std::string(kShepherdTag) + "'");
+  // `label` must be the pieces with one verdict character where each tag was.
+  size_t at = 0;
+  for (size_t i = 0; i + 1 < pieces.size(); ++i) {
+    if (label.compare(at, pieces[i].size(), pieces[i]) != 0)
+      return error("field 'label' does not follow field 'input' before step tag " + std::to_string(i + 1));
+    at += pieces[i].size();
+    if (at >= label.size() || (label[at] != '+' && label[at] != '-'))
+      return error("field 'label': step " + std::to_string(i + 1) + " has no '+' or '-' where 'input' has its tag");
+    ex.step_labels.push_back(label[at] == '+' ? 1.0 : 0.0);
+    ++at;
+  }
+  auto trim = [](const std::string& text) {
+    const size_t begin = text.find_first_not_of(" \t\r\n");
+    if (begin == std::string::npos) return std::string();
+    return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
+  };
+  const size_t first_step = pieces[0].find("Step 1:");
+  if (first_step == std::string::npos)
+    return error("field 'input': no 'Step 1:' to tell the problem from the first step");
+  const std::string problem = trim(pieces[0].substr(0, first_step));
+  if (problem.empty()) return error("field 'input': no problem before 'Step 1:'");
+  ex.prompt_turns = {Turn{"user", problem}};
+  std::string joined;
+  for (size_t i = 0; i + 1 < pieces.size(); ++i) {
+    std::string step = trim(i == 0 ? pieces[0].substr(first_step) : pieces[i]);
+    if (step.empty()) return error("field 'input': step " + std::to_string(i + 1) + " is empty");
+    joined += (joined.empty() ? "" : "\n\n") + step;
+    ex.steps.push_back(std::move(step));
+  }
+  ex.responses.push_back(std::move(joined));
+  int64_t first_error = -1;
+  for (size_t i = 0; i < ex.step_labels.size() && first_error < 0; ++i)
+    if (ex.step_labels[i] == 0.0) first_error = int64_t(i);
+  ex.labels["first_error_step"] = double(first_error);
+  return Status::ok();
+}
+
 bool is_reserved(const std::string& name) {
   return name == "prompt" || name == "response" || name == "id" || name == "steps";
 }
@@ -117,8 +188,10 @@ Result<Schema> parse_schema_name(const std::string& name) {
   if (name == "generic") return Schema::kGeneric;
   if (name == "input_ids") return Schema::kTokenIds;
   if (name == "steps") return Schema::kSteps;
+  if (name == "math-shepherd") return Schema::kMathShepherd;
   return error("unknown schema '" + name +
-               "' (expected auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids, steps)");
+               "' (expected auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids, steps, "
+               "math-shepherd)");
 }
 
 const char* schema_name(Schema schema) {
@@ -130,6 +203,7 @@ const char* schema_name(Schema schema) {
     case Schema::kGeneric: return "generic";
     case Schema::kTokenIds: return "input_ids";
     case Schema::kSteps: return "steps";
+    case Schema::kMathShepherd: return "math-shepherd";
   }
   return "?";
 }
@@ -156,6 +230,9 @@ Schema detect_schema(const json& row) {
     return Schema::kHelpSteer2Preference;
   if (has(row, "prompt") && has(row, "response") && has(row, "helpfulness")) return Schema::kHelpSteer2;
   if (has(row, "steps") && (has(row, "problem") || has(row, "prompt"))) return Schema::kSteps;
+  if (row.contains("input") && row["input"].is_string() && row.contains("label") && row["label"].is_string() &&
+      row["input"].get_ref<const std::string&>().find(kShepherdTag) != std::string::npos)
+    return Schema::kMathShepherd;
   return Schema::kGeneric;
 }
 
@@ -306,6 +383,13 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
                          std::to_string(ex.steps.size() - 1) + ")");
           ex.labels["first_error_step"] = double(label.get<int64_t>());
         }
+        if (row.contains("step_labels") && !row.at("step_labels").is_null()) {
+          ARB_ASSIGN(ex.step_labels, read_step_labels(row.at("step_labels"), ex.steps.size()));
+        }
+        break;
+      }
+      case Schema::kMathShepherd: {
+        ARB_TRY(read_math_shepherd(row, ex));
         break;
       }
       case Schema::kGeneric: {

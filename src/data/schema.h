@@ -21,9 +21,10 @@ enum class Schema {
   kGeneric,               // fields named by a FieldMapping
   kTokenIds,              // input_ids: [int]
   kSteps,                 // problem (or prompt), steps: [string], label (first wrong step, -1 none): ProcessBench
+  kMathShepherd,          // input (problem, steps each ended by " ки"), label (the same, "+" / "-" for each tag)
 };
 
-// "helpsteer2", "helpsteer2-preference", "rewardbench", "generic", "input_ids", "steps", "auto".
+// "helpsteer2", "helpsteer2-preference", "rewardbench", "generic", "input_ids", "steps", "math-shepherd", "auto".
 Result<Schema> parse_schema_name(const std::string& name);
 const char* schema_name(Schema schema);
 

@@ -19,6 +19,11 @@ double ModelConfig::effective_attention_scale() const {
   return attention_scale > 0 ? attention_scale : 1.0 / std::sqrt(double(head_dim));
 }
 
+std::string hf_score_layer_name(const ModelConfig& c) {
+  if (c.score_mlp) return "score.2";
+  return c.process_reward ? "v_head.summary" : "score";
+}
+
 std::string validate_config(const ModelConfig& c) {
   auto positive = [](int64_t v) { return v > 0; };
   if (!positive(c.vocab_size)) return "vocab_size must be positive";
@@ -34,6 +39,8 @@ std::string validate_config(const ModelConfig& c) {
   if (!(c.rope_theta > 0)) return "rope_theta must be positive";
   if (int64_t(c.layer_sliding.size()) != c.num_layers) return "per-layer sliding-window pattern has the wrong length";
   if (c.is_classifier() && !positive(c.num_labels)) return "a sequence-classification model needs num_labels > 0";
+  if (c.process_reward && (c.num_labels < 1 || c.num_labels > 2))
+    return "a process reward model has one output (a value head) or two (wrong, right), not " + std::to_string(c.num_labels);
   return "";
 }
 

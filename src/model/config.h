@@ -66,7 +66,8 @@ struct ModelConfig {
   // Qwen2ForProcessRewardModel: `score.0`, `score.2`).
   bool score_mlp = false;
   // A process reward model: the head is read at every step separator (`step_tag`, one token) rather than
-  // at the last token, and the softmax of its two outputs gives the probability that the step is right.
+  // at the last token. Two outputs (Qwen2ForProcessRewardModel): their softmax's second is the probability
+  // that the step is right; one output (Skywork's Qwen2ForPrmModel, a value head): its sigmoid is.
   bool process_reward = false;
   std::string step_tag;
   // ArmoRM's gated multi-objective head (LlamaForRewardModelWithGating): num_labels objective rewards read
@@ -86,6 +87,10 @@ struct ModelConfig {
   bool is_classifier() const { return head == HeadKind::kSequenceClassification; }
   double effective_attention_scale() const;
 };
+
+// The Hugging Face name of the classification head's output layer (its .weight and .bias): "score",
+// "score.2" after a two-layer head's ReLU, "v_head.summary" for a value-head process reward model.
+std::string hf_score_layer_name(const ModelConfig& config);
 
 // Checks the invariants the forward pass relies on (positive sizes, heads divisible by kv heads, ...).
 // `where` names the file for the message.

@@ -104,8 +104,12 @@ Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
     if (auto tag = gguf.get_string(md.prefix + "classifier.step_tag")) {
       c.process_reward = true;
       c.step_tag = *tag;
-      if (c.num_labels != 2) return error(path + ": a process reward head needs 2 outputs, the file has " +
-                                          std::to_string(c.num_labels));
+      // Two classes (wrong, right) after a two-layer head, or one value-head logit (Skywork's).
+      const int64_t outputs = c.score_mlp ? 2 : 1;
+      if (c.num_labels != outputs)
+        return error(path + ": a process reward head " + (c.score_mlp ? "after a hidden layer" : "without a hidden layer") +
+                     " needs " + std::to_string(outputs) + " output" + (outputs > 1 ? "s" : "") + ", the file has " +
+                     std::to_string(c.num_labels));
     }
   }
 

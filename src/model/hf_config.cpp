@@ -43,6 +43,8 @@ Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
   constexpr HeadKind kCls = HeadKind::kSequenceClassification;
   if (name == "Qwen2ForRewardModel") return ArchHead{Architecture::kQwen2, kCls, true, false, 1};
   if (name == "Qwen2ForProcessRewardModel") return ArchHead{Architecture::kQwen2, kCls, true, true, 2};
+  // Skywork-o1-Open-PRM: a value head (v_head.summary, one output) read at every step's newline.
+  if (name == "Qwen2ForPrmModel") return ArchHead{Architecture::kQwen2, kCls, false, true, 1};
   if (name == "INFORMForSequenceClassification") return ArchHead{Architecture::kLlama, kCls, true};
   if (name == "LlamaForRewardModelWithGating") return ArchHead{Architecture::kLlama, kCls, false, false, 0, true};
   // No usable `architectures`: fall back to model_type, as a causal LM.
@@ -52,7 +54,7 @@ Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
   }
   return error(path + ": unsupported architecture '" + (name.empty() ? model_type : name) +
                "' (supported: Llama, Mistral, Qwen2, Qwen3, Gemma2, as ForCausalLM or ForSequenceClassification; "
-               "Qwen2ForRewardModel, Qwen2ForProcessRewardModel, INFORMForSequenceClassification, "
+               "Qwen2ForRewardModel, Qwen2ForProcessRewardModel, Qwen2ForPrmModel, INFORMForSequenceClassification, "
                "LlamaForRewardModelWithGating)");
 }
 
@@ -240,7 +242,8 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
     c.num_labels = arch_head.fixed_labels;
     if (int64_t(c.label_names.size()) != c.num_labels) c.label_names.clear();
   }
-  if (c.process_reward) c.step_tag = "<extra_0>";  // Qwen2.5-Math-PRM's step separator
+  // The step separators: Qwen2.5-Math-PRM's, and Skywork's (each step ends with a newline).
+  if (c.process_reward) c.step_tag = c.score_mlp ? "<extra_0>" : "\n";
   if (arch_head.gated) {
     // ArmoRM's class reads its sizes from these keys, with these defaults (num_objectives outputs).
     c.gating.enabled = true;

@@ -50,8 +50,8 @@ OwnedTensor norm_tensor(const std::string& name, const std::vector<float>& value
 std::string hf_config_json(const ModelConfig& c) {
   nlohmann::ordered_json j;
   const char* head_class = !c.is_classifier()  ? "ForCausalLM"
+                           : c.process_reward  ? (c.score_mlp ? "ForProcessRewardModel" : "ForPrmModel")
                            : !c.score_mlp      ? "ForSequenceClassification"
-                           : c.process_reward  ? "ForProcessRewardModel"
                                                : "ForRewardModel";
   // A two-layer head on Llama is INF-ORM's class, the only one that reads it.
   j["architectures"] = {c.score_mlp && c.arch == Architecture::kLlama
@@ -91,6 +91,8 @@ std::string hf_config_json(const ModelConfig& c) {
 Status write_hf_model(const Model& m, const std::string& dir) {
   const ModelConfig& c = m.config;
   if (c.gating.enabled) return error("writing a gated multi-objective head (LlamaForRewardModelWithGating) is not supported");
+  if (c.process_reward && c.arch != Architecture::kQwen2)
+    return error("a process reward model is written only for qwen2 (Qwen2ForProcessRewardModel, Qwen2ForPrmModel)");
   if (c.score_mlp && !(c.arch == Architecture::kQwen2 || (c.arch == Architecture::kLlama && !c.process_reward)))
     return error("a two-layer reward head is written only for qwen2 (Qwen2ForRewardModel, Qwen2ForProcessRewardModel) "
                  "and llama (INFORMForSequenceClassification)");
@@ -128,7 +130,7 @@ Status write_hf_model(const Model& m, const std::string& dir) {
   if (!c.tie_embeddings && !c.is_classifier()) tensors.push_back(matrix_tensor("lm_head.weight", m.lm_head));
   if (c.is_classifier()) {
     const int64_t d = c.hidden_size;
-    const std::string head = c.score_mlp ? "score.2" : "score";
+    const std::string head = hf_score_layer_name(c);
     if (c.score_mlp) {
       tensors.push_back(make_f32_tensor("score.0.weight", {d, d}, m.score_hidden));
       tensors.push_back(make_f32_tensor("score.0.bias", {d}, m.score_hidden_bias));

@@ -175,7 +175,7 @@ Status bind_model(const Binder& b, bool is_gguf, Model& m) {
     ARB_TRY(bind_gated_head(b, m));
   } else if (c.is_classifier()) {
     // HF names a one-layer head `score`, a two-layer one `score.0` (Linear) and `score.2` (after the ReLU).
-    const std::string hf_head = c.score_mlp ? "score.2" : "score";
+    const std::string hf_head = hf_score_layer_name(c);
     const std::string head_name = is_gguf ? kGgufClassifierWeight : hf_head + ".weight";
     ARB_ASSIGN(TensorView head, b.matrix(head_name, c.num_labels, d));
     ARB_ASSIGN(m.score_head, b.to_f32(head));

@@ -101,27 +101,18 @@ void FeaturesJob::close_row(const std::string& id, int64_t row_index, const std:
 
 namespace {
 
-// Whether each listed step is right, as far as the row says: a step_labels list (1 / 0 or true / false, one
-// per step), else ProcessBench's first wrong step (the steps before it right, it wrong, those after it
+// Whether each step is right, as far as the row says: its per-step labels (a step_labels list, Math-Shepherd's
+// "+" / "-"), else ProcessBench's first wrong step (the steps before it right, it wrong, those after it
 // unknown: NaN). Empty when the row says nothing.
 Result<std::vector<double>> step_correctness(const data::Example& example, size_t steps) {
-  const double unknown = std::numeric_limits<double>::quiet_NaN();
-  if (example.raw.is_object() && example.raw.contains("step_labels")) {
-    const nlohmann::json& labels = example.raw["step_labels"];
-    if (!labels.is_array() || labels.size() != steps)
-      return error("field 'step_labels' must list one label per step (" + std::to_string(steps) + ")");
-    std::vector<double> out;
-    for (const nlohmann::json& l : labels) {
-      if (l.is_boolean()) out.push_back(l.get<bool>() ? 1.0 : 0.0);
-      else if (l.is_number() && l.get<double>() >= 0.0 && l.get<double>() <= 1.0) out.push_back(l.get<double>());
-      else if (l.is_null()) out.push_back(unknown);
-      else return error("field 'step_labels': " + l.dump() + " is not a label (true / false, or a number in [0, 1])");
-    }
-    return out;
+  if (!example.step_labels.empty()) {
+    if (example.step_labels.size() != steps)
+      return error(std::to_string(example.step_labels.size()) + " step labels for " + std::to_string(steps) + " steps read");
+    return example.step_labels;
   }
   auto it = example.labels.find("first_error_step");
   if (it == example.labels.end()) return std::vector<double>{};
-  std::vector<double> out(steps, unknown);
+  std::vector<double> out(steps, std::numeric_limits<double>::quiet_NaN());
   const int64_t first_error = int64_t(it->second);
   for (size_t k = 0; k < steps; ++k)
     if (first_error < 0 || int64_t(k) < first_error) out[k] = 1.0;
@@ -133,7 +124,7 @@ Result<std::vector<double>> step_correctness(const data::Example& example, size_
 
 Result<nlohmann::json> FeaturesJob::finish_steps(const data::Example& example, std::vector<SequenceOutput>& outputs) {
   std::vector<double> correct;
-  if (outputs.size() == 1 && (example.raw.contains("step_labels") || example.labels.count("first_error_step"))) {
+  if (outputs.size() == 1) {
     ARB_ASSIGN(correct, step_correctness(example, size_t(outputs[0].num_reads)));
   }
   for (size_t r = 0; r < outputs.size(); ++r) {

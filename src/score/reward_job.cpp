@@ -229,6 +229,13 @@ Result<nlohmann::json> RewardJob::describe_steps(const SequenceOutput& out) cons
       const float wrong_right[2] = {0.0f, float(train::head_score(head, out.final_norm.data() + r * head.dim))};
       rewards.push_back(step_reward(wrong_right));
     }
+  } else if (!causal_steps() && model_.config.num_labels == 1) {
+    // A value head (Skywork's PRM): one logit per separator, its sigmoid.
+    if (int64_t(out.scores.size()) != out.num_reads) return error("the model gave no step reward at a separator");
+    for (int64_t r = 0; r < out.num_reads; ++r) {
+      const float wrong_right[2] = {0.0f, out.scores[size_t(r)]};
+      rewards.push_back(step_reward(wrong_right));
+    }
   } else {
     // [num_reads, 2]: the head's classes, or the step tokens' logits, both [wrong, right].
     const std::vector<float>& pairs = causal_steps() ? out.logits : out.scores;

@@ -8,9 +8,53 @@ std::string StepLayout::separator_name() const {
   return tag.empty() ? "token " + std::to_string(tag_id) : "'" + tag + "'";
 }
 
-Status mark_step_reads(SequenceInput& sequence, const StepLayout& layout, size_t expected_steps) {
+namespace {
+
+struct Formatted {
+  std::vector<int32_t> tokens;
+  size_t response_begin = 0, response_end = 0;  // the response's tokens: [begin, end)
+};
+
+// The conversation with `response` as the assistant's turn, and where the response lies in it: the same
+// conversation with an empty response shares its prefix (the prompt, the turn's opening) and its suffix
+// (the turn's closing text) with it. The prefix is matched first: a response often ends with the token the
+// template closes with (a newline), rarely starts with it. A prompt cut from the left (truncation) is
+// matched as many tokens into the empty conversation as the full one lost beyond it.
+Result<Formatted> format_response(const ConversationFormatter& formatter, const std::vector<data::Turn>& prompt,
+                                  const std::string& response) {
+  ARB_ASSIGN(FormattedSequence full, formatter.conversation(prompt, response));
+  ARB_ASSIGN(FormattedSequence empty, formatter.conversation(prompt, ""));
+  const std::vector<int32_t>& a = full.tokens;
+  const std::vector<int32_t>& b = empty.tokens;
+  auto matched = [&](size_t offset) {
+    size_t n = 0;
+    while (n < a.size() && n + offset < b.size() && a[n] == b[n + offset]) ++n;
+    return n;
+  };
+  size_t offset = 0, prefix = matched(0);
+  if (full.dropped_tokens > empty.dropped_tokens) {  // the empty one may lose the prompt's start too
+    const size_t dropped = size_t(full.dropped_tokens - empty.dropped_tokens), shifted = matched(dropped);
+    if (shifted > prefix) prefix = shifted, offset = dropped;
+  }
+  size_t suffix = 0;
+  while (suffix < a.size() - prefix && suffix < b.size() - std::min(b.size(), prefix + offset) &&
+         a[a.size() - 1 - suffix] == b[b.size() - 1 - suffix])
+    ++suffix;
+  Formatted out;
+  out.response_begin = prefix;
+  out.response_end = a.size() - suffix;
+  out.tokens = std::move(full.tokens);
+  return out;
+}
+
+}  // namespace
+
+Status mark_step_reads(SequenceInput& sequence, const StepLayout& layout, size_t expected_steps, size_t begin,
+                       size_t end) {
   if (layout.tag_id < 0) return error("the step separator's token is not resolved");
-  std::vector<int32_t> positions = positions_of(sequence.tokens, layout.tag_id);
+  std::vector<int32_t> positions;
+  for (int32_t p : positions_of(sequence.tokens, layout.tag_id))
+    if (size_t(p) >= begin && size_t(p) < end) positions.push_back(p);
   if (positions.empty())
     return error("no step separator " + layout.separator_name() + " in the response: give the steps as a list in a "
                  "'steps' field, end each step with the separator, or split responses with --split-steps");
@@ -26,24 +70,25 @@ Result<std::vector<SequenceInput>> prepare_step_sequences(const data::Example& e
                                                           const ConversationFormatter* formatter,
                                                           const StepLayout& layout) {
   std::vector<SequenceInput> sequences;
-  auto add = [&](std::vector<int32_t> tokens, size_t expected_steps) -> Status {
-    SequenceInput sequence{std::move(tokens), {}};
-    ARB_TRY(mark_step_reads(sequence, layout, expected_steps));
+  if (!example.input_ids.empty()) {
+    SequenceInput sequence{example.input_ids, {}};
+    ARB_TRY(mark_step_reads(sequence, layout));
+    sequences.push_back(std::move(sequence));
+    return sequences;
+  }
+  auto add = [&](const std::string& response, size_t expected_steps) -> Status {
+    ARB_ASSIGN(Formatted formatted, format_response(*formatter, example.prompt_turns, response));
+    SequenceInput sequence{std::move(formatted.tokens), {}};
+    ARB_TRY(mark_step_reads(sequence, layout, expected_steps, formatted.response_begin, formatted.response_end));
     sequences.push_back(std::move(sequence));
     return Status::ok();
   };
-  if (!example.input_ids.empty()) {
-    ARB_TRY(add(example.input_ids, 0));
-    return sequences;
-  }
   if (!formatter) return error("the model has no tokenizer to format the row with (give input_ids)");
   if ((!example.steps.empty() || !layout.split_at.empty()) && layout.join_text().empty())
     return error("steps given as a list are written out with the separator's text: give --step-tag (or --step-join) "
                  "beside --step-tag-id");
   if (!example.steps.empty()) {
-    ARB_ASSIGN(FormattedSequence formatted,
-               formatter->conversation(example.prompt_turns, join_steps(example.steps, layout.join_text())));
-    ARB_TRY(add(std::move(formatted.tokens), example.steps.size()));
+    ARB_TRY(add(join_steps(example.steps, layout.join_text()), example.steps.size()));
     return sequences;
   }
   if (example.responses.empty()) return error("the row has no response to score");
@@ -52,13 +97,10 @@ Result<std::vector<SequenceInput>> prepare_step_sequences(const data::Example& e
     if (!layout.split_at.empty() && !holds_separator) {
       const std::vector<std::string> steps = split_steps(response, layout.split_at);
       if (steps.empty()) return error("a response has no text to split into steps");
-      ARB_ASSIGN(FormattedSequence formatted,
-                 formatter->conversation(example.prompt_turns, join_steps(steps, layout.join_text())));
-      ARB_TRY(add(std::move(formatted.tokens), steps.size()));
+      ARB_TRY(add(join_steps(steps, layout.join_text()), steps.size()));
       continue;
     }
-    ARB_ASSIGN(FormattedSequence formatted, formatter->conversation(example.prompt_turns, response));
-    ARB_TRY(add(std::move(formatted.tokens), 0));
+    ARB_TRY(add(response, 0));
   }
   return sequences;
 }

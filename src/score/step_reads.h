@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,16 @@ struct StepLayout {
   std::string separator_name() const;  // for messages: 'text', or token N
 };
 
-// Sets read_positions to every separator of the sequence; `expected_steps` > 0: there must be that many.
-Status mark_step_reads(SequenceInput& sequence, const StepLayout& layout, size_t expected_steps = 0);
+// Sets read_positions to every separator of the sequence within tokens [begin, end) (the response's
+// tokens, so that a separator as common as a newline is not read in the prompt or the template's closing
+// text); `expected_steps` > 0: there must be that many.
+Status mark_step_reads(SequenceInput& sequence, const StepLayout& layout, size_t expected_steps = 0, size_t begin = 0,
+                       size_t end = SIZE_MAX);
 
-// One sequence per solution of the row, read at its separators: the listed `steps` (one sequence), each
-// response (split at layout.split_at when it holds no separator), or the row's input_ids as they are.
-// `formatter` may be null for input_ids rows only.
+// One sequence per solution of the row, read at its separators in the response: the listed `steps` (one
+// sequence), each response (split at layout.split_at when it holds no separator), or the row's input_ids
+// as they are (read at every separator: there is no prompt to tell apart). `formatter` may be null for
+// input_ids rows only.
 Result<std::vector<SequenceInput>> prepare_step_sequences(const data::Example& example,
                                                           const ConversationFormatter* formatter,
                                                           const StepLayout& layout);

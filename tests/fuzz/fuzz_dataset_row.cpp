@@ -13,8 +13,9 @@ namespace {
 
 using arbiter::data::Schema;
 
-constexpr Schema kSchemas[] = {Schema::kAuto,    Schema::kHelpSteer2, Schema::kHelpSteer2Preference, Schema::kRewardBench,
-                               Schema::kGeneric, Schema::kTokenIds,   Schema::kSteps};
+constexpr Schema kSchemas[] = {Schema::kAuto,     Schema::kHelpSteer2, Schema::kHelpSteer2Preference,
+                               Schema::kRewardBench, Schema::kGeneric, Schema::kTokenIds,
+                               Schema::kSteps,    Schema::kMathShepherd};
 
 }  // namespace
 
@@ -32,8 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (example.message().empty()) __builtin_trap();
     return 0;
   }
-  // A steps row is one response: its steps joined.
+  // A steps row is one response: its steps joined; step labels, where given, one per step.
   if (!example->steps.empty() && example->responses.size() != 1) __builtin_trap();
+  if (!example->step_labels.empty() && example->step_labels.size() != example->steps.size()) __builtin_trap();
   if (example->row_index != 7) __builtin_trap();
   return 0;
 }

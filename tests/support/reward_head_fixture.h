@@ -75,19 +75,16 @@ inline std::vector<double> head_in_double(const MlpHead& h, const float* x, std:
 // In `dir` (made anew): fixtures/hf/<backbone> (files symlinked) with the head in a second shard and
 // config.json naming `architecture` (and num_labels).
 // With `step_tag`, tokenizer.json also gains "<extra_0>" as special token 509 (ids 509..511 are unused).
-inline std::string model_with_head(const fs::path& dir, const std::string& architecture, const MlpHead& h,
-                                   bool with_hidden_bias = true, bool step_tag = false,
-                                   const std::string& backbone = "qwen2") {
+// A fixture's backbone in `dir` (its files linked) with `head` in a second shard and `architecture` as the
+// class; config.json is rewritten, so the caller may set more of it.
+inline void model_with_head_tensors(const fs::path& dir, const std::string& architecture,
+                                    const std::vector<OwnedTensor>& head, const std::string& backbone = "qwen2") {
   const std::string fixture = hf_fixture_dir(backbone);
   fs::remove_all(dir);
   fs::create_directories(dir);
   for (const auto& entry : fs::directory_iterator(fixture))
     if (entry.path().filename() != "model.safetensors") fs::create_symlink(entry.path(), dir / entry.path().filename());
   fs::create_symlink(fs::path(fixture) / "model.safetensors", dir / "backbone.safetensors");
-  std::vector<OwnedTensor> head = {make_f32_tensor("score.0.weight", {h.d, h.d}, h.w1),
-                                   make_f32_tensor("score.2.weight", {h.labels, h.d}, h.w2),
-                                   make_f32_tensor("score.2.bias", {h.labels}, h.b2)};
-  if (with_hidden_bias) head.push_back(make_f32_tensor("score.0.bias", {h.d}, h.b1));
   EXPECT_TRUE(write_safetensors((dir / "head.safetensors").string(), head).is_ok());
   nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
   auto backbone_file = SafetensorsFile::open(fixture + "/model.safetensors");
@@ -95,10 +92,23 @@ inline std::string model_with_head(const fs::path& dir, const std::string& archi
   for (const TensorView& t : (*backbone_file)->tensors()) index["weight_map"][t.name] = "backbone.safetensors";
   for (const OwnedTensor& t : head) index["weight_map"][t.name] = "head.safetensors";
   replace_text(dir / "model.safetensors.index.json", index.dump());
-
   std::ifstream in(dir / "config.json");
   nlohmann::json config = nlohmann::json::parse(in);
   config["architectures"] = {architecture};
+  replace_text(dir / "config.json", config.dump(2));
+}
+
+inline std::string model_with_head(const fs::path& dir, const std::string& architecture, const MlpHead& h,
+                                   bool with_hidden_bias = true, bool step_tag = false,
+                                   const std::string& backbone = "qwen2") {
+  const std::string fixture = hf_fixture_dir(backbone);
+  std::vector<OwnedTensor> head = {make_f32_tensor("score.0.weight", {h.d, h.d}, h.w1),
+                                   make_f32_tensor("score.2.weight", {h.labels, h.d}, h.w2),
+                                   make_f32_tensor("score.2.bias", {h.labels}, h.b2)};
+  if (with_hidden_bias) head.push_back(make_f32_tensor("score.0.bias", {h.d}, h.b1));
+  model_with_head_tensors(dir, architecture, head, backbone);
+  std::ifstream in(dir / "config.json");
+  nlohmann::json config = nlohmann::json::parse(in);
   config["num_labels"] = h.labels;
   replace_text(dir / "config.json", config.dump(2));
   if (step_tag) {

@@ -75,7 +75,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, CausalPrm, ::testing::Values("llama", "qwen2"
 
 // Math-Shepherd's layout: "{question} {solution}" with no chat markup, each step followed by " ки\n". Here the
 // fixture's vocabulary stands in: "Rew" is one token, "+" and "-" are bytes.
-const std::string kConcatTemplate = "{{ messages[0]['content'] }} {{ messages[1]['content'] }}";
+const std::string kConcatTemplate = "{{ messages | map(attribute='content') | join(' ') }}";
 
 TEST(CausalPrmSteps, ListedStepsAreJoinedAroundTheTagAndReadThere) {
   const std::string model_dir = kShared + "/fixtures/hf/qwen2";

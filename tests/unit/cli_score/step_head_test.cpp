@@ -53,7 +53,7 @@ TEST(StepHead, FeaturesPerStepTrainABinaryHeadThatScoresEveryStep) {
   const std::string dir = temp_dir("step-head");
   const std::string rows = write_rows(dir);
   const std::string template_path = dir + "/concat.jinja";
-  write_text(template_path, "{{ messages[0]['content'] }} {{ messages[1]['content'] }}");
+  write_text(template_path, "{{ messages | map(attribute='content') | join(' ') }}");
   const std::string format = " --chat-template " + template_path + kStepOptions;
 
   auto r = run_arbiter("features -q -m " + model_dir + " -i " + rows + " -o " + dir + "/steps.safetensors" + format);
@@ -163,6 +163,20 @@ TEST(StepHead, HeadsThatAreNotStepHeadsAndLayoutsThatCannotBeReadAreErrors) {
   r = run_arbiter("features -q -m " + model_dir + " -i " + rows + " -o " + dir + "/g.safetensors --split-steps x");
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("--step-tag"), std::string::npos) << r.out;
+
+  // Math-Shepherd's rows: the steps re-joined around this vocabulary's tag, labelled by their "+" / "-".
+  const std::string tag = "\xd0\xba\xd0\xb8";
+  write_text(dir + "/shepherd.jsonl",
+             nlohmann::json{{"input", "What is 2 + 3? Step 1: 2 + 3 = 6. " + tag + "\nStep 2: So 6. " + tag},
+                            {"label", "What is 2 + 3? Step 1: 2 + 3 = 6. -\nStep 2: So 6. -"}}.dump() + "\n" +
+             nlohmann::json{{"input", "What is 1 + 1? Step 1: 1 + 1 = 2. " + tag + "\nStep 2: So 2. " + tag},
+                            {"label", "What is 1 + 1? Step 1: 1 + 1 = 2. +\nStep 2: So 2. +"}}.dump() + "\n");
+  r = run_arbiter("features -q -m " + model_dir + " -i " + dir + "/shepherd.jsonl -o " + dir + "/shepherd.safetensors" +
+                  kStepOptions);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto shepherd = train::read_features(dir + "/shepherd.safetensors");
+  ASSERT_TRUE(shepherd.is_ok()) << shepherd.message();
+  EXPECT_EQ(shepherd->labels.at("step_correct"), (std::vector<double>{0, 0, 1, 1}));
 
   // step_labels must say one thing per step.
   write_text(dir + "/bad.jsonl", nlohmann::json{{"id", "z"}, {"problem", "p"}, {"steps", {"a", "b"}},

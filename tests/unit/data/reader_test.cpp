@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -200,6 +201,68 @@ TEST(Reader, HelpSteer2PreferenceRows) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].responses, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(rows[0].labels.at("preference_strength"), -2);
+}
+
+// Math-Shepherd's layout, as its dataset card shows it: the problem and the steps in `input`, each step
+// followed by " ки"; `label` the same with "+" or "-" in each tag's place.
+TEST(Reader, MathShepherdRowsGiveStepsAndTheirLabels) {
+  const std::string problem = "If Buzz shares 78 slices in the ratio 5:8, how many does the waiter eat?";
+  const std::string input = problem + " Step 1: The ratio totals 5+8 = <<5+8=13>>13. \u043a\u0438\n"
+                            "Step 2: The waiter ate 78 * 8 / 13 = 48 slices. \u043a\u0438\nStep 3: The answer is: 48 \u043a\u0438";
+  const std::string label = problem + " Step 1: The ratio totals 5+8 = <<5+8=13>>13. +\n"
+                            "Step 2: The waiter ate 78 * 8 / 13 = 48 slices. -\nStep 3: The answer is: 48 -";
+  const std::string path =
+      write_file("shepherd.jsonl", nlohmann::json{{"input", input}, {"label", label}, {"task", "GSM8K"}}.dump() + "\n");
+  Status status;
+  auto rows = read_all(path, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(detect_schema(rows[0].raw), Schema::kMathShepherd);
+  ASSERT_EQ(rows[0].prompt_turns.size(), 1u);
+  EXPECT_EQ(rows[0].prompt_turns[0].content, problem);
+  EXPECT_EQ(rows[0].steps, (std::vector<std::string>{"Step 1: The ratio totals 5+8 = <<5+8=13>>13.",
+                                                     "Step 2: The waiter ate 78 * 8 / 13 = 48 slices.",
+                                                     "Step 3: The answer is: 48"}));
+  EXPECT_EQ(rows[0].step_labels, (std::vector<double>{1, 0, 0}));
+  EXPECT_EQ(rows[0].labels.at("first_error_step"), 1);
+
+  // A label text that does not follow the input, a verdict missing, or no "Step 1:" name the problem.
+  struct Bad {
+    std::string label, input, message;
+  };
+  const std::string tag = "\u043a\u0438";
+  const std::vector<Bad> bad = {
+      {"q Step 1: b +", "q Step 1: a " + tag, "does not follow"},
+      {"q Step 1: a x", "q Step 1: a " + tag, "no '+' or '-'"},
+      {"q a +", "q a " + tag, "Step 1:"},
+  };
+  for (const Bad& b : bad) {
+    const std::string bad_path =
+        write_file("shepherd-bad.jsonl", nlohmann::json{{"input", b.input}, {"label", b.label}}.dump() + "\n");
+    Status bad_status;
+    read_all(bad_path, {}, &bad_status);
+    EXPECT_FALSE(bad_status) << b.label;
+    EXPECT_NE(bad_status.message().find(b.message), std::string::npos) << bad_status.message();
+    EXPECT_NE(bad_status.message().find("shepherd-bad.jsonl"), std::string::npos) << bad_status.message();
+  }
+}
+
+TEST(Reader, StepLabelsListOnePerStep) {
+  const std::string path = write_file(
+      "step-labels.jsonl", R"({"problem": "p", "steps": ["a", "b", "c"], "step_labels": [true, 0.25, null]})" "\n");
+  Status status;
+  auto rows = read_all(path, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows[0].step_labels.size(), 3u);
+  EXPECT_EQ(rows[0].step_labels[0], 1.0);
+  EXPECT_EQ(rows[0].step_labels[1], 0.25);
+  EXPECT_TRUE(std::isnan(rows[0].step_labels[2]));
+  for (const char* labels : {"[1, 0]", "[1, 2, 0]", "[\"yes\", 1, 0]"}) {
+    const std::string bad = write_file("step-labels-bad.jsonl", std::string(R"({"problem": "p", "steps": ["a", "b", "c"], "step_labels": )") + labels + "}\n");
+    read_all(bad, {}, &status);
+    EXPECT_FALSE(status) << labels;
+    EXPECT_NE(status.message().find("step_labels"), std::string::npos) << status.message();
+  }
 }
 
 TEST(Reader, GenericFieldMappingAndTokenIds) {
