@@ -214,11 +214,26 @@ Result<ScoreRequest> parse_score_request(const json& body) {
       const json& pair = (*list)[i];
       if (!pair.is_object()) return error(where + " is " + pair.type_name() + ", expected {prompt, response}");
       if (!pair.contains("prompt")) return error(where + " has no 'prompt'");
-      if (!pair.contains("response")) return error(where + " has no 'response'");
+      if (!pair.contains("response") && !pair.contains("steps")) return error(where + " has no 'response'");
+      if (pair.contains("response") && pair.contains("steps"))
+        return error(where + " gives both 'response' and 'steps' (a solution's steps): give one");
       data::Example ex;
       ARB_ASSIGN(ex.prompt_turns, prompt_at(pair.at("prompt"), where + ".prompt"));
-      ARB_ASSIGN(std::string response, string_at(pair.at("response"), where + ".response"));
-      ex.responses.push_back(std::move(response));
+      if (pair.contains("steps")) {
+        // A process reward model reads each step ended by its separator; other models the steps joined.
+        const json& steps = pair.at("steps");
+        if (!steps.is_array() || steps.empty()) return error(where + ".steps must be a non-empty list of strings");
+        std::string joined;
+        for (size_t k = 0; k < steps.size(); ++k) {
+          ARB_ASSIGN(std::string step, string_at(steps[k], where + ".steps[" + std::to_string(k) + "]"));
+          joined += (joined.empty() ? "" : "\n\n") + step;
+          ex.steps.push_back(std::move(step));
+        }
+        ex.responses.push_back(std::move(joined));
+      } else {
+        ARB_ASSIGN(std::string response, string_at(pair.at("response"), where + ".response"));
+        ex.responses.push_back(std::move(response));
+      }
       ex.raw = json::object();
       request.items.push_back(std::move(ex));
     }

@@ -148,7 +148,7 @@ TEST(ProcessRewardScore, SeparatorsThatAreNotOneTokenAreErrors) {
 TEST(ProcessRewardScore, StepsFieldMustBeAListOfStrings) {
   const MlpHead head = random_head(64, 2, 5);
   const std::string dir = model_with_head(fs::path(scratch_dir()) / "qwen2-prm-badrows", "Qwen2ForProcessRewardModel", head, true, true);
-  for (const std::string& bad : {R"({"problem": "p", "steps": []})", R"({"problem": "p", "steps": ["a", 3]})",
+  for (const std::string bad : {R"({"problem": "p", "steps": []})", R"({"problem": "p", "steps": ["a", 3]})",
                                  R"({"problem": "p", "steps": ["a"], "label": 4})"}) {
     const std::string path = scratch_dir() + "/bad-steps.jsonl";
     write_text(path, bad + "\n");

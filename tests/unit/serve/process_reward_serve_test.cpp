@@ -74,6 +74,19 @@ TEST(ProcessRewardServe, EveryEndpointReadsTheStepSeparators) {
   ASSERT_EQ(step_rewards.size(), 2u) << scored.dump();
   for (size_t s = 0; s < 2; ++s) EXPECT_NEAR(step_rewards[s], expected[s], 1e-5) << "step " << s;
 
+  // A solution's steps as a list: the server ends each with the separator, as `arbiter score` does.
+  const json listed = post_json(*server, "/v1/score",
+                                json{{"pairs", {{{"prompt", "What is 2 + 2?"},
+                                                 {"steps", {"2 + 2 = 4.", "The answer is 4."}}}}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << listed.dump();
+  EXPECT_EQ(listed["data"][0]["step_rewards"], scored["data"][0]["step_rewards"]) << listed.dump();
+  const json both = post_json(*server, "/v1/score",
+                              json{{"pairs", {{{"prompt", "p"}, {"response", "r"}, {"steps", {"a"}}}}}}.dump(), &status);
+  EXPECT_EQ(status, 400) << both.dump();
+  EXPECT_NE(both.dump().find("pairs[0]"), std::string::npos) << both.dump();
+  const json empty_steps = post_json(*server, "/v1/score", json{{"pairs", {{{"prompt", "p"}, {"steps", json::array()}}}}}.dump(), &status);
+  EXPECT_EQ(status, 400) << empty_steps.dump();
+
   const json untagged = post_json(*server, "/get_reward", R"({"query": ["no steps marked here"]})", &status);
   EXPECT_EQ(status, 400) << untagged.dump();
   EXPECT_NE(untagged.dump().find("step separator"), std::string::npos) << untagged.dump();
