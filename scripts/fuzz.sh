@@ -45,6 +45,7 @@ serve_seed pooling '\x01' '{"model": "m", "input": [[1, 2, 3], "text"], "truncat
 serve_seed pooling-messages '\x01' '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}'
 serve_seed score '\x02' '{"pairs": [{"prompt": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}], "response": "r"}], "conversations": [[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]]}'
 serve_seed score-ids '\x02' '{"input_ids": [[1, 15043, 3186]]}'
+serve_seed score-steps '\x02' '{"pairs": [{"prompt": "q", "steps": ["a", "b"]}, {"prompt": "q", "response": "r"}]}'
 serve_seed judge '\x03' '{"items": [{"prompt": "p", "response": "r", "rubric": "x", "reference": "y"}], "per_layer": true}'
 
 # fuzz_dataset_row: the first byte picks the schema and a field mapping, the rest is one row: the rows of
