@@ -408,6 +408,14 @@ Status run_process_bench(const ProcessBenchArgs& args) {
     j["best_f1"] = std::isnan(report.best_f1) ? json(nullptr) : json(report.best_f1);
     j["error_rows"] = error_rows;
     j["subsets"] = subsets;
+    if (report.has_step_labels) {
+      const eval::StepLevelScore& s = report.steps;
+      auto number = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+      j["steps"] = {{"labelled", s.steps},         {"right", s.right},
+                    {"wrong", s.wrong},            {"accuracy", number(s.accuracy)},
+                    {"right_accuracy", number(s.right_accuracy)}, {"wrong_accuracy", number(s.wrong_accuracy)},
+                    {"auroc", number(s.auroc)}};
+    }
     print_line(data::dump_json(j));
     return Status::ok();
   }
@@ -427,6 +435,13 @@ Status run_process_bench(const ProcessBenchArgs& args) {
   else
     print_line("best threshold on these rows " + fixed(report.best_threshold, 2) + ": F1 " + pct(report.best_f1) +
                " (tuned on the evaluated rows: an upper bound)");
+  if (report.has_step_labels) {
+    const eval::StepLevelScore& s = report.steps;
+    print_line("steps labelled one by one: " + std::to_string(s.steps) + " (" + std::to_string(s.right) + " right, " +
+               std::to_string(s.wrong) + " wrong): accuracy " + pct(s.accuracy) + " % (right " + pct(s.right_accuracy) +
+               ", wrong " + pct(s.wrong_accuracy) + "), AUROC " +
+               (std::isnan(s.auroc) ? std::string("-") : fixed(s.auroc, 4)));
+  }
   return Status::ok();
 }
 

@@ -185,6 +185,7 @@ const char* const kHelpSteer2Attributes[] = {"helpfulness", "correctness", "cohe
 json epoch_json(const train::EpochReport& e) {
   json j = {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"validation_loss", number_or_null(e.validation_loss)}};
   if (!std::isnan(e.validation_accuracy)) j["validation_accuracy"] = e.validation_accuracy;
+  if (!std::isnan(e.validation_auroc)) j["validation_auroc"] = e.validation_auroc;
   if (!e.validation_spearman.empty()) {
     json rho = json::array(), rmse = json::array();
     for (double v : e.validation_spearman) rho.push_back(number_or_null(v));
@@ -199,6 +200,7 @@ void print_epoch(const std::string& stage, const train::EpochReport& e) {
   std::string line = stage + "epoch " + std::to_string(e.epoch) + "  train " + fixed(e.train_loss, 4);
   if (!std::isnan(e.validation_loss)) line += "  validation " + fixed(e.validation_loss, 4);
   if (!std::isnan(e.validation_accuracy)) line += "  accuracy " + fixed(e.validation_accuracy, 4);
+  if (!std::isnan(e.validation_auroc)) line += "  AUROC " + fixed(e.validation_auroc, 4);
   for (size_t t = 0; t < e.validation_spearman.size(); ++t)
     line += "  [" + std::to_string(t) + "] spearman " + fixed(e.validation_spearman[t], 4) + " rmse " +
             fixed(e.validation_rmse[t], 4);

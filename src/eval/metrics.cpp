@@ -158,6 +158,19 @@ Result<double> pairwise_accuracy(std::span<const double> pred, std::span<const d
   return double(c.concordant) / double(decidable);
 }
 
+double auroc(std::span<const double> positive_scores, std::span<const double> negative_scores) {
+  if (positive_scores.empty() || negative_scores.empty()) return std::nan("");
+  std::vector<double> negatives(negative_scores.begin(), negative_scores.end());
+  std::sort(negatives.begin(), negatives.end());
+  double wins = 0.0;
+  for (double p : positive_scores) {
+    const auto below = std::lower_bound(negatives.begin(), negatives.end(), p);
+    const auto not_above = std::upper_bound(negatives.begin(), negatives.end(), p);
+    wins += double(below - negatives.begin()) + 0.5 * double(not_above - below);
+  }
+  return wins / (double(positive_scores.size()) * double(negatives.size()));
+}
+
 Result<Interval> bootstrap_interval(std::span<const double> x, std::span<const double> y,
                                     const CorrelationFn& stat, const BootstrapOptions& options) {
   ARB_TRY(check_inputs(x, y));

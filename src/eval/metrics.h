@@ -42,6 +42,10 @@ Result<PairCounts> count_pairs(std::span<const double> x, std::span<const double
 // human label is equal.
 Result<double> pairwise_accuracy(std::span<const double> pred, std::span<const double> human);
 
+// Area under the ROC curve: the probability that a positive's score exceeds a negative's, ties counted
+// half (the Mann-Whitney statistic). NaN without both positives and negatives. O((P + N) log N).
+double auroc(std::span<const double> positive_scores, std::span<const double> negative_scores);
+
 using CorrelationFn = std::function<Result<double>(std::span<const double>, std::span<const double>)>;
 
 struct Interval {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <map>
 
+#include "eval/metrics.h"
+
 namespace arbiter::eval {
 
 namespace {
@@ -36,8 +38,36 @@ ProcessBenchScore score_process_bench(const std::vector<StepRewardRow>& rows, do
   return s;
 }
 
+StepLevelScore score_steps(const std::vector<StepRewardRow>& rows, double threshold) {
+  StepLevelScore s;
+  std::vector<double> right_rewards, wrong_rewards;
+  size_t right_hits = 0, wrong_hits = 0;
+  for (const StepRewardRow& row : rows) {
+    for (size_t k = 0; k < row.step_labels.size() && k < row.rewards.size(); ++k) {
+      if (std::isnan(row.step_labels[k])) continue;
+      if (row.step_labels[k] >= 0.5) {
+        right_rewards.push_back(row.rewards[k]);
+        right_hits += row.rewards[k] >= threshold;
+      } else {
+        wrong_rewards.push_back(row.rewards[k]);
+        wrong_hits += row.rewards[k] < threshold;
+      }
+    }
+  }
+  s.right = right_rewards.size();
+  s.wrong = wrong_rewards.size();
+  s.steps = s.right + s.wrong;
+  s.accuracy = ratio(right_hits + wrong_hits, s.steps);
+  s.right_accuracy = ratio(right_hits, s.right);
+  s.wrong_accuracy = ratio(wrong_hits, s.wrong);
+  s.auroc = auroc(right_rewards, wrong_rewards);
+  return s;
+}
+
 ProcessBenchReport process_bench_report(const std::vector<StepRewardRow>& rows, double threshold) {
   ProcessBenchReport r;
+  for (const StepRewardRow& row : rows) r.has_step_labels = r.has_step_labels || !row.step_labels.empty();
+  if (r.has_step_labels) r.steps = score_steps(rows, threshold);
   r.threshold = threshold;
   r.overall = score_process_bench(rows, threshold);
   std::map<std::string, std::vector<StepRewardRow>> subsets;

@@ -16,7 +16,21 @@ struct StepRewardRow {
   std::vector<double> rewards;  // one per step
   int64_t first_error = -1;     // the human label: index of the earliest wrong step, -1 when all are right
   std::string subset;           // may be empty
+  // Per-step human labels where the row has them (Math-Shepherd's verdicts, a step_labels list): one per
+  // step, >= 0.5 right, NaN unknown; empty otherwise.
+  std::vector<double> step_labels;
 };
+
+// Each labelled step judged alone (as step-level PRM evaluations do): is its reward on the right side of
+// the threshold, and how well do rewards rank right steps above wrong ones (AUROC, ties counted half).
+struct StepLevelScore {
+  size_t steps = 0, right = 0, wrong = 0;       // labelled steps; of them right (label >= 0.5) and wrong
+  double accuracy = 0.0;                        // reward >= threshold exactly when the step is right
+  double right_accuracy = 0.0, wrong_accuracy = 0.0;  // NaN when the group is empty
+  double auroc = 0.0;                           // NaN without both kinds of step
+};
+
+StepLevelScore score_steps(const std::vector<StepRewardRow>& rows, double threshold);
 
 struct ProcessBenchScore {
   size_t erroneous = 0, erroneous_correct = 0;  // solutions with a wrong step; their first one found
@@ -37,6 +51,8 @@ struct ProcessBenchReport {
   std::vector<std::pair<double, ProcessBenchScore>> sweep;
   double best_threshold = 0.5;
   double best_f1 = 0.0;
+  bool has_step_labels = false;  // some row carries per-step labels: `steps` is measured
+  StepLevelScore steps;
 };
 
 ProcessBenchReport process_bench_report(const std::vector<StepRewardRow>& rows, double threshold);

@@ -184,6 +184,16 @@ Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path
     if (row.contains("subset")) {
       ARB_ASSIGN(out.subset, string_at(row, "subset"));
     }
+    // Per-step labels: numbers, null for a step without one.
+    if (row.contains("human_step_labels") && !row.at("human_step_labels").is_null()) {
+      const json& labels = row.at("human_step_labels");
+      if (!labels.is_array() || labels.size() != out.rewards.size())
+        return error("field 'human_step_labels' must list one label per step (" + std::to_string(out.rewards.size()) + ")");
+      for (const json& l : labels) {
+        if (!l.is_null() && !l.is_number()) return error("field 'human_step_labels' holds " + l.dump() + ", not a number");
+        out.step_labels.push_back(l.is_null() ? std::nan("") : l.get<double>());
+      }
+    }
     return out;
   }, error_rows);
 }

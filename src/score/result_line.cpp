@@ -1,5 +1,7 @@
 #include "score/result_line.h"
 
+#include <cmath>
+
 #include "data/schema.h"
 
 namespace arbiter {
@@ -12,6 +14,7 @@ void add_response_results(nlohmann::json& line, std::vector<nlohmann::json> per_
   // is still a best-of-N row, which the eval reads from `scores`, not a v1 pair. (A list of messages is
   // one conversation, whose last message is the response: a pair.)
   const bool best_of_n = has_chosen && data::lists_completions(raw["chosen"]);
+  const bool one_response = per_response.size() == 1;
   if (per_response.size() == 1 && !best_of_n) {
     line.update(per_response[0]);
   } else {
@@ -30,6 +33,12 @@ void add_response_results(nlohmann::json& line, std::vector<nlohmann::json> per_
   for (const char* passthrough : {"subset", "num_correct"})
     if (raw.is_object() && raw.contains(passthrough)) line[passthrough] = raw[passthrough];
   for (const auto& [name, value] : example.labels) line["human_" + name] = value;
+  // Per-step labels (null where unknown), for step-level evaluation of a process reward model.
+  if (!example.step_labels.empty() && one_response) {
+    nlohmann::json labels = nlohmann::json::array();
+    for (double l : example.step_labels) labels.push_back(std::isnan(l) ? nlohmann::json(nullptr) : nlohmann::json(l));
+    line["human_step_labels"] = labels;
+  }
 }
 
 }  // namespace arbiter

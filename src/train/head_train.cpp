@@ -290,8 +290,14 @@ Result<HeadTrainResult> train_binary_head(const FeatureSet& set, const std::stri
     RewardHead head = result.head;
     fold_params(p, st, head);
     size_t correct = 0;
-    for (size_t row : validation) correct += (head_score(head, set.at(int64_t(row), 0)) >= 0.0) == (targets[row] >= 0.5);
+    std::vector<double> positive, negative;
+    for (size_t row : validation) {
+      const double score = head_score(head, set.at(int64_t(row), 0));
+      correct += (score >= 0.0) == (targets[row] >= 0.5);
+      (targets[row] >= 0.5 ? positive : negative).push_back(score);
+    }
     report.validation_accuracy = double(correct) / double(validation.size());
+    report.validation_auroc = eval::auroc(positive, negative);
   };
   // Start the bias at the log-odds of the training rows' mean label (clamped away from 0 and 1).
   std::vector<double> params(size_t(set.dim) + 1, 0.0);

@@ -32,7 +32,8 @@ struct EpochReport {
   int epoch = 0;
   double train_loss = 0.0;       // mean of the epoch's batch losses
   double validation_loss = NAN;  // NaN without a validation split
-  double validation_accuracy = NAN;                // pairs: r_c > r_r strictly
+  double validation_accuracy = NAN;                // pairs: r_c > r_r strictly; binary: both sides of 0.5
+  double validation_auroc = NAN;                   // binary: how often a right row outscores a wrong one
   std::vector<double> validation_spearman;         // regression: per attribute
   std::vector<double> validation_rmse;             // regression: per attribute
 };

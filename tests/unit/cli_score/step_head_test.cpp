@@ -137,6 +137,41 @@ TEST(StepHead, FeaturesPerStepTrainABinaryHeadThatScoresEveryStep) {
   r = run_arbiter("eval processbench --input " + dir + "/scored.jsonl");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("F1"), std::string::npos) << r.out;
+
+  // Rows labelled step by step (Math-Shepherd's) carry their labels to the scored lines, and the eval
+  // judges each step: accuracy at the threshold and AUROC, here worked out from the lines themselves.
+  const std::string shepherd_tag = "\xd0\xba\xd0\xb8";
+  write_text(dir + "/shepherd.jsonl",
+             nlohmann::json{{"input", "What is 2 + 3? Step 1: 2 + 3 = 5. " + shepherd_tag + "\nStep 2: So 6. " + shepherd_tag},
+                            {"label", "What is 2 + 3? Step 1: 2 + 3 = 5. +\nStep 2: So 6. -"}}.dump() + "\n" +
+             nlohmann::json{{"input", "What is 1 + 1? Step 1: 1 + 1 = 3. " + shepherd_tag + "\nStep 2: So 3. " + shepherd_tag},
+                            {"label", "What is 1 + 1? Step 1: 1 + 1 = 3. -\nStep 2: So 3. -"}}.dump() + "\n" +
+             nlohmann::json{{"input", "What is 2 * 2? Step 1: 2 * 2 = 4. " + shepherd_tag + "\nStep 2: So 4. " + shepherd_tag},
+                            {"label", "What is 2 * 2? Step 1: 2 * 2 = 4. +\nStep 2: So 4. +"}}.dump() + "\n");
+  r = run_arbiter("score -q -m " + model_dir + " -i " + dir + "/shepherd.jsonl -o " + dir + "/shepherd.scored.jsonl --head " +
+                  dir + "/head.safetensors" + format);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::vector<double> right, wrong;
+  for (const nlohmann::json& line : read_jsonl(dir + "/shepherd.scored.jsonl")) {
+    const auto rewards = line["step_rewards"].get<std::vector<double>>();
+    const auto labels = line["human_step_labels"].get<std::vector<double>>();
+    ASSERT_EQ(rewards.size(), labels.size()) << line.dump();
+    for (size_t k = 0; k < rewards.size(); ++k) (labels[k] == 1.0 ? right : wrong).push_back(rewards[k]);
+  }
+  ASSERT_EQ(right.size(), 3u);
+  ASSERT_EQ(wrong.size(), 3u);
+  double wins = 0, hits = 0;
+  for (double a : right) {
+    hits += a >= 0.5;
+    for (double b : wrong) wins += a > b ? 1.0 : a == b ? 0.5 : 0.0;
+  }
+  for (double b : wrong) hits += b < 0.5;
+  r = run_arbiter("eval processbench --json --input " + dir + "/shepherd.scored.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json eval = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(eval["steps"]["labelled"], 6) << eval.dump();
+  EXPECT_NEAR(eval["steps"]["auroc"].get<double>(), wins / 9.0, 1e-12) << eval.dump();
+  EXPECT_NEAR(eval["steps"]["accuracy"].get<double>(), hits / 6.0, 1e-12) << eval.dump();
 }
 
 TEST(StepHead, HeadsThatAreNotStepHeadsAndLayoutsThatCannotBeReadAreErrors) {

@@ -165,5 +165,15 @@ TEST(Flask, WeightedScoreHasFewerItemsAndIsRejected) {
   EXPECT_FALSE(spearman(*pred, *human));
 }
 
+// AUROC by hand: positives {3, 2, 2}, negatives {1, 2}. 3 beats both (2); each 2 beats 1 and ties 2
+// (1.5 each): 5 of 6 pairs.
+TEST(Auroc, CountsTiesHalfAndNeedsBothClasses) {
+  const std::vector<double> positive = {3, 2, 2}, negative = {1, 2};
+  EXPECT_DOUBLE_EQ(auroc(positive, negative), 5.0 / 6.0);
+  EXPECT_DOUBLE_EQ(auroc(negative, positive), 1.0 - 5.0 / 6.0);  // the complement, swapping the classes
+  EXPECT_DOUBLE_EQ(auroc(std::vector<double>{5}, std::vector<double>{1, 2, 3}), 1.0);
+  EXPECT_TRUE(std::isnan(auroc(positive, std::vector<double>{})));
+}
+
 }  // namespace
 }  // namespace arbiter::eval

@@ -425,6 +425,7 @@ TEST(BinaryHead, RecoversTheDirectionAndPredictsAsWellAsTheTrueModel) {
   std::printf("binary head: test accuracy %.4f, Bayes %.4f\n", head_acc, bayes);
   EXPECT_GT(head_acc, bayes - 0.01);
   EXPECT_GT(result->epochs.back().validation_accuracy, 0.5);
+  EXPECT_GT(result->epochs.back().validation_auroc, 0.9);  // labels nearly separable by the true direction
 }
 
 TEST(BinaryHead, LabelsOutsideZeroToOneAndMissingLabelsAreErrors) {
