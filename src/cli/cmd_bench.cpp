@@ -165,7 +165,7 @@ Status run_bench(const BenchArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kBenchRegistration({
     "bench",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<BenchArgs>();

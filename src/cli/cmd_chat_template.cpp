@@ -54,7 +54,7 @@ Status run_chat_template(const ChatTemplateArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kChatTemplateRegistration({
     "chat-template",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ChatTemplateArgs>();

@@ -27,7 +27,7 @@ struct ConvertArgs {
   ConvertOptions options;
 };
 
-const CommandRegistration kRegistration({
+const CommandRegistration kConvertRegistration({
     "convert",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ConvertArgs>();

@@ -80,7 +80,7 @@ Status run_create_model(const CreateModelArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kCreateModelRegistration({
     "create-model",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<CreateModelArgs>();

@@ -62,7 +62,7 @@ Status run_features(const FeaturesArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kFeaturesRegistration({
     "features",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<FeaturesArgs>();

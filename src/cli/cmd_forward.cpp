@@ -61,7 +61,7 @@ Status run_forward(const ForwardArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kForwardRegistration({
     "forward",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ForwardArgs>();

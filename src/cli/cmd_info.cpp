@@ -95,7 +95,7 @@ Status run_info(const InfoArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kInfoRegistration({
     "info",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<InfoArgs>();

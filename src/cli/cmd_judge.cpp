@@ -42,7 +42,7 @@ Status run_judge(const JudgeCommandArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kJudgeRegistration({
     "judge",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<JudgeCommandArgs>();

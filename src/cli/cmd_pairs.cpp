@@ -40,7 +40,7 @@ Status run_pairs(PairsArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kPairsRegistration({
     "pairs",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<PairsArgs>();

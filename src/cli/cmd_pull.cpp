@@ -26,7 +26,7 @@ Status run_pull(PullArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kPullRegistration({
     "pull",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<PullArgs>();

@@ -14,7 +14,7 @@ struct QuantizeArgs {
   QuantizeOptions options;
 };
 
-const CommandRegistration kRegistration({
+const CommandRegistration kQuantizeRegistration({
     "quantize",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<QuantizeArgs>();

@@ -30,7 +30,7 @@ Status run_score(const ScoreArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kScoreRegistration({
     "score",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ScoreArgs>();

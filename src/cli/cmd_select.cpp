@@ -8,7 +8,7 @@ namespace arbiter::cli {
 
 namespace {
 
-const CommandRegistration kRegistration({
+const CommandRegistration kSelectRegistration({
     "select",
     [](CLI::App& sub) -> CommandRunner {
       auto o = std::make_shared<SelectOptions>();

@@ -133,7 +133,7 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
   return status;
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kServeRegistration({
     "serve",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ServeArgs>();

@@ -44,7 +44,7 @@ Status run_tokenize(const TokenizeArgs& args) {
   return Status::ok();
 }
 
-const CommandRegistration kRegistration({
+const CommandRegistration kTokenizeRegistration({
     "tokenize",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<TokenizeArgs>();

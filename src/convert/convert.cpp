@@ -50,10 +50,6 @@ std::vector<float> llama3_rope_factors(const ModelConfig& c) {
   return factors;
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 Result<std::vector<TensorJob>> plan_tensors(const std::string& dir, const ModelConfig& c, const SafetensorsModel& st,
                                             const OutputType& type) {
   std::vector<TensorJob> jobs;
@@ -78,9 +74,9 @@ Result<std::vector<TensorJob>> plan_tensors(const std::string& dir, const ModelC
     job.source = t;
     job.source_name = t->name;
     job.shape = t->shape;
-    if (llama_arch && (ends_with(t->name, "q_proj.weight") || ends_with(t->name, "q_proj.bias"))) job.rope_heads = c.num_heads;
-    if (llama_arch && (ends_with(t->name, "k_proj.weight") || ends_with(t->name, "k_proj.bias"))) job.rope_heads = c.num_kv_heads;
-    if (c.norm_plus_one && ends_with(t->name, "norm.weight")) job.add = 1.0f;
+    if (llama_arch && (t->name.ends_with("q_proj.weight") || t->name.ends_with("q_proj.bias"))) job.rope_heads = c.num_heads;
+    if (llama_arch && (t->name.ends_with("k_proj.weight") || t->name.ends_with("k_proj.bias"))) job.rope_heads = c.num_kv_heads;
+    if (c.norm_plus_one && t->name.ends_with("norm.weight")) job.add = 1.0f;
     jobs.push_back(std::move(job));
   }
   for (const std::string& hf : required_hf_tensors(c)) {

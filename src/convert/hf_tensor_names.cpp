@@ -37,10 +37,6 @@ constexpr LayerName kGemmaLayerNames[] = {
 };
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::optional<std::string> map_layer_name(const ModelConfig& c, const std::string& rest, const std::string& layer) {
   for (const LayerName& n : kCommonLayerNames)
     if (rest == n.hf) return "blk." + layer + "." + n.gguf;
@@ -57,7 +53,7 @@ std::optional<std::string> map_layer_name(const ModelConfig& c, const std::strin
 }  // namespace
 
 MappedName map_hf_tensor_name(const ModelConfig& c, const std::string& hf_name) {
-  if (ends_with(hf_name, "rotary_emb.inv_freq")) return {TensorFate::kSkip, ""};
+  if (hf_name.ends_with("rotary_emb.inv_freq")) return {TensorFate::kSkip, ""};
   if (hf_name == "lm_head.weight") {
     // Gemma2 always ties; a tied checkpoint may still carry a copy of the embedding.
     if (c.tie_embeddings || c.arch == Architecture::kGemma2) return {TensorFate::kSkip, ""};

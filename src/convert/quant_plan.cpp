@@ -1,4 +1,5 @@
 #include "convert/quant_plan.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -29,15 +30,6 @@ constexpr TypeEntry kTypes[] = {
     {"q3_K_L", DType::Q3_K, Mixture::kQ3KL, 13},
 };
 
-std::string lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // "blk.12.ffn_down.weight" -> 12; -1 for tensors outside the blocks.
 int64_t layer_of(const std::string& name) {
   if (name.rfind("blk.", 0) != 0) return -1;
@@ -51,7 +43,7 @@ int64_t layer_of(const std::string& name) {
 // Tensors that are never quantized: vectors (norms, biases, RoPE factors) and the classifier head
 // (both layers of a two-layer one), whose rows decide the scores directly and cost little to keep exact.
 bool stays_f32(const std::string& name, const std::vector<int64_t>& shape) {
-  return shape.size() < 2 || !ends_with(name, ".weight") || ends_with(name, "norm.weight") ||
+  return shape.size() < 2 || !name.ends_with(".weight") || name.ends_with("norm.weight") ||
          name.rfind("cls.", 0) == 0 || name == "rope_freqs.weight";
 }
 
@@ -94,7 +86,7 @@ DType mixture_type(Mixture mixture, DType base, Role role, int64_t layer, int64_
 
 Result<OutputType> parse_output_type(const std::string& name) {
   for (const TypeEntry& e : kTypes) {
-    if (lower(e.name) == lower(name)) return OutputType{e.name, e.base, e.mixture, e.file_type};
+    if (ascii_lower(e.name) == ascii_lower(name)) return OutputType{e.name, e.base, e.mixture, e.file_type};
   }
   return error("unknown output type '" + name + "' (supported: " + output_type_names() + ")");
 }
@@ -123,9 +115,9 @@ TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& n
       choice = {DType::Q6_K, "output matrix kept at Q6_K"};
     }
   } else if (const int64_t layer = layer_of(name); layer >= 0) {
-    const Role role = ends_with(name, ".attn_v.weight")        ? Role::kAttnV
-                      : ends_with(name, ".ffn_down.weight")    ? Role::kFfnDown
-                      : ends_with(name, ".attn_output.weight") ? Role::kAttnOutput
+    const Role role = name.ends_with(".attn_v.weight")        ? Role::kAttnV
+                      : name.ends_with(".ffn_down.weight")    ? Role::kFfnDown
+                      : name.ends_with(".attn_output.weight") ? Role::kAttnOutput
                                                                : Role::kOther;
     const DType raised = mixture_type(type.mixture, type.base, role, layer, n_layers, query_heads_per_kv_head);
     if (raised != type.base) {

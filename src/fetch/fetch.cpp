@@ -17,6 +17,7 @@
 #include "fetch/cache.h"
 #include "fetch/http_transfer.h"
 #include "fetch/sha256.h"
+#include "core/ascii.h"
 
 namespace arbiter::fetch {
 
@@ -31,16 +32,11 @@ struct FileDescriptor {
   }
 };
 
-std::string lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string read_sidecar(const std::string& entry) {
   std::ifstream in(sha256_sidecar_path(entry));
   std::string hex;
   in >> hex;
-  return is_sha256_hex(hex) ? lower(hex) : std::string();
+  return is_sha256_hex(hex) ? ascii_lower(hex) : std::string();
 }
 
 // sha256sum's format, so `sha256sum -c NAME.sha256` checks the entry from its folder.
@@ -182,7 +178,7 @@ void apply_environment(FetchOptions& options) {
 Result<FetchResult> fetch(const std::string& source, const FetchOptions& options) {
   FetchResult r;
   ARB_ASSIGN(r.url, resolve_source(source, options.hf_endpoint));
-  const std::string expected = lower(options.expected_sha256);
+  const std::string expected = ascii_lower(options.expected_sha256);
   if (!expected.empty() && !is_sha256_hex(expected))
     return error("sha256 '" + options.expected_sha256 + "': expected 64 hex digits");
   std::string cache_dir = options.cache_dir;

@@ -1,4 +1,5 @@
 #include "fetch/source.h"
+#include "core/ascii.h"
 
 #include <cctype>
 #include <vector>
@@ -7,13 +8,8 @@ namespace arbiter::fetch {
 
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool starts_with_nocase(const std::string& s, const std::string& prefix) {
-  return s.size() >= prefix.size() && lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && ascii_lower(s.substr(0, prefix.size())) == prefix;
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -93,7 +89,7 @@ std::string url_origin(const std::string& url) {
   else return {};
   const size_t start = scheme.size() + 3;
   const size_t end = url.find_first_of("/?#", start);
-  std::string authority = lower(url.substr(start, end == std::string::npos ? std::string::npos : end - start));
+  std::string authority = ascii_lower(url.substr(start, end == std::string::npos ? std::string::npos : end - start));
   if (const size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
   const std::string default_port = scheme == "http" ? ":80" : ":443";
   if (authority.size() > default_port.size() &&

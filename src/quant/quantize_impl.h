@@ -19,6 +19,9 @@ inline int round_away(float value) {
   return static_cast<int>(std::round(value));
 }
 
+// A group whose largest magnitude is below this quantizes to all-zero codes (the reference's threshold).
+constexpr float kGroupMaxEps = 1e-15f;
+
 inline int clamp_int(int value, int lo, int hi) { return value < lo ? lo : (value > hi ? hi : value); }
 
 // The element of largest magnitude, sign kept (0 for none); the first one wins ties, as in the

@@ -33,15 +33,14 @@ int iq4_nearest_level(float x) {
 
 namespace {
 
-constexpr float kGroupMaxEps = 1e-15f;
-constexpr int kGroup = 32;
+constexpr int kIq4Group = 32;
 // Candidate scales tried around the plain one: the reference's ntry for both formats.
 constexpr int kScaleTries = 7;
 
 // sum w q x and sum w q q (w = x^2) over x[0..32) with each q the level nearest to inverse_scale * x.
 void fit_levels(const float* x, float inverse_scale, float* sum_qx, float* sum_q2) {
   float qx = 0, q2 = 0;
-  for (int j = 0; j < kGroup; ++j) {
+  for (int j = 0; j < kIq4Group; ++j) {
     const float q = kIq4Values[iq4_nearest_level(inverse_scale * x[j])];
     const float w = x[j] * x[j];
     qx += w * q * x[j];
@@ -53,7 +52,7 @@ void fit_levels(const float* x, float inverse_scale, float* sum_qx, float* sum_q
 
 // The scale of one group of 32 (0 for an all-but-zero group).
 float group_scale(const float* x) {
-  const float max = signed_absmax(x, kGroup);
+  const float max = signed_absmax(x, kIq4Group);
   if (std::fabs(max) < kGroupMaxEps) return 0.0f;
   // The plain scale maps the largest magnitude to the outermost level (-127, on the sign that fits).
   float sum_qx, sum_q2;
@@ -75,7 +74,7 @@ float group_scale(const float* x) {
 // Levels of x[0..32) at `scale` (index 8, the level nearest zero, for a zero scale).
 void levels_at(const float* x, float scale, uint8_t* levels) {
   const float inverse = scale != 0.0f ? 1 / scale : 0.0f;
-  for (int j = 0; j < kGroup; ++j) levels[j] = uint8_t(iq4_nearest_level(inverse * x[j]));
+  for (int j = 0; j < kIq4Group; ++j) levels[j] = uint8_t(iq4_nearest_level(inverse * x[j]));
 }
 
 // Element 16 n + l of a group of 32 is nibble n of byte l.
@@ -90,7 +89,7 @@ void quantize_iq4_nl(const float* src, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, src += kQK) {
     // The levels for the scale found (the stored f16 scale is its rounding).
     const float scale = group_scale(src);
-    uint8_t levels[kGroup];
+    uint8_t levels[kIq4Group];
     levels_at(src, scale, levels);
     blocks[b].d = f32_to_f16(scale);
     pack_group(levels, blocks[b].qs);
@@ -99,11 +98,11 @@ void quantize_iq4_nl(const float* src, void* dst, int64_t n) {
 
 void quantize_iq4_xs(const float* src, void* dst, int64_t n) {
   auto* blocks = static_cast<BlockIQ4_XS*>(dst);
-  constexpr int kGroups = kQK_K / kGroup;
+  constexpr int kGroups = kQK_K / kIq4Group;
   for (int64_t b = 0; b < n / kQK_K; ++b, src += kQK_K) {
     BlockIQ4_XS& block = blocks[b];
     float scales[kGroups];
-    for (int g = 0; g < kGroups; ++g) scales[g] = group_scale(src + kGroup * g);
+    for (int g = 0; g < kGroups; ++g) scales[g] = group_scale(src + kIq4Group * g);
     const float max_scale = signed_absmax(scales, kGroups);
     // Group scales as d * l, l in [-32, 31]: the largest maps to -32 (d takes its opposite sign).
     const float d = -max_scale / 32;
@@ -113,8 +112,8 @@ void quantize_iq4_xs(const float* src, void* dst, int64_t n) {
     std::memset(block.scales_l, 0, sizeof(block.scales_l));
     for (int g = 0; g < kGroups; ++g) {
       const int l = clamp_int(nearest_int(inverse_d * scales[g]), -32, 31);
-      uint8_t levels[kGroup];
-      levels_at(src + kGroup * g, d * float(l), levels);
+      uint8_t levels[kIq4Group];
+      levels_at(src + kIq4Group * g, d * float(l), levels);
       pack_group(levels, block.qs + 16 * g);
       const int stored = l + 32;
       block.scales_l[g / 2] |= uint8_t((stored & 0x0f) << (4 * (g % 2)));

@@ -13,8 +13,6 @@
 namespace arbiter::quant {
 namespace {
 
-constexpr float kGroupMaxEps = 1e-15f;
-
 // Symmetric codes -max_code..max_code-1 (stored + max_code) for a group, weights x^2: the plain fit,
 // then 18 nearby step sizes, keeping the one with the best weighted least-squares scale.
 float fit_symmetric_codes(int n, int max_code, const float* x, uint8_t* codes) {

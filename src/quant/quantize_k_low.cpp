@@ -17,23 +17,22 @@
 namespace arbiter::quant {
 namespace {
 
-constexpr float kGroupMaxEps = 1e-15f;
-constexpr int kGroup = 16;
+constexpr int kLowBitGroup = 16;
 
 // Codes -4..3 (stored + 4) for x[0..16) with weights x^2: the plain fit of the signed maximum to -4,
 // then up to five rounds of moving single codes while that raises the weighted fit sum_lx^2 / sum_l2.
 // Returns the least-squares scale.
 float fit_q3_codes(const float* x, uint8_t* codes) {
   constexpr int kMaxCode = 4;
-  const float max = signed_absmax(x, kGroup);
+  const float max = signed_absmax(x, kLowBitGroup);
   if (std::fabs(max) < kGroupMaxEps) {
-    std::memset(codes, 0, kGroup);
+    std::memset(codes, 0, kLowBitGroup);
     return 0.0f;
   }
   const float iscale = -kMaxCode / max;
-  int l_of[kGroup];
+  int l_of[kLowBitGroup];
   float sum_lx = 0, sum_l2 = 0;
-  for (int i = 0; i < kGroup; ++i) {
+  for (int i = 0; i < kLowBitGroup; ++i) {
     const int l = clamp_int(nearest_int(iscale * x[i]), -kMaxCode, kMaxCode - 1);
     l_of[i] = l;
     const float w = x[i] * x[i];
@@ -42,7 +41,7 @@ float fit_q3_codes(const float* x, uint8_t* codes) {
   }
   for (int round = 0; round < 5; ++round) {
     int changed = 0;
-    for (int i = 0; i < kGroup; ++i) {
+    for (int i = 0; i < kLowBitGroup; ++i) {
       const float w = x[i] * x[i];
       float lx_without = sum_lx - w * x[i] * l_of[i];
       if (!(lx_without > 0)) continue;
@@ -60,7 +59,7 @@ float fit_q3_codes(const float* x, uint8_t* codes) {
     }
     if (!changed) break;
   }
-  for (int i = 0; i < kGroup; ++i) codes[i] = uint8_t(l_of[i] + kMaxCode);
+  for (int i = 0; i < kLowBitGroup; ++i) codes[i] = uint8_t(l_of[i] + kMaxCode);
   return sum_l2 > 0.0f ? sum_lx / sum_l2 : 0.0f;
 }
 
@@ -82,13 +81,13 @@ void quantize_q2_k(const float* src, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK_K; ++b, src += kQK_K) {
     BlockQ2_K& block = blocks[b];
     uint8_t codes[kQK_K];
-    float scales[kQK_K / kGroup], offsets[kQK_K / kGroup], weights[kGroup];
+    float scales[kQK_K / kLowBitGroup], offsets[kQK_K / kLowBitGroup], weights[kLowBitGroup];
     float max_scale = 0, max_offset = 0;  // scales are positive: the offsets take the negative part
-    for (int g = 0; g < kQK_K / kGroup; ++g) {
-      const float* x = src + kGroup * g;
-      for (int l = 0; l < kGroup; ++l) weights[l] = std::fabs(x[l]);
+    for (int g = 0; g < kQK_K / kLowBitGroup; ++g) {
+      const float* x = src + kLowBitGroup * g;
+      for (int l = 0; l < kLowBitGroup; ++l) weights[l] = std::fabs(x[l]);
       const AffineFit fit =
-          fit_affine_codes(kGroup, 3, x, weights, codes + kGroup * g, -0.5f, 0.1f, 15, /*absolute_error=*/true);
+          fit_affine_codes(kLowBitGroup, 3, x, weights, codes + kLowBitGroup * g, -0.5f, 0.1f, 15, /*absolute_error=*/true);
       scales[g] = fit.scale;
       offsets[g] = fit.min_offset;
       if (fit.scale > max_scale) max_scale = fit.scale;
@@ -115,8 +114,8 @@ void quantize_q2_k(const float* src, void* dst, int64_t n) {
       const float d = f16_to_f32(block.d) * (block.scales[g] & 0xf);
       if (!d) continue;  // the group dequantizes to -dm whatever its codes; keep the search's codes
       const float dm = f16_to_f32(block.dmin) * (block.scales[g] >> 4);
-      for (int l = 0; l < kGroup; ++l) {
-        codes[kGroup * g + l] = uint8_t(clamp_int(nearest_int((src[kGroup * g + l] + dm) / d), 0, 3));
+      for (int l = 0; l < kLowBitGroup; ++l) {
+        codes[kLowBitGroup * g + l] = uint8_t(clamp_int(nearest_int((src[kLowBitGroup * g + l] + dm) / d), 0, 3));
       }
     }
     pack_2bit_planes(codes, block.qs);
@@ -128,9 +127,9 @@ void quantize_q3_k(const float* src, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK_K; ++b, src += kQK_K) {
     BlockQ3_K& block = blocks[b];
     uint8_t codes[kQK_K];
-    float scales[kQK_K / kGroup];
-    for (int g = 0; g < kQK_K / kGroup; ++g) scales[g] = fit_q3_codes(src + kGroup * g, codes + kGroup * g);
-    const float max_scale = signed_absmax(scales, kQK_K / kGroup);  // the largest magnitude, with its sign
+    float scales[kQK_K / kLowBitGroup];
+    for (int g = 0; g < kQK_K / kLowBitGroup; ++g) scales[g] = fit_q3_codes(src + kLowBitGroup * g, codes + kLowBitGroup * g);
+    const float max_scale = signed_absmax(scales, kQK_K / kLowBitGroup);  // the largest magnitude, with its sign
     // Group scales as d * (s - 32), s 6 bits: low 4 in nibble g / 8 of byte g % 8, high 2 in bits
     // 2 (g / 4).. of byte 8 + g % 4 (see q3_k_scale). The largest maps to -32.
     std::memset(block.scales, 0, sizeof(block.scales));
@@ -148,8 +147,8 @@ void quantize_q3_k(const float* src, void* dst, int64_t n) {
     for (int g = 0; g < 16; ++g) {
       const float d = f16_to_f32(block.d) * float(q3_k_scale(block.scales, g));
       if (!d) continue;
-      for (int l = 0; l < kGroup; ++l) {
-        codes[kGroup * g + l] = uint8_t(clamp_int(nearest_int(src[kGroup * g + l] / d), -4, 3) + 4);
+      for (int l = 0; l < kLowBitGroup; ++l) {
+        codes[kLowBitGroup * g + l] = uint8_t(clamp_int(nearest_int(src[kLowBitGroup * g + l] / d), -4, 3) + 4);
       }
     }
     // Code c = low2 + 4 high: element j's high bit is bit j / 32 of hmask[j % 32].

@@ -5,6 +5,7 @@
 
 #include "runtime/score_head.h"
 #include "score/result_line.h"
+#include "core/sigmoid.h"
 
 namespace arbiter {
 
@@ -193,7 +194,7 @@ Result<std::vector<double>> RewardJob::head_outputs(const SequenceOutput& out) c
       double acc = head.bias.empty() ? 0.0 : head.bias[k];
       for (int64_t i = 0; i < head.dim; ++i) acc += head.row(k)[i] * double(out.final_norm[size_t(i)]);
       // A binary head's score is a logit: its probability is what it says.
-      values.push_back(head.objective == "binary" ? 1.0 / (1.0 + std::exp(-acc)) : acc);
+      values.push_back(head.objective == "binary" ? sigmoid(acc) : acc);
     }
   } else if (options_.reward_token_id >= 0) {
     if (out.logits.empty()) return error("the model gave no logit for the reward token");

@@ -1,4 +1,5 @@
 #include "serve/model_service.h"
+#include "core/sigmoid.h"
 
 #include <algorithm>
 #include <cmath>
@@ -277,7 +278,7 @@ Result<json> ModelService::pooling_response(const Prepared& prepared, std::vecto
       continue;
     }
     // vLLM's default activation for a classifier: softmax over several classes, sigmoid over one.
-    std::vector<double> probs = values.size() == 1 ? std::vector<double>{1.0 / (1.0 + std::exp(-values[0]))} : softmax(values);
+    std::vector<double> probs = values.size() == 1 ? std::vector<double>{sigmoid(values[0])} : softmax(values);
     const size_t best = values.size() == 1 ? 0 : size_t(std::max_element(probs.begin(), probs.end()) - probs.begin());
     data.push_back(json{{"index", i}, {"label", best < labels.size() ? json(labels[best]) : json(nullptr)},
                         {"probs", probs}, {"num_classes", probs.size()}});

@@ -271,7 +271,7 @@ void Server::install_routes() {
   };
   // Parse, prepare, run, answer: the shape every model route shares.
   auto model_route = [this, execute, wrong_mode](const char* route, Mode needed, auto handle) {
-    http_->Post(route, [this, route, needed, execute, wrong_mode, handle](const httplib::Request& req, httplib::Response& res) {
+    http_->Post(route, [route, needed, execute, wrong_mode, handle](const httplib::Request& req, httplib::Response& res) {
       if (wrong_mode(res, route, needed)) return;
       auto body = parse_body(req.body);
       if (!body) return send_error(res, 400, body.message());

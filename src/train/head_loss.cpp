@@ -1,4 +1,5 @@
 #include "train/head_loss.h"
+#include "core/sigmoid.h"
 
 #include <cmath>
 
@@ -8,7 +9,6 @@ namespace {
 
 // -log sigmoid(x), without overflow for large |x|.
 double neg_log_sigmoid(double x) { return x >= 0 ? std::log1p(std::exp(-x)) : -x + std::log1p(std::exp(x)); }
-double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
 
 // Raw head (W [outputs, d], b [outputs]) from standardised params.
 void folded(const std::vector<double>& params, const Standardizer& st, size_t outputs, std::vector<double>& w,

@@ -8,12 +8,12 @@
 #include "eval/metrics.h"
 #include "train/adam.h"
 #include "train/split.h"
+#include "core/sigmoid.h"
 
 namespace arbiter::train {
 
 namespace {
 
-double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
 
 }  // namespace
 

@@ -9,11 +9,12 @@
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "runtime/backend.h"
+#include "../support/shared_dir.h"
 
 namespace arbiter {
 namespace {
 
-const std::string kShared = ARBITER_SHARED_DIR;
+using arbiter::testing::kShared;
 
 std::vector<float> floats(const TensorView& t) {
   std::vector<float> v(static_cast<size_t>(t.numel()));

@@ -13,11 +13,12 @@
 #include "model/model.h"
 #include "runtime/backend.h"
 #include "runtime/cpu/matmul.h"
+#include "../support/shared_dir.h"
 
 namespace arbiter {
 namespace {
 
-const std::string kShared = ARBITER_SHARED_DIR;
+using arbiter::testing::kShared;
 using namespace arbiter::testing;
 
 struct ParityCase {

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 #include "scratch_root.h"
+#include "shared_dir.h"
 
 namespace arbiter::testing {
 
-inline const std::string kShared = ARBITER_SHARED_DIR;
 inline const std::string kBinary = ARBITER_BINARY;
 
 struct RunResult {

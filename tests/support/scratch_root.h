@@ -4,6 +4,7 @@
 // the next process with the same pid starts from an empty one.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -27,6 +28,17 @@ inline const std::filesystem::path& scratch_root() {
   };
   static const Root root;  // an inline function's static: one for the whole test binary
   return root.path;
+}
+
+// A file under the scratch root, in a folder of the running test's own, so that two tests of one binary
+// run in one process never share a file of the same name.
+inline std::string scratch_path(const std::string& name) {
+  std::filesystem::path dir = scratch_root();
+  if (const auto* test = ::testing::UnitTest::GetInstance()->current_test_info()) {
+    dir /= std::string(test->test_suite_name()) + "." + test->name();
+  }
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
 }
 
 }  // namespace arbiter::test

@@ -7,7 +7,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define ARB_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+#define ARB_BF16_ATTENTION_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 #define ARB_HAVE_BF16_ATTENTION 1
 #endif
 
@@ -16,7 +16,7 @@ namespace {
 
 uint32_t bf16_pair(float low, float high) { return uint32_t(f32_to_bf16(low)) | uint32_t(f32_to_bf16(high)) << 16; }
 
-constexpr int kQueryGroup = 4;  // queries sharing each load of values
+constexpr int kBf16QueryGroup = 4;  // queries sharing each load of values
 
 }  // namespace
 
@@ -32,14 +32,14 @@ void pack_values_bf16(const float* v, int64_t kv_stride, int64_t keys, int64_t h
 namespace {
 
 // Holds a vector in a register for the FMAs that share it (see simd.h's keep_in_register).
-ARB_BF16_TARGET inline void pin(__m512i& a) { __asm__("" : "+v"(a)); }
+ARB_BF16_ATTENTION_TARGET inline void pin(__m512i& a) { __asm__("" : "+v"(a)); }
 
-ARB_BF16_TARGET inline __m512 dot_pairs(__m512 acc, __m512i a, __m512i b) {
+ARB_BF16_ATTENTION_TARGET inline __m512 dot_pairs(__m512 acc, __m512i a, __m512i b) {
   return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(a), reinterpret_cast<__m512bh>(b));
 }
 
 // count (0..32) floats at src as 16 bf16 pairs, zero past count.
-ARB_BF16_TARGET inline __m512i pairs_of(const float* src, int64_t count) {
+ARB_BF16_ATTENTION_TARGET inline __m512i pairs_of(const float* src, int64_t count) {
   const int64_t lo_n = std::clamp<int64_t>(count, 0, 16), hi_n = std::clamp<int64_t>(count - 16, 0, 16);
   const __m512 lo = _mm512_maskz_loadu_ps(__mmask16((1u << lo_n) - 1u), src);
   const __m512 hi = _mm512_maskz_loadu_ps(__mmask16((1u << hi_n) - 1u), src + 16);
@@ -49,7 +49,7 @@ ARB_BF16_TARGET inline __m512i pairs_of(const float* src, int64_t count) {
 // Q queries' weights (pairs wp[r], from pair `lo`) times the values of key pairs [lo, hi], for U vectors
 // of 16 dimensions from d0 (the last one `tail` dimensions wide).
 template <int Q, int U>
-ARB_BF16_TARGET void weighted_tile(const uint32_t* const* wp, int64_t lo, int64_t hi, const uint32_t* values, int64_t hd,
+ARB_BF16_ATTENTION_TARGET void weighted_tile(const uint32_t* const* wp, int64_t lo, int64_t hi, const uint32_t* values, int64_t hd,
                                    int64_t d0, int tail, const float* inv, float* const* out) {
   const __mmask16 last_mask = __mmask16((1u << tail) - 1u);
   __m512 acc[Q][U];
@@ -87,7 +87,7 @@ ARB_BF16_TARGET void weighted_tile(const uint32_t* const* wp, int64_t lo, int64_
 }
 
 template <int Q>
-ARB_BF16_TARGET void weighted_values_group(const uint32_t* const* wp, int64_t lo, int64_t hi, const uint32_t* values,
+ARB_BF16_ATTENTION_TARGET void weighted_values_group(const uint32_t* const* wp, int64_t lo, int64_t hi, const uint32_t* values,
                                            int64_t hd, const float* inv, float* const* out) {
   for (int64_t d0 = 0; d0 < hd; d0 += 64) {
     const int64_t width = std::min<int64_t>(64, hd - d0);
@@ -103,18 +103,18 @@ ARB_BF16_TARGET void weighted_values_group(const uint32_t* const* wp, int64_t lo
 
 }  // namespace
 
-ARB_BF16_TARGET void weighted_values_bf16(const float* const* weights, const int64_t* first, const int64_t* last,
+ARB_BF16_ATTENTION_TARGET void weighted_values_bf16(const float* const* weights, const int64_t* first, const int64_t* last,
                                           int64_t queries, const uint32_t* values, int64_t hd, const float* inv,
                                           float* const* out) {
   // Per query, its weights as key pairs over its group's pair range (zero past its own last key).
   static thread_local std::vector<uint32_t> storage;
   int64_t i = 0;
   while (i < queries) {
-    const int q_count = queries - i >= kQueryGroup ? kQueryGroup : 1;
+    const int q_count = queries - i >= kBf16QueryGroup ? kBf16QueryGroup : 1;
     const int64_t lo = first[i] / 2, hi = last[i + q_count - 1] / 2, span = hi - lo + 1;
     const int64_t stride = (span + 15) / 16 * 16;
     if (storage.size() < size_t(q_count * stride)) storage.resize(size_t(q_count * stride));
-    const uint32_t* wp[kQueryGroup];
+    const uint32_t* wp[kBf16QueryGroup];
     for (int r = 0; r < q_count; ++r) {
       uint32_t* dst = storage.data() + r * stride;
       const float* row = weights[i + r];
@@ -125,8 +125,8 @@ ARB_BF16_TARGET void weighted_values_bf16(const float* const* weights, const int
       }
       wp[r] = dst;
     }
-    if (q_count == kQueryGroup) {
-      weighted_values_group<kQueryGroup>(wp, lo, hi, values, hd, inv + i, out + i);
+    if (q_count == kBf16QueryGroup) {
+      weighted_values_group<kBf16QueryGroup>(wp, lo, hi, values, hd, inv + i, out + i);
     } else {
       weighted_values_group<1>(wp, lo, hi, values, hd, inv + i, out + i);
     }

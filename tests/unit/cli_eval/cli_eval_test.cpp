@@ -10,10 +10,11 @@
 
 #include "../../support/cli_helpers.h"
 #include "../../support/scratch_root.h"
+#include "../../support/shared_dir.h"
 
 namespace {
 
-const std::string kFlask = std::string(ARBITER_SHARED_DIR) + "/data/lager-flask-scores/";
+using arbiter::testing::kFlask;
 
 using arbiter::testing::RunResult;
 using arbiter::testing::run_arbiter;

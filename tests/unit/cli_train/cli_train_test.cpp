@@ -25,11 +25,7 @@ using nlohmann::json;
 using arbiter::testing::RunResult;
 using arbiter::testing::run_arbiter;
 
-std::string temp_path(const std::string& name) {
-  const auto dir = arbiter::test::scratch_root() / ("arbiter_cli_train_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
+using arbiter::test::scratch_path;
 
 class CliTrain : public ::testing::Test {
  protected:
@@ -40,7 +36,7 @@ class CliTrain : public ::testing::Test {
 
 // 600 items, 5 layers; layer 2 carries the human score, the others noise.
 std::string write_layer_rows() {
-  const std::string path = temp_path("layers.jsonl");
+  const std::string path = scratch_path("layers.jsonl");
   std::ofstream out(path);
   std::mt19937_64 rng(1);
   std::normal_distribution<double> noise(0.0, 1.0);
@@ -63,7 +59,7 @@ std::string write_layer_rows() {
 }
 
 TEST_F(CliTrain, LagerWritesWeightsAndReport) {
-  const std::string input = write_layer_rows(), weights = temp_path("w.json"), report = temp_path("r.json");
+  const std::string input = write_layer_rows(), weights = scratch_path("w.json"), report = scratch_path("r.json");
   const RunResult r = run_arbiter("train lager --input " + input + " --human-field human --out " + weights +
                                   " --epochs 3 --report-json " + report);
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -85,7 +81,7 @@ TEST_F(CliTrain, LagerWritesWeightsAndReport) {
 
 TEST_F(CliTrain, LagerRejectsMissingField) {
   const std::string input = write_layer_rows();
-  const RunResult r = run_arbiter("train lager --input " + input + " --human-field nope --out " + temp_path("x.json"));
+  const RunResult r = run_arbiter("train lager --input " + input + " --human-field nope --out " + scratch_path("x.json"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("nope"), std::string::npos) << r.out;
 }
@@ -133,11 +129,11 @@ void write_feature_files(const std::string& pairs_path, const std::string& rated
 }
 
 TEST_F(CliTrain, HeadObjectives) {
-  const std::string pairs = temp_path("pairs.safetensors"), rated = temp_path("rated.safetensors"),
-                    labels = temp_path("labels.jsonl");
+  const std::string pairs = scratch_path("pairs.safetensors"), rated = scratch_path("rated.safetensors"),
+                    labels = scratch_path("labels.jsonl");
   write_feature_files(pairs, rated, labels);
   for (const char* objective : {"bt", "bt-margin", "bt-scaled"}) {
-    const std::string out = temp_path(std::string(objective) + ".safetensors");
+    const std::string out = scratch_path(std::string(objective) + ".safetensors");
     const RunResult r = run_arbiter("train head --features " + pairs + " --objective " + objective + " --out " + out);
     ASSERT_EQ(r.exit_code, 0) << r.out;
     EXPECT_NE(r.out.find("accuracy"), std::string::npos) << r.out;
@@ -149,7 +145,7 @@ TEST_F(CliTrain, HeadObjectives) {
     EXPECT_GT(head->weight[0], 5 * std::fabs(head->weight[2])) << objective;
   }
   // Regression with labels from a JSONL file (matched by id), and ridge.
-  const std::string reg = temp_path("reg.safetensors"), report = temp_path("reg.json");
+  const std::string reg = scratch_path("reg.safetensors"), report = scratch_path("reg.json");
   RunResult r = run_arbiter("train head --features " + rated + " --labels " + labels +
                             " --attributes helpfulness,verbosity --out " + reg + " --report-json " + report);
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -163,7 +159,7 @@ TEST_F(CliTrain, HeadObjectives) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("ridge regression"), std::string::npos);
   // Combined: regression on helpfulness, then Scaled BT, then ExPO.
-  const std::string combined = temp_path("combined.safetensors");
+  const std::string combined = scratch_path("combined.safetensors");
   r = run_arbiter("train head --features " + pairs + " --regression-features " + rated +
                   " --objective combined --expo-alpha 0.3 --out " + combined);
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -175,16 +171,16 @@ TEST_F(CliTrain, HeadObjectives) {
 }
 
 TEST_F(CliTrain, HeadErrors) {
-  const std::string pairs = temp_path("pairs2.safetensors"), rated = temp_path("rated2.safetensors"),
-                    labels = temp_path("labels2.jsonl");
+  const std::string pairs = scratch_path("pairs2.safetensors"), rated = scratch_path("rated2.safetensors"),
+                    labels = scratch_path("labels2.jsonl");
   write_feature_files(pairs, rated, labels);
-  RunResult r = run_arbiter("train head --features " + pairs + " --objective regression --out " + temp_path("x"));
+  RunResult r = run_arbiter("train head --features " + pairs + " --objective regression --out " + scratch_path("x"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("1 response"), std::string::npos) << r.out;
-  r = run_arbiter("train head --features " + pairs + " --objective combined --out " + temp_path("x"));
+  r = run_arbiter("train head --features " + pairs + " --objective combined --out " + scratch_path("x"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("--regression-features"), std::string::npos) << r.out;
-  r = run_arbiter("train head --features " + temp_path("missing.safetensors") + " --out " + temp_path("x"));
+  r = run_arbiter("train head --features " + scratch_path("missing.safetensors") + " --out " + scratch_path("x"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("missing.safetensors"), std::string::npos) << r.out;
 }

@@ -17,10 +17,11 @@
 #include "model/model.h"
 #include "runtime/backend.h"
 #include "../../support/scratch_root.h"
+#include "../../support/shared_dir.h"
 
 namespace arbiter::convert_test {
 
-inline const std::string kShared = ARBITER_SHARED_DIR;
+using arbiter::testing::kShared;
 inline std::string hf_fixture(const std::string& name) { return kShared + "/fixtures/hf/" + name; }
 inline std::string gguf_fixture(const std::string& name) { return kShared + "/fixtures/gguf/" + name; }
 

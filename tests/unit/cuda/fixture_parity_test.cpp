@@ -99,14 +99,14 @@ TEST_P(CudaFixtureParity, MatchesReferenceAndCpu) {
 }
 
 // The CPU parity test's cases, with bf16's bounds: an f32 or bf16 file 1e-1, q8_0 1.5e-1.
-std::vector<FixtureCase> cases() {
+std::vector<FixtureCase> fixture_cases() {
   std::vector<FixtureCase> v;
   for (const FixtureModel& f : fixture_models())
     v.push_back({f.model_path, f.ref_dir, f.weights == FixtureWeights::kQ8_0Gguf ? 1.5e-1 : 1e-1});
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, CudaFixtureParity, ::testing::ValuesIn(cases()),
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaFixtureParity, ::testing::ValuesIn(fixture_cases()),
                          [](const ::testing::TestParamInfo<FixtureCase>& info) {
                            return fixture_test_name(info.param.model_path);
                          });

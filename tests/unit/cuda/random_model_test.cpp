@@ -43,7 +43,7 @@ ModelConfig base_config(int64_t d, int64_t heads, int64_t kv_heads, int64_t head
   return c;
 }
 
-std::vector<RandomCase> cases() {
+std::vector<RandomCase> random_cases() {
   std::vector<RandomCase> v;
   {  // llama-like, GQA 4, adjacent pairs, partial RoPE, untied head
     ModelConfig c = base_config(256, 4, 1, 64);
@@ -150,7 +150,7 @@ TEST_P(CudaRandomModel, MatchesCpuOnPackedBatches) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, CudaRandomModel, ::testing::ValuesIn(cases()),
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaRandomModel, ::testing::ValuesIn(random_cases()),
                          [](const ::testing::TestParamInfo<RandomCase>& info) { return info.param.name; });
 
 TEST(CudaBackend, RejectsWhatTheCpuRejects) {

@@ -16,20 +16,16 @@ namespace {
 
 const std::string kHelpSteer2 = std::string(ARBITER_SHARED_DIR) + "/data/helpsteer2-sample/sample.jsonl";
 
-std::string temp_path(const std::string& name) {
-  const auto dir = arbiter::test::scratch_root() / ("arbiter_data_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+using arbiter::test::scratch_path;
 
 std::string write_file(const std::string& name, const std::string& text) {
-  const std::string path = temp_path(name);
+  const std::string path = scratch_path(name);
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }
 
 std::string write_gz(const std::string& name, const std::string& text) {
-  const std::string path = temp_path(name);
+  const std::string path = scratch_path(name);
   gzFile f = gzopen(path.c_str(), "wb");
   gzwrite(f, text.data(), unsigned(text.size()));
   gzclose(f);
@@ -321,7 +317,7 @@ TEST(Reader, MissingFieldNamesRowAndField) {
 }
 
 TEST(Reader, MissingFileAndTruncatedGzipAreErrors) {
-  EXPECT_FALSE(DatasetReader::open(temp_path("does-not-exist.jsonl")));
+  EXPECT_FALSE(DatasetReader::open(scratch_path("does-not-exist.jsonl")));
   std::string text;
   for (int i = 0; i < 2000; ++i) text += "{\"prompt\": \"row " + std::to_string(i) + "\", \"response\": \"r\"}\n";
   const std::string gz = write_gz("cut.jsonl.gz", text);

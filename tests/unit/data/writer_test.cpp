@@ -10,11 +10,7 @@
 namespace arbiter::data {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  const auto dir = arbiter::test::scratch_root() / ("arbiter_writer_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+using arbiter::test::scratch_path;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -41,7 +37,7 @@ Status run_job(const std::string& path, int rows, bool resume, int crash_after =
 }
 
 TEST(Writer, ResumeAfterCrashGivesTheUninterruptedFile) {
-  const std::string full = temp_path("full.jsonl"), partial = temp_path("partial.jsonl");
+  const std::string full = scratch_path("full.jsonl"), partial = scratch_path("partial.jsonl");
   ASSERT_TRUE(run_job(full, 10, false));
   ASSERT_TRUE(run_job(partial, 10, false, 5));
   // The crash also cut the 6th line in the middle of its write.
@@ -72,12 +68,12 @@ TEST(Writer, ResumeAfterCrashGivesTheUninterruptedFile) {
 }
 
 TEST(Writer, WithoutResumeStartsEmptyAndResumeOfMissingFileStartsFresh) {
-  const std::string path = temp_path("fresh.jsonl");
+  const std::string path = scratch_path("fresh.jsonl");
   ASSERT_TRUE(run_job(path, 3, false));
   ASSERT_TRUE(run_job(path, 2, false));
   const std::string overwritten = slurp(path);
   EXPECT_EQ(std::count(overwritten.begin(), overwritten.end(), '\n'), 2);
-  const std::string missing = temp_path("missing.jsonl");
+  const std::string missing = scratch_path("missing.jsonl");
   std::filesystem::remove(missing);
   ASSERT_TRUE(run_job(missing, 2, true));
   const std::string text = slurp(missing);
@@ -85,7 +81,7 @@ TEST(Writer, WithoutResumeStartsEmptyAndResumeOfMissingFileStartsFresh) {
 }
 
 TEST(Writer, ResumeRejectsACorruptCompleteLine) {
-  const std::string path = temp_path("corrupt.jsonl");
+  const std::string path = scratch_path("corrupt.jsonl");
   std::ofstream(path, std::ios::binary) << "{\"id\": \"a\"}\n{broken}\n";
   WriterOptions options;
   options.resume = true;
@@ -95,7 +91,7 @@ TEST(Writer, ResumeRejectsACorruptCompleteLine) {
 }
 
 TEST(Writer, InvalidUtf8IsWrittenReplacedNotThrown) {
-  const std::string path = temp_path("utf8.jsonl");
+  const std::string path = scratch_path("utf8.jsonl");
   auto writer = JsonlWriter::open(path);
   ASSERT_TRUE(writer);
   ASSERT_TRUE(writer->write({{"id", 1}, {"text", "bad \xff"}}));

@@ -8,11 +8,12 @@
 #include <vector>
 
 #include "data/values.h"
+#include "../../support/shared_dir.h"
 
 namespace arbiter::eval {
 namespace {
 
-const std::string kFlask = std::string(ARBITER_SHARED_DIR) + "/data/lager-flask-scores/";
+using arbiter::testing::kFlask;
 
 double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 

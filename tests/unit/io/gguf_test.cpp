@@ -13,7 +13,7 @@ namespace {
 
 using test::shared_path;
 
-std::shared_ptr<GgufFile> open_ok(const std::string& path) {
+std::shared_ptr<GgufFile> open_gguf_ok(const std::string& path) {
   auto file = GgufFile::open(path);
   EXPECT_TRUE(file.is_ok()) << file.message();
   return file.is_ok() ? *file : nullptr;
@@ -31,7 +31,7 @@ TEST(Gguf, ReadsEveryConverterFixture) {
   ASSERT_EQ(paths.size(), 15u);
   for (const std::string& path : paths) {
     SCOPED_TRACE(path);
-    auto file = open_ok(path);
+    auto file = open_gguf_ok(path);
     ASSERT_NE(file, nullptr);
     EXPECT_EQ(file->version(), 3u);
     EXPECT_EQ(file->alignment(), 32u);
@@ -75,7 +75,7 @@ TEST(Gguf, ReadsEveryConverterFixture) {
 
 // The llama converter stores llama3 rope scaling as per-frequency factors, and keeps an untied output.
 TEST(Gguf, LlamaFixtureMetadataValues) {
-  auto file = open_ok(shared_path("fixtures/gguf/llama.f32.gguf"));
+  auto file = open_gguf_ok(shared_path("fixtures/gguf/llama.f32.gguf"));
   ASSERT_NE(file, nullptr);
   EXPECT_DOUBLE_EQ(*file->get_double("llama.rope.freq_base"), 500000.0);
   EXPECT_FLOAT_EQ(float(*file->get_double("llama.attention.layer_norm_rms_epsilon")), 1e-5f);
@@ -104,7 +104,7 @@ TEST(Gguf, LlamaFixtureMetadataValues) {
 }
 
 TEST(Gguf, Gemma2FixtureKeepsSoftcapsAndBool) {
-  auto file = open_ok(shared_path("fixtures/gguf/gemma2.bf16.gguf"));
+  auto file = open_gguf_ok(shared_path("fixtures/gguf/gemma2.bf16.gguf"));
   ASSERT_NE(file, nullptr);
   EXPECT_DOUBLE_EQ(*file->get_double("gemma2.attn_logit_softcapping"), 50.0);
   EXPECT_DOUBLE_EQ(*file->get_double("gemma2.final_logit_softcapping"), 30.0);
@@ -116,7 +116,7 @@ TEST(Gguf, Gemma2FixtureKeepsSoftcapsAndBool) {
 
 // The values stories260K's README lists (checked there with an independent parser).
 TEST(Gguf, Stories260KMatchesReadme) {
-  auto file = open_ok(shared_path("models/stories260K/stories260K.gguf"));
+  auto file = open_gguf_ok(shared_path("models/stories260K/stories260K.gguf"));
   ASSERT_NE(file, nullptr);
   EXPECT_EQ(file->version(), 3u);
   EXPECT_EQ(file->tensors().size(), 48u);
@@ -183,7 +183,7 @@ TEST(Gguf, Stories260KMatchesReadme) {
 
 // Vocab-only files end right after the metadata, with no padding for a data section.
 TEST(Gguf, VocabOnlyFiles) {
-  auto spm = open_ok(shared_path("models/vocab/ggml-vocab-llama-spm.gguf"));
+  auto spm = open_gguf_ok(shared_path("models/vocab/ggml-vocab-llama-spm.gguf"));
   ASSERT_NE(spm, nullptr);
   EXPECT_TRUE(spm->tensors().empty());
   auto spm_tokens = spm->get_string_array("tokenizer.ggml.tokens");
@@ -193,7 +193,7 @@ TEST(Gguf, VocabOnlyFiles) {
   EXPECT_EQ(spm->get_bool("tokenizer.ggml.add_bos_token"), true);
   EXPECT_EQ(spm->get_int("llama.vocab_size"), 32000);
 
-  auto gpt2 = open_ok(shared_path("models/vocab/ggml-vocab-gpt-2.gguf"));
+  auto gpt2 = open_gguf_ok(shared_path("models/vocab/ggml-vocab-gpt-2.gguf"));
   ASSERT_NE(gpt2, nullptr);
   EXPECT_TRUE(gpt2->tensors().empty());
   auto tokens = gpt2->get_string_array("tokenizer.ggml.tokens");
@@ -210,7 +210,7 @@ TEST(Gguf, VocabOnlyFiles) {
 
 // Quantized tensors of every common block type, with their row-major shapes and byte sizes.
 TEST(Gguf, QuantFixtureBlockTypes) {
-  auto file = open_ok(shared_path("fixtures/quants/random-blocks.gguf"));
+  auto file = open_gguf_ok(shared_path("fixtures/quants/random-blocks.gguf"));
   ASSERT_NE(file, nullptr);
   const std::pair<const char*, DType> types[] = {
       {"Q4_0", DType::Q4_0}, {"Q4_1", DType::Q4_1}, {"Q5_0", DType::Q5_0}, {"Q5_1", DType::Q5_1},

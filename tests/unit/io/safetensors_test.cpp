@@ -19,7 +19,7 @@ using test::shared_path;
 const char* kModels[] = {"gemma2", "gemma2-seqcls1", "llama", "llama-bf16", "llama-seqcls1", "llama-seqcls5",
                          "mistral", "qwen2", "qwen2-seqcls1", "qwen3", "qwen3-seqcls1"};
 
-std::shared_ptr<SafetensorsFile> open_ok(const std::string& path) {
+std::shared_ptr<SafetensorsFile> open_safetensors_ok(const std::string& path) {
   auto file = SafetensorsFile::open(path);
   EXPECT_TRUE(file.is_ok()) << file.message();
   return file.is_ok() ? *file : nullptr;
@@ -28,7 +28,7 @@ std::shared_ptr<SafetensorsFile> open_ok(const std::string& path) {
 TEST(Safetensors, ReadsEveryFixtureModel) {
   for (const char* model : kModels) {
     SCOPED_TRACE(model);
-    auto file = open_ok(shared_path(std::string("fixtures/hf/") + model + "/model.safetensors"));
+    auto file = open_safetensors_ok(shared_path(std::string("fixtures/hf/") + model + "/model.safetensors"));
     ASSERT_NE(file, nullptr);
     const TensorView* embed = file->tensor("model.embed_tokens.weight");
     ASSERT_NE(embed, nullptr);
@@ -60,7 +60,7 @@ TEST(Safetensors, ReadsEveryFixtureModel) {
 
 // Tensors are listed in storage order: each begins where (or after) the previous one ends.
 TEST(Safetensors, TensorsInStorageOrder) {
-  auto file = open_ok(shared_path("fixtures/hf/llama/model.safetensors"));
+  auto file = open_safetensors_ok(shared_path("fixtures/hf/llama/model.safetensors"));
   ASSERT_NE(file, nullptr);
   const auto& tensors = file->tensors();
   ASSERT_GT(tensors.size(), 10u);
@@ -71,7 +71,7 @@ TEST(Safetensors, TensorsInStorageOrder) {
 }
 
 TEST(Safetensors, ReferenceFiles) {
-  auto ref = open_ok(shared_path("fixtures/hf/llama/ref.safetensors"));
+  auto ref = open_safetensors_ok(shared_path("fixtures/hf/llama/ref.safetensors"));
   ASSERT_NE(ref, nullptr);
   const TensorView* layer0 = ref->tensor("seq2.layer0");
   ASSERT_NE(layer0, nullptr);
@@ -95,17 +95,17 @@ TEST(Safetensors, ReferenceFiles) {
       EXPECT_NE(ref->tensor("seq" + std::to_string(seq) + ".layer" + std::to_string(layer)), nullptr);
     }
   }
-  auto cls5 = open_ok(shared_path("fixtures/hf/llama-seqcls5/ref.safetensors"));
+  auto cls5 = open_safetensors_ok(shared_path("fixtures/hf/llama-seqcls5/ref.safetensors"));
   ASSERT_NE(cls5, nullptr);
   EXPECT_EQ(cls5->tensor("seq2.scores")->shape, (std::vector<int64_t>{5}));
-  auto cls1 = open_ok(shared_path("fixtures/hf/qwen2-seqcls1/ref.safetensors"));
+  auto cls1 = open_safetensors_ok(shared_path("fixtures/hf/qwen2-seqcls1/ref.safetensors"));
   ASSERT_NE(cls1, nullptr);
   EXPECT_EQ(cls1->tensor("seq0.scores")->shape, (std::vector<int64_t>{1}));
 }
 
 // bf16 weights are the round-to-nearest-even of a float model: every value is a finite bf16.
 TEST(Safetensors, Bf16Model) {
-  auto file = open_ok(shared_path("fixtures/hf/llama-bf16/model.safetensors"));
+  auto file = open_safetensors_ok(shared_path("fixtures/hf/llama-bf16/model.safetensors"));
   ASSERT_NE(file, nullptr);
   size_t bf16_tensors = 0;
   for (const TensorView& t : file->tensors()) {
@@ -201,7 +201,7 @@ TEST(Safetensors, WriterRoundTrip) {
   std::memcpy(&header_len, raw.data(), 8);
   EXPECT_EQ(header_len % 8, 0u);
 
-  auto file = open_ok(path);
+  auto file = open_safetensors_ok(path);
   ASSERT_NE(file, nullptr);
   EXPECT_EQ(file->metadata().at("format"), "pt");
   ASSERT_EQ(file->tensors().size(), 4u);

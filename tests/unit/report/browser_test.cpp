@@ -14,12 +14,13 @@
 
 #include "png_check.h"
 #include "../../support/scratch_root.h"
+#include "../../support/shared_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kFlask = std::string(ARBITER_SHARED_DIR) + "/data/lager-flask-scores/";
+using arbiter::testing::kFlask;
 
 struct RunResult {
   int exit_code = -1;

@@ -9,17 +9,14 @@
 
 #include "data/values.h"
 #include "eval/report_stats.h"
+#include "../../support/shared_dir.h"
 
 namespace arbiter::eval {
 namespace {
 
-const std::string kFlask = std::string(ARBITER_SHARED_DIR) + "/data/lager-flask-scores/";
+using arbiter::testing::kFlask;
 
-std::vector<double> load(const std::string& name) {
-  auto values = data::read_number_column(kFlask + name, "");
-  EXPECT_TRUE(values.is_ok()) << values.message();
-  return values.is_ok() ? *values : std::vector<double>{};
-}
+using arbiter::testing::load_flask_scores;
 
 TEST(DiscreteStep, FindsTheScoreGrid) {
   const std::vector<double> ratings{1, 5, 3, 3, 2};
@@ -37,14 +34,14 @@ TEST(DiscreteStep, FindsTheScoreGrid) {
 
 // Flask's human score is the mean of three 1-5 ratings: levels 1, 4/3, ..., 5.
 TEST(DiscreteStep, FlaskHumanScoresAreInThirds) {
-  const std::vector<double> human = load("human_score.json");
+  const std::vector<double> human = load_flask_scores("human_score.json");
   ASSERT_EQ(human.size(), 1997u);
   EXPECT_NEAR(discrete_step(human), 1.0 / 3.0, 1e-9);
-  EXPECT_EQ(discrete_step(load("palmscore_w.json")), 0.0);
+  EXPECT_EQ(discrete_step(load_flask_scores("palmscore_w.json")), 0.0);
 }
 
 TEST(HistogramBins, DiscreteFlaskHumanScoresGetOneBinPerLevel) {
-  const std::vector<double> human = load("human_score.json");
+  const std::vector<double> human = load_flask_scores("human_score.json");
   const HistogramBins bins = histogram_bins(human);
   ASSERT_TRUE(bins.discrete);
   const double lo = *std::min_element(human.begin(), human.end());
@@ -60,7 +57,7 @@ TEST(HistogramBins, DiscreteFlaskHumanScoresGetOneBinPerLevel) {
 }
 
 TEST(HistogramBins, ContinuousScoresUseEqualWidthBins) {
-  const std::vector<double> pred = load("palmscore_w.json");
+  const std::vector<double> pred = load_flask_scores("palmscore_w.json");
   const HistogramBins bins = histogram_bins(pred, 10, 40);
   EXPECT_FALSE(bins.discrete);
   EXPECT_GE(bins.counts.size(), 10u);
@@ -81,7 +78,7 @@ TEST(HistogramBins, EdgeCases) {
 }
 
 TEST(CalibrationBins, EqualCountBinsOverFlask) {
-  const std::vector<double> pred = load("palmscore_w.json"), human = load("human_score.json");
+  const std::vector<double> pred = load_flask_scores("palmscore_w.json"), human = load_flask_scores("human_score.json");
   const std::vector<CalibrationBin> bins = calibration_bins(pred, human, 10);
   ASSERT_GE(bins.size(), 9u);
   ASSERT_LE(bins.size(), 11u);
@@ -102,7 +99,7 @@ TEST(CalibrationBins, EqualCountBinsOverFlask) {
 }
 
 TEST(CalibrationBins, DiscretePredictionGetsOneBinPerLevel) {
-  const std::vector<double> pred = load("direct_score.json"), human = load("human_score.json");
+  const std::vector<double> pred = load_flask_scores("direct_score.json"), human = load_flask_scores("human_score.json");
   const std::vector<CalibrationBin> bins = calibration_bins(pred, human, 10);
   std::vector<double> levels = pred;
   std::sort(levels.begin(), levels.end());
@@ -141,7 +138,7 @@ TEST(CalibrationBins, TiesStayInOneBinAndStandardErrorIsRight) {
 }
 
 TEST(Jitter, MovesDiscreteValuesWithinAFractionOfTheStep) {
-  const std::vector<double> human = load("human_score.json");
+  const std::vector<double> human = load_flask_scores("human_score.json");
   const std::vector<double> a = jitter(human, 0.3, 7), b = jitter(human, 0.3, 7), c = jitter(human, 0.3, 8);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
@@ -151,7 +148,7 @@ TEST(Jitter, MovesDiscreteValuesWithinAFractionOfTheStep) {
     moved += a[i] != human[i];
   }
   EXPECT_GT(moved, human.size() * 9 / 10);
-  const std::vector<double> pred = load("palmscore_w.json");
+  const std::vector<double> pred = load_flask_scores("palmscore_w.json");
   EXPECT_EQ(jitter(pred, 0.3, 7), pred);
 }
 

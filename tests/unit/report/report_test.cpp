@@ -16,19 +16,16 @@
 #include "eval/report_stats.h"
 #include "xml_check.h"
 #include "../../support/scratch_root.h"
+#include "../../support/shared_dir.h"
 
 namespace arbiter::eval {
 namespace {
 
 using nlohmann::json;
 
-const std::string kFlask = std::string(ARBITER_SHARED_DIR) + "/data/lager-flask-scores/";
+using arbiter::testing::kFlask;
 
-std::vector<double> load(const std::string& name) {
-  auto values = data::read_number_column(kFlask + name, "");
-  EXPECT_TRUE(values.is_ok()) << values.message();
-  return values.is_ok() ? *values : std::vector<double>{};
-}
+using arbiter::testing::load_flask_scores;
 
 std::filesystem::path temp_dir(const std::string& name) {
   const auto dir = arbiter::test::scratch_root() /
@@ -74,7 +71,7 @@ void expect_self_contained_html(const std::string& html, const std::vector<std::
 }
 
 struct Flask {
-  std::vector<double> pred = load("palmscore_w.json"), human = load("human_score.json");
+  std::vector<double> pred = load_flask_scores("palmscore_w.json"), human = load_flask_scores("human_score.json");
 };
 
 TEST(CorrelateReport, JsonEqualsTheMetricFunctions) {

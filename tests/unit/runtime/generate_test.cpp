@@ -12,11 +12,12 @@
 #include "model/random_model.h"
 #include "runtime/backend.h"
 #include "runtime/cpu/matmul.h"
+#include "../../support/shared_dir.h"
 
 namespace arbiter {
 namespace {
 
-const std::string kShared = ARBITER_SHARED_DIR;
+using arbiter::testing::kShared;
 
 std::vector<SequenceInput> prompts_for(int64_t vocab) {
   std::vector<SequenceInput> prompts;

@@ -11,11 +11,12 @@
 #include "runtime/backend.h"
 #include "runtime/cpu/matmul.h"
 #include "runtime/shared_prefix.h"
+#include "../../support/shared_dir.h"
 
 namespace arbiter {
 namespace {
 
-const std::string kShared = ARBITER_SHARED_DIR;
+using arbiter::testing::kShared;
 
 std::vector<int32_t> random_tokens(std::mt19937& rng, int64_t count, int32_t vocab) {
   std::uniform_int_distribution<int32_t> token(0, vocab - 1);

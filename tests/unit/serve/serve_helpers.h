@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "serve/server.h"
+#include "../../support/shared_dir.h"
 
 namespace arbiter::testing {
 
-inline const std::string kShared = ARBITER_SHARED_DIR;
 inline const std::string kSeqCls5 = kShared + "/fixtures/hf/llama-seqcls5";
 inline const std::string kSeqCls1 = kShared + "/fixtures/hf/llama-seqcls1";
 inline const std::string kStories = kShared + "/models/stories260K/stories260K.gguf";

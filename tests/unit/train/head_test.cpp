@@ -19,11 +19,7 @@ namespace {
 
 constexpr int64_t kDim = 32;
 
-std::string temp_path(const std::string& name) {
-  const auto dir = arbiter::test::scratch_root() / ("arbiter_train_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+using arbiter::test::scratch_path;
 
 // Features x = mean + scale * z (z standard normal), offsets and scales differing per dimension so the
 // standardisation matters. The true reward is r(x) = w* . x with w*_j = u_j / scale_j.
@@ -493,7 +489,7 @@ TEST(FilesRoundTrip, FeaturesAndHead) {
   set.ids = {"a", "b", "c", "d", "e", "f"};
   set.row_index = {0, 1, 2, 3, 4, 5};
   set.model = "models/x";
-  const std::string path = temp_path("features.safetensors");
+  const std::string path = scratch_path("features.safetensors");
   ASSERT_TRUE(write_features(path, set).is_ok());
   auto back = read_features(path);
   ASSERT_TRUE(back.is_ok()) << back.message();
@@ -512,7 +508,7 @@ TEST(FilesRoundTrip, FeaturesAndHead) {
   head.bias = {0.25, -3};
   head.layer = "layer12";
   head.objective = "regression";
-  const std::string head_path = temp_path("head.safetensors");
+  const std::string head_path = scratch_path("head.safetensors");
   ASSERT_TRUE(save_reward_head(head_path, head).is_ok());
   auto loaded = load_reward_head(head_path);
   ASSERT_TRUE(loaded.is_ok()) << loaded.message();
@@ -536,7 +532,7 @@ TEST(FilesRoundTrip, LabelsFileMatchedById) {
   set.dim = 1;
   set.features = {1, 2, 3};
   set.ids = {"x", "7", "z"};
-  const std::string path = temp_path("labels.jsonl");
+  const std::string path = scratch_path("labels.jsonl");
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
     std::fputs("{\"id\": \"z\", \"helpfulness\": 4}\n{\"id\": 7, \"helpfulness\": 1}\n{\"id\": \"q\", \"helpfulness\": 0}\n"

@@ -17,11 +17,7 @@
 namespace arbiter::train {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  const auto dir = arbiter::test::scratch_root() / ("arbiter_train_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+using arbiter::test::scratch_path;
 
 // rows with [layers][K] logits; layer `signal` holds -(v - h)^2 * sharpness + noise, the final layer a weak
 // copy, every other layer noise only. Human scores are means of three 1..5 ratings (non-integer).
@@ -134,7 +130,7 @@ TEST(LagerWeights, SaveLoadRoundTrip) {
   w.a = -0.3;
   w.has_train = true;
   w.train = {100, 2, 0.01, 4, 42, 1.25};
-  const std::string path = temp_path("w.json");
+  const std::string path = scratch_path("w.json");
   ASSERT_TRUE(save_lager_weights(path, w).is_ok());
   auto back = load_lager_weights(path);
   ASSERT_TRUE(back.is_ok()) << back.message();
@@ -159,13 +155,13 @@ TEST(LagerWeights, LoadRejectsBadFiles) {
       {"empty.json", R"({"format": "arbiter-lager-weights", "version": 1, "layer_weights": [], "score_values": [1]})"},
   };
   for (const auto& [name, text] : cases) {
-    const std::string path = temp_path(name);
+    const std::string path = scratch_path(name);
     std::ofstream(path) << text;
     auto r = load_lager_weights(path);
     EXPECT_FALSE(r.is_ok()) << name;
     EXPECT_NE(r.message().find(path), std::string::npos) << r.message();
   }
-  EXPECT_FALSE(load_lager_weights(temp_path("missing.json")).is_ok());
+  EXPECT_FALSE(load_lager_weights(scratch_path("missing.json")).is_ok());
 }
 
 TEST(LagerFit, FindsTheMiddleLayerThatCarriesTheSignal) {
