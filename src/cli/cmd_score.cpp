@@ -21,7 +21,7 @@ Status run_score(const ScoreArgs& args) {
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
   ARB_ASSIGN(RewardJobOptions options, make_reward_job_options(args.reward, *model));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
-  if (Status resolved = resolve_reward_tokens(options, *model, &formatter->tokenizer()); !resolved)
+  if (Status resolved = resolve_reward_tokens(options, *model, formatter.get()); !resolved)
     return resolved.with_context(model->path);
   RewardJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));

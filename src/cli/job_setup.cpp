@@ -41,6 +41,9 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
                  "a causal LM as a process reward model: the tokens it predicts after a right and a wrong step, "
                  "read at each separator (Math-Shepherd: '+,-'); the reward is the softmax's share of the first");
   sub.add_option("--step-token-ids", args.step_token_ids, "the same tokens by id (right,wrong)");
+  sub.add_flag("--step-turns", args.step_turns,
+               "with --step-tokens: each step is a user's turn answered by the right step's token, read where each "
+               "assistant turn opens (RLHFlow's PRMs: --step-tokens '+,-' --step-turns)");
   sub.add_option("--step-aggregate", args.step_aggregate,
                  "process reward models: a solution's score from its step rewards: min, product, mean, last")
       ->default_val("min");
@@ -137,8 +140,17 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       return error("--step-tokens: the step tokens are a causal LM's logits; " +
                    (model.config.is_classifier() ? model.path + " is a sequence-classification model"
                                                  : std::string("not with --head or --reward-token-id")));
-    if (args.step_tag.empty() && args.step_tag_id < 0)
-      return error("--step-tokens: give the separator the model reads them at with --step-tag (Math-Shepherd: ки)");
+    if (args.step_turns) {
+      if (!args.step_tag.empty() || args.step_tag_id >= 0 || !args.step_join.empty())
+        return error("--step-turns: the steps are turns of a conversation, not text ended by a separator: leave out "
+                     "--step-tag, --step-tag-id and --step-join");
+      if (args.step_tokens.empty())
+        return error("--step-turns: give the step tokens as text (--step-tokens '+,-'): the right one answers each step");
+      options.step_turns = true;
+    } else if (args.step_tag.empty() && args.step_tag_id < 0) {
+      return error("--step-tokens: give the separator the model reads them at with --step-tag (Math-Shepherd: ки), "
+                   "or --step-turns for steps as turns of a conversation (RLHFlow)");
+    }
     if (!args.step_token_ids.empty()) {
       ARB_ASSIGN(options.step_label_token_ids, parse_int_list(args.step_token_ids, "--step-token-ids"));
       if (options.step_label_token_ids.size() != 2)
@@ -154,6 +166,8 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       if (options.step_label_tokens.size() != 2)
         return error("--step-tokens: give two tokens, the right step's then the wrong one's ('+,-')");
     }
+  } else if (args.step_turns) {
+    return error("--step-turns: steps as turns are read by a causal LM's step tokens: give --step-tokens");
   } else if (!options.head && args.reward_token_id < 0 && !model.config.is_classifier()) {
     return error(model.path + ": not a sequence-classification model (use `arbiter judge` for a causal LM, "
                  "--head with a head from `arbiter train head`, --reward-token-id for a model that keeps its "
@@ -192,7 +206,8 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       return error("--step-threshold must be between 0 and 1 (a step reward is a probability)");
     options.step_threshold = args.step_threshold;
     // A separator given by id alone has no text (steps in a list then need --step-join to be written out).
-    options.step_tag = !args.step_tag.empty() ? args.step_tag : args.step_tag_id >= 0 || options.head ? "" : model.config.step_tag;
+    options.step_tag = !args.step_tag.empty() ? args.step_tag
+                       : args.step_tag_id >= 0 || options.head || options.step_turns ? "" : model.config.step_tag;
     options.split_steps_at = unescape_option_text(args.split_steps);
     if (!args.attribute_weights.empty())
       return error("--attribute-weights: a process reward model gives one reward per step (see --step-aggregate)");

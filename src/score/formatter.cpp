@@ -132,6 +132,20 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
   return fit(std::move(prefix), std::move(rest));
 }
 
+Result<std::vector<int32_t>> ConversationFormatter::assistant_opening() const {
+  if (!chat_template_) return error("no chat template to find the assistant's turn opening in");
+  const ordered_json user = ordered_json::array({{{"role", "user"}, {"content", "x"}}});
+  ARB_ASSIGN(std::string closed_text, chat_template_->render(user, false));
+  ARB_ASSIGN(std::string open_text, chat_template_->render(user, true));
+  ARB_ASSIGN(std::vector<int32_t> closed, encode_rendered(closed_text));
+  ARB_ASSIGN(std::vector<int32_t> open, encode_rendered(open_text));
+  size_t shared = 0;
+  while (shared < closed.size() && shared < open.size() && closed[shared] == open[shared]) ++shared;
+  if (shared != closed.size() || shared == open.size())
+    return error("the chat template's generation prompt does not add an assistant turn's opening after a user turn");
+  return std::vector<int32_t>(open.begin() + long(shared), open.end());
+}
+
 Result<FormattedSequence> ConversationFormatter::judge_prompt(const std::string& user_message,
                                                               const std::string& answer_prefix,
                                                               const std::string& system_message) const {

@@ -54,6 +54,11 @@ class ConversationFormatter {
   Result<FormattedSequence> judge_prompt(const std::string& user_message, const std::string& answer_prefix,
                                          const std::string& system_message = "") const;
 
+  // The tokens the chat template's generation prompt adds after a user's turn (Llama 3's
+  // `<|start_header_id|>assistant<|end_header_id|>\n\n`): what opens every assistant turn. An error
+  // without a chat template, or when the generation prompt adds nothing.
+  Result<std::vector<int32_t>> assistant_opening() const;
+
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   bool has_chat_template() const { return chat_template_.has_value(); }
   int64_t max_length() const { return max_length_; }

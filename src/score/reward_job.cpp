@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/sigmoid.h"
 #include "runtime/score_head.h"
 #include "score/result_line.h"
-#include "core/sigmoid.h"
 
 namespace arbiter {
 
@@ -115,14 +115,23 @@ ForwardOptions RewardJob::forward_options() const {
   return o;
 }
 
-Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const Tokenizer* tokenizer) {
+Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const ConversationFormatter* formatter) {
   if (options.head && !options.head_reads_steps) return Status::ok();
+  const Tokenizer* tokenizer = formatter ? &formatter->tokenizer() : nullptr;
   auto need_tokenizer = [&](const std::string& what) -> Status {
     if (tokenizer) return Status::ok();
     return error("the model has no tokenizer to find " + what + " in (give token ids)");
   };
   if (model.config.process_reward || !options.step_label_tokens.empty() || !options.step_label_token_ids.empty() ||
       options.head_reads_steps) {
+    if (options.step_turns) {
+      if (options.step_label_tokens.size() != 2)
+        return error("steps as turns are answered with the right step's token: give it as text (--step-tokens)");
+      if (!formatter) return error("the model has no tokenizer to format steps as turns with");
+      ARB_ASSIGN(options.turn_opening, formatter->assistant_opening());
+      ARB_ASSIGN(options.step_label_token_ids, resolve_step_label_tokens(*tokenizer, options.step_label_tokens));
+      return Status::ok();
+    }
     if (options.step_tag.empty() && options.step_token_id < 0) options.step_tag = model.config.step_tag;
     if (options.step_token_id < 0) {
       ARB_TRY(need_tokenizer("the step separator '" + options.step_tag + "'"));
@@ -140,11 +149,11 @@ Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, cons
   return Status::ok();
 }
 
-Status RewardJob::mark_reads(SequenceInput& sequence, size_t expected_steps) const {
+Status RewardJob::mark_reads(SequenceInput& sequence, size_t expected_steps, size_t response_begin) const {
   const std::vector<int32_t>& tokens = sequence.tokens;
   if (reads_steps()) {
     if (causal_steps() && options_.step_label_token_ids.size() != 2) return error("the step tokens are not resolved");
-    ARB_TRY(mark_step_reads(sequence, step_layout(), expected_steps));
+    ARB_TRY(mark_step_reads(sequence, step_layout(), expected_steps, response_begin));
   } else if (reads_gated()) {
     // The gating network reads the last place the pattern starts (the end of the last user turn).
     const std::vector<int32_t>& pattern = options_.gating_pattern;
@@ -161,7 +170,17 @@ Status RewardJob::mark_reads(SequenceInput& sequence, size_t expected_steps) con
 }
 
 StepLayout RewardJob::step_layout() const {
-  return StepLayout{options_.step_tag, options_.step_token_id, options_.step_join, options_.split_steps_at};
+  StepLayout layout;
+  layout.tag = options_.step_tag;
+  layout.tag_id = options_.step_token_id;
+  layout.join = options_.step_join;
+  layout.split_at = options_.split_steps_at;
+  if (options_.step_turns) {
+    layout.turns = true;
+    layout.answer = options_.step_label_tokens.empty() ? "" : options_.step_label_tokens[0];
+    layout.turn_opening = options_.turn_opening;
+  }
+  return layout;
 }
 
 Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& example) {

@@ -51,14 +51,20 @@ struct RewardJobOptions {
   double step_threshold = 0.5;  // a step whose reward is below this is counted wrong
   // A response holding no separator is split into steps here (e.g. "\n\n"); empty: such a response is an error.
   std::string split_steps_at;
+  // Steps as turns of a conversation, each answered with the right step token's text (RLHFlow's PRMs,
+  // with step_label_tokens): read where each assistant turn opens, not at a separator. turn_opening: the
+  // chat template's assistant turn opening, set before the job runs.
+  bool step_turns = false;
+  std::vector<int32_t> turn_opening;
   // Gated heads (ArmoRM) only: the tokens of kGatingPatternText, set before the job runs.
   std::vector<int32_t> gating_pattern;
 };
 
 // Sets what a model's head needs from its tokenizer before a job runs: a process reward model's step
-// separator token (options.step_tag) and step tokens, a gated head's gating pattern. Errors say which
-// text does not fit.
-Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const Tokenizer* tokenizer);
+// separator token (options.step_tag) and step tokens, the assistant turn's opening for steps as turns, a
+// gated head's gating pattern. Errors say which text does not fit. `formatter` may be null (a model
+// without a tokenizer): then everything must be given by id.
+Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const ConversationFormatter* formatter);
 
 class RewardJob final : public RowJob {
  public:
@@ -75,7 +81,8 @@ class RewardJob final : public RowJob {
 
   // Where a sequence is read: every step separator (process reward models), where the prompt ends and the
   // last token (gated heads), else the last token alone (nothing set). `expected_steps` > 0: that many.
-  Status mark_reads(SequenceInput& sequence, size_t expected_steps = 0) const;
+  // Step separators are read from token `response_begin` on (those of the prompt are not steps).
+  Status mark_reads(SequenceInput& sequence, size_t expected_steps = 0, size_t response_begin = 0) const;
 
  private:
   Result<std::vector<double>> head_outputs(const SequenceOutput& out) const;

@@ -1,11 +1,22 @@
 #include "score/step_reads.h"
 
+#include <algorithm>
+
 #include "score/step_rewards.h"
 
 namespace arbiter {
 
 std::string StepLayout::separator_name() const {
+  if (turns) return "(an assistant turn's opening)";
   return tag.empty() ? "token " + std::to_string(tag_id) : "'" + tag + "'";
+}
+
+std::vector<int32_t> ends_of(const std::vector<int32_t>& tokens, const std::vector<int32_t>& pattern) {
+  std::vector<int32_t> ends;
+  if (pattern.empty() || pattern.size() > tokens.size()) return ends;
+  for (size_t i = 0; i + pattern.size() <= tokens.size(); ++i)
+    if (std::equal(pattern.begin(), pattern.end(), tokens.begin() + long(i))) ends.push_back(int32_t(i + pattern.size() - 1));
+  return ends;
 }
 
 namespace {
@@ -47,14 +58,51 @@ Result<Formatted> format_response(const ConversationFormatter& formatter, const 
   return out;
 }
 
+// Steps as a conversation (RLHFlow's layout): the problem and the first step (after a space) as the user's
+// turn, the answer as the assistant's, each further step as the next user turn, the answer after the last.
+// Read where each answer's turn opens; the prompt's own earlier assistant turns open the same way and are
+// left out.
+Result<SequenceInput> step_turns_sequence(const ConversationFormatter& formatter, const std::vector<data::Turn>& prompt,
+                                          const std::vector<std::string>& steps, const StepLayout& layout) {
+  if (steps.empty()) return error("no steps to read");
+  if (prompt.empty() || prompt.back().role != "user")
+    return error("steps as turns follow the user's problem: the prompt's last turn must be the user's");
+  std::vector<data::Turn> turns = prompt;
+  turns.back().content += " " + steps[0];
+  for (size_t k = 1; k < steps.size(); ++k) {
+    turns.push_back({"assistant", layout.answer});
+    turns.push_back({"user", steps[k]});
+  }
+  ARB_ASSIGN(FormattedSequence formatted, formatter.conversation(turns, layout.answer));
+  if (formatted.dropped_tokens > 0)
+    return error(std::to_string(steps.size()) + " steps as turns take " +
+                 std::to_string(int64_t(formatted.tokens.size()) + formatted.dropped_tokens) +
+                 " tokens, more than the maximum length (--max-length): a conversation of steps is not truncated");
+  size_t earlier = 0;
+  for (const data::Turn& turn : prompt) earlier += turn.role == "assistant" ? 1 : 0;
+  SequenceInput sequence{std::move(formatted.tokens), {}};
+  std::vector<int32_t> reads = ends_of(sequence.tokens, layout.turn_opening);
+  if (reads.size() != earlier + steps.size())
+    return error(std::to_string(steps.size()) + " steps (and " + std::to_string(earlier) +
+                 " earlier assistant turns) but " + std::to_string(reads.size()) +
+                 " assistant turn openings in the formatted conversation: the chat template does not open every "
+                 "assistant turn as its generation prompt does");
+  sequence.read_positions.assign(reads.begin() + long(earlier), reads.end());
+  return sequence;
+}
+
 }  // namespace
 
 Status mark_step_reads(SequenceInput& sequence, const StepLayout& layout, size_t expected_steps, size_t begin,
                        size_t end) {
-  if (layout.tag_id < 0) return error("the step separator's token is not resolved");
+  if (layout.turns ? layout.turn_opening.empty() : layout.tag_id < 0)
+    return error("the step separator's token is not resolved");
   std::vector<int32_t> positions;
-  for (int32_t p : positions_of(sequence.tokens, layout.tag_id))
+  for (int32_t p : layout.turns ? ends_of(sequence.tokens, layout.turn_opening) : positions_of(sequence.tokens, layout.tag_id))
     if (size_t(p) >= begin && size_t(p) < end) positions.push_back(p);
+  if (positions.empty() && layout.turns)
+    return error("no assistant turn in the sequence to read a step at: give the steps as a list in a 'steps' "
+                 "field, or a response (split with --split-steps), formatted with the model's chat template");
   if (positions.empty())
     return error("no step separator " + layout.separator_name() + " in the response: give the steps as a list in a "
                  "'steps' field, end each step with the separator, or split responses with --split-steps");
@@ -84,6 +132,21 @@ Result<std::vector<SequenceInput>> prepare_step_sequences(const data::Example& e
     return Status::ok();
   };
   if (!formatter) return error("the model has no tokenizer to format the row with (give input_ids)");
+  if (layout.turns) {
+    auto add_turns = [&](const std::vector<std::string>& steps) -> Status {
+      ARB_ASSIGN(SequenceInput sequence, step_turns_sequence(*formatter, example.prompt_turns, steps, layout));
+      sequences.push_back(std::move(sequence));
+      return Status::ok();
+    };
+    if (!example.steps.empty()) {
+      ARB_TRY(add_turns(example.steps));
+      return sequences;
+    }
+    if (example.responses.empty()) return error("the row has no response to score");
+    for (const std::string& response : example.responses)
+      ARB_TRY(add_turns(layout.split_at.empty() ? std::vector<std::string>{response} : split_steps(response, layout.split_at)));
+    return sequences;
+  }
   if ((!example.steps.empty() || !layout.split_at.empty()) && layout.join_text().empty())
     return error("steps given as a list are written out with the separator's text: give --step-tag (or --step-join) "
                  "beside --step-tag-id");

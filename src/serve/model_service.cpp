@@ -1,8 +1,10 @@
 #include "serve/model_service.h"
-#include "core/sigmoid.h"
 
 #include <algorithm>
 #include <cmath>
+
+#include "core/log.h"
+#include "core/sigmoid.h"
 
 namespace arbiter::serve {
 
@@ -49,8 +51,7 @@ Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const
       return error(s->model_->path + ": not a sequence-classification model (serve it with --mode judge, or give "
                    "--head, --reward-token-id or --step-tokens)");
     RewardJobOptions& reward = s->options_.reward;
-    const Tokenizer* tokenizer = s->formatter_ ? &s->formatter_->tokenizer() : nullptr;
-    if (Status resolved = resolve_reward_tokens(reward, *s->model_, tokenizer); !resolved)
+    if (Status resolved = resolve_reward_tokens(reward, *s->model_, s->formatter_.get()); !resolved)
       return resolved.with_context(s->model_->path + (s->formatter_ ? "" : " (" + s->formatter_error_ + ")"));
     s->reward_job_ = std::make_unique<RewardJob>(*s->model_, s->formatter_, reward);
   } else {
@@ -129,9 +130,28 @@ bool ModelService::has_classes() const {
   return !(reward_job_ && (reward_job_->reads_steps() || reward_job_->reads_gated()));
 }
 
-Status ModelService::mark_reads(SequenceInput& sequence, const std::string& where) const {
+Status ModelService::mark_reads(SequenceInput& sequence, const std::string& where, size_t response_begin) const {
   if (!reward_job_) return Status::ok();
-  return reward_job_->mark_reads(sequence).with_context(where);
+  return reward_job_->mark_reads(sequence, 0, response_begin).with_context(where);
+}
+
+Result<size_t> ModelService::response_begin(const std::string& query, const std::string& prompt,
+                                            const std::vector<int32_t>& tokens, const std::string& where) const {
+  const size_t at = prompt.empty() ? std::string::npos : query.find(prompt);
+  if (at == std::string::npos) {
+    // The trainer formats the prompt one way and decodes the query another (a BOS, spaces): read every
+    // separator, as without prompts, and say so once.
+    if (!prompt.empty() && !warned_prompt_not_found_.exchange(true))
+      log_warn(where + ": the query does not hold its prompt's text; step separators are read in the whole query "
+               "(warned once)");
+    return size_t(0);
+  }
+  // A token that spans the boundary belongs to the response: the prompt's own tokens are those the two
+  // encodings share from the start.
+  ARB_ASSIGN(std::vector<int32_t> prompt_tokens, encode(query.substr(0, at + prompt.size()), /*add_special=*/false, where));
+  size_t shared = 0;
+  while (shared < prompt_tokens.size() && shared < tokens.size() && prompt_tokens[shared] == tokens[shared]) ++shared;
+  return shared;
 }
 
 Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) const {
@@ -143,8 +163,12 @@ Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) con
     ARB_ASSIGN(std::vector<int32_t> tokens, encode(request.queries[i], /*add_special=*/false, where));
     const int64_t max_length = formatter_->max_length();
     if (int64_t(tokens.size()) > max_length) tokens.resize(size_t(max_length));
+    size_t begin = 0;
+    if (!request.prompts.empty() && reward_job_ && reward_job_->reads_steps()) {
+      ARB_ASSIGN(begin, response_begin(request.queries[i], request.prompts[i], tokens, where));
+    }
     SequenceInput s{std::move(tokens), {}};
-    ARB_TRY(mark_reads(s, where));
+    ARB_TRY(mark_reads(s, where, begin));
     ARB_TRY(check_sequence(s, where));
     p.first.push_back(p.sequences.size());
     p.tokens += int64_t(s.tokens.size());

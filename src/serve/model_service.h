@@ -3,6 +3,7 @@
 // JudgeJob as `arbiter score` and `arbiter judge`, so the numbers are the same as theirs.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,7 +73,11 @@ class ModelService {
   Status check_sequence(const SequenceInput& sequence, const std::string& where) const;
   // Where the reward job reads (every step separator of a process reward model; where a gated head's
   // prompt ends): a sequence without such a place is the client's error.
-  Status mark_reads(SequenceInput& sequence, const std::string& where) const;
+  Status mark_reads(SequenceInput& sequence, const std::string& where, size_t response_begin = 0) const;
+  // The first token of a query's response: where its prompt's text ends in it (the tokens the query
+  // shares with its prompt encoded alone), or 0 when the query does not hold the prompt.
+  Result<size_t> response_begin(const std::string& query, const std::string& prompt, const std::vector<int32_t>& tokens,
+                                const std::string& where) const;
   Result<std::vector<int32_t>> encode(const std::string& text, bool add_special, const std::string& where) const;
   // The head's outputs of one sequence in label order, through the reward job.
   Result<std::vector<double>> head_values(SequenceOutput& output) const;
@@ -87,6 +92,7 @@ class ModelService {
   std::unique_ptr<RewardJob> reward_job_;
   std::unique_ptr<JudgeJob> judge_job_, judge_job_per_layer_;
   int64_t max_sequence_tokens_ = 0;
+  mutable std::atomic<bool> warned_prompt_not_found_{false};
 };
 
 }  // namespace arbiter::serve

@@ -143,14 +143,18 @@ Result<RewardRequest> parse_reward_request(const json& body) {
     ARB_ASSIGN(std::string text, string_at((*query)[i], "query[" + std::to_string(i) + "]"));
     request.queries.push_back(std::move(text));
   }
-  // OpenRLHF sends prompts (and labels) alongside; a reward model does not read them, but a malformed
-  // `prompts` is still a client bug worth reporting.
+  // OpenRLHF sends prompts (and labels) alongside. An outcome reward model does not read them; a process
+  // reward model reads step separators only after its query's prompt. `labels` are not read.
   if (body.contains("prompts") && !body.at("prompts").is_null()) {
     const json& prompts = body.at("prompts");
     if (!prompts.is_array()) return error(std::string("field 'prompts' is ") + prompts.type_name() + ", expected a list");
     if (prompts.size() != query->size())
       return error("field 'prompts' has " + std::to_string(prompts.size()) + " items, 'query' has " +
                    std::to_string(query->size()));
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      ARB_ASSIGN(std::string prompt, string_at(prompts[i], "prompts[" + std::to_string(i) + "]"));
+      request.prompts.push_back(std::move(prompt));
+    }
   }
   return request;
 }

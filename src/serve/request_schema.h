@@ -30,6 +30,9 @@ struct TextOrTokens {
 // `prompts` and `labels` are accepted and not used by a reward model.
 struct RewardRequest {
   std::vector<std::string> queries;
+  // OpenRLHF's `prompts`, one per query when sent (else empty): the text each query starts with, before
+  // the policy's response.
+  std::vector<std::string> prompts;
 };
 
 // vLLM's /classify and /pooling: `input` is a string, a list of strings, a list of token ids, or a list

@@ -51,6 +51,8 @@ inline std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
+inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

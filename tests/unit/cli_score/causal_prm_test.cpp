@@ -19,7 +19,6 @@ namespace {
 
 using namespace arbiter::testing;
 
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 // softmax([right, wrong])[0], in double.
 double share_of_right(double right, double wrong) { return 1.0 / (1.0 + std::exp(wrong - right)); }

@@ -35,7 +35,6 @@ const std::vector<StepRow> kRows = {
     {"f", "What is 3 * 3?", {"3 * 3 = 6."}, 0},
 };
 
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 std::string write_rows(const std::string& dir) {
   std::string text;

@@ -4,6 +4,7 @@
 // rewards come from a forward read at the separators and the head computed here in double precision.
 #include <cmath>
 
+#include "../../support/answer_reads.h"
 #include "../../support/reward_head_fixture.h"
 #include "model/model_tokenizer.h"
 #include "serve_helpers.h"
@@ -139,6 +140,103 @@ TEST(ProcessRewardServe, ACausalLmReadByStepTokens) {
   EXPECT_NEAR(reward["rewards"][0].get<double>(), expected[1], 1e-6) << reward.dump();  // the last step's
   const json classified = post_json(*server, "/classify", json{{"input", query}}.dump(), &status);
   EXPECT_EQ(status, 400) << classified.dump();
+}
+
+// OpenRLHF sends each query's prompt beside it: a separator that the prompt also holds is not a step.
+TEST(ProcessRewardServe, GetRewardReadsOnlyAfterTheQuerysPrompt) {
+  auto loaded = load_model(qwen2_fixture());
+  ASSERT_TRUE(loaded.is_ok()) << loaded.message();
+  std::shared_ptr<const Model> model = *loaded;
+  const std::string prompt = "Rew is a word. What is 2 + 2? ";
+  const std::string query = prompt + "2 + 2 = 4.\nRew\nSo it is 5.\nRew\n";
+  auto tokenizer = load_model_tokenizer(*model);
+  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+  auto tokens = (*tokenizer)->encode(query, false, true);
+  const auto tag = (*tokenizer)->encode("Rew", false, true);
+  ASSERT_TRUE(tokens.is_ok() && tag.is_ok() && tag->size() == 1u);
+  SequenceInput seq{*tokens, {}};
+  for (size_t p = 0; p < tokens->size(); ++p)
+    if ((*tokens)[p] == (*tag)[0]) seq.read_positions.push_back(int32_t(p));
+  ASSERT_EQ(seq.read_positions.size(), 3u);  // one in the prompt, two in the response
+  ForwardOptions options;
+  options.logits = LogitsMode::kSelected;
+  options.logit_token_ids = {(*tokenizer)->encode("+", false, true)->at(0), (*tokenizer)->encode("-", false, true)->at(0)};
+  auto out = make_cpu_backend(model)->forward({seq}, options);
+  ASSERT_TRUE(out.is_ok()) << out.message();
+  std::vector<double> every;
+  for (int s = 0; s < 3; ++s)
+    every.push_back(1.0 / (1.0 + std::exp(double((*out)[0].logits[s * 2 + 1]) - (*out)[0].logits[s * 2])));
+
+  serve::ServiceOptions service;
+  service.mode = serve::Mode::kReward;
+  service.model_name = "shepherd";
+  service.reward.step_tag = "Rew";
+  service.reward.step_label_tokens = {"+", "-"};
+  auto server = start_server(model, service);
+  ASSERT_TRUE(server);
+  int status = 0;
+  auto step_rewards = [](const json& reply) { return reply["step_rewards"][0].get<std::vector<double>>(); };
+
+  const json with_prompt = post_json(*server, "/get_reward", json{{"query", {query}}, {"prompts", {prompt}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << with_prompt.dump();
+  ASSERT_EQ(step_rewards(with_prompt).size(), 2u) << with_prompt.dump();
+  for (size_t s = 0; s < 2; ++s) EXPECT_NEAR(step_rewards(with_prompt)[s], every[s + 1], 1e-6) << "step " << s;
+  EXPECT_NEAR(with_prompt["rewards"][0].get<double>(), std::min(every[1], every[2]), 1e-6) << with_prompt.dump();
+
+  // Without prompts, or with one the query does not hold, every separator is read.
+  for (const json& body : {json{{"query", {query}}}, json{{"query", {query}}, {"prompts", {"another prompt"}}}}) {
+    const json reply = post_json(*server, "/get_reward", body.dump(), &status);
+    ASSERT_EQ(status, 200) << reply.dump();
+    ASSERT_EQ(step_rewards(reply).size(), 3u) << reply.dump();
+    for (size_t s = 0; s < 3; ++s) EXPECT_NEAR(step_rewards(reply)[s], every[s], 1e-6) << "step " << s;
+  }
+
+  // A prompt that holds every separator leaves none in the response; a prompt that is not text is an error.
+  const json none_left = post_json(*server, "/get_reward", json{{"query", {query}}, {"prompts", {query}}}.dump(), &status);
+  EXPECT_EQ(status, 400) << none_left.dump();
+  EXPECT_NE(none_left.dump().find("query[0]"), std::string::npos) << none_left.dump();
+  const json not_text = post_json(*server, "/get_reward", json{{"query", {query}}, {"prompts", {7}}}.dump(), &status);
+  EXPECT_EQ(status, 400) << not_text.dump();
+  EXPECT_NE(not_text.dump().find("prompts[0]"), std::string::npos) << not_text.dump();
+}
+
+// Steps as turns (RLHFlow's PRMs): each step a user's turn answered with "+", read where each assistant
+// turn opens; an earlier exchange of the conversation, sent as the query's prompt, is not a step.
+TEST(ProcessRewardServe, StepsAsTurnsReadWhereEachAnswerOpens) {
+  auto loaded = load_model(qwen2_fixture());
+  ASSERT_TRUE(loaded.is_ok()) << loaded.message();
+  std::shared_ptr<const Model> model = *loaded;
+  const std::string problem = "What is 2 * 3?";
+  const std::vector<std::string> steps = {"2 * 3 is 6.", "So it is 7."};
+  const std::string earlier = "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n+<|im_end|>\n";
+  const std::string query = earlier + qwen_step_turns(problem, steps, "+");
+  const std::vector<double> every = rewards_before_answers(model, query, "+", "-");  // the earlier answer too
+  ASSERT_EQ(every.size(), 3u);
+  const std::vector<double> alone = rewards_before_answers(model, qwen_step_turns(problem, steps, "+"), "+", "-");
+
+  serve::ServiceOptions service;
+  service.mode = serve::Mode::kReward;
+  service.model_name = "rlhflow";
+  service.reward.step_label_tokens = {"+", "-"};
+  service.reward.step_turns = true;
+  auto server = start_server(model, service);
+  ASSERT_TRUE(server);
+  int status = 0;
+  const json with_prompt = post_json(*server, "/get_reward", json{{"query", {query}}, {"prompts", {earlier}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << with_prompt.dump();
+  const auto got = with_prompt["step_rewards"][0].get<std::vector<double>>();
+  ASSERT_EQ(got.size(), 2u) << with_prompt.dump();
+  for (size_t s = 0; s < 2; ++s) EXPECT_NEAR(got[s], every[s + 1], 1e-6) << "step " << s;
+  const json whole = post_json(*server, "/get_reward", json{{"query", {query}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << whole.dump();
+  EXPECT_EQ(whole["step_rewards"][0].size(), 3u) << whole.dump();
+
+  // Listed steps: the server lays them out as turns itself.
+  const json listed = post_json(*server, "/v1/score", json{{"pairs", {{{"prompt", problem}, {"steps", steps}}}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << listed.dump();
+  const auto listed_rewards = listed["data"][0]["step_rewards"].get<std::vector<double>>();
+  ASSERT_EQ(listed_rewards.size(), alone.size()) << listed.dump();
+  for (size_t s = 0; s < alone.size(); ++s) EXPECT_NEAR(listed_rewards[s], alone[s], 1e-6) << "step " << s;
 }
 
 }  // namespace
