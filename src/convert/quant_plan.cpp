@@ -1,8 +1,9 @@
 #include "convert/quant_plan.h"
-#include "core/ascii.h"
 
 #include <algorithm>
 #include <cctype>
+
+#include "core/ascii.h"
 
 namespace arbiter {
 

@@ -13,11 +13,11 @@
 #include <fstream>
 #include <thread>
 
+#include "core/ascii.h"
 #include "core/log.h"
 #include "fetch/cache.h"
 #include "fetch/http_transfer.h"
 #include "fetch/sha256.h"
-#include "core/ascii.h"
 
 namespace arbiter::fetch {
 

@@ -1,8 +1,9 @@
 #include "fetch/source.h"
-#include "core/ascii.h"
 
 #include <cctype>
 #include <vector>
+
+#include "core/ascii.h"
 
 namespace arbiter::fetch {
 

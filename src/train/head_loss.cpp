@@ -1,7 +1,8 @@
 #include "train/head_loss.h"
-#include "core/sigmoid.h"
 
 #include <cmath>
+
+#include "core/sigmoid.h"
 
 namespace arbiter::train {
 

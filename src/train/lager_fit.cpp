@@ -5,10 +5,10 @@
 #include <numeric>
 #include <random>
 
+#include "core/sigmoid.h"
 #include "eval/metrics.h"
 #include "train/adam.h"
 #include "train/split.h"
-#include "core/sigmoid.h"
 
 namespace arbiter::train {
 
