@@ -60,6 +60,7 @@ for path in glob.glob(f"{root}/tests/data/parquet/*.expected.jsonl") + [f"{share
 rows += ['{"problem": "p", "steps": ["a", "b"], "label": 1}',
          '{"problem": "p", "steps": ["a", "b"], "step_labels": [true, 0.5]}',
          '{"input": "q Step 1: a \u043a\u0438\\nStep 2: b \u043a\u0438", "label": "q Step 1: a +\\nStep 2: b -", "task": "MATH"}',
+         '{"question": {"problem": "p"}, "label": {"steps": [{"completions": [{"text": "a", "rating": 1}], "chosen_completion": 0, "human_completion": null}, {"completions": [{"text": "b", "rating": -1}, {"text": "c", "rating": 0}], "chosen_completion": null, "human_completion": null}], "finish_reason": "found_error"}}',
          '{"prompt": "p", "response_1": "a", "response_2": "b", "preference_strength": -2}',
          '{"context": [{"role": "user", "content": "q"}], "response1": "a", "response2": "b", "overall_preference": 1}',
          '{"chosen": "\\n\\nHuman: hi\\n\\nAssistant: yo", "rejected": "\\n\\nHuman: hi\\n\\nAssistant: no"}',

@@ -14,7 +14,8 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
   add_device_option(sub, a.device);
   sub.add_option("-i,--input", a.input, "dataset: JSONL, JSON array (either may be .gz), or Parquet; a quoted pattern ('train-*.parquet') reads every match")->required();
   sub.add_option("-o,--output", a.output, "output JSONL, one line per input row")->required();
-  sub.add_option("--schema", a.schema, "auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids, steps")
+  sub.add_option("--schema", a.schema,
+                 "auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids, steps, math-shepherd, prm800k")
       ->default_val("auto");
   sub.add_option("--field", a.fields, "NAME=FIELD mapping for generic rows (prompt, response, id, labels)");
   sub.add_flag("--resume", a.resume, "keep the rows already in --output and append the rest");

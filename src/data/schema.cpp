@@ -174,6 +174,69 @@ Status read_math_shepherd(const json& row, Example& ex) {
   return Status::ok();
 }
 
+// PRM800K's rows (OpenAI, "Let's Verify Step by Step"): `question.problem`, and `label.steps`, one entry per
+// step of the labelled trajectory, each with rated `completions` (+1 right, 0 neutral, -1 wrong), the
+// `chosen_completion` that continues the trajectory, or a labeller's own `human_completion` when that is
+// null. Where both are null the trajectory stops at that step: it is the solution's own step, the first
+// completion (phase 2 collects alternatives only after the first mistake). Neutral counts as right, as
+// the first wrong step is the first rated -1; `finish_reason` says whether a wrong step was looked for to
+// the end ("found_error", "solution") or the labelling stopped ("give_up", "bad_problem": no first_error_step).
+Status read_prm800k(const json& row, Example& ex) {
+  if (!row.contains("question") || !row.at("question").is_object()) return error("field 'question' must be an object");
+  if (!row.contains("label") || !row.at("label").is_object() || !row.at("label").contains("steps"))
+    return error("field 'label' must be an object with 'steps'");
+  const json& question = row.at("question");
+  if (!question.contains("problem") || !question.at("problem").is_string())
+    return error("field 'question.problem' must be a string");
+  const json& steps = row.at("label").at("steps");
+  if (!steps.is_array() || steps.empty()) return error("field 'label.steps' must be a non-empty list");
+  int64_t first_error = -1;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const std::string at = "field 'label.steps[" + std::to_string(i) + "]'";
+    const json& step = steps[i];
+    if (!step.is_object() || !step.contains("completions") || !step.at("completions").is_array())
+      return error(at + " has no 'completions' list");
+    const json& completions = step.at("completions");
+    const json chosen = step.value("chosen_completion", json());
+    const json human = step.value("human_completion", json());
+    std::string text;
+    double label = 1.0;
+    if (!chosen.is_null()) {
+      if (!chosen.is_number_integer() || chosen.get<int64_t>() < 0 || chosen.get<int64_t>() >= int64_t(completions.size()))
+        return error(at + ": 'chosen_completion' " + chosen.dump() + " is not an index of its " +
+                     std::to_string(completions.size()) + " completions");
+      const json& c = completions.at(chosen.get<size_t>());
+      if (!c.contains("text") || !c.at("text").is_string()) return error(at + ": the chosen completion has no text");
+      text = c.at("text").get<std::string>();
+      const json rating = c.value("rating", json());
+      if (!rating.is_null() && !rating.is_number()) return error(at + ": rating " + rating.dump() + " is not a number");
+      label = rating.is_number() && rating.get<double>() < 0 ? 0.0 : 1.0;
+    } else if (!human.is_null()) {  // a labeller's own step, written to be right
+      if (human.is_string()) text = human.get<std::string>();
+      else if (human.is_object() && human.contains("text") && human.at("text").is_string()) text = human.at("text").get<std::string>();
+      else return error(at + ": 'human_completion' has no text");
+    } else {
+      if (i + 1 != steps.size())
+        return error(at + ": no chosen or human completion, yet the trajectory goes on after it");
+      if (completions.empty() || !completions[0].contains("text") || !completions[0].at("text").is_string())
+        return error(at + ": no completion to end the trajectory with");
+      text = completions[0].at("text").get<std::string>();
+      const json rating = completions[0].value("rating", json());
+      label = rating.is_number() && rating.get<double>() < 0 ? 0.0 : 1.0;
+    }
+    if (label == 0.0 && first_error < 0) first_error = int64_t(i);
+    ex.steps.push_back(std::move(text));
+    ex.step_labels.push_back(label);
+  }
+  ex.prompt_turns = {Turn{"user", question.at("problem").get<std::string>()}};
+  std::string joined;
+  for (const std::string& step : ex.steps) joined += (joined.empty() ? "" : "\n\n") + step;
+  ex.responses.push_back(std::move(joined));
+  const std::string finish = row.at("label").value("finish_reason", std::string());
+  if (first_error >= 0 || finish == "solution" || finish == "found_error") ex.labels["first_error_step"] = double(first_error);
+  return Status::ok();
+}
+
 bool is_reserved(const std::string& name) {
   return name == "prompt" || name == "response" || name == "id" || name == "steps";
 }
@@ -189,9 +252,10 @@ Result<Schema> parse_schema_name(const std::string& name) {
   if (name == "input_ids") return Schema::kTokenIds;
   if (name == "steps") return Schema::kSteps;
   if (name == "math-shepherd") return Schema::kMathShepherd;
+  if (name == "prm800k") return Schema::kPrm800k;
   return error("unknown schema '" + name +
                "' (expected auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids, steps, "
-               "math-shepherd)");
+               "math-shepherd, prm800k)");
 }
 
 const char* schema_name(Schema schema) {
@@ -204,6 +268,7 @@ const char* schema_name(Schema schema) {
     case Schema::kTokenIds: return "input_ids";
     case Schema::kSteps: return "steps";
     case Schema::kMathShepherd: return "math-shepherd";
+    case Schema::kPrm800k: return "prm800k";
   }
   return "?";
 }
@@ -233,6 +298,9 @@ Schema detect_schema(const json& row) {
   if (row.contains("input") && row["input"].is_string() && row.contains("label") && row["label"].is_string() &&
       row["input"].get_ref<const std::string&>().find(kShepherdTag) != std::string::npos)
     return Schema::kMathShepherd;
+  if (row.contains("question") && row["question"].is_object() && row.contains("label") && row["label"].is_object() &&
+      row["label"].contains("steps"))
+    return Schema::kPrm800k;
   return Schema::kGeneric;
 }
 
@@ -390,6 +458,10 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
       }
       case Schema::kMathShepherd: {
         ARB_TRY(read_math_shepherd(row, ex));
+        break;
+      }
+      case Schema::kPrm800k: {
+        ARB_TRY(read_prm800k(row, ex));
         break;
       }
       case Schema::kGeneric: {

@@ -22,9 +22,11 @@ enum class Schema {
   kTokenIds,              // input_ids: [int]
   kSteps,                 // problem (or prompt), steps: [string], label (first wrong step, -1 none): ProcessBench
   kMathShepherd,          // input (problem, steps each ended by " ки"), label (the same, "+" / "-" for each tag)
+  kPrm800k,               // question.problem, label.steps[].completions[].rating (+1 / 0 / -1): PRM800K
 };
 
-// "helpsteer2", "helpsteer2-preference", "rewardbench", "generic", "input_ids", "steps", "math-shepherd", "auto".
+// "helpsteer2", "helpsteer2-preference", "rewardbench", "generic", "input_ids", "steps", "math-shepherd",
+// "prm800k", "auto".
 Result<Schema> parse_schema_name(const std::string& name);
 const char* schema_name(Schema schema);
 

@@ -243,6 +243,72 @@ TEST(Reader, MathShepherdRowsGiveStepsAndTheirLabels) {
   }
 }
 
+// PRM800K's layout, as its README annotates a line (trimmed): the steps of the labelled trajectory are
+// each step's chosen completion, a labeller's own step where none was chosen, and, where neither is set,
+// the last step's first completion (the solution's own, rated -1 here).
+TEST(Reader, Prm800kRowsFollowTheLabelledTrajectory) {
+  const nlohmann::json row = nlohmann::json::parse(R"({
+    "labeler": "340d89bc", "generation": 9, "is_quality_control_question": false,
+    "question": {"problem": "What is the greatest common factor of $20 !$ and $200,\\!000$?",
+                 "ground_truth_answer": "40,\\!000"},
+    "label": {"steps": [
+        {"completions": [{"text": "I want the largest divisor of both.", "rating": 0, "flagged": null}],
+         "human_completion": null, "chosen_completion": 0},
+        {"completions": [{"text": "Factor 200,000 as 2^5 * 10^4.", "rating": -1, "flagged": null},
+                         {"text": "Factor both numbers.", "rating": 1, "flagged": false}],
+         "human_completion": null, "chosen_completion": 1},
+        {"completions": [{"text": "Guess.", "rating": -1, "flagged": null}],
+         "human_completion": {"text": "Count the factors of 2 in 20!.", "rating": null}, "chosen_completion": null},
+        {"completions": [{"text": "So the answer is 320,000.", "rating": -1, "flagged": null},
+                         {"text": "So it is 40,000.", "rating": 1, "flagged": false}],
+         "human_completion": null, "chosen_completion": null}],
+      "total_time": 278270, "finish_reason": "found_error"}})");
+  const std::string path = write_file("prm800k.jsonl", row.dump() + "\n");
+  Status status;
+  auto rows = read_all(path, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(detect_schema(rows[0].raw), Schema::kPrm800k);
+  ASSERT_EQ(rows[0].prompt_turns.size(), 1u);
+  EXPECT_EQ(rows[0].prompt_turns[0].content, "What is the greatest common factor of $20 !$ and $200,\\!000$?");
+  EXPECT_EQ(rows[0].steps, (std::vector<std::string>{"I want the largest divisor of both.", "Factor both numbers.",
+                                                     "Count the factors of 2 in 20!.", "So the answer is 320,000."}));
+  EXPECT_EQ(rows[0].step_labels, (std::vector<double>{1, 1, 1, 0}));  // neutral counts as right
+  EXPECT_EQ(rows[0].labels.at("first_error_step"), 3);
+
+  // A solution labelled to its end without a wrong step has none; one given up on has no such label.
+  nlohmann::json solved = row, given_up = row;
+  solved["label"]["steps"].erase(3);
+  solved["label"]["finish_reason"] = "solution";
+  given_up["label"]["steps"].erase(3);
+  given_up["label"]["finish_reason"] = "give_up";
+  const std::string more = write_file("prm800k-more.jsonl", solved.dump() + "\n" + given_up.dump() + "\n");
+  rows = read_all(more, {}, &status);
+  ASSERT_TRUE(status) << status.message();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].labels.at("first_error_step"), -1);
+  EXPECT_EQ(rows[1].labels.count("first_error_step"), 0u);
+
+  // A chosen index outside the completions, a trajectory that goes on after an unchosen step, a step
+  // without completions: errors naming the step.
+  struct Bad {
+    nlohmann::json row;
+    std::string message;
+  };
+  nlohmann::json out_of_range = row, goes_on = row, no_list = row;
+  out_of_range["label"]["steps"][1]["chosen_completion"] = 2;
+  goes_on["label"]["steps"][0]["chosen_completion"] = nullptr;
+  no_list["label"]["steps"][2].erase("completions");
+  for (const Bad& b : std::vector<Bad>{{out_of_range, "label.steps[1]"}, {goes_on, "label.steps[0]"}, {no_list, "label.steps[2]"}}) {
+    const std::string bad_path = write_file("prm800k-bad.jsonl", b.row.dump() + "\n");
+    Status bad_status;
+    read_all(bad_path, {}, &bad_status);
+    EXPECT_FALSE(bad_status) << b.message;
+    EXPECT_NE(bad_status.message().find(b.message), std::string::npos) << bad_status.message();
+    EXPECT_NE(bad_status.message().find("prm800k-bad.jsonl"), std::string::npos) << bad_status.message();
+  }
+}
+
 TEST(Reader, StepLabelsListOnePerStep) {
   const std::string path = write_file(
       "step-labels.jsonl", R"({"problem": "p", "steps": ["a", "b", "c"], "step_labels": [true, 0.25, null]})" "\n");
