@@ -14,13 +14,27 @@ namespace {
 struct FeaturesArgs {
   DatasetArgs data;
   std::string layer = "final";
-  std::string step_tag, step_join, split_steps;
+  std::string step_tag, step_join, split_steps, step_answer = "+";
   int64_t step_tag_id = -1;
+  bool step_turns = false;
 };
 
-// The step layout the options ask for, its separator resolved; none without --step-tag / --step-tag-id
-// (unless the model is a process reward model, whose own separator is then read).
-Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Model& model, const Tokenizer& tokenizer) {
+// The step layout the options ask for, its separator resolved; none without --step-tag / --step-tag-id /
+// --step-turns (unless the model is a process reward model, whose own separator is then read).
+Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Model& model,
+                                              const ConversationFormatter& formatter) {
+  if (args.step_turns) {
+    if (!args.step_tag.empty() || args.step_tag_id >= 0 || !args.step_join.empty())
+      return error("--step-turns: the steps are turns of a conversation, not text ended by a separator: leave out "
+                   "--step-tag, --step-tag-id and --step-join");
+    StepLayout layout;
+    layout.turns = true;
+    layout.answer = unescape_option_text(args.step_answer);
+    layout.split_at = unescape_option_text(args.split_steps);
+    ARB_ASSIGN(layout.turn_opening, formatter.assistant_opening());
+    return std::optional<StepLayout>{layout};
+  }
+  const Tokenizer& tokenizer = formatter.tokenizer();
   const bool asked = !args.step_tag.empty() || args.step_tag_id >= 0;
   if (!asked && !model.config.process_reward) {
     if (!args.step_join.empty() || !args.split_steps.empty())
@@ -54,7 +68,7 @@ Status run_features(const FeaturesArgs& args) {
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(data));
   ARB_ASSIGN(auto model, load_model(data.model_path));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
-  ARB_ASSIGN(std::optional<StepLayout> steps, step_layout(args, *model, formatter->tokenizer()));
+  ARB_ASSIGN(std::optional<StepLayout> steps, step_layout(args, *model, *formatter));
   ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, out_path, steps));
   ARB_ASSIGN(auto backend, make_command_backend(model, data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, *job, run));
@@ -82,6 +96,11 @@ const CommandRegistration kFeaturesRegistration({
                      "the text after each listed step, holding the separator (default: the separator alone)");
       sub.add_option("--split-steps", args->split_steps,
                      "split a response that holds no separator into steps at this text (e.g. '\\n\\n')");
+      sub.add_flag("--step-turns", args->step_turns,
+                   "one feature row per step, each step a user's turn answered by --step-answer: the state where "
+                   "each answer's turn opens (for a head that `score --head --step-turns` reads the same way)");
+      sub.add_option("--step-answer", args->step_answer, "the assistant's answer to each step with --step-turns")
+          ->default_val("+");
       return [args] { return run_features(*args); };
     },
     "extract per-row hidden states (safetensors features file) for training reward heads",

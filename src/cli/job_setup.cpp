@@ -42,8 +42,10 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
                  "read at each separator (Math-Shepherd: '+,-'); the reward is the softmax's share of the first");
   sub.add_option("--step-token-ids", args.step_token_ids, "the same tokens by id (right,wrong)");
   sub.add_flag("--step-turns", args.step_turns,
-               "with --step-tokens: each step is a user's turn answered by the right step's token, read where each "
-               "assistant turn opens (RLHFlow's PRMs: --step-tokens '+,-' --step-turns)");
+               "with --step-tokens (or a binary --head): each step is a user's turn answered by the right step's "
+               "token, read where each assistant turn opens (RLHFlow's PRMs: --step-tokens '+,-' --step-turns)");
+  sub.add_option("--step-answer", args.step_answer,
+                 "with --step-turns and --head: the assistant's answer to each step (default '+', as in features)");
   sub.add_option("--step-aggregate", args.step_aggregate,
                  "process reward models: a solution's score from its step rewards: min, product, mean, last")
       ->default_val("min");
@@ -166,22 +168,32 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       if (options.step_label_tokens.size() != 2)
         return error("--step-tokens: give two tokens, the right step's then the wrong one's ('+,-')");
     }
-  } else if (args.step_turns) {
-    return error("--step-turns: steps as turns are read by a causal LM's step tokens: give --step-tokens");
+  } else if (args.step_turns && !options.head) {
+    return error("--step-turns: steps as turns are read by a causal LM's step tokens (--step-tokens) or by a binary "
+                 "head (--head)");
   } else if (!options.head && args.reward_token_id < 0 && !model.config.is_classifier()) {
     return error(model.path + ": not a sequence-classification model (use `arbiter judge` for a causal LM, "
                  "--head with a head from `arbiter train head`, --reward-token-id for a model that keeps its "
                  "reward in a logit, as Nemotron-70B-Reward-HF does, or --step-tokens for a process reward model "
                  "that writes its verdict on each step, as Math-Shepherd's does)");
   }
-  // A binary head trained on step features reads every separator when given one.
+  // A binary head trained on step features reads every separator when given one (or every answer's turn).
   const bool step_separator_given = !args.step_tag.empty() || args.step_tag_id >= 0;
-  if (options.head && step_separator_given) {
+  if (options.head && (step_separator_given || args.step_turns)) {
     if (options.head->objective != "binary")
-      return error("--step-tag with --head: " + args.head_path + " is a '" + options.head->objective +
-                   "' head; a head read at every step is trained with `arbiter features --step-tag` and "
-                   "`arbiter train head --objective binary`");
+      return error(std::string(args.step_turns ? "--step-turns" : "--step-tag") + " with --head: " + args.head_path +
+                   " is a '" + options.head->objective + "' head; a head read at every step is trained with `arbiter "
+                   "features --step-tag` (or --step-turns) and `arbiter train head --objective binary`");
+    if (args.step_turns && (step_separator_given || !args.step_join.empty()))
+      return error("--step-turns: the steps are turns of a conversation, not text ended by a separator: leave out "
+                   "--step-tag, --step-tag-id and --step-join");
     options.head_reads_steps = true;
+    options.step_turns = args.step_turns;
+  }
+  if (!args.step_answer.empty()) {
+    if (!args.step_turns) return error("--step-answer: the answer to each step is written with --step-turns");
+    if (causal_steps) return error("--step-answer: with --step-tokens the right step's token is the answer");
+    options.step_answer = unescape_option_text(args.step_answer);
   }
   const bool reads_steps = options.head ? options.head_reads_steps : model.config.process_reward || causal_steps;
   for (const auto& [option, value] : {std::pair<const char*, const std::string&>{"--step-tag", args.step_tag},

@@ -125,11 +125,13 @@ Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, cons
   if (model.config.process_reward || !options.step_label_tokens.empty() || !options.step_label_token_ids.empty() ||
       options.head_reads_steps) {
     if (options.step_turns) {
-      if (options.step_label_tokens.size() != 2)
+      if (!options.head_reads_steps && options.step_label_tokens.size() != 2)
         return error("steps as turns are answered with the right step's token: give it as text (--step-tokens)");
       if (!formatter) return error("the model has no tokenizer to format steps as turns with");
       ARB_ASSIGN(options.turn_opening, formatter->assistant_opening());
-      ARB_ASSIGN(options.step_label_token_ids, resolve_step_label_tokens(*tokenizer, options.step_label_tokens));
+      if (!options.head_reads_steps) {
+        ARB_ASSIGN(options.step_label_token_ids, resolve_step_label_tokens(*tokenizer, options.step_label_tokens));
+      }
       return Status::ok();
     }
     if (options.step_tag.empty() && options.step_token_id < 0) options.step_tag = model.config.step_tag;
@@ -177,7 +179,9 @@ StepLayout RewardJob::step_layout() const {
   layout.split_at = options_.split_steps_at;
   if (options_.step_turns) {
     layout.turns = true;
-    layout.answer = options_.step_label_tokens.empty() ? "" : options_.step_label_tokens[0];
+    layout.answer = !options_.step_answer.empty()           ? options_.step_answer
+                    : !options_.step_label_tokens.empty() ? options_.step_label_tokens[0]
+                                                          : "+";
     layout.turn_opening = options_.turn_opening;
   }
   return layout;

@@ -51,10 +51,12 @@ struct RewardJobOptions {
   double step_threshold = 0.5;  // a step whose reward is below this is counted wrong
   // A response holding no separator is split into steps here (e.g. "\n\n"); empty: such a response is an error.
   std::string split_steps_at;
-  // Steps as turns of a conversation, each answered with the right step token's text (RLHFlow's PRMs,
-  // with step_label_tokens): read where each assistant turn opens, not at a separator. turn_opening: the
-  // chat template's assistant turn opening, set before the job runs.
+  // Steps as turns of a conversation (RLHFlow's PRMs with step_label_tokens, or a binary head trained on
+  // such features): read where each assistant turn opens, not at a separator. Each step is answered with
+  // step_answer, or else the right step token's text. turn_opening: the chat template's assistant turn
+  // opening, set before the job runs.
   bool step_turns = false;
+  std::string step_answer;
   std::vector<int32_t> turn_opening;
   // Gated heads (ArmoRM) only: the tokens of kGatingPatternText, set before the job runs.
   std::vector<int32_t> gating_pattern;

@@ -18,22 +18,34 @@
 
 namespace arbiter::testing {
 
-inline std::vector<double> rewards_before_answers(const std::shared_ptr<const Model>& model, const std::string& text,
-                                                  const std::string& right, const std::string& wrong) {
-  auto tokenizer = load_model_tokenizer(*model);
+// The text's tokens, read at the token before each `answer` token (the answer must be one token).
+inline SequenceInput reads_before_answers(const Model& model, const std::string& text, const std::string& answer) {
+  auto tokenizer = load_model_tokenizer(model);
   if (!tokenizer.is_ok()) {
     ADD_FAILURE() << tokenizer.message();
     return {};
   }
   auto tokens = (*tokenizer)->encode(text, false, true);
-  auto right_ids = (*tokenizer)->encode(right, false, true), wrong_ids = (*tokenizer)->encode(wrong, false, true);
-  if (!tokens.is_ok() || !right_ids.is_ok() || !wrong_ids.is_ok() || right_ids->size() != 1 || wrong_ids->size() != 1) {
-    ADD_FAILURE() << "the text or the step tokens do not encode as expected";
+  auto answer_ids = (*tokenizer)->encode(answer, false, true);
+  if (!tokens.is_ok() || !answer_ids.is_ok() || answer_ids->size() != 1) {
+    ADD_FAILURE() << "the text or the answer does not encode as expected";
     return {};
   }
   SequenceInput seq{*tokens, {}};
   for (size_t i = 1; i < tokens->size(); ++i)
-    if ((*tokens)[i] == (*right_ids)[0]) seq.read_positions.push_back(int32_t(i - 1));
+    if ((*tokens)[i] == (*answer_ids)[0]) seq.read_positions.push_back(int32_t(i - 1));
+  return seq;
+}
+
+inline std::vector<double> rewards_before_answers(const std::shared_ptr<const Model>& model, const std::string& text,
+                                                  const std::string& right, const std::string& wrong) {
+  const SequenceInput seq = reads_before_answers(*model, text, right);
+  auto tokenizer = load_model_tokenizer(*model);
+  auto right_ids = (*tokenizer)->encode(right, false, true), wrong_ids = (*tokenizer)->encode(wrong, false, true);
+  if (seq.read_positions.empty() || !right_ids.is_ok() || !wrong_ids.is_ok() || wrong_ids->size() != 1) {
+    ADD_FAILURE() << "nothing to read, or the step tokens do not encode as one token each";
+    return {};
+  }
   ForwardOptions options;
   options.logits = LogitsMode::kSelected;
   options.logit_token_ids = {(*right_ids)[0], (*wrong_ids)[0]};

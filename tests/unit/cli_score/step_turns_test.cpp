@@ -9,6 +9,8 @@
 #include "../../support/answer_reads.h"
 #include "../../support/cli_helpers.h"
 #include "model/model.h"
+#include "train/features_file.h"
+#include "train/reward_head.h"
 
 namespace arbiter {
 namespace {
@@ -69,6 +71,68 @@ TEST(StepTurns, OptionsThatCannotBeReadAreErrorsNamingThem) {
   auto r = run_arbiter(base + "--step-turns --step-tokens '+,-' --max-length 12");
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("not truncated"), std::string::npos) << r.out;
+}
+
+// A binary head on a frozen backbone, read the same way: `features --step-turns` writes the state where each
+// answer's turn opens (held to a forward read by hand there), `train head --objective binary` fits it, and
+// `score --head --step-turns` gives each step the head's sigmoid on those states.
+TEST(StepTurns, FeaturesTrainAHeadThatScoresEachTurn) {
+  struct Row {
+    std::string problem;
+    std::vector<std::string> steps;
+    int label;  // ProcessBench: the first wrong step, -1 when none is
+  };
+  const std::vector<Row> rows = {{kProblem, kSteps, 1}, {"Add 3 and 5.", {"3 and 5 make 8.", "So 8."}, -1},
+                                 {"Halve 9.", {"9 / 2 = 4.", "So 4."}, 0}};
+  const std::string dir = temp_dir("step-turns-head");
+  std::string text;
+  for (const Row& r : rows)
+    text += nlohmann::json{{"problem", r.problem}, {"steps", r.steps}, {"label", r.label}}.dump() + "\n";
+  write_text(dir + "/rows.jsonl", text);
+  auto r = run_arbiter("features -q -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir + "/f.safetensors --step-turns");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto features = train::read_features(dir + "/f.safetensors");
+  ASSERT_TRUE(features.is_ok()) << features.message();
+  ASSERT_EQ(features->rows, 3 + 2 + 2);
+
+  auto model = load_model(kModel);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  const SequenceInput seq = reads_before_answers(**model, qwen_step_turns(kProblem, kSteps, "+"), "+");
+  ASSERT_EQ(seq.read_positions.size(), kSteps.size());
+  ForwardOptions forward;
+  forward.final_norm = true;
+  auto out = make_cpu_backend(*model)->forward({seq}, forward);
+  ASSERT_TRUE(out.is_ok()) << out.message();
+  const int64_t d = features->dim;
+  for (size_t k = 0; k < kSteps.size(); ++k)
+    for (int64_t j = 0; j < d; ++j)
+      ASSERT_NEAR(features->at(int64_t(k), 0)[j], (*out)[0].final_norm[k * size_t(d) + size_t(j)], 1e-6) << "step " << k;
+
+  r = run_arbiter("train head --features " + dir + "/f.safetensors --objective binary --out " + dir +
+                  "/head.safetensors --epochs 5 --validation-fraction 0");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto head = train::load_reward_head(dir + "/head.safetensors");
+  ASSERT_TRUE(head.is_ok()) << head.message();
+  r = run_arbiter("score -q -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir + "/scored.jsonl --head " + dir +
+                  "/head.safetensors --step-turns");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(dir + "/scored.jsonl");
+  ASSERT_EQ(lines.size(), rows.size());
+  int64_t at = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto got = lines[i]["step_rewards"].get<std::vector<double>>();
+    ASSERT_EQ(got.size(), rows[i].steps.size()) << lines[i].dump();
+    for (size_t k = 0; k < got.size(); ++k, ++at)
+      EXPECT_NEAR(got[k], 1.0 / (1.0 + std::exp(-train::head_score(*head, features->at(at, 0)))), 1e-6) << i << " " << k;
+  }
+  // A head trained on another objective is not read at every step.
+  train::RewardHead regression = *head;
+  regression.objective = "regression";
+  ASSERT_TRUE(train::save_reward_head(dir + "/regression.safetensors", regression));
+  r = run_arbiter("score -q -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir + "/bad.jsonl --head " + dir +
+                  "/regression.safetensors --step-turns");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("binary"), std::string::npos) << r.out;
 }
 
 }  // namespace
