@@ -49,8 +49,12 @@ TEST(StepTurns, EachStepIsAUserTurnReadWhereTheAnswerOpens) {
 TEST(StepTurns, OptionsThatCannotBeReadAreErrorsNamingThem) {
   const std::string dir = temp_dir("step-turns-errors");
   write_text(dir + "/rows.jsonl", nlohmann::json{{"problem", "p"}, {"steps", {"a", "b"}}}.dump() + "\n");
-  // A template without a generation prompt has no assistant turn opening to read at.
+  // A template without a generation prompt has no assistant turn opening to read at; nor has one that
+  // always writes it (as some Llama 3 templates do), even after the assistant's own turn.
   write_text(dir + "/concat.jinja", "{{ messages | map(attribute='content') | join(' ') }}");
+  write_text(dir + "/always.jinja",
+             "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
+             "{% endfor %}{{ '<|im_start|>assistant\\n' }}");
   const std::string base = "score -q -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl ";
   struct Case {
     std::string options, message;
@@ -61,6 +65,7 @@ TEST(StepTurns, OptionsThatCannotBeReadAreErrorsNamingThem) {
       {"--step-turns --step-tokens '+,-' --step-tag Rew", "leave out"},
       {"--step-turns --step-tokens '+,-' --step-join x", "leave out"},
       {"--step-turns --step-tokens '+,-' --chat-template " + dir + "/concat.jinja", "generation prompt"},
+      {"--step-turns --step-tokens '+,-' --chat-template " + dir + "/always.jinja", "generation prompt"},
   };
   for (const Case& c : cases) {
     auto r = run_arbiter(base + c.options);
