@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "../../support/answer_reads.h"
+#include "../../support/step_token_reads.h"
 #include "../../support/cli_helpers.h"
 #include "model/model.h"
 #include "train/features_file.h"
@@ -102,7 +102,7 @@ TEST(StepTurns, FeaturesTrainAHeadThatScoresEachTurn) {
 
   auto model = load_model(kModel);
   ASSERT_TRUE(model.is_ok()) << model.message();
-  const SequenceInput seq = reads_before_answers(**model, qwen_step_turns(kProblem, kSteps, "+"), "+");
+  const SequenceInput seq = reads_at_token(**model, qwen_step_turns(kProblem, kSteps, "+"), "+", /*before=*/true);
   ASSERT_EQ(seq.read_positions.size(), kSteps.size());
   ForwardOptions forward;
   forward.final_norm = true;

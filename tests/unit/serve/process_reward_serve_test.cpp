@@ -4,7 +4,7 @@
 // rewards come from a forward read at the separators and the head computed here in double precision.
 #include <cmath>
 
-#include "../../support/answer_reads.h"
+#include "../../support/step_token_reads.h"
 #include "../../support/reward_head_fixture.h"
 #include "model/model_tokenizer.h"
 #include "serve_helpers.h"
@@ -103,23 +103,8 @@ TEST(ProcessRewardServe, ACausalLmReadByStepTokens) {
   ASSERT_TRUE(loaded.is_ok()) << loaded.message();
   std::shared_ptr<const Model> model = *loaded;
   const std::string query = "What is 2 + 2? 2 + 2 = 4.\nRew\nSo it is 5.\nRew\n";
-  auto tokenizer = load_model_tokenizer(*model);
-  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
-  auto tokens = (*tokenizer)->encode(query, false, true);
-  const auto tag = (*tokenizer)->encode("Rew", false, true);
-  ASSERT_TRUE(tokens.is_ok() && tag.is_ok() && tag->size() == 1u);
-  SequenceInput seq{*tokens, {}};
-  for (size_t p = 0; p < tokens->size(); ++p)
-    if ((*tokens)[p] == (*tag)[0]) seq.read_positions.push_back(int32_t(p));
-  ASSERT_EQ(seq.read_positions.size(), 2u);
-  ForwardOptions options;
-  options.logits = LogitsMode::kSelected;
-  options.logit_token_ids = {(*tokenizer)->encode("+", false, true)->at(0), (*tokenizer)->encode("-", false, true)->at(0)};
-  auto out = make_cpu_backend(model)->forward({seq}, options);
-  ASSERT_TRUE(out.is_ok()) << out.message();
-  std::vector<double> expected;
-  for (int s = 0; s < 2; ++s)
-    expected.push_back(1.0 / (1.0 + std::exp(double((*out)[0].logits[s * 2 + 1]) - (*out)[0].logits[s * 2])));
+  const std::vector<double> expected = rewards_at_tags(model, query, "Rew", "+", "-");
+  ASSERT_EQ(expected.size(), 2u);
 
   serve::ServiceOptions service;
   service.mode = serve::Mode::kReward;
@@ -149,23 +134,8 @@ TEST(ProcessRewardServe, GetRewardReadsOnlyAfterTheQuerysPrompt) {
   std::shared_ptr<const Model> model = *loaded;
   const std::string prompt = "Rew is a word. What is 2 + 2? ";
   const std::string query = prompt + "2 + 2 = 4.\nRew\nSo it is 5.\nRew\n";
-  auto tokenizer = load_model_tokenizer(*model);
-  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
-  auto tokens = (*tokenizer)->encode(query, false, true);
-  const auto tag = (*tokenizer)->encode("Rew", false, true);
-  ASSERT_TRUE(tokens.is_ok() && tag.is_ok() && tag->size() == 1u);
-  SequenceInput seq{*tokens, {}};
-  for (size_t p = 0; p < tokens->size(); ++p)
-    if ((*tokens)[p] == (*tag)[0]) seq.read_positions.push_back(int32_t(p));
-  ASSERT_EQ(seq.read_positions.size(), 3u);  // one in the prompt, two in the response
-  ForwardOptions options;
-  options.logits = LogitsMode::kSelected;
-  options.logit_token_ids = {(*tokenizer)->encode("+", false, true)->at(0), (*tokenizer)->encode("-", false, true)->at(0)};
-  auto out = make_cpu_backend(model)->forward({seq}, options);
-  ASSERT_TRUE(out.is_ok()) << out.message();
-  std::vector<double> every;
-  for (int s = 0; s < 3; ++s)
-    every.push_back(1.0 / (1.0 + std::exp(double((*out)[0].logits[s * 2 + 1]) - (*out)[0].logits[s * 2])));
+  const std::vector<double> every = rewards_at_tags(model, query, "Rew", "+", "-");
+  ASSERT_EQ(every.size(), 3u);  // one in the prompt, two in the response
 
   serve::ServiceOptions service;
   service.mode = serve::Mode::kReward;
