@@ -24,9 +24,7 @@ struct FeaturesArgs {
 Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Model& model,
                                               const ConversationFormatter& formatter) {
   if (args.step_turns) {
-    if (!args.step_tag.empty() || args.step_tag_id >= 0 || !args.step_join.empty())
-      return error("--step-turns: the steps are turns of a conversation, not text ended by a separator: leave out "
-                   "--step-tag, --step-tag-id and --step-join");
+    ARB_TRY(refuse_separator_with_step_turns(args.step_tag, args.step_tag_id, args.step_join));
     StepLayout layout;
     layout.turns = true;
     layout.answer = unescape_option_text(args.step_answer);

@@ -117,6 +117,12 @@ std::string unescape_option_text(const std::string& text) {
   return out;
 }
 
+Status refuse_separator_with_step_turns(const std::string& step_tag, int64_t step_tag_id, const std::string& step_join) {
+  if (step_tag.empty() && step_tag_id < 0 && step_join.empty()) return Status::ok();
+  return error("--step-turns: the steps are turns of a conversation, not text ended by a separator: leave out "
+               "--step-tag, --step-tag-id and --step-join");
+}
+
 Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model) {
   RewardJobOptions options;
   if (!args.head_path.empty()) {
@@ -143,9 +149,7 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
                    (model.config.is_classifier() ? model.path + " is a sequence-classification model"
                                                  : std::string("not with --head or --reward-token-id")));
     if (args.step_turns) {
-      if (!args.step_tag.empty() || args.step_tag_id >= 0 || !args.step_join.empty())
-        return error("--step-turns: the steps are turns of a conversation, not text ended by a separator: leave out "
-                     "--step-tag, --step-tag-id and --step-join");
+      ARB_TRY(refuse_separator_with_step_turns(args.step_tag, args.step_tag_id, args.step_join));
       if (args.step_tokens.empty())
         return error("--step-turns: give the step tokens as text (--step-tokens '+,-'): the right one answers each step");
       options.step_turns = true;
@@ -184,9 +188,7 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       return error(std::string(args.step_turns ? "--step-turns" : "--step-tag") + " with --head: " + args.head_path +
                    " is a '" + options.head->objective + "' head; a head read at every step is trained with `arbiter "
                    "features --step-tag` (or --step-turns) and `arbiter train head --objective binary`");
-    if (args.step_turns && (step_separator_given || !args.step_join.empty()))
-      return error("--step-turns: the steps are turns of a conversation, not text ended by a separator: leave out "
-                   "--step-tag, --step-tag-id and --step-join");
+    if (args.step_turns) ARB_TRY(refuse_separator_with_step_turns(args.step_tag, args.step_tag_id, args.step_join));
     options.head_reads_steps = true;
     options.step_turns = args.step_turns;
   }

@@ -47,6 +47,10 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
 // An option's text with \n, \t and \\ read as the characters they name (other escapes: the character).
 std::string unescape_option_text(const std::string& text);
 
+// --step-turns reads where each answer's turn opens: a separator (--step-tag, --step-tag-id, --step-join)
+// beside it is an error.
+Status refuse_separator_with_step_turns(const std::string& step_tag, int64_t step_tag_id, const std::string& step_join);
+
 // `tokenizer` may be null (a model without one): score tokens must then be given by id.
 Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer);
 

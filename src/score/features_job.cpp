@@ -12,8 +12,7 @@ Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
                                                          std::shared_ptr<ConversationFormatter> formatter,
                                                          const std::string& layer, std::string output_path,
                                                          std::optional<StepLayout> steps) {
-  if (steps && (steps->turns ? steps->turn_opening.empty() : steps->tag_id < 0))
-    return error("features: the step separator's token is not resolved");
+  if (steps && !steps->resolved()) return error("features: the step separator's token is not resolved");
   auto job = std::unique_ptr<FeaturesJob>(new FeaturesJob());
   job->steps_ = std::move(steps);
   job->model_ = &model;

@@ -95,8 +95,7 @@ Result<SequenceInput> step_turns_sequence(const ConversationFormatter& formatter
 
 Status mark_step_reads(SequenceInput& sequence, const StepLayout& layout, size_t expected_steps, size_t begin,
                        size_t end) {
-  if (layout.turns ? layout.turn_opening.empty() : layout.tag_id < 0)
-    return error("the step separator's token is not resolved");
+  if (!layout.resolved()) return error("the step separator's token is not resolved");
   std::vector<int32_t> positions;
   for (int32_t p : layout.turns ? ends_of(sequence.tokens, layout.turn_opening) : positions_of(sequence.tokens, layout.tag_id))
     if (size_t(p) >= begin && size_t(p) < end) positions.push_back(p);

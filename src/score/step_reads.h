@@ -29,6 +29,7 @@ struct StepLayout {
   std::vector<int32_t> turn_opening;
 
   const std::string& join_text() const { return join.empty() ? tag : join; }
+  bool resolved() const { return turns ? !turn_opening.empty() : tag_id >= 0; }  // where to read is known
   std::string separator_name() const;  // for messages: 'text', or token N, or the assistant's turn opening
 };
 
