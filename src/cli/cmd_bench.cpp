@@ -98,6 +98,9 @@ Status run_bench(const BenchArgs& args) {
   ARB_TRY(make_bench_backend(args, backend, label));
   const Model& model = backend->model();
   const ModelConfig& c = model.config;
+  // Every repeat computes the batch as the first did: keys and values kept from one pass for the next
+  // would turn the later ones into lookups.
+  set_prefix_cache_bytes(0);
   // Sequences differ from their first token on, except for --shared-prefix tokens they all start with.
   std::vector<SequenceInput> batch(size_t(args.batch));
   for (int s = 0; s < args.batch; ++s)

@@ -37,6 +37,13 @@ int main(int argc, char** argv) {
   app.add_flag("--no-prefix-sharing", no_prefix_sharing,
                "compute every sequence whole on the CPU, even where sequences of a batch start alike (the same "
                "bytes either way; sharing is faster)");
+  size_t prefix_cache_mb = kDefaultPrefixCacheBytes >> 20;
+  app.add_option("--prefix-cache-mb", prefix_cache_mb,
+                 "MiB of keys and values the CPU keeps from batch to batch (and request to request) for sequences "
+                 "that begin as earlier ones did: a judge's grading prompt, a prompt's further samples; 0 keeps "
+                 "none (the same bytes either way)")
+      ->default_val(prefix_cache_mb)
+      ->check(CLI::Range(size_t(0), size_t(1) << 30));
   app.add_flag("-v,--verbose", verbose, "debug logging");
   app.add_flag("-q,--quiet", quiet, "errors only");
 
@@ -61,6 +68,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   set_prefix_sharing(!no_prefix_sharing);
+  set_prefix_cache_bytes(prefix_cache_mb << 20);
   set_matmul_precision(cpu_matmul == "f32"    ? MatmulPrecision::kF32
                        : cpu_matmul == "bf16" ? MatmulPrecision::kBf16
                                               : MatmulPrecision::kAuto);

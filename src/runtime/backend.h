@@ -92,9 +92,14 @@ class Backend {
   // Validates every token id and read position first (errors name the sequence and position).
   virtual Result<std::vector<SequenceOutput>> forward(const std::vector<SequenceInput>& sequences,
                                                       const ForwardOptions& options) = 0;
-  // Whether forward() computes the prefixes sequences share once (runtime/shared_prefix.h): callers then
-  // keep such sequences in one call and count a batch by what it computes.
+  // Whether forward() computes the prefixes sequences share once (runtime/shared_prefix.h), and keeps
+  // keys and values for later calls whose sequences begin alike: callers then keep such sequences in one
+  // call and count a batch by what it computes.
   virtual bool shares_prefixes() const { return false; }
+  // Tokens run through the layers so far in prefills (decoding steps not counted), every call together,
+  // where the backend counts them (0 where not): what sharing prefixes, within a call and across calls,
+  // leaves to compute.
+  virtual int64_t tokens_computed() const { return 0; }
   // Greedy decoding of every prompt. The default re-runs the whole prefix at every step (no KV cache):
   // correct for any backend, and the reference a cached implementation must reproduce bit for bit.
   virtual Result<std::vector<Generation>> generate(const std::vector<SequenceInput>& prompts,

@@ -9,13 +9,6 @@ namespace arbiter {
 
 namespace {
 
-// The longest prefix a sequence may share: everything before its first read and before its last token.
-int64_t shareable(const SequenceInput& s) {
-  int64_t limit = int64_t(s.tokens.size()) - 1;
-  if (!s.read_positions.empty()) limit = std::min<int64_t>(limit, s.read_positions.front());
-  return std::max<int64_t>(limit, 0);
-}
-
 class PlanBuilder {
  public:
   PlanBuilder(const std::vector<SequenceInput>& sequences, const SharedPrefixOptions& options)
@@ -60,7 +53,7 @@ class PlanBuilder {
     const int64_t needed = start + options_.min_tokens;
     std::vector<size_t> eligible;
     for (size_t m : members) {
-      if (level < options_.max_levels && shareable(sequences_[order_[m]]) >= needed) {
+      if (level < options_.max_levels && shareable_prefix(sequences_[order_[m]]) >= needed) {
         eligible.push_back(m);
       } else {
         leave(m, start, parent);
@@ -69,11 +62,11 @@ class PlanBuilder {
     size_t i = 0;
     while (i < eligible.size()) {
       size_t j = i + 1;
-      int64_t end = shareable(sequences_[order_[eligible[i]]]);
+      int64_t end = shareable_prefix(sequences_[order_[eligible[i]]]);
       for (; j < eligible.size(); ++j) {
         const int64_t common = common_between(eligible[j - 1], eligible[j]);
         if (common < needed) break;
-        end = std::min({end, common, shareable(sequences_[order_[eligible[j]]])});
+        end = std::min({end, common, shareable_prefix(sequences_[order_[eligible[j]]])});
       }
       if (j - i < 2) {
         leave(eligible[i], start, parent);
@@ -107,11 +100,20 @@ class PlanBuilder {
 };
 
 std::atomic<bool> g_prefix_sharing{true};
+std::atomic<size_t> g_prefix_cache_bytes{kDefaultPrefixCacheBytes};
 
 }  // namespace
 
 void set_prefix_sharing(bool enabled) { g_prefix_sharing.store(enabled); }
 bool prefix_sharing() { return g_prefix_sharing.load(); }
+void set_prefix_cache_bytes(size_t bytes) { g_prefix_cache_bytes.store(bytes); }
+size_t prefix_cache_bytes() { return g_prefix_cache_bytes.load(); }
+
+int64_t shareable_prefix(const SequenceInput& sequence) {
+  int64_t limit = int64_t(sequence.tokens.size()) - 1;
+  if (!sequence.read_positions.empty()) limit = std::min<int64_t>(limit, sequence.read_positions.front());
+  return std::max<int64_t>(limit, 0);
+}
 
 SharedPrefixPlan plan_shared_prefixes(const std::vector<SequenceInput>& sequences, const SharedPrefixOptions& options) {
   return PlanBuilder(sequences, options).build();

@@ -41,6 +41,17 @@ struct SharedPrefixOptions {
 void set_prefix_sharing(bool enabled);
 bool prefix_sharing();
 
+// Process-wide too: how many bytes of keys and values a backend that shares prefixes keeps from one
+// forward pass to the next, for later sequences that begin alike (0 keeps none; nothing is kept while
+// sharing is off). A pass may hold as much again of its own sequences' rows before it keeps them.
+constexpr size_t kDefaultPrefixCacheBytes = size_t(512) << 20;
+void set_prefix_cache_bytes(size_t bytes);
+size_t prefix_cache_bytes();
+
+// The longest prefix of a sequence that may be computed before (or apart from) it: everything before its
+// first read and before its last token, so that its reads and at least one token are its own.
+int64_t shareable_prefix(const SequenceInput& sequence);
+
 // Every node is shared by at least two sequences and ends before each member's first read position and
 // its last token, so a sequence's reads and at least one token are its own.
 SharedPrefixPlan plan_shared_prefixes(const std::vector<SequenceInput>& sequences,

@@ -71,8 +71,9 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
       batch_tokens += lengths[flat];
     }
     chunk_tokens += batch_tokens;
-    summary.computed_tokens += backend.shares_prefixes() ? plan_shared_prefixes(inputs).computed_tokens : batch_tokens;
+    const int64_t computed_before = backend.tokens_computed();
     ARB_ASSIGN(auto outputs, job.run_batch(backend, inputs));
+    summary.computed_tokens += backend.shares_prefixes() ? backend.tokens_computed() - computed_before : batch_tokens;
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto [row, seq] = owner[batch[i]];
       chunk[row].outputs[seq] = std::move(outputs[i]);

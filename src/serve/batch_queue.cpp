@@ -89,6 +89,7 @@ void BatchQueue::run_batch(std::vector<std::pair<std::shared_ptr<Ticket>, size_t
     inputs.push_back(ticket->sequences[index]);
     tokens += int64_t(ticket->sequences[index].tokens.size());
   }
+  const int64_t computed_before = backend_.tokens_computed();
   auto outputs = backend_.forward(inputs, options_);
   std::vector<Status> failures(batch.size());
   if (outputs) {
@@ -102,7 +103,9 @@ void BatchQueue::run_batch(std::vector<std::pair<std::shared_ptr<Ticket>, size_t
     }
   }
   if (on_batch_) {
-    on_batch_(BatchStats{int64_t(batch.size()), tokens,
+    // A backend that does not count what it computes computes every token.
+    const int64_t computed = backend_.shares_prefixes() ? backend_.tokens_computed() - computed_before : tokens;
+    on_batch_(BatchStats{int64_t(batch.size()), tokens, computed,
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
   }
   for (size_t i = 0; i < batch.size(); ++i) {

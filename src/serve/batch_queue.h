@@ -35,6 +35,7 @@ enum class SubmitError { kNone, kQueueFull, kTooLarge, kStopping };
 
 struct BatchStats {
   int64_t sequences = 0, tokens = 0;
+  int64_t computed = 0;  // tokens the backend ran through its layers: prefixes shared or kept once
   double seconds = 0;
 };
 

@@ -63,12 +63,13 @@ void Metrics::record_error(const std::string& route, const std::string& type) {
   ++errors_[{route, type}];
 }
 
-void Metrics::record_batch(int64_t sequences, int64_t tokens, double seconds) {
+void Metrics::record_batch(int64_t sequences, int64_t tokens, int64_t computed, double seconds) {
   std::lock_guard<std::mutex> lock(mutex_);
   batch_sequences_.observe(double(sequences));
   batch_tokens_.observe(double(tokens));
   forward_seconds_.observe(seconds);
   tokens_total_ += tokens;
+  computed_tokens_total_ += computed;
   const auto now = std::chrono::steady_clock::now();
   recent_.emplace_back(now, tokens);
   tokens_per_second_locked(now);  // prunes
@@ -97,6 +98,9 @@ std::string Metrics::render(int64_t queue_depth) const {
   out += "arbiter_queue_depth " + std::to_string(queue_depth) + "\n";
   out += "# HELP arbiter_tokens_total Tokens run through the model.\n# TYPE arbiter_tokens_total counter\n";
   out += "arbiter_tokens_total " + std::to_string(tokens_total_) + "\n";
+  out += "# HELP arbiter_computed_tokens_total Tokens the model computed: prefixes shared within a batch, or kept from "
+         "earlier ones, once.\n# TYPE arbiter_computed_tokens_total counter\n";
+  out += "arbiter_computed_tokens_total " + std::to_string(computed_tokens_total_) + "\n";
   out += "# HELP arbiter_tokens_per_second Tokens per second over the last 10 s.\n# TYPE arbiter_tokens_per_second gauge\n";
   out += "arbiter_tokens_per_second " + number(tokens_per_second_locked(std::chrono::steady_clock::now())) + "\n";
   out += "# HELP arbiter_batch_sequences Sequences per forward pass.\n# TYPE arbiter_batch_sequences histogram\n";

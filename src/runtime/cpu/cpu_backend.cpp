@@ -11,8 +11,10 @@
 #include "runtime/score_head.h"
 #include "runtime/shared_prefix.h"
 #include "runtime/cpu/attention.h"
+#include "runtime/cpu/kv_cache.h"
 #include "runtime/cpu/matmul.h"
 #include "runtime/cpu/ops.h"
+#include "runtime/cpu/prefix_store.h"
 #include "runtime/cpu/vec.h"
 
 namespace arbiter {
@@ -21,11 +23,9 @@ namespace {
 
 using cpu::AttentionShape;
 
-// The keys and values a sequence has written, per layer: k[l], v[l]: [capacity, kv_dim].
-struct KvCache {
-  int64_t length = 0;
-  std::vector<std::vector<float>> k, v;
-};
+using cpu::KvCache;
+using cpu::make_cache;
+using cpu::PrefixStore;
 
 // What one sequence of a batch attends to before its own rows (the batch's `past` positions of them).
 struct PastKv {
@@ -41,17 +41,10 @@ MatmulPath matmul_path(const PackedBatch& b) {
   return MatmulPath::kRows;
 }
 
-// A cache of `capacity` positions at every layer, for one sequence or one shared prefix.
-KvCache make_cache(const ModelConfig& c, int64_t capacity) {
-  KvCache cache;
-  cache.k.assign(size_t(c.num_layers), std::vector<float>(size_t(std::max<int64_t>(capacity, 1) * c.kv_dim())));
-  cache.v = cache.k;
-  return cache;
-}
-
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
+  explicit CpuBackend(std::shared_ptr<const Model> model)
+      : model_(std::move(model)), store_(model_->config.num_layers, model_->config.kv_dim()) {}
   std::string name() const override { return "cpu"; }
   const Model& model() const override { return *model_; }
 
@@ -60,17 +53,26 @@ class CpuBackend final : public Backend {
   Result<std::vector<Generation>> generate(const std::vector<SequenceInput>& prompts,
                                            const GenerateOptions& options) override;
   bool shares_prefixes() const override { return prefix_sharing(); }
+  int64_t tokens_computed() const override { return tokens_computed_; }
 
  private:
   // The model over a packed batch; with `past` ([S], one per sequence of the batch) attention also sees
   // each sequence's earlier positions, and the new keys and values are appended where it says so.
   Result<std::vector<SequenceOutput>> run(const PackedBatch& b, const ForwardOptions& options,
                                           const std::vector<PastKv>* past, MatmulPath path);
-  // The shared prefixes of `sequences` once each (plan_shared_prefixes), then every sequence after its own.
+  // The shared prefixes of `sequences` once each (plan_shared_prefixes), then every sequence after its own
+  // or after what the store holds of it, whichever is longer; what was computed is then kept in the store.
   Result<std::vector<SequenceOutput>> run_sharing_prefixes(const std::vector<SequenceInput>& sequences,
                                                            const SharedPrefixPlan& plan, const ForwardOptions& options);
-  // The keys and values of every node of `plan`, computed level by level.
+  // The keys and values of every node of `plan`, computed level by level, each after its parent's rows
+  // or the store's, whichever reach further.
   Result<std::vector<KvCache>> run_prefix_nodes(const std::vector<SequenceInput>& sequences, const SharedPrefixPlan& plan);
+  // Empties the store where its rows are not what a pass would compute now (another arithmetic) or
+  // sharing is off, and sets its budget.
+  void prepare_store();
+  // Offers the store each node's rows, then the kept sequences' (kept[s] empty: not kept).
+  void keep_in_store(const std::vector<SequenceInput>& sequences, const SharedPrefixPlan& plan,
+                     std::vector<KvCache>& node_kv, std::vector<KvCache>& kept);
   Status run_layer(const LayerWeights& w, int64_t layer, const PackedBatch& b, const std::vector<float>& rope,
                    const std::vector<PastKv>* past, MatmulPath path, std::vector<float>& x);
   Status compute_layer_logits(const ForwardOptions& options, std::vector<SequenceOutput>& outputs) const;
@@ -78,6 +80,9 @@ class CpuBackend final : public Backend {
                std::vector<SequenceOutput>& outputs) const;
 
   std::shared_ptr<const Model> model_;
+  PrefixStore store_;            // keys and values of earlier passes (prefix_cache_bytes())
+  MatmulPrecision store_precision_ = matmul_precision();  // the arithmetic they were computed in
+  int64_t tokens_computed_ = 0;  // tokens every prefill so far has run through the layers
   // Scratch reused across layers and calls.
   std::vector<float> normed_, q_, k_, v_, attn_, proj_, gate_, up_;
 };
@@ -209,11 +214,11 @@ Result<std::vector<SequenceOutput>> CpuBackend::forward(const std::vector<Sequen
                                                         const ForwardOptions& options) {
   ARB_ASSIGN(PackedBatch b, pack_batch(sequences, model_->config));
   ARB_TRY(check_forward_options(options, model_->config));
-  if (prefix_sharing()) {
-    const SharedPrefixPlan plan = plan_shared_prefixes(sequences);
-    if (!plan.nodes.empty()) return run_sharing_prefixes(sequences, plan, options);
-  }
-  return run(b, options, nullptr, MatmulPath::kGemm);
+  prepare_store();
+  if (!prefix_sharing()) return run(b, options, nullptr, MatmulPath::kGemm);
+  const SharedPrefixPlan plan = plan_shared_prefixes(sequences);
+  if (plan.nodes.empty() && store_.budget_rows() == 0) return run(b, options, nullptr, MatmulPath::kGemm);
+  return run_sharing_prefixes(sequences, plan, options);
 }
 
 Result<std::vector<KvCache>> CpuBackend::run_prefix_nodes(const std::vector<SequenceInput>& sequences,
@@ -229,17 +234,20 @@ Result<std::vector<KvCache>> CpuBackend::run_prefix_nodes(const std::vector<Sequ
       const SharedPrefixNode& node = plan.nodes[i];
       if (node.level != level) continue;
       node_kv[i] = make_cache(c, node.end);
-      if (node.parent >= 0) {
-        const KvCache& parent = node_kv[size_t(node.parent)];
-        for (int64_t l = 0; l < c.num_layers; ++l) {
-          std::copy_n(parent.k[size_t(l)].begin(), node.begin * kv_dim, node_kv[i].k[size_t(l)].begin());
-          std::copy_n(parent.v[size_t(l)].begin(), node.begin * kv_dim, node_kv[i].v[size_t(l)].begin());
-        }
+      node_kv[i].length = node.end;
+      int64_t from = node.begin;
+      const PrefixStore::Match stored = store_.find(sequences[node.source].tokens, node.end);
+      if (stored.length > node.begin) {
+        cpu::copy_rows(*stored.kv, stored.length, kv_dim, node_kv[i]);
+        from = stored.length;
+      } else if (node.parent >= 0) {
+        cpu::copy_rows(node_kv[size_t(node.parent)], node.begin, kv_dim, node_kv[i]);
       }
-      segments.push_back({&sequences[node.source], node.begin, node.end, false});
+      if (from == node.end) continue;  // the store holds all of it
+      segments.push_back({&sequences[node.source], from, node.end, false});
       past.push_back({&node_kv[i], nullptr});
     }
-    ARB_TRY(run(pack_segments(segments), ForwardOptions{}, &past, MatmulPath::kGemm).status());
+    if (!segments.empty()) ARB_TRY(run(pack_segments(segments), ForwardOptions{}, &past, MatmulPath::kGemm).status());
   }
   return node_kv;
 }
@@ -249,15 +257,54 @@ Result<std::vector<KvCache>> CpuBackend::run_prefix_nodes(const std::vector<Sequ
 Result<std::vector<SequenceOutput>> CpuBackend::run_sharing_prefixes(const std::vector<SequenceInput>& sequences,
                                                                      const SharedPrefixPlan& plan,
                                                                      const ForwardOptions& options) {
-  ARB_ASSIGN(const std::vector<KvCache> node_kv, run_prefix_nodes(sequences, plan));
-  // Then every sequence after its node, read as asked.
+  const int64_t kv_dim = model_->config.kv_dim();
+  ARB_ASSIGN(std::vector<KvCache> node_kv, run_prefix_nodes(sequences, plan));
+  // Then every sequence after its node or the store's rows, read as asked. Sequences the store's budget
+  // holds write their rows into a cache of their own, to be kept; the others leave theirs in the pass.
   std::vector<SequenceSegment> segments;
   std::vector<PastKv> past;
+  std::vector<KvCache> kept(sequences.size());
+  int64_t room = store_.budget_rows();
   for (size_t s = 0; s < sequences.size(); ++s) {
-    segments.push_back({&sequences[s], plan.start[s], int64_t(sequences[s].tokens.size()), true});
-    past.push_back({nullptr, plan.node_of[s] >= 0 ? &node_kv[size_t(plan.node_of[s])] : nullptr});
+    const int64_t length = int64_t(sequences[s].tokens.size());
+    const KvCache* before = plan.node_of[s] >= 0 ? &node_kv[size_t(plan.node_of[s])] : nullptr;
+    int64_t start = plan.start[s];
+    const PrefixStore::Match stored = store_.find(sequences[s].tokens, shareable_prefix(sequences[s]));
+    if (stored.length > start) {
+      before = stored.kv;
+      start = stored.length;
+    }
+    segments.push_back({&sequences[s], start, length, true});
+    if (length <= room) {
+      room -= length;
+      kept[s] = make_cache(model_->config, length);
+      if (before != nullptr) cpu::copy_rows(*before, start, kv_dim, kept[s]);
+      past.push_back({&kept[s], nullptr});
+    } else {
+      past.push_back({nullptr, before});
+    }
   }
-  return run(pack_segments(segments), options, &past, MatmulPath::kGemm);
+  ARB_ASSIGN(auto outputs, run(pack_segments(segments), options, &past, MatmulPath::kGemm));
+  keep_in_store(sequences, plan, node_kv, kept);
+  return outputs;
+}
+
+void CpuBackend::prepare_store() {
+  if (!prefix_sharing() || matmul_precision() != store_precision_) store_.set_budget(0);
+  store_precision_ = matmul_precision();
+  if (prefix_sharing()) store_.set_budget(prefix_cache_bytes());
+}
+
+void CpuBackend::keep_in_store(const std::vector<SequenceInput>& sequences, const SharedPrefixPlan& plan,
+                               std::vector<KvCache>& node_kv, std::vector<KvCache>& kept) {
+  // Nodes first: a kept sequence that continues one takes its place.
+  for (size_t i = 0; i < plan.nodes.size(); ++i) {
+    const SharedPrefixNode& node = plan.nodes[i];
+    const std::vector<int32_t>& tokens = sequences[node.source].tokens;
+    store_.keep(std::vector<int32_t>(tokens.begin(), tokens.begin() + node.end), std::move(node_kv[i]));
+  }
+  for (size_t s = 0; s < sequences.size(); ++s)
+    if (!kept[s].k.empty()) store_.keep(sequences[s].tokens, std::move(kept[s]));
 }
 
 Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const ForwardOptions& options,
@@ -269,6 +316,7 @@ Result<std::vector<SequenceOutput>> CpuBackend::run(const PackedBatch& b, const 
   std::vector<SequenceOutput> outputs(num_sequences);
   for (size_t s = 0; s < num_sequences; ++s) outputs[s].num_reads = b.read_offsets[s + 1] - b.read_offsets[s];
   if (n == 0) return outputs;  // no sequences: nothing to run (and no largest position to size RoPE by)
+  if (path == MatmulPath::kGemm) tokens_computed_ += n;  // decoding steps are not prefill
 
   // x: [N, d] the residual stream
   std::vector<float> x(size_t(n * d));
@@ -358,25 +406,31 @@ Result<std::vector<Generation>> CpuBackend::generate(const std::vector<SequenceI
     for (size_t s : active) batch_caches.push_back({&caches[s], nullptr});
     PackedBatch b;
     MatmulPath path = MatmulPath::kGemm;
-    if (caches[active.front()].length == 0) {
+    const bool prefill = caches[active.front()].length == 0;
+    std::vector<SequenceInput> inputs;
+    SharedPrefixPlan plan;
+    std::vector<KvCache> node_kv;
+    if (prefill) {
       // The first step is the prompts' prefill, read at their last positions; the prefixes they share
-      // are computed once and copied into each prompt's cache, which then continues after them.
-      std::vector<SequenceInput> inputs;
+      // are computed once, or taken from the store, and copied into each prompt's cache, which then
+      // continues after them.
       for (size_t s : active) inputs.push_back(SequenceInput{texts[s], {}});
       ARB_ASSIGN(b, pack_batch(inputs, c));
-      const SharedPrefixPlan plan = prefix_sharing() ? plan_shared_prefixes(inputs) : SharedPrefixPlan{};
-      if (!plan.nodes.empty()) {
-        ARB_ASSIGN(const std::vector<KvCache> node_kv, run_prefix_nodes(inputs, plan));
+      prepare_store();
+      if (prefix_sharing()) {
+        plan = plan_shared_prefixes(inputs);
+        ARB_ASSIGN(node_kv, run_prefix_nodes(inputs, plan));
         std::vector<SequenceSegment> segments;
         for (size_t i = 0; i < active.size(); ++i) {
-          segments.push_back({&inputs[i], plan.start[i], int64_t(inputs[i].tokens.size()), true});
-          if (plan.node_of[i] < 0) continue;
-          const KvCache& node = node_kv[size_t(plan.node_of[i])];
-          KvCache& cache = caches[active[i]];
-          for (int64_t l = 0; l < c.num_layers; ++l) {
-            std::copy_n(node.k[size_t(l)].begin(), plan.start[i] * c.kv_dim(), cache.k[size_t(l)].begin());
-            std::copy_n(node.v[size_t(l)].begin(), plan.start[i] * c.kv_dim(), cache.v[size_t(l)].begin());
+          const KvCache* before = plan.node_of[i] >= 0 ? &node_kv[size_t(plan.node_of[i])] : nullptr;
+          int64_t start = plan.start[i];
+          const PrefixStore::Match stored = store_.find(inputs[i].tokens, shareable_prefix(inputs[i]));
+          if (stored.length > start) {
+            before = stored.kv;
+            start = stored.length;
           }
+          if (before != nullptr) cpu::copy_rows(*before, start, c.kv_dim(), caches[active[i]]);
+          segments.push_back({&inputs[i], start, int64_t(inputs[i].tokens.size()), true});
         }
         b = pack_segments(segments);
       }
@@ -393,6 +447,20 @@ Result<std::vector<Generation>> CpuBackend::generate(const std::vector<SequenceI
     ARB_ASSIGN(auto outputs, run(b, step_options, &batch_caches, path));
     // A cache now holds its sequence up to the end of this step (a shared prefix included).
     for (size_t i = 0; i < active.size(); ++i) caches[active[i]].length = b.past[i] + b.offsets[i + 1] - b.offsets[i];
+    if (prefill && prefix_sharing()) {
+      // The prompts' rows are the store's to keep (those of the tokens written later are not: decoding
+      // steps take another arithmetic path, so their rows are not the bytes a prefill would give).
+      std::vector<KvCache> kept(inputs.size());
+      int64_t room = store_.budget_rows();
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        const int64_t length = int64_t(inputs[i].tokens.size());
+        if (length > room) continue;
+        room -= length;
+        kept[i] = make_cache(c, length);
+        cpu::copy_rows(caches[active[i]], length, c.kv_dim(), kept[i]);
+      }
+      keep_in_store(inputs, plan, node_kv, kept);
+    }
     return outputs;
   };
   return run_greedy(*model_, prompts, options, step);

@@ -84,5 +84,45 @@ TEST(PrefixSharing, BenchCountsWhatASharedPrefixSaves) {
   EXPECT_NE(too_long.out.find("--shared-prefix must be"), std::string::npos) << too_long.out;
 }
 
+TEST(PrefixSharing, LaterBatchesStartAfterWhatEarlierOnesKept) {
+  // A judge with a long system prompt, one row per forward pass: every pass after the first takes the
+  // system prompt's keys and values from the one before. The same bytes as computing each row whole, and
+  // fewer tokens computed than with nothing kept (--prefix-cache-mb 0), which shares nothing across rows.
+  const std::string dir = temp_dir("prefix-cache");
+  auto judge = run_arbiter("-q create-model --arch qwen2 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +
+                           dir + "/judge");
+  ASSERT_EQ(judge.exit_code, 0) << judge.out;
+  std::string system = "You grade answers for a careful reader.";
+  for (int k = 0; k < 20; ++k) system += " Rule " + std::to_string(k) + ": weigh accuracy before style, and say why.";
+  write_text(dir + "/system.txt", system);
+  const std::string rows = dir + "/rows.jsonl";
+  {
+    std::ofstream out(rows);
+    for (int i = 0; i < 4; ++i)
+      out << nlohmann::json{{"id", std::to_string(i)}, {"prompt", "Question " + std::to_string(i) + "?"},
+                            {"response", "Answer " + std::to_string(i * 7) + "."}}.dump()
+          << "\n";
+  }
+  const std::string command = "judge -m " + dir + "/judge -i " + rows + " --system-prompt-file " + dir +
+                              "/system.txt --batch-tokens 64 -o " + dir + "/";
+  auto kept = run_arbiter(command + "kept.jsonl");
+  ASSERT_EQ(kept.exit_code, 0) << kept.out;
+  auto unkept = run_arbiter("--prefix-cache-mb 0 " + command + "unkept.jsonl");
+  ASSERT_EQ(unkept.exit_code, 0) << unkept.out;
+  auto whole = run_arbiter("--no-prefix-sharing " + command + "whole.jsonl");
+  ASSERT_EQ(whole.exit_code, 0) << whole.out;
+  const std::string a = read_text(dir + "/kept.jsonl");
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(a, read_text(dir + "/unkept.jsonl"));
+  EXPECT_EQ(a, read_text(dir + "/whole.jsonl"));
+  const long long tokens = summary_number(kept.out, R"((\d+) tokens in )");
+  const long long computed = summary_number(kept.out, R"((\d+) computed, shared prefixes once)");
+  ASSERT_GT(tokens, 300) << kept.out;  // the system prompt alone is well over 64 tokens a row
+  ASSERT_GT(computed, 0) << kept.out;
+  // Each row's own tokens are a few dozen: the three later rows' system prompts make up most of the rest.
+  EXPECT_LT(computed, tokens / 2) << kept.out;
+  EXPECT_EQ(summary_number(unkept.out, R"((\d+) computed, shared prefixes once)"), -1) << unkept.out;
+}
+
 }  // namespace
 }  // namespace arbiter

@@ -237,5 +237,176 @@ TEST_P(SharedPrefixForward, GenerationGivesTheTokensAndBytesOfUnsharedPrefills) 
   in_each_arithmetic([this] { expect_same_generation(GetParam()); });
 }
 
+// A later call than judge_like_batch's: sequences that begin as that call's did. Each names what the
+// store holds of it (rows it need not compute): a new response after the header and prompt_a (150), a
+// conversation's next turn after a whole earlier sequence, an earlier sequence read inside its prompt (at
+// 90, so only 90), the header with a new prompt (80), and one sharing nothing.
+struct LaterSequence {
+  SequenceInput input;
+  int64_t stored = 0;
+};
+std::vector<LaterSequence> later_batch(const std::vector<SequenceInput>& earlier, int32_t vocab) {
+  std::mt19937 rng(11);
+  const auto& first = earlier[0].tokens;
+  const std::vector<int32_t> header(first.begin(), first.begin() + 80), header_and_prompt(first.begin(), first.begin() + 150);
+  // A first token no earlier sequence has at that place, so that nothing is shared by chance.
+  auto fresh = [&](int64_t count, int32_t avoid) {
+    auto tokens = random_tokens(rng, count, vocab);
+    if (tokens[0] == avoid) tokens[0] = (avoid + 1) % vocab;
+    return tokens;
+  };
+  std::vector<LaterSequence> batch;
+  batch.push_back({{join({header_and_prompt, fresh(33, first[150])}), {}}, 150});
+  batch.push_back({{join({earlier[3].tokens, fresh(40, -1)}), {}}, int64_t(earlier[3].tokens.size())});
+  SequenceInput inner = earlier[1];
+  inner.read_positions = {90, int32_t(inner.tokens.size()) - 1};
+  batch.push_back({inner, 90});
+  batch.push_back({{join({header, fresh(50, first[80])}), {}}, 80});
+  auto unrelated = fresh(40, first[0]);
+  for (const SequenceInput& e : earlier)
+    if (!e.tokens.empty() && unrelated[0] == e.tokens[0]) unrelated[0] = (unrelated[0] + 1) % vocab;
+  batch.push_back({{unrelated, {}}, 0});
+  return batch;
+}
+
+std::vector<SequenceInput> inputs_of(const std::vector<LaterSequence>& batch) {
+  std::vector<SequenceInput> inputs;
+  for (const LaterSequence& s : batch) inputs.push_back(s.input);
+  return inputs;
+}
+
+void expect_same_outputs(const std::vector<SequenceOutput>& a, const std::vector<SequenceOutput>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t s = 0; s < a.size(); ++s) {
+    ASSERT_FALSE(a[s].layer_states.empty());
+    EXPECT_EQ(a[s].num_reads, b[s].num_reads) << s;
+    EXPECT_EQ(a[s].layer_states, b[s].layer_states) << "sequence " << s;
+    EXPECT_EQ(a[s].final_norm, b[s].final_norm) << "sequence " << s;
+    EXPECT_EQ(a[s].logits, b[s].logits) << "sequence " << s;
+    EXPECT_EQ(a[s].layer_logits, b[s].layer_logits) << "sequence " << s;
+    EXPECT_EQ(a[s].scores, b[s].scores) << "sequence " << s;
+  }
+}
+
+struct CacheBudgetScope {
+  explicit CacheBudgetScope(size_t bytes) { set_prefix_cache_bytes(bytes); }
+  ~CacheBudgetScope() { set_prefix_cache_bytes(kDefaultPrefixCacheBytes); }
+};
+
+// A later call computes only what the store does not hold, and each sequence gets the bytes of a call of
+// its own; with no budget, nothing is kept and the later call computes what sharing within it leaves.
+void expect_kept_rows_serve_later_calls(const std::string& name) {
+  auto model = load_model(kShared + "/fixtures/hf/" + name);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  const int32_t vocab = int32_t((*model)->config.vocab_size);
+  const auto earlier = judge_like_batch(vocab);
+  const auto later = later_batch(earlier, vocab);
+  const auto inputs = inputs_of(later);
+  const ForwardOptions options = read_everything(**model, (*model)->config.is_classifier());
+  auto backend = make_cpu_backend(*model);
+
+  Result<std::vector<SequenceOutput>> alone = error("not run");
+  {
+    const SharingScope off(false);
+    alone = backend->forward(inputs, options);
+    ASSERT_TRUE(alone.is_ok()) << alone.message();
+  }
+  ASSERT_TRUE(backend->forward(earlier, options).is_ok());
+  const int64_t before = backend->tokens_computed();
+  auto kept = backend->forward(inputs, options);
+  ASSERT_TRUE(kept.is_ok()) << kept.message();
+  int64_t expected = 0;
+  for (const LaterSequence& s : later) expected += int64_t(s.input.tokens.size()) - s.stored;
+  EXPECT_EQ(backend->tokens_computed() - before, expected);
+  expect_same_outputs(*alone, *kept);
+
+  // No budget: nothing kept from the earlier call.
+  const CacheBudgetScope none(0);
+  auto fresh = make_cpu_backend(*model);
+  ASSERT_TRUE(fresh->forward(earlier, options).is_ok());
+  const int64_t fresh_before = fresh->tokens_computed();
+  auto unkept = fresh->forward(inputs, options);
+  ASSERT_TRUE(unkept.is_ok()) << unkept.message();
+  EXPECT_EQ(fresh->tokens_computed() - fresh_before, plan_shared_prefixes(inputs).computed_tokens);
+  expect_same_outputs(*alone, *unkept);
+}
+
+TEST_P(SharedPrefixForward, KeptRowsServeLaterCallsWithTheSameBytes) {
+  in_each_arithmetic([this] { expect_kept_rows_serve_later_calls(GetParam()); });
+}
+
+// Greedy decoding starts its prompts after what the store holds, and keeps the prompts' rows (not the
+// written tokens'): a later call's prompts extending earlier ones compute only what is new.
+TEST(SharedPrefixForwardAcrossCalls, GenerationUsesAndKeepsPromptRows) {
+  auto model = load_model(kShared + "/fixtures/hf/qwen3");
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  const int32_t vocab = int32_t((*model)->config.vocab_size);
+  const auto earlier = judge_like_batch(vocab);
+  const auto later = later_batch(earlier, vocab);
+  std::vector<SequenceInput> prompts = inputs_of(later);
+  for (SequenceInput& p : prompts) p.read_positions.clear();  // generation reads where each prompt ends
+  GenerateOptions options;
+  options.max_new_tokens = 5;
+  options.read = read_everything(**model, false);
+  options.read.logits = LogitsMode::kSelected;
+  options.read.final_norm = false;
+  auto backend = make_cpu_backend(*model);
+  Result<std::vector<Generation>> alone = error("not run");
+  {
+    const SharingScope off(false);
+    alone = backend->generate(prompts, options);
+    ASSERT_TRUE(alone.is_ok()) << alone.message();
+  }
+  // Kept from a forward call: the same prompts' rows as the later batch's first case says.
+  ASSERT_TRUE(backend->forward(earlier, ForwardOptions{}).is_ok());
+  int64_t before = backend->tokens_computed();
+  auto kept = backend->generate(prompts, options);
+  ASSERT_TRUE(kept.is_ok()) << kept.message();
+  int64_t expected = 0;
+  for (size_t i = 0; i < later.size(); ++i)
+    expected += int64_t(prompts[i].tokens.size()) - (i == 2 ? int64_t(prompts[i].tokens.size()) - 1 : later[i].stored);
+  // The third prompt is an earlier sequence whole: all but its last token are kept.
+  EXPECT_EQ(backend->tokens_computed() - before, expected);
+  for (size_t s = 0; s < prompts.size(); ++s) {
+    EXPECT_EQ((*alone)[s].tokens, (*kept)[s].tokens) << "prompt " << s;
+    EXPECT_EQ((*alone)[s].read.logits, (*kept)[s].read.logits) << "prompt " << s;
+    EXPECT_EQ((*alone)[s].read.layer_logits, (*kept)[s].read.layer_logits) << "prompt " << s;
+  }
+  // The prompts are kept now (not what was written after them): the same call again computes each
+  // prompt's last token only.
+  before = backend->tokens_computed();
+  auto again = backend->generate(prompts, options);
+  ASSERT_TRUE(again.is_ok()) << again.message();
+  EXPECT_EQ(backend->tokens_computed() - before, int64_t(prompts.size()));
+  for (size_t s = 0; s < prompts.size(); ++s) EXPECT_EQ((*alone)[s].tokens, (*again)[s].tokens) << "prompt " << s;
+}
+
+// Rows computed in one arithmetic are not the bytes of another: switching drops them.
+TEST(SharedPrefixForwardAcrossCalls, AnotherArithmeticDropsKeptRows) {
+  if (!bf16_matmul_supported()) GTEST_SKIP() << "this CPU has no bf16 dot products";
+  auto model = load_model(kShared + "/fixtures/hf/llama");
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  const int32_t vocab = int32_t((*model)->config.vocab_size);
+  const auto earlier = judge_like_batch(vocab);
+  const auto inputs = inputs_of(later_batch(earlier, vocab));
+  const ForwardOptions options = read_everything(**model, false);
+  auto backend = make_cpu_backend(*model);
+  set_matmul_precision(MatmulPrecision::kBf16);
+  Result<std::vector<SequenceOutput>> alone = error("not run");
+  {
+    const SharingScope off(false);
+    alone = backend->forward(inputs, options);
+  }
+  set_matmul_precision(MatmulPrecision::kF32);
+  ASSERT_TRUE(backend->forward(earlier, options).is_ok());
+  set_matmul_precision(MatmulPrecision::kBf16);
+  const int64_t before = backend->tokens_computed();
+  auto later = backend->forward(inputs, options);
+  set_matmul_precision(MatmulPrecision::kAuto);
+  ASSERT_TRUE(alone.is_ok() && later.is_ok());
+  EXPECT_EQ(backend->tokens_computed() - before, plan_shared_prefixes(inputs).computed_tokens);
+  expect_same_outputs(*alone, *later);
+}
+
 }  // namespace
 }  // namespace arbiter

@@ -115,6 +115,45 @@ TEST(Server, RewardTokenLogitOfACausalModel) {
   EXPECT_NEAR(pooled["data"][0]["data"][0].get<double>(), expected, 1e-4 * (1 + std::fabs(expected))) << pooled.dump();
 }
 
+// The number a Prometheus counter line of `metrics` holds, or -1.
+long long counter(const std::string& metrics, const std::string& name) {
+  const size_t at = metrics.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + name.size() + 2));
+}
+
+TEST(Server, LaterRequestsStartAfterWhatEarlierOnesComputed) {
+  // A trainer's samples of one prompt in two requests: the second computes only its own response, and
+  // its scores are those of a request computed whole.
+  auto model = load(kSeqCls5);
+  ASSERT_TRUE(model);
+  std::vector<int32_t> prompt, first, second;
+  for (int i = 0; i < 100; ++i) prompt.push_back((i * 37 + 11) % 500);
+  first = second = prompt;
+  for (int i = 0; i < 20; ++i) {
+    first.push_back((i * 13 + 3) % 500);
+    second.push_back((i * 17 + 400) % 500);
+  }
+  int status = 0;
+  json whole;
+  {
+    auto fresh = start_server(model, reward_service(*model, false));
+    ASSERT_TRUE(fresh);
+    whole = post_json(*fresh, "/pooling", json{{"input", second}}.dump(), &status);
+    ASSERT_EQ(status, 200) << whole.dump();
+  }
+  auto s = start_server(model, reward_service(*model, false));
+  ASSERT_TRUE(s);
+  ASSERT_EQ(post_json(*s, "/pooling", json{{"input", first}}.dump(), &status).size() > 0, true);
+  ASSERT_EQ(status, 200);
+  json later = post_json(*s, "/pooling", json{{"input", second}}.dump(), &status);
+  ASSERT_EQ(status, 200) << later.dump();
+  EXPECT_EQ(later["data"][0]["data"], whole["data"][0]["data"]);  // the same bytes, as JSON numbers
+  auto metrics = s->client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(counter(metrics->body, "arbiter_tokens_total"), 240) << metrics->body;
+  EXPECT_EQ(counter(metrics->body, "arbiter_computed_tokens_total"), 120 + 20) << metrics->body;
+}
+
 TEST(Server, BadInputsGetTheirStatusAndTheServerKeepsAnswering) {
   auto model = load(kSeqCls5);
   ASSERT_TRUE(model);

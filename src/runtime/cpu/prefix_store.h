@@ -1,0 +1,64 @@
+// Keys and values kept from one forward pass to the next, so that a later pass whose sequences begin with
+// tokens an earlier one computed (a judge's grading prompt in every batch, a trainer's next samples of a
+// prompt, the next turn of a conversation) starts after them.
+//
+// The keys and values of a position depend only on the tokens up to it, and every pass computes them with
+// the same arithmetic (runtime/shared_prefix.h), so rows [0, m) of any kept sequence are the bytes that
+// computing them again would give, for every sequence sharing its first m tokens.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/cpu/kv_cache.h"
+
+namespace arbiter::cpu {
+
+class PrefixStore {
+ public:
+  // The keys and values of the first `length` tokens of a sequence: rows [0, length) of `kv`.
+  struct Match {
+    const KvCache* kv = nullptr;
+    int64_t length = 0;
+  };
+
+  // A model's layer count and the width of its keys (and values) at one position.
+  PrefixStore(int64_t num_layers, int64_t kv_dim)
+      : kv_dim_(kv_dim), row_bytes_(size_t(2 * num_layers * kv_dim) * sizeof(float)) {}
+
+  // Lowering the budget lets the least recently used sequences go until the rest fit.
+  void set_budget(size_t bytes);
+  size_t budget() const { return budget_; }
+  // Positions the budget holds: the most a pass may keep.
+  int64_t budget_rows() const { return row_bytes_ > 0 ? int64_t(budget_ / row_bytes_) : 0; }
+
+  // The kept sequence sharing the most of tokens[0, limit); none below one token. Marks it used. The match
+  // stays valid until the next keep() or set_budget().
+  Match find(const std::vector<int32_t>& tokens, int64_t limit);
+
+  // Keeps `tokens` with `kv`, whose rows [0, tokens.size()) are their keys and values. A kept sequence
+  // that this one extends leaves; one that extends this one (or equals it) makes keeping it pointless.
+  // Older sequences leave to make room; a sequence larger than the budget is not kept.
+  void keep(std::vector<int32_t> tokens, KvCache kv);
+
+  size_t bytes() const { return bytes_; }
+  size_t sequences() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::vector<int32_t> tokens;
+    KvCache kv;
+    uint64_t last_used = 0;
+  };
+  void evict_until(size_t bytes);
+
+  int64_t kv_dim_;
+  size_t row_bytes_;  // keys and values of one position at every layer
+  size_t budget_ = 0;
+  size_t bytes_ = 0;
+  uint64_t clock_ = 0;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace arbiter::cpu

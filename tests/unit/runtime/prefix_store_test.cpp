@@ -1,0 +1,112 @@
+// The store of keys and values kept between forward passes: which kept sequence serves a new one, what
+// keeping a sequence does to the others, and the byte budget.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "runtime/cpu/prefix_store.h"
+
+namespace arbiter::cpu {
+namespace {
+
+constexpr int64_t kLayers = 2, kKvDim = 3;
+constexpr size_t kRowBytes = 2 * kLayers * kKvDim * sizeof(float);
+
+// Rows whose every value names the sequence it was made for (`tag`), its layer and its position.
+KvCache tagged_rows(int64_t rows, float tag) {
+  KvCache kv;
+  for (int64_t l = 0; l < kLayers; ++l) {
+    std::vector<float> k(size_t(rows * kKvDim)), v(size_t(rows * kKvDim));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < kKvDim; ++i) {
+        k[size_t(r * kKvDim + i)] = tag * 1000 + float(l * 100 + r);
+        v[size_t(r * kKvDim + i)] = -(tag * 1000 + float(l * 100 + r));
+      }
+    kv.k.push_back(std::move(k));
+    kv.v.push_back(std::move(v));
+  }
+  kv.length = rows;
+  return kv;
+}
+
+float tag_of(const PrefixStore::Match& match) { return std::floor(match.kv->k[0][0] / 1000); }
+
+TEST(PrefixStore, FindsTheKeptSequenceSharingTheMost) {
+  PrefixStore store(kLayers, kKvDim);
+  store.set_budget(100 * kRowBytes);
+  EXPECT_EQ(store.budget_rows(), 100);
+  store.keep({1, 2, 3, 4, 5}, tagged_rows(5, 1));
+  store.keep({1, 2, 7, 8}, tagged_rows(4, 2));
+  store.keep({9, 9}, tagged_rows(2, 3));
+  EXPECT_EQ(store.sequences(), 3u);
+  EXPECT_EQ(store.bytes(), 11 * kRowBytes);
+
+  PrefixStore::Match m = store.find({1, 2, 3, 4, 6, 6}, 6);
+  EXPECT_EQ(m.length, 4);
+  EXPECT_EQ(tag_of(m), 1);
+  m = store.find({1, 2, 7, 8, 8}, 4);
+  EXPECT_EQ(m.length, 4);
+  EXPECT_EQ(tag_of(m), 2);
+  // The limit (a first read, the last token) caps what a match may give.
+  EXPECT_EQ(store.find({1, 2, 3, 4, 5, 6}, 2).length, 2);
+  EXPECT_EQ(store.find({1, 2, 3, 4, 5, 6}, 0).length, 0);
+  // A sequence longer than one kept gets all of the kept one's rows; nothing shared, nothing found.
+  EXPECT_EQ(store.find({9, 9, 9, 9}, 3).length, 2);
+  EXPECT_EQ(store.find({5, 5}, 1).kv, nullptr);
+  // Rows are the kept sequence's own, at every layer, keys and values.
+  m = store.find({1, 2, 7, 0}, 3);
+  ASSERT_EQ(m.length, 3);
+  EXPECT_EQ(m.kv->k[1][size_t(2 * kKvDim)], 2000 + 102);
+  EXPECT_EQ(m.kv->v[1][size_t(2 * kKvDim)], -(2000 + 102));
+}
+
+TEST(PrefixStore, ASequenceThatExtendsAnotherReplacesIt) {
+  PrefixStore store(kLayers, kKvDim);
+  store.set_budget(100 * kRowBytes);
+  store.keep({1, 2, 3}, tagged_rows(3, 1));
+  store.keep({1, 2, 3, 4, 5}, tagged_rows(5, 2));  // extends the first: it leaves
+  EXPECT_EQ(store.sequences(), 1u);
+  EXPECT_EQ(store.bytes(), 5 * kRowBytes);
+  store.keep({1, 2}, tagged_rows(2, 3));  // begins a kept one: nothing new
+  store.keep({1, 2, 3, 4, 5}, tagged_rows(5, 4));  // the same again: nothing new
+  EXPECT_EQ(store.sequences(), 1u);
+  EXPECT_EQ(tag_of(store.find({1, 2, 9}, 2)), 2);
+  // A cache with room for more (a prompt's room for what it writes) keeps only its sequence's rows.
+  KvCache roomy = tagged_rows(10, 5);
+  store.keep({7, 7, 7}, std::move(roomy));
+  EXPECT_EQ(store.bytes(), 8 * kRowBytes);
+  const PrefixStore::Match m = store.find({7, 7, 7, 7}, 3);
+  ASSERT_EQ(m.length, 3);
+  EXPECT_EQ(m.kv->k[0].size(), size_t(3 * kKvDim));
+  EXPECT_EQ(m.kv->length, 3);
+}
+
+TEST(PrefixStore, TheLeastRecentlyUsedLeaveFirstWithinTheBudget) {
+  PrefixStore store(kLayers, kKvDim);
+  store.set_budget(10 * kRowBytes);
+  store.keep({1, 1, 1, 1}, tagged_rows(4, 1));
+  store.keep({2, 2, 2, 2}, tagged_rows(4, 2));
+  EXPECT_EQ(store.find({1, 1, 5}, 2).length, 2);  // the first is now the more recently used
+  store.keep({3, 3, 3, 3}, tagged_rows(4, 3));     // 12 rows: the second leaves
+  EXPECT_EQ(store.sequences(), 2u);
+  EXPECT_EQ(store.bytes(), 8 * kRowBytes);
+  EXPECT_EQ(store.find({2, 2, 5}, 2).length, 0);
+  EXPECT_EQ(store.find({1, 1, 5}, 2).length, 2);
+  // Larger than the whole budget: not kept, and nothing leaves for it.
+  store.keep(std::vector<int32_t>(11, 4), tagged_rows(11, 4));
+  EXPECT_EQ(store.sequences(), 2u);
+  // A lower budget lets the least recently used go; none keeps nothing.
+  EXPECT_EQ(store.find({3, 3, 5}, 2).length, 2);
+  store.set_budget(5 * kRowBytes);
+  EXPECT_EQ(store.sequences(), 1u);
+  EXPECT_EQ(store.find({3, 3, 5}, 2).length, 2);
+  store.set_budget(0);
+  EXPECT_EQ(store.sequences(), 0u);
+  EXPECT_EQ(store.bytes(), 0u);
+  EXPECT_EQ(store.budget_rows(), 0);
+  store.keep({5}, tagged_rows(1, 5));
+  EXPECT_EQ(store.sequences(), 0u);
+}
+
+}  // namespace
+}  // namespace arbiter::cpu
