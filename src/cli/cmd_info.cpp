@@ -68,6 +68,9 @@ nlohmann::ordered_json describe(const Model& m) {
     if (type) arithmetic[entry.first] = matmul_precision_name(effective_matmul_precision(*type));
   }
   j["cpu_matmul"] = arithmetic;
+  // What one position's keys and values take on the CPU (f32, every layer): a sequence's KV cache, and the
+  // unit of --prefix-cache-mb.
+  j["kv_bytes_per_token"] = 2 * c.num_layers * c.kv_dim() * int64_t(sizeof(float));
 
   const TextAssets assets = describe_text_assets(m);
   j["tokenizer"] = assets.tokenizer_kind.empty() ? "none" : assets.tokenizer_kind;

@@ -23,7 +23,7 @@ bool begins(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
 
 void PrefixStore::set_budget(size_t bytes) {
   budget_ = bytes;
-  evict_until(budget_);
+  evict_until(budget_, kMaxSequences);
 }
 
 PrefixStore::Match PrefixStore::find(const std::vector<int32_t>& tokens, int64_t limit) {
@@ -55,7 +55,7 @@ void PrefixStore::keep(std::vector<int32_t> tokens, KvCache kv) {
     bytes_ -= entry.tokens.size() * row_bytes_;
     return true;
   });
-  evict_until(budget_ - size);
+  evict_until(budget_ - size, kMaxSequences - 1);
   // Exactly its rows: a cache sized for more (a prompt's room for what it writes) gives back the rest.
   const size_t floats_per_layer = tokens.size() * size_t(kv_dim_);
   for (auto* layers : {&kv.k, &kv.v})
@@ -69,8 +69,8 @@ void PrefixStore::keep(std::vector<int32_t> tokens, KvCache kv) {
   bytes_ += size;
 }
 
-void PrefixStore::evict_until(size_t bytes) {
-  while (bytes_ > bytes && !entries_.empty()) {
+void PrefixStore::evict_until(size_t bytes, size_t sequences) {
+  while ((bytes_ > bytes || entries_.size() > sequences) && !entries_.empty()) {
     auto oldest = std::min_element(entries_.begin(), entries_.end(),
                                    [](const Entry& a, const Entry& b) { return a.last_used < b.last_used; });
     bytes_ -= oldest->tokens.size() * row_bytes_;

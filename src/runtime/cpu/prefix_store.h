@@ -17,6 +17,10 @@ namespace arbiter::cpu {
 
 class PrefixStore {
  public:
+  // find() compares a sequence with every kept one: a bound on their number keeps that small beside a
+  // forward pass even for a tiny model, whose rows are so small that the byte budget holds thousands.
+  static constexpr size_t kMaxSequences = 256;
+
   // The keys and values of the first `length` tokens of a sequence: rows [0, length) of `kv`.
   struct Match {
     const KvCache* kv = nullptr;
@@ -39,7 +43,7 @@ class PrefixStore {
 
   // Keeps `tokens` with `kv`, whose rows [0, tokens.size()) are their keys and values. A kept sequence
   // that this one extends leaves; one that extends this one (or equals it) makes keeping it pointless.
-  // Older sequences leave to make room; a sequence larger than the budget is not kept.
+  // Older sequences leave to make room, and beyond kMaxSequences; one larger than the budget is not kept.
   void keep(std::vector<int32_t> tokens, KvCache kv);
 
   size_t bytes() const { return bytes_; }
@@ -51,7 +55,8 @@ class PrefixStore {
     KvCache kv;
     uint64_t last_used = 0;
   };
-  void evict_until(size_t bytes);
+  // The least recently used leave until at most `bytes` and `sequences` remain.
+  void evict_until(size_t bytes, size_t sequences);
 
   int64_t kv_dim_;
   size_t row_bytes_;  // keys and values of one position at every layer

@@ -124,5 +124,17 @@ TEST(PrefixSharing, LaterBatchesStartAfterWhatEarlierOnesKept) {
   EXPECT_EQ(summary_number(unkept.out, R"((\d+) computed, shared prefixes once)"), -1) << unkept.out;
 }
 
+TEST(PrefixSharing, InfoGivesWhatATokensKeysAndValuesTake) {
+  // The unit of --prefix-cache-mb: keys and values of every layer, f32, from the model's own config.json.
+  const std::string model = kShared + "/fixtures/hf/llama";
+  std::ifstream config_file(model + "/config.json");
+  const nlohmann::json config = nlohmann::json::parse(config_file);
+  const int64_t expected = 2 * config["num_hidden_layers"].get<int64_t>() * config["num_key_value_heads"].get<int64_t>() *
+                           config["head_dim"].get<int64_t>() * 4;
+  const RunResult r = run_arbiter("info --json -m " + model);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["kv_bytes_per_token"], expected) << r.out;
+}
+
 }  // namespace
 }  // namespace arbiter

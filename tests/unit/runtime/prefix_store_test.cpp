@@ -108,5 +108,16 @@ TEST(PrefixStore, TheLeastRecentlyUsedLeaveFirstWithinTheBudget) {
   EXPECT_EQ(store.sequences(), 0u);
 }
 
+TEST(PrefixStore, KeepsAtMostItsNumberOfSequences) {
+  PrefixStore store(kLayers, kKvDim);
+  store.set_budget(10000 * kRowBytes);
+  const int32_t count = int32_t(PrefixStore::kMaxSequences) + 10;
+  for (int32_t i = 0; i < count; ++i) store.keep({i, i}, tagged_rows(2, float(i)));
+  EXPECT_EQ(store.sequences(), PrefixStore::kMaxSequences);
+  EXPECT_EQ(store.bytes(), PrefixStore::kMaxSequences * 2 * kRowBytes);
+  EXPECT_EQ(store.find({0, 0, 1}, 2).length, 0);  // the oldest left
+  EXPECT_EQ(store.find({count - 1, count - 1, 1}, 2).length, 2);
+}
+
 }  // namespace
 }  // namespace arbiter::cpu
