@@ -16,6 +16,7 @@
 
 #include "model/random_model.h"
 #include "runtime/backend.h"
+#include "runtime/shared_prefix.h"
 
 namespace arbiter {
 namespace {
@@ -39,6 +40,8 @@ Result<JudgeSetup> judge_setup(DType weights = DType::F32, const char* shape = "
   ARB_ASSIGN(setup.config, shape_preset(shape));
   ARB_ASSIGN(auto model, make_random_model(setup.config, weights, 1));
   setup.backend = make_cpu_backend(model);
+  // Every iteration computes its batch again: nothing kept from the one before.
+  set_prefix_cache_bytes(0);
   setup.final_only.logits = LogitsMode::kSelected;
   setup.final_only.logit_token_ids = {10, 11, 12, 13, 14};
   setup.lager = setup.final_only;
