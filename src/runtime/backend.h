@@ -100,6 +100,8 @@ class Backend {
   // where the backend counts them (0 where not): what sharing prefixes, within a call and across calls,
   // leaves to compute.
   virtual int64_t tokens_computed() const { return 0; }
+  // Bytes of keys and values kept now for later calls (0 where a backend keeps none).
+  virtual size_t kept_prefix_bytes() const { return 0; }
   // Greedy decoding of every prompt. The default re-runs the whole prefix at every step (no KV cache):
   // correct for any backend, and the reference a cached implementation must reproduce bit for bit.
   virtual Result<std::vector<Generation>> generate(const std::vector<SequenceInput>& prompts,

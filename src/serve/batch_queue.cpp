@@ -105,7 +105,7 @@ void BatchQueue::run_batch(std::vector<std::pair<std::shared_ptr<Ticket>, size_t
   if (on_batch_) {
     // A backend that does not count what it computes computes every token.
     const int64_t computed = backend_.shares_prefixes() ? backend_.tokens_computed() - computed_before : tokens;
-    on_batch_(BatchStats{int64_t(batch.size()), tokens, computed,
+    on_batch_(BatchStats{int64_t(batch.size()), tokens, computed, int64_t(backend_.kept_prefix_bytes()),
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
   }
   for (size_t i = 0; i < batch.size(); ++i) {

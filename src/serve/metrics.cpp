@@ -75,6 +75,11 @@ void Metrics::record_batch(int64_t sequences, int64_t tokens, int64_t computed, 
   tokens_per_second_locked(now);  // prunes
 }
 
+void Metrics::set_kept_prefix_bytes(int64_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  kept_prefix_bytes_ = bytes;
+}
+
 double Metrics::tokens_per_second_locked(std::chrono::steady_clock::time_point now) const {
   while (!recent_.empty() && std::chrono::duration<double>(now - recent_.front().first).count() > kRateWindowSeconds)
     recent_.pop_front();
@@ -101,6 +106,9 @@ std::string Metrics::render(int64_t queue_depth) const {
   out += "# HELP arbiter_computed_tokens_total Tokens the model computed: prefixes shared within a batch, or kept from "
          "earlier ones, once.\n# TYPE arbiter_computed_tokens_total counter\n";
   out += "arbiter_computed_tokens_total " + std::to_string(computed_tokens_total_) + "\n";
+  out += "# HELP arbiter_kept_prefix_bytes Keys and values kept for later batches (--prefix-cache-mb).\n"
+         "# TYPE arbiter_kept_prefix_bytes gauge\n";
+  out += "arbiter_kept_prefix_bytes " + std::to_string(kept_prefix_bytes_) + "\n";
   out += "# HELP arbiter_tokens_per_second Tokens per second over the last 10 s.\n# TYPE arbiter_tokens_per_second gauge\n";
   out += "arbiter_tokens_per_second " + number(tokens_per_second_locked(std::chrono::steady_clock::now())) + "\n";
   out += "# HELP arbiter_batch_sequences Sequences per forward pass.\n# TYPE arbiter_batch_sequences histogram\n";

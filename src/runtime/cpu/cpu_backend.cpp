@@ -54,6 +54,7 @@ class CpuBackend final : public Backend {
                                            const GenerateOptions& options) override;
   bool shares_prefixes() const override { return prefix_sharing(); }
   int64_t tokens_computed() const override { return tokens_computed_; }
+  size_t kept_prefix_bytes() const override { return store_.bytes(); }
 
  private:
   // The model over a packed batch; with `past` ([S], one per sequence of the batch) attention also sees

@@ -152,6 +152,9 @@ TEST(Server, LaterRequestsStartAfterWhatEarlierOnesComputed) {
   ASSERT_TRUE(metrics);
   EXPECT_EQ(counter(metrics->body, "arbiter_tokens_total"), 240) << metrics->body;
   EXPECT_EQ(counter(metrics->body, "arbiter_computed_tokens_total"), 120 + 20) << metrics->body;
+  // Both requests' sequences are kept whole (neither begins the other): 240 positions of keys and values.
+  const ModelConfig& c = model->config;
+  EXPECT_EQ(counter(metrics->body, "arbiter_kept_prefix_bytes"), 240 * 2 * c.num_layers * c.kv_dim() * 4) << metrics->body;
 }
 
 TEST(Server, BadInputsGetTheirStatusAndTheServerKeepsAnswering) {
