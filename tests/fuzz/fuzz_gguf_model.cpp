@@ -1,11 +1,13 @@
 // libFuzzer target: a model file's metadata and tensors as a whole, after the GGUF parser accepts them
 // (fuzz_gguf covers the parser alone). A corrupt or hostile model must be refused with an error, or load
 // into a model whose every view the forward pass can use: the config, the tensor shapes, the tokenizer
-// and chat template from the metadata, and a three-token forward pass reading logits of every layer.
+// and chat template from the metadata, and a three-token forward pass reading logits of every layer, run
+// twice: the second starts after the keys and values the first kept and must read the same bytes.
 // Seeded with the fixture GGUF files whole (weights and all), so mutations reach the tensor table too.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "io/gguf_parse.h"
 #include "model/model.h"
@@ -49,6 +51,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (out.is_ok()) {
     const arbiter::SequenceOutput& o = out->at(0);
     if (o.logits.size() != 2 || o.layer_logits.size() != size_t(2 * (config.num_layers + 1))) __builtin_trap();
+    // The same sequence again starts after the keys and values the first pass kept, and must read the
+    // same bytes (compared as bytes: a fuzzed model may well compute NaNs).
+    auto again = backend->forward({sequence}, options);
+    if (!again.is_ok()) __builtin_trap();
+    auto same_bytes = [](const std::vector<float>& a, const std::vector<float>& b) {
+      return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    if (!same_bytes(again->at(0).logits, o.logits) || !same_bytes(again->at(0).layer_logits, o.layer_logits))
+      __builtin_trap();
   }
   return 0;
 }
