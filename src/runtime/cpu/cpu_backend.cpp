@@ -68,6 +68,14 @@ class CpuBackend final : public Backend {
   // The keys and values of every node of `plan`, computed level by level, each after its parent's rows
   // or the store's, whichever reach further.
   Result<std::vector<KvCache>> run_prefix_nodes(const std::vector<SequenceInput>& sequences, const SharedPrefixPlan& plan);
+  // Where a planned sequence starts and whose keys and values precede it: its node's, or the store's
+  // where they reach further (nothing before it at 0).
+  struct Start {
+    const KvCache* before = nullptr;
+    int64_t position = 0;
+  };
+  Start start_of(const SequenceInput& sequence, size_t s, const SharedPrefixPlan& plan,
+                 const std::vector<KvCache>& node_kv);
   // Empties the store where its rows are not what a pass would compute now (another arithmetic) or
   // sharing is off, and sets its budget.
   void prepare_store();
@@ -268,26 +276,28 @@ Result<std::vector<SequenceOutput>> CpuBackend::run_sharing_prefixes(const std::
   int64_t room = store_.budget_rows();
   for (size_t s = 0; s < sequences.size(); ++s) {
     const int64_t length = int64_t(sequences[s].tokens.size());
-    const KvCache* before = plan.node_of[s] >= 0 ? &node_kv[size_t(plan.node_of[s])] : nullptr;
-    int64_t start = plan.start[s];
-    const PrefixStore::Match stored = store_.find(sequences[s].tokens, shareable_prefix(sequences[s]));
-    if (stored.length > start) {
-      before = stored.kv;
-      start = stored.length;
-    }
-    segments.push_back({&sequences[s], start, length, true});
+    const Start start = start_of(sequences[s], s, plan, node_kv);
+    segments.push_back({&sequences[s], start.position, length, true});
     if (length <= room) {
       room -= length;
       kept[s] = make_cache(model_->config, length);
-      if (before != nullptr) cpu::copy_rows(*before, start, kv_dim, kept[s]);
+      if (start.before != nullptr) cpu::copy_rows(*start.before, start.position, kv_dim, kept[s]);
       past.push_back({&kept[s], nullptr});
     } else {
-      past.push_back({nullptr, before});
+      past.push_back({nullptr, start.before});
     }
   }
   ARB_ASSIGN(auto outputs, run(pack_segments(segments), options, &past, MatmulPath::kGemm));
   keep_in_store(sequences, plan, node_kv, kept);
   return outputs;
+}
+
+CpuBackend::Start CpuBackend::start_of(const SequenceInput& sequence, size_t s, const SharedPrefixPlan& plan,
+                                       const std::vector<KvCache>& node_kv) {
+  Start start{plan.node_of[s] >= 0 ? &node_kv[size_t(plan.node_of[s])] : nullptr, plan.start[s]};
+  const PrefixStore::Match stored = store_.find(sequence.tokens, shareable_prefix(sequence));
+  if (stored.length > start.position) start = {stored.kv, stored.length};
+  return start;
 }
 
 void CpuBackend::prepare_store() {
@@ -423,15 +433,9 @@ Result<std::vector<Generation>> CpuBackend::generate(const std::vector<SequenceI
         ARB_ASSIGN(node_kv, run_prefix_nodes(inputs, plan));
         std::vector<SequenceSegment> segments;
         for (size_t i = 0; i < active.size(); ++i) {
-          const KvCache* before = plan.node_of[i] >= 0 ? &node_kv[size_t(plan.node_of[i])] : nullptr;
-          int64_t start = plan.start[i];
-          const PrefixStore::Match stored = store_.find(inputs[i].tokens, shareable_prefix(inputs[i]));
-          if (stored.length > start) {
-            before = stored.kv;
-            start = stored.length;
-          }
-          if (before != nullptr) cpu::copy_rows(*before, start, c.kv_dim(), caches[active[i]]);
-          segments.push_back({&inputs[i], start, int64_t(inputs[i].tokens.size()), true});
+          const Start start = start_of(inputs[i], i, plan, node_kv);
+          if (start.before != nullptr) cpu::copy_rows(*start.before, start.position, c.kv_dim(), caches[active[i]]);
+          segments.push_back({&inputs[i], start.position, int64_t(inputs[i].tokens.size()), true});
         }
         b = pack_segments(segments);
       }
