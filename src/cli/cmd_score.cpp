@@ -13,6 +13,7 @@ namespace {
 struct ScoreArgs {
   DatasetArgs data;
   RewardArgs reward;
+  bool per_turn = false;
 };
 
 Status run_score(const ScoreArgs& args) {
@@ -20,6 +21,13 @@ Status run_score(const ScoreArgs& args) {
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(args.data));
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
   ARB_ASSIGN(RewardJobOptions options, make_reward_job_options(args.reward, *model));
+  if (args.per_turn) {
+    if (options.head_reads_steps || options.step_turns || !options.step_label_tokens.empty() ||
+        !options.step_label_token_ids.empty() || model->config.process_reward)
+      return error("--per-turn scores each assistant turn of a conversation with a reward model; a process reward "
+                   "model's steps are scored by its step options");
+    options.per_turn = true;
+  }
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
   if (Status resolved = resolve_reward_tokens(options, *model, formatter.get()); !resolved)
     return resolved.with_context(model->path);
@@ -36,6 +44,9 @@ const CommandRegistration kScoreRegistration({
       auto args = std::make_shared<ScoreArgs>();
       add_dataset_options(sub, args->data);
       add_reward_options(sub, args->reward);
+      sub.add_flag("--per-turn", args->per_turn,
+                   "also score every assistant turn of a row's prompt, each in the conversation up to it (a `turns` "
+                   "list beside the response's score; the shared conversation is computed once)");
       return [args] { return run_score(*args); };
     },
     "score a dataset with a reward model (one line per row: score, attributes)",

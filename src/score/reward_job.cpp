@@ -194,9 +194,17 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
   }
   std::vector<SequenceInput> sequences;
   if (!example.input_ids.empty()) {
+    if (options_.per_turn) return error("--per-turn scores the assistant turns of a conversation; this row comes as input_ids");
     sequences.push_back(SequenceInput{example.input_ids, {}});
   } else {
     if (example.responses.empty()) return error("the row has no response to score");
+    // The prompt's assistant turns first, each after the turns before it: these sequences begin alike, so
+    // what they share is computed once (runtime/shared_prefix.h).
+    for (size_t turn : assistant_turns(example)) {
+      const std::vector<data::Turn> before(example.prompt_turns.begin(), example.prompt_turns.begin() + long(turn));
+      ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(before, example.prompt_turns[turn].content));
+      sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
+    }
     for (const std::string& response : example.responses) {
       ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
       sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
@@ -290,22 +298,35 @@ Result<nlohmann::json> RewardJob::describe_gated(const SequenceOutput& out) cons
   return nlohmann::json{{"attributes", attributes}, {"score", score}};
 }
 
+Result<nlohmann::json> RewardJob::describe(const SequenceOutput& out) const {
+  if (reads_steps()) return describe_steps(out);
+  if (reads_gated()) return describe_gated(out);
+  ARB_ASSIGN(std::vector<double> values, head_outputs(out));
+  return describe_response(values);
+}
+
+std::vector<size_t> RewardJob::assistant_turns(const data::Example& example) const {
+  std::vector<size_t> turns;
+  if (!options_.per_turn) return turns;
+  for (size_t i = 0; i < example.prompt_turns.size(); ++i)
+    if (example.prompt_turns[i].role == "assistant") turns.push_back(i);
+  return turns;
+}
+
 Result<nlohmann::json> RewardJob::finish(const data::Example& example, std::vector<SequenceOutput>& outputs) {
   nlohmann::json line = {{"id", example.id}};
-  std::vector<nlohmann::json> per_response;
-  if (reads_steps() || reads_gated()) {
-    for (const SequenceOutput& out : outputs) {
-      ARB_ASSIGN(nlohmann::json described, reads_steps() ? describe_steps(out) : describe_gated(out));
-      per_response.push_back(std::move(described));
-    }
-    add_response_results(line, std::move(per_response), example, "score");
-    return line;
-  }
+  // prepare() put the prompt's assistant turns (with --per-turn) before the responses.
+  const size_t turns = example.input_ids.empty() ? assistant_turns(example).size() : 0;
+  if (outputs.size() < turns) return error("the row's turns were not all scored");
+  std::vector<nlohmann::json> described;
   for (const SequenceOutput& out : outputs) {
-    ARB_ASSIGN(std::vector<double> values, head_outputs(out));
-    per_response.push_back(describe_response(values));
+    ARB_ASSIGN(nlohmann::json result, describe(out));
+    described.push_back(std::move(result));
   }
-  add_response_results(line, std::move(per_response), example, "score");
+  if (options_.per_turn)
+    line["turns"] = nlohmann::json(std::vector<nlohmann::json>(described.begin(), described.begin() + long(turns)));
+  add_response_results(line, std::vector<nlohmann::json>(described.begin() + long(turns), described.end()), example,
+                       "score");
   return line;
 }
 

@@ -58,6 +58,9 @@ struct RewardJobOptions {
   bool step_turns = false;
   std::string step_answer;
   std::vector<int32_t> turn_opening;
+  // Also score each assistant turn of a row's prompt, in the conversation before it (reward models that
+  // read a whole conversation: classifier heads, trained heads, a reward token's logit, gated heads).
+  bool per_turn = false;
   // Gated heads (ArmoRM) only: the tokens of kGatingPatternText, set before the job runs.
   std::vector<int32_t> gating_pattern;
 };
@@ -92,6 +95,10 @@ class RewardJob final : public RowJob {
   StepLayout step_layout() const;
   Result<nlohmann::json> describe_steps(const SequenceOutput& out) const;
   Result<nlohmann::json> describe_gated(const SequenceOutput& out) const;
+  // The prompt's assistant turns that --per-turn scores (indices into prompt_turns); none without it.
+  std::vector<size_t> assistant_turns(const data::Example& example) const;
+  // One sequence's result: its steps', its gated head's, or its head outputs by name.
+  Result<nlohmann::json> describe(const SequenceOutput& out) const;
   bool causal_steps() const { return !options_.step_label_tokens.empty() || !options_.step_label_token_ids.empty(); }
 
   const Model& model_;

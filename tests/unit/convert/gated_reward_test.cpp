@@ -193,5 +193,35 @@ TEST(GatedReward, ScoreReadsWherePromptEndsAndTheLastToken) {
   EXPECT_NE(run.out.find("LlamaForRewardModelWithGating"), std::string::npos) << run.out;
 }
 
+TEST(GatedReward, PerTurnScoresEachTurnAsItsConversationAlone) {
+  // The gate reads where each scored conversation's prompt ends: a turn scored with --per-turn reads what
+  // the conversation up to it reads as a row of its own.
+  const GatedHead head = random_gated_head();
+  const std::string dir = gated_model("armo-turns", head);
+  const std::string template_path = scratch_dir() + "/llama3-like-turns.jinja";
+  write_text(template_path,
+             "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}");
+  const std::string conversation =
+      R"([{"role": "user", "content": "Name a color."}, {"role": "assistant", "content": "Blue."},)"
+      R"( {"role": "user", "content": "Another?"}])";
+  const std::string rows = scratch_dir() + "/armo-turn-rows.jsonl", cuts = scratch_dir() + "/armo-turn-cuts.jsonl";
+  write_text(rows, R"({"id": "c", "prompt": )" + conversation + R"(, "response": "Red."})" "\n");
+  write_text(cuts, R"({"id": "t0", "prompt": "Name a color.", "response": "Blue."})" "\n"
+                   R"({"id": "r", "prompt": )" + conversation + R"(, "response": "Red."})" "\n");
+  const std::string common = " -m " + dir + " --chat-template " + template_path;
+  auto run = run_arbiter("score -q" + common + " -i " + rows + " -o " + scratch_dir() + "/armo-turns.jsonl --per-turn");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  run = run_arbiter("score -q" + common + " -i " + cuts + " -o " + scratch_dir() + "/armo-cuts.jsonl");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto lines = read_jsonl(scratch_dir() + "/armo-turns.jsonl");
+  const auto alone = read_jsonl(scratch_dir() + "/armo-cuts.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  ASSERT_EQ(alone.size(), 2u);
+  ASSERT_EQ(lines[0]["turns"].size(), 1u) << lines[0].dump();
+  EXPECT_EQ(lines[0]["turns"][0]["score"], alone[0]["score"]) << lines[0].dump();
+  EXPECT_EQ(lines[0]["turns"][0]["attributes"], alone[0]["attributes"]);
+  EXPECT_EQ(lines[0]["score"], alone[1]["score"]);
+}
+
 }  // namespace
 }  // namespace arbiter::convert_test
