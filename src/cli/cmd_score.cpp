@@ -21,13 +21,11 @@ Status run_score(const ScoreArgs& args) {
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(args.data));
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
   ARB_ASSIGN(RewardJobOptions options, make_reward_job_options(args.reward, *model));
-  if (args.per_turn) {
-    if (options.head_reads_steps || options.step_turns || !options.step_label_tokens.empty() ||
-        !options.step_label_token_ids.empty() || model->config.process_reward)
-      return error("--per-turn scores each assistant turn of a conversation with a reward model; a process reward "
-                   "model's steps are scored by its step options");
-    options.per_turn = true;
-  }
+  // Before the step tokens are resolved: a process reward model is refused for what it is.
+  if (args.per_turn && RewardJob(*model, nullptr, options).reads_steps())
+    return error("--per-turn scores each assistant turn of a conversation with a reward model; a process reward "
+                 "model's steps are scored by its step options");
+  options.per_turn = args.per_turn;
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
   if (Status resolved = resolve_reward_tokens(options, *model, formatter.get()); !resolved)
     return resolved.with_context(model->path);

@@ -33,7 +33,6 @@ class PrefixStore {
 
   // Lowering the budget lets the least recently used sequences go until the rest fit.
   void set_budget(size_t bytes);
-  size_t budget() const { return budget_; }
   // Positions the budget holds: the most a pass may keep.
   int64_t budget_rows() const { return row_bytes_ > 0 ? int64_t(budget_ / row_bytes_) : 0; }
 
