@@ -103,9 +103,6 @@ Result<ConvertReport> convert_hf_to_gguf(const std::string& hf_dir, const Conver
   if (!fs::exists(config_path, ec)) return error(config_path + ": missing (a Hugging Face model directory has config.json)");
   ARB_ASSIGN(const std::string config_text, read_file(config_path));
   ARB_ASSIGN(const ModelConfig config, parse_hf_config(config_text, config_path));
-  if (config.gating.enabled)
-    return error(config_path + ": a gated multi-objective head (LlamaForRewardModelWithGating) has no GGUF layout "
-                 "yet; score the Hugging Face directory itself");
   const nlohmann::json config_json = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
   ARB_ASSIGN(auto st, SafetensorsModel::open_dir(hf_dir));
   ARB_ASSIGN(std::vector<TensorJob> jobs, plan_tensors(hf_dir, config, *st, type));

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "model/gguf_config.h"
+
 namespace arbiter {
 
 const char* gguf_arch_name(Architecture arch) {
@@ -134,6 +136,8 @@ Result<GgufMetadata> model_metadata(const ModelConfig& c, const nlohmann::json& 
     set_metadata(md, p + "classifier.num_labels", u32(c.num_labels));
     set_metadata(md, p + "pooling_type", GgufValue::from_u32(3));  // llama.cpp's LLAMA_POOLING_TYPE_LAST
     if (c.process_reward) set_metadata(md, p + "classifier.step_tag", GgufValue::from_string(c.step_tag));
+    if (c.gating.enabled)
+      set_metadata(md, p + kGgufGatingTemperatureKey, GgufValue::from_f32(float(c.gating.temperature)));
   }
   return md;
 }

@@ -59,7 +59,15 @@ MappedName map_hf_tensor_name(const ModelConfig& c, const std::string& hf_name) 
     if (c.tie_embeddings || c.arch == Architecture::kGemma2) return {TensorFate::kSkip, ""};
     return {TensorFate::kConvert, "output.weight"};
   }
-  if (c.score_mlp) {
+  if (c.gating.enabled) {
+    if (hf_name == "regression_layer.weight") return {TensorFate::kConvert, kGgufClassifierWeight};
+    if (hf_name == "reward_transform_matrix") return {TensorFate::kConvert, kGgufRewardTransform};
+    if (hf_name == "gating.logit_scale") return {TensorFate::kConvert, kGgufGatingLogitScale};
+    for (int64_t i = 0; i <= c.gating.layers; ++i)
+      for (const char* part : {"weight", "bias"})
+        if (hf_name == "gating.layers." + std::to_string(i) + "." + part)
+          return {TensorFate::kConvert, gguf_gating_layer(i, part)};
+  } else if (c.score_mlp) {
     if (hf_name == "score.0.weight") return {TensorFate::kConvert, kGgufClassifierHiddenWeight};
     if (hf_name == "score.0.bias") return {TensorFate::kConvert, kGgufClassifierHiddenBias};
     if (hf_name == "score.2.weight") return {TensorFate::kConvert, kGgufClassifierWeight};
@@ -86,7 +94,11 @@ MappedName map_hf_tensor_name(const ModelConfig& c, const std::string& hf_name) 
 std::vector<std::string> required_hf_tensors(const ModelConfig& c) {
   std::vector<std::string> names = {"model.embed_tokens.weight", "model.norm.weight"};
   // lm_head is not required: a checkpoint without one is read as tied, by transformers and arbiter alike.
-  if (c.is_classifier() && c.score_mlp) {
+  if (c.gating.enabled) {
+    for (const char* n : {"regression_layer.weight", "reward_transform_matrix", "gating.logit_scale"}) names.push_back(n);
+    for (int64_t i = 0; i <= c.gating.layers; ++i)
+      for (const char* part : {".weight", ".bias"}) names.push_back("gating.layers." + std::to_string(i) + part);
+  } else if (c.is_classifier() && c.score_mlp) {
     for (const char* n : {"score.0.weight", "score.0.bias", "score.2.weight"}) names.push_back(n);
   } else if (c.is_classifier()) {
     names.push_back(hf_score_layer_name(c) + ".weight");

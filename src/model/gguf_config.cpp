@@ -101,6 +101,17 @@ Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
       if (int64_t(labels->size()) == c.num_labels) c.label_names = *labels;
     }
     c.score_mlp = gguf.tensor(kGgufClassifierHiddenWeight) != nullptr;
+    if (const TensorView* gate = gguf.tensor(gguf_gating_layer(0, "weight"))) {
+      c.gating.enabled = true;
+      c.gating.layers = 0;
+      while (c.gating.layers < 65 && gguf.tensor(gguf_gating_layer(c.gating.layers + 1, "weight")) != nullptr)
+        ++c.gating.layers;
+      c.gating.hidden = gate->shape.size() == 2 ? gate->shape[0] : 0;
+      c.gating.temperature = md.number_or(kGgufGatingTemperatureKey, 0.0);
+      if (c.gating.layers > 64 || c.gating.hidden <= 0 || !(c.gating.temperature > 0))
+        return error(path + ": a gated head needs at most 65 gating layers, a matrix for the first, and a positive " +
+                     md.prefix + kGgufGatingTemperatureKey);
+    }
     if (auto tag = gguf.get_string(md.prefix + "classifier.step_tag")) {
       c.process_reward = true;
       c.step_tag = *tag;

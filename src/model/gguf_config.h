@@ -2,6 +2,9 @@
 // llama), qwen2, qwen3 and gemma2.
 #pragma once
 
+#include <cstdint>
+#include <string>
+
 #include "core/status.h"
 #include "io/gguf.h"
 #include "model/config.h"
@@ -17,5 +20,17 @@ inline constexpr const char* kGgufClassifierBias = "cls.output.bias";
 // a file with this head is refused there rather than read wrongly.
 inline constexpr const char* kGgufClassifierHiddenWeight = "cls.relu.weight";
 inline constexpr const char* kGgufClassifierHiddenBias = "cls.relu.bias";
+
+// ArmoRM's gated multi-objective head (LlamaForRewardModelWithGating): the objectives' regression is
+// cls.output.weight [K, d]; the gating network's layers cls.gating.N.weight / .bias (N = 0 .. gating_n_hidden,
+// the last one giving K outputs), its scale cls.gating.logit_scale [1], the reward transform
+// cls.reward_transform.weight [K, K], and the softmax temperature `<arch>.classifier.gating_temperature`.
+// Only arbiter reads these: llama.cpp refuses a file whose tensors it does not know.
+inline constexpr const char* kGgufGatingLogitScale = "cls.gating.logit_scale";
+inline constexpr const char* kGgufRewardTransform = "cls.reward_transform.weight";
+inline constexpr const char* kGgufGatingTemperatureKey = "classifier.gating_temperature";  // after "<arch>."
+inline std::string gguf_gating_layer(int64_t layer, const char* part) {
+  return "cls.gating." + std::to_string(layer) + "." + part;
+}
 
 }  // namespace arbiter

@@ -138,25 +138,25 @@ Status bind_layers(const Binder& b, Model& m) {
 }
 
 // ArmoRM (LlamaForRewardModelWithGating): the objectives' regression, the reward transform, and the
-// gating network's layers, as transformers names them.
-Status bind_gated_head(const Binder& b, Model& m) {
+// gating network's layers, as transformers names them or as gguf_config.h does.
+Status bind_gated_head(const Binder& b, bool is_gguf, Model& m) {
   const ModelConfig& c = m.config;
   const int64_t d = c.hidden_size, k = c.num_labels;
-  ARB_ASSIGN(TensorView regression, b.matrix("regression_layer.weight", k, d));
+  ARB_ASSIGN(TensorView regression, b.matrix(is_gguf ? kGgufClassifierWeight : "regression_layer.weight", k, d));
   ARB_ASSIGN(m.score_head, b.to_f32(regression));
-  ARB_ASSIGN(TensorView transform, b.matrix("reward_transform_matrix", k, k));
+  ARB_ASSIGN(TensorView transform, b.matrix(is_gguf ? kGgufRewardTransform : "reward_transform_matrix", k, k));
   ARB_ASSIGN(m.reward_transform, b.to_f32(transform));
-  ARB_ASSIGN(std::vector<float> scale, b.vector("gating.logit_scale", 1));
+  ARB_ASSIGN(std::vector<float> scale, b.vector(is_gguf ? kGgufGatingLogitScale : "gating.logit_scale", 1));
   m.gating_logit_scale = scale[0];
   int64_t in = d;
   for (int64_t i = 0; i <= c.gating.layers; ++i) {
-    const std::string name = "gating.layers." + std::to_string(i);
+    const std::string hf_name = "gating.layers." + std::to_string(i);
     Model::DenseLayer layer;
     layer.in = in;
     layer.out = i < c.gating.layers ? c.gating.hidden : k;
-    ARB_ASSIGN(TensorView w, b.matrix(name + ".weight", layer.out, layer.in));
+    ARB_ASSIGN(TensorView w, b.matrix(is_gguf ? gguf_gating_layer(i, "weight") : hf_name + ".weight", layer.out, layer.in));
     ARB_ASSIGN(layer.weight, b.to_f32(w));
-    ARB_ASSIGN(layer.bias, b.vector(name + ".bias", layer.out));
+    ARB_ASSIGN(layer.bias, b.vector(is_gguf ? gguf_gating_layer(i, "bias") : hf_name + ".bias", layer.out));
     in = layer.out;
     m.gating_layers.push_back(std::move(layer));
   }
@@ -172,7 +172,7 @@ Status bind_model(const Binder& b, bool is_gguf, Model& m) {
   ARB_ASSIGN(m.final_norm, b.vector(is_gguf ? "output_norm.weight" : "model.norm.weight", d, norm_offset));
 
   if (c.gating.enabled) {
-    ARB_TRY(bind_gated_head(b, m));
+    ARB_TRY(bind_gated_head(b, is_gguf, m));
   } else if (c.is_classifier()) {
     // HF names a one-layer head `score`, a two-layer one `score.0` (Linear) and `score.2` (after the ReLU).
     const std::string hf_head = hf_score_layer_name(c);

@@ -19,7 +19,11 @@ using namespace simd;
 constexpr int64_t kQueryBlock = 16;
 constexpr int64_t kChunk = kLanes;  // keys whose scores one vector holds
 constexpr int kValueVecs = kLanes == 8 ? 2 : 4;  // vectors of head dimensions per query in weighted_values
-constexpr int kQueryGroup = 4;      // queries sharing each load of a key chunk or a value row
+constexpr int kQueryGroup = 4;      // queries sharing each load of a value row
+// Queries sharing each load of a key chunk: a score tile holds kScoreQueries x 2 accumulators, 16 of the
+// 32 zmm registers with AVX-512 (enough independent chains to cover FMA latency on cores with two full
+// 512-bit pipes), 8 of the 16 ymm with AVX2.
+constexpr int kScoreQueries = kLanes == 8 ? 4 : 8;
 
 struct WorkItem {
   size_t span;
@@ -59,14 +63,14 @@ void score_tile(const float* q, int64_t q_stride, const float* kt, int64_t hd, f
       keys[c] = load(kt + (c * hd + d) * kChunk);
       keep_in_register(keys[c]);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < Q; ++r) {
       const Vec qv = set1(q[r * q_stride + d]);
 #pragma GCC unroll 2
       for (int c = 0; c < C; ++c) acc[r][c] = fma(qv, keys[c], acc[r][c]);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < Q; ++r)
 #pragma GCC unroll 2
     for (int c = 0; c < C; ++c) store(scores + r * ld + c * kChunk, acc[r][c]);
@@ -79,6 +83,8 @@ void query_key_scores(const float* q, int64_t q_stride, int64_t queries, const f
   for (; c + 2 <= chunks; c += 2) {
     const float* k = kt + c * hd * kChunk;
     int64_t i = 0;
+    for (; i + kScoreQueries <= queries; i += kScoreQueries)
+      score_tile<kScoreQueries, 2>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
     for (; i + kQueryGroup <= queries; i += kQueryGroup)
       score_tile<kQueryGroup, 2>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
     for (; i < queries; ++i) score_tile<1, 2>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
@@ -86,6 +92,8 @@ void query_key_scores(const float* q, int64_t q_stride, int64_t queries, const f
   for (; c < chunks; ++c) {
     const float* k = kt + c * hd * kChunk;
     int64_t i = 0;
+    for (; i + kScoreQueries <= queries; i += kScoreQueries)
+      score_tile<kScoreQueries, 1>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
     for (; i + kQueryGroup <= queries; i += kQueryGroup)
       score_tile<kQueryGroup, 1>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);
     for (; i < queries; ++i) score_tile<1, 1>(q + i * q_stride, q_stride, k, hd, scores + i * ld + c * kChunk, ld);

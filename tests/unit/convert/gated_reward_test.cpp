@@ -5,12 +5,14 @@
 // the positions found by hand in a conversation rendered by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "../../support/cli_helpers.h"
 #include "../../support/reward_head_fixture.h"
 #include "convert_test_util.h"
+#include "io/gguf.h"
 #include "model/model_tokenizer.h"
 #include "runtime/score_head.h"
 #include "text/tokenizer.h"
@@ -187,10 +189,99 @@ TEST(GatedReward, ScoreReadsWherePromptEndsAndTheLastToken) {
   run = run_arbiter("score -q -m " + dir + " -i " + rows + " -o " + scratch_dir() + "/armo-chatml.jsonl");
   EXPECT_NE(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("<|eot_id|>"), std::string::npos) << run.out;
-  // Conversion has no layout for it yet: refused, naming the class.
-  run = run_arbiter("convert " + dir + " -o " + scratch_dir() + "/armo.gguf");
-  EXPECT_NE(run.exit_code, 0) << run.out;
-  EXPECT_NE(run.out.find("LlamaForRewardModelWithGating"), std::string::npos) << run.out;
+}
+
+// The head as this file's tests compute it in double, on the final-norm states of `path`'s own forward at
+// the user turn's end and the last token of `text`.
+double expected_on_states_of(const std::string& path, const GatedHead& head, const std::string& text,
+                             std::vector<double>& rewards) {
+  auto model = load_model(path);
+  EXPECT_TRUE(model.is_ok()) << model.message();
+  if (!model.is_ok()) return NAN;
+  auto tokenizer = load_model_tokenizer(**model);
+  EXPECT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+  if (!tokenizer.is_ok()) return NAN;
+  auto tokens = (*tokenizer)->encode(text, false, true);
+  EXPECT_TRUE(tokens.is_ok()) << tokens.message();
+  if (!tokens.is_ok()) return NAN;
+  const auto eot = std::find(tokens->begin(), tokens->end(), 509);  // the user turn's end
+  EXPECT_NE(eot, tokens->end());
+  ForwardOptions options;
+  options.final_norm = true;
+  SequenceInput read{*tokens, {int32_t(eot - tokens->begin()), int32_t(tokens->size() - 1)}};
+  auto out = make_cpu_backend(*model)->forward({read}, options);
+  EXPECT_TRUE(out.is_ok()) << out.message();
+  if (!out.is_ok()) return NAN;
+  return gated_in_double(head, (*out)[0].final_norm.data(), (*out)[0].final_norm.data() + kD, rewards);
+}
+
+TEST(GatedReward, ConvertedToGgufScoresAsTheDirectory) {
+  const GatedHead head = random_gated_head();
+  const std::string dir = gated_model("armo-gguf", head);
+  const std::string gguf = scratch_dir() + "/armo.f32.gguf", q8 = scratch_dir() + "/armo.q8_0.gguf";
+  auto run = run_arbiter("convert -q " + dir + " -o " + gguf + " --type f32");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+
+  // Read back: the sizes of the head come from its tensors, the temperature from the metadata.
+  auto model = load_model(gguf);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  const ModelConfig& c = (*model)->config;
+  ASSERT_TRUE(c.gating.enabled);
+  EXPECT_EQ(c.num_labels, kObjectives);
+  EXPECT_EQ(c.gating.layers, kGatingHidden);
+  EXPECT_EQ(c.gating.hidden, kHidden);
+  EXPECT_EQ(c.gating.temperature, kTemperature);
+  EXPECT_EQ((*model)->gating_logit_scale, float(kLogitScale));
+
+  const std::string template_path = scratch_dir() + "/llama3-like-gguf.jinja";
+  write_text(template_path,
+             "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}");
+  const std::string rows = scratch_dir() + "/armo-gguf-rows.jsonl";
+  write_text(rows, R"({"id": "r1", "prompt": "Name a color.", "response": "Blue is a color."})" "\n");
+  const std::string text = "<|start_header_id|>user<|end_header_id|>\n\nName a color.<|eot_id|>"
+                           "<|start_header_id|>assistant<|end_header_id|>\n\nBlue is a color.<|eot_id|>";
+
+  // f32: the head on the directory's states (which HeadOnTheReferenceStatesMatchesDouble holds to the
+  // float64 reference). q8_0: the head, kept in f32, on the quantized backbone's own states.
+  run = run_arbiter("quantize -q " + gguf + " " + q8 + " --type q8_0");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  for (const auto& [file, states_of] : {std::pair{gguf, dir}, std::pair{q8, q8}}) {
+    std::vector<double> rewards;
+    const double expected = expected_on_states_of(states_of, head, text, rewards);
+    ASSERT_EQ(rewards.size(), size_t(kObjectives));
+    constexpr double tolerance = 1e-5;
+    const std::string out_path = file + ".scores.jsonl";
+    run = run_arbiter("score -q -m " + file + " -i " + rows + " -o " + out_path + " --chat-template " + template_path);
+    ASSERT_EQ(run.exit_code, 0) << run.out;
+    const auto lines = read_jsonl(out_path);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NEAR(lines[0]["score"].get<double>(), expected, tolerance * (1.0 + std::fabs(expected))) << file;
+    ASSERT_EQ(lines[0]["attributes"].size(), size_t(kObjectives)) << lines[0].dump();
+    for (int64_t k = 0; k < kObjectives; ++k)
+      EXPECT_NEAR(lines[0]["attributes"]["output_" + std::to_string(k)].get<double>(), rewards[size_t(k)],
+                  tolerance * (1.0 + std::fabs(rewards[size_t(k)])))
+          << file << " " << lines[0].dump();
+  }
+  auto q8_file = GgufFile::open(q8);
+  ASSERT_TRUE(q8_file.is_ok()) << q8_file.message();
+  EXPECT_EQ((*q8_file)->tensor("blk.0.attn_q.weight")->dtype, DType::Q8_0);
+  for (const TensorView& t : (*q8_file)->tensors()) {
+    if (t.name.rfind("cls.", 0) == 0) {
+      EXPECT_EQ(t.dtype, DType::F32) << t.name;
+    }
+  }
+
+  // The same file without its temperature: an error naming the key, not a softmax at some default.
+  GgufWriter w;
+  for (const auto& [key, value] : (*q8_file)->metadata())
+    if (key != "llama.classifier.gating_temperature") w.set(key, value);
+  for (const TensorView& t : (*q8_file)->tensors()) ASSERT_TRUE(w.add_tensor(t.name, t.dtype, t.shape, t.data, t.nbytes).is_ok());
+  const std::string no_temperature = scratch_dir() + "/armo-no-temperature.gguf";
+  ASSERT_TRUE(w.write(no_temperature).is_ok());
+  auto refused = load_model(no_temperature);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.message().find("llama.classifier.gating_temperature"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find(no_temperature), std::string::npos) << refused.message();
 }
 
 TEST(GatedReward, PerTurnScoresEachTurnAsItsConversationAlone) {
