@@ -13,6 +13,15 @@ summary=$out/gpu-summary.md
 say() { echo "$@" | tee -a "$summary"; }
 started=$(date +%s)
 elapsed() { echo $(($(date +%s) - started)); }
+# One deadline for every step (the device call itself stops at 600 s): a step gets what it asks or what is
+# left before the deadline, less a margin for the table; with under 20 s left it is skipped, so a slow
+# step costs the steps after it, never the summary.
+deadline=$((started + ${RUN_BUDGET_S:-540}))
+step_limit() {  # prints the seconds a step asking for $1 may take; fails when too little is left
+  local left=$((deadline - $(date +%s) - 15))
+  [ "$left" -ge 20 ] || return 1
+  echo $(($1 < left ? $1 : left))
+}
 
 say "# arbiter on the GPU: parity and prefill ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
 say ""
@@ -38,55 +47,28 @@ for dir in $candidates $(find $site /usr/local /opt -name 'libcublas.so.13' -pri
   if [ -e "$dir/libcublas.so.13" ] && [ -e "$dir/libcublasLt.so.13" ]; then cublas_dir=$dir; break; fi
 done
 say "cuBLAS from: ${cublas_dir:-NOT FOUND}"
-export LD_LIBRARY_PATH="$bundle/lib:$cublas_dir:${LD_LIBRARY_PATH:-}"
-if ! "$bundle/bin/arbiter" --version >/dev/null 2>"$out/start-error.txt"; then
+# The bundled libraries and cuBLAS for arbiter's binaries only: exported, they would also come before
+# torch's own libraries in the transformers run.
+libs="$bundle/lib:$cublas_dir"
+with_libs() { LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
+if ! with_libs "$bundle/bin/arbiter" --version >/dev/null 2>"$out/start-error.txt"; then
   say "the binaries did not start with the machine's libstdc++; trying the bundled one: $(head -c 300 "$out/start-error.txt")"
-  export LD_LIBRARY_PATH="$bundle/lib:$bundle/lib-fallback:$cublas_dir:${LD_LIBRARY_PATH:-}"
+  libs="$bundle/lib:$bundle/lib-fallback:$cublas_dir"
 fi
-ldd "$bundle/bin/arbiter" | grep -i "not found" | tee -a "$summary"
+with_libs ldd "$bundle/bin/arbiter" | grep -i "not found" | tee -a "$summary"
 arbiter=$bundle/bin/arbiter
 
-# 1. Parity (about half a minute). Both attention kernels, every fixture, random models against the CPU.
-say ""
-say "## Parity (test_cuda)"
-ARBITER_SHARED_DIR=$bundle/shared timeout 240 "$bundle/bin/test_cuda" --gtest_color=no >"$out/parity.log" 2>&1
-parity_rc=$?
-say '```'
-grep -E '^\[cuda (parity|random)\]|^\[  (PASSED  |SKIPPED ) \] [0-9]|^\[  FAILED  \]|tests ran' "$out/parity.log" | tee -a "$summary"
-grep -B2 -A6 'Failure' "$out/parity.log" | head -60 | tee -a "$summary"
-say '```'
-say "test_cuda exit code: $parity_rc (after $(elapsed) s)"
-
-# 2. The ceiling: one cuBLAS bf16 8192^3 GEMM.
-: >"$out/bench.jsonl"
-timeout 60 "$arbiter" bench --device cuda --gemm 8192 --repeat 10 --json | tr -d '\n' >>"$out/bench.jsonl"
-echo >>"$out/bench.jsonl"
-
-# 3. arbiter prefill, median of 5 after 2 warm-ups, random bf16 weights made on the GPU.
-for shape in llama-3-8b llama-3.2-1b; do
-  for bt in 8x1024 32x512 64x256; do
-    b=${bt%x*}
-    t=${bt#*x}
-    timeout 120 "$arbiter" bench --device cuda --shape "$shape" --head classifier --batch "$b" --tokens "$t" \
-      --warmup 2 --repeat 5 --json 2>>"$out/bench-stderr.txt" | tr -d '\n' | sed "s/^{/{\"shape\": \"$shape\", /" >>"$out/bench.jsonl"
-    echo >>"$out/bench.jsonl"
-  done
-done
-say "arbiter benchmarks done after $(elapsed) s"
-
-# 4. transformers at the same shapes and the same timing method.
-: >"$out/hf.jsonl"
-for shape in llama-3-8b llama-3.2-1b; do
-  PYTHONUNBUFFERED=1 timeout 240 python3 "$root/bench/gpu/hf_prefill.py" --shape "$shape" >>"$out/hf.jsonl" 2>>"$out/hf-stderr.txt"
-done
-say "transformers benchmarks done after $(elapsed) s"
-
-# 5. The table.
-python3 - "$out/bench.jsonl" "$out/hf.jsonl" <<'PY' | tee -a "$summary"
+# The table of what bench.jsonl and hf.jsonl hold so far.
+table() {
+  python3 - "$out/bench.jsonl" "$out/hf.jsonl" <<'PY' | tee -a "$summary"
 import json, sys
 def rows(path):
     out = []
-    for line in open(path):
+    try:
+        lines = open(path).readlines()
+    except OSError:
+        return out
+    for line in lines:
         line = line.strip()
         if line:
             try: out.append(json.loads(line))
@@ -115,6 +97,54 @@ if hf:
     print()
     print(f"transformers: {hf[0].get('engine')}, torch {hf[0].get('torch')}, attention {hf[0].get('attention')}")
 PY
+}
+
+# 1. Parity (about half a minute). Both attention kernels, every fixture, random models against the CPU.
+say ""
+say "## Parity (test_cuda)"
+if limit=$(step_limit 240); then
+  ARBITER_SHARED_DIR=$bundle/shared with_libs timeout "$limit" "$bundle/bin/test_cuda" --gtest_color=no >"$out/parity.log" 2>&1
+  parity_rc=$?
+else
+  parity_rc="skipped (no time left)"
+fi
+say '```'
+grep -E '^\[cuda (parity|random)\]|^\[  (PASSED  |SKIPPED ) \] [0-9]|^\[  FAILED  \]|tests ran' "$out/parity.log" | tee -a "$summary"
+grep -B2 -A6 'Failure' "$out/parity.log" | head -60 | tee -a "$summary"
+say '```'
+say "test_cuda exit code: $parity_rc (after $(elapsed) s)"
+
+# 2. The ceiling: one cuBLAS bf16 8192^3 GEMM.
+: >"$out/bench.jsonl"
+if limit=$(step_limit 60); then
+  with_libs timeout "$limit" "$arbiter" bench --device cuda --gemm 8192 --repeat 10 --json | tr -d '\n' >>"$out/bench.jsonl"
+  echo >>"$out/bench.jsonl"
+fi
+
+# 3. arbiter prefill, median of 5 after 2 warm-ups, random bf16 weights made on the GPU.
+for shape in llama-3-8b llama-3.2-1b; do
+  for bt in 8x1024 32x512 64x256; do
+    b=${bt%x*}
+    t=${bt#*x}
+    limit=$(step_limit 120) || { say "skipped $shape $bt: no time left"; continue; }
+    with_libs timeout "$limit" "$arbiter" bench --device cuda --shape "$shape" --head classifier --batch "$b" --tokens "$t" \
+      --warmup 2 --repeat 5 --json 2>>"$out/bench-stderr.txt" | tr -d '\n' | sed "s/^{/{\"shape\": \"$shape\", /" >>"$out/bench.jsonl"
+    echo >>"$out/bench.jsonl"
+  done
+done
+say "arbiter benchmarks done after $(elapsed) s"
+table  # arbiter's numbers in the summary now, in case the transformers runs do not finish
+
+# 4. transformers at the same shapes and the same timing method.
+: >"$out/hf.jsonl"
+for shape in llama-3-8b llama-3.2-1b; do
+  limit=$(step_limit 240) || { say "skipped transformers $shape: no time left"; continue; }
+  PYTHONUNBUFFERED=1 timeout "$limit" python3 "$root/bench/gpu/hf_prefill.py" --shape "$shape" >>"$out/hf.jsonl" 2>>"$out/hf-stderr.txt"
+done
+say "transformers benchmarks done after $(elapsed) s"
+
+# 5. The table, with both engines.
+table
 say ""
 say "total $(elapsed) s; logs: parity.log, bench.jsonl, hf.jsonl, nvidia-smi.txt, bench-stderr.txt, hf-stderr.txt"
 tail -c 2000 "$out/bench-stderr.txt" 2>/dev/null | grep -v "^creating random" | tail -5

@@ -288,7 +288,9 @@ cudaError_t attention_mma(const AttentionParams& params, const AttentionTile* ti
 cudaError_t attention_simple(const AttentionParams& params, const int32_t* positions, int64_t n, cudaStream_t stream) {
   if (params.head_dim > 32 * kMaxDimsPerLane) return cudaErrorInvalidValue;
   const int64_t warps = n * params.num_heads;
-  if (warps > 0) attention_simple_kernel<<<unsigned((warps + 7) / 8), 256, 0, stream>>>(params, positions, n);
+  if (warps <= 0) return cudaGetLastError();
+  if ((warps + 7) / 8 > int64_t(INT32_MAX)) return cudaErrorInvalidValue;  // past the grid's limit
+  attention_simple_kernel<<<unsigned((warps + 7) / 8), 256, 0, stream>>>(params, positions, n);
   return cudaGetLastError();
 }
 

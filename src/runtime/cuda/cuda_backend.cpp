@@ -23,6 +23,8 @@ namespace arbiter::cuda {
 
 namespace {
 
+// `host` may go as soon as this returns: from pageable memory, cudaMemcpyAsync returns once the bytes are
+// staged for the transfer (CUDA's notes on the API's synchronous behaviour).
 template <typename T>
 Status upload(DeviceBuffer& buffer, const std::vector<T>& host, cudaStream_t stream) {
   if (host.empty()) return Status::ok();

@@ -231,6 +231,13 @@ unsigned grid_for(int64_t count, int threads) {
   return unsigned(blocks < 1 ? 1 : blocks > 65535 * 8 ? 65535 * 8 : blocks);
 }
 
+// Blocks of 8 warps for `warps` warps (one per row or per row and output), or 0 past the grid's limit of
+// 2^31 - 1 blocks, which the caller reports as an invalid launch rather than wrapping the count.
+unsigned warp_blocks(int64_t warps) {
+  const int64_t blocks = (warps + 7) / 8;
+  return blocks > int64_t(INT32_MAX) ? 0u : unsigned(blocks);
+}
+
 int row_threads(int64_t d) { return d >= kRowThreads ? kRowThreads : d > 128 ? 128 : d > 64 ? 64 : 32; }
 
 }  // namespace
@@ -299,14 +306,18 @@ cudaError_t softcap(float* x, int64_t count, float cap, cudaStream_t stream) {
 cudaError_t rows_dot_bf16(const bf16* weight, const int32_t* ids, int64_t k, const float* x, int64_t rows, int64_t d,
                           const float* bias, float* out, cudaStream_t stream) {
   const int64_t warps = rows * k;
-  if (warps > 0) rows_dot_kernel<bf16><<<unsigned((warps + 7) / 8), 256, 0, stream>>>(weight, ids, k, x, rows, d, bias, out);
+  if (warps <= 0) return cudaGetLastError();
+  if (warp_blocks(warps) == 0) return cudaErrorInvalidValue;
+  rows_dot_kernel<bf16><<<warp_blocks(warps), 256, 0, stream>>>(weight, ids, k, x, rows, d, bias, out);
   return cudaGetLastError();
 }
 
 cudaError_t rows_dot_f32(const float* weight, const int32_t* ids, int64_t k, const float* x, int64_t rows, int64_t d,
                          const float* bias, float* out, cudaStream_t stream) {
   const int64_t warps = rows * k;
-  if (warps > 0) rows_dot_kernel<float><<<unsigned((warps + 7) / 8), 256, 0, stream>>>(weight, ids, k, x, rows, d, bias, out);
+  if (warps <= 0) return cudaGetLastError();
+  if (warp_blocks(warps) == 0) return cudaErrorInvalidValue;
+  rows_dot_kernel<float><<<warp_blocks(warps), 256, 0, stream>>>(weight, ids, k, x, rows, d, bias, out);
   return cudaGetLastError();
 }
 
