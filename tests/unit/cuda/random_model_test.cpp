@@ -74,11 +74,13 @@ std::vector<RandomCase> random_cases() {
     c.attention_scale = 0.08;
     v.push_back({"hd256_gemma_softcap_window37", c});
   }
-  {  // a reward model: three labels, head 64, GQA 2
+  {  // a reward model: three labels, head 64, GQA 2, partial RoPE in halves (the other pairing)
     ModelConfig c = base_config(256, 4, 2, 64);
     c.head = HeadKind::kSequenceClassification;
     c.num_labels = 3;
-    v.push_back({"hd64_classifier3", c});
+    c.rope_pairing = RopePairing::kHalfSplit;
+    c.rope_dim = 32;
+    v.push_back({"hd64_classifier3_halves_partial_rope", c});
   }
   return v;
 }
