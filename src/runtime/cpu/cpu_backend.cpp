@@ -273,10 +273,16 @@ Result<std::vector<SequenceOutput>> CpuBackend::run_sharing_prefixes(const std::
   std::vector<SequenceSegment> segments;
   std::vector<PastKv> past;
   std::vector<KvCache> kept(sequences.size());
-  int64_t room = store_.budget_rows();
+  std::vector<Start> starts;
+  int64_t wanted = 0;
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    starts.push_back(start_of(sequences[s], s, plan, node_kv));
+    wanted += int64_t(sequences[s].tokens.size());
+  }
+  int64_t room = store_.make_room(wanted);
   for (size_t s = 0; s < sequences.size(); ++s) {
     const int64_t length = int64_t(sequences[s].tokens.size());
-    const Start start = start_of(sequences[s], s, plan, node_kv);
+    const Start& start = starts[s];
     segments.push_back({&sequences[s], start.position, length, true});
     if (length <= room) {
       room -= length;
@@ -304,6 +310,7 @@ void CpuBackend::prepare_store() {
   if (!prefix_sharing() || matmul_precision() != store_precision_) store_.set_budget(0);
   store_precision_ = matmul_precision();
   if (prefix_sharing()) store_.set_budget(prefix_cache_bytes());
+  store_.begin_pass();
 }
 
 void CpuBackend::keep_in_store(const std::vector<SequenceInput>& sequences, const SharedPrefixPlan& plan,
@@ -456,7 +463,9 @@ Result<std::vector<Generation>> CpuBackend::generate(const std::vector<SequenceI
       // The prompts' rows are the store's to keep (those of the tokens written later are not: decoding
       // steps take another arithmetic path, so their rows are not the bytes a prefill would give).
       std::vector<KvCache> kept(inputs.size());
-      int64_t room = store_.budget_rows();
+      int64_t wanted = 0;
+      for (const SequenceInput& input : inputs) wanted += int64_t(input.tokens.size());
+      int64_t room = store_.make_room(wanted);
       for (size_t i = 0; i < inputs.size(); ++i) {
         const int64_t length = int64_t(inputs[i].tokens.size());
         if (length > room) continue;

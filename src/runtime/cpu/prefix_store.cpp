@@ -29,11 +29,11 @@ void PrefixStore::set_budget(size_t bytes) {
 PrefixStore::Match PrefixStore::find(const std::vector<int32_t>& tokens, int64_t limit) {
   Match best;
   Entry* used = nullptr;
-  for (Entry& entry : entries_) {
-    const int64_t shared = common_prefix(entry.tokens, tokens, limit);
+  for (const std::unique_ptr<Entry>& entry : entries_) {
+    const int64_t shared = common_prefix(entry->tokens, tokens, limit);
     if (shared > best.length) {
-      best = {&entry.kv, shared};
-      used = &entry;
+      best = {&entry->kv, shared};
+      used = entry.get();
     }
   }
   if (used != nullptr) used->last_used = ++clock_;
@@ -43,16 +43,16 @@ PrefixStore::Match PrefixStore::find(const std::vector<int32_t>& tokens, int64_t
 void PrefixStore::keep(std::vector<int32_t> tokens, KvCache kv) {
   const size_t size = tokens.size() * row_bytes_;
   if (tokens.empty() || size > budget_) return;
-  for (Entry& entry : entries_) {
-    if (begins(tokens, entry.tokens)) {  // nothing new: what this holds is kept already
-      entry.last_used = ++clock_;
+  for (const std::unique_ptr<Entry>& entry : entries_) {
+    if (begins(tokens, entry->tokens)) {  // nothing new: what this holds is kept already
+      entry->last_used = ++clock_;
       return;
     }
   }
   // Sequences this one extends are within it now.
-  std::erase_if(entries_, [&](const Entry& entry) {
-    if (!begins(entry.tokens, tokens)) return false;
-    bytes_ -= entry.tokens.size() * row_bytes_;
+  std::erase_if(entries_, [&](const std::unique_ptr<Entry>& entry) {
+    if (!begins(entry->tokens, tokens)) return false;
+    bytes_ -= entry->tokens.size() * row_bytes_;
     return true;
   });
   evict_until(budget_ - size, kMaxSequences - 1);
@@ -65,15 +65,27 @@ void PrefixStore::keep(std::vector<int32_t> tokens, KvCache kv) {
         rows.shrink_to_fit();
       }
   kv.length = int64_t(tokens.size());
-  entries_.push_back({std::move(tokens), std::move(kv), ++clock_});
+  entries_.push_back(std::make_unique<Entry>(Entry{std::move(tokens), std::move(kv), ++clock_}));
   bytes_ += size;
 }
 
-void PrefixStore::evict_until(size_t bytes, size_t sequences) {
-  while ((bytes_ > bytes || entries_.size() > sequences) && !entries_.empty()) {
-    auto oldest = std::min_element(entries_.begin(), entries_.end(),
-                                   [](const Entry& a, const Entry& b) { return a.last_used < b.last_used; });
-    bytes_ -= oldest->tokens.size() * row_bytes_;
+int64_t PrefixStore::make_room(int64_t rows) {
+  if (rows <= 0 || row_bytes_ == 0) return 0;
+  const size_t wanted = std::min(size_t(rows), budget_ / row_bytes_) * row_bytes_;
+  evict_until(budget_ - wanted, kMaxSequences, /*spare_from_pass=*/true);
+  const size_t free = budget_ > bytes_ ? budget_ - bytes_ : 0;
+  return std::min(rows, int64_t(free / row_bytes_));
+}
+
+void PrefixStore::evict_until(size_t bytes, size_t sequences, bool spare_from_pass) {
+  while (bytes_ > bytes || entries_.size() > sequences) {
+    auto oldest = entries_.end();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (spare_from_pass && (*it)->last_used > pass_start_) continue;
+      if (oldest == entries_.end() || (*it)->last_used < (*oldest)->last_used) oldest = it;
+    }
+    if (oldest == entries_.end()) return;  // what is left, the pass reads
+    bytes_ -= (*oldest)->tokens.size() * row_bytes_;
     entries_.erase(oldest);
   }
 }

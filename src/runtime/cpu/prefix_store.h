@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "runtime/cpu/kv_cache.h"
@@ -36,9 +37,19 @@ class PrefixStore {
   // Positions the budget holds: the most a pass may keep.
   int64_t budget_rows() const { return row_bytes_ > 0 ? int64_t(budget_ / row_bytes_) : 0; }
 
+  // Starts a forward pass: the sequences find() returns from now on are the pass's to read, and
+  // make_room() leaves them in place until the pass keeps its own.
+  void begin_pass() { pass_start_ = clock_; }
+
   // The kept sequence sharing the most of tokens[0, limit); none below one token. Marks it used. The match
   // stays valid until the next keep() or set_budget().
   Match find(const std::vector<int32_t>& tokens, int64_t limit);
+
+  // Room for a pass to fill caches of up to `rows` positions that it will keep: the least recently used
+  // sequences the pass has not read leave until the budget holds them beside what stays. Returns the
+  // positions the pass may fill (at most `rows`), so that the store and the caches a pass fills to keep
+  // never hold more than the budget between them.
+  int64_t make_room(int64_t rows);
 
   // Keeps `tokens` with `kv`, whose rows [0, tokens.size()) are their keys and values. A kept sequence
   // that this one extends leaves; one that extends this one (or equals it) makes keeping it pointless.
@@ -54,15 +65,18 @@ class PrefixStore {
     KvCache kv;
     uint64_t last_used = 0;
   };
-  // The least recently used leave until at most `bytes` and `sequences` remain.
-  void evict_until(size_t bytes, size_t sequences);
+  // The least recently used leave until at most `bytes` and `sequences` remain; with `spare_from_pass`,
+  // those the current pass has read stay.
+  void evict_until(size_t bytes, size_t sequences, bool spare_from_pass = false);
 
   int64_t kv_dim_;
   size_t row_bytes_;  // keys and values of one position at every layer
   size_t budget_ = 0;
   size_t bytes_ = 0;
   uint64_t clock_ = 0;
-  std::vector<Entry> entries_;
+  uint64_t pass_start_ = 0;  // clock_ when the current pass began: entries used later are the pass's
+  // Each entry on the heap: a match keeps pointing at its rows while make_room() lets others go.
+  std::vector<std::unique_ptr<Entry>> entries_;
 };
 
 }  // namespace arbiter::cpu

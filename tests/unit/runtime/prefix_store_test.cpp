@@ -108,6 +108,37 @@ TEST(PrefixStore, TheLeastRecentlyUsedLeaveFirstWithinTheBudget) {
   EXPECT_EQ(store.sequences(), 0u);
 }
 
+TEST(PrefixStore, RoomForAPassLetsGoOnlyOfWhatThePassDoesNotRead) {
+  PrefixStore store(kLayers, kKvDim);
+  store.set_budget(10 * kRowBytes);
+  store.keep({1, 2, 3, 4}, tagged_rows(4, 1));
+  store.keep({5, 6, 7, 8}, tagged_rows(4, 2));
+  store.keep({9, 9}, tagged_rows(2, 3));
+  EXPECT_EQ(store.bytes(), 10 * kRowBytes);
+
+  store.begin_pass();
+  const PrefixStore::Match read = store.find({1, 2, 3, 0}, 4);  // the pass reads sequence 1
+  ASSERT_EQ(read.length, 3);
+  // Room for 4 positions: sequence 2 is the least recently used the pass does not read; it goes, and the
+  // match still points at sequence 1's rows.
+  EXPECT_EQ(store.make_room(4), 4);
+  EXPECT_EQ(store.sequences(), 2u);
+  EXPECT_EQ(store.bytes(), 6 * kRowBytes);
+  EXPECT_EQ(tag_of(read), 1.0f);
+  EXPECT_EQ(store.find({5, 6}, 2).length, 0);
+  EXPECT_EQ(store.find({9, 9}, 2).length, 2);  // read by the pass now: it stays too
+  // More than the budget holds beside what the pass reads: what is free, and nothing it reads leaves.
+  EXPECT_EQ(store.make_room(100), 4);
+  EXPECT_EQ(store.sequences(), 2u);
+  EXPECT_EQ(tag_of(read), 1.0f);
+
+  // The next pass reads nothing: everything may go.
+  store.begin_pass();
+  EXPECT_EQ(store.make_room(100), 10);
+  EXPECT_EQ(store.bytes(), 0u);
+  EXPECT_EQ(store.make_room(0), 0);
+}
+
 TEST(PrefixStore, KeepsAtMostItsNumberOfSequences) {
   PrefixStore store(kLayers, kKvDim);
   store.set_budget(10000 * kRowBytes);
