@@ -31,8 +31,9 @@ mkdir -p "$seeds/fuzz_hf_config"
 for config in "$shared"/fixtures/hf/*/config.json; do
   cp "$config" "$seeds/fuzz_hf_config/$(basename "$(dirname "$config")").json"
 done
-# ... and the qwen2 one as the reward model classes on Qwen2 (two-layer heads, a value head).
-for class in Qwen2ForRewardModel Qwen2ForProcessRewardModel Qwen2ForPrmModel; do
+# ... and the qwen2 one as the reward model classes on Qwen2 (two-layer heads, a value head) and as
+# OpenRLHF's RewardModel.
+for class in Qwen2ForRewardModel Qwen2ForProcessRewardModel Qwen2ForPrmModel RewardModel; do
   sed "s/Qwen2ForCausalLM/$class/" "$shared/fixtures/hf/qwen2/config.json" > "$seeds/fuzz_hf_config/$class.json"
 done
 mkdir -p "$seeds/fuzz_parquet"

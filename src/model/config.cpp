@@ -20,6 +20,7 @@ double ModelConfig::effective_attention_scale() const {
 }
 
 std::string hf_score_layer_name(const ModelConfig& c) {
+  if (!c.score_layer.empty()) return c.score_layer;
   if (c.score_mlp) return "score.2";
   return c.process_reward ? "v_head.summary" : "score";
 }

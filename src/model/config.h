@@ -65,6 +65,12 @@ struct ModelConfig {
   // The head is Linear(d, d) + ReLU + Linear(d, num_labels) instead of one Linear (Qwen2ForRewardModel,
   // Qwen2ForProcessRewardModel: `score.0`, `score.2`).
   bool score_mlp = false;
+  // A one-layer head's Hugging Face name when it is not `score` (OpenRLHF's `value_head_prefix`).
+  std::string score_layer;
+  // The reward is read at an end-of-sequence token after the conversation, as OpenRLHF trains its reward
+  // models: the rendered text's trailing newlines dropped and " " + EOS appended unless it ends with EOS
+  // (a sequence cut to the length limit ends with EOS too).
+  bool reward_at_eos = false;
   // A process reward model: the head is read at every step separator (`step_tag`, one token) rather than
   // at the last token. Two outputs (Qwen2ForProcessRewardModel): their softmax's second is the probability
   // that the step is right; one output (Skywork's Qwen2ForPrmModel, a value head): its sigmoid is.

@@ -101,6 +101,7 @@ Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
       if (int64_t(labels->size()) == c.num_labels) c.label_names = *labels;
     }
     c.score_mlp = gguf.tensor(kGgufClassifierHiddenWeight) != nullptr;
+    c.reward_at_eos = gguf.get_bool(md.prefix + kGgufRewardAtEosKey).value_or(false);
     if (const TensorView* gate = gguf.tensor(gguf_gating_layer(0, "weight"))) {
       c.gating.enabled = true;
       c.gating.layers = 0;

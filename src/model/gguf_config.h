@@ -26,6 +26,10 @@ inline constexpr const char* kGgufClassifierHiddenBias = "cls.relu.bias";
 // the last one giving K outputs), its scale cls.gating.logit_scale [1], the reward transform
 // cls.reward_transform.weight [K, K], and the softmax temperature `<arch>.classifier.gating_temperature`.
 // Only arbiter reads these: llama.cpp refuses a file whose tensors it does not know.
+// OpenRLHF's reward models read their reward at an EOS after the conversation (ModelConfig::reward_at_eos):
+// `<arch>.classifier.reward_at_eos` = true.
+inline constexpr const char* kGgufRewardAtEosKey = "classifier.reward_at_eos";  // after "<arch>."
+
 inline constexpr const char* kGgufGatingLogitScale = "cls.gating.logit_scale";
 inline constexpr const char* kGgufRewardTransform = "cls.reward_transform.weight";
 inline constexpr const char* kGgufGatingTemperatureKey = "classifier.gating_temperature";  // after "<arch>."

@@ -25,6 +25,7 @@ struct ArchHead {
   bool process_reward = false;
   int64_t fixed_labels = 0;  // a class that fixes its output count whatever config.json says; 0: it does not
   bool gated = false;        // ArmoRM's gated objectives
+  bool openrlhf = false;     // OpenRLHF's reward model class: a value head named by value_head_prefix
 };
 
 Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
@@ -47,15 +48,24 @@ Result<ArchHead> parse_architecture(const json& j, const std::string& path) {
   if (name == "Qwen2ForPrmModel") return ArchHead{Architecture::kQwen2, kCls, false, true, 1};
   if (name == "INFORMForSequenceClassification") return ArchHead{Architecture::kLlama, kCls, true};
   if (name == "LlamaForRewardModelWithGating") return ArchHead{Architecture::kLlama, kCls, false, false, 0, true};
-  // No usable `architectures`: fall back to model_type, as a causal LM.
+  // OpenRLHF's reward models (get_llm_for_sequence_regression): the backbone of model_type with a
+  // Linear(d, 1) value head, saved under the class name RewardModel (LLMForSequenceClassification in its
+  // first releases).
   const std::string model_type = j.value("model_type", std::string());
+  if (name == "RewardModel" || name == "LLMForSequenceClassification") {
+    for (const auto& a : kArchNames)
+      if (model_type == architecture_name(a.arch)) return ArchHead{a.arch, kCls, false, false, 1, false, true};
+    return error(path + ": an OpenRLHF reward model on model_type '" + model_type +
+                 "' (supported: llama, mistral, qwen2, qwen3, gemma2)");
+  }
+  // No usable `architectures`: fall back to model_type, as a causal LM.
   for (const auto& a : kArchNames) {
     if (model_type == architecture_name(a.arch) && name.empty()) return ArchHead{a.arch, HeadKind::kCausalLM};
   }
   return error(path + ": unsupported architecture '" + (name.empty() ? model_type : name) +
                "' (supported: Llama, Mistral, Qwen2, Qwen3, Gemma2, as ForCausalLM or ForSequenceClassification; "
                "Qwen2ForRewardModel, Qwen2ForProcessRewardModel, Qwen2ForPrmModel, INFORMForSequenceClassification, "
-               "LlamaForRewardModelWithGating)");
+               "LlamaForRewardModelWithGating, OpenRLHF's RewardModel)");
 }
 
 // Reads an integer field; missing gives `fallback`, a wrong type an error.
@@ -244,6 +254,18 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
   }
   // The step separators: Qwen2.5-Math-PRM's, and Skywork's (each step ends with a newline).
   if (c.process_reward) c.step_tag = c.score_mlp ? "<extra_0>" : "\n";
+  if (arch_head.openrlhf) {
+    // The head's name: value_head_prefix ("score" by default in OpenRLHF's later releases); checkpoints
+    // older than the key used "value_head".
+    c.score_layer = "value_head";
+    if (j.contains("value_head_prefix")) {
+      const json& prefix = j["value_head_prefix"];
+      if (!prefix.is_string() || prefix.get<std::string>().empty())
+        return error(path + ": field 'value_head_prefix' must be a non-empty string");
+      c.score_layer = prefix.get<std::string>();
+    }
+    c.reward_at_eos = true;
+  }
   if (arch_head.gated) {
     // ArmoRM's class reads its sizes from these keys, with these defaults (num_objectives outputs).
     c.gating.enabled = true;

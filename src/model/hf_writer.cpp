@@ -91,6 +91,7 @@ std::string hf_config_json(const ModelConfig& c) {
 Status write_hf_model(const Model& m, const std::string& dir) {
   const ModelConfig& c = m.config;
   if (c.gating.enabled) return error("writing a gated multi-objective head (LlamaForRewardModelWithGating) is not supported");
+  if (!c.score_layer.empty() || c.reward_at_eos) return error("writing an OpenRLHF reward model (RewardModel) is not supported");
   if (c.process_reward && c.arch != Architecture::kQwen2)
     return error("a process reward model is written only for qwen2 (Qwen2ForProcessRewardModel, Qwen2ForPrmModel)");
   if (c.score_mlp && !(c.arch == Architecture::kQwen2 || (c.arch == Architecture::kLlama && !c.process_reward)))

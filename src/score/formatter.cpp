@@ -64,6 +64,13 @@ Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::create(con
       f->chat_template_ = std::move(*parsed);
     }
   }
+  if (model.config.reward_at_eos) {
+    const std::optional<int32_t> eos = f->tokenizer_->eos_id();
+    if (!eos) return error(model.path + ": the model reads its reward at the EOS token, and its tokenizer names none");
+    f->reward_at_eos_ = true;
+    f->eos_id_ = *eos;
+    f->eos_text_ = f->tokenizer_->id_to_token(*eos);
+  }
   if (!f->chat_template_ && !options.template_kwargs.empty())
     log_warn(model.path + ": no chat template in use (" + (options.plain ? "--plain" : "the model has none") +
              "): --chat-template-kwargs has no effect");
@@ -107,16 +114,39 @@ Result<FormattedSequence> ConversationFormatter::fit(std::vector<int32_t> prefix
   return out;
 }
 
+// OpenRLHF's reward data: trailing newlines dropped, then " " + EOS unless the text already ends with it.
+std::string ConversationFormatter::ending_at_eos(std::string text) const {
+  if (!reward_at_eos_) return text;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.ends_with(eos_text_)) text += " " + eos_text_;
+  return text;
+}
+
+FormattedSequence ConversationFormatter::ending_at_eos(FormattedSequence sequence) const {
+  if (reward_at_eos_ && !sequence.tokens.empty()) sequence.tokens.back() = eos_id_;
+  return sequence;
+}
+
 Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<data::Turn>& prompt,
                                                               const std::string& response) const {
   std::vector<data::Turn> turns = prompt;
   turns.push_back({"assistant", response});
   if (!chat_template_) {
     ARB_ASSIGN(std::vector<int32_t> prefix, tokenizer_->encode(plain_layout(prompt) + "Assistant:", true, false));
-    ARB_ASSIGN(std::vector<int32_t> rest, tokenizer_->encode(" " + response, false, false));
-    return fit(std::move(prefix), std::move(rest));
+    // The response's text never parses special tokens; an EOS a model reads at follows it as the token
+    // (the text before a special token is encoded apart from it, as the tokenizers do).
+    std::string text = " " + response;
+    if (reward_at_eos_) {
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+      text += " ";
+    }
+    ARB_ASSIGN(std::vector<int32_t> rest, tokenizer_->encode(text, false, false));
+    if (reward_at_eos_) rest.push_back(eos_id_);
+    ARB_ASSIGN(FormattedSequence fitted, fit(std::move(prefix), std::move(rest)));
+    return ending_at_eos(std::move(fitted));
   }
-  ARB_ASSIGN(std::string full_text, chat_template_->render(to_messages(turns), false));
+  ARB_ASSIGN(std::string rendered, chat_template_->render(to_messages(turns), false));
+  const std::string full_text = ending_at_eos(std::move(rendered));
   ARB_ASSIGN(std::vector<int32_t> full, encode_rendered(full_text));
   if (int64_t(full.size()) <= max_length_) return FormattedSequence{std::move(full), 0};
   // Too long: split at the start of the assistant turn so truncation can tell prompt from response.
@@ -126,10 +156,12 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
     // The template does not render the prompt as a prefix of the conversation: cut from the left as a whole.
     const int64_t keep = std::min<int64_t>(int64_t(full.size()), max_length_);
     std::vector<int32_t> head;
-    return fit(std::move(head), std::vector<int32_t>(full.end() - keep, full.end()));
+    ARB_ASSIGN(FormattedSequence fitted, fit(std::move(head), std::vector<int32_t>(full.end() - keep, full.end())));
+    return ending_at_eos(std::move(fitted));
   }
   std::vector<int32_t> rest(full.begin() + long(prefix.size()), full.end());
-  return fit(std::move(prefix), std::move(rest));
+  ARB_ASSIGN(FormattedSequence fitted, fit(std::move(prefix), std::move(rest)));
+  return ending_at_eos(std::move(fitted));
 }
 
 Result<std::vector<int32_t>> ConversationFormatter::assistant_opening() const {

@@ -45,7 +45,8 @@ class ConversationFormatter {
  public:
   static Result<std::shared_ptr<ConversationFormatter>> create(const Model& model, const FormatterOptions& options);
 
-  // The prompt turns, then `response` as the assistant's turn (reward models read the last token).
+  // The prompt turns, then `response` as the assistant's turn (reward models read the last token; an
+  // OpenRLHF reward model's conversation ends with the EOS it reads at, ModelConfig::reward_at_eos).
   Result<FormattedSequence> conversation(const std::vector<data::Turn>& prompt, const std::string& response) const;
 
   // A grading prompt as the user's message (after `system_message` as the system's, when not empty), the
@@ -66,8 +67,16 @@ class ConversationFormatter {
  private:
   Result<std::vector<int32_t>> encode_rendered(const std::string& text) const;
   Result<FormattedSequence> fit(std::vector<int32_t> prefix, std::vector<int32_t> rest) const;
+  // A conversation's text as a model that reads its reward at an EOS after it takes it (reward_at_eos_).
+  std::string ending_at_eos(std::string text) const;
+  // Its tokens: the last one the EOS, also when truncation cut it off.
+  FormattedSequence ending_at_eos(FormattedSequence sequence) const;
 
   std::shared_ptr<Tokenizer> tokenizer_;
+  // ModelConfig::reward_at_eos, with the EOS token as text and id.
+  bool reward_at_eos_ = false;
+  std::string eos_text_;
+  int32_t eos_id_ = -1;
   std::optional<ChatTemplate> chat_template_;
   int64_t max_length_ = 0;
   Truncation truncation_ = Truncation::kPromptLeft;
