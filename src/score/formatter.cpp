@@ -122,7 +122,7 @@ std::string ConversationFormatter::ending_at_eos(std::string text) const {
   return text;
 }
 
-FormattedSequence ConversationFormatter::ending_at_eos(FormattedSequence sequence) const {
+FormattedSequence ConversationFormatter::keep_eos_last(FormattedSequence sequence) const {
   if (reward_at_eos_ && !sequence.tokens.empty()) sequence.tokens.back() = eos_id_;
   return sequence;
 }
@@ -143,7 +143,7 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
     ARB_ASSIGN(std::vector<int32_t> rest, tokenizer_->encode(text, false, false));
     if (reward_at_eos_) rest.push_back(eos_id_);
     ARB_ASSIGN(FormattedSequence fitted, fit(std::move(prefix), std::move(rest)));
-    return ending_at_eos(std::move(fitted));
+    return keep_eos_last(std::move(fitted));
   }
   ARB_ASSIGN(std::string rendered, chat_template_->render(to_messages(turns), false));
   const std::string full_text = ending_at_eos(std::move(rendered));
@@ -157,11 +157,11 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
     const int64_t keep = std::min<int64_t>(int64_t(full.size()), max_length_);
     std::vector<int32_t> head;
     ARB_ASSIGN(FormattedSequence fitted, fit(std::move(head), std::vector<int32_t>(full.end() - keep, full.end())));
-    return ending_at_eos(std::move(fitted));
+    return keep_eos_last(std::move(fitted));
   }
   std::vector<int32_t> rest(full.begin() + long(prefix.size()), full.end());
   ARB_ASSIGN(FormattedSequence fitted, fit(std::move(prefix), std::move(rest)));
-  return ending_at_eos(std::move(fitted));
+  return keep_eos_last(std::move(fitted));
 }
 
 Result<std::vector<int32_t>> ConversationFormatter::assistant_opening() const {

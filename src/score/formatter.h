@@ -70,7 +70,7 @@ class ConversationFormatter {
   // A conversation's text as a model that reads its reward at an EOS after it takes it (reward_at_eos_).
   std::string ending_at_eos(std::string text) const;
   // Its tokens: the last one the EOS, also when truncation cut it off.
-  FormattedSequence ending_at_eos(FormattedSequence sequence) const;
+  FormattedSequence keep_eos_last(FormattedSequence sequence) const;
 
   std::shared_ptr<Tokenizer> tokenizer_;
   // ModelConfig::reward_at_eos, with the EOS token as text and id.

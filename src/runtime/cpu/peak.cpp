@@ -7,6 +7,7 @@
 
 #include "core/thread_pool.h"
 #include "runtime/cpu/gemm_bf16.h"
+#include "runtime/cpu/simd.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -25,29 +26,15 @@ constexpr int64_t kIterations = 4'000'000;
 constexpr int kChains = 12;  // more independent chains than FMA latency x pipes
 
 // FLOP per second of one thread's CPU time (so a core shared with other work does not lower it), with the
-// vector width the f32 GEMM kernel is compiled for (gemm_kernel.h): zmm where AVX-512 is on. Cores with
-// full 512-bit FMA units (Zen 5, Intel server parts) do twice the ymm rate with zmm, so measuring ymm
-// there would report half the peak, and kernels above 100% of it.
+// vector width the f32 kernels are compiled for (simd.h, and gemm_kernel.h's tiles): zmm where AVX-512 is
+// on. Cores with full 512-bit FMA units (Zen 5, Intel server parts) do twice the ymm rate with zmm, so
+// measuring ymm there would report half the peak, and kernels above 100% of it.
 double f32_rate() {
-#if defined(__AVX512F__)
-  using Vector = __m512;
-  constexpr int kLanes = 16;
-  const auto broadcast = [](float x) { return _mm512_set1_ps(x); };
-  const auto fma = [](Vector a, Vector b, Vector c) { return _mm512_fmadd_ps(a, b, c); };
-  const auto add = [](Vector a, Vector b) { return _mm512_add_ps(a, b); };
-  const auto store = [](float* to, Vector a) { _mm512_storeu_ps(to, a); };
-#elif defined(__AVX2__) && defined(__FMA__)
-  using Vector = __m256;
-  constexpr int kLanes = 8;
-  const auto broadcast = [](float x) { return _mm256_set1_ps(x); };
-  const auto fma = [](Vector a, Vector b, Vector c) { return _mm256_fmadd_ps(a, b, c); };
-  const auto add = [](Vector a, Vector b) { return _mm256_add_ps(a, b); };
-  const auto store = [](float* to, Vector a) { _mm256_storeu_ps(to, a); };
-#endif
 #if defined(__AVX2__) && defined(__FMA__)
-  Vector acc[kChains];
-  for (int j = 0; j < kChains; ++j) acc[j] = broadcast(float(j));
-  const Vector mul = broadcast(0.999999f), bias = broadcast(1e-7f);
+  using namespace cpu::simd;
+  Vec acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = set1(float(j));
+  const Vec mul = set1(0.999999f), bias = set1(1e-7f);
   const double start = thread_seconds();
   for (int64_t i = 0; i < kIterations; ++i) {
 #pragma GCC unroll 12
@@ -55,7 +42,7 @@ double f32_rate() {
   }
   const double seconds = thread_seconds() - start;
   float sink[kLanes];
-  Vector sum = acc[0];
+  Vec sum = acc[0];
   for (int j = 1; j < kChains; ++j) sum = add(sum, acc[j]);
   store(sink, sum);
   static std::atomic<float> keep{0};
