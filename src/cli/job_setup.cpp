@@ -29,6 +29,9 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
                  "a causal LM that keeps its reward in one token's logit at the last position: that token "
                  "(0 for Llama-3.1-Nemotron-70B-Reward-HF and Llama-3.3-Nemotron-70B-Reward)")
       ->check(CLI::NonNegativeNumber);
+  sub.add_flag("--normalize-reward", args.normalize_reward,
+               "report (reward - mean) / std with the mean and std the model saved (OpenRLHF's reward models keep "
+               "them in config.json; its server's --normalize_reward)");
   sub.add_option("--step-tag", args.step_tag,
                  "process reward models: the token that ends each step (default: the model's, e.g. <extra_0>; "
                  "Math-Shepherd's: ки)");
@@ -225,6 +228,12 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
     options.split_steps_at = unescape_option_text(args.split_steps);
     if (!args.attribute_weights.empty())
       return error("--attribute-weights: a process reward model gives one reward per step (see --step-aggregate)");
+  }
+  if (args.normalize_reward) {
+    if (options.head || reads_steps || model.config.num_labels != 1 || !(model.config.reward_std > 0))
+      return error("--normalize-reward: " + model.path + " saved no reward mean and std (config.json's 'mean' and "
+                   "'std', as OpenRLHF's reward models have them, for a one-output head)");
+    options.normalize_reward = true;
   }
   if (model.config.gating.enabled && !options.head && !args.attribute_weights.empty())
     return error("--attribute-weights: " + model.path + " weighs its objectives itself (a gated head)");

@@ -19,7 +19,7 @@ struct RewardArgs {
   std::string step_tag, step_aggregate = "min", split_steps;
   std::string step_join, step_tokens, step_token_ids;
   double step_threshold = 0.5;
-  bool step_turns = false;
+  bool step_turns = false, normalize_reward = false;
   std::string step_answer;
   int64_t reward_token_id = -1, step_tag_id = -1;
 };

@@ -71,6 +71,9 @@ struct ModelConfig {
   // models: the rendered text's trailing newlines dropped and " " + EOS appended unless it ends with EOS
   // (a sequence cut to the length limit ends with EOS too).
   bool reward_at_eos = false;
+  // The mean and standard deviation of the reward over held-out data, which OpenRLHF saves in config.json
+  // (its `--normalize_reward` serves (r - mean) / std); std 0: none saved.
+  double reward_mean = 0.0, reward_std = 0.0;
   // A process reward model: the head is read at every step separator (`step_tag`, one token) rather than
   // at the last token. Two outputs (Qwen2ForProcessRewardModel): their softmax's second is the probability
   // that the step is right; one output (Skywork's Qwen2ForPrmModel, a value head): its sigmoid is.

@@ -102,6 +102,10 @@ Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
     }
     c.score_mlp = gguf.tensor(kGgufClassifierHiddenWeight) != nullptr;
     c.reward_at_eos = gguf.get_bool(md.prefix + kGgufRewardAtEosKey).value_or(false);
+    c.reward_mean = md.number_or(kGgufRewardMeanKey, 0.0);
+    c.reward_std = md.number_or(kGgufRewardStdKey, 0.0);
+    if (c.reward_std < 0 || !std::isfinite(c.reward_std) || !std::isfinite(c.reward_mean))
+      return error(path + ": " + md.prefix + kGgufRewardStdKey + " must be finite and not negative");
     if (const TensorView* gate = gguf.tensor(gguf_gating_layer(0, "weight"))) {
       c.gating.enabled = true;
       c.gating.layers = 0;

@@ -29,6 +29,9 @@ inline constexpr const char* kGgufClassifierHiddenBias = "cls.relu.bias";
 // OpenRLHF's reward models read their reward at an EOS after the conversation (ModelConfig::reward_at_eos):
 // `<arch>.classifier.reward_at_eos` = true.
 inline constexpr const char* kGgufRewardAtEosKey = "classifier.reward_at_eos";  // after "<arch>."
+// And the reward's mean and standard deviation OpenRLHF saves beside it (ModelConfig::reward_mean, _std).
+inline constexpr const char* kGgufRewardMeanKey = "classifier.reward_mean";  // after "<arch>."
+inline constexpr const char* kGgufRewardStdKey = "classifier.reward_std";    // after "<arch>."
 
 inline constexpr const char* kGgufGatingLogitScale = "cls.gating.logit_scale";
 inline constexpr const char* kGgufRewardTransform = "cls.reward_transform.weight";

@@ -265,6 +265,10 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
       c.score_layer = prefix.get<std::string>();
     }
     c.reward_at_eos = true;
+    ARB_ASSIGN(c.reward_mean, get_number(j, "mean", 0.0, path));
+    ARB_ASSIGN(c.reward_std, get_number(j, "std", 0.0, path));
+    if (c.reward_std < 0 || !std::isfinite(c.reward_std) || !std::isfinite(c.reward_mean))
+      return error(path + ": fields 'mean' and 'std' must be finite and 'std' not negative");
   }
   if (arch_head.gated) {
     // ArmoRM's class reads its sizes from these keys, with these defaults (num_objectives outputs).

@@ -232,6 +232,7 @@ Result<std::vector<double>> RewardJob::head_outputs(const SequenceOutput& out) c
     values.push_back(out.logits.back());  // the last read: the last token
   } else {
     values.assign(out.scores.end() - model_.config.num_labels, out.scores.end());
+    if (options_.normalize_reward) values[0] = (values[0] - model_.config.reward_mean) / model_.config.reward_std;
   }
   for (double v : values)
     if (!std::isfinite(v)) return error("the model produced a non-finite score");

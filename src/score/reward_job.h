@@ -61,6 +61,9 @@ struct RewardJobOptions {
   // Also score each assistant turn of a row's prompt, in the conversation before it (reward models that
   // read a whole conversation: classifier heads, trained heads, a reward token's logit, gated heads).
   bool per_turn = false;
+  // A one-output head's reward as (r - mean) / std with the model's saved mean and std (OpenRLHF's
+  // --normalize_reward).
+  bool normalize_reward = false;
   // Gated heads (ArmoRM) only: the tokens of kGatingPatternText, set before the job runs.
   std::vector<int32_t> gating_pattern;
 };

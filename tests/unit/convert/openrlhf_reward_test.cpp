@@ -84,12 +84,23 @@ TEST(OpenRlhfReward, ValueHeadOnTheReferenceStatesFromTheDirectoryAndItsGguf) {
   auto from_gguf = load_model(gguf);
   ASSERT_TRUE(from_gguf.is_ok()) << from_gguf.message();
   EXPECT_TRUE((*from_gguf)->config.reward_at_eos);
+  // Raw, and as OpenRLHF's --normalize_reward serves it: (r - mean) / std with config.json's 0.25 and 2.
+  const double normalized = (expected - 0.25) / 2.0;
   for (const std::string& path : {dir, gguf}) {
     const std::string out = scratch_dir() + "/openrlhf-ids." + (path == gguf ? "gguf" : "hf") + ".jsonl";
     run = run_arbiter("score -q -m " + path + " -i " + rows + " -o " + out);
     ASSERT_EQ(run.exit_code, 0) << run.out;
     EXPECT_NEAR(read_jsonl(out)[0]["score"].get<double>(), expected, 1e-5 * (1.0 + std::fabs(expected))) << path;
+    run = run_arbiter("score -q -m " + path + " -i " + rows + " -o " + out + " --normalize-reward");
+    ASSERT_EQ(run.exit_code, 0) << run.out;
+    EXPECT_NEAR(read_jsonl(out)[0]["score"].get<double>(), normalized, 1e-5 * (1.0 + std::fabs(normalized))) << path;
   }
+  // A classifier that saved no mean and std: --normalize-reward is an error naming what is missing.
+  run = run_arbiter("score -q -m " + hf_fixture("qwen2-seqcls1") + " -i " + rows + " -o " + scratch_dir() +
+                    "/openrlhf-refused.jsonl --normalize-reward");
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("--normalize-reward"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("mean"), std::string::npos) << run.out;
 
   // A value_head_prefix that is not a string: an error naming the field.
   std::ifstream in(fs::path(dir) / "config.json");
