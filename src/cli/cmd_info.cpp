@@ -35,6 +35,13 @@ nlohmann::ordered_json describe(const Model& m) {
     j["labels"] = c.label_names;
     j["head_layers"] = c.score_mlp ? 2 : 1;  // 2: Linear + ReLU + Linear
     if (c.process_reward) j["step_tag"] = c.step_tag;
+    if (c.gating.enabled) {
+      j["gating_layers"] = c.gating.layers;
+      j["gating_hidden"] = c.gating.hidden;
+      j["gating_temperature"] = c.gating.temperature;
+    }
+    if (c.reward_at_eos) j["reward_read_at"] = "eos";  // OpenRLHF's reward models (docs/formats.md)
+    if (c.reward_std > 0) j["reward_normalization"] = {{"mean", c.reward_mean}, {"std", c.reward_std}};
   }
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;

@@ -271,6 +271,14 @@ TEST(GatedReward, ConvertedToGgufScoresAsTheDirectory) {
     }
   }
 
+  auto info = run_arbiter("info -m " + q8 + " --json");
+  ASSERT_EQ(info.exit_code, 0) << info.out;
+  const nlohmann::json described = nlohmann::json::parse(info.out.substr(info.out.find('{')));
+  EXPECT_EQ(described["head"], "gated-objectives") << info.out;
+  EXPECT_EQ(described["gating_layers"], kGatingHidden) << info.out;
+  EXPECT_EQ(described["gating_hidden"], kHidden) << info.out;
+  EXPECT_EQ(described["gating_temperature"].get<double>(), kTemperature) << info.out;
+
   // The same file without its temperature: an error naming the key, not a softmax at some default.
   GgufWriter w;
   for (const auto& [key, value] : (*q8_file)->metadata())

@@ -95,6 +95,13 @@ TEST(OpenRlhfReward, ValueHeadOnTheReferenceStatesFromTheDirectoryAndItsGguf) {
     ASSERT_EQ(run.exit_code, 0) << run.out;
     EXPECT_NEAR(read_jsonl(out)[0]["score"].get<double>(), normalized, 1e-5 * (1.0 + std::fabs(normalized))) << path;
   }
+  // `info` says where the reward is read and what it would be normalized by, from the GGUF's metadata.
+  auto info = run_arbiter("info -m " + gguf + " --json");
+  ASSERT_EQ(info.exit_code, 0) << info.out;
+  const nlohmann::json described = nlohmann::json::parse(info.out.substr(info.out.find('{')));
+  EXPECT_EQ(described["reward_read_at"], "eos") << info.out;
+  EXPECT_EQ(described["reward_normalization"]["mean"].get<double>(), 0.25) << info.out;
+  EXPECT_EQ(described["reward_normalization"]["std"].get<double>(), 2.0) << info.out;
   // A classifier that saved no mean and std: --normalize-reward is an error naming what is missing.
   run = run_arbiter("score -q -m " + hf_fixture("qwen2-seqcls1") + " -i " + rows + " -o " + scratch_dir() +
                     "/openrlhf-refused.jsonl --normalize-reward");
