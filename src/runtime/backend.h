@@ -102,6 +102,9 @@ class Backend {
   virtual int64_t tokens_computed() const { return 0; }
   // Bytes of keys and values kept now for later calls (0 where a backend keeps none).
   virtual size_t kept_prefix_bytes() const { return 0; }
+  // How many of the sequence's first tokens the next forward() would take from what it keeps, not compute
+  // (0 where it keeps none): what a caller sizing a batch by computed tokens need not count.
+  virtual int64_t kept_prefix_tokens(const SequenceInput& sequence) const { return 0; }
   // Greedy decoding of every prompt. The default re-runs the whole prefix at every step (no KV cache):
   // correct for any backend, and the reference a cached implementation must reproduce bit for bit.
   virtual Result<std::vector<Generation>> generate(const std::vector<SequenceInput>& prompts,

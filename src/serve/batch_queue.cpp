@@ -1,5 +1,7 @@
 #include "serve/batch_queue.h"
 
+#include <algorithm>
+
 #include "runtime/batcher.h"
 #include "runtime/shared_prefix.h"
 
@@ -53,7 +55,8 @@ bool BatchQueue::wait(Ticket& ticket, std::future<Status>& done, std::chrono::st
 std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> BatchQueue::take_batch(std::unique_lock<std::mutex>&) {
   std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> batch;
   // A backend that computes shared prefixes once is charged what each sequence adds after the one
-  // before it (a trainer's samples of one prompt arrive together), within a bound on the full length.
+  // before it (a trainer's samples of one prompt arrive together) or after what it keeps from earlier
+  // batches (the prompt of samples sent before), within a bound on the full length.
   const bool sharing = backend_.shares_prefixes();
   const int64_t min_shared = SharedPrefixOptions{}.min_tokens;
   const std::vector<int32_t>* previous = nullptr;
@@ -67,7 +70,10 @@ std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> BatchQueue::take_batch(s
     }
     const std::vector<int32_t>& sequence = front->sequences[front->next].tokens;
     const int64_t length = int64_t(sequence.size());
-    const int64_t cost = sharing ? tokens_after_shared_prefix(previous, sequence, min_shared) : length;
+    const int64_t cost =
+        sharing ? std::min(tokens_after_shared_prefix(previous, sequence, min_shared),
+                           length - backend_.kept_prefix_tokens(front->sequences[front->next]))
+                : length;
     if (!batch.empty() && (tokens + cost > max_batch_tokens_ ||
                            full + length > (sharing ? kSharedBatchLengthFactor : 1) * max_batch_tokens_))
       break;

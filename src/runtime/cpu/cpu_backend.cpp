@@ -55,6 +55,11 @@ class CpuBackend final : public Backend {
   bool shares_prefixes() const override { return prefix_sharing(); }
   int64_t tokens_computed() const override { return tokens_computed_; }
   size_t kept_prefix_bytes() const override { return store_.bytes(); }
+  int64_t kept_prefix_tokens(const SequenceInput& sequence) const override {
+    // The next forward drops the kept rows when sharing is off or the arithmetic changed (prepare_store).
+    if (!prefix_sharing() || matmul_precision() != store_precision_) return 0;
+    return store_.longest_kept(sequence.tokens, shareable_prefix(sequence));
+  }
 
  private:
   // The model over a packed batch; with `past` ([S], one per sequence of the batch) attention also sees

@@ -26,6 +26,12 @@ void PrefixStore::set_budget(size_t bytes) {
   evict_until(budget_, kMaxSequences);
 }
 
+int64_t PrefixStore::longest_kept(const std::vector<int32_t>& tokens, int64_t limit) const {
+  int64_t best = 0;
+  for (const std::unique_ptr<Entry>& entry : entries_) best = std::max(best, common_prefix(entry->tokens, tokens, limit));
+  return best;
+}
+
 PrefixStore::Match PrefixStore::find(const std::vector<int32_t>& tokens, int64_t limit) {
   Match best;
   Entry* used = nullptr;

@@ -45,6 +45,9 @@ class PrefixStore {
   // stays valid until the next keep() or set_budget().
   Match find(const std::vector<int32_t>& tokens, int64_t limit);
 
+  // What find() would match, without marking anything used.
+  int64_t longest_kept(const std::vector<int32_t>& tokens, int64_t limit) const;
+
   // Room for a pass to fill caches of up to `rows` positions that it will keep: the least recently used
   // sequences the pass has not read leave until the budget holds them beside what stays. Returns the
   // positions the pass may fill (at most `rows`), so that the store and the caches a pass fills to keep

@@ -3,6 +3,7 @@
 // request that times out is dropped before it runs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -14,9 +15,14 @@ namespace {
 
 class FakeBackend final : public Backend {
  public:
-  explicit FakeBackend(bool shares_prefixes = false) : shares_prefixes_(shares_prefixes) {}
+  explicit FakeBackend(bool shares_prefixes = false, int64_t kept_tokens = 0)
+      : shares_prefixes_(shares_prefixes), kept_tokens_(kept_tokens) {}
   std::string name() const override { return "fake"; }
   bool shares_prefixes() const override { return shares_prefixes_; }
+  // As if an earlier call had kept the first `kept_tokens` tokens of every sequence.
+  int64_t kept_prefix_tokens(const SequenceInput& s) const override {
+    return std::min<int64_t>(kept_tokens_, int64_t(s.tokens.size()) - 1);
+  }
   const Model& model() const override { return model_; }
   // Each output's scores hold the sequence's first token and its length; token 999 is "invalid".
   Result<std::vector<SequenceOutput>> forward(const std::vector<SequenceInput>& sequences, const ForwardOptions&) override {
@@ -48,6 +54,7 @@ class FakeBackend final : public Backend {
  private:
   Model model_;
   const bool shares_prefixes_;
+  const int64_t kept_tokens_;
   std::mutex mutex_;
   std::condition_variable entered_cv_, release_cv_;
   bool held_ = false;
@@ -110,6 +117,35 @@ TEST(BatchQueue, SamplesOfOnePromptShareABatchWhenTheBackendSharesPrefixes) {
     }
     const std::vector<size_t> expected = sharing ? std::vector<size_t>{4} : std::vector<size_t>{1, 1, 1, 1};
     EXPECT_EQ(backend.batch_sizes(), expected) << (sharing ? "sharing" : "not sharing");
+  }
+}
+
+// What the backend keeps from earlier batches is not charged either: three samples of a kept 100-token
+// prompt (120 tokens each) cost 20 each, so two fit a budget of 60 where alone each would fill it; the
+// bound on the full length (four budgets, 240 tokens) keeps the third for the next batch.
+TEST(BatchQueue, WhatTheBackendKeepsIsNotCharged) {
+  std::vector<std::vector<int32_t>> samples;
+  for (int i = 0; i < 3; ++i) {
+    std::vector<int32_t> s(100, 5);
+    for (int k = 0; k < 20; ++k) s.push_back(100 + 20 * i + k);
+    samples.push_back(s);
+  }
+  for (const int64_t kept : {int64_t(0), int64_t(100)}) {
+    FakeBackend backend(/*shares_prefixes=*/true, kept);
+    {
+      // The samples share only their first token with each other here: each starts with its own id.
+      std::vector<std::vector<int32_t>> distinct = samples;
+      for (int i = 0; i < 3; ++i) distinct[size_t(i)][0] = 50 + i;
+      BatchQueue queue(backend, {}, /*max_batch_tokens=*/60, /*max_queue=*/100);
+      backend.hold();
+      auto t = ticket_of(distinct);
+      auto done = t->completion.get_future();
+      ASSERT_EQ(queue.submit(t), SubmitError::kNone);
+      backend.release();
+      EXPECT_TRUE(done.get().is_ok());
+    }
+    const std::vector<size_t> expected = kept > 0 ? std::vector<size_t>{2, 1} : std::vector<size_t>{1, 1, 1};
+    EXPECT_EQ(backend.batch_sizes(), expected) << "kept " << kept;
   }
 }
 
