@@ -70,9 +70,7 @@ TEST(OpenRlhfReward, ValueHeadOnTheReferenceStatesFromTheDirectoryAndItsGguf) {
   // An input_ids row is read at its own last token: the reference's third sequence, whole.
   auto ref = SafetensorsFile::open(hf_fixture("qwen2") + "/ref.safetensors");
   ASSERT_TRUE(ref.is_ok()) << ref.message();
-  const TensorView* ids_view = (*ref)->tensor("seq2.input_ids");
-  const auto* p = static_cast<const int32_t*>(ids_view->data);
-  const std::vector<int32_t> ids(p, p + ids_view->numel());
+  const std::vector<int32_t> ids = testing::reference_sequences(**ref)[2].tokens;
   const std::vector<float> states = as_floats(*(*ref)->tensor("seq2.final_norm"));  // [T, 64]
   const double expected = openrlhf_head_in_double(w, states.data() + (ids.size() - 1) * kHeadDim);
   const std::string rows = scratch_dir() + "/openrlhf-ids.jsonl";
