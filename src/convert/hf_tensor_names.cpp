@@ -59,6 +59,9 @@ MappedName map_hf_tensor_name(const ModelConfig& c, const std::string& hf_name) 
     if (c.tie_embeddings || c.arch == Architecture::kGemma2) return {TensorFate::kSkip, ""};
     return {TensorFate::kConvert, "output.weight"};
   }
+  // OpenRLHF's first reward model class kept its reward's mean and std as tensors too; config.json's
+  // values (ModelConfig::reward_mean, _std) are what is read.
+  if (c.reward_at_eos && (hf_name == "mean" || hf_name == "std")) return {TensorFate::kSkip, ""};
   if (c.gating.enabled) {
     if (hf_name == "regression_layer.weight") return {TensorFate::kConvert, kGgufClassifierWeight};
     if (hf_name == "reward_transform_matrix") return {TensorFate::kConvert, kGgufRewardTransform};

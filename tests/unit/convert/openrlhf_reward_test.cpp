@@ -117,6 +117,34 @@ TEST(OpenRlhfReward, ValueHeadOnTheReferenceStatesFromTheDirectoryAndItsGguf) {
   EXPECT_NE(refused.message().find("value_head_prefix"), std::string::npos) << refused.message();
 }
 
+// OpenRLHF's first class, LLMForSequenceClassification: a value head with a bias, and the reward's mean
+// and std kept as tensors beside it (which conversion leaves behind).
+TEST(OpenRlhfReward, TheFirstClassWithABiasAndTensorsForMeanAndStd) {
+  const std::vector<float> w = random_openrlhf_head(43);
+  const float bias = 0.375f;
+  const fs::path dir = fs::path(scratch_dir()) / "openrlhf-first";
+  arbiter::reward_head_test::model_with_head_tensors(
+      dir, "LLMForSequenceClassification",
+      {make_f32_tensor("value_head.weight", {1, kHeadDim}, w), make_f32_tensor("value_head.bias", {1}, {bias}),
+       make_f32_tensor("mean", {1}, {0.0f}), make_f32_tensor("std", {1}, {1.0f})});
+  auto ref = SafetensorsFile::open(hf_fixture("qwen2") + "/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok()) << ref.message();
+  const std::vector<int32_t> ids = testing::reference_sequences(**ref)[2].tokens;
+  const std::vector<float> states = as_floats(*(*ref)->tensor("seq2.final_norm"));  // [T, 64]
+  const double expected = openrlhf_head_in_double(w, states.data() + (ids.size() - 1) * kHeadDim) + bias;
+  const std::string rows = scratch_dir() + "/openrlhf-first-ids.jsonl";
+  write_text(rows, nlohmann::json{{"input_ids", ids}}.dump() + "\n");
+  const std::string gguf = scratch_dir() + "/openrlhf-first.f32.gguf";
+  auto run = run_arbiter("convert -q " + dir.string() + " -o " + gguf + " --type f32");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  for (const std::string& path : {dir.string(), gguf}) {
+    const std::string out = scratch_dir() + "/openrlhf-first." + (path == gguf ? "gguf" : "hf") + ".jsonl";
+    run = run_arbiter("score -q -m " + path + " -i " + rows + " -o " + out);
+    ASSERT_EQ(run.exit_code, 0) << run.out;
+    EXPECT_NEAR(read_jsonl(out)[0]["score"].get<double>(), expected, 1e-5 * (1.0 + std::fabs(expected))) << path;
+  }
+}
+
 // The reward at the last of `tokens`, from a forward of the directory's model.
 double reward_at_last(const std::string& dir, const std::vector<float>& w, const std::vector<int32_t>& tokens) {
   auto model = load_model(dir);
