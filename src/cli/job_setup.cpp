@@ -230,9 +230,12 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       return error("--attribute-weights: a process reward model gives one reward per step (see --step-aggregate)");
   }
   if (args.normalize_reward) {
-    if (options.head || reads_steps || model.config.num_labels != 1 || !(model.config.reward_std > 0))
+    if (options.head || reads_steps || model.config.num_labels != 1)
+      return error("--normalize-reward: it normalizes the reward of the model's own one-output head (" + model.path +
+                   (options.head ? " is read through --head)" : reads_steps ? " rates steps)" : " has another head)"));
+    if (!(model.config.reward_std > 0))
       return error("--normalize-reward: " + model.path + " saved no reward mean and std (config.json's 'mean' and "
-                   "'std', as OpenRLHF's reward models have them, for a one-output head)");
+                   "'std', as OpenRLHF's reward models have them)");
     options.normalize_reward = true;
   }
   if (model.config.gating.enabled && !options.head && !args.attribute_weights.empty())

@@ -17,6 +17,11 @@ ordered_json to_messages(const std::vector<data::Turn>& turns) {
   return messages;
 }
 
+std::string without_trailing_newlines(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 std::string plain_layout(const std::vector<data::Turn>& turns) {
   std::string text;
   for (const data::Turn& t : turns) {
@@ -117,7 +122,7 @@ Result<FormattedSequence> ConversationFormatter::fit(std::vector<int32_t> prefix
 // OpenRLHF's reward data: trailing newlines dropped, then " " + EOS unless the text already ends with it.
 std::string ConversationFormatter::ending_at_eos(std::string text) const {
   if (!reward_at_eos_) return text;
-  while (!text.empty() && text.back() == '\n') text.pop_back();
+  text = without_trailing_newlines(std::move(text));
   if (!text.ends_with(eos_text_)) text += " " + eos_text_;
   return text;
 }
@@ -135,11 +140,7 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
     ARB_ASSIGN(std::vector<int32_t> prefix, tokenizer_->encode(plain_layout(prompt) + "Assistant:", true, false));
     // The response's text never parses special tokens; an EOS a model reads at follows it as the token
     // (the text before a special token is encoded apart from it, as the tokenizers do).
-    std::string text = " " + response;
-    if (reward_at_eos_) {
-      while (!text.empty() && text.back() == '\n') text.pop_back();
-      text += " ";
-    }
+    const std::string text = reward_at_eos_ ? without_trailing_newlines(" " + response) + " " : " " + response;
     ARB_ASSIGN(std::vector<int32_t> rest, tokenizer_->encode(text, false, false));
     if (reward_at_eos_) rest.push_back(eos_id_);
     ARB_ASSIGN(FormattedSequence fitted, fit(std::move(prefix), std::move(rest)));

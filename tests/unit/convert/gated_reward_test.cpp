@@ -117,6 +117,14 @@ std::string gated_model(const std::string& as, const GatedHead& h) {
   return dir.string();
 }
 
+// A chat template that writes turns as Llama 3's does (the gate's "<|eot_id|><|start_header_id|>assistant"),
+// in a scratch file; its path.
+std::string llama3_like_template() {
+  const std::string path = scratch_dir() + "/llama3-like.jinja";
+  write_text(path, "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}");
+  return path;
+}
+
 TEST(GatedReward, HeadOnTheReferenceStatesMatchesDouble) {
   const GatedHead head = random_gated_head();
   const std::string dir = gated_model("armo-parity", head);
@@ -148,9 +156,7 @@ TEST(GatedReward, HeadOnTheReferenceStatesMatchesDouble) {
 TEST(GatedReward, ScoreReadsWherePromptEndsAndTheLastToken) {
   const GatedHead head = random_gated_head();
   const std::string dir = gated_model("armo-cli", head);
-  const std::string template_path = scratch_dir() + "/llama3-like.jinja";
-  write_text(template_path,
-             "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}");
+  const std::string template_path = llama3_like_template();
   const std::string rows = scratch_dir() + "/armo-rows.jsonl";
   write_text(rows, R"({"id": "r1", "prompt": "Name a color.", "response": "Blue is a color."})" "\n");
   const std::string out_path = scratch_dir() + "/armo-out.jsonl";
@@ -233,9 +239,7 @@ TEST(GatedReward, ConvertedToGgufScoresAsTheDirectory) {
   EXPECT_EQ(c.gating.temperature, kTemperature);
   EXPECT_EQ((*model)->gating_logit_scale, float(kLogitScale));
 
-  const std::string template_path = scratch_dir() + "/llama3-like-gguf.jinja";
-  write_text(template_path,
-             "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}");
+  const std::string template_path = llama3_like_template();
   const std::string rows = scratch_dir() + "/armo-gguf-rows.jsonl";
   write_text(rows, R"({"id": "r1", "prompt": "Name a color.", "response": "Blue is a color."})" "\n");
   const std::string text = "<|start_header_id|>user<|end_header_id|>\n\nName a color.<|eot_id|>"
@@ -297,9 +301,7 @@ TEST(GatedReward, PerTurnScoresEachTurnAsItsConversationAlone) {
   // the conversation up to it reads as a row of its own.
   const GatedHead head = random_gated_head();
   const std::string dir = gated_model("armo-turns", head);
-  const std::string template_path = scratch_dir() + "/llama3-like-turns.jinja";
-  write_text(template_path,
-             "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}");
+  const std::string template_path = llama3_like_template();
   const std::string conversation =
       R"([{"role": "user", "content": "Name a color."}, {"role": "assistant", "content": "Blue."},)"
       R"( {"role": "user", "content": "Another?"}])";

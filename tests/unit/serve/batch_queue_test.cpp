@@ -95,28 +95,40 @@ TEST(BatchQueue, BatchesConcurrentRequestsByTokenBudgetInOrder) {
   EXPECT_EQ(queue.queued_sequences(), 0);
 }
 
-// A backend that computes shared prefixes once is charged what each sequence adds after the one before
-// it: four samples of one 100-token prompt (120 tokens each) fit a budget of 200 together.
-TEST(BatchQueue, SamplesOfOnePromptShareABatchWhenTheBackendSharesPrefixes) {
+// `n` samples of one 100-token prompt, 120 tokens each.
+std::vector<std::vector<int32_t>> samples_of_one_prompt(int n) {
   std::vector<std::vector<int32_t>> samples;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < n; ++i) {
     std::vector<int32_t> s(100, 5);
     for (int k = 0; k < 20; ++k) s.push_back(100 + 20 * i + k);
     samples.push_back(s);
   }
+  return samples;
+}
+
+// The sizes of the batches `backend` ran for one request of `sequences`, under a budget of `budget` tokens.
+std::vector<size_t> batches_for_one_request(FakeBackend& backend, int64_t budget,
+                                            std::vector<std::vector<int32_t>> sequences) {
+  {
+    BatchQueue queue(backend, {}, budget, /*max_queue=*/100);
+    backend.hold();
+    auto t = ticket_of(std::move(sequences));
+    auto done = t->completion.get_future();
+    EXPECT_EQ(queue.submit(t), SubmitError::kNone);
+    backend.release();
+    EXPECT_TRUE(done.get().is_ok());
+  }
+  return backend.batch_sizes();
+}
+
+// A backend that computes shared prefixes once is charged what each sequence adds after the one before
+// it: four samples of one 100-token prompt (120 tokens each) fit a budget of 200 together.
+TEST(BatchQueue, SamplesOfOnePromptShareABatchWhenTheBackendSharesPrefixes) {
   for (const bool sharing : {false, true}) {
     FakeBackend backend(sharing);
-    {
-      BatchQueue queue(backend, {}, /*max_batch_tokens=*/200, /*max_queue=*/100);
-      backend.hold();
-      auto t = ticket_of(samples);
-      auto done = t->completion.get_future();
-      ASSERT_EQ(queue.submit(t), SubmitError::kNone);
-      backend.release();
-      EXPECT_TRUE(done.get().is_ok());
-    }
     const std::vector<size_t> expected = sharing ? std::vector<size_t>{4} : std::vector<size_t>{1, 1, 1, 1};
-    EXPECT_EQ(backend.batch_sizes(), expected) << (sharing ? "sharing" : "not sharing");
+    EXPECT_EQ(batches_for_one_request(backend, 200, samples_of_one_prompt(4)), expected)
+        << (sharing ? "sharing" : "not sharing");
   }
 }
 
@@ -124,28 +136,14 @@ TEST(BatchQueue, SamplesOfOnePromptShareABatchWhenTheBackendSharesPrefixes) {
 // prompt (120 tokens each) cost 20 each, so two fit a budget of 60 where alone each would fill it; the
 // bound on the full length (four budgets, 240 tokens) keeps the third for the next batch.
 TEST(BatchQueue, WhatTheBackendKeepsIsNotCharged) {
-  std::vector<std::vector<int32_t>> samples;
-  for (int i = 0; i < 3; ++i) {
-    std::vector<int32_t> s(100, 5);
-    for (int k = 0; k < 20; ++k) s.push_back(100 + 20 * i + k);
-    samples.push_back(s);
-  }
+  // Each sample starts with a token of its own, so within the batch they share nothing: only what the
+  // backend keeps can lower their cost.
+  std::vector<std::vector<int32_t>> samples = samples_of_one_prompt(3);
+  for (int i = 0; i < 3; ++i) samples[size_t(i)][0] = 50 + i;
   for (const int64_t kept : {int64_t(0), int64_t(100)}) {
     FakeBackend backend(/*shares_prefixes=*/true, kept);
-    {
-      // The samples share only their first token with each other here: each starts with its own id.
-      std::vector<std::vector<int32_t>> distinct = samples;
-      for (int i = 0; i < 3; ++i) distinct[size_t(i)][0] = 50 + i;
-      BatchQueue queue(backend, {}, /*max_batch_tokens=*/60, /*max_queue=*/100);
-      backend.hold();
-      auto t = ticket_of(distinct);
-      auto done = t->completion.get_future();
-      ASSERT_EQ(queue.submit(t), SubmitError::kNone);
-      backend.release();
-      EXPECT_TRUE(done.get().is_ok());
-    }
     const std::vector<size_t> expected = kept > 0 ? std::vector<size_t>{2, 1} : std::vector<size_t>{1, 1, 1};
-    EXPECT_EQ(backend.batch_sizes(), expected) << "kept " << kept;
+    EXPECT_EQ(batches_for_one_request(backend, 60, samples), expected) << "kept " << kept;
   }
 }
 
