@@ -1,7 +1,8 @@
 // What finding a kept prefix costs: PrefixStore::find over a full store (kMaxSequences sequences of
 // 1,300 tokens that all begin with the same 1,200, a judge's rubric), for one new sequence that shares
-// the rubric. Against a forward pass of seconds, this is the store's whole overhead on the CPU besides
-// copying rows.
+// the rubric: the worst case for comparisons, since every kept sequence shares 1,200 tokens with the query.
+// Against a forward pass of seconds, this is the store's whole overhead on the CPU besides copying rows;
+// the server also pays it for every sequence it weighs for a batch, with its queue locked.
 #include <benchmark/benchmark.h>
 
 #include <random>

@@ -26,24 +26,39 @@ void PrefixStore::set_budget(size_t bytes) {
   evict_until(budget_, kMaxSequences);
 }
 
-int64_t PrefixStore::longest_kept(const std::vector<int32_t>& tokens, int64_t limit) const {
-  int64_t best = 0;
-  for (const std::unique_ptr<Entry>& entry : entries_) best = std::max(best, common_prefix(entry->tokens, tokens, limit));
+std::pair<PrefixStore::Entry*, int64_t> PrefixStore::nearest(const std::vector<int32_t>& tokens,
+                                                             int64_t limit) const {
+  // The first kept sequence not before `tokens`, and the one before it.
+  const auto after = std::lower_bound(sorted_.begin(), sorted_.end(), tokens,
+                                      [](const Entry* entry, const std::vector<int32_t>& t) { return entry->tokens < t; });
+  std::pair<Entry*, int64_t> best{nullptr, 0};
+  for (auto it : {after, after == sorted_.begin() ? sorted_.end() : after - 1}) {
+    if (it == sorted_.end()) continue;
+    const int64_t shared = common_prefix((*it)->tokens, tokens, limit);
+    if (shared > best.second) best = {*it, shared};
+  }
   return best;
 }
 
+int64_t PrefixStore::longest_kept(const std::vector<int32_t>& tokens, int64_t limit) const {
+  return nearest(tokens, limit).second;
+}
+
 PrefixStore::Match PrefixStore::find(const std::vector<int32_t>& tokens, int64_t limit) {
-  Match best;
-  Entry* used = nullptr;
-  for (const std::unique_ptr<Entry>& entry : entries_) {
-    const int64_t shared = common_prefix(entry->tokens, tokens, limit);
-    if (shared > best.length) {
-      best = {&entry->kv, shared};
-      used = entry.get();
-    }
-  }
-  if (used != nullptr) used->last_used = ++clock_;
-  return best;
+  const auto [entry, shared] = nearest(tokens, limit);
+  if (entry == nullptr) return {};
+  entry->last_used = ++clock_;
+  return {&entry->kv, shared};
+}
+
+void PrefixStore::erase(const Entry* entry) {
+  bytes_ -= entry->tokens.size() * row_bytes_;
+  // No two kept sequences are equal (keep() refuses one that begins another), so the first not before
+  // its tokens is the entry itself.
+  const auto sorted = std::lower_bound(sorted_.begin(), sorted_.end(), entry->tokens,
+                                       [](const Entry* e, const std::vector<int32_t>& t) { return e->tokens < t; });
+  sorted_.erase(sorted);
+  std::erase_if(entries_, [&](const std::unique_ptr<Entry>& e) { return e.get() == entry; });
 }
 
 void PrefixStore::keep(std::vector<int32_t> tokens, KvCache kv) {
@@ -56,11 +71,10 @@ void PrefixStore::keep(std::vector<int32_t> tokens, KvCache kv) {
     }
   }
   // Sequences this one extends are within it now.
-  std::erase_if(entries_, [&](const std::unique_ptr<Entry>& entry) {
-    if (!begins(entry->tokens, tokens)) return false;
-    bytes_ -= entry->tokens.size() * row_bytes_;
-    return true;
-  });
+  std::vector<const Entry*> within;
+  for (const std::unique_ptr<Entry>& entry : entries_)
+    if (begins(entry->tokens, tokens)) within.push_back(entry.get());
+  for (const Entry* entry : within) erase(entry);
   evict_until(budget_ - size, kMaxSequences - 1);
   // Exactly its rows: a cache sized for more (a prompt's room for what it writes) gives back the rest.
   const size_t floats_per_layer = tokens.size() * size_t(kv_dim_);
@@ -72,6 +86,10 @@ void PrefixStore::keep(std::vector<int32_t> tokens, KvCache kv) {
       }
   kv.length = int64_t(tokens.size());
   entries_.push_back(std::make_unique<Entry>(Entry{std::move(tokens), std::move(kv), ++clock_}));
+  Entry* kept = entries_.back().get();
+  sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), kept,
+                                  [](const Entry* a, const Entry* b) { return a->tokens < b->tokens; }),
+                 kept);
   bytes_ += size;
 }
 
@@ -91,8 +109,7 @@ void PrefixStore::evict_until(size_t bytes, size_t sequences, bool spare_from_pa
       if (oldest == entries_.end() || (*it)->last_used < (*oldest)->last_used) oldest = it;
     }
     if (oldest == entries_.end()) return;  // what is left, the pass reads
-    bytes_ -= (*oldest)->tokens.size() * row_bytes_;
-    entries_.erase(oldest);
+    erase(oldest->get());
   }
 }
 

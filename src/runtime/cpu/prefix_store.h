@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "runtime/cpu/kv_cache.h"
@@ -18,8 +19,8 @@ namespace arbiter::cpu {
 
 class PrefixStore {
  public:
-  // find() compares a sequence with every kept one: a bound on their number keeps that small beside a
-  // forward pass even for a tiny model, whose rows are so small that the byte budget holds thousands.
+  // A bound on the number of kept sequences: keep() and eviction scan them all, and a tiny model's rows are
+  // so small that the byte budget alone would hold thousands.
   static constexpr size_t kMaxSequences = 256;
 
   // The keys and values of the first `length` tokens of a sequence: rows [0, length) of `kv`.
@@ -71,6 +72,9 @@ class PrefixStore {
   // The least recently used leave until at most `bytes` and `sequences` remain; with `spare_from_pass`,
   // those the current pass has read stay.
   void evict_until(size_t bytes, size_t sequences, bool spare_from_pass = false);
+  // The kept sequence sharing the most of tokens[0, limit), and how much; nullptr below one token.
+  std::pair<Entry*, int64_t> nearest(const std::vector<int32_t>& tokens, int64_t limit) const;
+  void erase(const Entry* entry);
 
   int64_t kv_dim_;
   size_t row_bytes_;  // keys and values of one position at every layer
@@ -80,6 +84,11 @@ class PrefixStore {
   uint64_t pass_start_ = 0;  // clock_ when the current pass began: entries used later are the pass's
   // Each entry on the heap: a match keeps pointing at its rows while make_room() lets others go.
   std::vector<std::unique_ptr<Entry>> entries_;
+  // The same entries in the lexicographic order of their tokens. Among sorted sequences, the one sharing
+  // the most with a query is next to where the query would go (for a <= b <= c, what a shares with c is
+  // at most what b shares with c), so a lookup is a binary search and two comparisons, not a scan: the
+  // server asks for every sequence it weighs for a batch, with its queue locked.
+  std::vector<Entry*> sorted_;
 };
 
 }  // namespace arbiter::cpu

@@ -2,7 +2,9 @@
 // keeping a sequence does to the others, and the byte budget.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "runtime/cpu/prefix_store.h"
 
@@ -148,6 +150,53 @@ TEST(PrefixStore, KeepsAtMostItsNumberOfSequences) {
   EXPECT_EQ(store.bytes(), PrefixStore::kMaxSequences * 2 * kRowBytes);
   EXPECT_EQ(store.find({0, 0, 1}, 2).length, 0);  // the oldest left
   EXPECT_EQ(store.find({count - 1, count - 1, 1}, 2).length, 2);
+}
+
+// The store finds the kept sequence sharing the most by a binary search over its sorted sequences; a scan
+// of every sequence it was given must agree, through keeps that replace the sequences they extend, keeps
+// of what is already held, and evictions. Short sequences over three tokens make every case frequent.
+TEST(PrefixStore, FindsWhatAScanOfEveryKeptSequenceFinds) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int32_t> token(0, 2);
+  std::uniform_int_distribution<int64_t> length(1, 7);
+  auto random_tokens = [&] {
+    std::vector<int32_t> tokens(size_t(length(rng)));
+    for (int32_t& t : tokens) t = token(rng);
+    return tokens;
+  };
+  auto shared = [](const std::vector<int32_t>& a, const std::vector<int32_t>& b, int64_t limit) {
+    const auto [end_a, end_b] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+    return std::min<int64_t>(end_a - a.begin(), limit);
+  };
+  PrefixStore store(kLayers, kKvDim);
+  store.set_budget(10000 * kRowBytes);
+  std::vector<std::vector<int32_t>> given;
+  for (int round = 0; round < 400; ++round) {
+    std::vector<int32_t> tokens = random_tokens();
+    given.push_back(tokens);
+    store.keep(tokens, tagged_rows(int64_t(tokens.size()), float(round)));
+    for (int query = 0; query < 5; ++query) {
+      const std::vector<int32_t> probe = random_tokens();
+      const int64_t limit = std::uniform_int_distribution<int64_t>(0, int64_t(probe.size()))(rng);
+      int64_t scanned = 0;
+      for (const std::vector<int32_t>& kept : given) scanned = std::max(scanned, shared(kept, probe, limit));
+      ASSERT_EQ(store.longest_kept(probe, limit), scanned) << "round " << round;
+      const PrefixStore::Match match = store.find(probe, limit);
+      ASSERT_EQ(match.length, scanned) << "round " << round;
+      // The rows are those of a sequence that begins with what the probe shares with it.
+      if (scanned > 0) EXPECT_GE(match.kv->length, scanned);
+    }
+  }
+  // Evicting keeps the order: with room for few rows, what the store holds is still found exactly.
+  store.set_budget(12 * kRowBytes);
+  ASSERT_LE(store.bytes(), 12 * kRowBytes);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<int32_t> tokens = random_tokens();
+    store.keep(tokens, tagged_rows(int64_t(tokens.size()), float(round)));
+    // The sequence just kept, or one holding it, is there whole.
+    ASSERT_EQ(store.longest_kept(tokens, int64_t(tokens.size())), int64_t(tokens.size())) << "round " << round;
+    ASSERT_LE(store.bytes(), 12 * kRowBytes);
+  }
 }
 
 }  // namespace
