@@ -24,6 +24,8 @@ nlohmann::ordered_json describe(const Model& m) {
   const ModelConfig& c = m.config;
   nlohmann::ordered_json j;
   j["path"] = m.path;
+  // A split GGUF: every file its tensors come from.
+  if (m.gguf && m.gguf->files().size() > 1) j["files"] = m.gguf->files();
   j["format"] = c.source_format;
   j["architecture"] = architecture_name(c.arch);
   j["head"] = !c.is_classifier()  ? "causal-lm"

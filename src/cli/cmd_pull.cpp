@@ -1,6 +1,7 @@
 // arbiter pull: download a model or dataset file into the cache (resumable, verified) and print its path.
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "cli/command.h"
 #include "core/log.h"
@@ -17,12 +18,15 @@ struct PullArgs {
 
 Status run_pull(PullArgs& args) {
   fetch::apply_environment(args.options);
-  ARB_ASSIGN(fetch::FetchResult r, fetch::fetch(args.source, args.options));
-  if (r.cache_hit) log_info("cached: " + r.url);
-  else log_info("downloaded " + std::to_string(r.bytes_downloaded) + " bytes from " + r.url);
-  log_info("sha256 " + r.sha256 + "  " + r.path);
-  // stdout carries only the path, so that MODEL=$(arbiter pull ...) works.
-  std::printf("%s\n", r.path.c_str());
+  ARB_ASSIGN(std::vector<fetch::FetchResult> files, fetch::fetch_with_split_files(args.source, args.options));
+  for (const fetch::FetchResult& r : files) {
+    if (r.cache_hit) log_info("cached: " + r.url);
+    else log_info("downloaded " + std::to_string(r.bytes_downloaded) + " bytes from " + r.url);
+    log_info("sha256 " + r.sha256 + "  " + r.path);
+  }
+  // stdout carries only the path (a split model's first file, which opens it), so that
+  // MODEL=$(arbiter pull ...) works.
+  std::printf("%s\n", files.front().path.c_str());
   return Status::ok();
 }
 
@@ -45,7 +49,8 @@ const CommandRegistration kPullRegistration({
       sub.add_option("--attempts", args->options.max_attempts, "transfers in all; a dropped connection is resumed")
           ->capture_default_str();
       sub.footer(
-          "Prints the local path on stdout. HF_TOKEN is sent (as a Bearer token) to huggingface.co only;\n"
+          "Prints the local path on stdout. A split GGUF's first file (NAME-00001-of-00003.gguf) brings the\n"
+          "others beside it (--sha256 then checks the first). HF_TOKEN is sent (as a Bearer token) to huggingface.co only;\n"
           "HF_ENDPOINT names a mirror for hf:// sources.");
       return [args] { return run_pull(*args); };
     },

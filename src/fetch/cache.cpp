@@ -4,6 +4,7 @@
 
 #include "fetch/sha256.h"
 #include "fetch/source.h"
+#include "io/gguf_split_name.h"
 
 namespace arbiter::fetch {
 
@@ -24,7 +25,10 @@ Result<std::string> default_cache_dir() {
 std::string cache_entry_path(const std::string& cache_dir, const std::string& url) {
   std::string dir = cache_dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  return dir + "/" + sha256_hex(url).substr(0, 16) + "/" + url_file_name(url);
+  // The files of a split model share the first file's folder: the reader looks for them beside it.
+  const std::optional<GgufSplitName> split = parse_gguf_split_name(url);
+  const std::string key = split ? gguf_split_name(split->prefix, 0, split->count) : url;
+  return dir + "/" + sha256_hex(key).substr(0, 16) + "/" + url_file_name(url);
 }
 
 std::string sha256_sidecar_path(const std::string& entry) { return entry + ".sha256"; }

@@ -14,7 +14,8 @@ namespace arbiter::fetch {
 Result<std::string> default_cache_dir();
 
 // CACHE_DIR/<first 16 hex digits of sha256(url)>/<url_file_name(url)>. Keyed by the full URL, so two
-// revisions of one file, or one name in two repositories, never collide.
+// revisions of one file, or one name in two repositories, never collide; the files of a split GGUF
+// (NAME-00002-of-00003.gguf) are keyed by their first file's URL, so that they lie side by side.
 std::string cache_entry_path(const std::string& cache_dir, const std::string& url);
 
 // The sidecar holding an entry's hash: "<entry>.sha256".

@@ -16,6 +16,7 @@
 #include "core/ascii.h"
 #include "core/log.h"
 #include "fetch/cache.h"
+#include "io/gguf_split_name.h"
 #include "fetch/http_transfer.h"
 #include "fetch/sha256.h"
 
@@ -200,6 +201,37 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
   r.size = int64_t(fs::file_size(r.path, ec));
   if (ec) return error(r.path + ": " + ec.message());
   return r;
+}
+
+Result<std::vector<FetchResult>> fetch_with_split_files(const std::string& source, const FetchOptions& options) {
+  const std::optional<GgufSplitName> split = parse_gguf_split_name(source);
+  if (!split || split->index != 0 || split->count == 1) {
+    ARB_ASSIGN(FetchResult whole, fetch(source, options));
+    return std::vector<FetchResult>{std::move(whole)};
+  }
+  std::optional<GgufSplitName> out;
+  if (!options.out_path.empty()) {
+    out = parse_gguf_split_name(options.out_path);
+    if (!out || out->index != 0 || out->count != split->count) {
+      return error(options.out_path + ": " + source + " is the first of " + std::to_string(split->count) +
+                   " files, which go side by side: give -o a name ending in '" +
+                   gguf_split_name("", 0, split->count) + "'");
+    }
+  }
+  std::vector<FetchResult> files;
+  for (int64_t i = 0; i < split->count; ++i) {
+    FetchOptions file_options = options;
+    if (i > 0) file_options.expected_sha256.clear();
+    if (out) file_options.out_path = gguf_split_name(out->prefix, i, out->count);
+    const std::string file_source = gguf_split_name(split->prefix, i, split->count);
+    Result<FetchResult> file = fetch(file_source, file_options);
+    if (!file.is_ok()) {
+      return error("file " + std::to_string(i + 1) + " of " + std::to_string(split->count) + " of " + source + ": " +
+                   file.message());
+    }
+    files.push_back(std::move(*file));
+  }
+  return files;
 }
 
 }  // namespace arbiter::fetch

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "fetch/source.h"
@@ -41,5 +42,11 @@ struct FetchResult {
 void apply_environment(FetchOptions& options);
 
 Result<FetchResult> fetch(const std::string& source, const FetchOptions& options);
+
+// fetch(), and where `source` names the first file of a split GGUF (NAME-00001-of-00003.gguf, as
+// llama.cpp's gguf-split and large models' releases name them) every file of it, first to last, side by
+// side in the cache (and beside out_path, which must then be such a first file's name too). The expected
+// SHA-256 is the first file's.
+Result<std::vector<FetchResult>> fetch_with_split_files(const std::string& source, const FetchOptions& options);
 
 }  // namespace arbiter::fetch

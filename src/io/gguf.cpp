@@ -297,7 +297,15 @@ Result<std::shared_ptr<GgufFile>> GgufFile::open(const std::string& path) {
   ARB_ASSIGN(std::shared_ptr<MappedFile> file, MappedFile::open(path));
   const uint8_t* data = file->data();
   const size_t size = file->size();
-  return parse_gguf(data, size, path, std::move(file));
+  ARB_ASSIGN(std::shared_ptr<GgufFile> gguf, parse_gguf(data, size, path, std::move(file)));
+  if (gguf->find("split.count") == nullptr) return gguf;
+  return join_shards(std::move(gguf));
+}
+
+std::vector<std::string> GgufFile::files() const {
+  std::vector<std::string> paths{path_};
+  for (const std::shared_ptr<GgufFile>& shard : shards_) paths.push_back(shard->path());
+  return paths;
 }
 
 const GgufValue* GgufFile::find(const std::string& key) const {

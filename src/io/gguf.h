@@ -54,9 +54,13 @@ struct GgufValue {
 
 class GgufFile {
  public:
+  // A model split across files by llama.cpp's gguf-split (NAME-00001-of-00003.gguf, ...) opens as one
+  // from its first file: that file's metadata (less the split.* keys), every file's tensors.
   static Result<std::shared_ptr<GgufFile>> open(const std::string& path);
 
   const std::string& path() const { return path_; }
+  // The files the tensors come from, first to last: path() alone unless the model is split.
+  std::vector<std::string> files() const;
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
 
@@ -85,7 +89,10 @@ class GgufFile {
   std::unordered_map<std::string, size_t> metadata_index_;
   std::vector<TensorView> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
+  std::vector<std::shared_ptr<GgufFile>> shards_;  // a split model's later files, kept mapped
   friend class GgufParser;
+  // Opens a split model's later files beside `first` and takes their tensors into it (io/gguf_split.cpp).
+  static Result<std::shared_ptr<GgufFile>> join_shards(std::shared_ptr<GgufFile> first);
 };
 
 // Builds a GGUF v3 file. Metadata keeps insertion order (set() on an existing key replaces it in place).

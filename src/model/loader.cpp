@@ -5,12 +5,14 @@
 #include <functional>
 
 #include "core/half.h"
+#include "core/log.h"
 #include "core/mapped_file.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
 #include "model/gguf_config.h"
 #include "model/hf_config.h"
 #include "model/model.h"
+#include "model/model_path.h"
 #include "model/rope.h"
 
 namespace arbiter {
@@ -259,7 +261,13 @@ Result<std::shared_ptr<Model>> model_from_gguf(std::shared_ptr<GgufFile> gguf) {
 
 Result<std::shared_ptr<Model>> load_model(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return load_hf_dir(path);
+  if (std::filesystem::is_directory(path, ec)) {
+    if (std::filesystem::exists(std::filesystem::path(path) / "config.json", ec)) return load_hf_dir(path);
+    ARB_ASSIGN(const std::optional<std::string> gguf, gguf_model_in_directory(path));
+    if (!gguf) return error(path + ": not a model: no config.json (a Hugging Face model) and no .gguf file");
+    log_info("loading " + *gguf);
+    return load_gguf(*gguf);
+  }
   if (!std::filesystem::exists(path, ec)) return error(path + ": no such file or directory");
   return load_gguf(path);
 }

@@ -56,7 +56,8 @@ struct Model {
   int64_t parameter_count() const;
 };
 
-// Loads a model from a GGUF file or a Hugging Face directory (config.json + safetensors).
+// Loads a model from a GGUF file (the first file of a split one) or a Hugging Face directory
+// (config.json + safetensors), or from a directory without config.json that holds one GGUF model.
 Result<std::shared_ptr<Model>> load_model(const std::string& path);
 
 // The model held by an already parsed GGUF file (load_model's GGUF path after opening the file).

@@ -5,6 +5,7 @@
 
 #include "core/mapped_file.h"
 #include "io/gguf.h"
+#include "model/model_path.h"
 #include "text/tokenizer.h"
 
 namespace arbiter {
@@ -95,17 +96,27 @@ Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model) {
   return load_from_assets(model.path, describe(model.path, nullptr));
 }
 
-Result<TextAssets> describe_text_assets_at(const std::string& path) {
+// The GGUF file a path stands for: the path itself, or the one GGUF model in a directory that holds no
+// Hugging Face files (config.json, tokenizer.json, tokenizer.model); nullopt for a Hugging Face directory.
+Result<std::optional<std::string>> gguf_at(const std::string& path) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) return describe(path, nullptr);
-  ARB_ASSIGN(auto gguf, GgufFile::open(path));
-  return describe(path, gguf.get());
+  if (!fs::is_directory(path, ec)) return std::optional<std::string>(path);
+  for (const char* hf_file : {"config.json", "tokenizer.json", "tokenizer.model"})
+    if (fs::exists(fs::path(path) / hf_file, ec)) return std::optional<std::string>();
+  return gguf_model_in_directory(path);
+}
+
+Result<TextAssets> describe_text_assets_at(const std::string& path) {
+  ARB_ASSIGN(const std::optional<std::string> file, gguf_at(path));
+  if (!file) return describe(path, nullptr);
+  ARB_ASSIGN(auto gguf, GgufFile::open(*file));
+  return describe(*file, gguf.get());
 }
 
 Result<std::shared_ptr<Tokenizer>> load_tokenizer_at(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return load_from_assets(path, describe(path, nullptr));
-  ARB_ASSIGN(auto gguf, GgufFile::open(path));
+  ARB_ASSIGN(const std::optional<std::string> file, gguf_at(path));
+  if (!file) return load_from_assets(path, describe(path, nullptr));
+  ARB_ASSIGN(auto gguf, GgufFile::open(*file));
   return Tokenizer::from_gguf(*gguf);
 }
 

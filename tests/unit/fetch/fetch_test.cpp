@@ -63,6 +63,9 @@ class LoopbackServer {
   LoopbackServer() {
     files_["stories260K.gguf"] = read_file(kStoriesPath);
     files_["big.bin"] = big_payload();
+    // A model split in three files as gguf-split names them, and one whose second file is missing.
+    for (int i = 1; i <= 3; ++i) files_["m-0000" + std::to_string(i) + "-of-00003.gguf"] = "file " + std::to_string(i);
+    files_["lone-00001-of-00002.gguf"] = "file 1";
     // Served with a content provider, so httplib answers Range requests with 206.
     server_.Get("/files/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
@@ -363,6 +366,47 @@ TEST_F(FetchTest, HuggingFaceTokenGoesOnlyToTheEndpoint) {
   EXPECT_EQ(requests[0].path, "/org/repo/resolve/v1/stories260K.gguf");
   EXPECT_EQ(requests[0].authorization, "Bearer hf_secret");
   EXPECT_EQ(requests[1].authorization, "");
+}
+
+TEST_F(FetchTest, ASplitModelsFirstFileBringsTheOthersBesideIt) {
+  auto hf_options = [this] {
+    FetchOptions o = options_;
+    o.hf_endpoint = server_.base();
+    o.progress = false;
+    return o;
+  };
+  auto files = fetch_with_split_files("hf://org/repo/m-00001-of-00003.gguf", hf_options());
+  ASSERT_TRUE(files.is_ok()) << files.message();
+  ASSERT_EQ(files->size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = "m-0000" + std::to_string(i + 1) + "-of-00003.gguf";
+    EXPECT_EQ(fs::path((*files)[size_t(i)].path).filename(), name);
+    EXPECT_EQ(read_file((*files)[size_t(i)].path), server_.file(name));
+    // Side by side, where the reader looks for a split model's later files.
+    EXPECT_EQ(fs::path((*files)[size_t(i)].path).parent_path(), fs::path((*files)[0].path).parent_path());
+  }
+  // A later file alone is fetched alone.
+  auto second = fetch_with_split_files("hf://org/repo/m-00002-of-00003.gguf", hf_options());
+  ASSERT_TRUE(second.is_ok()) << second.message();
+  EXPECT_EQ(second->size(), 1u);
+  EXPECT_TRUE(second->front().cache_hit);
+
+  // -o places them all, and must name a first file of as many.
+  FetchOptions placed = hf_options();
+  placed.out_path = (fs::path(arbiter::test::scratch_path("out")) / "judge-00001-of-00003.gguf").string();
+  auto out = fetch_with_split_files("hf://org/repo/m-00001-of-00003.gguf", placed);
+  ASSERT_TRUE(out.is_ok()) << out.message();
+  EXPECT_EQ(read_file((fs::path(arbiter::test::scratch_path("out")) / "judge-00003-of-00003.gguf").string()), "file 3");
+  placed.out_path = (fs::path(arbiter::test::scratch_path("out")) / "judge.gguf").string();
+  auto misnamed = fetch_with_split_files("hf://org/repo/m-00001-of-00003.gguf", placed);
+  ASSERT_FALSE(misnamed.is_ok());
+  EXPECT_NE(misnamed.message().find("-00001-of-00003.gguf"), std::string::npos) << misnamed.message();
+
+  // A missing later file is an error naming it.
+  auto lone = fetch_with_split_files("hf://org/repo/lone-00001-of-00002.gguf", hf_options());
+  ASSERT_FALSE(lone.is_ok());
+  EXPECT_NE(lone.message().find("file 2 of 2"), std::string::npos) << lone.message();
+  EXPECT_NE(lone.message().find("lone-00002-of-00002.gguf"), std::string::npos) << lone.message();
 }
 
 TEST_F(FetchTest, CommandPrintsOnlyThePathOnStdout) {

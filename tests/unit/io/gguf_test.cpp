@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "io/gguf_split_name.h"
 #include "io_test_util.h"
 
 namespace arbiter {
@@ -26,6 +27,21 @@ std::vector<int64_t> shape_of(const GgufFile& file, const std::string& name) {
 }
 
 // Every fixture: version 3, its architecture, the HF model's sizes, tensors inside the map, dtypes by file type.
+// gguf-split's names: PREFIX-%05d-of-%05d.gguf, numbered from 1. Anything else is a whole file's name.
+TEST(Gguf, SplitFileNames) {
+  const auto parsed = parse_gguf_split_name("/m/qwen2.5-7b-instruct-q8_0-00002-of-00003.gguf");
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->prefix, "/m/qwen2.5-7b-instruct-q8_0");
+  EXPECT_EQ(parsed->index, 1);
+  EXPECT_EQ(parsed->count, 3);
+  EXPECT_EQ(gguf_split_name(parsed->prefix, 0, 3), "/m/qwen2.5-7b-instruct-q8_0-00001-of-00003.gguf");
+  EXPECT_EQ(gguf_split_name("x", 99999, 100000), "x-100000-of-100000.gguf");
+  EXPECT_TRUE(parse_gguf_split_name("hf://org/repo/m-00001-of-00001.gguf").has_value());
+  for (const char* whole : {"model.gguf", "m-1-of-3.gguf", "m-00004-of-00003.gguf", "m-00000-of-00003.gguf",
+                            "m00001-of-00003.gguf", "m-00001-of-00003.bin", "m-00001-0f-00003.gguf", "-of-00003.gguf"})
+    EXPECT_FALSE(parse_gguf_split_name(whole).has_value()) << whole;
+}
+
 TEST(Gguf, ReadsEveryConverterFixture) {
   const auto paths = test::files_with_suffix(shared_path("fixtures/gguf"), ".gguf");
   ASSERT_EQ(paths.size(), 15u);

@@ -1,0 +1,17 @@
+// What a model path names. A Hugging Face directory holds config.json; a directory that holds none but a
+// GGUF model (a download folder, a model's GGUF repository) names that model: the one .gguf file in it,
+// or the first file of a split one.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+
+namespace arbiter {
+
+// The GGUF model in directory `dir`, when it holds exactly one (a split model counts once, by its first
+// file); nullopt when it holds none; an error listing them when it holds several.
+Result<std::optional<std::string>> gguf_model_in_directory(const std::string& dir);
+
+}  // namespace arbiter
