@@ -47,6 +47,7 @@ const CommandRegistration kJudgeRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<JudgeCommandArgs>();
       add_dataset_options(sub, args->data);
+      add_shard_option(sub, args->data);
       add_judge_options(sub, args->judge);
       return [args] { return run_judge(*args); };
     },

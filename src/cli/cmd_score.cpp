@@ -41,6 +41,7 @@ const CommandRegistration kScoreRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ScoreArgs>();
       add_dataset_options(sub, args->data);
+      add_shard_option(sub, args->data);
       add_reward_options(sub, args->reward);
       sub.add_flag("--per-turn", args->per_turn,
                    "also score every assistant turn of a row's prompt, each in the conversation up to it (a `turns` "

@@ -33,6 +33,32 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
   sub.add_option("--limit", a.limit, "only the first N rows");
 }
 
+void add_shard_option(CLI::App& sub, DatasetArgs& a) {
+  sub.add_option("--shard", a.shard,
+                 "K/N: only rows K, K+N, K+2N, ... (K from 0 to N-1), so that N processes (one per GPU or machine) "
+                 "share a dataset; each writes its own --output, and the outputs concatenated hold every row once");
+}
+
+namespace {
+
+// "K/N" with 0 <= K < N.
+Status parse_shard(const std::string& text, int64_t& shard, int64_t& shards) {
+  const size_t slash = text.find('/');
+  auto number = [](const std::string& digits, int64_t& value) {
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+    value = std::stoll(digits);
+    return true;
+  };
+  if (slash == std::string::npos || !number(text.substr(0, slash), shard) || !number(text.substr(slash + 1), shards) ||
+      shards < 1)
+    return error("--shard '" + text + "': expected K/N, e.g. 0/4 for the first of four processes");
+  if (shard >= shards)
+    return error("--shard '" + text + "': K counts from 0 to " + std::to_string(shards - 1));
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<RunOptions> make_run_options(const DatasetArgs& a, const std::string& progress_label) {
   RunOptions o;
   o.input = a.input;
@@ -44,6 +70,7 @@ Result<RunOptions> make_run_options(const DatasetArgs& a, const std::string& pro
   if (a.batch_tokens <= 0) return error("--batch-tokens must be positive");
   o.max_batch_tokens = a.batch_tokens;
   o.limit = a.limit;
+  if (!a.shard.empty()) ARB_TRY(parse_shard(a.shard, o.shard, o.shards));
   o.progress_label = progress_label;
   if (a.input == a.output) return error("--output must differ from --input");
   return o;

@@ -1,5 +1,6 @@
 #include "score/dataset_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -129,8 +130,13 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
   if (out != nullptr && options.resume && out->done_count() > 0)
     log_info("resuming: " + std::to_string(out->done_count()) + " rows already in " + options.output);
 
-  const int64_t known_rows = reader.known_row_count();
-  Progress progress(options.progress_label, known_rows >= 0 ? known_rows : count_lines(options.input), "rows");
+  int64_t total_rows = reader.known_row_count();
+  if (total_rows < 0) total_rows = count_lines(options.input);  // 0: not known
+  if (options.limit > 0 && total_rows > 0) total_rows = std::min(total_rows, options.limit);
+  // This shard's rows: indices shard, shard + shards, ... below the total.
+  if (options.shards > 1 && total_rows > 0)
+    total_rows = total_rows > options.shard ? (total_rows - options.shard + options.shards - 1) / options.shards : 0;
+  Progress progress(options.progress_label, total_rows, "rows");
   std::vector<PendingRow> chunk;
   int64_t rows_seen = 0;
   std::string last_read_error;
@@ -143,14 +149,16 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
       // A reader that cannot move past its error (a broken JSON document) repeats it: stop then.
       if (options.on_error == OnError::kFail || got.message() == last_read_error) return got.status();
       last_read_error = got.message();
-      log_warn(got.message() + " (skipped)");
+      if (rows_seen % options.shards == options.shard) log_warn(got.message() + " (skipped)");
       row.example.id = std::to_string(rows_seen);
       row.example.row_index = size_t(rows_seen);
       row.failure = got.message();
     } else if (!*got) {
       break;
     }
+    const bool this_shards = rows_seen % options.shards == options.shard;
     ++rows_seen;
+    if (!this_shards) continue;
     if (out != nullptr && out->done(row.example.id)) {
       ++summary.rows_skipped_done;
       progress.advance(1);

@@ -43,6 +43,9 @@ struct RunOptions {
   int64_t max_batch_tokens = 4096;  // tokens per forward pass
   int64_t chunk_rows = 64;          // rows read, tokenized and written together
   int64_t limit = 0;                // stop after this many rows (0: all)
+  // Of the rows (the first `limit` when given), only those whose index % shards == shard: one of several
+  // processes sharing a dataset. Another shard's rows are read and passed over, not written.
+  int64_t shard = 0, shards = 1;
   std::string progress_label = "scoring";
 };
 

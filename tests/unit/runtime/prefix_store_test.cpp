@@ -184,7 +184,9 @@ TEST(PrefixStore, FindsWhatAScanOfEveryKeptSequenceFinds) {
       const PrefixStore::Match match = store.find(probe, limit);
       ASSERT_EQ(match.length, scanned) << "round " << round;
       // The rows are those of a sequence that begins with what the probe shares with it.
-      if (scanned > 0) EXPECT_GE(match.kv->length, scanned);
+      if (scanned > 0) {
+        EXPECT_GE(match.kv->length, scanned);
+      }
     }
   }
   // Evicting keeps the order: with room for few rows, what the store holds is still found exactly.

@@ -1,0 +1,89 @@
+// --shard K/N: N processes share a dataset, each taking rows K, K+N, ...; each shard's file holds exactly
+// the lines the whole run writes for its rows, so the shards' files together are the whole run's.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "../../support/cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+std::vector<std::string> file_lines(const std::string& path) {
+  std::istringstream in(read_text(path));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string write_numbered_rows(const std::string& dir, int n) {
+  const std::string path = dir + "/rows.jsonl";
+  std::ofstream out(path);
+  for (int i = 0; i < n; ++i) {
+    const nlohmann::json row = {{"id", "row-" + std::to_string(i)},
+                                {"prompt", "Tell me about the number " + std::to_string(i) + "."},
+                                {"response", "It is " + std::string(size_t(i % 5 + 1), 'a') + " number."}};
+    out << row.dump() << "\n";
+  }
+  return path;
+}
+
+class Shard : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = temp_dir("shard");
+    input_ = write_numbered_rows(dir_, kRows);
+    common_ = "judge -q -m " + kShared + "/models/stories260K/stories260K.gguf -i " + input_ + " --batch-tokens 256";
+    const RunResult whole = run_arbiter(common_ + " -o " + dir_ + "/whole.jsonl");
+    ASSERT_EQ(whole.exit_code, 0) << whole.out;
+    whole_ = file_lines(dir_ + "/whole.jsonl");
+    ASSERT_EQ(whole_.size(), size_t(kRows));
+  }
+
+  static constexpr int kRows = 23;
+  std::string dir_, input_, common_;
+  std::vector<std::string> whole_;
+};
+
+TEST_F(Shard, EachShardWritesTheWholeRunsLinesOfItsRows) {
+  size_t lines = 0;
+  for (int k = 0; k < 3; ++k) {
+    const std::string out = dir_ + "/shard" + std::to_string(k) + ".jsonl";
+    const RunResult run = run_arbiter(common_ + " -o " + out + " --shard " + std::to_string(k) + "/3");
+    ASSERT_EQ(run.exit_code, 0) << run.out;
+    std::vector<std::string> expected;
+    for (size_t i = size_t(k); i < whole_.size(); i += 3) expected.push_back(whole_[i]);
+    EXPECT_EQ(file_lines(out), expected) << "shard " << k;
+    lines += file_lines(out).size();
+  }
+  EXPECT_EQ(lines, whole_.size());
+
+  // --limit takes the first rows of the dataset, and the shard its share of them.
+  const std::string limited = dir_ + "/limited.jsonl";
+  ASSERT_EQ(run_arbiter(common_ + " -o " + limited + " --shard 1/3 --limit 10").exit_code, 0);
+  EXPECT_EQ(file_lines(limited), (std::vector<std::string>{whole_[1], whole_[4], whole_[7]}));
+}
+
+TEST_F(Shard, AShardResumesItsOwnFile) {
+  const std::string out = dir_ + "/shard.jsonl";
+  ASSERT_EQ(run_arbiter(common_ + " -o " + out + " --shard 2/4").exit_code, 0);
+  const std::vector<std::string> complete = file_lines(out);
+  ASSERT_EQ(complete.size(), 6u);  // rows 2, 6, 10, 14, 18, 22
+  write_text(out, complete[0] + "\n" + complete[1] + "\n");
+  const RunResult resumed = run_arbiter(common_ + " -o " + out + " --shard 2/4 --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_EQ(file_lines(out), complete);
+}
+
+TEST_F(Shard, AShardThatIsNotKOfNIsAnError) {
+  for (const std::string bad : {"3/3", "1", "a/4", "0/0", "1/4/2", "1/"}) {
+    const RunResult run = run_arbiter(common_ + " -o " + dir_ + "/bad.jsonl --shard " + bad);
+    EXPECT_NE(run.exit_code, 0) << bad;
+    EXPECT_NE(run.out.find("--shard '" + bad + "'"), std::string::npos) << run.out;
+  }
+}
+
+}  // namespace
+}  // namespace arbiter
