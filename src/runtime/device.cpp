@@ -1,6 +1,7 @@
 #include "runtime/device.h"
 
 #ifdef ARBITER_HAVE_CUDA
+#include "runtime/cuda/cublas_api.h"
 #include "runtime/cuda/cuda_backend.h"
 #endif
 
@@ -42,6 +43,15 @@ int cuda_device_count() {
   return cuda::device_count();
 #else
   return 0;
+#endif
+}
+
+Status load_cuda_libraries() {
+#ifdef ARBITER_HAVE_CUDA
+  ARB_TRY(cuda::cublas_api().status());
+  return Status::ok();
+#else
+  return error(kNoCudaBuild);
 #endif
 }
 

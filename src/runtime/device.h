@@ -21,6 +21,9 @@ const char* device_name(Device device);
 bool cuda_compiled();
 // GPUs the CUDA runtime sees; 0 when the build has no CUDA, no driver is installed or no GPU is present.
 int cuda_device_count();
+// Loads cuBLAS, which a CUDA build opens only when its backend starts (runtime/cuda/cublas_api.h); the
+// error names the files tried. Needs no GPU.
+Status load_cuda_libraries();
 
 // auto -> cuda when compiled in and a device is present, else cpu. cuda -> an error naming why it cannot
 // run ("this build has no CUDA support", "no CUDA device found"); cpu -> cpu.

@@ -54,14 +54,15 @@ class CudaBackend final : public Backend {
   CudaBackend(std::shared_ptr<const Model> model, DeviceWeights weights)
       : model_(std::move(model)), weights_(std::move(weights)) {}
   ~CudaBackend() override {
-    if (cublas_) cublasDestroy(cublas_);
+    if (cublas_) cublas_api_->destroy(cublas_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
   Status init() {
     ARB_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    ARB_CUBLAS(cublasCreate(&cublas_));
-    ARB_CUBLAS(cublasSetStream(cublas_, stream_));
+    ARB_ASSIGN(cublas_api_, cublas_api());
+    ARB_CUBLAS(cublas_api_->create(&cublas_));
+    ARB_CUBLAS(cublas_api_->set_stream(cublas_, stream_));
     const char* mode = std::getenv("ARBITER_CUDA_ATTENTION");
     simple_attention_ = (mode && std::string(mode) == "simple") || !attention_mma_supported(int(model_->config.head_dim));
     return Status::ok();
@@ -81,6 +82,7 @@ class CudaBackend final : public Backend {
   std::shared_ptr<const Model> model_;
   DeviceWeights weights_;
   cudaStream_t stream_ = nullptr;
+  const CublasApi* cublas_api_ = nullptr;  // loaded at init(), not at program start
   cublasHandle_t cublas_ = nullptr;
   bool simple_attention_ = false;
 

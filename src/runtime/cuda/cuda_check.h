@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "runtime/cuda/cublas_api.h"
 
 namespace arbiter::cuda {
 
@@ -15,9 +16,12 @@ inline Status cuda_status(cudaError_t code, const char* what) {
   return error(std::string("CUDA: ") + what + ": " + cudaGetErrorName(code) + " (" + cudaGetErrorString(code) + ")");
 }
 
+// A failed call was made through cublas_api(), so the library is loaded and can name the code.
 inline Status cublas_status(cublasStatus_t code, const char* what) {
   if (code == CUBLAS_STATUS_SUCCESS) return Status::ok();
-  return error(std::string("cuBLAS: ") + what + ": " + cublasGetStatusString(code));
+  const Result<const CublasApi*> api = cublas_api();
+  const std::string name = api.is_ok() ? (*api)->status_string(code) : "status " + std::to_string(int(code));
+  return error(std::string("cuBLAS: ") + what + ": " + name);
 }
 
 }  // namespace arbiter::cuda

@@ -14,9 +14,10 @@ Status gemm_bf16(cublasHandle_t handle, const bf16* w, int64_t out, int64_t in, 
   // cuBLAS is column-major: y^T [out, n] = w [out, in] (stored as in x out column-major, so transposed) times
   // x^T [in, n] (x row-major is x^T column-major). The "TN" case, cuBLAS's fastest for these shapes.
   const float alpha = 1.0f, beta = 0.0f;
-  ARB_CUBLAS(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(n), int(in), &alpha, w, CUDA_R_16BF, int(in), x,
-                          CUDA_R_16BF, int(in), &beta, y, y_bf16 ? CUDA_R_16BF : CUDA_R_32F, int(out), CUBLAS_COMPUTE_32F,
-                          CUBLAS_GEMM_DEFAULT));
+  ARB_ASSIGN(const CublasApi* cublas, cublas_api());
+  ARB_CUBLAS(cublas->gemm_ex(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(n), int(in), &alpha, w, CUDA_R_16BF, int(in), x,
+                             CUDA_R_16BF, int(in), &beta, y, y_bf16 ? CUDA_R_16BF : CUDA_R_32F, int(out),
+                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   return Status::ok();
 }
 
@@ -30,8 +31,9 @@ Result<double> gemm_tflops(int64_t n, int repeats) {
   // Random operands: zeros run measurably faster than real data.
   ARB_CUDA(fill_random_bf16(a.as<bf16>(), int64_t(count), 0.0f, 1.0f, 1, nullptr));
   ARB_CUDA(fill_random_bf16(b.as<bf16>(), int64_t(count), 0.0f, 1.0f, 2, nullptr));
+  ARB_ASSIGN(const CublasApi* cublas, cublas_api());
   cublasHandle_t handle = nullptr;
-  ARB_CUBLAS(cublasCreate(&handle));
+  ARB_CUBLAS(cublas->create(&handle));
   cudaEvent_t start = nullptr, stop = nullptr;
   std::vector<double> seconds;
   Status status = [&]() -> Status {
@@ -51,7 +53,7 @@ Result<double> gemm_tflops(int64_t n, int repeats) {
   }();
   if (start) cudaEventDestroy(start);
   if (stop) cudaEventDestroy(stop);
-  cublasDestroy(handle);
+  cublas->destroy(handle);
   ARB_TRY(status);
   std::sort(seconds.begin(), seconds.end());
   return 2.0 * double(n) * double(n) * double(n) / seconds[seconds.size() / 2] / 1e12;
