@@ -79,6 +79,7 @@ const CommandRegistration kFeaturesRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<FeaturesArgs>();
       add_dataset_options(sub, args->data);
+      add_shard_option(sub, args->data);
       // The shared options speak of per-row JSONL; this command writes one features file.
       sub.get_option("--output")->description("output features file (safetensors: features [N, R, d], label.<name> [N])");
       sub.get_option("--resume")->description("not supported: the features file is written whole at the end");

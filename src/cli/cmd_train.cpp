@@ -371,7 +371,9 @@ CommandRunner setup_train(CLI::App& sub) {
 
   auto head = std::make_shared<HeadArgs>();
   CLI::App* h = sub.add_subcommand("head", "train a linear reward head on features (regression, Bradley-Terry, or logistic)");
-  h->add_option("--features", head->features, "FEATURES.safetensors (features [N, R, d], label.<name> [N])")->required();
+  h->add_option("--features", head->features,
+                "FEATURES.safetensors (features [N, R, d], label.<name> [N]), or a quoted pattern of the files of "
+                "`features --shard`")->required();
   h->add_option("--labels", head->labels, "rows (JSONL/JSON) with the labels, matched by id (or position)");
   h->add_option("--objective", head->objective,
                 "regression | bt | bt-margin | bt-scaled | combined | binary (logistic, on one 0-1 label: "

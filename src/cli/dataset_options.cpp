@@ -36,7 +36,8 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
 void add_shard_option(CLI::App& sub, DatasetArgs& a) {
   sub.add_option("--shard", a.shard,
                  "K/N: only rows K, K+N, K+2N, ... (K from 0 to N-1), so that N processes (one per GPU or machine) "
-                 "share a dataset; each writes its own --output, and the outputs concatenated hold every row once");
+                 "share a dataset; each writes its own --output (JSONL lines that concatenate; features files that "
+                 "train head reads together through a quoted pattern)");
 }
 
 namespace {

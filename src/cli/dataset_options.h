@@ -19,12 +19,11 @@ struct DatasetArgs {
   std::vector<std::string> fields;
   bool resume = false, plain = false;
   int64_t max_length = 0, batch_tokens = 4096, limit = 0;
-  std::string shard;  // "K/N", for the commands that write one line per row
+  std::string shard;  // "K/N"
 };
 
 void add_dataset_options(CLI::App& sub, DatasetArgs& args);
-// --shard K/N: score and judge, whose outputs are lines with ids that concatenate (features writes one
-// tensor file for train head, which reads one).
+// --shard K/N (score, judge, features): one of N processes sharing a dataset.
 void add_shard_option(CLI::App& sub, DatasetArgs& args);
 
 // Reader, writer and batching options from the arguments.

@@ -56,6 +56,11 @@ Result<nlohmann::json> parse_json(const std::string& text) {
   }
 }
 
+Result<std::vector<std::string>> files_named_by(const std::string& path) {
+  if (has_glob_characters(path) && !std::filesystem::exists(path)) return expand_pattern(path);
+  return std::vector<std::string>{path};
+}
+
 std::string dump_json(const nlohmann::json& value) {
   try {
     return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -74,4 +74,8 @@ Result<nlohmann::json> parse_json(const std::string& text);
 // Serializes without throwing: invalid UTF-8 in a string is replaced by U+FFFD.
 std::string dump_json(const nlohmann::json& value);
 
+// A path that names no file but holds *, ? or [...]: the files it matches, in name order (an error when
+// none does); any other path: itself.
+Result<std::vector<std::string>> files_named_by(const std::string& path);
+
 }  // namespace arbiter::data

@@ -28,7 +28,10 @@ struct FeatureSet {
   const float* at(int64_t row, int64_t response) const { return features.data() + (row * responses + response) * dim; }
 };
 
-// Checks shapes, dtypes and metadata; errors name the file and the tensor or key.
+// Checks shapes, dtypes and metadata; errors name the file and the tensor or key. A quoted pattern
+// ('feats.*.safetensors': the files of `arbiter features --shard K/N`) reads every match in name order as
+// one set; they must come from one extraction (model, layer, responses, width and labels alike) and hold
+// each row id once.
 Result<FeatureSet> read_features(const std::string& path);
 Status write_features(const std::string& path, const FeatureSet& set);
 

@@ -2,9 +2,12 @@
 // the lines the whole run writes for its rows, so the shards' files together are the whole run's.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <map>
 #include <sstream>
 
 #include "../../support/cli_helpers.h"
+#include "train/features_file.h"
 
 namespace arbiter {
 namespace {
@@ -75,6 +78,45 @@ TEST_F(Shard, AShardResumesItsOwnFile) {
   const RunResult resumed = run_arbiter(common_ + " -o " + out + " --shard 2/4 --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
   EXPECT_EQ(file_lines(out), complete);
+}
+
+// Feature shards read through a pattern are the whole run's rows, each once, with the same bytes.
+TEST_F(Shard, FeatureShardsReadTogetherAreTheWholeRun) {
+  const std::string features = "features -q -m " + kShared + "/models/stories260K/stories260K.gguf -i " + input_;
+  ASSERT_EQ(run_arbiter(features + " -o " + dir_ + "/whole.safetensors").exit_code, 0);
+  for (int k = 0; k < 3; ++k) {
+    const RunResult run = run_arbiter(features + " -o " + dir_ + "/part." + std::to_string(k) + ".safetensors --shard " +
+                                      std::to_string(k) + "/3");
+    ASSERT_EQ(run.exit_code, 0) << run.out;
+  }
+  auto whole = train::read_features(dir_ + "/whole.safetensors");
+  ASSERT_TRUE(whole.is_ok()) << whole.message();
+  auto parts = train::read_features(dir_ + "/part.*.safetensors");
+  ASSERT_TRUE(parts.is_ok()) << parts.message();
+  ASSERT_EQ(parts->rows, whole->rows);
+  ASSERT_EQ(parts->dim, whole->dim);
+  ASSERT_EQ(parts->ids.size(), size_t(parts->rows));
+  std::map<std::string, int64_t> whole_row;
+  for (int64_t i = 0; i < whole->rows; ++i) whole_row[whole->ids[size_t(i)]] = i;
+  for (int64_t i = 0; i < parts->rows; ++i) {
+    const auto found = whole_row.find(parts->ids[size_t(i)]);
+    ASSERT_NE(found, whole_row.end()) << parts->ids[size_t(i)];
+    EXPECT_EQ(std::memcmp(parts->at(i, 0), whole->at(found->second, 0), size_t(parts->dim) * sizeof(float)), 0)
+        << parts->ids[size_t(i)];
+    whole_row.erase(found);  // each row once
+  }
+  EXPECT_TRUE(whole_row.empty());
+
+  // The whole run's file beside its shards holds every row twice: refused, naming a row.
+  auto twice = train::read_features(dir_ + "/*.safetensors");
+  ASSERT_FALSE(twice.is_ok());
+  EXPECT_NE(twice.message().find("is in more than one of its 4 files"), std::string::npos) << twice.message();
+  // Features of another layer do not join these.
+  ASSERT_EQ(run_arbiter(features + " -o " + dir_ + "/layer1.safetensors --layer 1 --limit 3").exit_code, 0);
+  std::filesystem::rename(dir_ + "/layer1.safetensors", dir_ + "/part.3.safetensors");
+  auto mixed = train::read_features(dir_ + "/part.*.safetensors");
+  ASSERT_FALSE(mixed.is_ok());
+  EXPECT_NE(mixed.message().find("part.3.safetensors: layer 'layer1', where "), std::string::npos) << mixed.message();
 }
 
 TEST_F(Shard, AShardThatIsNotKOfNIsAnError) {
