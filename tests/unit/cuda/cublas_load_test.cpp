@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "runtime/device.h"
@@ -18,6 +19,8 @@ TEST(CudaLibraries, CublasLoadsWhenAsked) {
 }
 
 TEST(CudaLibraries, TheProgramDoesNotLoadCublasAtStart) {
+  // The GPU check runs this binary away from the build that made it.
+  if (!std::filesystem::exists(ARBITER_BINARY)) GTEST_SKIP() << ARBITER_BINARY << " is not here";
   FILE* pipe = ::popen(("ldd " + std::string(ARBITER_BINARY) + " 2>&1").c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string libraries;
