@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "core/log.h"
 #include "fetch/fetch.h"
+#include "fetch/hf_model.h"
 
 namespace arbiter::cli {
 
@@ -18,6 +19,12 @@ struct PullArgs {
 
 Status run_pull(PullArgs& args) {
   fetch::apply_environment(args.options);
+  if (fetch::is_hf_model_repository(args.source)) {
+    ARB_ASSIGN(const std::string folder, fetch::fetch_hf_model(args.source, args.options));
+    log_info("model folder: " + folder);
+    std::printf("%s\n", folder.c_str());
+    return Status::ok();
+  }
   ARB_ASSIGN(std::vector<fetch::FetchResult> files, fetch::fetch_with_split_files(args.source, args.options));
   for (const fetch::FetchResult& r : files) {
     if (r.cache_hit) log_info("cached: " + r.url);
@@ -35,11 +42,13 @@ const CommandRegistration kPullRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<PullArgs>();
       sub.add_option("source", args->source,
-                     "http(s) URL, hf://ORG/REPO[@REVISION]/FILE or hf://datasets/ORG/REPO[@REVISION]/FILE")
+                     "http(s) URL, hf://ORG/REPO[@REVISION]/FILE, hf://datasets/ORG/REPO[@REVISION]/FILE, or "
+                     "hf://ORG/REPO[@REVISION]: a model repository's config, safetensors and tokenizer files as one folder")
           ->required();
       sub.add_option("--sha256", args->options.expected_sha256,
                      "expected SHA-256 (hex): a mismatching download is deleted and the command fails");
-      sub.add_option("-o,--out", args->options.out_path, "also put the file here (hard link to the cache entry, else a copy)");
+      sub.add_option("-o,--out", args->options.out_path,
+                     "also put the file here (hard link to the cache entry, else a copy); for a model repository, the folder");
       sub.add_option("--cache-dir", args->options.cache_dir,
                      "cache directory (default: $ARBITER_CACHE, $XDG_CACHE_HOME/arbiter or ~/.cache/arbiter)");
       sub.add_option("--connect-timeout", args->options.connect_timeout_s, "seconds to wait for a connection")

@@ -110,6 +110,12 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
     r.bytes_downloaded += out.bytes_received;
     if (out.restarted) log_warn(r.url + ": the server did not continue the partial download; started over");
     if (out.status.is_ok()) break;
+    if (out.http_status == 404 && options.missing_ok) {
+      std::error_code ec;
+      fs::remove(part, ec);
+      r.missing = true;
+      return Status::ok();
+    }
     if (!out.retryable || attempt >= attempts) {
       const off_t kept = ::lseek(file.fd, 0, SEEK_END);
       if (kept > 0)
@@ -193,6 +199,10 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
 
   ARB_ASSIGN(r.cache_hit, use_cached(r, expected));
   if (!r.cache_hit) ARB_TRY(download(r, expected, options));
+  if (r.missing) {
+    fs::remove(fs::path(r.cache_path).parent_path(), ec);  // the folder made for it, when empty
+    return r;
+  }
   r.path = r.cache_path;
   if (!options.out_path.empty()) {
     ARB_TRY(place_at(r.cache_path, options.out_path));

@@ -26,6 +26,7 @@ struct FetchOptions {
   int max_attempts = 3;         // transfers in all; a transfer that fails after receiving data is resumed
   int retry_delay_ms = 1000;    // wait before a resumed transfer
   bool progress = true;         // progress bar on stderr
+  bool missing_ok = false;      // HTTP 404 is an answer (FetchResult::missing), not an error
 };
 
 struct FetchResult {
@@ -36,6 +37,7 @@ struct FetchResult {
   int64_t size = 0;
   bool cache_hit = false;  // nothing was downloaded
   int64_t bytes_downloaded = 0;
+  bool missing = false;    // with missing_ok: the server has no such file (HTTP 404), and no path was made
 };
 
 // Reads HF_TOKEN and HF_ENDPOINT (the names huggingface_hub uses) into `options`.

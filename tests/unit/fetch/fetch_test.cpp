@@ -17,11 +17,14 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "fetch/cache.h"
 #include "fetch/fetch.h"
+#include "fetch/hf_model.h"
+#include "model/model.h"
 #include "../../support/scratch_root.h"
 
 namespace arbiter::fetch {
@@ -66,6 +69,16 @@ class LoopbackServer {
     // A model split in three files as gguf-split names them, and one whose second file is missing.
     for (int i = 1; i <= 3; ++i) files_["m-0000" + std::to_string(i) + "-of-00003.gguf"] = "file " + std::to_string(i);
     files_["lone-00001-of-00002.gguf"] = "file 1";
+    // Model repositories: the sharded and the whole Qwen2 fixtures as published, one with a config and
+    // PyTorch weights only, one whose index names a file outside the repository's folder.
+    for (const auto& [repo, fixture] : {std::pair<std::string, std::string>{"org/sharded", "qwen2-sharded"}, {"org/whole", "qwen2"}})
+      for (const auto& entry : fs::directory_iterator(std::string(ARBITER_SHARED_DIR) + "/fixtures/hf/" + fixture))
+        if (entry.path().filename() != "ref.safetensors")
+          files_[repo + "/" + entry.path().filename().string()] = read_file(entry.path().string());
+    files_["org/pytorch/config.json"] = "{}";
+    files_["org/pytorch/pytorch_model.bin"] = "weights";
+    files_["org/escape/config.json"] = "{}";
+    files_["org/escape/model.safetensors.index.json"] = R"({"weight_map": {"w": "../../outside.safetensors"}})";
     // Served with a content provider, so httplib answers Range requests with 206.
     server_.Get("/files/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
@@ -95,9 +108,11 @@ class LoopbackServer {
       res.set_redirect("/files/" + std::string(req.matches[1]), 302);
     });
     // A Hugging Face style path (ORG/REPO/resolve/REV/FILE) for the hf:// tests.
-    server_.Get("/[^/]+/[^/]+/resolve/[^/]+/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+    // A file of one repository (ORG/REPO/FILE in files_) is served from it; any other name from files_.
+    server_.Get("/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
-      serve(req.matches[1], res, false);
+      const std::string in_repo = std::string(req.matches[1]) + "/" + std::string(req.matches[2]);
+      serve(files_.count(in_repo) ? in_repo : std::string(req.matches[2]), res, false);
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] {
@@ -407,6 +422,66 @@ TEST_F(FetchTest, ASplitModelsFirstFileBringsTheOthersBesideIt) {
   ASSERT_FALSE(lone.is_ok());
   EXPECT_NE(lone.message().find("file 2 of 2"), std::string::npos) << lone.message();
   EXPECT_NE(lone.message().find("lone-00002-of-00002.gguf"), std::string::npos) << lone.message();
+}
+
+// hf://ORG/REPO: the files a model directory needs, found by name, in one folder that loads as the model.
+TEST_F(FetchTest, AModelRepositoryBecomesAFolderThatLoads) {
+  options_.hf_endpoint = server_.base();
+  options_.progress = false;
+  auto folder = fetch_hf_model("hf://org/sharded", options_);
+  ASSERT_TRUE(folder.is_ok()) << folder.message();
+  const std::string fixture = std::string(ARBITER_SHARED_DIR) + "/fixtures/hf/qwen2-sharded";
+  size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(fixture)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "ref.safetensors") continue;
+    EXPECT_EQ(read_file(*folder + "/" + name), read_file(entry.path().string())) << name;
+    ++files;
+  }
+  EXPECT_EQ(size_t(std::distance(fs::directory_iterator(*folder), fs::directory_iterator())), files);
+  auto model = load_model(*folder);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  auto file_of = [](const Request& request) { return fs::path(request.path).filename().string(); };
+  // The index was there, so model.safetensors was never asked for.
+  for (const Request& request : server_.requests()) EXPECT_NE(file_of(request), "model.safetensors");
+
+  // Again: every file is a cache hit, and the folder is the same; only what the repository lacks is asked
+  // for again.
+  const size_t requests_before = server_.requests().size();
+  auto again = fetch_hf_model("hf://org/sharded", options_);
+  ASSERT_TRUE(again.is_ok()) << again.message();
+  EXPECT_EQ(*again, *folder);
+  const std::set<std::string> lacking{"tokenizer.model", "special_tokens_map.json", "chat_template.jinja"};
+  for (size_t i = requests_before; i < server_.requests().size(); ++i)
+    EXPECT_TRUE(lacking.count(file_of(server_.requests()[i]))) << server_.requests()[i].path;
+
+  // A repository with one model.safetensors, into the folder -o names.
+  FetchOptions into = options_;
+  into.out_path = arbiter::test::scratch_path("whole-model");
+  auto whole = fetch_hf_model("hf://org/whole", into);
+  ASSERT_TRUE(whole.is_ok()) << whole.message();
+  EXPECT_EQ(*whole, into.out_path);
+  EXPECT_TRUE(load_model(*whole).is_ok());
+}
+
+TEST_F(FetchTest, AModelRepositoryThatCannotBeReadIsAnErrorSayingWhy) {
+  options_.hf_endpoint = server_.base();
+  options_.progress = false;
+  auto expect_error = [&](const std::string& source, const std::string& part) {
+    auto folder = fetch_hf_model(source, options_);
+    ASSERT_FALSE(folder.is_ok()) << source;
+    EXPECT_NE(folder.message().find(part), std::string::npos) << folder.message();
+  };
+  expect_error("hf://org/nothing", "the repository has no config.json");
+  expect_error("hf://org/pytorch", "neither model.safetensors nor model.safetensors.index.json");
+  expect_error("hf://org/escape", "names '../../outside.safetensors'");
+  options_.expected_sha256 = std::string(64, '0');
+  expect_error("hf://org/whole", "--sha256 checks one file");
+  EXPECT_TRUE(is_hf_model_repository("hf://org/repo@v1"));
+  EXPECT_TRUE(is_hf_model_repository("hf://org/repo/"));
+  EXPECT_FALSE(is_hf_model_repository("hf://org/repo/config.json"));
+  EXPECT_FALSE(is_hf_model_repository("hf://datasets/org"));
+  EXPECT_FALSE(is_hf_model_repository("https://huggingface.co/org/repo"));
 }
 
 TEST_F(FetchTest, CommandPrintsOnlyThePathOnStdout) {
