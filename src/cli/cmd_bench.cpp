@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "cli/device_option.h"
 #include "core/thread_pool.h"
 #include "model/random_model.h"
@@ -191,7 +192,10 @@ const CommandRegistration kBenchRegistration({
           ->default_val("lm");
       sub.add_option("--gemm", args->gemm, "instead of a model: the rate of one cuBLAS bf16 N^3 GEMM (needs cuda)");
       sub.add_flag("--json", args->json, "print JSON");
-      return [args] { return run_bench(*args); };
+      return [args]() -> Status {
+        ARB_TRY(pull_model_source(args->model_path));
+        return run_bench(*args);
+      };
     },
     "measure prefill throughput (tokens/s, GFLOP/s, fraction of peak)",
     90,

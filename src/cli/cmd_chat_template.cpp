@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "core/mapped_file.h"
 #include "model/model_tokenizer.h"
 #include "text/chat_template.h"
@@ -58,13 +59,16 @@ const CommandRegistration kChatTemplateRegistration({
     "chat-template",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ChatTemplateArgs>();
-      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model (or tokenizer) directory")->required();
+      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model (or tokenizer) directory, or a model to download (hf://ORG/REPO, hf://ORG/REPO/FILE.gguf)")->required();
       sub.add_option("--messages", args->messages_path, "JSON file: a list of {role, content} messages")->required();
       sub.add_flag("--add-generation-prompt", args->add_generation_prompt, "end with the assistant's turn header");
       sub.add_option("--template-file", args->template_file, "a Jinja template to use instead of the model's");
       sub.add_option("--context", args->context_json, "extra template variables as a JSON object");
       sub.add_flag("--ids", args->ids, "print JSON with the rendered text and its token ids");
-      return [args] { return run_chat_template(*args); };
+      return [args]() -> Status {
+        ARB_TRY(pull_model_source(args->model_path));
+        return run_chat_template(*args);
+      };
     },
     "render a conversation with the model's chat template (exactly as transformers does)",
     41,

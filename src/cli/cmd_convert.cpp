@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "convert/convert.h"
 #include "convert/quant_plan.h"
 
@@ -31,12 +32,13 @@ const CommandRegistration kConvertRegistration({
     "convert",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ConvertArgs>();
-      sub.add_option("hf_dir", args->hf_dir, "Hugging Face model directory (config.json, *.safetensors, tokenizer)")
+      sub.add_option("hf_dir", args->hf_dir, "Hugging Face model directory (config.json, *.safetensors, tokenizer), or hf://ORG/REPO to download one")
           ->required();
       sub.add_option("-o,--out", args->options.out_path, "output GGUF file")->required();
       sub.add_option("--type", args->options.type, std::string("output type: ") + output_type_names())
           ->capture_default_str();
       return [args]() -> Status {
+        ARB_TRY(pull_model_source(args->hf_dir));
         ARB_ASSIGN(ConvertReport report, convert_hf_to_gguf(args->hf_dir, args->options));
         print_convert_report(report, args->options.out_path);
         return Status::ok();

@@ -1,6 +1,7 @@
 // arbiter features: the hidden state of one layer at each response's last token, for every row, written
 // as a features file (safetensors) for `arbiter train head`; or, with a step separator, at every step.
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
@@ -100,7 +101,10 @@ const CommandRegistration kFeaturesRegistration({
                    "each answer's turn opens (for a head that `score --head --step-turns` reads the same way)");
       sub.add_option("--step-answer", args->step_answer, "the assistant's answer to each step with --step-turns")
           ->default_val("+");
-      return [args] { return run_features(*args); };
+      return [args]() -> Status {
+        ARB_TRY(pull_model_source(args->data.model_path));
+        return run_features(*args);
+      };
     },
     "extract per-row hidden states (safetensors features file) for training reward heads",
     32,

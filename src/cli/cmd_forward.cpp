@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "cli/device_option.h"
 #include "cli/model_options.h"
 #include "cli/model_text.h"
@@ -65,7 +66,7 @@ const CommandRegistration kForwardRegistration({
     "forward",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ForwardArgs>();
-      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory")->required();
+      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory, or one to download: hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, https://...")->required();
       add_device_option(sub, args->device);
       auto* tokens = sub.add_option("--tokens", args->tokens, "comma-separated token ids");
       auto* text = sub.add_option("--text", args->text, "text to tokenize with the model's tokenizer");
@@ -74,6 +75,7 @@ const CommandRegistration kForwardRegistration({
       sub.add_option("--layers", args->layers, "layers to write: all, or a list such as 0,3,-1")->default_val("all");
       sub.add_option("-o,--out", args->out, "output .safetensors file")->required();
       return [args, tokens, text]() -> Status {
+        ARB_TRY(pull_model_source(args->model_path));
         if (tokens->count() == 0 && text->count() == 0) return error("give --tokens or --text");
         return run_forward(*args);
       };

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "data/describe.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
@@ -111,10 +112,13 @@ const CommandRegistration kInfoRegistration({
     "info",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<InfoArgs>();
-      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory");
+      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory, or one to download: hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, https://...");
       sub.add_option("--data", args->data_path, "a dataset file instead (JSONL, JSON, either .gz, or Parquet)");
       sub.add_flag("--json", args->json, "print JSON");
-      return [args] { return run_info(*args); };
+      return [args]() -> Status {
+        ARB_TRY(pull_model_source(args->model_path));
+        return run_info(*args);
+      };
     },
     "describe a model (architecture, sizes, tensor types, tokenizer, chat template) or a dataset (--data)",
     10,

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
@@ -49,7 +50,10 @@ const CommandRegistration kJudgeRegistration({
       add_dataset_options(sub, args->data);
       add_shard_option(sub, args->data);
       add_judge_options(sub, args->judge);
-      return [args] { return run_judge(*args); };
+      return [args]() -> Status {
+        ARB_TRY(pull_model_source(args->data.model_path));
+        return run_judge(*args);
+      };
     },
     "judge a dataset with an LLM (pointwise, pairwise or listwise): vanilla, expected and LAGER scores per row",
     31,

@@ -1,5 +1,6 @@
 // arbiter quantize: a GGUF file -> the same model in another type (llama.cpp's _M mixtures).
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "convert/convert.h"
 #include "convert/quant_plan.h"
 
@@ -23,6 +24,7 @@ const CommandRegistration kQuantizeRegistration({
       sub.add_option("--type", args->options.type, std::string("output type: ") + output_type_names())
           ->capture_default_str();
       return [args]() -> Status {
+        ARB_TRY(pull_model_source(args->in_path));
         ARB_ASSIGN(ConvertReport report, quantize_gguf(args->in_path, args->out_path, args->options));
         print_convert_report(report, args->out_path);
         return Status::ok();

@@ -1,6 +1,7 @@
 // arbiter score: a reward model over a dataset (sequence-classification models, or a causal backbone
 // with a head trained by `arbiter train head`).
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
@@ -46,7 +47,10 @@ const CommandRegistration kScoreRegistration({
       sub.add_flag("--per-turn", args->per_turn,
                    "also score every assistant turn of a row's prompt, each in the conversation up to it (a `turns` "
                    "list beside the response's score; the shared conversation is computed once)");
-      return [args] { return run_score(*args); };
+      return [args]() -> Status {
+        ARB_TRY(pull_model_source(args->data.model_path));
+        return run_score(*args);
+      };
     },
     "score a dataset with a reward model (one line per row: score, attributes)",
     30,

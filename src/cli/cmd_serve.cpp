@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
 #include "core/log.h"
@@ -137,7 +138,7 @@ const CommandRegistration kServeRegistration({
     "serve",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ServeArgs>();
-      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory");
+      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory, or one to download: hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, https://...");
       add_device_option(sub, args->server.device);
       sub.add_option("--mode", args->mode, "reward (a classifier or --head) or judge (a causal LM)")->default_val("reward");
       sub.add_option("--config", args->config_file, "a JSON file of options (keys as the long option names)");
@@ -167,7 +168,10 @@ const CommandRegistration kServeRegistration({
       add_reward_options(sub, args->reward);
       add_judge_options(sub, args->judge);
       CLI::App* app = &sub;
-      return [args, app] { return run_serve(*app, *args); };
+      return [args, app]() -> Status {
+        ARB_TRY(pull_model_source(args->model_path));
+        return run_serve(*app, *args);
+      };
     },
     "serve a reward model or judge over HTTP (OpenRLHF /get_reward, vLLM /classify and /pooling, /v1/score, /v1/judge)",
     60,

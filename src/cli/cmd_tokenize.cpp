@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "cli/model_options.h"
 #include "core/mapped_file.h"
 #include "model/model_tokenizer.h"
@@ -48,7 +49,7 @@ const CommandRegistration kTokenizeRegistration({
     "tokenize",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<TokenizeArgs>();
-      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model (or tokenizer) directory")->required();
+      sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model (or tokenizer) directory, or a model to download (hf://ORG/REPO, hf://ORG/REPO/FILE.gguf)")->required();
       auto* text = sub.add_option("--text", args->text, "text to encode");
       auto* file = sub.add_option("--text-file", args->text_file, "file whose content to encode");
       auto* decode = sub.add_option("--decode", args->decode, "comma-separated ids to decode instead");
@@ -58,6 +59,7 @@ const CommandRegistration kTokenizeRegistration({
       sub.add_flag("--skip-special", args->skip_special, "with --decode: leave special tokens out");
       sub.add_flag("--json", args->json, "print JSON (ids, token strings)");
       return [args, text, file, decode]() -> Status {
+        ARB_TRY(pull_model_source(args->model_path));
         if (text->count() + file->count() + decode->count() == 0) return error("give --text, --text-file or --decode");
         return run_tokenize(*args);
       };

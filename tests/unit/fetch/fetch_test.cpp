@@ -484,6 +484,29 @@ TEST_F(FetchTest, AModelRepositoryThatCannotBeReadIsAnErrorSayingWhy) {
   EXPECT_FALSE(is_hf_model_repository("https://huggingface.co/org/repo"));
 }
 
+// -m takes where to download a model: pulled into the cache (ARBITER_CACHE, HF_ENDPOINT) and used there.
+TEST_F(FetchTest, ModelOptionsTakeADownloadSource) {
+  const std::string env = "HF_ENDPOINT=" + server_.base() + " ARBITER_CACHE=" + cache_.string() + " ";
+  auto run = [&](const std::string& args) {
+    FILE* pipe = ::popen((env + ARBITER_BINARY + " " + args + " 2>&1").c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+    return std::make_pair(WEXITSTATUS(::pclose(pipe)), out);
+  };
+  const auto [info_rc, info] = run("info -m hf://org/whole --json");
+  ASSERT_EQ(info_rc, 0) << info;
+  EXPECT_NE(info.find("\"architecture\": \"qwen2\""), std::string::npos) << info;
+  const auto [gguf_rc, gguf] = run("info -m hf://org/repo/stories260K.gguf --json");
+  ASSERT_EQ(gguf_rc, 0) << gguf;
+  EXPECT_NE(gguf.find("\"format\": \"gguf\""), std::string::npos) << gguf;
+  const auto [tokenize_rc, tokens] = run("tokenize -m hf://org/sharded --text hello");
+  EXPECT_EQ(tokenize_rc, 0) << tokens;
+  const auto [missing_rc, missing] = run("info -m hf://org/nothing");
+  EXPECT_NE(missing_rc, 0);
+  EXPECT_NE(missing.find("hf://org/nothing: the repository has no config.json"), std::string::npos) << missing;
+}
+
 TEST_F(FetchTest, CommandPrintsOnlyThePathOnStdout) {
   const std::string url = server_.url("/files/stories260K.gguf");
   const std::string command = std::string(ARBITER_BINARY) + " pull " + url + " --sha256 " + kStoriesSha256 +
