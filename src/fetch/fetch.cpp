@@ -16,9 +16,9 @@
 #include "core/ascii.h"
 #include "core/log.h"
 #include "fetch/cache.h"
-#include "io/gguf_split_name.h"
 #include "fetch/http_transfer.h"
 #include "fetch/sha256.h"
+#include "io/gguf_split_name.h"
 
 namespace arbiter::fetch {
 

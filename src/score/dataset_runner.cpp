@@ -156,9 +156,9 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     } else if (!*got) {
       break;
     }
-    const bool this_shards = rows_seen % options.shards == options.shard;
+    const bool ours = rows_seen % options.shards == options.shard;  // else another shard's row
     ++rows_seen;
-    if (!this_shards) continue;
+    if (!ours) continue;
     if (out != nullptr && out->done(row.example.id)) {
       ++summary.rows_skipped_done;
       progress.advance(1);
