@@ -109,7 +109,7 @@ else
   parity_rc="skipped (no time left)"
 fi
 say '```'
-grep -E '^\[cuda (parity|random)\]|^\[  (PASSED  |SKIPPED ) \] [0-9]|^\[  FAILED  \]|tests ran' "$out/parity.log" | tee -a "$summary"
+grep -E '^\[cuda (parity|random)\]|^\[  (PASSED|SKIPPED) +\] [0-9]|^\[  FAILED  \]|^\[==========\] [0-9]+ tests? from' "$out/parity.log" | tee -a "$summary"
 grep -B2 -A6 'Failure' "$out/parity.log" | head -60 | tee -a "$summary"
 say '```'
 say "test_cuda exit code: $parity_rc (after $(elapsed) s)"
