@@ -103,6 +103,7 @@ const CommandRegistration kFeaturesRegistration({
           ->default_val("+");
       return [args]() -> Status {
         ARB_TRY(pull_model_source(args->data.model_path));
+        ARB_TRY(pull_data_source(args->data.input));
         return run_features(*args);
       };
     },

@@ -117,6 +117,7 @@ const CommandRegistration kInfoRegistration({
       sub.add_flag("--json", args->json, "print JSON");
       return [args]() -> Status {
         ARB_TRY(pull_model_source(args->model_path));
+        ARB_TRY(pull_data_source(args->data_path));
         return run_info(*args);
       };
     },

@@ -52,6 +52,7 @@ const CommandRegistration kJudgeRegistration({
       add_judge_options(sub, args->judge);
       return [args]() -> Status {
         ARB_TRY(pull_model_source(args->data.model_path));
+        ARB_TRY(pull_data_source(args->data.input));
         return run_judge(*args);
       };
     },

@@ -49,6 +49,7 @@ const CommandRegistration kScoreRegistration({
                    "list beside the response's score; the shared conversation is computed once)");
       return [args]() -> Status {
         ARB_TRY(pull_model_source(args->data.model_path));
+        ARB_TRY(pull_data_source(args->data.input));
         return run_score(*args);
       };
     },

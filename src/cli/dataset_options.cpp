@@ -12,7 +12,7 @@ namespace arbiter::cli {
 void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
   sub.add_option("-m,--model", a.model_path, "GGUF file or Hugging Face model directory, or one to download: hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, https://...")->required();
   add_device_option(sub, a.device);
-  sub.add_option("-i,--input", a.input, "dataset: JSONL, JSON array (either may be .gz), or Parquet; a quoted pattern ('train-*.parquet') reads every match")->required();
+  sub.add_option("-i,--input", a.input, "dataset: JSONL, JSON array (either may be .gz), or Parquet; a quoted pattern ('train-*.parquet') reads every match; hf://datasets/ORG/REPO/FILE or https://... is pulled first")->required();
   sub.add_option("-o,--output", a.output, "output JSONL, one line per input row")->required();
   sub.add_option("--schema", a.schema,
                  "auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids, steps, math-shepherd, prm800k")

@@ -32,4 +32,14 @@ Status pull_model_source(std::string& model) {
   return Status::ok();
 }
 
+Status pull_data_source(std::string& dataset) {
+  if (!is_download_source(dataset)) return Status::ok();
+  fetch::FetchOptions options;
+  fetch::apply_environment(options);
+  ARB_ASSIGN(const fetch::FetchResult file, fetch::fetch(dataset, options));
+  log_info(dataset + " is " + file.path);
+  dataset = file.path;
+  return Status::ok();
+}
+
 }  // namespace arbiter::cli

@@ -1,5 +1,6 @@
-// A model given by where to download it (-m hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, https://...): pulled
-// into the cache as `arbiter pull` pulls it, then used from there. Any other -m is a local path.
+// A model or dataset given by where to download it (-m hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, -i
+// hf://datasets/ORG/REPO/FILE, https://...): pulled into the cache as `arbiter pull` pulls it, then used
+// from there. Any other path is a local one.
 #pragma once
 
 #include <string>
@@ -11,5 +12,8 @@ namespace arbiter::cli {
 // Replaces a download source in `model` with the local path it was pulled to (a model repository's folder,
 // a GGUF file, a split GGUF's first file); leaves a local path as it is.
 Status pull_model_source(std::string& model);
+
+// The same for a dataset file (-i hf://datasets/ORG/REPO/FILE, https://...).
+Status pull_data_source(std::string& dataset);
 
 }  // namespace arbiter::cli

@@ -75,6 +75,7 @@ class LoopbackServer {
       for (const auto& entry : fs::directory_iterator(std::string(ARBITER_SHARED_DIR) + "/fixtures/hf/" + fixture))
         if (entry.path().filename() != "ref.safetensors")
           files_[repo + "/" + entry.path().filename().string()] = read_file(entry.path().string());
+    files_["org/pairs/pairs.jsonl"] = R"({"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."})" "\n";
     files_["org/pytorch/config.json"] = "{}";
     files_["org/pytorch/pytorch_model.bin"] = "weights";
     files_["org/escape/config.json"] = "{}";
@@ -109,11 +110,13 @@ class LoopbackServer {
     });
     // A Hugging Face style path (ORG/REPO/resolve/REV/FILE) for the hf:// tests.
     // A file of one repository (ORG/REPO/FILE in files_) is served from it; any other name from files_.
-    server_.Get("/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto from_repo = [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
       const std::string in_repo = std::string(req.matches[1]) + "/" + std::string(req.matches[2]);
       serve(files_.count(in_repo) ? in_repo : std::string(req.matches[2]), res, false);
-    });
+    };
+    server_.Get("/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", from_repo);
+    server_.Get("/datasets/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", from_repo);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] {
       server_.listen_after_bind();
@@ -484,7 +487,8 @@ TEST_F(FetchTest, AModelRepositoryThatCannotBeReadIsAnErrorSayingWhy) {
   EXPECT_FALSE(is_hf_model_repository("https://huggingface.co/org/repo"));
 }
 
-// -m takes where to download a model: pulled into the cache (ARBITER_CACHE, HF_ENDPOINT) and used there.
+// -m takes where to download a model, and -i a dataset file: pulled into the cache (ARBITER_CACHE,
+// HF_ENDPOINT) and used there.
 TEST_F(FetchTest, ModelOptionsTakeADownloadSource) {
   const std::string env = "HF_ENDPOINT=" + server_.base() + " ARBITER_CACHE=" + cache_.string() + " ";
   auto run = [&](const std::string& args) {
@@ -502,6 +506,10 @@ TEST_F(FetchTest, ModelOptionsTakeADownloadSource) {
   EXPECT_NE(gguf.find("\"format\": \"gguf\""), std::string::npos) << gguf;
   const auto [tokenize_rc, tokens] = run("tokenize -m hf://org/sharded --text hello");
   EXPECT_EQ(tokenize_rc, 0) << tokens;
+  // -i (and info --data) take a dataset file's source.
+  const auto [data_rc, data] = run("info --data hf://datasets/org/pairs/pairs.jsonl --json");
+  ASSERT_EQ(data_rc, 0) << data;
+  EXPECT_NE(data.find("\"rows\": 1"), std::string::npos) << data;
   const auto [missing_rc, missing] = run("info -m hf://org/nothing");
   EXPECT_NE(missing_rc, 0);
   EXPECT_NE(missing.find("hf://org/nothing: the repository has no config.json"), std::string::npos) << missing;
