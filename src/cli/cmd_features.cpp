@@ -1,12 +1,15 @@
 // arbiter features: the hidden state of one layer at each response's last token, for every row, written
 // as a features file (safetensors) for `arbiter train head`; or, with a step separator, at every step.
+#include <filesystem>
+
 #include "cli/command.h"
-#include "cli/model_source.h"
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
-#include "score/step_rewards.h"
+#include "cli/model_source.h"
+#include "core/log.h"
 #include "score/features_job.h"
+#include "score/step_rewards.h"
 
 namespace arbiter::cli {
 
@@ -17,6 +20,7 @@ struct FeaturesArgs {
   std::string layer = "final";
   std::string step_tag, step_join, split_steps, step_answer = "+";
   int64_t step_tag_id = -1;
+  int64_t checkpoint_rows = 1024;
   bool step_turns = false;
 };
 
@@ -58,17 +62,27 @@ Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Mo
 }
 
 Status run_features(const FeaturesArgs& args) {
-  if (args.data.resume) return error("features files are written whole at the end; --resume does not apply");
   DatasetArgs data = args.data;
   const std::string out_path = data.output;
   data.output = "";  // no per-row JSONL: the job writes the features file
+  data.resume = false;  // the job resumes from its own checkpoint parts
   ARB_ASSIGN(RunOptions run, make_run_options(data, "features"));
   if (out_path == data.input) return error("--output must differ from --input");
+  std::error_code ec;
+  if (args.data.resume && !std::filesystem::exists(FeaturesJob::parts_folder(out_path), ec) &&
+      std::filesystem::exists(out_path, ec)) {
+    log_info(out_path + " is complete: nothing to resume");
+    return Status::ok();
+  }
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(data));
   ARB_ASSIGN(auto model, load_model(data.model_path));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
   ARB_ASSIGN(std::optional<StepLayout> steps, step_layout(args, *model, *formatter));
-  ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, out_path, steps));
+  FeaturesFileOptions file;
+  file.output_path = out_path;
+  file.checkpoint_rows = args.checkpoint_rows;
+  file.resume = args.data.resume;
+  ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, file, steps));
   ARB_ASSIGN(auto backend, make_command_backend(model, data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, *job, run));
   print_run_summary(summary, out_path);
@@ -83,7 +97,12 @@ const CommandRegistration kFeaturesRegistration({
       add_shard_option(sub, args->data);
       // The shared options speak of per-row JSONL; this command writes one features file.
       sub.get_option("--output")->description("output features file (safetensors: features [N, R, d], label.<name> [N])");
-      sub.get_option("--resume")->description("not supported: the features file is written whole at the end");
+      sub.get_option("--resume")->description(
+          "continue an interrupted run from the checkpoint parts it left in OUTPUT.parts/");
+      sub.add_option("--checkpoint-rows", args->checkpoint_rows,
+                     "feature rows per checkpoint part (OUTPUT.parts/part-NNNNN.safetensors, joined into OUTPUT at the "
+                     "end): what an interrupted run keeps, and about what memory holds")
+          ->capture_default_str();
       sub.add_option("--layer", args->layer,
                      "final (the final-normed last layer, what a reward head reads) or a layer index 0..L")
           ->default_val("final");

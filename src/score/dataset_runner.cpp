@@ -101,6 +101,7 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
     ++summary.rows_written;
   }
   if (writer != nullptr) ARB_TRY(writer->flush());
+  ARB_TRY(job.checkpoint());
   progress.advance(int64_t(chunk.size()), chunk_tokens);
   chunk.clear();
   return Status::ok();
@@ -159,7 +160,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     const bool ours = rows_seen % options.shards == options.shard;  // else another shard's row
     ++rows_seen;
     if (!ours) continue;
-    if (out != nullptr && out->done(row.example.id)) {
+    if ((out != nullptr && out->done(row.example.id)) || job.done(row.example)) {
       ++summary.rows_skipped_done;
       progress.advance(1);
       continue;

@@ -1,23 +1,28 @@
 #include "score/features_job.h"
 
 #include <charconv>
+#include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <map>
 
+#include "core/log.h"
 #include "data/schema.h"
 
 namespace arbiter {
 
 Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
                                                          std::shared_ptr<ConversationFormatter> formatter,
-                                                         const std::string& layer, std::string output_path,
+                                                         const std::string& layer, FeaturesFileOptions file,
                                                          std::optional<StepLayout> steps) {
+  if (file.checkpoint_rows < 1) return error("--checkpoint-rows must be at least 1");
   if (steps && !steps->resolved()) return error("features: the step separator's token is not resolved");
   auto job = std::unique_ptr<FeaturesJob>(new FeaturesJob());
   job->steps_ = std::move(steps);
   job->model_ = &model;
   job->formatter_ = std::move(formatter);
-  job->output_path_ = std::move(output_path);
+  job->parts_folder_ = parts_folder(file.output_path);
+  job->file_ = std::move(file);
   const int64_t layers = model.config.num_layers;
   if (layer == "final" || layer == "final_norm") {
     job->set_.layer = "final_norm";
@@ -34,7 +39,63 @@ Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
   }
   job->set_.model = model.path;
   job->set_.dim = model.config.hidden_size;
+  std::error_code ec;
+  if (std::filesystem::exists(job->parts_folder_, ec)) {
+    if (!job->file_.resume)
+      return error(job->parts_folder_ + ": holds the features of an interrupted run: --resume continues it (or "
+                   "remove the folder to start over)");
+    ARB_TRY(job->read_parts());
+  }
   return job;
+}
+
+std::string FeaturesJob::part_path(int64_t index) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "part-%05lld.safetensors", static_cast<long long>(index));
+  return (std::filesystem::path(parts_folder_) / name).string();
+}
+
+Status FeaturesJob::read_parts() {
+  for (;; ++parts_written_) {
+    const std::string path = part_path(parts_written_);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) break;
+    ARB_ASSIGN(const train::FeatureSet part, train::read_features(path));
+    // A part of another extraction would make a file that mixes them.
+    if (part.model != set_.model || part.layer != set_.layer || part.dim != set_.dim)
+      return error(path + ": extracted from " + part.model + " at " + part.layer + ", not " + set_.model + " at " +
+                   set_.layer + ": resume with the same model and --layer, or remove " + parts_folder_);
+    if (part.row_index.empty()) return error(path + ": no row_index: not a part this command wrote");
+    if (set_.responses == 0) set_.responses = part.responses;
+    for (const int32_t row : part.row_index) done_rows_.insert(row);
+  }
+  log_info("resuming: " + std::to_string(done_rows_.size()) + " rows already in " + std::to_string(parts_written_) +
+           " parts in " + parts_folder_);
+  return Status::ok();
+}
+
+bool FeaturesJob::done(const data::Example& example) const {
+  return done_rows_.count(int64_t(example.row_index)) > 0;
+}
+
+Status FeaturesJob::write_part() {
+  std::error_code ec;
+  std::filesystem::create_directories(parts_folder_, ec);
+  if (ec) return error(parts_folder_ + ": cannot create: " + ec.message());
+  ARB_TRY(train::write_features(part_path(parts_written_), set_));
+  ++parts_written_;
+  // Label names stay, so that every later part carries them (NaN where its rows have none).
+  set_.rows = 0;
+  set_.features.clear();
+  set_.ids.clear();
+  set_.row_index.clear();
+  for (auto& [name, column] : set_.labels) column.clear();
+  return Status::ok();
+}
+
+Status FeaturesJob::checkpoint() {
+  if (set_.rows < file_.checkpoint_rows) return Status::ok();
+  return write_part();
 }
 
 ForwardOptions FeaturesJob::forward_options() const {
@@ -159,8 +220,38 @@ Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::ve
 }
 
 Status FeaturesJob::close() {
-  if (set_.rows == 0) return error("features: no rows were read");
-  return train::write_features(output_path_, set_);
+  if (parts_written_ == 0) {
+    if (set_.rows == 0) return error("features: no rows were read");
+    return train::write_features(file_.output_path, set_);
+  }
+  if (set_.rows > 0) ARB_TRY(write_part());
+  // The parts in order, as one file. A label first seen in a later part is NaN for the rows before it.
+  train::FeatureSet whole;
+  for (int64_t p = 0; p < parts_written_; ++p) {
+    ARB_ASSIGN(train::FeatureSet part, train::read_features(part_path(p)));
+    if (p == 0) {
+      whole.responses = part.responses;
+      whole.dim = part.dim;
+      whole.layer = part.layer;
+      whole.model = part.model;
+    }
+    for (auto& [name, column] : whole.labels) column.resize(size_t(whole.rows), std::numeric_limits<double>::quiet_NaN());
+    for (auto& [name, values] : part.labels) {
+      auto& column = whole.labels[name];
+      column.resize(size_t(whole.rows), std::numeric_limits<double>::quiet_NaN());
+      column.insert(column.end(), values.begin(), values.end());
+    }
+    whole.rows += part.rows;
+    for (auto& [name, column] : whole.labels) column.resize(size_t(whole.rows), std::numeric_limits<double>::quiet_NaN());
+    whole.features.insert(whole.features.end(), part.features.begin(), part.features.end());
+    whole.ids.insert(whole.ids.end(), part.ids.begin(), part.ids.end());
+    whole.row_index.insert(whole.row_index.end(), part.row_index.begin(), part.row_index.end());
+  }
+  ARB_TRY(train::write_features(file_.output_path, whole));
+  std::error_code ec;
+  std::filesystem::remove_all(parts_folder_, ec);
+  if (ec) log_warn(parts_folder_ + ": cannot remove the checkpoint parts: " + ec.message());
+  return Status::ok();
 }
 
 }  // namespace arbiter

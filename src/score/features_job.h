@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "score/dataset_runner.h"
@@ -16,16 +17,31 @@
 
 namespace arbiter {
 
+// Checkpoints: once `checkpoint_rows` feature rows have gathered, they go to OUTPUT.parts/part-NNNNN.safetensors
+// (at the end of a chunk of dataset rows), so an interrupted run keeps what it extracted and memory holds
+// one part; close() joins the parts into OUTPUT and removes the folder. A resumed run reads the parts an
+// interrupted one left, skips the dataset rows they hold and adds parts after them.
+struct FeaturesFileOptions {
+  std::string output_path;
+  int64_t checkpoint_rows = 1024;
+  bool resume = false;  // continue OUTPUT.parts; without it, a folder left there is an error
+};
+
 class FeaturesJob final : public RowJob {
  public:
   // layer: "final_norm" or "layerJ" with J in 0..L. steps: read at every separator (its tag_id resolved).
   static Result<std::unique_ptr<FeaturesJob>> create(const Model& model, std::shared_ptr<ConversationFormatter> formatter,
-                                                     const std::string& layer, std::string output_path,
+                                                     const std::string& layer, FeaturesFileOptions file,
                                                      std::optional<StepLayout> steps = std::nullopt);
   ForwardOptions forward_options() const override;
   Result<std::vector<SequenceInput>> prepare(const data::Example& example) override;
   Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) override;
+  bool done(const data::Example& example) const override;
+  Status checkpoint() override;
   Status close() override;
+
+  // The folder of an output's checkpoint parts.
+  static std::string parts_folder(const std::string& output_path) { return output_path + ".parts"; }
 
  private:
   Result<nlohmann::json> finish_steps(const data::Example& example, std::vector<SequenceOutput>& outputs);
@@ -35,9 +51,18 @@ class FeaturesJob final : public RowJob {
   const Model* model_ = nullptr;
   std::shared_ptr<ConversationFormatter> formatter_;
   int32_t layer_index_ = -1;  // -1: final_norm
-  std::string output_path_;
+  // Reads the parts an interrupted run left: their dataset rows are done.
+  Status read_parts();
+  // Writes the rows gathered since the last part as the next part, and lets them go.
+  Status write_part();
+  std::string part_path(int64_t index) const;
+
+  std::string parts_folder_;
+  FeaturesFileOptions file_;
   std::optional<StepLayout> steps_;
-  train::FeatureSet set_;
+  train::FeatureSet set_;  // the rows not yet in a part
+  int64_t parts_written_ = 0;
+  std::set<int64_t> done_rows_;  // dataset rows (row_index) the parts of an interrupted run hold
 };
 
 }  // namespace arbiter

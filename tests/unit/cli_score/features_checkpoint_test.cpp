@@ -1,0 +1,85 @@
+// arbiter features keeps what it extracted in checkpoint parts (OUTPUT.parts/), so that a run stopped
+// part-way and resumed ends with the very file an uninterrupted run writes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../../support/cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+// Rated rows (a label each), numbered; row `bad` (if any) is not JSON.
+std::string write_rated_rows(const std::string& path, int n, int bad = -1) {
+  std::ofstream out(path);
+  for (int i = 0; i < n; ++i) {
+    if (i == bad) {
+      out << "{\"prompt\": \"cut off\n";
+      continue;
+    }
+    const nlohmann::json row = {{"id", "r" + std::to_string(i)},
+                                {"prompt", "Say something about " + std::to_string(i) + "."},
+                                {"response", "Here is " + std::string(size_t(i % 4 + 1), 'o') + " something."},
+                                {"score", i % 5}};
+    out << row.dump() << "\n";
+  }
+  return path;
+}
+
+TEST(FeaturesCheckpoint, AStoppedRunResumesToTheUninterruptedFile) {
+  const std::string dir = temp_dir("features-checkpoint");
+  const int rows = 160, bad = 150;  // chunks of 64 rows: two are kept before the bad row stops the run
+  const std::string good = write_rated_rows(dir + "/good.jsonl", rows);
+  const std::string broken = write_rated_rows(dir + "/broken.jsonl", rows, bad);
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";
+
+  const RunResult whole = run_arbiter("features -q" + model + " -i " + good + " -o " + dir + "/whole.safetensors");
+  ASSERT_EQ(whole.exit_code, 0) << whole.out;
+
+  const std::string out = dir + "/resumed.safetensors";
+  const std::string parts = out + ".parts";
+  const RunResult stopped =
+      run_arbiter("features -q" + model + " -i " + broken + " -o " + out + " --checkpoint-rows 50");
+  ASSERT_NE(stopped.exit_code, 0) << stopped.out;
+  EXPECT_NE(stopped.out.find("broken.jsonl:" + std::to_string(bad + 1)), std::string::npos) << stopped.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  ASSERT_TRUE(std::filesystem::exists(parts + "/part-00000.safetensors"));
+  ASSERT_TRUE(std::filesystem::exists(parts + "/part-00001.safetensors"));
+
+  // Left there, the parts are not silently overwritten or mixed into a fresh run.
+  const RunResult fresh = run_arbiter("features -q" + model + " -i " + good + " -o " + out);
+  EXPECT_NE(fresh.exit_code, 0);
+  EXPECT_NE(fresh.out.find(parts + ": holds the features of an interrupted run: --resume"), std::string::npos)
+      << fresh.out;
+
+  const RunResult resumed = run_arbiter("features" + model + " -i " + good + " -o " + out + " --resume --checkpoint-rows 50");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("resuming: 128 rows already in 2 parts"), std::string::npos) << resumed.out;
+  EXPECT_EQ(read_text(out), read_text(dir + "/whole.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(parts));
+
+  // Resuming a finished file does nothing.
+  const RunResult again = run_arbiter("features" + model + " -i " + good + " -o " + out + " --resume");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("is complete: nothing to resume"), std::string::npos) << again.out;
+  EXPECT_EQ(read_text(out), read_text(dir + "/whole.safetensors"));
+}
+
+// Parts of another extraction are refused rather than joined.
+TEST(FeaturesCheckpoint, PartsOfAnotherLayerAreRefused) {
+  const std::string dir = temp_dir("features-checkpoint-layer");
+  const std::string broken = write_rated_rows(dir + "/broken.jsonl", 100, 90);
+  const std::string good = write_rated_rows(dir + "/good.jsonl", 100);
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";
+  const std::string out = dir + "/f.safetensors";
+  ASSERT_NE(run_arbiter("features -q" + model + " -i " + broken + " -o " + out + " --checkpoint-rows 10").exit_code, 0);
+  const RunResult other = run_arbiter("features -q" + model + " -i " + good + " -o " + out + " --resume --layer 2");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.out.find("at final_norm, not"), std::string::npos) << other.out;
+  EXPECT_NE(other.out.find("at layer2"), std::string::npos) << other.out;
+}
+
+}  // namespace
+}  // namespace arbiter
