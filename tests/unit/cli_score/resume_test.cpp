@@ -58,7 +58,9 @@ TEST(Resume, KilledThenResumedEqualsUninterrupted) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   kill(-pid, SIGKILL);
   kill(pid, SIGKILL);
-  system("pkill -KILL -f 'partial.jsonl' >/dev/null 2>&1");
+  // Only this run's process: its output path is this test's own (a bare 'partial.jsonl' also matched the
+  // other resume test's run when ctest ran them side by side).
+  system(("pkill -KILL -f '" + partial + "' >/dev/null 2>&1").c_str());
   int status = 0;
   waitpid(pid, &status, 0);
   const size_t before = count_lines(partial);
