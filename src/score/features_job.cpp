@@ -225,28 +225,10 @@ Status FeaturesJob::close() {
     return train::write_features(file_.output_path, set_);
   }
   if (set_.rows > 0) ARB_TRY(write_part());
-  // The parts in order, as one file. A label first seen in a later part is NaN for the rows before it.
-  train::FeatureSet whole;
-  for (int64_t p = 0; p < parts_written_; ++p) {
-    ARB_ASSIGN(train::FeatureSet part, train::read_features(part_path(p)));
-    if (p == 0) {
-      whole.responses = part.responses;
-      whole.dim = part.dim;
-      whole.layer = part.layer;
-      whole.model = part.model;
-    }
-    for (auto& [name, column] : whole.labels) column.resize(size_t(whole.rows), std::numeric_limits<double>::quiet_NaN());
-    for (auto& [name, values] : part.labels) {
-      auto& column = whole.labels[name];
-      column.resize(size_t(whole.rows), std::numeric_limits<double>::quiet_NaN());
-      column.insert(column.end(), values.begin(), values.end());
-    }
-    whole.rows += part.rows;
-    for (auto& [name, column] : whole.labels) column.resize(size_t(whole.rows), std::numeric_limits<double>::quiet_NaN());
-    whole.features.insert(whole.features.end(), part.features.begin(), part.features.end());
-    whole.ids.insert(whole.ids.end(), part.ids.begin(), part.ids.end());
-    whole.row_index.insert(whole.row_index.end(), part.row_index.begin(), part.row_index.end());
-  }
+  // The parts in order, as one file (a label first seen in a later part is NaN for the rows before it).
+  std::vector<std::string> parts;
+  for (int64_t p = 0; p < parts_written_; ++p) parts.push_back(part_path(p));
+  ARB_ASSIGN(const train::FeatureSet whole, train::read_feature_files(parts));
   ARB_TRY(train::write_features(file_.output_path, whole));
   std::error_code ec;
   std::filesystem::remove_all(parts_folder_, ec);

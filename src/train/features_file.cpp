@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <unordered_map>
 
 #include "data/json_rows.h"
@@ -85,7 +86,8 @@ Result<FeatureSet> read_features_file(const std::string& path) {
 }
 
 // Appends `more` (read from `path`) to `set`, whose first file is `first`: the same model, layer, response
-// count, width and labels, and ids and row indices in both or in neither.
+// count and width, and ids and row indices in both or in neither. A label one side lacks is NaN for its
+// rows, as within one file.
 Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& first, const std::string& path) {
   auto differs = [&](const std::string& what, const std::string& ours, const std::string& theirs) {
     return error(path + ": " + what + " " + theirs + ", where " + first + " has " + ours +
@@ -96,19 +98,19 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
   if (more.responses != set.responses)
     return differs("responses per row", std::to_string(set.responses), std::to_string(more.responses));
   if (more.dim != set.dim) return differs("feature width", std::to_string(set.dim), std::to_string(more.dim));
-  auto label_names = [](const FeatureSet& s) {
-    std::string names;
-    for (const auto& [name, values] : s.labels) names += (names.empty() ? "" : ", ") + name;
-    return "[" + names + "]";
-  };
-  if (label_names(more) != label_names(set)) return differs("labels", label_names(set), label_names(more));
   if (more.ids.empty() != set.ids.empty())
     return differs("row ids", set.ids.empty() ? "none" : "some", more.ids.empty() ? "none" : "some");
   if (more.row_index.empty() != set.row_index.empty())
     return differs("row indices", set.row_index.empty() ? "none" : "some", more.row_index.empty() ? "none" : "some");
+  const double missing = std::numeric_limits<double>::quiet_NaN();
+  for (auto& [name, values] : more.labels) set.labels[name].resize(size_t(set.rows), missing);
+  for (auto& [name, values] : set.labels) {
+    const auto theirs = more.labels.find(name);
+    if (theirs == more.labels.end()) values.resize(size_t(set.rows + more.rows), missing);
+    else values.insert(values.end(), theirs->second.begin(), theirs->second.end());
+  }
   set.rows += more.rows;
   set.features.insert(set.features.end(), more.features.begin(), more.features.end());
-  for (auto& [name, values] : set.labels) values.insert(values.end(), more.labels[name].begin(), more.labels[name].end());
   set.ids.insert(set.ids.end(), more.ids.begin(), more.ids.end());
   set.row_index.insert(set.row_index.end(), more.row_index.begin(), more.row_index.end());
   return Status::ok();
@@ -116,13 +118,19 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
 
 }  // namespace
 
-Result<FeatureSet> read_features(const std::string& path) {
-  ARB_ASSIGN(const std::vector<std::string> files, data::files_named_by(path));
+Result<FeatureSet> read_feature_files(const std::vector<std::string>& files) {
+  if (files.empty()) return error("no features files");
   ARB_ASSIGN(FeatureSet set, read_features_file(files.front()));
   for (size_t f = 1; f < files.size(); ++f) {
     ARB_ASSIGN(FeatureSet more, read_features_file(files[f]));
     ARB_TRY(append_features(set, std::move(more), files.front(), files[f]));
   }
+  return set;
+}
+
+Result<FeatureSet> read_features(const std::string& path) {
+  ARB_ASSIGN(const std::vector<std::string> files, data::files_named_by(path));
+  ARB_ASSIGN(FeatureSet set, read_feature_files(files));
   if (files.size() > 1 && !set.ids.empty()) {  // shards of one dataset hold each row once
     std::unordered_map<std::string, size_t> seen;
     for (size_t i = 0; i < set.ids.size(); ++i)

@@ -30,9 +30,11 @@ struct FeatureSet {
 
 // Checks shapes, dtypes and metadata; errors name the file and the tensor or key. A quoted pattern
 // ('feats.*.safetensors': the files of `arbiter features --shard K/N`) reads every match in name order as
-// one set; they must come from one extraction (model, layer, responses, width and labels alike) and hold
-// each row id once.
+// one set (read_feature_files), whose files must hold each row id once.
 Result<FeatureSet> read_features(const std::string& path);
+// Several files, in order, as one set: they must come from one extraction (model, layer, responses and
+// width alike; ids and row indices in all or none); a label a file lacks is NaN for its rows.
+Result<FeatureSet> read_feature_files(const std::vector<std::string>& files);
 Status write_features(const std::string& path, const FeatureSet& set);
 
 // Labels from a row file (JSONL / JSON, optionally .gz) for the given names: rows are matched to feature

@@ -483,6 +483,46 @@ TEST(PairsFromFeatures, SignPicksTheChosenResponseAndTiesAreDropped) {
   EXPECT_FALSE(pairs_from_features(set).is_ok());
 }
 
+// Files read as one set keep their order; a label one file lacks is NaN for its rows, as within a file.
+TEST(FilesRoundTrip, SeveralFeatureFilesAsOneSet) {
+  World world(17);
+  FeatureSet first = world.rated(3), second = world.rated(2);
+  first.ids = {"a", "b", "c"};
+  second.ids = {"d", "e"};
+  first.row_index = {0, 1, 2};
+  second.row_index = {3, 4};
+  second.labels.erase("helpfulness");
+  second.labels["verbosity"] = {1, 2};
+  const std::string a = scratch_path("set-a.safetensors"), b = scratch_path("set-b.safetensors");
+  ASSERT_TRUE(write_features(a, first).is_ok());
+  ASSERT_TRUE(write_features(b, second).is_ok());
+  auto both = read_feature_files({a, b});
+  ASSERT_TRUE(both.is_ok()) << both.message();
+  EXPECT_EQ(both->rows, 5);
+  EXPECT_EQ(both->ids, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(both->row_index, (std::vector<int32_t>{0, 1, 2, 3, 4}));
+  std::vector<float> features = first.features;
+  features.insert(features.end(), second.features.begin(), second.features.end());
+  EXPECT_EQ(both->features, features);
+  const std::vector<double>& helpfulness = both->labels.at("helpfulness");
+  const std::vector<double>& verbosity = both->labels.at("verbosity");
+  ASSERT_EQ(helpfulness.size(), 5u);
+  ASSERT_EQ(verbosity.size(), 5u);
+  EXPECT_FLOAT_EQ(float(helpfulness[2]), float(first.labels.at("helpfulness")[2]));
+  EXPECT_TRUE(std::isnan(helpfulness[3]) && std::isnan(helpfulness[4]));
+  EXPECT_TRUE(std::isnan(verbosity[0]) && std::isnan(verbosity[2]));
+  EXPECT_DOUBLE_EQ(verbosity[4], 2);
+
+  // Another width is another extraction.
+  FeatureSet narrow = second;
+  narrow.dim = kDim / 2;
+  narrow.features.resize(size_t(narrow.rows * narrow.dim));
+  ASSERT_TRUE(write_features(b, narrow).is_ok());
+  auto mixed = read_feature_files({a, b});
+  ASSERT_FALSE(mixed.is_ok());
+  EXPECT_NE(mixed.message().find(b + ": feature width"), std::string::npos) << mixed.message();
+}
+
 TEST(FilesRoundTrip, FeaturesAndHead) {
   World world(13);
   FeatureSet set = world.rated(6);
