@@ -29,7 +29,7 @@ Status run_pull(PullArgs& args) {
   for (const fetch::FetchResult& r : files) {
     if (r.cache_hit) log_info("cached: " + r.url);
     else log_info("downloaded " + std::to_string(r.bytes_downloaded) + " bytes from " + r.url);
-    log_info("sha256 " + r.sha256 + "  " + r.path);
+    log_info("sha256 " + r.sha256 + "  " + r.path + (r.server_sha256.empty() ? "" : "  (the server's record)"));
   }
   // stdout carries only the path (a split model's first file, which opens it), so that
   // MODEL=$(arbiter pull ...) works.

@@ -108,6 +108,9 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
   for (int attempt = 1;; ++attempt) {
     TransferOutcome out = transfer_into(r.url, file.fd, transfer);
     r.bytes_downloaded += out.bytes_received;
+    // A 64-digit X-Linked-Etag is the SHA-256 the Hub records for an LFS file (a small file's is its git
+    // blob id, 40 digits, which says nothing about SHA-256).
+    if (is_sha256_hex(out.linked_etag)) r.server_sha256 = out.linked_etag;
     if (out.restarted) log_warn(r.url + ": the server did not continue the partial download; started over");
     if (out.status.is_ok()) break;
     if (out.http_status == 404 && options.missing_ok) {
@@ -139,6 +142,12 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
     fs::remove(part, ec);
     return error(r.url + ": sha256 mismatch: expected " + expected + ", downloaded " + actual +
                  "; the file was deleted");
+  }
+  if (!r.server_sha256.empty() && actual != r.server_sha256) {
+    std::error_code ec;
+    fs::remove(part, ec);
+    return error(r.url + ": sha256 mismatch: the server records " + r.server_sha256 +
+                 " for this file (X-Linked-Etag), downloaded " + actual + "; the file was deleted");
   }
   ARB_TRY(write_sidecar(r.cache_path, actual));
   std::error_code ec;

@@ -1,8 +1,8 @@
 // `arbiter pull`: download a model or dataset file once, keep it in the cache, verify it, hand back its path.
 //
 // The file is written as CACHE_ENTRY.part and renamed into place only after it is complete and its SHA-256
-// is known (and matches, when one was given), so the final path never holds half a file. An interrupted
-// download continues where it stopped, in the same call (a dropped connection is resumed up to
+// is known (and matches, when one was given, and the SHA-256 a Hugging Face endpoint records for an LFS
+// file), so the final path never holds half a file. An interrupted download continues where it stopped, in the same call (a dropped connection is resumed up to
 // max_attempts transfers) or in the next one (the .part file stays).
 #pragma once
 
@@ -38,6 +38,9 @@ struct FetchResult {
   bool cache_hit = false;  // nothing was downloaded
   int64_t bytes_downloaded = 0;
   bool missing = false;    // with missing_ok: the server has no such file (HTTP 404), and no path was made
+  // The SHA-256 the server recorded for the file (a Hugging Face LFS file's X-Linked-Etag), which the
+  // download was checked against; empty when it sent none (or nothing was downloaded).
+  std::string server_sha256;
 };
 
 // Reads HF_TOKEN and HF_ENDPOINT (the names huggingface_hub uses) into `options`.

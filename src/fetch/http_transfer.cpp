@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/ascii.h"
 #include "core/progress.h"
 
 namespace arbiter::fetch {
@@ -26,6 +27,7 @@ struct TransferState {
   int64_t received = 0;
   bool resumed = false, restarted = false;
   std::string write_error;
+  std::string linked_etag;
   const TransferOptions* options = nullptr;
   std::unique_ptr<Progress> progress;
 };
@@ -55,6 +57,12 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     size_t v = 14;
     while (v < line.size() && line[v] == ' ') ++v;
     parse_content_range(line.substr(v), s);
+  } else if (line.size() > 14 && strncasecmp(line.c_str(), "x-linked-etag:", 14) == 0) {
+    std::string value = line.substr(14);
+    value.erase(0, value.find_first_not_of(' '));
+    if (value.rfind("W/", 0) == 0) value.erase(0, 2);
+    std::erase(value, '"');
+    s.linked_etag = ascii_lower(value);
   }
   return n;
 }
@@ -233,6 +241,7 @@ TransferOutcome transfer_into(const std::string& url, int fd, const TransferOpti
     }
   }
   out.bytes_received = s.received;
+  out.linked_etag = s.linked_etag;
   out.resumed = out.resumed || s.resumed;
   out.restarted = out.restarted || s.restarted;
   return out;

@@ -24,6 +24,9 @@ struct TransferOutcome {
   int http_status = 0;         // of the last response (0: none)
   bool resumed = false;        // the server answered the Range request with 206
   bool restarted = false;      // the server ignored Range (200) or refused it (416): the file was started over
+  // X-Linked-Etag of any response on the way (a Hugging Face endpoint's answer for an LFS file, before its
+  // redirect to the CDN: the file's SHA-256), lower case, quotes removed; empty when none came.
+  std::string linked_etag;
 };
 
 // Appends `url`'s body to the file open as `fd` (read-write), which already holds the first bytes when a

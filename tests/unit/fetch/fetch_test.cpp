@@ -104,6 +104,17 @@ class LoopbackServer {
         return true;
       });
     });
+    // As a Hugging Face endpoint answers for an LFS file: X-Linked-Etag holds its SHA-256 (here the right
+    // one, a wrong one, or a 40-digit git blob id, which is not a SHA-256).
+    for (const auto& [route, etag] : {std::pair<std::string, std::string>{"/lfs/", std::string(kStoriesSha256)},
+                                      {"/badlfs/", std::string(64, 'a')},
+                                      {"/gitblob/", std::string(40, 'b')}}) {
+      server_.Get(route + "([^/]+)", [this, etag](const httplib::Request& req, httplib::Response& res) {
+        record(req);
+        res.set_header("X-Linked-Etag", "\"" + etag + "\"");
+        serve(req.matches[1], res, false);
+      });
+    }
     server_.Get("/redirect/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
       res.set_redirect("/files/" + std::string(req.matches[1]), 302);
@@ -214,6 +225,28 @@ TEST_F(FetchTest, FullDownloadWithChecksum) {
   EXPECT_EQ(read_file(r->path), read_file(kStoriesPath));
   EXPECT_EQ(read_file(r->path + ".sha256"), std::string(kStoriesSha256) + "  stories260K.gguf\n");
   EXPECT_FALSE(fs::exists(r->path + ".part"));
+}
+
+// The SHA-256 a Hugging Face endpoint records for an LFS file (X-Linked-Etag) checks the download even
+// without --sha256; a git blob id in that header is not taken for one.
+TEST_F(FetchTest, TheServersRecordedSha256ChecksTheDownload) {
+  auto verified = fetch(server_.url("/lfs/stories260K.gguf"), options_);
+  ASSERT_TRUE(verified.is_ok()) << verified.message();
+  EXPECT_EQ(verified->server_sha256, kStoriesSha256);
+  EXPECT_EQ(verified->sha256, kStoriesSha256);
+
+  const std::string bad = server_.url("/badlfs/stories260K.gguf");
+  auto refused = fetch(bad, options_);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.message().find(bad + ": sha256 mismatch: the server records " + std::string(64, 'a')),
+            std::string::npos)
+      << refused.message();
+  EXPECT_FALSE(fs::exists(cache_entry_path(cache_.string(), bad)));
+  EXPECT_FALSE(fs::exists(cache_entry_path(cache_.string(), bad) + ".part"));
+
+  auto blob = fetch(server_.url("/gitblob/stories260K.gguf"), options_);
+  ASSERT_TRUE(blob.is_ok()) << blob.message();
+  EXPECT_EQ(blob->server_sha256, "");
 }
 
 TEST_F(FetchTest, WithoutChecksumTheHashIsComputedAndStored) {
