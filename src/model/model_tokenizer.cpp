@@ -96,6 +96,8 @@ Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model) {
   return load_from_assets(model.path, describe(model.path, nullptr));
 }
 
+namespace {
+
 // The GGUF file a path stands for: the path itself, or the one GGUF model in a directory that holds no
 // Hugging Face files (config.json, tokenizer.json, tokenizer.model); nullopt for a Hugging Face directory.
 Result<std::optional<std::string>> gguf_at(const std::string& path) {
@@ -105,6 +107,8 @@ Result<std::optional<std::string>> gguf_at(const std::string& path) {
     if (fs::exists(fs::path(path) / hf_file, ec)) return std::optional<std::string>();
   return gguf_model_in_directory(path);
 }
+
+}  // namespace
 
 Result<TextAssets> describe_text_assets_at(const std::string& path) {
   ARB_ASSIGN(const std::optional<std::string> file, gguf_at(path));
