@@ -160,7 +160,13 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     const bool ours = rows_seen % options.shards == options.shard;  // else another shard's row
     ++rows_seen;
     if (!ours) continue;
-    if ((out != nullptr && out->done(row.example.id)) || job.done(row.example)) {
+    bool done = out != nullptr && out->done(row.example.id);
+    if (!done && row.failure.empty()) {
+      auto job_done = job.done(row.example);
+      if (!job_done) return job_done.status().with_context(row_place(options, row.example));
+      done = *job_done;
+    }
+    if (done) {
       ++summary.rows_skipped_done;
       progress.advance(1);
       continue;

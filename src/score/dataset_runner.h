@@ -29,8 +29,8 @@ class RowJob {
   // The output line of the row, from its sequences' outputs (same order as prepare returned them).
   virtual Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) = 0;
   // Whether a resumed run has this row already, in a file of the job's own (the JSONL output's rows are
-  // known to the runner).
-  virtual bool done(const data::Example& example) const { return false; }
+  // known to the runner). An error when that file holds the row as something else (the dataset changed).
+  virtual Result<bool> done(const data::Example& example) const { return false; }
   // Called after each chunk of rows is finished and written: a job that writes its own file keeps what
   // it has there, so that an interrupted run loses at most the chunk in flight.
   virtual Status checkpoint() { return Status::ok(); }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 
+#include "core/fnv1a.h"
 #include "core/log.h"
 #include "data/schema.h"
 
@@ -67,15 +68,41 @@ Status FeaturesJob::read_parts() {
                    set_.layer + ": resume with the same model and --layer, or remove " + parts_folder_);
     if (part.row_index.empty()) return error(path + ": no row_index: not a part this command wrote");
     if (set_.responses == 0) set_.responses = part.responses;
-    for (const int32_t row : part.row_index) done_rows_.insert(row);
+    for (size_t i = 0; i < part.row_index.size(); ++i)
+      done_rows_.emplace(part.row_index[i],
+                         DoneRow{part.ids.empty() ? "" : part.ids[i],
+                                 part.row_digests.empty() ? "" : part.row_digests[i], path});
   }
   log_info("resuming: " + std::to_string(done_rows_.size()) + " rows already in " + std::to_string(parts_written_) +
            " parts in " + parts_folder_);
   return Status::ok();
 }
 
-bool FeaturesJob::done(const data::Example& example) const {
-  return done_rows_.count(int64_t(example.row_index)) > 0;
+namespace {
+
+// What a resumed run compares: the row as read (its text, labels and id), not its place in the file.
+std::string row_digest(const data::Example& example) {
+  return fnv1a64_hex(example.raw.dump() + '\n' + example.id);
+}
+
+// A feature row's id is its dataset row's id, or that id with "/responseR" and "/stepK" after it.
+bool id_belongs_to(const std::string& feature_id, const std::string& row_id) {
+  return feature_id.rfind(row_id, 0) == 0 && (feature_id.size() == row_id.size() || feature_id[row_id.size()] == '/');
+}
+
+}  // namespace
+
+Result<bool> FeaturesJob::done(const data::Example& example) const {
+  const auto it = done_rows_.find(int64_t(example.row_index));
+  if (it == done_rows_.end()) return false;
+  const DoneRow& held = it->second;
+  const bool same = !held.digest.empty() ? held.digest == row_digest(example) : id_belongs_to(held.id, example.id);
+  if (!same)
+    return error(held.part + " holds row " + std::to_string(example.row_index) + " of a different dataset (id '" +
+                 held.id + "', here '" + example.id + "'" + (held.digest.empty() ? "" : " or other content") +
+                 "): the dataset changed since the interrupted run; resume with the same dataset and options, or "
+                 "remove " + parts_folder_ + " to start over");
+  return true;
 }
 
 Status FeaturesJob::write_part() {
@@ -89,6 +116,7 @@ Status FeaturesJob::write_part() {
   set_.features.clear();
   set_.ids.clear();
   set_.row_index.clear();
+  set_.row_digests.clear();
   for (auto& [name, column] : set_.labels) column.clear();
   return Status::ok();
 }
@@ -147,7 +175,8 @@ bool is_chosen_rejected_pair(const nlohmann::json& raw) {
 
 }  // namespace
 
-void FeaturesJob::close_row(const std::string& id, int64_t row_index, const std::map<std::string, double>& labels) {
+void FeaturesJob::close_row(const std::string& id, const data::Example& example,
+                            const std::map<std::string, double>& labels) {
   // Every row carries every label name seen so far; a label a row lacks is NaN (the trainer drops it).
   for (const auto& [name, value] : labels) {
     auto& column = set_.labels[name];
@@ -157,7 +186,13 @@ void FeaturesJob::close_row(const std::string& id, int64_t row_index, const std:
   ++set_.rows;
   for (auto& [name, column] : set_.labels) column.resize(size_t(set_.rows), std::numeric_limits<double>::quiet_NaN());
   set_.ids.push_back(id);
-  set_.row_index.push_back(int32_t(row_index));
+  set_.row_index.push_back(int32_t(example.row_index));
+  // A row with many feature rows (steps) is fingerprinted once.
+  if (digest_row_ != int64_t(example.row_index)) {
+    digest_ = row_digest(example);
+    digest_row_ = int64_t(example.row_index);
+  }
+  set_.row_digests.push_back(digest_);
 }
 
 namespace {
@@ -199,7 +234,7 @@ Result<nlohmann::json> FeaturesJob::finish_steps(const data::Example& example, s
       std::map<std::string, double> labels;
       if (!correct.empty()) labels["step_correct"] = correct[size_t(k)];
       set_.features.insert(set_.features.end(), states.begin() + k * set_.dim, states.begin() + (k + 1) * set_.dim);
-      close_row(id, example.row_index, labels);
+      close_row(id, example, labels);
     }
   }
   return nlohmann::json{{"id", example.id}};
@@ -215,20 +250,22 @@ Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::ve
   std::map<std::string, double> labels = example.labels;
   if (outputs.size() == 2 && is_chosen_rejected_pair(example.raw) && !labels.count("preference_strength"))
     labels["preference_strength"] = kChosenFirstStrength;
-  close_row(example.id, example.row_index, labels);
+  close_row(example.id, example, labels);
   return nlohmann::json{{"id", example.id}};
 }
 
 Status FeaturesJob::close() {
   if (parts_written_ == 0) {
     if (set_.rows == 0) return error("features: no rows were read");
+    set_.row_digests.clear();  // only parts carry them
     return train::write_features(file_.output_path, set_);
   }
   if (set_.rows > 0) ARB_TRY(write_part());
   // The parts in order, as one file (a label first seen in a later part is NaN for the rows before it).
   std::vector<std::string> parts;
   for (int64_t p = 0; p < parts_written_; ++p) parts.push_back(part_path(p));
-  ARB_ASSIGN(const train::FeatureSet whole, train::read_feature_files(parts));
+  ARB_ASSIGN(train::FeatureSet whole, train::read_feature_files(parts));
+  whole.row_digests.clear();  // they served the resume; a finished file does not carry them
   ARB_TRY(train::write_features(file_.output_path, whole));
   std::error_code ec;
   std::filesystem::remove_all(parts_folder_, ec);

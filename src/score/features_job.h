@@ -7,7 +7,6 @@
 
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "score/dataset_runner.h"
@@ -36,7 +35,8 @@ class FeaturesJob final : public RowJob {
   ForwardOptions forward_options() const override;
   Result<std::vector<SequenceInput>> prepare(const data::Example& example) override;
   Result<nlohmann::json> finish(const data::Example& example, std::vector<SequenceOutput>& outputs) override;
-  bool done(const data::Example& example) const override;
+  // Whether the parts hold the row; an error when they hold its index as another row (the dataset changed).
+  Result<bool> done(const data::Example& example) const override;
   Status checkpoint() override;
   Status close() override;
 
@@ -46,7 +46,7 @@ class FeaturesJob final : public RowJob {
  private:
   Result<nlohmann::json> finish_steps(const data::Example& example, std::vector<SequenceOutput>& outputs);
   // Ends a feature row whose R states were appended: its labels, id and dataset row.
-  void close_row(const std::string& id, int64_t row_index, const std::map<std::string, double>& labels);
+  void close_row(const std::string& id, const data::Example& example, const std::map<std::string, double>& labels);
 
   const Model* model_ = nullptr;
   std::shared_ptr<ConversationFormatter> formatter_;
@@ -62,7 +62,14 @@ class FeaturesJob final : public RowJob {
   std::optional<StepLayout> steps_;
   train::FeatureSet set_;  // the rows not yet in a part
   int64_t parts_written_ = 0;
-  std::set<int64_t> done_rows_;  // dataset rows (row_index) the parts of an interrupted run hold
+  // The dataset rows the parts of an interrupted run hold, by row_index: their first feature row's id and
+  // the row's fingerprint (empty in parts written without them).
+  struct DoneRow {
+    std::string id, digest, part;
+  };
+  std::map<int64_t, DoneRow> done_rows_;
+  int64_t digest_row_ = -1;  // the row whose fingerprint digest_ is: computed once for its many feature rows
+  std::string digest_;
 };
 
 }  // namespace arbiter

@@ -75,6 +75,12 @@ Result<FeatureSet> read_features_file(const std::string& path) {
       return error(path + ": metadata 'ids' has " + std::to_string(set.ids.size()) + " entries for " +
                    std::to_string(set.rows) + " rows");
   }
+  if (auto it = meta.find("row_digests"); it != meta.end()) {
+    ARB_ASSIGN(set.row_digests, string_array(it->second, path + ": metadata 'row_digests'"));
+    if (int64_t(set.row_digests.size()) != set.rows)
+      return error(path + ": metadata 'row_digests' has " + std::to_string(set.row_digests.size()) + " entries for " +
+                   std::to_string(set.rows) + " rows");
+  }
   if (auto it = meta.find("labels"); it != meta.end()) {
     ARB_ASSIGN(const auto names, string_array(it->second, path + ": metadata 'labels'"));
     for (const std::string& name : names)
@@ -113,6 +119,9 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
   set.features.insert(set.features.end(), more.features.begin(), more.features.end());
   set.ids.insert(set.ids.end(), more.ids.begin(), more.ids.end());
   set.row_index.insert(set.row_index.end(), more.row_index.begin(), more.row_index.end());
+  // Fingerprints only mean something for every row or none.
+  if (set.row_digests.empty() || more.row_digests.empty()) set.row_digests.clear();
+  else set.row_digests.insert(set.row_digests.end(), more.row_digests.begin(), more.row_digests.end());
   return Status::ok();
 }
 
@@ -156,6 +165,10 @@ Status write_features(const std::string& path, const FeatureSet& set) {
   std::map<std::string, std::string> meta;
   meta["labels"] = data::dump_json(names);
   if (!set.ids.empty()) meta["ids"] = data::dump_json(json(set.ids));
+  if (!set.row_digests.empty()) {
+    if (int64_t(set.row_digests.size()) != set.rows) return error(path + ": row digests have the wrong length");
+    meta["row_digests"] = data::dump_json(json(set.row_digests));
+  }
   if (!set.layer.empty()) meta["layer"] = set.layer;
   if (!set.model.empty()) meta["model"] = set.model;
   return write_safetensors(path, tensors, meta);

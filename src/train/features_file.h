@@ -23,6 +23,9 @@ struct FeatureSet {
   std::map<std::string, std::vector<double>> labels;  // name -> [N]
   std::vector<std::string> ids;                       // [N] or empty
   std::vector<int32_t> row_index;                     // [N] or empty
+  // [N] or empty: a fingerprint of each feature row's dataset row. Checkpoint parts carry them, so that a
+  // resumed extraction notices a dataset that changed under it; finished files do not.
+  std::vector<std::string> row_digests;
   std::string layer, model;
 
   const float* at(int64_t row, int64_t response) const { return features.data() + (row * responses + response) * dim; }

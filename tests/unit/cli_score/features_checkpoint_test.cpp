@@ -67,6 +67,59 @@ TEST(FeaturesCheckpoint, AStoppedRunResumesToTheUninterruptedFile) {
   EXPECT_EQ(read_text(out), read_text(dir + "/whole.safetensors"));
 }
 
+// Rows without ids (their id is their index), and one of the first `n` rows' text changed when `edited`.
+std::string write_unnamed_rows(const std::string& path, int n, int bad, int edited) {
+  std::ofstream out(path);
+  for (int i = 0; i < n; ++i) {
+    if (i == bad) {
+      out << "[1,\n";
+      continue;
+    }
+    const std::string topic = i == edited ? "something else" : "item " + std::to_string(i);
+    out << nlohmann::json{{"prompt", "Describe " + topic + "."}, {"response", "It is fine."}, {"score", i % 5}}.dump()
+        << "\n";
+  }
+  return path;
+}
+
+// Resuming over a dataset that changed since the interrupted run would join features of two datasets into
+// one file: the parts remember each row's fingerprint, and a row that differs stops the run.
+TEST(FeaturesCheckpoint, ADatasetChangedSinceTheStoppedRunIsRefused) {
+  const std::string dir = temp_dir("features-checkpoint-changed");
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";
+  const std::string out = dir + "/f.safetensors";
+  const std::string parts = out + ".parts";
+  ASSERT_NE(run_arbiter("features -q" + model + " -i " + write_unnamed_rows(dir + "/broken.jsonl", 100, 90, -1) +
+                        " -o " + out + " --checkpoint-rows 10")
+                .exit_code,
+            0);
+  ASSERT_TRUE(std::filesystem::exists(parts + "/part-00000.safetensors"));
+
+  // Same ids (row indices), row 40's text changed.
+  const RunResult edited = run_arbiter("features -q" + model + " -i " +
+                                       write_unnamed_rows(dir + "/edited.jsonl", 100, -1, 40) + " -o " + out + " --resume");
+  EXPECT_NE(edited.exit_code, 0);
+  EXPECT_NE(edited.out.find("holds row 40 of a different dataset"), std::string::npos) << edited.out;
+  EXPECT_NE(edited.out.find("edited.jsonl:41"), std::string::npos) << edited.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_TRUE(std::filesystem::exists(parts + "/part-00000.safetensors"));  // the parts are kept
+
+  // Other ids: a different dataset altogether.
+  const RunResult other = run_arbiter("features -q" + model + " -i " + write_rated_rows(dir + "/other.jsonl", 100) +
+                                      " -o " + out + " --resume");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.out.find("holds row 0 of a different dataset (id '0', here 'r0'"), std::string::npos) << other.out;
+
+  // The same rows resume, and the finished file carries no fingerprints.
+  const RunResult same = run_arbiter("features -q" + model + " -i " +
+                                     write_unnamed_rows(dir + "/good.jsonl", 100, -1, -1) + " -o " + out + " --resume");
+  ASSERT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_EQ(read_text(out).find("row_digests"), std::string::npos);
+  const RunResult whole = run_arbiter("features -q" + model + " -i " + dir + "/good.jsonl -o " + dir + "/whole.safetensors");
+  ASSERT_EQ(whole.exit_code, 0) << whole.out;
+  EXPECT_EQ(read_text(out), read_text(dir + "/whole.safetensors"));
+}
+
 // Parts of another extraction are refused rather than joined.
 TEST(FeaturesCheckpoint, PartsOfAnotherLayerAreRefused) {
   const std::string dir = temp_dir("features-checkpoint-layer");
