@@ -44,7 +44,9 @@ double layer_matrix_params(const Model& m) {
 }
 
 Status run_gemm_bench(const BenchArgs& args) {
-  ARB_ASSIGN(const double tflops, cuda_gemm_tflops(args.gemm, args.repeat));
+  ARB_ASSIGN(const DeviceChoice device, parse_device(args.device));
+  // The GEMM runs on a GPU whatever --device says; cuda:N chooses which.
+  ARB_ASSIGN(const double tflops, cuda_gemm_tflops(args.gemm, args.repeat, device.kind == Device::kCuda ? device.cuda_index : 0));
   if (args.json) {
     nlohmann::json j;
     j["gemm"] = args.gemm;
@@ -60,8 +62,8 @@ Status run_gemm_bench(const BenchArgs& args) {
 
 // The model and its backend: a file, random weights on the host, or (cuda) random weights on the device.
 Status make_bench_backend(const BenchArgs& args, std::unique_ptr<Backend>& backend, std::string& label) {
-  ARB_ASSIGN(const Device requested, parse_device(args.device));
-  ARB_ASSIGN(const Device device, resolve_device(requested));
+  ARB_ASSIGN(const DeviceChoice requested, parse_device(args.device));
+  ARB_ASSIGN(const DeviceChoice device, resolve_device(requested));
   if (!args.model_path.empty()) {
     ARB_ASSIGN(std::shared_ptr<Model> model, load_model(args.model_path));
     label = args.model_path;
@@ -75,9 +77,9 @@ Status make_bench_backend(const BenchArgs& args, std::unique_ptr<Backend>& backe
   } else if (args.head != "lm") {
     return error("--head: '" + args.head + "' is not lm or classifier");
   }
-  if (device == Device::kCuda) {
+  if (device.kind == Device::kCuda) {
     std::fprintf(stderr, "creating random %s weights in bf16 on the GPU ...\n", args.shape.c_str());
-    ARB_ASSIGN(backend, make_random_cuda_backend(config, args.seed));
+    ARB_ASSIGN(backend, make_random_cuda_backend(config, args.seed, device.cuda_index));
     label = args.shape + " bf16 (random weights)";
     return Status::ok();
   }

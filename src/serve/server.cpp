@@ -101,7 +101,7 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> mode
   s->options_ = std::move(options);
   s->model_ = model;
   ARB_ASSIGN(s->service_, ModelService::create(model, std::move(service)));
-  ARB_ASSIGN(const Device device, parse_device(s->options_.device));
+  ARB_ASSIGN(const DeviceChoice device, parse_device(s->options_.device));
   ARB_ASSIGN(s->backend_, make_backend(model, device));
   s->metrics_ = std::make_unique<Metrics>();
   Metrics* metrics = s->metrics_.get();

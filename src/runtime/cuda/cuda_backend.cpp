@@ -51,14 +51,16 @@ std::vector<AttentionTile> attention_tiles(const PackedBatch& b) {
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(std::shared_ptr<const Model> model, DeviceWeights weights)
-      : model_(std::move(model)), weights_(std::move(weights)) {}
+  CudaBackend(std::shared_ptr<const Model> model, DeviceWeights weights, int device)
+      : model_(std::move(model)), weights_(std::move(weights)), device_(device) {}
   ~CudaBackend() override {
+    cudaSetDevice(device_);  // the handle, stream and buffers (members, freed after this) live there
     if (cublas_) cublas_api_->destroy(cublas_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
   Status init() {
+    ARB_TRY(use_device(device_));
     ARB_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     ARB_ASSIGN(cublas_api_, cublas_api());
     ARB_CUBLAS(cublas_api_->create(&cublas_));
@@ -81,6 +83,7 @@ class CudaBackend final : public Backend {
 
   std::shared_ptr<const Model> model_;
   DeviceWeights weights_;
+  int device_ = 0;  // the GPU everything lives on
   cudaStream_t stream_ = nullptr;
   const CublasApi* cublas_api_ = nullptr;  // loaded at init(), not at program start
   cublasHandle_t cublas_ = nullptr;
@@ -221,6 +224,7 @@ Result<std::vector<SequenceOutput>> CudaBackend::forward(const std::vector<Seque
   if (sequences.empty()) return outputs;
   if (n > int64_t(INT32_MAX) / 2) return error("batch of " + std::to_string(n) + " tokens is too large for one pass");
 
+  ARB_TRY(use_device(device_));  // this thread may not be the one that made the backend
   ARB_TRY(reserve_workspace(n, reads, options));
   ARB_TRY(ensure_rope_table(*std::max_element(b.positions.begin(), b.positions.end())));
   ARB_TRY(upload(tokens_, b.tokens, stream_));
@@ -342,13 +346,18 @@ Result<std::vector<SequenceOutput>> CudaBackend::forward(const std::vector<Seque
   return outputs;
 }
 
-Result<std::unique_ptr<Backend>> finish(std::shared_ptr<const Model> model, DeviceWeights weights) {
-  auto backend = std::make_unique<CudaBackend>(std::move(model), std::move(weights));
+Result<std::unique_ptr<Backend>> finish(std::shared_ptr<const Model> model, DeviceWeights weights, int device) {
+  auto backend = std::make_unique<CudaBackend>(std::move(model), std::move(weights), device);
   ARB_TRY(backend->init());
   return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace
+
+Status use_device(int index) {
+  ARB_CUDA(cudaSetDevice(index));
+  return Status::ok();
+}
 
 int device_count() {
   int count = 0;
@@ -359,15 +368,16 @@ int device_count() {
   return count;
 }
 
-Result<std::unique_ptr<Backend>> make_cuda_backend(std::shared_ptr<const Model> model) {
+Result<std::unique_ptr<Backend>> make_cuda_backend(std::shared_ptr<const Model> model, int device_index) {
   if (!model) return error("no model");
   if (model->config.head_dim > 256)
     return error("the CUDA backend supports head sizes up to 256 (this model's: " + std::to_string(model->config.head_dim) + ")");
+  ARB_TRY(use_device(device_index));
   ARB_ASSIGN(DeviceWeights weights, upload_weights(*model));
-  return finish(std::move(model), std::move(weights));
+  return finish(std::move(model), std::move(weights), device_index);
 }
 
-Result<std::unique_ptr<Backend>> make_random_cuda_backend(const ModelConfig& config, uint64_t seed) {
+Result<std::unique_ptr<Backend>> make_random_cuda_backend(const ModelConfig& config, uint64_t seed, int device_index) {
   const std::string invalid = validate_config(config);
   if (!invalid.empty()) return error(invalid);
   if (config.head_dim > 256)
@@ -376,8 +386,9 @@ Result<std::unique_ptr<Backend>> make_random_cuda_backend(const ModelConfig& con
   model->config = config;
   model->path = "(random weights on the device)";
   model->rope_inv_freq = rope_inverse_frequencies(config, {});
+  ARB_TRY(use_device(device_index));
   ARB_ASSIGN(DeviceWeights weights, random_weights(config, seed));
-  return finish(std::move(model), std::move(weights));
+  return finish(std::move(model), std::move(weights), device_index);
 }
 
 }  // namespace arbiter::cuda

@@ -7,6 +7,7 @@
 // attention scores have a spread near 1: a wrong key, mask or scale moves the outputs by O(1).
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 #include "cuda_test_util.h"
 #include "model/random_model.h"
@@ -193,6 +194,33 @@ TEST(CudaBackend, SameBytesOnRepeatedCalls) {
   for (size_t s = 0; s < batch.size(); ++s) {
     EXPECT_EQ((*first)[s].logits, (*second)[s].logits);
     EXPECT_EQ((*first)[s].final_norm, (*second)[s].final_norm);
+  }
+}
+
+// CUDA's current device is per host thread: a backend made on one thread and run on another (the server's
+// batch worker) must make its own GPU current, and every GPU the runtime sees can hold one.
+TEST(CudaBackend, RunsFromAnotherThreadAndOnEveryGpu) {
+  ARBITER_SKIP_WITHOUT_GPU();
+  auto config = shape_preset("tiny");
+  ASSERT_TRUE(config.is_ok());
+  auto model = make_random_model(*config, DType::F32, 5);
+  ASSERT_TRUE(model.is_ok());
+  ForwardOptions options;
+  options.final_norm = true;
+  const std::vector<SequenceInput> batch = {SequenceInput{{3, 1, 4, 1, 5, 9, 2, 6}, {}}};
+  auto first = make_backend(*model, DeviceChoice(Device::kCuda, 0));
+  ASSERT_TRUE(first.is_ok()) << first.message();
+  auto here = (*first)->forward(batch, options);
+  ASSERT_TRUE(here.is_ok()) << here.message();
+  for (int gpu = 0; gpu < cuda_device_count(); ++gpu) {
+    auto backend = make_backend(*model, DeviceChoice(Device::kCuda, gpu));
+    ASSERT_TRUE(backend.is_ok()) << "cuda:" << gpu << ": " << backend.message();
+    Result<std::vector<SequenceOutput>> there = error("not run");
+    std::thread worker([&] { there = (*backend)->forward(batch, options); });
+    worker.join();
+    ASSERT_TRUE(there.is_ok()) << "cuda:" << gpu << ": " << there.message();
+    if (gpu == 0) EXPECT_EQ((*here)[0].final_norm, (*there)[0].final_norm);  // same card, same bytes
+    else EXPECT_LT(relative_max_error((*there)[0].final_norm, (*here)[0].final_norm), 1e-2) << "cuda:" << gpu;
   }
 }
 

@@ -11,18 +11,22 @@ namespace {
 
 using arbiter::testing::run_arbiter;
 
-TEST(Device, ParsesTheThreeNames) {
+TEST(Device, ParsesTheNames) {
   EXPECT_EQ(*parse_device("cpu"), Device::kCpu);
   EXPECT_EQ(*parse_device("cuda"), Device::kCuda);
   EXPECT_EQ(*parse_device("auto"), Device::kAuto);
   for (const Device d : {Device::kCpu, Device::kCuda, Device::kAuto}) EXPECT_EQ(*parse_device(device_name(d)), d);
+  EXPECT_EQ(*parse_device("cuda:0"), DeviceChoice(Device::kCuda, 0));
+  EXPECT_EQ(*parse_device("cuda:3"), DeviceChoice(Device::kCuda, 3));
+  EXPECT_EQ(device_name(DeviceChoice(Device::kCuda, 3)), "cuda:3");
+  EXPECT_EQ(*parse_device(device_name(DeviceChoice(Device::kCuda, 12))), DeviceChoice(Device::kCuda, 12));
 }
 
 TEST(Device, RejectsOtherNamesSayingWhichAreKnown) {
-  for (const char* bad : {"gpu", "CUDA", "", "cuda:0"}) {
+  for (const char* bad : {"gpu", "CUDA", "", "cuda:", "cuda:-1", "cuda:1x", "cuda: 1", "cpu:0", "cuda:99999999999"}) {
     auto d = parse_device(bad);
     ASSERT_FALSE(d.is_ok()) << bad;
-    EXPECT_NE(d.message().find("cpu, cuda, auto"), std::string::npos) << d.message();
+    EXPECT_NE(d.message().find("cpu, cuda, cuda:N (a GPU index), auto"), std::string::npos) << d.message();
   }
 }
 
@@ -54,6 +58,19 @@ TEST(Device, CudaWithoutCudaNamesTheReason) {
   EXPECT_FALSE(cuda_gemm_tflops(256, 1).is_ok());
 }
 
+// A GPU index past those the runtime sees names how many it sees.
+TEST(Device, AGpuIndexBeyondThoseSeenIsRefused) {
+  const int count = cuda_device_count();
+  auto resolved = resolve_device(DeviceChoice(Device::kCuda, count + 1));
+  ASSERT_FALSE(resolved.is_ok());
+  EXPECT_NE(resolved.message().find("--device cuda:" + std::to_string(count + 1)), std::string::npos) << resolved.message();
+  if (count > 0) {
+    EXPECT_NE(resolved.message().find("the CUDA runtime sees " + std::to_string(count)), std::string::npos)
+        << resolved.message();
+    EXPECT_EQ(*resolve_device(DeviceChoice(Device::kCuda, count - 1)), DeviceChoice(Device::kCuda, count - 1));
+  }
+}
+
 TEST(Device, FactoryMakesTheCpuBackend) {
   auto config = shape_preset("tiny");
   ASSERT_TRUE(config.is_ok());
@@ -75,7 +92,7 @@ TEST(DeviceCli, EveryModelCommandTakesDevice) {
 TEST(DeviceCli, BadDeviceIsAnError) {
   const auto r = run_arbiter("bench --shape tiny --tokens 4 --device gpu");
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.out.find("'gpu' is not one of cpu, cuda, auto"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'gpu' is not one of cpu, cuda, cuda:N (a GPU index), auto"), std::string::npos) << r.out;
 }
 
 TEST(DeviceCli, CudaWithoutADeviceIsAnError) {
