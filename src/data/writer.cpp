@@ -59,7 +59,10 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
       if (!row) return row.status().with_context(where);
       if (!row->is_object() || !row->contains(options.id_field))
         return error(where + ": row has no '" + options.id_field + "' field, cannot resume");
-      writer.done_ids_.insert(row_id_string(row->at(options.id_field)));
+      const std::string id = row_id_string(row->at(options.id_field));
+      writer.done_ids_.insert(id);
+      writer.resumed_lines_.push_back(
+          ResumedLine{id, size_t(lines.line_number()), row->size() == 2 && row->contains("error")});
     }
   }
   std::FILE* f = std::fopen(path.c_str(), options.resume ? "ab" : "wb");

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "core/status.h"
 
@@ -29,6 +30,15 @@ class JsonlWriter {
   bool done(const std::string& id) const { return done_ids_.count(id) > 0; }
   size_t done_count() const { return done_ids_.size(); }
 
+  // The lines a resumed file held, in file order (the input order of the run that wrote them), so that
+  // the caller can check they are the rows its input starts with.
+  struct ResumedLine {
+    std::string id;
+    size_t line = 0;      // 1-based
+    bool failed = false;  // an error line ({"id", "error"}): its row may read differently now
+  };
+  const std::vector<ResumedLine>& resumed_lines() const { return resumed_lines_; }
+
   // Writes one row as one line. The row must not already be done.
   Status write(const nlohmann::json& row);
   Status flush();
@@ -44,6 +54,7 @@ class JsonlWriter {
   WriterOptions options_;
   std::unique_ptr<std::FILE, FileCloser> file_;
   std::unordered_set<std::string> done_ids_;
+  std::vector<ResumedLine> resumed_lines_;
   size_t unflushed_ = 0;
 };
 

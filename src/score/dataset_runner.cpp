@@ -140,6 +140,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
   Progress progress(options.progress_label, total_rows, "rows");
   std::vector<PendingRow> chunk;
   int64_t rows_seen = 0;
+  size_t resumed_checked = 0;  // of the resumed output's lines, those compared with the input's rows
   std::string last_read_error;
   for (;;) {
     if (options.limit > 0 && rows_seen >= options.limit) break;
@@ -160,6 +161,15 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     const bool ours = rows_seen % options.shards == options.shard;  // else another shard's row
     ++rows_seen;
     if (!ours) continue;
+    // A resumed output holds the first rows of this input in order; anything else means it was begun on
+    // another dataset (or shard), and joining the two would make a file that is neither.
+    if (out != nullptr && resumed_checked < out->resumed_lines().size()) {
+      const data::JsonlWriter::ResumedLine& held = out->resumed_lines()[resumed_checked++];
+      if (!held.failed && held.id != row.example.id)
+        return error(options.output + ":" + std::to_string(held.line) + " holds row '" + held.id + "', where the input has " +
+                     row_place(options, row.example) + ": the file was begun on another dataset or with other --shard / "
+                     "--field options; resume with the same input and options, or write a new file");
+    }
     bool done = out != nullptr && out->done(row.example.id);
     if (!done && row.failure.empty()) {
       auto job_done = job.done(row.example);

@@ -89,6 +89,41 @@ TEST(Resume, TruncatedLastLineIsRewritten) {
   EXPECT_EQ(read_text(dir + "/partial.jsonl"), full);
 }
 
+// The lines a resumed output holds must be the rows its input starts with: an output begun on another
+// dataset, or on another shard, is refused (naming its line and the input's row) and left as it was.
+TEST(Resume, AnOutputBegunOnOtherRowsIsRefused) {
+  const std::string model = kShared + "/models/stories260K/stories260K.gguf";
+  const std::string dir = temp_dir("resume-other");
+  std::ofstream(dir + "/named.jsonl") << R"({"id": "a", "prompt": "p", "response": "r", "helpfulness": 1})" "\n"
+                                      << R"({"id": "b", "prompt": "q", "response": "s", "helpfulness": 2})" "\n"
+                                      << R"({"id": "c", "prompt": "t", "response": "u", "helpfulness": 3})" "\n";
+  std::ofstream(dir + "/other.jsonl") << R"({"id": "a", "prompt": "p", "response": "r", "helpfulness": 1})" "\n"
+                                      << R"({"id": "x", "prompt": "q", "response": "s", "helpfulness": 2})" "\n"
+                                      << R"({"id": "c", "prompt": "t", "response": "u", "helpfulness": 3})" "\n";
+  const std::string common = "judge -q -m " + model + " --schema generic --field labels=helpfulness";
+  const std::string out = dir + "/out.jsonl";
+  ASSERT_EQ(run_arbiter(common + " -i " + dir + "/named.jsonl -o " + out + " --limit 2").exit_code, 0);
+  const std::string begun = read_text(out);
+
+  const RunResult other = run_arbiter(common + " -i " + dir + "/other.jsonl -o " + out + " --resume");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.out.find("out.jsonl:2 holds row 'b', where the input has " + dir + "/other.jsonl:2 (row x)"),
+            std::string::npos)
+      << other.out;
+  EXPECT_EQ(read_text(out), begun);
+
+  // Shard 1 of 2 starts with row b, not a.
+  const RunResult shard = run_arbiter(common + " -i " + dir + "/named.jsonl -o " + out + " --resume --shard 1/2");
+  EXPECT_NE(shard.exit_code, 0);
+  EXPECT_NE(shard.out.find("out.jsonl:1 holds row 'a'"), std::string::npos) << shard.out;
+  EXPECT_EQ(read_text(out), begun);
+
+  // The input it was begun on resumes, with a larger --limit too.
+  const RunResult same = run_arbiter(common + " -i " + dir + "/named.jsonl -o " + out + " --resume");
+  ASSERT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_EQ(count_lines(out), 3u);
+}
+
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");
