@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "core/log.h"
 #include "fetch/fetch.h"
+#include "fetch/hf_dataset.h"
 #include "fetch/hf_model.h"
 
 namespace arbiter::cli {
@@ -25,6 +26,13 @@ Status run_pull(PullArgs& args) {
     std::printf("%s\n", folder.c_str());
     return Status::ok();
   }
+  if (fetch::is_hf_dataset_selection(args.source)) {
+    // A pattern when the selection is several files: quoted, it is what -i takes.
+    ARB_ASSIGN(const std::string local, fetch::fetch_hf_dataset(args.source, args.options));
+    log_info("dataset: " + local);
+    std::printf("%s\n", local.c_str());
+    return Status::ok();
+  }
   ARB_ASSIGN(std::vector<fetch::FetchResult> files, fetch::fetch_with_split_files(args.source, args.options));
   for (const fetch::FetchResult& r : files) {
     if (r.cache_hit) log_info("cached: " + r.url);
@@ -42,13 +50,16 @@ const CommandRegistration kPullRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<PullArgs>();
       sub.add_option("source", args->source,
-                     "http(s) URL, hf://ORG/REPO[@REVISION]/FILE, hf://datasets/ORG/REPO[@REVISION]/FILE, or "
-                     "hf://ORG/REPO[@REVISION]: a model repository's config, safetensors and tokenizer files as one folder")
+                     "http(s) URL, hf://ORG/REPO[@REVISION]/FILE, hf://datasets/ORG/REPO[@REVISION]/FILE, "
+                     "hf://ORG/REPO[@REVISION] (a model repository's config, safetensors and tokenizer files as one "
+                     "folder), or hf://datasets/ORG/REPO[@REVISION][/FOLDER/ or /PATTERN] (a dataset's files, listed "
+                     "by the Hub: the repository's one set of data files, or those matching data/train-*.parquet)")
           ->required();
       sub.add_option("--sha256", args->options.expected_sha256,
                      "expected SHA-256 (hex): a mismatching download is deleted and the command fails");
       sub.add_option("-o,--out", args->options.out_path,
-                     "also put the file here (hard link to the cache entry, else a copy); for a model repository, the folder");
+                     "also put the file here (hard link to the cache entry, else a copy); for a model repository or a "
+                     "dataset selection, the folder");
       sub.add_option("--cache-dir", args->options.cache_dir,
                      "cache directory (default: $ARBITER_CACHE, $XDG_CACHE_HOME/arbiter or ~/.cache/arbiter)");
       sub.add_option("--connect-timeout", args->options.connect_timeout_s, "seconds to wait for a connection")

@@ -3,6 +3,7 @@
 #include "core/ascii.h"
 #include "core/log.h"
 #include "fetch/fetch.h"
+#include "fetch/hf_dataset.h"
 #include "fetch/hf_model.h"
 
 namespace arbiter::cli {
@@ -36,9 +37,15 @@ Status pull_data_source(std::string& dataset) {
   if (!is_download_source(dataset)) return Status::ok();
   fetch::FetchOptions options;
   fetch::apply_environment(options);
-  ARB_ASSIGN(const fetch::FetchResult file, fetch::fetch(dataset, options));
-  log_info(dataset + " is " + file.path);
-  dataset = file.path;
+  std::string local;
+  if (fetch::is_hf_dataset_selection(dataset)) {
+    ARB_ASSIGN(local, fetch::fetch_hf_dataset(dataset, options));
+  } else {
+    ARB_ASSIGN(const fetch::FetchResult file, fetch::fetch(dataset, options));
+    local = file.path;
+  }
+  log_info(dataset + " is " + local);
+  dataset = local;
   return Status::ok();
 }
 

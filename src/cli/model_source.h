@@ -13,7 +13,8 @@ namespace arbiter::cli {
 // a GGUF file, a split GGUF's first file); leaves a local path as it is.
 Status pull_model_source(std::string& model);
 
-// The same for a dataset file (-i hf://datasets/ORG/REPO/FILE, https://...).
+// The same for a dataset (-i hf://datasets/ORG/REPO/FILE, https://...); a selection of several files
+// (hf://datasets/ORG/REPO, .../FOLDER/, .../data/train-*.parquet) becomes a local pattern matching them.
 Status pull_data_source(std::string& dataset);
 
 }  // namespace arbiter::cli

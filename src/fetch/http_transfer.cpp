@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "core/ascii.h"
+#include "fetch/curl_handles.h"
 #include "core/progress.h"
 
 namespace arbiter::fetch {
@@ -124,12 +125,6 @@ void global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 
 std::string http_error_message(const std::string& url, int status, const std::string& effective_url) {
   std::string message = "GET " + url + ": HTTP " + std::to_string(status);
@@ -156,14 +151,14 @@ TransferOutcome request_once(const std::string& url, TransferState& s, const Tra
   }
   s.offset = int64_t(end);
 
-  std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
+  CurlHandle curl(curl_easy_init());
   if (!curl) {
     out.status = error("GET " + url + ": cannot create a libcurl handle");
     return out;
   }
   s.curl = curl.get();
   char curl_error[CURL_ERROR_SIZE] = {0};
-  std::unique_ptr<curl_slist, SlistFree> headers;
+  CurlHeaders headers;
   if (!options.bearer_token.empty())
     headers.reset(curl_slist_append(nullptr, ("Authorization: Bearer " + options.bearer_token).c_str()));
   const std::string range = std::to_string(s.offset) + "-";

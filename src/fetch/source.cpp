@@ -24,9 +24,10 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
-// Percent-encodes what may not stand in a URL path as it is (spaces, '#', '?', non-ASCII bytes). '%' is
-// kept, so an already encoded part passes through: hf://org/repo@refs%2Fpr%2F1/file names a pull request.
-std::string encode_path(const std::string& path) {
+}  // namespace
+
+// '%' is kept so that hf://org/repo@refs%2Fpr%2F1/file names a pull request.
+std::string encode_url_path(const std::string& path) {
   static const char digits[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : path) {
@@ -41,6 +42,8 @@ std::string encode_path(const std::string& path) {
   }
   return out;
 }
+
+namespace {
 
 Result<std::string> resolve_hf(const std::string& source, std::string endpoint) {
   const std::string rest = source.substr(5);  // after "hf://"
@@ -63,8 +66,8 @@ Result<std::string> resolve_hf(const std::string& source, std::string endpoint) 
   std::string file;
   for (size_t i = 2; i < parts.size(); ++i) file += (i > 2 ? "/" : "") + parts[i];
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-  return endpoint + "/" + (kind.empty() ? "" : kind + "/") + encode_path(parts[0]) + "/" + encode_path(repo) +
-         "/resolve/" + encode_path(revision) + "/" + encode_path(file);
+  return endpoint + "/" + (kind.empty() ? "" : kind + "/") + encode_url_path(parts[0]) + "/" + encode_url_path(repo) +
+         "/resolve/" + encode_url_path(revision) + "/" + encode_url_path(file);
 }
 
 }  // namespace

@@ -24,6 +24,10 @@ Result<std::string> resolve_source(const std::string& source, const std::string&
 // `url` is not http(s). Two URLs with the same origin reach the same server.
 std::string url_origin(const std::string& url);
 
+// Percent-encodes what may not stand in a URL path as it is (spaces, '#', '?', non-ASCII bytes); '/' and
+// '%' are kept, so an already encoded part passes through.
+std::string encode_url_path(const std::string& path);
+
 // The last path segment (before any query or fragment), reduced to [A-Za-z0-9._-] so it is a safe file
 // name; "download" when nothing is left.
 std::string url_file_name(const std::string& url);

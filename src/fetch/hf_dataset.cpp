@@ -1,0 +1,313 @@
+#include "fetch/hf_dataset.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/log.h"
+#include "fetch/cache.h"
+#include "fetch/http_get.h"
+#include "fetch/sha256.h"
+
+namespace arbiter::fetch {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kPrefix = "hf://datasets/";
+// The files a folder of pulled dataset files was made from, so that a later pull can remove what the
+// repository no longer has, and a run without network can use what is there.
+constexpr const char* kManifest = ".arbiter-dataset.json";
+
+bool has_glob_characters(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_data_file(const std::string& path) {
+  for (const char* ext : {".parquet", ".jsonl", ".jsonl.gz", ".json", ".json.gz"})
+    if (ends_with(path, ext)) return true;
+  return false;
+}
+
+// hf://datasets/ORG/REPO[@REV][/PATH], split into its parts.
+struct DatasetSource {
+  std::string org, repo, revision = "main";
+  std::string path;  // within the repository, without a trailing '/'
+  std::string prefix() const {
+    return std::string(kPrefix) + org + "/" + repo + (revision == "main" ? "" : "@" + revision);
+  }
+};
+
+Result<DatasetSource> parse(const std::string& source) {
+  if (source.rfind(kPrefix, 0) != 0) return error(source + ": expected hf://datasets/ORG/REPO[@REVISION][/PATH]");
+  std::string rest = source.substr(std::string(kPrefix).size());
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  DatasetSource d;
+  const size_t first = rest.find('/');
+  if (first == std::string::npos || first == 0) return error(source + ": expected hf://datasets/ORG/REPO[@REVISION][/PATH]");
+  d.org = rest.substr(0, first);
+  const size_t second = rest.find('/', first + 1);
+  d.repo = rest.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+  if (second != std::string::npos) d.path = rest.substr(second + 1);
+  if (const size_t at = d.repo.find('@'); at != std::string::npos) {
+    d.revision = d.repo.substr(at + 1);
+    d.repo = d.repo.substr(0, at);
+  }
+  if (d.repo.empty() || d.revision.empty()) return error(source + ": empty repository or revision");
+  size_t start = 0;
+  while (!d.path.empty()) {
+    const size_t end = d.path.find('/', start);
+    const std::string segment = d.path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (segment.empty() || segment == "." || segment == "..")
+      return error(source + ": empty or relative path segment in hf:// source");
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return d;
+}
+
+// The folders before the first segment with a pattern character: where the listing starts.
+std::string listing_folder(const std::string& path) {
+  if (!has_glob_characters(path)) return path;
+  const size_t glob = path.find_first_of("*?[");
+  const size_t slash = path.rfind('/', glob);
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+// What names one set of files: the path with each run of digits as '*' (train-00000-of-00003.parquet and
+// train-00001-of-00003.parquet are one set; train.jsonl and validation.jsonl are two).
+std::string group_pattern(const std::string& path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(path[i]))) {
+      while (i + 1 < path.size() && std::isdigit(static_cast<unsigned char>(path[i + 1]))) ++i;
+      out += '*';
+    } else {
+      out += path[i];
+    }
+  }
+  return out;
+}
+
+// A repository path as one file name in the pull's folder ('/' would need folders; "__" keeps it readable).
+std::string flat_name(const std::string& path) {
+  std::string out;
+  for (const char c : path) {
+    if (c == '/') out += "__";
+    else if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '=') out += c;
+    else out += '_';
+  }
+  while (!out.empty() && out[0] == '.') out.erase(0, 1);
+  return out.empty() ? "file" : out;
+}
+
+bool safe_repo_path(const std::string& path) {
+  if (path.empty() || path[0] == '/' || path.find('\\') != std::string::npos) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t end = path.find('/', start);
+    const std::string segment = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    if (end == std::string::npos) return true;
+    start = end + 1;
+  }
+}
+
+// Every file under `folder`, following the listing's pages.
+Result<std::vector<RepoFile>> list_files(const DatasetSource& d, const std::string& folder, const std::string& source,
+                                         const FetchOptions& options) {
+  std::string endpoint = options.hf_endpoint;
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  std::string url = endpoint + "/api/datasets/" + encode_url_path(d.org) + "/" + encode_url_path(d.repo) + "/tree/" +
+                    encode_url_path(d.revision) + (folder.empty() ? "" : "/" + encode_url_path(folder)) +
+                    "?recursive=true";
+  HttpGetOptions get;
+  get.connect_timeout_s = options.connect_timeout_s;
+  get.stall_timeout_s = options.stall_timeout_s;
+  std::vector<RepoFile> files;
+  std::set<std::string> pages_seen;
+  while (!url.empty()) {
+    if (!pages_seen.insert(url).second) return error(source + ": the listing's pages lead back to " + url);
+    if (pages_seen.size() > 1000) return error(source + ": the listing has more than 1000 pages");
+    get.bearer_token = !options.hf_token.empty() && url_origin(url) == url_origin(endpoint) ? options.hf_token : "";
+    ARB_ASSIGN(HttpGetResult page, http_get(url, get));
+    if (page.http_status == 404)
+      return error(source + ": no such dataset repository, revision or folder (GET " + url +
+                   ": HTTP 404; a private repository also answers so without HF_TOKEN)");
+    const nlohmann::json entries = nlohmann::json::parse(page.body, nullptr, /*allow_exceptions=*/false);
+    if (entries.is_discarded() || !entries.is_array())
+      return error(source + ": the listing (" + url + ") is not a JSON array of files");
+    for (const nlohmann::json& entry : entries) {
+      if (!entry.is_object() || !entry.contains("path") || !entry["path"].is_string())
+        return error(source + ": the listing (" + url + ") has an entry without a path: " + entry.dump().substr(0, 200));
+      if (entry.value("type", "") != "file") continue;
+      const std::string path = entry["path"].get<std::string>();
+      if (!safe_repo_path(path)) return error(source + ": the listing names a file '" + path + "' outside the repository");
+      files.push_back(RepoFile{path, entry.contains("size") && entry["size"].is_number_integer() ? entry["size"].get<int64_t>() : 0});
+    }
+    url = page.next_link;
+  }
+  std::sort(files.begin(), files.end(), [](const RepoFile& a, const RepoFile& b) { return a.path < b.path; });
+  return files;
+}
+
+std::string describe_size(int64_t bytes) {
+  char text[32];
+  if (bytes >= (int64_t(1) << 30)) std::snprintf(text, sizeof text, "%.1f GiB", double(bytes) / double(1 << 30));
+  else if (bytes >= (1 << 20)) std::snprintf(text, sizeof text, "%.1f MiB", double(bytes) / double(1 << 20));
+  else std::snprintf(text, sizeof text, "%lld bytes", static_cast<long long>(bytes));
+  return text;
+}
+
+// The manifest's file names, or none when there is no readable one.
+std::vector<std::string> read_manifest(const fs::path& folder) {
+  std::ifstream in(folder / kManifest);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> names;
+  if (j.is_object() && j.contains("files") && j["files"].is_array())
+    for (const auto& name : j["files"])
+      if (name.is_string() && name.get<std::string>().find('/') == std::string::npos) names.push_back(name.get<std::string>());
+  return names;
+}
+
+Status write_manifest(const fs::path& folder, const std::string& source, const std::vector<std::string>& names) {
+  const fs::path path = folder / kManifest, tmp = folder / (std::string(kManifest) + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << nlohmann::json{{"source", source}, {"files", names}}.dump(1) << "\n";
+    if (!out) return error(tmp.string() + ": cannot write");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return error(path.string() + ": cannot write: " + ec.message());
+  return Status::ok();
+}
+
+// What the caller reads: the one file, or a pattern matching exactly the folder's files.
+std::string local_selection(const fs::path& folder, const std::vector<std::string>& names) {
+  if (names.size() == 1) return (folder / names.front()).string();
+  return (folder / "*").string();
+}
+
+}  // namespace
+
+bool is_hf_dataset_selection(const std::string& source) {
+  const Result<DatasetSource> d = parse(source);
+  if (!d.is_ok()) return false;
+  if (d->path.empty() || has_glob_characters(d->path) || source.back() == '/') return true;
+  const std::string last = d->path.substr(d->path.rfind('/') == std::string::npos ? 0 : d->path.rfind('/') + 1);
+  return last.find('.') == std::string::npos;
+}
+
+Result<std::vector<RepoFile>> choose_dataset_files(const std::vector<RepoFile>& listing, const std::string& folder,
+                                                   const std::string& pattern, const std::string& source,
+                                                   const std::string& source_prefix) {
+  std::vector<RepoFile> chosen;
+  if (!pattern.empty()) {
+    for (const RepoFile& file : listing)
+      if (::fnmatch(pattern.c_str(), file.path.c_str(), FNM_PATHNAME) == 0) chosen.push_back(file);
+    if (chosen.empty()) return error(source + ": no file of the repository matches '" + pattern + "'");
+    return chosen;
+  }
+  // The data files under the folder, by set.
+  std::map<std::string, std::vector<RepoFile>> groups;
+  const std::string under = folder.empty() ? "" : folder + "/";
+  for (const RepoFile& file : listing) {
+    if (file.path.rfind(under, 0) != 0 || !is_data_file(file.path)) continue;
+    groups[group_pattern(file.path)].push_back(file);
+  }
+  if (groups.empty())
+    return error(source + ": no data files (.parquet, .jsonl, .json, optionally .gz) " +
+                 (folder.empty() ? std::string("in the repository") : "under " + folder + "/"));
+  if (groups.size() > 1) {
+    std::string message = source + " holds " + std::to_string(groups.size()) + " sets of data files; name one:";
+    size_t shown = 0;
+    for (const auto& [group, files] : groups) {
+      if (++shown > 20) {
+        message += "\n  ... and " + std::to_string(groups.size() - 20) + " more";
+        break;
+      }
+      int64_t bytes = 0;
+      for (const RepoFile& f : files) bytes += f.size;
+      const std::string name = files.size() == 1 ? files.front().path : group;
+      message += "\n  " + source_prefix + "/" + name + "  (" + std::to_string(files.size()) +
+                 (files.size() == 1 ? " file, " : " files, ") + describe_size(bytes) + ")";
+    }
+    return error(message);
+  }
+  return groups.begin()->second;
+}
+
+Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptions& options) {
+  ARB_ASSIGN(const DatasetSource d, parse(source));
+  if (!options.expected_sha256.empty())
+    return error(source + ": --sha256 checks one file; a dataset selection may be several (each is hashed and "
+                          "its hash kept beside it in the cache)");
+  const std::string pattern = has_glob_characters(d.path) ? d.path : "";
+  const std::string folder_in_repo = listing_folder(d.path);
+  fs::path folder = options.out_path;
+  if (folder.empty()) {
+    std::string cache_dir = options.cache_dir;
+    if (cache_dir.empty()) {
+      ARB_ASSIGN(cache_dir, default_cache_dir());
+    }
+    // One folder per selection (and endpoint), so that its pattern matches only that selection's files.
+    const std::string key = options.hf_endpoint + "\n" + d.prefix() + "\n" + d.path;
+    folder = fs::path(cache_dir) / ("dataset-" + sha256_hex(key).substr(0, 16)) / d.repo;
+  }
+
+  Result<std::vector<RepoFile>> listing = list_files(d, folder_in_repo, source, options);
+  if (!listing.is_ok()) {
+    // Offline, a selection pulled before is still there to read.
+    const std::vector<std::string> kept = read_manifest(folder);
+    bool complete = !kept.empty();
+    for (const std::string& name : kept) complete = complete && fs::is_regular_file(folder / name);
+    if (!complete) return listing.status();
+    log_warn(listing.message() + "; reading the " + std::to_string(kept.size()) + " files pulled before in " +
+             folder.string());
+    return local_selection(folder, kept);
+  }
+  ARB_ASSIGN(const std::vector<RepoFile> chosen,
+             choose_dataset_files(*listing, folder_in_repo, pattern, source, d.prefix()));
+
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return error(folder.string() + ": cannot create: " + ec.message());
+  std::vector<std::string> names;
+  std::set<std::string> taken;
+  for (const RepoFile& file : chosen) {
+    std::string name = flat_name(file.path);
+    if (!taken.insert(name).second) return error(source + ": two files of the selection would both be " + name);
+    names.push_back(name);
+  }
+  // Files of an earlier pull that the repository no longer has go; anything else there is not ours.
+  const std::vector<std::string> before = read_manifest(folder);
+  for (const std::string& old : before)
+    if (!taken.count(old)) fs::remove(folder / old, ec);
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name[0] != '.' && !taken.count(name))
+      return error(folder.string() + " holds " + name + ", which is not a file of " + source +
+                   ": pull a dataset selection into a folder of its own");
+  }
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    FetchOptions file_options = options;
+    file_options.out_path = (folder / names[i]).string();
+    if (chosen.size() > 1) log_info("file " + std::to_string(i + 1) + " of " + std::to_string(chosen.size()) + ": " + chosen[i].path);
+    Result<FetchResult> fetched = fetch(d.prefix() + "/" + chosen[i].path, file_options);
+    if (!fetched.is_ok()) return fetched.status().with_context(source);
+  }
+  ARB_TRY(write_manifest(folder, source, names));
+  return local_selection(folder, names);
+}
+
+}  // namespace arbiter::fetch

@@ -1,0 +1,42 @@
+// A Hugging Face dataset repository, or a part of it, as local files: `-i hf://datasets/ORG/REPO/data/
+// train-*.parquet` (a pattern, as pandas and DuckDB read hf:// paths), `hf://datasets/ORG/REPO` (the whole
+// repository) or `hf://datasets/ORG/REPO/FOLDER/`. The files are found with the Hub's listing API
+// (ENDPOINT/api/datasets/ORG/REPO/tree/REV/FOLDER?recursive=true, paginated by Link headers), each is pulled
+// as an ordinary cache entry, and the caller gets one local path: the file, or a pattern matching exactly
+// the files pulled, which every dataset reader takes.
+//
+// Without a pattern, a repository or folder must hold one set of data files (.parquet, .jsonl, .json,
+// optionally .gz): the shards of one split, named alike but for their numbers. With several (train and
+// validation, two configurations), the error lists each as a source to pass instead.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "fetch/fetch.h"
+
+namespace arbiter::fetch {
+
+// Whether `source` names several files of a dataset repository rather than one: hf://datasets/ORG/REPO
+// [@REV] alone, a folder (a trailing '/', or a last segment without a '.'), or a pattern (*, ?, [...]).
+bool is_hf_dataset_selection(const std::string& source);
+
+struct RepoFile {
+  std::string path;  // within the repository, '/'-separated
+  int64_t size = 0;
+};
+
+// Of a repository's files, those a selection takes: the files matching `pattern` (fnmatch over the path,
+// '*' not crossing '/'), or with no pattern the one set of data files under `folder`. `source` names the
+// selection in errors, and `source_of_group` turns a path pattern into a source to suggest.
+Result<std::vector<RepoFile>> choose_dataset_files(const std::vector<RepoFile>& listing, const std::string& folder,
+                                                   const std::string& pattern, const std::string& source,
+                                                   const std::string& source_prefix);
+
+// Lists, pulls and returns the local file or pattern (see above). options.out_path, when given, is the
+// folder to put the files in (it may hold nothing else); expected_sha256 must be empty.
+Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptions& options);
+
+}  // namespace arbiter::fetch

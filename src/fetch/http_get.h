@@ -1,0 +1,33 @@
+// A small HTTP GET whose body is kept in memory: the answers of a JSON API (the Hugging Face Hub's file
+// listing), as opposed to http_transfer's downloads into files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace arbiter::fetch {
+
+struct HttpGetOptions {
+  std::string bearer_token;  // sent as "Authorization: Bearer ..." to the URL's own host only
+  long connect_timeout_s = 30;
+  long stall_timeout_s = 60;
+  int64_t max_bytes = 64 << 20;  // a longer body is an error, not an allocation without end
+};
+
+struct HttpGetResult {
+  int http_status = 0;
+  std::string body;
+  // The target of a `Link: <URL>; rel="next"` header (the next page of a paginated listing); empty when none.
+  std::string next_link;
+};
+
+// Follows redirects. An HTTP error status is an error naming the URL and the status (with the token hint
+// for 401 / 403), except 404, which returns with http_status 404 so that callers can say what is missing.
+Result<HttpGetResult> http_get(const std::string& url, const HttpGetOptions& options);
+
+// The URL of a Link header's rel="next" entry ("<a>; rel=\"prev\", <b>; rel=\"next\"" -> b); empty when none.
+std::string next_link_of(const std::string& link_header);
+
+}  // namespace arbiter::fetch

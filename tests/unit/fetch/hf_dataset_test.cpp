@@ -1,0 +1,319 @@
+// Dataset selections of a Hugging Face repository (hf://datasets/ORG/REPO, a folder, a pattern): listed
+// through a loopback server that answers as the Hub's tree API does (paginated by Link headers), pulled
+// into one folder, read back through the dataset reader; the sets of files a bare repository offers,
+// stale files, working offline from an earlier pull, and the errors.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "data/json_rows.h"
+#include "fetch/hf_dataset.h"
+#include "fetch/http_get.h"
+#include "../../support/scratch_root.h"
+
+namespace arbiter::fetch {
+namespace hf_dataset_test {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string rows(int first, int count) {
+  std::string out;
+  for (int i = first; i < first + count; ++i)
+    out += R"({"id": "r)" + std::to_string(i) + R"(", "prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."})" "\n";
+  return out;
+}
+
+// Repositories of files by path; the tree API lists them two entries a page, folders included.
+class HubServer {
+ public:
+  HubServer() {
+    set("org/ds", "README.md", "# a dataset card");
+    set("org/ds", "data/train-00000-of-00002.jsonl", rows(0, 3));
+    set("org/ds", "data/train-00001-of-00002.jsonl", rows(3, 2));
+    set("org/ds", "data/test-00000-of-00001.jsonl", rows(100, 1));
+    set("org/one", "pairs.jsonl", rows(0, 4));
+    set("org/one", ".gitattributes", "*.jsonl filter=lfs");
+    server_.Get(R"(/api/datasets/([^/]+/[^/]+)/tree/([^/]+)(/.*)?)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++listings_;
+      const std::string repo = req.matches[1];
+      std::string folder = req.matches[3];
+      if (!folder.empty()) folder = folder.substr(1) + "/";
+      if (!repos_.count(repo) || req.get_param_value("recursive") != "true") return void(res.status = 404);
+      // Every file and folder under `folder`, in path order, as the API gives them.
+      std::vector<nlohmann::json> entries;
+      std::set<std::string> folders;
+      for (const auto& [path, body] : repos_[repo]) {
+        if (path.rfind(folder, 0) != 0) continue;
+        for (size_t slash = path.find('/', folder.size()); slash != std::string::npos; slash = path.find('/', slash + 1))
+          if (folders.insert(path.substr(0, slash)).second)
+            entries.push_back({{"type", "directory"}, {"oid", "0"}, {"size", 0}, {"path", path.substr(0, slash)}});
+        entries.push_back({{"type", "file"}, {"oid", "1"}, {"size", body.size()}, {"path", path}});
+      }
+      if (entries.empty()) return void(res.status = 404);
+      const size_t cursor = req.has_param("cursor") ? std::stoul(req.get_param_value("cursor")) : 0;
+      nlohmann::json page = nlohmann::json::array();
+      for (size_t i = cursor; i < entries.size() && i < cursor + 2; ++i) page.push_back(entries[i]);
+      if (cursor + 2 < entries.size())
+        res.set_header("Link", "<" + base() + req.path + "?recursive=true&cursor=" + std::to_string(cursor + 2) +
+                                   ">; rel=\"next\"");
+      res.set_content(page.dump(), "application/json");
+    });
+    server_.Get(R"(/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto repo = repos_.find(req.matches[1]);
+      if (repo == repos_.end() || !repo->second.count(req.matches[3])) return void(res.status = 404);
+      ++downloads_;
+      res.set_content(repo->second[req.matches[3]], "application/octet-stream");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] {
+      server_.listen_after_bind();
+      listen_returned_ = true;
+    });
+    while (!server_.is_running() && !listen_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~HubServer() {
+    server_.stop();
+    thread_.join();
+  }
+
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void set(const std::string& repo, const std::string& path, const std::string& body) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    repos_[repo][path] = body;
+  }
+  void remove(const std::string& repo, const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    repos_[repo].erase(path);
+  }
+  int listings() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return listings_;
+  }
+  int downloads() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return downloads_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> listen_returned_{false};
+  std::mutex mutex_;
+  std::map<std::string, std::map<std::string, std::string>> repos_;
+  int listings_ = 0, downloads_ = 0;
+};
+
+class HfDatasetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cache_ = arbiter::test::scratch_root() /
+             ("hf_dataset_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(cache_);
+    options_.cache_dir = cache_.string();
+    options_.hf_endpoint = server_.base();
+    options_.connect_timeout_s = 5;
+    options_.stall_timeout_s = 5;
+    options_.retry_delay_ms = 0;
+    options_.progress = false;
+  }
+
+  // The rows the local selection holds, read as the dataset reader reads a pattern.
+  std::string read_selection(const std::string& local) {
+    auto files = data::files_named_by(local);
+    EXPECT_TRUE(files.is_ok()) << files.message();
+    std::string all;
+    for (const std::string& f : *files) all += slurp(f);
+    return all;
+  }
+
+  HubServer server_;
+  fs::path cache_;
+  FetchOptions options_;
+};
+
+TEST(HfDatasetSelection, WhichSourcesNameSeveralFiles) {
+  EXPECT_TRUE(is_hf_dataset_selection("hf://datasets/org/ds"));
+  EXPECT_TRUE(is_hf_dataset_selection("hf://datasets/org/ds@v1.0"));
+  EXPECT_TRUE(is_hf_dataset_selection("hf://datasets/org/ds/"));
+  EXPECT_TRUE(is_hf_dataset_selection("hf://datasets/org/ds/data"));
+  EXPECT_TRUE(is_hf_dataset_selection("hf://datasets/org/ds/data/"));
+  EXPECT_TRUE(is_hf_dataset_selection("hf://datasets/org/ds/data/train-*.parquet"));
+  EXPECT_TRUE(is_hf_dataset_selection("hf://datasets/org/ds/*/train.jsonl"));
+  EXPECT_FALSE(is_hf_dataset_selection("hf://datasets/org/ds/data/train.parquet"));
+  EXPECT_FALSE(is_hf_dataset_selection("hf://datasets/org/ds/validation.jsonl.gz"));
+  EXPECT_FALSE(is_hf_dataset_selection("hf://org/model"));
+  EXPECT_FALSE(is_hf_dataset_selection("hf://org/model/file.gguf"));
+  EXPECT_FALSE(is_hf_dataset_selection("hf://datasets/org"));
+  EXPECT_FALSE(is_hf_dataset_selection("hf://datasets/org/ds/../x/"));
+  EXPECT_FALSE(is_hf_dataset_selection("https://example.com/data/"));
+}
+
+TEST(HfDatasetSelection, ChoosesTheOneSetOfDataFilesOrNamesEach) {
+  const std::vector<RepoFile> listing = {{"README.md", 10},
+                                         {"data/test-00000-of-00001.parquet", 100},
+                                         {"data/train-00000-of-00002.parquet", 2 << 20},
+                                         {"data/train-00001-of-00002.parquet", 2 << 20},
+                                         {"extra/notes.txt", 5}};
+  auto train = choose_dataset_files(listing, "", "data/train-*.parquet", "S", "hf://datasets/o/r");
+  ASSERT_TRUE(train.is_ok()) << train.message();
+  ASSERT_EQ(train->size(), 2u);
+  EXPECT_EQ((*train)[1].path, "data/train-00001-of-00002.parquet");
+  // '*' does not cross '/'.
+  EXPECT_FALSE(choose_dataset_files(listing, "", "*.parquet", "S", "hf://datasets/o/r").is_ok());
+  auto none = choose_dataset_files(listing, "", "data/valid*", "S", "hf://datasets/o/r");
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_NE(none.message().find("S: no file of the repository matches 'data/valid*'"), std::string::npos);
+
+  auto both = choose_dataset_files(listing, "data", "", "S", "hf://datasets/o/r");
+  ASSERT_FALSE(both.is_ok());
+  EXPECT_NE(both.message().find("S holds 2 sets of data files; name one:"), std::string::npos) << both.message();
+  EXPECT_NE(both.message().find("hf://datasets/o/r/data/test-00000-of-00001.parquet  (1 file, 100 bytes)"),
+            std::string::npos)
+      << both.message();
+  EXPECT_NE(both.message().find("hf://datasets/o/r/data/train-*-of-*.parquet  (2 files, 4.0 MiB)"), std::string::npos)
+      << both.message();
+
+  const std::vector<RepoFile> one_split = {{"README.md", 1}, {"a/x-0.jsonl", 1}, {"a/x-1.jsonl", 1}, {"b.txt", 1}};
+  auto whole = choose_dataset_files(one_split, "", "", "S", "p");
+  ASSERT_TRUE(whole.is_ok()) << whole.message();
+  EXPECT_EQ(whole->size(), 2u);
+  auto empty = choose_dataset_files(one_split, "b", "", "S", "p");
+  ASSERT_FALSE(empty.is_ok());
+  EXPECT_NE(empty.message().find("no data files (.parquet, .jsonl, .json, optionally .gz) under b/"), std::string::npos)
+      << empty.message();
+}
+
+TEST(HttpGet, NextLinkOfALinkHeader) {
+  EXPECT_EQ(next_link_of(R"( <https://h/api?cursor=abc>; rel="next")"), "https://h/api?cursor=abc");
+  EXPECT_EQ(next_link_of(R"(<https://h/p1>; rel="prev", <https://h/p3>; rel="next")"), "https://h/p3");
+  EXPECT_EQ(next_link_of(R"(<https://h/p1>; rel="prev")"), "");
+  EXPECT_EQ(next_link_of(""), "");
+  EXPECT_EQ(next_link_of("<broken"), "");
+}
+
+// A pattern pulls the files it matches, listed over several pages, and reads as their rows in order.
+TEST_F(HfDatasetTest, APatternPullsTheFilesItMatches) {
+  auto local = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
+  ASSERT_TRUE(local.is_ok()) << local.message();
+  EXPECT_EQ(local->back(), '*') << *local;
+  EXPECT_EQ(read_selection(*local), rows(0, 5));
+  EXPECT_GE(server_.listings(), 2);  // the listing came in pages
+  EXPECT_EQ(server_.downloads(), 2);
+
+  // Again: the listing is asked for, the files come from the cache.
+  auto again = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
+  ASSERT_TRUE(again.is_ok()) << again.message();
+  EXPECT_EQ(*again, *local);
+  EXPECT_EQ(server_.downloads(), 2);
+
+  // A file the repository drops leaves the folder at the next pull.
+  server_.remove("org/ds", "data/train-00001-of-00002.jsonl");
+  auto fewer = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
+  ASSERT_TRUE(fewer.is_ok()) << fewer.message();
+  EXPECT_EQ(read_selection(*fewer), rows(0, 3));
+}
+
+// A repository with one set of data files is that set; a lone file comes back as its own path.
+TEST_F(HfDatasetTest, ARepositoryWithOneSetIsThatSet) {
+  auto local = fetch_hf_dataset("hf://datasets/org/one", options_);
+  ASSERT_TRUE(local.is_ok()) << local.message();
+  EXPECT_EQ(fs::path(*local).filename(), "pairs.jsonl");
+  EXPECT_EQ(slurp(*local), rows(0, 4));
+  auto folder = fetch_hf_dataset("hf://datasets/org/ds/data/", options_);
+  ASSERT_FALSE(folder.is_ok());
+  EXPECT_NE(folder.message().find("hf://datasets/org/ds/data/ holds 2 sets of data files; name one:\n  "
+                                  "hf://datasets/org/ds/data/test-00000-of-00001.jsonl  (1 file, "),
+            std::string::npos)
+      << folder.message();
+  EXPECT_NE(folder.message().find("hf://datasets/org/ds/data/train-*-of-*.jsonl  (2 files, "), std::string::npos)
+      << folder.message();
+  EXPECT_EQ(server_.downloads(), 1);  // nothing of the refused selection was pulled
+}
+
+// Without the network, a selection pulled before is read from the cache (with a warning).
+TEST_F(HfDatasetTest, AnEarlierPullServesWhenTheHubCannotBeReached) {
+  auto local = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
+  ASSERT_TRUE(local.is_ok()) << local.message();
+  FetchOptions offline = options_;
+  offline.hf_endpoint = "http://127.0.0.1:1";  // nothing listens there
+  auto kept = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", offline);
+  // Another endpoint is another cache folder: nothing pulled there before, so the error stands.
+  ASSERT_FALSE(kept.is_ok());
+  EXPECT_NE(kept.message().find("GET http://127.0.0.1:1/api/datasets/org/ds/tree/main/data?recursive=true"),
+            std::string::npos)
+      << kept.message();
+  // Into a named folder, then offline into the same folder.
+  FetchOptions into = options_;
+  into.out_path = (cache_ / "named").string();
+  ASSERT_TRUE(fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", into).is_ok());
+  into.hf_endpoint = "http://127.0.0.1:1";
+  auto offline_named = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", into);
+  ASSERT_TRUE(offline_named.is_ok()) << offline_named.message();
+  EXPECT_EQ(read_selection(*offline_named), rows(0, 5));
+}
+
+TEST_F(HfDatasetTest, ErrorsSayWhatIsWrong) {
+  auto missing = fetch_hf_dataset("hf://datasets/org/nothing", options_);
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_NE(missing.message().find("hf://datasets/org/nothing: no such dataset repository, revision or folder"),
+            std::string::npos)
+      << missing.message();
+  options_.expected_sha256 = std::string(64, 'a');
+  auto hashed = fetch_hf_dataset("hf://datasets/org/one", options_);
+  ASSERT_FALSE(hashed.is_ok());
+  EXPECT_NE(hashed.message().find("--sha256 checks one file"), std::string::npos);
+  options_.expected_sha256.clear();
+  // A named folder that holds other files would make the pattern read them too.
+  options_.out_path = (cache_ / "busy").string();
+  fs::create_directories(options_.out_path);
+  std::ofstream(options_.out_path + "/mine.txt") << "x";
+  auto busy = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
+  ASSERT_FALSE(busy.is_ok());
+  EXPECT_NE(busy.message().find("holds mine.txt, which is not a file of"), std::string::npos) << busy.message();
+  EXPECT_TRUE(fs::exists(options_.out_path + "/mine.txt"));
+}
+
+// -i and `pull` take a selection; pull prints the local pattern.
+TEST_F(HfDatasetTest, CommandsTakeASelection) {
+  const std::string env = "HF_ENDPOINT=" + server_.base() + " ARBITER_CACHE=" + cache_.string() + " ";
+  auto run = [&](const std::string& args) {
+    FILE* pipe = ::popen((env + ARBITER_BINARY + " " + args).c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+    return std::make_pair(WEXITSTATUS(::pclose(pipe)), out);
+  };
+  const auto [info_rc, info] = run("info --data 'hf://datasets/org/ds/data/train-*.jsonl' --json 2>&1");
+  ASSERT_EQ(info_rc, 0) << info;
+  EXPECT_NE(info.find("\"rows\": 5"), std::string::npos) << info;
+  const auto [pull_rc, pulled] = run("pull -q 'hf://datasets/org/ds/data/train-*.jsonl' 2>/dev/null");
+  ASSERT_EQ(pull_rc, 0) << pulled;
+  EXPECT_EQ(pulled.back(), '\n');
+  EXPECT_EQ(read_selection(pulled.substr(0, pulled.size() - 1)), rows(0, 5));
+  const auto [bare_rc, bare] = run("info --data hf://datasets/org/ds 2>&1");
+  EXPECT_NE(bare_rc, 0);
+  EXPECT_NE(bare.find("hf://datasets/org/ds holds 2 sets of data files; name one:"), std::string::npos) << bare;
+}
+
+}  // namespace hf_dataset_test
+}  // namespace arbiter::fetch
