@@ -138,7 +138,9 @@ Result<std::vector<RepoFile>> list_files(const DatasetSource& d, const std::stri
     if (!pages_seen.insert(url).second) return error(source + ": the listing's pages lead back to " + url);
     if (pages_seen.size() > 1000) return error(source + ": the listing has more than 1000 pages");
     get.bearer_token = !options.hf_token.empty() && url_origin(url) == url_origin(endpoint) ? options.hf_token : "";
-    ARB_ASSIGN(HttpGetResult page, http_get(url, get));
+    Result<HttpGetResult> got = http_get(url, get);
+    if (!got.is_ok()) return got.status().with_context(source + ": listing its files");
+    HttpGetResult& page = *got;
     if (page.http_status == 404)
       return error(source + ": no such dataset repository, revision or folder (GET " + url +
                    ": HTTP 404; a private repository also answers so without HF_TOKEN)");
