@@ -117,7 +117,7 @@ Result<ConvertReport> convert_hf_to_gguf(const std::string& hf_dir, const Conver
   if (!metadata) return metadata.status().with_context(hf_dir);
   ARB_TRY(add_vocab_metadata(hf_dir, config, *metadata));
   set_metadata(*metadata, "general.quantization_version", GgufValue::from_u32(2));
-  return write_gguf_jobs(options.out_path, *metadata, jobs, "convert", options.progress);
+  return write_gguf_jobs(options.out_path, *metadata, jobs, "convert", options.progress, options.split_max_bytes);
 }
 
 }  // namespace arbiter

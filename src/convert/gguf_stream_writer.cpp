@@ -68,6 +68,11 @@ Status GgufStreamWriter::write_next(const void* data, size_t nbytes) {
 }
 
 Status GgufStreamWriter::finish() {
+  ARB_TRY(close());
+  return commit();
+}
+
+Status GgufStreamWriter::close() {
   if (file_ == nullptr) return error(tmp_path_ + ": writer is closed");
   if (next_ != tensors_.size()) {
     return error(tmp_path_ + ": " + std::to_string(tensors_.size() - next_) + " declared tensors were not written");
@@ -78,6 +83,13 @@ Status GgufStreamWriter::finish() {
     std::remove(tmp_path_.c_str());
     return error(tmp_path_ + ": write failed on close: " + std::strerror(errno));
   }
+  closed_ = true;
+  return Status::ok();
+}
+
+Status GgufStreamWriter::commit() {
+  if (!closed_) return error(tmp_path_ + ": commit before close");
+  if (finished_) return Status::ok();
   if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp_path_.c_str());

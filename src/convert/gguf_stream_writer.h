@@ -25,8 +25,13 @@ class GgufStreamWriter {
 
   // The next tensor's bytes, in the order given to open(); nbytes must be its exact size.
   Status write_next(const void* data, size_t nbytes);
-  // Checks every tensor was written, closes and renames the file into place.
+  // Checks every tensor was written, closes and renames the file into place: close() then commit().
   Status finish();
+  // The two halves of finish(), for several files that should all land or none (a split model): close()
+  // every one, then commit() each. A writer destroyed closed but not committed still removes its file.
+  Status close();
+  Status commit();
+  const std::string& path() const { return path_; }
 
  private:
   GgufStreamWriter() = default;
@@ -38,7 +43,7 @@ class GgufStreamWriter {
   std::vector<GgufTensorInfo> tensors_;
   std::vector<size_t> sizes_;
   size_t next_ = 0;
-  bool finished_ = false;
+  bool closed_ = false, finished_ = false;
 };
 
 // Bytes of a tensor with this type and row-major shape; an error names the tensor.

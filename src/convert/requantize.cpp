@@ -1,9 +1,12 @@
 // arbiter quantize: a GGUF file -> the same model in another type, tensor by tensor.
+#include <filesystem>
+
 #include "convert/convert.h"
 #include "convert/job_writer.h"
 #include "convert/metadata.h"
 #include "convert/quant_plan.h"
 #include "io/gguf.h"
+#include "io/gguf_split_name.h"
 
 namespace arbiter {
 
@@ -12,6 +15,16 @@ Result<ConvertReport> quantize_gguf(const std::string& in_path, const std::strin
   ARB_ASSIGN(const OutputType type, parse_output_type(options.type));
   if (in_path == out_path) return error(out_path + ": the output must not overwrite the input");
   ARB_ASSIGN(auto gguf, GgufFile::open(in_path));
+  // Nor any file of a split input: the same name, or a split output named as the input's files are.
+  const std::string out_prefix = out_path.size() > 5 ? out_path.substr(0, out_path.size() - 5) : out_path;
+  for (const std::string& file : gguf->files()) {
+    std::error_code ec;
+    const auto split = parse_gguf_split_name(file);
+    if (std::filesystem::weakly_canonical(file, ec) == std::filesystem::weakly_canonical(out_path, ec) ||
+        (split && options.split_max_bytes > 0 &&
+         std::filesystem::weakly_canonical(split->prefix, ec) == std::filesystem::weakly_canonical(out_prefix, ec)))
+      return error(out_path + ": the output must not overwrite the input (" + file + ")");
+  }
   const std::string arch = gguf->get_string("general.architecture").value_or("");
   const int64_t n_layers = gguf->get_int(arch + ".block_count").value_or(0);
   const bool has_output = gguf->tensor("output.weight") != nullptr;
@@ -35,7 +48,7 @@ Result<ConvertReport> quantize_gguf(const std::string& in_path, const std::strin
   GgufMetadata metadata = gguf->metadata();
   set_metadata(metadata, "general.file_type", GgufValue::from_u32(type.file_type));
   set_metadata(metadata, "general.quantization_version", GgufValue::from_u32(2));
-  return write_gguf_jobs(out_path, metadata, jobs, "quantize", options.progress);
+  return write_gguf_jobs(out_path, metadata, jobs, "quantize", options.progress, options.split_max_bytes);
 }
 
 }  // namespace arbiter

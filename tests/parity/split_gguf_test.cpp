@@ -193,6 +193,113 @@ TEST(SplitGguf, FilesThatDoNotFitTogetherAreErrorsNamingThem) {
   }
 }
 
+// The GGUF type code that follows `key` in a file's header (GGUF: the key's bytes, then a u32 type).
+int64_t raw_key_type(const std::string& path, const std::string& key) {
+  const std::string bytes = read_text(path);
+  const size_t at = bytes.find(key);
+  if (at == std::string::npos || at + key.size() + 4 > bytes.size()) return -1;
+  uint32_t type = 0;
+  std::memcpy(&type, bytes.data() + at + key.size(), 4);
+  return type;
+}
+
+// The tensor bytes (with padding to 32) a file holds after its header, for a split file without metadata.
+std::vector<std::string> split_files_named(const std::string& prefix) {
+  std::vector<std::string> files;
+  for (int64_t count = 1; count < 100 && files.empty(); ++count)
+    if (std::filesystem::exists(split_name(prefix, 0, count)))
+      for (int64_t i = 0; i < count; ++i) files.push_back(split_name(prefix, i, count));
+  return files;
+}
+
+// `quantize` and `convert --split-max-size` write a model as gguf-split does: files of at most that much
+// tensor data, the metadata in the first, the split keys in each with gguf-split's types; the files open as
+// the whole model, tensor for tensor, and run to transformers' reference.
+TEST(SplitGguf, QuantizeAndConvertCutTheirOutputIntoFiles) {
+  const std::string input = kShared + "/fixtures/gguf/qwen2.f32.gguf";
+  const std::string whole_path = test::scratch_path("whole.q8_0.gguf");
+  ASSERT_EQ(run_arbiter("quantize " + input + " " + whole_path + " --type q8_0").exit_code, 0);
+  auto whole = GgufFile::open(whole_path);
+  ASSERT_TRUE(whole.is_ok()) << whole.message();
+  uint64_t total = 0;
+  for (const TensorView& t : (*whole)->tensors()) total += (t.nbytes + 31) / 32 * 32;
+  const uint64_t max_bytes = total / 3 + 1;
+
+  const std::string prefix = test::scratch_path("cut.q8_0");
+  const RunResult cut = run_arbiter("quantize " + input + " " + prefix + ".gguf --type q8_0 --split-max-size " +
+                                    std::to_string(max_bytes));
+  ASSERT_EQ(cut.exit_code, 0) << cut.out;
+  const std::vector<std::string> files = split_files_named(prefix);
+  ASSERT_GE(files.size(), 3u) << cut.out;
+  EXPECT_NE(cut.out.find("(" + std::to_string(files.size()) + " files)"), std::string::npos) << cut.out;
+  EXPECT_FALSE(std::filesystem::exists(prefix + ".gguf"));
+  for (const std::string& file : files) EXPECT_FALSE(std::filesystem::exists(file + ".tmp")) << file;
+
+  auto joined = GgufFile::open(files[0]);
+  ASSERT_TRUE(joined.is_ok()) << joined.message();
+  EXPECT_EQ((*joined)->files(), files);
+  ASSERT_EQ((*joined)->tensors().size(), (*whole)->tensors().size());
+  for (const TensorView& t : (*whole)->tensors()) {
+    const TensorView* found = (*joined)->tensor(t.name);
+    ASSERT_NE(found, nullptr) << t.name;
+    ASSERT_EQ(found->nbytes, t.nbytes) << t.name;
+    EXPECT_EQ(std::memcmp(found->data, t.data, t.nbytes), 0) << t.name;
+  }
+  ASSERT_EQ((*joined)->metadata().size(), (*whole)->metadata().size());
+  for (size_t k = 0; k < (*whole)->metadata().size(); ++k)
+    EXPECT_EQ((*joined)->metadata()[k].first, (*whole)->metadata()[k].first);
+  // Later files hold the split keys and their tensors only: at most max_bytes of data plus a small header.
+  for (size_t i = 1; i < files.size(); ++i) {
+    EXPECT_LE(std::filesystem::file_size(files[i]), max_bytes + 4096) << files[i];
+    EXPECT_EQ(read_text(files[i]).find("general.architecture"), std::string::npos) << files[i];
+  }
+  // gguf-split's types: u16 (2) split.no and split.count, i32 (5) split.tensors.count.
+  for (const std::string& file : {files.front(), files.back()}) {
+    EXPECT_EQ(raw_key_type(file, "split.no"), 2) << file;
+    EXPECT_EQ(raw_key_type(file, "split.count"), 2) << file;
+    EXPECT_EQ(raw_key_type(file, "split.tensors.count"), 5) << file;
+  }
+
+  // convert from the Hugging Face fixture, cut in two or more, runs to the float64 reference.
+  const std::string converted = test::scratch_path("converted.f32");
+  const RunResult convert = run_arbiter("convert " + kShared + "/fixtures/hf/qwen2 -o " + converted +
+                                        ".gguf --type f32 --split-max-size " + std::to_string(total / 2));
+  ASSERT_EQ(convert.exit_code, 0) << convert.out;
+  const std::vector<std::string> converted_files = split_files_named(converted);
+  ASSERT_GE(converted_files.size(), 2u) << convert.out;
+  auto model = load_model(converted_files[0]);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  auto ref = SafetensorsFile::open(kShared + "/fixtures/hf/qwen2/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok()) << ref.message();
+  set_matmul_precision(MatmulPrecision::kF32);
+  struct Restore {
+    ~Restore() { set_matmul_precision(MatmulPrecision::kAuto); }
+  } restore;
+  auto backend = make_cpu_backend(*model);
+  const std::vector<SequenceInput> sequences = reference_sequences(**ref);
+  ASSERT_FALSE(sequences.empty());
+  auto out = backend->forward({sequences[0]}, reference_read_options((*model)->config));
+  ASSERT_TRUE(out.is_ok()) << out.message();
+  for (const ComparedTensor& tensor : compared_tensors(**ref, 0, (*out)[0], (*model)->config))
+    EXPECT_LE(relative_max_error(tensor.ours, tensor.reference), 1e-5) << tensor.name;
+
+  // Sizes and names that cannot work.
+  auto expect_error = [](const std::string& args, const std::string& part) {
+    const RunResult r = run_arbiter(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_NE(r.out.find(part), std::string::npos) << r.out;
+  };
+  expect_error("quantize " + input + " " + prefix + "2.gguf --split-max-size 5X", "unknown unit 'X'");
+  expect_error("quantize " + input + " " + prefix + "2.gguf --split-max-size -1G", "is not a size");
+  expect_error("quantize " + input + " " + prefix + ".bin --split-max-size " + std::to_string(max_bytes),
+               "needs an output name ending in .gguf");
+  expect_error("quantize " + input + " " + prefix + "-00001-of-00002.gguf --split-max-size " + std::to_string(max_bytes),
+               "name the whole model (NAME.gguf)");
+  // Requantizing a split model into names of its own files would write over them.
+  expect_error("quantize " + files[0] + " " + prefix + ".gguf --type q8_0 --split-max-size " + std::to_string(max_bytes),
+               "the output must not overwrite the input");
+}
+
 // A directory without config.json names the GGUF model in it (a model's GGUF repository as downloaded);
 // a split model counts once. Several models, or none, are errors that say so.
 TEST(SplitGguf, ADirectoryHoldingOneGgufModelNamesIt) {
