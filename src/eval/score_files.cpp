@@ -154,6 +154,28 @@ Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, con
   }, error_rows);
 }
 
+Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
+                                                   size_t* error_rows) {
+  return read_rows<RmBenchRow>(path, [&](const json& row) -> Result<RmBenchRow> {
+    RmBenchRow out;
+    if (!row.contains(fields.scores)) return error("missing field '" + fields.scores + "'");
+    ARB_ASSIGN(const std::vector<double> scores, numbers_at(row.at(fields.scores), fields.scores));
+    if (!row.contains(fields.num_chosen))
+      return error("missing field '" + fields.num_chosen + "' (how many of '" + fields.scores +
+                   "' are chosen responses; `arbiter score` writes it for rows that list them)");
+    const json& n = row.at(fields.num_chosen);
+    if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() >= int64_t(scores.size()))
+      return error("field '" + fields.num_chosen + "' is " + n.dump() + ": expected 1.." + std::to_string(scores.size() - 1));
+    const size_t chosen = size_t(n.get<int64_t>());
+    out.chosen.assign(scores.begin(), scores.begin() + std::ptrdiff_t(chosen));
+    out.rejected.assign(scores.begin() + std::ptrdiff_t(chosen), scores.end());
+    if (row.contains(fields.domain)) {
+      ARB_ASSIGN(out.domain, string_at(row, fields.domain));
+    }
+    return out;
+  }, error_rows);
+}
+
 Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
                                                           const std::string& strength_field, size_t* error_rows) {
   return read_rows<PreferencePair>(path, [&](const json& row) -> Result<PreferencePair> {

@@ -13,6 +13,7 @@
 #include "eval/preference.h"
 #include "eval/process_bench.h"
 #include "eval/rewardbench.h"
+#include "eval/rm_bench.h"
 
 namespace arbiter::eval {
 
@@ -36,6 +37,16 @@ struct BestOfNFields {
 
 Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,
                                                      size_t* error_rows = nullptr);
+
+struct RmBenchFields {
+  std::string scores = "scores";          // the chosen responses' scores, then the rejected ones'
+  std::string num_chosen = "num_chosen";  // how many of `scores` are chosen (`arbiter score` writes it)
+  std::string domain = "domain";          // absent: every row in one domain
+};
+
+// RM-Bench rows: `scores` split after `num_chosen` into chosen and rejected (each by style).
+Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
+                                                   size_t* error_rows = nullptr);
 
 // Rows with `per_layer_logits` [L+1][K], `score_values` [K] and the human label in `human_field`; or a
 // pairwise judge's rows (`score_values` and `comparisons`), each comparison that has `human_field` as

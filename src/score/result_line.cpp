@@ -27,10 +27,12 @@ void add_response_results(nlohmann::json& line, std::vector<nlohmann::json> per_
       nlohmann::json scores = nlohmann::json::array();
       for (const auto& r : per_response) scores.push_back(r[rank_key]);
       line["scores"] = scores;
+      // The chosen responses come first: how many, so that `eval rmbench` can split the list.
+      if (best_of_n) line["num_chosen"] = raw["chosen"].size();
     }
     line["responses"] = std::move(per_response);
   }
-  for (const char* passthrough : {"subset", "num_correct"})
+  for (const char* passthrough : {"subset", "num_correct", "domain"})
     if (raw.is_object() && raw.contains(passthrough)) line[passthrough] = raw[passthrough];
   for (const auto& [name, value] : example.labels) line["human_" + name] = value;
   // Per-step labels (null where unknown), for step-level evaluation of a process reward model.

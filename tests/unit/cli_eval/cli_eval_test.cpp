@@ -188,6 +188,58 @@ TEST_F(CliEval, RewardBenchV1Sections) {
   EXPECT_NEAR(j["overall"].get<double>(), (chat + reasoning) / 2, 1e-9);
 }
 
+// RM-Bench rows (three chosen and three rejected responses, by style) scored by a sequence classifier:
+// the scores come with num_chosen and the domain, and eval rmbench's matrix is the one the scores make.
+TEST_F(CliEval, RmBenchFromAScoringRun) {
+  nlohmann::json rows = nlohmann::json::array();
+  const char* domains[] = {"chat", "math", "safety-refuse", "safety-response", "chat"};
+  for (int i = 0; i < 5; ++i) {
+    const std::string n = std::to_string(i);
+    rows.push_back({{"id", "q" + n},
+                    {"prompt", "Question " + n + "?"},
+                    {"chosen", {"Right " + n + ".", "The right answer to " + n + ", in detail.", "**Right** " + n + "."}},
+                    {"rejected", {"Wrong " + n + ".", "A wrong answer to " + n + ", in detail.", "**Wrong** " + n + "."}},
+                    {"domain", domains[i]}});
+  }
+  const std::string data = temp_file("rm_bench.json", rows.dump());
+  const std::string scored = temp_file("rm_bench.scores.jsonl", "");
+  const RunResult score = run_arbiter("score -q -m " + arbiter::testing::kShared + "/fixtures/hf/qwen2-seqcls1 -i " +
+                                      data + " -o " + scored);
+  ASSERT_EQ(score.exit_code, 0) << score.out;
+  // The chat matrix from the scored lines, counted here.
+  std::vector<std::vector<double>> chat(3, std::vector<double>(3, 0.0));
+  std::ifstream lines(scored);
+  std::string line;
+  int chat_rows = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    ASSERT_EQ(j["num_chosen"], 3) << line;
+    ASSERT_EQ(j["scores"].size(), 6u) << line;
+    if (j["domain"] != "chat") continue;
+    ++chat_rows;
+    for (int c = 0; c < 3; ++c)
+      for (int r = 0; r < 3; ++r) chat[c][r] += j["scores"][c].get<double>() > j["scores"][3 + r].get<double>() ? 1 : 0;
+  }
+  ASSERT_EQ(chat_rows, 2);
+  for (auto& row : chat)
+    for (double& v : row) v /= 2;
+  const RunResult r = run_arbiter("eval rmbench --json --input " + scored);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["domains"]["chat"]["matrix"], nlohmann::json(chat));
+  EXPECT_EQ(j["domains"]["safety"]["n"], 2);
+  EXPECT_EQ(j["subdomains"]["safety-refuse"]["n"], 1);
+  EXPECT_EQ(j["domains"].size(), 3u);
+  const double normal = 100.0 * (chat[0][0] + chat[1][1] + chat[2][2]) / 3;
+  EXPECT_NEAR(j["domains"]["chat"]["normal"].get<double>(), normal, 1e-9);
+
+  // A file without num_chosen (RewardBench 2 rows scored elsewhere) says what is missing.
+  const std::string bare = temp_file("bare.jsonl", "{\"scores\": [1, 2, 3, 4, 5, 6]}\n");
+  const RunResult missing = run_arbiter("eval rmbench --input " + bare);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.out.find("missing field 'num_chosen'"), std::string::npos) << missing.out;
+}
+
 TEST_F(CliEval, RewardBenchV2Detected) {
   const std::string path = temp_file("v2.jsonl",
                                      "{\"subset\": \"Math\", \"id\": \"a\", \"scores\": [3, 1, 2, 0]}\n"

@@ -1,0 +1,92 @@
+// eval rmbench: RM-Bench's easy / normal / hard accuracy per domain from a scored file (`arbiter score`
+// of RM-Bench rows writes each row's six scores, chosen first, with num_chosen and domain).
+#include "cli/cmd_eval_rm_bench.h"
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "cli/output_format.h"
+#include "core/log.h"
+#include "data/json_rows.h"
+#include "eval/rm_bench.h"
+#include "eval/score_files.h"
+
+namespace arbiter::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct RmBenchArgs {
+  std::string input;
+  eval::RmBenchFields fields;
+  bool as_json = false;
+};
+
+std::string percent(double v) { return std::isnan(v) ? "     -" : fixed(100.0 * v, 2); }
+
+json scores_json(const eval::RmBenchScores& s, bool with_matrix) {
+  json out = {{"n", s.n},
+              {"easy", number_or_null(100.0 * s.easy)},
+              {"normal", number_or_null(100.0 * s.normal)},
+              {"hard", number_or_null(100.0 * s.hard)},
+              {"average", number_or_null(100.0 * s.average)}};
+  if (with_matrix) out["matrix"] = s.matrix;  // shares, chosen style (row) over rejected style (column)
+  return out;
+}
+
+void print_scores(const std::string& name, const eval::RmBenchScores& s) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%-18s %6zu  %6s  %6s  %6s  %6s", name.c_str(), s.n, percent(s.easy).c_str(),
+                percent(s.normal).c_str(), percent(s.hard).c_str(), percent(s.average).c_str());
+  print_line(buf);
+}
+
+Status run_rm_bench(const RmBenchArgs& args) {
+  size_t error_rows = 0;
+  ARB_ASSIGN(const std::vector<eval::RmBenchRow> rows, eval::read_rm_bench_rows(args.input, args.fields, &error_rows));
+  if (error_rows > 0)
+    log_warn(args.input + ": " + std::to_string(error_rows) + " error lines of the scoring run left out of the results");
+  auto report = eval::score_rm_bench(rows);
+  if (!report) return report.status().with_context(args.input);
+  if (args.as_json) {
+    json domains = json::object(), subdomains = json::object();
+    for (const auto& [name, s] : report->domains) domains[name] = scores_json(s, true);
+    for (const auto& [name, s] : report->subdomains) subdomains[name] = scores_json(s, true);
+    print_line(data::dump_json(json{{"rows", rows.size()},
+                                    {"error_rows", error_rows},
+                                    {"styles", report->styles},
+                                    {"domains", domains},
+                                    {"subdomains", subdomains},
+                                    {"overall", scores_json(report->overall, false)}}));
+    return Status::ok();
+  }
+  print_line("domain                  n    easy  normal    hard     avg");
+  for (const auto& [name, s] : report->domains) {
+    print_scores(name, s);
+    if (name == "safety")
+      for (const auto& [sub, t] : report->subdomains) print_scores("  " + sub, t);
+  }
+  print_scores("mean of domains", report->overall);
+  return Status::ok();
+}
+
+}  // namespace
+
+RmBenchSubcommand add_rm_bench_subcommand(CLI::App& eval) {
+  auto args = std::make_shared<RmBenchArgs>();
+  CLI::App* app = eval.add_subcommand(
+      "rmbench", "RM-Bench easy / normal / hard accuracy per domain (chosen vs rejected in every pair of styles)");
+  app->add_option("--input", args->input, "scored RM-Bench rows (`arbiter score` output; JSONL / JSON / Parquet)")
+      ->required();
+  app->add_option("--scores-field", args->fields.scores, "the scores, chosen responses first")->capture_default_str();
+  app->add_option("--num-chosen-field", args->fields.num_chosen, "how many of the scores are chosen responses")
+      ->capture_default_str();
+  app->add_option("--domain-field", args->fields.domain, "the row's domain (safety-refuse / safety-response: safety)")
+      ->capture_default_str();
+  app->add_flag("--json", args->as_json, "print one JSON object (with each domain's style matrix)");
+  return {app, [args]() { return run_rm_bench(*args); }};
+}
+
+}  // namespace arbiter::cli
