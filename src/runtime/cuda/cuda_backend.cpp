@@ -380,6 +380,8 @@ Result<std::unique_ptr<Backend>> make_cuda_backend(std::shared_ptr<const Model> 
 Result<std::unique_ptr<Backend>> make_random_cuda_backend(const ModelConfig& config, uint64_t seed, int device_index) {
   const std::string invalid = validate_config(config);
   if (!invalid.empty()) return error(invalid);
+  // The model made here holds no host weights, and a two-layer head is applied on the host.
+  if (config.score_mlp) return error("random device weights: a two-layer reward head is not supported");
   if (config.head_dim > 256)
     return error("the CUDA backend supports head sizes up to 256 (this shape's: " + std::to_string(config.head_dim) + ")");
   auto model = std::make_shared<Model>();

@@ -13,6 +13,10 @@ namespace arbiter::cuda {
 
 inline Status cuda_status(cudaError_t code, const char* what) {
   if (code == cudaSuccess) return Status::ok();
+  // A failed call also leaves its error as the thread's "last error", which the next launch check would
+  // report as its own (an out-of-memory batch would fail the request after it too). Clearing it here
+  // loses nothing: a sticky error (an illegal address) stays whatever is done.
+  cudaGetLastError();
   return error(std::string("CUDA: ") + what + ": " + cudaGetErrorName(code) + " (" + cudaGetErrorString(code) + ")");
 }
 
