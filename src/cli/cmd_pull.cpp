@@ -22,7 +22,7 @@ Status run_pull(PullArgs& args) {
   fetch::apply_environment(args.options);
   if (fetch::is_hf_model_repository(args.source)) {
     ARB_ASSIGN(const std::string folder, fetch::fetch_hf_model(args.source, args.options));
-    log_info("model folder: " + folder);
+    log_info("model: " + folder);
     std::printf("%s\n", folder.c_str());
     return Status::ok();
   }
@@ -31,6 +31,12 @@ Status run_pull(PullArgs& args) {
     ARB_ASSIGN(const std::string local, fetch::fetch_hf_dataset(args.source, args.options));
     log_info("dataset: " + local);
     std::printf("%s\n", local.c_str());
+    return Status::ok();
+  }
+  if (fetch::is_hf_model_pattern(args.source)) {
+    ARB_ASSIGN(const std::string first, fetch::fetch_hf_model_pattern(args.source, args.options));
+    log_info("model: " + first);
+    std::printf("%s\n", first.c_str());
     return Status::ok();
   }
   ARB_ASSIGN(std::vector<fetch::FetchResult> files, fetch::fetch_with_split_files(args.source, args.options));
@@ -52,8 +58,10 @@ const CommandRegistration kPullRegistration({
       sub.add_option("source", args->source,
                      "http(s) URL, hf://ORG/REPO[@REVISION]/FILE, hf://datasets/ORG/REPO[@REVISION]/FILE, "
                      "hf://ORG/REPO[@REVISION] (a model repository's config, safetensors and tokenizer files as one "
-                     "folder), or hf://datasets/ORG/REPO[@REVISION][/FOLDER/ or /PATTERN] (a dataset's files, listed "
-                     "by the Hub: the repository's one set of data files, or those matching data/train-*.parquet)")
+                     "folder; or its one GGUF model, when it has no config.json), hf://ORG/REPO[@REVISION]/PATTERN "
+                     "(the GGUF model whose file matches, case-insensitively: '*q4_k_m*.gguf'), or "
+                     "hf://datasets/ORG/REPO[@REVISION][/FOLDER/ or /PATTERN] (a dataset's files, listed by the Hub: "
+                     "the repository's one set of data files, or those matching data/train-*.parquet)")
           ->required();
       sub.add_option("--sha256", args->options.expected_sha256,
                      "expected SHA-256 (hex): a mismatching download is deleted and the command fails");

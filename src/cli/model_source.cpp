@@ -24,6 +24,8 @@ Status pull_model_source(std::string& model) {
   std::string local;
   if (fetch::is_hf_model_repository(model)) {
     ARB_ASSIGN(local, fetch::fetch_hf_model(model, options));
+  } else if (fetch::is_hf_model_pattern(model)) {
+    ARB_ASSIGN(local, fetch::fetch_hf_model_pattern(model, options));
   } else {
     ARB_ASSIGN(const std::vector<fetch::FetchResult> files, fetch::fetch_with_split_files(model, options));
     local = files.front().path;

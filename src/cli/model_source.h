@@ -10,7 +10,8 @@
 namespace arbiter::cli {
 
 // Replaces a download source in `model` with the local path it was pulled to (a model repository's folder,
-// a GGUF file, a split GGUF's first file); leaves a local path as it is.
+// a GGUF file, a split GGUF's first file, the one GGUF model of a repository or a pattern such as
+// hf://ORG/REPO-GGUF/*q8_0*.gguf); leaves a local path as it is.
 Status pull_model_source(std::string& model);
 
 // The same for a dataset (-i hf://datasets/ORG/REPO/FILE, https://...); a selection of several files

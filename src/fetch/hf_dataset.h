@@ -16,17 +16,13 @@
 
 #include "core/status.h"
 #include "fetch/fetch.h"
+#include "fetch/hf_listing.h"
 
 namespace arbiter::fetch {
 
 // Whether `source` names several files of a dataset repository rather than one: hf://datasets/ORG/REPO
 // [@REV] alone, a folder (a trailing '/', or a last segment without a '.'), or a pattern (*, ?, [...]).
 bool is_hf_dataset_selection(const std::string& source);
-
-struct RepoFile {
-  std::string path;  // within the repository, '/'-separated
-  int64_t size = 0;
-};
 
 // Of a repository's files, those a selection takes: the files matching `pattern` (fnmatch over the path,
 // '*' not crossing '/'), or with no pattern the one set of data files under `folder`. `source` names the

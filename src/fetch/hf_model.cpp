@@ -1,6 +1,9 @@
 #include "fetch/hf_model.h"
 
+#include <fnmatch.h>
+
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
@@ -9,6 +12,7 @@
 #include "core/mapped_file.h"
 #include "fetch/cache.h"
 #include "fetch/sha256.h"
+#include "io/gguf_split_name.h"
 
 namespace arbiter::fetch {
 
@@ -51,7 +55,108 @@ Result<std::vector<std::string>> shard_names(const std::string& index_path) {
   return names;
 }
 
+// hf://ORG/REPO[@REV][/PATH] of a model repository, in parts.
+struct ModelSource {
+  HfRepository repo;
+  std::string path;
+};
+
+Result<ModelSource> parse_model_source(const std::string& source) {
+  if (source.rfind("hf://", 0) != 0) return error(source + ": expected hf://ORG/REPO[@REVISION][/PATH]");
+  std::string rest = source.substr(5);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  const size_t first = rest.find('/');
+  if (first == std::string::npos || first == 0) return error(source + ": expected hf://ORG/REPO[@REVISION][/PATH]");
+  ModelSource m;
+  m.repo.kind = "models";
+  m.repo.org = rest.substr(0, first);
+  if (m.repo.org == "datasets" || m.repo.org == "spaces") return error(source + ": not a model repository");
+  const size_t second = rest.find('/', first + 1);
+  m.repo.name = rest.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+  if (second != std::string::npos) m.path = rest.substr(second + 1);
+  if (const size_t at = m.repo.name.find('@'); at != std::string::npos) {
+    m.repo.revision = m.repo.name.substr(at + 1);
+    m.repo.name = m.repo.name.substr(0, at);
+  }
+  if (m.repo.name.empty() || m.repo.revision.empty()) return error(source + ": empty repository or revision");
+  return m;
+}
+
+bool ends_with_nocase(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  for (size_t i = 0; i < suffix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i]) return false;
+  return true;
+}
+
+// Pulls the model whose first file is `path` (all its files, when split) and returns its first file.
+Result<std::string> pull_gguf(const ModelSource& m, const std::string& path, const FetchOptions& options) {
+  ARB_ASSIGN(const std::vector<FetchResult> files, fetch_with_split_files(m.repo.source_prefix() + "/" + path, options));
+  return files.front().path;
+}
+
 }  // namespace
+
+Result<std::string> choose_gguf_model(const std::vector<RepoFile>& listing, const std::string& pattern,
+                                      const std::string& source, const std::string& source_prefix) {
+  struct GgufModel {
+    std::string first;  // the path the model opens by
+    int64_t files = 0, bytes = 0;
+    bool matches = false;
+  };
+  std::map<std::string, GgufModel> models;  // by the first file's path
+  for (const RepoFile& file : listing) {
+    if (!ends_with_nocase(file.path, ".gguf")) continue;
+    const std::string name = file.path.substr(file.path.rfind('/') == std::string::npos ? 0 : file.path.rfind('/') + 1);
+    if (ends_with_nocase(name.substr(0, std::min<size_t>(name.size(), 6)), "mmproj")) continue;
+    std::string first = file.path;
+    if (const auto split = parse_gguf_split_name(file.path)) first = gguf_split_name(split->prefix, 0, split->count);
+    GgufModel& model = models[first];
+    model.first = first;
+    model.files += 1;
+    model.bytes += file.size;
+    if (pattern.empty() || ::fnmatch(pattern.c_str(), file.path.c_str(), FNM_PATHNAME | FNM_CASEFOLD) == 0)
+      model.matches = true;
+  }
+  std::vector<const GgufModel*> chosen;
+  for (const auto& [first, model] : models)
+    if (model.matches) chosen.push_back(&model);
+  if (chosen.size() == 1) return chosen.front()->first;
+  if (models.empty()) return error(source + ": the repository has no GGUF files");
+  std::string message = source;
+  if (chosen.empty())
+    message += ": no GGUF model of the repository matches '" + pattern + "'; it has " + std::to_string(models.size()) +
+               (models.size() == 1 ? ":" : ", name one:");
+  else if (pattern.empty())
+    message += ": the repository holds " + std::to_string(chosen.size()) + " GGUF models; name one:";
+  else
+    message += ": " + std::to_string(chosen.size()) + " GGUF models match; name one:";
+  size_t shown = 0;
+  for (const auto& [first, model] : models) {
+    if (!chosen.empty() && !model.matches) continue;
+    if (++shown > 30) {
+      message += "\n  ...";
+      break;
+    }
+    message += "\n  " + source_prefix + "/" + first + "  (" + describe_size(model.bytes) +
+               (model.files > 1 ? ", " + std::to_string(model.files) + " files" : "") + ")";
+  }
+  return error(message);
+}
+
+bool is_hf_model_pattern(const std::string& source) {
+  const Result<ModelSource> m = parse_model_source(source);
+  return m.is_ok() && m->path.find_first_of("*?[") != std::string::npos;
+}
+
+Result<std::string> fetch_hf_model_pattern(const std::string& source, const FetchOptions& options) {
+  ARB_ASSIGN(const ModelSource m, parse_model_source(source));
+  if (!options.expected_sha256.empty())
+    return error(source + ": --sha256 checks a named file; name the file rather than a pattern");
+  ARB_ASSIGN(const std::vector<RepoFile> listing, list_hf_files(m.repo, "", source, options));
+  ARB_ASSIGN(const std::string path, choose_gguf_model(listing, m.path, source, m.repo.source_prefix()));
+  return pull_gguf(m, path, options);
+}
 
 bool is_hf_model_repository(const std::string& source) {
   if (source.rfind("hf://", 0) != 0) return false;
@@ -99,7 +204,21 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
     return true;
   };
 
-  ARB_TRY(pull("config.json", true).status());
+  ARB_ASSIGN(const bool has_config, pull("config.json", false));
+  if (!has_config) {
+    // A GGUF release has no config.json: the listing says which GGUF models it holds.
+    ARB_ASSIGN(const ModelSource m, parse_model_source(repo));
+    Result<std::vector<RepoFile>> listing = list_hf_files(m.repo, "", source, options);
+    if (!listing.is_ok()) return error(source + ": the repository has no config.json (" + listing.message() + ")");
+    bool any_gguf = false;
+    for (const RepoFile& f : *listing) any_gguf = any_gguf || ends_with_nocase(f.path, ".gguf");
+    if (!any_gguf)
+      return error(source + ": the repository has no config.json (and no GGUF files): not a model arbiter reads");
+    ARB_ASSIGN(const std::string path, choose_gguf_model(*listing, "", source, m.repo.source_prefix()));
+    FetchOptions file_options = options;
+    file_options.out_path.clear();  // -o names a folder for a safetensors repository, not a file
+    return pull_gguf(m, path, file_options);
+  }
   ARB_ASSIGN(const bool sharded, pull(kIndex, false));
   if (sharded) {
     ARB_ASSIGN(const std::vector<std::string> shards, shard_names((fs::path(folder) / kIndex).string()));

@@ -1,7 +1,8 @@
-// Dataset selections of a Hugging Face repository (hf://datasets/ORG/REPO, a folder, a pattern): listed
-// through a loopback server that answers as the Hub's tree API does (paginated by Link headers), pulled
-// into one folder, read back through the dataset reader; the sets of files a bare repository offers,
-// stale files, working offline from an earlier pull, and the errors.
+// Sources that need the Hub's listing, through a loopback server that answers as its tree API does
+// (paginated by Link headers): dataset selections (hf://datasets/ORG/REPO, a folder, a pattern) pulled
+// into one folder and read back through the dataset reader, with the sets of files a bare repository
+// offers, stale files, working offline from an earlier pull; and GGUF releases (a model repository without
+// config.json, a pattern such as *Q4_K_M*), a split model pulled whole.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <sys/wait.h>
@@ -18,11 +19,12 @@
 
 #include "data/json_rows.h"
 #include "fetch/hf_dataset.h"
+#include "fetch/hf_model.h"
 #include "fetch/http_get.h"
 #include "../../support/scratch_root.h"
 
 namespace arbiter::fetch {
-namespace hf_dataset_test {
+namespace hub_listing_test {
 
 namespace fs = std::filesystem;
 
@@ -40,7 +42,8 @@ std::string rows(int first, int count) {
   return out;
 }
 
-// Repositories of files by path; the tree API lists them two entries a page, folders included.
+// Repositories of files by path ("models:ORG/REPO" for a model repository); the tree API lists them two
+// entries a page, folders included.
 class HubServer {
  public:
   HubServer() {
@@ -50,11 +53,18 @@ class HubServer {
     set("org/ds", "data/test-00000-of-00001.jsonl", rows(100, 1));
     set("org/one", "pairs.jsonl", rows(0, 4));
     set("org/one", ".gitattributes", "*.jsonl filter=lfs");
-    server_.Get(R"(/api/datasets/([^/]+/[^/]+)/tree/([^/]+)(/.*)?)", [this](const httplib::Request& req, httplib::Response& res) {
+    // GGUF releases: several quantizations (one split in two) and a projector; one with a single model.
+    set("models:org/q-GGUF", "README.md", "# quantized");
+    set("models:org/q-GGUF", "q-f16.gguf", std::string(3000, 'f'));
+    set("models:org/q-GGUF", "q-q4_k_m-00001-of-00002.gguf", "first half");
+    set("models:org/q-GGUF", "q-q4_k_m-00002-of-00002.gguf", "second half");
+    set("models:org/q-GGUF", "mmproj-q-f16.gguf", "projector");
+    set("models:org/one-GGUF", "model.Q8_0.gguf", slurp(ARBITER_SHARED_DIR "/models/stories260K/stories260K.gguf"));
+    server_.Get(R"(/api/(models|datasets)/([^/]+/[^/]+)/tree/([^/]+)(/.*)?)", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mutex_);
       ++listings_;
-      const std::string repo = req.matches[1];
-      std::string folder = req.matches[3];
+      const std::string repo = (req.matches[1] == "models" ? "models:" : "") + std::string(req.matches[2]);
+      std::string folder = req.matches[4];
       if (!folder.empty()) folder = folder.substr(1) + "/";
       if (!repos_.count(repo) || req.get_param_value("recursive") != "true") return void(res.status = 404);
       // Every file and folder under `folder`, in path order, as the API gives them.
@@ -76,12 +86,13 @@ class HubServer {
                                    ">; rel=\"next\"");
       res.set_content(page.dump(), "application/json");
     });
-    server_.Get(R"(/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    server_.Get(R"(/(datasets/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto repo = repos_.find(req.matches[1]);
-      if (repo == repos_.end() || !repo->second.count(req.matches[3])) return void(res.status = 404);
+      const std::string name = (req.matches[1].length() == 0 ? "models:" : "") + std::string(req.matches[2]);
+      auto repo = repos_.find(name);
+      if (repo == repos_.end() || !repo->second.count(req.matches[4])) return void(res.status = 404);
       ++downloads_;
-      res.set_content(repo->second[req.matches[3]], "application/octet-stream");
+      res.set_content(repo->second[req.matches[4]], "application/octet-stream");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] {
@@ -123,7 +134,7 @@ class HubServer {
   int listings_ = 0, downloads_ = 0;
 };
 
-class HfDatasetTest : public ::testing::Test {
+class HubTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cache_ = arbiter::test::scratch_root() /
@@ -212,7 +223,7 @@ TEST(HttpGet, NextLinkOfALinkHeader) {
 }
 
 // A pattern pulls the files it matches, listed over several pages, and reads as their rows in order.
-TEST_F(HfDatasetTest, APatternPullsTheFilesItMatches) {
+TEST_F(HubTest, APatternPullsTheFilesItMatches) {
   auto local = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
   ASSERT_TRUE(local.is_ok()) << local.message();
   EXPECT_EQ(local->back(), '*') << *local;
@@ -234,7 +245,7 @@ TEST_F(HfDatasetTest, APatternPullsTheFilesItMatches) {
 }
 
 // A repository with one set of data files is that set; a lone file comes back as its own path.
-TEST_F(HfDatasetTest, ARepositoryWithOneSetIsThatSet) {
+TEST_F(HubTest, ARepositoryWithOneSetIsThatSet) {
   auto local = fetch_hf_dataset("hf://datasets/org/one", options_);
   ASSERT_TRUE(local.is_ok()) << local.message();
   EXPECT_EQ(fs::path(*local).filename(), "pairs.jsonl");
@@ -251,7 +262,7 @@ TEST_F(HfDatasetTest, ARepositoryWithOneSetIsThatSet) {
 }
 
 // Without the network, a selection pulled before is read from the cache (with a warning).
-TEST_F(HfDatasetTest, AnEarlierPullServesWhenTheHubCannotBeReached) {
+TEST_F(HubTest, AnEarlierPullServesWhenTheHubCannotBeReached) {
   auto local = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
   ASSERT_TRUE(local.is_ok()) << local.message();
   FetchOptions offline = options_;
@@ -272,10 +283,10 @@ TEST_F(HfDatasetTest, AnEarlierPullServesWhenTheHubCannotBeReached) {
   EXPECT_EQ(read_selection(*offline_named), rows(0, 5));
 }
 
-TEST_F(HfDatasetTest, ErrorsSayWhatIsWrong) {
+TEST_F(HubTest, ErrorsSayWhatIsWrong) {
   auto missing = fetch_hf_dataset("hf://datasets/org/nothing", options_);
   ASSERT_FALSE(missing.is_ok());
-  EXPECT_NE(missing.message().find("hf://datasets/org/nothing: no such dataset repository, revision or folder"),
+  EXPECT_NE(missing.message().find("hf://datasets/org/nothing: no such repository, revision or folder"),
             std::string::npos)
       << missing.message();
   options_.expected_sha256 = std::string(64, 'a');
@@ -294,7 +305,7 @@ TEST_F(HfDatasetTest, ErrorsSayWhatIsWrong) {
 }
 
 // -i and `pull` take a selection; pull prints the local pattern.
-TEST_F(HfDatasetTest, CommandsTakeASelection) {
+TEST_F(HubTest, CommandsTakeASelection) {
   const std::string env = "HF_ENDPOINT=" + server_.base() + " ARBITER_CACHE=" + cache_.string() + " ";
   auto run = [&](const std::string& args) {
     FILE* pipe = ::popen((env + ARBITER_BINARY + " " + args).c_str(), "r");
@@ -315,5 +326,66 @@ TEST_F(HfDatasetTest, CommandsTakeASelection) {
   EXPECT_NE(bare.find("hf://datasets/org/ds holds 2 sets of data files; name one:"), std::string::npos) << bare;
 }
 
-}  // namespace hf_dataset_test
+TEST(GgufModelChoice, OneModelPerSplitSetAndNoProjectors) {
+  const std::vector<RepoFile> listing = {{"README.md", 1},
+                                         {"mmproj-q-f16.gguf", 5},
+                                         {"q-Q8_0.gguf", 8 << 20},
+                                         {"q-q4_k_m-00001-of-00002.gguf", 3 << 20},
+                                         {"q-q4_k_m-00002-of-00002.gguf", 2 << 20}};
+  auto q4 = choose_gguf_model(listing, "*Q4_K_M*", "S", "hf://o/r");
+  ASSERT_TRUE(q4.is_ok()) << q4.message();
+  EXPECT_EQ(*q4, "q-q4_k_m-00001-of-00002.gguf");
+  // A later file's name selects its model too.
+  EXPECT_EQ(*choose_gguf_model(listing, "*00002-of-00002*", "S", "hf://o/r"), "q-q4_k_m-00001-of-00002.gguf");
+  EXPECT_EQ(*choose_gguf_model(listing, "*q8_0*", "S", "hf://o/r"), "q-Q8_0.gguf");
+  auto both = choose_gguf_model(listing, "", "S", "hf://o/r");
+  ASSERT_FALSE(both.is_ok());
+  EXPECT_NE(both.message().find("S: the repository holds 2 GGUF models; name one:\n  hf://o/r/q-Q8_0.gguf  (8.0 MiB)\n  "
+                                "hf://o/r/q-q4_k_m-00001-of-00002.gguf  (5.0 MiB, 2 files)"),
+            std::string::npos)
+      << both.message();
+  auto none = choose_gguf_model(listing, "*q2_k*", "S", "hf://o/r");
+  ASSERT_FALSE(none.is_ok());
+  EXPECT_NE(none.message().find("no GGUF model of the repository matches '*q2_k*'; it has 2, name one:"), std::string::npos)
+      << none.message();
+  EXPECT_FALSE(choose_gguf_model({{"README.md", 1}}, "", "S", "p").is_ok());
+  EXPECT_TRUE(is_hf_model_pattern("hf://org/q-GGUF/*Q4_K_M*"));
+  EXPECT_FALSE(is_hf_model_pattern("hf://org/q-GGUF/q-f16.gguf"));
+  EXPECT_FALSE(is_hf_model_pattern("hf://datasets/org/ds/*.parquet"));
+  EXPECT_FALSE(is_hf_model_pattern("hf://org/q-GGUF"));
+}
+
+// A GGUF release has no config.json: its one model is pulled, or the error names each; a pattern picks one
+// and brings every file of a split model.
+TEST_F(HubTest, AGgufReleaseGivesItsModel) {
+  auto one = fetch_hf_model("hf://org/one-GGUF", options_);
+  ASSERT_TRUE(one.is_ok()) << one.message();
+  EXPECT_EQ(fs::path(*one).filename(), "model.Q8_0.gguf");
+  EXPECT_EQ(slurp(*one), slurp(ARBITER_SHARED_DIR "/models/stories260K/stories260K.gguf"));
+
+  auto several = fetch_hf_model("hf://org/q-GGUF", options_);
+  ASSERT_FALSE(several.is_ok());
+  EXPECT_NE(several.message().find("hf://org/q-GGUF: the repository holds 2 GGUF models; name one:\n  "
+                                   "hf://org/q-GGUF/q-f16.gguf  (3000 bytes)\n  "
+                                   "hf://org/q-GGUF/q-q4_k_m-00001-of-00002.gguf  (21 bytes, 2 files)"),
+            std::string::npos)
+      << several.message();
+
+  auto q4 = fetch_hf_model_pattern("hf://org/q-GGUF/*Q4_K_M*", options_);
+  ASSERT_TRUE(q4.is_ok()) << q4.message();
+  EXPECT_EQ(fs::path(*q4).filename(), "q-q4_k_m-00001-of-00002.gguf");
+  EXPECT_EQ(slurp(*q4), "first half");
+  EXPECT_EQ(slurp((fs::path(*q4).parent_path() / "q-q4_k_m-00002-of-00002.gguf").string()), "second half");
+
+  // -m takes the release and runs its model.
+  const std::string env = "HF_ENDPOINT=" + server_.base() + " ARBITER_CACHE=" + cache_.string() + " ";
+  FILE* pipe = ::popen((env + ARBITER_BINARY + " info -m hf://org/one-GGUF --json 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  ASSERT_EQ(WEXITSTATUS(::pclose(pipe)), 0) << out;
+  EXPECT_NE(out.find("\"format\": \"gguf\""), std::string::npos) << out;
+}
+
+}  // namespace hub_listing_test
 }  // namespace arbiter::fetch
