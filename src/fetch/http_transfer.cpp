@@ -164,19 +164,9 @@ TransferOutcome request_once(const std::string& url, TransferState& s, const Tra
   const std::string range = std::to_string(s.offset) + "-";
 
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+  set_common_curl_options(c, url, options.connect_timeout_s, options.stall_timeout_s, curl_error);
   // Error statuses end the transfer before any body is written, so an error page never lands in the file.
   curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_s);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "arbiter/0.1.0");
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_error);
   // libcurl sends a custom Authorization header only to the host first asked (not to the CDN a Hugging
   // Face download redirects to, whose signed URL needs no token).
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());

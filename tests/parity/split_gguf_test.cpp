@@ -73,6 +73,27 @@ std::vector<std::string> write_split(const GgufFile& source, const std::string& 
   return paths;
 }
 
+// The qwen2 model at `first_file` against transformers' float64 reference, f32 arithmetic, every sequence.
+void expect_qwen2_reference_parity(const std::string& first_file) {
+  auto model = load_model(first_file);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  auto ref = SafetensorsFile::open(kShared + "/fixtures/hf/qwen2/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok()) << ref.message();
+  set_matmul_precision(MatmulPrecision::kF32);
+  struct Restore {
+    ~Restore() { set_matmul_precision(MatmulPrecision::kAuto); }
+  } restore;
+  auto backend = make_cpu_backend(*model);
+  const std::vector<SequenceInput> sequences = reference_sequences(**ref);
+  ASSERT_FALSE(sequences.empty());
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    auto out = backend->forward({sequences[s]}, reference_read_options((*model)->config));
+    ASSERT_TRUE(out.is_ok()) << out.message();
+    for (const ComparedTensor& tensor : compared_tensors(**ref, int(s), (*out)[0], (*model)->config))
+      EXPECT_LE(relative_max_error(tensor.ours, tensor.reference), 1e-5) << "seq" << s << "." << tensor.name;
+  }
+}
+
 std::shared_ptr<GgufFile> open_fixture(const std::string& relative) {
   auto gguf = GgufFile::open(kShared + "/" + relative);
   EXPECT_TRUE(gguf.is_ok()) << gguf.message();
@@ -113,23 +134,7 @@ TEST(SplitGguf, OpensFromItsFirstFileAndMatchesTheReference) {
   EXPECT_EQ(nlohmann::json::parse(info.out.substr(info.out.find('{'))).at("files"), nlohmann::json(paths)) << info.out;
 
   // Run from the split files, the model agrees with transformers' float64 reference as the whole file does.
-  auto model = load_model(paths[0]);
-  ASSERT_TRUE(model.is_ok()) << model.message();
-  auto ref = SafetensorsFile::open(kShared + "/fixtures/hf/qwen2/ref.safetensors");
-  ASSERT_TRUE(ref.is_ok()) << ref.message();
-  set_matmul_precision(MatmulPrecision::kF32);
-  struct Restore {
-    ~Restore() { set_matmul_precision(MatmulPrecision::kAuto); }
-  } restore;
-  auto backend = make_cpu_backend(*model);
-  const std::vector<SequenceInput> sequences = reference_sequences(**ref);
-  ASSERT_FALSE(sequences.empty());
-  for (size_t s = 0; s < sequences.size(); ++s) {
-    auto out = backend->forward({sequences[s]}, reference_read_options((*model)->config));
-    ASSERT_TRUE(out.is_ok()) << out.message();
-    for (const ComparedTensor& tensor : compared_tensors(**ref, int(s), (*out)[0], (*model)->config))
-      EXPECT_LE(relative_max_error(tensor.ours, tensor.reference), 1e-5) << "seq" << s << "." << tensor.name;
-  }
+  expect_qwen2_reference_parity(paths[0]);
 }
 
 TEST(SplitGguf, AFirstFileWithoutTensorsHoldsTheMetadataAlone) {
@@ -267,21 +272,7 @@ TEST(SplitGguf, QuantizeAndConvertCutTheirOutputIntoFiles) {
   ASSERT_EQ(convert.exit_code, 0) << convert.out;
   const std::vector<std::string> converted_files = split_files_named(converted);
   ASSERT_GE(converted_files.size(), 2u) << convert.out;
-  auto model = load_model(converted_files[0]);
-  ASSERT_TRUE(model.is_ok()) << model.message();
-  auto ref = SafetensorsFile::open(kShared + "/fixtures/hf/qwen2/ref.safetensors");
-  ASSERT_TRUE(ref.is_ok()) << ref.message();
-  set_matmul_precision(MatmulPrecision::kF32);
-  struct Restore {
-    ~Restore() { set_matmul_precision(MatmulPrecision::kAuto); }
-  } restore;
-  auto backend = make_cpu_backend(*model);
-  const std::vector<SequenceInput> sequences = reference_sequences(**ref);
-  ASSERT_FALSE(sequences.empty());
-  auto out = backend->forward({sequences[0]}, reference_read_options((*model)->config));
-  ASSERT_TRUE(out.is_ok()) << out.message();
-  for (const ComparedTensor& tensor : compared_tensors(**ref, 0, (*out)[0], (*model)->config))
-    EXPECT_LE(relative_max_error(tensor.ours, tensor.reference), 1e-5) << tensor.name;
+  expect_qwen2_reference_parity(converted_files[0]);
 
   // Sizes and names that cannot work.
   auto expect_error = [](const std::string& args, const std::string& part) {
