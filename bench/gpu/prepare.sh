@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the CUDA-enabled binaries on this machine and packs into .gpu-bundle/bundle.tar.xz everything that
 # bench/gpu/run.sh needs on a bare GPU machine that lacks this project's build dependencies: the two
-# binaries (stripped), the shared libraries they load that such a machine may not have, and the parity
-# fixtures from ../shared (xz-compressed: about 30 MB instead of 80, to keep the copy
-# small). cuBLAS and the CUDA driver are not bundled: run.sh takes them from the GPU machine (the CUDA
-# runtime itself is linked statically). Usage: bash bench/gpu/prepare.sh
+# binaries (stripped; kernels for sm_90, the H100 and H200 the check runs on), the shared libraries they
+# load that such a machine may not have, and the parity fixtures from ../shared (xz-compressed: about 30 MB
+# instead of 80, to keep the copy small). cuBLAS and the CUDA driver are not bundled: run.sh takes them
+# from the GPU machine (the CUDA runtime itself is linked statically). Usage: bash bench/gpu/prepare.sh
 #   BUILD_DIR=...   build directory (default build/gpu-bundle); configured with ARBITER_NATIVE=OFF so that
 #                   the binaries run on any x86-64-v3 processor
 #   SHARED_DIR=...  the reference fixtures (default ../shared)
@@ -23,6 +23,7 @@ touch "$exclude"
 grep -qx '/.gpu-bundle/' "$exclude" || echo '/.gpu-bundle/' >>"$exclude"
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DARBITER_CUDA=ON -DARBITER_NATIVE=OFF \
+  -DCMAKE_CUDA_ARCHITECTURES=90 \
   -DARBITER_BENCH=OFF >/dev/null
 cmake --build "$build" --target arbiter test_cuda -j"${JOBS:-2}"
 
