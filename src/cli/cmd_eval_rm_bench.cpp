@@ -9,6 +9,8 @@
 #include "cli/output_format.h"
 #include "core/log.h"
 #include "data/json_rows.h"
+#include "eval/report.h"
+#include "eval/report_builders.h"
 #include "eval/rm_bench.h"
 #include "eval/score_files.h"
 
@@ -16,25 +18,14 @@ namespace arbiter::cli {
 
 namespace {
 
-using nlohmann::json;
-
 struct RmBenchArgs {
   std::string input;
   eval::RmBenchFields fields;
   bool as_json = false;
+  std::string report_dir;
 };
 
 std::string percent(double v) { return std::isnan(v) ? "     -" : fixed(100.0 * v, 2); }
-
-json scores_json(const eval::RmBenchScores& s, bool with_matrix) {
-  json out = {{"n", s.n},
-              {"easy", number_or_null(100.0 * s.easy)},
-              {"normal", number_or_null(100.0 * s.normal)},
-              {"hard", number_or_null(100.0 * s.hard)},
-              {"average", number_or_null(100.0 * s.average)}};
-  if (with_matrix) out["matrix"] = s.matrix;  // shares, chosen style (row) over rejected style (column)
-  return out;
-}
 
 void print_scores(const std::string& name, const eval::RmBenchScores& s) {
   char buf[160];
@@ -50,16 +41,12 @@ Status run_rm_bench(const RmBenchArgs& args) {
     log_warn(args.input + ": " + std::to_string(error_rows) + " error lines of the scoring run left out of the results");
   auto report = eval::score_rm_bench(rows);
   if (!report) return report.status().with_context(args.input);
+  if (!args.report_dir.empty()) {
+    ARB_TRY(eval::write_report(eval::rm_bench_report(*report, rows.size(), error_rows, args.input), args.report_dir));
+    std::fprintf(stderr, "report written to %s/report.html\n", args.report_dir.c_str());
+  }
   if (args.as_json) {
-    json domains = json::object(), subdomains = json::object();
-    for (const auto& [name, s] : report->domains) domains[name] = scores_json(s, true);
-    for (const auto& [name, s] : report->subdomains) subdomains[name] = scores_json(s, true);
-    print_line(data::dump_json(json{{"rows", rows.size()},
-                                    {"error_rows", error_rows},
-                                    {"styles", report->styles},
-                                    {"domains", domains},
-                                    {"subdomains", subdomains},
-                                    {"overall", scores_json(report->overall, false)}}));
+    print_line(data::dump_json(eval::rm_bench_json(*report, rows.size(), error_rows)));
     return Status::ok();
   }
   print_line("domain                  n    easy  normal    hard     avg");
@@ -86,6 +73,7 @@ RmBenchSubcommand add_rm_bench_subcommand(CLI::App& eval) {
   app->add_option("--domain-field", args->fields.domain, "the row's domain (safety-refuse / safety-response: safety)")
       ->capture_default_str();
   app->add_flag("--json", args->as_json, "print one JSON object (with each domain's style matrix)");
+  app->add_option("--report", args->report_dir, "also write report.json, report.md, SVG figures and report.html into DIR");
   return {app, [args]() { return run_rm_bench(*args); }};
 }
 

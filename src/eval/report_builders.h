@@ -4,7 +4,7 @@
 //
 // Section ids (the HTML <section id>): correlate: "correlation", "histograms", "calibration";
 // rewardbench: "categories", "subsets", "margins" (v2 adds "ties" when the Ties subset is present);
-// layers: "layers"; processbench: "threshold".
+// layers: "layers"; processbench: "threshold"; rmbench: "difficulty", "domains", "styles".
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -18,6 +18,7 @@
 #include "eval/process_bench.h"
 #include "eval/report.h"
 #include "eval/rewardbench.h"
+#include "eval/rm_bench.h"
 
 namespace arbiter::eval {
 
@@ -45,6 +46,11 @@ Report layers_report(size_t n_rows, const std::vector<LayerCorrelation>& layers,
 // Listwise reads: `accuracy` [L+1] from layer_best_first_accuracy over `n_rows` reads.
 Report layers_accuracy_report(size_t n_rows, const std::vector<double>& accuracy, const std::string& input_path,
                               const std::string& human_field);
+
+// What `eval rmbench --json` prints and report.json holds (percent; matrices as shares).
+nlohmann::json rm_bench_scores_json(const RmBenchScores& scores, bool with_matrix);
+nlohmann::json rm_bench_json(const RmBenchReport& scores, size_t rows, size_t error_rows);
+Report rm_bench_report(const RmBenchReport& scores, size_t rows, size_t error_rows, const std::string& input_path);
 
 // `scores` from process_bench_report over `n_rows` scored solutions.
 Report process_bench_report_pages(size_t n_rows, const ProcessBenchReport& scores, const std::string& input_path);

@@ -233,6 +233,20 @@ TEST_F(CliEval, RmBenchFromAScoringRun) {
   const double normal = 100.0 * (chat[0][0] + chat[1][1] + chat[2][2]) / 3;
   EXPECT_NEAR(j["domains"]["chat"]["normal"].get<double>(), normal, 1e-9);
 
+  // --report writes the same numbers, with the figure and the tables.
+  const std::string report_dir = temp_file("rm_bench_report.keep", "") + ".d";
+  const RunResult reported = run_arbiter("eval rmbench --input " + scored + " --report " + report_dir);
+  ASSERT_EQ(reported.exit_code, 0) << reported.out;
+  std::ifstream report_json(report_dir + "/report.json");
+  const auto saved = nlohmann::json::parse(report_json);
+  EXPECT_EQ(saved["domains"], j["domains"]);
+  EXPECT_EQ(saved["overall"], j["overall"]);
+  EXPECT_EQ(saved["command"], "rmbench");
+  EXPECT_TRUE(std::filesystem::exists(report_dir + "/difficulty.svg"));
+  std::ifstream report_md(report_dir + "/report.md");
+  const std::string markdown((std::istreambuf_iterator<char>(report_md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(markdown.find("| right \\ wrong | concise | detailed | detailed + markdown |"), std::string::npos) << markdown;
+
   // A file without num_chosen (RewardBench 2 rows scored elsewhere) says what is missing.
   const std::string bare = temp_file("bare.jsonl", "{\"scores\": [1, 2, 3, 4, 5, 6]}\n");
   const RunResult missing = run_arbiter("eval rmbench --input " + bare);

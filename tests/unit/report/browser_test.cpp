@@ -137,7 +137,7 @@ TEST_F(Browser, FlaskCorrelateReportRenders) {
   EXPECT_GE(count(read_text(dir / "dom.html"), "<circle"), 1997u);
 }
 
-TEST_F(Browser, RewardBenchAndLayersReportsRender) {
+TEST_F(Browser, RewardBenchLayersAndRmBenchReportsRender) {
   const fs::path dir = fresh_dir("other");
   std::ofstream rows(dir / "rb.jsonl");
   const char* subsets[] = {"alpacaeval-easy", "llmbar-natural", "donotanswer", "math-prm", "hep-go"};
@@ -162,6 +162,19 @@ TEST_F(Browser, RewardBenchAndLayersReportsRender) {
                            " --human-field human --report " + (dir / "ly").string() + " 2>&1");
   ASSERT_EQ(ly.exit_code, 0) << ly.out;
   expect_renders(dir / "ly", {"layers"}, 1);
+
+  std::ofstream rm(dir / "rm.jsonl");
+  const char* domains[] = {"chat", "math", "code", "safety-refuse", "safety-response"};
+  for (int i = 0; i < 50; ++i) {
+    rm << "{\"domain\": \"" << domains[i % 5] << "\", \"num_chosen\": 3, \"scores\": [";
+    for (int k = 0; k < 6; ++k) rm << (k ? ", " : "") << ((i * 7 + k * 5) % 11) * 0.3;
+    rm << "]}\n";
+  }
+  rm.close();
+  const RunResult rmb = run(std::string(ARBITER_BINARY) + " eval rmbench --input " + (dir / "rm.jsonl").string() +
+                            " --report " + (dir / "rmb").string() + " 2>&1");
+  ASSERT_EQ(rmb.exit_code, 0) << rmb.out;
+  expect_renders(dir / "rmb", {"difficulty", "domains", "styles"}, 1);
 }
 
 }  // namespace
