@@ -7,6 +7,8 @@
 #include "cli/command.h"
 #include "cli/model_source.h"
 #include "data/describe.h"
+#include "fetch/fetch.h"
+#include "fetch/hf_dataset.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
 #include "model/model_tokenizer.h"
@@ -108,15 +110,38 @@ Status run_info(const InfoArgs& args) {
   return Status::ok();
 }
 
+Status print_dataset_sets(const std::string& source, const std::vector<fetch::DatasetFileSet>& sets, bool json) {
+  if (json) {
+    nlohmann::ordered_json j = {{"source", source}, {"sets", nlohmann::ordered_json::array()}};
+    for (const auto& set : sets) j["sets"].push_back({{"source", set.source}, {"files", set.files.size()}, {"bytes", set.bytes}});
+    std::printf("%s\n", j.dump(2).c_str());
+    return Status::ok();
+  }
+  std::printf("%s holds %zu sets of data files (pass one as the dataset):\n", source.c_str(), sets.size());
+  for (const auto& set : sets)
+    std::printf("  %s  (%zu %s, %s)\n", set.source.c_str(), set.files.size(), set.files.size() == 1 ? "file" : "files",
+                fetch::describe_size(set.bytes).c_str());
+  return Status::ok();
+}
+
 const CommandRegistration kInfoRegistration({
     "info",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<InfoArgs>();
       sub.add_option("-m,--model", args->model_path, "GGUF file or Hugging Face model directory, or one to download: hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, https://...");
-      sub.add_option("--data", args->data_path, "a dataset file instead (JSONL, JSON, either .gz, or Parquet)");
+      sub.add_option("--data", args->data_path,
+                     "a dataset file instead (JSONL, JSON, either .gz, or Parquet), or hf://datasets/ORG/REPO[/FOLDER]: "
+                     "its sets of data files when it has several");
       sub.add_flag("--json", args->json, "print JSON");
       return [args]() -> Status {
         ARB_TRY(pull_model_source(args->model_path));
+        // A dataset repository of several sets: which ones there are is the answer.
+        if (fetch::is_hf_dataset_selection(args->data_path) && args->data_path.find_first_of("*?[") == std::string::npos) {
+          fetch::FetchOptions options;
+          fetch::apply_environment(options);
+          ARB_ASSIGN(const std::vector<fetch::DatasetFileSet> sets, fetch::list_dataset_sets(args->data_path, options));
+          if (sets.size() > 1) return print_dataset_sets(args->data_path, sets, args->json);
+        }
         ARB_TRY(pull_data_source(args->data_path));
         return run_info(*args);
       };

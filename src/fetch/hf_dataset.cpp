@@ -150,6 +150,25 @@ bool is_hf_dataset_selection(const std::string& source) {
   return last.find('.') == std::string::npos;
 }
 
+std::vector<DatasetFileSet> group_data_files(const std::vector<RepoFile>& listing, const std::string& folder,
+                                             const std::string& source_prefix) {
+  std::map<std::string, DatasetFileSet> groups;
+  const std::string under = folder.empty() ? "" : folder + "/";
+  for (const RepoFile& file : listing) {
+    if (file.path.rfind(under, 0) != 0 || !is_data_file(file.path)) continue;
+    DatasetFileSet& set = groups[group_pattern(file.path)];
+    set.files.push_back(file);
+    set.bytes += file.size;
+  }
+  std::vector<DatasetFileSet> sets;
+  for (auto& [group, set] : groups) {
+    // A lone file is named as it is; a set of shards by the pattern that matches them.
+    set.source = source_prefix + "/" + (set.files.size() == 1 ? set.files.front().path : group);
+    sets.push_back(std::move(set));
+  }
+  return sets;
+}
+
 Result<std::vector<RepoFile>> choose_dataset_files(const std::vector<RepoFile>& listing, const std::string& folder,
                                                    const std::string& pattern, const std::string& source,
                                                    const std::string& source_prefix) {
@@ -160,33 +179,32 @@ Result<std::vector<RepoFile>> choose_dataset_files(const std::vector<RepoFile>& 
     if (chosen.empty()) return error(source + ": no file of the repository matches '" + pattern + "'");
     return chosen;
   }
-  // The data files under the folder, by set.
-  std::map<std::string, std::vector<RepoFile>> groups;
-  const std::string under = folder.empty() ? "" : folder + "/";
-  for (const RepoFile& file : listing) {
-    if (file.path.rfind(under, 0) != 0 || !is_data_file(file.path)) continue;
-    groups[group_pattern(file.path)].push_back(file);
-  }
-  if (groups.empty())
+  std::vector<DatasetFileSet> sets = group_data_files(listing, folder, source_prefix);
+  if (sets.empty())
     return error(source + ": no data files (.parquet, .jsonl, .json, optionally .gz) " +
                  (folder.empty() ? std::string("in the repository") : "under " + folder + "/"));
-  if (groups.size() > 1) {
-    std::string message = source + " holds " + std::to_string(groups.size()) + " sets of data files; name one:";
-    size_t shown = 0;
-    for (const auto& [group, files] : groups) {
-      if (++shown > 20) {
-        message += "\n  ... and " + std::to_string(groups.size() - 20) + " more";
+  if (sets.size() > 1) {
+    std::string message = source + " holds " + std::to_string(sets.size()) + " sets of data files; name one:";
+    for (size_t i = 0; i < sets.size(); ++i) {
+      if (i == 20) {
+        message += "\n  ... and " + std::to_string(sets.size() - 20) + " more (arbiter info --data " + source +
+                   " lists them all)";
         break;
       }
-      int64_t bytes = 0;
-      for (const RepoFile& f : files) bytes += f.size;
-      const std::string name = files.size() == 1 ? files.front().path : group;
-      message += "\n  " + source_prefix + "/" + name + "  (" + std::to_string(files.size()) +
-                 (files.size() == 1 ? " file, " : " files, ") + describe_size(bytes) + ")";
+      message += "\n  " + sets[i].source + "  (" + std::to_string(sets[i].files.size()) +
+                 (sets[i].files.size() == 1 ? " file, " : " files, ") + describe_size(sets[i].bytes) + ")";
     }
     return error(message);
   }
-  return groups.begin()->second;
+  return std::move(sets.front().files);
+}
+
+Result<std::vector<DatasetFileSet>> list_dataset_sets(const std::string& source, const FetchOptions& options) {
+  ARB_ASSIGN(const DatasetSource d, parse(source));
+  if (has_glob_characters(d.path)) return error(source + ": a pattern selects its files; list a repository or folder");
+  ARB_ASSIGN(const std::vector<RepoFile> listing,
+             list_hf_files(HfRepository{"datasets", d.org, d.repo, d.revision}, d.path, source, options));
+  return group_data_files(listing, d.path, d.prefix());
 }
 
 Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptions& options) {

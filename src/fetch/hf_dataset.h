@@ -31,6 +31,21 @@ Result<std::vector<RepoFile>> choose_dataset_files(const std::vector<RepoFile>& 
                                                    const std::string& pattern, const std::string& source,
                                                    const std::string& source_prefix);
 
+// One set of data files: the shards of a split, or a lone file, with the source that selects it.
+struct DatasetFileSet {
+  std::string source;  // hf://datasets/ORG/REPO[@REV]/PATH (a lone file) or .../PATTERN (shards)
+  std::vector<RepoFile> files;
+  int64_t bytes = 0;
+};
+
+// The sets of data files under `folder` of a listing, by source; what choose_dataset_files picks from.
+std::vector<DatasetFileSet> group_data_files(const std::vector<RepoFile>& listing, const std::string& folder,
+                                             const std::string& source_prefix);
+
+// The sets of data files a repository or folder source (not a pattern) holds, from the Hub's listing:
+// what `arbiter info --data` shows for a repository with several.
+Result<std::vector<DatasetFileSet>> list_dataset_sets(const std::string& source, const FetchOptions& options);
+
 // Lists, pulls and returns the local file or pattern (see above). options.out_path, when given, is the
 // folder to put the files in (it may hold nothing else); expected_sha256 must be empty.
 Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptions& options);

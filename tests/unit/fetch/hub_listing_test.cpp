@@ -321,9 +321,24 @@ TEST_F(HubTest, CommandsTakeASelection) {
   ASSERT_EQ(pull_rc, 0) << pulled;
   EXPECT_EQ(pulled.back(), '\n');
   EXPECT_EQ(read_selection(pulled.substr(0, pulled.size() - 1)), rows(0, 5));
+  // A repository of several sets: info lists them (exit 0); a command that reads the dataset is refused.
   const auto [bare_rc, bare] = run("info --data hf://datasets/org/ds 2>&1");
-  EXPECT_NE(bare_rc, 0);
-  EXPECT_NE(bare.find("hf://datasets/org/ds holds 2 sets of data files; name one:"), std::string::npos) << bare;
+  EXPECT_EQ(bare_rc, 0) << bare;
+  EXPECT_NE(bare.find("hf://datasets/org/ds holds 2 sets of data files (pass one as the dataset):\n"
+                      "  hf://datasets/org/ds/data/test-00000-of-00001.jsonl  (1 file, "),
+            std::string::npos)
+      << bare;
+  const auto [sets_rc, sets] = run("info --data hf://datasets/org/ds --json 2>/dev/null");
+  ASSERT_EQ(sets_rc, 0) << sets;
+  const auto listed = nlohmann::json::parse(sets);
+  ASSERT_EQ(listed["sets"].size(), 2u) << sets;
+  EXPECT_EQ(listed["sets"][1]["source"], "hf://datasets/org/ds/data/train-*-of-*.jsonl");
+  EXPECT_EQ(listed["sets"][1]["files"], 2);
+  EXPECT_EQ(listed["sets"][1]["bytes"], rows(0, 5).size());
+  const auto [score_rc, score] = run("score -m " ARBITER_SHARED_DIR "/fixtures/hf/qwen2-seqcls1 -i hf://datasets/org/ds -o " +
+                                     (cache_ / "s.jsonl").string() + " 2>&1");
+  EXPECT_NE(score_rc, 0);
+  EXPECT_NE(score.find("hf://datasets/org/ds holds 2 sets of data files; name one:"), std::string::npos) << score;
 }
 
 TEST(GgufModelChoice, OneModelPerSplitSetAndNoProjectors) {
