@@ -215,8 +215,10 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
     if (!any_gguf)
       return error(source + ": the repository has no config.json (and no GGUF files): not a model arbiter reads");
     ARB_ASSIGN(const std::string path, choose_gguf_model(*listing, "", source, m.repo.source_prefix()));
+    // -o names the file, or (as for a safetensors repository) the folder to put it in.
     FetchOptions file_options = options;
-    file_options.out_path.clear();  // -o names a folder for a safetensors repository, not a file
+    if (!options.out_path.empty() && !ends_with_nocase(options.out_path, ".gguf"))
+      file_options.out_path = (fs::path(options.out_path) / fs::path(path).filename()).string();
     return pull_gguf(m, path, file_options);
   }
   ARB_ASSIGN(const bool sharded, pull(kIndex, false));

@@ -378,6 +378,14 @@ TEST_F(HubTest, AGgufReleaseGivesItsModel) {
   EXPECT_EQ(fs::path(*one).filename(), "model.Q8_0.gguf");
   EXPECT_EQ(slurp(*one), slurp(ARBITER_SHARED_DIR "/models/stories260K/stories260K.gguf"));
 
+  // -o as for a safetensors repository: the folder to put the model in.
+  FetchOptions into = options_;
+  into.out_path = (cache_ / "gguf-folder").string();
+  auto placed = fetch_hf_model("hf://org/one-GGUF", into);
+  ASSERT_TRUE(placed.is_ok()) << placed.message();
+  EXPECT_EQ(*placed, into.out_path + "/model.Q8_0.gguf");
+  EXPECT_EQ(slurp(*placed), slurp(*one));
+
   auto several = fetch_hf_model("hf://org/q-GGUF", options_);
   ASSERT_FALSE(several.is_ok());
   EXPECT_NE(several.message().find("hf://org/q-GGUF: the repository holds 2 GGUF models; name one:\n  "
