@@ -18,7 +18,8 @@ struct DatasetArgs {
   std::string chat_template_file, chat_template_kwargs, device = "cpu";
   std::vector<std::string> fields;
   bool resume = false, plain = false;
-  int64_t max_length = 0, batch_tokens = 4096, limit = 0;
+  int64_t max_length = 0, limit = 0;
+  int64_t batch_tokens = -1;  // -1: not given (the backend's preferred size)
   std::string shard;  // "K/N"
 };
 

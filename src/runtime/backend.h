@@ -96,6 +96,9 @@ class Backend {
   // keys and values for later calls whose sequences begin alike: callers then keep such sequences in one
   // call and count a batch by what it computes.
   virtual bool shares_prefixes() const { return false; }
+  // Tokens per forward pass when the caller leaves it to the backend: enough to keep its arithmetic busy
+  // (a GPU's GEMMs want many more rows than a CPU's) without holding more activations than it must.
+  virtual int64_t preferred_batch_tokens() const { return 4096; }
   // Tokens run through the layers so far in prefills (decoding steps not counted), every call together,
   // where the backend counts them (0 where not): what sharing prefixes, within a call and across calls,
   // leaves to compute.

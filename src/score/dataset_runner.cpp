@@ -115,8 +115,13 @@ Result<OnError> parse_on_error(const std::string& name) {
   return error("--on-error must be skip or fail, not '" + name + "'");
 }
 
-Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& options) {
+Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& requested) {
   const auto start = std::chrono::steady_clock::now();
+  RunOptions options = requested;
+  if (options.max_batch_tokens <= 0) {
+    options.max_batch_tokens = backend.preferred_batch_tokens();
+    options.chunk_rows = std::max(options.chunk_rows, options.chunk_rows * options.max_batch_tokens / 4096);
+  }
   ARB_ASSIGN(auto reader, data::DatasetReader::open(options.input, options.reader));
   data::WriterOptions writer_options;
   writer_options.resume = options.resume;

@@ -46,8 +46,10 @@ struct RunOptions {
   data::ReaderOptions reader;
   bool resume = false;
   OnError on_error = OnError::kFail;
-  int64_t max_batch_tokens = 4096;  // tokens per forward pass
-  int64_t chunk_rows = 64;          // rows read, tokenized and written together
+  int64_t max_batch_tokens = 0;  // tokens per forward pass; 0: the backend's preferred_batch_tokens()
+  // Rows read, tokenized and written together; with the backend's batch size, scaled as it is above 4096
+  // tokens, so that a chunk still fills its passes.
+  int64_t chunk_rows = 64;
   int64_t limit = 0;                // stop after this many rows (0: all)
   // Of the rows (the first `limit` when given), only those whose index % shards == shard: one of several
   // processes sharing a dataset. Another shard's rows are read and passed over, not written.

@@ -92,7 +92,7 @@ std::string route_label(const std::string& path) {
 
 Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> model, ServiceOptions service,
                                                ServerOptions options) {
-  if (options.max_batch_tokens <= 0) return error("--max-batch-tokens must be positive");
+  if (options.max_batch_tokens < 0) return error("--max-batch-tokens must be positive");
   if (options.max_queue <= 0) return error("--max-queue must be positive");
   if (options.timeout_ms <= 0) return error("--timeout-ms must be positive");
   if (options.max_body_bytes <= 0) return error("--max-body-bytes must be positive");
@@ -103,6 +103,7 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> mode
   ARB_ASSIGN(s->service_, ModelService::create(model, std::move(service)));
   ARB_ASSIGN(const DeviceChoice device, parse_device(s->options_.device));
   ARB_ASSIGN(s->backend_, make_backend(model, device));
+  if (s->options_.max_batch_tokens == 0) s->options_.max_batch_tokens = s->backend_->preferred_batch_tokens();
   s->metrics_ = std::make_unique<Metrics>();
   Metrics* metrics = s->metrics_.get();
   s->queue_ = std::make_unique<BatchQueue>(*s->backend_, s->service_->forward_options(), s->options_.max_batch_tokens,

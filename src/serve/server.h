@@ -21,7 +21,7 @@ namespace arbiter::serve {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;                   // 0: an ephemeral port (bind() says which)
-  int64_t max_batch_tokens = 4096;   // tokens per forward pass
+  int64_t max_batch_tokens = 0;      // tokens per forward pass; 0: the backend's preferred_batch_tokens()
   int64_t max_queue = 1024;          // sequences waiting; more is 429
   int64_t timeout_ms = 60000;        // per request, from arrival to answer; then 504
   int64_t max_body_bytes = 8 << 20;  // larger bodies are 413
