@@ -72,6 +72,12 @@ RmBenchSubcommand add_rm_bench_subcommand(CLI::App& eval) {
       ->capture_default_str();
   app->add_option("--domain-field", args->fields.domain, "the row's domain (safety-refuse / safety-response: safety)")
       ->capture_default_str();
+  app->add_option("--comparison-score", args->fields.comparison_score,
+                  "a pairwise judge's rows: the credit (lager, expected or vanilla) that decides each chosen / "
+                  "rejected comparison, averaged over the orders shown")
+      ->capture_default_str();
+  app->add_flag("!--no-comparisons", args->fields.use_comparisons,
+                "a pairwise judge's rows: compare the responses' win rates (scores) instead of each pair's verdict");
   app->add_flag("--json", args->as_json, "print one JSON object (with each domain's style matrix)");
   app->add_option("--report", args->report_dir, "also write report.json, report.md, SVG figures and report.html into DIR");
   return {app, [args]() { return run_rm_bench(*args); }};

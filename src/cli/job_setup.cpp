@@ -87,6 +87,11 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
                                       "every rotation, and average (cancels the judge's position preference); or "
                                       "only in the row's order (given)")
                            ->default_val("both");
+  args.pairs_option = sub.add_option("--pairs", args.pairs,
+                                     "pairwise templates: compare every pair of a row's responses (all), or only "
+                                     "each chosen with each rejected one (chosen-rejected: what RewardBench 2 and "
+                                     "RM-Bench accuracy read, fewer comparisons)")
+                          ->default_val("all");
   sub.add_option("--score-token-ids", args.score_token_ids, "score tokens by id (values 1..K)");
   sub.add_option("--lens", args.lens,
                  "raw (LAGER's code: intermediate layers unnormed, last normed) or normed (final norm on every layer)")
@@ -291,6 +296,11 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
     return error("--orders applies to pairwise and listwise templates (those with {response_a} or {responses}), "
                  "not '" + options.prompt_template.name + "'");
   options.both_orders = args.orders == "both";
+  if (args.pairs != "all" && args.pairs != "chosen-rejected") return error("--pairs must be all or chosen-rejected");
+  if (!pairwise && args.pairs_option && args.pairs_option->count() > 0)
+    return error("--pairs applies to pairwise templates (those with {response_a}), not '" +
+                 options.prompt_template.name + "'");
+  options.chosen_against_rejected = args.pairs == "chosen-rejected";
   if (args.lens == "raw") options.lens = Lens::kRaw;
   else if (args.lens == "normed") options.lens = Lens::kNormed;
   else return error("--lens must be raw or normed");

@@ -32,11 +32,13 @@ struct JudgeArgs {
   int64_t max_new_tokens = 256;
   std::string score_after;
   std::string orders = "both";
+  std::string pairs = "all";
   std::string system_prompt, system_prompt_file;
   CLI::Option* answer_prefix_option = nullptr;  // set by add_judge_options: whether --answer-prefix was given
   CLI::Option* score_after_option = nullptr;    // whether --score-after was given
   CLI::Option* score_tokens_option = nullptr;   // whether --score-tokens was given (pairwise: A,B otherwise)
   CLI::Option* orders_option = nullptr;         // whether --orders was given
+  CLI::Option* pairs_option = nullptr;          // whether --pairs was given
 };
 
 void add_reward_options(CLI::App& sub, RewardArgs& args);

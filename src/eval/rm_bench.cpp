@@ -15,7 +15,7 @@ RmBenchScores score_rows(const std::vector<const RmBenchRow*>& rows, size_t k) {
   for (const RmBenchRow* row : rows)
     for (size_t i = 0; i < k; ++i)
       for (size_t j = 0; j < k; ++j)
-        if (row->chosen[i] > row->rejected[j]) s.matrix[i][j] += 1;
+        if (row->credit.empty() ? row->chosen[i] > row->rejected[j] : row->credit[i][j] > 0.5) s.matrix[i][j] += 1;
   double upper = 0, diagonal = 0, lower = 0;
   for (size_t i = 0; i < k; ++i)
     for (size_t j = 0; j < k; ++j) {
@@ -51,6 +51,8 @@ Result<RmBenchReport> score_rm_bench(const std::vector<RmBenchRow>& rows) {
       return error("row " + std::to_string(r + 1) + ": " + std::to_string(row.chosen.size()) + " chosen and " +
                    std::to_string(row.rejected.size()) + " rejected scores; RM-Bench rows hold one of each per style, " +
                    std::to_string(report.styles) + " styles as the first row");
+    if (!row.credit.empty() && row.credit.size() != report.styles)
+      return error("row " + std::to_string(r + 1) + ": a comparison matrix of the wrong size");
     by_domain[rm_bench_domain(row.domain)].push_back(&row);
     if (row.domain.rfind("safety-", 0) == 0) by_subdomain[row.domain].push_back(&row);
   }

@@ -1,7 +1,8 @@
 // RM-Bench (Liu et al., ICLR 2025): each prompt has k chosen and k rejected responses in the same k styles
 // (concise, detailed plain text, detailed markdown: k = 3), and a reward model should prefer the right
 // answer whatever its style. Per domain, M[i][j] is the share of rows whose chosen response in style i
-// scores strictly above the rejected one in style j (a tie is wrong), and:
+// scores strictly above the rejected one in style j (a tie is wrong; for a pairwise judge: is judged
+// better, its credit over the orders shown above one half), and:
 //   hard   = mean of M above the diagonal   (a plainer right answer against a fancier wrong one)
 //   normal = mean of the diagonal           (same style)
 //   easy   = mean of M below the diagonal   (a fancier right answer against a plainer wrong one)
@@ -22,6 +23,9 @@ struct RmBenchRow {
   std::string domain;             // as the row names it (safety-refuse, ...); may be empty
   std::vector<double> chosen;     // [k] by style
   std::vector<double> rejected;   // [k], the same styles in the same order
+  // A pairwise judge's rows: [k][k], the chosen response in style i's mean credit against the rejected one
+  // in style j over the orders shown (1: judged better); right when above 0.5. Empty: compare the scores.
+  std::vector<std::vector<double>> credit;
 };
 
 struct RmBenchScores {

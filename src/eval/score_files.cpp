@@ -154,6 +154,42 @@ Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, con
   }, error_rows);
 }
 
+namespace {
+
+// [chosen][rejected]: each chosen response's mean credit against each rejected one over the comparisons
+// of the two (A's credit as written; as B, one minus it).
+Result<std::vector<std::vector<double>>> chosen_rejected_credit(const json& comparisons, size_t chosen, size_t n,
+                                                                const std::string& score) {
+  if (!comparisons.is_array()) return error("field 'comparisons' is not a list");
+  const size_t rejected = n - chosen;
+  std::vector<std::vector<double>> sum(chosen, std::vector<double>(rejected, 0.0)), count = sum;
+  for (const json& c : comparisons) {
+    if (!c.is_object() || !c.contains("a") || !c.contains("b") || !c["a"].is_number_unsigned() ||
+        !c["b"].is_number_unsigned())
+      return error("a comparison without response indices 'a' and 'b': " + c.dump().substr(0, 200));
+    ARB_ASSIGN(const double credit, number_at(c, score));
+    const size_t a = c["a"].get<size_t>(), b = c["b"].get<size_t>();
+    if (a >= n || b >= n) return error("a comparison names response " + std::to_string(std::max(a, b)) + " of " + std::to_string(n));
+    if (a < chosen && b >= chosen) {
+      sum[a][b - chosen] += credit;
+      count[a][b - chosen] += 1;
+    } else if (b < chosen && a >= chosen) {
+      sum[b][a - chosen] += 1.0 - credit;
+      count[b][a - chosen] += 1;
+    }
+  }
+  for (size_t i = 0; i < chosen; ++i)
+    for (size_t j = 0; j < rejected; ++j) {
+      if (count[i][j] == 0)
+        return error("no comparison of chosen response " + std::to_string(i) + " with rejected response " +
+                     std::to_string(chosen + j) + " (judge with --pairs chosen-rejected or all)");
+      sum[i][j] /= count[i][j];
+    }
+  return sum;
+}
+
+}  // namespace
+
 Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
                                                    size_t* error_rows) {
   return read_rows<RmBenchRow>(path, [&](const json& row) -> Result<RmBenchRow> {
@@ -171,6 +207,9 @@ Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, cons
     out.rejected.assign(scores.begin() + std::ptrdiff_t(chosen), scores.end());
     if (row.contains(fields.domain)) {
       ARB_ASSIGN(out.domain, string_at(row, fields.domain));
+    }
+    if (fields.use_comparisons && row.contains("comparisons")) {
+      ARB_ASSIGN(out.credit, chosen_rejected_credit(row.at("comparisons"), chosen, scores.size(), fields.comparison_score));
     }
     return out;
   }, error_rows);

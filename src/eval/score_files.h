@@ -42,9 +42,14 @@ struct RmBenchFields {
   std::string scores = "scores";          // the chosen responses' scores, then the rejected ones'
   std::string num_chosen = "num_chosen";  // how many of `scores` are chosen (`arbiter score` writes it)
   std::string domain = "domain";          // absent: every row in one domain
+  // A pairwise judge's rows (with `comparisons`): which credit of each comparison decides it.
+  std::string comparison_score = "lager";
+  bool use_comparisons = true;  // false: the win rates in `scores` even where comparisons are there
 };
 
-// RM-Bench rows: `scores` split after `num_chosen` into chosen and rejected (each by style).
+// RM-Bench rows: `scores` split after `num_chosen` into chosen and rejected (each by style); where a row
+// has a pairwise judge's `comparisons`, each chosen / rejected pair's mean credit from them instead (every
+// such pair must have been compared).
 Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
                                                    size_t* error_rows = nullptr);
 

@@ -196,7 +196,8 @@ Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& exampl
   } else if (pairwise) {
     if (example.responses.size() < 2)
       return error("a pairwise judge needs two or more responses; this row has one (a pointwise template judges it)");
-    for (const Comparison& c : pairwise_comparisons(example.responses.size(), options_.both_orders)) {
+    ARB_ASSIGN(const std::vector<Comparison> comparisons, comparisons_of(example));
+    for (const Comparison& c : comparisons) {
       ARB_ASSIGN(std::string prompt, pairwise_prompt(example, example.responses[c.first], example.responses[c.second]));
       prompts.push_back(std::move(prompt));
     }
@@ -270,9 +271,19 @@ Result<nlohmann::json> JudgeJob::finish(const data::Example& example, std::vecto
   return line;
 }
 
+Result<std::vector<Comparison>> JudgeJob::comparisons_of(const data::Example& example) const {
+  const size_t n = example.responses.size();
+  if (!options_.chosen_against_rejected) return pairwise_comparisons(n, options_.both_orders);
+  const size_t chosen = chosen_response_count(example);
+  if (chosen == 0 || chosen >= n)
+    return error("--pairs chosen-rejected compares chosen with rejected responses; this row has " +
+                 (chosen == 0 ? std::string("no 'chosen' field") : "no rejected response"));
+  return pairwise_comparisons(n, options_.both_orders, chosen);
+}
+
 Result<nlohmann::json> JudgeJob::finish_pairwise(const data::Example& example, std::vector<SequenceOutput>& outputs) {
   const size_t n = example.responses.size();
-  const std::vector<Comparison> comparisons = pairwise_comparisons(n, options_.both_orders);
+  ARB_ASSIGN(const std::vector<Comparison> comparisons, comparisons_of(example));
   if (outputs.size() != comparisons.size()) return error("judge: unexpected number of outputs from the backend");
   std::vector<ComparisonCredit> credits;
   nlohmann::json comparison_lines = nlohmann::json::array();

@@ -19,6 +19,7 @@
 
 #include "score/dataset_runner.h"
 #include "score/formatter.h"
+#include "score/pairwise.h"
 #include "score/judge_templates.h"
 #include "score/score_tokens.h"
 #include "train/lager.h"
@@ -41,6 +42,9 @@ struct JudgeOptions {
   // Pairwise templates: show every pair in both orders; listwise ones: every rotation of the list (false:
   // only the row's order, less work, but the judge's position preference stays in the scores).
   bool both_orders = true;
+  // Pairwise templates: compare only a chosen with a rejected response (RM-Bench's and RewardBench's
+  // accuracy need no more), not every pair.
+  bool chosen_against_rejected = false;
 };
 
 // The three scores of one read, from final-layer logits [K] and per-layer logits [L+1][K].
@@ -80,6 +84,8 @@ class JudgeJob final : public RowJob {
   // One read's scores and its per-read output fields (probabilities, per-layer logits, written text).
   Result<JudgeScores> read_scores(const SequenceOutput& out, nlohmann::json& fields) const;
   Result<nlohmann::json> finish_pairwise(const data::Example& example, std::vector<SequenceOutput>& outputs);
+  // The comparisons a pairwise judge makes of the row's responses (all pairs, or chosen against rejected).
+  Result<std::vector<Comparison>> comparisons_of(const data::Example& example) const;
   Result<std::string> listwise_prompt(const data::Example& example, const std::vector<size_t>& order) const;
   Result<nlohmann::json> finish_listwise(const data::Example& example, std::vector<SequenceOutput>& outputs);
   // A read the backend returned: a score was written (with --generate) and the sizes are as asked.

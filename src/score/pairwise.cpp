@@ -8,14 +8,22 @@
 
 namespace arbiter {
 
-std::vector<Comparison> pairwise_comparisons(size_t n, bool both_orders) {
+std::vector<Comparison> pairwise_comparisons(size_t n, bool both_orders, size_t chosen) {
   std::vector<Comparison> out;
+  const bool across_only = chosen > 0 && chosen < n;
   for (size_t i = 0; i < n; ++i)
     for (size_t j = i + 1; j < n; ++j) {
+      if (across_only && (i >= chosen || j < chosen)) continue;
       out.push_back({i, j});
       if (both_orders) out.push_back({j, i});
     }
   return out;
+}
+
+size_t chosen_response_count(const data::Example& example) {
+  const nlohmann::json& raw = example.raw;
+  if (!raw.is_object() || !raw.contains("chosen")) return 0;
+  return data::lists_completions(raw["chosen"]) ? raw["chosen"].size() : 1;
 }
 
 Result<std::vector<double>> pairwise_label_values(size_t k) {
@@ -30,7 +38,7 @@ std::vector<double> human_ranking(const data::Example& example) {
   const nlohmann::json& raw = example.raw;
   if (raw.is_object() && raw.contains("chosen")) {
     // Responses come chosen first: one for a pair, as many as the list holds for RewardBench 2.
-    const size_t chosen = data::lists_completions(raw["chosen"]) ? raw["chosen"].size() : 1;
+    const size_t chosen = chosen_response_count(example);
     std::vector<double> ranking(n, 0.0);
     for (size_t i = 0; i < std::min(chosen, n); ++i) ranking[i] = 1.0;
     return ranking;

@@ -21,8 +21,14 @@ struct Comparison {
 };
 
 // The comparisons of n responses: every unordered pair (i < j) as (i, j), and with both_orders also as
-// (j, i) right after it. n must be at least 2.
-std::vector<Comparison> pairwise_comparisons(size_t n, bool both_orders);
+// (j, i) right after it. n must be at least 2. With `chosen` in 1..n-1 (the first `chosen` responses are
+// chosen, the rest rejected), only the pairs of a chosen and a rejected response: what accuracy needs,
+// without the comparisons among chosen or among rejected responses.
+std::vector<Comparison> pairwise_comparisons(size_t n, bool both_orders, size_t chosen = 0);
+
+// How many of a row's responses (chosen first) are chosen: a `chosen` list's length, 1 for a single chosen
+// response, 0 when the row has no `chosen` field.
+size_t chosen_response_count(const data::Example& example);
 
 // The credit of the first response for each of k labels: [1, 0] (A, B) or [1, 0, 0.5] (A, B, tie).
 Result<std::vector<double>> pairwise_label_values(size_t k);

@@ -166,6 +166,57 @@ TEST_F(PairwiseJudge, BestOfNRowsGetRoundRobinWinRates) {
   EXPECT_FALSE(one_order.contains("order_agreement"));
 }
 
+// RM-Bench rows (three chosen, three rejected) with --pairs chosen-rejected: only the nine pairs of a
+// chosen and a rejected response, each in both orders; eval rmbench decides each pair by its comparisons.
+TEST_F(PairwiseJudge, ChosenAgainstRejectedPairsForRmBench) {
+  const json row = {{"id", "rm:1"},
+                    {"prompt", "What is the capital of France?"},
+                    {"chosen", json::array({"Paris.", "The capital of France is Paris.", "**Paris** is the capital."})},
+                    {"rejected", json::array({"Lyon.", "The capital of France is Lyon.", "**Lyon** is the capital."})},
+                    {"domain", "chat"}};
+  const std::string out = *dir_ + "/rmb.out.jsonl";
+  auto r = judge(write("rmb.jsonl", {row, row}), out, "--template pairwise --pairs chosen-rejected");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json line = read_jsonl(out).at(0);
+  ASSERT_EQ(line["comparisons"].size(), 18u);
+  EXPECT_EQ(line["num_chosen"], 3);
+  // The chosen response in style i's mean lager credit against the rejected one in style j, as eval reads it.
+  double credit[3][3] = {};
+  for (const json& c : line["comparisons"]) {
+    const size_t a = c["a"], b = c["b"];
+    ASSERT_NE(a < 3, b < 3) << "a comparison within the chosen or the rejected: " << c.dump();
+    ASSERT_TRUE(c.contains("human")) << c.dump();
+    if (a < 3) credit[a][b - 3] += c["lager"].get<double>() / 2;
+    else credit[b][a - 3] += (1.0 - c["lager"].get<double>()) / 2;
+  }
+  auto eval = run_arbiter("eval rmbench --json --input " + out);
+  ASSERT_EQ(eval.exit_code, 0) << eval.out;
+  const json report = json::parse(eval.out);
+  const json matrix = report["domains"]["chat"]["matrix"];
+  for (size_t i = 0; i < 3; ++i)
+    for (size_t j = 0; j < 3; ++j) EXPECT_EQ(matrix[i][j].get<double>(), credit[i][j] > 0.5 ? 1.0 : 0.0) << i << "," << j;
+  // --no-comparisons compares the win rates instead.
+  auto by_scores = run_arbiter("eval rmbench --json --no-comparisons --input " + out);
+  ASSERT_EQ(by_scores.exit_code, 0) << by_scores.out;
+  const auto scores = line["scores"].get<std::vector<double>>();
+  const json score_matrix = json::parse(by_scores.out)["domains"]["chat"]["matrix"];
+  for (size_t i = 0; i < 3; ++i)
+    for (size_t j = 0; j < 3; ++j) EXPECT_EQ(score_matrix[i][j].get<double>(), scores[i] > scores[3 + j] ? 1.0 : 0.0);
+
+  // A row without rejected responses, and --pairs with a pointwise template, are errors.
+  const json graded = {{"id", "x"}, {"prompt", "p"}, {"response_1", "a"}, {"response_2", "b"}, {"preference_strength", 1}};
+  auto no_chosen = judge(write("graded.jsonl", {graded}), *dir_ + "/graded.out.jsonl",
+                         "--template pairwise --pairs chosen-rejected");
+  EXPECT_NE(no_chosen.exit_code, 0);
+  EXPECT_NE(no_chosen.out.find("--pairs chosen-rejected compares chosen with rejected responses; this row has no "
+                               "'chosen' field"),
+            std::string::npos)
+      << no_chosen.out;
+  auto pointwise = judge(write("rmb.jsonl", {row}), *dir_ + "/pw.out.jsonl", "--pairs chosen-rejected");
+  EXPECT_NE(pointwise.exit_code, 0);
+  EXPECT_NE(pointwise.out.find("--pairs applies to pairwise templates"), std::string::npos) << pointwise.out;
+}
+
 TEST_F(PairwiseJudge, RewardBenchReadsTheScores) {
   const std::string out = *dir_ + "/rb.out.jsonl";
   auto r = judge(write("rb.jsonl", kPairs), out, "--template pairwise");

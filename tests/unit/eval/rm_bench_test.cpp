@@ -8,10 +8,18 @@
 namespace arbiter::eval {
 namespace {
 
+RmBenchRow row(std::string domain, std::vector<double> chosen, std::vector<double> rejected) {
+  RmBenchRow r;
+  r.domain = std::move(domain);
+  r.chosen = std::move(chosen);
+  r.rejected = std::move(rejected);
+  return r;
+}
+
 TEST(RmBench, RegionsOfTheStyleMatrix) {
   // Row 1: chosen 3 > 2.5, 1.5, 0.5; chosen 2 > 1.5, 0.5; chosen 1 > 0.5. Row 2: all ties, all wrong.
   // M = [[.5 .5 .5] [0 .5 .5] [0 0 .5]]: hard (above the diagonal) .5, normal .5, easy 0, mean 3 / 9.
-  const std::vector<RmBenchRow> rows = {{"chat", {3, 2, 1}, {2.5, 1.5, 0.5}}, {"chat", {0, 0, 0}, {0, 0, 0}}};
+  const std::vector<RmBenchRow> rows = {row("chat", {3, 2, 1}, {2.5, 1.5, 0.5}), row("chat", {0, 0, 0}, {0, 0, 0})};
   auto report = score_rm_bench(rows);
   ASSERT_TRUE(report.is_ok()) << report.message();
   ASSERT_EQ(report->domains.size(), 1u);
@@ -29,10 +37,10 @@ TEST(RmBench, RegionsOfTheStyleMatrix) {
 TEST(RmBench, SafetyRowsAreOneDomainAndDomainsCountOnceInTheMean) {
   // math: one row right in every pair (1); safety: a refuse row right everywhere and a response row wrong
   // everywhere (1/2); chat: three rows wrong everywhere (0). Mean of domains: (1 + .5 + 0) / 3.
-  std::vector<RmBenchRow> rows = {{"math", {1, 1, 1}, {0, 0, 0}},
-                                  {"safety-refuse", {1, 1, 1}, {0, 0, 0}},
-                                  {"safety-response", {0, 0, 0}, {1, 1, 1}}};
-  for (int i = 0; i < 3; ++i) rows.push_back({"chat", {0, 0, 0}, {1, 1, 1}});
+  std::vector<RmBenchRow> rows = {row("math", {1, 1, 1}, {0, 0, 0}),
+                                  row("safety-refuse", {1, 1, 1}, {0, 0, 0}),
+                                  row("safety-response", {0, 0, 0}, {1, 1, 1})};
+  for (int i = 0; i < 3; ++i) rows.push_back(row("chat", {0, 0, 0}, {1, 1, 1}));
   auto report = score_rm_bench(rows);
   ASSERT_TRUE(report.is_ok()) << report.message();
   ASSERT_EQ(report->domains.size(), 3u);
@@ -47,15 +55,15 @@ TEST(RmBench, SafetyRowsAreOneDomainAndDomainsCountOnceInTheMean) {
 }
 
 TEST(RmBench, RowsOfOtherShapesAreErrorsNamingTheRow) {
-  auto uneven = score_rm_bench({{"chat", {1, 2, 3}, {0, 0, 0}}, {"chat", {1, 2}, {0, 0, 0}}});
+  auto uneven = score_rm_bench({row("chat", {1, 2, 3}, {0, 0, 0}), row("chat", {1, 2}, {0, 0, 0})});
   ASSERT_FALSE(uneven.is_ok());
   EXPECT_NE(uneven.message().find("row 2: 2 chosen and 3 rejected scores"), std::string::npos) << uneven.message();
-  auto styles = score_rm_bench({{"chat", {1, 2, 3}, {0, 0, 0}}, {"chat", {1, 2}, {0, 0}}});
+  auto styles = score_rm_bench({row("chat", {1, 2, 3}, {0, 0, 0}), row("chat", {1, 2}, {0, 0})});
   ASSERT_FALSE(styles.is_ok());
   EXPECT_NE(styles.message().find("3 styles as the first row"), std::string::npos) << styles.message();
   EXPECT_FALSE(score_rm_bench({}).is_ok());
   // One style has no triangles: hard and easy are undefined, normal is the plain accuracy.
-  auto single = score_rm_bench({{"chat", {1}, {0}}});
+  auto single = score_rm_bench({row("chat", {1}, {0})});
   ASSERT_TRUE(single.is_ok());
   EXPECT_TRUE(std::isnan(single->domains.at("chat").hard));
   EXPECT_DOUBLE_EQ(single->domains.at("chat").normal, 1.0);

@@ -22,6 +22,22 @@ TEST(PairwiseComparisons, EveryPairInBothOrdersOrOnlyAsGiven) {
   EXPECT_TRUE(pairwise_comparisons(1, true).empty());
 }
 
+TEST(PairwiseComparisons, ChosenAgainstRejectedOnly) {
+  // 2 chosen (0, 1) and 2 rejected (2, 3): the four pairs across, none within.
+  const auto across = pairwise_comparisons(4, false, 2);
+  ASSERT_EQ(across.size(), 4u);
+  const size_t expected[4][2] = {{0, 2}, {0, 3}, {1, 2}, {1, 3}};
+  for (size_t c = 0; c < 4; ++c) {
+    EXPECT_EQ(across[c].first, expected[c][0]) << c;
+    EXPECT_EQ(across[c].second, expected[c][1]) << c;
+  }
+  EXPECT_EQ(pairwise_comparisons(4, true, 2).size(), 8u);
+  EXPECT_EQ(pairwise_comparisons(6, true, 3).size(), 18u);
+  // A count that does not split the responses means every pair.
+  EXPECT_EQ(pairwise_comparisons(4, false, 0).size(), 6u);
+  EXPECT_EQ(pairwise_comparisons(4, false, 4).size(), 6u);
+}
+
 TEST(PairwiseLabels, FirstBetterSecondBetterTie) {
   EXPECT_EQ(*pairwise_label_values(2), (std::vector<double>{1.0, 0.0}));
   EXPECT_EQ(*pairwise_label_values(3), (std::vector<double>{1.0, 0.0, 0.5}));
