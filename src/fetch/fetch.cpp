@@ -185,8 +185,29 @@ Status place_at(const std::string& entry, const std::string& out) {
 
 }  // namespace
 
+std::string hf_token_file() {
+  auto env = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value != nullptr ? value : "";
+  };
+  if (!env("HF_TOKEN_PATH").empty()) return env("HF_TOKEN_PATH");
+  if (!env("HF_HOME").empty()) return (fs::path(env("HF_HOME")) / "token").string();
+  // huggingface_hub's HF_HOME: $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface.
+  const std::string xdg = env("XDG_CACHE_HOME");
+  if (!xdg.empty() && xdg[0] == '/') return (fs::path(xdg) / "huggingface" / "token").string();
+  if (!env("HOME").empty()) return (fs::path(env("HOME")) / ".cache" / "huggingface" / "token").string();
+  return "";
+}
+
 void apply_environment(FetchOptions& options) {
-  if (const char* token = std::getenv("HF_TOKEN"); token != nullptr && *token != '\0') options.hf_token = token;
+  if (const char* token = std::getenv("HF_TOKEN"); token != nullptr && *token != '\0') {
+    options.hf_token = token;
+  } else if (const std::string file = hf_token_file(); !file.empty()) {
+    // The token `huggingface-cli login` (or `hf auth login`) saved, as huggingface_hub reads it.
+    std::ifstream in(file);
+    std::string saved;
+    if (in >> saved) options.hf_token = saved;
+  }
   if (const char* endpoint = std::getenv("HF_ENDPOINT"); endpoint != nullptr && *endpoint != '\0')
     options.hf_endpoint = endpoint;
 }

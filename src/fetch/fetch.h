@@ -43,8 +43,13 @@ struct FetchResult {
   std::string server_sha256;
 };
 
-// Reads HF_TOKEN and HF_ENDPOINT (the names huggingface_hub uses) into `options`.
+// Reads HF_TOKEN and HF_ENDPOINT (the names huggingface_hub uses) into `options`; without HF_TOKEN, the
+// token a Hugging Face login saved (HF_TOKEN_PATH, else $HF_HOME/token, else
+// $XDG_CACHE_HOME/huggingface/token or ~/.cache/huggingface/token), where there is one.
 void apply_environment(FetchOptions& options);
+
+// The file a Hugging Face login keeps its token in, by the rules above ("" when HOME is unset too).
+std::string hf_token_file();
 
 Result<FetchResult> fetch(const std::string& source, const FetchOptions& options);
 

@@ -2,8 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 
+#include "../../support/scratch_root.h"
 #include "fetch/cache.h"
+#include "fetch/fetch.h"
 #include "fetch/source.h"
 
 namespace arbiter::fetch {
@@ -102,6 +107,66 @@ TEST(Cache, DefaultDirectoryFollowsTheEnvironment) {
   restore("ARBITER_CACHE", arbiter);
   restore("XDG_CACHE_HOME", xdg);
   restore("HOME", home);
+}
+
+}  // namespace
+}  // namespace arbiter::fetch
+
+namespace arbiter::fetch {
+namespace {
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_) ::setenv(name_, old_->c_str(), 1);
+    else ::unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// Without HF_TOKEN, the token a Hugging Face login saved is used, found where huggingface_hub looks.
+TEST(HfToken, TheSavedLoginIsReadWhereHuggingFaceHubKeepsIt) {
+  const std::filesystem::path home = arbiter::test::scratch_root() / "hf-token-home";
+  std::filesystem::create_directories(home / ".cache" / "huggingface");
+  std::ofstream(home / ".cache" / "huggingface" / "token") << "hf_saved_login\n";
+  ScopedEnv token("HF_TOKEN", nullptr), path("HF_TOKEN_PATH", nullptr), hf_home("HF_HOME", nullptr),
+      xdg("XDG_CACHE_HOME", nullptr), user_home("HOME", home.c_str());
+  FetchOptions options;
+  apply_environment(options);
+  EXPECT_EQ(options.hf_token, "hf_saved_login");
+
+  // HF_HOME, then HF_TOKEN_PATH, take precedence; HF_TOKEN over all.
+  std::filesystem::create_directories(home / "hf");
+  std::ofstream(home / "hf" / "token") << "hf_from_hf_home";
+  {
+    ScopedEnv set_home("HF_HOME", (home / "hf").c_str());
+    FetchOptions o;
+    apply_environment(o);
+    EXPECT_EQ(o.hf_token, "hf_from_hf_home");
+    std::ofstream(home / "elsewhere") << "  hf_from_path  \n";
+    ScopedEnv set_path("HF_TOKEN_PATH", (home / "elsewhere").c_str());
+    FetchOptions p;
+    apply_environment(p);
+    EXPECT_EQ(p.hf_token, "hf_from_path");
+    ScopedEnv set_token("HF_TOKEN", "hf_env");
+    FetchOptions e;
+    apply_environment(e);
+    EXPECT_EQ(e.hf_token, "hf_env");
+  }
+  // No saved login: no token.
+  ScopedEnv nowhere("HOME", (home / "nobody").c_str());
+  FetchOptions none;
+  apply_environment(none);
+  EXPECT_EQ(none.hf_token, "");
 }
 
 }  // namespace
