@@ -210,6 +210,10 @@ void apply_environment(FetchOptions& options) {
   }
   if (const char* endpoint = std::getenv("HF_ENDPOINT"); endpoint != nullptr && *endpoint != '\0')
     options.hf_endpoint = endpoint;
+  if (const char* offline = std::getenv("HF_HUB_OFFLINE"); offline != nullptr) {
+    const std::string value = ascii_lower(offline);
+    options.offline = value == "1" || value == "true" || value == "yes" || value == "on";
+  }
 }
 
 Result<FetchResult> fetch(const std::string& source, const FetchOptions& options) {
@@ -228,6 +232,14 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
   if (ec) return error(fs::path(r.cache_path).parent_path().string() + ": cannot create the cache folder: " + ec.message());
 
   ARB_ASSIGN(r.cache_hit, use_cached(r, expected));
+  if (!r.cache_hit && options.offline) {
+    fs::remove(fs::path(r.cache_path).parent_path(), ec);  // the folder made for it, when empty
+    if (options.missing_ok) {
+      r.missing = true;
+      return r;
+    }
+    return error(source + ": not in the cache, and HF_HUB_OFFLINE is set, so it is not downloaded (" + r.url + ")");
+  }
   if (!r.cache_hit) ARB_TRY(download(r, expected, options));
   if (r.missing) {
     fs::remove(fs::path(r.cache_path).parent_path(), ec);  // the folder made for it, when empty

@@ -27,6 +27,9 @@ struct FetchOptions {
   int retry_delay_ms = 1000;    // wait before a resumed transfer
   bool progress = true;         // progress bar on stderr
   bool missing_ok = false;      // HTTP 404 is an answer (FetchResult::missing), not an error
+  // Nothing is downloaded (HF_HUB_OFFLINE): a cache hit is used, a miss is an error (with missing_ok,
+  // missing), and what needs the Hub's listing is refused.
+  bool offline = false;
 };
 
 struct FetchResult {
@@ -43,7 +46,7 @@ struct FetchResult {
   std::string server_sha256;
 };
 
-// Reads HF_TOKEN and HF_ENDPOINT (the names huggingface_hub uses) into `options`; without HF_TOKEN, the
+// Reads HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE (the names huggingface_hub uses) into `options`; without HF_TOKEN, the
 // token a Hugging Face login saved (HF_TOKEN_PATH, else $HF_HOME/token, else
 // $XDG_CACHE_HOME/huggingface/token or ~/.cache/huggingface/token), where there is one.
 void apply_environment(FetchOptions& options);

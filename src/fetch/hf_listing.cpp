@@ -32,6 +32,8 @@ std::string HfRepository::source_prefix() const {
 
 Result<std::vector<RepoFile>> list_hf_files(const HfRepository& repo, const std::string& folder, const std::string& source,
                                             const FetchOptions& options) {
+  if (options.offline)
+    return error(source + ": which files the repository holds is a question for the Hub, and HF_HUB_OFFLINE is set");
   std::string endpoint = options.hf_endpoint;
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   std::string url = endpoint + "/api/" + repo.kind + "/" + encode_url_path(repo.org) + "/" + encode_url_path(repo.name) +

@@ -190,12 +190,22 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
   }
 
   // One file of the repository into the folder; `required` makes its absence an error.
+  bool config_cached = false;
   auto pull = [&](const std::string& file, bool required) -> Result<bool> {
     FetchOptions file_options = options;
     file_options.out_path = (fs::path(folder) / file).string();
     file_options.missing_ok = true;
     Result<FetchResult> fetched = fetch(repo + "/" + file, file_options);
-    if (!fetched.is_ok()) return fetched.status().with_context(source);
+    if (!fetched.is_ok()) {
+      // Working from the cache (a node without network): an optional file the repository lacked before
+      // cannot be asked about again, and the model does not need it.
+      if (!required && config_cached) {
+        log_warn(source + ": " + file + " not checked (" + fetched.message() + "); using the files pulled before");
+        return false;
+      }
+      return fetched.status().with_context(source);
+    }
+    if (file == "config.json") config_cached = fetched->cache_hit;
     if (fetched->missing) {
       if (required) return error(source + ": the repository has no " + file);
       return false;
@@ -205,6 +215,9 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
   };
 
   ARB_ASSIGN(const bool has_config, pull("config.json", false));
+  if (!has_config && options.offline)
+    return error(source + ": not in the cache, and HF_HUB_OFFLINE is set, so it is not downloaded (pull it where the "
+                          "Hub can be reached)");
   if (!has_config) {
     // A GGUF release has no config.json: the listing says which GGUF models it holds.
     ARB_ASSIGN(const ModelSource m, parse_model_source(repo));

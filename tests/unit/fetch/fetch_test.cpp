@@ -128,6 +128,12 @@ class LoopbackServer {
     };
     server_.Get("/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", from_repo);
     server_.Get("/datasets/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", from_repo);
+    // Down: every request is answered 503, as a Hub outage would be.
+    server_.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+      if (!down_) return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 503;
+      return httplib::Server::HandlerResponse::Handled;
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] {
       server_.listen_after_bind();
@@ -143,6 +149,7 @@ class LoopbackServer {
   }
 
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void set_down(bool down) { down_ = down; }
   std::string url(const std::string& path) const { return base() + path; }
   const std::string& file(const std::string& name) { return files_.at(name); }
   int count(const std::string& path) {
@@ -179,6 +186,7 @@ class LoopbackServer {
   int port_ = 0;
   std::thread thread_;
   std::atomic<bool> listen_returned_{false};
+  std::atomic<bool> down_{false};
   std::map<std::string, std::string> files_;
   std::mutex mutex_;
   std::map<std::string, int> counts_;
@@ -498,6 +506,40 @@ TEST_F(FetchTest, AModelRepositoryBecomesAFolderThatLoads) {
   ASSERT_TRUE(whole.is_ok()) << whole.message();
   EXPECT_EQ(*whole, into.out_path);
   EXPECT_TRUE(load_model(*whole).is_ok());
+}
+
+// A node without network (a training cluster's) uses what an earlier pull cached: the optional files the
+// repository lacked are not asked about again when the Hub cannot be reached, and with HF_HUB_OFFLINE
+// nothing is asked at all; what was never pulled is an error that says so.
+TEST_F(FetchTest, AModelRepositoryPulledBeforeLoadsWithoutTheNetwork) {
+  options_.hf_endpoint = server_.base();
+  auto folder = fetch_hf_model("hf://org/whole", options_);
+  ASSERT_TRUE(folder.is_ok()) << folder.message();
+
+  // The Hub down: the files the repository lacked cannot be asked about; the cached model still loads.
+  server_.set_down(true);
+  FetchOptions outage = options_;
+  outage.max_attempts = 1;
+  auto during_outage = fetch_hf_model("hf://org/whole", outage);
+  ASSERT_TRUE(during_outage.is_ok()) << during_outage.message();
+  EXPECT_EQ(*during_outage, *folder);
+  server_.set_down(false);
+
+  FetchOptions offline = options_;
+  offline.offline = true;
+  const size_t requests_before = server_.requests().size();
+  auto cached = fetch_hf_model("hf://org/whole", offline);
+  ASSERT_TRUE(cached.is_ok()) << cached.message();
+  EXPECT_EQ(*cached, *folder);
+  EXPECT_EQ(server_.requests().size(), requests_before);  // no request at all
+  EXPECT_TRUE(load_model(*cached).is_ok());
+
+  auto never = fetch_hf_model("hf://org/sharded", offline);
+  ASSERT_FALSE(never.is_ok());
+  EXPECT_NE(never.message().find("not in the cache, and HF_HUB_OFFLINE is set"), std::string::npos) << never.message();
+  auto file = fetch("hf://org/repo/stories260K.gguf", offline);
+  ASSERT_FALSE(file.is_ok());
+  EXPECT_NE(file.message().find("HF_HUB_OFFLINE"), std::string::npos) << file.message();
 }
 
 TEST_F(FetchTest, AModelRepositoryThatCannotBeReadIsAnErrorSayingWhy) {
