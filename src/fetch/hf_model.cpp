@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
 #include "fetch/cache.h"
@@ -108,7 +109,7 @@ Result<std::string> choose_gguf_model(const std::vector<RepoFile>& listing, cons
   for (const RepoFile& file : listing) {
     if (!ends_with_nocase(file.path, ".gguf")) continue;
     const std::string name = file.path.substr(file.path.rfind('/') == std::string::npos ? 0 : file.path.rfind('/') + 1);
-    if (ends_with_nocase(name.substr(0, std::min<size_t>(name.size(), 6)), "mmproj")) continue;
+    if (ascii_lower(name.substr(0, 6)) == "mmproj") continue;  // a vision projector, not a model
     std::string first = file.path;
     if (const auto split = parse_gguf_split_name(file.path)) first = gguf_split_name(split->prefix, 0, split->count);
     GgufModel& model = models[first];
