@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kPrefix = "hf://datasets/";
 // The files a folder of pulled dataset files was made from, so that a later pull can remove what the
 // repository no longer has, and a run without network can use what is there.
 constexpr const char* kManifest = ".arbiter-dataset.json";
@@ -37,40 +36,10 @@ bool is_data_file(const std::string& path) {
   return false;
 }
 
-// hf://datasets/ORG/REPO[@REV][/PATH], split into its parts.
-struct DatasetSource {
-  std::string org, repo, revision = "main";
-  std::string path;  // within the repository, without a trailing '/'
-  std::string prefix() const {
-    return std::string(kPrefix) + org + "/" + repo + (revision == "main" ? "" : "@" + revision);
-  }
-};
-
-Result<DatasetSource> parse(const std::string& source) {
-  if (source.rfind(kPrefix, 0) != 0) return error(source + ": expected hf://datasets/ORG/REPO[@REVISION][/PATH]");
-  std::string rest = source.substr(std::string(kPrefix).size());
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  DatasetSource d;
-  const size_t first = rest.find('/');
-  if (first == std::string::npos || first == 0) return error(source + ": expected hf://datasets/ORG/REPO[@REVISION][/PATH]");
-  d.org = rest.substr(0, first);
-  const size_t second = rest.find('/', first + 1);
-  d.repo = rest.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
-  if (second != std::string::npos) d.path = rest.substr(second + 1);
-  if (const size_t at = d.repo.find('@'); at != std::string::npos) {
-    d.revision = d.repo.substr(at + 1);
-    d.repo = d.repo.substr(0, at);
-  }
-  if (d.repo.empty() || d.revision.empty()) return error(source + ": empty repository or revision");
-  size_t start = 0;
-  while (!d.path.empty()) {
-    const size_t end = d.path.find('/', start);
-    const std::string segment = d.path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (segment.empty() || segment == "." || segment == "..")
-      return error(source + ": empty or relative path segment in hf:// source");
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
+// A dataset repository's source in parts.
+Result<HfSourceParts> parse(const std::string& source) {
+  ARB_ASSIGN(HfSourceParts d, parse_hf_source(source));
+  if (d.repo.kind != "datasets") return error(source + ": expected hf://datasets/ORG/REPO[@REVISION][/PATH]");
   return d;
 }
 
@@ -143,7 +112,7 @@ std::string local_selection(const fs::path& folder, const std::vector<std::strin
 }  // namespace
 
 bool is_hf_dataset_selection(const std::string& source) {
-  const Result<DatasetSource> d = parse(source);
+  const Result<HfSourceParts> d = parse(source);
   if (!d.is_ok()) return false;
   if (d->path.empty() || has_glob_characters(d->path) || source.back() == '/') return true;
   const std::string last = d->path.substr(d->path.rfind('/') == std::string::npos ? 0 : d->path.rfind('/') + 1);
@@ -200,15 +169,15 @@ Result<std::vector<RepoFile>> choose_dataset_files(const std::vector<RepoFile>& 
 }
 
 Result<std::vector<DatasetFileSet>> list_dataset_sets(const std::string& source, const FetchOptions& options) {
-  ARB_ASSIGN(const DatasetSource d, parse(source));
+  ARB_ASSIGN(const HfSourceParts d, parse(source));
   if (has_glob_characters(d.path)) return error(source + ": a pattern selects its files; list a repository or folder");
   ARB_ASSIGN(const std::vector<RepoFile> listing,
-             list_hf_files(HfRepository{"datasets", d.org, d.repo, d.revision}, d.path, source, options));
-  return group_data_files(listing, d.path, d.prefix());
+             list_hf_files(d.repo, d.path, source, options));
+  return group_data_files(listing, d.path, d.repo.source_prefix());
 }
 
 Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptions& options) {
-  ARB_ASSIGN(const DatasetSource d, parse(source));
+  ARB_ASSIGN(const HfSourceParts d, parse(source));
   if (!options.expected_sha256.empty())
     return error(source + ": --sha256 checks one file; a dataset selection may be several (each is hashed and "
                           "its hash kept beside it in the cache)");
@@ -221,12 +190,12 @@ Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptio
       ARB_ASSIGN(cache_dir, default_cache_dir());
     }
     // One folder per selection (and endpoint), so that its pattern matches only that selection's files.
-    const std::string key = options.hf_endpoint + "\n" + d.prefix() + "\n" + d.path;
-    folder = fs::path(cache_dir) / ("dataset-" + sha256_hex(key).substr(0, 16)) / d.repo;
+    const std::string key = options.hf_endpoint + "\n" + d.repo.source_prefix() + "\n" + d.path;
+    folder = fs::path(cache_dir) / ("dataset-" + sha256_hex(key).substr(0, 16)) / d.repo.name;
   }
 
   Result<std::vector<RepoFile>> listing =
-      list_hf_files(HfRepository{"datasets", d.org, d.repo, d.revision}, folder_in_repo, source, options);
+      list_hf_files(d.repo, folder_in_repo, source, options);
   if (!listing.is_ok()) {
     // Offline, a selection pulled before is still there to read.
     const std::vector<std::string> kept = read_manifest(folder);
@@ -238,7 +207,7 @@ Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptio
     return local_selection(folder, kept);
   }
   ARB_ASSIGN(const std::vector<RepoFile> chosen,
-             choose_dataset_files(*listing, folder_in_repo, pattern, source, d.prefix()));
+             choose_dataset_files(*listing, folder_in_repo, pattern, source, d.repo.source_prefix()));
 
   std::error_code ec;
   fs::create_directories(folder, ec);
@@ -264,7 +233,7 @@ Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptio
     FetchOptions file_options = options;
     file_options.out_path = (folder / names[i]).string();
     if (chosen.size() > 1) log_info("file " + std::to_string(i + 1) + " of " + std::to_string(chosen.size()) + ": " + chosen[i].path);
-    Result<FetchResult> fetched = fetch(d.prefix() + "/" + chosen[i].path, file_options);
+    Result<FetchResult> fetched = fetch(d.repo.source_prefix() + "/" + chosen[i].path, file_options);
     if (!fetched.is_ok()) return fetched.status().with_context(source);
   }
   ARB_TRY(write_manifest(folder, source, names));

@@ -25,6 +25,34 @@ bool safe_repo_path(const std::string& path) {
 
 }  // namespace
 
+Result<HfSourceParts> parse_hf_source(const std::string& source) {
+  const std::string usage = source + ": expected hf://[datasets/]ORG/REPO[@REVISION][/PATH]";
+  if (source.rfind("hf://", 0) != 0) return error(usage);
+  std::string rest = source.substr(5);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  HfSourceParts parts;
+  parts.repo.kind = "models";
+  for (const char* kind : {"datasets", "spaces"})
+    if (rest.rfind(std::string(kind) + "/", 0) == 0) {
+      parts.repo.kind = kind;
+      rest = rest.substr(std::string(kind).size() + 1);
+    }
+  const size_t first = rest.find('/');
+  if (first == std::string::npos || first == 0) return error(usage);
+  parts.repo.org = rest.substr(0, first);
+  const size_t second = rest.find('/', first + 1);
+  parts.repo.name = rest.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+  if (second != std::string::npos) parts.path = rest.substr(second + 1);
+  if (const size_t at = parts.repo.name.find('@'); at != std::string::npos) {
+    parts.repo.revision = parts.repo.name.substr(at + 1);
+    parts.repo.name = parts.repo.name.substr(0, at);
+  }
+  if (parts.repo.name.empty() || parts.repo.revision.empty()) return error(source + ": empty repository or revision");
+  if (!parts.path.empty() && !safe_repo_path(parts.path))
+    return error(source + ": empty or relative path segment in hf:// source");
+  return parts;
+}
+
 std::string HfRepository::source_prefix() const {
   const std::string type = kind == "models" ? "" : kind + "/";
   return "hf://" + type + org + "/" + name + (revision == "main" ? "" : "@" + revision);

@@ -24,6 +24,14 @@ struct HfRepository {
   std::string source_prefix() const;
 };
 
+// hf://[datasets/|spaces/]ORG/REPO[@REV][/PATH] in parts: the repository (kind "models" without a prefix)
+// and the path within it ("" for none; no trailing '/'). Empty and relative path segments are refused.
+struct HfSourceParts {
+  HfRepository repo;
+  std::string path;
+};
+Result<HfSourceParts> parse_hf_source(const std::string& source);
+
 // Every file under `folder` ("" for all), sorted by path. Errors name `source`; a 404 says the repository,
 // revision or folder does not exist (or is private and HF_TOKEN is not set). Paths that would leave the
 // repository ("..", absolute) are refused.

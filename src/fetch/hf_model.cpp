@@ -56,30 +56,10 @@ Result<std::vector<std::string>> shard_names(const std::string& index_path) {
   return names;
 }
 
-// hf://ORG/REPO[@REV][/PATH] of a model repository, in parts.
-struct ModelSource {
-  HfRepository repo;
-  std::string path;
-};
-
-Result<ModelSource> parse_model_source(const std::string& source) {
-  if (source.rfind("hf://", 0) != 0) return error(source + ": expected hf://ORG/REPO[@REVISION][/PATH]");
-  std::string rest = source.substr(5);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  const size_t first = rest.find('/');
-  if (first == std::string::npos || first == 0) return error(source + ": expected hf://ORG/REPO[@REVISION][/PATH]");
-  ModelSource m;
-  m.repo.kind = "models";
-  m.repo.org = rest.substr(0, first);
-  if (m.repo.org == "datasets" || m.repo.org == "spaces") return error(source + ": not a model repository");
-  const size_t second = rest.find('/', first + 1);
-  m.repo.name = rest.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
-  if (second != std::string::npos) m.path = rest.substr(second + 1);
-  if (const size_t at = m.repo.name.find('@'); at != std::string::npos) {
-    m.repo.revision = m.repo.name.substr(at + 1);
-    m.repo.name = m.repo.name.substr(0, at);
-  }
-  if (m.repo.name.empty() || m.repo.revision.empty()) return error(source + ": empty repository or revision");
+// A model repository's source in parts.
+Result<HfSourceParts> parse_model_source(const std::string& source) {
+  ARB_ASSIGN(HfSourceParts m, parse_hf_source(source));
+  if (m.repo.kind != "models") return error(source + ": not a model repository");
   return m;
 }
 
@@ -91,7 +71,7 @@ bool ends_with_nocase(const std::string& s, const std::string& suffix) {
 }
 
 // Pulls the model whose first file is `path` (all its files, when split) and returns its first file.
-Result<std::string> pull_gguf(const ModelSource& m, const std::string& path, const FetchOptions& options) {
+Result<std::string> pull_gguf(const HfSourceParts& m, const std::string& path, const FetchOptions& options) {
   ARB_ASSIGN(const std::vector<FetchResult> files, fetch_with_split_files(m.repo.source_prefix() + "/" + path, options));
   return files.front().path;
 }
@@ -146,12 +126,12 @@ Result<std::string> choose_gguf_model(const std::vector<RepoFile>& listing, cons
 }
 
 bool is_hf_model_pattern(const std::string& source) {
-  const Result<ModelSource> m = parse_model_source(source);
+  const Result<HfSourceParts> m = parse_model_source(source);
   return m.is_ok() && m->path.find_first_of("*?[") != std::string::npos;
 }
 
 Result<std::string> fetch_hf_model_pattern(const std::string& source, const FetchOptions& options) {
-  ARB_ASSIGN(const ModelSource m, parse_model_source(source));
+  ARB_ASSIGN(const HfSourceParts m, parse_model_source(source));
   if (!options.expected_sha256.empty())
     return error(source + ": --sha256 checks a named file; name the file rather than a pattern");
   ARB_ASSIGN(const std::vector<RepoFile> listing, list_hf_files(m.repo, "", source, options));
@@ -221,7 +201,7 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
                           "Hub can be reached)");
   if (!has_config) {
     // A GGUF release has no config.json: the listing says which GGUF models it holds.
-    ARB_ASSIGN(const ModelSource m, parse_model_source(repo));
+    ARB_ASSIGN(const HfSourceParts m, parse_model_source(repo));
     Result<std::vector<RepoFile>> listing = list_hf_files(m.repo, "", source, options);
     if (!listing.is_ok()) return error(source + ": the repository has no config.json (" + listing.message() + ")");
     bool any_gguf = false;
