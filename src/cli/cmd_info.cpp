@@ -139,8 +139,9 @@ const CommandRegistration kInfoRegistration({
         if (fetch::is_hf_dataset_selection(args->data_path) && args->data_path.find_first_of("*?[") == std::string::npos) {
           fetch::FetchOptions options;
           fetch::apply_environment(options);
-          ARB_ASSIGN(const std::vector<fetch::DatasetFileSet> sets, fetch::list_dataset_sets(args->data_path, options));
-          if (sets.size() > 1) return print_dataset_sets(args->data_path, sets, args->json);
+          // Without the listing (offline, the Hub down) the pull below says what there is to say.
+          const auto sets = fetch::list_dataset_sets(args->data_path, options);
+          if (sets.is_ok() && sets->size() > 1) return print_dataset_sets(args->data_path, *sets, args->json);
         }
         ARB_TRY(pull_data_source(args->data_path));
         return run_info(*args);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -51,18 +52,17 @@ std::string listing_folder(const std::string& path) {
   return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
-// What names one set of files: the path with each run of digits as '*' (train-00000-of-00003.parquet and
-// train-00001-of-00003.parquet are one set; train.jsonl and validation.jsonl are two).
+// The pattern naming a file's set of shards: a shard number is '*'. Shard numbers are the ones in
+// NAME-00000-of-00003 (the Hub's and datasets' naming), a name that is a number (default/train/0000.parquet),
+// or digits ending a name after '-' or '_' (train-00001.jsonl). Other digits are part of the name:
+// v1/train.jsonl and v2/train.jsonl, test_0shot and test_5shot are sets of their own.
 std::string group_pattern(const std::string& path) {
-  std::string out;
-  for (size_t i = 0; i < path.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(path[i]))) {
-      while (i + 1 < path.size() && std::isdigit(static_cast<unsigned char>(path[i + 1]))) ++i;
-      out += '*';
-    } else {
-      out += path[i];
-    }
-  }
+  static const std::regex of_count(R"(-[0-9]+-of-[0-9]+(?=\.))");
+  static const std::regex whole_name(R"((^|/)[0-9]+(?=\.[^/]*$))");
+  static const std::regex trailing(R"(([-_])[0-9]+(?=\.[^/]*$))");
+  std::string out = std::regex_replace(path, of_count, "-*-of-*");
+  if (out == path) out = std::regex_replace(path, whole_name, "$1*");
+  if (out == path) out = std::regex_replace(path, trailing, "$1*");
   return out;
 }
 
@@ -78,12 +78,14 @@ std::string flat_name(const std::string& path) {
   return out.empty() ? "file" : out;
 }
 
-// The manifest's file names, or none when there is no readable one.
-std::vector<std::string> read_manifest(const fs::path& folder) {
+// The manifest's file names, or none when there is no readable one, or (with `source`) one another
+// selection wrote.
+std::vector<std::string> read_manifest(const fs::path& folder, const std::string& source = "") {
   std::ifstream in(folder / kManifest);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   std::vector<std::string> names;
+  if (!source.empty() && !(j.is_object() && j.value("source", "") == source)) return names;
   if (j.is_object() && j.contains("files") && j["files"].is_array())
     for (const auto& name : j["files"])
       if (name.is_string() && name.get<std::string>().find('/') == std::string::npos) names.push_back(name.get<std::string>());
@@ -131,10 +133,19 @@ std::vector<DatasetFileSet> group_data_files(const std::vector<RepoFile>& listin
   }
   std::vector<DatasetFileSet> sets;
   for (auto& [group, set] : groups) {
-    // A lone file is named as it is; a set of shards by the pattern that matches them.
+    // A lone file is named as it is; a set of shards by the pattern that matches them, when it matches
+    // nothing else in the repository (train-*.parquet would also take train-extra.parquet): else each
+    // file is a set of its own.
+    size_t matched = 0;
+    for (const RepoFile& file : listing) matched += ::fnmatch(group.c_str(), file.path.c_str(), FNM_PATHNAME) == 0;
+    if (set.files.size() > 1 && matched != set.files.size()) {
+      for (const RepoFile& file : set.files) sets.push_back(DatasetFileSet{source_prefix + "/" + file.path, {file}, file.size});
+      continue;
+    }
     set.source = source_prefix + "/" + (set.files.size() == 1 ? set.files.front().path : group);
     sets.push_back(std::move(set));
   }
+  std::sort(sets.begin(), sets.end(), [](const DatasetFileSet& a, const DatasetFileSet& b) { return a.source < b.source; });
   return sets;
 }
 
@@ -197,8 +208,10 @@ Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptio
   Result<std::vector<RepoFile>> listing =
       list_hf_files(d.repo, folder_in_repo, source, options);
   if (!listing.is_ok()) {
-    // Offline, a selection pulled before is still there to read.
-    const std::vector<std::string> kept = read_manifest(folder);
+    // Offline, or the Hub not answering, a selection pulled before is still there to read. An answer
+    // (HTTP 4xx: no such repository, no access) is not a reason to read an old copy.
+    if (!options.offline && listing.message().find(": HTTP 4") != std::string::npos) return listing.status();
+    const std::vector<std::string> kept = read_manifest(folder, source);
     bool complete = !kept.empty();
     for (const std::string& name : kept) complete = complete && fs::is_regular_file(folder / name);
     if (!complete) return listing.status();

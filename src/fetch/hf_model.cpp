@@ -70,6 +70,14 @@ bool ends_with_nocase(const std::string& s, const std::string& suffix) {
   return true;
 }
 
+// -o names the file, or (as for a safetensors repository) the folder to put it in.
+FetchOptions gguf_out_options(const FetchOptions& options, const std::string& path) {
+  FetchOptions file_options = options;
+  if (!options.out_path.empty() && !ends_with_nocase(options.out_path, ".gguf"))
+    file_options.out_path = (fs::path(options.out_path) / fs::path(path).filename()).string();
+  return file_options;
+}
+
 // Pulls the model whose first file is `path` (all its files, when split) and returns its first file.
 Result<std::string> pull_gguf(const HfSourceParts& m, const std::string& path, const FetchOptions& options) {
   ARB_ASSIGN(const std::vector<FetchResult> files, fetch_with_split_files(m.repo.source_prefix() + "/" + path, options));
@@ -136,7 +144,7 @@ Result<std::string> fetch_hf_model_pattern(const std::string& source, const Fetc
     return error(source + ": --sha256 checks a named file; name the file rather than a pattern");
   ARB_ASSIGN(const std::vector<RepoFile> listing, list_hf_files(m.repo, "", source, options));
   ARB_ASSIGN(const std::string path, choose_gguf_model(listing, m.path, source, m.repo.source_prefix()));
-  return pull_gguf(m, path, options);
+  return pull_gguf(m, path, gguf_out_options(options, path));
 }
 
 bool is_hf_model_repository(const std::string& source) {
@@ -170,9 +178,12 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
     folder = (fs::path(cache_dir) / ("model-" + sha256_hex(config_url).substr(0, 16)) / name).string();
   }
 
-  // One file of the repository into the folder; `required` makes its absence an error.
+  // One file of the repository into the folder; `required` makes its absence an error. `optional` files
+  // (the index, tokenizer and template files a repository may lack) are skipped with a warning when
+  // they cannot be fetched while the model comes from the cache: a node without network asks again about
+  // the ones the repository lacked, and the model does not need them.
   bool config_cached = false;
-  auto pull = [&](const std::string& file, bool required) -> Result<bool> {
+  auto pull = [&](const std::string& file, bool required, bool optional = false) -> Result<bool> {
     FetchOptions file_options = options;
     file_options.out_path = (fs::path(folder) / file).string();
     file_options.missing_ok = true;
@@ -180,7 +191,7 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
     if (!fetched.is_ok()) {
       // Working from the cache (a node without network): an optional file the repository lacked before
       // cannot be asked about again, and the model does not need it.
-      if (!required && config_cached) {
+      if (optional && config_cached) {
         log_warn(source + ": " + file + " not checked (" + fetched.message() + "); using the files pulled before");
         return false;
       }
@@ -209,13 +220,9 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
     if (!any_gguf)
       return error(source + ": the repository has no config.json (and no GGUF files): not a model arbiter reads");
     ARB_ASSIGN(const std::string path, choose_gguf_model(*listing, "", source, m.repo.source_prefix()));
-    // -o names the file, or (as for a safetensors repository) the folder to put it in.
-    FetchOptions file_options = options;
-    if (!options.out_path.empty() && !ends_with_nocase(options.out_path, ".gguf"))
-      file_options.out_path = (fs::path(options.out_path) / fs::path(path).filename()).string();
-    return pull_gguf(m, path, file_options);
+    return pull_gguf(m, path, gguf_out_options(options, path));
   }
-  ARB_ASSIGN(const bool sharded, pull(kIndex, false));
+  ARB_ASSIGN(const bool sharded, pull(kIndex, false, true));
   if (sharded) {
     ARB_ASSIGN(const std::vector<std::string> shards, shard_names((fs::path(folder) / kIndex).string()));
     for (const std::string& shard : shards) ARB_TRY(pull(shard, true).status());
@@ -225,7 +232,7 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
       return error(source + ": the repository has neither model.safetensors nor " + kIndex +
                    " (arbiter reads safetensors weights; pytorch_model.bin is not read)");
   }
-  for (const char* file : kTextFiles) ARB_TRY(pull(file, false).status());
+  for (const char* file : kTextFiles) ARB_TRY(pull(file, false, true).status());
   return folder;
 }
 

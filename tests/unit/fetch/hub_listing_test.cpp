@@ -214,6 +214,26 @@ TEST(HfDatasetSelection, ChoosesTheOneSetOfDataFilesOrNamesEach) {
       << empty.message();
 }
 
+// Shard numbers make a set; other digits are part of a name; a pattern that would take more than its set
+// is not offered.
+TEST(HfDatasetSelection, SetsAreShardsOfOneName) {
+  auto sources = [](const std::vector<RepoFile>& listing) {
+    std::vector<std::string> out;
+    for (const DatasetFileSet& set : group_data_files(listing, "", "p")) out.push_back(set.source);
+    return out;
+  };
+  EXPECT_EQ(sources({{"default/train/0000.parquet", 1}, {"default/train/0001.parquet", 1}, {"default/test/0000.parquet", 1}}),
+            (std::vector<std::string>{"p/default/test/0000.parquet", "p/default/train/*.parquet"}));
+  EXPECT_EQ(sources({{"v1/train.jsonl", 1}, {"v2/train.jsonl", 1}}),
+            (std::vector<std::string>{"p/v1/train.jsonl", "p/v2/train.jsonl"}));
+  EXPECT_EQ(sources({{"test_0shot.jsonl", 1}, {"test_5shot.jsonl", 1}}),
+            (std::vector<std::string>{"p/test_0shot.jsonl", "p/test_5shot.jsonl"}));
+  EXPECT_EQ(sources({{"train-00000.jsonl", 1}, {"train-00001.jsonl", 1}}), (std::vector<std::string>{"p/train-*.jsonl"}));
+  // train-*.jsonl would also take train-extra.jsonl: each file is named instead.
+  EXPECT_EQ(sources({{"train-00000.jsonl", 1}, {"train-00001.jsonl", 1}, {"train-extra.jsonl", 1}}),
+            (std::vector<std::string>{"p/train-00000.jsonl", "p/train-00001.jsonl", "p/train-extra.jsonl"}));
+}
+
 TEST(HttpGet, NextLinkOfALinkHeader) {
   EXPECT_EQ(next_link_of(R"( <https://h/api?cursor=abc>; rel="next")"), "https://h/api?cursor=abc");
   EXPECT_EQ(next_link_of(R"(<https://h/p1>; rel="prev", <https://h/p3>; rel="next")"), "https://h/p3");
@@ -281,6 +301,19 @@ TEST_F(HubTest, AnEarlierPullServesWhenTheHubCannotBeReached) {
   auto offline_named = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", into);
   ASSERT_TRUE(offline_named.is_ok()) << offline_named.message();
   EXPECT_EQ(read_selection(*offline_named), rows(0, 5));
+  // Another selection is not served by the files this one pulled into the folder.
+  auto other = fetch_hf_dataset("hf://datasets/org/ds/data/test-*.jsonl", into);
+  EXPECT_FALSE(other.is_ok());
+  // A Hub that answers "no such repository" is not a reason to read an old copy.
+  FetchOptions answering = options_;
+  answering.out_path = into.out_path;
+  server_.remove("org/ds", "data/train-00000-of-00002.jsonl");
+  server_.remove("org/ds", "data/train-00001-of-00002.jsonl");
+  server_.remove("org/ds", "data/test-00000-of-00001.jsonl");
+  server_.remove("org/ds", "README.md");
+  auto gone = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", answering);
+  ASSERT_FALSE(gone.is_ok());
+  EXPECT_NE(gone.message().find("HTTP 404"), std::string::npos) << gone.message();
 }
 
 TEST_F(HubTest, ErrorsSayWhatIsWrong) {
