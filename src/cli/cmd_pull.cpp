@@ -66,8 +66,8 @@ const CommandRegistration kPullRegistration({
       sub.add_option("--sha256", args->options.expected_sha256,
                      "expected SHA-256 (hex): a mismatching download is deleted and the command fails");
       sub.add_option("-o,--out", args->options.out_path,
-                     "also put the file here (hard link to the cache entry, else a copy); for a model repository or a "
-                     "dataset selection, the folder");
+                     "also put the file here (hard link to the cache entry, else a copy); for a model repository, a "
+                     "GGUF release or pattern, or a dataset selection, the folder (a GGUF model: or its file name)");
       sub.add_option("--cache-dir", args->options.cache_dir,
                      "cache directory (default: $ARBITER_CACHE, $XDG_CACHE_HOME/arbiter or ~/.cache/arbiter)");
       sub.add_option("--connect-timeout", args->options.connect_timeout_s, "seconds to wait for a connection")

@@ -146,8 +146,8 @@ const CommandRegistration kServeRegistration({
       sub.add_option("--port", args->server.port, "port (0: any free port)")->default_val(8000);
       sub.add_option("--name", args->name, "model name reported in responses (default: the --model path)");
       sub.add_option("--max-batch-tokens", args->server.max_batch_tokens,
-                     "tokens computed per forward pass (a prefix its sequences share counts once; default: 4096 on "
-                     "the CPU, 16384 on a GPU)");
+                     "tokens computed per forward pass (a prefix its sequences share counts once; 0, the default: "
+                     "4096 on the CPU, 16384 on a GPU)");
       sub.add_option("--max-queue", args->server.max_queue, "sequences waiting at most; more is answered 429")->default_val(1024);
       sub.add_option("--timeout-ms", args->server.timeout_ms, "per-request time limit; then 504")->default_val(60000);
       sub.add_option("--max-body-bytes", args->server.max_body_bytes, "request body limit; larger is 413")->default_val(8 << 20);

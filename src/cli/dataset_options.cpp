@@ -29,8 +29,8 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
                  "JSON object of extra chat template variables, e.g. '{\"enable_thinking\": false}' (Qwen3)");
   sub.add_flag("--plain", a.plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
   sub.add_option("--batch-tokens", a.batch_tokens,
-                 "tokens computed per forward pass (a prefix its sequences share counts once; default: 4096 on the "
-                 "CPU, 16384 on a GPU)");
+                 "tokens computed per forward pass (a prefix its sequences share counts once; 0, the default: 4096 "
+                 "on the CPU, 16384 on a GPU)");
   sub.add_option("--limit", a.limit, "only the first N rows");
 }
 
@@ -69,8 +69,8 @@ Result<RunOptions> make_run_options(const DatasetArgs& a, const std::string& pro
   ARB_ASSIGN(o.on_error, parse_on_error(a.on_error));
   ARB_ASSIGN(o.reader.schema, data::parse_schema_name(a.schema));
   ARB_ASSIGN(o.reader.mapping, data::FieldMapping::parse(a.fields));
-  if (a.batch_tokens == 0 || a.batch_tokens < -1) return error("--batch-tokens must be positive");
-  o.max_batch_tokens = a.batch_tokens > 0 ? a.batch_tokens : 0;  // 0: the backend's
+  if (a.batch_tokens < 0) return error("--batch-tokens must be positive (or 0: the device's default)");
+  o.max_batch_tokens = a.batch_tokens;  // 0: the backend's
   o.limit = a.limit;
   if (!a.shard.empty()) ARB_TRY(parse_shard(a.shard, o.shard, o.shards));
   o.progress_label = progress_label;

@@ -19,7 +19,7 @@ struct DatasetArgs {
   std::vector<std::string> fields;
   bool resume = false, plain = false;
   int64_t max_length = 0, limit = 0;
-  int64_t batch_tokens = -1;  // -1: not given (the backend's preferred size)
+  int64_t batch_tokens = 0;  // 0: the backend's preferred size
   std::string shard;  // "K/N"
 };
 

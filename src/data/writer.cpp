@@ -62,7 +62,7 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
       const std::string id = row_id_string(row->at(options.id_field));
       writer.done_ids_.insert(id);
       writer.resumed_lines_.push_back(
-          ResumedLine{id, size_t(lines.line_number()), row->size() == 2 && row->contains("error")});
+          ResumedLine{id, size_t(lines.line_number()), is_error_line(*row)});
     }
   }
   std::FILE* f = std::fopen(path.c_str(), options.resume ? "ab" : "wb");

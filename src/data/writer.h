@@ -35,7 +35,7 @@ class JsonlWriter {
   struct ResumedLine {
     std::string id;
     size_t line = 0;      // 1-based
-    bool failed = false;  // an error line ({"id", "error"}): its row may read differently now
+    bool failed = false;  // an error line (is_error_line): its row may read differently now
   };
   const std::vector<ResumedLine>& resumed_lines() const { return resumed_lines_; }
 

@@ -167,7 +167,11 @@ Result<std::vector<std::vector<double>>> chosen_rejected_credit(const json& comp
     if (!c.is_object() || !c.contains("a") || !c.contains("b") || !c["a"].is_number_unsigned() ||
         !c["b"].is_number_unsigned())
       return error("a comparison without response indices 'a' and 'b': " + c.dump().substr(0, 200));
-    ARB_ASSIGN(const double credit, number_at(c, score));
+    Result<double> read = number_at(c, score);
+    if (!read.is_ok())
+      return error("a comparison: " + read.message() +
+                   (score == "lager" ? " (a judge run without LAGER writes none: --comparison-score expected)" : ""));
+    const double credit = *read;
     const size_t a = c["a"].get<size_t>(), b = c["b"].get<size_t>();
     if (a >= n || b >= n) return error("a comparison names response " + std::to_string(std::max(a, b)) + " of " + std::to_string(n));
     if (a < chosen && b >= chosen) {
@@ -192,6 +196,7 @@ Result<std::vector<std::vector<double>>> chosen_rejected_credit(const json& comp
 
 Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
                                                    size_t* error_rows) {
+  size_t styles = 0;  // the first row's: every row must have as many
   return read_rows<RmBenchRow>(path, [&](const json& row) -> Result<RmBenchRow> {
     RmBenchRow out;
     if (!row.contains(fields.scores)) return error("missing field '" + fields.scores + "'");
@@ -203,6 +208,12 @@ Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, cons
     if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() >= int64_t(scores.size()))
       return error("field '" + fields.num_chosen + "' is " + n.dump() + ": expected 1.." + std::to_string(scores.size() - 1));
     const size_t chosen = size_t(n.get<int64_t>());
+    if (2 * chosen != scores.size())
+      return error(std::to_string(chosen) + " chosen and " + std::to_string(scores.size() - chosen) +
+                   " rejected scores: an RM-Bench row holds one of each per style");
+    if (styles == 0) styles = chosen;
+    if (chosen != styles)
+      return error(std::to_string(chosen) + " styles, where the first row has " + std::to_string(styles));
     out.chosen.assign(scores.begin(), scores.begin() + std::ptrdiff_t(chosen));
     out.rejected.assign(scores.begin() + std::ptrdiff_t(chosen), scores.end());
     if (row.contains(fields.domain)) {

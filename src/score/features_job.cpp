@@ -68,10 +68,10 @@ Status FeaturesJob::read_parts() {
                    set_.layer + ": resume with the same model and --layer, or remove " + parts_folder_);
     if (part.row_index.empty()) return error(path + ": no row_index: not a part this command wrote");
     if (set_.responses == 0) set_.responses = part.responses;
+    const bool digests = !part.row_digests.empty();
     for (size_t i = 0; i < part.row_index.size(); ++i)
       done_rows_.emplace(part.row_index[i],
-                         DoneRow{part.ids.empty() ? "" : part.ids[i],
-                                 part.row_digests.empty() ? "" : part.row_digests[i], path});
+                         DoneRow{parts_written_, digests ? part.row_digests[i] : part.ids.empty() ? "" : part.ids[i], digests});
   }
   log_info("resuming: " + std::to_string(done_rows_.size()) + " rows already in " + std::to_string(parts_written_) +
            " parts in " + parts_folder_);
@@ -96,10 +96,11 @@ Result<bool> FeaturesJob::done(const data::Example& example) const {
   const auto it = done_rows_.find(int64_t(example.row_index));
   if (it == done_rows_.end()) return false;
   const DoneRow& held = it->second;
-  const bool same = !held.digest.empty() ? held.digest == row_digest(example) : id_belongs_to(held.id, example.id);
+  const bool same = held.has_digest ? held.digest_or_id == row_digest(example) : id_belongs_to(held.digest_or_id, example.id);
   if (!same)
-    return error(held.part + " holds row " + std::to_string(example.row_index) + " of a different dataset (id '" +
-                 held.id + "', here '" + example.id + "'" + (held.digest.empty() ? "" : " or other content") +
+    return error(part_path(held.part) + " holds row " + std::to_string(example.row_index) + " of a different dataset (" +
+                 (held.has_digest ? "other content or id; here id '" + example.id + "'"
+                                  : "id '" + held.digest_or_id + "', here '" + example.id + "'") +
                  "): the dataset changed since the interrupted run; resume with the same dataset and options, or "
                  "remove " + parts_folder_ + " to start over");
   return true;

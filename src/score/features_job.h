@@ -62,10 +62,12 @@ class FeaturesJob final : public RowJob {
   std::optional<StepLayout> steps_;
   train::FeatureSet set_;  // the rows not yet in a part
   int64_t parts_written_ = 0;
-  // The dataset rows the parts of an interrupted run hold, by row_index: their first feature row's id and
-  // the row's fingerprint (empty in parts written without them).
+  // The dataset rows the parts of an interrupted run hold, by row_index: the part, and the row's
+  // fingerprint, or in parts written without fingerprints its first feature row's id.
   struct DoneRow {
-    std::string id, digest, part;
+    int64_t part = 0;
+    std::string digest_or_id;
+    bool has_digest = false;
   };
   std::map<int64_t, DoneRow> done_rows_;
   int64_t digest_row_ = -1;  // the row whose fingerprint digest_ is: computed once for its many feature rows

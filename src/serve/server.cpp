@@ -92,7 +92,7 @@ std::string route_label(const std::string& path) {
 
 Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> model, ServiceOptions service,
                                                ServerOptions options) {
-  if (options.max_batch_tokens < 0) return error("--max-batch-tokens must be positive");
+  if (options.max_batch_tokens < 0) return error("--max-batch-tokens must be positive (or 0: the device's default)");
   if (options.max_queue <= 0) return error("--max-queue must be positive");
   if (options.timeout_ms <= 0) return error("--timeout-ms must be positive");
   if (options.max_body_bytes <= 0) return error("--max-body-bytes must be positive");

@@ -252,6 +252,13 @@ TEST_F(CliEval, RmBenchFromAScoringRun) {
   const RunResult missing = run_arbiter("eval rmbench --input " + bare);
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.out.find("missing field 'num_chosen'"), std::string::npos) << missing.out;
+  // Rows of other shapes name their line.
+  const std::string uneven = temp_file("uneven.jsonl", "{\"scores\": [1, 2, 3, 4, 5, 6], \"num_chosen\": 3}\n"
+                                                       "{\"scores\": [1, 2, 3, 4], \"num_chosen\": 1}\n"
+                                                       "{\"scores\": [1, 2, 3, 4], \"num_chosen\": 2}\n");
+  const RunResult shapes = run_arbiter("eval rmbench --input " + uneven);
+  EXPECT_NE(shapes.exit_code, 0);
+  EXPECT_NE(shapes.out.find("uneven.jsonl:2: 1 chosen and 3 rejected scores"), std::string::npos) << shapes.out;
 }
 
 TEST_F(CliEval, RewardBenchV2Detected) {

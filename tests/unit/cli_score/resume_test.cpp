@@ -118,7 +118,7 @@ TEST(Resume, AnOutputBegunOnOtherRowsIsRefused) {
   EXPECT_NE(shard.out.find("out.jsonl:1 holds row 'a'"), std::string::npos) << shard.out;
   EXPECT_EQ(read_text(out), begun);
 
-  // The input it was begun on resumes, with a larger --limit too.
+  // The input it was begun on resumes (the first run had --limit 2, this one none).
   const RunResult same = run_arbiter(common + " -i " + dir + "/named.jsonl -o " + out + " --resume");
   ASSERT_EQ(same.exit_code, 0) << same.out;
   EXPECT_EQ(count_lines(out), 3u);

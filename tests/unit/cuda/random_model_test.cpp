@@ -198,7 +198,9 @@ TEST(CudaBackend, SameBytesOnRepeatedCalls) {
 }
 
 // CUDA's current device is per host thread: a backend made on one thread and run on another (the server's
-// batch worker) must make its own GPU current, and every GPU the runtime sees can hold one.
+// batch worker) must make its own GPU current, and every GPU the runtime sees can hold one. With one GPU
+// a new thread's default device is already that GPU, so only a machine with two or more can catch a
+// backend that leaves the current device alone.
 TEST(CudaBackend, RunsFromAnotherThreadAndOnEveryGpu) {
   ARBITER_SKIP_WITHOUT_GPU();
   auto config = shape_preset("tiny");
