@@ -16,6 +16,7 @@
 #include "core/ascii.h"
 #include "core/log.h"
 #include "fetch/cache.h"
+#include "fetch/hub_check.h"
 #include "fetch/http_transfer.h"
 #include "fetch/sha256.h"
 #include "io/gguf_split_name.h"
@@ -146,8 +147,9 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
   if (!r.server_sha256.empty() && actual != r.server_sha256) {
     std::error_code ec;
     fs::remove(part, ec);
-    return error(r.url + ": sha256 mismatch: the server records " + r.server_sha256 +
-                 " for this file (X-Linked-Etag), downloaded " + actual + "; the file was deleted");
+    return error(r.url + ": sha256 mismatch: the Hub records " + r.server_sha256 +
+                 " for this file (X-Linked-Etag, or the repository's listing), downloaded " + actual +
+                 "; the file was deleted (a file changed on the Hub while it was pulled gives this too: run again)");
   }
   ARB_TRY(write_sidecar(r.cache_path, actual));
   std::error_code ec;
@@ -232,6 +234,34 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
   if (ec) return error(fs::path(r.cache_path).parent_path().string() + ": cannot create the cache folder: " + ec.message());
 
   ARB_ASSIGN(r.cache_hit, use_cached(r, expected));
+  // A pinned hash (--sha256) already says which bytes are wanted; otherwise a branch may have moved on.
+  if (r.cache_hit && expected.empty() && !options.offline && names_a_moving_revision(source)) {
+    ARB_ASSIGN(const CacheCheck check, check_cache_entry(source, r.url, r.cache_path, r.sha256, options));
+    if (!check.unchecked_because.empty()) {
+      log_warn(source + ": the cached copy was not checked against the Hub (" + check.unchecked_because +
+               "); using it");
+    } else if (check.outcome == CacheCheck::Outcome::kGone) {
+      // The stale file goes from the cache and from where it was placed, so that nothing reads it as current.
+      if (!options.out_path.empty() && fs::exists(options.out_path, ec) && fs::equivalent(options.out_path, r.cache_path, ec))
+        fs::remove(options.out_path, ec);
+      remove_entry(r.cache_path);
+      fs::remove(fs::path(r.cache_path).parent_path(), ec);  // the entry's folder, now empty
+      if (options.missing_ok) {
+        r.missing = true;
+        r.cache_hit = false;
+        return r;
+      }
+      return error(source + ": the Hub no longer has this file (HEAD " + r.url +
+                   ": HTTP 404); the copy pulled before was removed from the cache");
+    } else if (check.outcome == CacheCheck::Outcome::kChanged) {
+      log_info(source + ": changed on the Hub since it was pulled (now " +
+               (check.record.sha256.empty() ? "git blob " + check.record.git_blob_id : "sha256 " + check.record.sha256) +
+               "); pulling it again");
+      remove_entry(r.cache_path);
+      r.cache_hit = false;
+      if (!check.record.sha256.empty()) r.server_sha256 = ascii_lower(check.record.sha256);
+    }
+  }
   if (!r.cache_hit && options.offline) {
     fs::remove(fs::path(r.cache_path).parent_path(), ec);  // the folder made for it, when empty
     if (options.missing_ok) {
@@ -240,7 +270,11 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
     }
     return error(source + ": not in the cache, and HF_HUB_OFFLINE is set, so it is not downloaded (" + r.url + ")");
   }
-  if (!r.cache_hit) ARB_TRY(download(r, expected, options));
+  if (!r.cache_hit) {
+    if (const auto listed = options.listed_records.find(source); listed != options.listed_records.end())
+      r.server_sha256 = ascii_lower(listed->second.sha256);  // what the download must hash to
+    ARB_TRY(download(r, expected, options));
+  }
   if (r.missing) {
     fs::remove(fs::path(r.cache_path).parent_path(), ec);  // the folder made for it, when empty
     return r;

@@ -1,4 +1,6 @@
 // `arbiter pull`: download a model or dataset file once, keep it in the cache, verify it, hand back its path.
+// A cached hf:// file at a branch is checked against the Hub's record of that name first (hub_check.h),
+// and pulled again when the branch now holds other bytes.
 //
 // The file is written as CACHE_ENTRY.part and renamed into place only after it is complete and its SHA-256
 // is known (and matches, when one was given, and the SHA-256 a Hugging Face endpoint records for an LFS
@@ -7,10 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "fetch/hub_check.h"
 #include "fetch/source.h"
 
 namespace arbiter::fetch {
@@ -30,6 +34,10 @@ struct FetchOptions {
   // Nothing is downloaded (HF_HUB_OFFLINE): a cache hit is used, a miss is an error (with missing_ok,
   // missing), and what needs the Hub's listing is refused.
   bool offline = false;
+  // What the Hub's listing records for files by source (a dataset selection's, a GGUF release's): a cache
+  // entry of one of them is checked against this instead of a HEAD request, and its download is checked
+  // against the SHA-256 recorded there.
+  std::map<std::string, HubRecord> listed_records;
 };
 
 struct FetchResult {

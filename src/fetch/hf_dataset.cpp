@@ -242,8 +242,10 @@ Result<std::string> fetch_hf_dataset(const std::string& source, const FetchOptio
       return error(folder.string() + " holds " + name + ", which is not a file of " + source +
                    ": pull a dataset selection into a folder of its own");
   }
+  FetchOptions listed_options = options;
+  listed_options.listed_records = records_by_source(chosen, d.repo.source_prefix());
   for (size_t i = 0; i < chosen.size(); ++i) {
-    FetchOptions file_options = options;
+    FetchOptions file_options = listed_options;
     file_options.out_path = (folder / names[i]).string();
     if (chosen.size() > 1) log_info("file " + std::to_string(i + 1) + " of " + std::to_string(chosen.size()) + ": " + chosen[i].path);
     Result<FetchResult> fetched = fetch(d.repo.source_prefix() + "/" + chosen[i].path, file_options);

@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/ascii.h"
 #include "fetch/http_get.h"
+#include "fetch/sha256.h"
 
 namespace arbiter::fetch {
 
@@ -92,12 +94,31 @@ Result<std::vector<RepoFile>> list_hf_files(const HfRepository& repo, const std:
       const std::string path = entry["path"].get<std::string>();
       if (!safe_repo_path(path)) return error(source + ": the listing names a file '" + path + "' outside the repository");
       const bool sized = entry.contains("size") && entry["size"].is_number_integer();
-      files.push_back(RepoFile{path, sized ? entry["size"].get<int64_t>() : 0});
+      RepoFile file{path, sized ? entry["size"].get<int64_t>() : 0, {}};
+      // {"oid": git blob id, "lfs": {"oid": SHA-256, ...}} as the tree API gives them; a value of another
+      // form is not a record.
+      auto string_at = [](const nlohmann::json& object, const char* key) -> std::string {
+        return object.is_object() && object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : "";
+      };
+      if (entry.contains("lfs")) {
+        const std::string oid = string_at(entry["lfs"], "oid");
+        if (is_sha256_hex(oid)) file.record.sha256 = ascii_lower(oid);
+      } else if (const std::string oid = string_at(entry, "oid"); is_git_blob_id(oid)) {
+        file.record.git_blob_id = ascii_lower(oid);
+      }
+      files.push_back(std::move(file));
     }
     url = page.next_link;
   }
   std::sort(files.begin(), files.end(), [](const RepoFile& a, const RepoFile& b) { return a.path < b.path; });
   return files;
+}
+
+std::map<std::string, HubRecord> records_by_source(const std::vector<RepoFile>& files, const std::string& source_prefix) {
+  std::map<std::string, HubRecord> records;
+  for (const RepoFile& file : files)
+    if (file.record.says_anything()) records[source_prefix + "/" + file.path] = file.record;
+  return records;
 }
 
 std::string describe_size(int64_t bytes) {

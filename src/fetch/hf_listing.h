@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -13,8 +15,13 @@
 namespace arbiter::fetch {
 
 struct RepoFile {
+  RepoFile() = default;
+  RepoFile(std::string path_in_repo, int64_t bytes, HubRecord hub_record = {})
+      : path(std::move(path_in_repo)), size(bytes), record(std::move(hub_record)) {}
+
   std::string path;  // within the repository, '/'-separated
   int64_t size = 0;
+  HubRecord record;  // lfs.oid (SHA-256) for a file kept in LFS, else oid (its git blob id)
 };
 
 struct HfRepository {
@@ -31,6 +38,9 @@ struct HfSourceParts {
   std::string path;
 };
 Result<HfSourceParts> parse_hf_source(const std::string& source);
+
+// The listing's records by source (prefix + "/" + path), for FetchOptions::listed_records.
+std::map<std::string, HubRecord> records_by_source(const std::vector<RepoFile>& files, const std::string& source_prefix);
 
 // Every file under `folder` ("" for all), sorted by path. Errors name `source`; a 404 says the repository,
 // revision or folder does not exist (or is private and HF_TOKEN is not set). Paths that would leave the

@@ -78,8 +78,11 @@ FetchOptions gguf_out_options(const FetchOptions& options, const std::string& pa
   return file_options;
 }
 
-// Pulls the model whose first file is `path` (all its files, when split) and returns its first file.
-Result<std::string> pull_gguf(const HfSourceParts& m, const std::string& path, const FetchOptions& options) {
+// Pulls the model whose first file is `path` (all its files, when split) and returns its first file. The
+// listing's records check the cached files and the downloads.
+Result<std::string> pull_gguf(const HfSourceParts& m, const std::string& path, const std::vector<RepoFile>& listing,
+                              FetchOptions options) {
+  options.listed_records = records_by_source(listing, m.repo.source_prefix());
   ARB_ASSIGN(const std::vector<FetchResult> files, fetch_with_split_files(m.repo.source_prefix() + "/" + path, options));
   return files.front().path;
 }
@@ -144,7 +147,7 @@ Result<std::string> fetch_hf_model_pattern(const std::string& source, const Fetc
     return error(source + ": --sha256 checks a named file; name the file rather than a pattern");
   ARB_ASSIGN(const std::vector<RepoFile> listing, list_hf_files(m.repo, "", source, options));
   ARB_ASSIGN(const std::string path, choose_gguf_model(listing, m.path, source, m.repo.source_prefix()));
-  return pull_gguf(m, path, gguf_out_options(options, path));
+  return pull_gguf(m, path, listing, gguf_out_options(options, path));
 }
 
 bool is_hf_model_repository(const std::string& source) {
@@ -220,7 +223,7 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
     if (!any_gguf)
       return error(source + ": the repository has no config.json (and no GGUF files): not a model arbiter reads");
     ARB_ASSIGN(const std::string path, choose_gguf_model(*listing, "", source, m.repo.source_prefix()));
-    return pull_gguf(m, path, gguf_out_options(options, path));
+    return pull_gguf(m, path, *listing, gguf_out_options(options, path));
   }
   ARB_ASSIGN(const bool sharded, pull(kIndex, false, true));
   if (sharded) {

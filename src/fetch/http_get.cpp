@@ -8,6 +8,7 @@
 
 #include "core/ascii.h"
 #include "fetch/curl_handles.h"
+#include "fetch/source.h"
 
 namespace arbiter::fetch {
 
@@ -46,6 +47,26 @@ std::string trim_blanks(const std::string& s) {
   const size_t begin = s.find_first_not_of(" \t");
   if (begin == std::string::npos) return {};
   return s.substr(begin, s.find_last_not_of(" \t") - begin + 1);
+}
+
+// `W/"AbC"` -> `abc`: an entity tag's value, as huggingface_hub compares them.
+std::string normalize_etag(std::string value) {
+  value = trim_blanks(value);
+  if (value.rfind("W/", 0) == 0) value = value.substr(2);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  return ascii_lower(value);
+}
+
+size_t on_head_header(char* data, size_t size, size_t count, void* user) {
+  auto& result = *static_cast<HttpHeadResult*>(user);
+  const size_t n = size * count;
+  std::string line(data, n);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  if (line.rfind("HTTP/", 0) == 0) result = HttpHeadResult{};
+  else if (line.size() > 5 && strncasecmp(line.c_str(), "etag:", 5) == 0) result.etag = normalize_etag(line.substr(5));
+  else if (line.size() > 14 && strncasecmp(line.c_str(), "x-linked-etag:", 14) == 0)
+    result.linked_etag = normalize_etag(line.substr(14));
+  return n;
 }
 
 }  // namespace
@@ -117,6 +138,40 @@ Result<HttpGetResult> http_get(const std::string& url, const HttpGetOptions& opt
   }
   s.result.next_link = next_link_of(s.link_header);
   return std::move(s.result);
+}
+
+Result<HttpHeadResult> http_head(const std::string& url, const HttpGetOptions& options) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  const std::string origin = url_origin(url);
+  std::string at = url;
+  for (int redirects = 0;; ++redirects) {
+    CurlHandle curl(curl_easy_init());
+    if (!curl) return error("HEAD " + url + ": cannot create a libcurl handle");
+    char curl_error[CURL_ERROR_SIZE] = {0};
+    CurlHeaders headers;
+    if (!options.bearer_token.empty())
+      headers.reset(curl_slist_append(nullptr, ("Authorization: Bearer " + options.bearer_token).c_str()));
+    CURL* c = curl.get();
+    set_common_curl_options(c, at, options.connect_timeout_s, options.stall_timeout_s, curl_error);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // followed below, within the origin only
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    HttpHeadResult result;
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_head_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &result);
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+      return error("HEAD " + at + ": " + (curl_error[0] != '\0' ? std::string(curl_error) : curl_easy_strerror(rc)));
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    result.http_status = int(status);
+    char* target = nullptr;
+    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &target);
+    const bool same_origin_redirect = status >= 300 && status < 400 && target != nullptr && url_origin(target) == origin;
+    if (!same_origin_redirect || redirects >= 10) return result;
+    at = target;
+  }
 }
 
 }  // namespace arbiter::fetch

@@ -27,6 +27,18 @@ struct HttpGetResult {
 // for 401 / 403), except 404, which returns with http_status 404 so that callers can say what is missing.
 Result<HttpGetResult> http_get(const std::string& url, const HttpGetOptions& options);
 
+struct HttpHeadResult {
+  int http_status = 0;      // of the answer the request stopped at (a redirect to another origin is not followed)
+  std::string etag;         // ETag, without a weak "W/" mark and quotes, lower case; empty when none
+  std::string linked_etag;  // X-Linked-Etag, the same way (the Hub's record of an LFS file: its SHA-256)
+};
+
+// HEAD: what a server says of a file without sending it. Redirects within the URL's origin are followed (a
+// renamed repository); one to another origin is not: the Hub answers a file kept in LFS with a redirect to
+// its CDN, and the headers that describe the file are on that first answer. Every HTTP status is returned;
+// only a request that got no answer is an error.
+Result<HttpHeadResult> http_head(const std::string& url, const HttpGetOptions& options);
+
 // The URL of a Link header's rel="next" entry ("<a>; rel=\"prev\", <b>; rel=\"next\"" -> b); empty when none.
 std::string next_link_of(const std::string& link_header);
 

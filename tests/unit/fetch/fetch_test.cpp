@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -25,6 +26,7 @@
 #include "fetch/fetch.h"
 #include "fetch/hf_model.h"
 #include "model/model.h"
+#include "../../support/hub_records.h"
 #include "../../support/scratch_root.h"
 
 namespace arbiter::fetch {
@@ -58,7 +60,7 @@ std::string big_payload() {
 }
 
 struct Request {
-  std::string path, range, authorization;
+  std::string path, range, authorization, method;
 };
 
 class LoopbackServer {
@@ -121,10 +123,19 @@ class LoopbackServer {
     });
     // A Hugging Face style path (ORG/REPO/resolve/REV/FILE) for the hf:// tests.
     // A file of one repository (ORG/REPO/FILE in files_) is served from it; any other name from files_.
+    // Its answers carry the Hub's record of the file: X-Linked-Etag (the SHA-256) for weights, kept in LFS,
+    // and ETag (the git blob id) for the rest.
     const auto from_repo = [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
       const std::string in_repo = std::string(req.matches[1]) + "/" + std::string(req.matches[2]);
-      serve(files_.count(in_repo) ? in_repo : std::string(req.matches[2]), res, false);
+      const std::string name = files_.count(in_repo) ? in_repo : std::string(req.matches[2]);
+      if (const auto it = files_.find(name); it != files_.end()) {
+        const bool lfs = name.find(".safetensors") != std::string::npos || name.find(".gguf") != std::string::npos;
+        if (lfs) res.set_header("X-Linked-Etag", "\"" + arbiter::test::lfs_sha256_of(it->second) + "\"");
+        res.set_header("ETag", "W/\"" + (lfs ? arbiter::test::lfs_sha256_of(it->second)
+                                              : arbiter::test::git_blob_id_of(it->second)) + "\"");
+      }
+      serve(name, res, false);
     };
     server_.Get("/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", from_repo);
     server_.Get("/datasets/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", from_repo);
@@ -150,6 +161,12 @@ class LoopbackServer {
 
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void set_down(bool down) { down_ = down; }
+  // Replaces (or, with nullopt, removes) a file between requests, as a new commit on the branch would.
+  void set_file(const std::string& name, std::optional<std::string> bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (bytes) files_[name] = *bytes;
+    else files_.erase(name);
+  }
   std::string url(const std::string& path) const { return base() + path; }
   const std::string& file(const std::string& name) { return files_.at(name); }
   int count(const std::string& path) {
@@ -164,7 +181,7 @@ class LoopbackServer {
  private:
   int record(const httplib::Request& req) {
     std::lock_guard<std::mutex> lock(mutex_);
-    requests_.push_back({req.path, req.get_header_value("Range"), req.get_header_value("Authorization")});
+    requests_.push_back({req.path, req.get_header_value("Range"), req.get_header_value("Authorization"), req.method});
     return ++counts_[req.path];
   }
 
@@ -246,7 +263,7 @@ TEST_F(FetchTest, TheServersRecordedSha256ChecksTheDownload) {
   const std::string bad = server_.url("/badlfs/stories260K.gguf");
   auto refused = fetch(bad, options_);
   ASSERT_FALSE(refused.is_ok());
-  EXPECT_NE(refused.message().find(bad + ": sha256 mismatch: the server records " + std::string(64, 'a')),
+  EXPECT_NE(refused.message().find(bad + ": sha256 mismatch: the Hub records " + std::string(64, 'a')),
             std::string::npos)
       << refused.message();
   EXPECT_FALSE(fs::exists(cache_entry_path(cache_.string(), bad)));
@@ -489,15 +506,20 @@ TEST_F(FetchTest, AModelRepositoryBecomesAFolderThatLoads) {
   // The index was there, so model.safetensors was never asked for.
   for (const Request& request : server_.requests()) EXPECT_NE(file_of(request), "model.safetensors");
 
-  // Again: every file is a cache hit, and the folder is the same; only what the repository lacks is asked
-  // for again.
+  // Again: every file is a cache hit, checked against the Hub's record with a HEAD request, and the folder
+  // is the same; only what the repository lacks is asked for again.
   const size_t requests_before = server_.requests().size();
   auto again = fetch_hf_model("hf://org/sharded", options_);
   ASSERT_TRUE(again.is_ok()) << again.message();
   EXPECT_EQ(*again, *folder);
   const std::set<std::string> lacking{"tokenizer.model", "special_tokens_map.json", "chat_template.jinja"};
-  for (size_t i = requests_before; i < server_.requests().size(); ++i)
-    EXPECT_TRUE(lacking.count(file_of(server_.requests()[i]))) << server_.requests()[i].path;
+  size_t heads = 0;
+  for (size_t i = requests_before; i < server_.requests().size(); ++i) {
+    const Request& request = server_.requests()[i];
+    if (request.method == "HEAD") ++heads;
+    else EXPECT_TRUE(lacking.count(file_of(request))) << request.path;
+  }
+  EXPECT_EQ(heads, files);
 
   // A repository with one model.safetensors, into the folder -o names.
   FetchOptions into = options_;
@@ -540,6 +562,91 @@ TEST_F(FetchTest, AModelRepositoryPulledBeforeLoadsWithoutTheNetwork) {
   auto file = fetch("hf://org/repo/stories260K.gguf", offline);
   ASSERT_FALSE(file.is_ok());
   EXPECT_NE(file.message().find("HF_HUB_OFFLINE"), std::string::npos) << file.message();
+}
+
+// hf://ORG/REPO/FILE names what the branch holds now: a cache hit is checked with a HEAD request against
+// the Hub's record (the git blob id of a small file, the SHA-256 of an LFS file), and pulled again when the
+// branch moved on. A commit, a --sha256 pin or HF_HUB_OFFLINE asks nothing; a Hub that does not answer
+// leaves the cached copy in use; a file the branch no longer has is an error, and goes from the cache.
+TEST_F(FetchTest, ACachedFileAtABranchIsCheckedAgainstTheHub) {
+  options_.hf_endpoint = server_.base();
+  auto gets_and_heads = [&](size_t since) {
+    std::pair<int, int> counts{0, 0};
+    const std::vector<Request> requests = server_.requests();
+    for (size_t i = since; i < requests.size(); ++i) ++(requests[i].method == "HEAD" ? counts.second : counts.first);
+    return counts;
+  };
+  for (const std::string name : {"notes.json", "weights.safetensors"}) {
+    SCOPED_TRACE(name);
+    const std::string source = "hf://org/moving/" + name;
+    server_.set_file("org/moving/" + name, "version 1 of " + name);
+    auto first = fetch(source, options_);
+    ASSERT_TRUE(first.is_ok()) << first.message();
+    EXPECT_FALSE(first->cache_hit);
+
+    size_t before = server_.requests().size();
+    auto unchanged = fetch(source, options_);
+    ASSERT_TRUE(unchanged.is_ok()) << unchanged.message();
+    EXPECT_TRUE(unchanged->cache_hit);
+    EXPECT_EQ(gets_and_heads(before), std::make_pair(0, 1));
+
+    server_.set_file("org/moving/" + name, "version 2 of " + name + ", longer");
+    before = server_.requests().size();
+    auto moved = fetch(source, options_);
+    ASSERT_TRUE(moved.is_ok()) << moved.message();
+    EXPECT_FALSE(moved->cache_hit);
+    EXPECT_EQ(read_file(moved->path), "version 2 of " + name + ", longer");
+    EXPECT_EQ(moved->sha256, arbiter::test::lfs_sha256_of("version 2 of " + name + ", longer"));
+    EXPECT_EQ(gets_and_heads(before), std::make_pair(1, 1));
+  }
+
+  // Pinned by commit or by hash, or offline: no request.
+  const std::string commit(40, 'c');
+  server_.set_file("org/moving/pinned.json", "at a commit");
+  ASSERT_TRUE(fetch("hf://org/moving@" + commit + "/pinned.json", options_).is_ok());
+  size_t before = server_.requests().size();
+  server_.set_file("org/moving/pinned.json", "the server would say otherwise");
+  auto pinned = fetch("hf://org/moving@" + commit + "/pinned.json", options_);
+  ASSERT_TRUE(pinned.is_ok()) << pinned.message();
+  EXPECT_EQ(read_file(pinned->path), "at a commit");
+  FetchOptions by_hash = options_;
+  by_hash.expected_sha256 = arbiter::test::lfs_sha256_of("version 2 of notes.json, longer");
+  EXPECT_TRUE(fetch("hf://org/moving/notes.json", by_hash).is_ok());
+  FetchOptions offline = options_;
+  offline.offline = true;
+  EXPECT_TRUE(fetch("hf://org/moving/notes.json", offline).is_ok());
+  EXPECT_EQ(server_.requests().size(), before);
+
+  // The Hub down: the cached copy is used.
+  server_.set_down(true);
+  auto outage = fetch("hf://org/moving/notes.json", options_);
+  server_.set_down(false);
+  ASSERT_TRUE(outage.is_ok()) << outage.message();
+  EXPECT_TRUE(outage->cache_hit);
+
+  // Deleted on the branch: an error, and neither the cache nor the placed copy keeps the old bytes; where a
+  // missing file is an answer (a repository's optional files), it is missing.
+  FetchOptions placed = options_;
+  placed.out_path = (cache_ / "placed" / "notes.json").string();
+  ASSERT_TRUE(fetch("hf://org/moving/notes.json", placed).is_ok());
+  server_.set_file("org/moving/notes.json", std::nullopt);
+  server_.set_file("notes.json", std::nullopt);
+  auto gone = fetch("hf://org/moving/notes.json", options_);
+  ASSERT_FALSE(gone.is_ok());
+  EXPECT_NE(gone.message().find("hf://org/moving/notes.json: the Hub no longer has this file"), std::string::npos)
+      << gone.message();
+  EXPECT_FALSE(fs::exists(cache_entry_path(cache_.string(), server_.base() + "/org/moving/resolve/main/notes.json")));
+  EXPECT_TRUE(fs::exists(placed.out_path));  // a file placed elsewhere is the user's, once the entry is gone
+  server_.set_file("org/moving/optional.json", "kept");
+  FetchOptions optional = options_;
+  optional.missing_ok = true;
+  optional.out_path = (cache_ / "placed" / "optional.json").string();
+  ASSERT_TRUE(fetch("hf://org/moving/optional.json", optional).is_ok());
+  server_.set_file("org/moving/optional.json", std::nullopt);
+  auto missing = fetch("hf://org/moving/optional.json", optional);
+  ASSERT_TRUE(missing.is_ok()) << missing.message();
+  EXPECT_TRUE(missing->missing);
+  EXPECT_FALSE(fs::exists(optional.out_path));
 }
 
 TEST_F(FetchTest, AModelRepositoryThatCannotBeReadIsAnErrorSayingWhy) {

@@ -21,6 +21,7 @@
 #include "fetch/hf_dataset.h"
 #include "fetch/hf_model.h"
 #include "fetch/http_get.h"
+#include "../../support/hub_records.h"
 #include "../../support/scratch_root.h"
 
 namespace arbiter::fetch {
@@ -75,7 +76,12 @@ class HubServer {
         for (size_t slash = path.find('/', folder.size()); slash != std::string::npos; slash = path.find('/', slash + 1))
           if (folders.insert(path.substr(0, slash)).second)
             entries.push_back({{"type", "directory"}, {"oid", "0"}, {"size", 0}, {"path", path.substr(0, slash)}});
-        entries.push_back({{"type", "file"}, {"oid", "1"}, {"size", body.size()}, {"path", path}});
+        // As the Hub lists them: data files and GGUF files kept in LFS (lfs.oid, their SHA-256), the
+        // rest in git (oid, the git blob id).
+        nlohmann::json file = {{"type", "file"}, {"oid", arbiter::test::git_blob_id_of(body)}, {"size", body.size()}, {"path", path}};
+        if (path.rfind("data/", 0) == 0 || path.find(".gguf") != std::string::npos)
+          file["lfs"] = {{"oid", arbiter::test::lfs_sha256_of(body)}, {"size", body.size()}, {"pointerSize", 130}};
+        entries.push_back(std::move(file));
       }
       if (entries.empty()) return void(res.status = 404);
       const size_t cursor = req.has_param("cursor") ? std::stoul(req.get_param_value("cursor")) : 0;
@@ -91,7 +97,8 @@ class HubServer {
       const std::string name = (req.matches[1].length() == 0 ? "models:" : "") + std::string(req.matches[2]);
       auto repo = repos_.find(name);
       if (repo == repos_.end() || !repo->second.count(req.matches[4])) return void(res.status = 404);
-      ++downloads_;
+      if (req.method == "HEAD") ++heads_;
+      else ++downloads_;
       res.set_content(repo->second[req.matches[4]], "application/octet-stream");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
@@ -123,6 +130,10 @@ class HubServer {
     std::lock_guard<std::mutex> lock(mutex_);
     return downloads_;
   }
+  int heads() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return heads_;
+  }
 
  private:
   httplib::Server server_;
@@ -131,7 +142,7 @@ class HubServer {
   std::atomic<bool> listen_returned_{false};
   std::mutex mutex_;
   std::map<std::string, std::map<std::string, std::string>> repos_;
-  int listings_ = 0, downloads_ = 0;
+  int listings_ = 0, downloads_ = 0, heads_ = 0;
 };
 
 class HubTest : public ::testing::Test {
@@ -251,17 +262,27 @@ TEST_F(HubTest, APatternPullsTheFilesItMatches) {
   EXPECT_GE(server_.listings(), 2);  // the listing came in pages
   EXPECT_EQ(server_.downloads(), 2);
 
-  // Again: the listing is asked for, the files come from the cache.
+  // Again: the listing is asked for, the files come from the cache, checked against the listing's
+  // SHA-256s without a request of their own.
   auto again = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
   ASSERT_TRUE(again.is_ok()) << again.message();
   EXPECT_EQ(*again, *local);
   EXPECT_EQ(server_.downloads(), 2);
+  EXPECT_EQ(server_.heads(), 0);
+
+  // A file changed under the same name (a corrected shard) is pulled again; the other stays cached.
+  server_.set("org/ds", "data/train-00000-of-00002.jsonl", rows(10, 3));
+  auto changed = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
+  ASSERT_TRUE(changed.is_ok()) << changed.message();
+  EXPECT_EQ(read_selection(*changed), rows(10, 3) + rows(3, 2));
+  EXPECT_EQ(server_.downloads(), 3);
+  EXPECT_EQ(server_.heads(), 0);
 
   // A file the repository drops leaves the folder at the next pull.
   server_.remove("org/ds", "data/train-00001-of-00002.jsonl");
   auto fewer = fetch_hf_dataset("hf://datasets/org/ds/data/train-*.jsonl", options_);
   ASSERT_TRUE(fewer.is_ok()) << fewer.message();
-  EXPECT_EQ(read_selection(*fewer), rows(0, 3));
+  EXPECT_EQ(read_selection(*fewer), rows(10, 3));
 }
 
 // A repository with one set of data files is that set; a lone file comes back as its own path.
@@ -432,6 +453,17 @@ TEST_F(HubTest, AGgufReleaseGivesItsModel) {
   EXPECT_EQ(fs::path(*q4).filename(), "q-q4_k_m-00001-of-00002.gguf");
   EXPECT_EQ(slurp(*q4), "first half");
   EXPECT_EQ(slurp((fs::path(*q4).parent_path() / "q-q4_k_m-00002-of-00002.gguf").string()), "second half");
+
+  // A release that re-uploads one file of a split model under the same name: that file is pulled again, by
+  // the listing's record, and the other is a cache hit.
+  const int downloads_before = server_.downloads();
+  server_.set("models:org/q-GGUF", "q-q4_k_m-00002-of-00002.gguf", "second half, requantized");
+  auto requantized = fetch_hf_model_pattern("hf://org/q-GGUF/*Q4_K_M*", options_);
+  ASSERT_TRUE(requantized.is_ok()) << requantized.message();
+  EXPECT_EQ(slurp((fs::path(*requantized).parent_path() / "q-q4_k_m-00002-of-00002.gguf").string()),
+            "second half, requantized");
+  EXPECT_EQ(server_.downloads(), downloads_before + 1);
+  EXPECT_EQ(server_.heads(), 0);
 
   // -m takes the release and runs its model.
   const std::string env = "HF_ENDPOINT=" + server_.base() + " ARBITER_CACHE=" + cache_.string() + " ";

@@ -1,0 +1,94 @@
+#include "fetch/hub_check.h"
+
+#include <mutex>
+#include <set>
+
+#include "core/ascii.h"
+#include "fetch/fetch.h"
+#include "fetch/hf_listing.h"
+#include "fetch/http_get.h"
+#include "fetch/sha256.h"
+#include "fetch/source.h"
+
+namespace arbiter::fetch {
+
+bool names_a_moving_revision(const std::string& source) {
+  if (source.rfind("hf://", 0) != 0) return false;
+  const Result<HfSourceParts> parts = parse_hf_source(source);
+  return parts.is_ok() && !is_git_blob_id(parts->repo.revision);
+}
+
+namespace {
+
+// Origins that gave no answer to a HEAD request in this process: on a node without network, where a
+// connection may take the whole connect timeout to fail, one wait is enough.
+std::mutex unreachable_mutex;
+std::set<std::string> unreachable_origins;
+
+bool known_unreachable(const std::string& origin) {
+  std::lock_guard<std::mutex> lock(unreachable_mutex);
+  return unreachable_origins.count(origin) > 0;
+}
+
+void mark_unreachable(const std::string& origin) {
+  std::lock_guard<std::mutex> lock(unreachable_mutex);
+  unreachable_origins.insert(origin);
+}
+
+// The record in the HEAD answer's headers (a small file's X-Linked-Etag, where a server sends one, is its
+// git blob id too).
+HubRecord record_of(const HttpHeadResult& head) {
+  HubRecord record;
+  for (const std::string& tag : {head.linked_etag, head.etag}) {
+    if (record.sha256.empty() && is_sha256_hex(tag)) record.sha256 = tag;
+    if (record.git_blob_id.empty() && is_git_blob_id(tag)) record.git_blob_id = tag;
+  }
+  return record;
+}
+
+}  // namespace
+
+Result<CacheCheck> check_cache_entry(const std::string& source, const std::string& url, const std::string& entry,
+                                     const std::string& entry_sha256, const FetchOptions& options) {
+  CacheCheck check;
+  if (const auto listed = options.listed_records.find(source); listed != options.listed_records.end()) {
+    check.record = listed->second;
+  } else {
+    HttpGetOptions head_options;
+    head_options.connect_timeout_s = options.connect_timeout_s;
+    head_options.stall_timeout_s = options.stall_timeout_s;
+    if (!options.hf_token.empty() && url_origin(url) == url_origin(options.hf_endpoint))
+      head_options.bearer_token = options.hf_token;
+    const std::string origin = url_origin(url);
+    if (known_unreachable(origin)) {
+      check.unchecked_because = origin + " did not answer an earlier request";
+      return check;
+    }
+    const Result<HttpHeadResult> head = http_head(url, head_options);
+    if (!head.is_ok()) {
+      mark_unreachable(origin);
+      check.unchecked_because = head.message();
+      return check;
+    }
+    if (head->http_status == 404) {
+      check.outcome = CacheCheck::Outcome::kGone;
+      return check;
+    }
+    // Access refused, rate limits and server errors say nothing about the file: what was pulled stays usable.
+    if (head->http_status >= 400) {
+      check.unchecked_because = "HEAD " + url + ": HTTP " + std::to_string(head->http_status) +
+                                (head->http_status == 401 || head->http_status == 403 ? " (HF_TOKEN?)" : "");
+      return check;
+    }
+    check.record = record_of(*head);
+  }
+  if (!check.record.sha256.empty()) {
+    if (ascii_lower(check.record.sha256) != entry_sha256) check.outcome = CacheCheck::Outcome::kChanged;
+  } else if (!check.record.git_blob_id.empty()) {
+    ARB_ASSIGN(const std::string blob_id, git_blob_id_file(entry));
+    if (ascii_lower(check.record.git_blob_id) != blob_id) check.outcome = CacheCheck::Outcome::kChanged;
+  }
+  return check;
+}
+
+}  // namespace arbiter::fetch
