@@ -18,6 +18,7 @@ struct Turn {
 
 struct Example {
   std::string id;                      // the row's `id` field, or its 0-based row index
+  bool id_from_row = false;            // the row has an id field (else `id` is its index)
   std::vector<Turn> prompt_turns;      // conversation before the response(s)
   std::vector<std::string> responses;  // 1 (rated), 2 (pair: chosen/rejected, response_1/response_2), or more
   // Step-by-step solutions (ProcessBench-style rows): the one response's steps in order. `responses`

@@ -363,7 +363,9 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
     if (schema == Schema::kAuto) schema = detect_schema(row);
     Example ex;
     ex.row_index = row_index;
-    ex.id = id_of(row, field_or(mapping, "id", "id"), row_index);
+    const std::string id_field = field_or(mapping, "id", "id");
+    ex.id = id_of(row, id_field, row_index);
+    ex.id_from_row = row.contains(id_field) && !row.at(id_field).is_null();
     const std::string prompt_field = field_or(mapping, "prompt", "prompt");
     switch (schema) {
       case Schema::kHelpSteer2: {

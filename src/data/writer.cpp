@@ -61,8 +61,9 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
         return error(where + ": row has no '" + options.id_field + "' field, cannot resume");
       const std::string id = row_id_string(row->at(options.id_field));
       writer.done_ids_.insert(id);
-      writer.resumed_lines_.push_back(
-          ResumedLine{id, size_t(lines.line_number()), is_error_line(*row)});
+      const auto digest = row->find("row_digest");
+      writer.resumed_lines_.push_back(ResumedLine{id, size_t(lines.line_number()), is_error_line(*row),
+                                                  digest != row->end() && digest->is_string() ? digest->get<std::string>() : ""});
     }
   }
   std::FILE* f = std::fopen(path.c_str(), options.resume ? "ab" : "wb");

@@ -36,6 +36,7 @@ class JsonlWriter {
     std::string id;
     size_t line = 0;      // 1-based
     bool failed = false;  // an error line (is_error_line): its row may read differently now
+    std::string row_digest;  // the line's "row_digest" (written for rows without an id of their own), or ""
   };
   const std::vector<ResumedLine>& resumed_lines() const { return resumed_lines_; }
 

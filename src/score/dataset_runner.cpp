@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "data/row_digest.h"
 #include "data/writer.h"
 #include "runtime/batcher.h"
 #include "runtime/shared_prefix.h"
@@ -91,6 +92,9 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
         row.failure = finished.message();
       } else {
         line = std::move(finished).value();
+        // A row known only by its index gets its fingerprint, so that a resumed run can tell the rows apart
+        // from another dataset's rows of the same index.
+        if (!row.example.id_from_row && line.is_object()) line["row_digest"] = data::row_digest(row.example);
       }
     }
     if (!row.failure.empty()) {
@@ -174,6 +178,10 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
         return error(options.output + ":" + std::to_string(held.line) + " holds row '" + held.id + "', where the input has " +
                      row_place(options, row.example) + ": the file was begun on another dataset or with other --shard / "
                      "--field options; resume with the same input and options, or write a new file");
+      if (!held.failed && !held.row_digest.empty() && row.failure.empty() && held.row_digest != data::row_digest(row.example))
+        return error(options.output + ":" + std::to_string(held.line) + " was written for another row " + held.id + " than " +
+                     row_place(options, row.example) + " (its row_digest differs): the input changed since the file was "
+                     "begun, or it is another dataset; resume with the same input, or write a new file");
     }
     bool done = out != nullptr && out->done(row.example.id);
     if (!done && row.failure.empty()) {

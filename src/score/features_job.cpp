@@ -6,8 +6,8 @@
 #include <limits>
 #include <map>
 
-#include "core/fnv1a.h"
 #include "core/log.h"
+#include "data/row_digest.h"
 #include "data/schema.h"
 
 namespace arbiter {
@@ -80,11 +80,6 @@ Status FeaturesJob::read_parts() {
 
 namespace {
 
-// What a resumed run compares: the row as read (its text, labels and id), not its place in the file.
-std::string row_digest(const data::Example& example) {
-  return fnv1a64_hex(example.raw.dump() + '\n' + example.id);
-}
-
 // A feature row's id is its dataset row's id, or that id with "/responseR" and "/stepK" after it.
 bool id_belongs_to(const std::string& feature_id, const std::string& row_id) {
   return feature_id.rfind(row_id, 0) == 0 && (feature_id.size() == row_id.size() || feature_id[row_id.size()] == '/');
@@ -96,7 +91,7 @@ Result<bool> FeaturesJob::done(const data::Example& example) const {
   const auto it = done_rows_.find(int64_t(example.row_index));
   if (it == done_rows_.end()) return false;
   const DoneRow& held = it->second;
-  const bool same = held.has_digest ? held.digest_or_id == row_digest(example) : id_belongs_to(held.digest_or_id, example.id);
+  const bool same = held.has_digest ? held.digest_or_id == data::row_digest(example) : id_belongs_to(held.digest_or_id, example.id);
   if (!same)
     return error(part_path(held.part) + " holds row " + std::to_string(example.row_index) + " of a different dataset (" +
                  (held.has_digest ? "other content or id; here id '" + example.id + "'"
@@ -190,7 +185,7 @@ void FeaturesJob::close_row(const std::string& id, const data::Example& example,
   set_.row_index.push_back(int32_t(example.row_index));
   // A row with many feature rows (steps) is fingerprinted once.
   if (digest_row_ != int64_t(example.row_index)) {
-    digest_ = row_digest(example);
+    digest_ = data::row_digest(example);
     digest_row_ = int64_t(example.row_index);
   }
   set_.row_digests.push_back(digest_);

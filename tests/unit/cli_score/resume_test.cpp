@@ -124,6 +124,43 @@ TEST(Resume, AnOutputBegunOnOtherRowsIsRefused) {
   EXPECT_EQ(count_lines(out), 3u);
 }
 
+// Rows without ids are known by their index, which another dataset shares: their lines carry a digest of
+// the row, and a resume over other content (an edited file, another id-less dataset) is refused.
+TEST(Resume, RowsWithoutIdsAreToldApartByTheirDigest) {
+  const std::string model = kShared + "/models/stories260K/stories260K.gguf";
+  const std::string dir = temp_dir("resume-idless");
+  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "p", "response": "r", "helpfulness": 1})" "\n"
+                                     << R"({"prompt": "q", "response": "s", "helpfulness": 2})" "\n"
+                                     << R"({"prompt": "t", "response": "u", "helpfulness": 3})" "\n";
+  std::ofstream(dir + "/edited.jsonl") << R"({"prompt": "p", "response": "r", "helpfulness": 1})" "\n"
+                                       << R"({"prompt": "q", "response": "s!", "helpfulness": 2})" "\n"
+                                       << R"({"prompt": "t", "response": "u", "helpfulness": 3})" "\n";
+  std::ofstream(dir + "/named.jsonl") << R"({"id": "a", "prompt": "p", "response": "r", "helpfulness": 1})" "\n";
+  const std::string common = "judge -q -m " + model + " --schema generic --field labels=helpfulness";
+  const std::string out = dir + "/out.jsonl";
+  ASSERT_EQ(run_arbiter(common + " -i " + dir + "/rows.jsonl -o " + out + " --limit 2").exit_code, 0);
+  const std::string begun = read_text(out);
+  const auto lines = read_jsonl(out);
+  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_TRUE(lines[0].contains("row_digest"));
+  EXPECT_NE(lines[0]["row_digest"], lines[1]["row_digest"]);
+
+  const RunResult edited = run_arbiter(common + " -i " + dir + "/edited.jsonl -o " + out + " --resume");
+  EXPECT_NE(edited.exit_code, 0);
+  EXPECT_NE(edited.out.find("out.jsonl:2 was written for another row 1 than " + dir + "/edited.jsonl:2 (row 1)"),
+            std::string::npos)
+      << edited.out;
+  EXPECT_EQ(read_text(out), begun);
+
+  const RunResult same = run_arbiter(common + " -i " + dir + "/rows.jsonl -o " + out + " --resume");
+  ASSERT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_EQ(count_lines(out), 3u);
+
+  // A row with an id of its own needs no digest: the id names it.
+  ASSERT_EQ(run_arbiter(common + " -i " + dir + "/named.jsonl -o " + dir + "/named.out.jsonl").exit_code, 0);
+  EXPECT_FALSE(read_jsonl(dir + "/named.out.jsonl")[0].contains("row_digest"));
+}
+
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");
