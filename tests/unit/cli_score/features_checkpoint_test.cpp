@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "train/features_file.h"
 #include "../../support/cli_helpers.h"
 
 namespace arbiter {
@@ -118,6 +119,41 @@ TEST(FeaturesCheckpoint, ADatasetChangedSinceTheStoppedRunIsRefused) {
   EXPECT_EQ(read_text(out).find("row_digests"), std::string::npos);
   const RunResult whole = run_arbiter("features -q" + model + " -i " + dir + "/good.jsonl -o " + dir + "/whole.safetensors");
   ASSERT_EQ(whole.exit_code, 0) << whole.out;
+  EXPECT_EQ(read_text(out), read_text(dir + "/whole.safetensors"));
+}
+
+// Parts written before they carried fingerprints are matched by id: another dataset's ids are refused, the
+// same rows resume to the uninterrupted file.
+TEST(FeaturesCheckpoint, PartsWithoutFingerprintsAreMatchedById) {
+  const std::string dir = temp_dir("features-checkpoint-unprinted");
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";
+  const std::string out = dir + "/f.safetensors";
+  const std::string parts = out + ".parts";
+  ASSERT_NE(run_arbiter("features -q" + model + " -i " + write_rated_rows(dir + "/broken.jsonl", 100, 90) + " -o " + out +
+                        " --checkpoint-rows 10")
+                .exit_code,
+            0);
+  size_t stripped = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(parts)) {
+    auto part = train::read_features(entry.path().string());
+    ASSERT_TRUE(part.is_ok()) << part.message();
+    ASSERT_FALSE(part->row_digests.empty());
+    part->row_digests.clear();
+    ASSERT_TRUE(train::write_features(entry.path().string(), *part).is_ok());
+    ++stripped;
+  }
+  ASSERT_GE(stripped, 1u);
+
+  const RunResult other = run_arbiter("features -q" + model + " -i " + write_unnamed_rows(dir + "/other.jsonl", 100, -1, -1) +
+                                      " -o " + out + " --resume");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.out.find("holds row 0 of a different dataset (id 'r0', here '0')"), std::string::npos) << other.out;
+  EXPECT_TRUE(std::filesystem::exists(parts));
+
+  const std::string good = write_rated_rows(dir + "/good.jsonl", 100);
+  const RunResult same = run_arbiter("features -q" + model + " -i " + good + " -o " + out + " --resume");
+  ASSERT_EQ(same.exit_code, 0) << same.out;
+  ASSERT_EQ(run_arbiter("features -q" + model + " -i " + good + " -o " + dir + "/whole.safetensors").exit_code, 0);
   EXPECT_EQ(read_text(out), read_text(dir + "/whole.safetensors"));
 }
 
