@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
@@ -87,6 +88,17 @@ Result<std::string> pull_gguf(const HfSourceParts& m, const std::string& path, c
   return files.front().path;
 }
 
+// A repository without config.json: its one GGUF model, by the listing, or an error naming each.
+Result<std::string> pull_gguf_release(const std::string& source, const HfSourceParts& m,
+                                      const std::vector<RepoFile>& listing, const FetchOptions& options) {
+  bool any_gguf = false;
+  for (const RepoFile& f : listing) any_gguf = any_gguf || ends_with_nocase(f.path, ".gguf");
+  if (!any_gguf)
+    return error(source + ": the repository has no config.json (and no GGUF files): not a model arbiter reads");
+  ARB_ASSIGN(const std::string path, choose_gguf_model(listing, "", source, m.repo.source_prefix()));
+  return pull_gguf(m, path, listing, gguf_out_options(options, path));
+}
+
 }  // namespace
 
 Result<std::string> choose_gguf_model(const std::vector<RepoFile>& listing, const std::string& pattern,
@@ -168,6 +180,7 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
                           "its hash kept beside it in the cache)");
   std::string repo = source;
   while (repo.back() == '/') repo.pop_back();
+  ARB_ASSIGN(const HfSourceParts m, parse_model_source(repo));
   // Where the files go: the repository's own folder, named after it.
   std::string folder = options.out_path;
   if (folder.empty()) {
@@ -181,13 +194,36 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
     folder = (fs::path(cache_dir) / ("model-" + sha256_hex(config_url).substr(0, 16)) / name).string();
   }
 
+  // The listing, where the Hub gives it: one request says which of the files the repository has and what
+  // each holds, so that nothing is asked for that is not there, and each cached file is checked against
+  // the listing's record rather than a request of its own. Without it (offline, the Hub down, a mirror
+  // without the API) the files are fetched by name.
+  FetchOptions file_base = options;
+  std::optional<std::set<std::string>> listed;
+  if (!options.offline) {
+    Result<std::vector<RepoFile>> listing = list_hf_files(m.repo, "", source, options);
+    if (listing.is_ok()) {
+      listed.emplace();
+      for (const RepoFile& f : *listing) listed->insert(f.path);
+      if (!listed->count("config.json")) return pull_gguf_release(source, m, *listing, options);
+      file_base.listed_records = records_by_source(*listing, m.repo.source_prefix());
+    } else {
+      log_debug(listing.message() + "; fetching the model's files by name");
+    }
+  }
+
   // One file of the repository into the folder; `required` makes its absence an error. `optional` files
   // (the index, tokenizer and template files a repository may lack) are skipped with a warning when
   // they cannot be fetched while the model comes from the cache: a node without network asks again about
   // the ones the repository lacked, and the model does not need them.
   bool config_cached = false;
+  std::set<std::string> placed;
   auto pull = [&](const std::string& file, bool required, bool optional = false) -> Result<bool> {
-    FetchOptions file_options = options;
+    if (listed && !listed->count(file)) {
+      if (required) return error(source + ": the repository has no " + file);
+      return false;
+    }
+    FetchOptions file_options = file_base;
     file_options.out_path = (fs::path(folder) / file).string();
     file_options.missing_ok = true;
     Result<FetchResult> fetched = fetch(repo + "/" + file, file_options);
@@ -205,6 +241,7 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
       if (required) return error(source + ": the repository has no " + file);
       return false;
     }
+    placed.insert(file);
     log_info((fetched->cache_hit ? "cached: " : "downloaded: ") + file);
     return true;
   };
@@ -215,20 +252,18 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
                           "Hub can be reached)");
   if (!has_config) {
     // A GGUF release has no config.json: the listing says which GGUF models it holds.
-    ARB_ASSIGN(const HfSourceParts m, parse_model_source(repo));
     Result<std::vector<RepoFile>> listing = list_hf_files(m.repo, "", source, options);
     if (!listing.is_ok()) return error(source + ": the repository has no config.json (" + listing.message() + ")");
-    bool any_gguf = false;
-    for (const RepoFile& f : *listing) any_gguf = any_gguf || ends_with_nocase(f.path, ".gguf");
-    if (!any_gguf)
-      return error(source + ": the repository has no config.json (and no GGUF files): not a model arbiter reads");
-    ARB_ASSIGN(const std::string path, choose_gguf_model(*listing, "", source, m.repo.source_prefix()));
-    return pull_gguf(m, path, *listing, gguf_out_options(options, path));
+    return pull_gguf_release(source, m, *listing, options);
   }
   ARB_ASSIGN(const bool sharded, pull(kIndex, false, true));
   if (sharded) {
     ARB_ASSIGN(const std::vector<std::string> shards, shard_names((fs::path(folder) / kIndex).string()));
-    for (const std::string& shard : shards) ARB_TRY(pull(shard, true).status());
+    for (const std::string& shard : shards) {
+      if (listed && !listed->count(shard))
+        return error(source + ": " + kIndex + " names " + shard + ", which the repository does not have");
+      ARB_TRY(pull(shard, true).status());
+    }
   } else {
     ARB_ASSIGN(const bool whole, pull("model.safetensors", false));
     if (!whole)
@@ -236,6 +271,18 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
                    " (arbiter reads safetensors weights; pytorch_model.bin is not read)");
   }
   for (const char* file : kTextFiles) ARB_TRY(pull(file, false, true).status());
+  if (listed) {
+    // Files of these names that an earlier pull placed and the repository no longer has would be read with
+    // the new ones (an index beside a model that is now one file, an old chat template): they go.
+    std::vector<std::string> known(std::begin(kTextFiles), std::end(kTextFiles));
+    known.push_back(kIndex);
+    known.push_back("model.safetensors");
+    for (const std::string& name : known) {
+      std::error_code ec;
+      if (!placed.count(name) && !listed->count(name) && fs::remove(fs::path(folder) / name, ec))
+        log_info("removed " + name + " from " + folder + ": the repository no longer has it");
+    }
+  }
   return folder;
 }
 

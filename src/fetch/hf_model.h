@@ -1,10 +1,12 @@
 // `arbiter pull hf://ORG/REPO[@REV]`: a Hugging Face model repository as the folder arbiter loads, for the
-// many reward models published only as safetensors. Fetched by name, without the Hub's listing API:
+// many reward models published only as safetensors. Which of these files the repository has comes from the
+// Hub's listing (one request; by name, 404s allowed, where the listing cannot be had):
 //   config.json                                       required
 //   model.safetensors.index.json and the shards its weight_map names, else model.safetensors
 //   tokenizer.json, tokenizer.model, tokenizer_config.json, special_tokens_map.json,
 //   generation_config.json, chat_template.jinja        when the repository has them
-// Each file is an ordinary cache entry (resumable, hashed) and is hard-linked into the model's folder.
+// Each file is an ordinary cache entry (resumable, hashed, checked against the listing's record) and is
+// hard-linked into the model's folder; those names the repository no longer has leave the folder.
 #pragma once
 
 #include <string>

@@ -21,6 +21,7 @@
 #include "fetch/hf_dataset.h"
 #include "fetch/hf_model.h"
 #include "fetch/http_get.h"
+#include "model/model.h"
 #include "../../support/hub_records.h"
 #include "../../support/scratch_root.h"
 
@@ -61,6 +62,12 @@ class HubServer {
     set("models:org/q-GGUF", "q-q4_k_m-00002-of-00002.gguf", "second half");
     set("models:org/q-GGUF", "mmproj-q-f16.gguf", "projector");
     set("models:org/one-GGUF", "model.Q8_0.gguf", slurp(ARBITER_SHARED_DIR "/models/stories260K/stories260K.gguf"));
+    // A safetensors model repository: the sharded fixture's files, and a chat template.
+    for (const auto& entry : fs::directory_iterator(ARBITER_SHARED_DIR "/fixtures/hf/qwen2-sharded"))
+      if (entry.path().filename() != "ref.safetensors")
+        set("models:org/rm", entry.path().filename().string(), slurp(entry.path().string()));
+    set("models:org/rm", "chat_template.jinja", "{{ messages[0]['content'] }}");
+    set("models:org/rm", "README.md", "# a reward model");
     server_.Get(R"(/api/(models|datasets)/([^/]+/[^/]+)/tree/([^/]+)(/.*)?)", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mutex_);
       ++listings_;
@@ -79,7 +86,8 @@ class HubServer {
         // As the Hub lists them: data files and GGUF files kept in LFS (lfs.oid, their SHA-256), the
         // rest in git (oid, the git blob id).
         nlohmann::json file = {{"type", "file"}, {"oid", arbiter::test::git_blob_id_of(body)}, {"size", body.size()}, {"path", path}};
-        if (path.rfind("data/", 0) == 0 || path.find(".gguf") != std::string::npos)
+        if (path.rfind("data/", 0) == 0 || path.find(".gguf") != std::string::npos ||
+            path.find(".safetensors") != std::string::npos)
           file["lfs"] = {{"oid", arbiter::test::lfs_sha256_of(body)}, {"size", body.size()}, {"pointerSize", 130}};
         entries.push_back(std::move(file));
       }
@@ -96,7 +104,10 @@ class HubServer {
       std::lock_guard<std::mutex> lock(mutex_);
       const std::string name = (req.matches[1].length() == 0 ? "models:" : "") + std::string(req.matches[2]);
       auto repo = repos_.find(name);
-      if (repo == repos_.end() || !repo->second.count(req.matches[4])) return void(res.status = 404);
+      if (repo == repos_.end() || !repo->second.count(req.matches[4])) {
+        ++misses_;
+        return void(res.status = 404);
+      }
       if (req.method == "HEAD") ++heads_;
       else ++downloads_;
       res.set_content(repo->second[req.matches[4]], "application/octet-stream");
@@ -134,6 +145,10 @@ class HubServer {
     std::lock_guard<std::mutex> lock(mutex_);
     return heads_;
   }
+  int misses() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return misses_;
+  }
 
  private:
   httplib::Server server_;
@@ -142,7 +157,7 @@ class HubServer {
   std::atomic<bool> listen_returned_{false};
   std::mutex mutex_;
   std::map<std::string, std::map<std::string, std::string>> repos_;
-  int listings_ = 0, downloads_ = 0, heads_ = 0;
+  int listings_ = 0, downloads_ = 0, heads_ = 0, misses_ = 0;
 };
 
 class HubTest : public ::testing::Test {
@@ -426,6 +441,49 @@ TEST(GgufModelChoice, OneModelPerSplitSetAndNoProjectors) {
 
 // A GGUF release has no config.json: its one model is pulled, or the error names each; a pattern picks one
 // and brings every file of a split model.
+// A safetensors repository, where the Hub lists it: one listing says which files to fetch (nothing that is
+// not there is asked for) and what each holds (no request per cached file); files an earlier pull placed
+// that the repository dropped leave the folder.
+TEST_F(HubTest, AModelRepositoryIsPulledByItsListing) {
+  auto folder = fetch_hf_model("hf://org/rm", options_);
+  ASSERT_TRUE(folder.is_ok()) << folder.message();
+  const std::string fixture = ARBITER_SHARED_DIR "/fixtures/hf/qwen2-sharded";
+  EXPECT_EQ(slurp(*folder + "/model-00007-of-00013.safetensors"), slurp(fixture + "/model-00007-of-00013.safetensors"));
+  EXPECT_EQ(slurp(*folder + "/chat_template.jinja"), "{{ messages[0]['content'] }}");
+  EXPECT_FALSE(fs::exists(*folder + "/README.md"));
+  auto model = load_model(*folder);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  // config, index, 13 shards, tokenizer.json, tokenizer_config.json, generation_config.json, the template.
+  EXPECT_EQ(server_.downloads(), 19);
+  EXPECT_EQ(server_.misses(), 0);
+  EXPECT_EQ(server_.heads(), 0);
+
+  auto again = fetch_hf_model("hf://org/rm", options_);
+  ASSERT_TRUE(again.is_ok()) << again.message();
+  EXPECT_EQ(server_.downloads(), 19);
+  EXPECT_EQ(server_.misses() + server_.heads(), 0);
+
+  // The repository moves its template into tokenizer_config.json and fixes a shard.
+  server_.remove("models:org/rm", "chat_template.jinja");
+  std::string shard = slurp(fixture + "/model-00013-of-00013.safetensors");
+  shard.back() ^= 1;  // a byte of the last tensor's data
+  server_.set("models:org/rm", "model-00013-of-00013.safetensors", shard);
+  auto moved = fetch_hf_model("hf://org/rm", options_);
+  ASSERT_TRUE(moved.is_ok()) << moved.message();
+  EXPECT_FALSE(fs::exists(*moved + "/chat_template.jinja"));
+  EXPECT_EQ(slurp(*moved + "/model-00013-of-00013.safetensors"), shard);
+  EXPECT_EQ(server_.downloads(), 20);
+
+  // An index naming a shard the repository lacks is an error that names both.
+  server_.remove("models:org/rm", "model-00005-of-00013.safetensors");
+  auto broken = fetch_hf_model("hf://org/rm", options_);
+  ASSERT_FALSE(broken.is_ok());
+  EXPECT_NE(broken.message().find("model.safetensors.index.json names model-00005-of-00013.safetensors, which the "
+                                  "repository does not have"),
+            std::string::npos)
+      << broken.message();
+}
+
 TEST_F(HubTest, AGgufReleaseGivesItsModel) {
   auto one = fetch_hf_model("hf://org/one-GGUF", options_);
   ASSERT_TRUE(one.is_ok()) << one.message();
