@@ -1,10 +1,10 @@
 // matmul throughput at prefill size (n = 512 tokens) for the linear layers of Qwen2.5-0.5B and
 // Llama-3.2-1B, per weight type and thread count, with OpenBLAS sgemm on the same f32 data alongside.
-// Counters: GFLOP_s = 2 * n * in * out / wall time, pct_peak against the FMA peak measured at start-up
-// (threads x one core's 2 FMA ports x 8 lanes x 2 FLOP x clock). The cores are often shared with other
-// work, so the same two are also given per CPU-second of the process (cpu_GFLOP_s: FLOP per second of
-// a busy core, summed over threads; cpu_pct_peak: against one core's peak), which such sharing
-// disturbs much less.
+// Counters: GFLOP_s = 2 * n * in * out / wall time, pct_peak against the peak of the arithmetic the
+// matmul uses for the type (f32 FMAs at the kernel's width, or bf16 dot products: runtime/cpu/peak.h),
+// measured on as many threads. The cores are often shared with other work, so the same two are also
+// given per CPU-second of the process (cpu_GFLOP_s: FLOP per second of a busy core, summed over threads;
+// cpu_pct_peak: against one thread's share of the peak), which such sharing disturbs much less.
 #include <time.h>
 
 #include <benchmark/benchmark.h>
@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "core/thread_pool.h"
 #include "io/tensor.h"
 #include "runtime/cpu/matmul.h"
+#include "runtime/cpu/peak.h"
 
 namespace arbiter {
 namespace {
@@ -49,49 +51,24 @@ constexpr DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, 
                             DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q2_K,
                             DType::Q3_K, DType::IQ4_NL, DType::IQ4_XS};
 
-double thread_cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
 double process_cpu_seconds() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-// One core's f32 FMA throughput (per second of CPU time, so other work on the core does not lower it) in FLOP/s: ten independent 8-lane FMA chains keep both ports busy.
-double measure_core_peak() {
-#if defined(__AVX2__) && defined(__FMA__)
-  __m256 acc[10];
-  for (int j = 0; j < 10; ++j) acc[j] = _mm256_set1_ps(float(j));
-  const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
-  const int64_t iterations = 20'000'000;
-  const double start = thread_cpu_seconds();
-  for (int64_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 10
-    for (int j = 0; j < 10; ++j) acc[j] = _mm256_fmadd_ps(acc[j], mul, add);
-  }
-  const double seconds = thread_cpu_seconds() - start;
-  __m256 sum = acc[0];
-  for (int j = 1; j < 10; ++j) sum = _mm256_add_ps(sum, acc[j]);
-  benchmark::DoNotOptimize(sum);
-  return double(iterations) * 10 * 16 / seconds;
-#else
-  return 0.0;
-#endif
-}
-
-// The median of five measurements: a virtual machine's CPU clock now and then misreports a short run.
-double core_peak() {
-  static const double peak = [] {
-    double runs[5];
-    for (double& r : runs) r = measure_core_peak();
-    std::sort(runs, runs + 5);
-    return runs[2];
-  }();
-  return peak;
+// The arithmetic peak of `threads` pool threads running the instruction the matmul uses for `type` (f32
+// FMAs at the kernel's vector width, or bf16 dot products), the median of five measurements (a virtual
+// machine's clock now and then misreports a short run), once per pair.
+double peak_flops(MatmulPrecision arithmetic, int threads) {
+  static std::map<std::pair<MatmulPrecision, int>, double> peaks;
+  const auto key = std::make_pair(arithmetic, threads);
+  if (auto it = peaks.find(key); it != peaks.end()) return it->second;
+  set_num_threads(threads);
+  double runs[5];
+  for (double& r : runs) r = measure_cpu_peak_flops(arithmetic);
+  std::sort(runs, runs + 5);
+  return peaks[key] = runs[2];
 }
 
 // Weight bytes for [out, in] of `type`: random values for plain types; random blocks for quantized ones,
@@ -123,14 +100,17 @@ struct LoopTimer {
   double cpu_start = process_cpu_seconds();
 };
 
-void set_flop_counters(benchmark::State& state, double flop_per_iteration, int threads, const LoopTimer& timer) {
+void set_flop_counters(benchmark::State& state, double flop_per_iteration, int threads, double peak,
+                       const LoopTimer& timer) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - timer.wall_start).count();
   const double cpu = process_cpu_seconds() - timer.cpu_start;
   const double flop = flop_per_iteration * double(state.iterations());
   state.counters["GFLOP_s"] = flop / wall / 1e9;
-  state.counters["pct_peak"] = 100.0 * flop / wall / (core_peak() * threads);
   state.counters["cpu_GFLOP_s"] = flop / cpu * threads / 1e9;
-  state.counters["cpu_pct_peak"] = 100.0 * flop / cpu / core_peak();
+  if (peak > 0) {
+    state.counters["pct_peak"] = 100.0 * flop / wall / peak;
+    state.counters["cpu_pct_peak"] = 100.0 * flop / cpu / (peak / threads);
+  }
 }
 
 // K-quant rows are whole 256-element blocks; Qwen2.5-0.5B's 896 is not one (its GGUF files store such
@@ -159,15 +139,16 @@ void BM_matmul(benchmark::State& state) {
   std::vector<float> x(size_t(kTokens * shape.in)), y(size_t(kTokens * shape.out));
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (auto& v : x) v = uniform(rng);
-  core_peak();
+  const double peak = peak_flops(effective_matmul_precision(type), threads);
   const LoopTimer timer;
   for (auto _ : state) {
     const Status status = matmul(weight, x.data(), kTokens, shape.in, y.data(), shape.out);
     if (!status) state.SkipWithError(status.message().c_str());
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, 2.0 * double(kTokens) * double(shape.in) * double(shape.out), threads, timer);
-  state.SetLabel(std::string(shape.name) + " " + dtype_name(type));
+  set_flop_counters(state, 2.0 * double(kTokens) * double(shape.in) * double(shape.out), threads, peak, timer);
+  state.SetLabel(std::string(shape.name) + " " + dtype_name(type) + " (" +
+                 matmul_precision_name(effective_matmul_precision(type)) + " arithmetic)");
 }
 
 #if defined(ARBITER_HAVE_OPENBLAS)
@@ -180,14 +161,15 @@ void BM_openblas_sgemm(benchmark::State& state) {
   std::vector<float> w(size_t(shape.out * shape.in)), x(size_t(kTokens * shape.in)), y(size_t(kTokens * shape.out));
   for (auto& v : w) v = uniform(rng);
   for (auto& v : x) v = uniform(rng);
-  core_peak();
+  const double peak = peak_flops(MatmulPrecision::kF32, threads);
+  openblas_set_num_threads(threads);
   const LoopTimer timer;
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(kTokens), int(shape.out), int(shape.in), 1.0f, x.data(),
                 int(shape.in), w.data(), int(shape.in), 0.0f, y.data(), int(shape.out));
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, 2.0 * double(kTokens) * double(shape.in) * double(shape.out), threads, timer);
+  set_flop_counters(state, 2.0 * double(kTokens) * double(shape.in) * double(shape.out), threads, peak, timer);
   state.SetLabel(std::string(shape.name) + " F32 openblas");
 }
 #endif
