@@ -7,6 +7,7 @@
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
+#include "cli/run_record.h"
 #include "core/log.h"
 #include "score/judge_job.h"
 
@@ -19,7 +20,7 @@ struct JudgeCommandArgs {
   JudgeArgs judge;
 };
 
-Status run_judge(const JudgeCommandArgs& args) {
+Status run_judge(const JudgeCommandArgs& args, const CLI::App& sub) {
   ARB_ASSIGN(RunOptions run, make_run_options(args.data, "judge"));
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(args.data));
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
@@ -27,6 +28,7 @@ Status run_judge(const JudgeCommandArgs& args) {
   ARB_ASSIGN(JudgeOptions options, make_judge_options(args.judge, *model, &formatter->tokenizer()));
   JudgeJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
+  ARB_TRY(keep_run_record(run.output, run.resume, make_run_record(sub, *model)));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));
   print_run_summary(summary, run.output);
   const OrderAgreementTally& orders = job.order_agreement();
@@ -47,13 +49,14 @@ const CommandRegistration kJudgeRegistration({
     "judge",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<JudgeCommandArgs>();
+      const CLI::App* app = &sub;
       add_dataset_options(sub, args->data);
       add_shard_option(sub, args->data);
       add_judge_options(sub, args->judge);
-      return [args]() -> Status {
+      return [args, app]() -> Status {
         ARB_TRY(pull_model_source(args->data.model_path));
         ARB_TRY(pull_data_source(args->data.input));
-        return run_judge(*args);
+        return run_judge(*args, *app);
       };
     },
     "judge a dataset with an LLM (pointwise, pairwise or listwise): vanilla, expected and LAGER scores per row",

@@ -5,6 +5,7 @@
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
+#include "cli/run_record.h"
 #include "score/reward_job.h"
 
 namespace arbiter::cli {
@@ -17,7 +18,7 @@ struct ScoreArgs {
   bool per_turn = false;
 };
 
-Status run_score(const ScoreArgs& args) {
+Status run_score(const ScoreArgs& args, const CLI::App& sub) {
   ARB_ASSIGN(RunOptions run, make_run_options(args.data, "score"));
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(args.data));
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
@@ -32,6 +33,7 @@ Status run_score(const ScoreArgs& args) {
     return resolved.with_context(model->path);
   RewardJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
+  ARB_TRY(keep_run_record(run.output, run.resume, make_run_record(sub, *model)));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));
   print_run_summary(summary, run.output);
   return Status::ok();
@@ -41,16 +43,17 @@ const CommandRegistration kScoreRegistration({
     "score",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<ScoreArgs>();
+      const CLI::App* app = &sub;
       add_dataset_options(sub, args->data);
       add_shard_option(sub, args->data);
       add_reward_options(sub, args->reward);
       sub.add_flag("--per-turn", args->per_turn,
                    "also score every assistant turn of a row's prompt, each in the conversation up to it (a `turns` "
                    "list beside the response's score; the shared conversation is computed once)");
-      return [args]() -> Status {
+      return [args, app]() -> Status {
         ARB_TRY(pull_model_source(args->data.model_path));
         ARB_TRY(pull_data_source(args->data.input));
-        return run_score(*args);
+        return run_score(*args, *app);
       };
     },
     "score a dataset with a reward model (one line per row: score, attributes)",

@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "core/thread_pool.h"
 #include "runtime/cpu/matmul.h"
 #include "runtime/shared_prefix.h"
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   CLI::App app{"arbiter: reward models and LLM judges (GGUF and Hugging Face safetensors)", "arbiter"};
   app.require_subcommand(1);
   app.fallthrough();  // global options (-t, -q, -v) may also follow the subcommand
-  app.set_version_flag("--version", "arbiter 0.1.0");
+  app.set_version_flag("--version", std::string("arbiter ") + kArbiterVersion);
   int threads = 0;
   bool verbose = false, quiet = false;
   app.add_option("-t,--threads", threads, "worker threads (default: all cores)");

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "core/version.h"
+
 namespace arbiter::fetch {
 
 struct CurlFree {
@@ -31,7 +33,7 @@ inline void set_common_curl_options(CURL* c, const std::string& url, long connec
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_timeout_s);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall_timeout_s);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "arbiter/0.1.0");
+  curl_easy_setopt(c, CURLOPT_USERAGENT, (std::string("arbiter/") + kArbiterVersion).c_str());
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
 }
 

@@ -161,6 +161,54 @@ TEST(Resume, RowsWithoutIdsAreToldApartByTheirDigest) {
   EXPECT_FALSE(read_jsonl(dir + "/named.out.jsonl")[0].contains("row_digest"));
 }
 
+// Beside its output a run leaves its record (the model's fingerprint and the options that decide the lines);
+// a resume by another model or with other such options is refused, one that only runs differently is not.
+TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
+  const std::string dir = temp_dir("resume-record");
+  std::ofstream(dir + "/rows.jsonl") << R"({"id": "a", "prompt": "p", "response": "r"})" "\n"
+                                     << R"({"id": "b", "prompt": "q", "response": "s"})" "\n"
+                                     << R"({"id": "c", "prompt": "t", "response": "u"})" "\n";
+  const std::string out = dir + "/scores.jsonl", record = dir + "/scores.run.json";
+  const std::string rows = " -i " + dir + "/rows.jsonl -o " + out;
+  const std::string qwen = " -m " + kShared + "/fixtures/hf/qwen2-seqcls1", llama = " -m " + kShared + "/fixtures/hf/llama-seqcls1";
+  ASSERT_EQ(run_arbiter("score -q" + qwen + rows + " --limit 1 --max-length 64").exit_code, 0);
+  const nlohmann::json begun_record = nlohmann::json::parse(read_text(record));
+  EXPECT_EQ(begun_record["command"], "score");
+  EXPECT_EQ(begun_record["settings"], (nlohmann::json{{"--max-length", "64"}}));
+  EXPECT_EQ(begun_record["model"], kShared + "/fixtures/hf/qwen2-seqcls1");
+  const std::string begun = read_text(out);
+
+  const RunResult other_model = run_arbiter("score -q" + llama + rows + " --resume --max-length 64");
+  EXPECT_NE(other_model.exit_code, 0);
+  EXPECT_NE(other_model.out.find("scores.jsonl was begun by another run than this one"), std::string::npos) << other_model.out;
+  EXPECT_NE(other_model.out.find("model: other weights"), std::string::npos) << other_model.out;
+  const RunResult other_setting = run_arbiter("score -q" + qwen + rows + " --resume --max-length 32");
+  EXPECT_NE(other_setting.exit_code, 0);
+  EXPECT_NE(other_setting.out.find("--max-length: '64' then, '32' now"), std::string::npos) << other_setting.out;
+  EXPECT_EQ(read_text(out), begun);
+  EXPECT_EQ(nlohmann::json::parse(read_text(record)), begun_record);
+
+  // Batch size and row limits change how the run goes, not what it writes.
+  const RunResult same = run_arbiter("score -q" + qwen + rows + " --resume --max-length 64 --batch-tokens 256 --limit 2");
+  ASSERT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_EQ(count_lines(out), 2u);
+
+  // An output without a record resumes with a warning, and gets this run's record.
+  std::filesystem::remove(record);
+  const RunResult unrecorded = run_arbiter("score" + qwen + rows + " --resume --max-length 64");
+  ASSERT_EQ(unrecorded.exit_code, 0) << unrecorded.out;
+  EXPECT_NE(unrecorded.out.find("has no run record"), std::string::npos) << unrecorded.out;
+  EXPECT_TRUE(std::filesystem::exists(record));
+  std::ofstream(record) << "{not json";
+  const RunResult malformed = run_arbiter("score -q" + qwen + rows + " --resume --max-length 64");
+  EXPECT_NE(malformed.exit_code, 0);
+  EXPECT_NE(malformed.out.find("scores.run.json: not a run record"), std::string::npos) << malformed.out;
+
+  // A fresh run starts a new record.
+  ASSERT_EQ(run_arbiter("score -q" + llama + rows).exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_text(record))["settings"], nlohmann::json::object());
+}
+
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");

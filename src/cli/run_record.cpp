@@ -1,0 +1,120 @@
+#include "cli/run_record.h"
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/log.h"
+#include "core/version.h"
+#include "model/fingerprint.h"
+
+namespace arbiter::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Options that do not change what a run writes, only where it reads and writes, how much of it, on what.
+bool is_setting(const CLI::Option& option) {
+  for (const char* name : {"--model", "--input", "--output", "--resume", "--limit", "--shard", "--on-error", "--device",
+                           "--batch-tokens", "--help"})
+    if (option.check_name(name)) return false;
+  return true;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string given(const CLI::App& sub, const char* name) {
+  const CLI::Option* option = sub.get_option_no_throw(name);
+  return option != nullptr && option->count() > 0 ? option->results().front() : "";
+}
+
+// "--template: 'a' then, 'b' now" for each key whose value differs (or is on one side only).
+void describe_differences(const nlohmann::json& then, const nlohmann::json& now, std::vector<std::string>& out) {
+  auto show = [](const nlohmann::json* value) { return value == nullptr ? std::string("not given") : "'" + (value->is_string() ? value->get<std::string>() : value->dump()) + "'"; };
+  std::set<std::string> keys;
+  for (const auto& [key, value] : then.items()) keys.insert(key);
+  for (const auto& [key, value] : now.items()) keys.insert(key);
+  for (const std::string& key : keys) {
+    const nlohmann::json* a = then.contains(key) ? &then.at(key) : nullptr;
+    const nlohmann::json* b = now.contains(key) ? &now.at(key) : nullptr;
+    if (a == nullptr || b == nullptr || *a != *b) out.push_back(key + ": " + show(a) + " then, " + show(b) + " now");
+  }
+}
+
+}  // namespace
+
+std::string run_record_path(const std::string& output) {
+  const std::string suffix = ".jsonl";
+  if (output.size() > suffix.size() && output.compare(output.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return output.substr(0, output.size() - suffix.size()) + ".run.json";
+  return output + ".run.json";
+}
+
+nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model) {
+  nlohmann::ordered_json settings = nlohmann::ordered_json::object();
+  for (const CLI::Option* option : sub.get_options()) {
+    if (option->count() == 0 || !is_setting(*option)) continue;
+    const std::vector<std::string>& values = option->results();
+    if (values.size() == 1) settings[option->get_name()] = values.front();
+    else settings[option->get_name()] = values;
+  }
+  nlohmann::ordered_json record;
+  record["arbiter"] = kArbiterVersion;
+  record["command"] = sub.get_name();
+  record["started"] = utc_now();
+  record["model"] = given(sub, "--model");
+  record["model_fingerprint"] = model_fingerprint(model);
+  record["input"] = given(sub, "--input");
+  record["settings"] = std::move(settings);
+  return record;
+}
+
+Status keep_run_record(const std::string& output, bool resume, const nlohmann::ordered_json& record) {
+  const std::string path = run_record_path(output);
+  std::error_code ec;
+  if (resume && fs::exists(output, ec) && fs::file_size(output, ec) > 0) {
+    std::ifstream in(path);
+    if (in) {
+      std::stringstream text;
+      text << in.rdbuf();
+      const nlohmann::json then = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+      if (then.is_discarded() || !then.is_object())
+        return error(path + ": not a run record (malformed JSON); move it away to resume " + output + " unchecked");
+      std::vector<std::string> differences;
+      if (then.value("command", "") != record.value("command", ""))
+        differences.push_back("command: '" + then.value("command", "") + "' then, '" + record.value("command", "") + "' now");
+      if (then.value("model_fingerprint", "") != record.value("model_fingerprint", ""))
+        differences.push_back("model: other weights (" + then.value("model", "?") + ", fingerprint " +
+                              then.value("model_fingerprint", "none") + " then; " + record.value("model", "?") +
+                              ", " + record.value("model_fingerprint", "") + " now)");
+      describe_differences(then.contains("settings") ? then["settings"] : nlohmann::json::object(),
+                           nlohmann::json(record["settings"]), differences);
+      if (differences.empty()) return Status::ok();
+      std::string message = output + " was begun by another run than this one (" + path + "):";
+      for (const std::string& d : differences) message += "\n  " + d;
+      return error(message + "\nresume with the same model and options, or write a new file");
+    }
+    log_warn(output + " has no run record (" + path + "): the model and options of the run that began it cannot be "
+             "checked; this run's are recorded");
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << record.dump(2) << "\n";
+    if (!out) return error(tmp + ": cannot write the run record");
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return error(path + ": cannot write the run record: " + ec.message());
+  return Status::ok();
+}
+
+}  // namespace arbiter::cli

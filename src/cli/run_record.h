@@ -1,0 +1,38 @@
+// What wrote a scored file, kept beside it (scores.jsonl -> scores.run.json): the command, the model as
+// given and a fingerprint of its weights, the input, and every option that decides what the lines say.
+// It is the file's provenance, and what `--resume` checks: resuming with another model, template, head
+// or score tokens would otherwise append lines of another run to the file, and nothing would show it.
+//
+//   {"arbiter": "0.1.0", "command": "judge", "started": "2026-12-06T18:40:00Z",
+//    "model": "hf://ORG/REPO/model.gguf", "model_fingerprint": "3f2a...", "input": "rows.jsonl",
+//    "settings": {"--template": "direct-helpfulness", "--score-tokens": "0..4"}}
+//
+// Options that change how a run goes but not what it writes (paths, --resume, --limit, --shard,
+// --on-error, --device, batch sizes, threads) are not settings; the rows themselves are checked by the
+// writer (ids in order, row digests).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/status.h"
+#include "model/model.h"
+
+namespace arbiter::cli {
+
+// "DIR/NAME.jsonl" -> "DIR/NAME.run.json"; another name gets ".run.json" after it.
+std::string run_record_path(const std::string& output);
+
+// The record of this run of `sub` (its options as given on the command line) with `model` loaded.
+nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model);
+
+// A fresh output: writes the record (replacing an old one). A resumed output that exists: the record of the
+// run that began it must agree with this one (command, model fingerprint, settings), or the error names
+// each difference and nothing is written; an output begun without a record gets this run's, with a
+// warning that the run that began it cannot be checked.
+Status keep_run_record(const std::string& output, bool resume, const nlohmann::ordered_json& record);
+
+}  // namespace arbiter::cli
