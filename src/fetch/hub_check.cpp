@@ -35,14 +35,13 @@ void mark_unreachable(const std::string& origin) {
   unreachable_origins.insert(origin);
 }
 
-// The record in the HEAD answer's headers (a small file's X-Linked-Etag, where a server sends one, is its
-// git blob id too).
+// The record in the HEAD answer's headers: the SHA-256 only from X-Linked-Etag, where the Hub puts an LFS
+// file's (an ETag of 64 hex digits from another server need not be one); a git blob id from either.
 HubRecord record_of(const HttpHeadResult& head) {
   HubRecord record;
-  for (const std::string& tag : {head.linked_etag, head.etag}) {
-    if (record.sha256.empty() && is_sha256_hex(tag)) record.sha256 = tag;
+  if (is_sha256_hex(head.linked_etag)) record.sha256 = head.linked_etag;
+  for (const std::string& tag : {head.linked_etag, head.etag})
     if (record.git_blob_id.empty() && is_git_blob_id(tag)) record.git_blob_id = tag;
-  }
   return record;
 }
 

@@ -94,7 +94,7 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
         line = std::move(finished).value();
         // A row known only by its index gets its fingerprint, so that a resumed run can tell the rows apart
         // from another dataset's rows of the same index.
-        if (!row.example.id_from_row && line.is_object()) line["row_digest"] = data::row_digest(row.example);
+        if (writer != nullptr && !row.example.id_from_row && line.is_object()) line["row_digest"] = data::row_digest(row.example);
       }
     }
     if (!row.failure.empty()) {
