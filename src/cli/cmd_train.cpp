@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "data/json_rows.h"
 #include "eval/score_files.h"
@@ -31,11 +32,7 @@ namespace {
 using nlohmann::json;
 
 Status write_json_file(const std::string& path, const json& doc) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return error(path + ": cannot write");
-  out << data::dump_json(doc) << "\n";
-  if (!out) return error(path + ": write failed");
-  return Status::ok();
+  return write_file_atomically(path, data::dump_json(doc) + "\n");
 }
 
 // Training progress on stderr: a redrawn line on a terminal, a plain line every `every` steps otherwise.

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "model/fingerprint.h"
@@ -106,15 +107,7 @@ Status keep_run_record(const std::string& output, bool resume, const nlohmann::o
     log_warn(output + " has no run record (" + path + "): the model and options of the run that began it cannot be "
              "checked; this run's are recorded");
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << record.dump(2) << "\n";
-    if (!out) return error(tmp + ": cannot write the run record");
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return error(path + ": cannot write the run record: " + ec.message());
-  return Status::ok();
+  return write_file_atomically(path, record.dump(2) + "\n");
 }
 
 }  // namespace arbiter::cli

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "core/atomic_file.h"
 #include "eval/svg.h"
 
 namespace arbiter::eval {
@@ -82,12 +83,7 @@ void html_table(std::string& out, const ReportTable& table) {
 }
 
 Status write_text_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) return error(path.string() + ": cannot open for writing");
-  file.write(text.data(), std::streamsize(text.size()));
-  file.close();
-  if (!file) return error(path.string() + ": write failed");
-  return Status::ok();
+  return write_file_atomically(path.string(), text);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/ascii.h"
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "fetch/cache.h"
 #include "fetch/hub_check.h"
@@ -43,16 +44,7 @@ std::string read_sidecar(const std::string& entry) {
 
 // sha256sum's format, so `sha256sum -c NAME.sha256` checks the entry from its folder.
 Status write_sidecar(const std::string& entry, const std::string& hex) {
-  const std::string path = sha256_sidecar_path(entry), tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << hex << "  " << fs::path(entry).filename().string() << "\n";
-    if (!out) return error(tmp + ": cannot write");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return error(path + ": cannot write: " + ec.message());
-  return Status::ok();
+  return write_file_atomically(sha256_sidecar_path(entry), hex + "  " + fs::path(entry).filename().string() + "\n");
 }
 
 void remove_entry(const std::string& entry) {

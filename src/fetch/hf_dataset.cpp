@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "fetch/cache.h"
 #include "fetch/hf_listing.h"
@@ -93,16 +94,8 @@ std::vector<std::string> read_manifest(const fs::path& folder, const std::string
 }
 
 Status write_manifest(const fs::path& folder, const std::string& source, const std::vector<std::string>& names) {
-  const fs::path path = folder / kManifest, tmp = folder / (std::string(kManifest) + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << nlohmann::json{{"source", source}, {"files", names}}.dump(1) << "\n";
-    if (!out) return error(tmp.string() + ": cannot write");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return error(path.string() + ": cannot write: " + ec.message());
-  return Status::ok();
+  return write_file_atomically((folder / kManifest).string(),
+                               nlohmann::json{{"source", source}, {"files", names}}.dump(1) + "\n");
 }
 
 // What the caller reads: the one file, or a pattern matching exactly the folder's files.

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "io/safetensors.h"
 
 namespace arbiter {
@@ -141,11 +142,7 @@ Status write_hf_model(const Model& m, const std::string& dir) {
   }
 
   ARB_TRY(write_safetensors((std::filesystem::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}}));
-  const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
-  std::ofstream out(config_path);
-  out << hf_config_json(c);
-  if (!out) return error(config_path + ": write failed");
-  return Status::ok();
+  return write_file_atomically((std::filesystem::path(dir) / "config.json").string(), hf_config_json(c));
 }
 
 }  // namespace arbiter

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "data/json_rows.h"
 #include "io/safetensors.h"
 
@@ -101,10 +102,7 @@ Status export_hf_classifier(const std::string& backbone_dir, const RewardHead& h
     if (ec) return error(entry.path().string() + ": cannot copy: " + ec.message());
   }
   ARB_TRY(write_safetensors((fs::path(out_dir) / "model.safetensors").string(), tensors, {{"format", "pt"}}));
-  std::ofstream out(fs::path(out_dir) / "config.json", std::ios::binary | std::ios::trunc);
-  out << config.dump(2) << "\n";
-  if (!out) return error(out_dir + "/config.json: write failed");
-  return Status::ok();
+  return write_file_atomically((fs::path(out_dir) / "config.json").string(), config.dump(2) + "\n");
 }
 
 }  // namespace arbiter::train

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "data/json_rows.h"
 
 namespace arbiter::train {
@@ -151,17 +152,7 @@ Status save_lager_weights(const std::string& path, const LagerWeights& weights) 
     doc["train"] = {{"rows", t.rows},   {"epochs", t.epochs}, {"lr", t.lr},
                     {"batch", t.batch}, {"seed", t.seed},     {"final_loss", t.final_loss}};
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return error(path + ": cannot write");
-    out << doc.dump(2) << "\n";
-    if (!out) return error(path + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return error(path + ": cannot rename " + tmp + ": " + ec.message());
-  return Status::ok();
+  return write_file_atomically(path, doc.dump(2) + "\n");
 }
 
 }  // namespace arbiter::train
