@@ -90,15 +90,20 @@ Status keep_run_record(const std::string& output, bool resume, const nlohmann::o
       const nlohmann::json then = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
       if (then.is_discarded() || !then.is_object())
         return error(path + ": not a run record (malformed JSON); move it away to resume " + output + " unchecked");
+      // A field of another type reads as absent: the record was edited, and the run is refused, not crashed.
+      auto field = [](const auto& doc, const char* key, const std::string& otherwise) {
+        return doc.contains(key) && doc[key].is_string() ? doc[key].template get<std::string>() : otherwise;
+      };
       std::vector<std::string> differences;
-      if (then.value("command", "") != record.value("command", ""))
-        differences.push_back("command: '" + then.value("command", "") + "' then, '" + record.value("command", "") + "' now");
-      if (then.value("model_fingerprint", "") != record.value("model_fingerprint", ""))
-        differences.push_back("model: other weights (" + then.value("model", "?") + ", fingerprint " +
-                              then.value("model_fingerprint", "none") + " then; " + record.value("model", "?") +
-                              ", " + record.value("model_fingerprint", "") + " now)");
-      describe_differences(then.contains("settings") ? then["settings"] : nlohmann::json::object(),
-                           nlohmann::json(record["settings"]), differences);
+      if (field(then, "command", "") != field(record, "command", ""))
+        differences.push_back("command: '" + field(then, "command", "") + "' then, '" + field(record, "command", "") + "' now");
+      if (field(then, "model_fingerprint", "") != field(record, "model_fingerprint", ""))
+        differences.push_back("model: other weights (" + field(then, "model", "?") + ", fingerprint " +
+                              field(then, "model_fingerprint", "none") + " then; " + field(record, "model", "?") + ", " +
+                              field(record, "model_fingerprint", "") + " now)");
+      const bool has_settings = then.contains("settings") && then["settings"].is_object();
+      describe_differences(has_settings ? then["settings"] : nlohmann::json::object(), nlohmann::json(record["settings"]),
+                           differences);
       if (differences.empty()) return Status::ok();
       std::string message = output + " was begun by another run than this one (" + path + "):";
       for (const std::string& d : differences) message += "\n  " + d;

@@ -203,6 +203,11 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   const RunResult malformed = run_arbiter("score -q" + qwen + rows + " --resume --max-length 64");
   EXPECT_NE(malformed.exit_code, 0);
   EXPECT_NE(malformed.out.find("scores.run.json: not a run record"), std::string::npos) << malformed.out;
+  std::ofstream(record) << R"({"command": 5, "model_fingerprint": [1], "settings": "x"})";
+  const RunResult mistyped = run_arbiter("score -q" + qwen + rows + " --resume --max-length 64");
+  EXPECT_NE(mistyped.exit_code, 0);
+  EXPECT_NE(mistyped.out.find("command: '' then, 'score' now"), std::string::npos) << mistyped.out;
+  EXPECT_NE(mistyped.out.find("--max-length: not given then, '64' now"), std::string::npos) << mistyped.out;
 
   // A fresh run starts a new record.
   ASSERT_EQ(run_arbiter("score -q" + llama + rows).exit_code, 0);
