@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "model/fingerprint.h"
+#include "runtime/cpu/matmul.h"
 
 namespace arbiter::cli {
 
@@ -60,7 +61,7 @@ std::string run_record_path(const std::string& output) {
   return output + ".run.json";
 }
 
-nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model) {
+nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device) {
   nlohmann::ordered_json settings = nlohmann::ordered_json::object();
   for (const CLI::Option* option : sub.get_options()) {
     if (option->count() == 0 || !is_setting(*option)) continue;
@@ -76,6 +77,11 @@ nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model) 
   record["model_fingerprint"] = model_fingerprint(model);
   record["input"] = given(sub, "--input");
   record["settings"] = std::move(settings);
+  // The arithmetic of the products: the CPU's for the model's weights (--cpu-matmul, and what the CPU
+  // offers), a GPU's bf16.
+  const DType weights = model.layers.empty() ? DType::F32 : model.layers.front().w_up.dtype;
+  record["ran_on"] = {{"device", device},
+                      {"matmul", device.rfind("cpu", 0) == 0 ? matmul_precision_name(effective_matmul_precision(weights)) : "bf16"}};
   return record;
 }
 
@@ -104,7 +110,13 @@ Status keep_run_record(const std::string& output, bool resume, const nlohmann::o
       const bool has_settings = then.contains("settings") && then["settings"].is_object();
       describe_differences(has_settings ? then["settings"] : nlohmann::json::object(), nlohmann::json(record["settings"]),
                            differences);
-      if (differences.empty()) return Status::ok();
+      if (differences.empty()) {
+        const bool has_ran_on = then.contains("ran_on") && then["ran_on"].is_object();
+        if (has_ran_on && nlohmann::json(then["ran_on"]) != nlohmann::json(record["ran_on"]))
+          log_warn(output + " was begun on " + then["ran_on"].dump() + " and continues on " + record["ran_on"].dump() +
+                   ": its lines' scores may differ from the first run's in the last digits");
+        return Status::ok();
+      }
       std::string message = output + " was begun by another run than this one (" + path + "):";
       for (const std::string& d : differences) message += "\n  " + d;
       return error(message + "\nresume with the same model and options, or write a new file");

@@ -5,7 +5,8 @@
 //
 //   {"arbiter": "0.1.0", "command": "judge", "started": "2026-12-06T18:40:00Z",
 //    "model": "hf://ORG/REPO/model.gguf", "model_fingerprint": "3f2a...", "input": "rows.jsonl",
-//    "settings": {"--template": "direct-helpfulness", "--score-tokens": "0..4"}}
+//    "settings": {"--template": "direct-helpfulness", "--score-tokens": "0..4"},
+//    "ran_on": {"device": "cpu", "matmul": "bf16"}}
 //
 // Options that change how a run goes but not what it writes (paths, --resume, --limit, --shard,
 // --on-error, --device, batch sizes, threads) are not settings; the rows themselves are checked by the
@@ -26,13 +27,15 @@ namespace arbiter::cli {
 // "DIR/NAME.jsonl" -> "DIR/NAME.run.json"; another name gets ".run.json" after it.
 std::string run_record_path(const std::string& output);
 
-// The record of this run of `sub` (its options as given on the command line) with `model` loaded.
-nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model);
+// The record of this run of `sub` (its options as given on the command line) with `model` loaded, run on
+// the backend named `device` ("cpu", "cuda").
+nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device);
 
 // A fresh output: writes the record (replacing an old one). A resumed output that exists: the record of the
 // run that began it must agree with this one (command, model fingerprint, settings), or the error names
 // each difference and nothing is written; an output begun without a record gets this run's, with a
-// warning that the run that began it cannot be checked.
+// warning that the run that began it cannot be checked. Another device or arithmetic (`ran_on`) is a
+// warning: its scores differ from the first run's in the last digits, not in meaning.
 Status keep_run_record(const std::string& output, bool resume, const nlohmann::ordered_json& record);
 
 }  // namespace arbiter::cli

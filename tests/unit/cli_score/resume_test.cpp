@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "runtime/cpu/matmul.h"
 #include "../../support/cli_helpers.h"
 
 namespace arbiter {
@@ -188,10 +189,18 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   EXPECT_EQ(read_text(out), begun);
   EXPECT_EQ(nlohmann::json::parse(read_text(record)), begun_record);
 
-  // Batch size and row limits change how the run goes, not what it writes.
-  const RunResult same = run_arbiter("score -q" + qwen + rows + " --resume --max-length 64 --batch-tokens 256 --limit 2");
+  // Batch size and row limits change how the run goes, not what it writes; other arithmetic is a warning.
+  EXPECT_EQ(begun_record["ran_on"]["device"], "cpu");
+  const std::string other_arithmetic = begun_record["ran_on"]["matmul"] == "f32" ? "bf16" : "f32";
+  const RunResult same = run_arbiter("--cpu-matmul " + other_arithmetic + " score" + qwen + rows +
+                                     " --resume --max-length 64 --batch-tokens 256 --limit 2");
   ASSERT_EQ(same.exit_code, 0) << same.out;
   EXPECT_EQ(count_lines(out), 2u);
+  if (other_arithmetic == "f32" || bf16_matmul_supported()) {
+    EXPECT_NE(same.out.find("continues on {\"device\":\"cpu\",\"matmul\":\"" + other_arithmetic + "\"}"),
+              std::string::npos)
+        << same.out;
+  }
 
   // An output without a record resumes with a warning, and gets this run's record.
   std::filesystem::remove(record);
