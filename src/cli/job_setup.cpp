@@ -1,7 +1,9 @@
 #include "cli/job_setup.h"
 
 #include "cli/model_options.h"
+#include "core/log.h"
 #include "core/mapped_file.h"
+#include "model/fingerprint.h"
 #include "score/pairwise.h"
 
 namespace arbiter::cli {
@@ -138,6 +140,12 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
     if (head.dim != model.config.hidden_size)
       return error(args.head_path + ": head for hidden size " + std::to_string(head.dim) + ", the model has " +
                    std::to_string(model.config.hidden_size));
+    // Another quantization of the backbone is a fair use of a head, so this is a warning, not an error.
+    if (!head.model_fingerprint.empty() && head.model_fingerprint != model_fingerprint(model))
+      log_warn(args.head_path + " was trained on features of " + head.model + " (fingerprint " + head.model_fingerprint +
+               "); " + model.path + " fingerprints " + model_fingerprint(model) +
+               ": another model, or another quantization of it. The head's scores mean something only on the "
+               "backbone it was trained on");
     options.head = std::make_shared<train::RewardHead>(std::move(head));
   }
   if (args.reward_token_id >= 0) {

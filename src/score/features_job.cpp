@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "data/row_digest.h"
 #include "data/schema.h"
+#include "model/fingerprint.h"
 
 namespace arbiter {
 
@@ -39,6 +40,7 @@ Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
     job->set_.layer = "layer" + std::to_string(value);
   }
   job->set_.model = model.path;
+  job->set_.model_fingerprint = model_fingerprint(model);
   job->set_.dim = model.config.hidden_size;
   std::error_code ec;
   if (std::filesystem::exists(job->parts_folder_, ec)) {
@@ -63,7 +65,7 @@ Status FeaturesJob::read_parts() {
     if (!std::filesystem::exists(path, ec)) break;
     ARB_ASSIGN(const train::FeatureSet part, train::read_features(path));
     // A part of another extraction would make a file that mixes them.
-    if (part.model != set_.model || part.layer != set_.layer || part.dim != set_.dim)
+    if (!part.same_model_as(set_) || part.layer != set_.layer || part.dim != set_.dim)
       return error(path + ": extracted from " + part.model + " at " + part.layer + ", not " + set_.model + " at " +
                    set_.layer + ": resume with the same model and --layer, or remove " + parts_folder_);
     if (part.row_index.empty()) return error(path + ": no row_index: not a part this command wrote");

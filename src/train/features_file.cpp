@@ -88,6 +88,7 @@ Result<FeatureSet> read_features_file(const std::string& path) {
   }
   if (auto it = meta.find("layer"); it != meta.end()) set.layer = it->second;
   if (auto it = meta.find("model"); it != meta.end()) set.model = it->second;
+  if (auto it = meta.find("model_fingerprint"); it != meta.end()) set.model_fingerprint = it->second;
   return set;
 }
 
@@ -99,7 +100,8 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
     return error(path + ": " + what + " " + theirs + ", where " + first + " has " + ours +
                  ": features of one training set come from one extraction");
   };
-  if (more.model != set.model) return differs("model", "'" + set.model + "'", "'" + more.model + "'");
+  if (!set.same_model_as(more))
+    return differs("model", "'" + set.model + "' (" + set.model_fingerprint + ")", "'" + more.model + "' (" + more.model_fingerprint + ")");
   if (more.layer != set.layer) return differs("layer", "'" + set.layer + "'", "'" + more.layer + "'");
   if (more.responses != set.responses)
     return differs("responses per row", std::to_string(set.responses), std::to_string(more.responses));
@@ -171,6 +173,7 @@ Status write_features(const std::string& path, const FeatureSet& set) {
   }
   if (!set.layer.empty()) meta["layer"] = set.layer;
   if (!set.model.empty()) meta["model"] = set.model;
+  if (!set.model_fingerprint.empty()) meta["model_fingerprint"] = set.model_fingerprint;
   return write_safetensors(path, tensors, meta);
 }
 

@@ -3,7 +3,8 @@
 //   features   F32 [N, R, d]   hidden state of each of R responses per row (R = 1 rated rows, 2 pairs)
 //   label.<n>  F32 [N]         optional labels (helpfulness, ..., preference_strength)
 //   row_index  I32 [N]         optional: the row's index in the dataset
-// and __metadata__ "ids" (JSON array of strings), "layer", "model", "labels" (JSON array of names).
+// and __metadata__ "ids" (JSON array of strings), "layer", "model", "model_fingerprint", "labels" (JSON
+// array of names).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,15 @@ struct FeatureSet {
   // resumed extraction notices a dataset that changed under it; finished files do not.
   std::vector<std::string> row_digests;
   std::string layer, model;
+  // model/fingerprint.h's of the model the features came from ("" in files written before it was kept):
+  // what tells two extractions apart, where the model's path (another node's cache) may differ.
+  std::string model_fingerprint;
+
+  // Whether `other` came from the same model: by fingerprint where both have one, else by path.
+  bool same_model_as(const FeatureSet& other) const {
+    return !model_fingerprint.empty() && !other.model_fingerprint.empty() ? model_fingerprint == other.model_fingerprint
+                                                                          : model == other.model;
+  }
 
   const float* at(int64_t row, int64_t response) const { return features.data() + (row * responses + response) * dim; }
 };

@@ -68,6 +68,8 @@ Result<RewardHead> load_reward_head(const std::string& path) {
   }
   if (auto it = meta.find("layer"); it != meta.end()) head.layer = it->second;
   if (auto it = meta.find("objective"); it != meta.end()) head.objective = it->second;
+  if (auto it = meta.find("model"); it != meta.end()) head.model = it->second;
+  if (auto it = meta.find("model_fingerprint"); it != meta.end()) head.model_fingerprint = it->second;
   return head;
 }
 
@@ -83,6 +85,8 @@ Status save_reward_head(const std::string& path, const RewardHead& head) {
   meta["labels"] = data::dump_json(nlohmann::json(head.labels));
   meta["layer"] = head.layer;
   meta["objective"] = head.objective;
+  if (!head.model.empty()) meta["model"] = head.model;
+  if (!head.model_fingerprint.empty()) meta["model_fingerprint"] = head.model_fingerprint;
   return write_safetensors(path, tensors, meta);
 }
 

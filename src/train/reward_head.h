@@ -1,7 +1,8 @@
 // A linear reward head on a frozen backbone's hidden state: scores [num_labels] = weight x + bias, applied
 // to raw features (any standardisation used in training is folded in). Stored as HEAD.safetensors:
 //   score.weight F32 [num_labels, d], score.bias F32 [num_labels]
-//   __metadata__ "format": "arbiter-reward-head", "labels" (JSON array), "layer", "objective".
+//   __metadata__ "format": "arbiter-reward-head", "labels" (JSON array), "layer", "objective", "model",
+//   "model_fingerprint".
 #pragma once
 
 #include <string>
@@ -18,6 +19,9 @@ struct RewardHead {
   std::vector<double> bias;         // [num_labels]
   std::string layer;                // residual stream the features came from ("final_norm", "layerJ")
   std::string objective;            // regression | bt | bt-margin | bt-scaled | combined | binary (a logit)
+  // The backbone the training features came from: its path then and its fingerprint (model/fingerprint.h);
+  // empty for heads written before they were kept.
+  std::string model, model_fingerprint;
 
   size_t num_labels() const { return labels.size(); }
   const double* row(size_t label) const { return weight.data() + label * size_t(dim); }

@@ -97,10 +97,22 @@ TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
   auto t = run_arbiter("-q train head --features " + features + " --objective regression --attributes helpfulness "
                        "--ridge 1.0 --validation-fraction 0 --out " + dir_ + "/head.safetensors");
   ASSERT_EQ(t.exit_code, 0) << t.out;
-  auto s = run_arbiter("-q score -m " + dir_ + "/judge --head " + dir_ + "/head.safetensors -i " + sample_ + " -o " +
+  auto s = run_arbiter("score -m " + dir_ + "/judge --head " + dir_ + "/head.safetensors -i " + sample_ + " -o " +
                        dir_ + "/head_scores.jsonl");
   ASSERT_EQ(s.exit_code, 0) << s.out;
   EXPECT_EQ(read_jsonl(dir_ + "/head_scores.jsonl").size(), 8u);
+  EXPECT_EQ(s.out.find("was trained on features of"), std::string::npos) << s.out;
+
+  // The head remembers its backbone: on another model of the same width it still scores, with a warning.
+  auto other = run_arbiter("-q create-model --arch qwen3 --seed 7 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +
+                           dir_ + "/other-judge");
+  ASSERT_EQ(other.exit_code, 0) << other.out;
+  auto elsewhere = run_arbiter("score -m " + dir_ + "/other-judge --head " + dir_ + "/head.safetensors -i " + sample_ +
+                               " -o " + dir_ + "/other_scores.jsonl");
+  ASSERT_EQ(elsewhere.exit_code, 0) << elsewhere.out;
+  EXPECT_NE(elsewhere.out.find("head.safetensors was trained on features of " + dir_ + "/judge (fingerprint "),
+            std::string::npos)
+      << elsewhere.out;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // the lines the whole run writes for its rows, so the shards' files together are the whole run's.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -84,9 +86,14 @@ TEST_F(Shard, AShardResumesItsOwnFile) {
 TEST_F(Shard, FeatureShardsReadTogetherAreTheWholeRun) {
   const std::string features = "features -q -m " + kShared + "/models/stories260K/stories260K.gguf -i " + input_;
   ASSERT_EQ(run_arbiter(features + " -o " + dir_ + "/whole.safetensors").exit_code, 0);
+  // Shard 1 runs on a node whose copy of the model lies elsewhere: the same weights, so the same extraction.
+  std::filesystem::create_directories(dir_ + "/elsewhere");
+  std::filesystem::copy_file(kShared + "/models/stories260K/stories260K.gguf", dir_ + "/elsewhere/stories260K.gguf",
+                             std::filesystem::copy_options::overwrite_existing);
+  const std::string elsewhere = "features -q -m " + dir_ + "/elsewhere/stories260K.gguf -i " + input_;
   for (int k = 0; k < 3; ++k) {
-    const RunResult run = run_arbiter(features + " -o " + dir_ + "/part." + std::to_string(k) + ".safetensors --shard " +
-                                      std::to_string(k) + "/3");
+    const RunResult run = run_arbiter((k == 1 ? elsewhere : features) + " -o " + dir_ + "/part." + std::to_string(k) +
+                                      ".safetensors --shard " + std::to_string(k) + "/3");
     ASSERT_EQ(run.exit_code, 0) << run.out;
   }
   auto whole = train::read_features(dir_ + "/whole.safetensors");
@@ -117,6 +124,14 @@ TEST_F(Shard, FeatureShardsReadTogetherAreTheWholeRun) {
   auto mixed = train::read_features(dir_ + "/part.*.safetensors");
   ASSERT_FALSE(mixed.is_ok());
   EXPECT_NE(mixed.message().find("part.3.safetensors: layer 'layer1', where "), std::string::npos) << mixed.message();
+  // Nor do another model's, even at the same layer.
+  ASSERT_EQ(run_arbiter("features -q -m " + kShared + "/fixtures/gguf/llama.f32.gguf -i " + input_ + " -o " + dir_ +
+                        "/part.3.safetensors --limit 3")
+                .exit_code,
+            0);
+  auto other_model = train::read_features(dir_ + "/part.*.safetensors");
+  ASSERT_FALSE(other_model.is_ok());
+  EXPECT_NE(other_model.message().find("part.3.safetensors: model '"), std::string::npos) << other_model.message();
 }
 
 TEST_F(Shard, AShardThatIsNotKOfNIsAnError) {
