@@ -29,18 +29,13 @@
 #include "eval/score_files.h"
 
 #include "cli/output_format.h"
+#include "cli/run_record.h"
 
 namespace arbiter::cli {
 namespace {
 
 using nlohmann::json;
 
-// The report goes beside the printed results; its note goes to stderr so --json output stays one object.
-Status save_report(const eval::Report& report, const std::string& dir) {
-  ARB_TRY(eval::write_report(report, dir));
-  std::fprintf(stderr, "report written to %s/report.html\n", dir.c_str());
-  return Status::ok();
-}
 
 // ---- correlate ----
 
@@ -105,8 +100,8 @@ Status run_correlate(const CorrelateArgs& args) {
   if (!report) return report.status().with_context(args.pred_path + " vs " + args.human_path);
   const eval::CorrelationReport& r = *report;
   if (!args.report_dir.empty())
-    ARB_TRY(save_report(eval::correlate_report(pred_values, human_values, r, {args.pred_path, args.human_path, options}),
-                         args.report_dir));
+    ARB_TRY(save_eval_report(eval::correlate_report(pred_values, human_values, r, {args.pred_path, args.human_path, options}),
+                         args.report_dir, args.pred_path));
   std::string undefined;
   if (r.pred_constant) undefined = "predictions are constant";
   if (r.human_constant) undefined = undefined.empty() ? "human labels are constant" : "both inputs are constant";
@@ -204,7 +199,7 @@ Status run_rewardbench_v1(const RewardBenchArgs& args) {
   const eval::RewardBenchReport report =
       eval::score_rewardbench_v1(rows, args.ties == "half" ? eval::TieCredit::kHalf : eval::TieCredit::kNone);
   if (!args.report_dir.empty())
-    ARB_TRY(save_report(eval::rewardbench_v1_report(rows, report, args.input), args.report_dir));
+    ARB_TRY(save_eval_report(eval::rewardbench_v1_report(rows, report, args.input), args.report_dir, args.input));
   if (args.as_json) {
     json sections = json::object();
     for (const auto& s : report.sections) sections[s.name] = s.present ? json(100.0 * s.score) : json(nullptr);
@@ -248,7 +243,7 @@ Status run_rewardbench_v2(const RewardBenchArgs& args) {
   auto report = eval::score_rewardbench_v2(rows);
   if (!report) return report.status().with_context(args.input);
   if (!args.report_dir.empty())
-    ARB_TRY(save_report(eval::rewardbench_v2_report(rows, *report, args.input), args.report_dir));
+    ARB_TRY(save_eval_report(eval::rewardbench_v2_report(rows, *report, args.input), args.report_dir, args.input));
   if (args.as_json) {
     json out = {{"version", 2},
                 {"rows", rows.size()},
@@ -298,8 +293,8 @@ Status run_listwise_layers(const LayersArgs& args, const std::vector<eval::Layer
   auto accuracy = eval::layer_best_first_accuracy(rows);
   if (!accuracy) return accuracy.status().with_context(args.input);
   if (!args.report_dir.empty())
-    ARB_TRY(save_report(eval::layers_accuracy_report(rows.size(), *accuracy, args.input, args.human_field),
-                        args.report_dir));
+    ARB_TRY(save_eval_report(eval::layers_accuracy_report(rows.size(), *accuracy, args.input, args.human_field),
+                        args.report_dir, args.input));
   if (args.as_json) {
     json layers = json::array();
     for (size_t l = 0; l < accuracy->size(); ++l) layers.push_back({{"layer", l}, {"accuracy", (*accuracy)[l]}});
@@ -324,7 +319,7 @@ Status run_layers(const LayersArgs& args) {
   auto result = eval::layer_spearman(rows);
   if (!result) return result.status().with_context(args.input);
   if (!args.report_dir.empty())
-    ARB_TRY(save_report(eval::layers_report(rows.size(), *result, args.input, args.human_field), args.report_dir));
+    ARB_TRY(save_eval_report(eval::layers_report(rows.size(), *result, args.input, args.human_field), args.report_dir, args.input));
   if (args.as_json) {
     json layers = json::array();
     for (const auto& l : *result) layers.push_back({{"layer", l.layer}, {"spearman", number_or_null(l.spearman)}});
@@ -400,7 +395,7 @@ Status run_process_bench(const ProcessBenchArgs& args) {
   if (rows.empty()) return error(args.input + ": no scored solutions");
   const eval::ProcessBenchReport report = eval::process_bench_report(rows, args.threshold);
   if (!args.report_dir.empty())
-    ARB_TRY(save_report(eval::process_bench_report_pages(rows.size(), report, args.input), args.report_dir));
+    ARB_TRY(save_eval_report(eval::process_bench_report_pages(rows.size(), report, args.input), args.report_dir, args.input));
   if (args.as_json) {
     json subsets = json::object();
     for (const auto& [name, score] : report.by_subset) subsets[name] = process_bench_json(score);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/output_format.h"
+#include "cli/run_record.h"
 #include "core/log.h"
 #include "data/json_rows.h"
 #include "eval/report.h"
@@ -42,8 +43,8 @@ Status run_rm_bench(const RmBenchArgs& args) {
   auto report = eval::score_rm_bench(rows);
   if (!report) return report.status().with_context(args.input);
   if (!args.report_dir.empty()) {
-    ARB_TRY(eval::write_report(eval::rm_bench_report(*report, rows.size(), error_rows, args.input), args.report_dir));
-    std::fprintf(stderr, "report written to %s/report.html\n", args.report_dir.c_str());
+    ARB_TRY(save_eval_report(eval::rm_bench_report(*report, rows.size(), error_rows, args.input), args.report_dir,
+                             args.input));
   }
   if (args.as_json) {
     print_line(data::dump_json(eval::rm_bench_json(*report, rows.size(), error_rows)));

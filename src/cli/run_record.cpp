@@ -1,5 +1,6 @@
 #include "cli/run_record.h"
 
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +126,32 @@ Status keep_run_record(const std::string& output, bool resume, const nlohmann::o
              "checked; this run's are recorded");
   }
   return write_file_atomically(path, record.dump(2) + "\n");
+}
+
+void attach_run_record(eval::Report& report, const std::string& scored_path) {
+  std::ifstream in(run_record_path(scored_path));
+  if (!in) return;
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::ordered_json record = nlohmann::ordered_json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (record.is_discarded() || !record.is_object()) return;
+  auto field = [&](const char* key) {
+    return record.contains(key) && record[key].is_string() ? record[key].get<std::string>() : std::string("?");
+  };
+  std::string note = "scored by " + field("command") + ": " + field("model") + " (fingerprint " +
+                     field("model_fingerprint") + ")";
+  if (record.contains("settings") && record["settings"].is_object())
+    for (const auto& [option, value] : record["settings"].items())
+      note += (note.back() == ')' ? "; " : ", ") + option + " " + (value.is_string() ? value.get<std::string>() : value.dump());
+  report.notes.push_back(note);
+  report.data["run_record"] = nlohmann::json(record);
+}
+
+Status save_eval_report(eval::Report report, const std::string& dir, const std::string& scored_path) {
+  attach_run_record(report, scored_path);
+  ARB_TRY(eval::write_report(report, dir));
+  std::fprintf(stderr, "report written to %s/report.html\n", dir.c_str());
+  return Status::ok();
 }
 
 }  // namespace arbiter::cli

@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/status.h"
+#include "eval/report.h"
 #include "model/model.h"
 
 namespace arbiter::cli {
@@ -37,5 +38,14 @@ nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, 
 // warning that the run that began it cannot be checked. Another device or arithmetic (`ran_on`) is a
 // warning: its scores differ from the first run's in the last digits, not in meaning.
 Status keep_run_record(const std::string& output, bool resume, const nlohmann::ordered_json& record);
+
+// An eval report of a scored file says what scored it: where the file has a run record, a note under the
+// title ("scored by judge: MODEL (fingerprint ...); --template ...") and the record as report.json's
+// "run_record". Nothing when there is none (a pattern of shards, a file from elsewhere).
+void attach_run_record(eval::Report& report, const std::string& scored_path);
+
+// Writes an eval report of `scored_path` into `dir`, with its run record attached, and says where on stderr
+// (so that --json output stays one object).
+Status save_eval_report(eval::Report report, const std::string& dir, const std::string& scored_path);
 
 }  // namespace arbiter::cli

@@ -246,6 +246,12 @@ TEST_F(CliEval, RmBenchFromAScoringRun) {
   std::ifstream report_md(report_dir + "/report.md");
   const std::string markdown((std::istreambuf_iterator<char>(report_md)), std::istreambuf_iterator<char>());
   EXPECT_NE(markdown.find("| right \\ wrong | concise | detailed | detailed + markdown |"), std::string::npos) << markdown;
+  // What scored the file, from its run record.
+  EXPECT_EQ(saved["run_record"]["command"], "score");
+  EXPECT_EQ(saved["run_record"]["model"], arbiter::testing::kShared + "/fixtures/hf/qwen2-seqcls1");
+  EXPECT_NE(markdown.find("- scored by score: " + arbiter::testing::kShared + "/fixtures/hf/qwen2-seqcls1 (fingerprint "),
+            std::string::npos)
+      << markdown;
 
   // A file without num_chosen (RewardBench 2 rows scored elsewhere) says what is missing.
   const std::string bare = temp_file("bare.jsonl", "{\"scores\": [1, 2, 3, 4, 5, 6]}\n");
