@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "core/sigmoid.h"
+#include "model/fingerprint.h"
 
 namespace arbiter::serve {
 
@@ -37,6 +38,7 @@ const char* mode_name(Mode mode) { return mode == Mode::kReward ? "reward" : "ju
 
 Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const Model> model, ServiceOptions options) {
   std::unique_ptr<ModelService> s(new ModelService(std::move(model), std::move(options)));
+  s->fingerprint_ = model_fingerprint(*s->model_);
   auto formatter = ConversationFormatter::create(*s->model_, s->options_.format);
   if (formatter) s->formatter_ = std::move(formatter).value();
   else s->formatter_error_ = formatter.message();
@@ -77,7 +79,8 @@ json ModelService::describe() const {
             {"owned_by", "arbiter"},
             {"mode", mode_name(options_.mode)},
             {"max_model_len", max_sequence_tokens_},
-            {"tokenizer", formatter_ != nullptr}};
+            {"tokenizer", formatter_ != nullptr},
+            {"fingerprint", fingerprint_}};
   if (reward_job_) j["labels"] = reward_job_->labels();
   if (judge_job_) {
     j["score_labels"] = options_.judge.score_tokens.labels;

@@ -85,6 +85,7 @@ class ModelService {
                                                    const Prepared& prepared, std::vector<SequenceOutput>& outputs) const;
 
   std::shared_ptr<const Model> model_;
+  std::string fingerprint_;  // model_fingerprint(*model_), for /v1/models
   ServiceOptions options_;
   std::shared_ptr<ConversationFormatter> formatter_;  // null: the model has no tokenizer
   std::string formatter_error_;                       // why, for the 400 a text request gets

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "io/safetensors.h"
+#include "model/fingerprint.h"
 #include "model/model_tokenizer.h"
 #include "serve_helpers.h"
 
@@ -373,6 +374,14 @@ TEST(Server, JudgeRouteAndTimeout) {
   auto health = t->client().Get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+  // /v1/models describes the served model, with the fingerprint run records and heads know it by.
+  auto models = t->client().Get("/v1/models");
+  ASSERT_TRUE(models);
+  ASSERT_EQ(models->status, 200);
+  const json described = json::parse(models->body)["data"][0];
+  EXPECT_EQ(described["id"], "judge");
+  EXPECT_EQ(described["mode"], "judge");
+  EXPECT_EQ(described["fingerprint"], model_fingerprint(*model));
 }
 
 }  // namespace
