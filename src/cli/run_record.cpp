@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/fnv1a.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "model/fingerprint.h"
@@ -33,6 +34,16 @@ std::string utc_now() {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
+}
+
+// FNV-1a of a regular file of at most 64 MiB that `value` names, "" for anything else.
+std::string small_file_digest(const std::string& value) {
+  std::error_code ec;
+  if (value.empty() || !fs::is_regular_file(value, ec) || fs::file_size(value, ec) > (uintmax_t(64) << 20)) return "";
+  std::ifstream in(value, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return in ? fnv1a64_hex(bytes.str()) : "";
 }
 
 std::string given(const CLI::App& sub, const char* name) {
@@ -64,11 +75,15 @@ std::string run_record_path(const std::string& output) {
 
 nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device) {
   nlohmann::ordered_json settings = nlohmann::ordered_json::object();
+  nlohmann::ordered_json contents = nlohmann::ordered_json::object();
   for (const CLI::Option* option : sub.get_options()) {
     if (option->count() == 0 || !is_setting(*option)) continue;
     const std::vector<std::string>& values = option->results();
     if (values.size() == 1) settings[option->get_name()] = values.front();
     else settings[option->get_name()] = values;
+    // A setting that names a file (a head, a template, LAGER weights) is only as fixed as the file.
+    for (const std::string& value : values)
+      if (const std::string digest = small_file_digest(value); !digest.empty()) contents[value] = digest;
   }
   nlohmann::ordered_json record;
   record["arbiter"] = kArbiterVersion;
@@ -78,6 +93,7 @@ nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, 
   record["model_fingerprint"] = model_fingerprint(model);
   record["input"] = given(sub, "--input");
   record["settings"] = std::move(settings);
+  record["file_contents"] = std::move(contents);
   // The arithmetic of the products: the CPU's for the model's weights (--cpu-matmul, and what the CPU
   // offers), a GPU's bf16.
   const DType weights = model.layers.empty() ? DType::F32 : model.layers.front().w_up.dtype;
@@ -111,6 +127,12 @@ Status keep_run_record(const std::string& output, bool resume, const nlohmann::o
       const bool has_settings = then.contains("settings") && then["settings"].is_object();
       describe_differences(has_settings ? then["settings"] : nlohmann::json::object(), nlohmann::json(record["settings"]),
                            differences);
+      // Files named by the settings, by content: records written before they were kept have none to compare.
+      if (then.contains("file_contents") && then["file_contents"].is_object()) {
+        std::vector<std::string> changed;
+        describe_differences(then["file_contents"], nlohmann::json(record["file_contents"]), changed);
+        for (const std::string& d : changed) differences.push_back("contents of " + d);
+      }
       if (differences.empty()) {
         const bool has_ran_on = then.contains("ran_on") && then["ran_on"].is_object();
         if (has_ran_on && nlohmann::json(then["ran_on"]) != nlohmann::json(record["ran_on"]))

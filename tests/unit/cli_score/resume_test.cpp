@@ -221,6 +221,16 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   // A fresh run starts a new record.
   ASSERT_EQ(run_arbiter("score -q" + llama + rows).exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(read_text(record))["settings"], nlohmann::json::object());
+
+  // A file an option names is kept by its contents: edited between the runs, it is another setting.
+  const std::string templ = dir + "/chat.jinja";
+  std::ofstream(templ) << "{% for m in messages %}{{ m['content'] }}\n{% endfor %}";
+  ASSERT_EQ(run_arbiter("score -q" + qwen + rows + " --limit 1 --chat-template " + templ).exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_text(record))["file_contents"].count(templ), 1u);
+  std::ofstream(templ) << "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}";
+  const RunResult edited = run_arbiter("score -q" + qwen + rows + " --resume --chat-template " + templ);
+  EXPECT_NE(edited.exit_code, 0);
+  EXPECT_NE(edited.out.find("contents of " + templ + ": '"), std::string::npos) << edited.out;
 }
 
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
