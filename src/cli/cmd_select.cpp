@@ -18,7 +18,7 @@ const CommandRegistration kSelectRegistration({
       auto* threshold = sub.add_option("--threshold", o->threshold, "keep rows scoring at least this");
       top->excludes(threshold);
       sub.add_flag("--bottom", o->bottom, "keep the lowest-scored rows instead");
-      sub.add_option("--data", o->data_path, "write these dataset rows (matched by id) instead of the scored rows");
+      sub.add_option("--data", o->data_path, "write these dataset rows instead of the scored rows (matched by id; rows without ids by their index, checked against the line's row_digest)");
       sub.add_option("-o,--output", o->output_path, "output JSONL")->required();
       return [o, threshold]() -> Status {
         o->has_threshold = threshold->count() > 0;

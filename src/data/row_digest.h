@@ -10,6 +10,7 @@
 namespace arbiter::data {
 
 // 16 hex digits (FNV-1a of the row's JSON, keys in order, and its id).
-inline std::string row_digest(const Example& example) { return fnv1a64_hex(example.raw.dump() + '\n' + example.id); }
+inline std::string row_digest(const nlohmann::json& row, const std::string& id) { return fnv1a64_hex(row.dump() + '\n' + id); }
+inline std::string row_digest(const Example& example) { return row_digest(example.raw, example.id); }
 
 }  // namespace arbiter::data

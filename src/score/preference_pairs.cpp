@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/json_rows.h"
+#include "data/row_digest.h"
 #include "data/writer.h"
 #include "score/select.h"
 
@@ -53,6 +54,7 @@ json response_value(const std::string& text, bool conversational) {
 Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
   // Scores by id, from the whole scored file (a few numbers per row).
   std::map<std::string, std::vector<double>> scores_by_id;
+  std::map<std::string, std::string> digests_by_id;  // the row_digest of lines of rows without ids
   {
     ARB_ASSIGN(data::JsonRowReader scored, data::JsonRowReader::open(o.scored_path));
     data::JsonRow row;
@@ -64,7 +66,10 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
       if (data::is_error_line(row.value)) continue;  // counted below as not scored
       auto scores = response_scores(row.value, o.field);
       if (!scores) return scores.status().with_context(scored.where(row));
-      scores_by_id[data::row_id_string(row.value["id"])] = std::move(scores).value();
+      const std::string id = data::row_id_string(row.value["id"]);
+      scores_by_id[id] = std::move(scores).value();
+      if (const auto digest = row.value.find("row_digest"); digest != row.value.end() && digest->is_string())
+        digests_by_id[id] = digest->get<std::string>();
     }
   }
   if (scores_by_id.empty()) return error(o.scored_path + ": no scored rows");
@@ -84,6 +89,10 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
       continue;
     }
     ++matched;
+    // A row without an id is matched by its index, which any dataset has: its digest says it is the same row.
+    if (const auto digest = digests_by_id.find(ex.id); digest != digests_by_id.end() && digest->second != data::row_digest(ex))
+      return error(o.data_path + ": row " + ex.id + " is not the row " + o.scored_path + " scored as row " + ex.id +
+                   " (its row_digest differs): pass the dataset that was scored");
     const std::vector<double>& scores = found->second;
     if (scores.size() != ex.responses.size())
       return error(o.scored_path + ": row id " + ex.id + " has " + std::to_string(scores.size()) +

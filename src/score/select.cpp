@@ -7,6 +7,7 @@
 #include <map>
 
 #include "data/json_rows.h"
+#include "data/row_digest.h"
 #include "data/writer.h"
 
 namespace arbiter {
@@ -103,8 +104,18 @@ Result<SelectSummary> select_rows(const SelectOptions& o) {
         auto it = index.find(id);
         if (it == index.end()) return error(o.data_path + ": no row with id " + id + " (from " + o.scored_path + ")");
         at = it->second;
-      } else if (i >= source.size()) {
-        return error(o.data_path + ": has " + std::to_string(source.size()) + " rows, fewer than " + o.scored_path);
+      } else {
+        // A line with a row_digest is of a row without an id, whose id is its index in the dataset (a
+        // shard's lines are every Nth row), and the digest says which row that was.
+        const auto digest = scored[i].find("row_digest");
+        const bool digested = digest != scored[i].end() && digest->is_string();
+        if (digested && !id.empty() && id.size() < 19 && id.find_first_not_of("0123456789") == std::string::npos) at = std::stoull(id);
+        if (at >= source.size())
+          return error(o.data_path + ": has " + std::to_string(source.size()) + " rows; " + o.scored_path + ":" +
+                       std::to_string(i + 1) + " is of row " + std::to_string(at));
+        if (digested && data::row_digest(source[at], std::to_string(at)) != digest->get<std::string>())
+          return error(o.data_path + ": row " + std::to_string(at) + " is not the row " + o.scored_path + ":" +
+                       std::to_string(i + 1) + " scored (its row_digest differs): pass the dataset that was scored");
       }
       picked.push_back(source[at]);
     }

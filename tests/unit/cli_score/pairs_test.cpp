@@ -128,5 +128,25 @@ TEST_F(Pairs, ErrorLinesAreRowsNotScored) {
   EXPECT_NE(r.out.find("1 not scored"), std::string::npos) << r.out;
 }
 
+// Rows without ids are matched by index, which any dataset has: a dataset other than the one scored is
+// refused by the lines' row_digest rather than paired with another row's scores.
+TEST_F(Pairs, RowsWithoutIdsMustBeTheRowsScored) {
+  const std::string unnamed = *dir_ + "/unnamed.jsonl", edited = *dir_ + "/unnamed-edited.jsonl";
+  std::ofstream(unnamed) << R"({"prompt": "Tell me a joke.", "samples": ["No.", "A man walks into a bar."]})" "\n"
+                         << R"({"prompt": "Say hi.", "samples": ["Hi!", "Hello there."]})" "\n";
+  std::ofstream(edited) << R"({"prompt": "Tell me a joke.", "samples": ["No.", "A man walks into a bar."]})" "\n"
+                        << R"({"prompt": "Say bye.", "samples": ["Bye!", "Goodbye."]})" "\n";
+  const std::string scored = *dir_ + "/unnamed.scored.jsonl";
+  ASSERT_EQ(run_arbiter("score -q -m " + *dir_ + "/rm -i " + unnamed + " -o " + scored + " --field response=samples").exit_code, 0);
+  const std::string common = "pairs -q -i " + scored + " --field response=samples -o " + *dir_ + "/unnamed.pairs.jsonl --data ";
+  const RunResult same = run_arbiter(common + unnamed);
+  ASSERT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_EQ(read_jsonl(*dir_ + "/unnamed.pairs.jsonl").size(), 2u);
+  const RunResult other = run_arbiter(common + edited);
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.out.find("unnamed-edited.jsonl: row 1 is not the row " + scored + " scored as row 1"), std::string::npos)
+      << other.out;
+}
+
 }  // namespace
 }  // namespace arbiter

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include <cstring>
 #include <map>
@@ -132,6 +133,42 @@ TEST_F(Shard, FeatureShardsReadTogetherAreTheWholeRun) {
   auto other_model = train::read_features(dir_ + "/part.*.safetensors");
   ASSERT_FALSE(other_model.is_ok());
   EXPECT_NE(other_model.message().find("part.3.safetensors: model '"), std::string::npos) << other_model.message();
+}
+
+// select --data over a shard of rows without ids: each line's id is its row's index in the dataset, and its
+// row_digest checks that the dataset given is the one scored.
+TEST_F(Shard, SelectTakesAShardsRowsFromTheDatasetByIndex) {
+  const std::string rows = dir_ + "/unnamed.jsonl";
+  {
+    std::ofstream out(rows);
+    for (int i = 0; i < 9; ++i)
+      out << nlohmann::json{{"prompt", "Tell me about " + std::to_string(i) + "."}, {"response", std::string(size_t(i + 1), 'x')}}.dump()
+          << "\n";
+  }
+  const std::string judged = dir_ + "/unnamed.shard1.jsonl";
+  const RunResult shard = run_arbiter("judge -q -m " + kShared + "/models/stories260K/stories260K.gguf -i " + rows +
+                                      " -o " + judged + " --shard 1/3");
+  ASSERT_EQ(shard.exit_code, 0) << shard.out;
+  const RunResult selected = run_arbiter("select -q -i " + judged + " --by lager --top 100% --data " + rows + " -o " + dir_ +
+                                         "/selected.jsonl");
+  ASSERT_EQ(selected.exit_code, 0) << selected.out;
+  const std::vector<std::string> data = file_lines(rows);
+  std::set<std::string> expected{data[1], data[4], data[7]};  // rows 1, 4, 7: shard 1 of 3
+  const std::vector<std::string> picked = file_lines(dir_ + "/selected.jsonl");
+  ASSERT_EQ(picked.size(), 3u);
+  for (const std::string& line : picked)
+    EXPECT_TRUE(expected.count(nlohmann::json::parse(line).dump())) << line;
+
+  // Another dataset in its place is refused, naming the row.
+  const std::string other = dir_ + "/other-unnamed.jsonl";
+  {
+    std::ofstream out(other);
+    for (int i = 0; i < 9; ++i) out << nlohmann::json{{"prompt", "Something else " + std::to_string(i)}, {"response", "y"}}.dump() << "\n";
+  }
+  const RunResult wrong = run_arbiter("select -q -i " + judged + " --by lager --top 1 --data " + other + " -o " + dir_ +
+                                      "/wrong.jsonl");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.out.find("is not the row " + judged + ":"), std::string::npos) << wrong.out;
 }
 
 TEST_F(Shard, AShardThatIsNotKOfNIsAnError) {
