@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "data/json_rows.h"
 #include "data/values.h"
+#include "data/writer.h"
 #include "eval/layers.h"
 #include "eval/metrics.h"
 #include "eval/process_bench.h"
@@ -78,12 +79,30 @@ Status join_by_id(const CorrelateArgs& args, std::vector<double>& pred, std::vec
   return Status::ok();
 }
 
+// Pairing by position assumes line i is dataset row i. A --shard or --limit run's lines of rows without
+// ids say otherwise (their id is the row's index and they carry a row_digest): such a file pairs by id.
+Status refuse_lines_of_other_rows(const std::string& pred_path) {
+  ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(pred_path));
+  data::JsonRow row;
+  for (size_t index = 0;; ++index) {
+    ARB_ASSIGN(const bool got, rows.next(row));
+    if (!got) return Status::ok();
+    const nlohmann::json& r = row.value;
+    if (!r.is_object() || !r.contains("row_digest") || !r.contains("id")) continue;
+    if (data::row_id_string(r["id"]) != std::to_string(index))
+      return error(rows.where(row) + " holds dataset row " + data::row_id_string(r["id"]) +
+                   " (a --shard or --limit run's line), where pairing by position needs row " + std::to_string(index) +
+                   ": pair the files with --join id");
+  }
+}
+
 Status run_correlate(const CorrelateArgs& args) {
   std::vector<double> pred_values, human_values;
   JoinCounts counts;
   if (args.join == "id") {
     ARB_TRY(join_by_id(args, pred_values, human_values, counts));
   } else {
+    ARB_TRY(refuse_lines_of_other_rows(args.pred_path));
     ARB_ASSIGN(pred_values, data::read_number_column(args.pred_path, args.pred_field));
     ARB_ASSIGN(human_values, data::read_number_column(args.human_path, args.human_field));
   }

@@ -42,13 +42,25 @@ Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std:
   ARB_ASSIGN(JsonRowReader rows, JsonRowReader::open(path));
   KeyedColumn column;
   JsonRow row;
-  while (true) {
+  // A dataset without ids (its first row has none) is known by row index, as score and judge name its rows.
+  enum class Keys { kUnknown, kField, kIndex } keys = Keys::kUnknown;
+  for (size_t index = 0;; ++index) {
     ARB_ASSIGN(const bool got, rows.next(row));
     if (!got) break;
     const nlohmann::json& r = row.value;
     if (!r.is_object()) return error(rows.where(row) + ": rows must be objects with an '" + id_field + "' to pair by id");
     if (is_error_line(r)) {
       ++column.error_rows;
+      continue;
+    }
+    if (keys == Keys::kUnknown) keys = r.contains(id_field) ? Keys::kField : Keys::kIndex;
+    if (keys == Keys::kIndex) {
+      if (r.contains(id_field))
+        return error(rows.where(row) + ": has '" + id_field + "', where the rows before it have none (they are known "
+                     "by their index): give every row an id, or none");
+      column.ids.push_back(std::to_string(index));
+      ARB_ASSIGN(const double value, row_number(rows, row, field));
+      column.values.push_back(value);
       continue;
     }
     if (!r.contains(id_field)) return error(rows.where(row) + ": missing field '" + id_field + "'");

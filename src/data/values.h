@@ -15,7 +15,8 @@ Result<std::vector<double>> read_number_column(const std::string& path, const st
 
 // The same column with each row's id (`id_field`: a string, or an integer written in decimal), for
 // pairing two files by id. Error lines of a scoring run (objects with a string `error` field) are left
-// out and counted; a row without an id is an error naming it.
+// out and counted. A file whose first row has no id is a dataset without ids: each row's id is its
+// 0-based index, as score and judge name such rows; otherwise a row without an id is an error naming it.
 struct KeyedColumn {
   std::vector<std::string> ids;
   std::vector<double> values;

@@ -34,6 +34,47 @@ class CliEval : public ::testing::Test {
   }
 };
 
+// A shard of a judge run over rows without ids holds rows K, K+N, ...: pairing it with the dataset by
+// position would pair other rows, so that is refused; by id, a dataset without ids is known by row index.
+TEST_F(CliEval, AShardOfRowsWithoutIdsPairsByIndex) {
+  std::string rows_text;
+  for (int i = 0; i < 9; ++i)
+    rows_text += nlohmann::json{{"prompt", "Rate the number " + std::to_string(i) + "."},
+                                {"response", std::string(size_t(1 + (i * 5) % 7), 'z')},
+                                {"helpfulness", (i * 3) % 5}}.dump() + "\n";
+  const std::string data = temp_file("unnamed_rated.jsonl", rows_text);
+  const std::string shard = temp_file("unnamed_rated.shard1.jsonl", "");
+  const RunResult judged = run_arbiter("judge -q -m " + arbiter::testing::kShared + "/models/stories260K/stories260K.gguf -i " +
+                                       data + " -o " + shard + " --shard 1/3 --schema generic --field labels=helpfulness");
+  ASSERT_EQ(judged.exit_code, 0) << judged.out;
+  const std::string common = "eval correlate --json --bootstrap 0 --pred " + shard + " --pred-field expected --human " + data +
+                             " --human-field helpfulness";
+  const RunResult by_position = run_arbiter(common);
+  EXPECT_NE(by_position.exit_code, 0);
+  EXPECT_NE(by_position.out.find("shard1.jsonl:1 holds dataset row 1 (a --shard or --limit run's line), where pairing by position needs row 0: "
+                                     "pair the files with --join id"),
+            std::string::npos)
+      << by_position.out;
+  const RunResult by_id = run_arbiter(common + " --join id");
+  ASSERT_EQ(by_id.exit_code, 0) << by_id.out;
+  const auto j = nlohmann::json::parse(by_id.out.substr(by_id.out.find('{')));
+  EXPECT_EQ(j["n"], 3);
+  // The same as the three pairs written out by hand: rows 1, 4 and 7 with their lines.
+  std::string pred = "[", human = "[";
+  std::ifstream lines(shard);
+  std::string line;
+  for (int k = 0; std::getline(lines, line); ++k) {
+    pred += (k ? ", " : "") + nlohmann::json::parse(line)["expected"].dump();
+    human += (k ? ", " : "") + std::to_string(((1 + 3 * k) * 3) % 5);
+  }
+  const RunResult by_hand = run_arbiter("eval correlate --json --bootstrap 0 --pred " + temp_file("pred3.json", pred + "]") +
+                                        " --human " + temp_file("human3.json", human + "]"));
+  ASSERT_EQ(by_hand.exit_code, 0) << by_hand.out;
+  const auto expected = nlohmann::json::parse(by_hand.out.substr(by_hand.out.find('{')));
+  EXPECT_EQ(j["spearman"]["value"], expected["spearman"]["value"]);
+  EXPECT_EQ(j["pearson"]["value"], expected["pearson"]["value"]);
+}
+
 // The LAGER paper's Table 1 row for Mistral-7B-Instruct-v0.3 on Flask: 0.266, 0.239, 0.347.
 TEST_F(CliEval, CorrelateReproducesLagerTable1) {
   const std::pair<const char*, const char*> rows[] = {
