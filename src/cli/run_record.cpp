@@ -4,7 +4,10 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/fnv1a.h"
@@ -53,7 +56,10 @@ std::string given(const CLI::App& sub, const char* name) {
 
 // "--template: 'a' then, 'b' now" for each key whose value differs (or is on one side only).
 void describe_differences(const nlohmann::json& then, const nlohmann::json& now, std::vector<std::string>& out) {
-  auto show = [](const nlohmann::json* value) { return value == nullptr ? std::string("not given") : "'" + (value->is_string() ? value->get<std::string>() : value->dump()) + "'"; };
+  auto show = [](const nlohmann::json* value) {
+    if (value == nullptr) return std::string("not given");
+    return "'" + (value->is_string() ? value->get<std::string>() : value->dump()) + "'";
+  };
   std::set<std::string> keys;
   for (const auto& [key, value] : then.items()) keys.insert(key);
   for (const auto& [key, value] : now.items()) keys.insert(key);
