@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "data/json_rows.h"
@@ -186,14 +187,20 @@ Status merge_labels_file(FeatureSet& set, const std::string& path, const std::ve
   std::vector<bool> seen(size_t(set.rows), false);
   data::JsonRow row;
   size_t count = 0;
+  // A row file whose first row has no id is a dataset without ids: its rows are known by index, as the
+  // features of such rows are (so the features of a --shard run find their rows).
+  std::optional<bool> by_index;
   while (true) {
     ARB_ASSIGN(const bool got, reader.next(row));
     if (!got) break;
     ++count;
     size_t target = row.row_index;
     if (!by_id.empty()) {
-      if (!row.value.is_object() || !row.value.contains("id")) return error(reader.where(row) + ": no 'id'");
-      auto it = by_id.find(id_string(row.value["id"]));
+      const bool has_id = row.value.is_object() && row.value.contains("id");
+      if (!by_index) by_index = !has_id;
+      if (has_id == *by_index)
+        return error(reader.where(row) + (has_id ? ": has an 'id', where the rows before it have none" : ": no 'id'"));
+      auto it = by_id.find(*by_index ? std::to_string(row.row_index) : id_string(row.value["id"]));
       if (it == by_id.end()) continue;  // a row the features do not hold
       target = it->second;
     } else if (target >= size_t(set.rows)) {

@@ -587,5 +587,34 @@ TEST(FilesRoundTrip, LabelsFileMatchedById) {
   EXPECT_NE(missing.message().find(":1"), std::string::npos) << missing.message();
 }
 
+// Features of rows without ids carry the rows' indices as ids (a --shard run's are every Nth); a labels
+// file without ids is known by index the same way; one that has ids after rows without is an error.
+TEST(FilesRoundTrip, LabelsFileWithoutIdsMatchedByIndex) {
+  FeatureSet set;
+  set.rows = 2;
+  set.responses = 1;
+  set.dim = 1;
+  set.features = {1, 2};
+  set.ids = {"1", "4"};  // shard 1 of 3
+  const std::string path = scratch_path("unnamed_labels.jsonl");
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    for (int i = 0; i < 6; ++i) std::fprintf(f, "{\"helpfulness\": %d}\n", 10 * i);
+    std::fclose(f);
+  }
+  ASSERT_TRUE(merge_labels_file(set, path, {"helpfulness"}).is_ok());
+  EXPECT_EQ(set.labels.at("helpfulness"), (std::vector<double>{10, 40}));
+  const std::string mixed = scratch_path("mixed_labels.jsonl");
+  {
+    std::FILE* f = std::fopen(mixed.c_str(), "w");
+    std::fputs("{\"helpfulness\": 1}\n{\"id\": \"4\", \"helpfulness\": 2}\n", f);
+    std::fclose(f);
+  }
+  auto refused = merge_labels_file(set, mixed, {"helpfulness"});
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.message().find("mixed_labels.jsonl:2: has an 'id', where the rows before it have none"), std::string::npos)
+      << refused.message();
+}
+
 }  // namespace
 }  // namespace arbiter::train
