@@ -11,6 +11,7 @@
 #include "fetch/hf_dataset.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "model/fingerprint.h"
 #include "model/model_tokenizer.h"
 #include "runtime/cpu/matmul.h"
 
@@ -63,6 +64,8 @@ nlohmann::ordered_json describe(const Model& m) {
   j["tied_embeddings"] = c.tie_embeddings;
   j["sliding_window"] = c.sliding_window;
   j["parameters"] = m.parameter_count();
+  // What run records, features files, trained heads and the server's /v1/models know this model by.
+  j["fingerprint"] = model_fingerprint(m);
 
   std::map<std::string, int64_t> type_counts;
   auto count = [&](const TensorView& t) {

@@ -177,6 +177,10 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   EXPECT_EQ(begun_record["command"], "score");
   EXPECT_EQ(begun_record["settings"], (nlohmann::json{{"--max-length", "64"}}));
   EXPECT_EQ(begun_record["model"], kShared + "/fixtures/hf/qwen2-seqcls1");
+  // `info` shows the same fingerprint, so a user can tell which model a record names.
+  const RunResult info = run_arbiter("info --json" + qwen);
+  ASSERT_EQ(info.exit_code, 0) << info.out;
+  EXPECT_EQ(nlohmann::json::parse(info.out.substr(info.out.find('{')))["fingerprint"], begun_record["model_fingerprint"]);
   const std::string begun = read_text(out);
 
   const RunResult other_model = run_arbiter("score -q" + llama + rows + " --resume --max-length 64");
