@@ -33,7 +33,7 @@ Status run_score(const ScoreArgs& args, const CLI::App& sub) {
     return resolved.with_context(model->path);
   RewardJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
-  ARB_TRY(keep_run_record(run.output, run.resume, make_run_record(sub, *model, backend->name())));
+  ARB_TRY(keep_run_record(run, make_run_record(sub, *model, backend->name())));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));
   print_run_summary(summary, run.output);
   return Status::ok();

@@ -108,7 +108,7 @@ nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, 
   return record;
 }
 
-Status keep_run_record(const std::string& output, bool resume, const nlohmann::ordered_json& record) {
+Result<bool> check_run_record(const std::string& output, bool resume, const nlohmann::ordered_json& record) {
   const std::string path = run_record_path(output);
   std::error_code ec;
   if (resume && fs::exists(output, ec) && fs::file_size(output, ec) > 0) {
@@ -144,7 +144,7 @@ Status keep_run_record(const std::string& output, bool resume, const nlohmann::o
         if (has_ran_on && nlohmann::json(then["ran_on"]) != nlohmann::json(record["ran_on"]))
           log_warn(output + " was begun on " + then["ran_on"].dump() + " and continues on " + record["ran_on"].dump() +
                    ": its lines' scores may differ from the first run's in the last digits");
-        return Status::ok();
+        return false;
       }
       std::string message = output + " was begun by another run than this one (" + path + "):";
       for (const std::string& d : differences) message += "\n  " + d;
@@ -153,7 +153,19 @@ Status keep_run_record(const std::string& output, bool resume, const nlohmann::o
     log_warn(output + " has no run record (" + path + "): the model and options of the run that began it cannot be "
              "checked; this run's are recorded");
   }
-  return write_file_atomically(path, record.dump(2) + "\n");
+  return true;
+}
+
+Status write_run_record(const std::string& output, const nlohmann::ordered_json& record) {
+  return write_file_atomically(run_record_path(output), record.dump(2) + "\n");
+}
+
+Status keep_run_record(RunOptions& run, nlohmann::ordered_json record) {
+  ARB_ASSIGN(const bool to_write, check_run_record(run.output, run.resume, record));
+  if (to_write) {
+    run.on_output_opened = [output = run.output, record = std::move(record)]() { return write_run_record(output, record); };
+  }
+  return Status::ok();
 }
 
 void attach_run_record(eval::Report& report, const std::string& scored_path) {

@@ -23,6 +23,7 @@
 #include "core/status.h"
 #include "eval/report.h"
 #include "model/model.h"
+#include "score/dataset_runner.h"
 
 namespace arbiter::cli {
 
@@ -33,12 +34,21 @@ std::string run_record_path(const std::string& output);
 // the backend named `device` ("cpu", "cuda").
 nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device);
 
-// A fresh output: writes the record (replacing an old one). A resumed output that exists: the record of the
-// run that began it must agree with this one (command, model fingerprint, settings), or the error names
-// each difference and nothing is written; an output begun without a record gets this run's, with a
-// warning that the run that began it cannot be checked. Another device or arithmetic (`ran_on`) is a
-// warning: its scores differ from the first run's in the last digits, not in meaning.
-Status keep_run_record(const std::string& output, bool resume, const nlohmann::ordered_json& record);
+// Before the run: for a resumed output that exists, the record of the run that began it must agree with
+// this one (command, model fingerprint, settings, the contents of files they name), or the error names
+// each difference; an output begun without a record resumes with a warning that the run that began it
+// cannot be checked. Another device or arithmetic (`ran_on`) is a warning: its scores differ from the
+// first run's in the last digits, not in meaning. True when this run's record is to be written: a fresh
+// output, or one without a record.
+Result<bool> check_run_record(const std::string& output, bool resume, const nlohmann::ordered_json& record);
+
+// Writes the record beside the output (replacing an old one). Called once the output has been opened
+// (RunOptions::on_output_opened), so that a run that fails before (a missing input) leaves the old output
+// and its old record together.
+Status write_run_record(const std::string& output, const nlohmann::ordered_json& record);
+
+// The two for a scoring run: checks now, and has `run` write this record when it opens its output.
+Status keep_run_record(RunOptions& run, nlohmann::ordered_json record);
 
 // An eval report of a scored file says what scored it: where the file has a run record, a note under the
 // title ("scored by judge: MODEL (fingerprint ...); --template ...") and the record as report.json's

@@ -136,6 +136,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     writer.emplace(std::move(opened));
   }
   data::JsonlWriter* out = writer ? &*writer : nullptr;
+  if (out != nullptr && options.on_output_opened) ARB_TRY(options.on_output_opened());
   RunSummary summary;
   if (out != nullptr && options.resume && out->done_count() > 0)
     log_info("resuming: " + std::to_string(out->done_count()) + " rows already in " + options.output);

@@ -3,6 +3,7 @@
 // resume, per-row errors and progress. Reward scoring, judging and feature extraction are RowJobs.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ struct RunOptions {
   // processes sharing a dataset. Another shard's rows are read and passed over, not written.
   int64_t shard = 0, shards = 1;
   std::string progress_label = "scoring";
+  // Called once the output is open (a fresh one emptied, a resumed one read) and before any line is
+  // written, so that what is kept beside it (a run record) never describes an older file.
+  std::function<Status()> on_output_opened;
 };
 
 struct RunSummary {

@@ -222,6 +222,11 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   EXPECT_NE(mistyped.out.find("command: '' then, 'score' now"), std::string::npos) << mistyped.out;
   EXPECT_NE(mistyped.out.find("--max-length: not given then, '64' now"), std::string::npos) << mistyped.out;
 
+  // A fresh run that fails before it opens its output leaves the old output and its record together.
+  const std::string kept_record = read_text(record);
+  const RunResult no_input = run_arbiter("score -q" + llama + " -i " + dir + "/missing.jsonl -o " + out);
+  EXPECT_NE(no_input.exit_code, 0);
+  EXPECT_EQ(read_text(record), kept_record);
   // A fresh run starts a new record.
   ASSERT_EQ(run_arbiter("score -q" + llama + rows).exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(read_text(record))["settings"], nlohmann::json::object());
