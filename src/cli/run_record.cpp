@@ -161,6 +161,9 @@ Status write_run_record(const std::string& output, const nlohmann::ordered_json&
 }
 
 Status keep_run_record(RunOptions& run, nlohmann::ordered_json record) {
+  // An output that is not a file (/dev/stdout, a pipe) has nothing to keep a record beside.
+  std::error_code ec;
+  if (run.output.empty() || (fs::exists(run.output, ec) && !fs::is_regular_file(run.output, ec))) return Status::ok();
   ARB_ASSIGN(const bool to_write, check_run_record(run.output, run.resume, record));
   if (to_write) {
     run.on_output_opened = [output = run.output, record = std::move(record)]() { return write_run_record(output, record); };

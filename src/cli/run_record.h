@@ -47,7 +47,8 @@ Result<bool> check_run_record(const std::string& output, bool resume, const nloh
 // and its old record together.
 Status write_run_record(const std::string& output, const nlohmann::ordered_json& record);
 
-// The two for a scoring run: checks now, and has `run` write this record when it opens its output.
+// The two for a scoring run: checks now, and has `run` write this record when it opens its output. An
+// output that is not a regular file (/dev/stdout, a named pipe) gets no record.
 Status keep_run_record(RunOptions& run, nlohmann::ordered_json record);
 
 // An eval report of a scored file says what scored it: where the file has a run record, a note under the

@@ -227,6 +227,11 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   const RunResult no_input = run_arbiter("score -q" + llama + " -i " + dir + "/missing.jsonl -o " + out);
   EXPECT_NE(no_input.exit_code, 0);
   EXPECT_EQ(read_text(record), kept_record);
+  // An output that is not a file has no record beside it.
+  const RunResult discarded = run_arbiter("score -q" + qwen + " -i " + dir + "/rows.jsonl -o /dev/null");
+  EXPECT_EQ(discarded.exit_code, 0) << discarded.out;
+  EXPECT_FALSE(std::filesystem::exists("/dev/null.run.json"));
+  std::filesystem::remove("/dev/null.run.json");  // should the check fail, nothing is left in /dev
   // A fresh run starts a new record.
   ASSERT_EQ(run_arbiter("score -q" + llama + rows).exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(read_text(record))["settings"], nlohmann::json::object());
