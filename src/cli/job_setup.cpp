@@ -141,9 +141,10 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
       return error(args.head_path + ": head for hidden size " + std::to_string(head.dim) + ", the model has " +
                    std::to_string(model.config.hidden_size));
     // Another quantization of the backbone is a fair use of a head, so this is a warning, not an error.
-    if (!head.model_fingerprint.empty() && head.model_fingerprint != model_fingerprint(model))
+    if (const std::string ours = head.model_fingerprint.empty() ? "" : model_fingerprint(model);
+        !ours.empty() && head.model_fingerprint != ours)
       log_warn(args.head_path + " was trained on features of " + head.model + " (fingerprint " + head.model_fingerprint +
-               "); " + model.path + " fingerprints " + model_fingerprint(model) +
+               "); " + model.path + " fingerprints " + ours +
                ": another model, or another quantization of it. The head's scores mean something only on the "
                "backbone it was trained on");
     options.head = std::make_shared<train::RewardHead>(std::move(head));

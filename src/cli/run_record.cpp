@@ -3,15 +3,14 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/atomic_file.h"
 #include "core/fnv1a.h"
 #include "core/log.h"
+#include "core/mapped_file.h"
 #include "core/version.h"
 #include "model/fingerprint.h"
 #include "runtime/cpu/matmul.h"
@@ -43,10 +42,14 @@ std::string utc_now() {
 std::string small_file_digest(const std::string& value) {
   std::error_code ec;
   if (value.empty() || !fs::is_regular_file(value, ec) || fs::file_size(value, ec) > (uintmax_t(64) << 20)) return "";
-  std::ifstream in(value, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return in ? fnv1a64_hex(bytes.str()) : "";
+  const Result<std::string> bytes = read_file(value);
+  return bytes.is_ok() ? fnv1a64_hex(*bytes) : "";
+}
+
+// A record's string field; a field that is absent or of another type (an edited record) reads as `otherwise`.
+template <class Json>
+std::string string_field(const Json& doc, const char* key, const std::string& otherwise) {
+  return doc.contains(key) && doc[key].is_string() ? doc[key].template get<std::string>() : otherwise;
 }
 
 std::string given(const CLI::App& sub, const char* name) {
@@ -112,24 +115,21 @@ Result<bool> check_run_record(const std::string& output, bool resume, const nloh
   const std::string path = run_record_path(output);
   std::error_code ec;
   if (resume && fs::exists(output, ec) && fs::file_size(output, ec) > 0) {
-    std::ifstream in(path);
-    if (in) {
-      std::stringstream text;
-      text << in.rdbuf();
-      const nlohmann::json then = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    if (fs::exists(path, ec)) {
+      ARB_ASSIGN(const std::string text, read_file(path));
+      const nlohmann::json then = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
       if (then.is_discarded() || !then.is_object())
         return error(path + ": not a run record (malformed JSON); move it away to resume " + output + " unchecked");
-      // A field of another type reads as absent: the record was edited, and the run is refused, not crashed.
-      auto field = [](const auto& doc, const char* key, const std::string& otherwise) {
-        return doc.contains(key) && doc[key].is_string() ? doc[key].template get<std::string>() : otherwise;
-      };
       std::vector<std::string> differences;
-      if (field(then, "command", "") != field(record, "command", ""))
-        differences.push_back("command: '" + field(then, "command", "") + "' then, '" + field(record, "command", "") + "' now");
-      if (field(then, "model_fingerprint", "") != field(record, "model_fingerprint", ""))
-        differences.push_back("model: other weights (" + field(then, "model", "?") + ", fingerprint " +
-                              field(then, "model_fingerprint", "none") + " then; " + field(record, "model", "?") + ", " +
-                              field(record, "model_fingerprint", "") + " now)");
+      const std::string command_then = string_field(then, "command", ""), command_now = string_field(record, "command", "");
+      if (command_then != command_now)
+        differences.push_back("command: '" + command_then + "' then, '" + command_now + "' now");
+      const std::string weights_then = string_field(then, "model_fingerprint", "");
+      const std::string weights_now = string_field(record, "model_fingerprint", "");
+      if (weights_then != weights_now)
+        differences.push_back("model: other weights (" + string_field(then, "model", "?") + ", fingerprint " +
+                              (weights_then.empty() ? "none" : weights_then) + " then; " +
+                              string_field(record, "model", "?") + ", " + weights_now + " now)");
       const bool has_settings = then.contains("settings") && then["settings"].is_object();
       describe_differences(has_settings ? then["settings"] : nlohmann::json::object(), nlohmann::json(record["settings"]),
                            differences);
@@ -172,15 +172,13 @@ Status keep_run_record(RunOptions& run, nlohmann::ordered_json record) {
 }
 
 void attach_run_record(eval::Report& report, const std::string& scored_path) {
-  std::ifstream in(run_record_path(scored_path));
-  if (!in) return;
-  std::stringstream text;
-  text << in.rdbuf();
-  const nlohmann::ordered_json record = nlohmann::ordered_json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  std::error_code ec;
+  if (!fs::exists(run_record_path(scored_path), ec)) return;
+  const Result<std::string> text = read_file(run_record_path(scored_path));
+  if (!text.is_ok()) return;
+  const nlohmann::ordered_json record = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (record.is_discarded() || !record.is_object()) return;
-  auto field = [&](const char* key) {
-    return record.contains(key) && record[key].is_string() ? record[key].get<std::string>() : std::string("?");
-  };
+  auto field = [&](const char* key) { return string_field(record, key, "?"); };
   std::string note = "scored by " + field("command") + ": " + field("model") + " (fingerprint " +
                      field("model_fingerprint") + ")";
   if (record.contains("settings") && record["settings"].is_object())

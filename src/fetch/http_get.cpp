@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "core/ascii.h"
 #include "fetch/curl_handles.h"
@@ -69,6 +70,22 @@ size_t on_head_header(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// Origins that gave no answer to a metadata request in this process (see http_get.h).
+std::mutex unanswered_mutex;
+std::set<std::string> unanswered_origins;
+
+// The error for a URL whose origin did not answer before; ok to ask otherwise.
+Status asked_before_without_answer(const std::string& method, const std::string& url) {
+  std::lock_guard<std::mutex> lock(unanswered_mutex);
+  if (!unanswered_origins.count(url_origin(url))) return Status::ok();
+  return error(method + " " + url + ": " + url_origin(url) + " did not answer an earlier request; not asked again");
+}
+
+void remember_no_answer(const std::string& url) {
+  std::lock_guard<std::mutex> lock(unanswered_mutex);
+  unanswered_origins.insert(url_origin(url));
+}
+
 }  // namespace
 
 std::string next_link_of(const std::string& link_header) {
@@ -99,6 +116,7 @@ std::string next_link_of(const std::string& link_header) {
 Result<HttpGetResult> http_get(const std::string& url, const HttpGetOptions& options) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  ARB_TRY(asked_before_without_answer("GET", url));
   CurlHandle curl(curl_easy_init());
   if (!curl) return error("GET " + url + ": cannot create a libcurl handle");
   GetState s;
@@ -121,8 +139,10 @@ Result<HttpGetResult> http_get(const std::string& url, const HttpGetOptions& opt
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (s.too_long)
     return error("GET " + url + ": the answer is longer than " + std::to_string(options.max_bytes) + " bytes");
-  if (rc != CURLE_OK)
+  if (rc != CURLE_OK) {
+    remember_no_answer(url);
     return error("GET " + url + ": " + (curl_error[0] != '\0' ? std::string(curl_error) : curl_easy_strerror(rc)));
+  }
   s.result.http_status = int(status);
   if (status == 404) {
     s.result.body.clear();
@@ -143,6 +163,7 @@ Result<HttpGetResult> http_get(const std::string& url, const HttpGetOptions& opt
 Result<HttpHeadResult> http_head(const std::string& url, const HttpGetOptions& options) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  ARB_TRY(asked_before_without_answer("HEAD", url));
   const std::string origin = url_origin(url);
   std::string at = url;
   for (int redirects = 0;; ++redirects) {
@@ -161,8 +182,10 @@ Result<HttpHeadResult> http_head(const std::string& url, const HttpGetOptions& o
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_head_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &result);
     const CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
+    if (rc != CURLE_OK) {
+      remember_no_answer(at);
       return error("HEAD " + at + ": " + (curl_error[0] != '\0' ? std::string(curl_error) : curl_easy_strerror(rc)));
+    }
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     result.http_status = int(status);

@@ -33,6 +33,10 @@ struct HttpHeadResult {
   std::string linked_etag;  // X-Linked-Etag, the same way (the Hub's record of an LFS file: its SHA-256)
 };
 
+// Both requests below ask for metadata (a listing, a file's record), which a command can do without: an
+// origin that gave no answer (no connection, a timeout) is not asked again in the same process, so that
+// a node without network waits for one connect timeout, not one per file. Their error then says so.
+
 // HEAD: what a server says of a file without sending it. Redirects within the URL's origin are followed (a
 // renamed repository); one to another origin is not: the Hub answers a file kept in LFS with a redirect to
 // its CDN, and the headers that describe the file are on that first answer. Every HTTP status is returned;

@@ -1,8 +1,5 @@
 #include "fetch/hub_check.h"
 
-#include <mutex>
-#include <set>
-
 #include "core/ascii.h"
 #include "fetch/fetch.h"
 #include "fetch/hf_listing.h"
@@ -19,21 +16,6 @@ bool names_a_moving_revision(const std::string& source) {
 }
 
 namespace {
-
-// Origins that gave no answer to a HEAD request in this process: on a node without network, where a
-// connection may take the whole connect timeout to fail, one wait is enough.
-std::mutex unreachable_mutex;
-std::set<std::string> unreachable_origins;
-
-bool known_unreachable(const std::string& origin) {
-  std::lock_guard<std::mutex> lock(unreachable_mutex);
-  return unreachable_origins.count(origin) > 0;
-}
-
-void mark_unreachable(const std::string& origin) {
-  std::lock_guard<std::mutex> lock(unreachable_mutex);
-  unreachable_origins.insert(origin);
-}
 
 // The record in the HEAD answer's headers: the SHA-256 only from X-Linked-Etag, where the Hub puts an LFS
 // file's (an ETag of 64 hex digits from another server need not be one); a git blob id from either.
@@ -58,14 +40,8 @@ Result<CacheCheck> check_cache_entry(const std::string& source, const std::strin
     head_options.stall_timeout_s = options.stall_timeout_s;
     if (!options.hf_token.empty() && url_origin(url) == url_origin(options.hf_endpoint))
       head_options.bearer_token = options.hf_token;
-    const std::string origin = url_origin(url);
-    if (known_unreachable(origin)) {
-      check.unchecked_because = origin + " did not answer an earlier request";
-      return check;
-    }
     const Result<HttpHeadResult> head = http_head(url, head_options);
     if (!head.is_ok()) {
-      mark_unreachable(origin);
       check.unchecked_because = head.message();
       return check;
     }

@@ -133,22 +133,11 @@ class HubServer {
     std::lock_guard<std::mutex> lock(mutex_);
     repos_[repo].erase(path);
   }
-  int listings() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return listings_;
-  }
-  int downloads() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return downloads_;
-  }
-  int heads() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return heads_;
-  }
-  int misses() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return misses_;
-  }
+  // Requests answered so far: listing pages, file GETs, HEADs, and 404s for files the repository lacks.
+  int listings() { return counted(listings_); }
+  int downloads() { return counted(downloads_); }
+  int heads() { return counted(heads_); }
+  int misses() { return counted(misses_); }
 
  private:
   httplib::Server server_;
@@ -157,6 +146,10 @@ class HubServer {
   std::atomic<bool> listen_returned_{false};
   std::mutex mutex_;
   std::map<std::string, std::map<std::string, std::string>> repos_;
+  int counted(const int& counter) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return counter;
+  }
   int listings_ = 0, downloads_ = 0, heads_ = 0, misses_ = 0;
 };
 
@@ -258,6 +251,22 @@ TEST(HfDatasetSelection, SetsAreShardsOfOneName) {
   // train-*.jsonl would also take train-extra.jsonl: each file is named instead.
   EXPECT_EQ(sources({{"train-00000.jsonl", 1}, {"train-00001.jsonl", 1}, {"train-extra.jsonl", 1}}),
             (std::vector<std::string>{"p/train-00000.jsonl", "p/train-00001.jsonl", "p/train-extra.jsonl"}));
+}
+
+// A metadata request to an origin that gave no answer is not sent again: a node without network waits
+// one connect timeout per command, not one per file.
+TEST(HttpGet, AnOriginThatDidNotAnswerIsNotAskedAgain) {
+  HttpGetOptions options;
+  options.connect_timeout_s = 5;
+  const Result<HttpHeadResult> first = http_head("http://127.0.0.1:1/org/repo/resolve/main/a.json", options);
+  ASSERT_FALSE(first.is_ok());
+  EXPECT_EQ(first.message().find("did not answer an earlier request"), std::string::npos) << first.message();
+  const Result<HttpGetResult> listing = http_get("http://127.0.0.1:1/api/models/org/repo/tree/main", options);
+  ASSERT_FALSE(listing.is_ok());
+  EXPECT_NE(listing.message().find("GET http://127.0.0.1:1/api/models/org/repo/tree/main: http://127.0.0.1:1 did not "
+                                   "answer an earlier request; not asked again"),
+            std::string::npos)
+      << listing.message();
 }
 
 TEST(HttpGet, NextLinkOfALinkHeader) {
