@@ -7,6 +7,7 @@
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
 #include "cli/model_source.h"
+#include "cli/run_record.h"
 #include "core/log.h"
 #include "score/features_job.h"
 #include "score/step_rewards.h"
@@ -61,7 +62,7 @@ Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Mo
   return std::optional<StepLayout>{layout};
 }
 
-Status run_features(const FeaturesArgs& args) {
+Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   DatasetArgs data = args.data;
   const std::string out_path = data.output;
   data.output = "";  // no per-row JSONL: the job writes the features file
@@ -82,6 +83,7 @@ Status run_features(const FeaturesArgs& args) {
   file.output_path = out_path;
   file.checkpoint_rows = args.checkpoint_rows;
   file.resume = args.data.resume;
+  file.settings = option_settings(sub);
   ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, file, steps));
   ARB_ASSIGN(auto backend, make_command_backend(model, data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, *job, run));
@@ -93,6 +95,7 @@ const CommandRegistration kFeaturesRegistration({
     "features",
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<FeaturesArgs>();
+      const CLI::App* app = &sub;
       add_dataset_options(sub, args->data);
       add_shard_option(sub, args->data);
       // The shared options speak of per-row JSONL; this command writes one features file.
@@ -120,10 +123,10 @@ const CommandRegistration kFeaturesRegistration({
                    "each answer's turn opens (for a head that `score --head --step-turns` reads the same way)");
       sub.add_option("--step-answer", args->step_answer, "the assistant's answer to each step with --step-turns")
           ->default_val("+");
-      return [args]() -> Status {
+      return [args, app]() -> Status {
         ARB_TRY(pull_model_source(args->data.model_path));
         ARB_TRY(pull_data_source(args->data.input));
-        return run_features(*args);
+        return run_features(*args, *app);
       };
     },
     "extract per-row hidden states (safetensors features file) for training reward heads",

@@ -22,7 +22,7 @@ Status run_score(const ScoreArgs& args, const CLI::App& sub) {
   ARB_ASSIGN(RunOptions run, make_run_options(args.data, "score"));
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(args.data));
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
-  ARB_ASSIGN(RewardJobOptions options, make_reward_job_options(args.reward, *model));
+  ARB_ASSIGN(RewardJobOptions options, make_reward_job_options(args.reward, *model, option_settings(sub)));
   // Before the step tokens are resolved: a process reward model is refused for what it is.
   if (args.per_turn && RewardJob(*model, nullptr, options).reads_steps())
     return error("--per-turn scores each assistant turn of a conversation with a reward model; a process reward "

@@ -11,6 +11,7 @@
 #include "cli/model_source.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
+#include "cli/run_record.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
 #include "core/thread_pool.h"
@@ -101,7 +102,7 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
   }
   service.max_sequence_tokens = args.max_sequence_tokens;
   if (mode == serve::Mode::kReward) {
-    ARB_ASSIGN(service.reward, make_reward_job_options(args.reward, *model));
+    ARB_ASSIGN(service.reward, make_reward_job_options(args.reward, *model, option_settings(sub)));
   } else {
     auto tokenizer = load_model_tokenizer(*model);
     ARB_ASSIGN(service.judge, make_judge_options(args.judge, *model, tokenizer ? tokenizer->get() : nullptr));

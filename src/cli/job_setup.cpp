@@ -133,7 +133,27 @@ Status refuse_separator_with_step_turns(const std::string& step_tag, int64_t ste
                "--step-tag, --step-tag-id and --step-join");
 }
 
-Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model) {
+namespace {
+
+// The options that decide the token sequence a head reads, which `features` and the commands that apply a
+// head share.
+const std::vector<std::string> kSequenceOptions = {"--chat-template", "--chat-template-kwargs", "--plain", "--max-length",
+                                                   "--truncation", "--step-tag", "--step-tag-id", "--step-join",
+                                                   "--split-steps", "--step-turns", "--step-answer"};
+
+void warn_if_formatted_otherwise(const train::RewardHead& head, const std::string& head_path, const RunSettings& given) {
+  if (!head.feature_settings) return;
+  const std::vector<std::string> differences = describe_setting_differences(
+      head.feature_settings->only(kSequenceOptions), given.only(kSequenceOptions), "for its training features", "here");
+  if (differences.empty()) return;
+  std::string message = head_path + " was trained on sequences formatted otherwise than this run's:";
+  for (const std::string& d : differences) message += "\n  " + d;
+  log_warn(message + "\nits scores assume the formatting it was trained on");
+}
+
+}  // namespace
+
+Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model, const RunSettings& given) {
   RewardJobOptions options;
   if (!args.head_path.empty()) {
     ARB_ASSIGN(train::RewardHead head, train::load_reward_head(args.head_path));
@@ -147,6 +167,7 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
                "); " + model.path + " fingerprints " + ours +
                ": another model, or another quantization of it. The head's scores mean something only on the "
                "backbone it was trained on");
+    warn_if_formatted_otherwise(head, args.head_path, given);
     options.head = std::make_shared<train::RewardHead>(std::move(head));
   }
   if (args.reward_token_id >= 0) {

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/run_settings.h"
 #include "core/status.h"
 #include "model/model.h"
 #include "score/judge_job.h"
@@ -44,8 +45,11 @@ struct JudgeArgs {
 void add_reward_options(CLI::App& sub, RewardArgs& args);
 void add_judge_options(CLI::App& sub, JudgeArgs& args);
 
-// A trained head must match the model's hidden size; without one the model must be a classifier.
-Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model);
+// A trained head must match the model's hidden size; without one the model must be a classifier. `given`:
+// the command's settings (option_settings), which a head's training features are compared with: a head
+// applied to sequences formatted otherwise than its training features were (another chat template,
+// truncation, step layout) gets a warning.
+Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model, const RunSettings& given);
 // An option's text with \n, \t and \\ read as the characters they name (other escapes: the character).
 std::string unescape_option_text(const std::string& text);
 

@@ -24,7 +24,7 @@ namespace {
 // Options that do not change what a run writes, only where it reads and writes, how much of it, on what.
 bool is_setting(const CLI::Option& option) {
   for (const char* name : {"--model", "--input", "--output", "--resume", "--limit", "--shard", "--on-error", "--device",
-                           "--batch-tokens", "--help"})
+                           "--batch-tokens", "--checkpoint-rows", "--help"})
     if (option.check_name(name)) return false;
   return true;
 }
@@ -38,14 +38,6 @@ std::string utc_now() {
   return text;
 }
 
-// FNV-1a of a regular file of at most 64 MiB that `value` names, "" for anything else.
-std::string small_file_digest(const std::string& value) {
-  std::error_code ec;
-  if (value.empty() || !fs::is_regular_file(value, ec) || fs::file_size(value, ec) > (uintmax_t(64) << 20)) return "";
-  const Result<std::string> bytes = read_file(value);
-  return bytes.is_ok() ? fnv1a64_hex(*bytes) : "";
-}
-
 // A record's string field; a field that is absent or of another type (an edited record) reads as `otherwise`.
 template <class Json>
 std::string string_field(const Json& doc, const char* key, const std::string& otherwise) {
@@ -57,22 +49,6 @@ std::string given(const CLI::App& sub, const char* name) {
   return option != nullptr && option->count() > 0 ? option->results().front() : "";
 }
 
-// "--template: 'a' then, 'b' now" for each key whose value differs (or is on one side only).
-void describe_differences(const nlohmann::json& then, const nlohmann::json& now, std::vector<std::string>& out) {
-  auto show = [](const nlohmann::json* value) {
-    if (value == nullptr) return std::string("not given");
-    return "'" + (value->is_string() ? value->get<std::string>() : value->dump()) + "'";
-  };
-  std::set<std::string> keys;
-  for (const auto& [key, value] : then.items()) keys.insert(key);
-  for (const auto& [key, value] : now.items()) keys.insert(key);
-  for (const std::string& key : keys) {
-    const nlohmann::json* a = then.contains(key) ? &then.at(key) : nullptr;
-    const nlohmann::json* b = now.contains(key) ? &now.at(key) : nullptr;
-    if (a == nullptr || b == nullptr || *a != *b) out.push_back(key + ": " + show(a) + " then, " + show(b) + " now");
-  }
-}
-
 }  // namespace
 
 std::string run_record_path(const std::string& output) {
@@ -82,18 +58,20 @@ std::string run_record_path(const std::string& output) {
   return output + ".run.json";
 }
 
-nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device) {
-  nlohmann::ordered_json settings = nlohmann::ordered_json::object();
-  nlohmann::ordered_json contents = nlohmann::ordered_json::object();
+RunSettings option_settings(const CLI::App& sub) {
+  RunSettings out;
   for (const CLI::Option* option : sub.get_options()) {
     if (option->count() == 0 || !is_setting(*option)) continue;
+    // A default given explicitly is the same setting as one left out (--layer final, --template generic).
     const std::vector<std::string>& values = option->results();
-    if (values.size() == 1) settings[option->get_name()] = values.front();
-    else settings[option->get_name()] = values;
-    // A setting that names a file (a head, a template, LAGER weights) is only as fixed as the file.
-    for (const std::string& value : values)
-      if (const std::string digest = small_file_digest(value); !digest.empty()) contents[value] = digest;
+    if (values.size() == 1 && !option->get_default_str().empty() && values.front() == option->get_default_str()) continue;
+    add_setting(out, option->get_name(), values);
   }
+  return out;
+}
+
+nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device) {
+  const RunSettings settings = option_settings(sub);
   nlohmann::ordered_json record;
   record["arbiter"] = kArbiterVersion;
   record["command"] = sub.get_name();
@@ -101,8 +79,8 @@ nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, 
   record["model"] = given(sub, "--model");
   record["model_fingerprint"] = model_fingerprint(model);
   record["input"] = given(sub, "--input");
-  record["settings"] = std::move(settings);
-  record["file_contents"] = std::move(contents);
+  record["settings"] = settings.settings;
+  record["file_contents"] = settings.file_contents;
   // The arithmetic of the products: the CPU's for the model's weights (--cpu-matmul, and what the CPU
   // offers), a GPU's bf16.
   const DType weights = model.layers.empty() ? DType::F32 : model.layers.front().w_up.dtype;
@@ -130,15 +108,8 @@ Result<bool> check_run_record(const std::string& output, bool resume, const nloh
         differences.push_back("model: other weights (" + string_field(then, "model", "?") + ", fingerprint " +
                               (weights_then.empty() ? "none" : weights_then) + " then; " +
                               string_field(record, "model", "?") + ", " + weights_now + " now)");
-      const bool has_settings = then.contains("settings") && then["settings"].is_object();
-      describe_differences(has_settings ? then["settings"] : nlohmann::json::object(), nlohmann::json(record["settings"]),
-                           differences);
-      // Files named by the settings, by content: records written before they were kept have none to compare.
-      if (then.contains("file_contents") && then["file_contents"].is_object()) {
-        std::vector<std::string> changed;
-        describe_differences(then["file_contents"], nlohmann::json(record["file_contents"]), changed);
-        for (const std::string& d : changed) differences.push_back("contents of " + d);
-      }
+      for (std::string& d : describe_setting_differences(RunSettings::from_json(then), RunSettings::from_json(record)))
+        differences.push_back(std::move(d));
       if (differences.empty()) {
         const bool has_ran_on = then.contains("ran_on") && then["ran_on"].is_object();
         if (has_ran_on && nlohmann::json(then["ran_on"]) != nlohmann::json(record["ran_on"]))

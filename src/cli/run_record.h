@@ -20,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/run_settings.h"
 #include "core/status.h"
 #include "eval/report.h"
 #include "model/model.h"
@@ -29,6 +30,10 @@ namespace arbiter::cli {
 
 // "DIR/NAME.jsonl" -> "DIR/NAME.run.json"; another name gets ".run.json" after it.
 std::string run_record_path(const std::string& output);
+
+// The options of `sub` given on its command line that decide what it writes (not paths, --resume, --limit,
+// --shard, --on-error, --device, batch sizes, checkpoint sizes).
+RunSettings option_settings(const CLI::App& sub);
 
 // The record of this run of `sub` (its options as given on the command line) with `model` loaded, run on
 // the backend named `device` ("cpu", "cuda").

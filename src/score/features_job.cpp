@@ -42,6 +42,7 @@ Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
   job->set_.model = model.path;
   job->set_.model_fingerprint = model_fingerprint(model);
   job->set_.dim = model.config.hidden_size;
+  job->set_.settings = job->file_.settings;
   std::error_code ec;
   if (std::filesystem::exists(job->parts_folder_, ec)) {
     if (!job->file_.resume)
@@ -68,6 +69,12 @@ Status FeaturesJob::read_parts() {
     if (!part.same_model_as(set_) || part.layer != set_.layer || part.dim != set_.dim)
       return error(path + ": extracted from " + part.model + " at " + part.layer + ", not " + set_.model + " at " +
                    set_.layer + ": resume with the same model and --layer, or remove " + parts_folder_);
+    if (part.settings && set_.settings)
+      if (const auto differences = describe_setting_differences(*part.settings, *set_.settings); !differences.empty()) {
+        std::string message = path + ": the interrupted run was given other options than this one:";
+        for (const std::string& d : differences) message += "\n  " + d;
+        return error(message + "\nresume with the same options, or remove " + parts_folder_ + " to start over");
+      }
     if (part.row_index.empty()) return error(path + ": no row_index: not a part this command wrote");
     if (set_.responses == 0) set_.responses = part.responses;
     const bool digests = !part.row_digests.empty();
@@ -264,6 +271,7 @@ Status FeaturesJob::close() {
   for (int64_t p = 0; p < parts_written_; ++p) parts.push_back(part_path(p));
   ARB_ASSIGN(train::FeatureSet whole, train::read_feature_files(parts));
   whole.row_digests.clear();  // they served the resume; a finished file does not carry them
+  whole.settings = set_.settings;
   ARB_TRY(train::write_features(file_.output_path, whole));
   std::error_code ec;
   std::filesystem::remove_all(parts_folder_, ec);

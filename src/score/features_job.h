@@ -24,6 +24,9 @@ struct FeaturesFileOptions {
   std::string output_path;
   int64_t checkpoint_rows = 1024;
   bool resume = false;  // continue OUTPUT.parts; without it, a folder left there is an error
+  // The options of the extraction, kept in every part and in the file; a resume over parts kept with
+  // other options is refused.
+  std::optional<RunSettings> settings;
 };
 
 class FeaturesJob final : public RowJob {

@@ -90,6 +90,11 @@ Result<FeatureSet> read_features_file(const std::string& path) {
   if (auto it = meta.find("layer"); it != meta.end()) set.layer = it->second;
   if (auto it = meta.find("model"); it != meta.end()) set.model = it->second;
   if (auto it = meta.find("model_fingerprint"); it != meta.end()) set.model_fingerprint = it->second;
+  if (auto it = meta.find("settings"); it != meta.end()) {
+    const json doc = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object()) return error(path + ": metadata 'settings' is not a JSON object");
+    set.settings = RunSettings::from_json(doc);
+  }
   return set;
 }
 
@@ -104,6 +109,14 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
   if (!set.same_model_as(more))
     return differs("model", "'" + set.model + "' (" + set.model_fingerprint + ")", "'" + more.model + "' (" + more.model_fingerprint + ")");
   if (more.layer != set.layer) return differs("layer", "'" + set.layer + "'", "'" + more.layer + "'");
+  // Shards formatted otherwise (another chat template, another truncation) are not one training set.
+  if (set.settings && more.settings)
+    if (const auto differences = describe_setting_differences(*set.settings, *more.settings, "in " + first, "here"); !differences.empty()) {
+      std::string listed;
+      for (const std::string& d : differences) listed += (listed.empty() ? "" : "; ") + d;
+      return error(path + ": extracted with other options than " + first + " (" + listed +
+                   "): features of one training set come from one extraction");
+    }
   if (more.responses != set.responses)
     return differs("responses per row", std::to_string(set.responses), std::to_string(more.responses));
   if (more.dim != set.dim) return differs("feature width", std::to_string(set.dim), std::to_string(more.dim));
@@ -175,6 +188,7 @@ Status write_features(const std::string& path, const FeatureSet& set) {
   if (!set.layer.empty()) meta["layer"] = set.layer;
   if (!set.model.empty()) meta["model"] = set.model;
   if (!set.model_fingerprint.empty()) meta["model_fingerprint"] = set.model_fingerprint;
+  if (set.settings) meta["settings"] = set.settings->to_json().dump();
   return write_safetensors(path, tensors, meta);
 }
 

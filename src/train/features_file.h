@@ -4,14 +4,16 @@
 //   label.<n>  F32 [N]         optional labels (helpfulness, ..., preference_strength)
 //   row_index  I32 [N]         optional: the row's index in the dataset
 // and __metadata__ "ids" (JSON array of strings), "layer", "model", "model_fingerprint", "labels" (JSON
-// array of names).
+// array of names), "settings" (the options of the extraction, core/run_settings.h).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/run_settings.h"
 #include "core/status.h"
 
 namespace arbiter::train {
@@ -31,6 +33,9 @@ struct FeatureSet {
   // model/fingerprint.h's of the model the features came from ("" in files written before it was kept):
   // what tells two extractions apart, where the model's path (another node's cache) may differ.
   std::string model_fingerprint;
+  // The options `arbiter features` was given that decide the features (formatting, layer, steps); none in
+  // files written before they were kept. Shards and checkpoint parts of one extraction agree on them.
+  std::optional<RunSettings> settings;
 
   // Whether `other` came from the same model: by fingerprint where both have one, else by path.
   bool same_model_as(const FeatureSet& other) const {

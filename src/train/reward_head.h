@@ -2,12 +2,14 @@
 // to raw features (any standardisation used in training is folded in). Stored as HEAD.safetensors:
 //   score.weight F32 [num_labels, d], score.bias F32 [num_labels]
 //   __metadata__ "format": "arbiter-reward-head", "labels" (JSON array), "layer", "objective", "model",
-//   "model_fingerprint".
+//   "model_fingerprint", "feature_settings" (the options the training features were extracted with).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/run_settings.h"
 #include "core/status.h"
 
 namespace arbiter::train {
@@ -22,6 +24,9 @@ struct RewardHead {
   // The backbone the training features came from: its path then and its fingerprint (model/fingerprint.h);
   // empty for heads written before they were kept.
   std::string model, model_fingerprint;
+  // The options of the extraction its training features came from (chat template, truncation, steps), so
+  // that scoring can say when it formats sequences otherwise; none for heads written before they were kept.
+  std::optional<RunSettings> feature_settings;
 
   size_t num_labels() const { return labels.size(); }
   const double* row(size_t label) const { return weight.data() + label * size_t(dim); }

@@ -102,6 +102,16 @@ TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
   ASSERT_EQ(s.exit_code, 0) << s.out;
   EXPECT_EQ(read_jsonl(dir_ + "/head_scores.jsonl").size(), 8u);
   EXPECT_EQ(s.out.find("was trained on features of"), std::string::npos) << s.out;
+  EXPECT_EQ(s.out.find("formatted otherwise"), std::string::npos) << s.out;
+
+  // The head remembers how its training sequences were formatted: scoring them otherwise gets a warning.
+  auto plain = run_arbiter("score -m " + dir_ + "/judge --head " + dir_ + "/head.safetensors -i " + sample_ + " -o " +
+                           dir_ + "/plain_scores.jsonl --plain");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out;
+  EXPECT_NE(plain.out.find("head.safetensors was trained on sequences formatted otherwise than this run's:\n  --plain: "
+                           "not given for its training features, 'true' here"),
+            std::string::npos)
+      << plain.out;
 
   // The head remembers its backbone: on another model of the same width it still scores, with a warning.
   auto other = run_arbiter("-q create-model --arch qwen3 --seed 7 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +

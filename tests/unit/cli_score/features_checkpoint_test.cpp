@@ -171,5 +171,50 @@ TEST(FeaturesCheckpoint, PartsOfAnotherLayerAreRefused) {
   EXPECT_NE(other.out.find("at layer2"), std::string::npos) << other.out;
 }
 
+// Parts keep the options of their run: resuming them with sequences formatted otherwise would join two
+// extractions into one file. The same template at another path is the same option.
+TEST(FeaturesCheckpoint, PartsOfOtherOptionsAreRefused) {
+  const std::string dir = temp_dir("features-checkpoint-options");
+  const std::string broken = write_rated_rows(dir + "/broken.jsonl", 100, 90);
+  const std::string good = write_rated_rows(dir + "/good.jsonl", 100);
+  const std::string templ = dir + "/chat.jinja", copy = dir + "/copy.jinja";
+  std::ofstream(templ) << "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}";
+  std::filesystem::copy_file(templ, copy);
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";
+  const std::string out = dir + "/f.safetensors", parts = out + ".parts";
+  ASSERT_NE(run_arbiter("features -q" + model + " -i " + broken + " -o " + out + " --checkpoint-rows 10 --chat-template " +
+                        templ)
+                .exit_code,
+            0);
+  ASSERT_TRUE(std::filesystem::exists(parts + "/part-00000.safetensors"));
+
+  const RunResult plain = run_arbiter("features -q" + model + " -i " + good + " -o " + out + " --resume --plain");
+  EXPECT_NE(plain.exit_code, 0);
+  EXPECT_NE(plain.out.find("part-00000.safetensors: the interrupted run was given other options than this one:"),
+            std::string::npos)
+      << plain.out;
+  EXPECT_NE(plain.out.find("--chat-template: '" + templ + "' then, not given now"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("--plain: not given then, 'true' now"), std::string::npos) << plain.out;
+  EXPECT_TRUE(std::filesystem::exists(parts + "/part-00000.safetensors"));
+
+  const RunResult copied =
+      run_arbiter("features -q" + model + " -i " + good + " -o " + out + " --resume --layer final --chat-template " + copy);
+  ASSERT_EQ(copied.exit_code, 0) << copied.out;
+  ASSERT_EQ(run_arbiter("features -q" + model + " -i " + good + " -o " + dir + "/whole.safetensors --chat-template " + templ)
+                .exit_code,
+            0);
+  auto resumed = train::read_features(out);
+  auto whole = train::read_features(dir + "/whole.safetensors");
+  ASSERT_TRUE(resumed.is_ok() && whole.is_ok()) << resumed.message() << whole.message();
+  EXPECT_EQ(resumed->features, whole->features);
+  EXPECT_EQ(resumed->ids, whole->ids);
+  // The finished file keeps the options, so a head trained on it knows how its sequences were formatted.
+  ASSERT_TRUE(resumed->settings.has_value());
+  EXPECT_EQ(resumed->settings->settings["--chat-template"], copy);
+  EXPECT_EQ(resumed->settings->settings["--field"], "labels=score");
+  EXPECT_FALSE(resumed->settings->settings.contains("--layer"));  // the default, given explicitly
+  EXPECT_FALSE(resumed->settings->settings.contains("--checkpoint-rows"));
+}
+
 }  // namespace
 }  // namespace arbiter

@@ -244,7 +244,15 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   std::ofstream(templ) << "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}";
   const RunResult edited = run_arbiter("score -q" + qwen + rows + " --resume --chat-template " + templ);
   EXPECT_NE(edited.exit_code, 0);
-  EXPECT_NE(edited.out.find("contents of " + templ + ": '"), std::string::npos) << edited.out;
+  EXPECT_NE(edited.out.find("--chat-template: contents of " + templ + " differ ('"), std::string::npos) << edited.out;
+  // The same contents at another path (a copy on another node, a relative path now) are the same setting;
+  // a default given explicitly is the same as one left out.
+  const std::string copy = dir + "/copy.jinja";
+  std::filesystem::copy_file(templ, copy);
+  ASSERT_EQ(run_arbiter("score -q" + qwen + rows + " --limit 1 --chat-template " + templ).exit_code, 0);
+  const RunResult copied = run_arbiter("score -q" + qwen + rows + " --resume --chat-template " + copy + " --truncation prompt-left");
+  ASSERT_EQ(copied.exit_code, 0) << copied.out;
+  EXPECT_EQ(count_lines(out), 3u);
 }
 
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {

@@ -133,6 +133,14 @@ TEST_F(Shard, FeatureShardsReadTogetherAreTheWholeRun) {
   auto other_model = train::read_features(dir_ + "/part.*.safetensors");
   ASSERT_FALSE(other_model.is_ok());
   EXPECT_NE(other_model.message().find("part.3.safetensors: model '"), std::string::npos) << other_model.message();
+  // Nor the same model's sequences formatted otherwise.
+  ASSERT_EQ(run_arbiter(features + " -o " + dir_ + "/part.3.safetensors --limit 3 --plain").exit_code, 0);
+  auto other_options = train::read_features(dir_ + "/part.*.safetensors");
+  ASSERT_FALSE(other_options.is_ok());
+  EXPECT_NE(other_options.message().find("part.3.safetensors: extracted with other options than " + dir_ +
+                                         "/part.0.safetensors (--plain: not given in "),
+            std::string::npos)
+      << other_options.message();
 }
 
 // select --data over a shard of rows without ids: each line's id is its row's index in the dataset, and its
