@@ -5,6 +5,7 @@
 //   eval preference   pairwise accuracy against graded preferences (HelpSteer2-Preference, HelpSteer3)
 //   eval processbench first-wrong-step F1 of a process reward model's step rewards
 //   eval rmbench      RM-Bench's easy / normal / hard accuracy per domain (cmd_eval_rm_bench.cpp)
+//   eval compare      systems scored on the same rows, with paired bootstrap intervals (cmd_eval_compare.cpp)
 // correlate, rewardbench, layers and processbench take --report DIR: report.json, report.md, one .svg per
 // figure and a self-contained report.html.
 #include <cmath>
@@ -15,7 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "cli/cmd_eval_rm_bench.h"
+#include "cli/eval_subcommand.h"
 #include "cli/command.h"
 #include "core/log.h"
 #include "data/json_rows.h"
@@ -533,11 +534,13 @@ CommandRunner setup_eval(CLI::App& sub) {
   b->add_flag("--json", pb->as_json, "print one JSON object");
   b->add_option("--report", pb->report_dir, kReportHelp);
 
-  const RmBenchSubcommand rm_bench = add_rm_bench_subcommand(sub);
+  const EvalSubcommand rm_bench = add_rm_bench_subcommand(sub);
+  const EvalSubcommand compare = add_compare_subcommand(sub);
 
   return [=]() -> Status {
     rb->best_of_n.subset = rb->pref.subset;
     if (rm_bench.app->parsed()) return rm_bench.run();
+    if (compare.app->parsed()) return compare.run();
     if (b->parsed()) return run_process_bench(*pb);
     if (p->parsed()) return run_preference(*pref);
     if (c->parsed()) return run_correlate(*correlate);

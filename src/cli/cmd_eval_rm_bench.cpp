@@ -1,6 +1,6 @@
 // eval rmbench: RM-Bench's easy / normal / hard accuracy per domain from a scored file (`arbiter score`
 // of RM-Bench rows writes each row's six scores, chosen first, with num_chosen and domain).
-#include "cli/cmd_eval_rm_bench.h"
+#include "cli/eval_subcommand.h"
 
 #include <cmath>
 #include <cstdio>
@@ -62,7 +62,7 @@ Status run_rm_bench(const RmBenchArgs& args) {
 
 }  // namespace
 
-RmBenchSubcommand add_rm_bench_subcommand(CLI::App& eval) {
+EvalSubcommand add_rm_bench_subcommand(CLI::App& eval) {
   auto args = std::make_shared<RmBenchArgs>();
   CLI::App* app = eval.add_subcommand(
       "rmbench", "RM-Bench easy / normal / hard accuracy per domain (chosen vs rejected in every pair of styles)");

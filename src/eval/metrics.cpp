@@ -171,51 +171,61 @@ double auroc(std::span<const double> positive_scores, std::span<const double> ne
   return wins / (double(positive_scores.size()) * double(negatives.size()));
 }
 
+BootstrapIndices::BootstrapIndices(size_t n, uint64_t seed)
+    : n_(n), limit_(UINT64_MAX - UINT64_MAX % n), rng_(seed) {}
+
+void BootstrapIndices::next(std::vector<size_t>& rows) {
+  rows.resize(n_);
+  // Index drawing by rejection on the raw 64-bit output: std::uniform_int_distribution differs between
+  // standard libraries, and the same seed must give the same interval everywhere.
+  for (size_t i = 0; i < n_; ++i) {
+    uint64_t r;
+    do r = rng_(); while (r >= limit_);
+    rows[i] = size_t(r % n_);
+  }
+}
+
+double sorted_percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return std::nan("");
+  // numpy's default percentile: position q * (m - 1), linear between neighbours.
+  const double pos = q * double(sorted.size() - 1);
+  const size_t below = size_t(std::floor(pos));
+  const size_t above = std::min(below + 1, sorted.size() - 1);
+  const double frac = pos - double(below);
+  return sorted[below] + frac * (sorted[above] - sorted[below]);
+}
+
+Interval percentile_interval(std::vector<double> values, double level) {
+  Interval interval;
+  std::erase_if(values, [](double v) { return std::isnan(v); });
+  interval.resamples_used = int(values.size());
+  std::sort(values.begin(), values.end());
+  interval.lo = sorted_percentile(values, (1.0 - level) / 2.0);
+  interval.hi = sorted_percentile(values, (1.0 + level) / 2.0);
+  return interval;
+}
+
 Result<Interval> bootstrap_interval(std::span<const double> x, std::span<const double> y,
                                     const CorrelationFn& stat, const BootstrapOptions& options) {
   ARB_TRY(check_inputs(x, y));
   if (options.resamples < 1) return error("bootstrap needs at least 1 resample");
   if (!(options.level > 0.0 && options.level < 1.0)) return error("bootstrap level must lie in (0, 1)");
   const size_t n = x.size();
-  std::mt19937_64 rng(options.seed);
-  // Index drawing by rejection on the raw 64-bit output: std::uniform_int_distribution differs between
-  // standard libraries, and the same seed must give the same interval everywhere.
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  auto draw_index = [&]() -> size_t {
-    uint64_t r;
-    do r = rng(); while (r >= limit);
-    return size_t(r % n);
-  };
+  BootstrapIndices indices(n, options.seed);
+  std::vector<size_t> rows;
   std::vector<double> stats;
   stats.reserve(size_t(options.resamples));
   std::vector<double> xs(n), ys(n);
   for (int b = 0; b < options.resamples; ++b) {
+    indices.next(rows);
     for (size_t i = 0; i < n; ++i) {
-      const size_t k = draw_index();
-      xs[i] = x[k];
-      ys[i] = y[k];
+      xs[i] = x[rows[i]];
+      ys[i] = y[rows[i]];
     }
     ARB_ASSIGN(const double value, stat(xs, ys));
-    if (!std::isnan(value)) stats.push_back(value);
+    stats.push_back(value);
   }
-  Interval interval;
-  interval.resamples_used = int(stats.size());
-  if (stats.empty()) {
-    interval.lo = interval.hi = std::nan("");
-    return interval;
-  }
-  std::sort(stats.begin(), stats.end());
-  // numpy's default percentile: position q * (m - 1), linear between neighbours.
-  auto percentile = [&](double q) {
-    const double pos = q * double(stats.size() - 1);
-    const size_t below = size_t(std::floor(pos));
-    const size_t above = std::min(below + 1, stats.size() - 1);
-    const double frac = pos - double(below);
-    return stats[below] + frac * (stats[above] - stats[below]);
-  };
-  interval.lo = percentile((1.0 - options.level) / 2.0);
-  interval.hi = percentile((1.0 + options.level) / 2.0);
-  return interval;
+  return percentile_interval(std::move(stats), options.level);
 }
 
 Result<CorrelationReport> correlate(std::span<const double> pred, std::span<const double> human,

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <random>
 #include <span>
 #include <vector>
 
@@ -59,6 +60,25 @@ struct BootstrapOptions {
   uint64_t seed = 0;
   double level = 0.95;  // central interval: percentiles (1-level)/2 and (1+level)/2
 };
+
+// The rows of successive bootstrap resamples of n rows: n indices drawn with replacement, each. Deterministic
+// for a seed on every standard library (std::mt19937_64, indices by rejection on its raw output).
+class BootstrapIndices {
+ public:
+  BootstrapIndices(size_t n, uint64_t seed);
+  void next(std::vector<size_t>& rows);  // rows [n]
+
+ private:
+  size_t n_;
+  uint64_t limit_;
+  std::mt19937_64 rng_;
+};
+
+// numpy's default percentile (linear between order statistics) of ascending values; NaN when empty.
+double sorted_percentile(const std::vector<double>& sorted, double q);
+
+// The central `level` interval of the defined (non-NaN) values, and how many there were.
+Interval percentile_interval(std::vector<double> values, double level);
 
 // Percentile bootstrap: resample the n (x, y) pairs with replacement, recompute `stat`, take the
 // percentiles of the defined values (linear interpolation between order statistics).

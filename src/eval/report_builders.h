@@ -4,7 +4,7 @@
 //
 // Section ids (the HTML <section id>): correlate: "correlation", "histograms", "calibration";
 // rewardbench: "categories", "subsets", "margins" (v2 adds "ties" when the Ties subset is present);
-// layers: "layers"; processbench: "threshold"; rmbench: "difficulty", "domains", "styles".
+// layers: "layers"; processbench: "threshold"; rmbench: "difficulty", "domains", "styles"; compare: "systems", "differences".
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,6 +15,7 @@
 
 #include "eval/layers.h"
 #include "eval/metrics.h"
+#include "eval/paired.h"
 #include "eval/process_bench.h"
 #include "eval/report.h"
 #include "eval/rewardbench.h"
@@ -54,5 +55,21 @@ Report rm_bench_report(const RmBenchReport& scores, size_t rows, size_t error_ro
 
 // `scores` from process_bench_report over `n_rows` scored solutions.
 Report process_bench_report_pages(size_t n_rows, const ProcessBenchReport& scores, const std::string& input_path);
+
+// What a paired comparison compared: the statistic, each system's file and field ("" for a file's chosen /
+// rejected rows), the human labels' file and field (correlations), how rows were paired.
+struct ComparisonSource {
+  std::string metric{}, statistic{};
+  std::vector<std::string> files{}, fields{};  // [systems]
+  std::string human_file{}, human_field{};
+  std::string paired_by{};  // "position" or "'id'"
+  BootstrapOptions bootstrap{};
+};
+
+// What `eval compare --json` prints and report.json holds; `mcnemar` [systems - 1] or empty.
+nlohmann::json comparison_json(const PairedComparison& result, const std::vector<McNemarResult>& mcnemar,
+                               const ComparisonSource& source);
+Report comparison_report(const PairedComparison& result, const std::vector<McNemarResult>& mcnemar,
+                         const ComparisonSource& source);
 
 }  // namespace arbiter::eval

@@ -125,10 +125,20 @@ Status judged_items(const json& row, const char* list, const std::string& human_
 }  // namespace
 
 Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
-                                                        size_t* error_rows) {
+                                                        size_t* error_rows, std::vector<std::string>* ids) {
+  if (ids) ids->clear();
   return read_rows<PreferenceRow>(path, [&](const json& row) -> Result<PreferenceRow> {
     PreferenceRow out;
-    ARB_ASSIGN(out.subset, string_at(row, fields.subset));
+    if (ids) {
+      std::string id;
+      if (row.is_object() && row.contains(fields.id)) {
+        ARB_ASSIGN(id, string_at(row, fields.id));
+      }
+      ids->push_back(std::move(id));
+    }
+    if (!fields.subset.empty()) {
+      ARB_ASSIGN(out.subset, string_at(row, fields.subset));
+    }
     ARB_ASSIGN(out.chosen, number_at(row, fields.chosen));
     ARB_ASSIGN(out.rejected, number_at(row, fields.rejected));
     return out;

@@ -18,15 +18,18 @@
 namespace arbiter::eval {
 
 struct PreferenceFields {
-  std::string subset = "subset";
+  std::string id = "id";          // optional
+  std::string subset = "subset";  // "": rows without subsets
   std::string chosen = "score_chosen";
   std::string rejected = "score_rejected";
 };
 
 // RewardBench v1 rows: a subset name and two numbers. A chosen/rejected score given as a one-element
-// list (as reward-bench writes it) is read as that element.
+// list (as reward-bench writes it) is read as that element. `ids`, when given, gets each row's id ("" for a
+// row without one).
 Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
-                                                        size_t* error_rows = nullptr);
+                                                        size_t* error_rows = nullptr,
+                                                        std::vector<std::string>* ids = nullptr);
 
 struct BestOfNFields {
   std::string subset = "subset";

@@ -1,0 +1,394 @@
+// eval compare: systems scored on the same rows, side by side. Is reward model B better than A on this
+// benchmark, is LAGER better than the vanilla score on these labels, or is the difference one that another
+// sample of rows could undo? Each system's statistic with a bootstrap interval, and each one's difference
+// from the first (the baseline) with a paired bootstrap interval and p-value (eval/paired.h).
+//
+// The systems are files (--pred a.jsonl --pred b.jsonl: two reward models' runs), fields of one file
+// (--pred judged.jsonl --fields vanilla,expected,lager: a judge's three scores), or both (every field of
+// every file). The statistic:
+//   --human-field F (labels in --human, default the first --pred file): spearman (default), kendall, pearson
+//   --metric accuracy:    the share of chosen / rejected rows whose chosen response scores higher
+//                         (McNemar's exact test besides)
+//   --metric rewardbench: RewardBench v1's section-weighted score of such rows
+// Rows are paired by id; error lines, and ids some source lacks, are left out and counted.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cli/eval_subcommand.h"
+#include "cli/output_format.h"
+#include "core/log.h"
+#include "data/json_rows.h"
+#include "data/values.h"
+#include "data/writer.h"
+#include "eval/metrics.h"
+#include "eval/paired.h"
+#include "eval/report.h"
+#include "eval/report_builders.h"
+#include "eval/rewardbench.h"
+#include "eval/score_files.h"
+
+namespace arbiter::cli {
+namespace {
+
+using nlohmann::json;
+
+struct CompareArgs {
+  std::vector<std::string> preds;
+  std::vector<std::string> fields;
+  std::string human_path, human_field;
+  std::string metric;
+  std::string id_field = "id";
+  eval::PreferenceFields pref;
+  int bootstrap = 1000;
+  uint64_t seed = 0;
+  double level = 0.95;
+  bool as_json = false;
+  std::string report_dir;
+};
+
+bool is_correlation(const std::string& metric) { return metric == "spearman" || metric == "kendall" || metric == "pearson"; }
+
+// One source of rows: a system's file and field, or the human labels; its ids in file order.
+struct Source {
+  std::string what;  // how messages name it ("a.jsonl field 'lager'")
+  std::vector<std::string> ids;
+  size_t error_rows = 0;
+};
+
+// The rows every source holds, in the first source's order: for each source, the position of each such row
+// in it. An id twice in one source is an error; rows some source lacks are left out, counted in a warning.
+Result<std::vector<std::vector<size_t>>> join_sources(const std::vector<Source>& sources) {
+  std::vector<std::unordered_map<std::string, size_t>> position(sources.size());
+  for (size_t s = 0; s < sources.size(); ++s)
+    for (size_t i = 0; i < sources[s].ids.size(); ++i)
+      if (!position[s].emplace(sources[s].ids[i], i).second)
+        return error(sources[s].what + ": id '" + sources[s].ids[i] + "' appears twice");
+  std::vector<std::vector<size_t>> rows(sources.size());
+  for (const std::string& id : sources[0].ids) {
+    bool everywhere = true;
+    for (size_t s = 1; s < sources.size() && everywhere; ++s) everywhere = position[s].count(id) > 0;
+    if (!everywhere) continue;
+    for (size_t s = 0; s < sources.size(); ++s) rows[s].push_back(position[s].at(id));
+  }
+  const size_t kept = rows[0].size();
+  std::string left_out;
+  for (const Source& source : sources) {
+    if (source.ids.size() > kept) left_out += "; " + std::to_string(source.ids.size() - kept) + " rows of " + source.what;
+    if (source.error_rows > 0) left_out += "; " + std::to_string(source.error_rows) + " error lines of " + source.what;
+  }
+  if (kept == 0) return error("the sources share no row id: " + sources[0].what + " and the others");
+  if (!left_out.empty())
+    log_warn("compared the " + std::to_string(kept) + " rows every source holds; left out" + left_out.substr(1));
+  return rows;
+}
+
+struct System {
+  std::string name, file, field;
+};
+
+// How a table names the files: by their names where those tell them apart, else by their paths.
+std::vector<std::string> file_labels(const std::vector<std::string>& files) {
+  std::vector<std::string> names;
+  for (const std::string& file : files) names.push_back(std::filesystem::path(file).filename().string());
+  for (size_t i = 0; i < names.size(); ++i)
+    for (size_t j = i + 1; j < names.size(); ++j)
+      if (names[i] == names[j]) return files;
+  return names;
+}
+
+// --pred x --fields: every field of every file, named as briefly as tells them apart.
+std::vector<System> list_systems(const std::vector<std::string>& files, const std::vector<std::string>& fields) {
+  const std::vector<std::string> labels = file_labels(files);
+  std::vector<System> systems;
+  for (size_t f = 0; f < files.size(); ++f)
+    for (const std::string& field : fields) {
+      std::string name = files.size() == 1 ? field : fields.size() == 1 ? labels[f] : labels[f] + ":" + field;
+      systems.push_back({name, files[f], field});
+    }
+  return systems;
+}
+
+// The statistic of each system on resampled rows, for compare_paired.
+struct Prepared {
+  std::vector<System> systems;
+  std::string statistic;  // what the numbers are ("spearman with human_helpfulness")
+  bool by_position = true;  // every source's rows were known by position (no ids)
+  eval::SystemStatistic statistic_fn;
+  size_t rows = 0;
+  // accuracy: each system's right / wrong per row, for McNemar's test
+  std::vector<std::vector<char>> right;
+};
+
+// A file of bare numbers (a JSON array, as the LAGER paper's score files are) is known by position; a file
+// of objects gives `field` by row id.
+Result<data::KeyedColumn> read_scores(const std::string& path, const std::string& field, const std::string& id_field,
+                                      bool* bare = nullptr) {
+  ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(path));
+  data::JsonRow first;
+  ARB_ASSIGN(const bool any, rows.next(first));
+  if (bare) *bare = any && first.value.is_number();
+  if (!any || !first.value.is_number()) return data::read_keyed_number_column(path, field, id_field);
+  data::KeyedColumn column;
+  ARB_ASSIGN(column.values, data::read_number_column(path, ""));
+  for (size_t i = 0; i < column.values.size(); ++i) column.ids.push_back(std::to_string(i));
+  return column;
+}
+
+Result<Prepared> prepare_correlation(const CompareArgs& args) {
+  Prepared out;
+  const std::vector<std::string> fields = args.fields.empty() ? std::vector<std::string>{"score"} : args.fields;
+  out.systems = list_systems(args.preds, fields);
+  const std::string human_path = args.human_path.empty() ? args.preds.front() : args.human_path;
+  std::vector<Source> sources;
+  std::vector<std::vector<double>> values;
+  for (System& system : out.systems) {
+    bool bare = false;
+    ARB_ASSIGN(data::KeyedColumn column, read_scores(system.file, system.field, args.id_field, &bare));
+    out.by_position = out.by_position && bare;
+    if (bare) {
+      if (fields.size() > 1) return error(system.file + ": bare numbers, one system: --fields names fields of objects");
+      system.field = "";
+    }
+    sources.push_back({system.file + (bare ? "" : " field '" + system.field + "'"), std::move(column.ids), column.error_rows});
+    values.push_back(std::move(column.values));
+  }
+  bool human_bare = false;
+  ARB_ASSIGN(data::KeyedColumn human, read_scores(human_path, args.human_field, args.id_field, &human_bare));
+  out.by_position = out.by_position && human_bare;
+  sources.push_back({human_path + (args.human_field.empty() ? "" : " field '" + args.human_field + "'"),
+                     std::move(human.ids), human.error_rows});
+  ARB_ASSIGN(const auto rows, join_sources(sources));
+
+  // [system][row] and [row], in the joined order.
+  auto paired_values = std::make_shared<std::vector<std::vector<double>>>(values.size());
+  for (size_t s = 0; s < values.size(); ++s)
+    for (const size_t i : rows[s]) (*paired_values)[s].push_back(values[s][i]);
+  auto labels = std::make_shared<std::vector<double>>();
+  for (const size_t i : rows.back()) labels->push_back(human.values[i]);
+  if (eval::is_constant(*labels)) return error(human_path + ": the human labels '" + args.human_field + "' of the compared rows are all equal: no correlation is defined");
+  out.rows = labels->size();
+  out.statistic = args.metric + " with " + (args.human_field.empty() ? human_path : args.human_field);
+
+  const std::string metric = args.metric;
+  out.statistic_fn = [paired_values, labels, metric](size_t s, std::span<const size_t> rows) -> double {
+    std::vector<double> x, y;
+    x.reserve(rows.size());
+    y.reserve(rows.size());
+    for (const size_t i : rows) {
+      x.push_back((*paired_values)[s][i]);
+      y.push_back((*labels)[i]);
+    }
+    const Result<double> r = metric == "spearman" ? eval::spearman(x, y)
+                             : metric == "kendall" ? eval::kendall_tau_b(x, y)
+                                                   : eval::pearson(x, y);
+    return r.is_ok() ? *r : std::nan("");
+  };
+  return out;
+}
+
+Result<Prepared> prepare_preferences(const CompareArgs& args) {
+  if (!args.fields.empty())
+    return error("--fields: accuracy and rewardbench read --chosen-field and --rejected-field of each --pred file");
+  Prepared out;
+  out.systems = list_systems(args.preds, {""});
+  eval::PreferenceFields fields = args.pref;
+  fields.id = args.id_field;
+  if (args.metric == "accuracy") fields.subset = "";  // plain accuracy needs no subsets
+  std::vector<Source> sources;
+  std::vector<std::vector<eval::PreferenceRow>> read;
+  for (const std::string& file : args.preds) {
+    size_t error_rows = 0;
+    std::vector<std::string> ids;
+    ARB_ASSIGN(std::vector<eval::PreferenceRow> rows, eval::read_preference_rows(file, fields, &error_rows, &ids));
+    Source source{file, {}, error_rows};
+    // A file whose first row has no id is known by position, as a dataset without ids is.
+    const bool by_position = !ids.empty() && ids.front().empty();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!by_position && ids[i].empty())
+        return error(file + ": scored row " + std::to_string(i + 1) + " has no '" + args.id_field +
+                     "', where the rows before it have one: give every row an id, or none");
+      source.ids.push_back(by_position ? std::to_string(i) : ids[i]);
+    }
+    out.by_position = out.by_position && by_position;
+    sources.push_back(std::move(source));
+    read.push_back(std::move(rows));
+  }
+  ARB_ASSIGN(const auto rows, join_sources(sources));
+  auto paired = std::make_shared<std::vector<std::vector<eval::PreferenceRow>>>(read.size());
+  for (size_t s = 0; s < read.size(); ++s)
+    for (const size_t i : rows[s]) (*paired)[s].push_back(read[s][i]);
+  out.rows = rows[0].size();
+  for (size_t s = 0; s < read.size(); ++s) {
+    std::vector<char> right;
+    for (const eval::PreferenceRow& row : (*paired)[s]) right.push_back(row.chosen > row.rejected);
+    out.right.push_back(std::move(right));
+  }
+  if (args.metric == "accuracy") {
+    out.statistic = "accuracy (chosen above rejected; a tie is wrong)";
+    auto right = std::make_shared<std::vector<std::vector<char>>>(out.right);
+    out.statistic_fn = [right](size_t s, std::span<const size_t> rows) {
+      size_t correct = 0;
+      for (const size_t i : rows) correct += size_t((*right)[s][i]);
+      return double(correct) / double(rows.size());
+    };
+    return out;
+  }
+  // RewardBench v1: every compared row must belong to a subset the leaderboard weighs.
+  for (const eval::PreferenceRow& row : (*paired)[0])
+    if (eval::rewardbench_v1_weight(row.subset) == 0)
+      return error(args.preds.front() + ": subset '" + row.subset + "' is not a RewardBench v1 subset (field '" +
+                   args.pref.subset + "'); --metric accuracy compares plain accuracy");
+  out.statistic = "RewardBench v1 score (mean of the section scores)";
+  out.statistic_fn = [paired](size_t s, std::span<const size_t> rows) {
+    std::vector<eval::PreferenceRow> drawn;
+    drawn.reserve(rows.size());
+    for (const size_t i : rows) drawn.push_back((*paired)[s][i]);
+    return eval::score_rewardbench_v1(drawn).overall;
+  };
+  return out;
+}
+
+std::string signed_fixed(double v, int decimals) { return (v >= 0 ? "+" : "") + fixed(v, decimals); }
+
+std::string interval_text(const eval::Interval& ci, bool with_sign) {
+  auto f = [&](double v) { return with_sign ? signed_fixed(v, 4) : fixed(v, 4); };
+  return "[" + f(ci.lo) + ", " + f(ci.hi) + "]";
+}
+
+// A bootstrap p-value below 0.001 says only that; an exact test's is shown as small as it is.
+std::string p_text(double p, bool exact) {
+  if (std::isnan(p)) return "-";
+  if (p < 0.001 && !exact) return "<0.001";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, p < 0.001 ? "%.1e" : "%.3f", p);
+  return buf;
+}
+
+Status run_compare(CompareArgs args) {
+  if (args.preds.empty()) return error("--pred: give the scored files of the systems to compare");
+  const bool human_given = !args.human_field.empty() || !args.human_path.empty();
+  if (args.metric.empty()) {
+    if (!human_given)
+      return error("give --human-field (or --human: correlation with human labels) or --metric accuracy / "
+                   "rewardbench (chosen / rejected rows)");
+    args.metric = "spearman";
+  }
+  if (is_correlation(args.metric) && !human_given)
+    return error("--metric " + args.metric + " correlates with human labels: give --human-field (or --human)");
+  if (!is_correlation(args.metric) && (!args.human_field.empty() || !args.human_path.empty()))
+    return error("--metric " + args.metric + " reads chosen / rejected scores: --human and --human-field are for "
+                 "correlations");
+  const size_t fields = is_correlation(args.metric) ? std::max<size_t>(1, args.fields.size()) : 1;
+  if (args.preds.size() * fields < 2)
+    return error("one system to compare: give several --pred files, or several --fields of one");
+  Result<Prepared> prepared = is_correlation(args.metric) ? prepare_correlation(args) : prepare_preferences(args);
+  if (!prepared) return prepared.status();
+  const Prepared& p = *prepared;
+
+  std::vector<std::string> names;
+  for (const System& s : p.systems) names.push_back(s.name);
+  eval::BootstrapOptions options;
+  options.resamples = args.bootstrap;
+  options.seed = args.seed;
+  options.level = args.level;
+  ARB_ASSIGN(const eval::PairedComparison result, eval::compare_paired(names, p.rows, p.statistic_fn, options));
+  std::vector<eval::McNemarResult> mcnemar;
+  for (size_t s = 1; s < p.right.size(); ++s) {
+    ARB_ASSIGN(eval::McNemarResult m, eval::mcnemar_exact(p.right[0], p.right[s]));
+    mcnemar.push_back(m);
+  }
+
+  eval::ComparisonSource source{.metric = args.metric, .statistic = p.statistic};
+  for (const System& system : p.systems) {
+    source.files.push_back(system.file);
+    source.fields.push_back(system.field);
+  }
+  if (is_correlation(args.metric)) {
+    source.human_file = args.human_path.empty() ? args.preds.front() : args.human_path;
+    source.human_field = args.human_field;
+  }
+  source.paired_by = p.by_position ? std::string("position") : "'" + args.id_field + "'";
+  source.bootstrap = options;
+  if (!args.report_dir.empty()) {
+    ARB_TRY(eval::write_report(eval::comparison_report(result, mcnemar, source), args.report_dir));
+    std::fprintf(stderr, "report written to %s/report.html\n", args.report_dir.c_str());
+  }
+  if (args.as_json) {
+    print_line(data::dump_json(eval::comparison_json(result, mcnemar, source)));
+    return Status::ok();
+  }
+
+  const int percent = int(std::lround(100 * args.level));
+  print_line(p.statistic + ", " + std::to_string(result.rows) + " rows paired by " + source.paired_by + ", " +
+             std::to_string(result.resamples) + " paired bootstrap resamples (seed " + std::to_string(args.seed) + ")");
+  size_t width = 8;
+  for (const std::string& name : names) width = std::max(width, name.size());
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%-*s  %9s  %-18s  %10s  %-20s  %8s%s", int(width), "system", "value",
+                (std::to_string(percent) + "% interval").c_str(), "difference", (std::to_string(percent) + "% interval").c_str(),
+                "p", p.right.empty() ? "" : "  McNemar: only baseline / only it right, p");
+  print_line(buf);
+  for (size_t s = 0; s < result.systems.size(); ++s) {
+    const eval::SystemResult& r = result.systems[s];
+    std::string tail = "(baseline)";
+    if (s > 0) {
+      const eval::DifferenceResult& d = result.differences[s - 1];
+      std::snprintf(buf, sizeof buf, "%10s  %-20s  %8s", signed_fixed(d.difference, 4).c_str(),
+                    interval_text(d.ci, true).c_str(), p_text(d.p_value, false).c_str());
+      tail = buf;
+      if (!mcnemar.empty())
+        tail += "  " + std::to_string(mcnemar[s - 1].only_baseline) + " / " + std::to_string(mcnemar[s - 1].only_system) +
+                ", " + p_text(mcnemar[s - 1].p_value, true);
+    }
+    std::snprintf(buf, sizeof buf, "%-*s  %9s  %-18s  ", int(width), r.name.c_str(), fixed(r.value, 4).c_str(),
+                  interval_text(r.ci, false).c_str());
+    print_line(buf + tail);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+EvalSubcommand add_compare_subcommand(CLI::App& eval) {
+  auto args = std::make_shared<CompareArgs>();
+  CLI::App* app = eval.add_subcommand(
+      "compare", "systems scored on the same rows side by side: each difference from the first with a paired "
+                 "bootstrap interval and p-value (correlations, accuracy, RewardBench)");
+  app->add_option("--pred", args->preds,
+                  "a scored file (repeat for several; the first is the baseline): JSONL / JSON / Parquet")
+      ->required();
+  app->add_option("--fields", args->fields,
+                  "correlations: the fields holding the systems' scores, each a system (default: score; a judge's "
+                  "vanilla,expected,lager)")
+      ->delimiter(',');
+  app->add_option("--human", args->human_path,
+                  "correlations: the file of human labels (default: the first --pred; a JSON array of numbers pairs "
+                  "by position)");
+  app->add_option("--human-field", args->human_field, "correlations: the field holding the human label (objects)");
+  app->add_option("--metric", args->metric,
+                  "spearman (the default with --human-field), kendall, pearson; accuracy or rewardbench (v1) of "
+                  "chosen / rejected rows")
+      ->check(CLI::IsMember({"spearman", "kendall", "pearson", "accuracy", "rewardbench"}));
+  app->add_option("--id-field", args->id_field, "rows are paired by this id (rows without ids: by position)")
+      ->capture_default_str();
+  app->add_option("--chosen-field", args->pref.chosen, "accuracy / rewardbench: chosen score field")->capture_default_str();
+  app->add_option("--rejected-field", args->pref.rejected, "accuracy / rewardbench: rejected score field")
+      ->capture_default_str();
+  app->add_option("--subset-field", args->pref.subset, "rewardbench: field naming the subset")->capture_default_str();
+  app->add_option("--bootstrap", args->bootstrap, "paired bootstrap resamples")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
+  app->add_option("--level", args->level, "the intervals' coverage")->capture_default_str()->check(CLI::Range(0.5, 0.999));
+  app->add_flag("--json", args->as_json, "print one JSON object");
+  app->add_option("--report", args->report_dir, "also write report.json, report.md, SVG figures and report.html into DIR");
+  return {app, [args]() { return run_compare(*args); }};
+}
+
+}  // namespace arbiter::cli

@@ -1,0 +1,182 @@
+// eval compare on the LAGER paper's published Flask scores, and on small files whose results are worked out
+// by hand.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "../../support/cli_helpers.h"
+#include "../../support/scratch_root.h"
+#include "../../support/shared_dir.h"
+
+namespace {
+
+using arbiter::testing::kFlask;
+using arbiter::testing::RunResult;
+using arbiter::testing::run_arbiter;
+
+std::string scratch_file(const std::string& name, const std::string& text) {
+  const auto dir = arbiter::test::scratch_root() / ("arbiter_cli_compare_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+nlohmann::json json_of(const RunResult& r) { return nlohmann::json::parse(r.out.substr(r.out.find('{'))); }
+
+class CliCompare : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(ARBITER_BINARY)) GTEST_SKIP() << "arbiter binary not built: " << ARBITER_BINARY;
+  }
+};
+
+// The paper's Table 1 row (Mistral-7B-Instruct-v0.3 on Flask): direct 0.266, expected 0.239, LAGER 0.347.
+// Paired on the same 1,997 items, LAGER's gain over the direct score is far outside what resampling the items
+// moves, and the expected score's loss is small beside it.
+TEST_F(CliCompare, TheLagerPapersFlaskScores) {
+  const RunResult r = run_arbiter("eval compare --json --seed 3 --pred " + kFlask + "direct_score.json --pred " + kFlask +
+                                  "e_score.json --pred " + kFlask + "palmscore_w.json --human " + kFlask +
+                                  "human_score.json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = json_of(r);
+  EXPECT_EQ(j["metric"], "spearman");
+  EXPECT_EQ(j["rows"], 1997);
+  ASSERT_EQ(j["systems"].size(), 3u);
+  EXPECT_EQ(j["systems"][0]["name"], "direct_score.json");
+  EXPECT_NEAR(j["systems"][0]["value"].get<double>(), 0.266, 0.0005);
+  EXPECT_NEAR(j["systems"][1]["value"].get<double>(), 0.239, 0.0005);
+  EXPECT_NEAR(j["systems"][2]["value"].get<double>(), 0.347, 0.0005);
+  const nlohmann::json& lager = j["differences"][1];
+  EXPECT_EQ(lager["system"], "palmscore_w.json");
+  EXPECT_NEAR(lager["difference"].get<double>(),
+              j["systems"][2]["value"].get<double>() - j["systems"][0]["value"].get<double>(), 1e-12);
+  EXPECT_GT(lager["ci"][0].get<double>(), 0.0);
+  EXPECT_LT(lager["p_bootstrap"].get<double>(), 0.01);
+  const nlohmann::json& expected = j["differences"][0];
+  EXPECT_LT(expected["ci"][0].get<double>(), expected["difference"].get<double>());
+  EXPECT_GT(expected["ci"][1].get<double>(), expected["difference"].get<double>());
+  EXPECT_FALSE(expected.contains("mcnemar"));
+
+  // The table says the same, and the same seed gives the same numbers.
+  const RunResult table = run_arbiter("eval compare --seed 3 --pred " + kFlask + "direct_score.json --pred " + kFlask +
+                                      "palmscore_w.json --human " + kFlask + "human_score.json");
+  ASSERT_EQ(table.exit_code, 0) << table.out;
+  EXPECT_NE(table.out.find("spearman with " + kFlask + "human_score.json, 1997 rows paired by position"), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("direct_score.json     0.2660"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("(baseline)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("palmscore_w.json      0.3467"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("+0.0807"), std::string::npos) << table.out;
+
+  // --report: report.json holds what --json printed; the page and both figures are written.
+  const std::string dir = (arbiter::test::scratch_root() / ("compare-report-" + std::to_string(::getpid()))).string();
+  const RunResult reported = run_arbiter("eval compare --json --seed 3 --report " + dir + " --pred " + kFlask +
+                                         "direct_score.json --pred " + kFlask + "e_score.json --pred " + kFlask +
+                                         "palmscore_w.json --human " + kFlask + "human_score.json");
+  ASSERT_EQ(reported.exit_code, 0) << reported.out;
+  std::ifstream report_json(dir + "/report.json");
+  ASSERT_TRUE(report_json.good());
+  const nlohmann::json written = nlohmann::json::parse(report_json);
+  EXPECT_EQ(written["systems"], j["systems"]);
+  EXPECT_EQ(written["differences"], j["differences"]);
+  for (const char* file : {"/report.html", "/report.md", "/systems.svg", "/differences.svg"})
+    EXPECT_TRUE(std::filesystem::exists(dir + file)) << file;
+}
+
+// A judge's three scores in one file, rows paired by id, with a scoring run's error line left out.
+TEST_F(CliCompare, FieldsOfOneFilePairedById) {
+  const std::string judged = scratch_file(
+      "judged.jsonl",
+      "{\"id\": \"a\", \"human\": 1, \"vanilla\": 2, \"lager\": 1.1}\n"
+      "{\"id\": \"b\", \"human\": 2, \"vanilla\": 1, \"lager\": 2.2}\n"
+      "{\"id\": \"x\", \"error\": \"too long\"}\n"
+      "{\"id\": \"c\", \"human\": 3, \"vanilla\": 3, \"lager\": 2.9}\n"
+      "{\"id\": \"d\", \"human\": 4, \"vanilla\": 4, \"lager\": 4.5}\n");
+  const RunResult r = run_arbiter("eval compare --json --bootstrap 50 --pred " + judged +
+                                  " --fields vanilla,lager --human-field human");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = json_of(r);
+  EXPECT_EQ(j["rows"], 4);
+  EXPECT_EQ(j["systems"][0]["name"], "vanilla");
+  EXPECT_EQ(j["systems"][1]["name"], "lager");
+  // vanilla ranks (2,1,3,4) against (1,2,3,4): rho = 1 - 6 * 2 / (4 * 15) = 0.8; lager orders all four right.
+  EXPECT_DOUBLE_EQ(j["systems"][0]["value"].get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(j["systems"][1]["value"].get<double>(), 1.0);
+  EXPECT_NEAR(j["differences"][0]["difference"].get<double>(), 0.2, 1e-12);
+  EXPECT_NE(r.out.find("left out 1 error lines of " + judged + " field 'vanilla'"), std::string::npos) << r.out;
+
+  // Labels in another file, by id, in another order and with an id the scores lack.
+  const std::string human = scratch_file("human.jsonl",
+                                         "{\"id\": \"d\", \"h\": 4}\n{\"id\": \"q\", \"h\": 0}\n{\"id\": \"a\", \"h\": 1}\n"
+                                         "{\"id\": \"c\", \"h\": 3}\n{\"id\": \"b\", \"h\": 2}\n");
+  const RunResult joined = run_arbiter("eval compare --json --bootstrap 50 --pred " + judged +
+                                       " --fields vanilla,lager --human " + human + " --human-field h");
+  ASSERT_EQ(joined.exit_code, 0) << joined.out;
+  EXPECT_DOUBLE_EQ(json_of(joined)["systems"][0]["value"].get<double>(), 0.8);
+  EXPECT_NE(joined.out.find("1 rows of " + human + " field 'h'"), std::string::npos) << joined.out;
+}
+
+// Two reward models' RewardBench runs: accuracy with McNemar's counts, and the section-weighted score.
+TEST_F(CliCompare, TwoRewardModelsOnPreferenceRows) {
+  // Ten rows: both right on 0-3, only A on 4-5, only B on 6-8, neither on 9 (B's is a tie, and a tie is wrong). B's file lists the rows in reverse order: they are paired by id.
+  const char* a_chosen[10] = {"1", "1", "1", "1", "1", "1", "0", "0", "0", "0"};
+  const char* b_chosen[10] = {"1", "1", "1", "1", "0", "0", "1", "1", "1", "0.5"};
+  std::string a, b;
+  for (int i = 0; i < 10; ++i) {
+    const std::string subset = i % 2 ? "\"alpacaeval-easy\"" : "\"math-prm\"";
+    a += "{\"id\": " + std::to_string(i) + ", \"subset\": " + subset + ", \"score_chosen\": " + a_chosen[i] +
+         ", \"score_rejected\": 0.5}\n";
+    const int k = 9 - i;
+    const std::string subset_k = k % 2 ? "\"alpacaeval-easy\"" : "\"math-prm\"";
+    b += "{\"id\": " + std::to_string(k) + ", \"subset\": " + subset_k + ", \"score_chosen\": " + b_chosen[k] +
+         ", \"score_rejected\": 0.5}\n";
+  }
+  const std::string rm_a = scratch_file("rm-a.jsonl", a), rm_b = scratch_file("rm-b.jsonl", b);
+  const RunResult acc = run_arbiter("eval compare --json --metric accuracy --pred " + rm_a + " --pred " + rm_b);
+  ASSERT_EQ(acc.exit_code, 0) << acc.out;
+  const nlohmann::json j = json_of(acc);
+  EXPECT_DOUBLE_EQ(j["systems"][0]["value"].get<double>(), 0.6);
+  EXPECT_DOUBLE_EQ(j["systems"][1]["value"].get<double>(), 0.7);
+  const nlohmann::json& m = j["differences"][0]["mcnemar"];
+  EXPECT_EQ(m["only_baseline_right"], 2);
+  EXPECT_EQ(m["only_system_right"], 3);
+  // 2 * (C(5,0) + C(5,1) + C(5,2)) / 2^5 = 1.
+  EXPECT_DOUBLE_EQ(m["p"].get<double>(), 1.0);
+
+  // RewardBench v1: the rows are in two sections (Chat, Reasoning), each scored on its own and averaged.
+  const RunResult rb = run_arbiter("eval compare --json --metric rewardbench --pred " + rm_a + " --pred " + rm_b);
+  ASSERT_EQ(rb.exit_code, 0) << rb.out;
+  // A is right on alpacaeval-easy rows 1, 3, 5 of 1, 3, 5, 7, 9 (0.6) and math-prm rows 0, 2, 4 of 0..8 (0.6).
+  EXPECT_DOUBLE_EQ(json_of(rb)["systems"][0]["value"].get<double>(), 0.6);
+}
+
+TEST_F(CliCompare, MistakesAreNamed) {
+  const std::string judged = scratch_file("judged-errors.jsonl",
+                                          "{\"id\": \"a\", \"human\": 1, \"vanilla\": 2}\n"
+                                          "{\"id\": \"a\", \"human\": 2, \"vanilla\": 1}\n");
+  const struct {
+    std::string args, message;
+  } cases[] = {
+      {"--pred " + judged + " --fields vanilla --human-field human", "one system to compare"},
+      {"--pred " + judged + " --pred " + judged + " --human-field human --fields vanilla", "id 'a' appears twice"},
+      {"--pred " + judged + " --fields vanilla,lager", "give --human-field"},
+      {"--pred " + judged + " --fields vanilla,lager --human-field human --metric accuracy", "--human and --human-field are for correlations"},
+      {"--pred " + judged + " --pred " + judged + " --metric accuracy --fields vanilla", "--fields: accuracy and rewardbench"},
+      {"--pred " + judged + " --fields vanilla,lager --human-field human", "missing field 'lager'"},
+      {"--pred " + kFlask + "direct_score.json --pred " + kFlask + "weighted_score.json --human " + kFlask + "human_score.json",
+       "left out 5 rows of"},
+  };
+  for (const auto& c : cases) {
+    const RunResult r = run_arbiter("eval compare --bootstrap 20 " + c.args);
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+    if (c.message.rfind("left out", 0) != 0) {
+      EXPECT_NE(r.exit_code, 0) << c.args;
+    }
+  }
+}
+
+}  // namespace
