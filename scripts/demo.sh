@@ -52,6 +52,9 @@ summary() {
     "$arbiter" eval correlate --pred "$1" --pred-field "$score" --human "$1" --human-field human_helpfulness
   done
   echo
+  echo "-- the three scores on the same rows: each difference from the vanilla score, paired"
+  "$arbiter" eval compare --pred "$1" --fields vanilla,expected,lager --human-field human_helpfulness
+  echo
   echo "-- per layer: expected score from each layer's score-token logits"
   "$arbiter" eval layers --input "$1" --human-field human_helpfulness
 }
