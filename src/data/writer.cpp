@@ -1,5 +1,8 @@
 #include "data/writer.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -66,14 +69,28 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
                                                   digest != row->end() && digest->is_string() ? digest->get<std::string>() : ""});
     }
   }
-  std::FILE* f = std::fopen(path.c_str(), options.resume ? "ab" : "wb");
+  // Appending: a fresh file is emptied by begin(), once there is a line to write.
+  std::FILE* f = std::fopen(path.c_str(), "ab");
   if (!f) return error(path + ": cannot open for writing: " + std::strerror(errno));
   writer.file_.reset(f);
+  writer.emptied_ = options.resume;
   return writer;
+}
+
+Status JsonlWriter::begin() {
+  if (emptied_) return Status::ok();
+  emptied_ = true;
+  // A pipe or a terminal has nothing to empty.
+  struct stat info {};
+  if (fstat(fileno(file_.get()), &info) == 0 && S_ISREG(info.st_mode) && ftruncate(fileno(file_.get()), 0) != 0)
+    return error(path_ + ": cannot empty the file: " + std::strerror(errno));
+  if (options_.on_emptied) ARB_TRY(options_.on_emptied());
+  return Status::ok();
 }
 
 Status JsonlWriter::write(const nlohmann::json& row) {
   if (!file_) return error(path_ + ": write after close");
+  ARB_TRY(begin());
   std::string line = dump_json(row);
   line.push_back('\n');
   // One fwrite per line: a crash leaves at most one partial line, which resume cuts off.
@@ -93,6 +110,7 @@ Status JsonlWriter::flush() {
 
 Status JsonlWriter::close() {
   if (!file_) return Status::ok();
+  ARB_TRY(begin());  // a run without lines leaves an empty file, not the old one
   ARB_TRY(flush());
   std::FILE* f = file_.release();
   if (std::fclose(f) != 0) return error(path_ + ": close failed: " + std::strerror(errno));

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -18,12 +19,17 @@ struct WriterOptions {
   bool resume = false;            // keep an existing file's complete lines; otherwise start empty
   std::string id_field = "id";    // the field of an output row that names its input row
   size_t flush_every = 1;         // rows per flush (1: every line reaches the OS as it is written)
+  // A fresh (not resumed) file is emptied when the first line is written (or at close, when there is
+  // none), not at open: a run that fails before its first line (a bad first row, a bad option found
+  // late) leaves the old file as it was. Called right after the file is emptied, before any line.
+  std::function<Status()> on_emptied;
 };
 
 class JsonlWriter {
  public:
   // With resume, a last line without its "\n" (a write cut short) is cut off the file, and every
-  // complete line must parse and carry `id_field`, or open fails naming the line.
+  // complete line must parse and carry `id_field`, or open fails naming the line. Without it, the file is
+  // opened (created if missing) but emptied only when the first line comes.
   static Result<JsonlWriter> open(const std::string& path, const WriterOptions& options = {});
 
   // True when a resumed file already holds the row with this id: the caller skips it.
@@ -53,7 +59,11 @@ class JsonlWriter {
   };
   std::string path_;
   WriterOptions options_;
+  // Empties a fresh file before its first line (see WriterOptions::on_emptied).
+  Status begin();
+
   std::unique_ptr<std::FILE, FileCloser> file_;
+  bool emptied_ = false;  // a fresh file has been emptied (a resumed one never is)
   std::unordered_set<std::string> done_ids_;
   std::vector<ResumedLine> resumed_lines_;
   size_t unflushed_ = 0;

@@ -130,13 +130,16 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
   data::WriterOptions writer_options;
   writer_options.resume = options.resume;
   writer_options.flush_every = 1 << 30;  // flushed once per chunk, after its lines are all written
+  // A fresh output is emptied when its first line comes, and its record written then; a resumed one is
+  // read now, and its record (where it had none) written now.
+  if (!options.resume) writer_options.on_emptied = options.on_output_opened;
   std::optional<data::JsonlWriter> writer;
   if (!options.output.empty()) {
     ARB_ASSIGN(auto opened, data::JsonlWriter::open(options.output, writer_options));
     writer.emplace(std::move(opened));
   }
   data::JsonlWriter* out = writer ? &*writer : nullptr;
-  if (out != nullptr && options.on_output_opened) ARB_TRY(options.on_output_opened());
+  if (out != nullptr && options.resume && options.on_output_opened) ARB_TRY(options.on_output_opened());
   RunSummary summary;
   if (out != nullptr && options.resume && out->done_count() > 0)
     log_info("resuming: " + std::to_string(out->done_count()) + " rows already in " + options.output);

@@ -56,8 +56,9 @@ struct RunOptions {
   // processes sharing a dataset. Another shard's rows are read and passed over, not written.
   int64_t shard = 0, shards = 1;
   std::string progress_label = "scoring";
-  // Called once the output is open (a fresh one emptied, a resumed one read) and before any line is
-  // written, so that what is kept beside it (a run record) never describes an older file.
+  // Called once the output is taken over and before any line is written (a fresh one when it is emptied,
+  // as its first line comes; a resumed one once read), so that what is kept beside it (a run record) never
+  // describes an older file, and a run that fails before its first line leaves both as they were.
   std::function<Status()> on_output_opened;
 };
 

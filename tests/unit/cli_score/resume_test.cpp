@@ -227,6 +227,13 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   const RunResult no_input = run_arbiter("score -q" + llama + " -i " + dir + "/missing.jsonl -o " + out);
   EXPECT_NE(no_input.exit_code, 0);
   EXPECT_EQ(read_text(record), kept_record);
+  // So does one whose first row is bad: the output is emptied only when its first line is written.
+  std::ofstream(dir + "/bad-first.jsonl") << R"({"id": "z", "prompt": "p", "response": 5})" "\n";
+  const RunResult bad_first = run_arbiter("score -q" + qwen + " -i " + dir + "/bad-first.jsonl -o " + out);
+  EXPECT_NE(bad_first.exit_code, 0);
+  EXPECT_NE(bad_first.out.find("bad-first.jsonl:1"), std::string::npos) << bad_first.out;
+  EXPECT_EQ(read_text(record), kept_record);
+  EXPECT_EQ(count_lines(out), 3u);
   // An output that is not a file has no record beside it.
   const RunResult discarded = run_arbiter("score -q" + qwen + " -i " + dir + "/rows.jsonl -o /dev/null");
   EXPECT_EQ(discarded.exit_code, 0) << discarded.out;

@@ -99,5 +99,40 @@ TEST(Writer, InvalidUtf8IsWrittenReplacedNotThrown) {
   EXPECT_EQ(slurp(path), "{\"id\":1,\"text\":\"bad \xef\xbf\xbd\"}\n");
 }
 
+// A fresh file is emptied when its first line comes: a run that fails before it leaves the old file whole,
+// and a run that ends without lines leaves an empty one.
+TEST(Writer, AFreshFileIsEmptiedByItsFirstLineNotByOpening) {
+  const std::string path = scratch_path("old-output.jsonl");
+  const std::string old = "{\"id\": \"old\"}\n";
+  std::ofstream(path, std::ios::binary) << old;
+  int emptied = 0;
+  WriterOptions options;
+  options.on_emptied = [&]() {
+    ++emptied;
+    EXPECT_EQ(slurp(path), "");  // called once the file is empty, before the line
+    return Status::ok();
+  };
+  {
+    auto failed_early = JsonlWriter::open(path, options);
+    ASSERT_TRUE(failed_early);
+  }  // gone without a line or a close, as a run that stops on its first row
+  EXPECT_EQ(slurp(path), old);
+  EXPECT_EQ(emptied, 0);
+
+  auto writer = JsonlWriter::open(path, options);
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE(writer->write(output_row(1)));
+  ASSERT_TRUE(writer->write(output_row(2)));
+  ASSERT_TRUE(writer->close());
+  EXPECT_EQ(emptied, 1);
+  EXPECT_EQ(slurp(path), output_row(1).dump() + "\n" + output_row(2).dump() + "\n");
+
+  auto no_lines = JsonlWriter::open(path, options);
+  ASSERT_TRUE(no_lines);
+  ASSERT_TRUE(no_lines->close());
+  EXPECT_EQ(slurp(path), "");
+  EXPECT_EQ(emptied, 2);
+}
+
 }  // namespace
 }  // namespace arbiter::data
