@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "cli/model_source.h"
+#include "core/json_text.h"
 #include "core/mapped_file.h"
 #include "model/model_tokenizer.h"
 #include "text/chat_template.h"
@@ -27,8 +28,9 @@ Status run_chat_template(const ChatTemplateArgs& args) {
   }
   if (source.empty()) return error(args.model_path + ": the model has no chat template (give --template-file)");
   ARB_ASSIGN(std::string messages_text, read_file(args.messages_path));
-  nlohmann::ordered_json messages = nlohmann::ordered_json::parse(messages_text, nullptr, false);
-  if (messages.is_discarded()) return error(args.messages_path + ": invalid JSON");
+  Result<nlohmann::ordered_json> parsed = parse_json_text<nlohmann::ordered_json>(messages_text);
+  if (!parsed) return parsed.status().with_context(args.messages_path);
+  nlohmann::ordered_json messages = std::move(parsed).value();
   // Accept a bare list of messages or {"messages": [...], other context...}.
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
   if (messages.is_object() && messages.contains("messages")) {

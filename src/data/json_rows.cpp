@@ -1,5 +1,7 @@
 #include "data/json_rows.h"
 
+#include "core/json_text.h"
+
 #include <glob.h>
 
 #include <cstdio>
@@ -48,13 +50,7 @@ bool is_error_line(const nlohmann::json& row) {
   return row.is_object() && row.contains("error") && row["error"].is_string();
 }
 
-Result<nlohmann::json> parse_json(const std::string& text) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const std::exception& e) {
-    return error(std::string("malformed JSON: ") + e.what());
-  }
-}
+Result<nlohmann::json> parse_json(const std::string& text) { return parse_json_text(text); }
 
 Result<std::vector<std::string>> files_named_by(const std::string& path) {
   if (has_glob_characters(path) && !std::filesystem::exists(path)) return expand_pattern(path);

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
+
 namespace arbiter {
 
 namespace {
@@ -167,12 +169,9 @@ Status parse_labels(const json& j, ModelConfig& c, const std::string& path) {
 static Result<ModelConfig> parse_hf_config_object(const json& j, const std::string& path);
 
 Result<ModelConfig> parse_hf_config(const std::string& json_text, const std::string& path) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const std::exception& e) {
-    return error(path + ": invalid JSON: " + e.what());
-  }
+  Result<json> parsed = parse_json_text(json_text);
+  if (!parsed) return parsed.status().with_context(path);
+  json j = std::move(parsed).value();
   if (!j.is_object()) return error(path + ": expected a JSON object");
   // Fields are checked for their types where they are read; nlohmann throws on any read a check missed
   // (a number where a string belongs), and the boundary turns that into an error naming the file.

@@ -1,5 +1,7 @@
 #include "serve/request_schema.h"
 
+#include "core/json_text.h"
+
 #include "core/utf8.h"
 
 #include <cstdint>
@@ -91,34 +93,15 @@ Result<std::string> optional_string(const json& body, const char* field) {
   return string_at(body.at(field), std::string("field '") + field + "'");
 }
 
-// Request bodies are shallow; a deep one is hostile, and would make parsing and destruction recurse.
+// Request bodies are shallow; a deep one is hostile.
 constexpr int kMaxDepth = 64;
-
-bool nested_too_deep(std::string_view body) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : body) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 }  // namespace
 
 Result<json> parse_body(std::string_view body) {
   if (body.empty()) return error("the request body is empty, expected a JSON object");
   if (auto bad = utf8_first_invalid(body)) return error("the body is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
-  if (nested_too_deep(body)) return error("the JSON is nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (json_nested_deeper_than(body, kMaxDepth)) return error("the JSON is nested deeper than " + std::to_string(kMaxDepth) + " levels");
   json parsed = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     // Parse again with exceptions only to learn where it failed; nothing escapes this function.

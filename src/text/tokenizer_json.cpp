@@ -3,6 +3,7 @@
 // Components arbiter does not implement are errors naming the component, never silently skipped.
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "core/mapped_file.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
@@ -358,6 +359,7 @@ Status apply_tokenizer_config(const json& tc, const std::unordered_map<std::stri
 
 Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::string& config_path) {
   ARB_ASSIGN(std::string text, read_file(path));
+  if (json_nested_deeper_than(text, kMaxJsonDepth)) return Status::error("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::error("not a JSON object");
 

@@ -262,6 +262,22 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   EXPECT_EQ(count_lines(out), 3u);
 }
 
+// A row nested thousands deep (corrupt or hostile) is an error naming its line, in every command that
+// reads rows, not a stack overflow.
+TEST(BadRows, DeeplyNestedRowsAreRefused) {
+  const std::string dir = temp_dir("deep-rows");
+  const std::string deep = dir + "/deep.jsonl";
+  std::ofstream(deep) << R"({"id": "a", "score": 1})" "\n"
+                      << R"({"id": "b", "score": 2, "x": )" << std::string(100000, '[') << std::string(100000, ']')
+                      << "}\n";
+  for (const std::string& command : {"select -i " + deep + " --by score --top 1 -o " + dir + "/top.jsonl",
+                                     "info --data " + deep}) {
+    const RunResult r = run_arbiter(command);
+    EXPECT_EQ(r.exit_code, 1) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find("deep.jsonl:2: JSON nested deeper than 512 levels"), std::string::npos) << r.out;
+  }
+}
+
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");

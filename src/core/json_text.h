@@ -1,0 +1,34 @@
+// Parsing JSON text from files and requests: nesting is bounded before the parse, since a document nested
+// thousands deep (corrupt or hostile) makes the recursive walks over the parsed value (serializing it,
+// checking its fields) overflow the stack; and a malformed document's error says where.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace arbiter {
+
+// Far deeper than any dataset row, config or tokenizer file (conversations with content parts: about 6).
+inline constexpr int kMaxJsonDepth = 512;
+
+// Whether `text` opens more than `max_depth` arrays and objects inside one another (strings skipped).
+bool json_nested_deeper_than(std::string_view text, int max_depth);
+
+// The parsed document, or "malformed JSON: <the parser's message, with its byte position>" / "JSON nested
+// deeper than N levels".
+template <class Json = nlohmann::json>
+Result<Json> parse_json_text(std::string_view text, int max_depth = kMaxJsonDepth) {
+  if (json_nested_deeper_than(text, max_depth))
+    return error("JSON nested deeper than " + std::to_string(max_depth) + " levels");
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const std::exception& e) {
+    return error(std::string("malformed JSON: ") + e.what());
+  }
+}
+
+}  // namespace arbiter
