@@ -25,14 +25,16 @@ Value range_fn(Interpreter&, CallArgs& args) {
   int64_t stop = p.size() == 1 ? p[0] : p[1];
   int64_t step = p.size() == 3 ? p[2] : 1;
   if (step == 0) fail("range() arg 3 must not be zero");
-  // Count in floating point to stay clear of overflow on hostile bounds.
-  double count = step > 0 ? std::ceil((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step))
-                          : std::ceil((static_cast<double>(start) - static_cast<double>(stop)) / static_cast<double>(-step));
-  if (count > static_cast<double>(kMaxRange)) {
+  // Counted in 128 bits, and each item computed from its index, so that bounds near the int64 limits
+  // neither overflow nor loop forever.
+  const __int128 span = step > 0 ? static_cast<__int128>(stop) - start : static_cast<__int128>(start) - stop;
+  const __int128 stride = step > 0 ? static_cast<__int128>(step) : -static_cast<__int128>(step);
+  const __int128 count = span <= 0 ? 0 : (span + stride - 1) / stride;
+  if (count > kMaxRange) {
     fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + std::to_string(kMaxRange) + ").");
   }
   List items;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) items.push_back(Value::from_int(i));
+  for (__int128 k = 0; k < count; ++k) items.push_back(Value::from_int(static_cast<int64_t>(start + k * step)));
   return Value::from_list(std::move(items));
 }
 

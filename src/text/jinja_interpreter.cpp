@@ -1,6 +1,7 @@
 #include "text/jinja_interpreter.h"
 
 #include <cmath>
+#include <limits>
 
 #include "text/jinja_strings.h"
 
@@ -462,6 +463,12 @@ Value Interpreter::eval_binary(const Expr& e, const ScopePtr& scope) {
     if (op == "//" || op == "%") {
       if (ints) {
         if (y == 0) fail("integer division or modulo by zero");
+        // INT64_MIN / -1 does not fit (a trap on x86); Python's answer, 2**63, is past our integers.
+        if (y == -1) {
+          if (op == "%") return Value::from_int(0);
+          if (x == std::numeric_limits<int64_t>::min()) fail("integer overflow");
+          return Value::from_int(-x);
+        }
         int64_t quot = x / y, rem = x % y;
         if (rem != 0 && ((rem < 0) != (y < 0))) {
           --quot;
