@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("arbiter ") + kArbiterVersion);
   int threads = 0;
   bool verbose = false, quiet = false;
-  app.add_option("-t,--threads", threads, "worker threads (default: all cores)");
+  app.add_option("-t,--threads", threads, "worker threads (0, the default: all cores)")->check(CLI::Range(0, 4096));
   std::string cpu_matmul = "auto";
   app.add_option("--cpu-matmul", cpu_matmul,
                  "CPU matmul arithmetic: auto (bf16 dot products for bf16/f16/quantized weights where the CPU has "

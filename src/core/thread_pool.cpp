@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <system_error>
+
+#include "core/log.h"
 
 namespace arbiter {
 
@@ -28,8 +31,18 @@ ThreadPool::ThreadPool(int num_threads) {
   const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
   num_threads_ = num_threads > 0 ? num_threads : hardware;
   spins_before_sleep_ = num_threads_ <= hardware ? kSpinsBeforeSleep : 0;
-  // Thread 0 is the caller; workers are 1..n-1.
-  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  // Thread 0 is the caller; workers are 1..n-1. A system that refuses more threads (a process limit)
+  // gets a pool of those it gave.
+  for (int i = 1; i < num_threads_; ++i) {
+    try {
+      workers_.emplace_back([this, i] { worker_loop(i); });
+    } catch (const std::system_error& e) {
+      log_warn("only " + std::to_string(i) + " of " + std::to_string(num_threads_) + " threads could be started (" +
+               e.what() + "): running with " + std::to_string(i));
+      num_threads_ = i;
+      break;
+    }
+  }
 }
 
 ThreadPool::~ThreadPool() {
