@@ -17,6 +17,7 @@
 #include "core/mapped_file.h"
 #include "io/safetensors.h"
 #include "model/hf_config.h"
+#include "model/model.h"
 
 namespace arbiter {
 
@@ -104,6 +105,9 @@ Result<ConvertReport> convert_hf_to_gguf(const std::string& hf_dir, const Conver
   ARB_ASSIGN(const std::string config_text, read_file(config_path));
   ARB_ASSIGN(const ModelConfig config, parse_hf_config(config_text, config_path));
   const nlohmann::json config_json = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+  // What is converted must load: the loader holds every tensor's shape to the config (vocabulary, widths,
+  // layer count), so a config that disagrees with its weights is refused here, not in the GGUF file.
+  ARB_TRY(load_model(hf_dir).status());
   ARB_ASSIGN(auto st, SafetensorsModel::open_dir(hf_dir));
   ARB_ASSIGN(std::vector<TensorJob> jobs, plan_tensors(hf_dir, config, *st, type));
 

@@ -45,6 +45,26 @@ TEST(ConvertErrors, UnknownArchitecture) {
   expect_no_output(out);
 }
 
+// A config that disagrees with its weights (a vocabulary larger than the embedding, so many rows the
+// tokenizer metadata alone would exhaust memory) is refused before anything is written.
+TEST(ConvertErrors, AConfigThatDisagreesWithItsWeights) {
+  for (const char* vocab : {"600", "4000000000"}) {
+    const std::string dir = copy_fixture("llama", std::string("vocab-") + vocab);
+    const fs::path config = fs::path(dir) / "config.json";
+    nlohmann::json j = nlohmann::json::parse(std::ifstream(config));
+    j["vocab_size"] = std::stoll(vocab);
+    write_text(config, j.dump());
+    const std::string out = scratch_dir() + "/vocab-" + vocab + ".gguf";
+    auto r = convert_to(dir, out);
+    ASSERT_FALSE(r.is_ok()) << vocab;
+    EXPECT_NE(r.message().find("tensor 'model.embed_tokens.weight' has shape [512, 64], expected [" + std::string(vocab) +
+                               ", 64]"),
+              std::string::npos)
+        << r.message();
+    expect_no_output(out);
+  }
+}
+
 TEST(ConvertErrors, MissingTensor) {
   // The llama weights rewritten without layer 1's down projection.
   const std::string dir = copy_fixture("llama", "missing-tensor");
