@@ -154,7 +154,8 @@ const CommandRegistration kServeRegistration({
       sub.add_option("--max-body-bytes", args->server.max_body_bytes, "request body limit; larger is 413")->default_val(8 << 20);
       sub.add_option("--max-sequence-tokens", args->max_sequence_tokens,
                      "longest sequence accepted; longer is 400 (default: --max-length)");
-      sub.add_option("--max-length", args->max_length, "formatted conversations are truncated to this (default: the model's context)");
+      sub.add_option("--max-length", args->max_length, "formatted conversations are truncated to this (default: the model's context)")
+          ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
       sub.add_option("--truncation", args->truncation, "prompt-left (keep the response), right, or error")->default_val("prompt-left");
       sub.add_option("--chat-template", args->chat_template_file, "a Jinja chat template file to use instead of the model's");
       sub.add_option("--chat-template-kwargs", args->chat_template_kwargs,

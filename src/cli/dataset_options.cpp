@@ -21,7 +21,8 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
   sub.add_flag("--resume", a.resume, "keep the rows already in --output and append the rest");
   sub.add_option("--on-error", a.on_error, "a bad row: fail (stop) or skip (an error line in its place)")
       ->default_val("fail");
-  sub.add_option("--max-length", a.max_length, "maximum tokens per sequence (default: the model's context length)");
+  sub.add_option("--max-length", a.max_length, "maximum tokens per sequence (default: the model's context length)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   sub.add_option("--truncation", a.truncation, "prompt-left (keep the response), right, or error")
       ->default_val("prompt-left");
   sub.add_option("--chat-template", a.chat_template_file, "a Jinja chat template file to use instead of the model's");

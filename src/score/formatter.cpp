@@ -52,8 +52,11 @@ Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::create(con
                                                                              const FormatterOptions& options) {
   auto f = std::make_shared<ConversationFormatter>();
   ARB_ASSIGN(f->tokenizer_, load_model_tokenizer(model));
-  f->max_length_ = options.max_length > 0 ? options.max_length : model.config.max_position_embeddings;
-  if (f->max_length_ <= 1) f->max_length_ = 4096;
+  if (options.max_length < 0) return error("--max-length must be positive, got " + std::to_string(options.max_length));
+  // Not given: the model's context, or 4096 where the model does not say.
+  f->max_length_ = options.max_length > 0                     ? options.max_length
+                   : model.config.max_position_embeddings > 1 ? model.config.max_position_embeddings
+                                                              : 4096;
   f->truncation_ = options.truncation;
   if (!options.plain) {
     const TextAssets assets = describe_text_assets(model);

@@ -278,6 +278,21 @@ TEST(BadRows, DeeplyNestedRowsAreRefused) {
   }
 }
 
+// --max-length is held to as given, down to one token; a length that is no length is refused.
+TEST(BadRows, EveryMaximumLengthIsHeldTo) {
+  const std::string dir = temp_dir("max-length");
+  std::ofstream(dir + "/rows.jsonl") << R"({"id": "a", "prompt": "hi there", "response": "yo"})" "\n";
+  const std::string score = "score -q -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  const RunResult one = run_arbiter(score + " --max-length 1 --truncation error");
+  EXPECT_NE(one.exit_code, 0);
+  EXPECT_NE(one.out.find("exceeds the maximum length 1"), std::string::npos) << one.out;
+  for (const char* bad : {"0", "-5"}) {
+    const RunResult r = run_arbiter(score + " --max-length " + bad);
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.out.find("--max-length: Value " + std::string(bad) + " not in range 1"), std::string::npos) << r.out;
+  }
+}
+
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");
