@@ -1,6 +1,8 @@
 #include "convert/tensor_encode.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstring>
 
 #include "convert/gguf_stream_writer.h"
@@ -56,6 +58,10 @@ Result<std::vector<uint8_t>> encode_tensor(const TensorJob& job, ThreadPool& poo
     return out;
   }
 
+  // A block type has no code for NaN or infinity: its scale would turn such a value into some finite one, and
+  // a broken checkpoint into a working-looking file. Float types keep them as they are.
+  const bool block_type = dtype_info(job.dtype).block_elems > 1;
+  std::atomic<int64_t> first_non_finite{-1};
   pool.parallel_for(size_t(rows), 1, [&](int, size_t begin, size_t end) {
     std::vector<float> row(static_cast<size_t>(cols)), permuted;
     for (size_t r = begin; r < end; ++r) {
@@ -69,9 +75,17 @@ Result<std::vector<uint8_t>> encode_tensor(const TensorJob& job, ThreadPool& poo
       if (job.add != 0.0f) {
         for (float& v : row) v += job.add;
       }
+      if (block_type && !std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); })) {
+        int64_t none = -1;
+        first_non_finite.compare_exchange_strong(none, int64_t(from));
+        continue;
+      }
       quantize_row(job.dtype, row.data(), out.data() + r * out_row_bytes, cols);
     }
   });
+  if (const int64_t bad = first_non_finite.load(); bad >= 0)
+    return error("tensor '" + where + "' row " + std::to_string(bad) + " holds a NaN or infinite value, which " +
+                 dtype_name(job.dtype) + " cannot keep: the source is broken (a float type keeps such values as they are)");
   return out;
 }
 

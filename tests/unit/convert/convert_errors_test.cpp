@@ -1,6 +1,8 @@
 // Bad input gives an error that names the problem, and never leaves a file (partial or temporary) at
 // the output path.
 #include <fstream>
+#include <limits>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -84,6 +86,37 @@ TEST(ConvertErrors, MissingTensor) {
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.message().find("missing tensor 'model.layers.1.mlp.down_proj.weight'"), std::string::npos) << r.message();
   expect_no_output(out);
+}
+
+// A NaN in the weights: a block type has no code for it, so quantizing is refused, naming the tensor; a
+// float type keeps it (a broken checkpoint stays visibly broken either way).
+TEST(ConvertErrors, ANonFiniteWeightIsNotQuantizedAway) {
+  const std::string dir = copy_fixture("llama", "nan-weight");
+  const fs::path weights = fs::path(dir) / "model.safetensors";
+  auto source = SafetensorsFile::open(hf_fixture("llama") + "/model.safetensors");
+  ASSERT_TRUE(source.is_ok()) << source.message();
+  std::vector<OwnedTensor> tensors;
+  for (const TensorView& t : (*source)->tensors()) {
+    const auto* bytes = static_cast<const uint8_t*>(t.data);
+    tensors.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes, bytes + t.nbytes)});
+    if (t.name == "model.layers.1.mlp.up_proj.weight") {
+      ASSERT_EQ(t.dtype, DType::F32);
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      std::memcpy(tensors.back().bytes.data() + 3 * t.shape[1] * sizeof(float), &nan, sizeof nan);  // row 3
+    }
+  }
+  fs::remove(weights);
+  ASSERT_TRUE(write_safetensors(weights.string(), tensors).is_ok());
+  for (const char* type : {"q8_0", "q4_K_M"}) {
+    const std::string out = scratch_dir() + "/nan-" + type + ".gguf";
+    auto r = convert_to(dir, out, type);
+    ASSERT_FALSE(r.is_ok()) << type;
+    EXPECT_NE(r.message().find("tensor 'model.layers.1.mlp.up_proj.weight' row 3 holds a NaN or infinite value"),
+              std::string::npos)
+        << r.message();
+    expect_no_output(out);
+  }
+  EXPECT_TRUE(convert_to(dir, scratch_dir() + "/nan-f16.gguf", "f16").is_ok());
 }
 
 // Well-formed JSON with values of the wrong type: an added token whose content is a number, a chat
