@@ -31,8 +31,9 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
   sub.add_flag("--plain", a.plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
   sub.add_option("--batch-tokens", a.batch_tokens,
                  "tokens computed per forward pass (a prefix its sequences share counts once; 0, the default: 4096 "
-                 "on the CPU, 16384 on a GPU)");
-  sub.add_option("--limit", a.limit, "only the first N rows");
+                 "on the CPU, 16384 on a GPU)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 30));
+  sub.add_option("--limit", a.limit, "only the first N rows")->check(CLI::Range(int64_t(1), int64_t(1) << 62));
 }
 
 void add_shard_option(CLI::App& sub, DatasetArgs& a) {

@@ -74,6 +74,12 @@ Result<ScoreTokens> resolve_score_tokens(const Tokenizer& tokenizer, const std::
 Result<ScoreTokens> score_tokens_from_ids(const Tokenizer* tokenizer, const std::vector<int32_t>& ids,
                                           const std::vector<double>& values) {
   if (ids.size() < 2) return error("score tokens: need at least two ids");
+  // One token for two scores would split its probability between them.
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (size_t j = i + 1; j < ids.size(); ++j)
+      if (ids[i] == ids[j])
+        return error("score tokens: id " + std::to_string(ids[i]) + " is given twice (scores " + std::to_string(i + 1) +
+                     " and " + std::to_string(j + 1) + ")");
   ScoreTokens st;
   st.ids = ids;
   st.values = values;

@@ -293,6 +293,26 @@ TEST(BadRows, EveryMaximumLengthIsHeldTo) {
   }
 }
 
+// Options whose values mean nothing are refused, not read as their defaults.
+TEST(BadRows, OptionsThatMeanNothingAreRefused) {
+  const std::string dir = temp_dir("meaningless-options");
+  std::ofstream(dir + "/rows.jsonl") << R"({"id": "a", "prompt": "hi there", "response": "yo"})" "\n";
+  const std::string judge = "judge -q -m " + kShared + "/fixtures/gguf/llama.f32.gguf -i " + dir + "/rows.jsonl -o " +
+                            dir + "/out.jsonl";
+  const std::pair<std::string, std::string> cases[] = {
+      {" --limit 0", "--limit: Value 0 not in range 1"},
+      {" --limit -1", "--limit: Value -1 not in range 1"},
+      {" --batch-tokens -1", "--batch-tokens: Value -1 not in range 0"},
+      {" --score-token-ids 1,1", "score tokens: id 1 is given twice (scores 1 and 2)"},
+  };
+  for (const auto& [option, message] : cases) {
+    const RunResult r = run_arbiter(judge + option);
+    EXPECT_NE(r.exit_code, 0) << option;
+    EXPECT_NE(r.out.find(message), std::string::npos) << option << "\n" << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out.jsonl"));
+}
+
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");
