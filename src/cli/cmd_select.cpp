@@ -23,8 +23,10 @@ const CommandRegistration kSelectRegistration({
       return [o, threshold]() -> Status {
         o->has_threshold = threshold->count() > 0;
         ARB_ASSIGN(SelectSummary s, select_rows(*o));
-        std::fprintf(stderr, "kept %zu of %zu rows (cutoff %s = %g; %zu rows without a score) -> %s\n", s.kept, s.rows,
-                     o->field.c_str(), s.cutoff, s.without_score, o->output_path.c_str());
+        char cutoff[96] = "none reached the cutoff";
+        if (s.kept > 0) std::snprintf(cutoff, sizeof cutoff, "cutoff %s = %g", o->field.c_str(), s.cutoff);
+        std::fprintf(stderr, "kept %zu of %zu rows (%s; %zu rows without a score) -> %s\n", s.kept, s.rows, cutoff,
+                     s.without_score, o->output_path.c_str());
         return Status::ok();
       };
     },

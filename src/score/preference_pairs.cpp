@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "data/json_rows.h"
@@ -67,7 +68,8 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
       auto scores = response_scores(row.value, o.field);
       if (!scores) return scores.status().with_context(scored.where(row));
       const std::string id = data::row_id_string(row.value["id"]);
-      scores_by_id[id] = std::move(scores).value();
+      if (!scores_by_id.emplace(id, std::move(scores).value()).second)
+        return error(scored.where(row) + ": id '" + id + "' appears twice in the scored file");
       if (const auto digest = row.value.find("row_digest"); digest != row.value.end() && digest->is_string())
         digests_by_id[id] = digest->get<std::string>();
     }
@@ -78,6 +80,7 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
   ARB_ASSIGN(data::JsonlWriter writer, data::JsonlWriter::open(o.output_path, {}));
   PairsSummary summary;
   size_t matched = 0;
+  std::set<std::string> paired_ids;
   data::Example ex;
   while (true) {
     ARB_ASSIGN(const bool got, dataset.next(ex));
@@ -88,6 +91,9 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
       ++summary.not_scored;
       continue;
     }
+    if (!paired_ids.insert(ex.id).second)
+      return error(o.data_path + ": id '" + ex.id + "' appears twice in the dataset (row " + std::to_string(ex.row_index + 1) +
+                   "): its scores would make two pairs");
     ++matched;
     // A row without an id is matched by its index, which any dataset has: its digest says it is the same row.
     if (const auto digest = digests_by_id.find(ex.id); digest != digests_by_id.end() && digest->second != data::row_digest(ex))

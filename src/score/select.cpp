@@ -12,7 +12,10 @@
 
 namespace arbiter {
 
-const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string& path) {
+namespace {
+
+// What the dotted `path` names in `row` (of whatever type), or null.
+const nlohmann::json* field_at(const nlohmann::json& row, const std::string& path) {
   const nlohmann::json* node = &row;
   for (size_t start = 0; start <= path.size();) {
     size_t end = path.find('.', start);
@@ -22,7 +25,16 @@ const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string
     node = &(*node)[key];
     start = end + 1;
   }
-  return node->is_number() ? node : nullptr;
+  return node;
+}
+
+bool field_present(const nlohmann::json& row, const std::string& path) { return field_at(row, path) != nullptr; }
+
+}  // namespace
+
+const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string& path) {
+  const nlohmann::json* node = field_at(row, path);
+  return node != nullptr && node->is_number() ? node : nullptr;
 }
 
 namespace {
@@ -47,15 +59,41 @@ Result<SelectSummary> select_rows(const SelectOptions& o) {
   summary.rows = scored.size();
   std::vector<size_t> candidates;
   std::vector<double> values(scored.size(), 0);
+  if (o.has_threshold && !std::isfinite(o.threshold))
+    return error("--threshold must be a finite number, not " + std::to_string(o.threshold));
   for (size_t i = 0; i < scored.size(); ++i) {
+    const std::string where = o.scored_path + ":" + std::to_string(i + 1);
+    if (!scored[i].is_object()) return error(where + ": a scored line must be a JSON object, not " + scored[i].type_name());
     const nlohmann::json* v = numeric_field(scored[i], o.field);
-    if (v == nullptr || !std::isfinite(v->get<double>())) {
+    if (v == nullptr) {
+      // An error line, or a row the run could not score that way: no score to rank by.
+      if (!data::is_error_line(scored[i]) && field_present(scored[i], o.field))
+        return error(where + ": field '" + o.field + "' is not a number");
+      ++summary.without_score;
+      continue;
+    }
+    if (!std::isfinite(v->get<double>())) {
       ++summary.without_score;
       continue;
     }
     values[i] = v->get<double>();
     candidates.push_back(i);
   }
+  // One row scored twice (shards concatenated with an overlap) would be kept, or counted, twice.
+  std::map<std::string, size_t> scored_line;
+  for (size_t i = 0; i < scored.size(); ++i)
+    if (scored[i].contains("id"))
+      if (const auto [it, fresh] = scored_line.emplace(data::row_id_string(scored[i]["id"]), i); !fresh)
+        return error(o.scored_path + ": id '" + it->first + "' appears twice (lines " + std::to_string(it->second + 1) +
+                     " and " + std::to_string(i + 1) + ")");
+  if (candidates.empty() && !scored.empty())
+    return error(o.scored_path + ": no line has a number in '" + o.field + "' (the fields a line has: " +
+                 [&] {
+                   std::string names;
+                   for (const auto& [key, value] : scored.front().items()) names += (names.empty() ? "" : ", ") + key;
+                   return names;
+                 }() +
+                 ")");
   if (candidates.empty()) return error(o.scored_path + ": no row has a numeric field '" + o.field + "'");
 
   // Best first; ties keep file order, so the selection is deterministic.
@@ -92,10 +130,15 @@ Result<SelectSummary> select_rows(const SelectOptions& o) {
     ARB_ASSIGN(source, read_all(o.data_path));
     // Match by id when the dataset has ids, else by position.
     const bool by_id = !source.empty() && source[0].is_object() && source[0].contains("id");
+    // An id twice in the dataset would pick one of two rows silently (1 and "1" are one id, as the writer
+    // compares them).
     std::map<std::string, size_t> index;
     if (by_id)
       for (size_t i = 0; i < source.size(); ++i)
-        if (source[i].contains("id")) index[data::row_id_string(source[i]["id"])] = i;
+        if (source[i].contains("id"))
+          if (const auto [it, fresh] = index.emplace(data::row_id_string(source[i]["id"]), i); !fresh)
+            return error(o.data_path + ": id '" + it->first + "' appears twice (rows " + std::to_string(it->second + 1) +
+                         " and " + std::to_string(i + 1) + ")");
     std::vector<nlohmann::json> picked;
     for (size_t i : chosen) {
       const std::string id = scored[i].contains("id") ? data::row_id_string(scored[i]["id"]) : std::to_string(i);

@@ -113,6 +113,65 @@ TEST_F(Pairs, MismatchesAreErrorsNamingTheRow) {
   EXPECT_EQ(read_jsonl(*dir_ + "/samples.jsonl").size(), 4u);  // untouched
 }
 
+// An id twice, in the scores or in the dataset, would pair one row's scores with another's texts, or write
+// one row's pair twice: refused, naming the id.
+TEST_F(Pairs, AnIdTwiceIsRefused) {
+  const auto lines = read_jsonl(*dir_ + "/scored.jsonl");
+  {
+    std::ofstream twice(*dir_ + "/scored-twice.jsonl");
+    for (const auto& line : lines) twice << line.dump() << "\n";
+    twice << lines[1].dump() << "\n";
+    std::ofstream data_twice(*dir_ + "/samples-twice.jsonl");
+    const auto rows = read_jsonl(*dir_ + "/samples.jsonl");
+    for (const auto& row : rows) data_twice << row.dump() << "\n";
+    data_twice << rows[0].dump() << "\n";
+  }
+  auto scored_twice = run_arbiter("pairs -i " + *dir_ + "/scored-twice.jsonl --data " + *dir_ +
+                                  "/samples.jsonl --field response=samples -o " + *dir_ + "/twice.jsonl");
+  EXPECT_NE(scored_twice.exit_code, 0);
+  EXPECT_NE(scored_twice.out.find("scored-twice.jsonl:5: id 's1' appears twice in the scored file"), std::string::npos)
+      << scored_twice.out;
+  auto data_twice = run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ +
+                                "/samples-twice.jsonl --field response=samples -o " + *dir_ + "/twice.jsonl");
+  EXPECT_NE(data_twice.exit_code, 0);
+  EXPECT_NE(data_twice.out.find("samples-twice.jsonl: id 's0' appears twice in the dataset (row 5)"), std::string::npos)
+      << data_twice.out;
+
+  // select --data: the same, and 1 and "1" are one id.
+  std::ofstream(*dir_ + "/one-two.jsonl") << R"({"id": 1, "score": 1})" "\n" << R"({"id": "1", "score": 3})" "\n";
+  auto select_twice = run_arbiter("select -i " + *dir_ + "/one-two.jsonl --by score --top 5 -o " + *dir_ + "/top.jsonl");
+  EXPECT_NE(select_twice.exit_code, 0);
+  EXPECT_NE(select_twice.out.find("one-two.jsonl: id '1' appears twice (lines 1 and 2)"), std::string::npos)
+      << select_twice.out;
+  auto select_data_twice = run_arbiter("select -i " + *dir_ + "/scored.jsonl --by score --top 1 --data " + *dir_ +
+                                       "/samples-twice.jsonl -o " + *dir_ + "/top.jsonl");
+  EXPECT_NE(select_data_twice.exit_code, 0);
+  EXPECT_NE(select_data_twice.out.find("samples-twice.jsonl: id 's0' appears twice (rows 1 and 5)"), std::string::npos)
+      << select_data_twice.out;
+}
+
+// select: a line that is not an object, a score that is not a number, a field no line has, a threshold
+// that is no number: each an error naming it, not rows counted "without a score".
+TEST_F(Pairs, SelectRefusesWhatItCannotRank) {
+  const std::string out = " -o " + *dir_ + "/sel.jsonl";
+  std::ofstream(*dir_ + "/array-line.jsonl") << R"({"id": "a", "score": 1})" "\n[1, 2]\n";
+  std::ofstream(*dir_ + "/string-score.jsonl") << R"({"id": "a", "score": 1})" "\n" << R"({"id": "b", "score": "high"})" "\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"select -i " + *dir_ + "/array-line.jsonl --by score --top 1", "array-line.jsonl:2: a scored line must be a JSON object, not array"},
+      {"select -i " + *dir_ + "/string-score.jsonl --by score --top 1", "string-score.jsonl:2: field 'score' is not a number"},
+      {"select -i " + *dir_ + "/scored.jsonl --by lager --top 1", "no line has a number in 'lager'"},
+      {"select -i " + *dir_ + "/scored.jsonl --by score --threshold nan", "--threshold must be a finite number"},
+  };
+  for (const auto& [command, message] : cases) {
+    const RunResult r = run_arbiter(command + out);
+    EXPECT_NE(r.exit_code, 0) << command;
+    EXPECT_NE(r.out.find(message), std::string::npos) << command << "\n" << r.out;
+  }
+  const RunResult none = run_arbiter("select -i " + *dir_ + "/scored.jsonl --by score --threshold 1e9" + out);
+  ASSERT_EQ(none.exit_code, 0) << none.out;
+  EXPECT_NE(none.out.find("kept 0 of 4 rows (none reached the cutoff;"), std::string::npos) << none.out;
+}
+
 TEST_F(Pairs, ErrorLinesAreRowsNotScored) {
   // s0 failed in the scoring run: an error line in its place.
   {
