@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -100,11 +101,14 @@ Status run_lager(const LagerArgs& args) {
     if (s.step % curve_every == 0 || s.step == s.total_steps)
       loss_curve.push_back({{"step", s.step}, {"epoch", s.epoch}, {"loss", s.batch_loss}, {"epoch_mean", s.epoch_mean_loss}});
   }));
-  ARB_TRY(train::save_lager_weights(args.out, weights));
-
+  // The report first: a run that cannot report (too few rows on a side) leaves an older --out as it was.
   const std::vector<size_t>& eval_rows = held_out ? split.validation : split.train;
   auto report = train::lager_report(rows, eval_rows, weights);
-  if (!report) return report.status().with_context(args.input);
+  if (!report)
+    return report.status().with_context(args.input + " (" + std::to_string(eval_rows.size()) + " " +
+                                        (held_out ? "validation" : "training") + " rows of " +
+                                        std::to_string(rows.size()) + ")");
+  ARB_TRY(train::save_lager_weights(args.out, weights));
   const std::string on = held_out ? "validation" : "training";
   print_line("final loss " + fixed(weights.train.final_loss, 4) + ", a " + fixed(weights.a, 4) + " -> " + args.out);
   if (report->listwise) {
@@ -383,7 +387,12 @@ CommandRunner setup_train(CLI::App& sub) {
   h->add_option("--out", head->out, "HEAD.safetensors to write")->required();
   h->add_option("--attributes", head->attributes, "regression targets: all, or a comma list of label names")
       ->capture_default_str();
-  h->add_option("--ridge", head->ridge, "closed-form ridge regression with this lambda instead of Adam");
+  h->add_option("--ridge", head->ridge, "closed-form ridge regression with this lambda instead of Adam")
+      ->check([](const std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        return end != text.c_str() && *end == '\0' && std::isfinite(v) && v >= 0 ? "" : "must be a finite number >= 0";
+      });
   h->add_option("--regression-features", head->regression_features,
                 "combined: rated rows (R = 1, label.helpfulness) for the regression stage");
   h->add_option("--expo-alpha", head->expo_alpha, "combined: ExPO theta1 + alpha (theta1 - theta0); 0 = off")

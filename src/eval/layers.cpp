@@ -40,6 +40,9 @@ Status check_layer_shapes(const std::vector<LayerRow>& rows) {
     if (row.score_values.size() != n_scores)
       return error(where + ": " + std::to_string(row.score_values.size()) + " score values, row 0 has " +
                    std::to_string(n_scores));
+    // Equal values give one expected score whatever the logits: a correlation of rounding noise.
+    if (std::all_of(row.score_values.begin(), row.score_values.end(), [&](double v) { return v == row.score_values[0]; }))
+      return error(where + ": score_values are all equal: the expected score is the same whatever the judge says");
     for (const auto& logits : row.per_layer_logits) {
       if (logits.size() != n_scores)
         return error(where + ": a layer has " + std::to_string(logits.size()) + " logits for " +

@@ -220,10 +220,18 @@ Status merge_labels_file(FeatureSet& set, const std::string& path, const std::ve
     } else if (target >= size_t(set.rows)) {
       return error(path + ": more rows than the features' " + std::to_string(set.rows));
     }
+    if (seen[target])
+      return error(reader.where(row) + ": a second row for feature row " + std::to_string(target) +
+                   (set.ids.empty() ? "" : " (id '" + set.ids[target] + "')") + ": which label holds?");
     for (const std::string& name : names) {
       if (!row.value.is_object() || !row.value.contains(name) || !row.value[name].is_number())
         return error(reader.where(row) + ": field '" + name + "' missing or not a number");
-      found[name][target] = row.value[name].get<double>();
+      const double value = row.value[name].get<double>();
+      // Labels are kept as F32 in features files: a larger one would be infinite there.
+      if (!std::isfinite(value) || std::fabs(value) > std::numeric_limits<float>::max())
+        return error(reader.where(row) + ": field '" + name + "' (" + row.value[name].dump() +
+                     ") is outside what a label can be (a finite 32-bit float)");
+      found[name][target] = value;
     }
     seen[target] = true;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 
@@ -121,6 +122,17 @@ Status check_layer_rows(const std::vector<eval::LayerRow>& rows) {
   }
   for (double v : values)
     if (!std::isfinite(v)) return error("score_values are not finite");
+  const auto [lowest, highest] = std::minmax_element(values.begin(), values.end());
+  if (*lowest == *highest) return error("score_values are all equal: the expected score is the same whatever the logits");
+  // The fit pulls each row's expected score toward its human score: one no mixture of the values reaches
+  // (another scale: 1-10 labels for 1-5 tokens) only pushes the weights to an edge.
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (rows[i].human < *lowest || rows[i].human > *highest) {
+      char range[96];
+      std::snprintf(range, sizeof range, "%g..%g", *lowest, *highest);
+      return error("row " + std::to_string(i) + ": the human score " + std::to_string(rows[i].human) +
+                   " is outside the score values " + range + ": put the labels on the judge's scale");
+    }
   return Status::ok();
 }
 

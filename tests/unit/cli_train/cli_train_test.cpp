@@ -183,6 +183,62 @@ TEST_F(CliTrain, HeadErrors) {
   r = run_arbiter("train head --features " + scratch_path("missing.safetensors") + " --out " + scratch_path("x"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("missing.safetensors"), std::string::npos) << r.out;
+
+  // A ridge that is no ridge is refused, not taken as "train with Adam".
+  for (const char* ridge : {"-1", "nan"}) {
+    r = run_arbiter("train head --features " + rated + " --attributes helpfulness --ridge " + ridge + " --out " + scratch_path("x"));
+    EXPECT_NE(r.exit_code, 0) << ridge;
+    EXPECT_NE(r.out.find("--ridge: must be a finite number >= 0"), std::string::npos) << r.out;
+  }
+  // Labels: one id twice, or a value no F32 label holds.
+  {
+    std::ifstream in(labels);
+    std::string first;
+    std::getline(in, first);
+    std::ofstream(scratch_path("labels-twice.jsonl")) << std::ifstream(labels).rdbuf() << first << "\n";
+    std::ofstream(scratch_path("labels-huge.jsonl")) << R"({"id": 0, "helpfulness": 1e300})" "\n";
+  }
+  r = run_arbiter("train head --features " + rated + " --labels " + scratch_path("labels-twice.jsonl") +
+                  " --attributes helpfulness --out " + scratch_path("x"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("labels-twice.jsonl:301: a second row for feature row 0 (id '0')"), std::string::npos) << r.out;
+  r = run_arbiter("train head --features " + rated + " --labels " + scratch_path("labels-huge.jsonl") +
+                  " --attributes helpfulness --out " + scratch_path("x"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("labels-huge.jsonl:1: field 'helpfulness' (1e+300) is outside what a label can be"), std::string::npos)
+      << r.out;
+}
+
+// LAGER's fit needs labels on the judge's scale and score values that differ; and a run that cannot report
+// leaves an older --out as it was.
+TEST_F(CliTrain, LagerRefusesLabelsItCannotFit) {
+  const std::string out = scratch_path("lager-kept.json");
+  auto rows = [](double human, const json& values, int n = 4) {
+    json logits = json::array({json::array({0.1, 0.2, 0.3}), json::array({0.3, 0.2, 0.1})});
+    std::string text;
+    for (int i = 0; i < n; ++i)
+      text += json{{"id", i}, {"score_values", values}, {"per_layer_logits", logits}, {"human", i == 0 ? human : 2.0}}.dump() + "\n";
+    return text;
+  };
+  std::ofstream(scratch_path("outside.jsonl")) << rows(7.0, {1, 2, 3});
+  std::ofstream(scratch_path("equal.jsonl")) << rows(3.0, {3, 3, 3});
+  std::ofstream(scratch_path("two.jsonl")) << rows(1.0, {1, 2, 3}, 2);  // a split of 1 and 1 reports on neither
+  std::ofstream(out) << "old";
+  const std::pair<std::string, std::string> cases[] = {
+      {"outside.jsonl", "row 0: the human score 7.000000 is outside the score values 1..3"},
+      {"equal.jsonl", "score_values are all equal"},
+      {"two.jsonl --validation-fraction 0.95", "(1 training rows of 2): need at least 2 rows, got 1"},
+  };
+  for (const auto& [input, message] : cases) {
+    const RunResult r = run_arbiter("train lager --input " + scratch_path(input) + " --human-field human --out " + out);
+    EXPECT_NE(r.exit_code, 0) << input;
+    EXPECT_NE(r.out.find(message), std::string::npos) << input << "\n" << r.out;
+    std::ifstream kept(out);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), "old") << input;
+  }
+  const RunResult layers = run_arbiter("eval layers --input " + scratch_path("equal.jsonl") + " --human-field human");
+  EXPECT_NE(layers.exit_code, 0);
+  EXPECT_NE(layers.out.find("score_values are all equal"), std::string::npos) << layers.out;
 }
 
 }  // namespace
