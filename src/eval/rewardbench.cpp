@@ -55,22 +55,32 @@ const SubsetWeight* find_v1_subset(const std::string& subset) {
 // Tallies per subset, keeping the order in which subsets first appear.
 class SubsetTally {
  public:
-  void add(const std::string& subset, bool correct, bool tie = false) {
+  // `tie_share`: what a tied row is worth where ties earn a share (v2: 1 / the completions tied at the top);
+  // v1 gives its ties the credit finish() is told.
+  void add(const std::string& subset, bool correct, bool tie = false, double tie_share = 0.0) {
     auto [it, inserted] = index_.emplace(subset, tallies_.size());
-    if (inserted) tallies_.push_back({subset, 0, 0, 0, 0.0});
+    if (inserted) {
+      tallies_.push_back({subset, 0, 0, 0, 0.0});
+      shares_.push_back(0.0);
+    }
     SubsetAccuracy& t = tallies_[it->second];
     ++t.n;
     if (correct) ++t.correct;
     if (tie) ++t.ties;
+    shares_[it->second] += tie_share;
   }
   std::vector<SubsetAccuracy> finish(double tie_credit = 0.0) {
-    for (SubsetAccuracy& t : tallies_) t.accuracy = (double(t.correct) + tie_credit * double(t.ties)) / double(t.n);
+    for (size_t i = 0; i < tallies_.size(); ++i) {
+      SubsetAccuracy& t = tallies_[i];
+      t.accuracy = (double(t.correct) + tie_credit * double(t.ties) + shares_[i]) / double(t.n);
+    }
     return tallies_;
   }
 
  private:
   std::map<std::string, size_t> index_;
   std::vector<SubsetAccuracy> tallies_;
+  std::vector<double> shares_;  // per subset: the v2 shares of tied rows
 };
 
 struct PromptStats {
@@ -104,11 +114,26 @@ double mean_of(const std::vector<double>& values) {
   return values.empty() ? 0.0 : sum / double(values.size());
 }
 
-bool row_correct(const BestOfNRow& row) {
+// A v2 row's credit: 1 when every correct completion scores above every incorrect one. With one correct
+// completion tied at the top with k - 1 others, 1 / k, as RewardBench 2 scores it (the chance that breaking
+// the tie at random picks the right one); a tie between several correct completions and an incorrect one
+// earns nothing.
+struct RowCredit {
+  bool correct = false, tie = false;
+  double tie_share = 0.0;
+};
+
+RowCredit row_credit(const BestOfNRow& row) {
   const auto split = row.scores.begin() + row.num_correct;
   const double worst_correct = *std::min_element(row.scores.begin(), split);
   const double best_incorrect = *std::max_element(split, row.scores.end());
-  return worst_correct > best_incorrect;
+  RowCredit credit;
+  credit.correct = worst_correct > best_incorrect;
+  if (row.num_correct == 1 && worst_correct == best_incorrect) {
+    credit.tie = true;
+    credit.tie_share = 1.0 / double(std::count(row.scores.begin(), row.scores.end(), worst_correct));
+  }
+  return credit;
 }
 
 Status check_row(const BestOfNRow& row, size_t index) {
@@ -231,7 +256,8 @@ Result<RewardBench2Report> score_rewardbench_v2(const std::vector<BestOfNRow>& r
       ties.push_back(rows[i]);
       continue;
     }
-    tally.add(rows[i].subset, row_correct(rows[i]));
+    const RowCredit credit = row_credit(rows[i]);
+    tally.add(rows[i].subset, credit.correct, credit.tie, credit.tie_share);
   }
   report.subsets = tally.finish();
   double total = 0.0;

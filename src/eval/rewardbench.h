@@ -8,8 +8,9 @@
 //
 // v2 (RewardBench 2): a row holds the scores of its completions, the first `num_correct` of them correct;
 // it is right when every correct completion scores strictly above every incorrect one (best-of-4: the
-// chosen one above all three rejected). The Ties subset is scored as RewardBench 2 specifies (see
-// score_ties). The overall score is the mean over subsets.
+// chosen one above all three rejected). A single correct completion tied at the top with k - 1 others earns
+// 1 / k, as RewardBench 2's scoring does (its chance under a random tie-break). The Ties subset is scored as
+// RewardBench 2 specifies (see score_ties). The overall score is the mean over subsets.
 #pragma once
 
 #include <string>
@@ -29,8 +30,8 @@ struct SubsetAccuracy {
   std::string subset;
   size_t n = 0;
   size_t correct = 0;
-  size_t ties = 0;        // v1: rows whose chosen and rejected scores are equal
-  double accuracy = 0.0;  // (correct + tie credit * ties) / n
+  size_t ties = 0;        // v1: rows whose chosen and rejected scores are equal; v2: a correct one tied at the top
+  double accuracy = 0.0;  // v1: (correct + tie credit * ties) / n; v2: (correct + each tie's 1 / k) / n
 };
 
 // What a v1 row whose chosen and rejected scores are equal counts for.

@@ -140,7 +140,11 @@ TEST(RewardBenchV2, BestOfFourAndTies) {
   ASSERT_TRUE(report) << report.message();
   ASSERT_EQ(report->subsets.size(), 2u);
   EXPECT_EQ(report->subsets[0].subset, "Factuality");
-  EXPECT_EQ(report->subsets[0].correct, 1u);  // f2 loses, f3 ties its best rejected: both wrong
+  // f2 loses; f3 ties its best rejected at the top: 1/2, as RewardBench 2's scoring gives it (the chosen
+  // score is the maximum, shared by two: (scores[0] == max) / count(max)).
+  EXPECT_EQ(report->subsets[0].correct, 1u);
+  EXPECT_EQ(report->subsets[0].ties, 1u);
+  EXPECT_DOUBLE_EQ(report->subsets[0].accuracy, (1.0 + 0.5) / 3.0);
   EXPECT_EQ(report->subsets[1].accuracy, 1.0);
   ASSERT_TRUE(report->has_ties);
   // By hand. ref:1 gap 5-2=3 (right); tied:1 spread 5-4=1, gap 4-2=2 (right); ref:2 gap 1-2=-1 (wrong);
@@ -154,7 +158,7 @@ TEST(RewardBenchV2, BestOfFourAndTies) {
   EXPECT_NEAR(t.correctness_margin, (std::tanh(1.0) - 1.0) / 2, 1e-15);
   const double ties = 0.3 * 1.0 + 0.3 * 0.5 + 0.2 * 1.0 + 0.2 * 0.5 + 0.01 * (std::tanh(1.0) - 1.0) / 2;
   EXPECT_NEAR(t.score, ties, 1e-15);
-  EXPECT_NEAR(report->overall, (1.0 / 3.0 + 1.0 + ties) / 3, 1e-15);
+  EXPECT_NEAR(report->overall, (0.5 + 1.0 + ties) / 3, 1e-15);
 }
 
 TEST(RewardBenchV2, RowWithoutIncorrectCompletionIsAnError) {
