@@ -246,6 +246,11 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
     ARB_ASSIGN(out.score_1, number_at(row.at("responses")[0], score_field));
     ARB_ASSIGN(out.score_2, number_at(row.at("responses")[1], score_field));
     ARB_ASSIGN(out.strength, number_at(row, strength_field));
+    // HelpSteer2-Preference's and HelpSteer3's scale: accuracy is reported per strength, so another scale
+    // would be bucketed wrongly.
+    if (out.strength != std::round(out.strength) || std::fabs(out.strength) > 3)
+      return error("field '" + strength_field + "' is " + row.at(strength_field).dump() +
+                   ": a preference strength is a whole number from -3 to 3");
     return out;
   }, error_rows);
 }

@@ -52,6 +52,18 @@ TEST(Preference, ReaderTakesScoredPairsAndCountsErrorLines) {
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.message().find(":1"), std::string::npos) << missing.message();
   EXPECT_NE(missing.message().find("'score'"), std::string::npos) << missing.message();
+
+  // A strength off the -3..3 scale would be counted in a bucket of its own, or rounded into another's.
+  for (const char* strength : {"7", "1.5", "-4"}) {
+    std::ofstream(path) << R"({"id": "a", "responses": [{"lager": 3.5}, {"lager": 2}], "human_preference_strength": )"
+                        << strength << "}\n";
+    auto off_scale = read_preference_pairs(path.string(), "lager", "human_preference_strength");
+    ASSERT_FALSE(off_scale) << strength;
+    EXPECT_NE(off_scale.message().find(":1: field 'human_preference_strength' is " + std::string(strength) +
+                                       ": a preference strength is a whole number from -3 to 3"),
+              std::string::npos)
+        << off_scale.message();
+  }
 }
 
 }  // namespace
