@@ -54,6 +54,8 @@ class Binder {
                     : "model.layers." + std::to_string(layer) + "." + names.hf;
   }
 
+  const std::string& file() const { return file_; }
+
   // HF checkpoints saved from a bare model lack the "model." prefix; accept both.
   const TensorView* find(const std::string& name) const {
     if (const TensorView* t = find_(name)) return t;
@@ -135,6 +137,13 @@ Status bind_layers(const Binder& b, Model& m) {
     ARB_ASSIGN(w.w_gate, b.matrix(name(kWGate), ffn, d));
     ARB_ASSIGN(w.w_up, b.matrix(name(kWUp), ffn, d));
     ARB_ASSIGN(w.w_down, b.matrix(name(kWDown), d, ffn));
+  }
+  // A layer count that says fewer layers than the file holds would run a model cut short, silently.
+  for (const LayerTensorNames* names : {&kAttnNorm, &kWq, &kWDown}) {
+    const std::string beyond = b.layer_name(c.num_layers, *names);
+    if (b.find(beyond) != nullptr)
+      return error(b.file() + ": holds tensor '" + beyond + "' past the " + std::to_string(c.num_layers) +
+                   " layers its configuration gives (block_count / num_hidden_layers)");
   }
   return Status::ok();
 }

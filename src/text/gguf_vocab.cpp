@@ -4,6 +4,8 @@
 // - model "gpt2": byte-level BPE over tokens + merges, pre-tokenizer regex chosen by tokenizer.ggml.pre.
 // Token types: control and unknown tokens are special (matched with parse_special); user-defined ones
 // are always matched.
+#include <tuple>
+
 #include "io/gguf.h"
 #include "text/sentencepiece.h"
 #include "text/tokenizer.h"
@@ -168,9 +170,21 @@ Result<std::shared_ptr<Tokenizer>> load(const GgufFile& gguf) {
   } else {
     return Status::error("tokenizer.ggml.model '" + *model + "' is not supported (llama, gpt2)");
   }
+  if (!types.empty() && types.size() != tokens.size())
+    return Status::error("tokenizer.ggml.token_type has " + std::to_string(types.size()) + " entries for " +
+                         std::to_string(tokens.size()) + " tokens");
   add_typed_tokens(config.tokens, types, config);
   config.bos_id = optional_id(gguf, "tokenizer.ggml.bos_token_id", n);
   config.eos_id = optional_id(gguf, "tokenizer.ggml.eos_token_id", n);
+  // An id the tokenizer adds to every sequence must be a token; elsewhere an unusable id is only unused.
+  for (const auto& [add_key, id_key, add_default] :
+       {std::tuple{"tokenizer.ggml.add_bos_token", "tokenizer.ggml.bos_token_id", add_bos_default},
+        std::tuple{"tokenizer.ggml.add_eos_token", "tokenizer.ggml.eos_token_id", false}}) {
+    const std::optional<int64_t> id = gguf.get_int(id_key);
+    if (gguf.get_bool(add_key).value_or(add_default) && id && (*id < 0 || *id >= n))
+      return Status::error(std::string(id_key) + " is " + std::to_string(*id) + ", outside the " + std::to_string(n) +
+                           " tokens, and " + add_key + " adds it to every sequence");
+  }
   config.pad_id = optional_id(gguf, "tokenizer.ggml.padding_token_id", n);
   config.unk_id = optional_id(gguf, "tokenizer.ggml.unknown_token_id", n);
   config.model.unk_id = config.unk_id;

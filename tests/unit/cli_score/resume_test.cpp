@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "runtime/cpu/matmul.h"
@@ -311,6 +312,34 @@ TEST(BadRows, OptionsThatMeanNothingAreRefused) {
     EXPECT_NE(r.out.find(message), std::string::npos) << option << "\n" << r.out;
   }
   EXPECT_FALSE(std::filesystem::exists(dir + "/out.jsonl"));
+}
+
+// A copy of `gguf` with the 4-byte value of metadata `key` (a u32 or i32) set to `value`.
+std::string gguf_with_u32(const std::string& gguf, const std::string& key, uint32_t value, const std::string& out) {
+  std::string bytes = read_text(gguf);
+  const size_t at = bytes.find(key);
+  EXPECT_NE(at, std::string::npos) << key;
+  std::memcpy(bytes.data() + at + key.size() + 4, &value, 4);  // the key, its u32 type, the value
+  std::ofstream(out, std::ios::binary) << bytes;
+  return out;
+}
+
+// GGUF metadata that disagrees with the file: a layer count below the layers it holds, a BOS id outside the
+// vocabulary it is added from. Each an error, not a model cut short or a sequence without its BOS.
+TEST(BadRows, GgufMetadataIsHeldToTheFile) {
+  const std::string dir = temp_dir("gguf-metadata");
+  const std::string gguf = kShared + "/fixtures/gguf/llama.f32.gguf";
+  const std::string short_count = gguf_with_u32(gguf, "llama.block_count", 2, dir + "/two-layers.gguf");
+  const RunResult cut = run_arbiter("info -m " + short_count);
+  EXPECT_NE(cut.exit_code, 0);
+  EXPECT_NE(cut.out.find("two-layers.gguf: holds tensor 'blk.2.attn_norm.weight' past the 2 layers its configuration "
+                         "gives"),
+            std::string::npos)
+      << cut.out;
+  const std::string bad_bos = gguf_with_u32(gguf, "tokenizer.ggml.bos_token_id", 99999, dir + "/bos.gguf");
+  const RunResult bos = run_arbiter("tokenize -m " + bad_bos + " --text hi");
+  EXPECT_NE(bos.exit_code, 0);
+  EXPECT_NE(bos.out.find("tokenizer.ggml.bos_token_id is 99999, outside the 512 tokens"), std::string::npos) << bos.out;
 }
 
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
