@@ -39,6 +39,10 @@ Status run_chat_template(const ChatTemplateArgs& args) {
     messages = nlohmann::ordered_json(messages["messages"]);
   }
   if (!messages.is_array()) return error(args.messages_path + ": expected a list of {role, content} messages");
+  for (size_t i = 0; i < messages.size(); ++i)
+    if (!messages[i].is_object() || !messages[i].contains("role") || !messages[i]["role"].is_string())
+      return error(args.messages_path + ": message " + std::to_string(i) + " is not a {role, content} object with a "
+                   "string role");
   if (!args.context_json.empty()) {
     auto ctx = nlohmann::ordered_json::parse(args.context_json, nullptr, false);
     if (!ctx.is_object()) return error("--context must be a JSON object");

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -46,6 +47,9 @@ MappedFile::~MappedFile() {
 }
 
 Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  // A folder opens as a stream that reads nothing: it would pass for an empty file.
+  if (std::filesystem::is_directory(path, ec)) return error(path + ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return error(path + ": cannot open: " + std::strerror(errno));
   std::ostringstream buffer;

@@ -54,7 +54,13 @@ Result<ordered_json> describe_dataset(const std::string& path) {
   while (true) {
     ARB_ASSIGN(const bool got, reader.next(row));
     if (!got) break;
-    if (rows == 0) first = row.value;
+    if (rows == 0) {
+      // Every reader takes rows as objects: a file of other values is no dataset.
+      if (!row.value.is_object())
+        return error(reader.where(row) + ": a row must be a JSON object, not " + std::string(row.value.type_name()) +
+                     " (a dataset's rows are objects with fields)");
+      first = row.value;
+    }
     ++rows;
   }
   out["rows"] = rows;

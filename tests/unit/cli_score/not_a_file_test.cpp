@@ -1,0 +1,36 @@
+// Inputs of the wrong kind: a folder given as a file, messages that are not messages, a dataset whose rows
+// are not objects. Each is an error naming what it got, never an empty result with exit 0.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "../../support/cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+TEST(WrongKindOfInput, IsNamedNotTakenAsEmpty) {
+  const std::string dir = temp_dir("wrong-kind");
+  const std::string qwen3 = kShared + "/fixtures/tokenizers/qwen3";
+  std::ofstream(dir + "/numbers.json") << "[1, 2]";
+  std::ofstream(dir + "/roleless.json") << R"([{"content": "x"}])";
+  std::ofstream(dir + "/five.jsonl") << "5\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"tokenize -m " + qwen3 + " --text-file " + dir, dir + ": is a directory, not a file"},
+      {"chat-template -m " + qwen3 + " --messages " + dir + "/numbers.json",
+       "numbers.json: message 0 is not a {role, content} object with a string role"},
+      {"chat-template -m " + qwen3 + " --messages " + dir + "/roleless.json",
+       "roleless.json: message 0 is not a {role, content} object with a string role"},
+      {"info --data " + dir + "/five.jsonl", "five.jsonl:1: a row must be a JSON object, not number"},
+  };
+  for (const auto& [command, message] : cases) {
+    const RunResult r = run_arbiter(command);
+    EXPECT_EQ(r.exit_code, 1) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << command << "\n" << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace arbiter
