@@ -1,5 +1,7 @@
 #include "model/config.h"
 
+#include <cstdint>
+
 #include <cmath>
 
 namespace arbiter {
@@ -25,16 +27,25 @@ std::string hf_score_layer_name(const ModelConfig& c) {
   return c.process_reward ? "v_head.summary" : "score";
 }
 
-std::string validate_config(const ModelConfig& c) {
+std::string validate_dimensions(const ModelConfig& c) {
   auto positive = [](int64_t v) { return v > 0; };
-  if (!positive(c.vocab_size)) return "vocab_size must be positive";
-  if (!positive(c.hidden_size)) return "hidden_size must be positive";
+  // Token ids are int32; the other bounds are far above any model's and keep a corrupt config from sizing
+  // allocations.
+  if (!positive(c.vocab_size) || c.vocab_size > INT32_MAX) return "vocab_size must be in 1..2147483647";
+  if (!positive(c.hidden_size) || c.hidden_size > (int64_t(1) << 20)) return "hidden_size must be in 1..1048576";
   if (!positive(c.num_layers) || c.num_layers > 1024) return "num_layers must be in 1..1024";
-  if (!positive(c.num_heads)) return "num_attention_heads must be positive";
+  if (!positive(c.num_heads) || c.num_heads > 65536) return "num_attention_heads must be in 1..65536";
   if (!positive(c.num_kv_heads)) return "num_key_value_heads must be positive";
   if (c.num_heads % c.num_kv_heads != 0) return "num_attention_heads must be a multiple of num_key_value_heads";
+  if (!positive(c.intermediate_size) || c.intermediate_size > (int64_t(1) << 22))
+    return "intermediate_size must be in 1..4194304";
+  return "";
+}
+
+std::string validate_config(const ModelConfig& c) {
+  auto positive = [](int64_t v) { return v > 0; };
+  if (std::string problem = validate_dimensions(c); !problem.empty()) return problem;
   if (!positive(c.head_dim)) return "head_dim must be positive";
-  if (!positive(c.intermediate_size)) return "intermediate_size must be positive";
   if (c.rope_dim <= 0 || c.rope_dim > c.head_dim || c.rope_dim % 2 != 0) return "rope dimension must be even and <= head_dim";
   if (!(c.rms_norm_eps > 0)) return "rms_norm_eps must be positive";
   if (!(c.rope_theta > 0)) return "rope_theta must be positive";

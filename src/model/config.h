@@ -104,5 +104,8 @@ std::string hf_score_layer_name(const ModelConfig& config);
 // Checks the invariants the forward pass relies on (positive sizes, heads divisible by kv heads, ...).
 // `where` names the file for the message.
 std::string validate_config(const ModelConfig& config);  // empty when valid
+// The sizes alone (vocabulary, width, layers, heads, FFN), checked as soon as they are read, before anything
+// is sized by them; empty when valid.
+std::string validate_dimensions(const ModelConfig& config);
 
 }  // namespace arbiter

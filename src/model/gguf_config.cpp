@@ -59,6 +59,8 @@ Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
     c.vocab_size = embd->shape.empty() ? 0 : embd->shape[0];
   }
 
+  if (const std::string problem = validate_dimensions(c); !problem.empty()) return error(path + ": " + problem);
+
   const std::string scaling = gguf.get_string(md.prefix + "rope.scaling.type").value_or("none");
   if (scaling == "linear") {
     c.rope_scaling = RopeScaling::kLinear;

@@ -217,7 +217,7 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
   ARB_ASSIGN(c.intermediate_size, require_int(j, "intermediate_size", path));
   ARB_ASSIGN(c.max_position_embeddings, get_int(j, "max_position_embeddings", 4096, path));
   ARB_ASSIGN(c.rms_norm_eps, get_number(j, "rms_norm_eps", 1e-6, path));
-  if (c.num_heads <= 0) return error(path + ": num_attention_heads must be positive");
+  if (const std::string problem = validate_dimensions(c); !problem.empty()) return error(path + ": " + problem);
   ARB_ASSIGN(c.head_dim, get_int(j, "head_dim", c.hidden_size / c.num_heads, path));
   c.rope_dim = c.head_dim;
   ARB_TRY(parse_rope(j, c, path));

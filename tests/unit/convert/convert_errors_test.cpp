@@ -2,6 +2,7 @@
 // the output path.
 #include <fstream>
 #include <limits>
+#include <tuple>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -47,10 +48,10 @@ TEST(ConvertErrors, UnknownArchitecture) {
   expect_no_output(out);
 }
 
-// A config that disagrees with its weights (a vocabulary larger than the embedding, so many rows the
-// tokenizer metadata alone would exhaust memory) is refused before anything is written.
+// A config that disagrees with its weights (a vocabulary larger than the embedding, whose metadata alone
+// came to a hundred megabytes) is refused before anything is written.
 TEST(ConvertErrors, AConfigThatDisagreesWithItsWeights) {
-  for (const char* vocab : {"600", "4000000000"}) {
+  for (const char* vocab : {"600", "5000000"}) {
     const std::string dir = copy_fixture("llama", std::string("vocab-") + vocab);
     const fs::path config = fs::path(dir) / "config.json";
     nlohmann::json j = nlohmann::json::parse(std::ifstream(config));
@@ -63,6 +64,25 @@ TEST(ConvertErrors, AConfigThatDisagreesWithItsWeights) {
                                ", 64]"),
               std::string::npos)
         << r.message();
+    expect_no_output(out);
+  }
+}
+
+// Sizes no model has are refused as they are read, before anything is sized by them.
+TEST(ConvertErrors, SizesNoModelHas) {
+  for (const auto& [key, value, message] : {std::tuple{"num_hidden_layers", -1, "num_layers must be in 1..1024"},
+                                            std::tuple{"hidden_size", 0, "hidden_size must be in 1..1048576"},
+                                            std::tuple{"vocab_size", -2, "vocab_size must be in 1..2147483647"},
+                                            std::tuple{"intermediate_size", 1 << 30, "intermediate_size must be in"}}) {
+    const std::string dir = copy_fixture("llama", std::string("size-") + key);
+    const fs::path config = fs::path(dir) / "config.json";
+    nlohmann::json j = nlohmann::json::parse(std::ifstream(config));
+    j[key] = value;
+    write_text(config, j.dump());
+    const std::string out = scratch_dir() + "/size-" + key + ".gguf";
+    auto r = convert_to(dir, out);
+    ASSERT_FALSE(r.is_ok()) << key;
+    EXPECT_NE(r.message().find(std::string("config.json: ") + message), std::string::npos) << r.message();
     expect_no_output(out);
   }
 }
