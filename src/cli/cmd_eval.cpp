@@ -8,6 +8,7 @@
 //   eval compare      systems scored on the same rows, with paired bootstrap intervals (cmd_eval_compare.cpp)
 // correlate, rewardbench, layers and processbench take --report DIR: report.json, report.md, one .svg per
 // figure and a self-contained report.html.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -218,6 +219,16 @@ Status run_rewardbench_v1(const RewardBenchArgs& args) {
   warn_error_rows(args.input, error_rows);
   const eval::RewardBenchReport report =
       eval::score_rewardbench_v1(rows, args.ties == "half" ? eval::TieCredit::kHalf : eval::TieCredit::kNone);
+  // Rows of no RewardBench subset (another benchmark, or another --subset-field) have no score to give.
+  if (std::none_of(report.sections.begin(), report.sections.end(), [](const eval::SectionScore& s) { return s.present; })) {
+    std::string subsets;
+    for (size_t i = 0; i < report.unknown_subsets.size() && i < 5; ++i)
+      subsets += (i ? ", " : "") + report.unknown_subsets[i];
+    return error(args.input + ": no row is in a RewardBench v1 subset (field '" + args.pref.subset + "' holds " +
+                 (subsets.empty() ? std::string("nothing") : subsets) +
+                 (report.unknown_subsets.size() > 5 ? ", ..." : "") +
+                 "): not RewardBench rows, or the subset is in another field (--subset-field)");
+  }
   if (!args.report_dir.empty())
     ARB_TRY(save_eval_report(eval::rewardbench_v1_report(rows, report, args.input), args.report_dir, args.input));
   if (args.as_json) {

@@ -94,7 +94,9 @@ nlohmann::ordered_json describe(const Model& m) {
 }
 
 Status run_info(const InfoArgs& args) {
-  if (args.model_path.empty() == args.data_path.empty()) return error("give a model (-m) or a dataset (--data)");
+  if (args.model_path.empty() && args.data_path.empty()) return error("give a model (-m) or a dataset (--data)");
+  if (!args.model_path.empty() && !args.data_path.empty())
+    return error("give a model (-m) or a dataset (--data), not both: info describes one at a time");
   nlohmann::ordered_json j;
   if (!args.data_path.empty()) {
     ARB_ASSIGN(j, data::describe_dataset(args.data_path));

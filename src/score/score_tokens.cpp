@@ -31,7 +31,7 @@ Result<ScoreTokens> resolve_score_tokens(const Tokenizer& tokenizer, const std::
   if (dots != std::string::npos) {
     int lo = 0, hi = 0;
     if (!parse_int(spec.substr(0, dots), lo) || !parse_int(spec.substr(dots + 2), hi) || hi < lo || hi - lo > 100)
-      return error("score tokens: '" + spec + "' is not a range such as 1..5");
+      return error("score tokens: '" + spec + "' is not a range such as 1..5 (ascending, at most 101 values)");
     for (int v = lo; v <= hi; ++v) {
       st.labels.push_back(std::to_string(v));
       st.values.push_back(v);

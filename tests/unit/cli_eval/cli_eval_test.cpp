@@ -308,6 +308,16 @@ TEST_F(CliEval, RmBenchFromAScoringRun) {
   EXPECT_NE(shapes.out.find("uneven.jsonl:2: 1 chosen and 3 rejected scores"), std::string::npos) << shapes.out;
 }
 
+// Rows of no RewardBench subset have no RewardBench score: an error naming the subsets found, not "nan".
+TEST_F(CliEval, RewardBenchRowsOfNoSubsetAreAnError) {
+  const std::string rows = temp_file("no-subset.jsonl", R"({"subset": "foo", "score_chosen": 1, "score_rejected": 0})" "\n");
+  const RunResult r = run_arbiter("eval rewardbench --input " + rows);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("no-subset.jsonl: no row is in a RewardBench v1 subset (field 'subset' holds foo)"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(CliEval, RewardBenchV2Detected) {
   const std::string path = temp_file("v2.jsonl",
                                      "{\"subset\": \"Math\", \"id\": \"a\", \"scores\": [3, 1, 2, 0]}\n"
