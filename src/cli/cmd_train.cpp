@@ -243,9 +243,8 @@ Status run_head(const HeadArgs& args) {
     for (std::string name; std::getline(list, name, ',');)
       if (!name.empty()) label_names.push_back(name);
   }
-  auto loaded = load_features(args.features, args.labels, label_names);
-  if (!loaded) return loaded.status().with_context(args.features);
-  const train::FeatureSet& set = *loaded;
+  // Its errors name the file they are about (the features or the labels).
+  ARB_ASSIGN(const train::FeatureSet set, load_features(args.features, args.labels, label_names));
   print_line("features " + args.features + ": " + std::to_string(set.rows) + " rows x " +
              std::to_string(set.responses) + " responses x d " + std::to_string(set.dim) +
              (set.layer.empty() ? "" : ", layer " + set.layer));

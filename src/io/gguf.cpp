@@ -203,6 +203,9 @@ class GgufParser {
       TensorView view;
       uint64_t offset = 0;
       ARB_TRY(read_tensor_info(t, view, offset));
+      if (view.name.empty())
+        return fail("tensor " + std::to_string(t) + " of " + std::to_string(tensor_count_) +
+                    " has no name (the header's tensor count may exceed the tensors it describes)");
       if (out_->tensor_index_.count(view.name)) return fail("duplicate tensor '" + view.name + "'");
       out_->tensor_index_.emplace(view.name, out_->tensors_.size());
       out_->tensors_.push_back(std::move(view));

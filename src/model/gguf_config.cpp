@@ -28,7 +28,9 @@ struct MetadataReader {
 Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
   const std::string path = gguf.path();
   auto arch_name = gguf.get_string("general.architecture");
-  if (!arch_name) return error(path + ": missing metadata 'general.architecture'");
+  if (!arch_name)
+    return error(path + (gguf.find("general.architecture") != nullptr ? ": metadata 'general.architecture' is not a string"
+                                                                       : ": missing metadata 'general.architecture'"));
   ModelConfig c;
   c.source_format = "gguf";
   if (*arch_name == "llama") c.arch = Architecture::kLlama;

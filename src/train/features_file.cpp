@@ -48,7 +48,8 @@ Result<FeatureSet> read_features_file(const std::string& path) {
   const TensorView* features = file->tensor("features");
   if (!features) return error(path + ": no tensor 'features'");
   if (features->dtype != DType::F32 || features->shape.size() != 3)
-    return error(path + ": tensor 'features' must be F32 [N, R, d], got " + features->shape_string());
+    return error(path + ": tensor 'features' must be F32 [N, R, d], got " + dtype_name(features->dtype) + " " +
+                 features->shape_string());
   set.rows = features->shape[0];
   set.responses = features->shape[1];
   set.dim = features->shape[2];

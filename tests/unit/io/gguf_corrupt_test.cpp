@@ -216,6 +216,12 @@ TEST(GgufCorrupt, TensorInfoErrorsNameTheTensor) {
   duplicate.pad(32).zeros(64);
   expect_error(duplicate, {"duplicate tensor 'w'"});
 
+  // A tensor count above the tensors described reads the data's zeros as a nameless tensor.
+  Bytes overcounted = header(3, 2, 0);
+  tensor_info(overcounted, "w", {8}, 0, 0);
+  overcounted.pad(32).zeros(256);
+  expect_error(overcounted, {"tensor 1 of 2 has no name", "tensor count may exceed"});
+
   Bytes long_name = header(3, 1, 0);
   long_name.u64(uint64_t(1) << 60).zeros(32);
   expect_error(long_name, {"tensor #0", "string length"});
