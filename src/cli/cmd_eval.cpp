@@ -364,6 +364,11 @@ Status run_layers(const LayersArgs& args) {
     std::snprintf(buf, sizeof(buf), "%5d  %s", l.layer, fixed(l.spearman, 4).c_str());
     print_line(buf);
   }
+  // Say why a correlation is undefined, as correlate does.
+  if (std::all_of(rows.begin(), rows.end(), [&](const eval::LayerRow& r) { return r.human == rows[0].human; }))
+    print_line("nan: the human labels '" + args.human_field + "' are all equal, so no correlation is defined");
+  else if (std::any_of(result->begin(), result->end(), [](const eval::LayerCorrelation& l) { return std::isnan(l.spearman); }))
+    print_line("nan: that layer's expected scores are all equal, so no correlation is defined");
   return Status::ok();
 }
 
