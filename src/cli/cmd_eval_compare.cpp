@@ -10,6 +10,8 @@
 //   --metric accuracy:    the share of chosen / rejected rows whose chosen response scores higher
 //                         (McNemar's exact test besides)
 //   --metric rewardbench: RewardBench v1's section-weighted score of such rows
+//   --metric preference:  accuracy on graded preference pairs (HelpSteer2-Preference, HelpSteer3), with
+//                         McNemar's exact test
 // Rows are paired by id; error lines, and ids some source lacks, are left out and counted.
 #include <algorithm>
 #include <cmath>
@@ -44,6 +46,7 @@ struct CompareArgs {
   std::string human_path, human_field;
   std::string metric;
   std::string id_field = "id";
+  std::string strength_field = "human_preference_strength";
   eval::PreferenceFields pref;
   int bootstrap = 1000;
   uint64_t seed = 0;
@@ -192,9 +195,73 @@ Result<Prepared> prepare_correlation(const CompareArgs& args) {
   return out;
 }
 
+// A scored file's row ids as join_sources takes them: a file whose first row has no id is known by
+// position, as a dataset without ids is.
+Result<Source> source_of(const std::string& file, const std::vector<std::string>& ids, size_t error_rows,
+                         const std::string& id_field) {
+  Source source{file, {}, error_rows};
+  const bool by_position = !ids.empty() && ids.front().empty();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!by_position && ids[i].empty())
+      return error(file + ": scored row " + std::to_string(i + 1) + " has no '" + id_field +
+                   "', where the rows before it have one: give every row an id, or none");
+    source.ids.push_back(by_position ? std::to_string(i) : ids[i]);
+  }
+  return source;
+}
+
+// Graded preference pairs (HelpSteer2-Preference, HelpSteer3): right when the response people preferred
+// scores higher; pairs people rated even (strength 0) say nothing and are left out, as eval preference does.
+Result<Prepared> prepare_graded_preferences(const CompareArgs& args) {
+  Prepared out;
+  const std::vector<std::string> fields = args.fields.empty() ? std::vector<std::string>{"score"} : args.fields;
+  out.systems = list_systems(args.preds, fields);
+  std::vector<Source> sources;
+  std::vector<std::vector<eval::PreferencePair>> read;
+  for (const System& system : out.systems) {
+    size_t error_rows = 0;
+    std::vector<std::string> ids;
+    ARB_ASSIGN(std::vector<eval::PreferencePair> pairs,
+               eval::read_preference_pairs(system.file, system.field, args.strength_field, &error_rows, &ids, args.id_field));
+    ARB_ASSIGN(Source source, source_of(system.file + " field '" + system.field + "'", ids, error_rows, args.id_field));
+    out.by_position = out.by_position && !ids.empty() && ids.front().empty();
+    sources.push_back(std::move(source));
+    read.push_back(std::move(pairs));
+  }
+  ARB_ASSIGN(const auto rows, join_sources(sources));
+  out.statistic = "accuracy on graded preferences (the preferred response scored higher; even pairs left out)";
+  std::vector<size_t> kept;  // joined rows people did not rate even
+  for (size_t r = 0; r < rows[0].size(); ++r) {
+    const double strength = read[0][rows[0][r]].strength;
+    for (size_t s = 1; s < read.size(); ++s)
+      if (read[s][rows[s][r]].strength != strength)
+        return error(sources[s].what + ": row '" + sources[s].ids[rows[s][r]] + "' has another " + args.strength_field +
+                     " than in " + sources[0].what + ": the files are not of the same pairs");
+    if (strength != 0.0) kept.push_back(r);
+  }
+  if (kept.size() < 2) return error(args.preds.front() + ": fewer than 2 pairs with a preference to compare on");
+  out.rows = kept.size();
+  for (size_t s = 0; s < read.size(); ++s) {
+    std::vector<char> right;
+    for (const size_t r : kept) {
+      const eval::PreferencePair& p = read[s][rows[s][r]];
+      right.push_back(p.strength < 0 ? p.score_1 > p.score_2 : p.score_2 > p.score_1);
+    }
+    out.right.push_back(std::move(right));
+  }
+  auto right = std::make_shared<std::vector<std::vector<char>>>(out.right);
+  out.statistic_fn = [right](size_t s, std::span<const size_t> rows) {
+    size_t correct = 0;
+    for (const size_t i : rows) correct += size_t((*right)[s][i]);
+    return double(correct) / double(rows.size());
+  };
+  return out;
+}
+
 Result<Prepared> prepare_preferences(const CompareArgs& args) {
   if (!args.fields.empty())
-    return error("--fields: accuracy and rewardbench read --chosen-field and --rejected-field of each --pred file");
+    return error("--fields: accuracy and rewardbench read --chosen-field and --rejected-field of each --pred file "
+                 "(--metric preference takes fields)");
   Prepared out;
   out.systems = list_systems(args.preds, {""});
   eval::PreferenceFields fields = args.pref;
@@ -206,16 +273,8 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
     size_t error_rows = 0;
     std::vector<std::string> ids;
     ARB_ASSIGN(std::vector<eval::PreferenceRow> rows, eval::read_preference_rows(file, fields, &error_rows, &ids));
-    Source source{file, {}, error_rows};
-    // A file whose first row has no id is known by position, as a dataset without ids is.
-    const bool by_position = !ids.empty() && ids.front().empty();
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (!by_position && ids[i].empty())
-        return error(file + ": scored row " + std::to_string(i + 1) + " has no '" + args.id_field +
-                     "', where the rows before it have one: give every row an id, or none");
-      source.ids.push_back(by_position ? std::to_string(i) : ids[i]);
-    }
-    out.by_position = out.by_position && by_position;
+    ARB_ASSIGN(Source source, source_of(file, ids, error_rows, args.id_field));
+    out.by_position = out.by_position && !ids.empty() && ids.front().empty();
     sources.push_back(std::move(source));
     read.push_back(std::move(rows));
   }
@@ -284,10 +343,13 @@ Status run_compare(CompareArgs args) {
   if (!is_correlation(args.metric) && (!args.human_field.empty() || !args.human_path.empty()))
     return error("--metric " + args.metric + " reads chosen / rejected scores: --human and --human-field are for "
                  "correlations");
-  const size_t fields = is_correlation(args.metric) ? std::max<size_t>(1, args.fields.size()) : 1;
+  const bool takes_fields = is_correlation(args.metric) || args.metric == "preference";
+  const size_t fields = takes_fields ? std::max<size_t>(1, args.fields.size()) : 1;
   if (args.preds.size() * fields < 2)
     return error("one system to compare: give several --pred files, or several --fields of one");
-  Result<Prepared> prepared = is_correlation(args.metric) ? prepare_correlation(args) : prepare_preferences(args);
+  Result<Prepared> prepared = is_correlation(args.metric)      ? prepare_correlation(args)
+                              : args.metric == "preference" ? prepare_graded_preferences(args)
+                                                            : prepare_preferences(args);
   if (!prepared) return prepared.status();
   const Prepared& p = *prepared;
 
@@ -364,8 +426,8 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
                   "a scored file (repeat for several; the first is the baseline): JSONL / JSON / Parquet")
       ->required();
   app->add_option("--fields", args->fields,
-                  "correlations: the fields holding the systems' scores, each a system (default: score; a judge's "
-                  "vanilla,expected,lager)")
+                  "correlations and preference: the fields holding the systems' scores, each a system (default: "
+                  "score; a judge's vanilla,expected,lager)")
       ->delimiter(',');
   app->add_option("--human", args->human_path,
                   "correlations: the file of human labels (default: the first --pred; a JSON array of numbers pairs "
@@ -373,14 +435,17 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   app->add_option("--human-field", args->human_field, "correlations: the field holding the human label (objects)");
   app->add_option("--metric", args->metric,
                   "spearman (the default with --human-field), kendall, pearson; accuracy or rewardbench (v1) of "
-                  "chosen / rejected rows")
-      ->check(CLI::IsMember({"spearman", "kendall", "pearson", "accuracy", "rewardbench"}));
+                  "chosen / rejected rows; preference: accuracy on graded preference pairs (HelpSteer2-Preference, "
+                  "HelpSteer3: responses[i][FIELD] and the human strength)")
+      ->check(CLI::IsMember({"spearman", "kendall", "pearson", "accuracy", "rewardbench", "preference"}));
   app->add_option("--id-field", args->id_field, "rows are paired by this id (rows without ids: by position)")
       ->capture_default_str();
   app->add_option("--chosen-field", args->pref.chosen, "accuracy / rewardbench: chosen score field")->capture_default_str();
   app->add_option("--rejected-field", args->pref.rejected, "accuracy / rewardbench: rejected score field")
       ->capture_default_str();
   app->add_option("--subset-field", args->pref.subset, "rewardbench: field naming the subset")->capture_default_str();
+  app->add_option("--strength-field", args->strength_field, "preference: the human strength, -3..3, negative prefers response 1")
+      ->capture_default_str();
   app->add_option("--bootstrap", args->bootstrap, "paired bootstrap resamples")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -237,8 +237,17 @@ Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, cons
 }
 
 Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
-                                                          const std::string& strength_field, size_t* error_rows) {
+                                                          const std::string& strength_field, size_t* error_rows,
+                                                          std::vector<std::string>* ids, const std::string& id_field) {
+  if (ids) ids->clear();
   return read_rows<PreferencePair>(path, [&](const json& row) -> Result<PreferencePair> {
+    if (ids) {
+      std::string id;
+      if (row.is_object() && row.contains(id_field)) {
+        ARB_ASSIGN(id, string_at(row, id_field));
+      }
+      ids->push_back(std::move(id));
+    }
     if (!row.is_object() || !row.contains("responses") || !row.at("responses").is_array() ||
         row.at("responses").size() != 2)
       return error("expected 'responses' with two entries (a scored preference pair)");

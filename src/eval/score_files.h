@@ -65,9 +65,12 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
 // Pairs of a scored HelpSteer2-Preference / HelpSteer3 run: `responses[0][score_field]`,
 // `responses[1][score_field]` and the human strength in `strength_field` (a scoring run writes it as
 // human_preference_strength).
+// `ids`, when given, gets each pair's id ("" for a row without one).
 Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
                                                           const std::string& strength_field,
-                                                          size_t* error_rows = nullptr);
+                                                          size_t* error_rows = nullptr,
+                                                          std::vector<std::string>* ids = nullptr,
+                                                          const std::string& id_field = "id");
 
 // A process reward run's rows: `step_rewards` and the human first wrong step in `label_field` (a scoring
 // run writes ProcessBench's `label` as human_first_error_step), with `subset` when present.

@@ -154,6 +154,36 @@ TEST_F(CliCompare, TwoRewardModelsOnPreferenceRows) {
   EXPECT_DOUBLE_EQ(json_of(rb)["systems"][0]["value"].get<double>(), 0.6);
 }
 
+// A judge's scores of graded preference pairs (HelpSteer3-style), field against field: accuracy as eval
+// preference gives it, even pairs left out, McNemar's counts by hand.
+TEST_F(CliCompare, GradedPreferencePairs) {
+  const std::string pairs = scratch_file(
+      "graded.jsonl",
+      // p0 prefers response 1: vanilla right, lager right. p1 prefers 2: vanilla wrong, lager right.
+      // p2 even: left out. p3 prefers 1: vanilla right, lager wrong (a tie is wrong). p4 prefers 2: both right.
+      R"({"id": "p0", "responses": [{"vanilla": 2, "lager": 1.5}, {"vanilla": 1, "lager": 1.0}], "human_preference_strength": -2})" "\n"
+      R"({"id": "p1", "responses": [{"vanilla": 3, "lager": 0.2}, {"vanilla": 1, "lager": 0.9}], "human_preference_strength": 1})" "\n"
+      R"({"id": "p2", "responses": [{"vanilla": 3, "lager": 0.2}, {"vanilla": 1, "lager": 0.9}], "human_preference_strength": 0})" "\n"
+      R"({"id": "p3", "responses": [{"vanilla": 4, "lager": 0.5}, {"vanilla": 1, "lager": 0.5}], "human_preference_strength": -3})" "\n"
+      R"({"id": "p4", "responses": [{"vanilla": 1, "lager": 0.1}, {"vanilla": 2, "lager": 0.7}], "human_preference_strength": 2})" "\n");
+  const RunResult r = run_arbiter("eval compare --json --bootstrap 100 --metric preference --pred " + pairs +
+                                  " --fields vanilla,lager");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = json_of(r);
+  EXPECT_EQ(j["rows"], 4);
+  EXPECT_DOUBLE_EQ(j["systems"][0]["value"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(j["systems"][1]["value"].get<double>(), 0.75);
+  EXPECT_EQ(j["differences"][0]["mcnemar"]["only_baseline_right"], 1);  // p3
+  EXPECT_EQ(j["differences"][0]["mcnemar"]["only_system_right"], 1);    // p1
+  EXPECT_DOUBLE_EQ(j["differences"][0]["mcnemar"]["p"].get<double>(), 1.0);
+  // The same accuracy as eval preference reports for each field.
+  for (const char* field : {"vanilla", "lager"}) {
+    const RunResult one = run_arbiter("eval preference --json --input " + pairs + " --score-field " + field);
+    ASSERT_EQ(one.exit_code, 0) << one.out;
+    EXPECT_DOUBLE_EQ(json_of(one)["accuracy"].get<double>(), 0.75) << one.out;
+  }
+}
+
 TEST_F(CliCompare, MistakesAreNamed) {
   const std::string judged = scratch_file("judged-errors.jsonl",
                                           "{\"id\": \"a\", \"human\": 1, \"vanilla\": 2}\n"
