@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/model_source.h"
+#include "cli/run_record.h"
 #include "data/describe.h"
 #include "fetch/fetch.h"
 #include "fetch/hf_dataset.h"
@@ -100,6 +101,11 @@ Status run_info(const InfoArgs& args) {
   nlohmann::ordered_json j;
   if (!args.data_path.empty()) {
     ARB_ASSIGN(j, data::describe_dataset(args.data_path));
+    // A scored file: what scored it, from its run record.
+    if (const auto record = read_run_record(args.data_path)) {
+      if (args.json) j["run_record"] = *record;
+      else j["scored_by"] = describe_run_record(*record).substr(std::string("scored by ").size());
+    }
   } else {
     ARB_ASSIGN(auto model, load_model(args.model_path));
     j = describe(*model);

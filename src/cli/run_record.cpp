@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -142,21 +143,31 @@ Status keep_run_record(RunOptions& run, nlohmann::ordered_json record) {
   return Status::ok();
 }
 
-void attach_run_record(eval::Report& report, const std::string& scored_path) {
+std::optional<nlohmann::ordered_json> read_run_record(const std::string& scored_path) {
   std::error_code ec;
-  if (!fs::exists(run_record_path(scored_path), ec)) return;
+  if (!fs::exists(run_record_path(scored_path), ec)) return std::nullopt;
   const Result<std::string> text = read_file(run_record_path(scored_path));
-  if (!text.is_ok()) return;
-  const nlohmann::ordered_json record = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (record.is_discarded() || !record.is_object()) return;
+  if (!text.is_ok()) return std::nullopt;
+  nlohmann::ordered_json record = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (record.is_discarded() || !record.is_object()) return std::nullopt;
+  return record;
+}
+
+std::string describe_run_record(const nlohmann::ordered_json& record) {
   auto field = [&](const char* key) { return string_field(record, key, "?"); };
   std::string note = "scored by " + field("command") + ": " + field("model") + " (fingerprint " +
                      field("model_fingerprint") + ")";
   if (record.contains("settings") && record["settings"].is_object())
     for (const auto& [option, value] : record["settings"].items())
       note += (note.back() == ')' ? "; " : ", ") + option + " " + (value.is_string() ? value.get<std::string>() : value.dump());
-  report.notes.push_back(note);
-  report.data["run_record"] = nlohmann::json(record);
+  return note;
+}
+
+void attach_run_record(eval::Report& report, const std::string& scored_path) {
+  const std::optional<nlohmann::ordered_json> record = read_run_record(scored_path);
+  if (!record) return;
+  report.notes.push_back(describe_run_record(*record));
+  report.data["run_record"] = nlohmann::json(*record);
 }
 
 Status save_eval_report(eval::Report report, const std::string& dir, const std::string& scored_path) {

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -55,6 +56,11 @@ Status write_run_record(const std::string& output, const nlohmann::ordered_json&
 // The two for a scoring run: checks now, and has `run` write this record when it opens its output. An
 // output that is not a regular file (/dev/stdout, a named pipe) gets no record.
 Status keep_run_record(RunOptions& run, nlohmann::ordered_json record);
+
+// The run record beside a scored file, if it has a readable one.
+std::optional<nlohmann::ordered_json> read_run_record(const std::string& scored_path);
+// "scored by judge: MODEL (fingerprint ...); --template ..., --score-tokens ...".
+std::string describe_run_record(const nlohmann::ordered_json& record);
 
 // An eval report of a scored file says what scored it: where the file has a run record, a note under the
 // title ("scored by judge: MODEL (fingerprint ...); --template ...") and the record as report.json's

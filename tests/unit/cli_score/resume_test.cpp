@@ -182,6 +182,16 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   const RunResult info = run_arbiter("info --json" + qwen);
   ASSERT_EQ(info.exit_code, 0) << info.out;
   EXPECT_EQ(nlohmann::json::parse(info.out.substr(info.out.find('{')))["fingerprint"], begun_record["model_fingerprint"]);
+  // And `info --data` of the scored file says what scored it.
+  const RunResult scored_info = run_arbiter("info --data " + out);
+  ASSERT_EQ(scored_info.exit_code, 0) << scored_info.out;
+  EXPECT_NE(scored_info.out.find("scored_by                score: " + kShared + "/fixtures/hf/qwen2-seqcls1 (fingerprint " +
+                                 begun_record["model_fingerprint"].get<std::string>() + "); --max-length 64"),
+            std::string::npos)
+      << scored_info.out;
+  const RunResult scored_json = run_arbiter("info --json --data " + out);
+  ASSERT_EQ(scored_json.exit_code, 0) << scored_json.out;
+  EXPECT_EQ(nlohmann::json::parse(scored_json.out.substr(scored_json.out.find('{')))["run_record"], begun_record);
   const std::string begun = read_text(out);
 
   const RunResult other_model = run_arbiter("score -q" + llama + rows + " --resume --max-length 64");
