@@ -195,6 +195,16 @@ Result<Prepared> prepare_correlation(const CompareArgs& args) {
   return out;
 }
 
+// Accuracy from each system's right / wrong verdicts ([system][row]) on the rows drawn.
+eval::SystemStatistic share_right(const std::vector<std::vector<char>>& verdicts) {
+  auto right = std::make_shared<std::vector<std::vector<char>>>(verdicts);
+  return [right](size_t s, std::span<const size_t> rows) {
+    size_t correct = 0;
+    for (const size_t i : rows) correct += size_t((*right)[s][i]);
+    return double(correct) / double(rows.size());
+  };
+}
+
 // A scored file's row ids as join_sources takes them: a file whose first row has no id is known by
 // position, as a dataset without ids is.
 Result<Source> source_of(const std::string& file, const std::vector<std::string>& ids, size_t error_rows,
@@ -249,12 +259,7 @@ Result<Prepared> prepare_graded_preferences(const CompareArgs& args) {
     }
     out.right.push_back(std::move(right));
   }
-  auto right = std::make_shared<std::vector<std::vector<char>>>(out.right);
-  out.statistic_fn = [right](size_t s, std::span<const size_t> rows) {
-    size_t correct = 0;
-    for (const size_t i : rows) correct += size_t((*right)[s][i]);
-    return double(correct) / double(rows.size());
-  };
+  out.statistic_fn = share_right(out.right);
   return out;
 }
 
@@ -290,12 +295,7 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   }
   if (args.metric == "accuracy") {
     out.statistic = "accuracy (chosen above rejected; a tie is wrong)";
-    auto right = std::make_shared<std::vector<std::vector<char>>>(out.right);
-    out.statistic_fn = [right](size_t s, std::span<const size_t> rows) {
-      size_t correct = 0;
-      for (const size_t i : rows) correct += size_t((*right)[s][i]);
-      return double(correct) / double(rows.size());
-    };
+    out.statistic_fn = share_right(out.right);
     return out;
   }
   // RewardBench v1: every compared row must belong to a subset the leaderboard weighs.
