@@ -1,5 +1,7 @@
 #include "cli/job_setup.h"
 
+#include <charconv>
+
 #include "cli/model_options.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
@@ -151,6 +153,23 @@ void warn_if_formatted_otherwise(const train::RewardHead& head, const std::strin
   log_warn(message + "\nits scores assume the formatting it was trained on");
 }
 
+// The stream a head reads, from the `layer` its training features were read at: "final_norm" (or a head
+// written without one) after the final norm, "layerJ" the output of layer J, which this model must have.
+Result<int> head_layer_index(const train::RewardHead& head, const std::string& head_path, const Model& model) {
+  if (head.layer.empty() || head.layer == "final_norm") return -1;
+  int index = -1;
+  if (head.layer.rfind("layer", 0) == 0) {
+    const std::string digits = head.layer.substr(5);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (ec != std::errc() || end != digits.data() + digits.size()) index = -1;
+  }
+  if (index < 0) return error(head_path + ": layer '" + head.layer + "' is neither final_norm nor layerJ");
+  if (index > model.config.num_layers)
+    return error(head_path + ": the head reads layer " + std::to_string(index) + ", and " + model.path + " has layers 0.." +
+                 std::to_string(model.config.num_layers));
+  return index;
+}
+
 }  // namespace
 
 Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model, const RunSettings& given) {
@@ -168,6 +187,7 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
                ": another model, or another quantization of it. The head's scores mean something only on the "
                "backbone it was trained on");
     warn_if_formatted_otherwise(head, args.head_path, given);
+    ARB_ASSIGN(options.head_layer, head_layer_index(head, args.head_path, model));
     options.head = std::make_shared<train::RewardHead>(std::move(head));
   }
   if (args.reward_token_id >= 0) {

@@ -103,7 +103,8 @@ ForwardOptions RewardJob::forward_options() const {
     if (options_.step_label_token_ids.size() == 2)
       o.logit_token_ids = {options_.step_label_token_ids[1], options_.step_label_token_ids[0]};
   } else if (options_.head) {
-    o.final_norm = true;
+    if (options_.head_layer < 0) o.final_norm = true;
+    else o.capture_layers = {options_.head_layer};
   } else if (options_.reward_token_id >= 0) {
     o.logits = LogitsMode::kSelected;
     o.logit_token_ids = {options_.reward_token_id};
@@ -214,16 +215,21 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
   return sequences;
 }
 
+const std::vector<float>& RewardJob::head_states(const SequenceOutput& out) const {
+  return options_.head_layer < 0 ? out.final_norm : out.layer_states;
+}
+
 Result<std::vector<double>> RewardJob::head_outputs(const SequenceOutput& out) const {
   std::vector<double> values;
   if (options_.head) {
     const train::RewardHead& head = *options_.head;
-    if (int64_t(out.final_norm.size()) != head.dim)
+    const std::vector<float>& x = head_states(out);  // [d]
+    if (int64_t(x.size()) != head.dim)
       return error("the head expects " + std::to_string(head.dim) + " features, the model gives " +
-                   std::to_string(out.final_norm.size()));
+                   std::to_string(x.size()));
     for (size_t k = 0; k < head.num_labels(); ++k) {
       double acc = head.bias.empty() ? 0.0 : head.bias[k];
-      for (int64_t i = 0; i < head.dim; ++i) acc += head.row(k)[i] * double(out.final_norm[size_t(i)]);
+      for (int64_t i = 0; i < head.dim; ++i) acc += head.row(k)[i] * double(x[size_t(i)]);
       // A binary head's score is a logit: its probability is what it says.
       values.push_back(head.objective == "binary" ? sigmoid(acc) : acc);
     }
@@ -253,13 +259,14 @@ nlohmann::json RewardJob::describe_response(const std::vector<double>& values) c
 Result<nlohmann::json> RewardJob::describe_steps(const SequenceOutput& out) const {
   std::vector<double> rewards;
   if (options_.head) {
-    // A binary head on each separator's final-normed state: its logit's sigmoid.
+    // A binary head on each separator's state (final-normed, or its layer's): its logit's sigmoid.
     const train::RewardHead& head = *options_.head;
-    if (int64_t(out.final_norm.size()) != out.num_reads * head.dim)
+    const std::vector<float>& x = head_states(out);  // [reads, d]
+    if (int64_t(x.size()) != out.num_reads * head.dim)
       return error("the head expects " + std::to_string(head.dim) + " features per step");
     for (int64_t r = 0; r < out.num_reads; ++r) {
       // softmax([0, z])[1] = sigmoid(z): the same form as a two-class head's reward.
-      const float wrong_right[2] = {0.0f, float(train::head_score(head, out.final_norm.data() + r * head.dim))};
+      const float wrong_right[2] = {0.0f, float(train::head_score(head, x.data() + r * head.dim))};
       rewards.push_back(step_reward(wrong_right));
     }
   } else if (!causal_steps() && model_.config.num_labels == 1) {

@@ -30,6 +30,9 @@ Result<AttributeWeights> parse_attribute_weights(const std::string& spec, const 
 struct RewardJobOptions {
   std::optional<AttributeWeights> weights;
   std::shared_ptr<train::RewardHead> head;  // a trained head on a causal backbone, instead of the model's own
+  // The residual stream the head reads, as its training features did: -1 after the final norm
+  // ("final_norm"), else the output of that layer ("layerJ"; 0 = the embeddings).
+  int head_layer = -1;
   // A causal LM whose reward is one token's logit at the last position (Llama-3.1-Nemotron-70B-Reward-HF
   // puts its reward head into row 0 of the LM head); -1: not such a model.
   int32_t reward_token_id = -1;
@@ -94,6 +97,8 @@ class RewardJob final : public RowJob {
 
  private:
   Result<std::vector<double>> head_outputs(const SequenceOutput& out) const;
+  // The states a trained head reads from `out` ([reads, d]): the final norm's or its layer's.
+  const std::vector<float>& head_states(const SequenceOutput& out) const;
   nlohmann::json describe_response(const std::vector<double>& values) const;
   StepLayout step_layout() const;
   Result<nlohmann::json> describe_steps(const SequenceOutput& out) const;

@@ -3,9 +3,12 @@
 // with it, select. The numbers mean nothing; every stage must run and agree on shapes and rows.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "../../support/cli_helpers.h"
 #include "io/safetensors.h"
 #include "train/features_file.h"
+#include "train/reward_head.h"
 
 namespace arbiter {
 namespace {
@@ -112,6 +115,36 @@ TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
                            "not given for its training features, 'true' here"),
             std::string::npos)
       << plain.out;
+
+  // A head trained on a layer's features reads that layer when it scores: its score of each row is the head
+  // applied to the row's features in the file it was trained on.
+  const std::string layer_features = dir_ + "/features-layer1.safetensors", layer_head = dir_ + "/head-layer1.safetensors";
+  ASSERT_EQ(run_arbiter("-q features -m " + dir_ + "/judge -i " + sample_ + " -o " + layer_features + " --layer 1").exit_code, 0);
+  ASSERT_EQ(run_arbiter("-q train head --features " + layer_features + " --objective regression --attributes helpfulness "
+                        "--ridge 1.0 --validation-fraction 0 --out " + layer_head)
+                .exit_code,
+            0);
+  auto layer_scored = run_arbiter("-q score -m " + dir_ + "/judge --head " + layer_head + " -i " + sample_ + " -o " + dir_ +
+                                  "/layer_scores.jsonl");
+  ASSERT_EQ(layer_scored.exit_code, 0) << layer_scored.out;
+  auto head1 = train::load_reward_head(layer_head);
+  auto set1 = train::read_features(layer_features);
+  ASSERT_TRUE(head1.is_ok() && set1.is_ok());
+  EXPECT_EQ(head1->layer, "layer1");
+  const auto lines = read_jsonl(dir_ + "/layer_scores.jsonl");
+  ASSERT_EQ(lines.size(), size_t(set1->rows));
+  for (int64_t i = 0; i < set1->rows; ++i) {
+    const double expected = train::head_score(*head1, set1->at(i, 0));
+    EXPECT_NEAR(lines[size_t(i)]["score"].get<double>(), expected, 1e-4 * (1.0 + std::fabs(expected))) << i;
+  }
+  // A layer the model does not have is refused, naming it.
+  auto edited = *head1;
+  edited.layer = "layer9";
+  ASSERT_TRUE(train::save_reward_head(dir_ + "/head-layer9.safetensors", edited).is_ok());
+  auto missing_layer = run_arbiter("-q score -m " + dir_ + "/judge --head " + dir_ + "/head-layer9.safetensors -i " +
+                                   sample_ + " -o " + dir_ + "/layer9.jsonl");
+  EXPECT_NE(missing_layer.exit_code, 0);
+  EXPECT_NE(missing_layer.out.find("head-layer9.safetensors: the head reads layer 9"), std::string::npos) << missing_layer.out;
 
   // The head remembers its backbone: on another model of the same width it still scores, with a warning.
   auto other = run_arbiter("-q create-model --arch qwen3 --seed 7 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +
