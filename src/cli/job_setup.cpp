@@ -304,6 +304,9 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
 }
 
 Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer) {
+  if (model.lm_head_missing)
+    return error(model.path + ": a sequence-classification model without an LM head: a judge reads the next-token "
+                 "logits of a causal LM (score this model with `arbiter score`)");
   JudgeOptions options;
   if (!args.template_file.empty()) {
     ARB_ASSIGN(std::string text, read_file(args.template_file));

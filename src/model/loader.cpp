@@ -207,6 +207,7 @@ Status bind_model(const Binder& b, bool is_gguf, Model& m) {
   } else if (c.tie_embeddings || c.is_classifier() || b.find(lm_name) == nullptr) {
     m.lm_head = m.token_embedding;
     if (!c.tie_embeddings && !c.is_classifier()) m.config.tie_embeddings = true;
+    m.lm_head_missing = c.is_classifier() && !c.tie_embeddings;
   }
 
   std::vector<float> freq_factors;

@@ -34,6 +34,9 @@ struct Model {
   std::vector<LayerWeights> layers;
   std::vector<float> final_norm;       // [d]
   TensorView lm_head;                  // [vocab, d]; the embedding when tied
+  // A classifier saved without an LM head (and not tied): lm_head is then the embedding only so that
+  // shapes hold; its next-token logits mean nothing, and a judge refuses it.
+  bool lm_head_missing = false;
   std::vector<float> score_head;       // classifiers: [num_labels, d] f32
   std::vector<float> score_bias;       // classifiers: [num_labels], usually empty
   std::vector<float> score_hidden;       // score_mlp: [d, d] f32, applied (with ReLU) before score_head

@@ -1,5 +1,5 @@
 // Inputs of the wrong kind: a folder given as a file, messages that are not messages, a dataset whose rows
-// are not objects. Each is an error naming what it got, never an empty result with exit 0.
+// are not objects, a classifier given as a judge. Each is an error naming what it got, never an empty result with exit 0.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -17,6 +17,7 @@ TEST(WrongKindOfInput, IsNamedNotTakenAsEmpty) {
   std::ofstream(dir + "/numbers.json") << "[1, 2]";
   std::ofstream(dir + "/roleless.json") << R"([{"content": "x"}])";
   std::ofstream(dir + "/five.jsonl") << "5\n";
+  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n";
   const std::pair<std::string, std::string> cases[] = {
       {"tokenize -m " + qwen3 + " --text-file " + dir, dir + ": is a directory, not a file"},
       {"chat-template -m " + qwen3 + " --messages " + dir + "/numbers.json",
@@ -24,6 +25,9 @@ TEST(WrongKindOfInput, IsNamedNotTakenAsEmpty) {
       {"chat-template -m " + qwen3 + " --messages " + dir + "/roleless.json",
        "roleless.json: message 0 is not a {role, content} object with a string role"},
       {"info --data " + dir + "/five.jsonl", "five.jsonl:1: a row must be a JSON object, not number"},
+      // A classifier saved without an LM head has no next-token logits to judge with.
+      {"judge -q -m " + kShared + "/fixtures/hf/llama-seqcls1 -i " + dir + "/rows.jsonl -o " + dir + "/judged.jsonl",
+       "a sequence-classification model without an LM head"},
   };
   for (const auto& [command, message] : cases) {
     const RunResult r = run_arbiter(command);
