@@ -144,7 +144,7 @@ const CommandRegistration kServeRegistration({
       sub.add_option("--mode", args->mode, "reward (a classifier or --head) or judge (a causal LM)")->default_val("reward");
       sub.add_option("--config", args->config_file, "a JSON file of options (keys as the long option names)");
       sub.add_option("--host", args->server.host, "address to listen on")->default_val("127.0.0.1");
-      sub.add_option("--port", args->server.port, "port (0: any free port)")->default_val(8000);
+      sub.add_option("--port", args->server.port, "port (0: any free port)")->default_val(8000)->check(CLI::Range(0, 65535));
       sub.add_option("--name", args->name, "model name reported in responses (default: the --model path)");
       sub.add_option("--max-batch-tokens", args->server.max_batch_tokens,
                      "tokens computed per forward pass (a prefix its sequences share counts once; 0, the default: "
@@ -153,7 +153,8 @@ const CommandRegistration kServeRegistration({
       sub.add_option("--timeout-ms", args->server.timeout_ms, "per-request time limit; then 504")->default_val(60000);
       sub.add_option("--max-body-bytes", args->server.max_body_bytes, "request body limit; larger is 413")->default_val(8 << 20);
       sub.add_option("--max-sequence-tokens", args->max_sequence_tokens,
-                     "longest sequence accepted; longer is 400 (default: --max-length)");
+                     "longest sequence accepted; longer is 400 (default: --max-length)")
+          ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
       sub.add_option("--max-length", args->max_length, "formatted conversations are truncated to this (default: the model's context)")
           ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
       sub.add_option("--truncation", args->truncation, "prompt-left (keep the response), right, or error")->default_val("prompt-left");

@@ -2,8 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <httplib.h>
@@ -63,6 +65,7 @@ const char* error_type_for(int status) {
     case 401: return "authentication_error";
     case 404: return "not_found_error";
     case 405: return "method_not_allowed";
+    case 411: return "length_required";
     case 413: return "request_too_large";
     case 429: return "queue_full";
     case 503: return "unavailable";
@@ -168,6 +171,53 @@ void Server::stop() {
   http_->stop();
 }
 
+namespace {
+
+enum class Handled { kNo, kYes };
+
+// What httplib would get wrong or slowly, answered before it reads a body (pre-routing runs first):
+// - a body larger than the limit, by its Content-Length: 413 now, not after reading it;
+// - a chunked body: httplib 0.11 does not hold it to the payload limit, so it is refused (411);
+// - a POST without Content-Length: an empty body (HTTP/1.1), not a 30-second wait for one;
+// - methods no route takes (PUT, PATCH, DELETE, ...): 405 now, not a wait for their body;
+// - a body typed as a form (curl -d's default): httplib caps form bodies at 8 KiB whatever the limit, and
+//   every route reads JSON, so it is read as JSON.
+Handled refuse_bad_framing(const httplib::Request& req, httplib::Response& res, int64_t max_body_bytes) {
+  if (req.method != "GET" && req.method != "POST" && req.method != "HEAD" && req.method != "OPTIONS") {
+    send_error(res, 405, "method " + req.method + " is not served (GET or POST)");
+    return Handled::kYes;
+  }
+  if (req.method != "POST") return Handled::kNo;
+  const std::string encoding = req.get_header_value("Transfer-Encoding");
+  if (!encoding.empty() && encoding != "identity") {
+    send_error(res, 411, "send the body with a Content-Length (a '" + encoding + "' body is not taken)");
+    res.set_header("Connection", "close");  // the unread body must not be taken for the next request
+    return Handled::kYes;
+  }
+  if (!req.has_header("Content-Length")) {
+    send_error(res, 400, "the request has no body (no Content-Length): send a JSON object");
+    return Handled::kYes;
+  }
+  const std::string length = req.get_header_value("Content-Length");
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long bytes = std::strtoull(length.c_str(), &end, 10);
+  if (end == length.c_str() || *end != '\0' || errno == ERANGE || bytes > uint64_t(max_body_bytes)) {
+    send_error(res, 413, "the request body is larger than the limit (--max-body-bytes)");
+    res.set_header("Connection", "close");
+    return Handled::kYes;
+  }
+  if (req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+    // httplib owns the request and reads it after this handler; only its type changes here.
+    auto& headers = const_cast<httplib::Headers&>(req.headers);
+    headers.erase("Content-Type");
+    headers.emplace("Content-Type", "application/json");
+  }
+  return Handled::kNo;
+}
+
+}  // namespace
+
 void Server::install_routes() {
   httplib::Server& http = *http_;
   const size_t threads = size_t(options_.http_threads);
@@ -180,6 +230,8 @@ void Server::install_routes() {
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request = RequestContext{true, Clock::now(), 0, 0};
+    if (Handled framing = refuse_bad_framing(req, res, options_.max_body_bytes); framing == Handled::kYes)
+      return httplib::Server::HandlerResponse::Handled;
     if (req.path == "/health" || options_.api_key.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (!bearer_token_matches(req.get_header_value("Authorization"), options_.api_key)) {
       res.set_header("WWW-Authenticate", "Bearer");
