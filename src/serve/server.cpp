@@ -325,10 +325,18 @@ void Server::install_routes() {
   };
   // Parse, prepare, run, answer: the shape every model route shares.
   auto model_route = [this, execute, wrong_mode](const char* route, Mode needed, auto handle) {
-    http_->Post(route, [route, needed, execute, wrong_mode, handle](const httplib::Request& req, httplib::Response& res) {
+    http_->Post(route, [this, route, needed, execute, wrong_mode, handle](const httplib::Request& req, httplib::Response& res) {
       if (wrong_mode(res, route, needed)) return;
       auto body = parse_body(req.body);
       if (!body) return send_error(res, 400, body.message());
+      // Every route takes the OpenAI-style "model" field: a request for another model is not answered by this one.
+      if (body->contains("model") && !(*body)["model"].is_null()) {
+        const json& model = (*body)["model"];
+        if (!model.is_string()) return send_error(res, 400, std::string("field 'model' is ") + model.type_name() + ", expected a string");
+        if (model.get<std::string>() != service_->model_name())
+          return send_error(res, 404, "model '" + model.get<std::string>() + "' is not served here (this server has '" +
+                                          service_->model_name() + "')");
+      }
       auto result = handle(*body, execute, res);
       if (!result) return;  // handle has answered with an error
       send_json(res, 200, *result);

@@ -195,6 +195,8 @@ TEST(Server, BadInputsGetTheirStatusAndTheServerKeepsAnswering) {
       {"/classify", R"({"input": [[]]})", 400, "invalid_request_error", "input[0] is an empty list"},
       {"/v1/judge", R"({"items": [{"prompt": "a", "response": "b"}]})", 404, "not_found_error", "--mode judge"},
       {"/no/such/route", R"({})", 404, "not_found_error", "no such route"},
+      {"/v1/score", R"({"input_ids": [[1, 2]], "model": "other"})", 404, "not_found_error", "model 'other' is not served here"},
+      {"/get_reward", R"({"query": ["a"], "model": 5})", 400, "invalid_request_error", "field 'model' is number"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.path + " " + c.body.substr(0, 80));
