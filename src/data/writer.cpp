@@ -56,8 +56,10 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
     while (true) {
       ARB_ASSIGN(const bool got, lines.next(line));
       if (!got) break;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const std::string where = path + ":" + std::to_string(lines.line_number());
+      // A run writes none; kept, it would leave the resumed file unlike an uninterrupted run's.
+      if (line.find_first_not_of(" \t\r") == std::string::npos)
+        return error(where + ": a blank line, which no run writes: remove it to resume");
       auto row = parse_json(line);
       if (!row) return row.status().with_context(where);
       if (!row->is_object() || !row->contains(options.id_field))

@@ -90,6 +90,19 @@ TEST(Writer, ResumeRejectsACorruptCompleteLine) {
   EXPECT_NE(writer.message().find("corrupt.jsonl:2"), std::string::npos) << writer.message();
 }
 
+// A blank line in a file to resume is refused, naming it: kept, the file would differ from an uninterrupted
+// run's.
+TEST(Writer, ABlankLineIsNotResumedOver) {
+  const std::string path = scratch_path("blank-line.jsonl");
+  std::ofstream(path, std::ios::binary) << "{\"id\": \"a\"}\n\n{\"id\": \"b\"}\n";
+  WriterOptions options;
+  options.resume = true;
+  auto writer = JsonlWriter::open(path, options);
+  ASSERT_FALSE(writer);
+  EXPECT_NE(writer.message().find("blank-line.jsonl:2: a blank line"), std::string::npos) << writer.message();
+  EXPECT_EQ(slurp(path), "{\"id\": \"a\"}\n\n{\"id\": \"b\"}\n");
+}
+
 TEST(Writer, InvalidUtf8IsWrittenReplacedNotThrown) {
   const std::string path = scratch_path("utf8.jsonl");
   auto writer = JsonlWriter::open(path);
