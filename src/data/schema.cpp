@@ -36,7 +36,13 @@ Result<double> number_field(const json& row, const std::string& field) {
 Result<std::string> role_of(const json& message, const std::string& field) {
   if (!message.is_object() || !message.contains("role") || !message.at("role").is_string())
     return error("field '" + field + "': message without a string 'role'");
-  return message.at("role").get<std::string>();
+  std::string role = message.at("role").get<std::string>();
+  // A chat template renders the roles it knows and skips the others: an unknown role would drop the
+  // message from the sequence silently (the server refuses it too).
+  if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+    return error("field '" + field + "': a message's role is '" + role + "', expected system, user, assistant or tool" +
+                 (role == "human" || role == "gpt" ? " (ShareGPT's human / gpt are user / assistant)" : ""));
+  return role;
 }
 
 // A prompt is a string (one user turn; HelpSteer2 markers split), or a list of {role, content} messages.

@@ -18,6 +18,7 @@ TEST(WrongKindOfInput, IsNamedNotTakenAsEmpty) {
   std::ofstream(dir + "/roleless.json") << R"([{"content": "x"}])";
   std::ofstream(dir + "/five.jsonl") << "5\n";
   std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n";
+  std::ofstream(dir + "/sharegpt.jsonl") << R"({"prompt": [{"role": "human", "content": "Hi?"}], "response": "Hello."})" "\n";
   const std::pair<std::string, std::string> cases[] = {
       {"tokenize -m " + qwen3 + " --text-file " + dir, dir + ": is a directory, not a file"},
       {"chat-template -m " + qwen3 + " --messages " + dir + "/numbers.json",
@@ -25,6 +26,11 @@ TEST(WrongKindOfInput, IsNamedNotTakenAsEmpty) {
       {"chat-template -m " + qwen3 + " --messages " + dir + "/roleless.json",
        "roleless.json: message 0 is not a {role, content} object with a string role"},
       {"info --data " + dir + "/five.jsonl", "five.jsonl:1: a row must be a JSON object, not number"},
+      // A role a chat template would skip: the message would vanish from the sequence.
+      {"score -q -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/sharegpt.jsonl -o " + dir + "/scored.jsonl",
+       "sharegpt.jsonl:1"},
+      {"score -q -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/sharegpt.jsonl -o " + dir + "/scored.jsonl",
+       "a message's role is 'human', expected system, user, assistant or tool (ShareGPT's human / gpt are user / assistant)"},
       // A classifier saved without an LM head has no next-token logits to judge with.
       {"judge -q -m " + kShared + "/fixtures/hf/llama-seqcls1 -i " + dir + "/rows.jsonl -o " + dir + "/judged.jsonl",
        "a sequence-classification model without an LM head"},
