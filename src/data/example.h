@@ -30,6 +30,8 @@ struct Example {
   std::map<std::string, double> labels;  // human labels by name (helpfulness, preference_strength, ...)
   std::vector<int32_t> input_ids;      // rows that come tokenized: the tokens, and no text
   nlohmann::json raw;                  // the row as read, for fields a caller wants (subset, ...)
+  // The responses came as a list (a server request's "responses"): the results keep a list, even of one.
+  bool responses_listed = false;
   size_t row_index = 0;                // 0-based among rows
   size_t line = 0;                     // 1-based line in a JSONL file, 0 for a JSON array element
 };

@@ -15,7 +15,7 @@ void add_response_results(nlohmann::json& line, std::vector<nlohmann::json> per_
   // one conversation, whose last message is the response: a pair.)
   const bool best_of_n = has_chosen && data::lists_completions(raw["chosen"]);
   const bool one_response = per_response.size() == 1;
-  if (per_response.size() == 1 && !best_of_n) {
+  if (per_response.size() == 1 && !best_of_n && !example.responses_listed) {
     line.update(per_response[0]);
   } else {
     bool ranked = true;

@@ -269,6 +269,7 @@ Result<JudgeRequest> parse_judge_request(const json& body) {
         ARB_ASSIGN(std::string response, string_at(list[r], where + ".responses[" + std::to_string(r) + "]"));
         ex.responses.push_back(std::move(response));
       }
+      ex.responses_listed = true;  // answered as a list, whatever its length
     }
     // The judge job reads the rubric and the reference answer from the row's raw fields.
     ex.raw = json::object();

@@ -360,6 +360,13 @@ TEST(Server, JudgeRouteAndTimeout) {
     EXPECT_EQ(d["per_layer_logits"].size(), size_t(model->config.num_layers + 1));
     EXPECT_EQ(d["probabilities"].size(), 5u);
   }
+  // Responses given as a list come back as a list, even a list of one: the same shape for every length.
+  json listed = post_json(*s, "/v1/judge", R"({"items": [{"prompt": "Tell a story", "responses": ["Once upon a time"]}]})",
+                          &status);
+  ASSERT_EQ(status, 200) << listed.dump();
+  ASSERT_TRUE(listed["data"][0].contains("responses")) << listed.dump();
+  ASSERT_EQ(listed["data"][0]["responses"].size(), 1u);
+  EXPECT_EQ(listed["data"][0]["responses"][0]["expected"], judged["data"][0]["expected"]);
   json reward_route = post_json(*s, "/v1/score", kValid, &status);
   expect_error(reward_route, status, 404, "not_found_error", "--mode reward");
   s->shutdown();
