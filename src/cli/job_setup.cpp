@@ -1,6 +1,7 @@
 #include "cli/job_setup.h"
 
 #include <charconv>
+#include <cstdio>
 
 #include "cli/model_options.h"
 #include "core/log.h"
@@ -389,6 +390,22 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
     if (int64_t(weights.layer_weights.size()) != model.config.num_layers + 1)
       return error(args.lager_weights + ": weights for " + std::to_string(weights.layer_weights.size()) +
                    " layers, the model has " + std::to_string(model.config.num_layers + 1) + " (layers + embeddings)");
+    // Weights fitted on other score tokens (another scale, a pointwise fit used pairwise) weigh layers for
+    // another readout: usable, but not what they were fitted for.
+    if (!weights.score_values.empty() && weights.score_values != options.score_tokens.values) {
+      auto list = [](const std::vector<double>& values) {
+        std::string text;
+        for (double v : values) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%g", v);
+          if (!text.empty()) text += ',';
+          text += buf;
+        }
+        return text;
+      };
+      log_warn(args.lager_weights + " was fitted on score values " + list(weights.score_values) + "; this judge reads " +
+               list(options.score_tokens.values) + ": its layer weights were fitted for another readout");
+    }
     options.lager_weights = std::move(weights);
   }
   return options;

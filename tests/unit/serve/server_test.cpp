@@ -324,6 +324,13 @@ TEST(Server, BearerTokenAuth) {
   EXPECT_EQ(status, 200) << right.dump();
   EXPECT_EQ(right["rewards"].size(), 1u);
   EXPECT_EQ(right["scores"], right["rewards"]);
+  // The scheme's name is case-insensitive; the key is not.
+  post_json(*s, "/get_reward", R"({"query": ["hi"]})", &status, {{"Authorization", "bearer sekret"}});
+  EXPECT_EQ(status, 200);
+  post_json(*s, "/get_reward", R"({"query": ["hi"]})", &status, {{"Authorization", "BEARER sekret"}});
+  EXPECT_EQ(status, 200);
+  post_json(*s, "/get_reward", R"({"query": ["hi"]})", &status, {{"Authorization", "Basic sekret"}});
+  EXPECT_EQ(status, 401);
   auto health = s->client().Get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
