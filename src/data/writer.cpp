@@ -44,6 +44,7 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
   writer.path_ = path;
   writer.options_ = options;
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return error(path + ": is a directory, not an output file");
   const bool exists = std::filesystem::exists(path, ec);
   if (options.resume && exists) {
     ARB_ASSIGN(const uint64_t keep, complete_prefix_length(path));

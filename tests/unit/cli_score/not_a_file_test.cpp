@@ -21,6 +21,8 @@ TEST(WrongKindOfInput, IsNamedNotTakenAsEmpty) {
   std::ofstream(dir + "/sharegpt.jsonl") << R"({"prompt": [{"role": "human", "content": "Hi?"}], "response": "Hello."})" "\n";
   const std::pair<std::string, std::string> cases[] = {
       {"tokenize -m " + qwen3 + " --text-file " + dir, dir + ": is a directory, not a file"},
+      {"score -q -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/rows.jsonl -o " + dir + " --resume",
+       dir + ": is a directory, not an output file"},
       {"chat-template -m " + qwen3 + " --messages " + dir + "/numbers.json",
        "numbers.json: message 0 is not a {role, content} object with a string role"},
       {"chat-template -m " + qwen3 + " --messages " + dir + "/roleless.json",
