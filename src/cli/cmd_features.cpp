@@ -117,7 +117,8 @@ const CommandRegistration kFeaturesRegistration({
       sub.add_option("--step-join", args->step_join,
                      "the text after each listed step, holding the separator (default: the separator alone)");
       sub.add_option("--split-steps", args->split_steps,
-                     "split a response that holds no separator into steps at this text (e.g. '\\n\\n')");
+                     "split a response that holds no separator into steps at this text (e.g. '\\n\\n')")
+          ->check([](const std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); });
       sub.add_flag("--step-turns", args->step_turns,
                    "one feature row per step, each step a user's turn answered by --step-answer: the state where "
                    "each answer's turn opens (for a head that `score --head --step-turns` reads the same way)");

@@ -59,7 +59,8 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
       ->default_val("min");
   sub.add_option("--split-steps", args.split_steps,
                  "process reward models: split a response that holds no separator into steps at this text "
-                 "(\\n and \\t are understood: --split-steps '\\n\\n')");
+                 "(\\n and \\t are understood: --split-steps '\\n\\n')")
+      ->check([](const std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); });
   sub.add_option("--step-threshold", args.step_threshold,
                  "process reward models: a step rewarded below this is wrong (first_error_step)")
       ->default_val(0.5);
