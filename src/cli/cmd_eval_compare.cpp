@@ -341,8 +341,8 @@ Status run_compare(CompareArgs args) {
   if (is_correlation(args.metric) && !human_given)
     return error("--metric " + args.metric + " correlates with human labels: give --human-field (or --human)");
   if (!is_correlation(args.metric) && (!args.human_field.empty() || !args.human_path.empty()))
-    return error("--metric " + args.metric + " reads chosen / rejected scores: --human and --human-field are for "
-                 "correlations");
+    return error("--metric " + args.metric + " compares scored pairs, not human labels: --human and --human-field are "
+                 "for correlations");
   const bool takes_fields = is_correlation(args.metric) || args.metric == "preference";
   const size_t fields = takes_fields ? std::max<size_t>(1, args.fields.size()) : 1;
   if (args.preds.size() * fields < 2)

@@ -28,8 +28,6 @@ const nlohmann::json* field_at(const nlohmann::json& row, const std::string& pat
   return node;
 }
 
-bool field_present(const nlohmann::json& row, const std::string& path) { return field_at(row, path) != nullptr; }
-
 }  // namespace
 
 const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string& path) {
@@ -67,7 +65,7 @@ Result<SelectSummary> select_rows(const SelectOptions& o) {
     const nlohmann::json* v = numeric_field(scored[i], o.field);
     if (v == nullptr) {
       // An error line, or a row the run could not score that way: no score to rank by.
-      if (!data::is_error_line(scored[i]) && field_present(scored[i], o.field))
+      if (!data::is_error_line(scored[i]) && field_at(scored[i], o.field) != nullptr)
         return error(where + ": field '" + o.field + "' is not a number");
       ++summary.without_score;
       continue;

@@ -173,8 +173,6 @@ void Server::stop() {
 
 namespace {
 
-enum class Handled { kNo, kYes };
-
 // What httplib would get wrong or slowly, answered before it reads a body (pre-routing runs first):
 // - a body larger than the limit, by its Content-Length: 413 now, not after reading it;
 // - a chunked body: httplib 0.11 does not hold it to the payload limit, so it is refused (411);
@@ -182,21 +180,22 @@ enum class Handled { kNo, kYes };
 // - methods no route takes (PUT, PATCH, DELETE, ...): 405 now, not a wait for their body;
 // - a body typed as a form (curl -d's default): httplib caps form bodies at 8 KiB whatever the limit, and
 //   every route reads JSON, so it is read as JSON.
-Handled refuse_bad_framing(const httplib::Request& req, httplib::Response& res, int64_t max_body_bytes) {
+// True when it has answered the request.
+bool refuse_bad_framing(const httplib::Request& req, httplib::Response& res, int64_t max_body_bytes) {
   if (req.method != "GET" && req.method != "POST" && req.method != "HEAD" && req.method != "OPTIONS") {
     send_error(res, 405, "method " + req.method + " is not served (GET or POST)");
-    return Handled::kYes;
+    return true;
   }
-  if (req.method != "POST") return Handled::kNo;
+  if (req.method != "POST") return false;
   const std::string encoding = req.get_header_value("Transfer-Encoding");
   if (!encoding.empty() && encoding != "identity") {
     send_error(res, 411, "send the body with a Content-Length (a '" + encoding + "' body is not taken)");
     res.set_header("Connection", "close");  // the unread body must not be taken for the next request
-    return Handled::kYes;
+    return true;
   }
   if (!req.has_header("Content-Length")) {
     send_error(res, 400, "the request has no body (no Content-Length): send a JSON object");
-    return Handled::kYes;
+    return true;
   }
   const std::string length = req.get_header_value("Content-Length");
   char* end = nullptr;
@@ -205,7 +204,7 @@ Handled refuse_bad_framing(const httplib::Request& req, httplib::Response& res, 
   if (end == length.c_str() || *end != '\0' || errno == ERANGE || bytes > uint64_t(max_body_bytes)) {
     send_error(res, 413, "the request body is larger than the limit (--max-body-bytes)");
     res.set_header("Connection", "close");
-    return Handled::kYes;
+    return true;
   }
   if (req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
     // httplib owns the request and reads it after this handler; only its type changes here.
@@ -213,7 +212,7 @@ Handled refuse_bad_framing(const httplib::Request& req, httplib::Response& res, 
     headers.erase("Content-Type");
     headers.emplace("Content-Type", "application/json");
   }
-  return Handled::kNo;
+  return false;
 }
 
 }  // namespace
@@ -230,8 +229,7 @@ void Server::install_routes() {
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request = RequestContext{true, Clock::now(), 0, 0};
-    if (Handled framing = refuse_bad_framing(req, res, options_.max_body_bytes); framing == Handled::kYes)
-      return httplib::Server::HandlerResponse::Handled;
+    if (refuse_bad_framing(req, res, options_.max_body_bytes)) return httplib::Server::HandlerResponse::Handled;
     if (req.path == "/health" || options_.api_key.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (!bearer_token_matches(req.get_header_value("Authorization"), options_.api_key)) {
       res.set_header("WWW-Authenticate", "Bearer");
