@@ -1,5 +1,7 @@
 #include "data/schema.h"
 
+#include "data/roles.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -37,11 +39,7 @@ Result<std::string> role_of(const json& message, const std::string& field) {
   if (!message.is_object() || !message.contains("role") || !message.at("role").is_string())
     return error("field '" + field + "': message without a string 'role'");
   std::string role = message.at("role").get<std::string>();
-  // A chat template renders the roles it knows and skips the others: an unknown role would drop the
-  // message from the sequence silently (the server refuses it too).
-  if (role != "system" && role != "user" && role != "assistant" && role != "tool")
-    return error("field '" + field + "': a message's role is '" + role + "', expected system, user, assistant or tool" +
-                 (role == "human" || role == "gpt" ? " (ShareGPT's human / gpt are user / assistant)" : ""));
+  ARB_TRY(check_role_name(role).with_context("field '" + field + "'"));
   return role;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "data/roles.h"
 #include "model/model_tokenizer.h"
 
 namespace arbiter {
@@ -25,11 +26,14 @@ std::string without_trailing_newlines(std::string text) {
 std::string plain_layout(const std::vector<data::Turn>& turns) {
   std::string text;
   for (const data::Turn& t : turns) {
-    const std::string speaker = t.role == "assistant" ? "Assistant" : t.role == "system" ? "System" : "User";
-    text += speaker + ": " + t.content + "\n\n";
+    text += data::speaker_label(t.role) + ": " + t.content + "\n\n";
   }
   return text;
 }
+
+// Put in a message's place to see whether the template renders the message at all: letters only, so that
+// no template's escaping changes it.
+constexpr const char* kRoleProbe = "ArbiterRenderedMessageProbe";
 
 }  // namespace
 
@@ -150,6 +154,7 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
     return keep_eos_last(std::move(fitted));
   }
   ARB_ASSIGN(std::string rendered, chat_template_->render(to_messages(turns), false));
+  ARB_TRY(check_rendered(turns));
   const std::string full_text = ending_at_eos(std::move(rendered));
   ARB_ASSIGN(std::vector<int32_t> full, encode_rendered(full_text));
   if (int64_t(full.size()) <= max_length_) return FormattedSequence{std::move(full), 0};
@@ -166,6 +171,24 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
   std::vector<int32_t> rest(full.begin() + long(prefix.size()), full.end());
   ARB_ASSIGN(FormattedSequence fitted, fit(std::move(prefix), std::move(rest)));
   return keep_eos_last(std::move(fitted));
+}
+
+Status ConversationFormatter::check_rendered(const std::vector<data::Turn>& turns) const {
+  for (size_t i = 0; i < turns.size(); ++i) {
+    const data::Turn& turn = turns[i];
+    // Every template renders user turns, and assistant turns (less their reasoning, in Qwen3's).
+    if (turn.role == "user" || turn.role == "assistant") continue;
+    // A probe in the message's place, not its own text: a template may rewrite content (Llama 3.1 writes a
+    // tool's output as JSON), and a short text may show elsewhere in the conversation.
+    std::vector<data::Turn> probed = turns;
+    probed[i].content = kRoleProbe;
+    auto probe_rendered = chat_template_->render(to_messages(probed), false);
+    if (probe_rendered && probe_rendered->find(kRoleProbe) != std::string::npos) continue;
+    return error("message " + std::to_string(i + 1) + " (role '" + turn.role +
+                 "'): the chat template leaves it out of the conversation, so the model would never read it; "
+                 "give it a role the template renders");
+  }
+  return Status::ok();
 }
 
 Result<std::vector<int32_t>> ConversationFormatter::assistant_opening() const {
@@ -191,6 +214,8 @@ Result<FormattedSequence> ConversationFormatter::judge_prompt(const std::string&
     if (!system_message.empty()) messages.push_back({{"role", "system"}, {"content", system_message}});
     messages.push_back({{"role", "user"}, {"content", user_message}});
     ARB_ASSIGN(std::string text, chat_template_->render(messages, true));
+    if (!system_message.empty())
+      ARB_TRY(check_rendered({{"system", system_message}, {"user", user_message}}).with_context("judge prompt"));
     ARB_ASSIGN(tokens, encode_rendered(text + answer_prefix));
   } else {
     const std::string system = system_message.empty() ? "" : system_message + "\n\n";

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "data/roles.h"
 #include "score/listwise.h"
 #include "score/pairwise.h"
 #include "score/result_line.h"
@@ -18,7 +19,7 @@ std::string prompt_text(const std::vector<data::Turn>& turns) {
   std::string text;
   for (const data::Turn& t : turns) {
     if (!text.empty()) text += "\n\n";
-    text += (t.role == "assistant" ? "Assistant: " : t.role == "system" ? "System: " : "User: ") + t.content;
+    text += data::speaker_label(t.role) + ": " + t.content;
   }
   return text;
 }

@@ -1,8 +1,8 @@
 #include "serve/request_schema.h"
 
 #include "core/json_text.h"
-
 #include "core/utf8.h"
+#include "data/roles.h"
 
 #include <cstdint>
 
@@ -54,8 +54,7 @@ Result<std::vector<data::Turn>> messages_at(const json& value, const std::string
     if (!m.contains("content")) return error(at + " has no 'content'");
     ARB_ASSIGN(std::string role, string_at(m.at("role"), at + ".role"));
     ARB_ASSIGN(std::string content, string_at(m.at("content"), at + ".content"));
-    if (role != "system" && role != "user" && role != "assistant")
-      return error(at + ".role is '" + role + "', expected system, user or assistant");
+    ARB_TRY(data::check_role_name(role).with_context(at + ".role"));
     turns.push_back({std::move(role), std::move(content)});
   }
   return turns;

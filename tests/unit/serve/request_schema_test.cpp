@@ -99,8 +99,15 @@ TEST(ServeScore, ConversationsPairsAndTokenIds) {
             "pairs[0].prompt is number, expected a string or a list of messages");
   EXPECT_EQ(parse_score_request(json::parse(R"({"conversations": [[{"role": "user", "content": "q"}]]})")).message(),
             "conversations[0]: the last message must be the assistant's response (role 'assistant')");
-  EXPECT_EQ(parse_score_request(json::parse(R"({"conversations": [[{"role": "robot", "content": "q"}]]})")).message(),
-            "conversations[0][0].role is 'robot', expected system, user or assistant");
+  // Any role a chat template renders is taken (the formatter refuses one it leaves out); ShareGPT's are not.
+  EXPECT_EQ(parse_score_request(json::parse(R"({"conversations": [[{"role": "human", "content": "q"}]]})")).message(),
+            "conversations[0][0].role: a message's role is 'human': ShareGPT's human / gpt are user / assistant");
+  EXPECT_EQ(parse_score_request(json::parse(R"({"conversations": [[{"role": "", "content": "q"}]]})")).message(),
+            "conversations[0][0].role: a message's role is empty");
+  auto tool = parse_score_request(json::parse(R"({"conversations": [[{"role": "user", "content": "q"},
+      {"role": "ipython", "content": "42"}, {"role": "assistant", "content": "a"}]]})"));
+  ASSERT_TRUE(tool.is_ok()) << tool.message();
+  EXPECT_EQ(tool->items[0].prompt_turns[1].role, "ipython");
   EXPECT_EQ(parse_score_request(json::parse(R"({"input_ids": [[]]})")).message(), "input_ids[0] is an empty list of token ids");
   EXPECT_FALSE(parse_score_request(json::parse(R"({"pairs": [{"prompt": "q", "response": "a"}], "input_ids": [[1]]})")).is_ok());
 }

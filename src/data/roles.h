@@ -1,0 +1,20 @@
+// Message roles: which names a row may give a turn, and how a plain (template-less) layout labels them.
+// Which roles a model reads is its chat template's business: the formatter checks that the template
+// rendered every message it was given (score/formatter.h), so any role name is taken here.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+
+namespace arbiter::data {
+
+// Refuses an empty role, and ShareGPT's "human" / "gpt" (rows in that schema give "from" / "value";
+// a template would render them as roles of those names, which no model was trained on).
+Status check_role_name(const std::string& role);
+
+// The speaker's label in a plain layout: "User", "Assistant", "System", or the role capitalized
+// ("tool" -> "Tool").
+std::string speaker_label(const std::string& role);
+
+}  // namespace arbiter::data

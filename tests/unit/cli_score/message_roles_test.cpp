@@ -1,0 +1,104 @@
+// Message roles are the chat template's business: a message of any role is scored when the template
+// renders it, and is an error naming it when the template leaves it out (Qwen3's template renders
+// system, user, assistant and tool only, and skips the others without a word), never a message the model
+// silently never reads. A template that rewrites a message's content (a tool's output written as JSON)
+// still renders it.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "../../support/cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+class MessageRoles : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(temp_dir("message-roles"));
+    auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
+                            "/fixtures/tokenizers/qwen3 --out " + *dir_ + "/rm");
+    ASSERT_EQ(made.exit_code, 0) << made.out;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  // One row whose prompt is a user turn, then a `role` turn saying `content`.
+  static std::string row_file(const std::string& name, const std::string& role, const std::string& content) {
+    const nlohmann::json row = {{"id", "r"},
+                                {"prompt", {{{"role", "user"}, {"content", "What is 6 x 7?"}}, {{"role", role}, {"content", content}}}},
+                                {"response", "42."}};
+    const std::string path = *dir_ + "/" + name + ".jsonl";
+    std::ofstream(path) << row.dump() << "\n";
+    return path;
+  }
+  static RunResult score(const std::string& rows, const std::string& extra = "") {
+    return run_arbiter("score -q -m " + *dir_ + "/rm -i " + rows + " -o " + rows + ".out " + extra);
+  }
+  static std::string* dir_;
+};
+std::string* MessageRoles::dir_ = nullptr;
+
+TEST_F(MessageRoles, ARoleTheTemplateSkipsIsNamed) {
+  const std::string rows = row_file("ipython", "ipython", "{\"result\": 42}");
+  const RunResult r = score(rows);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("ipython.jsonl:1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("message 2 (role 'ipython'): the chat template leaves it out of the conversation"),
+            std::string::npos)
+      << r.out;
+  // Also when its text shows elsewhere in the conversation (here: the response says the same).
+  const RunResult echoed = score(row_file("ipython-echoed", "ipython", "42."));
+  EXPECT_NE(echoed.exit_code, 0) << echoed.out;
+  EXPECT_NE(echoed.out.find("message 2 (role 'ipython')"), std::string::npos) << echoed.out;
+}
+
+TEST_F(MessageRoles, ARoleTheTemplateRendersIsScored) {
+  const std::string rows = row_file("tool", "tool", "{\"result\": 42}");
+  const RunResult r = score(rows);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(rows + ".out");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(lines[0]["score"].is_number()) << lines[0].dump();
+
+  // A template that renders every role takes the one Qwen3's skips, under a name of its own.
+  write_text(*dir_ + "/any-role.jinja",
+             "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}");
+  const std::string ipython = row_file("ipython-any", "ipython", "{\"result\": 42}");
+  const RunResult any = score(ipython, "--chat-template " + *dir_ + "/any-role.jinja");
+  EXPECT_EQ(any.exit_code, 0) << any.out;
+}
+
+TEST_F(MessageRoles, AMessageWhoseContentTheTemplateRewritesIsRendered) {
+  // Llama 3.1 writes a tool's output with tojson: quotes and newlines escaped, not the text as given.
+  write_text(*dir_ + "/tojson.jinja",
+             "{% for m in messages %}{% if m.role == 'tool' %}<tool>{{ m.content | tojson }}</tool>"
+             "{% else %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}");
+  const std::string rows = row_file("rewritten", "tool", "line one\n\"quoted\" line two");
+  const RunResult r = score(rows, "--chat-template " + *dir_ + "/tojson.jinja");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(read_jsonl(rows + ".out").size(), 1u);
+}
+
+TEST_F(MessageRoles, ASystemPromptTheTemplateDropsIsNamed) {
+  // A template that renders user and assistant turns only: a judge's system prompt would vanish.
+  write_text(*dir_ + "/no-system.jinja",
+             "{% for m in messages %}{% if m.role != 'system' %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
+             "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
+  auto made = run_arbiter("-q create-model --arch qwen2 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +
+                          *dir_ + "/judge");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  const std::string rows = *dir_ + "/judge-rows.jsonl";
+  std::ofstream(rows) << R"({"id": "a", "prompt": "Say hi.", "response": "Hi!"})" "\n";
+  write_text(*dir_ + "/system.txt", "You are a fair judge.");
+  const RunResult r = run_arbiter("judge -q -m " + *dir_ + "/judge -i " + rows + " -o " + *dir_ +
+                                  "/judged.jsonl --chat-template " + *dir_ + "/no-system.jinja --system-prompt-file " +
+                                  *dir_ + "/system.txt");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("judge prompt: message 1 (role 'system'): the chat template leaves it out"), std::string::npos)
+      << r.out;
+}
+
+}  // namespace
+}  // namespace arbiter
