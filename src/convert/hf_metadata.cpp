@@ -137,6 +137,7 @@ Result<GgufMetadata> model_metadata(const ModelConfig& c, const nlohmann::json& 
     set_metadata(md, p + "pooling_type", GgufValue::from_u32(3));  // llama.cpp's LLAMA_POOLING_TYPE_LAST
     if (c.process_reward) set_metadata(md, p + "classifier.step_tag", GgufValue::from_string(c.step_tag));
     if (c.reward_at_eos) set_metadata(md, p + kGgufRewardAtEosKey, GgufValue::from_bool(true));
+    if (c.tie_embeddings) set_metadata(md, p + kGgufClassifierTiedKey, GgufValue::from_bool(true));
     if (c.reward_std > 0) {
       set_metadata(md, p + kGgufRewardMeanKey, GgufValue::from_f32(float(c.reward_mean)));
       set_metadata(md, p + kGgufRewardStdKey, GgufValue::from_f32(float(c.reward_std)));

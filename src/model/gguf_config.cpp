@@ -105,6 +105,7 @@ Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
       if (int64_t(labels->size()) == c.num_labels) c.label_names = *labels;
     }
     c.score_mlp = gguf.tensor(kGgufClassifierHiddenWeight) != nullptr;
+    if (c.tie_embeddings) c.tie_embeddings = gguf.get_bool(md.prefix + kGgufClassifierTiedKey).value_or(false);
     c.reward_at_eos = gguf.get_bool(md.prefix + kGgufRewardAtEosKey).value_or(false);
     c.reward_mean = md.number_or(kGgufRewardMeanKey, 0.0);
     c.reward_std = md.number_or(kGgufRewardStdKey, 0.0);

@@ -33,6 +33,12 @@ inline constexpr const char* kGgufRewardAtEosKey = "classifier.reward_at_eos";  
 inline constexpr const char* kGgufRewardMeanKey = "classifier.reward_mean";  // after "<arch>."
 inline constexpr const char* kGgufRewardStdKey = "classifier.reward_std";    // after "<arch>."
 
+// A classifier without output.weight: whether its LM head is the token embedding (tie_word_embeddings, as
+// Qwen2.5-0.5B's and Gemma2's are) or it was saved without one (most 7-8B reward models). GGUF has no key
+// for tying (a causal LM without output.weight is tied); arbiter writes `<arch>.classifier.tied_embeddings`,
+// and a classifier file without it is read as having no LM head, so that it is not judged on its embedding.
+inline constexpr const char* kGgufClassifierTiedKey = "classifier.tied_embeddings";  // after "<arch>."
+
 inline constexpr const char* kGgufGatingLogitScale = "cls.gating.logit_scale";
 inline constexpr const char* kGgufRewardTransform = "cls.reward_transform.weight";
 inline constexpr const char* kGgufGatingTemperatureKey = "classifier.gating_temperature";  // after "<arch>."

@@ -47,5 +47,25 @@ TEST(WrongKindOfInput, IsNamedNotTakenAsEmpty) {
   }
 }
 
+// GGUF has no key for tied embeddings: a classifier converted without an LM head must not read as tied
+// (judged on its embedding), while one whose config ties them still judges.
+TEST(WrongKindOfInput, ConvertedClassifierWithoutLmHeadIsNotJudged) {
+  const std::string dir = temp_dir("classifier-gguf");
+  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n";
+  const RunResult untied = run_arbiter("convert -q " + kShared + "/fixtures/hf/llama-seqcls1 -o " + dir + "/untied.gguf");
+  ASSERT_EQ(untied.exit_code, 0) << untied.out;
+  const RunResult refused = run_arbiter("judge -q -m " + dir + "/untied.gguf -i " + dir + "/rows.jsonl -o " + dir + "/a.jsonl");
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_NE(refused.out.find("a sequence-classification model without an LM head"), std::string::npos) << refused.out;
+
+  const RunResult tied = run_arbiter("convert -q " + kShared + "/fixtures/hf/qwen2-seqcls1 -o " + dir + "/tied.gguf");
+  ASSERT_EQ(tied.exit_code, 0) << tied.out;
+  const RunResult info = run_arbiter("info --json -m " + dir + "/tied.gguf");
+  ASSERT_EQ(info.exit_code, 0) << info.out;
+  EXPECT_EQ(nlohmann::json::parse(info.out)["tied_embeddings"], true) << info.out;
+  const RunResult judged = run_arbiter("judge -q -m " + dir + "/tied.gguf -i " + dir + "/rows.jsonl -o " + dir + "/b.jsonl");
+  EXPECT_EQ(judged.exit_code, 0) << judged.out;
+}
+
 }  // namespace
 }  // namespace arbiter
