@@ -197,7 +197,9 @@ json epoch_json(const train::EpochReport& e) {
   return j;
 }
 
+// An epoch's losses and validation figures: progress, which -q leaves out (the report file keeps them all).
 void print_epoch(const std::string& stage, const train::EpochReport& e) {
+  if (log_level() < LogLevel::kInfo) return;
   std::string line = stage + "epoch " + std::to_string(e.epoch) + "  train " + fixed(e.train_loss, 4);
   if (!std::isnan(e.validation_loss)) line += "  validation " + fixed(e.validation_loss, 4);
   if (!std::isnan(e.validation_accuracy)) line += "  accuracy " + fixed(e.validation_accuracy, 4);

@@ -155,9 +155,15 @@ TEST_F(CliTrain, HeadObjectives) {
   EXPECT_NEAR(head->weight[0], 1.0, 0.05);
   EXPECT_NEAR(head->weight[8 + 2], 1.0, 0.05);
   EXPECT_NEAR(head->bias[0], 2.0, 0.1);
+  EXPECT_NE(r.out.find("regression epoch 1 "), std::string::npos) << r.out;
   r = run_arbiter("train head --features " + rated + " --attributes helpfulness --ridge 0.1 --out " + reg);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("ridge regression"), std::string::npos);
+  // -q leaves out the per-epoch progress, not the summary.
+  r = run_arbiter("-q train head --features " + rated + " --labels " + labels + " --attributes helpfulness --out " + reg);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("epoch"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("head [1, "), std::string::npos) << r.out;
   // Combined: regression on helpfulness, then Scaled BT, then ExPO.
   const std::string combined = scratch_path("combined.safetensors");
   r = run_arbiter("train head --features " + pairs + " --regression-features " + rated +
