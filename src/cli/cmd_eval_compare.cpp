@@ -12,6 +12,8 @@
 //   --metric rewardbench: RewardBench v1's section-weighted score of such rows
 //   --metric preference:  accuracy on graded preference pairs (HelpSteer2-Preference, HelpSteer3), with
 //                         McNemar's exact test
+//   --metric rmbench[-hard|-normal|-easy]: RM-Bench's average (or hard, normal, easy) accuracy, the mean
+//                         over domains
 // Rows are paired by id; error lines, and ids some source lacks, are left out and counted.
 #include <algorithm>
 #include <cmath>
@@ -33,6 +35,7 @@
 #include "eval/report.h"
 #include "eval/report_builders.h"
 #include "eval/rewardbench.h"
+#include "eval/rm_bench.h"
 #include "eval/score_files.h"
 
 namespace arbiter::cli {
@@ -313,6 +316,72 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   return out;
 }
 
+bool is_rm_bench(const std::string& metric) { return metric.starts_with("rmbench"); }
+
+// RM-Bench's figures, the mean over domains as eval rmbench prints them: --metric rmbench is the average,
+// rmbench-hard / -normal / -easy the one named.
+double rm_bench_figure(const eval::RmBenchScores& scores, const std::string& metric) {
+  if (metric == "rmbench-hard") return scores.hard;
+  if (metric == "rmbench-normal") return scores.normal;
+  if (metric == "rmbench-easy") return scores.easy;
+  return scores.average;
+}
+
+// RM-Bench rows (`arbiter score` of RM-Bench: each row's chosen and rejected scores by style): the figure
+// recomputed on each resample of the rows, domains weighed equally as RM-Bench does. No McNemar's test:
+// a row is k x k comparisons, not one verdict.
+Result<Prepared> prepare_rm_bench(const CompareArgs& args) {
+  if (!args.fields.empty())
+    return error("--fields: RM-Bench rows keep each system's scores in 'scores'; compare several --pred files");
+  Prepared out;
+  out.systems = list_systems(args.preds, {""});
+  eval::RmBenchFields fields;
+  fields.id = args.id_field;
+  std::vector<Source> sources;
+  std::vector<std::vector<eval::RmBenchRow>> read;
+  for (const std::string& file : args.preds) {
+    size_t error_rows = 0;
+    std::vector<std::string> ids;
+    ARB_ASSIGN(std::vector<eval::RmBenchRow> rows, eval::read_rm_bench_rows(file, fields, &error_rows, &ids));
+    ARB_ASSIGN(Source source, source_of(file, ids, error_rows, args.id_field));
+    out.by_position = out.by_position && !ids.empty() && ids.front().empty();
+    sources.push_back(std::move(source));
+    read.push_back(std::move(rows));
+  }
+  ARB_ASSIGN(const auto rows, join_sources(sources));
+  auto paired = std::make_shared<std::vector<std::vector<eval::RmBenchRow>>>(read.size());
+  for (size_t s = 0; s < read.size(); ++s) {
+    for (size_t r = 0; r < rows[s].size(); ++r) {
+      const eval::RmBenchRow& row = read[s][rows[s][r]];
+      const eval::RmBenchRow& first = read[0][rows[0][r]];
+      if (row.domain != first.domain || row.chosen.size() != first.chosen.size())
+        return error(sources[s].what + ": row '" + sources[s].ids[rows[s][r]] + "' has another domain or number of "
+                     "styles than in " + sources[0].what + ": the files are not of the same RM-Bench rows");
+      (*paired)[s].push_back(row);
+    }
+  }
+  out.rows = rows[0].size();
+  // The figure on all rows must be defined (k = 1 leaves hard and easy empty); an error says why here.
+  for (size_t s = 0; s < read.size(); ++s) {
+    auto all = eval::score_rm_bench((*paired)[s]);
+    if (!all) return all.status().with_context(args.preds[s]);
+    if (std::isnan(rm_bench_figure(all->overall, args.metric)))
+      return error(args.preds[s] + ": " + args.metric + " is not defined for rows of " + std::to_string(all->styles) +
+                   " style (no pair of different styles)");
+  }
+  const std::string metric = args.metric;
+  out.statistic = metric == "rmbench" ? "RM-Bench average accuracy (mean of domains)"
+                                      : "RM-Bench " + metric.substr(8) + " accuracy (mean of domains)";
+  out.statistic_fn = [paired, metric](size_t s, std::span<const size_t> rows) {
+    std::vector<eval::RmBenchRow> drawn;
+    drawn.reserve(rows.size());
+    for (const size_t i : rows) drawn.push_back((*paired)[s][i]);
+    const auto scored = eval::score_rm_bench(drawn);
+    return scored ? rm_bench_figure(scored->overall, metric) : std::nan("");
+  };
+  return out;
+}
+
 std::string signed_fixed(double v, int decimals) { return (v >= 0 ? "+" : "") + fixed(v, decimals); }
 
 std::string interval_text(const eval::Interval& ci, bool with_sign) {
@@ -349,6 +418,7 @@ Status run_compare(CompareArgs args) {
     return error("one system to compare: give several --pred files, or several --fields of one");
   Result<Prepared> prepared = is_correlation(args.metric)      ? prepare_correlation(args)
                               : args.metric == "preference" ? prepare_graded_preferences(args)
+                              : is_rm_bench(args.metric)    ? prepare_rm_bench(args)
                                                             : prepare_preferences(args);
   if (!prepared) return prepared.status();
   const Prepared& p = *prepared;
@@ -421,7 +491,7 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   auto args = std::make_shared<CompareArgs>();
   CLI::App* app = eval.add_subcommand(
       "compare", "systems scored on the same rows side by side: each difference from the first with a paired "
-                 "bootstrap interval and p-value (correlations, accuracy, RewardBench)");
+                 "bootstrap interval and p-value (correlations, accuracy, RewardBench, RM-Bench)");
   app->add_option("--pred", args->preds,
                   "a scored file (repeat for several; the first is the baseline): JSONL / JSON / Parquet")
       ->required();
@@ -436,8 +506,10 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   app->add_option("--metric", args->metric,
                   "spearman (the default with --human-field), kendall, pearson; accuracy or rewardbench (v1) of "
                   "chosen / rejected rows; preference: accuracy on graded preference pairs (HelpSteer2-Preference, "
-                  "HelpSteer3: responses[i][FIELD] and the human strength)")
-      ->check(CLI::IsMember({"spearman", "kendall", "pearson", "accuracy", "rewardbench", "preference"}));
+                  "HelpSteer3: responses[i][FIELD] and the human strength); rmbench (average), rmbench-hard, "
+                  "rmbench-normal, rmbench-easy: RM-Bench's accuracies, the mean over domains")
+      ->check(CLI::IsMember({"spearman", "kendall", "pearson", "accuracy", "rewardbench", "preference", "rmbench",
+                             "rmbench-hard", "rmbench-normal", "rmbench-easy"}));
   app->add_option("--id-field", args->id_field, "rows are paired by this id (rows without ids: by position)")
       ->capture_default_str();
   app->add_option("--chosen-field", args->pref.chosen, "accuracy / rewardbench: chosen score field")->capture_default_str();

@@ -122,6 +122,17 @@ Status judged_items(const json& row, const char* list, const std::string& human_
   return Status();
 }
 
+// A row's id (empty where it has none), for files compared row by row.
+Status push_id(const json& row, const std::string& id_field, std::vector<std::string>* ids) {
+  if (!ids) return Status();
+  std::string id;
+  if (row.is_object() && row.contains(id_field)) {
+    ARB_ASSIGN(id, string_at(row, id_field));
+  }
+  ids->push_back(std::move(id));
+  return Status();
+}
+
 }  // namespace
 
 Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
@@ -129,13 +140,7 @@ Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path,
   if (ids) ids->clear();
   return read_rows<PreferenceRow>(path, [&](const json& row) -> Result<PreferenceRow> {
     PreferenceRow out;
-    if (ids) {
-      std::string id;
-      if (row.is_object() && row.contains(fields.id)) {
-        ARB_ASSIGN(id, string_at(row, fields.id));
-      }
-      ids->push_back(std::move(id));
-    }
+    ARB_TRY(push_id(row, fields.id, ids));
     if (!fields.subset.empty()) {
       ARB_ASSIGN(out.subset, string_at(row, fields.subset));
     }
@@ -205,10 +210,12 @@ Result<std::vector<std::vector<double>>> chosen_rejected_credit(const json& comp
 }  // namespace
 
 Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
-                                                   size_t* error_rows) {
+                                                   size_t* error_rows, std::vector<std::string>* ids) {
+  if (ids) ids->clear();
   size_t styles = 0;  // the first row's: every row must have as many
   return read_rows<RmBenchRow>(path, [&](const json& row) -> Result<RmBenchRow> {
     RmBenchRow out;
+    ARB_TRY(push_id(row, fields.id, ids));
     if (!row.contains(fields.scores)) return error("missing field '" + fields.scores + "'");
     ARB_ASSIGN(const std::vector<double> scores, numbers_at(row.at(fields.scores), fields.scores));
     if (!row.contains(fields.num_chosen))
@@ -241,13 +248,7 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
                                                           std::vector<std::string>* ids, const std::string& id_field) {
   if (ids) ids->clear();
   return read_rows<PreferencePair>(path, [&](const json& row) -> Result<PreferencePair> {
-    if (ids) {
-      std::string id;
-      if (row.is_object() && row.contains(id_field)) {
-        ARB_ASSIGN(id, string_at(row, id_field));
-      }
-      ids->push_back(std::move(id));
-    }
+    ARB_TRY(push_id(row, id_field, ids));
     if (!row.is_object() || !row.contains("responses") || !row.at("responses").is_array() ||
         row.at("responses").size() != 2)
       return error("expected 'responses' with two entries (a scored preference pair)");

@@ -48,13 +48,15 @@ struct RmBenchFields {
   // A pairwise judge's rows (with `comparisons`): which credit of each comparison decides it.
   std::string comparison_score = "lager";
   bool use_comparisons = true;  // false: the win rates in `scores` even where comparisons are there
+  std::string id = "id";        // for `ids`
 };
 
 // RM-Bench rows: `scores` split after `num_chosen` into chosen and rejected (each by style); where a row
 // has a pairwise judge's `comparisons`, each chosen / rejected pair's mean credit from them instead (every
-// such pair must have been compared).
+// such pair must have been compared). `ids`, when given, gets each row's `fields.id` (empty where it has none).
 Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
-                                                   size_t* error_rows = nullptr);
+                                                   size_t* error_rows = nullptr,
+                                                   std::vector<std::string>* ids = nullptr);
 
 // Rows with `per_layer_logits` [L+1][K], `score_values` [K] and the human label in `human_field`; or a
 // pairwise judge's rows (`score_values` and `comparisons`), each comparison that has `human_field` as

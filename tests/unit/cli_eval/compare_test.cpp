@@ -184,6 +184,51 @@ TEST_F(CliCompare, GradedPreferencePairs) {
   }
 }
 
+// Two reward models' RM-Bench runs (three styles, two domains), worked out by hand. A and B score rows
+// r0-r2 alike; on r3 (math) A ranks the chosen response in a plain style below fancier rejected ones and B
+// gets every pair right. B's file lists the rows in reverse order: they are paired by id.
+TEST_F(CliCompare, TwoRewardModelsOnRmBench) {
+  auto row = [](const std::string& id, const std::string& domain, const std::string& scores) {
+    return "{\"id\": \"" + id + "\", \"domain\": \"" + domain + "\", \"num_chosen\": 3, \"scores\": [" + scores + "]}\n";
+  };
+  const std::string r0 = row("r0", "chat", "3, 3, 3, 1, 1, 1"), r1 = row("r1", "chat", "1, 1, 1, 2, 2, 2"),
+                    r2 = row("r2", "math", "1, 2, 3, 0, 0, 0");
+  const std::string rm_a = scratch_file("rmbench-a.jsonl", r0 + r1 + r2 + row("r3", "math", "1, 2, 3, 1.5, 2.5, 3.5"));
+  const std::string rm_b = scratch_file("rmbench-b.jsonl", row("r3", "math", "4, 4, 4, 1.5, 2.5, 3.5") + r2 + r1 + r0);
+  // chat: r0 all right, r1 all wrong: every entry 0.5. math under A: r2 all right; r3's chosen style i beats
+  // rejected style j for (1, 0), (2, 0), (2, 1) only, so M = [[.5 .5 .5] [1 .5 .5] [1 1 .5]]: hard 0.5, normal 0.5,
+  // easy 1, average 6/9. Under B math is all right. The figures are means over the two domains.
+  const struct {
+    const char* metric;
+    double a, b;
+  } figures[] = {{"rmbench-hard", 0.5, 0.75}, {"rmbench-normal", 0.5, 0.75}, {"rmbench-easy", 0.75, 0.75},
+                 {"rmbench", (0.5 + 6.0 / 9) / 2, 0.75}};
+  for (const auto& f : figures) {
+    const RunResult r = run_arbiter(std::string("eval compare --json --bootstrap 200 --metric ") + f.metric + " --pred " +
+                                    rm_a + " --pred " + rm_b);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const nlohmann::json j = json_of(r);
+    EXPECT_EQ(j["rows"], 4) << f.metric;
+    EXPECT_NEAR(j["systems"][0]["value"].get<double>(), f.a, 1e-12) << f.metric;
+    EXPECT_NEAR(j["systems"][1]["value"].get<double>(), f.b, 1e-12) << f.metric;
+    EXPECT_NEAR(j["differences"][0]["difference"].get<double>(), f.b - f.a, 1e-12) << f.metric;
+    EXPECT_FALSE(j["differences"][0].contains("mcnemar")) << "a row is nine comparisons, not one verdict";
+  }
+  // eval rmbench reads the same figures off each file alone (in percent, as RM-Bench reports them).
+  const RunResult alone = run_arbiter("eval rmbench --json --input " + rm_a);
+  ASSERT_EQ(alone.exit_code, 0) << alone.out;
+  const nlohmann::json overall = json_of(alone)["overall"];
+  EXPECT_NEAR(overall["hard"].get<double>(), 50.0, 1e-9) << alone.out;
+  EXPECT_NEAR(overall["easy"].get<double>(), 75.0, 1e-9) << alone.out;
+  EXPECT_NEAR(overall["average"].get<double>(), 100 * (0.5 + 6.0 / 9) / 2, 1e-9) << alone.out;
+
+  // Files of other rows are refused, not compared.
+  const std::string other = scratch_file("rmbench-other.jsonl", r0 + r1 + r2 + row("r3", "chat", "1, 2, 3, 1.5, 2.5, 3.5"));
+  const RunResult refused = run_arbiter("eval compare --metric rmbench --pred " + rm_a + " --pred " + other);
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_NE(refused.out.find("row 'r3' has another domain or number of styles"), std::string::npos) << refused.out;
+}
+
 TEST_F(CliCompare, MistakesAreNamed) {
   const std::string judged = scratch_file("judged-errors.jsonl",
                                           "{\"id\": \"a\", \"human\": 1, \"vanilla\": 2}\n"
