@@ -206,12 +206,14 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
 
   // Batch size and row limits change how the run goes, not what it writes; other arithmetic is a warning.
   EXPECT_EQ(begun_record["ran_on"]["device"], "cpu");
-  const std::string other_arithmetic = begun_record["ran_on"]["matmul"] == "f32" ? "bf16" : "f32";
+  // Without AVX512-BF16 both runs are f32 (the CPU has no other arithmetic to continue on).
+  const std::string begun_arithmetic = begun_record["ran_on"]["matmul"];
+  const std::string other_arithmetic = begun_arithmetic == "f32" && bf16_matmul_supported() ? "bf16" : "f32";
   const RunResult same = run_arbiter("--cpu-matmul " + other_arithmetic + " score" + qwen + rows +
                                      " --resume --max-length 64 --batch-tokens 256 --limit 2");
   ASSERT_EQ(same.exit_code, 0) << same.out;
   EXPECT_EQ(count_lines(out), 2u);
-  if (other_arithmetic == "f32" || bf16_matmul_supported()) {
+  if (other_arithmetic != begun_arithmetic) {
     EXPECT_NE(same.out.find("continues on {\"device\":\"cpu\",\"matmul\":\"" + other_arithmetic + "\"}"),
               std::string::npos)
         << same.out;
