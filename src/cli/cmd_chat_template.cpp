@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "cli/model_source.h"
 #include "core/json_text.h"
+#include "core/log.h"
 #include "core/mapped_file.h"
 #include "model/model_tokenizer.h"
 #include "text/chat_template.h"
@@ -51,6 +52,9 @@ Status run_chat_template(const ChatTemplateArgs& args) {
   nlohmann::ordered_json base = {{"bos_token", assets.bos_token}, {"eos_token", assets.eos_token}};
   ARB_ASSIGN(ChatTemplate tmpl, ChatTemplate::parse(source, base));
   ARB_ASSIGN(std::string rendered, tmpl.render(messages, args.add_generation_prompt, extra));
+  for (const size_t i : tmpl.messages_left_out(messages, extra))
+    log_warn(args.messages_path + ": message " + std::to_string(i) + " (role '" + messages[i]["role"].get<std::string>() +
+             "') is not in the rendered text: the chat template leaves it out");
   if (args.ids) {
     ARB_ASSIGN(auto tokenizer, load_tokenizer_at(args.model_path));
     ARB_ASSIGN(std::vector<int32_t> ids, tokenizer->encode(rendered, false, true));

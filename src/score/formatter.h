@@ -66,9 +66,8 @@ class ConversationFormatter {
 
  private:
   Result<std::vector<int32_t>> encode_rendered(const std::string& text) const;
-  // Templates skip roles they do not know without a word (Qwen2.5's renders system, user, assistant and
-  // tool only): an error names a message, of a role other than user or assistant, that the chat template
-  // leaves out of the conversation.
+  // An error names the first message the chat template leaves out of the conversation
+  // (ChatTemplate::messages_left_out).
   Status check_rendered(const std::vector<data::Turn>& turns) const;
   Result<FormattedSequence> fit(std::vector<int32_t> prefix, std::vector<int32_t> rest) const;
   // A conversation's text as a model that reads its reward at an EOS after it takes it (reward_at_eos_).

@@ -113,6 +113,26 @@ Result<std::string> ChatTemplate::render(const nlohmann::ordered_json& messages,
   return rendered;
 }
 
+std::vector<size_t> ChatTemplate::messages_left_out(const nlohmann::ordered_json& messages,
+                                                   const nlohmann::ordered_json& extra_context) const {
+  // Letters only, so that no template's escaping changes it.
+  static const std::string kProbe = "ArbiterRenderedMessageProbe";
+  std::vector<size_t> left_out;
+  if (!messages.is_array()) return left_out;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const nlohmann::ordered_json& message = messages[i];
+    if (!message.is_object() || !message.contains("role") || !message["role"].is_string()) continue;
+    if (!message.contains("content") || !message["content"].is_string()) continue;
+    const std::string role = message["role"].get<std::string>();
+    if (role == "user" || role == "assistant") continue;
+    nlohmann::ordered_json probed = messages;
+    probed[i]["content"] = kProbe;
+    const Result<std::string> rendered = render(probed, false, extra_context);
+    if (rendered && rendered->find(kProbe) == std::string::npos) left_out.push_back(i);
+  }
+  return left_out;
+}
+
 Result<std::string> render_chat_template(const std::string& template_source, const nlohmann::ordered_json& messages,
                                          bool add_generation_prompt, const nlohmann::ordered_json& extra_context) {
   ARB_ASSIGN(ChatTemplate t, ChatTemplate::parse(template_source));

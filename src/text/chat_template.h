@@ -3,7 +3,9 @@
 // tools/documents = None, the special tokens bos_token, eos_token, ...). Parse once, render many.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +39,16 @@ class ChatTemplate {
   Result<std::string> render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
                              const nlohmann::ordered_json& extra_context = nlohmann::ordered_json::object(),
                              const jinja::RenderOptions& options = {}) const;
+
+  // The positions of the messages this template leaves out of its rendering. Templates skip roles they do
+  // not know without a word (Qwen2.5's renders system, user, assistant and tool only), and a message the
+  // model never reads must not pass for one it did. Looked at: every message with string content and a role
+  // other than user or assistant (which every template renders). A probe text is rendered in its content's
+  // place, not the content itself: templates rewrite content (Llama 3.1 writes a tool's output with
+  // tojson), and a short content may show elsewhere in the conversation. A probe the template fails to
+  // render tells nothing and is not counted.
+  std::vector<size_t> messages_left_out(const nlohmann::ordered_json& messages,
+                                        const nlohmann::ordered_json& extra_context = nlohmann::ordered_json::object()) const;
 
   const std::string& source() const { return source_; }
 

@@ -45,13 +45,23 @@ TEST_F(MessageRoles, ARoleTheTemplateSkipsIsNamed) {
   const RunResult r = score(rows);
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("ipython.jsonl:1"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("message 2 (role 'ipython'): the chat template leaves it out of the conversation"),
+  EXPECT_NE(r.out.find("message 1 (role 'ipython'): the chat template leaves it out of the conversation"),
             std::string::npos)
       << r.out;
   // Also when its text shows elsewhere in the conversation (here: the response says the same).
   const RunResult echoed = score(row_file("ipython-echoed", "ipython", "42."));
   EXPECT_NE(echoed.exit_code, 0) << echoed.out;
-  EXPECT_NE(echoed.out.find("message 2 (role 'ipython')"), std::string::npos) << echoed.out;
+  EXPECT_NE(echoed.out.find("message 1 (role 'ipython')"), std::string::npos) << echoed.out;
+}
+
+TEST_F(MessageRoles, ChatTemplateWarnsOfAMessageItLeavesOut) {
+  const std::string messages = *dir_ + "/messages.json";
+  write_text(messages, R"([{"role": "user", "content": "What is 6 x 7?"}, {"role": "ipython", "content": "42"},
+                           {"role": "tool", "content": "42"}])");
+  const RunResult r = run_arbiter("chat-template -m " + *dir_ + "/rm --messages " + messages);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("message 1 (role 'ipython') is not in the rendered text"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("message 2 (role 'tool')"), std::string::npos) << r.out;
 }
 
 TEST_F(MessageRoles, ARoleTheTemplateRendersIsScored) {
@@ -96,7 +106,7 @@ TEST_F(MessageRoles, ASystemPromptTheTemplateDropsIsNamed) {
                                   "/judged.jsonl --chat-template " + *dir_ + "/no-system.jinja --system-prompt-file " +
                                   *dir_ + "/system.txt");
   EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("judge prompt: message 1 (role 'system'): the chat template leaves it out"), std::string::npos)
+  EXPECT_NE(r.out.find("judge prompt: message 0 (role 'system'): the chat template leaves it out"), std::string::npos)
       << r.out;
 }
 
