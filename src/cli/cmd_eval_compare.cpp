@@ -58,6 +58,9 @@ struct CompareArgs {
   std::string report_dir;
 };
 
+// Below this many rows, a warning that the bootstrap's figures are rough.
+constexpr size_t kFewRows = 30;
+
 bool is_correlation(const std::string& metric) { return metric == "spearman" || metric == "kendall" || metric == "pearson"; }
 
 // One source of rows: a system's file and field, or the human labels; its ids in file order.
@@ -430,6 +433,10 @@ Status run_compare(CompareArgs args) {
   options.seed = args.seed;
   options.level = args.level;
   ARB_ASSIGN(const eval::PairedComparison result, eval::compare_paired(names, p.rows, p.statistic_fn, options));
+  // Percentile bootstrap intervals cover less than they claim on few rows (each resample holds few distinct rows).
+  if (p.rows < kFewRows)
+    log_warn("only " + std::to_string(p.rows) + " rows: the bootstrap intervals and p-values are rough at this size" +
+             (p.right.empty() ? "" : " (McNemar's test is exact)"));
   std::vector<eval::McNemarResult> mcnemar;
   for (size_t s = 1; s < p.right.size(); ++s) {
     ARB_ASSIGN(eval::McNemarResult m, eval::mcnemar_exact(p.right[0], p.right[s]));

@@ -176,6 +176,9 @@ TEST_F(CliCompare, GradedPreferencePairs) {
   EXPECT_EQ(j["differences"][0]["mcnemar"]["only_baseline_right"], 1);  // p3
   EXPECT_EQ(j["differences"][0]["mcnemar"]["only_system_right"], 1);    // p1
   EXPECT_DOUBLE_EQ(j["differences"][0]["mcnemar"]["p"].get<double>(), 1.0);
+  EXPECT_NE(r.out.find("only 4 rows: the bootstrap intervals and p-values are rough at this size (McNemar's test is exact)"),
+            std::string::npos)
+      << r.out;
   // The same accuracy as eval preference reports for each field.
   for (const char* field : {"vanilla", "lager"}) {
     const RunResult one = run_arbiter("eval preference --json --input " + pairs + " --score-field " + field);
