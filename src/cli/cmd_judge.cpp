@@ -28,7 +28,7 @@ Status run_judge(const JudgeCommandArgs& args, const CLI::App& sub) {
   ARB_ASSIGN(JudgeOptions options, make_judge_options(args.judge, *model, &formatter->tokenizer()));
   JudgeJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
-  ARB_TRY(keep_run_record(run, make_run_record(sub, *model, backend->name())));
+  ARB_TRY(keep_run_record(run, make_run_record(sub, *model, backend->name(), args.data.pulled)));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));
   print_run_summary(summary, run.output);
   const OrderAgreementTally& orders = job.order_agreement();
@@ -54,8 +54,8 @@ const CommandRegistration kJudgeRegistration({
       add_shard_option(sub, args->data);
       add_judge_options(sub, args->judge);
       return [args, app]() -> Status {
-        ARB_TRY(pull_model_source(args->data.model_path));
-        ARB_TRY(pull_data_source(args->data.input));
+        ARB_TRY(pull_model_source(args->data.model_path, &args->data.pulled.model));
+        ARB_TRY(pull_data_source(args->data.input, &args->data.pulled.input));
         return run_judge(*args, *app);
       };
     },

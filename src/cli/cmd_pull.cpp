@@ -1,9 +1,11 @@
 // arbiter pull: download a model or dataset file into the cache (resumable, verified) and print its path.
 #include <cstdio>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/model_source.h"
 #include "core/log.h"
 #include "fetch/fetch.h"
 #include "fetch/hf_dataset.h"
@@ -20,22 +22,24 @@ struct PullArgs {
 
 Status run_pull(PullArgs& args) {
   fetch::apply_environment(args.options);
+  std::set<std::string> served;
+  args.options.served_commits = &served;
   if (fetch::is_hf_model_repository(args.source)) {
     ARB_ASSIGN(const std::string folder, fetch::fetch_hf_model(args.source, args.options));
-    log_info("model: " + folder);
+    log_info("model: " + folder + served_note(served));
     std::printf("%s\n", folder.c_str());
     return Status::ok();
   }
   if (fetch::is_hf_dataset_selection(args.source)) {
     // A pattern when the selection is several files: quoted, it is what -i takes.
     ARB_ASSIGN(const std::string local, fetch::fetch_hf_dataset(args.source, args.options));
-    log_info("dataset: " + local);
+    log_info("dataset: " + local + served_note(served));
     std::printf("%s\n", local.c_str());
     return Status::ok();
   }
   if (fetch::is_hf_model_pattern(args.source)) {
     ARB_ASSIGN(const std::string first, fetch::fetch_hf_model_pattern(args.source, args.options));
-    log_info("model: " + first);
+    log_info("model: " + first + served_note(served));
     std::printf("%s\n", first.c_str());
     return Status::ok();
   }
@@ -43,7 +47,8 @@ Status run_pull(PullArgs& args) {
   for (const fetch::FetchResult& r : files) {
     if (r.cache_hit) log_info("cached: " + r.url);
     else log_info("downloaded " + std::to_string(r.bytes_downloaded) + " bytes from " + r.url);
-    log_info("sha256 " + r.sha256 + "  " + r.path + (r.server_sha256.empty() ? "" : "  (the server's record)"));
+    log_info("sha256 " + r.sha256 + "  " + r.path + (r.server_sha256.empty() ? "" : "  (the server's record)") +
+             (r.repo_commit.empty() ? "" : "  commit " + r.repo_commit));
   }
   // stdout carries only the path (a split model's first file, which opens it), so that
   // MODEL=$(arbiter pull ...) works.

@@ -33,7 +33,7 @@ Status run_score(const ScoreArgs& args, const CLI::App& sub) {
     return resolved.with_context(model->path);
   RewardJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
-  ARB_TRY(keep_run_record(run, make_run_record(sub, *model, backend->name())));
+  ARB_TRY(keep_run_record(run, make_run_record(sub, *model, backend->name(), args.data.pulled)));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, job, run));
   print_run_summary(summary, run.output);
   return Status::ok();
@@ -51,8 +51,8 @@ const CommandRegistration kScoreRegistration({
                    "also score every assistant turn of a row's prompt, each in the conversation up to it (a `turns` "
                    "list beside the response's score; the shared conversation is computed once)");
       return [args, app]() -> Status {
-        ARB_TRY(pull_model_source(args->data.model_path));
-        ARB_TRY(pull_data_source(args->data.input));
+        ARB_TRY(pull_model_source(args->data.model_path, &args->data.pulled.model));
+        ARB_TRY(pull_data_source(args->data.input, &args->data.pulled.input));
         return run_score(*args, *app);
       };
     },

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/model_source.h"
 #include "core/status.h"
 #include "score/dataset_runner.h"
 #include "score/formatter.h"
@@ -21,6 +22,7 @@ struct DatasetArgs {
   int64_t max_length = 0, limit = 0;
   int64_t batch_tokens = 0;  // 0: the backend's preferred size
   std::string shard;  // "K/N"
+  PulledCommits pulled;  // where -m / -i were download sources: the commits they were served at
 };
 
 void add_dataset_options(CLI::App& sub, DatasetArgs& args);

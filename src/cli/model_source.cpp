@@ -17,10 +17,19 @@ bool is_download_source(const std::string& model) {
 
 }  // namespace
 
-Status pull_model_source(std::string& model) {
+std::string served_note(const std::set<std::string>& commits) {
+  if (commits.empty()) return "";
+  std::string note;
+  for (const std::string& commit : commits) note += (note.empty() ? "" : ", ") + commit;
+  return std::string(commits.size() == 1 ? " (commit " : " (commits ") + note + ")";
+}
+
+Status pull_model_source(std::string& model, std::set<std::string>* commits) {
   if (!is_download_source(model)) return Status::ok();
   fetch::FetchOptions options;
   fetch::apply_environment(options);
+  std::set<std::string> served;
+  options.served_commits = &served;
   std::string local;
   if (fetch::is_hf_model_repository(model)) {
     ARB_ASSIGN(local, fetch::fetch_hf_model(model, options));
@@ -30,15 +39,18 @@ Status pull_model_source(std::string& model) {
     ARB_ASSIGN(const std::vector<fetch::FetchResult> files, fetch::fetch_with_split_files(model, options));
     local = files.front().path;
   }
-  log_info(model + " is " + local);
+  log_info(model + " is " + local + served_note(served));
   model = local;
+  if (commits) *commits = std::move(served);
   return Status::ok();
 }
 
-Status pull_data_source(std::string& dataset) {
+Status pull_data_source(std::string& dataset, std::set<std::string>* commits) {
   if (!is_download_source(dataset)) return Status::ok();
   fetch::FetchOptions options;
   fetch::apply_environment(options);
+  std::set<std::string> served;
+  options.served_commits = &served;
   std::string local;
   if (fetch::is_hf_dataset_selection(dataset)) {
     ARB_ASSIGN(local, fetch::fetch_hf_dataset(dataset, options));
@@ -46,8 +58,9 @@ Status pull_data_source(std::string& dataset) {
     ARB_ASSIGN(const fetch::FetchResult file, fetch::fetch(dataset, options));
     local = file.path;
   }
-  log_info(dataset + " is " + local);
+  log_info(dataset + " is " + local + served_note(served));
   dataset = local;
+  if (commits) *commits = std::move(served);
   return Status::ok();
 }
 

@@ -50,6 +50,12 @@ std::string given(const CLI::App& sub, const char* name) {
   return option != nullptr && option->count() > 0 ? option->results().front() : "";
 }
 
+// One commit as a string; several (a folder's files pulled at different commits of a branch) as a list.
+nlohmann::ordered_json commits_json(const std::set<std::string>& commits) {
+  if (commits.size() == 1) return *commits.begin();
+  return nlohmann::ordered_json(std::vector<std::string>(commits.begin(), commits.end()));
+}
+
 }  // namespace
 
 std::string run_record_path(const std::string& output) {
@@ -71,15 +77,18 @@ RunSettings option_settings(const CLI::App& sub) {
   return out;
 }
 
-nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device) {
+nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device,
+                                       const PulledCommits& pulled) {
   const RunSettings settings = option_settings(sub);
   nlohmann::ordered_json record;
   record["arbiter"] = kArbiterVersion;
   record["command"] = sub.get_name();
   record["started"] = utc_now();
   record["model"] = given(sub, "--model");
+  if (!pulled.model.empty()) record["model_commit"] = commits_json(pulled.model);
   record["model_fingerprint"] = model_fingerprint(model);
   record["input"] = given(sub, "--input");
+  if (!pulled.input.empty()) record["input_commit"] = commits_json(pulled.input);
   record["settings"] = settings.settings;
   record["file_contents"] = settings.file_contents;
   // The arithmetic of the products: the CPU's for the model's weights (--cpu-matmul, and what the CPU
@@ -155,7 +164,9 @@ std::optional<nlohmann::ordered_json> read_run_record(const std::string& scored_
 
 std::string describe_run_record(const nlohmann::ordered_json& record) {
   auto field = [&](const char* key) { return string_field(record, key, "?"); };
-  std::string note = "scored by " + field("command") + ": " + field("model") + " (fingerprint " +
+  const std::string commit = string_field(record, "model_commit", "");
+  std::string note = "scored by " + field("command") + ": " + field("model") +
+                     (commit.empty() ? "" : " at commit " + commit.substr(0, 12)) + " (fingerprint " +
                      field("model_fingerprint") + ")";
   if (record.contains("settings") && record["settings"].is_object())
     for (const auto& [option, value] : record["settings"].items())

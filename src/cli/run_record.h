@@ -4,7 +4,8 @@
 // or score tokens would otherwise append lines of another run to the file, and nothing would show it.
 //
 //   {"arbiter": "0.1.0", "command": "judge", "started": "2026-12-06T18:40:00Z",
-//    "model": "hf://ORG/REPO/model.gguf", "model_fingerprint": "3f2a...", "input": "rows.jsonl",
+//    "model": "hf://ORG/REPO/model.gguf", "model_commit": "9d1c...", "model_fingerprint": "3f2a...",
+//    "input": "rows.jsonl",
 //    "settings": {"--template": "direct-helpfulness", "--score-tokens": "0..4", "--lager-weights": "w.json"},
 //    "file_contents": {"w.json": "9c1e..."},
 //    "ran_on": {"device": "cpu", "matmul": "bf16"}}
@@ -21,6 +22,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/model_source.h"
 #include "core/run_settings.h"
 #include "core/status.h"
 #include "eval/report.h"
@@ -37,8 +39,10 @@ std::string run_record_path(const std::string& output);
 RunSettings option_settings(const CLI::App& sub);
 
 // The record of this run of `sub` (its options as given on the command line) with `model` loaded, run on
-// the backend named `device` ("cpu", "cuda").
-nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device);
+// the backend named `device` ("cpu", "cuda"); where -m or -i was pulled from the Hub, the commit it was
+// served at ("model_commit", "input_commit").
+nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, const std::string& device,
+                                       const PulledCommits& pulled = {});
 
 // Before the run: for a resumed output that exists, the record of the run that began it must agree with
 // this one (command, model fingerprint, settings, the contents of files they name), or the error names

@@ -33,4 +33,6 @@ std::string cache_entry_path(const std::string& cache_dir, const std::string& ur
 
 std::string sha256_sidecar_path(const std::string& entry) { return entry + ".sha256"; }
 
+std::string commit_sidecar_path(const std::string& entry) { return entry + ".commit"; }
+
 }  // namespace arbiter::fetch

@@ -21,4 +21,8 @@ std::string cache_entry_path(const std::string& cache_dir, const std::string& ur
 // The sidecar holding an entry's hash: "<entry>.sha256".
 std::string sha256_sidecar_path(const std::string& entry);
 
+// The sidecar holding the commit the Hub served an entry at (its X-Repo-Commit): "<entry>.commit". Only
+// entries pulled from a Hugging Face endpoint that said have one.
+std::string commit_sidecar_path(const std::string& entry);
+
 }  // namespace arbiter::fetch

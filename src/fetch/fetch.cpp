@@ -17,6 +17,7 @@
 #include "core/atomic_file.h"
 #include "core/log.h"
 #include "fetch/cache.h"
+#include "fetch/hf_listing.h"
 #include "fetch/hub_check.h"
 #include "fetch/http_transfer.h"
 #include "fetch/sha256.h"
@@ -51,6 +52,24 @@ void remove_entry(const std::string& entry) {
   std::error_code ec;
   fs::remove(entry, ec);
   fs::remove(sha256_sidecar_path(entry), ec);
+  fs::remove(commit_sidecar_path(entry), ec);
+}
+
+std::string read_commit_sidecar(const std::string& entry) {
+  std::ifstream in(commit_sidecar_path(entry));
+  std::string hex;
+  in >> hex;
+  return is_git_blob_id(hex) ? ascii_lower(hex) : std::string();
+}
+
+// Keeps the commit an entry was served at beside it; an unknown one removes what an older download kept.
+Status write_commit_sidecar(const std::string& entry, const std::string& commit) {
+  if (commit.empty()) {
+    std::error_code ec;
+    fs::remove(commit_sidecar_path(entry), ec);
+    return Status::ok();
+  }
+  return write_file_atomically(commit_sidecar_path(entry), commit + "\n");
 }
 
 // Fills r.sha256 and returns true when the cache entry can be used as it is. A cached file that does not
@@ -104,6 +123,7 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
     // A 64-digit X-Linked-Etag is the SHA-256 the Hub records for an LFS file (a small file's is its git
     // blob id, 40 digits, which says nothing about SHA-256).
     if (is_sha256_hex(out.linked_etag)) r.server_sha256 = out.linked_etag;
+    if (is_git_blob_id(out.repo_commit)) r.repo_commit = out.repo_commit;
     if (out.restarted) log_warn(r.url + ": the server did not continue the partial download; started over");
     if (out.status.is_ok()) break;
     if (out.http_status == 404 && options.missing_ok) {
@@ -144,6 +164,7 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
                  "; the file was deleted (a file changed on the Hub while it was pulled gives this too: run again)");
   }
   ARB_TRY(write_sidecar(r.cache_path, actual));
+  ARB_TRY(write_commit_sidecar(r.cache_path, r.repo_commit));
   std::error_code ec;
   fs::rename(part, r.cache_path, ec);
   if (ec) return error(r.cache_path + ": cannot move the finished download into place: " + ec.message());
@@ -226,9 +247,15 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
   if (ec) return error(fs::path(r.cache_path).parent_path().string() + ": cannot create the cache folder: " + ec.message());
 
   ARB_ASSIGN(r.cache_hit, use_cached(r, expected));
+  if (r.cache_hit) r.repo_commit = read_commit_sidecar(r.cache_path);
   // A pinned hash (--sha256) already says which bytes are wanted; otherwise a branch may have moved on.
   if (r.cache_hit && expected.empty() && !options.offline && names_a_moving_revision(source)) {
     ARB_ASSIGN(const CacheCheck check, check_cache_entry(source, r.url, r.cache_path, r.sha256, options));
+    if (check.outcome == CacheCheck::Outcome::kCurrent && r.repo_commit.empty() && !check.repo_commit.empty()) {
+      // Pulled before the Hub said (or by an older arbiter): the file is as the commit just checked serves it.
+      r.repo_commit = check.repo_commit;
+      ARB_TRY(write_commit_sidecar(r.cache_path, r.repo_commit));
+    }
     if (!check.unchecked_because.empty()) {
       log_warn(source + ": the cached copy was not checked against the Hub (" + check.unchecked_because +
                "); using it");
@@ -265,6 +292,7 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
   if (!r.cache_hit) {
     if (const auto listed = options.listed_records.find(source); listed != options.listed_records.end())
       r.server_sha256 = ascii_lower(listed->second.sha256);  // what the download must hash to
+    r.repo_commit.clear();  // a stale copy's
     ARB_TRY(download(r, expected, options));
   }
   if (r.missing) {
@@ -278,6 +306,12 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
   }
   r.size = int64_t(fs::file_size(r.path, ec));
   if (ec) return error(r.path + ": " + ec.message());
+  // A source pinned to a full commit id names its commit even where the Hub did not say it.
+  if (r.repo_commit.empty() && source.rfind("hf://", 0) == 0) {
+    if (const Result<HfSourceParts> parts = parse_hf_source(source); parts && is_git_blob_id(parts->repo.revision))
+      r.repo_commit = ascii_lower(parts->repo.revision);
+  }
+  if (options.served_commits && !r.repo_commit.empty()) options.served_commits->insert(r.repo_commit);
   return r;
 }
 

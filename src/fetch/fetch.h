@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct FetchOptions {
   // entry of one of them is checked against this instead of a HEAD request, and its download is checked
   // against the SHA-256 recorded there.
   std::map<std::string, HubRecord> listed_records;
+  // When set, gets the commit each file fetched with these options was served at (FetchResult::repo_commit),
+  // so that a caller pulling several (a model's folder, a split GGUF) learns which commits they came from.
+  std::set<std::string>* served_commits = nullptr;
 };
 
 struct FetchResult {
@@ -52,6 +56,10 @@ struct FetchResult {
   // The SHA-256 the server recorded for the file (a Hugging Face LFS file's X-Linked-Etag), which the
   // download was checked against; empty when it sent none (or nothing was downloaded).
   std::string server_sha256;
+  // The commit the Hub served the file at: its X-Repo-Commit when downloaded (or when a cached copy was
+  // checked and had none kept), else the one kept beside the cache entry, else the source's revision when
+  // that is a full commit id. Empty for other servers, and for a Hub that did not say.
+  std::string repo_commit;
 };
 
 // Reads HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE (the names huggingface_hub uses) into `options`; without HF_TOKEN, the

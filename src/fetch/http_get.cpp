@@ -67,6 +67,8 @@ size_t on_head_header(char* data, size_t size, size_t count, void* user) {
   else if (line.size() > 5 && strncasecmp(line.c_str(), "etag:", 5) == 0) result.etag = normalize_etag(line.substr(5));
   else if (line.size() > 14 && strncasecmp(line.c_str(), "x-linked-etag:", 14) == 0)
     result.linked_etag = normalize_etag(line.substr(14));
+  else if (line.size() > 14 && strncasecmp(line.c_str(), "x-repo-commit:", 14) == 0)
+    result.repo_commit = normalize_etag(line.substr(14));
   return n;
 }
 

@@ -31,6 +31,7 @@ struct HttpHeadResult {
   int http_status = 0;      // of the answer the request stopped at (a redirect to another origin is not followed)
   std::string etag;         // ETag, without a weak "W/" mark and quotes, lower case; empty when none
   std::string linked_etag;  // X-Linked-Etag, the same way (the Hub's record of an LFS file: its SHA-256)
+  std::string repo_commit;  // X-Repo-Commit, lower case: the commit the Hub resolved the revision to
 };
 
 // Both requests below ask for metadata (a listing, a file's record), which a command can do without: an

@@ -29,6 +29,7 @@ struct TransferState {
   bool resumed = false, restarted = false;
   std::string write_error;
   std::string linked_etag;
+  std::string repo_commit;
   const TransferOptions* options = nullptr;
   std::unique_ptr<Progress> progress;
 };
@@ -64,6 +65,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     if (value.rfind("W/", 0) == 0) value.erase(0, 2);
     std::erase(value, '"');
     s.linked_etag = ascii_lower(value);
+  } else if (line.size() > 14 && strncasecmp(line.c_str(), "x-repo-commit:", 14) == 0) {
+    std::string value = line.substr(14);
+    value.erase(0, value.find_first_not_of(' '));
+    s.repo_commit = ascii_lower(value);
   }
   return n;
 }
@@ -227,6 +232,7 @@ TransferOutcome transfer_into(const std::string& url, int fd, const TransferOpti
   }
   out.bytes_received = s.received;
   out.linked_etag = s.linked_etag;
+  out.repo_commit = s.repo_commit;
   out.resumed = out.resumed || s.resumed;
   out.restarted = out.restarted || s.restarted;
   return out;

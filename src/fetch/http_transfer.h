@@ -27,6 +27,9 @@ struct TransferOutcome {
   // X-Linked-Etag of any response on the way (a Hugging Face endpoint's answer for an LFS file, before its
   // redirect to the CDN: the file's SHA-256), lower case, quotes removed; empty when none came.
   std::string linked_etag;
+  // X-Repo-Commit of any response on the way: the commit a Hugging Face endpoint resolved the file's
+  // revision to (40 hex digits, lower case); empty when none came.
+  std::string repo_commit;
 };
 
 // Appends `url`'s body to the file open as `fd` (read-write), which already holds the first bytes when a

@@ -56,6 +56,7 @@ Result<CacheCheck> check_cache_entry(const std::string& source, const std::strin
       return check;
     }
     check.record = record_of(*head);
+    if (is_git_blob_id(head->repo_commit)) check.repo_commit = head->repo_commit;
   }
   if (!check.record.sha256.empty()) {
     if (ascii_lower(check.record.sha256) != entry_sha256) check.outcome = CacheCheck::Outcome::kChanged;

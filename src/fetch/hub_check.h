@@ -34,6 +34,7 @@ struct CacheCheck {
   };
   Outcome outcome = Outcome::kCurrent;
   HubRecord record;  // what the Hub recorded (for checking the new download)
+  std::string repo_commit;  // the commit a HEAD answer resolved the revision to (X-Repo-Commit); may be empty
   // Set when the Hub could not be asked (no answer, a server error, refused access): the cache is used, and
   // this says why it was not checked.
   std::string unchecked_because;

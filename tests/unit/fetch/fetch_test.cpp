@@ -3,6 +3,7 @@
 // redirects, cache hits, the Hugging Face token, and the CLI's stdout.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -58,6 +59,9 @@ std::string big_payload() {
   for (char& c : bytes) c = char(rng() & 0xff);
   return bytes;
 }
+
+// The commit the mock Hub's branches are at.
+constexpr const char* kBranchCommit = "0123456789abcdef0123456789abcdef01234567";
 
 struct Request {
   std::string path, range, authorization, method;
@@ -124,11 +128,14 @@ class LoopbackServer {
     // A Hugging Face style path (ORG/REPO/resolve/REV/FILE) for the hf:// tests.
     // A file of one repository (ORG/REPO/FILE in files_) is served from it; any other name from files_.
     // Its answers carry the Hub's record of the file: X-Linked-Etag (the SHA-256) for weights, kept in LFS,
-    // and ETag (the git blob id) for the rest.
+    // and ETag (the git blob id) for the rest; and X-Repo-Commit, the commit the revision resolves to (a
+    // full commit id itself, else kBranchCommit).
     const auto from_repo = [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
-      const std::string in_repo = std::string(req.matches[1]) + "/" + std::string(req.matches[2]);
-      const std::string name = files_.count(in_repo) ? in_repo : std::string(req.matches[2]);
+      const std::string revision = req.matches[2];
+      const std::string in_repo = std::string(req.matches[1]) + "/" + std::string(req.matches[3]);
+      const std::string name = files_.count(in_repo) ? in_repo : std::string(req.matches[3]);
+      res.set_header("X-Repo-Commit", revision.size() == 40 ? revision : std::string(kBranchCommit));
       if (const auto it = files_.find(name); it != files_.end()) {
         const bool lfs = name.find(".safetensors") != std::string::npos || name.find(".gguf") != std::string::npos;
         if (lfs) res.set_header("X-Linked-Etag", "\"" + arbiter::test::lfs_sha256_of(it->second) + "\"");
@@ -137,8 +144,8 @@ class LoopbackServer {
       }
       serve(name, res, false);
     };
-    server_.Get("/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", from_repo);
-    server_.Get("/datasets/([^/]+/[^/]+)/resolve/[^/]+/([^/]+)", from_repo);
+    server_.Get("/([^/]+/[^/]+)/resolve/([^/]+)/([^/]+)", from_repo);
+    server_.Get("/datasets/([^/]+/[^/]+)/resolve/([^/]+)/([^/]+)", from_repo);
     // Down: every request is answered 503, as a Hub outage would be.
     server_.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
       if (!down_) return httplib::Server::HandlerResponse::Unhandled;
@@ -649,6 +656,42 @@ TEST_F(FetchTest, ACachedFileAtABranchIsCheckedAgainstTheHub) {
   EXPECT_FALSE(fs::exists(optional.out_path));
 }
 
+// Which commit of a repository a file came from: the Hub's X-Repo-Commit, kept beside the cache entry for
+// later runs from the cache; a source pinned to a commit names it; other servers say nothing.
+TEST_F(FetchTest, TheCommitAFileWasServedAtIsKept) {
+  options_.hf_endpoint = server_.base();
+  std::set<std::string> served;
+  options_.served_commits = &served;
+  auto pulled = fetch("hf://org/repo/stories260K.gguf", options_);
+  ASSERT_TRUE(pulled.is_ok()) << pulled.message();
+  EXPECT_EQ(pulled->repo_commit, kBranchCommit);
+  EXPECT_EQ(read_file(pulled->cache_path + ".commit"), std::string(kBranchCommit) + "\n");
+  EXPECT_EQ(served, std::set<std::string>{kBranchCommit});
+
+  // From the cache, offline: the kept commit.
+  FetchOptions offline = options_;
+  offline.offline = true;
+  auto cached = fetch("hf://org/repo/stories260K.gguf", offline);
+  ASSERT_TRUE(cached.is_ok()) << cached.message();
+  EXPECT_TRUE(cached->cache_hit);
+  EXPECT_EQ(cached->repo_commit, kBranchCommit);
+
+  const std::string pinned_commit = "fedcba9876543210fedcba9876543210fedcba98";
+  auto pinned = fetch("hf://org/repo@" + pinned_commit + "/stories260K.gguf", options_);
+  ASSERT_TRUE(pinned.is_ok()) << pinned.message();
+  EXPECT_EQ(pinned->repo_commit, pinned_commit);
+
+  // A whole repository: every file from the one commit.
+  served.clear();
+  auto folder = fetch_hf_model("hf://org/whole", options_);
+  ASSERT_TRUE(folder.is_ok()) << folder.message();
+  EXPECT_EQ(served, std::set<std::string>{kBranchCommit});
+
+  auto plain = fetch(server_.url("/files/stories260K.gguf"), options_);
+  ASSERT_TRUE(plain.is_ok()) << plain.message();
+  EXPECT_EQ(plain->repo_commit, "");
+}
+
 TEST_F(FetchTest, AModelRepositoryThatCannotBeReadIsAnErrorSayingWhy) {
   options_.hf_endpoint = server_.base();
   options_.progress = false;
@@ -692,6 +735,16 @@ TEST_F(FetchTest, ModelOptionsTakeADownloadSource) {
   const auto [data_rc, data] = run("info --data hf://datasets/org/pairs/pairs.jsonl --json");
   ASSERT_EQ(data_rc, 0) << data;
   EXPECT_NE(data.find("\"rows\": 1"), std::string::npos) << data;
+  // A run record names the commits the model and the rows were served at, beside the sources as given.
+  const std::string judged = (cache_ / "judged.jsonl").string();
+  const auto [judge_rc, judge] = run("judge -m hf://org/whole -i hf://datasets/org/pairs/pairs.jsonl -o " + judged);
+  ASSERT_EQ(judge_rc, 0) << judge;
+  EXPECT_NE(judge.find("hf://org/whole is "), std::string::npos) << judge;
+  EXPECT_NE(judge.find(" (commit " + std::string(kBranchCommit) + ")"), std::string::npos) << judge;
+  const nlohmann::json record = nlohmann::json::parse(read_file((cache_ / "judged.run.json").string()));
+  EXPECT_EQ(record["model"], "hf://org/whole");
+  EXPECT_EQ(record["model_commit"], kBranchCommit);
+  EXPECT_EQ(record["input_commit"], kBranchCommit);
   const auto [missing_rc, missing] = run("info -m hf://org/nothing");
   EXPECT_NE(missing_rc, 0);
   EXPECT_NE(missing.find("hf://org/nothing: the repository has no config.json"), std::string::npos) << missing;
