@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/mapped_file.h"
 #include "model/fingerprint.h"
+#include "model/gguf_config.h"
 #include "score/pairwise.h"
 
 namespace arbiter::cli {
@@ -308,7 +309,10 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
 Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer) {
   if (model.lm_head_missing)
     return error(model.path + ": a sequence-classification model without an LM head: a judge reads the next-token "
-                 "logits of a causal LM (score this model with `arbiter score`)");
+                 "logits of a causal LM (score this model with `arbiter score`)" +
+                 (model.gguf ? std::string("; a GGUF classifier whose LM head is its embedding says so with <arch>.") +
+                                   kGgufClassifierTiedKey + " (arbiter convert writes it)"
+                             : std::string()));
   JudgeOptions options;
   if (!args.template_file.empty()) {
     ARB_ASSIGN(std::string text, read_file(args.template_file));
