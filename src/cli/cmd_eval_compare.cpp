@@ -226,6 +226,24 @@ Result<Source> source_of(const std::string& file, const std::vector<std::string>
   return source;
 }
 
+// The rows of each --pred file, one system each, by read(file, &error_rows, &ids); `sources` gets what
+// join_sources pairs them by, and `out` whether they are known by position.
+template <class Row, class Read>
+Result<std::vector<std::vector<Row>>> read_pred_files(const CompareArgs& args, Prepared& out, std::vector<Source>& sources,
+                                                      const Read& read) {
+  std::vector<std::vector<Row>> rows_of;
+  for (const std::string& file : args.preds) {
+    size_t error_rows = 0;
+    std::vector<std::string> ids;
+    ARB_ASSIGN(std::vector<Row> rows, read(file, &error_rows, &ids));
+    ARB_ASSIGN(Source source, source_of(file, ids, error_rows, args.id_field));
+    out.by_position = out.by_position && !ids.empty() && ids.front().empty();
+    sources.push_back(std::move(source));
+    rows_of.push_back(std::move(rows));
+  }
+  return rows_of;
+}
+
 // Graded preference pairs (HelpSteer2-Preference, HelpSteer3): right when the response people preferred
 // scores higher; pairs people rated even (strength 0) say nothing and are left out, as eval preference does.
 Result<Prepared> prepare_graded_preferences(const CompareArgs& args) {
@@ -279,16 +297,9 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   fields.id = args.id_field;
   if (args.metric == "accuracy") fields.subset = "";  // plain accuracy needs no subsets
   std::vector<Source> sources;
-  std::vector<std::vector<eval::PreferenceRow>> read;
-  for (const std::string& file : args.preds) {
-    size_t error_rows = 0;
-    std::vector<std::string> ids;
-    ARB_ASSIGN(std::vector<eval::PreferenceRow> rows, eval::read_preference_rows(file, fields, &error_rows, &ids));
-    ARB_ASSIGN(Source source, source_of(file, ids, error_rows, args.id_field));
-    out.by_position = out.by_position && !ids.empty() && ids.front().empty();
-    sources.push_back(std::move(source));
-    read.push_back(std::move(rows));
-  }
+  ARB_ASSIGN(const auto read, read_pred_files<eval::PreferenceRow>(args, out, sources, [&](const std::string& file, size_t* errors, std::vector<std::string>* ids) {
+    return eval::read_preference_rows(file, fields, errors, ids);
+  }));
   ARB_ASSIGN(const auto rows, join_sources(sources));
   auto paired = std::make_shared<std::vector<std::vector<eval::PreferenceRow>>>(read.size());
   for (size_t s = 0; s < read.size(); ++s)
@@ -341,16 +352,9 @@ Result<Prepared> prepare_rm_bench(const CompareArgs& args) {
   eval::RmBenchFields fields;
   fields.id = args.id_field;
   std::vector<Source> sources;
-  std::vector<std::vector<eval::RmBenchRow>> read;
-  for (const std::string& file : args.preds) {
-    size_t error_rows = 0;
-    std::vector<std::string> ids;
-    ARB_ASSIGN(std::vector<eval::RmBenchRow> rows, eval::read_rm_bench_rows(file, fields, &error_rows, &ids));
-    ARB_ASSIGN(Source source, source_of(file, ids, error_rows, args.id_field));
-    out.by_position = out.by_position && !ids.empty() && ids.front().empty();
-    sources.push_back(std::move(source));
-    read.push_back(std::move(rows));
-  }
+  ARB_ASSIGN(const auto read, read_pred_files<eval::RmBenchRow>(args, out, sources, [&](const std::string& file, size_t* errors, std::vector<std::string>* ids) {
+    return eval::read_rm_bench_rows(file, fields, errors, ids);
+  }));
   ARB_ASSIGN(const auto rows, join_sources(sources));
   auto paired = std::make_shared<std::vector<std::vector<eval::RmBenchRow>>>(read.size());
   for (size_t s = 0; s < read.size(); ++s) {

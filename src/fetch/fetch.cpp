@@ -36,12 +36,15 @@ struct FileDescriptor {
   }
 };
 
-std::string read_sidecar(const std::string& entry) {
-  std::ifstream in(sha256_sidecar_path(entry));
+// A sidecar's hex value (a hash, a commit id), lower case; "" when the file is absent or holds no valid one.
+std::string read_hex_sidecar(const std::string& path, bool (*valid)(std::string_view)) {
+  std::ifstream in(path);
   std::string hex;
   in >> hex;
-  return is_sha256_hex(hex) ? ascii_lower(hex) : std::string();
+  return valid(hex) ? ascii_lower(hex) : std::string();
 }
+
+std::string read_sidecar(const std::string& entry) { return read_hex_sidecar(sha256_sidecar_path(entry), is_sha256_hex); }
 
 // sha256sum's format, so `sha256sum -c NAME.sha256` checks the entry from its folder.
 Status write_sidecar(const std::string& entry, const std::string& hex) {
@@ -56,10 +59,7 @@ void remove_entry(const std::string& entry) {
 }
 
 std::string read_commit_sidecar(const std::string& entry) {
-  std::ifstream in(commit_sidecar_path(entry));
-  std::string hex;
-  in >> hex;
-  return is_git_blob_id(hex) ? ascii_lower(hex) : std::string();
+  return read_hex_sidecar(commit_sidecar_path(entry), is_git_blob_id);
 }
 
 // Keeps the commit an entry was served at beside it; an unknown one removes what an older download kept.
