@@ -63,6 +63,10 @@ nlohmann::ordered_json describe(const Model& m) {
                       : c.rope_scaling == RopeScaling::kLinear ? "linear"
                       : c.rope_freqs_from_tensor ? "per-frequency factors (rope_freqs.weight)" : "none";
   j["tied_embeddings"] = c.tie_embeddings;
+  // Whether next-token logits mean anything: what judge needs, and what a classifier may lack.
+  j["lm_head"] = m.lm_head_missing ? "none (a classifier saved without one: cannot judge)"
+                 : m.lm_head.data == m.token_embedding.data ? "the token embedding (tied)"
+                                                             : "its own";
   j["sliding_window"] = c.sliding_window;
   j["parameters"] = m.parameter_count();
   // What run records, features files, trained heads and the server's /v1/models know this model by.

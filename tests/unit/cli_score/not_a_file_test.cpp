@@ -63,6 +63,10 @@ TEST(WrongKindOfInput, ConvertedClassifierWithoutLmHeadIsNotJudged) {
   const RunResult info = run_arbiter("info --json -m " + dir + "/tied.gguf");
   ASSERT_EQ(info.exit_code, 0) << info.out;
   EXPECT_EQ(nlohmann::json::parse(info.out)["tied_embeddings"], true) << info.out;
+  EXPECT_EQ(nlohmann::json::parse(info.out)["lm_head"], "the token embedding (tied)") << info.out;
+  const RunResult untied_info = run_arbiter("info --json -m " + dir + "/untied.gguf");
+  ASSERT_EQ(untied_info.exit_code, 0) << untied_info.out;
+  EXPECT_EQ(nlohmann::json::parse(untied_info.out)["lm_head"], "none (a classifier saved without one: cannot judge)");
   const RunResult judged = run_arbiter("judge -q -m " + dir + "/tied.gguf -i " + dir + "/rows.jsonl -o " + dir + "/b.jsonl");
   EXPECT_EQ(judged.exit_code, 0) << judged.out;
 }
