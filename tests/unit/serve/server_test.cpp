@@ -217,6 +217,30 @@ TEST(Server, BadInputsGetTheirStatusAndTheServerKeepsAnswering) {
   EXPECT_NE(metrics->body.find("arbiter_errors_total{route=\"other\",type=\"not_found_error\"} 1"), std::string::npos);
 }
 
+// A conversation whose message the chat template leaves out (a role it does not render) is a 400 naming it,
+// not a score of the conversation without it; a role the template renders is scored.
+TEST(Server, AMessageTheChatTemplateLeavesOutIsA400) {
+  auto model = load(kSeqCls1);
+  ASSERT_TRUE(model);
+  serve::ServiceOptions service = reward_service(*model, false);
+  // Renders system, user, assistant and tool turns and skips any other, as Qwen's templates do.
+  service.format.chat_template_source =
+      "{% for m in messages %}{% if m.role in ['system', 'user', 'assistant', 'tool'] %}<{{ m.role }}>{{ m.content }}\n"
+      "{% endif %}{% endfor %}";
+  auto s = start_server(model, service);
+  ASSERT_TRUE(s);
+  auto conversation = [](const std::string& role) {
+    return json{{"conversations", {{{{"role", "user"}, {"content", "6 x 7?"}}, {{"role", role}, {"content", "42"}},
+                                    {{"role", "assistant"}, {"content", "42."}}}}}}.dump();
+  };
+  int status = 0;
+  const json left_out = post_json(*s, "/v1/score", conversation("ipython"), &status);
+  expect_error(left_out, status, 400, "invalid_request_error",
+               "conversations[0]: message 1 (role 'ipython'): the chat template leaves it out");
+  const json rendered = post_json(*s, "/v1/score", conversation("tool"), &status);
+  EXPECT_EQ(status, 200) << rendered.dump();
+}
+
 TEST(Server, ThousandsOfTinyRequests) {
   auto model = load(kSeqCls1);
   ASSERT_TRUE(model);
