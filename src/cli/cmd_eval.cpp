@@ -441,6 +441,7 @@ Status run_process_bench(const ProcessBenchArgs& args) {
     j["best_f1"] = std::isnan(report.best_f1) ? json(nullptr) : json(report.best_f1);
     j["error_rows"] = error_rows;
     j["subsets"] = subsets;
+    if (!report.by_subset.empty()) j["mean_subset_f1"] = std::isnan(report.mean_subset_f1) ? json(nullptr) : json(report.mean_subset_f1);
     if (report.has_step_labels) {
       const eval::StepLevelScore& s = report.steps;
       auto number = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
@@ -463,6 +464,8 @@ Status run_process_bench(const ProcessBenchArgs& args) {
   print_line("subset            wrong  found %   right  clean %      F1");
   for (const auto& [name, score] : report.by_subset) line(name, score);
   line("all", report.overall);
+  if (!report.by_subset.empty())
+    print_line("mean of the subsets' F1 (ProcessBench's average): " + pct(report.mean_subset_f1));
   if (std::isnan(report.overall.f1))
     print_line("F1 needs solutions both with and without a wrong step");
   else

@@ -14,11 +14,15 @@
 //                         McNemar's exact test
 //   --metric rmbench[-hard|-normal|-easy]: RM-Bench's average (or hard, normal, easy) accuracy, the mean
 //                         over domains
+//   --metric processbench: ProcessBench's F1 of the first wrong step, the mean over subsets (McNemar's
+//                         exact test on the rows' verdicts besides)
 // Rows are paired by id; error lines, and ids some source lacks, are left out and counted.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -34,6 +38,7 @@
 #include "eval/paired.h"
 #include "eval/report.h"
 #include "eval/report_builders.h"
+#include "eval/process_bench.h"
 #include "eval/rewardbench.h"
 #include "eval/rm_bench.h"
 #include "eval/score_files.h"
@@ -51,6 +56,8 @@ struct CompareArgs {
   std::string id_field = "id";
   std::string strength_field = "human_preference_strength";
   eval::PreferenceFields pref;
+  double threshold = std::nan("");  // processbench (not given: 0.5)
+  std::string process_label_field;  // processbench (not given: human_first_error_step)
   int bootstrap = 1000;
   uint64_t seed = 0;
   double level = 0.95;
@@ -389,6 +396,81 @@ Result<Prepared> prepare_rm_bench(const CompareArgs& args) {
   return out;
 }
 
+// ProcessBench rows (a process reward model's step_rewards and the human first wrong step): the F1 of
+// the first error found at --threshold, the mean over the subsets where rows name them (ProcessBench's
+// average; rows without one are left out of it, as eval processbench leaves them), else over all rows.
+// Recomputed on each resample from each row's verdict; McNemar's test compares the verdicts (the first
+// error named exactly, or none on a right solution), not F1.
+Result<Prepared> prepare_process_bench(const CompareArgs& args) {
+  if (!args.fields.empty())
+    return error("--fields: ProcessBench rows keep each system's rewards in 'step_rewards'; compare several --pred files");
+  const double threshold = std::isnan(args.threshold) ? 0.5 : args.threshold;
+  if (!(threshold > 0.0 && threshold < 1.0)) return error("--threshold must be between 0 and 1");
+  const std::string label_field = args.process_label_field.empty() ? "human_first_error_step" : args.process_label_field;
+  Prepared out;
+  out.systems = list_systems(args.preds, {""});
+  std::vector<Source> sources;
+  ARB_ASSIGN(const auto read, read_pred_files<eval::StepRewardRow>(args, out, sources, [&](const std::string& file, size_t* errors, std::vector<std::string>* ids) {
+    return eval::read_step_reward_rows(file, label_field, errors, ids, args.id_field);
+  }));
+  ARB_ASSIGN(const auto rows, join_sources(sources));
+  // Each joined row's group (its subset's index; none: left out) and kind, from the first file.
+  std::map<std::string, uint32_t> subset_index;
+  for (const size_t i : rows[0])
+    if (!read[0][i].subset.empty()) subset_index.emplace(read[0][i].subset, 0);
+  uint32_t next = 0;
+  for (auto& entry : subset_index) entry.second = next++;
+  struct RowKind {
+    int64_t group = -1;  // -1: left out of a mean over subsets
+    bool erroneous = false;
+  };
+  auto kinds = std::make_shared<std::vector<RowKind>>();
+  for (size_t r = 0; r < rows[0].size(); ++r) {
+    const eval::StepRewardRow& first = read[0][rows[0][r]];
+    for (size_t s = 1; s < read.size(); ++s) {
+      const eval::StepRewardRow& row = read[s][rows[s][r]];
+      if (row.first_error != first.first_error || row.subset != first.subset)
+        return error(sources[s].what + ": row '" + sources[s].ids[rows[s][r]] + "' has another label or subset than in " +
+                     sources[0].what + ": the files are not of the same ProcessBench rows");
+    }
+    const int64_t group = subset_index.empty() ? 0 : first.subset.empty() ? -1 : int64_t(subset_index.at(first.subset));
+    kinds->push_back({group, first.first_error >= 0});
+  }
+  for (size_t s = 0; s < read.size(); ++s) {
+    std::vector<char> right;
+    for (const size_t i : rows[s]) {
+      const eval::StepRewardRow& row = read[s][i];
+      right.push_back(eval::predicted_first_error(row.rewards, threshold) == row.first_error);
+    }
+    out.right.push_back(std::move(right));
+  }
+  out.rows = rows[0].size();
+  const size_t groups = subset_index.empty() ? 1 : subset_index.size();
+  out.statistic = "ProcessBench F1 at threshold " + fixed(threshold, 2) +
+                  (subset_index.empty() ? "" : " (mean over " + std::to_string(groups) + " subsets)");
+  auto right = std::make_shared<std::vector<std::vector<char>>>(out.right);
+  out.statistic_fn = [right, kinds, groups](size_t s, std::span<const size_t> drawn) {
+    // Per group: solutions with a wrong step and those found; right solutions and those left unflagged.
+    std::vector<std::array<size_t, 4>> counts(groups, {0, 0, 0, 0});
+    for (const size_t i : drawn) {
+      const RowKind& kind = (*kinds)[i];
+      if (kind.group < 0) continue;
+      std::array<size_t, 4>& c = counts[size_t(kind.group)];
+      const size_t at = kind.erroneous ? 0 : 2;
+      ++c[at];
+      c[at + 1] += size_t((*right)[s][i]);
+    }
+    double sum = 0.0;
+    for (const auto& c : counts) {
+      const double found = c[0] ? double(c[1]) / double(c[0]) : std::nan("");
+      const double clean = c[2] ? double(c[3]) / double(c[2]) : std::nan("");
+      sum += eval::process_bench_f1(found, clean);
+    }
+    return sum / double(groups);
+  };
+  return out;
+}
+
 std::string signed_fixed(double v, int decimals) { return (v >= 0 ? "+" : "") + fixed(v, decimals); }
 
 std::string interval_text(const eval::Interval& ci, bool with_sign) {
@@ -419,6 +501,8 @@ Status run_compare(CompareArgs args) {
   if (!is_correlation(args.metric) && (!args.human_field.empty() || !args.human_path.empty()))
     return error("--metric " + args.metric + " compares scored pairs, not human labels: --human and --human-field are "
                  "for correlations");
+  if (args.metric != "processbench" && (!std::isnan(args.threshold) || !args.process_label_field.empty()))
+    return error("--threshold and --label-field are for --metric processbench");
   const bool takes_fields = is_correlation(args.metric) || args.metric == "preference";
   const size_t fields = takes_fields ? std::max<size_t>(1, args.fields.size()) : 1;
   if (args.preds.size() * fields < 2)
@@ -426,6 +510,7 @@ Status run_compare(CompareArgs args) {
   Result<Prepared> prepared = is_correlation(args.metric)      ? prepare_correlation(args)
                               : args.metric == "preference" ? prepare_graded_preferences(args)
                               : is_rm_bench(args.metric)    ? prepare_rm_bench(args)
+                              : args.metric == "processbench" ? prepare_process_bench(args)
                                                             : prepare_preferences(args);
   if (!prepared) return prepared.status();
   const Prepared& p = *prepared;
@@ -502,7 +587,7 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   auto args = std::make_shared<CompareArgs>();
   CLI::App* app = eval.add_subcommand(
       "compare", "systems scored on the same rows side by side: each difference from the first with a paired "
-                 "bootstrap interval and p-value (correlations, accuracy, RewardBench, RM-Bench)");
+                 "bootstrap interval and p-value (correlations, accuracy, RewardBench, RM-Bench, ProcessBench)");
   app->add_option("--pred", args->preds,
                   "a scored file (repeat for several; the first is the baseline): JSONL / JSON / Parquet")
       ->required();
@@ -518,9 +603,10 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
                   "spearman (the default with --human-field), kendall, pearson; accuracy or rewardbench (v1) of "
                   "chosen / rejected rows; preference: accuracy on graded preference pairs (HelpSteer2-Preference, "
                   "HelpSteer3: responses[i][FIELD] and the human strength); rmbench (average), rmbench-hard, "
-                  "rmbench-normal, rmbench-easy: RM-Bench's accuracies, the mean over domains")
+                  "rmbench-normal, rmbench-easy: RM-Bench's accuracies, the mean over domains; processbench: "
+                  "ProcessBench's F1 of the first wrong step (the mean over subsets)")
       ->check(CLI::IsMember({"spearman", "kendall", "pearson", "accuracy", "rewardbench", "preference", "rmbench",
-                             "rmbench-hard", "rmbench-normal", "rmbench-easy"}));
+                             "rmbench-hard", "rmbench-normal", "rmbench-easy", "processbench"}));
   app->add_option("--id-field", args->id_field, "rows are paired by this id (rows without ids: by position)")
       ->capture_default_str();
   app->add_option("--chosen-field", args->pref.chosen, "accuracy / rewardbench: chosen score field")->capture_default_str();
@@ -529,6 +615,10 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   app->add_option("--subset-field", args->pref.subset, "rewardbench: field naming the subset")->capture_default_str();
   app->add_option("--strength-field", args->strength_field, "preference: the human strength, -3..3, negative prefers response 1")
       ->capture_default_str();
+  app->add_option("--threshold", args->threshold,
+                  "processbench: a step rewarded below this is the predicted first error (default 0.5)");
+  app->add_option("--label-field", args->process_label_field,
+                  "processbench: the human first wrong step, -1 for none (default human_first_error_step)");
   app->add_option("--bootstrap", args->bootstrap, "paired bootstrap resamples")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

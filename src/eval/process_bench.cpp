@@ -9,15 +9,19 @@ namespace arbiter::eval {
 
 namespace {
 
+double ratio(size_t a, size_t b) { return b == 0 ? std::nan("") : double(a) / double(b); }
+
+}  // namespace
+
 int64_t predicted_first_error(const std::vector<double>& rewards, double threshold) {
   for (size_t i = 0; i < rewards.size(); ++i)
     if (rewards[i] < threshold) return int64_t(i);
   return -1;
 }
 
-double ratio(size_t a, size_t b) { return b == 0 ? std::nan("") : double(a) / double(b); }
-
-}  // namespace
+double process_bench_f1(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? std::nan("") : (a + b > 0 ? 2.0 * a * b / (a + b) : 0.0);
+}
 
 ProcessBenchScore score_process_bench(const std::vector<StepRewardRow>& rows, double threshold) {
   ProcessBenchScore s;
@@ -33,8 +37,7 @@ ProcessBenchScore score_process_bench(const std::vector<StepRewardRow>& rows, do
   }
   s.erroneous_accuracy = ratio(s.erroneous_correct, s.erroneous);
   s.correct_accuracy = ratio(s.correct_correct, s.correct);
-  const double a = s.erroneous_accuracy, b = s.correct_accuracy;
-  s.f1 = std::isnan(a) || std::isnan(b) ? std::nan("") : (a + b > 0 ? 2.0 * a * b / (a + b) : 0.0);
+  s.f1 = process_bench_f1(s.erroneous_accuracy, s.correct_accuracy);
   return s;
 }
 
@@ -74,6 +77,12 @@ ProcessBenchReport process_bench_report(const std::vector<StepRewardRow>& rows, 
   for (const StepRewardRow& row : rows)
     if (!row.subset.empty()) subsets[row.subset].push_back(row);
   for (const auto& [name, part] : subsets) r.by_subset.emplace_back(name, score_process_bench(part, threshold));
+  r.mean_subset_f1 = std::nan("");
+  if (!r.by_subset.empty()) {
+    double sum = 0.0;
+    for (const auto& subset : r.by_subset) sum += subset.second.f1;  // NaN in, NaN out
+    r.mean_subset_f1 = sum / double(r.by_subset.size());
+  }
   r.best_threshold = threshold;
   r.best_f1 = r.overall.f1;
   for (int t = 1; t < 100; ++t) {

@@ -32,6 +32,12 @@ struct StepLevelScore {
 
 StepLevelScore score_steps(const std::vector<StepRewardRow>& rows, double threshold);
 
+// The predicted first error: the first step rewarded below `threshold`, -1 when none is.
+int64_t predicted_first_error(const std::vector<double>& rewards, double threshold);
+
+// The harmonic mean of the two accuracies (0 when both are 0); NaN when either is.
+double process_bench_f1(double erroneous_accuracy, double correct_accuracy);
+
 struct ProcessBenchScore {
   size_t erroneous = 0, erroneous_correct = 0;  // solutions with a wrong step; their first one found
   size_t correct = 0, correct_correct = 0;      // solutions without; none flagged
@@ -45,6 +51,9 @@ struct ProcessBenchReport {
   double threshold = 0.5;
   ProcessBenchScore overall;
   std::vector<std::pair<std::string, ProcessBenchScore>> by_subset;  // sorted by name; empty without subsets
+  // The mean of the subsets' F1, ProcessBench's headline "average F1" over its four subsets (which `overall`,
+  // pooling every row, is not); NaN without subsets or where a subset's F1 is.
+  double mean_subset_f1 = 0.0;
   // Every threshold of the grid 0.01 .. 0.99, and the one with the best overall F1 (on a tie the chosen
   // threshold, then the lowest of the grid): tuned on the rows themselves, so an upper bound for this
   // set, not a held-out result.

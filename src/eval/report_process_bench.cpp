@@ -47,6 +47,7 @@ Report process_bench_report_pages(size_t n_rows, const ProcessBenchReport& score
   report.data["input"] = input_path;
   report.data["threshold"] = scores.threshold;
   report.data["subsets"] = subsets;
+  if (!scores.by_subset.empty()) report.data["mean_subset_f1"] = json_number(scores.mean_subset_f1);
   report.data["best_threshold"] = scores.best_threshold;
   report.data["best_f1"] = json_number(scores.best_f1);
   report.data["sweep"] = sweep;
@@ -86,6 +87,8 @@ Report process_bench_report_pages(size_t n_rows, const ProcessBenchReport& score
                     .header = {"subset", "wrong", "found %", "right", "clean %", "F1"}};
   for (const auto& [name, s] : scores.by_subset) table.rows.push_back(score_row(name, s));
   table.rows.push_back(score_row("all", scores.overall));
+  if (!scores.by_subset.empty())
+    table.rows.push_back({"mean of subsets (ProcessBench's average)", "", "", "", "", report_number(100.0 * scores.mean_subset_f1, 1)});
   section.tables.push_back(std::move(table));
   report.sections.push_back(std::move(section));
   return report;

@@ -266,8 +266,11 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
 }
 
 Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path, const std::string& label_field,
-                                                         size_t* error_rows) {
+                                                         size_t* error_rows, std::vector<std::string>* ids,
+                                                         const std::string& id_field) {
+  if (ids) ids->clear();
   return read_rows<StepRewardRow>(path, [&](const json& row) -> Result<StepRewardRow> {
+    ARB_TRY(push_id(row, id_field, ids));
     if (!row.is_object() || !row.contains("step_rewards"))
       return error("missing field 'step_rewards' (`arbiter score` writes it with a process reward model)");
     StepRewardRow out;

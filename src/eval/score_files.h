@@ -76,7 +76,10 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
 
 // A process reward run's rows: `step_rewards` and the human first wrong step in `label_field` (a scoring
 // run writes ProcessBench's `label` as human_first_error_step), with `subset` when present.
+// `ids`, when given, gets each row's `id_field` (empty where it has none).
 Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path, const std::string& label_field,
-                                                         size_t* error_rows = nullptr);
+                                                         size_t* error_rows = nullptr,
+                                                         std::vector<std::string>* ids = nullptr,
+                                                         const std::string& id_field = "id");
 
 }  // namespace arbiter::eval

@@ -232,6 +232,50 @@ TEST_F(CliCompare, TwoRewardModelsOnRmBench) {
   EXPECT_NE(refused.out.find("row 'r3' has another domain or number of styles"), std::string::npos) << refused.out;
 }
 
+// Two process reward models on ProcessBench rows of two subsets, worked out by hand at threshold 0.5. The
+// statistic is ProcessBench's average, the mean of the subsets' F1, which pooling the rows would not give.
+TEST_F(CliCompare, TwoProcessRewardModelsOnProcessBench) {
+  auto row = [](const std::string& id, const std::string& subset, int label, const std::string& rewards) {
+    return "{\"id\": \"" + id + "\", \"subset\": \"" + subset + "\", \"human_first_error_step\": " +
+           std::to_string(label) + ", \"step_rewards\": [" + rewards + "]}\n";
+  };
+  // A: g1 right (none flagged), g2 right (step 1 found), g3 wrong (its wrong step 0 not flagged);
+  //    m1 wrong (a right solution flagged), m2 right (step 0 found), m3 and m4 right.
+  // B differs on g3 and m1 only, and gets both right.
+  const std::string shared = row("g1", "gsm8k", -1, "0.9, 0.8") + row("g2", "gsm8k", 1, "0.9, 0.2") +
+                             row("m2", "math", 0, "0.1, 0.9") + row("m3", "math", -1, "0.7") + row("m4", "math", -1, "0.8");
+  const std::string prm_a =
+      scratch_file("pb-a.jsonl", shared + row("g3", "gsm8k", 0, "0.9, 0.9") + row("m1", "math", -1, "0.9, 0.3"));
+  const std::string prm_b =
+      scratch_file("pb-b.jsonl", row("m1", "math", -1, "0.9, 0.9") + row("g3", "gsm8k", 0, "0.2, 0.9") + shared);
+  // A: gsm8k found 1/2, clean 1/1: F1 2/3; math found 1/1, clean 2/3: F1 4/5; mean 11/15 (pooled would be 12/17).
+  const RunResult r = run_arbiter("eval compare --json --bootstrap 200 --metric processbench --pred " + prm_a +
+                                  " --pred " + prm_b);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = json_of(r);
+  EXPECT_EQ(j["rows"], 7);
+  EXPECT_NEAR(j["systems"][0]["value"].get<double>(), 11.0 / 15, 1e-12);
+  EXPECT_NEAR(j["systems"][1]["value"].get<double>(), 1.0, 1e-12);
+  const nlohmann::json& m = j["differences"][0]["mcnemar"];
+  EXPECT_EQ(m["only_baseline_right"], 0);
+  EXPECT_EQ(m["only_system_right"], 2);
+  EXPECT_DOUBLE_EQ(m["p"].get<double>(), 0.5);  // 2 * (1/2)^2
+  // eval processbench gives A's average alone.
+  const RunResult alone = run_arbiter("eval processbench --json --input " + prm_a);
+  ASSERT_EQ(alone.exit_code, 0) << alone.out;
+  EXPECT_NEAR(json_of(alone)["mean_subset_f1"].get<double>(), 11.0 / 15, 1e-12) << alone.out;
+  EXPECT_NEAR(json_of(alone)["f1"].get<double>(), 12.0 / 17, 1e-12) << alone.out;
+
+  // At a threshold of 0.85, A flags g1's second step and m4's only one: other verdicts, named in the statistic.
+  const RunResult higher = run_arbiter("eval compare --json --bootstrap 50 --metric processbench --threshold 0.85 --pred " +
+                                       prm_a + " --pred " + prm_b);
+  ASSERT_EQ(higher.exit_code, 0) << higher.out;
+  EXPECT_NE(json_of(higher)["statistic"].get<std::string>().find("threshold 0.85"), std::string::npos);
+  const RunResult misplaced = run_arbiter("eval compare --metric accuracy --threshold 0.3 --pred " + prm_a + " --pred " + prm_b);
+  EXPECT_NE(misplaced.exit_code, 0);
+  EXPECT_NE(misplaced.out.find("--threshold and --label-field are for --metric processbench"), std::string::npos) << misplaced.out;
+}
+
 TEST_F(CliCompare, MistakesAreNamed) {
   const std::string judged = scratch_file("judged-errors.jsonl",
                                           "{\"id\": \"a\", \"human\": 1, \"vanilla\": 2}\n"
