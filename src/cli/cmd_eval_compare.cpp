@@ -218,22 +218,26 @@ eval::SystemStatistic share_right(const std::vector<std::vector<char>>& verdicts
   };
 }
 
-// A scored file's row ids as join_sources takes them: a file whose first row has no id is known by
-// position, as a dataset without ids is.
-Result<Source> source_of(const std::string& file, const std::vector<std::string>& ids, size_t error_rows,
+// A file's rows are known by position (a file without ids, as a dataset without ids is).
+bool known_by_position(const eval::RowKeys& keys) { return !keys.ids.empty() && keys.ids.front().empty(); }
+
+// A scored file's row keys as join_sources takes them: ids, or for a file whose first row has none, the
+// rows' positions in the file (error lines counted, so that one leaves its own row out and shifts no other).
+Result<Source> source_of(const std::string& file, const eval::RowKeys& keys, size_t error_rows,
                          const std::string& id_field) {
   Source source{file, {}, error_rows};
-  const bool by_position = !ids.empty() && ids.front().empty();
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!by_position && ids[i].empty())
-      return error(file + ": scored row " + std::to_string(i + 1) + " has no '" + id_field +
-                   "', where the rows before it have one: give every row an id, or none");
-    source.ids.push_back(by_position ? std::to_string(i) : ids[i]);
+  const bool by_position = known_by_position(keys);
+  for (size_t i = 0; i < keys.ids.size(); ++i) {
+    if (keys.ids[i].empty() != by_position)
+      return error(file + ": row " + std::to_string(keys.positions[i] + 1) + (by_position ? " has" : " has no") + " '" +
+                   id_field + "', where the rows before it have " + (by_position ? "none" : "one") +
+                   ": give every row an id, or none");
+    source.ids.push_back(by_position ? std::to_string(keys.positions[i]) : keys.ids[i]);
   }
   return source;
 }
 
-// The rows of each --pred file, one system each, by read(file, &error_rows, &ids); `sources` gets what
+// The rows of each --pred file, one system each, by read(file, &error_rows, &keys); `sources` gets what
 // join_sources pairs them by, and `out` whether they are known by position.
 template <class Row, class Read>
 Result<std::vector<std::vector<Row>>> read_pred_files(const CompareArgs& args, Prepared& out, std::vector<Source>& sources,
@@ -241,10 +245,10 @@ Result<std::vector<std::vector<Row>>> read_pred_files(const CompareArgs& args, P
   std::vector<std::vector<Row>> rows_of;
   for (const std::string& file : args.preds) {
     size_t error_rows = 0;
-    std::vector<std::string> ids;
-    ARB_ASSIGN(std::vector<Row> rows, read(file, &error_rows, &ids));
-    ARB_ASSIGN(Source source, source_of(file, ids, error_rows, args.id_field));
-    out.by_position = out.by_position && !ids.empty() && ids.front().empty();
+    eval::RowKeys keys;
+    ARB_ASSIGN(std::vector<Row> rows, read(file, &error_rows, &keys));
+    ARB_ASSIGN(Source source, source_of(file, keys, error_rows, args.id_field));
+    out.by_position = out.by_position && known_by_position(keys);
     sources.push_back(std::move(source));
     rows_of.push_back(std::move(rows));
   }
@@ -261,11 +265,11 @@ Result<Prepared> prepare_graded_preferences(const CompareArgs& args) {
   std::vector<std::vector<eval::PreferencePair>> read;
   for (const System& system : out.systems) {
     size_t error_rows = 0;
-    std::vector<std::string> ids;
+    eval::RowKeys keys;
     ARB_ASSIGN(std::vector<eval::PreferencePair> pairs,
-               eval::read_preference_pairs(system.file, system.field, args.strength_field, &error_rows, &ids, args.id_field));
-    ARB_ASSIGN(Source source, source_of(system.file + " field '" + system.field + "'", ids, error_rows, args.id_field));
-    out.by_position = out.by_position && !ids.empty() && ids.front().empty();
+               eval::read_preference_pairs(system.file, system.field, args.strength_field, &error_rows, &keys, args.id_field));
+    ARB_ASSIGN(Source source, source_of(system.file + " field '" + system.field + "'", keys, error_rows, args.id_field));
+    out.by_position = out.by_position && known_by_position(keys);
     sources.push_back(std::move(source));
     read.push_back(std::move(pairs));
   }
@@ -304,8 +308,8 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   fields.id = args.id_field;
   if (args.metric == "accuracy") fields.subset = "";  // plain accuracy needs no subsets
   std::vector<Source> sources;
-  ARB_ASSIGN(const auto read, read_pred_files<eval::PreferenceRow>(args, out, sources, [&](const std::string& file, size_t* errors, std::vector<std::string>* ids) {
-    return eval::read_preference_rows(file, fields, errors, ids);
+  ARB_ASSIGN(const auto read, read_pred_files<eval::PreferenceRow>(args, out, sources, [&](const std::string& file, size_t* errors, eval::RowKeys* keys) {
+    return eval::read_preference_rows(file, fields, errors, keys);
   }));
   ARB_ASSIGN(const auto rows, join_sources(sources));
   auto paired = std::make_shared<std::vector<std::vector<eval::PreferenceRow>>>(read.size());
@@ -359,8 +363,8 @@ Result<Prepared> prepare_rm_bench(const CompareArgs& args) {
   eval::RmBenchFields fields;
   fields.id = args.id_field;
   std::vector<Source> sources;
-  ARB_ASSIGN(const auto read, read_pred_files<eval::RmBenchRow>(args, out, sources, [&](const std::string& file, size_t* errors, std::vector<std::string>* ids) {
-    return eval::read_rm_bench_rows(file, fields, errors, ids);
+  ARB_ASSIGN(const auto read, read_pred_files<eval::RmBenchRow>(args, out, sources, [&](const std::string& file, size_t* errors, eval::RowKeys* keys) {
+    return eval::read_rm_bench_rows(file, fields, errors, keys);
   }));
   ARB_ASSIGN(const auto rows, join_sources(sources));
   auto paired = std::make_shared<std::vector<std::vector<eval::RmBenchRow>>>(read.size());
@@ -410,8 +414,8 @@ Result<Prepared> prepare_process_bench(const CompareArgs& args) {
   Prepared out;
   out.systems = list_systems(args.preds, {""});
   std::vector<Source> sources;
-  ARB_ASSIGN(const auto read, read_pred_files<eval::StepRewardRow>(args, out, sources, [&](const std::string& file, size_t* errors, std::vector<std::string>* ids) {
-    return eval::read_step_reward_rows(file, label_field, errors, ids, args.id_field);
+  ARB_ASSIGN(const auto read, read_pred_files<eval::StepRewardRow>(args, out, sources, [&](const std::string& file, size_t* errors, eval::RowKeys* keys) {
+    return eval::read_step_reward_rows(file, label_field, errors, keys, args.id_field);
   }));
   ARB_ASSIGN(const auto rows, join_sources(sources));
   // Each joined row's group (its subset's index; none: left out) and kind, from the first file.

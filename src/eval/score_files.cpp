@@ -38,9 +38,10 @@ Result<std::string> string_at(const json& row, const std::string& field) {
   return error("field '" + field + "' is " + value.type_name() + ", expected a string");
 }
 
-// Calls add(row, out) for each row of the file, which appends what the row holds (one item or several),
-// prefixing errors with the row's place. The error lines a scoring run writes for rows it could not score
-// are counted and left out.
+// Calls add(row, position, out) for each row of the file (position: its 0-based index among the file's
+// rows, error lines counted), which appends what the row holds (one item or several), prefixing errors
+// with the row's place. The error lines a scoring run writes for rows it could not score are counted and
+// left out.
 template <typename T, typename Add>
 Result<std::vector<T>> read_row_items(const std::string& path, Add add, size_t* error_rows) {
   ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(path));
@@ -54,17 +55,17 @@ Result<std::vector<T>> read_row_items(const std::string& path, Add add, size_t* 
       if (error_rows) ++*error_rows;
       continue;
     }
-    Status added = add(row.value, out);
+    Status added = add(row.value, row.row_index, out);
     if (!added) return added.with_context(rows.where(row));
   }
   return out;
 }
 
-// One item per row: parse(row).
+// One item per row: parse(row, position).
 template <typename T, typename Parse>
 Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* error_rows) {
-  return read_row_items<T>(path, [&](const json& row, std::vector<T>& out) -> Status {
-    ARB_ASSIGN(T item, parse(row));
+  return read_row_items<T>(path, [&](const json& row, size_t position, std::vector<T>& out) -> Status {
+    ARB_ASSIGN(T item, parse(row, position));
     out.push_back(std::move(item));
     return Status();
   }, error_rows);
@@ -122,25 +123,26 @@ Status judged_items(const json& row, const char* list, const std::string& human_
   return Status();
 }
 
-// A row's id (empty where it has none), for files compared row by row.
-Status push_id(const json& row, const std::string& id_field, std::vector<std::string>* ids) {
-  if (!ids) return Status();
+// A row's key, for files compared row by row.
+Status push_key(const json& row, const std::string& id_field, size_t position, RowKeys* keys) {
+  if (!keys) return Status();
   std::string id;
   if (row.is_object() && row.contains(id_field)) {
     ARB_ASSIGN(id, string_at(row, id_field));
   }
-  ids->push_back(std::move(id));
+  keys->ids.push_back(std::move(id));
+  keys->positions.push_back(position);
   return Status();
 }
 
 }  // namespace
 
 Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
-                                                        size_t* error_rows, std::vector<std::string>* ids) {
-  if (ids) ids->clear();
-  return read_rows<PreferenceRow>(path, [&](const json& row) -> Result<PreferenceRow> {
+                                                        size_t* error_rows, RowKeys* keys) {
+  if (keys) *keys = RowKeys{};
+  return read_rows<PreferenceRow>(path, [&](const json& row, [[maybe_unused]] size_t position) -> Result<PreferenceRow> {
     PreferenceRow out;
-    ARB_TRY(push_id(row, fields.id, ids));
+    ARB_TRY(push_key(row, fields.id, position, keys));
     if (!fields.subset.empty()) {
       ARB_ASSIGN(out.subset, string_at(row, fields.subset));
     }
@@ -152,7 +154,7 @@ Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path,
 
 Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,
                                                      size_t* error_rows) {
-  return read_rows<BestOfNRow>(path, [&](const json& row) -> Result<BestOfNRow> {
+  return read_rows<BestOfNRow>(path, [&](const json& row, [[maybe_unused]] size_t position) -> Result<BestOfNRow> {
     BestOfNRow out;
     ARB_ASSIGN(out.subset, string_at(row, fields.subset));
     if (row.contains(fields.id)) {
@@ -210,12 +212,12 @@ Result<std::vector<std::vector<double>>> chosen_rejected_credit(const json& comp
 }  // namespace
 
 Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
-                                                   size_t* error_rows, std::vector<std::string>* ids) {
-  if (ids) ids->clear();
+                                                   size_t* error_rows, RowKeys* keys) {
+  if (keys) *keys = RowKeys{};
   size_t styles = 0;  // the first row's: every row must have as many
-  return read_rows<RmBenchRow>(path, [&](const json& row) -> Result<RmBenchRow> {
+  return read_rows<RmBenchRow>(path, [&](const json& row, [[maybe_unused]] size_t position) -> Result<RmBenchRow> {
     RmBenchRow out;
-    ARB_TRY(push_id(row, fields.id, ids));
+    ARB_TRY(push_key(row, fields.id, position, keys));
     if (!row.contains(fields.scores)) return error("missing field '" + fields.scores + "'");
     ARB_ASSIGN(const std::vector<double> scores, numbers_at(row.at(fields.scores), fields.scores));
     if (!row.contains(fields.num_chosen))
@@ -245,10 +247,10 @@ Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, cons
 
 Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
                                                           const std::string& strength_field, size_t* error_rows,
-                                                          std::vector<std::string>* ids, const std::string& id_field) {
-  if (ids) ids->clear();
-  return read_rows<PreferencePair>(path, [&](const json& row) -> Result<PreferencePair> {
-    ARB_TRY(push_id(row, id_field, ids));
+                                                          RowKeys* keys, const std::string& id_field) {
+  if (keys) *keys = RowKeys{};
+  return read_rows<PreferencePair>(path, [&](const json& row, [[maybe_unused]] size_t position) -> Result<PreferencePair> {
+    ARB_TRY(push_key(row, id_field, position, keys));
     if (!row.is_object() || !row.contains("responses") || !row.at("responses").is_array() ||
         row.at("responses").size() != 2)
       return error("expected 'responses' with two entries (a scored preference pair)");
@@ -266,11 +268,11 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
 }
 
 Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path, const std::string& label_field,
-                                                         size_t* error_rows, std::vector<std::string>* ids,
+                                                         size_t* error_rows, RowKeys* keys,
                                                          const std::string& id_field) {
-  if (ids) ids->clear();
-  return read_rows<StepRewardRow>(path, [&](const json& row) -> Result<StepRewardRow> {
-    ARB_TRY(push_id(row, id_field, ids));
+  if (keys) *keys = RowKeys{};
+  return read_rows<StepRewardRow>(path, [&](const json& row, [[maybe_unused]] size_t position) -> Result<StepRewardRow> {
+    ARB_TRY(push_key(row, id_field, position, keys));
     if (!row.is_object() || !row.contains("step_rewards"))
       return error("missing field 'step_rewards' (`arbiter score` writes it with a process reward model)");
     StepRewardRow out;
@@ -301,7 +303,7 @@ Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows) {
   size_t group = 0;
-  ARB_ASSIGN(std::vector<LayerRow> rows, read_row_items<LayerRow>(path, [&](const json& row, std::vector<LayerRow>& out) -> Status {
+  ARB_ASSIGN(std::vector<LayerRow> rows, read_row_items<LayerRow>(path, [&](const json& row, size_t, std::vector<LayerRow>& out) -> Status {
     ++group;
     // A listwise judge's row: each order that carries the human label is one item.
     if (row.is_object() && row.contains("orders")) {

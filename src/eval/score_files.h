@@ -17,6 +17,14 @@
 
 namespace arbiter::eval {
 
+// What a row is known by when files are compared row by row (eval compare), one entry per row read: its
+// id field ("" where it has none), and its position among the file's rows, error lines counted, which
+// is what pairs the rows of files without ids (an error line leaves its row out, and shifts no other).
+struct RowKeys {
+  std::vector<std::string> ids;
+  std::vector<size_t> positions;
+};
+
 struct PreferenceFields {
   std::string id = "id";          // optional
   std::string subset = "subset";  // "": rows without subsets
@@ -25,11 +33,10 @@ struct PreferenceFields {
 };
 
 // RewardBench v1 rows: a subset name and two numbers. A chosen/rejected score given as a one-element
-// list (as reward-bench writes it) is read as that element. `ids`, when given, gets each row's id ("" for a
-// row without one).
+// list (as reward-bench writes it) is read as that element. `keys`, when given, gets each row's.
 Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path, const PreferenceFields& fields,
                                                         size_t* error_rows = nullptr,
-                                                        std::vector<std::string>* ids = nullptr);
+                                                        RowKeys* keys = nullptr);
 
 struct BestOfNFields {
   std::string subset = "subset";
@@ -48,15 +55,15 @@ struct RmBenchFields {
   // A pairwise judge's rows (with `comparisons`): which credit of each comparison decides it.
   std::string comparison_score = "lager";
   bool use_comparisons = true;  // false: the win rates in `scores` even where comparisons are there
-  std::string id = "id";        // for `ids`
+  std::string id = "id";        // for `keys`
 };
 
 // RM-Bench rows: `scores` split after `num_chosen` into chosen and rejected (each by style); where a row
 // has a pairwise judge's `comparisons`, each chosen / rejected pair's mean credit from them instead (every
-// such pair must have been compared). `ids`, when given, gets each row's `fields.id` (empty where it has none).
+// such pair must have been compared). `keys`, when given, gets each row's (by `fields.id`).
 Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, const RmBenchFields& fields,
                                                    size_t* error_rows = nullptr,
-                                                   std::vector<std::string>* ids = nullptr);
+                                                   RowKeys* keys = nullptr);
 
 // Rows with `per_layer_logits` [L+1][K], `score_values` [K] and the human label in `human_field`; or a
 // pairwise judge's rows (`score_values` and `comparisons`), each comparison that has `human_field` as
@@ -67,19 +74,19 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
 // Pairs of a scored HelpSteer2-Preference / HelpSteer3 run: `responses[0][score_field]`,
 // `responses[1][score_field]` and the human strength in `strength_field` (a scoring run writes it as
 // human_preference_strength).
-// `ids`, when given, gets each pair's id ("" for a row without one).
+// `keys`, when given, gets each pair's.
 Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
                                                           const std::string& strength_field,
                                                           size_t* error_rows = nullptr,
-                                                          std::vector<std::string>* ids = nullptr,
+                                                          RowKeys* keys = nullptr,
                                                           const std::string& id_field = "id");
 
 // A process reward run's rows: `step_rewards` and the human first wrong step in `label_field` (a scoring
 // run writes ProcessBench's `label` as human_first_error_step), with `subset` when present.
-// `ids`, when given, gets each row's `id_field` (empty where it has none).
+// `keys`, when given, gets each row's (by `id_field`).
 Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path, const std::string& label_field,
                                                          size_t* error_rows = nullptr,
-                                                         std::vector<std::string>* ids = nullptr,
+                                                         RowKeys* keys = nullptr,
                                                          const std::string& id_field = "id");
 
 }  // namespace arbiter::eval

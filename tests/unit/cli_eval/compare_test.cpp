@@ -276,6 +276,30 @@ TEST_F(CliCompare, TwoProcessRewardModelsOnProcessBench) {
   EXPECT_NE(misplaced.out.find("--threshold and --label-field are for --metric processbench"), std::string::npos) << misplaced.out;
 }
 
+// Files without ids are paired by position among their rows, error lines counted: an error line leaves
+// its own row out of the comparison and shifts no other row off its partner.
+TEST_F(CliCompare, AnErrorLineInAFileWithoutIdsLeavesOnlyItsRowOut) {
+  auto row = [](double chosen) { return "{\"score_chosen\": " + std::to_string(chosen) + ", \"score_rejected\": 0.5}\n"; };
+  // A right on rows 0, 2, 4; B right on 0, 1, 3, and row 2 is an error line.
+  const std::string a = scratch_file("pos-a.jsonl", row(1) + row(0) + row(1) + row(0) + row(1));
+  const std::string b = scratch_file("pos-b.jsonl", row(1) + row(1) + "{\"error\": \"out of memory\"}\n" + row(1) + row(0));
+  const RunResult r = run_arbiter("eval compare --json --bootstrap 100 --metric accuracy --pred " + a + " --pred " + b);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = json_of(r);
+  EXPECT_EQ(j["rows"], 4);
+  EXPECT_EQ(j["paired_by"], "position");
+  EXPECT_DOUBLE_EQ(j["systems"][0]["value"].get<double>(), 0.5);   // rows 0 and 4 of 0, 1, 3, 4
+  EXPECT_DOUBLE_EQ(j["systems"][1]["value"].get<double>(), 0.75);  // rows 0, 1, 3
+  EXPECT_EQ(j["differences"][0]["mcnemar"]["only_baseline_right"], 1);  // row 4
+  EXPECT_EQ(j["differences"][0]["mcnemar"]["only_system_right"], 2);    // rows 1 and 3
+  EXPECT_NE(r.out.find("left out 1 rows of " + a + "; 1 error lines of " + b), std::string::npos) << r.out;
+  // A file whose rows have ids after rows without is refused, not paired half by position.
+  const std::string mixed = scratch_file("pos-mixed.jsonl", row(1) + "{\"id\": \"x\", \"score_chosen\": 1, \"score_rejected\": 0}\n");
+  const RunResult refused = run_arbiter("eval compare --metric accuracy --pred " + a + " --pred " + mixed);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.out.find("row 2 has 'id', where the rows before it have none"), std::string::npos) << refused.out;
+}
+
 TEST_F(CliCompare, MistakesAreNamed) {
   const std::string judged = scratch_file("judged-errors.jsonl",
                                           "{\"id\": \"a\", \"human\": 1, \"vanilla\": 2}\n"
