@@ -19,7 +19,15 @@ Result<bool> DatasetReader::next(Example& example) {
   // switch to another reading.
   if (schema_ == Schema::kAuto) schema_ = detect_schema(row.value);
   auto parsed = to_example(row.value, schema_, options_.mapping, row.row_index);
-  if (!parsed) return parsed.status().with_context(rows_.where(row) + " (" + schema_name(schema_) + " row)");
+  if (!parsed) {
+    // The row is refused, but keeps its id: the error line a skipping run writes for it is known by it.
+    example = Example{};
+    example.id = row_id(row.value, options_.mapping, row.row_index);
+    example.id_from_row = row_has_id(row.value, options_.mapping);
+    example.row_index = row.row_index;
+    example.line = row.line;
+    return parsed.status().with_context(rows_.where(row) + " (" + schema_name(schema_) + " row)");
+  }
   example = std::move(parsed).value();
   example.line = row.line;
   return true;

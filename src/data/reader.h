@@ -20,7 +20,8 @@ class DatasetReader {
  public:
   static Result<DatasetReader> open(const std::string& path, const ReaderOptions& options = {});
 
-  // Returns false at the end of the file. Errors name the file and line (or element) of the bad row.
+  // Returns false at the end of the file. Errors name the file and line (or element) of the bad row; a
+  // row read but refused (a missing field) leaves `example` holding only its id, index and line.
   Result<bool> next(Example& example);
 
   // The number of rows when the file says it up front (Parquet), else -1.

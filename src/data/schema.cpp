@@ -361,15 +361,23 @@ std::vector<Turn> split_hh_transcript(const std::string& text) {
   return turns;
 }
 
+std::string row_id(const json& row, const FieldMapping& mapping, size_t row_index) {
+  return id_of(row, field_or(mapping, "id", "id"), row_index);
+}
+
+bool row_has_id(const json& row, const FieldMapping& mapping) {
+  const std::string id_field = field_or(mapping, "id", "id");
+  return row.is_object() && row.contains(id_field) && !row.at(id_field).is_null();
+}
+
 Result<Example> to_example(const json& row, Schema schema, const FieldMapping& mapping, size_t row_index) {
   try {
     if (!row.is_object()) return error(std::string("row is ") + row.type_name() + ", expected an object");
     if (schema == Schema::kAuto) schema = detect_schema(row);
     Example ex;
     ex.row_index = row_index;
-    const std::string id_field = field_or(mapping, "id", "id");
-    ex.id = id_of(row, id_field, row_index);
-    ex.id_from_row = row.contains(id_field) && !row.at(id_field).is_null();
+    ex.id = row_id(row, mapping, row_index);
+    ex.id_from_row = row_has_id(row, mapping);
     const std::string prompt_field = field_or(mapping, "prompt", "prompt");
     switch (schema) {
       case Schema::kHelpSteer2: {

@@ -54,6 +54,12 @@ bool lists_completions(const nlohmann::json& value);
 // when the text is not such a transcript (it must start with a Human turn).
 std::vector<Turn> split_hh_transcript(const std::string& text);
 
+// A row's id: its id field (by `mapping`) as text, or its 0-based row index where it has none. Also for a
+// row to_example refuses, so that its error line keeps the row's own id.
+std::string row_id(const nlohmann::json& row, const FieldMapping& mapping, size_t row_index);
+// Whether the row names its id (not null).
+bool row_has_id(const nlohmann::json& row, const FieldMapping& mapping);
+
 // Builds an Example from a row; errors name the missing or mistyped field (the caller adds the place).
 Result<Example> to_example(const nlohmann::json& row, Schema schema, const FieldMapping& mapping,
                            size_t row_index);

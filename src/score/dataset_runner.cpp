@@ -165,7 +165,9 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
       if (options.on_error == OnError::kFail || got.message() == last_read_error) return got.status();
       last_read_error = got.message();
       if (rows_seen % options.shards == options.shard) log_warn(got.message() + " (skipped)");
-      row.example.id = std::to_string(rows_seen);
+      // A row that was read but refused keeps its own id (DatasetReader::next); one that could not be read
+      // at all is known by its index.
+      if (row.example.id.empty()) row.example.id = std::to_string(rows_seen);
       row.example.row_index = size_t(rows_seen);
       row.failure = got.message();
     } else if (!*got) {

@@ -372,6 +372,20 @@ TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   EXPECT_TRUE(lines[0].contains("lager"));
   EXPECT_TRUE(lines[1].contains("error"));
   EXPECT_TRUE(lines[2].contains("lager"));
+
+  // A row that is read but refused (a role no model reads) keeps its own id in its error line, so that ids
+  // stay unique and the row is found by them; a row that cannot be read at all is known by its index.
+  std::ofstream(dir + "/ids.jsonl") << R"({"id": "1", "prompt": "a", "response": "b"})" "\n"
+                                    << R"({"id": "7", "prompt": [{"role": "human", "content": "c"}], "response": "d"})" "\n"
+                                    << R"({"id": "8", "prompt": "e", "response": )" "\n";
+  auto by_id = run_arbiter("judge -m " + model + " -i " + dir + "/ids.jsonl -o " + dir + "/ids-out.jsonl --on-error skip");
+  ASSERT_EQ(by_id.exit_code, 0) << by_id.out;
+  const auto id_lines = read_jsonl(dir + "/ids-out.jsonl");
+  ASSERT_EQ(id_lines.size(), 3u);
+  EXPECT_EQ(id_lines[0]["id"], "1");
+  EXPECT_EQ(id_lines[1]["id"], "7") << id_lines[1].dump();
+  EXPECT_TRUE(id_lines[1].contains("error"));
+  EXPECT_EQ(id_lines[2]["id"], "2") << id_lines[2].dump();
 }
 
 }  // namespace
