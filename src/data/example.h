@@ -12,8 +12,11 @@
 namespace arbiter::data {
 
 struct Turn {
-  std::string role;  // "system", "user", "assistant"
+  std::string role;  // "system", "user", "assistant", "tool", or any other the chat template renders
   std::string content;
+  // The message's other fields (an assistant's tool_calls, a tool's name or tool_call_id, ...), given to the
+  // chat template as they are, as transformers gives them.
+  nlohmann::ordered_json fields = nlohmann::ordered_json::object();
 };
 
 struct Example {

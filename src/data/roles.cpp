@@ -11,6 +11,13 @@ Status check_role_name(const std::string& role) {
   return Status::ok();
 }
 
+nlohmann::ordered_json other_message_fields(const nlohmann::json& message) {
+  nlohmann::ordered_json fields = nlohmann::ordered_json::object();
+  for (auto it = message.begin(); it != message.end(); ++it)
+    if (it.key() != "role" && it.key() != "content") fields[it.key()] = it.value();
+  return fields;
+}
+
 std::string speaker_label(const std::string& role) {
   if (role == "user") return "User";
   if (role == "assistant") return "Assistant";

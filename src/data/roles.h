@@ -3,6 +3,8 @@
 // rendered every message it was given (score/formatter.h), so any role name is taken here.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 #include "core/status.h"
@@ -12,6 +14,9 @@ namespace arbiter::data {
 // Refuses an empty role, and ShareGPT's "human" / "gpt" (rows in that schema give "from" / "value";
 // a template would render them as roles of those names, which no model was trained on).
 Status check_role_name(const std::string& role);
+
+// A message's fields other than role and content (tool_calls, name, tool_call_id, ...), for the template.
+nlohmann::ordered_json other_message_fields(const nlohmann::json& message);
 
 // The speaker's label in a plain layout: "User", "Assistant", "System", or the role capitalized
 // ("tool" -> "Tool").

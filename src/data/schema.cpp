@@ -55,8 +55,12 @@ Result<std::vector<Turn>> prompt_turns(const json& row, const std::string& field
   std::vector<Turn> turns;
   for (const json& message : value) {
     ARB_ASSIGN(std::string role, role_of(message, field));
-    ARB_ASSIGN(std::string content, string_field(message, "content"));
-    turns.push_back({std::move(role), std::move(content)});
+    // null content: an assistant's turn that only calls tools, in OpenAI's format.
+    std::string content;
+    if (!message.contains("content") || !message.at("content").is_null()) {
+      ARB_ASSIGN(content, string_field(message, "content"));
+    }
+    turns.push_back({std::move(role), std::move(content), other_message_fields(message)});
   }
   return turns;
 }

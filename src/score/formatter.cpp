@@ -14,7 +14,11 @@ using ordered_json = nlohmann::ordered_json;
 
 ordered_json to_messages(const std::vector<data::Turn>& turns) {
   ordered_json messages = ordered_json::array();
-  for (const data::Turn& t : turns) messages.push_back({{"role", t.role}, {"content", t.content}});
+  for (const data::Turn& t : turns) {
+    ordered_json message = {{"role", t.role}, {"content", t.content}};
+    for (auto it = t.fields.begin(); it != t.fields.end(); ++it) message[it.key()] = it.value();
+    messages.push_back(std::move(message));
+  }
   return messages;
 }
 

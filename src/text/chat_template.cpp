@@ -113,23 +113,42 @@ Result<std::string> ChatTemplate::render(const nlohmann::ordered_json& messages,
   return rendered;
 }
 
+namespace {
+
+// The probe put in message `index`'s place: letters only, so that no template's escaping changes it, and
+// ending in the one letter its index never uses, so that no probe is found inside another.
+std::string message_probe(size_t index) {
+  std::string probe = "ArbiterMessageProbe";
+  do {
+    probe += char('A' + index % 25);  // A..Y
+    index /= 25;
+  } while (index > 0);
+  return probe + "Z";
+}
+
+}  // namespace
+
 std::vector<size_t> ChatTemplate::messages_left_out(const nlohmann::ordered_json& messages,
                                                    const nlohmann::ordered_json& extra_context) const {
-  // Letters only, so that no template's escaping changes it.
-  static const std::string kProbe = "ArbiterRenderedMessageProbe";
   std::vector<size_t> left_out;
   if (!messages.is_array()) return left_out;
+  // Every message looked at gets its own probe, and one render shows which of them the template keeps.
+  nlohmann::ordered_json probed = messages;
+  std::vector<size_t> looked_at;
   for (size_t i = 0; i < messages.size(); ++i) {
     const nlohmann::ordered_json& message = messages[i];
     if (!message.is_object() || !message.contains("role") || !message["role"].is_string()) continue;
     if (!message.contains("content") || !message["content"].is_string()) continue;
     const std::string role = message["role"].get<std::string>();
     if (role == "user" || role == "assistant") continue;
-    nlohmann::ordered_json probed = messages;
-    probed[i]["content"] = kProbe;
-    const Result<std::string> rendered = render(probed, false, extra_context);
-    if (rendered && rendered->find(kProbe) == std::string::npos) left_out.push_back(i);
+    probed[i]["content"] = message_probe(i);
+    looked_at.push_back(i);
   }
+  if (looked_at.empty()) return left_out;
+  const Result<std::string> rendered = render(probed, false, extra_context);
+  if (!rendered) return left_out;
+  for (const size_t i : looked_at)
+    if (rendered->find(message_probe(i)) == std::string::npos) left_out.push_back(i);
   return left_out;
 }
 

@@ -45,8 +45,8 @@ class ChatTemplate {
   // model never reads must not pass for one it did. Looked at: every message with string content and a role
   // other than user or assistant (which every template renders). A probe text is rendered in its content's
   // place, not the content itself: templates rewrite content (Llama 3.1 writes a tool's output with
-  // tojson), and a short content may show elsewhere in the conversation. A probe the template fails to
-  // render tells nothing and is not counted.
+  // tojson), and a short content may show elsewhere in the conversation. All in one render, each message
+  // its own probe; a render the template fails with the probes tells nothing, and nothing is counted.
   std::vector<size_t> messages_left_out(const nlohmann::ordered_json& messages,
                                         const nlohmann::ordered_json& extra_context = nlohmann::ordered_json::object()) const;
 

@@ -80,6 +80,33 @@ TEST_F(MessageRoles, ARoleTheTemplateRendersIsScored) {
   EXPECT_EQ(any.exit_code, 0) << any.out;
 }
 
+// An assistant's tool call (OpenAI's format: content null, tool_calls beside it) reaches the template, which
+// renders it (Qwen3's writes a <tool_call> block): the row is not scored as if the call were not there.
+TEST_F(MessageRoles, ToolCallsReachTheTemplate) {
+  const nlohmann::json call = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}}}};
+  auto row = [&](bool with_call) {
+    nlohmann::json assistant = {{"role", "assistant"}, {"content", nullptr}};
+    if (with_call) assistant["tool_calls"] = call;
+    return nlohmann::json{{"id", with_call ? "call" : "none"},
+                          {"prompt", {{{"role", "user"}, {"content", "Weather in Paris?"}}, assistant,
+                                      {{"role", "tool"}, {"content", "sunny"}}}},
+                          {"response", "It is sunny."}}.dump() + "\n";
+  };
+  const std::string rows = *dir_ + "/tool-calls.jsonl";
+  std::ofstream(rows) << row(true) << row(false);
+  const RunResult r = score(rows);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(rows + ".out");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0]["score"], lines[1]["score"]) << "the tool call changed nothing the model read";
+  // The same conversation as chat-template renders it holds the call.
+  write_text(*dir_ + "/tool-call-messages.json", nlohmann::json::array({{{"role", "user"}, {"content", "Weather?"}},
+      {{"role", "assistant"}, {"content", ""}, {"tool_calls", call}}}).dump());
+  const RunResult shown = run_arbiter("chat-template -m " + *dir_ + "/rm --messages " + *dir_ + "/tool-call-messages.json");
+  ASSERT_EQ(shown.exit_code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("get_weather"), std::string::npos) << shown.out;
+}
+
 TEST_F(MessageRoles, AMessageWhoseContentTheTemplateRewritesIsRendered) {
   // Llama 3.1 writes a tool's output with tojson: quotes and newlines escaped, not the text as given.
   write_text(*dir_ + "/tojson.jinja",

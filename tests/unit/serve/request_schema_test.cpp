@@ -108,6 +108,14 @@ TEST(ServeScore, ConversationsPairsAndTokenIds) {
       {"role": "ipython", "content": "42"}, {"role": "assistant", "content": "a"}]]})"));
   ASSERT_TRUE(tool.is_ok()) << tool.message();
   EXPECT_EQ(tool->items[0].prompt_turns[1].role, "ipython");
+  // An assistant's tool call (content null) keeps its other fields for the chat template.
+  auto call = parse_score_request(json::parse(R"({"conversations": [[{"role": "user", "content": "q"},
+      {"role": "assistant", "content": null, "tool_calls": [{"function": {"name": "f"}}]},
+      {"role": "tool", "content": "1", "tool_call_id": "c1"}, {"role": "assistant", "content": "a"}]]})"));
+  ASSERT_TRUE(call.is_ok()) << call.message();
+  EXPECT_EQ(call->items[0].prompt_turns[1].content, "");
+  EXPECT_EQ(call->items[0].prompt_turns[1].fields["tool_calls"][0]["function"]["name"], "f");
+  EXPECT_EQ(call->items[0].prompt_turns[2].fields["tool_call_id"], "c1");
   EXPECT_EQ(parse_score_request(json::parse(R"({"input_ids": [[]]})")).message(), "input_ids[0] is an empty list of token ids");
   EXPECT_FALSE(parse_score_request(json::parse(R"({"pairs": [{"prompt": "q", "response": "a"}], "input_ids": [[1]]})")).is_ok());
 }
