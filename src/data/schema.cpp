@@ -75,7 +75,11 @@ Status append_responses(const json& row, const std::string& field, std::vector<s
     return Status::ok();
   }
   if (value.is_array() && !value.empty() && value.back().is_object()) {
-    ARB_ASSIGN(std::string content, string_field(value.back(), "content"));
+    const json& last = value.back();
+    if (last.contains("role") && last.at("role") != "assistant")
+      return error("field '" + field + "': the last message is the response to score, and its role is " +
+                   last.at("role").dump() + ", not 'assistant'");
+    ARB_ASSIGN(std::string content, string_field(last, "content"));
     out.push_back(std::move(content));
     return Status::ok();
   }
@@ -409,7 +413,19 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
         if (row.contains(prompt_field)) {
           ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_field, false));
         } else if (row.at("chosen").is_array() && !row.at("chosen").empty() && row.at("chosen").back().is_object()) {
-          json context = row.at("chosen");
+          // Two conversations as message lists: every message but the last must be the same in both, or
+          // the rejected answer would be scored after the chosen conversation's turns.
+          const json& chosen = row.at("chosen");
+          const json& rejected = row.at("rejected");
+          if (!rejected.is_array() || rejected.size() != chosen.size() || !rejected.back().is_object())
+            return error("'chosen' and 'rejected' are message lists of different lengths (" + std::to_string(chosen.size()) +
+                         " and " + (rejected.is_array() ? std::to_string(rejected.size()) : std::string("not a list")) +
+                         "): they are not two answers to one conversation");
+          for (size_t t = 0; t + 1 < chosen.size(); ++t)
+            if (chosen[t] != rejected[t])
+              return error("'chosen' and 'rejected' differ at message " + std::to_string(t) +
+                           ", before their last: they are not two answers to one conversation");
+          json context = chosen;
           context.erase(context.size() - 1);
           ARB_ASSIGN(ex.prompt_turns, prompt_turns(json{{"prompt", context}}, "prompt", false));
         } else if (row.at("chosen").is_string() && row.at("rejected").is_string()) {

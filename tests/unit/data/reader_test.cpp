@@ -166,6 +166,37 @@ TEST(Reader, HhRlhfTranscriptsSplitIntoPromptAndResponses) {
   EXPECT_NE(got.message().find("differ at turn 1"), std::string::npos) << got.message();
 }
 
+// Message-list conversations as chosen / rejected (RewardBench 2, UltraFeedback binarized): every message
+// but the last is the shared prompt. Lists that differ earlier, or whose last message is not the
+// assistant's, are refused: scoring the rejected answer after the chosen conversation would be wrong.
+TEST(Reader, MessageListPairsMustShareAllButTheirLastMessage) {
+  const std::string user = R"({"role": "user", "content": "Hi"})";
+  auto pair = [](const std::string& chosen, const std::string& rejected) {
+    return R"({"chosen": [)" + chosen + R"(], "rejected": [)" + rejected + "]}\n";
+  };
+  const std::string path = write_file(
+      "message-pairs.jsonl",
+      pair(user + R"(, {"role": "assistant", "content": "Good"})", user + R"(, {"role": "assistant", "content": "Bad"})") +
+          pair(R"({"role": "user", "content": "Hi A"}, {"role": "assistant", "content": "Good"})",
+               R"({"role": "user", "content": "Hi B"}, {"role": "assistant", "content": "Bad"})") +
+          pair(user + R"(, {"role": "assistant", "content": "Good"})", R"({"role": "assistant", "content": "Bad"})") +
+          pair(user + R"(, {"role": "tool", "content": "x"})", user + R"(, {"role": "tool", "content": "y"})"));
+  auto reader = DatasetReader::open(path);
+  ASSERT_TRUE(reader) << reader.message();
+  Example ex;
+  auto got = reader->next(ex);
+  ASSERT_TRUE(got) << got.message();
+  EXPECT_EQ(ex.responses, (std::vector<std::string>{"Good", "Bad"}));
+  ASSERT_EQ(ex.prompt_turns.size(), 1u);
+  const char* expected[] = {"differ at message 0, before their last", "message lists of different lengths (2 and 1)",
+                            "the last message is the response to score, and its role is \"tool\""};
+  for (const char* message : expected) {
+    got = reader->next(ex);
+    ASSERT_FALSE(got);
+    EXPECT_NE(got.message().find(message), std::string::npos) << got.message();
+  }
+}
+
 // HelpSteer3's preference rows (NVIDIA's successor to HelpSteer2-Preference) read as the same schema:
 // the context's messages are the prompt, overall_preference is the preference strength.
 TEST(Reader, HelpSteer3PreferenceRows) {
