@@ -26,6 +26,7 @@ Status run_judge(const JudgeCommandArgs& args, const CLI::App& sub) {
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
   ARB_ASSIGN(JudgeOptions options, make_judge_options(args.judge, *model, &formatter->tokenizer()));
+  ARB_TRY(formatter->check_system_message(options.prompt_template.system_message));
   JudgeJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));
   ARB_TRY(keep_run_record(run, make_run_record(sub, *model, backend->name(), args.data.pulled)));

@@ -182,6 +182,14 @@ Status ConversationFormatter::check_rendered(const std::vector<data::Turn>& turn
                "give it a role the template renders");
 }
 
+Status ConversationFormatter::check_system_message(const std::string& system_message) const {
+  if (!chat_template_ || system_message.empty()) return Status::ok();
+  if (chat_template_->messages_left_out(to_messages({{"system", system_message}, {"user", "x"}})).empty())
+    return Status::ok();
+  return error("--system-prompt: the chat template leaves a system message out of the conversation, so the judge would "
+               "never read it; put the instructions in the judge template (--template-file) instead");
+}
+
 Result<std::vector<int32_t>> ConversationFormatter::assistant_opening() const {
   if (!chat_template_) return error("no chat template to find the assistant's turn opening in");
   const ordered_json user = ordered_json::array({{{"role", "user"}, {"content", "x"}}});

@@ -55,6 +55,10 @@ class ConversationFormatter {
   Result<FormattedSequence> judge_prompt(const std::string& user_message, const std::string& answer_prefix,
                                          const std::string& system_message = "") const;
 
+  // Before any row: a judge's system message (the same for every row) that the chat template leaves out is
+  // a setting's error, not every row's.
+  Status check_system_message(const std::string& system_message) const;
+
   // The tokens the chat template's generation prompt adds after a user's turn (Llama 3's
   // `<|start_header_id|>assistant<|end_header_id|>\n\n`): what opens every assistant turn. An error
   // without a chat template, or when the generation prompt adds nothing.

@@ -57,6 +57,7 @@ Result<std::unique_ptr<ModelService>> ModelService::create(std::shared_ptr<const
       return resolved.with_context(s->model_->path + (s->formatter_ ? "" : " (" + s->formatter_error_ + ")"));
     s->reward_job_ = std::make_unique<RewardJob>(*s->model_, s->formatter_, reward);
   } else {
+    if (s->formatter_) ARB_TRY(s->formatter_->check_system_message(s->options_.judge.prompt_template.system_message));
     JudgeOptions plain = s->options_.judge, per_layer = s->options_.judge;
     plain.per_layer = false;
     per_layer.per_layer = true;

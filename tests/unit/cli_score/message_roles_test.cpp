@@ -5,6 +5,7 @@
 // still renders it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "../../support/cli_helpers.h"
@@ -133,8 +134,15 @@ TEST_F(MessageRoles, ASystemPromptTheTemplateDropsIsNamed) {
                                   "/judged.jsonl --chat-template " + *dir_ + "/no-system.jinja --system-prompt-file " +
                                   *dir_ + "/system.txt");
   EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("judge prompt: message 0 (role 'system'): the chat template leaves it out"), std::string::npos)
+  EXPECT_NE(r.out.find("--system-prompt: the chat template leaves a system message out of the conversation"),
+            std::string::npos)
       << r.out;
+  // A setting's error, found before any row: no output is begun, even where rows' errors are skipped.
+  const RunResult skipping = run_arbiter("judge -q -m " + *dir_ + "/judge -i " + rows + " -o " + *dir_ +
+                                         "/judged-skip.jsonl --on-error skip --chat-template " + *dir_ +
+                                         "/no-system.jinja --system-prompt-file " + *dir_ + "/system.txt");
+  EXPECT_NE(skipping.exit_code, 0) << skipping.out;
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/judged-skip.jsonl"));
 }
 
 }  // namespace
