@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/dataset_options.h"
 #include "cli/model_source.h"
 #include "core/json_text.h"
 #include "core/log.h"
@@ -25,7 +26,7 @@ Status run_chat_template(const ChatTemplateArgs& args) {
   ARB_ASSIGN(const TextAssets assets, describe_text_assets_at(args.model_path));
   std::string source = assets.chat_template;
   if (!args.template_file.empty()) {
-    ARB_ASSIGN(source, read_file(args.template_file));
+    ARB_ASSIGN(source, read_chat_template_file(args.template_file));
   }
   if (source.empty()) return error(args.model_path + ": the model has no chat template (give --template-file)");
   ARB_ASSIGN(std::string messages_text, read_file(args.messages_path));

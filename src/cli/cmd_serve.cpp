@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/dataset_options.h"
 #include "cli/model_source.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
@@ -98,7 +99,7 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
     ARB_ASSIGN(service.format.template_kwargs, parse_template_kwargs(args.chat_template_kwargs));
   }
   if (!args.chat_template_file.empty()) {
-    ARB_ASSIGN(service.format.chat_template_source, read_file(args.chat_template_file));
+    ARB_ASSIGN(service.format.chat_template_source, read_chat_template_file(args.chat_template_file));
   }
   service.max_sequence_tokens = args.max_sequence_tokens;
   if (mode == serve::Mode::kReward) {

@@ -86,7 +86,7 @@ Result<FormatterOptions> make_formatter_options(const DatasetArgs& a) {
   ARB_ASSIGN(f.truncation, parse_truncation(a.truncation));
   f.plain = a.plain;
   if (!a.chat_template_file.empty()) {
-    ARB_ASSIGN(f.chat_template_source, read_file(a.chat_template_file));
+    ARB_ASSIGN(f.chat_template_source, read_chat_template_file(a.chat_template_file));
   }
   if (!a.chat_template_kwargs.empty()) {
     ARB_ASSIGN(f.template_kwargs, parse_template_kwargs(a.chat_template_kwargs));
@@ -104,6 +104,13 @@ void print_run_summary(const RunSummary& s, const std::string& output) {
   std::fprintf(stderr, "%lld rows written to %s (%lld already there, %lld failed), %lld tokens in %.1f s (%.0f tokens/s%s)\n",
                (long long)s.rows_written, output.c_str(), (long long)s.rows_skipped_done, (long long)s.rows_failed,
                (long long)s.tokens, s.seconds, s.seconds > 0 ? double(s.tokens) / s.seconds : 0.0, computed.c_str());
+}
+
+Result<std::string> read_chat_template_file(const std::string& path) {
+  ARB_ASSIGN(std::string text, read_file(path));
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    return error(path + ": an empty chat template (it would render nothing)");
+  return text;
 }
 
 }  // namespace arbiter::cli

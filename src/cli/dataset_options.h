@@ -26,6 +26,10 @@ struct DatasetArgs {
 };
 
 void add_dataset_options(CLI::App& sub, DatasetArgs& args);
+
+// A chat template file named on the command line: its text; an empty (or blank) one is an error naming
+// it, never a fallback to the model's own template.
+Result<std::string> read_chat_template_file(const std::string& path);
 // --shard K/N (score, judge, features): one of N processes sharing a dataset.
 void add_shard_option(CLI::App& sub, DatasetArgs& args);
 

@@ -83,6 +83,20 @@ TEST_F(MessageRoles, ARoleTheTemplateRendersIsScored) {
 
 // An assistant's tool call (OpenAI's format: content null, tool_calls beside it) reaches the template, which
 // renders it (Qwen3's writes a <tool_call> block): the row is not scored as if the call were not there.
+// An empty chat template file named on the command line is an error naming it, never the model's own.
+TEST_F(MessageRoles, AnEmptyChatTemplateFileIsNamed) {
+  write_text(*dir_ + "/empty.jinja", "\n");
+  const std::string rows = row_file("plain", "system", "Be brief.");
+  const RunResult scored = score(rows, "--chat-template " + *dir_ + "/empty.jinja");
+  EXPECT_NE(scored.exit_code, 0) << scored.out;
+  EXPECT_NE(scored.out.find("empty.jinja: an empty chat template"), std::string::npos) << scored.out;
+  write_text(*dir_ + "/one.json", R"([{"role": "user", "content": "Hi"}])");
+  const RunResult shown = run_arbiter("chat-template -m " + *dir_ + "/rm --messages " + *dir_ + "/one.json --template-file " +
+                                      *dir_ + "/empty.jinja");
+  EXPECT_NE(shown.exit_code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("empty.jinja: an empty chat template"), std::string::npos) << shown.out;
+}
+
 TEST_F(MessageRoles, ToolCallsReachTheTemplate) {
   const nlohmann::json call = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}}}};
   auto row = [&](bool with_call) {
