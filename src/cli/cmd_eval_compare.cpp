@@ -57,6 +57,8 @@ struct CompareArgs {
   std::string strength_field = "human_preference_strength";
   eval::PreferenceFields pref;
   double threshold = std::nan("");  // processbench (not given: 0.5)
+  std::string comparison_score;     // rmbench, a pairwise judge's rows (not given: lager)
+  bool no_comparisons = false;      // rmbench
   std::string process_label_field;  // processbench (not given: human_first_error_step)
   int bootstrap = 1000;
   uint64_t seed = 0;
@@ -362,40 +364,70 @@ Result<Prepared> prepare_rm_bench(const CompareArgs& args) {
   out.systems = list_systems(args.preds, {""});
   eval::RmBenchFields fields;
   fields.id = args.id_field;
+  if (!args.comparison_score.empty()) fields.comparison_score = args.comparison_score;
+  fields.use_comparisons = !args.no_comparisons;
   std::vector<Source> sources;
   ARB_ASSIGN(const auto read, read_pred_files<eval::RmBenchRow>(args, out, sources, [&](const std::string& file, size_t* errors, eval::RowKeys* keys) {
     return eval::read_rm_bench_rows(file, fields, errors, keys);
   }));
   ARB_ASSIGN(const auto rows, join_sources(sources));
-  auto paired = std::make_shared<std::vector<std::vector<eval::RmBenchRow>>>(read.size());
+  // Each row's right comparisons by region ([system][row]), and its domain's index: a resample only sums them.
+  auto counts = std::make_shared<std::vector<std::vector<eval::RmBenchRowCounts>>>(read.size());
+  auto domain_of = std::make_shared<std::vector<uint32_t>>();
+  std::map<std::string, uint32_t> domains;
+  for (const size_t i : rows[0]) domains.emplace(eval::rm_bench_domain(read[0][i].domain), 0);
+  uint32_t next = 0;
+  for (auto& entry : domains) entry.second = next++;
   for (size_t s = 0; s < read.size(); ++s) {
+    std::vector<eval::RmBenchRow> joined;
     for (size_t r = 0; r < rows[s].size(); ++r) {
       const eval::RmBenchRow& row = read[s][rows[s][r]];
       const eval::RmBenchRow& first = read[0][rows[0][r]];
       if (row.domain != first.domain || row.chosen.size() != first.chosen.size())
         return error(sources[s].what + ": row '" + sources[s].ids[rows[s][r]] + "' has another domain or number of "
                      "styles than in " + sources[0].what + ": the files are not of the same RM-Bench rows");
-      (*paired)[s].push_back(row);
+      (*counts)[s].push_back(eval::rm_bench_row_counts(row));
+      if (s == 0) domain_of->push_back(domains.at(eval::rm_bench_domain(row.domain)));
+      joined.push_back(row);
     }
-  }
-  out.rows = rows[0].size();
-  // The figure on all rows must be defined (k = 1 leaves hard and easy empty); an error says why here.
-  for (size_t s = 0; s < read.size(); ++s) {
-    auto all = eval::score_rm_bench((*paired)[s]);
+    // The figure on all rows must be defined (k = 1 leaves hard and easy empty), and the rows scorable as
+    // eval rmbench scores them: an error says why here.
+    auto all = eval::score_rm_bench(joined);
     if (!all) return all.status().with_context(args.preds[s]);
     if (std::isnan(rm_bench_figure(all->overall, args.metric)))
       return error(args.preds[s] + ": " + args.metric + " is not defined for rows of " + std::to_string(all->styles) +
                    " style (no pair of different styles)");
   }
+  out.rows = rows[0].size();
+  const size_t styles = read[0][rows[0][0]].chosen.size();
   const std::string metric = args.metric;
   out.statistic = metric == "rmbench" ? "RM-Bench average accuracy (mean of domains)"
                                       : "RM-Bench " + metric.substr(8) + " accuracy (mean of domains)";
-  out.statistic_fn = [paired, metric](size_t s, std::span<const size_t> rows) {
-    std::vector<eval::RmBenchRow> drawn;
-    drawn.reserve(rows.size());
-    for (const size_t i : rows) drawn.push_back((*paired)[s][i]);
-    const auto scored = eval::score_rm_bench(drawn);
-    return scored ? rm_bench_figure(scored->overall, metric) : std::nan("");
+  const size_t domain_count = domains.size();
+  out.statistic_fn = [counts, domain_of, domain_count, styles, metric](size_t s, std::span<const size_t> drawn) {
+    std::vector<eval::RmBenchRowCounts> summed(domain_count);
+    std::vector<size_t> rows_in(domain_count, 0);
+    for (const size_t i : drawn) {
+      const uint32_t d = (*domain_of)[i];
+      const eval::RmBenchRowCounts& c = (*counts)[s][i];
+      summed[d].hard += c.hard;
+      summed[d].normal += c.normal;
+      summed[d].easy += c.easy;
+      ++rows_in[d];
+    }
+    // The mean over the domains this resample holds, as eval rmbench takes it over those the file holds.
+    eval::RmBenchScores mean;
+    size_t present = 0;
+    for (size_t d = 0; d < domain_count; ++d) present += rows_in[d] > 0;
+    for (size_t d = 0; d < domain_count; ++d) {
+      if (rows_in[d] == 0) continue;
+      const eval::RmBenchFigures f = eval::rm_bench_figures(summed[d], rows_in[d], styles);
+      mean.hard += f.hard / double(present);
+      mean.normal += f.normal / double(present);
+      mean.easy += f.easy / double(present);
+      mean.average += f.average / double(present);
+    }
+    return rm_bench_figure(mean, metric);
   };
   return out;
 }
@@ -507,6 +539,8 @@ Status run_compare(CompareArgs args) {
                  "for correlations");
   if (args.metric != "processbench" && (!std::isnan(args.threshold) || !args.process_label_field.empty()))
     return error("--threshold and --label-field are for --metric processbench");
+  if (!is_rm_bench(args.metric) && (!args.comparison_score.empty() || args.no_comparisons))
+    return error("--comparison-score and --no-comparisons are for --metric rmbench (a pairwise judge's rows)");
   const bool takes_fields = is_correlation(args.metric) || args.metric == "preference";
   const size_t fields = takes_fields ? std::max<size_t>(1, args.fields.size()) : 1;
   if (args.preds.size() * fields < 2)
@@ -619,6 +653,12 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   app->add_option("--subset-field", args->pref.subset, "rewardbench: field naming the subset")->capture_default_str();
   app->add_option("--strength-field", args->strength_field, "preference: the human strength, -3..3, negative prefers response 1")
       ->capture_default_str();
+  app->add_option("--comparison-score", args->comparison_score,
+                  "rmbench, a pairwise judge's rows: the credit (lager, expected or vanilla) that decides each chosen / "
+                  "rejected comparison (default lager)")
+      ->check(CLI::IsMember({"lager", "expected", "vanilla"}));
+  app->add_flag("--no-comparisons", args->no_comparisons,
+                "rmbench, a pairwise judge's rows: compare the responses' win rates (scores) instead of each pair's verdict");
   app->add_option("--threshold", args->threshold,
                   "processbench: a step rewarded below this is the predicted first error (default 0.5)");
   app->add_option("--label-field", args->process_label_field,

@@ -11,6 +11,8 @@
 // figures are the mean over the domains present, each domain counting once whatever its size.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,7 +46,23 @@ struct RmBenchReport {
 // The domain a row counts in: safety-* is "safety"; others as written (empty: "all").
 std::string rm_bench_domain(const std::string& row_domain);
 
+// A row's right comparisons (chosen style i over rejected style j) by region of the k x k matrix: above
+// the diagonal (hard), on it (normal), below it (easy). What every figure is made of.
+struct RmBenchRowCounts {
+  uint32_t hard = 0, normal = 0, easy = 0;
+};
+RmBenchRowCounts rm_bench_row_counts(const RmBenchRow& row);
+
+// The figures of a domain from its rows' counts summed (`rows` rows of k styles); NaN where k = 1 leaves
+// a triangle empty.
+struct RmBenchFigures {
+  double easy = 0, normal = 0, hard = 0, average = 0;
+};
+RmBenchFigures rm_bench_figures(const RmBenchRowCounts& summed, size_t rows, size_t k);
+
 // Rows must all have k chosen and k rejected scores, k >= 1; an error names the first row that does not.
+// Rows without a domain make one domain ("all") only where no row names one: among named domains, each
+// weighing 1/D of the overall figures, a row without one is an error.
 Result<RmBenchReport> score_rm_bench(const std::vector<RmBenchRow>& rows);
 
 }  // namespace arbiter::eval

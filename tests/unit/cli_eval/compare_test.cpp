@@ -230,6 +230,21 @@ TEST_F(CliCompare, TwoRewardModelsOnRmBench) {
   const RunResult refused = run_arbiter("eval compare --metric rmbench --pred " + rm_a + " --pred " + other);
   EXPECT_NE(refused.exit_code, 0) << refused.out;
   EXPECT_NE(refused.out.find("row 'r3' has another domain or number of styles"), std::string::npos) << refused.out;
+
+  // A row without a domain among rows with one would be a domain of its own, weighing as much as chat.
+  const std::string unnamed = scratch_file("rmbench-unnamed.jsonl", r0 + r1 + r2 + "{\"id\": \"r3\", \"num_chosen\": 3, "
+                                           "\"scores\": [1, 2, 3, 1.5, 2.5, 3.5]}\n");
+  const RunResult mixed = run_arbiter("eval rmbench --input " + unnamed);
+  EXPECT_NE(mixed.exit_code, 0) << mixed.out;
+  EXPECT_NE(mixed.out.find("row 4 has no domain, where 3 rows name one"), std::string::npos) << mixed.out;
+  // A pairwise judge's options are taken with rmbench, and refused with other metrics.
+  const RunResult credit = run_arbiter("eval compare --json --bootstrap 20 --metric rmbench --comparison-score expected --pred " +
+                                       rm_a + " --pred " + rm_b);
+  EXPECT_EQ(credit.exit_code, 0) << credit.out;
+  const RunResult misplaced = run_arbiter("eval compare --metric accuracy --no-comparisons --pred " + rm_a + " --pred " + rm_b);
+  EXPECT_NE(misplaced.exit_code, 0);
+  EXPECT_NE(misplaced.out.find("--comparison-score and --no-comparisons are for --metric rmbench"), std::string::npos)
+      << misplaced.out;
 }
 
 // Two process reward models on ProcessBench rows of two subsets, worked out by hand at threshold 0.5. The
