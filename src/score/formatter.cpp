@@ -212,9 +212,8 @@ Result<FormattedSequence> ConversationFormatter::judge_prompt(const std::string&
     ordered_json messages = ordered_json::array();
     if (!system_message.empty()) messages.push_back({{"role", "system"}, {"content", system_message}});
     messages.push_back({{"role", "user"}, {"content", user_message}});
+    // The system message is checked once, before any row (check_system_message).
     ARB_ASSIGN(std::string text, chat_template_->render(messages, true));
-    if (!system_message.empty())
-      ARB_TRY(check_rendered({{"system", system_message}, {"user", user_message}}).with_context("judge prompt"));
     ARB_ASSIGN(tokens, encode_rendered(text + answer_prefix));
   } else {
     const std::string system = system_message.empty() ? "" : system_message + "\n\n";
