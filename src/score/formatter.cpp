@@ -140,9 +140,10 @@ FormattedSequence ConversationFormatter::keep_eos_last(FormattedSequence sequenc
 }
 
 Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<data::Turn>& prompt,
-                                                              const std::string& response) const {
+                                                              const std::string& response,
+                                                              const nlohmann::ordered_json& response_fields) const {
   std::vector<data::Turn> turns = prompt;
-  turns.push_back({"assistant", response});
+  turns.push_back({"assistant", response, response_fields});
   if (!chat_template_) {
     ARB_ASSIGN(std::vector<int32_t> prefix, tokenizer_->encode(plain_layout(prompt) + "Assistant:", true, false));
     // The response's text never parses special tokens; an EOS a model reads at follows it as the token

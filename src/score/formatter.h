@@ -47,7 +47,10 @@ class ConversationFormatter {
 
   // The prompt turns, then `response` as the assistant's turn (reward models read the last token; an
   // OpenRLHF reward model's conversation ends with the EOS it reads at, ModelConfig::reward_at_eos).
-  Result<FormattedSequence> conversation(const std::vector<data::Turn>& prompt, const std::string& response) const;
+  // `response_fields`: the assistant message's other fields (its tool_calls, where a turn of a prompt is
+  // scored), for the chat template.
+  Result<FormattedSequence> conversation(const std::vector<data::Turn>& prompt, const std::string& response,
+                                         const nlohmann::ordered_json& response_fields = nlohmann::ordered_json::object()) const;
 
   // A grading prompt as the user's message (after `system_message` as the system's, when not empty), the
   // generation prompt, then `answer_prefix` as the start of the assistant's reply, so that the next

@@ -203,7 +203,8 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
     // what they share is computed once (runtime/shared_prefix.h).
     for (size_t turn : assistant_turns(example)) {
       const std::vector<data::Turn> before(example.prompt_turns.begin(), example.prompt_turns.begin() + long(turn));
-      ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(before, example.prompt_turns[turn].content));
+      const data::Turn& scored = example.prompt_turns[turn];
+      ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(before, scored.content, scored.fields));
       sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
     }
     for (const std::string& response : example.responses) {

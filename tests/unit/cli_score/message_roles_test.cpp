@@ -114,6 +114,13 @@ TEST_F(MessageRoles, ToolCallsReachTheTemplate) {
   const auto lines = read_jsonl(rows + ".out");
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_NE(lines[0]["score"], lines[1]["score"]) << "the tool call changed nothing the model read";
+  // Scored as a turn of its own (--per-turn), the assistant's turn is its call too.
+  const RunResult per_turn = score(rows, "--per-turn");
+  ASSERT_EQ(per_turn.exit_code, 0) << per_turn.out;
+  const auto turn_lines = read_jsonl(rows + ".out");
+  ASSERT_EQ(turn_lines.size(), 2u);
+  ASSERT_EQ(turn_lines[0]["turns"].size(), 1u) << turn_lines[0].dump();
+  EXPECT_NE(turn_lines[0]["turns"][0]["score"], turn_lines[1]["turns"][0]["score"]) << turn_lines[0].dump();
   // The same conversation as chat-template renders it holds the call.
   write_text(*dir_ + "/tool-call-messages.json", nlohmann::json::array({{{"role", "user"}, {"content", "Weather?"}},
       {{"role", "assistant"}, {"content", ""}, {"tool_calls", call}}}).dump());
