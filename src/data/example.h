@@ -24,6 +24,9 @@ struct Example {
   bool id_from_row = false;            // the row has an id field (else `id` is its index)
   std::vector<Turn> prompt_turns;      // conversation before the response(s)
   std::vector<std::string> responses;  // 1 (rated), 2 (pair: chosen/rejected, response_1/response_2), or more
+  // Where a response came as an assistant message: its other fields (tool_calls, ...), for the chat
+  // template; [responses] or shorter (a response past its end has none). Read with fields_of_response.
+  std::vector<nlohmann::ordered_json> response_fields;
   // Step-by-step solutions (ProcessBench-style rows): the one response's steps in order. `responses`
   // then holds them joined by blank lines, for anything that reads the solution whole.
   std::vector<std::string> steps;
@@ -38,5 +41,11 @@ struct Example {
   size_t row_index = 0;                // 0-based among rows
   size_t line = 0;                     // 1-based line in a JSONL file, 0 for a JSON array element
 };
+
+// The other fields of response `i`'s message (an empty object where it has none).
+inline const nlohmann::ordered_json& fields_of_response(const Example& example, size_t i) {
+  static const nlohmann::ordered_json kNone = nlohmann::ordered_json::object();
+  return i < example.response_fields.size() ? example.response_fields[i] : kNone;
+}
 
 }  // namespace arbiter::data

@@ -65,13 +65,19 @@ Result<std::vector<Turn>> prompt_turns(const json& row, const std::string& field
   return turns;
 }
 
-// A response is a string, or a message list whose last message is the response (RewardBench 2 style
-// chosen/rejected lists hold several alternative strings instead; those are spread into responses).
-Status append_responses(const json& row, const std::string& field, std::vector<std::string>& out) {
+// A response is a string, or a message list whose last message is the response (its other fields, such
+// as tool_calls, kept for the template), or (RewardBench 2 style chosen/rejected lists) several
+// alternative strings, spread into responses.
+Status append_responses(const json& row, const std::string& field, Example& ex) {
   if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
   const json& value = row.at(field);
+  ex.response_fields.resize(ex.responses.size(), nlohmann::ordered_json::object());
+  auto add = [&](std::string text, nlohmann::ordered_json fields) {
+    ex.responses.push_back(std::move(text));
+    ex.response_fields.push_back(std::move(fields));
+  };
   if (value.is_string()) {
-    out.push_back(value.get<std::string>());
+    add(value.get<std::string>(), nlohmann::ordered_json::object());
     return Status::ok();
   }
   if (value.is_array() && !value.empty() && value.back().is_object()) {
@@ -79,14 +85,17 @@ Status append_responses(const json& row, const std::string& field, std::vector<s
     if (last.contains("role") && last.at("role") != "assistant")
       return error("field '" + field + "': the last message is the response to score, and its role is " +
                    last.at("role").dump() + ", not 'assistant'");
-    ARB_ASSIGN(std::string content, string_field(last, "content"));
-    out.push_back(std::move(content));
+    std::string content;  // null: a turn that only calls tools
+    if (!last.contains("content") || !last.at("content").is_null()) {
+      ARB_ASSIGN(content, string_field(last, "content"));
+    }
+    add(std::move(content), other_message_fields(last));
     return Status::ok();
   }
   if (value.is_array()) {
     for (const json& item : value) {
       if (!item.is_string()) return error("field '" + field + "': list item is not a string");
-      out.push_back(item.get<std::string>());
+      add(item.get<std::string>(), nlohmann::ordered_json::object());
     }
     return Status::ok();
   }
@@ -390,7 +399,7 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
     switch (schema) {
       case Schema::kHelpSteer2: {
         ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_field, true));
-        ARB_TRY(append_responses(row, field_or(mapping, "response", "response"), ex.responses));
+        ARB_TRY(append_responses(row, field_or(mapping, "response", "response"), ex));
         for (const char* label : kHelpSteer2Labels) {
           ARB_ASSIGN(ex.labels[label], number_field(row, label));
         }
@@ -402,8 +411,8 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
         const bool v3 = !row.contains("response_1") && row.contains("response1");
         const std::string prompt_name = v3 && !row.contains(prompt_field) ? "context" : prompt_field;
         ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_name, true));
-        ARB_TRY(append_responses(row, v3 ? "response1" : "response_1", ex.responses));
-        ARB_TRY(append_responses(row, v3 ? "response2" : "response_2", ex.responses));
+        ARB_TRY(append_responses(row, v3 ? "response1" : "response_1", ex));
+        ARB_TRY(append_responses(row, v3 ? "response2" : "response_2", ex));
         ARB_ASSIGN(ex.labels["preference_strength"],
                    number_field(row, v3 ? "overall_preference" : "preference_strength"));
         break;
@@ -448,8 +457,8 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
         } else {
           return error("missing field '" + prompt_field + "'");
         }
-        ARB_TRY(append_responses(row, "chosen", ex.responses));
-        ARB_TRY(append_responses(row, "rejected", ex.responses));
+        ARB_TRY(append_responses(row, "chosen", ex));
+        ARB_TRY(append_responses(row, "rejected", ex));
         break;
       }
       case Schema::kTokenIds: {
@@ -507,7 +516,7 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
         const std::string response_spec = field_or(mapping, "response", "response");
         for (const std::string& field : split_commas(response_spec)) {
           if (!row.contains(field) && !mapping.fields.count("response")) continue;
-          ARB_TRY(append_responses(row, field, ex.responses));
+          ARB_TRY(append_responses(row, field, ex));
         }
         break;
       }

@@ -148,8 +148,9 @@ Result<std::vector<SequenceInput>> FeaturesJob::prepare(const data::Example& exa
     sequences.push_back(SequenceInput{example.input_ids, {}});
   } else {
     if (example.responses.empty()) return error("the row has no response");
-    for (const std::string& response : example.responses) {
-      ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
+    for (size_t r = 0; r < example.responses.size(); ++r) {
+      ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, example.responses[r],
+                                                                       data::fields_of_response(example, r)));
       sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
     }
   }

@@ -207,8 +207,9 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
       ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(before, scored.content, scored.fields));
       sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
     }
-    for (const std::string& response : example.responses) {
-      ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, response));
+    for (size_t r = 0; r < example.responses.size(); ++r) {
+      ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, example.responses[r],
+                                                                       data::fields_of_response(example, r)));
       sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
     }
   }

@@ -199,7 +199,7 @@ Result<Prepared> ModelService::prepare_pooling(const PoolingRequest& request) co
       return error("messages: the last message must be the response to score (role 'assistant')");
     if (!formatter_) return error("messages: this model has no tokenizer (" + formatter_error_ + "); send token ids");
     std::vector<data::Turn> prompt(request.messages.begin(), request.messages.end() - 1);
-    auto formatted = formatter_->conversation(prompt, request.messages.back().content);
+    auto formatted = formatter_->conversation(prompt, request.messages.back().content, request.messages.back().fields);
     if (!formatted) return formatted.status().with_context("messages");
     ARB_TRY(add(SequenceInput{std::move(formatted->tokens), {}}, "messages"));
   }

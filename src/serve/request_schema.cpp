@@ -70,6 +70,7 @@ Result<data::Example> conversation_example(const json& value, const std::string&
     return error(where + ": the last message must be the assistant's response (role 'assistant')");
   data::Example ex;
   ex.responses.push_back(std::move(turns.back().content));
+  ex.response_fields.push_back(std::move(turns.back().fields));
   turns.pop_back();
   ex.prompt_turns = std::move(turns);
   ex.raw = json::object();

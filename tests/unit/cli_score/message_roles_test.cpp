@@ -121,6 +121,18 @@ TEST_F(MessageRoles, ToolCallsReachTheTemplate) {
   ASSERT_EQ(turn_lines.size(), 2u);
   ASSERT_EQ(turn_lines[0]["turns"].size(), 1u) << turn_lines[0].dump();
   EXPECT_NE(turn_lines[0]["turns"][0]["score"], turn_lines[1]["turns"][0]["score"]) << turn_lines[0].dump();
+  // A response that is itself a tool call (a message list's last message) is scored with it.
+  const std::string responses = *dir_ + "/tool-call-responses.jsonl";
+  std::ofstream(responses)
+      << nlohmann::json{{"id", "call"}, {"prompt", "Weather in Paris?"},
+                        {"response", {{{"role", "assistant"}, {"content", nullptr}, {"tool_calls", call}}}}}.dump() << "\n"
+      << nlohmann::json{{"id", "none"}, {"prompt", "Weather in Paris?"},
+                        {"response", {{{"role", "assistant"}, {"content", nullptr}}}}}.dump() << "\n";
+  const RunResult calls = score(responses);
+  ASSERT_EQ(calls.exit_code, 0) << calls.out;
+  const auto call_lines = read_jsonl(responses + ".out");
+  ASSERT_EQ(call_lines.size(), 2u);
+  EXPECT_NE(call_lines[0]["score"], call_lines[1]["score"]) << "the response's tool call changed nothing";
   // The same conversation as chat-template renders it holds the call.
   write_text(*dir_ + "/tool-call-messages.json", nlohmann::json::array({{{"role", "user"}, {"content", "Weather?"}},
       {{"role", "assistant"}, {"content", ""}, {"tool_calls", call}}}).dump());
