@@ -14,12 +14,16 @@ namespace arbiter {
 
 namespace {
 
+// The conversation before the response, as the judge's grading prompt quotes it. An assistant's tool calls
+// are quoted as their JSON, so that the judge reads what was called.
 std::string prompt_text(const std::vector<data::Turn>& turns) {
-  if (turns.size() == 1) return turns[0].content;
+  if (turns.size() == 1 && !turns[0].fields.contains("tool_calls")) return turns[0].content;
   std::string text;
   for (const data::Turn& t : turns) {
     if (!text.empty()) text += "\n\n";
     text += data::speaker_label(t.role) + ": " + t.content;
+    if (t.fields.contains("tool_calls"))
+      text += std::string(t.content.empty() ? "" : "\n") + "(tool calls: " + t.fields["tool_calls"].dump() + ")";
   }
   return text;
 }

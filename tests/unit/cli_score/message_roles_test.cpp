@@ -133,6 +133,15 @@ TEST_F(MessageRoles, ToolCallsReachTheTemplate) {
   const auto call_lines = read_jsonl(responses + ".out");
   ASSERT_EQ(call_lines.size(), 2u);
   EXPECT_NE(call_lines[0]["score"], call_lines[1]["score"]) << "the response's tool call changed nothing";
+  // A judge quotes the conversation in its grading prompt: the call is in the quote (one more token, at least).
+  auto made = run_arbiter("-q create-model --arch qwen2 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +
+                          *dir_ + "/quoting-judge");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  const RunResult judged = run_arbiter("judge -m " + *dir_ + "/quoting-judge -i " + rows + " -o " + *dir_ + "/quoted.jsonl");
+  ASSERT_EQ(judged.exit_code, 0) << judged.out;
+  const auto quoted = read_jsonl(*dir_ + "/quoted.jsonl");
+  ASSERT_EQ(quoted.size(), 2u);
+  EXPECT_NE(quoted[0]["lager"], quoted[1]["lager"]) << "the judge's prompt did not change with the call";
   // The same conversation as chat-template renders it holds the call.
   write_text(*dir_ + "/tool-call-messages.json", nlohmann::json::array({{{"role", "user"}, {"content", "Weather?"}},
       {{"role", "assistant"}, {"content", ""}, {"tool_calls", call}}}).dump());
