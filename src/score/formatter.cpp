@@ -185,8 +185,11 @@ Status ConversationFormatter::check_rendered(const std::vector<data::Turn>& turn
 
 Status ConversationFormatter::check_system_message(const std::string& system_message) const {
   if (!chat_template_ || system_message.empty()) return Status::ok();
-  if (chat_template_->messages_left_out(to_messages({{"system", system_message}, {"user", "x"}})).empty())
-    return Status::ok();
+  const ordered_json messages = to_messages({{"system", system_message}, {"user", "x"}});
+  // A template may refuse a system message outright (Gemma's raises "System role not supported").
+  if (const Result<std::string> rendered = chat_template_->render(messages, true); !rendered)
+    return rendered.status().with_context("--system-prompt: the chat template refuses a system message");
+  if (chat_template_->messages_left_out(messages).empty()) return Status::ok();
   return error("--system-prompt: the chat template leaves a system message out of the conversation, so the judge would "
                "never read it; put the instructions in the judge template (--template-file) instead");
 }

@@ -37,17 +37,28 @@ Result<std::vector<double>> response_scores(const json& line, const std::string&
   return scores;
 }
 
+// A message as read: role, content, and its other fields (tool_calls, name, ...), so that scoring the
+// written rows again reads the conversation that was scored.
+json message_value(const std::string& role, const std::string& content, const nlohmann::ordered_json& fields) {
+  json message = {{"role", role}, {"content", content}};
+  for (auto it = fields.begin(); it != fields.end(); ++it) message[it.key()] = it.value();
+  return message;
+}
+
 // A prompt as preference trainers read it: one user turn as a string, else the messages.
 json prompt_value(const std::vector<data::Turn>& turns) {
-  if (turns.size() == 1 && turns[0].role == "user") return turns[0].content;
+  if (turns.size() == 1 && turns[0].role == "user" && turns[0].fields.empty()) return turns[0].content;
   json messages = json::array();
-  for (const data::Turn& t : turns) messages.push_back({{"role", t.role}, {"content", t.content}});
+  for (const data::Turn& t : turns) messages.push_back(message_value(t.role, t.content, t.fields));
   return messages;
 }
 
-json response_value(const std::string& text, bool conversational) {
-  if (!conversational) return text;
-  return json::array({{{"role", "assistant"}, {"content", text}}});
+// A response: a string, or the assistant's message in the conversational layout, and always where the
+// response came as a message with fields of its own (its tool calls), which a string would lose.
+json response_value(const data::Example& ex, size_t response, bool conversational) {
+  const nlohmann::ordered_json& fields = data::fields_of_response(ex, response);
+  if (!conversational && fields.empty()) return ex.responses[response];
+  return json::array({message_value("assistant", ex.responses[response], fields)});
 }
 
 }  // namespace
@@ -115,15 +126,15 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
     const bool conversational = prompt.is_array();
     json out = {{"id", ex.id}, {"prompt", prompt}};
     if (o.best_only) {
-      out["response"] = response_value(ex.responses[best], conversational);
+      out["response"] = response_value(ex, best, conversational);
       out["score"] = scores[best];
     } else {
       if (!(scores[best] - scores[worst] > o.min_margin)) {
         ++summary.below_margin;
         continue;
       }
-      out["chosen"] = response_value(ex.responses[best], conversational);
-      out["rejected"] = response_value(ex.responses[worst], conversational);
+      out["chosen"] = response_value(ex, best, conversational);
+      out["rejected"] = response_value(ex, worst, conversational);
       out["score_chosen"] = scores[best];
       out["score_rejected"] = scores[worst];
     }

@@ -185,6 +185,19 @@ TEST_F(MessageRoles, ASystemPromptTheTemplateDropsIsNamed) {
                                          "/no-system.jinja --system-prompt-file " + *dir_ + "/system.txt");
   EXPECT_NE(skipping.exit_code, 0) << skipping.out;
   EXPECT_FALSE(std::filesystem::exists(*dir_ + "/judged-skip.jsonl"));
+  // A template that refuses a system message outright (Gemma's raises) is found as early.
+  write_text(*dir_ + "/raises.jinja",
+             "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+             "<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>"
+             "assistant\n{% endif %}");
+  const RunResult raising = run_arbiter("judge -q -m " + *dir_ + "/judge -i " + rows + " -o " + *dir_ +
+                                        "/judged-raise.jsonl --on-error skip --chat-template " + *dir_ +
+                                        "/raises.jinja --system-prompt-file " + *dir_ + "/system.txt");
+  EXPECT_NE(raising.exit_code, 0) << raising.out;
+  EXPECT_NE(raising.out.find("--system-prompt: the chat template refuses a system message"), std::string::npos)
+      << raising.out;
+  EXPECT_NE(raising.out.find("System role not supported"), std::string::npos) << raising.out;
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/judged-raise.jsonl"));
 }
 
 }  // namespace

@@ -75,6 +75,33 @@ TEST_F(Pairs, BestAndWorstPerRowScoreTheSameWhenScoredAgain) {
   }
 }
 
+// A prompt with an assistant's tool call (and a response given as a message): the pairs keep every field of
+// the messages, so that the DPO rows hold the conversation that was scored and score the same again.
+TEST_F(Pairs, MessagesKeepTheirToolCalls) {
+  const json call = json::array({{{"type", "function"}, {"function", {{"name", "weather"}, {"arguments", {{"city", "Paris"}}}}}}});
+  const json row = {{"id", "tool"},
+                    {"prompt", json::array({{{"role", "user"}, {"content", "Weather?"}},
+                                            {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", call}},
+                                            {{"role", "tool"}, {"content", "sunny"}}})},
+                    {"samples", {"It is sunny.", "No idea.", "Sunny!"}}};
+  std::ofstream(*dir_ + "/tool-samples.jsonl") << row.dump() << "\n";
+  auto scored = run_arbiter("score -q -m " + *dir_ + "/rm -i " + *dir_ + "/tool-samples.jsonl -o " + *dir_ +
+                            "/tool-scored.jsonl --field response=samples");
+  ASSERT_EQ(scored.exit_code, 0) << scored.out;
+  auto made = run_arbiter("pairs -i " + *dir_ + "/tool-scored.jsonl --data " + *dir_ +
+                          "/tool-samples.jsonl --field response=samples -o " + *dir_ + "/tool-dpo.jsonl");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  const auto written = read_jsonl(*dir_ + "/tool-dpo.jsonl");
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0]["prompt"][1]["tool_calls"], call) << written[0].dump();
+  auto again = run_arbiter("score -q -m " + *dir_ + "/rm -i " + *dir_ + "/tool-dpo.jsonl -o " + *dir_ + "/tool-rescored.jsonl");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  const auto rescored = read_jsonl(*dir_ + "/tool-rescored.jsonl");
+  ASSERT_EQ(rescored.size(), 1u);
+  EXPECT_NEAR(rescored[0]["score_chosen"].get<double>(), written[0]["score_chosen"].get<double>(), 1e-6);
+  EXPECT_NEAR(rescored[0]["score_rejected"].get<double>(), written[0]["score_rejected"].get<double>(), 1e-6);
+}
+
 TEST_F(Pairs, BestOfNAndMargins) {
   auto best = pairs("best.jsonl", "--best");
   ASSERT_EQ(best.exit_code, 0) << best.out;
