@@ -9,6 +9,7 @@
 #include "cli/model_source.h"
 #include "cli/run_record.h"
 #include "core/log.h"
+#include "core/same_file.h"
 #include "score/features_job.h"
 #include "score/step_rewards.h"
 
@@ -68,7 +69,7 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   data.output = "";  // no per-row JSONL: the job writes the features file
   data.resume = false;  // the job resumes from its own checkpoint parts
   ARB_ASSIGN(RunOptions run, make_run_options(data, "features"));
-  if (out_path == data.input) return error("--output must differ from --input");
+  if (same_file(out_path, data.input)) return error("--output " + out_path + " is the --input file: it would be overwritten while it is read");
   std::error_code ec;
   if (args.data.resume && !std::filesystem::exists(FeaturesJob::parts_folder(out_path), ec) &&
       std::filesystem::exists(out_path, ec)) {

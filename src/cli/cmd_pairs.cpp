@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "core/same_file.h"
 #include "core/log.h"
 #include "score/preference_pairs.h"
 
@@ -20,8 +21,9 @@ Status run_pairs(PairsArgs& args) {
   PairsOptions& o = args.options;
   ARB_ASSIGN(o.reader.schema, data::parse_schema_name(args.schema));
   ARB_ASSIGN(o.reader.mapping, data::FieldMapping::parse(args.fields));
-  if (o.output_path == o.data_path || o.output_path == o.scored_path)
-    return error("--output must differ from --input and --data");
+  if (same_file(o.output_path, o.data_path) || same_file(o.output_path, o.scored_path))
+    return error("--output " + o.output_path + " is the file " + (same_file(o.output_path, o.data_path) ? "--data" : "--input") +
+                 " names: it would be overwritten while it is read");
   if (!(o.min_margin >= 0)) return error("--min-margin must be 0 or more");
   ARB_ASSIGN(PairsSummary s, build_preference_pairs(o));
   if (s.scored_not_in_data > 0)

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "core/same_file.h"
 #include "score/select.h"
 
 namespace arbiter::cli {
@@ -22,6 +23,10 @@ const CommandRegistration kSelectRegistration({
       sub.add_option("-o,--output", o->output_path, "output JSONL")->required();
       return [o, threshold]() -> Status {
         o->has_threshold = threshold->count() > 0;
+        for (const std::string* read : {&o->scored_path, &o->data_path})
+          if (same_file(o->output_path, *read))
+            return error("--output " + o->output_path + " is the file " + (read == &o->data_path ? "--data" : "--input") +
+                         " names: it would be overwritten while it is read");
         ARB_ASSIGN(SelectSummary s, select_rows(*o));
         char cutoff[96] = "none reached the cutoff";
         if (s.kept > 0) std::snprintf(cutoff, sizeof cutoff, "cutoff %s = %g", o->field.c_str(), s.cutoff);

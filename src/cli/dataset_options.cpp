@@ -5,6 +5,7 @@
 #include "cli/device_option.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
+#include "core/same_file.h"
 #include "data/schema.h"
 
 namespace arbiter::cli {
@@ -76,7 +77,7 @@ Result<RunOptions> make_run_options(const DatasetArgs& a, const std::string& pro
   o.limit = a.limit;
   if (!a.shard.empty()) ARB_TRY(parse_shard(a.shard, o.shard, o.shards));
   o.progress_label = progress_label;
-  if (a.input == a.output) return error("--output must differ from --input");
+  if (same_file(a.input, a.output)) return error("--output " + a.output + " is the --input file: it would be overwritten while it is read");
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include "../../support/cli_helpers.h"
@@ -136,8 +137,30 @@ TEST_F(Pairs, MismatchesAreErrorsNamingTheRow) {
   auto same = run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ + "/samples.jsonl -o " + *dir_ +
                           "/samples.jsonl");
   EXPECT_NE(same.exit_code, 0);
-  EXPECT_NE(same.out.find("--output must differ"), std::string::npos) << same.out;
+  EXPECT_NE(same.out.find("is the file --data names: it would be overwritten while it is read"), std::string::npos)
+      << same.out;
   EXPECT_EQ(read_jsonl(*dir_ + "/samples.jsonl").size(), 4u);  // untouched
+  // However the path is spelled: with ./, through a link; and for select too, --input and --data alike.
+  std::filesystem::create_symlink(*dir_ + "/scored.jsonl", *dir_ + "/scored-link.jsonl");
+  const std::string scored_lines = read_text(*dir_ + "/scored.jsonl");
+  const std::string dotted = *dir_ + "/./samples.jsonl";
+  const std::pair<std::string, std::string> spellings[] = {
+      {"pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ + "/samples.jsonl --field response=samples -o " + dotted,
+       "is the file --data names"},
+      {"pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ + "/samples.jsonl --field response=samples -o " + *dir_ +
+           "/scored-link.jsonl",
+       "is the file --input names"},
+      {"select -i " + *dir_ + "/scored.jsonl --by score --top 1 -o " + *dir_ + "/scored-link.jsonl", "is the file --input names"},
+      {"select -i " + *dir_ + "/scored.jsonl --by score --top 1 --data " + *dir_ + "/samples.jsonl -o " + dotted,
+       "is the file --data names"},
+  };
+  for (const auto& [command, message] : spellings) {
+    const RunResult refused = run_arbiter(command);
+    EXPECT_NE(refused.exit_code, 0) << command;
+    EXPECT_NE(refused.out.find(message), std::string::npos) << command << "\n" << refused.out;
+  }
+  EXPECT_EQ(read_jsonl(*dir_ + "/samples.jsonl").size(), 4u);
+  EXPECT_EQ(read_text(*dir_ + "/scored.jsonl"), scored_lines);
 }
 
 // An id twice, in the scores or in the dataset, would pair one row's scores with another's texts, or write
