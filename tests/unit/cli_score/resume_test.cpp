@@ -354,6 +354,29 @@ TEST(BadRows, GgufMetadataIsHeldToTheFile) {
   EXPECT_NE(bos.out.find("tokenizer.ggml.bos_token_id is 99999, outside the 512 tokens"), std::string::npos) << bos.out;
 }
 
+// The model's own chat template decides every sequence: edited in its tokenizer_config.json between a run
+// and its resume, the resume is refused as one with another --chat-template file is.
+TEST(Resume, TheModelsOwnChatTemplateIsPartOfTheRecord) {
+  const std::string dir = temp_dir("resume-own-template");
+  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
+                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  std::ofstream rows(dir + "/rows.jsonl");
+  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
+  rows.close();
+  const std::string score = "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  ASSERT_EQ(run_arbiter(score + " --limit 2").exit_code, 0);
+  const std::string begun = read_text(dir + "/out.jsonl");
+  const std::string config_path = dir + "/rm/tokenizer_config.json";
+  nlohmann::json config = nlohmann::json::parse(read_text(config_path));
+  config["chat_template"] = "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}";
+  write_text(config_path, config.dump());
+  const RunResult resumed = run_arbiter(score + " --resume");
+  EXPECT_NE(resumed.exit_code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("the model's chat template: "), std::string::npos) << resumed.out;
+  EXPECT_EQ(read_text(dir + "/out.jsonl"), begun);
+}
+
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");
