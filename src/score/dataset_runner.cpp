@@ -216,6 +216,16 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
       ARB_TRY(run_chunk(backend, job, options, chunk, out, summary, progress));
   }
   if (!chunk.empty()) ARB_TRY(run_chunk(backend, job, options, chunk, out, summary, progress));
+  // A resumed output holding more lines than this input (or --limit) has rows: those lines are rows the
+  // run does not have, and the file would not be the one an uninterrupted run writes. (Every row of the
+  // input was already there, so nothing was appended.)
+  if (out != nullptr && resumed_checked < out->resumed_lines().size()) {
+    const data::JsonlWriter::ResumedLine& extra = out->resumed_lines()[resumed_checked];
+    return error(options.output + ":" + std::to_string(extra.line) + " holds row '" + extra.id + "', past the " +
+                 std::to_string(resumed_checked) + " rows of " + options.input +
+                 (options.limit > 0 ? " (--limit " + std::to_string(options.limit) + ")" : std::string()) +
+                 ": the file was begun on a longer input; resume with it, or write a new file");
+  }
   if (out != nullptr) ARB_TRY(out->close());
   ARB_TRY(job.close());
   progress.finish();

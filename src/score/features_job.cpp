@@ -107,6 +107,7 @@ Result<bool> FeaturesJob::done(const data::Example& example) const {
                                   : "id '" + held.digest_or_id + "', here '" + example.id + "'") +
                  "): the dataset changed since the interrupted run; resume with the same dataset and options, or "
                  "remove " + parts_folder_ + " to start over");
+  ++done_rows_reached_;
   return true;
 }
 
@@ -266,6 +267,10 @@ Status FeaturesJob::close() {
     set_.row_digests.clear();  // only parts carry them
     return train::write_features(file_.output_path, set_);
   }
+  if (done_rows_reached_ < done_rows_.size())
+    return error(parts_folder_ + " holds " + std::to_string(done_rows_.size()) + " rows, of which this run's input reached " +
+                 std::to_string(done_rows_reached_) + " (a shorter input, or --limit): the joined file would hold rows "
+                 "this input does not; resume with the input that began it, or remove the folder to start over");
   if (set_.rows > 0) ARB_TRY(write_part());
   // The parts in order, as one file (a label first seen in a later part is NaN for the rows before it).
   std::vector<std::string> parts;

@@ -73,6 +73,9 @@ class FeaturesJob final : public RowJob {
     bool has_digest = false;
   };
   std::map<int64_t, DoneRow> done_rows_;
+  // Of done_rows_, those this run's input reached (done() found them): fewer, and the parts hold rows the
+  // input no longer has.
+  mutable size_t done_rows_reached_ = 0;
   int64_t digest_row_ = -1;  // the row whose fingerprint digest_ is: computed once for its many feature rows
   std::string digest_;
 };

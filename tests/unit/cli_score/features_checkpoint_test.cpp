@@ -171,6 +171,22 @@ TEST(FeaturesCheckpoint, PartsOfAnotherLayerAreRefused) {
   EXPECT_NE(other.out.find("at layer2"), std::string::npos) << other.out;
 }
 
+// Parts holding rows past what the resumed run reads (--limit, a shorter input) would join into a file of
+// rows this input does not have: refused, the parts kept.
+TEST(FeaturesCheckpoint, PartsPastTheResumedInputAreRefused) {
+  const std::string dir = temp_dir("features-checkpoint-limit");
+  const std::string broken = write_rated_rows(dir + "/broken.jsonl", 100, 90);
+  const std::string good = write_rated_rows(dir + "/good.jsonl", 100);
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";
+  const std::string out = dir + "/f.safetensors";
+  ASSERT_NE(run_arbiter("features -q" + model + " -i " + broken + " -o " + out + " --checkpoint-rows 10").exit_code, 0);
+  const RunResult limited = run_arbiter("features -q" + model + " -i " + good + " -o " + out + " --resume --limit 20");
+  EXPECT_NE(limited.exit_code, 0) << limited.out;
+  EXPECT_NE(limited.out.find("holds 64 rows, of which this run's input reached 20"), std::string::npos) << limited.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_TRUE(std::filesystem::exists(out + ".parts"));
+}
+
 // Parts keep the options of their run: resuming them with sequences formatted otherwise would join two
 // extractions into one file. The same template at another path is the same option.
 TEST(FeaturesCheckpoint, PartsOfOtherOptionsAreRefused) {

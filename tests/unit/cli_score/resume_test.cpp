@@ -377,6 +377,24 @@ TEST(Resume, TheModelsOwnChatTemplateIsPartOfTheRecord) {
   EXPECT_EQ(read_text(dir + "/out.jsonl"), begun);
 }
 
+// An output holding more rows than the input it is resumed on (a shorter file, or --limit) is not the file
+// an uninterrupted run on that input writes: refused, naming the first extra line, the file left as it was.
+TEST(Resume, AnOutputLongerThanItsInputIsRefused) {
+  const std::string model = kShared + "/models/stories260K/stories260K.gguf";
+  const std::string dir = temp_dir("resume-longer");
+  std::ofstream rows(dir + "/rows.jsonl");
+  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
+  rows.close();
+  const std::string judge = "judge -q -m " + model + " -o " + dir + "/out.jsonl -i ";
+  ASSERT_EQ(run_arbiter(judge + dir + "/rows.jsonl").exit_code, 0);
+  const std::string whole = read_text(dir + "/out.jsonl");
+  const RunResult limited = run_arbiter(judge + dir + "/rows.jsonl --resume --limit 2");
+  EXPECT_NE(limited.exit_code, 0) << limited.out;
+  EXPECT_NE(limited.out.find("out.jsonl:3 holds row '2', past the 2 rows of"), std::string::npos) << limited.out;
+  EXPECT_NE(limited.out.find("(--limit 2)"), std::string::npos) << limited.out;
+  EXPECT_EQ(read_text(dir + "/out.jsonl"), whole);
+}
+
 TEST(BadRows, ReportedWithLineAndSkippedOrFatal) {
   const std::string model = kShared + "/models/stories260K/stories260K.gguf";
   const std::string dir = temp_dir("bad-rows");
