@@ -71,11 +71,8 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   ARB_ASSIGN(RunOptions run, make_run_options(data, "features"));
   if (same_file(out_path, data.input)) return error("--output " + out_path + " is the --input file: it would be overwritten while it is read");
   std::error_code ec;
-  if (args.data.resume && !std::filesystem::exists(FeaturesJob::parts_folder(out_path), ec) &&
-      std::filesystem::exists(out_path, ec)) {
-    log_info(out_path + " is complete: nothing to resume");
-    return Status::ok();
-  }
+  const bool finished = args.data.resume && !std::filesystem::exists(FeaturesJob::parts_folder(out_path), ec) &&
+                        std::filesystem::exists(out_path, ec);
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(data));
   ARB_ASSIGN(auto model, load_model(data.model_path));
   ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
@@ -86,6 +83,12 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   file.resume = args.data.resume;
   file.settings = option_settings(sub);
   ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, file, steps));
+  if (finished) {
+    // Nothing to resume, if it is this extraction's file: another model, layer or options is an error.
+    ARB_TRY(job->check_finished(out_path));
+    log_info(out_path + " is complete: nothing to resume");
+    return Status::ok();
+  }
   ARB_ASSIGN(auto backend, make_command_backend(model, data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, *job, run));
   print_run_summary(summary, out_path);

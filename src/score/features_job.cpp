@@ -261,6 +261,23 @@ Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::ve
   return nlohmann::json{{"id", example.id}};
 }
 
+Status FeaturesJob::check_finished(const std::string& path) const {
+  ARB_ASSIGN(const train::FeatureSet done, train::read_features(path));
+  std::vector<std::string> differences;
+  if (!done.same_model_as(set_))
+    differences.push_back("model: '" + done.model + "' (" + done.model_fingerprint + ") there, '" + set_.model + "' (" +
+                          set_.model_fingerprint + ") now");
+  if (done.layer != set_.layer) differences.push_back("layer: " + done.layer + " there, " + set_.layer + " now");
+  if (done.settings && set_.settings)
+    for (std::string& d : describe_setting_differences(*done.settings, *set_.settings, "there", "now"))
+      differences.push_back(std::move(d));
+  if (differences.empty()) return Status::ok();
+  std::string listed;
+  for (const std::string& d : differences) listed += "\n  " + d;
+  return error(path + " is finished, but by another extraction than this one:" + listed +
+               "\nwrite another file, or remove it to extract again");
+}
+
 Status FeaturesJob::close() {
   if (parts_written_ == 0) {
     if (set_.rows == 0) return error("features: no rows were read");

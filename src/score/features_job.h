@@ -46,6 +46,10 @@ class FeaturesJob final : public RowJob {
   // The folder of an output's checkpoint parts.
   static std::string parts_folder(const std::string& output_path) { return output_path + ".parts"; }
 
+  // For a resume that finds the output finished: an error unless it was extracted from this model, at
+  // this layer, with these options (its rows are not compared with the input).
+  Status check_finished(const std::string& path) const;
+
  private:
   Result<nlohmann::json> finish_steps(const data::Example& example, std::vector<SequenceOutput>& outputs);
   // Ends a feature row whose R states were appended: its labels, id and dataset row.

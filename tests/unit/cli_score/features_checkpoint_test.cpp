@@ -187,6 +187,26 @@ TEST(FeaturesCheckpoint, PartsPastTheResumedInputAreRefused) {
   EXPECT_TRUE(std::filesystem::exists(out + ".parts"));
 }
 
+// A resume that finds the file finished has nothing to do, if the file is this extraction's: another layer
+// or other options are named, and the file is kept.
+TEST(FeaturesCheckpoint, AFinishedFileOfAnotherExtractionIsNamed) {
+  const std::string dir = temp_dir("features-finished");
+  const std::string rows = write_rated_rows(dir + "/rows.jsonl", 20);
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";
+  const std::string out = dir + "/f.safetensors";
+  ASSERT_EQ(run_arbiter("features -q" + model + " -i " + rows + " -o " + out).exit_code, 0);
+  const RunResult same = run_arbiter("features" + model + " -i " + rows + " -o " + out + " --resume");
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_NE(same.out.find("is complete: nothing to resume"), std::string::npos) << same.out;
+  const RunResult layer = run_arbiter("features -q" + model + " -i " + rows + " -o " + out + " --resume --layer 2");
+  EXPECT_NE(layer.exit_code, 0) << layer.out;
+  EXPECT_NE(layer.out.find("is finished, but by another extraction than this one"), std::string::npos) << layer.out;
+  EXPECT_NE(layer.out.find("layer: final_norm there, layer2 now"), std::string::npos) << layer.out;
+  const RunResult options = run_arbiter("features -q" + model + " -i " + rows + " -o " + out + " --resume --max-length 64");
+  EXPECT_NE(options.exit_code, 0) << options.out;
+  EXPECT_NE(options.out.find("--max-length"), std::string::npos) << options.out;
+}
+
 // Parts keep the options of their run: resuming them with sequences formatted otherwise would join two
 // extractions into one file. The same template at another path is the same option.
 TEST(FeaturesCheckpoint, PartsOfOtherOptionsAreRefused) {
