@@ -257,6 +257,12 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
     PreferencePair out;
     ARB_ASSIGN(out.score_1, number_at(row.at("responses")[0], score_field));
     ARB_ASSIGN(out.score_2, number_at(row.at("responses")[1], score_field));
+    // A chosen / rejected pair (its line has score_chosen) prefers its first response, as `features` reads
+    // it: strength -1.
+    if (!row.contains(strength_field) && row.contains("score_chosen")) {
+      out.strength = -1;
+      return out;
+    }
     ARB_ASSIGN(out.strength, number_at(row, strength_field));
     // HelpSteer2-Preference's and HelpSteer3's scale: accuracy is reported per strength, so another scale
     // would be bucketed wrongly.

@@ -74,6 +74,8 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
 // Pairs of a scored HelpSteer2-Preference / HelpSteer3 run: `responses[0][score_field]`,
 // `responses[1][score_field]` and the human strength in `strength_field` (a scoring run writes it as
 // human_preference_strength).
+// A chosen / rejected row's line (it has score_chosen) without the strength field prefers its first
+// response (strength -1), so that held-out chosen / rejected pairs are read as pairs too.
 // `keys`, when given, gets each pair's.
 Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
                                                           const std::string& strength_field,

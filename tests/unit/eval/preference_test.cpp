@@ -64,6 +64,17 @@ TEST(Preference, ReaderTakesScoredPairsAndCountsErrorLines) {
               std::string::npos)
         << off_scale.message();
   }
+
+  // Held-out chosen / rejected pairs (their lines carry score_chosen, no strength) prefer the chosen one.
+  std::ofstream(path) << R"({"id": "c", "responses": [{"score": 0.2}, {"score": 0.9}], "score_chosen": 0.2, "score_rejected": 0.9})"
+                      << "\n"
+                      << R"({"id": "d", "responses": [{"score": 1.5}, {"score": 0.1}], "score_chosen": 1.5, "score_rejected": 0.1})"
+                      << "\n";
+  auto chosen_rejected = read_preference_pairs(path.string(), "score", "human_preference_strength");
+  ASSERT_TRUE(chosen_rejected) << chosen_rejected.message();
+  ASSERT_EQ(chosen_rejected->size(), 2u);
+  EXPECT_EQ((*chosen_rejected)[0].strength, -1);
+  EXPECT_DOUBLE_EQ(score_preferences(*chosen_rejected).accuracy, 0.5);  // c's rejected scored higher
 }
 
 }  // namespace
