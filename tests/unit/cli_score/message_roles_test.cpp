@@ -97,6 +97,18 @@ TEST_F(MessageRoles, AnEmptyChatTemplateFileIsNamed) {
   EXPECT_NE(shown.out.find("empty.jinja: an empty chat template"), std::string::npos) << shown.out;
 }
 
+// Without a chat template (--plain) each turn is written as "Role: content": a tool's output is labelled
+// as the tool's, not as the user's, so the two rows are not one sequence.
+TEST_F(MessageRoles, ThePlainLayoutLabelsARoleByItsName) {
+  const std::string tool = row_file("plain-tool", "tool", "42");
+  const std::string user = row_file("plain-user", "user", "42");
+  const RunResult as_tool = score(tool, "--plain");
+  const RunResult as_user = score(user, "--plain");
+  ASSERT_EQ(as_tool.exit_code, 0) << as_tool.out;
+  ASSERT_EQ(as_user.exit_code, 0) << as_user.out;
+  EXPECT_NE(read_jsonl(tool + ".out")[0]["score"], read_jsonl(user + ".out")[0]["score"]);
+}
+
 TEST_F(MessageRoles, ToolCallsReachTheTemplate) {
   const nlohmann::json call = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}}}};
   auto row = [&](bool with_call) {
