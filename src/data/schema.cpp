@@ -53,13 +53,12 @@ Result<std::vector<Turn>> prompt_turns(const json& row, const std::string& field
   }
   if (!value.is_array()) return error("field '" + field + "' is " + value.type_name() + ", expected a string or messages");
   std::vector<Turn> turns;
-  for (const json& message : value) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    const json& message = value[i];
     ARB_ASSIGN(std::string role, role_of(message, field));
-    // null content: an assistant's turn that only calls tools, in OpenAI's format.
-    std::string content;
-    if (!message.contains("content") || !message.at("content").is_null()) {
-      ARB_ASSIGN(content, string_field(message, "content"));
-    }
+    const std::string where = "field '" + field + "', message " + std::to_string(i);
+    if (!message.contains("content")) return error(where + " has no 'content'");
+    ARB_ASSIGN(std::string content, message_text(message.at("content"), where));
     turns.push_back({std::move(role), std::move(content), other_message_fields(message)});
   }
   return turns;
@@ -85,10 +84,8 @@ Status append_responses(const json& row, const std::string& field, Example& ex) 
     if (last.contains("role") && last.at("role") != "assistant")
       return error("field '" + field + "': the last message is the response to score, and its role is " +
                    last.at("role").dump() + ", not 'assistant'");
-    std::string content;  // null: a turn that only calls tools
-    if (!last.contains("content") || !last.at("content").is_null()) {
-      ARB_ASSIGN(content, string_field(last, "content"));
-    }
+    if (!last.contains("content")) return error("field '" + field + "': the last message has no 'content'");
+    ARB_ASSIGN(std::string content, message_text(last.at("content"), "field '" + field + "', last message"));
     add(std::move(content), other_message_fields(last));
     return Status::ok();
   }

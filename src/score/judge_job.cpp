@@ -14,18 +14,28 @@ namespace arbiter {
 
 namespace {
 
-// The conversation before the response, as the judge's grading prompt quotes it. An assistant's tool calls
-// are quoted as their JSON, so that the judge reads what was called.
+// A message's text as a grading prompt quotes it: its content, then its tool calls as their JSON, so that
+// the judge reads what was called (a turn that only calls tools has no content).
+std::string quoted_message(const std::string& content, const nlohmann::ordered_json& fields) {
+  if (!fields.contains("tool_calls")) return content;
+  return content + (content.empty() ? "" : "\n") + "(tool calls: " + fields["tool_calls"].dump() + ")";
+}
+
+// The conversation before the response, as the judge's grading prompt quotes it.
 std::string prompt_text(const std::vector<data::Turn>& turns) {
   if (turns.size() == 1 && !turns[0].fields.contains("tool_calls")) return turns[0].content;
   std::string text;
   for (const data::Turn& t : turns) {
     if (!text.empty()) text += "\n\n";
-    text += data::speaker_label(t.role) + ": " + t.content;
-    if (t.fields.contains("tool_calls"))
-      text += std::string(t.content.empty() ? "" : "\n") + "(tool calls: " + t.fields["tool_calls"].dump() + ")";
+    text += data::speaker_label(t.role) + ": " + quoted_message(t.content, t.fields);
   }
   return text;
+}
+
+// Response `i` as the grading prompt quotes it: a response given as an assistant message that calls tools
+// is judged with its calls, not as an empty answer.
+std::string response_text(const data::Example& example, size_t i) {
+  return quoted_message(example.responses[i], data::fields_of_response(example, i));
 }
 
 // Surrounding white space and SentencePiece's word-start marker are not part of a label.
@@ -203,12 +213,12 @@ Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& exampl
       return error("a pairwise judge needs two or more responses; this row has one (a pointwise template judges it)");
     ARB_ASSIGN(const std::vector<Comparison> comparisons, comparisons_of(example));
     for (const Comparison& c : comparisons) {
-      ARB_ASSIGN(std::string prompt, pairwise_prompt(example, example.responses[c.first], example.responses[c.second]));
+      ARB_ASSIGN(std::string prompt, pairwise_prompt(example, response_text(example, c.first), response_text(example, c.second)));
       prompts.push_back(std::move(prompt));
     }
   } else {
-    for (const std::string& response : example.responses) {
-      ARB_ASSIGN(std::string prompt, grading_prompt(example, response));
+    for (size_t i = 0; i < example.responses.size(); ++i) {
+      ARB_ASSIGN(std::string prompt, grading_prompt(example, response_text(example, i)));
       prompts.push_back(std::move(prompt));
     }
   }
@@ -325,7 +335,7 @@ Result<std::string> JudgeJob::listwise_prompt(const data::Example& example, cons
   const std::vector<std::string>& labels = options_.score_tokens.labels;
   std::string block, label_list;
   for (size_t j = 0; j < order.size(); ++j) {
-    block += (j ? "\n\n[Response " : "[Response ") + labels[j] + "]\n" + example.responses[order[j]];
+    block += (j ? "\n\n[Response " : "[Response ") + labels[j] + "]\n" + response_text(example, order[j]);
     label_list += (j == 0 ? "" : j + 1 == order.size() ? " or " : ", ") + labels[j];
   }
   std::map<std::string, std::string> values = row_values(example);

@@ -53,10 +53,7 @@ Result<std::vector<data::Turn>> messages_at(const json& value, const std::string
     if (!m.contains("role")) return error(at + " has no 'role'");
     if (!m.contains("content")) return error(at + " has no 'content'");
     ARB_ASSIGN(std::string role, string_at(m.at("role"), at + ".role"));
-    std::string content;  // null: an assistant's turn that only calls tools
-    if (!m.at("content").is_null()) {
-      ARB_ASSIGN(content, string_at(m.at("content"), at + ".content"));
-    }
+    ARB_ASSIGN(std::string content, data::message_text(m.at("content"), at));
     ARB_TRY(data::check_role_name(role).with_context(at + ".role"));
     turns.push_back({std::move(role), std::move(content), data::other_message_fields(m)});
   }

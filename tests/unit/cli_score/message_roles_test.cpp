@@ -154,12 +154,53 @@ TEST_F(MessageRoles, ToolCallsReachTheTemplate) {
   const auto quoted = read_jsonl(*dir_ + "/quoted.jsonl");
   ASSERT_EQ(quoted.size(), 2u);
   EXPECT_NE(quoted[0]["lager"], quoted[1]["lager"]) << "the judge's prompt did not change with the call";
+  // So is a response that is a tool call: judged with its call, not as an empty answer.
+  const RunResult judged_calls =
+      run_arbiter("judge -m " + *dir_ + "/quoting-judge -i " + responses + " -o " + *dir_ + "/quoted-responses.jsonl");
+  ASSERT_EQ(judged_calls.exit_code, 0) << judged_calls.out;
+  const auto quoted_responses = read_jsonl(*dir_ + "/quoted-responses.jsonl");
+  ASSERT_EQ(quoted_responses.size(), 2u);
+  EXPECT_NE(quoted_responses[0]["lager"], quoted_responses[1]["lager"]) << "the judge graded the call as an empty answer";
   // The same conversation as chat-template renders it holds the call.
   write_text(*dir_ + "/tool-call-messages.json", nlohmann::json::array({{{"role", "user"}, {"content", "Weather?"}},
       {{"role", "assistant"}, {"content", ""}, {"tool_calls", call}}}).dump());
   const RunResult shown = run_arbiter("chat-template -m " + *dir_ + "/rm --messages " + *dir_ + "/tool-call-messages.json");
   ASSERT_EQ(shown.exit_code, 0) << shown.out;
   EXPECT_NE(shown.out.find("get_weather"), std::string::npos) << shown.out;
+}
+
+// OpenAI's content parts ([{"type": "text", "text": ...}, ...]) are read as their text parts joined with
+// newlines: the row scores as the same row with that string. Qwen's templates would read a list as no text
+// at all. An image part is refused, naming the row and the message.
+TEST_F(MessageRoles, ContentPartsAreReadAsTheirText) {
+  const nlohmann::json parts = {{{"type", "text"}, {"text", "What is"}}, {{"type", "text"}, {"text", "6 x 7?"}}};
+  const std::string rows = *dir_ + "/content-parts.jsonl";
+  std::ofstream(rows) << nlohmann::json{{"id", "parts"}, {"prompt", {{{"role", "user"}, {"content", parts}}}},
+                                        {"response", {{{"role", "assistant"}, {"content", {{{"type", "text"}, {"text", "42."}}}}}}}}.dump()
+                      << "\n"
+                      << nlohmann::json{{"id", "string"}, {"prompt", {{{"role", "user"}, {"content", "What is\n6 x 7?"}}}},
+                                        {"response", "42."}}.dump()
+                      << "\n"
+                      << nlohmann::json{{"id", "empty"}, {"prompt", {{{"role", "user"}, {"content", ""}}}},
+                                        {"response", "42."}}.dump()
+                      << "\n";
+  const RunResult r = score(rows);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(rows + ".out");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["score"], lines[1]["score"]);
+  EXPECT_NE(lines[0]["score"], lines[2]["score"]) << "the parts' text never reached the model";
+
+  const std::string images = *dir_ + "/image-parts.jsonl";
+  std::ofstream(images) << nlohmann::json{{"id", "img"}, {"prompt", {{{"role", "system"}, {"content", "Be brief."}},
+                                          {{"role", "user"}, {"content", {{{"type", "image_url"}, {"image_url", {{"url", "a.png"}}}}}}}}},
+                                          {"response", "A cat."}}.dump()
+                        << "\n";
+  const RunResult refused = score(images);
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_NE(refused.out.find("image-parts.jsonl:1"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("field 'prompt', message 1: content part 0 is of type 'image_url'"), std::string::npos)
+      << refused.out;
 }
 
 TEST_F(MessageRoles, AMessageWhoseContentTheTemplateRewritesIsRendered) {

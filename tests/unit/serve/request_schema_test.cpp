@@ -116,6 +116,21 @@ TEST(ServeScore, ConversationsPairsAndTokenIds) {
   EXPECT_EQ(call->items[0].prompt_turns[1].content, "");
   EXPECT_EQ(call->items[0].prompt_turns[1].fields["tool_calls"][0]["function"]["name"], "f");
   EXPECT_EQ(call->items[0].prompt_turns[2].fields["tool_call_id"], "c1");
+  // OpenAI's content parts: the text parts joined with newlines; a part a text model cannot read is named.
+  auto parts = parse_score_request(json::parse(R"({"conversations": [[{"role": "user", "content": [
+      {"type": "text", "text": "Look:"}, "and answer."]}, {"role": "assistant", "content": [{"type": "text", "text": "a"}]}]]})"));
+  ASSERT_TRUE(parts.is_ok()) << parts.message();
+  EXPECT_EQ(parts->items[0].prompt_turns[0].content, "Look:\nand answer.");
+  EXPECT_EQ(parts->items[0].responses[0], "a");
+  EXPECT_EQ(parse_score_request(json::parse(R"({"conversations": [[{"role": "user", "content": [{"type": "text", "text": "q"},
+      {"type": "image_url", "image_url": {"url": "x.png"}}]}, {"role": "assistant", "content": "a"}]]})")).message(),
+            "conversations[0][0]: content part 1 is of type 'image_url': only text parts can be read (this is a text model)");
+  EXPECT_EQ(parse_score_request(json::parse(R"({"conversations": [[{"role": "user", "content": [{"text": "q"}]},
+      {"role": "assistant", "content": "a"}]]})")).message(),
+            "conversations[0][0]: content part 0 has no string 'type'");
+  EXPECT_EQ(parse_score_request(json::parse(R"({"conversations": [[{"role": "user", "content": 7},
+      {"role": "assistant", "content": "a"}]]})")).message(),
+            "conversations[0][0]: content is number, expected a string, null or a list of text parts");
   EXPECT_EQ(parse_score_request(json::parse(R"({"input_ids": [[]]})")).message(), "input_ids[0] is an empty list of token ids");
   EXPECT_FALSE(parse_score_request(json::parse(R"({"pairs": [{"prompt": "q", "response": "a"}], "input_ids": [[1]]})")).is_ok());
 }
