@@ -99,6 +99,9 @@ nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, 
     const std::string own = describe_text_assets(model).chat_template;
     if (!own.empty()) record["model_chat_template"] = fnv1a64_hex(own);
   }
+  // Its tokenizer files: another vocabulary, merge list or add_bos_token gives other token ids for the
+  // same text, and the weights' fingerprint does not see them.
+  if (const std::string tokenizer = tokenizer_fingerprint(model); !tokenizer.empty()) record["model_tokenizer"] = tokenizer;
   // The arithmetic of the products: the CPU's for the model's weights (--cpu-matmul, and what the CPU
   // offers), a GPU's bf16.
   const DType weights = model.layers.empty() ? DType::F32 : model.layers.front().w_up.dtype;
@@ -135,6 +138,13 @@ Result<bool> check_run_record(const std::string& output, bool resume, const nloh
         differences.push_back("the model's chat template: " + (template_then.empty() ? std::string("none") : template_then) +
                               " then, " + (template_now.empty() ? std::string("none") : template_now) +
                               " now (edited in the model's files, or --chat-template / --plain now)");
+      // Likewise its tokenizer.
+      const std::string tokenizer_then = string_field(then, "model_tokenizer", "");
+      const std::string tokenizer_now = string_field(record, "model_tokenizer", "");
+      if (then.contains("model_tokenizer") && tokenizer_then != tokenizer_now)
+        differences.push_back("the model's tokenizer: " + (tokenizer_then.empty() ? std::string("none") : tokenizer_then) +
+                              " then, " + (tokenizer_now.empty() ? std::string("none") : tokenizer_now) +
+                              " now (its tokenizer.json, tokenizer.model or tokenizer_config.json was edited)");
       if (differences.empty()) {
         const bool has_ran_on = then.contains("ran_on") && then["ran_on"].is_object();
         if (has_ran_on && nlohmann::json(then["ran_on"]) != nlohmann::json(record["ran_on"]))

@@ -5,7 +5,7 @@
 //
 //   {"arbiter": "0.1.0", "command": "judge", "started": "2026-12-06T18:40:00Z",
 //    "model": "hf://ORG/REPO/model.gguf", "model_commit": "9d1c...", "model_fingerprint": "3f2a...",
-//    "input": "rows.jsonl",
+//    "model_chat_template": "77ab...", "model_tokenizer": "5e0c...", "input": "rows.jsonl",
 //    "settings": {"--template": "direct-helpfulness", "--score-tokens": "0..4", "--lager-weights": "w.json"},
 //    "file_contents": {"w.json": "9c1e..."},
 //    "ran_on": {"device": "cpu", "matmul": "bf16"}}

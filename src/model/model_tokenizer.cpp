@@ -1,8 +1,10 @@
 #include "model/model_tokenizer.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/fnv1a.h"
 #include "core/mapped_file.h"
 #include "io/gguf.h"
 #include "model/model_path.h"
@@ -90,6 +92,60 @@ Result<std::shared_ptr<Tokenizer>> load_from_assets(const std::string& path, con
 }  // namespace
 
 TextAssets describe_text_assets(const Model& model) { return describe(model.path, model.gguf.get()); }
+
+namespace {
+
+// A metadata value's bytes, typed, so that 1 and "1" differ.
+void append_value(std::string& bytes, const GgufValue& value) {
+  bytes += std::to_string(int(value.type)) + ':';
+  switch (value.type) {
+    case GgufType::STRING: bytes += std::to_string(value.str.size()) + ':' + value.str; break;
+    case GgufType::ARRAY:
+      bytes += std::to_string(value.array.size()) + '[';
+      for (const GgufValue& item : value.array) append_value(bytes, item);
+      bytes += ']';
+      break;
+    default:
+      if (const auto number = value.as_double()) {
+        char text[40];
+        std::snprintf(text, sizeof text, "%.17g;", *number);
+        bytes += text;
+      }
+  }
+}
+
+bool is_chat_template_key(const std::string& key) { return key.rfind("tokenizer.chat_template", 0) == 0; }
+
+}  // namespace
+
+std::string tokenizer_fingerprint(const Model& model) {
+  std::string bytes;
+  if (model.gguf) {
+    for (const auto& [key, value] : model.gguf->metadata()) {
+      if (key.rfind("tokenizer.", 0) != 0 || is_chat_template_key(key)) continue;
+      bytes += key + '=';
+      append_value(bytes, value);
+    }
+  } else {
+    const fs::path dir(model.path);
+    std::error_code ec;
+    for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json"}) {
+      if (!fs::exists(dir / name, ec)) continue;
+      Result<std::string> text = read_file((dir / name).string());
+      if (!text) continue;
+      std::string content = std::move(text).value();
+      if (std::string(name) == "tokenizer_config.json") {
+        nlohmann::ordered_json config = nlohmann::ordered_json::parse(content, nullptr, /*allow_exceptions=*/false);
+        if (config.is_object()) {
+          config.erase("chat_template");
+          content = config.dump();
+        }
+      }
+      bytes += std::string(name) + '=' + std::to_string(content.size()) + ':' + content;
+    }
+  }
+  return bytes.empty() ? std::string() : fnv1a64_hex(bytes);
+}
 
 Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model) {
   if (model.gguf) return Tokenizer::from_gguf(*model.gguf);

@@ -23,6 +23,12 @@ struct TextAssets {
 };
 
 TextAssets describe_text_assets(const Model& model);
+
+// A fingerprint (16 hex digits) of what the model's tokenizer is read from, less the chat template (which
+// run records keep apart): a GGUF file's tokenizer.* metadata, or a directory's tokenizer.json,
+// tokenizer.model and tokenizer_config.json. "" when there is none. Editing a vocabulary, a merge, a
+// normalizer or add_bos_token changes every token id a run computes.
+std::string tokenizer_fingerprint(const Model& model);
 Result<std::shared_ptr<Tokenizer>> load_model_tokenizer(const Model& model);
 
 // The same for a path alone (a GGUF file, or a directory that may hold only tokenizer files), so the

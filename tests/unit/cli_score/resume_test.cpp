@@ -374,7 +374,35 @@ TEST(Resume, TheModelsOwnChatTemplateIsPartOfTheRecord) {
   const RunResult resumed = run_arbiter(score + " --resume");
   EXPECT_NE(resumed.exit_code, 0) << resumed.out;
   EXPECT_NE(resumed.out.find("the model's chat template: "), std::string::npos) << resumed.out;
+  // The template is kept apart from the tokenizer_config.json it lives in: the tokenizer is the same.
+  EXPECT_EQ(resumed.out.find("the model's tokenizer: "), std::string::npos) << resumed.out;
   EXPECT_EQ(read_text(dir + "/out.jsonl"), begun);
+}
+
+// So do its tokenizer files: a normalizer edited in tokenizer.json (lowercasing) gives other token ids for
+// the same rows, with the same weights.
+TEST(Resume, TheModelsTokenizerIsPartOfTheRecord) {
+  const std::string dir = temp_dir("resume-own-tokenizer");
+  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
+                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  std::ofstream rows(dir + "/rows.jsonl");
+  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
+  rows.close();
+  const std::string score = "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  ASSERT_EQ(run_arbiter(score + " --limit 2").exit_code, 0);
+  const std::string begun = read_text(dir + "/out.jsonl");
+  const std::string tokenizer_path = dir + "/rm/tokenizer.json";
+  nlohmann::ordered_json tokenizer = nlohmann::ordered_json::parse(read_text(tokenizer_path));
+  tokenizer["normalizer"] = {{"type", "Lowercase"}};
+  write_text(tokenizer_path, tokenizer.dump());
+  const RunResult resumed = run_arbiter(score + " --resume");
+  EXPECT_NE(resumed.exit_code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("the model's tokenizer: "), std::string::npos) << resumed.out;
+  EXPECT_EQ(read_text(dir + "/out.jsonl"), begun);
+  // A fresh run with the edited tokenizer reads the rows otherwise: the record was right to refuse.
+  ASSERT_EQ(run_arbiter(score + "-lower").exit_code, 0);
+  EXPECT_NE(read_jsonl(dir + "/out.jsonl-lower")[0]["score"], read_jsonl(dir + "/out.jsonl")[0]["score"]);
 }
 
 // An output holding more rows than the input it is resumed on (a shorter file, or --limit) is not the file
