@@ -24,6 +24,7 @@ struct FeaturesArgs {
   int64_t step_tag_id = -1;
   int64_t checkpoint_rows = 1024;
   bool step_turns = false;
+  std::string model_source;  // -m as given, where it was pulled from the Hub (data.model_path is then the cache's)
 };
 
 // The step layout the options ask for, its separator resolved; none without --step-tag / --step-tag-id /
@@ -82,6 +83,9 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   file.checkpoint_rows = args.checkpoint_rows;
   file.resume = args.data.resume;
   file.settings = option_settings(sub);
+  file.model_source = args.model_source;
+  for (const std::string& commit : data.pulled.model)
+    file.model_commit += (file.model_commit.empty() ? "" : ",") + commit;
   ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, file, steps));
   if (finished) {
     // Nothing to resume, if it is this extraction's file: another model, layer or options is an error.
@@ -129,7 +133,9 @@ const CommandRegistration kFeaturesRegistration({
       sub.add_option("--step-answer", args->step_answer, "the assistant's answer to each step with --step-turns")
           ->default_val("+");
       return [args, app]() -> Status {
-        ARB_TRY(pull_model_source(args->data.model_path));
+        const std::string given_model = args->data.model_path;
+        ARB_TRY(pull_model_source(args->data.model_path, &args->data.pulled.model));
+        if (!args->data.pulled.model.empty()) args->model_source = given_model;
         ARB_TRY(pull_data_source(args->data.input));
         return run_features(*args, *app);
       };

@@ -333,6 +333,7 @@ Status run_head(const HeadArgs& args) {
   if (head.layer.empty()) head.layer = set.layer;
   head.model = set.model;
   head.model_fingerprint = set.model_fingerprint;
+  head.model_commit = set.model_commit;
   head.feature_settings = set.settings;
   ARB_TRY(train::save_reward_head(args.out, head));
   print_line("head [" + std::to_string(head.num_labels()) + ", " + std::to_string(head.dim) + "] -> " + args.out);

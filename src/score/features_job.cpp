@@ -39,8 +39,9 @@ Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
     job->layer_index_ = value;
     job->set_.layer = "layer" + std::to_string(value);
   }
-  job->set_.model = model.path;
+  job->set_.model = job->file_.model_source.empty() ? model.path : job->file_.model_source;
   job->set_.model_fingerprint = model_fingerprint(model);
+  job->set_.model_commit = job->file_.model_commit;
   job->set_.dim = model.config.hidden_size;
   job->set_.settings = job->file_.settings;
   std::error_code ec;

@@ -27,6 +27,9 @@ struct FeaturesFileOptions {
   // The options of the extraction, kept in every part and in the file; a resume over parts kept with
   // other options is refused.
   std::optional<RunSettings> settings;
+  // A model pulled from the Hub: the source as given (hf://ORG/REPO...) and the commit(s) it was served at,
+  // comma-separated; the file names them in place of the cache's path. Empty for a local model.
+  std::string model_source, model_commit;
 };
 
 class FeaturesJob final : public RowJob {

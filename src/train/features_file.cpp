@@ -91,6 +91,7 @@ Result<FeatureSet> read_features_file(const std::string& path) {
   if (auto it = meta.find("layer"); it != meta.end()) set.layer = it->second;
   if (auto it = meta.find("model"); it != meta.end()) set.model = it->second;
   if (auto it = meta.find("model_fingerprint"); it != meta.end()) set.model_fingerprint = it->second;
+  if (auto it = meta.find("model_commit"); it != meta.end()) set.model_commit = it->second;
   if (auto it = meta.find("settings"); it != meta.end()) {
     const json doc = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded() || !doc.is_object()) return error(path + ": metadata 'settings' is not a JSON object");
@@ -189,6 +190,7 @@ Status write_features(const std::string& path, const FeatureSet& set) {
   if (!set.layer.empty()) meta["layer"] = set.layer;
   if (!set.model.empty()) meta["model"] = set.model;
   if (!set.model_fingerprint.empty()) meta["model_fingerprint"] = set.model_fingerprint;
+  if (!set.model_commit.empty()) meta["model_commit"] = set.model_commit;
   if (set.settings) meta["settings"] = set.settings->to_json().dump();
   return write_safetensors(path, tensors, meta);
 }

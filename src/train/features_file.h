@@ -3,7 +3,7 @@
 //   features   F32 [N, R, d]   hidden state of each of R responses per row (R = 1 rated rows, 2 pairs)
 //   label.<n>  F32 [N]         optional labels (helpfulness, ..., preference_strength)
 //   row_index  I32 [N]         optional: the row's index in the dataset
-// and __metadata__ "ids" (JSON array of strings), "layer", "model", "model_fingerprint", "labels" (JSON
+// and __metadata__ "ids" (JSON array of strings), "layer", "model", "model_fingerprint", "model_commit" (a pulled model's Hub commit), "labels" (JSON
 // array of names), "settings" (the options of the extraction, core/run_settings.h).
 #pragma once
 
@@ -33,6 +33,9 @@ struct FeatureSet {
   // model/fingerprint.h's of the model the features came from ("" in files written before it was kept):
   // what tells two extractions apart, where the model's path (another node's cache) may differ.
   std::string model_fingerprint;
+  // Where the model was pulled from the Hub: the commit(s) it was served at (comma-separated), and `model`
+  // is the source as given (hf://ORG/REPO...) rather than the cache's path. Empty otherwise.
+  std::string model_commit;
   // The options `arbiter features` was given that decide the features (formatting, layer, steps); none in
   // files written before they were kept. Shards and checkpoint parts of one extraction agree on them.
   std::optional<RunSettings> settings;

@@ -70,6 +70,7 @@ Result<RewardHead> load_reward_head(const std::string& path) {
   if (auto it = meta.find("objective"); it != meta.end()) head.objective = it->second;
   if (auto it = meta.find("model"); it != meta.end()) head.model = it->second;
   if (auto it = meta.find("model_fingerprint"); it != meta.end()) head.model_fingerprint = it->second;
+  if (auto it = meta.find("model_commit"); it != meta.end()) head.model_commit = it->second;
   if (auto it = meta.find("feature_settings"); it != meta.end()) {
     const nlohmann::json doc = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded() || !doc.is_object()) return error(path + ": metadata 'feature_settings' is not a JSON object");
@@ -92,6 +93,7 @@ Status save_reward_head(const std::string& path, const RewardHead& head) {
   meta["objective"] = head.objective;
   if (!head.model.empty()) meta["model"] = head.model;
   if (!head.model_fingerprint.empty()) meta["model_fingerprint"] = head.model_fingerprint;
+  if (!head.model_commit.empty()) meta["model_commit"] = head.model_commit;
   if (head.feature_settings) meta["feature_settings"] = head.feature_settings->to_json().dump();
   return write_safetensors(path, tensors, meta);
 }

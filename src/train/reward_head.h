@@ -2,7 +2,7 @@
 // to raw features (any standardisation used in training is folded in). Stored as HEAD.safetensors:
 //   score.weight F32 [num_labels, d], score.bias F32 [num_labels]
 //   __metadata__ "format": "arbiter-reward-head", "labels" (JSON array), "layer", "objective", "model",
-//   "model_fingerprint", "feature_settings" (the options the training features were extracted with).
+//   "model_fingerprint", "model_commit" (a pulled backbone's Hub commit), "feature_settings" (the options the training features were extracted with).
 #pragma once
 
 #include <optional>
@@ -24,6 +24,8 @@ struct RewardHead {
   // The backbone the training features came from: its path then and its fingerprint (model/fingerprint.h);
   // empty for heads written before they were kept.
   std::string model, model_fingerprint;
+  // The Hub commit(s) of a backbone pulled from the Hub (features_file.h's model_commit); else empty.
+  std::string model_commit;
   // The options of the extraction its training features came from (chat template, truncation, steps), so
   // that scoring can say when it formats sequences otherwise; none for heads written before they were kept.
   std::optional<RunSettings> feature_settings;

@@ -27,6 +27,8 @@
 #include "fetch/fetch.h"
 #include "fetch/hf_model.h"
 #include "model/model.h"
+#include "train/features_file.h"
+#include "train/reward_head.h"
 #include "../../support/hub_records.h"
 #include "../../support/scratch_root.h"
 
@@ -745,6 +747,23 @@ TEST_F(FetchTest, ModelOptionsTakeADownloadSource) {
   EXPECT_EQ(record["model"], "hf://org/whole");
   EXPECT_EQ(record["model_commit"], kBranchCommit);
   EXPECT_EQ(record["input_commit"], kBranchCommit);
+  // A features file, and a head trained on it, name the source as given and its commit (not the cache's path).
+  const std::string features = (cache_ / "pairs.safetensors").string();
+  const auto [features_rc, features_out] =
+      run("features -m hf://org/whole -i hf://datasets/org/pairs/pairs.jsonl -o " + features);
+  ASSERT_EQ(features_rc, 0) << features_out;
+  const Result<train::FeatureSet> set = train::read_features(features);
+  ASSERT_TRUE(set.is_ok()) << set.message();
+  EXPECT_EQ(set->model, "hf://org/whole");
+  EXPECT_EQ(set->model_commit, kBranchCommit);
+  const std::string head_path = (cache_ / "head.safetensors").string();
+  const auto [head_rc, head_out] =
+      run("train head --objective bt --validation-fraction 0 --epochs 2 --features " + features + " --out " + head_path);
+  ASSERT_EQ(head_rc, 0) << head_out;
+  const Result<train::RewardHead> head = train::load_reward_head(head_path);
+  ASSERT_TRUE(head.is_ok()) << head.message();
+  EXPECT_EQ(head->model, "hf://org/whole");
+  EXPECT_EQ(head->model_commit, kBranchCommit);
   const auto [missing_rc, missing] = run("info -m hf://org/nothing");
   EXPECT_NE(missing_rc, 0);
   EXPECT_NE(missing.find("hf://org/nothing: the repository has no config.json"), std::string::npos) << missing;
