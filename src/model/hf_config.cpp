@@ -203,6 +203,16 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
   ModelConfig c;
   c.source_format = "safetensors";
   ARB_TRY(check_structure(j, path));
+  // A pre-quantized checkpoint (bitsandbytes, GPTQ, AWQ, FP8, ...) stores weights that only its method's
+  // kernels and scales make sense of; some (bitsandbytes' int8) even keep the float weights' names.
+  if (j.contains("quantization_config") && !j["quantization_config"].is_null()) {
+    const json& q = j["quantization_config"];
+    std::string method = q.is_object() && q.contains("quant_method") && q["quant_method"].is_string()
+                             ? q["quant_method"].get<std::string>() : std::string("unnamed");
+    return error(path + ": the checkpoint is pre-quantized (quantization_config, quant_method '" + method +
+                 "'): arbiter reads f32 / f16 / bf16 weights; use the unquantized model (arbiter's own quantization "
+                 "is GGUF's: convert, then quantize)");
+  }
   ARB_ASSIGN(ArchHead arch_head, parse_architecture(j, path));
   c.arch = arch_head.arch;
   c.head = arch_head.head;

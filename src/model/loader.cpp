@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include "core/half.h"
 #include "core/log.h"
@@ -56,11 +57,21 @@ class Binder {
 
   const std::string& file() const { return file_; }
 
-  // HF checkpoints saved from a bare model lack the "model." prefix; accept both.
+  // HF checkpoints saved from a bare model lack the "model." prefix; accept both. Every tensor found is
+  // remembered as read (unread_tensors).
   const TensorView* find(const std::string& name) const {
-    if (const TensorView* t = find_(name)) return t;
-    if (!is_gguf_ && name.rfind("model.", 0) == 0) return find_(name.substr(6));
-    return nullptr;
+    const TensorView* t = find_(name);
+    if (t == nullptr && !is_gguf_ && name.rfind("model.", 0) == 0) t = find_(name.substr(6));
+    if (t != nullptr) read_.insert(t->name);
+    return t;
+  }
+
+  // The tensors of `all` that no role read: a checkpoint's parts the model would silently go without.
+  std::vector<std::string> unread_tensors(const std::vector<const TensorView*>& all) const {
+    std::vector<std::string> unread;
+    for (const TensorView* t : all)
+      if (!read_.count(t->name)) unread.push_back(t->name);
+    return unread;
   }
 
   Result<TensorView> matrix(const std::string& name, int64_t rows, int64_t cols) const {
@@ -70,9 +81,7 @@ class Binder {
       return error(file_ + ": tensor '" + name + "' has shape " + t->shape_string() + ", expected [" +
                    std::to_string(rows) + ", " + std::to_string(cols) + "]");
     }
-    if (!can_dequantize(t->dtype)) {
-      return error(file_ + ": tensor '" + name + "' has unsupported type " + dtype_name(t->dtype));
-    }
+    ARB_TRY(check_float_storage(*t));
     return *t;
   }
 
@@ -88,7 +97,8 @@ class Binder {
   }
 
   Result<std::vector<float>> to_f32(const TensorView& t, float offset = 0.0f) const {
-    if (!can_dequantize(t.dtype) || t.numel() % dtype_info(t.dtype).block_elems != 0) {
+    ARB_TRY(check_float_storage(t));
+    if (t.numel() % dtype_info(t.dtype).block_elems != 0) {
       return error(file_ + ": tensor '" + t.name + "' has unsupported type " + dtype_name(t.dtype));
     }
     std::vector<float> out(size_t(t.numel()));
@@ -100,10 +110,51 @@ class Binder {
   }
 
  private:
+  // A parameter stored as integers is not a float parameter that arbiter can read as numbers: it is a
+  // pre-quantized checkpoint's (bitsandbytes' int8 weights keep their scales in other tensors), and read
+  // as it stands it would give scores of the right shape and no meaning.
+  Status check_float_storage(const TensorView& t) const {
+    switch (t.dtype) {
+      case DType::I8: case DType::I16: case DType::I32: case DType::I64:
+        return error(file_ + ": tensor '" + t.name + "' is stored as " + dtype_name(t.dtype) +
+                     " (integers), not as floating-point weights: a pre-quantized checkpoint (bitsandbytes, GPTQ, "
+                     "AWQ), whose scales arbiter does not read; use the unquantized model (arbiter's own quantization "
+                     "is GGUF's: convert, then quantize)");
+      default: break;
+    }
+    if (!can_dequantize(t.dtype)) return error(file_ + ": tensor '" + t.name + "' has unsupported type " + dtype_name(t.dtype));
+    return Status::ok();
+  }
+
   std::string file_;
   bool is_gguf_;
   std::function<const TensorView*(const std::string&)> find_;
+  mutable std::set<std::string> read_;
 };
+
+// Tensors a checkpoint may hold that no role reads, and that change nothing: older Llama checkpoints'
+// RoPE inverse frequencies (recomputed from the configuration), and an output layer a tied model does not
+// use (the embedding is its output layer).
+bool harmless_unread(const std::string& name, const ModelConfig& c) {
+  if (name.find("rotary_emb.inv_freq") != std::string::npos) return true;
+  if (c.tie_embeddings && (name == "lm_head.weight" || name == "output.weight")) return true;
+  return false;
+}
+
+// Warns of tensors the model does not read (as transformers warns of unused weights): an extra bias or a
+// part of another variant would otherwise be dropped without a word.
+void warn_unread(const Binder& b, const std::vector<const TensorView*>& all, const ModelConfig& c) {
+  std::vector<std::string> unread;
+  for (std::string& name : b.unread_tensors(all))
+    if (!harmless_unread(name, c)) unread.push_back(std::move(name));
+  if (unread.empty()) return;
+  std::string listed;
+  for (size_t i = 0; i < unread.size() && i < 4; ++i) listed += (i ? ", '" : "'") + unread[i] + "'";
+  if (unread.size() > 4) listed += ", ...";
+  log_warn(b.file() + ": " + std::to_string(unread.size()) + " tensor" + (unread.size() == 1 ? " is" : "s are") +
+           " not read by the " + architecture_name(c.arch) + " model (" + listed +
+           "): they take no part in its outputs; if the checkpoint is of another variant, its scores are not the model's");
+}
 
 Status bind_layers(const Binder& b, Model& m) {
   const ModelConfig& c = m.config;
@@ -237,6 +288,7 @@ Result<std::shared_ptr<Model>> load_hf_dir(const std::string& dir) {
   auto st = model->safetensors;
   Binder binder(dir, false, [&](const std::string& name) { return st->tensor(name); });
   ARB_TRY(bind_model(binder, false, *model));
+  warn_unread(binder, st->tensors(), model->config);
   if (stored_in_bf16(*model)) {
     for (float& f : model->rope_inv_freq) f = bf16_to_f32(f32_to_bf16(f));
   }
@@ -266,6 +318,9 @@ Result<std::shared_ptr<Model>> model_from_gguf(std::shared_ptr<GgufFile> gguf) {
   ARB_ASSIGN(model->config, parse_gguf_config(*gguf));
   Binder binder(model->path, true, [&](const std::string& name) { return gguf->tensor(name); });
   ARB_TRY(bind_model(binder, true, *model));
+  std::vector<const TensorView*> all;
+  for (const TensorView& t : gguf->tensors()) all.push_back(&t);
+  warn_unread(binder, all, model->config);
   return model;
 }
 

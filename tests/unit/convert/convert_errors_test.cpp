@@ -187,6 +187,27 @@ TEST(ConvertErrors, QuantizeRefusesToOverwriteItsInput) {
   EXPECT_TRUE(fs::exists(path));
 }
 
+// An output named as one of the model's own files (its weights, however spelled) is refused before
+// anything is written: the finished GGUF file would replace them.
+TEST(ConvertErrors, ConvertRefusesToOverwriteTheModelsFiles) {
+  auto read_text = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string dir = copy_fixture("llama", "own-files");
+  const std::string before = read_text(hf_fixture("llama") + "/model.safetensors");
+  for (const std::string& out : {dir + "/model.safetensors", dir + "/./config.json"}) {
+    auto r = convert_to(dir, out, "q8_0");
+    ASSERT_FALSE(r.is_ok()) << out;
+    EXPECT_NE(r.message().find("a file of the model being converted"), std::string::npos) << r.message();
+    EXPECT_FALSE(fs::exists(out + ".tmp")) << out;
+  }
+  EXPECT_EQ(read_text(dir + "/model.safetensors"), before);
+  // A new file in the model's folder is fine.
+  auto beside = convert_to(dir, dir + "/model.gguf", "q8_0");
+  EXPECT_TRUE(beside.is_ok()) << beside.message();
+}
+
 TEST(ConvertErrors, QuantizeOfAMissingFile) {
   const std::string out = scratch_dir() + "/from-nothing.gguf";
   QuantizeOptions options;
