@@ -330,6 +330,7 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
   if (pairwise && listwise)
     return error("template '" + options.prompt_template.name + "' has both {response_a} (pairwise) and {responses} "
                  "(listwise): use one");
+  ARB_TRY(check_judge_template(options.prompt_template));
   const bool score_tokens_given = args.score_tokens_option && args.score_tokens_option->count() > 0;
   if (!args.score_token_ids.empty()) {
     ARB_ASSIGN(std::vector<int32_t> ids, parse_int_list(args.score_token_ids, "--score-token-ids"));
@@ -347,6 +348,9 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
     auto values = pairwise_label_values(options.score_tokens.ids.size());
     if (!values) return error("template '" + options.prompt_template.name + "': " + values.message());
     options.score_tokens.values = std::move(values).value();
+    if (options.score_tokens.ids.size() != 3 && options.prompt_template.text.find("{label_tie}") != std::string::npos)
+      return error("template '" + options.prompt_template.name + "' shows {label_tie}, the third label: give three "
+                   "--score-tokens (A,B,C: the third a tie)");
   }
   if (args.orders != "both" && args.orders != "given") return error("--orders must be both or given");
   if (listwise && options.score_tokens.ids.size() < 2)

@@ -1,5 +1,8 @@
 #include "score/judge_templates.h"
 
+#include <functional>
+#include <set>
+
 namespace arbiter {
 
 namespace {
@@ -134,26 +137,80 @@ Result<JudgeTemplate> builtin_judge_template(const std::string& name) {
   return error("unknown judge template '" + name + "' (built in: " + known + "; or a file with --template-file)");
 }
 
-Result<std::string> fill_judge_template(const std::string& text, const std::map<std::string, std::string>& values) {
-  std::string out;
-  out.reserve(text.size());
+namespace {
+
+// Walks a template's text: `literal` gets each run of plain text ({{ and }} as one brace), `placeholder`
+// each {name}; stops at the first error either returns.
+Status walk_template(const std::string& text, const std::function<void(char)>& literal,
+                     const std::function<Status(const std::string&)>& placeholder) {
   for (size_t i = 0; i < text.size();) {
+    if ((text[i] == '{' || text[i] == '}') && i + 1 < text.size() && text[i + 1] == text[i]) {
+      literal(text[i]);
+      i += 2;
+      continue;
+    }
     if (text[i] == '{') {
       const size_t close = text.find('}', i);
       if (close != std::string::npos) {
         const std::string key = text.substr(i + 1, close - i - 1);
         const bool identifier = !key.empty() && key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos;
         if (identifier) {
-          auto it = values.find(key);
-          if (it == values.end()) return error("judge template: unknown placeholder {" + key + "}");
-          out += it->second;
+          ARB_TRY(placeholder(key));
           i = close + 1;
           continue;
         }
       }
     }
-    out += text[i++];
+    literal(text[i++]);
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status check_judge_template(const JudgeTemplate& t) {
+  std::set<std::string> known = {"prompt", "rubric", "reference", "scores"};
+  std::vector<std::string> required;
+  const char* kind = "a pointwise";
+  if (t.pairwise) {
+    kind = "a pairwise";
+    known.insert({"response_a", "response_b", "label_a", "label_b", "label_tie", "verdicts"});
+    required = {"response_a", "response_b"};
+  } else if (t.listwise) {
+    kind = "a listwise";
+    known.insert({"responses", "labels", "n"});
+    required = {"responses"};
+  } else {
+    known.insert({"response", "min_score", "max_score"});
+    required = {"response"};
+  }
+  std::set<std::string> used;
+  ARB_TRY(walk_template(t.text, [](char) {}, [&](const std::string& key) -> Status {
+    if (!known.count(key)) {
+      std::string listed;
+      for (const std::string& k : known) listed += (listed.empty() ? "{" : ", {") + k + "}";
+      return error("judge template " + t.name + ": unknown placeholder {" + key + "} in " + kind + " template (it takes " +
+                   listed + "; {{ and }} write a brace)");
+    }
+    used.insert(key);
+    return Status::ok();
+  }));
+  for (const std::string& key : required)
+    if (!used.count(key))
+      return error("judge template " + t.name + ": " + kind + " template must show {" + key +
+                   "}: without it the judge never reads what it grades");
+  return Status::ok();
+}
+
+Result<std::string> fill_judge_template(const std::string& text, const std::map<std::string, std::string>& values) {
+  std::string out;
+  out.reserve(text.size());
+  ARB_TRY(walk_template(text, [&](char c) { out += c; }, [&](const std::string& key) -> Status {
+    auto it = values.find(key);
+    if (it == values.end()) return error("judge template: unknown placeholder {" + key + "}");
+    out += it->second;
+    return Status::ok();
+  }));
   return out;
 }
 

@@ -6,7 +6,7 @@
 // shows all of a row's responses at once as {responses} (each under its label) and asks for the best:
 // {labels} lists the labels in use ("A, B, C or D"), {n} counts them. Built-in templates are named, user
 // ones come from a file; a template is pairwise when it has {response_a}, listwise when it has
-// {responses}.
+// {responses}. {{ and }} write a literal brace.
 #pragma once
 
 #include <map>
@@ -50,7 +50,14 @@ JudgeTemplate make_judge_template(std::string name, std::string text, std::strin
 Result<JudgeTemplate> builtin_judge_template(const std::string& name);
 std::vector<std::string> builtin_judge_template_names();
 
+// Before any row: every placeholder is one the template's kind fills, and the template shows what it grades
+// ({response}; pairwise {response_a} and {response_b}; listwise {responses}). Else an error naming the
+// template and the placeholder: a template that fails on every row, or grades the prompt alone, is refused
+// once rather than run.
+Status check_judge_template(const JudgeTemplate& t);
+
 // Fills the placeholders; unknown placeholders are an error naming them (a typo must not pass silently).
+// {{ and }} write a literal brace.
 Result<std::string> fill_judge_template(const std::string& text, const std::map<std::string, std::string>& values);
 
 }  // namespace arbiter

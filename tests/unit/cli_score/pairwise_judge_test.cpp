@@ -46,9 +46,10 @@ class PairwiseJudge : public ::testing::Test {
     std::string text = tmpl->text;
     for (const auto& [key, value] : values)
       for (size_t at; (at = text.find("{" + key + "}")) != std::string::npos;) text.replace(at, key.size() + 2, value);
+    // A template must show the response it grades: here an empty one, at the end, so the prompt is the text.
     const std::string file = *dir_ + "/fixed-" + template_name + ".txt", out = *dir_ + "/fixed-" + template_name + ".out";
-    std::ofstream(file) << text;
-    const std::string one = write("fixed-row.jsonl", {{{"id", "x"}, {"prompt", "unused"}, {"response", "unused"}}});
+    std::ofstream(file) << text << "{response}";
+    const std::string one = write("fixed-row.jsonl", {{{"id", "x"}, {"prompt", "unused"}, {"response", ""}}});
     auto r = judge(one, out, "--template-file " + file + " --score-tokens " + labels);
     EXPECT_EQ(r.exit_code, 0) << r.out;
     if (r.exit_code != 0) return {};
@@ -175,7 +176,9 @@ TEST_F(PairwiseJudge, ChosenAgainstRejectedPairsForRmBench) {
                     {"rejected", json::array({"Lyon.", "The capital of France is Lyon.", "**Lyon** is the capital."})},
                     {"domain", "chat"}};
   const std::string out = *dir_ + "/rmb.out.jsonl";
-  auto r = judge(write("rmb.jsonl", {row, row}), out, "--template pairwise --pairs chosen-rejected");
+  json again = row;
+  again["id"] = "rm:2";
+  auto r = judge(write("rmb.jsonl", {row, again}), out, "--template pairwise --pairs chosen-rejected");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const json line = read_jsonl(out).at(0);
   ASSERT_EQ(line["comparisons"].size(), 18u);
@@ -416,6 +419,48 @@ TEST_F(PairwiseJudge, ClearErrors) {
   auto feedback = judge(pairs, *dir_ + "/feedback.out.jsonl", "--template pairwise-feedback");
   EXPECT_NE(feedback.exit_code, 0);
   EXPECT_NE(feedback.out.find("--generate"), std::string::npos) << feedback.out;
+}
+
+// A template file is checked once, before any row: one that never shows what it grades would give every
+// response of a prompt the same score, and one with a placeholder its kind does not fill would fail every
+// row (an all-error output under --on-error skip; a server answering every request 400).
+TEST_F(PairwiseJudge, ATemplateFileIsCheckedBeforeAnyRow) {
+  const std::string pairs = write("tf-pairs.jsonl", kPairs);
+  const std::string rated = write("tf-rated.jsonl", {{{"id", "r1"}, {"prompt", "p"}, {"response", "r"}}});
+  auto checked = [&](const std::string& name, const std::string& text, const std::string& rows) {
+    const std::string file = *dir_ + "/" + name + ".txt";
+    std::ofstream(file) << text;
+    const std::string out = *dir_ + "/" + name + ".out.jsonl";
+    RunResult r = judge(rows, out, "--template-file " + file + " --on-error skip");
+    EXPECT_FALSE(std::filesystem::exists(out) && std::filesystem::file_size(out) > 0) << name << ": rows were written";
+    return r;
+  };
+  auto no_response = checked("no-response", "Rate this: {prompt}\nScore {min_score}-{max_score}:", rated);
+  EXPECT_NE(no_response.exit_code, 0);
+  EXPECT_NE(no_response.out.find("a pointwise template must show {response}"), std::string::npos) << no_response.out;
+  auto one_side = checked("one-side", "Which is better? {prompt}\nA: {response_a}\nAnswer {label_a} or {label_b}:", pairs);
+  EXPECT_NE(one_side.exit_code, 0);
+  EXPECT_NE(one_side.out.find("a pairwise template must show {response_b}"), std::string::npos) << one_side.out;
+  auto unknown = checked("unknown", "Rate {prompt} {response} {bogus}", rated);
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.out.find("unknown placeholder {bogus} in a pointwise template"), std::string::npos) << unknown.out;
+  auto wrong_kind = checked("wrong-kind", "Rate {prompt} {response} against {response_b}", rated);
+  EXPECT_NE(wrong_kind.exit_code, 0);
+  EXPECT_NE(wrong_kind.out.find("unknown placeholder {response_b}"), std::string::npos) << wrong_kind.out;
+  auto tie = checked("tie", "{prompt} A: {response_a} B: {response_b} ({label_a}, {label_b} or {label_tie})", pairs);
+  EXPECT_NE(tie.exit_code, 0);
+  EXPECT_NE(tie.out.find("shows {label_tie}, the third label"), std::string::npos) << tie.out;
+  // A server is not started with one.
+  const RunResult served = run_arbiter("serve -m " + *dir_ + "/judge --mode judge --port 0 --template-file " + *dir_ +
+                                       "/unknown.txt");
+  EXPECT_NE(served.exit_code, 0);
+  EXPECT_NE(served.out.find("unknown placeholder {bogus}"), std::string::npos) << served.out;
+  // {{ and }} write a brace (tests/unit/score/judge_templates_test.cpp): such a template runs.
+  const std::string braces = *dir_ + "/braces.txt";
+  std::ofstream(braces) << "Answer as {{\"score\": N}}. {prompt} {response}";
+  auto with_braces = judge(rated, *dir_ + "/braces.out.jsonl", "--template-file " + braces);
+  ASSERT_EQ(with_braces.exit_code, 0) << with_braces.out;
+  EXPECT_FALSE(read_jsonl(*dir_ + "/braces.out.jsonl")[0].contains("error"));
 
 }
 
