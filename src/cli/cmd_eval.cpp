@@ -320,9 +320,14 @@ struct LayersArgs {
 
 // A listwise judge's reads: people's label is the same on each (their best response), so each layer is
 // measured by accuracy, not by rank correlation.
+// An error of `path`'s rows, named by the file: those about one row give its line (FILE:LINE) already.
+Status in_file(const Status& status, const std::string& path) {
+  return status.message().rfind(path, 0) == 0 ? status : status.with_context(path);
+}
+
 Status run_listwise_layers(const LayersArgs& args, const std::vector<eval::LayerRow>& rows, size_t error_rows) {
   auto accuracy = eval::layer_best_first_accuracy(rows);
-  if (!accuracy) return accuracy.status().with_context(args.input);
+  if (!accuracy) return in_file(accuracy.status(), args.input);
   if (!args.report_dir.empty())
     ARB_TRY(save_eval_report(eval::layers_accuracy_report(rows.size(), *accuracy, args.input, args.human_field),
                         args.report_dir, args.input));
@@ -348,7 +353,7 @@ Status run_layers(const LayersArgs& args) {
   warn_error_rows(args.input, error_rows);
   if (eval::all_best_first(rows)) return run_listwise_layers(args, rows, error_rows);
   auto result = eval::layer_spearman(rows);
-  if (!result) return result.status().with_context(args.input);
+  if (!result) return in_file(result.status(), args.input);
   if (!args.report_dir.empty())
     ARB_TRY(save_eval_report(eval::layers_report(rows.size(), *result, args.input, args.human_field), args.report_dir, args.input));
   if (args.as_json) {

@@ -78,7 +78,8 @@ struct LagerArgs {
 Status run_lager(const LagerArgs& args) {
   ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field));
   Status checked = train::check_layer_rows(rows);
-  if (!checked) return checked.with_context(args.input);
+  // Errors about a row name its line (FILE:LINE) already.
+  if (!checked) return checked.message().rfind(args.input, 0) == 0 ? checked : checked.with_context(args.input);
   if (rows.size() < 2) return error(args.input + ": need at least 2 rows");
   train::LagerFitOptions fit = args.fit;
   fit.target = args.target == "nearest" ? train::LagerTarget::kNearest : train::LagerTarget::kSoft;
@@ -269,6 +270,18 @@ Status run_head(const HeadArgs& args) {
       auto r = train::read_features(args.regression_features);
       if (!r) return r.status().with_context(args.regression_features);
       combined_rated = std::move(*r);
+      // The regression stage is the preference stage's starting point: both read one model's one stream,
+      // or the head starts from weights fitted to other hidden states (and says it came from these).
+      if (!combined_rated.same_model_as(set))
+        return error(args.regression_features + ": features of model '" + combined_rated.model + "' (" +
+                     combined_rated.model_fingerprint + "), where " + args.features + " has '" + set.model + "' (" +
+                     set.model_fingerprint + "): the two stages of a combined head read one model");
+      if (combined_rated.layer != set.layer)
+        return error(args.regression_features + ": features of layer '" + combined_rated.layer + "', where " +
+                     args.features + " has '" + set.layer + "': the two stages of a combined head read one stream");
+      if (combined_rated.dim != set.dim)
+        return error(args.regression_features + ": features of width " + std::to_string(combined_rated.dim) + ", where " +
+                     args.features + " has " + std::to_string(set.dim));
       rated = &combined_rated;
       attributes = {"helpfulness"};
     } else {

@@ -23,6 +23,10 @@ std::vector<double> expected_scores_per_layer(const LayerRow& row) {
   return expected;
 }
 
+std::string layer_row_place(const std::vector<LayerRow>& rows, size_t i) {
+  return rows[i].where.empty() ? "row " + std::to_string(i) : rows[i].where;
+}
+
 namespace {
 
 // Every row has row 0's [L+1][K] shape, K score values and finite logits; at least 2 rows.
@@ -30,16 +34,19 @@ Status check_layer_shapes(const std::vector<LayerRow>& rows) {
   if (rows.size() < 2) return error("need at least 2 rows, got " + std::to_string(rows.size()));
   const size_t n_layers = rows[0].per_layer_logits.size();
   const size_t n_scores = rows[0].score_values.size();
-  if (n_layers == 0 || n_scores == 0) return error("row 0: empty per_layer_logits or score_values");
+  if (n_layers == 0 || n_scores == 0) return error(layer_row_place(rows, 0) + ": empty per_layer_logits or score_values");
   for (size_t i = 0; i < rows.size(); ++i) {
     const LayerRow& row = rows[i];
-    const std::string where = "row " + std::to_string(i);
+    const std::string where = layer_row_place(rows, i);
     if (row.per_layer_logits.size() != n_layers)
-      return error(where + ": " + std::to_string(row.per_layer_logits.size()) + " layers, row 0 has " +
-                   std::to_string(n_layers));
+      return error(where + ": " + std::to_string(row.per_layer_logits.size()) + " layers, where " +
+                   layer_row_place(rows, 0) + " has " + std::to_string(n_layers));
     if (row.score_values.size() != n_scores)
-      return error(where + ": " + std::to_string(row.score_values.size()) + " score values, row 0 has " +
-                   std::to_string(n_scores));
+      return error(where + ": " + (row.best_first ? "shows " + std::to_string(row.score_values.size()) + " responses, where " +
+                                                        layer_row_place(rows, 0) + " shows " + std::to_string(n_scores) +
+                                                        ": one measure needs reads of one size"
+                                                  : std::to_string(row.score_values.size()) + " score values, where " +
+                                                        layer_row_place(rows, 0) + " has " + std::to_string(n_scores)));
     // Equal values give one expected score whatever the logits: a correlation of rounding noise.
     if (std::all_of(row.score_values.begin(), row.score_values.end(), [&](double v) { return v == row.score_values[0]; }))
       return error(where + ": score_values are all equal: the expected score is the same whatever the judge says");

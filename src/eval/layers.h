@@ -15,10 +15,16 @@ struct LayerRow {
   std::vector<double> score_values;                   // [K]
   double human = 0.0;
   size_t group = 0;  // the file row it came from (a pairwise row gives one item per judged comparison)
+  // Where it was read, for errors: "FILE:LINE", and the comparison or order of a pairwise or listwise
+  // row ("FILE:LINE (comparisons[3])"); empty for rows made in code.
+  std::string where;
   // A listwise judge's read, its labels reordered so that the response people rank best comes first:
   // score_values [1, 0, ..., 0] and human 1, so LAGER's score is that response's chance of being named.
   bool best_first = false;
 };
+
+// Where rows[i] was read ("FILE:LINE ..."), or "row i" for a row made in code: what errors name.
+std::string layer_row_place(const std::vector<LayerRow>& rows, size_t i);
 
 // [L+1] expected scores of one row. Softmax is computed max-shifted, so large logits do not overflow.
 std::vector<double> expected_scores_per_layer(const LayerRow& row);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "data/json_rows.h"
 
@@ -42,11 +43,19 @@ Result<std::string> string_at(const json& row, const std::string& field) {
 // rows, error lines counted), which appends what the row holds (one item or several), prefixing errors
 // with the row's place. The error lines a scoring run writes for rows it could not score are counted and
 // left out.
+//
+// A row whose `id_field` repeats an earlier row's is an error naming both: a benchmark counts each of its
+// rows once, and a repeated id means outputs were joined twice (shards concatenated with overlap, a run
+// appended to a finished one), which would weigh those rows double without a sign.
+//
+// `where`, when given, holds the place of the row being added ("FILE:LINE") while add runs.
 template <typename T, typename Add>
-Result<std::vector<T>> read_row_items(const std::string& path, Add add, size_t* error_rows) {
+Result<std::vector<T>> read_row_items(const std::string& path, Add add, size_t* error_rows,
+                                      const std::string& id_field = "id", std::string* where = nullptr) {
   ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(path));
   std::vector<T> out;
   data::JsonRow row;
+  std::unordered_map<std::string, std::string> seen;  // id -> where its row is
   if (error_rows) *error_rows = 0;
   while (true) {
     ARB_ASSIGN(const bool got, rows.next(row));
@@ -55,6 +64,15 @@ Result<std::vector<T>> read_row_items(const std::string& path, Add add, size_t* 
       if (error_rows) ++*error_rows;
       continue;
     }
+    if (row.value.is_object() && row.value.contains(id_field) && !row.value.at(id_field).is_null()) {
+      const json& id = row.value.at(id_field);
+      const std::string key = id.is_string() ? id.get<std::string>() : id.dump();
+      const auto [earlier, first] = seen.emplace(key, rows.where(row));
+      if (!first)
+        return error(rows.where(row) + ": id '" + key + "' appears twice (first at " + earlier->second +
+                     "): each row is counted once; were outputs joined twice?");
+    }
+    if (where) *where = rows.where(row);
     Status added = add(row.value, row.row_index, out);
     if (!added) return added.with_context(rows.where(row));
   }
@@ -63,12 +81,13 @@ Result<std::vector<T>> read_row_items(const std::string& path, Add add, size_t* 
 
 // One item per row: parse(row, position).
 template <typename T, typename Parse>
-Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* error_rows) {
+Result<std::vector<T>> read_rows(const std::string& path, Parse parse, size_t* error_rows,
+                                 const std::string& id_field = "id") {
   return read_row_items<T>(path, [&](const json& row, size_t position, std::vector<T>& out) -> Status {
     ARB_ASSIGN(T item, parse(row, position));
     out.push_back(std::move(item));
     return Status();
-  }, error_rows);
+  }, error_rows, id_field);
 }
 
 Result<LayerRow> layer_row(const json& item, const std::string& human_field, const json& score_values) {
@@ -110,7 +129,7 @@ Result<LayerRow> listwise_layer_row(const json& order, const std::string& human_
 // each read by make_item.
 template <class MakeItem>
 Status judged_items(const json& row, const char* list, const std::string& human_field, size_t group,
-                    const MakeItem& make_item, std::vector<LayerRow>& out) {
+                    const std::string& where, const MakeItem& make_item, std::vector<LayerRow>& out) {
   const json& items = row.at(list);
   if (!items.is_array()) return error(std::string("field '") + list + "' is not a list");
   for (size_t c = 0; c < items.size(); ++c) {
@@ -118,6 +137,7 @@ Status judged_items(const json& row, const char* list, const std::string& human_
     Result<LayerRow> item = make_item(items[c]);
     if (!item) return error(std::string(list) + "[" + std::to_string(c) + "]: " + item.message());
     item->group = group;
+    item->where = where + " (" + list + "[" + std::to_string(c) + "])";
     out.push_back(std::move(item).value());
   }
   return Status();
@@ -149,7 +169,7 @@ Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path,
     ARB_ASSIGN(out.chosen, number_at(row, fields.chosen));
     ARB_ASSIGN(out.rejected, number_at(row, fields.rejected));
     return out;
-  }, error_rows);
+  }, error_rows, fields.id);
 }
 
 Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,
@@ -168,7 +188,7 @@ Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, con
       out.num_correct = n.get<int>();
     }
     return out;
-  }, error_rows);
+  }, error_rows, fields.id);
 }
 
 namespace {
@@ -242,7 +262,7 @@ Result<std::vector<RmBenchRow>> read_rm_bench_rows(const std::string& path, cons
       ARB_ASSIGN(out.credit, chosen_rejected_credit(row.at("comparisons"), chosen, scores.size(), fields.comparison_score));
     }
     return out;
-  }, error_rows);
+  }, error_rows, fields.id);
 }
 
 Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& path, const std::string& score_field,
@@ -270,7 +290,7 @@ Result<std::vector<PreferencePair>> read_preference_pairs(const std::string& pat
       return error("field '" + strength_field + "' is " + row.at(strength_field).dump() +
                    ": a preference strength is a whole number from -3 to 3");
     return out;
-  }, error_rows);
+  }, error_rows, id_field);
 }
 
 Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path, const std::string& label_field,
@@ -303,17 +323,18 @@ Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path
       }
     }
     return out;
-  }, error_rows);
+  }, error_rows, id_field);
 }
 
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows) {
   size_t group = 0;
+  std::string where;
   ARB_ASSIGN(std::vector<LayerRow> rows, read_row_items<LayerRow>(path, [&](const json& row, size_t, std::vector<LayerRow>& out) -> Status {
     ++group;
     // A listwise judge's row: each order that carries the human label is one item.
     if (row.is_object() && row.contains("orders")) {
-      return judged_items(row, "orders", human_field, group,
+      return judged_items(row, "orders", human_field, group, where,
                           [&](const json& order) { return listwise_layer_row(order, human_field); }, out);
     }
     if (!row.is_object() || (!row.contains("per_layer_logits") && !row.contains("comparisons")))
@@ -322,14 +343,15 @@ Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std
       return error("missing field 'score_values' (a judge run writes it with --per-layer)");
     // A pairwise judge's row: each comparison that carries the human label is one item.
     if (row.contains("comparisons")) {
-      return judged_items(row, "comparisons", human_field, group,
+      return judged_items(row, "comparisons", human_field, group, where,
                           [&](const json& c) { return layer_row(c, human_field, row.at("score_values")); }, out);
     }
     ARB_ASSIGN(LayerRow item, layer_row(row, human_field, row.at("score_values")));
     item.group = group;
+    item.where = where;
     out.push_back(std::move(item));
     return Status();
-  }, error_rows));
+  }, error_rows, "id", &where));
   // A listwise read's target is "people's best comes first", a rated or pairwise item's a score: one
   // fit or one measure over both would mean neither.
   const auto listwise = std::count_if(rows.begin(), rows.end(), [](const LayerRow& r) { return r.best_first; });

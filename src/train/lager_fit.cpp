@@ -103,14 +103,19 @@ Status check_layer_rows(const std::vector<eval::LayerRow>& rows) {
   if (rows.empty()) return error("no rows");
   const size_t n_layers = rows[0].per_layer_logits.size();
   const std::vector<double>& values = rows[0].score_values;
-  if (n_layers == 0 || values.empty()) return error("row 0: empty per_layer_logits or score_values");
+  const std::string first = eval::layer_row_place(rows, 0);
+  if (n_layers == 0 || values.empty()) return error(first + ": empty per_layer_logits or score_values");
   for (size_t i = 0; i < rows.size(); ++i) {
     const eval::LayerRow& row = rows[i];
-    const std::string where = "row " + std::to_string(i);
+    const std::string where = eval::layer_row_place(rows, i);
     if (row.per_layer_logits.size() != n_layers)
-      return error(where + ": " + std::to_string(row.per_layer_logits.size()) + " layers, row 0 has " +
+      return error(where + ": " + std::to_string(row.per_layer_logits.size()) + " layers, where " + first + " has " +
                    std::to_string(n_layers));
-    if (row.score_values != values) return error(where + ": score_values differ from row 0's");
+    // A listwise read's values are [1, 0, ..., 0], one per response shown: they differ in length only.
+    if (row.best_first && row.score_values.size() != values.size())
+      return error(where + ": shows " + std::to_string(row.score_values.size()) + " responses, where " + first +
+                   " shows " + std::to_string(values.size()) + ": one set of LAGER weights is fitted to reads of one size");
+    if (row.score_values != values) return error(where + ": score_values differ from " + first + "'s");
     for (const auto& logits : row.per_layer_logits) {
       if (logits.size() != values.size())
         return error(where + ": a layer has " + std::to_string(logits.size()) + " logits for " +
@@ -130,7 +135,7 @@ Status check_layer_rows(const std::vector<eval::LayerRow>& rows) {
     if (rows[i].human < *lowest || rows[i].human > *highest) {
       char range[96];
       std::snprintf(range, sizeof range, "%g..%g", *lowest, *highest);
-      return error("row " + std::to_string(i) + ": the human score " + std::to_string(rows[i].human) +
+      return error(eval::layer_row_place(rows, i) + ": the human score " + std::to_string(rows[i].human) +
                    " is outside the score values " + range + ": put the labels on the judge's scale");
     }
   return Status::ok();

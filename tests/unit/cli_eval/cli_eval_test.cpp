@@ -318,6 +318,31 @@ TEST_F(CliEval, RewardBenchRowsOfNoSubsetAreAnError) {
       << r.out;
 }
 
+// A row id seen twice (shard outputs joined with an overlap, a run appended to a finished one) would count
+// that row twice: every benchmark command refuses it, naming both lines.
+TEST_F(CliEval, ARepeatedIdIsAnError) {
+  const std::string v1 = temp_file("dup-v1.jsonl",
+                                   "{\"id\": \"1\", \"subset\": \"alpacaeval-easy\", \"score_chosen\": 1, \"score_rejected\": 0}\n"
+                                   "{\"id\": \"2\", \"subset\": \"alpacaeval-easy\", \"score_chosen\": 1, \"score_rejected\": 0}\n"
+                                   "{\"id\": \"1\", \"subset\": \"alpacaeval-easy\", \"score_chosen\": 0, \"score_rejected\": 1}\n");
+  const std::string v2 = temp_file("dup-v2.jsonl",
+                                   "{\"subset\": \"Focus\", \"id\": 7, \"scores\": [1, 0, 0, 0]}\n"
+                                   "{\"subset\": \"Focus\", \"id\": 7, \"scores\": [1, 0, 0, 0]}\n");
+  const std::string pairs = temp_file("dup-pairs.jsonl",
+                                      "{\"id\": \"p\", \"responses\": [{\"score\": 1}, {\"score\": 0}], \"human_preference_strength\": -1}\n"
+                                      "{\"id\": \"p\", \"responses\": [{\"score\": 1}, {\"score\": 0}], \"human_preference_strength\": -1}\n");
+  const RunResult one = run_arbiter("eval rewardbench --input " + v1);
+  EXPECT_NE(one.exit_code, 0) << one.out;
+  EXPECT_NE(one.out.find("dup-v1.jsonl:3: id '1' appears twice (first at "), std::string::npos) << one.out;
+  EXPECT_NE(one.out.find("dup-v1.jsonl:1)"), std::string::npos) << one.out;
+  const RunResult two = run_arbiter("eval rewardbench --input " + v2);
+  EXPECT_NE(two.exit_code, 0) << two.out;
+  EXPECT_NE(two.out.find("dup-v2.jsonl:2: id '7' appears twice"), std::string::npos) << two.out;
+  const RunResult preference = run_arbiter("eval preference --input " + pairs);
+  EXPECT_NE(preference.exit_code, 0) << preference.out;
+  EXPECT_NE(preference.out.find("dup-pairs.jsonl:2: id 'p' appears twice"), std::string::npos) << preference.out;
+}
+
 TEST_F(CliEval, RewardBenchV2Detected) {
   const std::string path = temp_file("v2.jsonl",
                                      "{\"subset\": \"Math\", \"id\": \"a\", \"scores\": [3, 1, 2, 0]}\n"

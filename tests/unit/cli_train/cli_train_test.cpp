@@ -186,6 +186,28 @@ TEST_F(CliTrain, HeadErrors) {
   r = run_arbiter("train head --features " + pairs + " --objective combined --out " + scratch_path("x"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("--regression-features"), std::string::npos) << r.out;
+  // The regression stage of a combined head reads the preference features' model and stream, or the head
+  // would start from weights fitted to other hidden states.
+  {
+    auto other = arbiter::train::read_features(rated);
+    ASSERT_TRUE(other.is_ok()) << other.message();
+    other->layer = "layer1";
+    const std::string other_layer = scratch_path("rated-layer1.safetensors");
+    ASSERT_TRUE(arbiter::train::write_features(other_layer, *other).is_ok());
+    r = run_arbiter("train head --features " + pairs + " --regression-features " + other_layer +
+                    " --objective combined --out " + scratch_path("x"));
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("rated-layer1.safetensors: features of layer 'layer1', where "), std::string::npos) << r.out;
+    other->layer = "final_norm";
+    other->model = "another-model";
+    other->model_fingerprint = "0123456789abcdef";
+    const std::string other_model = scratch_path("rated-other-model.safetensors");
+    ASSERT_TRUE(arbiter::train::write_features(other_model, *other).is_ok());
+    r = run_arbiter("train head --features " + pairs + " --regression-features " + other_model +
+                    " --objective combined --out " + scratch_path("x"));
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("rated-other-model.safetensors: features of model 'another-model'"), std::string::npos) << r.out;
+  }
   r = run_arbiter("train head --features " + scratch_path("missing.safetensors") + " --out " + scratch_path("x"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("missing.safetensors"), std::string::npos) << r.out;
@@ -229,9 +251,28 @@ TEST_F(CliTrain, LagerRefusesLabelsItCannotFit) {
   std::ofstream(scratch_path("outside.jsonl")) << rows(7.0, {1, 2, 3});
   std::ofstream(scratch_path("equal.jsonl")) << rows(3.0, {3, 3, 3});
   std::ofstream(scratch_path("two.jsonl")) << rows(1.0, {1, 2, 3}, 2);  // a split of 1 and 1 reports on neither
+  // A row of another depth, and listwise reads of another size: named by their lines (and order).
+  std::ofstream(scratch_path("depths.jsonl"))
+      << rows(2.0, {1, 2, 3}, 2)
+      << json{{"id", 9}, {"score_values", {1, 2, 3}}, {"per_layer_logits", {{0.1, 0.2, 0.3}}}, {"human", 2.0}}.dump() << "\n";
+  auto order = [](int labels, int best) {
+    json logits = json::array();
+    for (int l = 0; l < 2; ++l) {
+      json layer = json::array();
+      for (int k = 0; k < labels; ++k) layer.push_back(0.1 * (k + l));
+      logits.push_back(layer);
+    }
+    return json{{"per_layer_logits", logits}, {"human", best}};
+  };
+  std::ofstream(scratch_path("sizes.jsonl"))
+      << json{{"id", "a"}, {"orders", {order(2, 0), order(2, 1)}}}.dump() << "\n"
+      << json{{"id", "b"}, {"orders", {order(2, 1), order(2, 0)}}}.dump() << "\n"
+      << json{{"id", "c"}, {"orders", {order(3, 2), order(3, 0)}}}.dump() << "\n";
   std::ofstream(out) << "old";
   const std::pair<std::string, std::string> cases[] = {
-      {"outside.jsonl", "row 0: the human score 7.000000 is outside the score values 1..3"},
+      {"outside.jsonl", "outside.jsonl:1: the human score 7.000000 is outside the score values 1..3"},
+      {"depths.jsonl", "depths.jsonl:3: 1 layers, where "},
+      {"sizes.jsonl", "sizes.jsonl:3 (orders[0]): shows 3 responses, where "},
       {"equal.jsonl", "score_values are all equal"},
       {"two.jsonl --validation-fraction 0.95", "(1 training rows of 2): need at least 2 rows, got 1"},
   };
