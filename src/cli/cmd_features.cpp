@@ -95,6 +95,8 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   }
   ARB_ASSIGN(auto backend, make_command_backend(model, data.device));
   ARB_ASSIGN(RunSummary summary, run_dataset(*backend, *job, run));
+  // A row that failed (--on-error skip) has an error line in a scored file, and nothing in a features file.
+  summary.rows_written -= summary.rows_failed;
   print_run_summary(summary, out_path);
   return Status::ok();
 }

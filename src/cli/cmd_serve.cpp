@@ -106,7 +106,8 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
     ARB_ASSIGN(service.reward, make_reward_job_options(args.reward, *model, option_settings(sub)));
   } else {
     auto tokenizer = load_model_tokenizer(*model);
-    ARB_ASSIGN(service.judge, make_judge_options(args.judge, *model, tokenizer ? tokenizer->get() : nullptr));
+    ARB_ASSIGN(service.judge, make_judge_options(args.judge, *model, tokenizer ? tokenizer->get() : nullptr,
+                                                      option_settings(sub)));
   }
 
   // SIGINT/SIGTERM are taken by one thread with sigwait, so no handler runs inside a server thread;

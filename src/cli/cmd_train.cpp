@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/run_record.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
 #include "data/json_rows.h"
@@ -109,6 +110,13 @@ Status run_lager(const LagerArgs& args) {
     return report.status().with_context(args.input + " (" + std::to_string(eval_rows.size()) + " " +
                                         (held_out ? "validation" : "training") + " rows of " +
                                         std::to_string(rows.size()) + ")");
+  // The judge run the reads came from, where its record is beside them: a judge that applies these weights
+  // with another model or readout is told so.
+  if (const auto record = read_run_record(args.input)) {
+    weights.judge_model = record->value("model", "");
+    weights.judge_fingerprint = record->value("model_fingerprint", "");
+    weights.judge_settings = RunSettings::from_json(*record).only(train::lager_readout_options());
+  }
   ARB_TRY(train::save_lager_weights(args.out, weights));
   const std::string on = held_out ? "validation" : "training";
   print_line("final loss " + fixed(weights.train.final_loss, 4) + ", a " + fixed(weights.a, 4) + " -> " + args.out);

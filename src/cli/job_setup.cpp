@@ -1,5 +1,6 @@
 #include "cli/job_setup.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -306,7 +307,8 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
   return options;
 }
 
-Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer) {
+Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer,
+                                        const RunSettings& settings) {
   if (model.lm_head_missing)
     return error(model.path + ": a sequence-classification model without an LM head: a judge reads the next-token "
                  "logits of a causal LM (score this model with `arbiter score`)" +
@@ -401,7 +403,12 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
                    " layers, the model has " + std::to_string(model.config.num_layers + 1) + " (layers + embeddings)");
     // Weights fitted on other score tokens (another scale, a pointwise fit used pairwise) weigh layers for
     // another readout: usable, but not what they were fitted for.
-    if (!weights.score_values.empty() && weights.score_values != options.score_tokens.values) {
+    // A listwise fit's values are [1, 0, ..., 0], one per response shown (people's best first), whatever the
+    // labels: any such fit suits a listwise judge, and nothing else does.
+    const std::vector<double>& fitted = weights.score_values;
+    const bool best_first = fitted.size() >= 2 && fitted[0] == 1.0 &&
+                            std::all_of(fitted.begin() + 1, fitted.end(), [](double v) { return v == 0.0; });
+    if (listwise ? !best_first : !fitted.empty() && fitted != options.score_tokens.values) {
       auto list = [](const std::vector<double>& values) {
         std::string text;
         for (double v : values) {
@@ -414,6 +421,23 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
       };
       log_warn(args.lager_weights + " was fitted on score values " + list(weights.score_values) + "; this judge reads " +
                list(options.score_tokens.values) + ": its layer weights were fitted for another readout");
+    }
+    // Likewise another judge model of the same depth, or another template, system prompt or chat template.
+    if (!weights.judge_fingerprint.empty()) {
+      if (const std::string ours = model_fingerprint(model); ours != weights.judge_fingerprint)
+        log_warn(args.lager_weights + " was fitted on the reads of " + weights.judge_model + " (fingerprint " +
+                 weights.judge_fingerprint + "); this judge is " + model.path + " (" + ours +
+                 "): its layers weigh differently");
+    }
+    if (weights.judge_settings) {
+      const auto differences = describe_setting_differences(
+          *weights.judge_settings, settings.only(train::lager_readout_options()), "when fitted", "here");
+      if (!differences.empty()) {
+        std::string listed;
+        for (const std::string& d : differences) listed += (listed.empty() ? "" : "; ") + d;
+        log_warn(args.lager_weights + " was fitted on reads made with other options (" + listed +
+                 "): its layer weights were fitted for another readout");
+      }
     }
     options.lager_weights = std::move(weights);
   }

@@ -58,6 +58,9 @@ std::string unescape_option_text(const std::string& text);
 Status refuse_separator_with_step_turns(const std::string& step_tag, int64_t step_tag_id, const std::string& step_join);
 
 // `tokenizer` may be null (a model without one): score tokens must then be given by id.
-Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer);
+// `settings`: this run's options (option_settings), held to those of the judge run that --lager-weights
+// were fitted on, where the weights name it.
+Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& model, const Tokenizer* tokenizer,
+                                        const RunSettings& settings);
 
 }  // namespace arbiter::cli

@@ -135,7 +135,23 @@ Result<LagerWeights> load_lager_weights(const std::string& path) {
     w.train.seed = t.value("seed", uint64_t(0));
     w.train.final_loss = t.value("final_loss", 0.0);
   }
+  if (doc.contains("judge")) {
+    const json& j = doc["judge"];
+    if (!j.is_object()) return error(path + ": 'judge' is not an object");
+    if (j.contains("model") && j["model"].is_string()) w.judge_model = j["model"].get<std::string>();
+    if (j.contains("model_fingerprint") && j["model_fingerprint"].is_string())
+      w.judge_fingerprint = j["model_fingerprint"].get<std::string>();
+    if (j.contains("settings")) w.judge_settings = RunSettings::from_json(j["settings"]);
+  }
   return w;
+}
+
+const std::vector<std::string>& lager_readout_options() {
+  static const std::vector<std::string> options = {"--template",      "--template-file",        "--score-tokens",
+                                                   "--score-token-ids", "--system-prompt",      "--system-prompt-file",
+                                                   "--answer-prefix", "--chat-template",        "--chat-template-kwargs",
+                                                   "--plain",         "--lens"};
+  return options;
 }
 
 Status save_lager_weights(const std::string& path, const LagerWeights& weights) {
@@ -151,6 +167,11 @@ Status save_lager_weights(const std::string& path, const LagerWeights& weights) 
     const LagerTrainInfo& t = weights.train;
     doc["train"] = {{"rows", t.rows},   {"epochs", t.epochs}, {"lr", t.lr},
                     {"batch", t.batch}, {"seed", t.seed},     {"final_loss", t.final_loss}};
+  }
+  if (!weights.judge_fingerprint.empty() || weights.judge_settings) {
+    nlohmann::ordered_json judge = {{"model", weights.judge_model}, {"model_fingerprint", weights.judge_fingerprint}};
+    if (weights.judge_settings) judge["settings"] = weights.judge_settings->to_json();
+    doc["judge"] = std::move(judge);
   }
   return write_file_atomically(path, doc.dump(2) + "\n");
 }

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/run_settings.h"
 #include "core/status.h"
 
 namespace arbiter::train {
@@ -28,7 +30,15 @@ struct LagerWeights {
   std::vector<double> score_values;   // [K]
   bool has_train = false;
   LagerTrainInfo train;
+  // The judge run whose reads they were fitted on, where its run record was beside them: the model and its
+  // fingerprint, and the options that decide the readout (template, score tokens, system prompt, chat
+  // template, lens). Empty / none for weights fitted on files without a record, or written before.
+  std::string judge_model, judge_fingerprint;
+  std::optional<RunSettings> judge_settings;
 };
+
+// The options of a judge run that decide what its reads mean, and so what LAGER weights were fitted to.
+const std::vector<std::string>& lager_readout_options();
 
 // [n] softmax of the values, max-shifted so large entries do not overflow.
 std::vector<double> softmax(const std::vector<double>& values);

@@ -85,6 +85,21 @@ std::string write_unnamed_rows(const std::string& path, int n, int bad, int edit
 
 // Resuming over a dataset that changed since the interrupted run would join features of two datasets into
 // one file: the parts remember each row's fingerprint, and a row that differs stops the run.
+// Under --on-error skip a bad row is left out of the file (a scored file gets an error line for it), and
+// the summary counts only the rows the file holds.
+TEST(FeaturesCheckpoint, SkippedRowsAreNotCountedAsWritten) {
+  const std::string dir = temp_dir("features-skipped");
+  const std::string rows = write_rated_rows(dir + "/rows.jsonl", 8, 3);
+  const std::string out = dir + "/skipped.safetensors";
+  const RunResult r = run_arbiter("features -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score -i " +
+                                  rows + " -o " + out + " --on-error skip");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("7 rows written to " + out + " (0 already there, 1 failed)"), std::string::npos) << r.out;
+  const auto set = train::read_features(out);
+  ASSERT_TRUE(set.is_ok()) << set.message();
+  EXPECT_EQ(set->rows, 7);
+}
+
 TEST(FeaturesCheckpoint, ADatasetChangedSinceTheStoppedRunIsRefused) {
   const std::string dir = temp_dir("features-checkpoint-changed");
   const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";

@@ -341,6 +341,26 @@ TEST_F(PairwiseJudge, ListwiseReadsCarryPeoplesBestAndTrainLagerWeights) {
   auto with_weights = judge(*dir_ + "/rb2-list.jsonl", *dir_ + "/rb2-list.weighted.jsonl",
                             "--template listwise --lager-weights " + *dir_ + "/list-w.json");
   ASSERT_EQ(with_weights.exit_code, 0) << with_weights.out;
+  // The weights name the judge run they were fitted on (its record): the same judge and options apply them
+  // without a word; another model of the same depth, or another system prompt, with a warning naming it.
+  const json fitted = json::parse(read_text(*dir_ + "/list-w.json"));
+  EXPECT_EQ(fitted["judge"]["model"], *dir_ + "/judge") << fitted.dump();
+  EXPECT_EQ(fitted["judge"]["model_fingerprint"].get<std::string>().size(), 16u) << fitted.dump();
+  const std::string apply = " -i " + *dir_ + "/rb2-list.jsonl -o " + *dir_ + "/rb2-list.applied.jsonl --template listwise "
+                            "--lager-weights " + *dir_ + "/list-w.json";
+  const RunResult same = run_arbiter("judge -m " + *dir_ + "/judge" + apply);
+  ASSERT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_EQ(same.out.find("list-w.json was fitted"), std::string::npos) << same.out;
+  ASSERT_EQ(run_arbiter("-q create-model --arch qwen2 --seed 7 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +
+                        *dir_ + "/judge-other").exit_code, 0);
+  const RunResult other_model = run_arbiter("judge -m " + *dir_ + "/judge-other" + apply);
+  ASSERT_EQ(other_model.exit_code, 0) << other_model.out;
+  EXPECT_NE(other_model.out.find("list-w.json was fitted on the reads of " + *dir_ + "/judge (fingerprint "),
+            std::string::npos) << other_model.out;
+  const RunResult other_prompt = run_arbiter("judge -m " + *dir_ + "/judge" + apply + " --system-prompt 'Be strict.'");
+  ASSERT_EQ(other_prompt.exit_code, 0) << other_prompt.out;
+  EXPECT_NE(other_prompt.out.find("list-w.json was fitted on reads made with other options (--system-prompt"),
+            std::string::npos) << other_prompt.out;
   // eval layers: each layer's share of reads whose logit for people's best label is the largest, alone.
   std::vector<double> right(3, 0.0);
   for (const json& line : read_jsonl(out))
