@@ -89,7 +89,7 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, file, steps));
   if (finished) {
     // Nothing to resume, if it is this extraction's file: another model, layer or options is an error.
-    ARB_TRY(job->check_finished(out_path));
+    ARB_TRY(job->check_finished(out_path, run));
     log_info(out_path + " is complete: nothing to resume");
     return Status::ok();
   }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "data/reader.h"
 #include "data/row_digest.h"
 #include "data/schema.h"
 #include "model/fingerprint.h"
@@ -262,8 +263,50 @@ Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::ve
   return nlohmann::json{{"id", example.id}};
 }
 
-Status FeaturesJob::check_finished(const std::string& path) const {
-  ARB_ASSIGN(const train::FeatureSet done, train::read_features(path));
+namespace {
+
+// Each feature row of `done` names a row of the input, by index, with the id it had there (a step row's
+// id is the row's id, then "/step..."): a file extracted from another dataset, or from a longer one, is
+// named at its first row that does not match.
+Status check_finished_rows(const std::string& path, const train::FeatureSet& done, const RunOptions& run) {
+  if (done.row_index.empty() || done.ids.size() != done.row_index.size()) return Status::ok();
+  ARB_ASSIGN(data::DatasetReader reader, data::DatasetReader::open(run.input, run.reader));
+  size_t at = 0;  // the next feature row to match
+  std::string last_error;
+  while (at < done.row_index.size()) {
+    data::Example example;
+    Result<bool> got = reader.next(example);
+    if (got.is_ok() && !*got) break;
+    if (!got.is_ok()) {
+      // A row the run could not read has no features (it failed, or was skipped); a reader that cannot move
+      // past its error repeats it.
+      if (got.message() == last_error) return got.status();
+      last_error = got.message();
+      continue;
+    }
+    while (at < done.row_index.size() && done.row_index[at] == int32_t(example.row_index)) {
+      const std::string& id = done.ids[at];
+      if (id != example.id && id.rfind(example.id + "/", 0) != 0)
+        return error(path + " is finished, but from other rows: its feature row " + std::to_string(at) +
+                     " is row " + std::to_string(example.row_index) + " with id '" + id + "', where " + run.input +
+                     " has id '" + example.id + "' there; write another file, or remove it to extract again");
+      ++at;
+    }
+    if (at < done.row_index.size() && done.row_index[at] < int32_t(example.row_index))
+      return error(path + " is finished, but not from " + run.input + "'s rows in order (feature row " +
+                   std::to_string(at) + " is row " + std::to_string(done.row_index[at]) + ")");
+  }
+  if (at < done.row_index.size())
+    return error(path + " is finished, but holds rows past the end of " + run.input + " (feature row " +
+                 std::to_string(at) + " is row " + std::to_string(done.row_index[at]) +
+                 "): write another file, or remove it to extract again");
+  return Status::ok();
+}
+
+}  // namespace
+
+Status FeaturesJob::check_finished(const std::string& path, const RunOptions& run) const {
+  ARB_ASSIGN(const train::FeatureSet done, train::read_features_header(path));
   std::vector<std::string> differences;
   if (!done.same_model_as(set_))
     differences.push_back("model: '" + done.model + "' (" + done.model_fingerprint + ") there, '" + set_.model + "' (" +
@@ -272,7 +315,7 @@ Status FeaturesJob::check_finished(const std::string& path) const {
   if (done.settings && set_.settings)
     for (std::string& d : describe_setting_differences(*done.settings, *set_.settings, "there", "now"))
       differences.push_back(std::move(d));
-  if (differences.empty()) return Status::ok();
+  if (differences.empty()) return check_finished_rows(path, done, run);
   std::string listed;
   for (const std::string& d : differences) listed += "\n  " + d;
   return error(path + " is finished, but by another extraction than this one:" + listed +

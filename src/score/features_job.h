@@ -50,8 +50,9 @@ class FeaturesJob final : public RowJob {
   static std::string parts_folder(const std::string& output_path) { return output_path + ".parts"; }
 
   // For a resume that finds the output finished: an error unless it was extracted from this model, at
-  // this layer, with these options (its rows are not compared with the input).
-  Status check_finished(const std::string& path) const;
+  // this layer, with these options, from the rows of `run`'s input (each feature row's dataset row is
+  // there, at its index, with its id; the file's header is read, not its values).
+  Status check_finished(const std::string& path, const RunOptions& run) const;
 
  private:
   Result<nlohmann::json> finish_steps(const data::Example& example, std::vector<SequenceOutput>& outputs);

@@ -41,8 +41,8 @@ std::string id_string(const json& v) {
   return "";
 }
 
-// One features file.
-Result<FeatureSet> read_features_file(const std::string& path) {
+// One features file; without `values`, its shapes, row ids and indices, and metadata only.
+Result<FeatureSet> read_features_file(const std::string& path, bool values = true) {
   ARB_ASSIGN(auto file, SafetensorsFile::open(path));
   FeatureSet set;
   const TensorView* features = file->tensor("features");
@@ -54,11 +54,13 @@ Result<FeatureSet> read_features_file(const std::string& path) {
   set.responses = features->shape[1];
   set.dim = features->shape[2];
   if (set.rows < 1 || set.responses < 1 || set.dim < 1) return error(path + ": tensor 'features' is empty");
-  set.features = copy_values<float>(*features);
-  for (float v : set.features)
-    if (!std::isfinite(v)) return error(path + ": tensor 'features' holds a non-finite value");
+  if (values) {
+    set.features = copy_values<float>(*features);
+    for (float v : set.features)
+      if (!std::isfinite(v)) return error(path + ": tensor 'features' holds a non-finite value");
+  }
   for (const TensorView& t : file->tensors()) {
-    if (t.name.rfind("label.", 0) != 0) continue;
+    if (!values || t.name.rfind("label.", 0) != 0) continue;
     if (t.dtype != DType::F32 || t.shape != std::vector<int64_t>{set.rows})
       return error(path + ": tensor '" + t.name + "' must be F32 [" + std::to_string(set.rows) + "], got " +
                    t.shape_string());
@@ -83,7 +85,7 @@ Result<FeatureSet> read_features_file(const std::string& path) {
       return error(path + ": metadata 'row_digests' has " + std::to_string(set.row_digests.size()) + " entries for " +
                    std::to_string(set.rows) + " rows");
   }
-  if (auto it = meta.find("labels"); it != meta.end()) {
+  if (auto it = meta.find("labels"); values && it != meta.end()) {
     ARB_ASSIGN(const auto names, string_array(it->second, path + ": metadata 'labels'"));
     for (const std::string& name : names)
       if (!set.labels.count(name)) return error(path + ": metadata 'labels' names '" + name + "' but there is no tensor 'label." + name + "'");
@@ -154,6 +156,8 @@ Result<FeatureSet> read_feature_files(const std::vector<std::string>& files) {
   }
   return set;
 }
+
+Result<FeatureSet> read_features_header(const std::string& path) { return read_features_file(path, false); }
 
 Result<FeatureSet> read_features(const std::string& path) {
   ARB_ASSIGN(const std::vector<std::string> files, data::files_named_by(path));

@@ -57,6 +57,9 @@ Result<FeatureSet> read_features(const std::string& path);
 // width alike; ids and row indices in all or none); a label a file lacks is NaN for its rows.
 Result<FeatureSet> read_feature_files(const std::vector<std::string>& files);
 Status write_features(const std::string& path, const FeatureSet& set);
+// One file's shapes (rows, responses, dim), ids, row indices and metadata, without its values (features and
+// labels are left empty): what is needed to tell which extraction wrote it, at the cost of its header.
+Result<FeatureSet> read_features_header(const std::string& path);
 
 // Labels from a row file (JSONL / JSON, optionally .gz) for the given names: rows are matched to feature
 // rows by their "id" when the features carry ids (every feature id must be found), else by position (the

@@ -220,6 +220,30 @@ TEST(FeaturesCheckpoint, AFinishedFileOfAnotherExtractionIsNamed) {
   const RunResult options = run_arbiter("features -q" + model + " -i " + rows + " -o " + out + " --resume --max-length 64");
   EXPECT_NE(options.exit_code, 0) << options.out;
   EXPECT_NE(options.out.find("--max-length"), std::string::npos) << options.out;
+  // Its rows are held to the input's: another dataset's ids, or a shorter one, are named.
+  std::string other_rows = read_text(rows);
+  for (size_t at; (at = other_rows.find("\"r")) != std::string::npos;) other_rows.replace(at, 2, "\"x");
+  write_text(dir + "/other.jsonl", other_rows);
+  const RunResult other = run_arbiter("features -q" + model + " -i " + dir + "/other.jsonl -o " + out + " --resume");
+  EXPECT_NE(other.exit_code, 0) << other.out;
+  EXPECT_NE(other.out.find("is finished, but from other rows: its feature row 0 is row 0 with id 'r0', where"),
+            std::string::npos) << other.out;
+  const std::string shorter = write_rated_rows(dir + "/shorter.jsonl", 12);
+  const RunResult cut = run_arbiter("features -q" + model + " -i " + shorter + " -o " + out + " --resume");
+  EXPECT_NE(cut.exit_code, 0) << cut.out;
+  EXPECT_NE(cut.out.find("holds rows past the end of " + shorter + " (feature row 12 is row 12)"), std::string::npos)
+      << cut.out;
+  // A shard's file, and one that left a bad row out (--on-error skip), are their input's rows.
+  const std::string shard = dir + "/shard.safetensors";
+  ASSERT_EQ(run_arbiter("features -q" + model + " -i " + rows + " -o " + shard + " --shard 1/3").exit_code, 0);
+  const RunResult shard_again = run_arbiter("features" + model + " -i " + rows + " -o " + shard + " --shard 1/3 --resume");
+  EXPECT_EQ(shard_again.exit_code, 0) << shard_again.out;
+  const std::string broken = write_rated_rows(dir + "/broken.jsonl", 20, 5);
+  const std::string skipped = dir + "/skipped.safetensors";
+  ASSERT_EQ(run_arbiter("features -q" + model + " -i " + broken + " -o " + skipped + " --on-error skip").exit_code, 0);
+  const RunResult skipped_again =
+      run_arbiter("features" + model + " -i " + broken + " -o " + skipped + " --on-error skip --resume");
+  EXPECT_EQ(skipped_again.exit_code, 0) << skipped_again.out;
 }
 
 // Parts keep the options of their run: resuming them with sequences formatted otherwise would join two
