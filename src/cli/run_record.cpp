@@ -1,5 +1,6 @@
 #include "cli/run_record.h"
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -66,13 +67,38 @@ std::string run_record_path(const std::string& output) {
   return output + ".run.json";
 }
 
+namespace {
+
+// One spelling for each value an option may be given in several: a number option's value as the shortest
+// text of its double (1, 1.0 and 1e0 are one setting), and a JSON option's object as nlohmann writes it
+// (whitespace and key order aside). Other values stay as given: a label "1" is not the label "1.0".
+std::string canonical_value(const CLI::Option& option, const std::string& value) {
+  for (const char* json_option : {"--chat-template-kwargs", "--attribute-weights"}) {
+    if (!option.check_name(json_option) || value.empty() || (value.front() != '{' && value.front() != '[')) continue;
+    const nlohmann::json parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    return parsed.is_discarded() ? value : parsed.dump();
+  }
+  const std::string type = option.get_type_name();
+  if (type.rfind("FLOAT", 0) != 0 && type.rfind("INT", 0) != 0 && type.rfind("UINT", 0) != 0) return value;
+  double number = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (ec != std::errc() || end != value.data() + value.size()) return value;
+  char text[32];
+  const auto [written, wec] = std::to_chars(text, text + sizeof text, number);
+  return wec == std::errc() ? std::string(text, written) : value;
+}
+
+}  // namespace
+
 RunSettings option_settings(const CLI::App& sub) {
   RunSettings out;
   for (const CLI::Option* option : sub.get_options()) {
     if (option->count() == 0 || !is_setting(*option)) continue;
+    std::vector<std::string> values;
+    for (const std::string& value : option->results()) values.push_back(canonical_value(*option, value));
     // A default given explicitly is the same setting as one left out (--layer final, --template generic).
-    const std::vector<std::string>& values = option->results();
-    if (values.size() == 1 && !option->get_default_str().empty() && values.front() == option->get_default_str()) continue;
+    const std::string default_value = canonical_value(*option, option->get_default_str());
+    if (values.size() == 1 && !option->get_default_str().empty() && values.front() == default_value) continue;
     add_setting(out, option->get_name(), values);
   }
   return out;

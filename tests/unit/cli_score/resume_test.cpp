@@ -379,6 +379,26 @@ TEST(Resume, TheModelsOwnChatTemplateIsPartOfTheRecord) {
   EXPECT_EQ(read_text(dir + "/out.jsonl"), begun);
 }
 
+// An option given in another spelling of the same value is the same setting: JSON with other whitespace or
+// key order. Another value is not.
+TEST(Resume, OneValueInAnotherSpellingIsTheSameSetting) {
+  const std::string dir = temp_dir("resume-spelling");
+  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
+                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  std::ofstream rows(dir + "/rows.jsonl");
+  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
+  rows.close();
+  const std::string score = "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  ASSERT_EQ(run_arbiter(score + " --limit 2 --chat-template-kwargs '{\"enable_thinking\": false, \"x\": 1}'").exit_code, 0);
+  const RunResult same = run_arbiter(score + " --resume --chat-template-kwargs '{\"x\":1,\"enable_thinking\":false}'");
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_EQ(read_jsonl(dir + "/out.jsonl").size(), 4u);
+  const RunResult other = run_arbiter(score + " --resume --chat-template-kwargs '{\"x\": 2, \"enable_thinking\": false}'");
+  EXPECT_NE(other.exit_code, 0) << other.out;
+  EXPECT_NE(other.out.find("--chat-template-kwargs"), std::string::npos) << other.out;
+}
+
 // So do its tokenizer files: a normalizer edited in tokenizer.json (lowercasing) gives other token ids for
 // the same rows, with the same weights.
 TEST(Resume, TheModelsTokenizerIsPartOfTheRecord) {
