@@ -1,5 +1,6 @@
 #include "score/judge_templates.h"
 
+#include <cctype>
 #include <functional>
 #include <set>
 
@@ -153,7 +154,14 @@ Status walk_template(const std::string& text, const std::function<void(char)>& l
       const size_t close = text.find('}', i);
       if (close != std::string::npos) {
         const std::string key = text.substr(i + 1, close - i - 1);
-        const bool identifier = !key.empty() && key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos;
+        // A name in braces is a placeholder, whatever its case or the blanks around it: {Prompt} or
+        // { prompt } written out as text would leave the judge without the prompt, so they reach
+        // `placeholder` (which knows no such name) rather than the output.
+        const size_t first = key.find_first_not_of(' '), last = key.find_last_not_of(' ');
+        const std::string name = first == std::string::npos ? "" : key.substr(first, last - first + 1);
+        const bool identifier =
+            !name.empty() &&
+            name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
         if (identifier) {
           ARB_TRY(placeholder(key));
           i = close + 1;
@@ -187,6 +195,13 @@ Status check_judge_template(const JudgeTemplate& t) {
   std::set<std::string> used;
   ARB_TRY(walk_template(t.text, [](char) {}, [&](const std::string& key) -> Status {
     if (!known.count(key)) {
+      // {Prompt}, { prompt }: the placeholder meant, spelled as the template takes it.
+      std::string meant;
+      for (const char c : key)
+        if (c != ' ') meant += char(std::tolower(static_cast<unsigned char>(c)));
+      if (known.count(meant) && meant != key)
+        return error("judge template " + t.name + ": {" + key + "} is not a placeholder: write {" + meant +
+                     "} (placeholders are lower case, without blanks; {{ and }} write a brace)");
       std::string listed;
       for (const std::string& k : known) listed += (listed.empty() ? "{" : ", {") + k + "}";
       return error("judge template " + t.name + ": unknown placeholder {" + key + "} in " + kind + " template (it takes " +

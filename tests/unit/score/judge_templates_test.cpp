@@ -33,6 +33,18 @@ TEST(JudgeTemplates, TheCheckNamesWhatIsWrong) {
   EXPECT_EQ(check_judge_template(make_judge_template("t.txt", "{responses} {n} {response}")).message().substr(0, 62),
             "judge template t.txt: unknown placeholder {response} in a list");
   EXPECT_TRUE(check_judge_template(make_judge_template("t.txt", "{{literal}} {response}")).is_ok());
+  // A placeholder's name in another case, or with blanks, would be written out as text: the judge would
+  // never see the prompt. It is named, with the spelling meant.
+  EXPECT_EQ(check_judge_template(make_judge_template("t.txt", "Q: {Prompt} A: {response}")).message(),
+            "judge template t.txt: {Prompt} is not a placeholder: write {prompt} (placeholders are lower case, without "
+            "blanks; {{ and }} write a brace)");
+  EXPECT_NE(check_judge_template(make_judge_template("t.txt", "Q: { prompt } A: {response}")).message().find("write {prompt}"),
+            std::string::npos);
+  EXPECT_NE(check_judge_template(make_judge_template("t.txt", "Score {0} to {response}")).message().find(
+                "unknown placeholder {0}"),
+            std::string::npos);
+  // Braces around anything else stay text: JSON in the instructions, a lone brace.
+  EXPECT_TRUE(check_judge_template(make_judge_template("t.txt", "Reply as {\"score\": N} {response} { }")).is_ok());
 }
 
 }  // namespace
