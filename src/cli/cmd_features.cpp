@@ -10,6 +10,7 @@
 #include "cli/run_record.h"
 #include "core/log.h"
 #include "core/same_file.h"
+#include "model/fingerprint.h"
 #include "score/features_job.h"
 #include "score/step_rewards.h"
 
@@ -84,6 +85,7 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   file.resume = args.data.resume;
   file.settings = option_settings(sub);
   file.model_source = args.model_source;
+  file.model_digests = model_digests(*model, format.chat_template_source.empty() && !format.plain);
   for (const std::string& commit : data.pulled.model)
     file.model_commit += (file.model_commit.empty() ? "" : ",") + commit;
   ARB_ASSIGN(auto job, FeaturesJob::create(*model, formatter, args.layer, file, steps));

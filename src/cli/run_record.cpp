@@ -10,12 +10,10 @@
 #include <vector>
 
 #include "core/atomic_file.h"
-#include "core/fnv1a.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
 #include "core/version.h"
 #include "model/fingerprint.h"
-#include "model/model_tokenizer.h"
 #include "runtime/cpu/matmul.h"
 
 namespace arbiter::cli {
@@ -119,15 +117,14 @@ nlohmann::ordered_json make_run_record(const CLI::App& sub, const Model& model, 
   record["settings"] = settings.settings;
   record["file_contents"] = settings.file_contents;
   // The model's own chat template, where it formats the rows (a --chat-template file is among the files
-  // above): editing it in tokenizer_config.json changes every sequence as much as another file would.
-  if (given(sub, "--chat-template").empty() && sub.get_option_no_throw("--plain") != nullptr &&
-      sub.get_option_no_throw("--plain")->count() == 0) {
-    const std::string own = describe_text_assets(model).chat_template;
-    if (!own.empty()) record["model_chat_template"] = fnv1a64_hex(own);
-  }
-  // Its tokenizer files: another vocabulary, merge list or add_bos_token gives other token ids for the
-  // same text, and the weights' fingerprint does not see them.
-  if (const std::string tokenizer = tokenizer_fingerprint(model); !tokenizer.empty()) record["model_tokenizer"] = tokenizer;
+  // above), its tokenizer files and its configuration: an edit of any changes every line as much as other
+  // weights would, and the weights' fingerprint does not see it.
+  const bool own_template = given(sub, "--chat-template").empty() && sub.get_option_no_throw("--plain") != nullptr &&
+                            sub.get_option_no_throw("--plain")->count() == 0;
+  const ModelDigests digests = model_digests(model, own_template);
+  if (!digests.chat_template.empty()) record["model_chat_template"] = digests.chat_template;
+  if (!digests.tokenizer.empty()) record["model_tokenizer"] = digests.tokenizer;
+  record["model_config"] = digests.config;
   // The arithmetic of the products: the CPU's for the model's weights (--cpu-matmul, and what the CPU
   // offers), a GPU's bf16.
   const DType weights = model.layers.empty() ? DType::F32 : model.layers.front().w_up.dtype;
@@ -157,20 +154,13 @@ Result<bool> check_run_record(const std::string& output, bool resume, const nloh
                               string_field(record, "model", "?") + ", " + weights_now + " now)");
       for (std::string& d : describe_setting_differences(RunSettings::from_json(then), RunSettings::from_json(record)))
         differences.push_back(std::move(d));
-      // Records written before the model's template was kept say nothing of it.
-      const std::string template_then = string_field(then, "model_chat_template", "");
-      const std::string template_now = string_field(record, "model_chat_template", "");
-      if (then.contains("model_chat_template") && template_then != template_now)
-        differences.push_back("the model's chat template: " + (template_then.empty() ? std::string("none") : template_then) +
-                              " then, " + (template_now.empty() ? std::string("none") : template_now) +
-                              " now (edited in the model's files, or --chat-template / --plain now)");
-      // Likewise its tokenizer.
-      const std::string tokenizer_then = string_field(then, "model_tokenizer", "");
-      const std::string tokenizer_now = string_field(record, "model_tokenizer", "");
-      if (then.contains("model_tokenizer") && tokenizer_then != tokenizer_now)
-        differences.push_back("the model's tokenizer: " + (tokenizer_then.empty() ? std::string("none") : tokenizer_then) +
-                              " then, " + (tokenizer_now.empty() ? std::string("none") : tokenizer_now) +
-                              " now (its tokenizer.json, tokenizer.model or tokenizer_config.json was edited)");
+      // Records written before these digests were kept say nothing of them.
+      auto digests_of = [](const auto& doc) {
+        return ModelDigests{string_field(doc, "model_chat_template", ""), string_field(doc, "model_tokenizer", ""),
+                            string_field(doc, "model_config", "")};
+      };
+      for (std::string& d : describe_digest_differences(digests_of(then), digests_of(record)))
+        differences.push_back(std::move(d));
       if (differences.empty()) {
         const bool has_ran_on = then.contains("ran_on") && then["ran_on"].is_object();
         if (has_ran_on && nlohmann::json(then["ran_on"]) != nlohmann::json(record["ran_on"]))

@@ -114,6 +114,28 @@ void append_value(std::string& bytes, const GgufValue& value) {
   }
 }
 
+// JSON text without the white space between its tokens (strings kept whole): a file indented otherwise, or
+// saved again, is the same content.
+std::string json_without_layout(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      out += c;
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool is_chat_template_key(const std::string& key) { return key.rfind("tokenizer.chat_template", 0) == 0; }
 
 }  // namespace
@@ -135,11 +157,15 @@ std::string tokenizer_fingerprint(const Model& model) {
       if (!text) continue;
       std::string content = std::move(text).value();
       if (std::string(name) == "tokenizer_config.json") {
-        nlohmann::ordered_json config = nlohmann::ordered_json::parse(content, nullptr, /*allow_exceptions=*/false);
-        if (config.is_object()) {
-          config.erase("chat_template");
-          content = config.dump();
+        // Small: parsed, less the chat template (kept apart).
+        nlohmann::json parsed = nlohmann::json::parse(content, nullptr, /*allow_exceptions=*/false);
+        if (parsed.is_object()) {
+          parsed.erase("chat_template");
+          content = parsed.dump();
         }
+      } else if (std::string(name) == "tokenizer.json") {
+        // Up to tens of MB, which parsing would take half a second a run over: its layout dropped instead.
+        content = json_without_layout(content);
       }
       bytes += std::string(name) + '=' + std::to_string(content.size()) + ':' + content;
     }

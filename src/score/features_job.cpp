@@ -43,6 +43,7 @@ Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
   job->set_.model = job->file_.model_source.empty() ? model.path : job->file_.model_source;
   job->set_.model_fingerprint = model_fingerprint(model);
   job->set_.model_commit = job->file_.model_commit;
+  job->set_.model_digests = job->file_.model_digests;
   job->set_.dim = model.config.hidden_size;
   job->set_.settings = job->file_.settings;
   std::error_code ec;
@@ -71,6 +72,11 @@ Status FeaturesJob::read_parts() {
     if (!part.same_model_as(set_) || part.layer != set_.layer || part.dim != set_.dim)
       return error(path + ": extracted from " + part.model + " at " + part.layer + ", not " + set_.model + " at " +
                    set_.layer + ": resume with the same model and --layer, or remove " + parts_folder_);
+    if (const auto edited = describe_digest_differences(part.model_digests, set_.model_digests); !edited.empty()) {
+      std::string message = path + ": the model's files were edited since the interrupted run:";
+      for (const std::string& d : edited) message += "\n  " + d;
+      return error(message + "\nresume with the model as it was, or remove " + parts_folder_ + " to start over");
+    }
     if (part.settings && set_.settings)
       if (const auto differences = describe_setting_differences(*part.settings, *set_.settings); !differences.empty()) {
         std::string message = path + ": the interrupted run was given other options than this one:";
@@ -315,6 +321,8 @@ Status FeaturesJob::check_finished(const std::string& path, const RunOptions& ru
   if (done.settings && set_.settings)
     for (std::string& d : describe_setting_differences(*done.settings, *set_.settings, "there", "now"))
       differences.push_back(std::move(d));
+  for (std::string& d : describe_digest_differences(done.model_digests, set_.model_digests, "there", "now"))
+    differences.push_back(std::move(d));
   if (differences.empty()) return check_finished_rows(path, done, run);
   std::string listed;
   for (const std::string& d : differences) listed += "\n  " + d;

@@ -30,6 +30,9 @@ struct FeaturesFileOptions {
   // A model pulled from the Hub: the source as given (hf://ORG/REPO...) and the commit(s) it was served at,
   // comma-separated; the file names them in place of the cache's path. Empty for a local model.
   std::string model_source, model_commit;
+  // The model's own chat template (where it formats the rows), tokenizer and configuration digests: kept in
+  // every part and the file; a resume over parts or a file kept with others is refused.
+  ModelDigests model_digests;
 };
 
 class FeaturesJob final : public RowJob {

@@ -94,6 +94,12 @@ Result<FeatureSet> read_features_file(const std::string& path, bool values = tru
   if (auto it = meta.find("model"); it != meta.end()) set.model = it->second;
   if (auto it = meta.find("model_fingerprint"); it != meta.end()) set.model_fingerprint = it->second;
   if (auto it = meta.find("model_commit"); it != meta.end()) set.model_commit = it->second;
+  if (auto it = meta.find("model_digests"); it != meta.end()) {
+    const json doc = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) return error(path + ": metadata 'model_digests' is not a JSON object");
+    auto field = [&](const char* key) { return doc.contains(key) && doc[key].is_string() ? doc[key].get<std::string>() : ""; };
+    set.model_digests = {field("chat_template"), field("tokenizer"), field("config")};
+  }
   if (auto it = meta.find("settings"); it != meta.end()) {
     const json doc = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded() || !doc.is_object()) return error(path + ": metadata 'settings' is not a JSON object");
@@ -113,7 +119,12 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
   if (!set.same_model_as(more))
     return differs("model", "'" + set.model + "' (" + set.model_fingerprint + ")", "'" + more.model + "' (" + more.model_fingerprint + ")");
   if (more.layer != set.layer) return differs("layer", "'" + set.layer + "'", "'" + more.layer + "'");
-  // Shards formatted otherwise (another chat template, another truncation) are not one training set.
+  // Shards formatted otherwise (another chat template, another truncation, the model's files edited in
+  // between) are not one training set.
+  if (const auto edited = describe_digest_differences(set.model_digests, more.model_digests, "in " + first, "here");
+      !edited.empty())
+    return error(path + ": extracted with other model files than " + first + " (" + edited.front() +
+                 "): features of one training set come from one extraction");
   if (set.settings && more.settings)
     if (const auto differences = describe_setting_differences(*set.settings, *more.settings, "in " + first, "here"); !differences.empty()) {
       std::string listed;
@@ -195,6 +206,9 @@ Status write_features(const std::string& path, const FeatureSet& set) {
   if (!set.model.empty()) meta["model"] = set.model;
   if (!set.model_fingerprint.empty()) meta["model_fingerprint"] = set.model_fingerprint;
   if (!set.model_commit.empty()) meta["model_commit"] = set.model_commit;
+  const ModelDigests& d = set.model_digests;
+  if (!d.chat_template.empty() || !d.tokenizer.empty() || !d.config.empty())
+    meta["model_digests"] = json{{"chat_template", d.chat_template}, {"tokenizer", d.tokenizer}, {"config", d.config}}.dump();
   if (set.settings) meta["settings"] = set.settings->to_json().dump();
   return write_safetensors(path, tensors, meta);
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/run_settings.h"
+#include "core/model_digests.h"
 #include "core/status.h"
 
 namespace arbiter::train {
@@ -36,6 +37,9 @@ struct FeatureSet {
   // Where the model was pulled from the Hub: the commit(s) it was served at (comma-separated), and `model`
   // is the source as given (hf://ORG/REPO...) rather than the cache's path. Empty otherwise.
   std::string model_commit;
+  // model/fingerprint.h's digests of the model's own chat template (where it formatted the rows), its
+  // tokenizer files and its configuration: metadata "model_digests"; empty in files written before.
+  ModelDigests model_digests;
   // The options `arbiter features` was given that decide the features (formatting, layer, steps); none in
   // files written before they were kept. Shards and checkpoint parts of one extraction agree on them.
   std::optional<RunSettings> settings;

@@ -85,6 +85,28 @@ std::string write_unnamed_rows(const std::string& path, int n, int bad, int edit
 
 // Resuming over a dataset that changed since the interrupted run would join features of two datasets into
 // one file: the parts remember each row's fingerprint, and a row that differs stops the run.
+// Parts extracted before the model's files were edited (its tokenizer, its configuration) are not joined
+// with rows extracted after: the resume is refused, naming what changed.
+TEST(FeaturesCheckpoint, PartsOfAModelEditedSinceAreRefused) {
+  const std::string dir = temp_dir("features-model-edited");
+  auto made = run_arbiter("-q create-model --arch qwen2 --tokenizer " + kShared + "/fixtures/tokenizers/qwen3 --out " +
+                          dir + "/lm");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  const std::string broken = write_rated_rows(dir + "/broken.jsonl", 100, 90);
+  const std::string good = write_rated_rows(dir + "/good.jsonl", 100);
+  const std::string command = "features -q -m " + dir + "/lm --field labels=score -o " + dir + "/f.safetensors --checkpoint-rows 16";
+  ASSERT_NE(run_arbiter(command + " -i " + broken).exit_code, 0);
+  ASSERT_TRUE(std::filesystem::exists(dir + "/f.safetensors.parts/part-00000.safetensors"));
+  nlohmann::json config = nlohmann::json::parse(read_text(dir + "/lm/config.json"));
+  config["rms_norm_eps"] = 0.5;
+  write_text(dir + "/lm/config.json", config.dump());
+  const RunResult resumed = run_arbiter(command + " -i " + good + " --resume");
+  EXPECT_NE(resumed.exit_code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("the model's files were edited since the interrupted run"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("the model's configuration: "), std::string::npos) << resumed.out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/f.safetensors"));
+}
+
 // Under --on-error skip a bad row is left out of the file (a scored file gets an error line for it), and
 // the summary counts only the rows the file holds.
 TEST(FeaturesCheckpoint, SkippedRowsAreNotCountedAsWritten) {

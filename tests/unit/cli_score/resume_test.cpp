@@ -379,6 +379,27 @@ TEST(Resume, TheModelsOwnChatTemplateIsPartOfTheRecord) {
   EXPECT_EQ(read_text(dir + "/out.jsonl"), begun);
 }
 
+// So does its configuration: another rope_theta (or norm epsilon) changes every score with the same weights.
+TEST(Resume, TheModelsConfigurationIsPartOfTheRecord) {
+  const std::string dir = temp_dir("resume-own-config");
+  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
+                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  std::ofstream rows(dir + "/rows.jsonl");
+  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
+  rows.close();
+  const std::string score = "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  ASSERT_EQ(run_arbiter(score + " --limit 2").exit_code, 0);
+  const std::string begun = read_text(dir + "/out.jsonl");
+  nlohmann::json config = nlohmann::json::parse(read_text(dir + "/rm/config.json"));
+  config["rope_theta"] = 1000000.0;
+  write_text(dir + "/rm/config.json", config.dump());
+  const RunResult resumed = run_arbiter(score + " --resume");
+  EXPECT_NE(resumed.exit_code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("the model's configuration: "), std::string::npos) << resumed.out;
+  EXPECT_EQ(read_text(dir + "/out.jsonl"), begun);
+}
+
 // An option given in another spelling of the same value is the same setting: JSON with other whitespace or
 // key order. Another value is not.
 TEST(Resume, OneValueInAnotherSpellingIsTheSameSetting) {
@@ -413,13 +434,39 @@ TEST(Resume, TheModelsTokenizerIsPartOfTheRecord) {
   ASSERT_EQ(run_arbiter(score + " --limit 2").exit_code, 0);
   const std::string begun = read_text(dir + "/out.jsonl");
   const std::string tokenizer_path = dir + "/rm/tokenizer.json";
-  nlohmann::ordered_json tokenizer = nlohmann::ordered_json::parse(read_text(tokenizer_path));
+  const std::string original = read_text(tokenizer_path);
+  // Saved again with another layout (a blank after each comma and colon, a line after each brace, outside
+  // strings), it is the same tokenizer.
+  std::string relaid;
+  bool in_string = false, escaped = false;
+  for (const char c : original) {
+    relaid += c;
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == ',' || c == ':') {
+      relaid += ' ';
+    } else if (c == '{') {
+      relaid += "\n  ";
+    }
+  }
+  ASSERT_NE(relaid, original);
+  write_text(tokenizer_path, relaid);
+  const RunResult reindented = run_arbiter(score + " --resume --limit 3");
+  ASSERT_EQ(reindented.exit_code, 0) << reindented.out;
+  const std::string three = read_text(dir + "/out.jsonl");
+  // nlohmann::json, not ordered_json: ordered_map takes quadratic time over a 150k-token vocabulary.
+  nlohmann::json tokenizer = nlohmann::json::parse(original);
   tokenizer["normalizer"] = {{"type", "Lowercase"}};
   write_text(tokenizer_path, tokenizer.dump());
   const RunResult resumed = run_arbiter(score + " --resume");
   EXPECT_NE(resumed.exit_code, 0) << resumed.out;
   EXPECT_NE(resumed.out.find("the model's tokenizer: "), std::string::npos) << resumed.out;
-  EXPECT_EQ(read_text(dir + "/out.jsonl"), begun);
+  EXPECT_EQ(read_text(dir + "/out.jsonl"), three);
+  EXPECT_NE(three, begun);
   // A fresh run with the edited tokenizer reads the rows otherwise: the record was right to refuse.
   ASSERT_EQ(run_arbiter(score + "-lower").exit_code, 0);
   EXPECT_NE(read_jsonl(dir + "/out.jsonl-lower")[0]["score"], read_jsonl(dir + "/out.jsonl")[0]["score"]);
