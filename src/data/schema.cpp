@@ -20,13 +20,6 @@ const char* const kHelpSteer2Labels[] = {"helpfulness", "correctness", "coherenc
 
 bool has(const json& row, const char* field) { return row.is_object() && row.contains(field); }
 
-Result<std::string> string_field(const json& row, const std::string& field) {
-  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
-  const json& value = row.at(field);
-  if (!value.is_string()) return error("field '" + field + "' is " + value.type_name() + ", expected a string");
-  return value.get<std::string>();
-}
-
 Result<double> number_field(const json& row, const std::string& field) {
   if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
   const json& value = row.at(field);
@@ -427,13 +420,21 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
             return error("'chosen' and 'rejected' are message lists of different lengths (" + std::to_string(chosen.size()) +
                          " and " + (rejected.is_array() ? std::to_string(rejected.size()) : std::string("not a list")) +
                          "): they are not two answers to one conversation");
-          for (size_t t = 0; t + 1 < chosen.size(); ++t)
-            if (chosen[t] != rejected[t])
+          // Compared as read (a turn's content parts joined, as a string would be), each side's errors
+          // naming its own field.
+          json chosen_context = chosen, rejected_context = rejected;
+          chosen_context.erase(chosen_context.size() - 1);
+          rejected_context.erase(rejected_context.size() - 1);
+          ARB_ASSIGN(ex.prompt_turns, prompt_turns(json{{"chosen", chosen_context}}, "chosen", false));
+          ARB_ASSIGN(const std::vector<Turn> rejected_turns,
+                     prompt_turns(json{{"rejected", rejected_context}}, "rejected", false));
+          for (size_t t = 0; t < ex.prompt_turns.size(); ++t) {
+            const Turn& a = ex.prompt_turns[t];
+            const Turn& b = rejected_turns[t];
+            if (a.role != b.role || a.content != b.content || a.fields != b.fields)
               return error("'chosen' and 'rejected' differ at message " + std::to_string(t) +
                            ", before their last: they are not two answers to one conversation");
-          json context = chosen;
-          context.erase(context.size() - 1);
-          ARB_ASSIGN(ex.prompt_turns, prompt_turns(json{{"prompt", context}}, "prompt", false));
+          }
         } else if (row.at("chosen").is_string() && row.at("rejected").is_string()) {
           // HH-RLHF: two transcripts that share every turn but the assistant's last.
           std::vector<Turn> chosen = split_hh_transcript(row.at("chosen").get<std::string>());

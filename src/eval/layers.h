@@ -17,7 +17,7 @@ struct LayerRow {
   size_t group = 0;  // the file row it came from (a pairwise row gives one item per judged comparison)
   // Where it was read, for errors: "FILE:LINE", and the comparison or order of a pairwise or listwise
   // row ("FILE:LINE (comparisons[3])"); empty for rows made in code.
-  std::string where;
+  std::string where{};
   // A listwise judge's read, its labels reordered so that the response people rank best comes first:
   // score_values [1, 0, ..., 0] and human 1, so LAGER's score is that response's chance of being named.
   bool best_first = false;

@@ -60,6 +60,25 @@ Result<std::vector<data::Turn>> messages_at(const json& value, const std::string
   return turns;
 }
 
+// One response: a string, or (as in a dataset row) a list of messages whose last, the assistant's, is the
+// response, its content parts joined and its other fields (tool_calls) kept for the template.
+Status add_response_at(const json& value, const std::string& where, data::Example& ex) {
+  ex.response_fields.resize(ex.responses.size(), nlohmann::ordered_json::object());
+  if (value.is_array()) {
+    ARB_ASSIGN(std::vector<data::Turn> turns, messages_at(value, where));
+    if (turns.back().role != "assistant")
+      return error(where + ": the last message is the response, and its role is '" + turns.back().role +
+                   "', not 'assistant'");
+    ex.responses.push_back(std::move(turns.back().content));
+    ex.response_fields.push_back(std::move(turns.back().fields));
+    return Status::ok();
+  }
+  if (!value.is_string()) return error(where + " is " + value.type_name() + ", expected a string or a list of messages");
+  ex.responses.push_back(value.get<std::string>());
+  ex.response_fields.push_back(nlohmann::ordered_json::object());
+  return Status::ok();
+}
+
 // A conversation whose last message is the assistant's response: prompt turns + one response.
 Result<data::Example> conversation_example(const json& value, const std::string& where) {
   ARB_ASSIGN(std::vector<data::Turn> turns, messages_at(value, where));
@@ -218,8 +237,7 @@ Result<ScoreRequest> parse_score_request(const json& body) {
         }
         ex.responses.push_back(std::move(joined));
       } else {
-        ARB_ASSIGN(std::string response, string_at(pair.at("response"), where + ".response"));
-        ex.responses.push_back(std::move(response));
+        ARB_TRY(add_response_at(pair.at("response"), where + ".response", ex));
       }
       ex.raw = json::object();
       request.items.push_back(std::move(ex));
@@ -258,16 +276,14 @@ Result<JudgeRequest> parse_judge_request(const json& body) {
     ex.row_index = i;
     ARB_ASSIGN(ex.prompt_turns, prompt_at(item.at("prompt"), where + ".prompt"));
     if (one) {
-      ARB_ASSIGN(std::string response, string_at(item.at("response"), where + ".response"));
-      ex.responses.push_back(std::move(response));
+      ARB_TRY(add_response_at(item.at("response"), where + ".response", ex));
     } else {
       const json& list = item.at("responses");
       if (!list.is_array() || list.empty())
         return error(where + ".responses is " + (list.is_array() ? "empty" : list.type_name()) +
                      ", expected a list of response strings");
       for (size_t r = 0; r < list.size(); ++r) {
-        ARB_ASSIGN(std::string response, string_at(list[r], where + ".responses[" + std::to_string(r) + "]"));
-        ex.responses.push_back(std::move(response));
+        ARB_TRY(add_response_at(list[r], where + ".responses[" + std::to_string(r) + "]", ex));
       }
       ex.responses_listed = true;  // answered as a list, whatever its length
     }

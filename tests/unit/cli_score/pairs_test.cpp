@@ -237,6 +237,28 @@ TEST_F(Pairs, ErrorLinesAreRowsNotScored) {
   EXPECT_NE(r.out.find("1 not scored"), std::string::npos) << r.out;
 }
 
+// A dataset row the scoring run could not read (score --on-error skip wrote an error line for it) is not
+// scored either: pairs counts it and goes on; an unreadable row that was scored somehow is still an error.
+TEST_F(Pairs, RowsTheScoringRunCouldNotReadAreNotScored) {
+  const std::string data = *dir_ + "/unreadable.jsonl";
+  {
+    std::ofstream out(data);
+    out << R"({"id": "u0", "prompt": "Say hi.", "samples": ["Hi!", "Hello there."]})" "\n"
+        << R"({"id": "u1", "prompt": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}], "samples": ["A cat.", "A dog."]})" "\n"
+        << R"({"id": "u2", "prompt": "cut off)" "\n"
+        << R"({"id": "u3", "prompt": "Name a fruit.", "samples": ["Apple.", "Banana."]})" "\n";
+  }
+  auto scored = run_arbiter("score -q -m " + *dir_ + "/rm -i " + data + " -o " + data + ".scored --field response=samples --on-error skip");
+  ASSERT_EQ(scored.exit_code, 0) << scored.out;
+  auto r = run_arbiter("pairs -i " + data + ".scored --data " + data + " --field response=samples -o " + *dir_ + "/unreadable.pairs.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("2 pairs written"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 not scored"), std::string::npos) << r.out;
+  const auto written = read_jsonl(*dir_ + "/unreadable.pairs.jsonl");
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_EQ(written[1]["id"], "u3");
+}
+
 // Rows without ids are matched by index, which any dataset has: a dataset other than the one scored is
 // refused by the lines' row_digest rather than paired with another row's scores.
 TEST_F(Pairs, RowsWithoutIdsMustBeTheRowsScored) {

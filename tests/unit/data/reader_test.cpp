@@ -197,6 +197,35 @@ TEST(Reader, MessageListPairsMustShareAllButTheirLastMessage) {
   }
 }
 
+// The shared messages are compared as read: a turn given as text parts on one side and as the string on
+// the other is one turn; a part a text model cannot read is named in the side that holds it.
+TEST(Reader, MessageListPairsCompareTheirTurnsAsRead) {
+  auto pair = [](const std::string& chosen_user, const std::string& rejected_user) {
+    return R"({"chosen": [{"role": "user", "content": )" + chosen_user + R"(}, {"role": "assistant", "content": "Good"}], )"
+           R"("rejected": [{"role": "user", "content": )" + rejected_user + R"(}, {"role": "assistant", "content": "Bad"}]})"
+           "\n";
+  };
+  const std::string parts = R"([{"type": "text", "text": "Hi"}])";
+  const std::string image = R"([{"type": "text", "text": "Hi"}, {"type": "image_url", "image_url": {"url": "x"}}])";
+  const std::string path = write_file("message-parts-pairs.jsonl",
+                                      pair("\"Hi\"", parts) + pair(parts, image) + pair(image, parts));
+  auto reader = DatasetReader::open(path);
+  ASSERT_TRUE(reader) << reader.message();
+  Example ex;
+  auto got = reader->next(ex);
+  ASSERT_TRUE(got) << got.message();
+  ASSERT_EQ(ex.prompt_turns.size(), 1u);
+  EXPECT_EQ(ex.prompt_turns[0].content, "Hi");
+  got = reader->next(ex);
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.message().find("field 'rejected', message 0: content part 1 is of type 'image_url'"), std::string::npos)
+      << got.message();
+  got = reader->next(ex);
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.message().find("field 'chosen', message 0: content part 1 is of type 'image_url'"), std::string::npos)
+      << got.message();
+}
+
 // HelpSteer3's preference rows (NVIDIA's successor to HelpSteer2-Preference) read as the same schema:
 // the context's messages are the prompt, overall_preference is the preference strength.
 TEST(Reader, HelpSteer3PreferenceRows) {

@@ -131,6 +131,18 @@ TEST(ServeScore, ConversationsPairsAndTokenIds) {
   EXPECT_EQ(parse_score_request(json::parse(R"({"conversations": [[{"role": "user", "content": 7},
       {"role": "assistant", "content": "a"}]]})")).message(),
             "conversations[0][0]: content is number, expected a string, null or a list of text parts");
+  // A response given as messages, as a dataset row may give it: the last (the assistant's) is the response.
+  auto listed = parse_score_request(json::parse(R"({"pairs": [{"prompt": "Hello", "response": [{"role": "assistant",
+      "content": [{"type": "text", "text": "Hi there"}], "tool_calls": [{"function": {"name": "f"}}]}]}]})"));
+  ASSERT_TRUE(listed.is_ok()) << listed.message();
+  EXPECT_EQ(listed->items[0].responses[0], "Hi there");
+  EXPECT_EQ(data::fields_of_response(listed->items[0], 0)["tool_calls"][0]["function"]["name"], "f");
+  EXPECT_EQ(parse_score_request(json::parse(R"({"pairs": [{"prompt": "Hello", "response": [{"role": "user", "content": "x"}]}]})"))
+                .message(),
+            "pairs[0].response: the last message is the response, and its role is 'user', not 'assistant'");
+  auto judged = parse_judge_request(json::parse(R"({"items": [{"prompt": "q", "responses": ["a", [{"role": "assistant", "content": "b"}]]}]})"));
+  ASSERT_TRUE(judged.is_ok()) << judged.message();
+  EXPECT_EQ(judged->items[0].responses, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(parse_score_request(json::parse(R"({"input_ids": [[]]})")).message(), "input_ids[0] is an empty list of token ids");
   EXPECT_FALSE(parse_score_request(json::parse(R"({"pairs": [{"prompt": "q", "response": "a"}], "input_ids": [[1]]})")).is_ok());
 }
@@ -159,7 +171,7 @@ TEST(ServeJudge, ItemsWithSeveralResponses) {
       {R"({"items": [{"prompt": "q"}]})", "items[0] has no 'response' (or 'responses', a list for a pairwise judge)"},
       {R"({"items": [{"prompt": "q", "responses": []}]})", "items[0].responses is empty, expected a list of response strings"},
       {R"({"items": [{"prompt": "q", "responses": "a"}]})", "items[0].responses is string, expected a list of response strings"},
-      {R"({"items": [{"prompt": "q", "responses": ["a", 2]}]})", "items[0].responses[1] is number, expected a string"},
+      {R"({"items": [{"prompt": "q", "responses": ["a", 2]}]})", "items[0].responses[1] is number, expected a string or a list of messages"},
   };
   for (const auto& [body, message] : bad) EXPECT_EQ(parse_judge_request(json::parse(body)).message(), message) << body;
 }
