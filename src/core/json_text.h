@@ -15,8 +15,31 @@ namespace arbiter {
 // Far deeper than any dataset row, config or tokenizer file (conversations with content parts: about 6).
 inline constexpr int kMaxJsonDepth = 512;
 
+// Reads a JSON text's characters in order and tells which belong to a string literal (its quotes included,
+// escapes followed): what the scans below skip.
+class JsonStringTracker {
+ public:
+  bool holds(char c) {
+    if (in_string_) {
+      if (escaped_) escaped_ = false;
+      else if (c == '\\') escaped_ = true;
+      else if (c == '"') in_string_ = false;
+      return true;
+    }
+    in_string_ = c == '"';
+    return in_string_;
+  }
+
+ private:
+  bool in_string_ = false, escaped_ = false;
+};
+
 // Whether `text` opens more than `max_depth` arrays and objects inside one another (strings skipped).
 bool json_nested_deeper_than(std::string_view text, int max_depth);
+
+// The text without the white space between its tokens (strings kept whole): a document indented otherwise,
+// or saved again, reads the same. Linear, without parsing (tokenizer.json runs to tens of MB).
+std::string json_without_layout(std::string_view text);
 
 // The parsed document, or "malformed JSON: <the parser's message, with its byte position>" / "JSON nested
 // deeper than N levels".

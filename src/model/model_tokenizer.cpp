@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fnv1a.h"
+#include "core/json_text.h"
 #include "core/mapped_file.h"
 #include "io/gguf.h"
 #include "model/model_path.h"
@@ -112,28 +113,6 @@ void append_value(std::string& bytes, const GgufValue& value) {
         bytes += text;
       }
   }
-}
-
-// JSON text without the white space between its tokens (strings kept whole): a file indented otherwise, or
-// saved again, is the same content.
-std::string json_without_layout(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  bool in_string = false, escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      out += c;
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-      out += c;
-    } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-      out += c;
-    }
-  }
-  return out;
 }
 
 bool is_chat_template_key(const std::string& key) { return key.rfind("tokenizer.chat_template", 0) == 0; }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/json_text.h"
 #include "runtime/cpu/matmul.h"
 #include "../../support/cli_helpers.h"
 
@@ -354,17 +355,31 @@ TEST(BadRows, GgufMetadataIsHeldToTheFile) {
   EXPECT_NE(bos.out.find("tokenizer.ggml.bos_token_id is 99999, outside the 512 tokens"), std::string::npos) << bos.out;
 }
 
+// A reward model made here (Qwen2's shape, Qwen3's tokenizer and template) in DIR/rm and four rows in
+// DIR/rows.jsonl, to be scored into DIR/out.jsonl by `score`; a test begins the run, edits, and resumes.
+struct BegunRun {
+  std::string dir, score;
+};
+BegunRun begin_run(const std::string& name) {
+  const std::string dir = temp_dir(name);
+  const RunResult made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
+                                     "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
+  if (made.exit_code != 0) {
+    ADD_FAILURE() << made.out;
+    return {};
+  }
+  std::ofstream rows(dir + "/rows.jsonl");
+  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
+  return {dir, "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl"};
+}
+
 // The model's own chat template decides every sequence: edited in its tokenizer_config.json between a run
 // and its resume, the resume is refused as one with another --chat-template file is.
 TEST(Resume, TheModelsOwnChatTemplateIsPartOfTheRecord) {
-  const std::string dir = temp_dir("resume-own-template");
-  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
-                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
-  ASSERT_EQ(made.exit_code, 0) << made.out;
-  std::ofstream rows(dir + "/rows.jsonl");
-  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
-  rows.close();
-  const std::string score = "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  const BegunRun run = begin_run("resume-own-template");
+  ASSERT_FALSE(run.dir.empty());
+  const std::string& dir = run.dir;
+  const std::string& score = run.score;
   ASSERT_EQ(run_arbiter(score + " --limit 2").exit_code, 0);
   const std::string begun = read_text(dir + "/out.jsonl");
   const std::string config_path = dir + "/rm/tokenizer_config.json";
@@ -381,14 +396,10 @@ TEST(Resume, TheModelsOwnChatTemplateIsPartOfTheRecord) {
 
 // So does its configuration: another rope_theta (or norm epsilon) changes every score with the same weights.
 TEST(Resume, TheModelsConfigurationIsPartOfTheRecord) {
-  const std::string dir = temp_dir("resume-own-config");
-  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
-                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
-  ASSERT_EQ(made.exit_code, 0) << made.out;
-  std::ofstream rows(dir + "/rows.jsonl");
-  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
-  rows.close();
-  const std::string score = "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  const BegunRun run = begin_run("resume-own-config");
+  ASSERT_FALSE(run.dir.empty());
+  const std::string& dir = run.dir;
+  const std::string& score = run.score;
   ASSERT_EQ(run_arbiter(score + " --limit 2").exit_code, 0);
   const std::string begun = read_text(dir + "/out.jsonl");
   nlohmann::json config = nlohmann::json::parse(read_text(dir + "/rm/config.json"));
@@ -403,14 +414,10 @@ TEST(Resume, TheModelsConfigurationIsPartOfTheRecord) {
 // An option given in another spelling of the same value is the same setting: JSON with other whitespace or
 // key order. Another value is not.
 TEST(Resume, OneValueInAnotherSpellingIsTheSameSetting) {
-  const std::string dir = temp_dir("resume-spelling");
-  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
-                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
-  ASSERT_EQ(made.exit_code, 0) << made.out;
-  std::ofstream rows(dir + "/rows.jsonl");
-  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
-  rows.close();
-  const std::string score = "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  const BegunRun run = begin_run("resume-spelling");
+  ASSERT_FALSE(run.dir.empty());
+  const std::string& dir = run.dir;
+  const std::string& score = run.score;
   ASSERT_EQ(run_arbiter(score + " --limit 2 --chat-template-kwargs '{\"enable_thinking\": false, \"x\": 1}'").exit_code, 0);
   const RunResult same = run_arbiter(score + " --resume --chat-template-kwargs '{\"x\":1,\"enable_thinking\":false}'");
   EXPECT_EQ(same.exit_code, 0) << same.out;
@@ -423,14 +430,10 @@ TEST(Resume, OneValueInAnotherSpellingIsTheSameSetting) {
 // So do its tokenizer files: a normalizer edited in tokenizer.json (lowercasing) gives other token ids for
 // the same rows, with the same weights.
 TEST(Resume, TheModelsTokenizerIsPartOfTheRecord) {
-  const std::string dir = temp_dir("resume-own-tokenizer");
-  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
-                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
-  ASSERT_EQ(made.exit_code, 0) << made.out;
-  std::ofstream rows(dir + "/rows.jsonl");
-  for (int i = 0; i < 4; ++i) rows << nlohmann::json{{"prompt", "Question " + std::to_string(i)}, {"response", "Answer"}}.dump() << "\n";
-  rows.close();
-  const std::string score = "score -q -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl";
+  const BegunRun run = begin_run("resume-own-tokenizer");
+  ASSERT_FALSE(run.dir.empty());
+  const std::string& dir = run.dir;
+  const std::string& score = run.score;
   ASSERT_EQ(run_arbiter(score + " --limit 2").exit_code, 0);
   const std::string begun = read_text(dir + "/out.jsonl");
   const std::string tokenizer_path = dir + "/rm/tokenizer.json";
@@ -438,20 +441,12 @@ TEST(Resume, TheModelsTokenizerIsPartOfTheRecord) {
   // Saved again with another layout (a blank after each comma and colon, a line after each brace, outside
   // strings), it is the same tokenizer.
   std::string relaid;
-  bool in_string = false, escaped = false;
+  JsonStringTracker strings;
   for (const char c : original) {
     relaid += c;
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ',' || c == ':') {
-      relaid += ' ';
-    } else if (c == '{') {
-      relaid += "\n  ";
-    }
+    if (strings.holds(c)) continue;
+    if (c == ',' || c == ':') relaid += ' ';
+    else if (c == '{') relaid += "\n  ";
   }
   ASSERT_NE(relaid, original);
   write_text(tokenizer_path, relaid);
