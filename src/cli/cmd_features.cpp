@@ -9,8 +9,9 @@
 #include "cli/model_source.h"
 #include "cli/run_record.h"
 #include "core/log.h"
-#include "core/same_file.h"
+#include "data/json_rows.h"
 #include "model/fingerprint.h"
+#include "model/model_path.h"
 #include "score/features_job.h"
 #include "score/step_rewards.h"
 
@@ -71,7 +72,9 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   data.output = "";  // no per-row JSONL: the job writes the features file
   data.resume = false;  // the job resumes from its own checkpoint parts
   ARB_ASSIGN(RunOptions run, make_run_options(data, "features"));
-  if (same_file(out_path, data.input)) return error("--output " + out_path + " is the --input file: it would be overwritten while it is read");
+  if (model_reads_file(data.model_path, out_path))
+    return error("--output " + out_path + " is a file of the model " + data.model_path + ": writing it would replace the model");
+  if (data::reads_file(data.input, out_path)) return error("--output " + out_path + " is the --input file: it would be overwritten while it is read");
   std::error_code ec;
   const bool finished = args.data.resume && !std::filesystem::exists(FeaturesJob::parts_folder(out_path), ec) &&
                         std::filesystem::exists(out_path, ec);

@@ -9,6 +9,7 @@
 #include "cli/model_text.h"
 #include "core/log.h"
 #include "io/safetensors.h"
+#include "model/model_path.h"
 #include "runtime/backend.h"
 
 namespace arbiter::cli {
@@ -21,6 +22,8 @@ struct ForwardArgs {
 };
 
 Status run_forward(const ForwardArgs& args) {
+  if (model_reads_file(args.model_path, args.out))
+    return error("--out " + args.out + " is a file of the model " + args.model_path + ": writing it would replace the model");
   ARB_ASSIGN(auto model, load_model(args.model_path));
   const ModelConfig& c = model->config;
   SequenceInput seq;

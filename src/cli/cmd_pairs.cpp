@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "core/same_file.h"
 #include "core/log.h"
+#include "data/json_rows.h"
 #include "score/preference_pairs.h"
 
 namespace arbiter::cli {
@@ -21,8 +21,8 @@ Status run_pairs(PairsArgs& args) {
   PairsOptions& o = args.options;
   ARB_ASSIGN(o.reader.schema, data::parse_schema_name(args.schema));
   ARB_ASSIGN(o.reader.mapping, data::FieldMapping::parse(args.fields));
-  if (same_file(o.output_path, o.data_path) || same_file(o.output_path, o.scored_path))
-    return error("--output " + o.output_path + " is the file " + (same_file(o.output_path, o.data_path) ? "--data" : "--input") +
+  if (data::reads_file(o.data_path, o.output_path) || data::reads_file(o.scored_path, o.output_path))
+    return error("--output " + o.output_path + " is the file " + (data::reads_file(o.data_path, o.output_path) ? "--data" : "--input") +
                  " names: it would be overwritten while it is read");
   if (!(o.min_margin >= 0)) return error("--min-margin must be 0 or more");
   ARB_ASSIGN(PairsSummary s, build_preference_pairs(o));

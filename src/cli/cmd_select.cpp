@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "core/same_file.h"
+#include "data/json_rows.h"
 #include "score/select.h"
 
 namespace arbiter::cli {
@@ -24,7 +24,7 @@ const CommandRegistration kSelectRegistration({
       return [o, threshold]() -> Status {
         o->has_threshold = threshold->count() > 0;
         for (const std::string* read : {&o->scored_path, &o->data_path})
-          if (same_file(o->output_path, *read))
+          if (data::reads_file(*read, o->output_path))
             return error("--output " + o->output_path + " is the file " + (read == &o->data_path ? "--data" : "--input") +
                          " names: it would be overwritten while it is read");
         ARB_ASSIGN(SelectSummary s, select_rows(*o));

@@ -5,8 +5,9 @@
 #include "cli/device_option.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
-#include "core/same_file.h"
+#include "data/json_rows.h"
 #include "data/schema.h"
+#include "model/model_path.h"
 
 namespace arbiter::cli {
 
@@ -77,7 +78,9 @@ Result<RunOptions> make_run_options(const DatasetArgs& a, const std::string& pro
   o.limit = a.limit;
   if (!a.shard.empty()) ARB_TRY(parse_shard(a.shard, o.shard, o.shards));
   o.progress_label = progress_label;
-  if (same_file(a.input, a.output)) return error("--output " + a.output + " is the --input file: it would be overwritten while it is read");
+  if (model_reads_file(a.model_path, a.output))
+    return error("--output " + a.output + " is a file of the model " + a.model_path + ": writing it would replace the model");
+  if (data::reads_file(a.input, a.output)) return error("--output " + a.output + " is the --input file: it would be overwritten while it is read");
   return o;
 }
 

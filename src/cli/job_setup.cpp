@@ -30,7 +30,8 @@ std::vector<std::string> split_list(const std::string& text) {
 
 void add_reward_options(CLI::App& sub, RewardArgs& args) {
   sub.add_option("--attribute-weights", args.attribute_weights,
-                 "combine several outputs: 'nemotron' (0.30, 0.74, 0.46, 0.47, -0.33), name=w,... or w,w,...");
+                 "combine several outputs: 'nemotron' (0.30, 0.74, 0.46, 0.47, -0.33), name=w,... or w,w,...")
+      ->check([](const std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); });
   sub.add_option("--head", args.head_path, "a reward head from `arbiter train head` for a causal backbone");
   sub.add_option("--reward-token-id", args.reward_token_id,
                  "a causal LM that keeps its reward in one token's logit at the last position: that token "

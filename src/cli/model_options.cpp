@@ -1,5 +1,6 @@
 #include "cli/model_options.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace arbiter::cli {
@@ -34,6 +35,8 @@ Result<std::vector<int32_t>> parse_layer_list(const std::string& text, int64_t n
     const int64_t layer = l < 0 ? num_layers + 1 + l : l;
     if (layer < 0 || layer > num_layers)
       return error("--layers: layer " + std::to_string(l) + " is outside 0.." + std::to_string(num_layers));
+    // -1 and L are one layer: asked for twice, it is written once.
+    if (std::find(layers.begin(), layers.end(), int32_t(layer)) != layers.end()) continue;
     layers.push_back(int32_t(layer));
   }
   return layers;

@@ -13,7 +13,9 @@
 #include "core/log.h"
 #include "core/mapped_file.h"
 #include "core/version.h"
+#include "data/json_rows.h"
 #include "model/fingerprint.h"
+#include "model/model_path.h"
 #include "runtime/cpu/matmul.h"
 
 namespace arbiter::cli {
@@ -186,6 +188,11 @@ Status keep_run_record(RunOptions& run, nlohmann::ordered_json record) {
   // An output that is not a file (/dev/stdout, a pipe) has nothing to keep a record beside.
   std::error_code ec;
   if (run.output.empty() || (fs::exists(run.output, ec) && !fs::is_regular_file(run.output, ec))) return Status::ok();
+  // The record's name is the output's with .run.json: it must not be a file the run reads.
+  const std::string record_path = run_record_path(run.output);
+  if (data::reads_file(run.input, record_path) || model_reads_file(record.value("model", ""), record_path))
+    return error(record_path + ", where the run record of --output " + run.output + " is kept, is a file this run "
+                 "reads: name the output otherwise");
   ARB_ASSIGN(const bool to_write, check_run_record(run.output, run.resume, record));
   if (to_write) {
     run.on_output_opened = [output = run.output, record = std::move(record)]() { return write_run_record(output, record); };

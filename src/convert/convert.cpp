@@ -10,7 +10,7 @@
 #include <set>
 
 #include "convert/hf_metadata.h"
-#include "core/same_file.h"
+#include "model/model_path.h"
 #include "convert/hf_tensor_names.h"
 #include "convert/hf_vocab.h"
 #include "convert/job_writer.h"
@@ -102,10 +102,9 @@ Result<ConvertReport> convert_hf_to_gguf(const std::string& hf_dir, const Conver
   if (options.out_path.empty()) return error("no output path given");
   // The output replaces its path only once it is whole: named as one of the model's own files (its weights,
   // its tokenizer), it would succeed and leave the directory without them.
-  for (const fs::directory_entry& entry : fs::directory_iterator(hf_dir, ec))
-    if (same_file(options.out_path, entry.path().string()))
-      return error(options.out_path + ": is " + entry.path().string() + ", a file of the model being converted: the "
-                   "output would overwrite it; write the GGUF file elsewhere");
+  if (model_reads_file(hf_dir, options.out_path))
+    return error(options.out_path + ": is a file of the model being converted (" + hf_dir + "): the output would "
+                 "overwrite it; write the GGUF file elsewhere");
   ARB_ASSIGN(const OutputType type, parse_output_type(options.type));
   const std::string config_path = (fs::path(hf_dir) / "config.json").string();
   if (!fs::exists(config_path, ec)) return error(config_path + ": missing (a Hugging Face model directory has config.json)");

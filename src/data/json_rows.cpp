@@ -1,6 +1,7 @@
 #include "data/json_rows.h"
 
 #include "core/json_text.h"
+#include "core/same_file.h"
 
 #include <glob.h>
 
@@ -55,6 +56,15 @@ Result<nlohmann::json> parse_json(const std::string& text) { return parse_json_t
 Result<std::vector<std::string>> files_named_by(const std::string& path) {
   if (has_glob_characters(path) && !std::filesystem::exists(path)) return expand_pattern(path);
   return std::vector<std::string>{path};
+}
+
+bool reads_file(const std::string& input, const std::string& output) {
+  if (same_file(input, output)) return true;
+  const Result<std::vector<std::string>> files = files_named_by(input);
+  if (!files.is_ok()) return false;
+  for (const std::string& file : *files)
+    if (same_file(file, output)) return true;
+  return false;
 }
 
 std::string dump_json(const nlohmann::json& value) {

@@ -78,4 +78,8 @@ std::string dump_json(const nlohmann::json& value);
 // none does); any other path: itself.
 Result<std::vector<std::string>> files_named_by(const std::string& path);
 
+// Whether `output` is a file that `input` reads: the file itself (however either is spelled), or one of the
+// files its pattern matches ('data/part-*.jsonl'). An output that is would be overwritten while it is read.
+bool reads_file(const std::string& input, const std::string& output);
+
 }  // namespace arbiter::data

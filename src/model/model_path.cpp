@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "core/same_file.h"
 #include "io/gguf_split_name.h"
 
 namespace arbiter {
@@ -27,6 +28,23 @@ Result<std::optional<std::string>> gguf_model_in_directory(const std::string& di
   for (size_t i = 0; i < models.size() && i < 6; ++i) names += (i ? ", " : "") + fs::path(models[i]).filename().string();
   if (models.size() > 6) names += ", ...";
   return error(dir + ": holds " + std::to_string(models.size()) + " GGUF models (" + names + "): give one of them");
+}
+
+bool model_reads_file(const std::string& model_path, const std::string& output) {
+  namespace fs = std::filesystem;
+  if (model_path.empty() || output.empty()) return false;
+  if (same_file(model_path, output)) return true;
+  std::error_code ec;
+  if (fs::is_directory(model_path, ec)) {
+    for (const fs::directory_entry& entry : fs::directory_iterator(model_path, ec))
+      if (same_file(entry.path().string(), output)) return true;
+    return false;
+  }
+  // A split GGUF model: its other files, beside the one named.
+  if (const auto split = parse_gguf_split_name(model_path))
+    for (int64_t i = 0; i < split->count; ++i)
+      if (same_file(gguf_split_name(split->prefix, i, split->count), output)) return true;
+  return false;
 }
 
 }  // namespace arbiter

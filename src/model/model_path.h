@@ -14,4 +14,9 @@ namespace arbiter {
 // file); nullopt when it holds none; an error listing them when it holds several.
 Result<std::optional<std::string>> gguf_model_in_directory(const std::string& dir);
 
+// Whether `output` is a file the model at `model_path` is read from: the path itself (a GGUF file), a
+// file of its directory (weights, tokenizer, config), or one of the other files of a split GGUF. An
+// output that is would replace the model.
+bool model_reads_file(const std::string& model_path, const std::string& output);
+
 }  // namespace arbiter

@@ -45,6 +45,7 @@ Result<AttributeWeights> parse_attribute_weights(const std::string& spec, const 
   if (!named && parts.size() != labels.size())
     return error("--attribute-weights: " + std::to_string(parts.size()) + " weights for " + std::to_string(labels.size()) +
                  " outputs");
+  std::vector<bool> given(labels.size(), false);
   for (size_t i = 0; i < parts.size(); ++i) {
     std::string name, value = parts[i];
     size_t index = i;
@@ -56,7 +57,9 @@ Result<AttributeWeights> parse_attribute_weights(const std::string& spec, const 
       auto it = std::find(labels.begin(), labels.end(), name);
       if (it == labels.end()) return error("--attribute-weights: the model has no output named '" + name + "'");
       index = size_t(it - labels.begin());
+      if (given[index]) return error("--attribute-weights: '" + name + "' is weighed twice");
     }
+    given[index] = true;
     try {
       size_t used = 0;
       w.weights[index] = std::stod(value, &used);
@@ -64,6 +67,8 @@ Result<AttributeWeights> parse_attribute_weights(const std::string& spec, const 
     } catch (...) {
       return error("--attribute-weights: '" + value + "' is not a number");
     }
+    // A NaN or infinite weight makes every score null (or infinite): a number of no meaning.
+    if (!std::isfinite(w.weights[index])) return error("--attribute-weights: '" + value + "' is not a finite number");
   }
   return w;
 }
@@ -81,9 +86,14 @@ RewardJob::RewardJob(const Model& model, std::shared_ptr<ConversationFormatter> 
     const bool default_names = std::all_of(labels_.begin(), labels_.end(),
                                            [](const std::string& l) { return l.rfind("LABEL_", 0) == 0; });
     if (default_names) labels_.clear();
+    // Names an output shares with another (a malformed id2label) would merge them in the `attributes`
+    // object and in --attribute-weights: the outputs are numbered instead.
+    std::vector<std::string> sorted = labels_;
+    std::sort(sorted.begin(), sorted.end());
+    const bool repeated = std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
     // Unnamed five-output heads are HelpSteer2-style attribute heads.
     if (labels_.empty() && n == 5) labels_ = kHelpSteerAttributes;
-    if (int64_t(labels_.size()) != n) {
+    if (repeated || int64_t(labels_.size()) != n) {
       labels_.clear();
       for (int64_t i = 0; i < n; ++i) labels_.push_back(n == 1 ? "score" : "output_" + std::to_string(i));
     }
