@@ -94,6 +94,22 @@ Result<bool> use_cached(FetchResult& r, const std::string& expected) {
   if (r.sha256.empty()) {
     ARB_ASSIGN(r.sha256, sha256_file(r.cache_path));
     ARB_TRY(write_sidecar(r.cache_path, r.sha256));
+    return true;
+  }
+  // Written after its sidecar, the entry was changed since it was downloaded: through a hard link to it
+  // (pull --out places one), or by hand. Its hash says whether its bytes are still the ones downloaded.
+  const auto written = fs::last_write_time(r.cache_path, ec);
+  const auto hashed = fs::last_write_time(sha256_sidecar_path(r.cache_path), ec);
+  if (!ec && written > hashed) {
+    ARB_ASSIGN(const std::string actual, sha256_file(r.cache_path));
+    if (actual != r.sha256) {
+      log_warn(r.cache_path + " (cached " + r.url + ") was changed since it was downloaded (sha256 " + actual +
+               ", downloaded " + r.sha256 + "; a copy placed with --out is the same file, edited in place?); "
+               "downloading again");
+      remove_entry(r.cache_path);
+      return false;
+    }
+    ARB_TRY(write_sidecar(r.cache_path, actual));  // the same bytes, written again: hashed now
   }
   return true;
 }

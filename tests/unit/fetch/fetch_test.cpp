@@ -435,6 +435,32 @@ TEST_F(FetchTest, OutPathGetsTheWholeFile) {
   EXPECT_FALSE(fs::exists(options_.out_path + ".part"));
 }
 
+// --out places a hard link to the cache entry: a copy edited in place edits the entry. A later hit sees
+// the entry written after its hash and hashes it again: changed bytes are downloaded again, never served
+// with the downloaded file's sha256.
+TEST_F(FetchTest, AnEntryEditedThroughItsOutPathIsDownloadedAgain) {
+  const std::string url = server_.url("/files/stories260K.gguf");
+  options_.out_path = (cache_ / "mine" / "model.gguf").string();
+  auto first = fetch(url, options_);
+  ASSERT_TRUE(first.is_ok()) << first.message();
+  std::ofstream(options_.out_path, std::ios::app) << "my edit";
+  // Written after the hash, however coarse the filesystem's clock.
+  fs::last_write_time(options_.out_path, fs::last_write_time(sha256_sidecar_path(first->cache_path)) + std::chrono::seconds(2));
+  options_.out_path.clear();
+  auto second = fetch(url, options_);
+  ASSERT_TRUE(second.is_ok()) << second.message();
+  EXPECT_FALSE(second->cache_hit);
+  EXPECT_EQ(second->sha256, kStoriesSha256);
+  EXPECT_EQ(read_file(second->path), read_file(kStoriesPath));
+  EXPECT_EQ(server_.count("/files/stories260K.gguf"), 2);
+  // Written again with the same bytes (touched), it is hashed once more and used.
+  fs::last_write_time(second->path, fs::last_write_time(sha256_sidecar_path(second->path)) + std::chrono::seconds(2));
+  auto third = fetch(url, options_);
+  ASSERT_TRUE(third.is_ok()) << third.message();
+  EXPECT_TRUE(third->cache_hit);
+  EXPECT_EQ(server_.count("/files/stories260K.gguf"), 2);
+}
+
 TEST_F(FetchTest, HuggingFaceTokenGoesOnlyToTheEndpoint) {
   options_.hf_endpoint = server_.base();
   options_.hf_token = "hf_secret";
