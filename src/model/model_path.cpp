@@ -36,8 +36,18 @@ bool model_reads_file(const std::string& model_path, const std::string& output) 
   if (same_file(model_path, output)) return true;
   std::error_code ec;
   if (fs::is_directory(model_path, ec)) {
-    for (const fs::directory_entry& entry : fs::directory_iterator(model_path, ec))
-      if (same_file(entry.path().string(), output)) return true;
+    // The files a model folder is read from, not whatever else it holds (an output written there before,
+    // a GGUF file converted into it beside a Hugging Face model).
+    const bool hugging_face = fs::exists(fs::path(model_path) / "config.json", ec);
+    for (const fs::directory_entry& entry : fs::directory_iterator(model_path, ec)) {
+      const std::string name = entry.path().filename().string();
+      const bool read = hugging_face ? name == "config.json" || name.ends_with(".safetensors") ||
+                                           name.ends_with(".safetensors.index.json") || name.rfind("tokenizer", 0) == 0 ||
+                                           name == "chat_template.jinja" || name == "special_tokens_map.json" ||
+                                           name == "generation_config.json"
+                                     : name.ends_with(".gguf");
+      if (read && same_file(entry.path().string(), output)) return true;
+    }
     return false;
   }
   // A split GGUF model: its other files, beside the one named.

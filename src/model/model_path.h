@@ -15,8 +15,9 @@ namespace arbiter {
 Result<std::optional<std::string>> gguf_model_in_directory(const std::string& dir);
 
 // Whether `output` is a file the model at `model_path` is read from: the path itself (a GGUF file), a
-// file of its directory (weights, tokenizer, config), or one of the other files of a split GGUF. An
-// output that is would replace the model.
+// file of its directory that a model is read from (a Hugging Face folder's config, weights, tokenizer and
+// template files; a GGUF folder's .gguf files), or one of the other files of a split GGUF. An output that
+// is would replace the model; other files in the folder are not the model's.
 bool model_reads_file(const std::string& model_path, const std::string& output);
 
 }  // namespace arbiter

@@ -50,6 +50,10 @@ TEST_F(OutputGuards, TheModelsFilesAreNotOverwritten) {
   EXPECT_NE(score.out.find("is a file of the model"), std::string::npos) << score.out;
   EXPECT_EQ(read_text(weights), before);
   EXPECT_EQ(run_arbiter("info -m " + *dir_ + "/rm").exit_code, 0);
+  // Another file in the model's folder is not the model's: an output written there before is written again.
+  const std::string beside = "score -q -m " + *dir_ + "/rm -i " + *dir_ + "/data/part-0.jsonl -o " + *dir_ + "/rm/scores.jsonl";
+  ASSERT_EQ(run_arbiter(beside).exit_code, 0);
+  EXPECT_EQ(run_arbiter(beside).exit_code, 0);
 }
 
 // The run record is OUTPUT less .jsonl, plus .run.json: an input of that name is not replaced by it.

@@ -206,6 +206,9 @@ TEST(ConvertErrors, ConvertRefusesToOverwriteTheModelsFiles) {
   // A new file in the model's folder is fine.
   auto beside = convert_to(dir, dir + "/model.gguf", "q8_0");
   EXPECT_TRUE(beside.is_ok()) << beside.message();
+  // Written there before, it is not the Hugging Face model's file: converted again, it is replaced.
+  auto again = convert_to(dir, dir + "/model.gguf", "q8_0");
+  EXPECT_TRUE(again.is_ok()) << again.message();
 }
 
 TEST(ConvertErrors, QuantizeOfAMissingFile) {
