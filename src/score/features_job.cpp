@@ -271,8 +271,8 @@ Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::ve
 
 namespace {
 
-// Each feature row of `done` names a row of the input, by index, with the id it had there (a step row's
-// id is the row's id, then "/step..."): a file extracted from another dataset, or from a longer one, is
+// Each feature row of `done` names a row of the input, by index, with the id it had there
+// (id_belongs_to): a file extracted from another dataset, or from a longer one, is
 // named at its first row that does not match.
 Status check_finished_rows(const std::string& path, const train::FeatureSet& done, const RunOptions& run) {
   if (done.row_index.empty() || done.ids.size() != done.row_index.size()) return Status::ok();
@@ -292,7 +292,7 @@ Status check_finished_rows(const std::string& path, const train::FeatureSet& don
     }
     while (at < done.row_index.size() && done.row_index[at] == int32_t(example.row_index)) {
       const std::string& id = done.ids[at];
-      if (id != example.id && id.rfind(example.id + "/", 0) != 0)
+      if (!id_belongs_to(id, example.id))
         return error(path + " is finished, but from other rows: its feature row " + std::to_string(at) +
                      " is row " + std::to_string(example.row_index) + " with id '" + id + "', where " + run.input +
                      " has id '" + example.id + "' there; write another file, or remove it to extract again");
