@@ -99,6 +99,13 @@ Result<FormatterOptions> make_formatter_options(const DatasetArgs& a) {
 }
 
 void print_run_summary(const RunSummary& s, const std::string& output) {
+  if (s.rows_truncated > 0) {
+    std::string cut = std::to_string(s.rows_truncated) + " rows were longer than the length limit (--max-length) and cut";
+    if (s.rows_response_end_cut > 0)
+      cut += "; in " + std::to_string(s.rows_response_end_cut) +
+             " of them a response's own end went, so their scores were read before the response ends";
+    log_warn(cut + (output.ends_with(".safetensors") ? "" : " (truncated_tokens in their lines)"));
+  }
   // --quiet is errors only: the summary then speaks only of rows that failed.
   if (log_level() < LogLevel::kInfo && s.rows_failed == 0) return;
   // Shared prefixes computed once make the computed count the smaller one; both are worth knowing.

@@ -18,6 +18,10 @@ struct SequenceInput {
   std::vector<int32_t> tokens;
   // Positions (0-based, ascending) whose residual-stream rows are read. Empty means the last token.
   std::vector<int32_t> read_positions;
+  // What --max-length truncation cut from the formatted row before it came here: reported in the row's
+  // output line, never read by a backend.
+  int64_t tokens_cut = 0;
+  bool response_end_cut = false;  // the response's own last tokens among them
 };
 
 enum class LogitsMode { kNone, kFull, kSelected };

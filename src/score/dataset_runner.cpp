@@ -44,6 +44,22 @@ std::string row_place(const RunOptions& options, const data::Example& example) {
   return place + " (row " + example.id + ")";
 }
 
+// A row that truncation cut says so in its line: how many tokens went, and whether a response lost its end.
+void note_truncation(const std::vector<SequenceInput>& sequences, nlohmann::json& line, RunSummary& summary) {
+  int64_t tokens_cut = 0;
+  bool response_end_cut = false;
+  for (const SequenceInput& sequence : sequences) {
+    tokens_cut += sequence.tokens_cut;
+    response_end_cut = response_end_cut || sequence.response_end_cut;
+  }
+  if (tokens_cut == 0) return;
+  ++summary.rows_truncated;
+  summary.rows_response_end_cut += response_end_cut ? 1 : 0;
+  if (!line.is_object()) return;
+  line["truncated_tokens"] = tokens_cut;
+  if (response_end_cut) line["response_end_cut"] = true;
+}
+
 Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::vector<PendingRow>& chunk,
                  data::JsonlWriter* writer, RunSummary& summary, Progress& progress) {
   // Flatten the chunk's sequences, plan batches by token budget, run them.
@@ -95,6 +111,7 @@ Status run_chunk(Backend& backend, RowJob& job, const RunOptions& options, std::
         // A row known only by its index gets its fingerprint, so that a resumed run can tell the rows apart
         // from another dataset's rows of the same index.
         if (writer != nullptr && !row.example.id_from_row && line.is_object()) line["row_digest"] = data::row_digest(row.example);
+        note_truncation(row.sequences, line, summary);
       }
     }
     if (!row.failure.empty()) {

@@ -65,6 +65,9 @@ struct RunOptions {
 struct RunSummary {
   int64_t rows_written = 0, rows_skipped_done = 0, rows_failed = 0, tokens = 0;
   int64_t computed_tokens = 0;  // tokens the forward passes computed: shared prefixes once
+  // Rows written whose sequences --max-length truncation cut, and of them those where a response's own end
+  // went (the model then read a reward where the response does not end).
+  int64_t rows_truncated = 0, rows_response_end_cut = 0;
   double seconds = 0;
 };
 

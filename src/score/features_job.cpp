@@ -160,7 +160,7 @@ Result<std::vector<SequenceInput>> FeaturesJob::prepare(const data::Example& exa
     for (size_t r = 0; r < example.responses.size(); ++r) {
       ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, example.responses[r],
                                                                        data::fields_of_response(example, r)));
-      sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
+      sequences.push_back(sequence_of(std::move(formatted)));
     }
   }
   if (set_.responses == 0) set_.responses = int64_t(sequences.size());

@@ -106,6 +106,7 @@ Result<FormattedSequence> ConversationFormatter::fit(std::vector<int32_t> prefix
   if (truncation_ == Truncation::kError)
     return error("sequence of " + std::to_string(total) + " tokens exceeds the maximum length " + std::to_string(max_length_));
   if (truncation_ == Truncation::kRight) {
+    out.response_end_cut = !rest.empty();
     out.tokens = std::move(prefix);
     out.tokens.insert(out.tokens.end(), rest.begin(), rest.end());
     out.tokens.resize(size_t(max_length_));
@@ -121,9 +122,19 @@ Result<FormattedSequence> ConversationFormatter::fit(std::vector<int32_t> prefix
   prefix.erase(prefix.begin() + long(keep_front), prefix.begin() + long(keep_front + size_t(from_prompt)));
   out.tokens = std::move(prefix);
   out.tokens.insert(out.tokens.end(), rest.begin(), rest.end());
-  if (int64_t(out.tokens.size()) > max_length_) out.tokens.resize(size_t(max_length_));
+  if (int64_t(out.tokens.size()) > max_length_) {
+    out.tokens.resize(size_t(max_length_));
+    out.response_end_cut = true;
+  }
   out.dropped_tokens = excess;
   return out;
+}
+
+SequenceInput sequence_of(FormattedSequence formatted) {
+  SequenceInput sequence{std::move(formatted.tokens), {}};
+  sequence.tokens_cut = formatted.dropped_tokens;
+  sequence.response_end_cut = formatted.response_end_cut;
+  return sequence;
 }
 
 // OpenRLHF's reward data: trailing newlines dropped, then " " + EOS unless the text already ends with it.
@@ -163,10 +174,15 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
   ARB_ASSIGN(std::string prefix_text, chat_template_->render(to_messages(prompt), true));
   ARB_ASSIGN(std::vector<int32_t> prefix, encode_rendered(prefix_text));
   if (prefix.size() > full.size() || !std::equal(prefix.begin(), prefix.end(), full.begin())) {
-    // The template does not render the prompt as a prefix of the conversation: cut from the left as a whole.
-    const int64_t keep = std::min<int64_t>(int64_t(full.size()), max_length_);
-    std::vector<int32_t> head;
-    ARB_ASSIGN(FormattedSequence fitted, fit(std::move(head), std::vector<int32_t>(full.end() - keep, full.end())));
+    // The template does not render the prompt as a prefix of the conversation, so prompt and response
+    // cannot be told apart: the whole is the response, cut as the policy says (prompt-left from its start).
+    if (truncation_ != Truncation::kPromptLeft) {
+      ARB_ASSIGN(FormattedSequence fitted, fit({}, std::move(full)));
+      return keep_eos_last(std::move(fitted));
+    }
+    FormattedSequence fitted;
+    fitted.dropped_tokens = int64_t(full.size()) - max_length_;
+    fitted.tokens.assign(full.end() - max_length_, full.end());
     return keep_eos_last(std::move(fitted));
   }
   std::vector<int32_t> rest(full.begin() + long(prefix.size()), full.end());

@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "data/example.h"
 #include "model/model.h"
+#include "runtime/backend.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 
@@ -39,7 +40,13 @@ Result<nlohmann::ordered_json> parse_template_kwargs(const std::string& text);
 struct FormattedSequence {
   std::vector<int32_t> tokens;
   int64_t dropped_tokens = 0;  // how many tokens truncation removed
+  // Truncation removed the end of the response itself (a response longer than the limit on its own, or
+  // --truncation right): what the model read at the end is not where the response ends.
+  bool response_end_cut = false;
 };
+
+// The sequence a backend runs, with what truncation cut from it (reported per row).
+SequenceInput sequence_of(FormattedSequence formatted);
 
 class ConversationFormatter {
  public:

@@ -215,12 +215,12 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
       const std::vector<data::Turn> before(example.prompt_turns.begin(), example.prompt_turns.begin() + long(turn));
       const data::Turn& scored = example.prompt_turns[turn];
       ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(before, scored.content, scored.fields));
-      sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
+      sequences.push_back(sequence_of(std::move(formatted)));
     }
     for (size_t r = 0; r < example.responses.size(); ++r) {
       ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, example.responses[r],
                                                                        data::fields_of_response(example, r)));
-      sequences.push_back(SequenceInput{std::move(formatted.tokens), {}});
+      sequences.push_back(sequence_of(std::move(formatted)));
     }
   }
   for (SequenceInput& sequence : sequences) ARB_TRY(mark_reads(sequence));

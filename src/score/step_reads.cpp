@@ -24,6 +24,8 @@ namespace {
 struct Formatted {
   std::vector<int32_t> tokens;
   size_t response_begin = 0, response_end = 0;  // the response's tokens: [begin, end)
+  int64_t tokens_cut = 0;                       // FormattedSequence's truncation report
+  bool response_end_cut = false;
 };
 
 // The conversation with `response` as the assistant's turn, and where the response lies in it: the same
@@ -54,6 +56,8 @@ Result<Formatted> format_response(const ConversationFormatter& formatter, const 
   Formatted out;
   out.response_begin = prefix;
   out.response_end = a.size() - suffix;
+  out.tokens_cut = full.dropped_tokens;
+  out.response_end_cut = full.response_end_cut;
   out.tokens = std::move(full.tokens);
   return out;
 }
@@ -126,6 +130,8 @@ Result<std::vector<SequenceInput>> prepare_step_sequences(const data::Example& e
   auto add = [&](const std::string& response, size_t expected_steps) -> Status {
     ARB_ASSIGN(Formatted formatted, format_response(*formatter, example.prompt_turns, response));
     SequenceInput sequence{std::move(formatted.tokens), {}};
+    sequence.tokens_cut = formatted.tokens_cut;
+    sequence.response_end_cut = formatted.response_end_cut;
     ARB_TRY(mark_step_reads(sequence, layout, expected_steps, formatted.response_begin, formatted.response_end));
     sequences.push_back(std::move(sequence));
     return Status::ok();
