@@ -32,6 +32,8 @@ const nlohmann::json* field_at(const nlohmann::json& row, const std::string& pat
 
 const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string& path) {
   const nlohmann::json* node = field_at(row, path);
+  // A one-element list is its value (a one-output head's scores as a list), as the eval commands read it.
+  if (node != nullptr && node->is_array() && node->size() == 1) node = &node->at(0);
   return node != nullptr && node->is_number() ? node : nullptr;
 }
 
@@ -64,8 +66,10 @@ Result<SelectSummary> select_rows(const SelectOptions& o) {
     if (!scored[i].is_object()) return error(where + ": a scored line must be a JSON object, not " + scored[i].type_name());
     const nlohmann::json* v = numeric_field(scored[i], o.field);
     if (v == nullptr) {
-      // An error line, or a row the run could not score that way: no score to rank by.
-      if (!data::is_error_line(scored[i]) && field_at(scored[i], o.field) != nullptr)
+      // An error line, a row the run could not score that way, or a null (what `score` writes for a score
+      // that is not finite): no score to rank by.
+      const nlohmann::json* present = field_at(scored[i], o.field);
+      if (!data::is_error_line(scored[i]) && present != nullptr && !present->is_null())
         return error(where + ": field '" + o.field + "' is not a number");
       ++summary.without_score;
       continue;

@@ -30,7 +30,7 @@ struct SelectSummary {
 Result<SelectSummary> select_rows(const SelectOptions& options);
 
 // The number at a dotted path ("lager", "attributes.helpfulness") of a scored line or response;
-// nullptr when absent or not a number.
+// nullptr when absent or not a number. A one-element list ([2.5]) is its element.
 const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string& path);
 
 }  // namespace arbiter

@@ -222,6 +222,24 @@ TEST_F(Pairs, SelectRefusesWhatItCannotRank) {
   EXPECT_NE(none.out.find("kept 0 of 4 rows (none reached the cutoff;"), std::string::npos) << none.out;
 }
 
+// A null score (what `score` writes for one that is not finite) is a row without a score; a one-element
+// list is its element, as the eval commands read it.
+TEST_F(Pairs, SelectReadsNullAsNoScoreAndAOneElementListAsItsValue) {
+  std::ofstream(*dir_ + "/mixed.jsonl") << R"({"id": "a", "score": 1.5})" "\n" R"({"id": "b", "score": null})" "\n"
+                                        << R"({"id": "c", "score": [2.5]})" "\n" R"({"id": "d", "score": [0.5, 1]})" "\n";
+  const RunResult pair_list = run_arbiter("select -i " + *dir_ + "/mixed.jsonl --by score --top 1 -o " + *dir_ + "/m.jsonl");
+  EXPECT_NE(pair_list.exit_code, 0);
+  EXPECT_NE(pair_list.out.find("mixed.jsonl:4: field 'score' is not a number"), std::string::npos) << pair_list.out;
+  std::ofstream(*dir_ + "/mixed.jsonl") << R"({"id": "a", "score": 1.5})" "\n" R"({"id": "b", "score": null})" "\n"
+                                        << R"({"id": "c", "score": [2.5]})" "\n";
+  const RunResult r = run_arbiter("select -i " + *dir_ + "/mixed.jsonl --by score --top 1 -o " + *dir_ + "/m.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("kept 1 of 3 rows"), std::string::npos) << r.out;
+  const auto kept = read_jsonl(*dir_ + "/m.jsonl");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0]["id"], "c");
+}
+
 TEST_F(Pairs, ErrorLinesAreRowsNotScored) {
   // s0 failed in the scoring run: an error line in its place.
   {
