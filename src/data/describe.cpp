@@ -46,6 +46,7 @@ Result<ordered_json> describe_dataset(const std::string& path) {
   ordered_json out;
   out["path"] = path;
   out["format"] = reader.format() == FileFormat::kParquet ? "parquet"
+                  : reader.one_object()                       ? "json object (one row)"
                   : reader.format() == FileFormat::kJsonArray ? "json array"
                                                               : "jsonl";
   JsonRow row;

@@ -1,6 +1,7 @@
 #include "data/json_rows.h"
 
 #include "core/json_text.h"
+#include "core/log.h"
 #include "core/same_file.h"
 
 #include <glob.h>
@@ -139,8 +140,17 @@ Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat fo
   auto parsed = parse_json(text);
   if (!parsed) return parsed.status().with_context(path);
   reader.document_ = std::move(parsed).value();
-  // A document that is one object is a one-row dataset.
-  if (reader.document_.is_object()) reader.document_ = nlohmann::json::array({std::move(reader.document_)});
+  // A document that is one object is a one-row dataset. One that wraps the rows ({"data": [{...}, ...]})
+  // is a format of its own that no reader here takes: said once, since every row field would seem missing.
+  if (reader.document_.is_object()) {
+    for (const auto& [key, value] : reader.document_.items())
+      if (value.is_array() && !value.empty() && value.front().is_object() && value.size() > 1)
+        log_warn(path + ": the document is one object, read as one row; its field '" + key + "' holds " +
+                 std::to_string(value.size()) + " objects (rows wrapped in an object are not read as rows: write "
+                 "them as a JSON array or JSONL)");
+    reader.document_ = nlohmann::json::array({std::move(reader.document_)});
+    reader.one_object_ = true;
+  }
   if (!reader.document_.is_array()) return error(path + ": JSON document is neither an array nor an object");
   return reader;
 }

@@ -39,6 +39,8 @@ class JsonRowReader {
   Result<bool> next(JsonRow& row);
 
   FileFormat format() const { return format_; }
+  // A JSON document that is one object (read as a one-row dataset), not an array.
+  bool one_object() const { return part_ ? part_->one_object() : one_object_; }
   // The number of rows when the file says it without being read (Parquet's footer), else -1.
   int64_t known_row_count() const;
   // A Parquet file's footer (null for the JSON formats).
@@ -61,6 +63,7 @@ class JsonRowReader {
   std::optional<std::string> pending_line_;  // first line read while sniffing the format
   size_t pending_line_number_ = 0;
   nlohmann::json document_;
+  bool one_object_ = false;
   size_t next_row_ = 0;
 };
 

@@ -239,6 +239,23 @@ TEST(ParquetFiles, DescribedWithItsColumns) {
   EXPECT_FALSE(jsonl->contains("columns"));
 }
 
+// A JSON document that is one object is one row, and described as such, not as an array.
+TEST(JsonDocuments, OneObjectIsDescribedAsOneRow) {
+  const std::string text = R"({"prompt": "p", "response": "r"})";
+  const std::string path = write_bytes("one-object.json", std::vector<uint8_t>(text.begin(), text.end()));
+  auto described = describe_dataset(path);
+  ASSERT_TRUE(described) << described.message();
+  EXPECT_EQ((*described)["format"], "json object (one row)");
+  EXPECT_EQ((*described)["rows"], 1);
+  const std::string array_text = "[" + text + ", " + text + "]";
+  const std::string array_path =
+      write_bytes("two-objects.json", std::vector<uint8_t>(array_text.begin(), array_text.end()));
+  auto array = describe_dataset(array_path);
+  ASSERT_TRUE(array) << array.message();
+  EXPECT_EQ((*array)["format"], "json array");
+  EXPECT_EQ((*array)["rows"], 2);
+}
+
 // A file cut anywhere has lost its footer: the error says so and names the file.
 TEST(ParquetDamage, TruncatedFilesAreRefusedByName) {
   const std::vector<uint8_t> whole = read_bytes(kDir + "rewardbench2_zstd.parquet");
