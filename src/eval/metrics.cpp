@@ -21,25 +21,35 @@ Status check_inputs(std::span<const double> x, std::span<const double> y) {
   return Status::ok();
 }
 
+// What to divide `values` by: Pearson's r does not change with the scale, and sums of squares of values
+// near 1 neither overflow (scores of 1e160) nor underflow (1e-170). Values of ordinary size are left as
+// they are, so that their r is not rounded once more (a perfect correlation stays exactly 1).
+double magnitude(std::span<const double> values) {
+  double largest = 0.0;
+  for (double v : values) largest = std::max(largest, std::fabs(v));
+  return largest > 1e100 || (largest > 0.0 && largest < 1e-100) ? largest : 1.0;
+}
+
 double pearson_unchecked(std::span<const double> x, std::span<const double> y) {
   const size_t n = x.size();
+  const double scale_x = magnitude(x), scale_y = magnitude(y);
   double mean_x = 0.0, mean_y = 0.0;
   for (size_t i = 0; i < n; ++i) {
-    mean_x += x[i];
-    mean_y += y[i];
+    mean_x += x[i] / scale_x;
+    mean_y += y[i] / scale_y;
   }
   mean_x /= double(n);
   mean_y /= double(n);
   // Centred two-pass sums: the one-pass formula loses digits when the mean is large next to the spread.
   double sxy = 0.0, sxx = 0.0, syy = 0.0;
   for (size_t i = 0; i < n; ++i) {
-    const double dx = x[i] - mean_x, dy = y[i] - mean_y;
+    const double dx = x[i] / scale_x - mean_x, dy = y[i] / scale_y - mean_y;
     sxy += dx * dy;
     sxx += dx * dx;
     syy += dy * dy;
   }
   if (sxx == 0.0 || syy == 0.0) return std::nan("");
-  const double r = sxy / std::sqrt(sxx * syy);
+  const double r = sxy / (std::sqrt(sxx) * std::sqrt(syy));
   return std::clamp(r, -1.0, 1.0);
 }
 

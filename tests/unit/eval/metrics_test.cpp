@@ -89,6 +89,19 @@ TEST(Pearson, SmallVectorByHand) {
   EXPECT_NEAR(*r, 6.0 / std::sqrt(60.0), 1e-15);
 }
 
+// Pearson's r does not depend on the scale: the same vectors times 1e200 or 1e-200 (whose squares overflow
+// or underflow a double) give the same r.
+TEST(Pearson, HugeAndTinyValuesGiveTheSameR) {
+  const std::vector<double> x = {1, 2, 3, 4, 5}, y = {2, 4, 5, 4, 5};
+  for (double scale : {1e200, 1e-200, -1e160}) {
+    std::vector<double> scaled = x;
+    for (double& v : scaled) v *= scale;
+    auto r = pearson(scaled, y);
+    ASSERT_TRUE(r) << scale;
+    EXPECT_NEAR(*r, (scale > 0 ? 1 : -1) * 6.0 / std::sqrt(60.0), 1e-14) << scale;
+  }
+}
+
 TEST(PairwiseAccuracy, PredTiesCountAsWrong) {
   // Pairs with distinct human labels: (0,1) (0,2) (0,3) (1,2) (1,3); pred ties on (1,2) -> 4 of 5.
   const std::vector<double> pred = {1, 2, 2, 3}, human = {1, 2, 3, 3};
