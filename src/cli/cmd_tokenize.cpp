@@ -15,7 +15,7 @@ namespace {
 
 struct TokenizeArgs {
   std::string model_path, text, text_file, decode;
-  bool special = false, json = false, skip_special = false;
+  bool special = false, parse_special = false, json = false, skip_special = false;
 };
 
 Status run_tokenize(const TokenizeArgs& args) {
@@ -31,8 +31,9 @@ Status run_tokenize(const TokenizeArgs& args) {
   if (!args.text_file.empty()) {
     ARB_ASSIGN(text, read_file(args.text_file));
   }
-  // --special: add BOS/EOS as the post-processor does and read special-token strings as specials.
-  ARB_ASSIGN(std::vector<int32_t> ids, tokenizer->encode(text, args.special, args.special));
+  // --special: add BOS/EOS as the post-processor does and read special-token strings as specials;
+  // --parse-special: the second alone (a rendered chat template, which holds its BOS as text).
+  ARB_ASSIGN(std::vector<int32_t> ids, tokenizer->encode(text, args.special, args.special || args.parse_special));
   if (args.json) {
     nlohmann::json pieces = nlohmann::json::array();
     for (int32_t id : ids) pieces.push_back(tokenizer->id_to_token(id));
@@ -56,6 +57,9 @@ const CommandRegistration kTokenizeRegistration({
       text->excludes(file)->excludes(decode);
       file->excludes(decode);
       sub.add_flag("--special", args->special, "add BOS/EOS and parse special-token strings");
+      sub.add_flag("--parse-special", args->parse_special,
+                   "parse special-token strings without adding BOS/EOS (transformers' add_special_tokens=False)")
+          ->excludes(decode);
       sub.add_flag("--skip-special", args->skip_special, "with --decode: leave special tokens out");
       sub.add_flag("--json", args->json, "print JSON (ids, token strings)");
       return [args, text, file, decode]() -> Status {
