@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "cli/command.h"
 #include "cli/model_source.h"
@@ -60,6 +61,19 @@ Status run_gemm_bench(const BenchArgs& args) {
   return Status::ok();
 }
 
+// The whole batch is one forward pass: its activations (the residual stream, attention's q/k/v, the MLP's
+// gate and up rows, in f32) must fit in this machine's memory, or the pass would swap or be killed.
+Status check_host_memory(const ModelConfig& c, int64_t tokens) {
+  const double per_token = 4.0 * double(6 * c.hidden_size + c.q_dim() + 2 * c.kv_dim() + 3 * c.intermediate_size);
+  const double needed = per_token * double(tokens);
+  const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  if (physical > 0 && needed > physical)
+    return error("--batch x --tokens = " + std::to_string(tokens) + " tokens in one pass need about " +
+                 std::to_string(int64_t(needed / double(1 << 30))) + " GiB of activations, more than this machine's " +
+                 std::to_string(int64_t(physical / double(1 << 30))) + " GiB");
+  return Status::ok();
+}
+
 // The model and its backend: a file, random weights on the host, or (cuda) random weights on the device.
 Status make_bench_backend(const BenchArgs& args, std::unique_ptr<Backend>& backend, std::string& label) {
   ARB_ASSIGN(const DeviceChoice requested, parse_device(args.device));
@@ -101,6 +115,7 @@ Status run_bench(const BenchArgs& args) {
   ARB_TRY(make_bench_backend(args, backend, label));
   const Model& model = backend->model();
   const ModelConfig& c = model.config;
+  if (backend->name().rfind("cuda", 0) != 0) ARB_TRY(check_host_memory(c, int64_t(args.tokens) * args.batch));
   // Every repeat computes the batch as the first did: keys and values kept from one pass for the next
   // would turn the later ones into lookups.
   set_prefix_cache_bytes(0);
@@ -187,7 +202,7 @@ const CommandRegistration kBenchRegistration({
                      "tokens every sequence of the batch starts with (the CPU computes them once; rates count every "
                      "token)")
           ->default_val(0);
-      sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1);
+      sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1)->check(CLI::NonNegativeNumber);
       sub.add_option("--seed", args->seed, "random weights seed")->default_val(42);
       add_device_option(sub, args->device);
       sub.add_option("--head", args->head, "random model head: lm (causal LM) or classifier (one-label reward head)")

@@ -1,6 +1,7 @@
 // arbiter create-model: a random-weight model at a named shape, written as a Hugging Face directory,
 // optionally with a real tokenizer and chat template copied in. For tests, demos and benchmarks: its
 // outputs mean nothing, but every stage of a pipeline runs on it exactly as on a trained model.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -20,17 +21,24 @@ namespace fs = std::filesystem;
 struct CreateModelArgs {
   std::string shape = "tiny", arch = "llama", head = "causal", labels, tokenizer_dir, out, type = "f32";
   int64_t vocab = 0;
+  bool vocab_given = false;
   uint64_t seed = 42;
   float weight_std = 0.2f;
 };
 
 Status run_create_model(const CreateModelArgs& args) {
-  int64_t vocab = args.vocab > 0 ? args.vocab : 512;
+  if (args.vocab_given && args.vocab <= 0) return error("--vocab must be a positive number of tokens, not " + std::to_string(args.vocab));
+  int64_t vocab = args.vocab_given ? args.vocab : 512;
   std::shared_ptr<Tokenizer> tokenizer;
   if (!args.tokenizer_dir.empty()) {
     ARB_ASSIGN(tokenizer, load_tokenizer_at(args.tokenizer_dir));
-    if (args.vocab <= 0) vocab = tokenizer->vocab_size();
+    if (!args.vocab_given) vocab = tokenizer->vocab_size();
+    // The tokenizer's ids index the embeddings: a smaller table would fail at the first text that uses them.
+    if (vocab < tokenizer->vocab_size())
+      return error("--vocab " + std::to_string(vocab) + " is smaller than the tokenizer's " +
+                   std::to_string(tokenizer->vocab_size()) + " tokens (" + args.tokenizer_dir + ")");
   }
+  if (!args.labels.empty() && args.head != "seqcls") return error("--labels names a seqcls head's outputs: give --head seqcls");
   ARB_ASSIGN(ModelConfig config, shape_preset(args.shape, vocab));
   if (args.arch == "llama") config.arch = Architecture::kLlama;
   else if (args.arch == "mistral") config.arch = Architecture::kMistral;
@@ -44,7 +52,11 @@ Status run_create_model(const CreateModelArgs& args) {
       for (size_t start = 0; start <= args.labels.size();) {
         size_t end = args.labels.find(',', start);
         if (end == std::string::npos) end = args.labels.size();
-        config.label_names.push_back(args.labels.substr(start, end - start));
+        const std::string label = args.labels.substr(start, end - start);
+        if (label.empty()) return error("--labels '" + args.labels + "': an empty name");
+        if (std::find(config.label_names.begin(), config.label_names.end(), label) != config.label_names.end())
+          return error("--labels '" + args.labels + "': '" + label + "' is named twice (each output needs its own name)");
+        config.label_names.push_back(label);
         start = end + 1;
       }
     } else {
@@ -89,14 +101,17 @@ const CommandRegistration kCreateModelRegistration({
       sub.add_option("--head", args->head, "causal or seqcls")->default_val("causal");
       sub.add_option("--labels", args->labels, "seqcls output names, e.g. helpfulness,correctness,coherence,complexity,verbosity");
       sub.add_option("--tokenizer", args->tokenizer_dir, "copy this directory's tokenizer files (sets the vocabulary size)");
-      sub.add_option("--vocab", args->vocab, "vocabulary size (default: the tokenizer's, else 512)");
+      auto* vocab = sub.add_option("--vocab", args->vocab, "vocabulary size (default: the tokenizer's, else 512)");
       sub.add_option("--type", args->type, "f32, f16 or bf16")->default_val("f32");
       sub.add_option("--seed", args->seed, "random seed")->default_val(42);
       sub.add_option("--weight-std", args->weight_std,
                      "standard deviation of the matrices' random weights (smaller: a smoother, less chaotic model)")
           ->default_val(0.2f);
       sub.add_option("-o,--out", args->out, "output directory")->required();
-      return [args] { return run_create_model(*args); };
+      return [args, vocab] {
+        args->vocab_given = vocab->count() > 0;
+        return run_create_model(*args);
+      };
     },
     "write a random-weight model (HF directory) for tests, demos and benchmarks",
     95,

@@ -74,7 +74,8 @@ const CommandRegistration kForwardRegistration({
       auto* tokens = sub.add_option("--tokens", args->tokens, "comma-separated token ids");
       auto* text = sub.add_option("--text", args->text, "text to tokenize with the model's tokenizer");
       tokens->excludes(text);
-      sub.add_flag("--add-special", args->add_special, "with --text: add BOS/EOS as the tokenizer's post-processor does");
+      sub.add_flag("--add-special", args->add_special, "with --text: add BOS/EOS as the tokenizer's post-processor does")
+          ->excludes(tokens);
       sub.add_option("--layers", args->layers, "layers to write: all, or a list such as 0,3,-1")->default_val("all");
       sub.add_option("-o,--out", args->out, "output .safetensors file")->required();
       return [args, tokens, text]() -> Status {

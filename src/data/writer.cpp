@@ -77,7 +77,15 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
   if (!f) return error(path + ": cannot open for writing: " + std::strerror(errno));
   writer.file_.reset(f);
   writer.emptied_ = options.resume;
+  writer.created_ = !exists;
   return writer;
+}
+
+JsonlWriter::~JsonlWriter() {
+  if (!file_ || !created_ || emptied_) return;
+  file_.reset();
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
 }
 
 Status JsonlWriter::begin() {

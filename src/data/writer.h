@@ -31,6 +31,12 @@ class JsonlWriter {
   // complete line must parse and carry `id_field`, or open fails naming the line. Without it, the file is
   // opened (created if missing) but emptied only when the first line comes.
   static Result<JsonlWriter> open(const std::string& path, const WriterOptions& options = {});
+  JsonlWriter() = default;
+  JsonlWriter(JsonlWriter&&) = default;
+  JsonlWriter& operator=(JsonlWriter&&) = default;
+  // A file that open() created and that was never written nor closed (the run failed before its first
+  // line) is removed: a failed run leaves no empty output where there was none.
+  ~JsonlWriter();
 
   // True when a resumed file already holds the row with this id: the caller skips it.
   bool done(const std::string& id) const { return done_ids_.count(id) > 0; }
@@ -64,6 +70,7 @@ class JsonlWriter {
 
   std::unique_ptr<std::FILE, FileCloser> file_;
   bool emptied_ = false;  // a fresh file has been emptied (a resumed one never is)
+  bool created_ = false;  // open() made the file: there was none at the path
   std::unordered_set<std::string> done_ids_;
   std::vector<ResumedLine> resumed_lines_;
   size_t unflushed_ = 0;

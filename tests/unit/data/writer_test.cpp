@@ -114,6 +114,33 @@ TEST(Writer, InvalidUtf8IsWrittenReplacedNotThrown) {
 
 // A fresh file is emptied when its first line comes: a run that fails before it leaves the old file whole,
 // and a run that ends without lines leaves an empty one.
+// A run that fails before its first line leaves no output where there was none; one that wrote a line keeps it.
+TEST(Writer, AFileMadeByAFailedRunIsRemoved) {
+  const std::string path = scratch_path("never-written.jsonl");
+  std::filesystem::remove(path);
+  {
+    auto failed_early = JsonlWriter::open(path);
+    ASSERT_TRUE(failed_early);
+    EXPECT_TRUE(std::filesystem::exists(path));
+    JsonlWriter moved = std::move(failed_early).value();  // a moved-from writer removes nothing
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  {
+    auto failed_later = JsonlWriter::open(path);
+    ASSERT_TRUE(failed_later);
+    ASSERT_TRUE(failed_later->write(output_row(1)));
+    ASSERT_TRUE(failed_later->flush());
+  }
+  EXPECT_NE(slurp(path).find("\"row-1\""), std::string::npos) << slurp(path);
+  std::filesystem::remove(path);
+  {
+    auto no_rows = JsonlWriter::open(path);
+    ASSERT_TRUE(no_rows);
+    ASSERT_TRUE(no_rows->close());
+  }
+  EXPECT_TRUE(std::filesystem::exists(path)) << "a run over no rows writes an empty file";
+}
+
 TEST(Writer, AFreshFileIsEmptiedByItsFirstLineNotByOpening) {
   const std::string path = scratch_path("old-output.jsonl");
   const std::string old = "{\"id\": \"old\"}\n";

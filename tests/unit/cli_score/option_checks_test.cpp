@@ -1,0 +1,52 @@
+// Options that cannot mean what they say are refused before any work, naming the option; a run that fails
+// on its first row leaves no output file where there was none.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../../support/cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+TEST(OptionChecks, ImpossibleValuesAreRefusedByName) {
+  const std::string dir = temp_dir("option-checks");
+  const std::string qwen3 = kShared + "/fixtures/tokenizers/qwen3";
+  const std::pair<std::string, std::string> cases[] = {
+      {"create-model --vocab 0 -o " + dir + "/m", "--vocab must be a positive number of tokens, not 0"},
+      {"create-model --vocab -5 -o " + dir + "/m", "--vocab must be a positive number of tokens, not -5"},
+      {"create-model --vocab 100 --tokenizer " + qwen3 + " -o " + dir + "/m", "--vocab 100 is smaller than the tokenizer's"},
+      {"create-model --head seqcls --labels a,a,b -o " + dir + "/m", "'a' is named twice"},
+      {"create-model --head seqcls --labels a,,b -o " + dir + "/m", "an empty name"},
+      {"create-model --labels a,b -o " + dir + "/m", "give --head seqcls"},
+      {"bench --shape tiny --warmup -1", "--warmup"},
+      {"forward -m " + kShared + "/fixtures/hf/llama --tokens 1,2 --add-special -o " + dir + "/f.safetensors", "excludes"},
+      {"bench --shape tiny --batch 1000000000 --tokens 100000", "GiB of activations"},
+  };
+  for (const auto& [command, message] : cases) {
+    const RunResult r = run_arbiter(command);
+    EXPECT_NE(r.exit_code, 0) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << command << "\n" << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/m")) << "no model written by a refused command";
+}
+
+TEST(OptionChecks, AFailedFirstRowLeavesNoOutput) {
+  const std::string dir = temp_dir("first-row-fails");
+  write_text(dir + "/rows.jsonl", R"({"id": "a", "prompt": "hi"})" "\n");
+  const std::string out = dir + "/out.jsonl";
+  const RunResult r = run_arbiter("score -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/rows.jsonl -o " + out);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out)) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out.run.json")) << r.out;
+  // An output that was there is kept as it was.
+  write_text(out, "{\"id\": \"old\"}\n");
+  const RunResult again = run_arbiter("score -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/rows.jsonl -o " + out);
+  EXPECT_NE(again.exit_code, 0) << again.out;
+  EXPECT_EQ(read_text(out), "{\"id\": \"old\"}\n");
+}
+
+}  // namespace
+}  // namespace arbiter
