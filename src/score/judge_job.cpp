@@ -166,8 +166,11 @@ Result<std::string> JudgeJob::grading_prompt(const data::Example& example, const
   const ScoreTokens& st = options_.score_tokens;
   std::map<std::string, std::string> values = row_values(example);
   values["response"] = response;
-  values["min_score"] = st.labels.front();
-  values["max_score"] = st.labels.back();
+  // The labels of the lowest and highest values, however the labels are listed ("5,4,3,2,1" too): the
+  // prompt's scale must say what the values read from it mean.
+  const auto [lowest, highest] = std::minmax_element(st.values.begin(), st.values.end());
+  values["min_score"] = st.labels[size_t(lowest - st.values.begin())];
+  values["max_score"] = st.labels[size_t(highest - st.values.begin())];
   return fill_judge_template(options_.prompt_template.text, values);
 }
 

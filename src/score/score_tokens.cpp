@@ -65,7 +65,11 @@ Result<ScoreTokens> resolve_score_tokens(const Tokenizer& tokenizer, const std::
     for (size_t i = 0; i < st.ids.size(); ++i)
       if (st.ids[i] == ids[0])
         return error("score tokens: labels '" + st.labels[i] + "' and '" + label + "' start with the same token ('" +
-                     tokenizer.id_to_token(ids[0]) + "'), so one next-token distribution cannot tell them apart");
+                     tokenizer.id_to_token(ids[0]) + "'), so one next-token distribution cannot tell them apart" +
+                     (st.labels[i].size() == 1 && label.size() > 1
+                          ? " (this tokenizer writes numbers digit by digit: use one-token labels such as 0..9 or "
+                            "A,B,C, or --score-token-ids)"
+                          : ""));
     st.ids.push_back(ids[0]);
   }
   return st;

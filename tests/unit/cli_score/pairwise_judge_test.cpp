@@ -441,6 +441,25 @@ TEST_F(PairwiseJudge, ClearErrors) {
   EXPECT_NE(feedback.out.find("--generate"), std::string::npos) << feedback.out;
 }
 
+// Score tokens listed from the best down: {min_score} / {max_score} are the labels of the lowest and
+// highest values, so the prompt says what the values read from it mean. The filled template equals the
+// same text written out by hand, judged with the same labels.
+TEST_F(PairwiseJudge, MinAndMaxScoreAreTheLowestAndHighestValuesLabels) {
+  const std::string rated = write("desc-rated.jsonl", {{{"id", "r1"}, {"prompt", "What is 2+2?"}, {"response", "4"}}});
+  std::ofstream(*dir_ + "/desc-filled.txt") << "{min_score} means very poor, {max_score} excellent.\n{prompt}\n{response}\nScore:";
+  std::ofstream(*dir_ + "/desc-by-hand.txt") << "1 means very poor, 5 excellent.\n{prompt}\n{response}\nScore:";
+  const std::string filled = *dir_ + "/desc-filled.out.jsonl", by_hand = *dir_ + "/desc-by-hand.out.jsonl";
+  const std::string labels = " --plain --score-tokens 5,4,3,2,1 --skip-lager";
+  auto a = judge(rated, filled, "--template-file " + *dir_ + "/desc-filled.txt" + labels);
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  auto b = judge(rated, by_hand, "--template-file " + *dir_ + "/desc-by-hand.txt" + labels);
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  const auto filled_lines = read_jsonl(filled), by_hand_lines = read_jsonl(by_hand);
+  ASSERT_EQ(filled_lines.size(), 1u);
+  ASSERT_EQ(by_hand_lines.size(), 1u);
+  EXPECT_EQ(filled_lines[0].dump(), by_hand_lines[0].dump());
+}
+
 // A template file is checked once, before any row: one that never shows what it grades would give every
 // response of a prompt the same score, and one with a placeholder its kind does not fill would fail every
 // row (an all-error output under --on-error skip; a server answering every request 400).
