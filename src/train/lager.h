@@ -20,7 +20,7 @@ struct LagerTrainInfo {
   double lr = 0.0;
   int batch = 0;
   uint64_t seed = 0;
-  double final_loss = 0.0;  // mean loss of the last epoch's batches
+  double final_loss = 0.0;  // the written weights' loss over the training rows
 };
 
 struct LagerWeights {

@@ -184,10 +184,12 @@ Result<LagerWeights> fit_lager(const std::vector<eval::LayerRow>& rows, const st
       step.epoch_mean_loss = loss_sum / double(batches);
       if (on_step) on_step(step);
     }
-    weights.train.final_loss = loss_sum / double(batches);
   }
   weights.theta.assign(params.begin(), params.end() - 1);
   weights.a = params.back();
+  // The loss of the weights written, over every training row: the last batches' losses were taken before
+  // their steps, and each on a part of the rows.
+  weights.train.final_loss = lager_loss(rows, train_indices, weights.theta, weights.a, options.target).loss;
   weights.layer_weights = softmax(weights.theta);
   weights.has_train = true;
   weights.train.rows = train_indices.size();

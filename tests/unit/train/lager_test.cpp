@@ -182,6 +182,12 @@ TEST(LagerFit, FindsTheMiddleLayerThatCarriesTheSignal) {
   EXPECT_GT(report->tuned, report->final_layer + 0.2);
   EXPECT_GT(report->tuned, report->uniform);
   EXPECT_EQ(report->rows, 800u);
+  // The loss reported is the written weights' over the training rows, below where training began.
+  const LagerWeights start = initial_lager_weights(rows[0].per_layer_logits.size(), rows[0].score_values);
+  const double initial_loss = lager_loss(rows, split.train, start.theta, start.a, options.target).loss;
+  EXPECT_DOUBLE_EQ(weights->train.final_loss,
+                   lager_loss(rows, split.train, weights->theta, weights->a, options.target).loss);
+  EXPECT_LT(weights->train.final_loss, initial_loss);
   // Same seed, same weights.
   auto again = fit_lager(rows, split.train, options);
   ASSERT_TRUE(again.is_ok());
