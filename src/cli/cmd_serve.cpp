@@ -166,7 +166,13 @@ const CommandRegistration kServeRegistration({
       sub.add_flag("--plain", args->plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
       sub.add_option("--api-key", args->server.api_key, "require 'Authorization: Bearer KEY' (default: $ARBITER_API_KEY)");
       sub.add_option("--threads", args->threads, "compute threads (default: all cores)");
-      sub.add_option("--http-threads", args->server.http_threads, "connections served at once")->default_val(64);
+      sub.add_option("--http-threads", args->server.http_threads,
+                     "requests handled at once (idle and slow connections hold none)")
+          ->default_val(64);
+      sub.add_option("--header-timeout-ms", args->server.header_timeout_ms,
+                     "a request's headers must arrive within this of its first byte (then 408 and the connection closed)")
+          ->default_val(10000)
+          ->check(CLI::PositiveNumber);
       sub.add_flag("--quiet-requests", [args](int64_t) { args->server.log_requests = false; }, "no log line per request");
       sub.add_flag("--random-weights", args->random_weights, "serve a random-weight model at --shape (benchmarking only)");
       sub.add_option("--shape", args->shape, "random model shape: tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b");

@@ -6,15 +6,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "core/status.h"
+#include "serve/http_message.h"
 #include "serve/model_service.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace arbiter::serve {
 
@@ -26,12 +25,14 @@ struct ServerOptions {
   int64_t timeout_ms = 60000;        // per request, from arrival to answer; then 504
   int64_t max_body_bytes = 8 << 20;  // larger bodies are 413
   std::string api_key;               // non-empty: `Authorization: Bearer <key>` is required (401)
-  int http_threads = 64;             // connections served at once (each keeps one thread)
+  int http_threads = 64;             // requests handled at once (an idle or slow connection holds none)
+  int header_timeout_ms = 10000;     // a request's head must arrive within this of its first byte; then 408
   bool log_requests = true;
   std::string device = "cpu";        // cpu, cuda or auto (runtime/device.h)
 };
 
 class BatchQueue;
+class HttpServer;
 class Metrics;
 
 class Server {
@@ -40,8 +41,8 @@ class Server {
                                                 ServerOptions options);
   ~Server();
 
-  // Binds the listening socket, with a listen backlog of thousands rather than httplib's 5; returns the
-  // port (the ephemeral one when options.port is 0). Fails when another socket listens on the port.
+  // Binds the listening socket (a backlog of 4096); returns the port (the ephemeral one when options.port
+  // is 0). Fails when another socket listens on the port.
   Result<int> bind();
   // Serves until stop(); requests in flight are finished first.
   Status serve();
@@ -51,8 +52,16 @@ class Server {
   const ModelService& service() const { return *service_; }
 
  private:
-  Server() = default;
+  Server();
   void install_routes();
+  // Answers one request: method and API key checks, then its route.
+  void handle(const HttpRequest& req, HttpResponse& res);
+
+  struct Route {
+    using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
+    Handler get, post;  // HEAD is answered as GET, without the body
+  };
+  std::map<std::string, Route> routes_;
 
   ServerOptions options_;
   std::shared_ptr<const Model> model_;
@@ -60,12 +69,8 @@ class Server {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<BatchQueue> queue_;
-  std::unique_ptr<httplib::Server> http_;
-  int listen_socket_ = -1;  // httplib's listening socket, recorded while it is created (see bind())
-  // Accepted connections still waiting for a handler thread (see install_routes()).
-  std::shared_ptr<std::atomic<int64_t>> waiting_connections_ = std::make_shared<std::atomic<int64_t>>(0);
+  std::unique_ptr<HttpServer> http_;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> serve_entered_{false}, serve_returned_{false};  // see stop()
 };
 
 }  // namespace arbiter::serve

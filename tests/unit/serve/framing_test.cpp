@@ -1,6 +1,7 @@
-// Requests whose framing httplib would handle wrongly or slowly are answered at once, by their headers:
-// a body over the limit by its Content-Length, a chunked body, a POST without a body, a method no route
-// takes; a body typed as a form (curl -d's default) is read as the JSON it is, whatever its size.
+// Requests whose framing cannot be trusted, or that no route takes, are answered at once, by their headers:
+// a body over the limit by its Content-Length, a chunked body, a POST without a body, a Content-Length that
+// is no number of bytes or two that differ, a method no route takes. A body typed as a form (curl -d's
+// default) is read as the JSON it is, whatever its size.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -82,6 +83,10 @@ TEST(Framing, AnsweredByTheHeadersAtOnce) {
       {"chunked", "POST /v1/score HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411,
        "Content-Length"},
       {"no body", "POST /v1/score HTTP/1.1\r\n" + host + "\r\n", 400, "no body"},
+      {"negative length", "POST /v1/score HTTP/1.1\r\n" + host + "Content-Length: -5\r\n\r\n{}", 400,
+       "Content-Length '-5' is not a number of bytes"},
+      {"two lengths", "POST /v1/score HTTP/1.1\r\n" + host + "Content-Length: 2\r\nContent-Length: 70\r\n\r\n" + valid,
+       400, "two Content-Length headers that differ"},
       {"PUT", "PUT /v1/score HTTP/1.1\r\n" + host + "Content-Length: 2\r\n\r\n{}", 405, "method PUT"},
   };
   for (const Case& c : cases) {
@@ -92,7 +97,7 @@ TEST(Framing, AnsweredByTheHeadersAtOnce) {
     EXPECT_LT(answer.seconds, 5.0);
   }
 
-  // A form-typed body past httplib's 8 KiB form limit is read as JSON and scored as the JSON one is.
+  // A form-typed body (curl -d's default) of more than 8 KiB is read as JSON and scored as the JSON one is.
   json padded = json::parse(valid);
   padded["padding"] = std::string(20000, 'y');
   auto client = s->client();
