@@ -30,6 +30,7 @@ struct BenchArgs {
   int64_t gemm = 0;
   uint64_t seed = 42;
   bool json = false;
+  bool head_given = false, shape_given = false, type_given = false;  // options of the random model
 };
 
 double layer_matrix_params(const Model& m) {
@@ -79,6 +80,8 @@ Status make_bench_backend(const BenchArgs& args, std::unique_ptr<Backend>& backe
   ARB_ASSIGN(const DeviceChoice requested, parse_device(args.device));
   ARB_ASSIGN(const DeviceChoice device, resolve_device(requested));
   if (!args.model_path.empty()) {
+    for (const auto& [given, name] : {std::pair{args.head_given, "--head"}, {args.shape_given, "--shape"}, {args.type_given, "--type"}})
+      if (given) return error(std::string(name) + " describes the random model; -m " + args.model_path + " is used as it is");
     ARB_ASSIGN(std::shared_ptr<Model> model, load_model(args.model_path));
     label = args.model_path;
     ARB_ASSIGN(backend, make_backend(model, device));
@@ -191,9 +194,9 @@ const CommandRegistration kBenchRegistration({
     [](CLI::App& sub) -> CommandRunner {
       auto args = std::make_shared<BenchArgs>();
       sub.add_option("-m,--model", args->model_path, "model file or directory (default: random weights at --shape)");
-      sub.add_option("--shape", args->shape, "random model shape: tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b")
+      auto* shape = sub.add_option("--shape", args->shape, "random model shape: tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b")
           ->default_val("qwen2.5-0.5b");
-      sub.add_option("--type", args->type, "random model weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs")
+      auto* type = sub.add_option("--type", args->type, "random model weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs")
           ->default_val("f32");
       sub.add_option("--tokens", args->tokens, "tokens per sequence")->default_val(512);
       sub.add_option("--batch", args->batch, "sequences per forward pass")->default_val(1);
@@ -205,11 +208,14 @@ const CommandRegistration kBenchRegistration({
       sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1)->check(CLI::NonNegativeNumber);
       sub.add_option("--seed", args->seed, "random weights seed")->default_val(42);
       add_device_option(sub, args->device);
-      sub.add_option("--head", args->head, "random model head: lm (causal LM) or classifier (one-label reward head)")
+      auto* head = sub.add_option("--head", args->head, "random model head: lm (causal LM) or classifier (one-label reward head)")
           ->default_val("lm");
       sub.add_option("--gemm", args->gemm, "instead of a model: the rate of one cuBLAS bf16 N^3 GEMM (needs cuda)");
       sub.add_flag("--json", args->json, "print JSON");
-      return [args]() -> Status {
+      return [args, shape, type, head]() -> Status {
+        args->shape_given = shape->count() > 0;
+        args->type_given = type->count() > 0;
+        args->head_given = head->count() > 0;
         ARB_TRY(pull_model_source(args->model_path));
         return run_bench(*args);
       };

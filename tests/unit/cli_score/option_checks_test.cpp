@@ -24,6 +24,7 @@ TEST(OptionChecks, ImpossibleValuesAreRefusedByName) {
       {"bench --shape tiny --warmup -1", "--warmup"},
       {"forward -m " + kShared + "/fixtures/hf/llama --tokens 1,2 --add-special -o " + dir + "/f.safetensors", "excludes"},
       {"bench --shape tiny --batch 1000000000 --tokens 100000", "GiB of activations"},
+      {"bench -m " + kShared + "/fixtures/hf/llama --head classifier", "--head describes the random model"},
   };
   for (const auto& [command, message] : cases) {
     const RunResult r = run_arbiter(command);
