@@ -84,7 +84,9 @@ Standardizer fit_standardizer(const FeatureSet& set, const std::vector<size_t>& 
     }
   for (size_t j = 0; j < d; ++j) {
     const double sd = count > 1 ? std::sqrt(st.scale[j] / count) : 0.0;
-    st.scale[j] = sd > 1e-12 * (1.0 + std::fabs(st.mean[j])) ? sd : 1.0;
+    // Features are f32: a spread within a few of its ulps (about 1.2e-7 relative) is rounding, not signal,
+    // and dividing by it would fold into weights of 1e5 and more, whose f32 products then lose the score.
+    st.scale[j] = sd > 5e-7 * (1.0 + std::fabs(st.mean[j])) ? sd : 1.0;
   }
   return st;
 }

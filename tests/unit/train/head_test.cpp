@@ -463,6 +463,24 @@ TEST(Standardizer, FoldingGivesTheSameScoresOnRawFeatures) {
   for (size_t j = 0; j < params.size(); ++j) EXPECT_NEAR(back[j], params[j], 1e-12);
 }
 
+// A feature that differs between rows only in its last f32 bit carries no signal: it is left unscaled, not
+// divided by its 6e-8 spread.
+TEST(Standardizer, AnF32RoundingSpreadIsNotScaledUp) {
+  World world(13);
+  FeatureSet set = world.rated(50);
+  for (int64_t i = 0; i < 50; ++i) {
+    float* x = set.features.data() + i * set.responses * set.dim;  // the row's first response
+    x[0] = i % 2 ? 1.0f : std::nextafter(1.0f, 2.0f);
+    x[1] = float(i % 7) * 0.25f;  // a real spread stays scaled
+  }
+  std::vector<size_t> rows(50);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  const Standardizer st = fit_standardizer(set, rows);
+  EXPECT_EQ(st.scale[0], 1.0);
+  EXPECT_GT(st.scale[1], 0.1);
+  EXPECT_LT(st.scale[1], 1.0);
+}
+
 TEST(PairsFromFeatures, SignPicksTheChosenResponseAndTiesAreDropped) {
   FeatureSet set;
   set.rows = 4;
