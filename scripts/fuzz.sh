@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the `fuzz` preset: clang-14, ASan + UBSan) and runs each for SECONDS
 # seconds (default 600), seeded with shrunk copies of the GGUF and safetensors files in ../shared, with
-# the Parquet files in tests/data/parquet, with one request body per serve route, with the chat templates
-# of ../shared's tokenizers (and a Jinja dictionary), with the tokenizers' reference texts, and with the
+# the Parquet files in tests/data/parquet, with one request body per serve route, with HTTP request heads,
+# with the chat templates of ../shared's tokenizers (and a Jinja dictionary), with the tokenizers'
+# reference texts, and with the
 # fixture models whole (fuzz_gguf_model loads and runs what the parser accepts), and with the fixtures'
 # config.json files, and with dataset rows (HelpSteer2, RewardBench, ProcessBench-style steps, ...).
 # Crashes are written to build/fuzz/crashes/<target>/; the grown corpus stays in build/fuzz/corpus/.
@@ -17,7 +18,7 @@ build="$root/build/fuzz"
 
 (cd "$root" && cmake --preset fuzz >/dev/null)
 targets=(fuzz_gguf fuzz_gguf_model fuzz_hf_config fuzz_safetensors fuzz_parquet fuzz_serve_request fuzz_chat_template fuzz_tokenize
-         fuzz_dataset_row)
+         fuzz_dataset_row fuzz_http_head)
 cmake --build "$build" -j2 --target "${targets[@]}"
 
 seeds="$build/seeds"
@@ -48,6 +49,13 @@ serve_seed score '\x02' '{"pairs": [{"prompt": [{"role": "system", "content": "s
 serve_seed score-ids '\x02' '{"input_ids": [[1, 15043, 3186]]}'
 serve_seed score-steps '\x02' '{"pairs": [{"prompt": "q", "steps": ["a", "b"]}, {"prompt": "q", "response": "r"}]}'
 serve_seed judge '\x03' '{"items": [{"prompt": "p", "response": "r", "rubric": "x", "reference": "y"}], "per_layer": true}'
+
+# fuzz_http_head: a connection's bytes: pipelined requests, a body, an Expect, a refused framing.
+mkdir -p "$seeds/fuzz_http_head"
+printf 'POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}GET /health HTTP/1.1\r\n\r\n' > "$seeds/fuzz_http_head/pipelined"
+printf 'POST /get_reward HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello' > "$seeds/fuzz_http_head/continue"
+printf 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' > "$seeds/fuzz_http_head/chunked"
+printf '\r\nGET http://h/v1/models?x=1 HTTP/1.0\nConnection: keep-alive\n\n' > "$seeds/fuzz_http_head/absolute"
 
 # fuzz_dataset_row: the first byte picks the schema and a field mapping, the rest is one row: the rows of
 # the Parquet fixtures' expected output, the HelpSteer2 sample, and rows of the layouts without a fixture.
