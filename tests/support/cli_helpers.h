@@ -1,6 +1,8 @@
 // Helpers for the end-to-end tests that run the arbiter binary (tests/unit/cli_*).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <sys/wait.h>
@@ -52,6 +54,21 @@ inline std::string temp_dir(const std::string& name) {
 }
 
 inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// What a test suite's shared setup (SetUpTestSuite) found wrong. A fatal failure there only marks the
+// suite's tests skipped, which ctest does not count as a failure; so the setup records it here, and each
+// test's SetUp fails with it.
+class SuiteSetup {
+ public:
+  // Records the first failure: `ok` false, with what to say.
+  void expect(bool ok, const std::string& what) {
+    if (!ok && failure_.empty()) failure_ = what;
+  }
+  void check() const { ASSERT_TRUE(failure_.empty()) << "the suite's setup failed: " << failure_; }
+
+ private:
+  std::string failure_;
+};
 
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

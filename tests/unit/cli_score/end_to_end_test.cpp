@@ -23,11 +23,13 @@ class EndToEnd : public ::testing::Test {
     auto rm = run_arbiter("-q create-model --arch qwen3 --head seqcls --labels "
                           "helpfulness,correctness,coherence,complexity,verbosity --tokenizer " + tokenizer +
                           " --out " + dir_ + "/rm");
-    ASSERT_EQ(rm.exit_code, 0) << rm.out;
+    setup_.expect(rm.exit_code == 0, rm.out);
     auto judge = run_arbiter("-q create-model --arch qwen3 --tokenizer " + tokenizer + " --out " + dir_ + "/judge");
-    ASSERT_EQ(judge.exit_code, 0) << judge.out;
+    setup_.expect(judge.exit_code == 0, judge.out);
   }
+  void SetUp() override { setup_.check(); }
   static std::string dir_;
+  inline static SuiteSetup setup_;
   const std::string sample_ = kShared + "/data/helpsteer2-sample/sample.jsonl";
 };
 std::string EndToEnd::dir_;

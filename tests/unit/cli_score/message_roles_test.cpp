@@ -21,7 +21,7 @@ class MessageRoles : public ::testing::Test {
     dir_ = new std::string(temp_dir("message-roles"));
     auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
                             "/fixtures/tokenizers/qwen3 --out " + *dir_ + "/rm");
-    ASSERT_EQ(made.exit_code, 0) << made.out;
+    setup_.expect(made.exit_code == 0, made.out);
   }
   static void TearDownTestSuite() { delete dir_; }
 
@@ -37,7 +37,9 @@ class MessageRoles : public ::testing::Test {
   static RunResult score(const std::string& rows, const std::string& extra = "") {
     return run_arbiter("score -q -m " + *dir_ + "/rm -i " + rows + " -o " + rows + ".out " + extra);
   }
+  void SetUp() override { setup_.check(); }
   static std::string* dir_;
+  inline static SuiteSetup setup_;
 };
 std::string* MessageRoles::dir_ = nullptr;
 

@@ -17,14 +17,25 @@ class OutputGuards : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(temp_dir("output-guards"));
-    auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --labels a,b,a --tokenizer " + kShared +
+    auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --labels a,b,c --tokenizer " + kShared +
                             "/fixtures/tokenizers/qwen3 --out " + *dir_ + "/rm");
-    ASSERT_EQ(made.exit_code, 0) << made.out;
+    setup_.expect(made.exit_code == 0, made.out);
+    // Two outputs named alike, as some published checkpoints have them (create-model refuses to write one).
+    const std::string config_path = *dir_ + "/rm/config.json";
+    nlohmann::json config = nlohmann::json::parse(read_text(config_path), nullptr, false);
+    setup_.expect(config.is_object(), config_path + " does not parse");
+    if (config.is_object()) {
+      config["id2label"] = {{"0", "a"}, {"1", "b"}, {"2", "a"}};
+      config["label2id"] = {{"a", 2}, {"b", 1}};
+      write_text(config_path, config.dump(2));
+    }
     std::filesystem::create_directories(*dir_ + "/data");
     std::ofstream(*dir_ + "/data/part-0.jsonl") << R"({"id": "r", "prompt": "Hi", "response": "Hello"})" "\n";
   }
   static void TearDownTestSuite() { delete dir_; }
+  void SetUp() override { setup_.check(); }
   static std::string* dir_;
+  inline static SuiteSetup setup_;
 };
 std::string* OutputGuards::dir_ = nullptr;
 

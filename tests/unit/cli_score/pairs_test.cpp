@@ -21,7 +21,7 @@ class Pairs : public ::testing::Test {
     dir_ = new std::string(temp_dir("pairs"));
     auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
                             "/fixtures/tokenizers/qwen3 --out " + *dir_ + "/rm");
-    ASSERT_EQ(made.exit_code, 0) << made.out;
+    setup_.expect(made.exit_code == 0, made.out);
     std::ofstream samples(*dir_ + "/samples.jsonl");
     const std::vector<json> rows = {
         {{"id", "s0"}, {"prompt", "Tell me a joke."},
@@ -36,14 +36,16 @@ class Pairs : public ::testing::Test {
     samples.close();
     auto scored = run_arbiter("score -q -m " + *dir_ + "/rm -i " + *dir_ + "/samples.jsonl -o " + *dir_ +
                               "/scored.jsonl --field response=samples");
-    ASSERT_EQ(scored.exit_code, 0) << scored.out;
+    setup_.expect(scored.exit_code == 0, scored.out);
   }
   static void TearDownTestSuite() { delete dir_; }
   static RunResult pairs(const std::string& out, const std::string& options) {
     return run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ + "/samples.jsonl --field response=samples -o " +
                        *dir_ + "/" + out + " " + options);
   }
+  void SetUp() override { setup_.check(); }
   static std::string* dir_;
+  inline static SuiteSetup setup_;
 };
 std::string* Pairs::dir_ = nullptr;
 

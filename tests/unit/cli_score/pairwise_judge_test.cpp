@@ -22,7 +22,7 @@ class PairwiseJudge : public ::testing::Test {
     dir_ = new std::string(temp_dir("pairwise-judge"));
     auto made = run_arbiter("-q create-model --arch qwen2 --tokenizer " + kShared +
                             "/fixtures/tokenizers/qwen3 --out " + *dir_ + "/judge");
-    ASSERT_EQ(made.exit_code, 0) << made.out;
+    setup_.expect(made.exit_code == 0, made.out);
   }
   static void TearDownTestSuite() { delete dir_; }
 
@@ -55,7 +55,9 @@ class PairwiseJudge : public ::testing::Test {
     if (r.exit_code != 0) return {};
     return read_jsonl(out).at(0)["probabilities"].get<std::vector<double>>();
   }
+  void SetUp() override { setup_.check(); }
   static std::string* dir_;
+  inline static SuiteSetup setup_;
 };
 std::string* PairwiseJudge::dir_ = nullptr;
 
