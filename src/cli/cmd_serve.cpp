@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -122,14 +123,22 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
   ARB_ASSIGN(int port, server->bind());
   log_info("serving " + service.model_name + " (" + serve::mode_name(mode) + ") on http://" + args.server.host + ":" +
            std::to_string(port) + " with " + std::to_string(global_thread_pool().size()) + " compute threads");
-  std::thread signal_thread([&server, signals] {
+  std::atomic<bool> served{false};
+  std::thread signal_thread([&server, &served, signals] {
     int received = 0;
     sigwait(&signals, &received);
-    log_info(std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") + ": finishing requests in flight");
+    if (served) return;
+    log_info(std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
+             ": finishing requests in flight (a second signal exits at once)");
     server->stop();
+    sigwait(&signals, &received);
+    if (served) return;
+    log_warn("received a second signal: exiting without finishing the requests in flight");
+    std::_Exit(130);
   });
   Status status = server->serve();
-  // The signal thread still waits when serve() ended for another reason: wake it so it can be joined.
+  // The signal thread still waits when serve() ended: wake it so it can be joined.
+  served = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
   server.reset();

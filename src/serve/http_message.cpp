@@ -64,9 +64,21 @@ size_t HttpRequest::header_count(std::string_view name) const {
 }
 
 bool HttpRequest::keep_alive() const {
-  const std::string connection = lower(header("connection"));
-  if (connection.find("close") != std::string::npos) return false;
-  return version_minor >= 1 || connection.find("keep-alive") != std::string::npos;
+  // Every Connection line's comma-separated options (RFC 9110 7.6.1), as whole tokens.
+  bool close = false, keep = false;
+  for (const auto& [name, value] : headers) {
+    if (name != "connection") continue;
+    std::string_view options = value;
+    while (!options.empty()) {
+      const size_t comma = options.find(',');
+      const std::string option = lower(trimmed(options.substr(0, comma)));
+      close = close || option == "close";
+      keep = keep || option == "keep-alive";
+      options = comma == std::string_view::npos ? std::string_view() : options.substr(comma + 1);
+    }
+  }
+  if (close) return false;
+  return version_minor >= 1 || keep;
 }
 
 bool HttpResponse::has_header(std::string_view name) const {
@@ -82,7 +94,8 @@ RequestHead parse_request_head(std::string_view buffer, const HttpLimits& limits
   const size_t first_line_end = text.find('\n');
   const size_t line_length = first_line_end == std::string_view::npos ? text.size() : first_line_end;
   if (line_length > limits.max_request_line) return failed(414, "the request line is longer than " + std::to_string(limits.max_request_line) + " bytes");
-  if ((end == std::string_view::npos ? text.size() : end) > limits.max_head_bytes)
+  // Empty lines before the request line count against the head's limit: they cannot pile up.
+  if (start + (end == std::string_view::npos ? text.size() : end) > limits.max_head_bytes)
     return failed(431, "the request's headers are larger than " + std::to_string(limits.max_head_bytes) + " bytes");
   if (end == std::string_view::npos) return RequestHead{};
 

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/log.h"
+
 namespace arbiter::serve {
 
 namespace {
@@ -25,21 +28,54 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// How long a connection answered for the last time is read (and dropped) before it is closed, and how long
+// a stopping server gives answers still being written.
 constexpr Clock::duration kDrainTime = std::chrono::seconds(2);
+// A buffer that held a large request is given back once the request is taken, so that a kept-alive
+// connection does not keep the memory of the largest request it ever sent.
+constexpr size_t kKeptBufferCapacity = 256 << 10;
 
-// One client connection and what has been read from it.
+void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
+
+// Lets the process open as many descriptors as the connection cap needs (the soft limit is often 1024),
+// within its hard limit; says so when the hard limit is lower.
+void raise_descriptor_limit(size_t connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = rlim_t(connections + 256);  // the model's files, logs, the listener
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < wanted)
+    log_warn("open files are limited to " + std::to_string(limit.rlim_cur) + " (ulimit -n): fewer than " +
+             std::to_string(connections) + " connections can be open at once");
+}
+
+}  // namespace
+
+namespace http_connection {
+
+// One client connection: what has been read from it, and the answer being written to it.
 struct Connection {
   int fd = -1;
   std::string buffer;  // bytes read and not yet taken by a request
   Clock::time_point idle_since;  // when it was last ready for a new request
   Clock::time_point first_byte;  // of the request being read (buffer not empty)
   bool head_read = false;
-  RequestHead head;                // when head_read
-  Clock::time_point head_time;     // when the head was complete
+  RequestHead head;              // when head_read
+  Clock::time_point head_time;   // when the head was complete
   bool continue_sent = false;
-  bool close_after = false;        // the last answer closes it
-  bool draining = false;           // answered for the last time: read and dropped until the client closes
+  bool peer_closed = false;      // the client shut its sending side: what it sent is answered, then it closes
+
+  std::string output;            // an answer being written (the I/O thread writes it as the socket takes it)
+  size_t output_sent = 0;
+  Clock::time_point write_deadline;
+  bool close_after = false;      // the answer being written is the connection's last
+
+  bool draining = false;         // answered for the last time: read and dropped until the client closes
   Clock::time_point drain_until;
+
+  bool writing() const { return output_sent < output.size(); }
 
   ~Connection() {
     if (fd >= 0) ::close(fd);
@@ -52,32 +88,12 @@ struct Work {
   HttpRequest request;
 };
 
-// Writes all of `bytes`, waiting for the socket while the client reads (up to the deadline).
-bool write_all(int fd, std::string_view bytes, Clock::time_point deadline) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      bytes.remove_prefix(size_t(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) return false;
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, int(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) return false;
-      continue;
-    }
-    return false;
-  }
-  return true;
-}
-
-void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
-
-}  // namespace
+}  // namespace http_connection
 
 struct HttpServer::Impl {
+  using Connection = http_connection::Connection;
+  using Work = http_connection::Work;
+
   HttpServerOptions options;
   Handler handler;
   ErrorBody error_body;
@@ -86,13 +102,18 @@ struct HttpServer::Impl {
 
   int listen_fd = -1;
   int wake_fd = -1;  // eventfd: handler threads and stop() wake the I/O thread
+  Clock::time_point accept_paused_until;  // out of descriptors: accepting waits a little
+  bool told_out_of_descriptors = false;
+  Clock::time_point stop_time;
+  bool stop_seen = false;
 
-  std::vector<std::unique_ptr<Connection>> reading;  // owned by the I/O thread
+  std::vector<std::unique_ptr<Connection>> open;  // owned by the I/O thread: read, written or drained there
   std::mutex mutex;
   std::condition_variable work_ready;
   std::deque<Work> work;                                // complete requests for the handler threads
   std::vector<std::unique_ptr<Connection>> returned;  // answered connections back to the I/O thread
-  size_t with_handlers = 0;                           // connections out of `reading` (queued or handled)
+  size_t with_handlers = 0;                           // connections out of `open` (queued or being handled)
+  bool io_done = false;                               // the I/O loop has ended: handler threads may end
   std::vector<std::thread> threads;
 
   void wake() const {
@@ -100,14 +121,21 @@ struct HttpServer::Impl {
     (void)!::write(wake_fd, &one, sizeof one);
   }
 
-  // --- handler threads ---
+  size_t with_handlers_now() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return with_handlers;
+  }
+
+  // --- handler threads: handle a request, never touch its socket ---
 
   void handler_loop() {
     for (;;) {
       Work item;
       {
         std::unique_lock<std::mutex> lock(mutex);
-        work_ready.wait(lock, [&] { return !work.empty() || (*stopping && with_handlers == 0); });
+        // Handler threads end only when the I/O thread has (io_done): until then a request may still come,
+        // even after a stop (one read whole in the same round).
+        work_ready.wait(lock, [&] { return !work.empty() || io_done; });
         if (work.empty()) return;
         item = std::move(work.front());
         work.pop_front();
@@ -122,13 +150,14 @@ struct HttpServer::Impl {
         response = HttpResponse{};
         error_body(response, 500, "internal error: unknown exception");
       }
-      Connection& c = *item.connection;
-      const bool keep = item.request.keep_alive() && !response.close && !*stopping;
-      const std::string bytes = serialize_response(response, keep, item.request.method == "HEAD");
-      const bool written = write_all(c.fd, bytes, Clock::now() + milliseconds(options.write_timeout_ms));
       if (logger) logger(item.request, response);
-      c.close_after = !keep || !written;
-      c.idle_since = Clock::now();
+      Connection& c = *item.connection;
+      // A client that shut its sending side still gets this answer and those to what it sent before.
+      const bool keep = item.request.keep_alive() && !response.close && !*stopping;
+      c.output = serialize_response(response, keep, item.request.method == "HEAD");
+      c.output_sent = 0;
+      c.write_deadline = Clock::now() + milliseconds(options.write_timeout_ms);
+      c.close_after = !keep;
       {
         std::lock_guard<std::mutex> lock(mutex);
         returned.push_back(std::move(item.connection));
@@ -148,40 +177,73 @@ struct HttpServer::Impl {
 
   // --- the I/O thread ---
 
-  // An answer the server gives itself (the request cannot be read, or took too long): written as far as
-  // the socket takes it now, then the connection drains and closes.
-  void refuse(Connection& c, const HttpRequest& request, int status, const std::string& message) {
+  // What happened to a connection in one step: still open (in `open`), taken by a handler, or finished.
+  enum class Next { kOpen, kDispatched, kClosed };
+
+  // Writes what the socket takes now; false when the connection failed.
+  bool write_some(Connection& c) {
+    while (c.writing()) {
+      const ssize_t n = ::send(c.fd, c.output.data() + c.output_sent, c.output.size() - c.output_sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.output_sent += size_t(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+    return true;
+  }
+
+  // An answer the server gives itself (the request cannot be read, or took too long): the connection's last.
+  Next refuse(std::unique_ptr<Connection>& c, const HttpRequest& request, int status, const std::string& message) {
     HttpResponse response;
     error_body(response, status, message);
     response.close = true;
-    const std::string bytes = serialize_response(response, false, false);
-    (void)write_all(c.fd, bytes, Clock::now() + milliseconds(200));
     if (logger) logger(request, response);
-    start_draining(c);
+    c->output = serialize_response(response, false, false);
+    c->output_sent = 0;
+    c->write_deadline = Clock::now() + milliseconds(options.write_timeout_ms);
+    c->close_after = true;
+    c->buffer.clear();
+    c->head_read = false;
+    return flush(c);
   }
 
   // Closing a socket that still has unread bytes makes the kernel reset the connection, which can discard
   // the answer before the client reads it: shut the sending side, read until the client closes.
-  void start_draining(Connection& c) {
+  Next start_draining(Connection& c) {
+    if (c.peer_closed) return Next::kClosed;
     ::shutdown(c.fd, SHUT_WR);
     c.draining = true;
     c.drain_until = Clock::now() + kDrainTime;
     c.buffer.clear();
+    c.buffer.shrink_to_fit();
+    return Next::kOpen;
   }
 
-  enum class Next { kKeep, kDispatched, kClose };
+  // Writes the pending answer; once it is out, the connection closes or goes on with what it sent ahead.
+  Next flush(std::unique_ptr<Connection>& c) {
+    if (!write_some(*c)) return Next::kClosed;
+    if (c->writing()) return Next::kOpen;  // the rest when the socket takes it (POLLOUT)
+    c->output.clear();
+    c->output.shrink_to_fit();
+    c->output_sent = 0;
+    if (c->close_after || *stopping) return start_draining(*c);
+    c->idle_since = Clock::now();
+    return advance(c);
+  }
 
   // Takes what the buffer holds: nothing yet, a head (checked), a whole request (to a handler thread).
   Next advance(std::unique_ptr<Connection>& c) {
-    if (c->draining) return Next::kKeep;
-    if (c->buffer.empty()) return Next::kKeep;
+    if (c->draining || c->writing()) return Next::kOpen;
     if (!c->head_read) {
+      // Empty lines before a request (RFC 9112 2.2) are dropped as they come, so they never pile up.
+      const size_t blank = c->buffer.find_first_not_of("\r\n");
+      c->buffer.erase(0, blank == std::string::npos ? c->buffer.size() : blank);
+      if (c->buffer.empty()) return c->peer_closed ? Next::kClosed : Next::kOpen;
       RequestHead head = parse_request_head(c->buffer, options.limits);
-      if (head.state == RequestHead::State::kIncomplete) return Next::kKeep;
-      if (head.state == RequestHead::State::kError) {
-        refuse(*c, head.request, head.error_status, head.error_message);
-        return Next::kKeep;
-      }
+      if (head.state == RequestHead::State::kIncomplete) return c->peer_closed ? Next::kClosed : Next::kOpen;
+      if (head.state == RequestHead::State::kError) return refuse(c, head.request, head.error_status, head.error_message);
       c->head = std::move(head);
       c->head_read = true;
       c->head_time = Clock::now();
@@ -189,15 +251,18 @@ struct HttpServer::Impl {
     }
     const uint64_t whole = c->head.head_bytes + c->head.body_bytes;
     if (c->buffer.size() < whole) {
+      if (c->peer_closed) return Next::kClosed;  // the body can no longer come
       if (c->head.expects_continue && !c->continue_sent) {
         c->continue_sent = true;
-        (void)write_all(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", Clock::now() + milliseconds(200));
+        // Best effort: nothing else is being written on the connection, so the socket takes 25 bytes.
+        (void)!::send(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL);
       }
-      return Next::kKeep;
+      return Next::kOpen;
     }
     HttpRequest request = std::move(c->head.request);
     request.body = c->buffer.substr(c->head.head_bytes, c->head.body_bytes);
     c->buffer.erase(0, whole);
+    if (c->buffer.capacity() > kKeptBufferCapacity) std::string(c->buffer).swap(c->buffer);
     c->head = RequestHead{};
     c->head_read = false;
     c->continue_sent = false;
@@ -206,70 +271,80 @@ struct HttpServer::Impl {
     return Next::kDispatched;
   }
 
-  // Reads what the socket has; false when the connection is finished (closed, reset, or drained).
+  // Reads what the socket has; false when the connection failed (reset). A client that shut its sending
+  // side is marked, and what it sent before is still answered.
   bool read_available(Connection& c) {
     char chunk[64 << 10];
-    for (;;) {
+    const size_t most = options.limits.max_head_bytes + options.limits.max_body_bytes;
+    while (c.draining || c.buffer.size() <= most) {
       const ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
       if (n > 0) {
         if (c.draining) continue;
         if (c.buffer.empty()) c.first_byte = Clock::now();
         c.buffer.append(chunk, size_t(n));
-        // A request never needs more than its head and body: stop reading ahead of it.
-        if (c.buffer.size() > options.limits.max_head_bytes + options.limits.max_body_bytes) return true;
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        // ACK at once what was read: a client that writes its headers and body apart without TCP_NODELAY
-        // (cpp-httplib's client, many others) holds the body back until its headers are acknowledged, and a
-        // delayed ACK would add about 40 ms to every request after a connection's first. (Linux resets
-        // quick-ack mode by itself, so it is asked for after each read.)
-        const int yes = 1;
-        ::setsockopt(c.fd, IPPROTO_TCP, TCP_QUICKACK, &yes, sizeof yes);
+      if (n == 0) {
+        c.peer_closed = true;
         return true;
       }
-      return false;  // 0: the client closed; < 0: reset
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      break;
     }
+    // ACK at once what was read: a client that writes its headers and body apart without TCP_NODELAY
+    // (cpp-httplib's client, many others) holds the body back until its headers are acknowledged, and a
+    // delayed ACK would add about 40 ms to every request after a connection's first. (Linux leaves
+    // quick-ack mode by itself, so it is asked for after each read.)
+    const int yes = 1;
+    ::setsockopt(c.fd, IPPROTO_TCP, TCP_QUICKACK, &yes, sizeof yes);
+    return true;
   }
 
-  // The time by which the connection must make progress, and what happens then.
+  // The time by which the connection must make progress.
   Clock::time_point deadline(const Connection& c) const {
+    if (c.writing()) return c.write_deadline;
     if (c.draining) return c.drain_until;
     if (c.head_read) return c.head_time + milliseconds(options.body_timeout_ms);
     if (!c.buffer.empty()) return c.first_byte + milliseconds(options.header_timeout_ms);
     return c.idle_since + milliseconds(options.idle_timeout_ms);
   }
 
-  // False when the connection is finished.
-  bool check_deadline(Connection& c, Clock::time_point now) {
-    if (now < deadline(c)) return true;
-    if (c.draining || (c.buffer.empty() && !c.head_read)) return false;  // idle, or drained long enough
-    refuse(c, c.head_read ? c.head.request : HttpRequest{}, 408, c.head_read ? "the request body did not arrive within " + std::to_string(options.body_timeout_ms) + " ms"
-                               : "the request's headers did not arrive within " + std::to_string(options.header_timeout_ms) + " ms");
-    return true;
+  Next check_deadline(std::unique_ptr<Connection>& c, Clock::time_point now) {
+    if (now < deadline(*c)) return Next::kOpen;
+    // An answer not read in time, a drain that is over, an idle connection: closed. A request that did
+    // not arrive in time: answered 408.
+    if (c->writing() || c->draining || (c->buffer.empty() && !c->head_read)) return Next::kClosed;
+    const std::string what = c->head_read ? "the request body did not arrive within " + std::to_string(options.body_timeout_ms)
+                                          : "the request's headers did not arrive within " + std::to_string(options.header_timeout_ms);
+    return refuse(c, c->head_read ? c->head.request : HttpRequest{}, 408, what + " ms");
   }
 
   void accept_all() {
-    while (reading.size() + with_handlers_now() < options.max_connections) {
+    while (open.size() + with_handlers_now() < options.max_connections) {
       const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;  // EAGAIN: none left; others (EMFILE, ECONNABORTED): try at the next wake
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // The listener stays readable while connections wait: polling it now would spin.
+          accept_paused_until = Clock::now() + milliseconds(100);
+          if (!told_out_of_descriptors)
+            log_warn(std::string("serve: cannot accept connections: ") + std::strerror(errno) +
+                     " (raise ulimit -n); waiting connections are taken as others close");
+          told_out_of_descriptors = true;
+        }
+        return;  // EAGAIN: none left
+      }
       const int yes = 1;
       // An answer is one write, and the next request should not wait for a delayed ACK.
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
       auto c = std::make_unique<Connection>();
       c->fd = fd;
       c->idle_since = Clock::now();
-      reading.push_back(std::move(c));
+      open.push_back(std::move(c));
     }
   }
 
-  size_t with_handlers_now() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return with_handlers;
-  }
-
-  // Connections answered by a handler thread: closed, or read again (what they sent ahead first).
+  // Connections answered by a handler thread: their answers written as far as the sockets take them.
   void take_returned() {
     std::vector<std::unique_ptr<Connection>> back;
     {
@@ -277,39 +352,47 @@ struct HttpServer::Impl {
       back.swap(returned);
       with_handlers -= back.size();
     }
-    work_ready.notify_all();  // a stopping server's threads wait for with_handlers to reach 0
-    for (auto& c : back) {
-      if (c->close_after || *stopping) {
-        if (!c->buffer.empty() || c->close_after) start_draining(*c);
-        else continue;  // idle and stopping: closed
-      }
-      if (advance(c) == Next::kDispatched) continue;
-      reading.push_back(std::move(c));
+    for (auto& c : back)
+      if (flush(c) == Next::kOpen) open.push_back(std::move(c));
+  }
+
+  // True when the loop is done: stopping, no request left with a handler, no answer left to write.
+  bool finish_stopping() {
+    if (!stop_seen) {
+      stop_seen = true;
+      stop_time = Clock::now();
+      if (listen_fd >= 0) ::close(listen_fd), listen_fd = -1;
     }
+    // Idle connections and requests not yet whole are closed; answers being written get a little time.
+    std::erase_if(open, [&](const auto& c) { return !c->writing() && !c->draining; });
+    for (auto& c : open)
+      if (c->writing()) c->write_deadline = std::min(c->write_deadline, stop_time + kDrainTime);
+    const bool writing = std::any_of(open.begin(), open.end(), [](const auto& c) { return c->writing(); });
+    std::lock_guard<std::mutex> lock(mutex);
+    return with_handlers == 0 && returned.empty() && !writing;
   }
 
   void io_loop() {
     std::vector<pollfd> fds;
     for (;;) {
       take_returned();
-      if (*stopping) {
-        if (listen_fd >= 0) ::close(listen_fd), listen_fd = -1;
-        // Idle connections and requests not yet whole are closed; those being answered finish first.
-        reading.erase(std::remove_if(reading.begin(), reading.end(), [](const auto& c) { return !c->draining; }),
-                      reading.end());
-        if (with_handlers_now() == 0) {
-          std::lock_guard<std::mutex> lock(mutex);
-          if (returned.empty()) break;
-        }
-      }
+      if (*stopping && finish_stopping()) break;
       const Clock::time_point now = Clock::now();
       Clock::time_point soonest = now + std::chrono::seconds(1);
+      size_t buffered = 0;
+      for (const auto& c : open) buffered += c->buffer.size();
+      const bool reading_allowed = buffered <= options.max_buffered_bytes;
       fds.clear();
       fds.push_back({wake_fd, POLLIN, 0});
-      const bool accepting = listen_fd >= 0 && reading.size() + with_handlers_now() < options.max_connections;
+      const bool accepting = reading_allowed && listen_fd >= 0 && now >= accept_paused_until &&
+                             open.size() + with_handlers_now() < options.max_connections;
       fds.push_back({accepting ? listen_fd : -1, POLLIN, 0});
-      for (const auto& c : reading) {
-        fds.push_back({c->fd, POLLIN, 0});
+      if (listen_fd >= 0 && now < accept_paused_until) soonest = std::min(soonest, accept_paused_until);
+      for (const auto& c : open) {
+        short events = 0;
+        if (c->writing()) events = POLLOUT;
+        else if (!c->peer_closed && (c->draining || reading_allowed)) events = POLLIN;
+        fds.push_back({events ? c->fd : -1, events, 0});
         soonest = std::min(soonest, deadline(*c));
       }
       const auto wait = std::chrono::duration_cast<milliseconds>(soonest - now).count();
@@ -318,21 +401,26 @@ struct HttpServer::Impl {
         uint64_t count = 0;
         (void)!::read(wake_fd, &count, sizeof count);
       }
+      const size_t polled = open.size();  // accepted connections are polled from the next round on
       if (accepting && (fds[1].revents & POLLIN)) accept_all();
       const Clock::time_point after = Clock::now();
       std::vector<std::unique_ptr<Connection>> still;
-      still.reserve(reading.size());
-      for (size_t i = 0; i < reading.size(); ++i) {
-        std::unique_ptr<Connection>& c = reading[i];
-        const short events = i + 2 < fds.size() && fds[i + 2].fd == c->fd ? fds[i + 2].revents : 0;
-        if (events & (POLLIN | POLLHUP | POLLERR)) {
-          if (!read_available(*c)) continue;  // closed by the client: dropped
-          if (advance(c) == Next::kDispatched) continue;
+      still.reserve(open.size());
+      for (size_t i = 0; i < open.size(); ++i) {
+        std::unique_ptr<Connection>& c = open[i];
+        const short events = i < polled ? fds[i + 2].revents : 0;
+        Next next = Next::kOpen;
+        if (c->writing() && (events & (POLLOUT | POLLERR | POLLHUP))) {
+          next = flush(c);
+        } else if (!c->writing() && (events & (POLLIN | POLLERR | POLLHUP))) {
+          if (!read_available(*c)) next = Next::kClosed;
+          else if (c->draining) next = c->peer_closed ? Next::kClosed : Next::kOpen;
+          else next = advance(c);
         }
-        if (!check_deadline(*c, after)) continue;
-        still.push_back(std::move(c));
+        if (next == Next::kOpen) next = check_deadline(c, after);
+        if (next == Next::kOpen) still.push_back(std::move(c));
       }
-      reading.swap(still);
+      open.swap(still);
     }
   }
 };
@@ -357,6 +445,7 @@ Result<int> HttpServer::bind() {
   const HttpServerOptions& o = impl_->options;
   const std::string where = o.host + ":" + std::to_string(o.port);
   if (impl_->wake_fd < 0) return error(std::string("cannot make the server's wake-up descriptor: ") + std::strerror(errno));
+  raise_descriptor_limit(o.max_connections);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -394,10 +483,14 @@ Status HttpServer::serve() {
   for (int i = 0; i < std::max(1, impl_->options.threads); ++i) impl_->threads.emplace_back([this] { impl_->handler_loop(); });
   impl_->io_loop();
   stopping_ = true;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->io_done = true;
+  }
   impl_->work_ready.notify_all();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();
-  impl_->reading.clear();
+  impl_->open.clear();
   return Status::ok();
 }
 

@@ -26,6 +26,10 @@ struct HttpServerOptions {
   int body_timeout_ms = 30000;    // from the end of the head to the end of the body; then 408
   int write_timeout_ms = 30000;   // an answer the client does not read within this: the connection is closed
   size_t max_connections = 4096;  // more wait in the listen backlog
+  // Bytes read and not yet handled, all connections together: above this, no connection is read (nor
+  // accepted) until handled requests or deadlines free some, so many large uploads at once wait or time
+  // out rather than exhaust memory.
+  size_t max_buffered_bytes = size_t(1) << 30;
   int listen_backlog = 4096;      // capped by net.core.somaxconn
 };
 

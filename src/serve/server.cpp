@@ -1,5 +1,6 @@
 #include "serve/server.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -136,6 +137,8 @@ void Server::install_routes() {
   http.port = options_.port;
   http.threads = options_.http_threads;
   http.limits.max_body_bytes = uint64_t(options_.max_body_bytes);
+  // Room for a few whole requests of the largest size, whatever the limit.
+  http.max_buffered_bytes = std::max(http.max_buffered_bytes, size_t(4 * (http.limits.max_body_bytes + http.limits.max_head_bytes)));
   http.header_timeout_ms = options_.header_timeout_ms;
   http_ = std::make_unique<HttpServer>(
       http, [this](const HttpRequest& req, HttpResponse& res) { handle(req, res); },
@@ -154,11 +157,9 @@ void Server::install_routes() {
 
   // Runs a prepared request through the batch queue; false when `res` already holds the error.
   auto execute = [this](Prepared& prepared, std::vector<SequenceOutput>& outputs, HttpResponse& res) -> bool {
+    // A request read before a stop is in flight: it is run (the batching worker stops only after every
+    // handler has answered).
     t_request.tokens = prepared.tokens;
-    if (stopping_) {
-      send_error(res, 503, "the server is shutting down");
-      return false;
-    }
     auto ticket = std::make_shared<Ticket>();
     ticket->sequences = std::move(prepared.sequences);
     std::future<Status> done = ticket->completion.get_future();

@@ -3,6 +3,7 @@
 // order, slow clients keep no one else out, and a second server cannot take a port that one is already
 // listening on. A stop that comes before the server listens still stops it.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -216,6 +217,65 @@ TEST(Connections, SlowClientsKeepNoOneOut) {
     EXPECT_NE(answer.find("did not arrive within 6000 ms"), std::string::npos) << answer;
     ::close(fd);
   }
+}
+
+// A client that shuts its sending side right after its requests still gets every answer.
+TEST(Connections, AHalfClosedClientIsAnswered) {
+  auto model = load_seqcls1();
+  ASSERT_TRUE(model);
+  auto s = start_server(model, reward_service());
+  ASSERT_TRUE(s);
+  for (int requests : {1, 2}) {
+    const int fd = connect_to(s->port);
+    ASSERT_GE(fd, 0);
+    std::string sent;
+    for (int k = 0; k < requests; ++k) sent += "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::write(fd, sent.data(), sent.size()), ssize_t(sent.size()));
+    ::shutdown(fd, SHUT_WR);
+    const std::string answers = read_until_closed(fd, 10);
+    ::close(fd);
+    size_t answered = 0;
+    for (size_t at = answers.find("HTTP/1.1 200 OK"); at != std::string::npos; at = answers.find("HTTP/1.1 200 OK", at + 1))
+      ++answered;
+    EXPECT_EQ(answered, size_t(requests)) << answers;
+  }
+}
+
+// Clients that pipeline requests and never read the answers hold no handler thread (the I/O thread writes
+// answers as the client reads them): others are answered, and a stop does not wait 30 s for them.
+TEST(Connections, ClientsThatDoNotReadKeepNoOneOut) {
+  auto model = load_seqcls1();
+  ASSERT_TRUE(model);
+  serve::ServerOptions options;
+  options.http_threads = 2;
+  auto s = start_server(model, reward_service(), options);
+  ASSERT_TRUE(s);
+  std::vector<int> stuck;
+  std::string flood;
+  for (int k = 0; k < 2000; ++k) flood += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 4; ++i) {
+    const int fd = connect_to(s->port);
+    ASSERT_GE(fd, 0);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    const int flags = ::fcntl(fd, F_GETFL, 0);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    (void)!::write(fd, flood.data(), flood.size());  // as much as the socket takes; nothing is read back
+    stuck.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  for (int round = 0; round < 3; ++round) {
+    auto client = s->client();
+    client.set_read_timeout(std::chrono::seconds(3));
+    auto health = client.Get("/health");
+    ASSERT_TRUE(health) << "round " << round;
+    EXPECT_EQ(health->status, 200);
+  }
+  const auto stop_started = std::chrono::steady_clock::now();
+  s->shutdown();
+  const double stop_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stop_started).count();
+  EXPECT_LT(stop_seconds, 10.0) << "a stop waited for answers nobody reads";
+  for (int fd : stuck) ::close(fd);
 }
 
 // `Expect: 100-continue` gets its interim answer before the body is sent; HEAD gets GET's headers alone.

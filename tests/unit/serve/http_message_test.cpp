@@ -48,6 +48,11 @@ TEST(HttpMessage, KeepAliveFollowsTheVersionAndConnectionHeader) {
   EXPECT_FALSE(keep("GET / HTTP/1.1\r\nConnection: Close\r\n"));
   EXPECT_FALSE(keep("GET / HTTP/1.0\r\n"));
   EXPECT_TRUE(keep("GET / HTTP/1.0\r\nConnection: keep-alive\r\n"));
+  // Every Connection line counts, as whole comma-separated options.
+  EXPECT_FALSE(keep("GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n"));
+  EXPECT_FALSE(keep("GET / HTTP/1.1\r\nConnection: Upgrade, Close\r\n"));
+  EXPECT_TRUE(keep("GET / HTTP/1.1\r\nConnection: closed-captions\r\n"));
+  EXPECT_TRUE(keep("GET / HTTP/1.0\r\nConnection: TE, Keep-Alive\r\n"));
 }
 
 TEST(HttpMessage, WhatCannotBeFramedIsRefusedWithItsStatus) {
@@ -83,6 +88,10 @@ TEST(HttpMessage, WhatCannotBeFramedIsRefusedWithItsStatus) {
     EXPECT_EQ(head.error_status, c.status);
     EXPECT_NE(head.error_message.find(c.fragment), std::string::npos) << head.error_message;
   }
+  // Empty lines before a request count against the head's limit.
+  const RequestHead blank_flood = parse_request_head(std::string(300, '\n'), limits);
+  ASSERT_EQ(blank_flood.state, State::kError);
+  EXPECT_EQ(blank_flood.error_status, 431);
   // A refused head keeps what was read of the request, for the answer's log line.
   const RequestHead chunked = parse_request_head("POST /v1/score HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", limits);
   EXPECT_EQ(chunked.request.path, "/v1/score");
