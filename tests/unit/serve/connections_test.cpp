@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "raw_socket.h"
 #include "serve_helpers.h"
 
 namespace arbiter::testing {
@@ -121,34 +122,6 @@ serve::ServiceOptions reward_service() {
   s.mode = serve::Mode::kReward;
   s.model_name = "rm";
   return s;
-}
-
-// A connected socket to the server (blocking), or -1.
-int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(uint16_t(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
-  if (fd >= 0) ::close(fd);
-  return -1;
-}
-
-// Everything the server sends until it closes the connection or `seconds` pass.
-std::string read_until_closed(int fd, double seconds) {
-  std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  char buf[4096];
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    pollfd p{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, int(left)) <= 0) break;
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, size_t(n));
-  }
-  return text;
 }
 
 // Requests written together (pipelined) are all answered, in order, as each would be alone.
