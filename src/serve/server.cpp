@@ -21,8 +21,8 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// What one request's handling learned, for its log line and metrics. A handler thread handles, writes and
-// logs a request, so a thread-local carries it from the handler to the logger.
+// What one request's handling learned, for its log line and metrics. One handler thread handles and logs a
+// request (the I/O thread writes the answer), so a thread-local carries it from the handler to the logger.
 struct RequestContext {
   bool active = false;
   Clock::time_point start;
