@@ -62,14 +62,17 @@ Result<ScoreTokens> resolve_score_tokens(const Tokenizer& tokenizer, const std::
     if (ids.size() > 1)
       log_warn("score token '" + label + "' is " + std::to_string(ids.size()) + " tokens; its first token ('" +
                tokenizer.id_to_token(ids[0]) + "') stands for it");
-    for (size_t i = 0; i < st.ids.size(); ++i)
-      if (st.ids[i] == ids[0])
-        return error("score tokens: labels '" + st.labels[i] + "' and '" + label + "' start with the same token ('" +
-                     tokenizer.id_to_token(ids[0]) + "'), so one next-token distribution cannot tell them apart" +
-                     (st.labels[i].size() == 1 && label.size() > 1
-                          ? " (this tokenizer writes numbers digit by digit: use one-token labels such as 0..9 or "
-                            "A,B,C, or --score-token-ids)"
-                          : ""));
+    for (size_t i = 0; i < st.ids.size(); ++i) {
+      if (st.ids[i] != ids[0]) continue;
+      // "1" and "10" on a tokenizer that writes numbers digit by digit (Qwen's): say what works there.
+      int a = 0, b = 0;
+      const bool digits = parse_int(st.labels[i], a) && parse_int(label, b) && st.labels[i].size() != label.size();
+      return error("score tokens: labels '" + st.labels[i] + "' and '" + label + "' start with the same token ('" +
+                   tokenizer.id_to_token(ids[0]) + "'), so one next-token distribution cannot tell them apart" +
+                   (digits ? " (this tokenizer writes numbers digit by digit: use one-token labels such as 0..9 or "
+                             "A,B,C, or --score-token-ids)"
+                           : ""));
+    }
     st.ids.push_back(ids[0]);
   }
   return st;

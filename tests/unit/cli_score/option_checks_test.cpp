@@ -14,6 +14,7 @@ using namespace arbiter::testing;
 TEST(OptionChecks, ImpossibleValuesAreRefusedByName) {
   const std::string dir = temp_dir("option-checks");
   const std::string qwen3 = kShared + "/fixtures/tokenizers/qwen3";
+  write_text(dir + "/rows.jsonl", R"({"id": "a", "prompt": "hi", "response": "hello"})" "\n");
   const std::pair<std::string, std::string> cases[] = {
       {"create-model --vocab 0 -o " + dir + "/m", "--vocab must be a positive number of tokens, not 0"},
       {"create-model --vocab -5 -o " + dir + "/m", "--vocab must be a positive number of tokens, not -5"},
@@ -25,6 +26,9 @@ TEST(OptionChecks, ImpossibleValuesAreRefusedByName) {
       {"forward -m " + kShared + "/fixtures/hf/llama --tokens 1,2 --add-special -o " + dir + "/f.safetensors", "excludes"},
       {"bench --shape tiny --batch 1000000000 --tokens 100000", "GiB of activations"},
       {"bench -m " + kShared + "/fixtures/hf/llama --head classifier", "--head describes the random model"},
+      // Qwen's tokenizer writes 10 as 1 then 0: the error says which scales work there.
+      {"judge -m " + kShared + "/fixtures/hf/qwen2 -i " + dir + "/rows.jsonl -o " + dir + "/j.jsonl --score-tokens 1..10",
+       "writes numbers digit by digit"},
   };
   for (const auto& [command, message] : cases) {
     const RunResult r = run_arbiter(command);
