@@ -219,6 +219,20 @@ void print_epoch(const std::string& stage, const train::EpochReport& e) {
   print_line(line);
 }
 
+// A head fitted to fewer rows than it has weights can match its training rows exactly and still say
+// nothing about other responses; the run goes on (a smoke test is a fair use), but says so.
+void warn_few_training_rows(const std::string& stage, size_t rows, const std::string& unit, int64_t dim,
+                            bool penalised) {
+  if (rows <= 1) {
+    log_warn("the " + stage + " stage trains on " + std::to_string(rows) + " " + unit + (rows == 1 ? "" : "s") +
+             ": the head memorises it and says nothing about other responses");
+  } else if (int64_t(rows) < dim && !penalised) {
+    log_warn("the " + stage + " stage trains on " + std::to_string(rows) + " " + unit + "s for " + std::to_string(dim) +
+             " features without a penalty: it can fit them exactly; trust its validation figures, or add "
+             "--weight-decay or --ridge");
+  }
+}
+
 Result<train::FeatureSet> load_features(const std::string& path, const std::string& labels_path,
                                         const std::vector<std::string>& label_names) {
   ARB_ASSIGN(train::FeatureSet set, train::read_features(path));
@@ -304,6 +318,7 @@ Status run_head(const HeadArgs& args) {
     auto result = train::train_regression_head(*rated, attributes, options, args.ridge,
                                                [&](const train::EpochReport& e) { print_epoch("regression ", e); });
     if (!result) return result.status().with_context(args.objective == "combined" ? args.regression_features : args.features);
+    warn_few_training_rows("regression", result->train_rows, "row", rated->dim, args.ridge > 0 || options.weight_decay > 0);
     json epochs = json::array();
     for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
     report["regression"] = {{"attributes", attributes}, {"epochs", epochs}, {"best_epoch", result->best_epoch},
@@ -315,6 +330,7 @@ Status run_head(const HeadArgs& args) {
     auto result = train::train_binary_head(set, label_names[0], options,
                                            [&](const train::EpochReport& e) { print_epoch("binary ", e); });
     if (!result) return result.status().with_context(args.features);
+    warn_few_training_rows("logistic", result->train_rows, "row", set.dim, options.weight_decay > 0);
     json epochs = json::array();
     for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
     report["binary"] = {{"label", label_names[0]}, {"epochs", epochs}, {"best_epoch", result->best_epoch},
@@ -330,6 +346,7 @@ Status run_head(const HeadArgs& args) {
     auto result = train::train_pair_head(set, objective, options, from_regression ? &head : nullptr,
                                          [&](const train::EpochReport& e) { print_epoch("pairs ", e); });
     if (!result) return result.status().with_context(args.features);
+    warn_few_training_rows("pairwise", result->train_rows, "pair", set.dim, options.weight_decay > 0);
     json epochs = json::array();
     for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
     report["pairs"] = {{"epochs", epochs}, {"best_epoch", result->best_epoch}, {"train_pairs", result->train_rows},

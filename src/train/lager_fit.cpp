@@ -15,40 +15,45 @@ namespace arbiter::train {
 
 namespace {
 
+// Puts `mass` on score value `value`, shared evenly by the tokens that carry it ("1" and "1.0" on one
+// scale): a target on one of them alone would teach the fit to prefer that spelling.
+void add_mass(const std::vector<double>& score_values, double value, double mass, std::vector<double>& q) {
+  size_t carriers = 0;
+  for (double v : score_values) carriers += v == value;
+  for (size_t j = 0; j < score_values.size(); ++j)
+    if (score_values[j] == value) q[j] += mass / double(carriers);
+}
 
 }  // namespace
 
 std::vector<double> lager_target(const std::vector<double>& score_values, double human, LagerTarget mode) {
-  const size_t k = score_values.size();
-  std::vector<double> q(k, 0.0);
-  if (k == 0) return q;
-  std::vector<size_t> order(k);
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return score_values[x] < score_values[y]; });
+  std::vector<double> q(score_values.size(), 0.0);
+  if (score_values.empty()) return q;
+  // The distinct values, ascending: the scale may be listed in any order.
+  std::vector<double> scale = score_values;
+  std::sort(scale.begin(), scale.end());
+  scale.erase(std::unique(scale.begin(), scale.end()), scale.end());
   if (mode == LagerTarget::kNearest) {
-    size_t best = order[0];
-    for (size_t i : order)
-      if (std::fabs(score_values[i] - human) < std::fabs(score_values[best] - human)) best = i;
-    q[best] = 1.0;
+    double best = scale[0];
+    for (double v : scale)
+      if (std::fabs(v - human) < std::fabs(best - human)) best = v;
+    add_mass(score_values, best, 1.0, q);
     return q;
   }
-  if (human <= score_values[order.front()]) {
-    q[order.front()] = 1.0;
+  if (human <= scale.front() || scale.size() == 1) {
+    add_mass(score_values, scale.front(), 1.0, q);
     return q;
   }
-  if (human >= score_values[order.back()]) {
-    q[order.back()] = 1.0;
+  if (human >= scale.back()) {
+    add_mass(score_values, scale.back(), 1.0, q);
     return q;
   }
-  for (size_t r = 0; r + 1 < k; ++r) {
-    const double lo = score_values[order[r]], hi = score_values[order[r + 1]];
+  for (size_t r = 0; r + 1 < scale.size(); ++r) {
+    const double lo = scale[r], hi = scale[r + 1];
     if (human >= lo && human <= hi) {
-      if (hi == lo) {
-        q[order[r]] = 1.0;
-      } else {
-        q[order[r]] = (hi - human) / (hi - lo);
-        q[order[r + 1]] = 1.0 - q[order[r]];
-      }
+      const double lower_share = (hi - human) / (hi - lo);
+      add_mass(score_values, lo, lower_share, q);
+      add_mass(score_values, hi, 1.0 - lower_share, q);
       break;
     }
   }

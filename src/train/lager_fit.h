@@ -27,7 +27,8 @@ enum class LagerTarget {
   kNearest,
 };
 
-// [K] target distribution for human score h over score_values (any order).
+// [K] target distribution for human score h over score_values (any order). Tokens that carry one value
+// ("1" and "1.0") share that value's mass evenly.
 std::vector<double> lager_target(const std::vector<double>& score_values, double human, LagerTarget mode);
 
 struct LagerLoss {

@@ -237,6 +237,43 @@ TEST_F(CliTrain, HeadErrors) {
       << r.out;
 }
 
+// A head with more weights than training rows can fit them exactly: the run goes on and says so, and a
+// penalty or enough rows silence it.
+TEST_F(CliTrain, HeadWarnsWhenRowsAreFewerThanFeatures) {
+  auto write_rated = [](const std::string& path, int rows) {
+    arbiter::train::FeatureSet set;
+    set.rows = rows;
+    set.responses = 1;
+    set.dim = 8;
+    set.layer = "final_norm";
+    std::vector<double> helpfulness;
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < 8; ++j) set.features.push_back(float((i * 7 + j * 3) % 5) - 2.0f);
+      helpfulness.push_back(double(i % 5));
+      set.ids.push_back(std::to_string(i));
+    }
+    set.labels["helpfulness"] = helpfulness;
+    ASSERT_TRUE(arbiter::train::write_features(path, set).is_ok());
+  };
+  const std::string one = scratch_path("rated-one.safetensors"), four = scratch_path("rated-four.safetensors"),
+                    many = scratch_path("rated-many.safetensors"), out = scratch_path("few.safetensors");
+  write_rated(one, 1);
+  write_rated(four, 4);
+  write_rated(many, 40);
+  RunResult r = run_arbiter("train head --features " + one + " --attributes helpfulness --validation-fraction 0 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("the regression stage trains on 1 row: the head memorises it"), std::string::npos) << r.out;
+  r = run_arbiter("train head --features " + four + " --attributes helpfulness --validation-fraction 0 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("the regression stage trains on 4 rows for 8 features without a penalty"), std::string::npos) << r.out;
+  r = run_arbiter("train head --features " + four + " --attributes helpfulness --validation-fraction 0 --ridge 0.5 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("trains on"), std::string::npos) << r.out;
+  r = run_arbiter("train head --features " + many + " --attributes helpfulness --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("trains on"), std::string::npos) << r.out;
+}
+
 // LAGER's fit needs labels on the judge's scale and score values that differ; and a run that cannot report
 // leaves an older --out as it was.
 TEST_F(CliTrain, LagerRefusesLabelsItCannotFit) {

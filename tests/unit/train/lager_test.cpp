@@ -66,6 +66,21 @@ TEST(LagerTarget, SoftSplitsBetweenNeighboursAndKeepsTheMean) {
   EXPECT_DOUBLE_EQ(unordered[2], 0.5);
 }
 
+TEST(LagerTarget, TokensOfOneValueShareItsMass) {
+  // "1,1.0,2,3" read as values 1, 1, 2, 3: the two spellings of 1 are one score.
+  const std::vector<double> values = {1, 1, 2, 3};
+  EXPECT_EQ(lager_target(values, 1.0, LagerTarget::kSoft), (std::vector<double>{0.5, 0.5, 0, 0}));
+  EXPECT_EQ(lager_target(values, 0.0, LagerTarget::kNearest), (std::vector<double>{0.5, 0.5, 0, 0}));
+  const auto q = lager_target(values, 1.25, LagerTarget::kSoft);
+  EXPECT_DOUBLE_EQ(q[0], 0.375);
+  EXPECT_DOUBLE_EQ(q[1], 0.375);
+  EXPECT_DOUBLE_EQ(q[2], 0.25);
+  EXPECT_DOUBLE_EQ(q[3], 0.0);
+  // Listed from the best down, with the repeat last.
+  EXPECT_EQ(lager_target({3, 2, 1, 1}, 2.0, LagerTarget::kSoft), (std::vector<double>{0, 1, 0, 0}));
+  EXPECT_EQ(lager_target({3, 2, 1, 1}, 1.0, LagerTarget::kNearest), (std::vector<double>{0, 0, 0.5, 0.5}));
+}
+
 TEST(LagerLoss, GradientMatchesFiniteDifferences) {
   const auto rows = synthetic_rows(6, 5, 2, 7);
   const std::vector<size_t> all = {0, 1, 2, 3, 4, 5};
