@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <set>
+#include <string>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -76,6 +79,22 @@ Status check_host_memory(const ModelConfig& c, int64_t tokens) {
 }
 
 // The model and its backend: a file, random weights on the host, or (cuda) random weights on the device.
+
+// ", Q5_0 where rows of 896 do not fit Q4_K's blocks": the matrices a random model of a block type could
+// not give that type (row_type_or_fallback), so a figure is not read as the type's alone.
+std::string fallback_note(const Model& model, DType wanted) {
+  std::map<std::string, std::set<int64_t>> fallbacks;  // type name -> row lengths
+  for (const LayerWeights& layer : model.layers)
+    for (const TensorView* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up, &layer.w_down})
+      if (m->data != nullptr && m->dtype != wanted) fallbacks[dtype_name(m->dtype)].insert(m->shape.back());
+  std::string note;
+  for (const auto& [name, lengths] : fallbacks) {
+    std::string rows;
+    for (int64_t n : lengths) rows += (rows.empty() ? "" : ", ") + std::to_string(n);
+    note += std::string(", ") + name + " where rows of " + rows + " do not fit " + dtype_name(wanted) + "'s blocks";
+  }
+  return note;
+}
 Status make_bench_backend(const BenchArgs& args, std::unique_ptr<Backend>& backend, std::string& label) {
   ARB_ASSIGN(const DeviceChoice requested, parse_device(args.device));
   ARB_ASSIGN(const DeviceChoice device, resolve_device(requested));
@@ -103,7 +122,7 @@ Status make_bench_backend(const BenchArgs& args, std::unique_ptr<Backend>& backe
   ARB_ASSIGN(DType type, dtype_from_name(args.type));
   std::fprintf(stderr, "creating random %s weights in %s ...\n", args.shape.c_str(), dtype_name(type));
   ARB_ASSIGN(std::shared_ptr<Model> model, make_random_model(config, type, args.seed));
-  label = args.shape + " " + dtype_name(type) + " (random weights)";
+  label = args.shape + " " + dtype_name(type) + " (random weights" + fallback_note(*model, type) + ")";
   backend = make_cpu_backend(model);
   return Status::ok();
 }

@@ -107,8 +107,9 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
       ->default_val("raw");
   sub.add_option("--lager-weights", args.lager_weights, "layer weights from `arbiter train lager` (default: uniform)");
   sub.add_flag("--per-layer", args.per_layer, "write each row's [L+1, K] score-token logits");
-  sub.add_option("--rank-by", args.rank_by, "score used for score_chosen/score_rejected: vanilla, expected, lager")
-      ->default_val("lager");
+  args.rank_by_option =
+      sub.add_option("--rank-by", args.rank_by, "score used for score_chosen/score_rejected: vanilla, expected, lager")
+          ->default_val("lager");
   sub.add_flag("--skip-lager", args.skip_lager,
                "final-layer scores only (vanilla, expected): no per-layer reads; --rank-by then defaults to expected");
   sub.add_flag("--generate", args.generate,
@@ -378,6 +379,8 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
   if (args.skip_lager) {
     if (args.per_layer) return error("--per-layer and --skip-lager exclude each other");
     if (!args.lager_weights.empty()) return error("--lager-weights and --skip-lager exclude each other");
+    if (args.rank_by == "lager" && args.rank_by_option && args.rank_by_option->count() > 0)
+      return error("--rank-by lager and --skip-lager exclude each other: rank by vanilla or expected, or compute LAGER");
     if (args.rank_by == "lager") options.rank_by = "expected";
   }
   options.generate = args.generate;

@@ -40,6 +40,7 @@ struct JudgeArgs {
   CLI::Option* score_tokens_option = nullptr;   // whether --score-tokens was given (pairwise: A,B otherwise)
   CLI::Option* orders_option = nullptr;         // whether --orders was given
   CLI::Option* pairs_option = nullptr;          // whether --pairs was given
+  CLI::Option* rank_by_option = nullptr;        // whether --rank-by was given
 };
 
 void add_reward_options(CLI::App& sub, RewardArgs& args);

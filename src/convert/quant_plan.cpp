@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/ascii.h"
+#include "quant/quantize.h"
 
 namespace arbiter {
 
@@ -128,16 +129,7 @@ TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& n
 
   if (cols % dtype_info(choice.dtype).block_elems != 0) {
     const DType wanted = choice.dtype;
-    switch (wanted) {
-      case DType::Q4_K: choice.dtype = DType::Q5_0; break;
-      case DType::Q5_K: choice.dtype = DType::Q5_1; break;
-      case DType::Q6_K: choice.dtype = DType::Q8_0; break;
-      case DType::Q2_K:
-      case DType::Q3_K:
-      case DType::IQ4_XS: choice.dtype = DType::IQ4_NL; break;
-      default: choice.dtype = DType::F16; break;
-    }
-    if (cols % dtype_info(choice.dtype).block_elems != 0) choice.dtype = DType::F16;
+    choice.dtype = row_type_or_fallback(wanted, cols);
     choice.note = std::string("fallback: row of ") + std::to_string(cols) + " is not a multiple of " +
                   std::to_string(dtype_info(wanted).block_elems) + " for " + dtype_name(wanted);
   }

@@ -165,7 +165,8 @@ Result<double> pairwise_accuracy(std::span<const double> pred, std::span<const d
   ARB_ASSIGN(const PairCounts c, count_pairs(pred, human));
   const uint64_t decidable = c.pairs - c.tied_y;
   if (decidable == 0) return std::nan("");
-  return double(c.concordant) / double(decidable);
+  const uint64_t tied_pred_only = c.tied_x - c.tied_both;
+  return (double(c.concordant) + 0.5 * double(tied_pred_only)) / double(decidable);
 }
 
 double auroc(std::span<const double> positive_scores, std::span<const double> negative_scores) {

@@ -38,9 +38,10 @@ struct PairCounts {
 };
 Result<PairCounts> count_pairs(std::span<const double> x, std::span<const double> y);
 
-// Of the pairs whose human labels differ, the fraction that `pred` orders the same way strictly;
-// a tie in pred counts as wrong (as RewardBench counts a tied chosen/rejected pair). NaN when every
-// human label is equal.
+// Of the pairs whose human labels differ, the fraction that `pred` orders the same way, a tie in pred
+// counting half (Harrell's concordance index; an AUROC for a binary human label). Counting such ties as
+// wrong would put a judge that scores on a few discrete labels below chance while it ranks well: a 1-5
+// argmax ties on most pairs. NaN when every human label is equal.
 Result<double> pairwise_accuracy(std::span<const double> pred, std::span<const double> human);
 
 // Area under the ROC curve: the probability that a positive's score exceeds a negative's, ties counted

@@ -32,7 +32,10 @@ class RandomWeights {
   RandomWeights(Model& model, DType type, uint64_t seed, float std) : model_(model), type_(type), seed_(seed), std_(std) {}
 
   Result<TensorView> matrix(const std::string& name, int64_t rows, int64_t cols) {
-    ARB_ASSIGN(const size_t row_size, row_bytes(type_, cols));
+    // A block type whose blocks do not divide the rows (Q4_K's 256 and Qwen2.5-0.5B's 896) takes the
+    // type llama.cpp's quantizer would give that tensor.
+    const DType type = row_type_or_fallback(type_, cols);
+    ARB_ASSIGN(const size_t row_size, row_bytes(type, cols));
     auto buffer = std::make_shared<std::vector<uint8_t>>(row_size * size_t(rows));
     const uint64_t tensor_seed = seed_ ^ (0x51ed27ull * ++tensor_counter_);
     global_thread_pool().parallel_for(size_t(rows), 16, [&](int, size_t begin, size_t end) {
@@ -40,13 +43,13 @@ class RandomWeights {
       for (size_t r = begin; r < end; ++r) {
         SplitMix rng{tensor_seed + r * 0x2545f4914f6cdd1dull};
         for (float& v : values) v = rng.normal() * std_;
-        write_row(values.data(), buffer->data() + r * row_size, cols);
+        write_row(type, values.data(), buffer->data() + r * row_size, cols);
       }
     });
     model_.owned_buffers.push_back(buffer);
     TensorView view;
     view.name = name;
-    view.dtype = type_;
+    view.dtype = type;
     view.shape = {rows, cols};
     view.data = buffer->data();
     view.nbytes = buffer->size();
@@ -61,8 +64,8 @@ class RandomWeights {
   }
 
  private:
-  void write_row(const float* values, uint8_t* dst, int64_t cols) const {
-    switch (type_) {
+  static void write_row(DType type, const float* values, uint8_t* dst, int64_t cols) {
+    switch (type) {
       case DType::F32: std::memcpy(dst, values, sizeof(float) * size_t(cols)); break;
       case DType::F16:
         for (int64_t i = 0; i < cols; ++i) reinterpret_cast<uint16_t*>(dst)[i] = f32_to_f16(values[i]);
@@ -70,7 +73,7 @@ class RandomWeights {
       case DType::BF16:
         for (int64_t i = 0; i < cols; ++i) reinterpret_cast<uint16_t*>(dst)[i] = f32_to_bf16(values[i]);
         break;
-      default: quantize_row(type_, values, dst, cols); break;
+      default: quantize_row(type, values, dst, cols); break;
     }
   }
 

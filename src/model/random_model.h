@@ -17,7 +17,8 @@ namespace arbiter {
 Result<ModelConfig> shape_preset(const std::string& name, int64_t vocab_size = 512);
 std::vector<std::string> shape_preset_names();
 
-// Every matrix in `matrix_type` (quantized from normal(0, std) values), norms near 1, biases small.
+// Every matrix in `matrix_type` (quantized from normal(0, std) values; a block type whose blocks do not
+// divide a matrix's rows gives it the type llama.cpp would: row_type_or_fallback), norms near 1, biases small.
 Result<std::shared_ptr<Model>> make_random_model(const ModelConfig& config, DType matrix_type, uint64_t seed,
                                                  float weight_std = 0.02f);
 

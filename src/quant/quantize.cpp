@@ -53,4 +53,19 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
   if (QuantizeFn fn = quantizer(type)) fn(src, dst, n);
 }
 
+DType row_type_or_fallback(DType wanted, int64_t cols) {
+  if (cols % dtype_info(wanted).block_elems == 0) return wanted;
+  DType fallback = DType::F16;
+  switch (wanted) {
+    case DType::Q4_K: fallback = DType::Q5_0; break;
+    case DType::Q5_K: fallback = DType::Q5_1; break;
+    case DType::Q6_K: fallback = DType::Q8_0; break;
+    case DType::Q2_K:
+    case DType::Q3_K:
+    case DType::IQ4_XS: fallback = DType::IQ4_NL; break;
+    default: break;
+  }
+  return cols % dtype_info(fallback).block_elems == 0 ? fallback : DType::F16;
+}
+
 }  // namespace arbiter

@@ -17,4 +17,9 @@ bool can_quantize(DType type);
 // infinite inputs give a well-formed but meaningless block, never a crash.
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 
+// The type a row of `cols` elements takes when `wanted`'s blocks do not divide it, as llama.cpp's
+// quantizer chooses (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K / Q3_K / IQ4_XS -> IQ4_NL, else F16;
+// F16 when the fallback's blocks do not divide it either); `wanted` itself when they do.
+DType row_type_or_fallback(DType wanted, int64_t cols);
+
 }  // namespace arbiter

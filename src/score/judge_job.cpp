@@ -240,7 +240,8 @@ Status JudgeJob::check_read(const SequenceOutput& out) const {
     const GenerationEnd end = out.generation_end;
     std::string tail = written_text(out.generated);
     if (tail.size() > 160) tail = "..." + tail.substr(tail.size() - 160);
-    return error("the model wrote " + std::to_string(out.generated.size()) + " tokens (ended by " +
+    return error("the model wrote " + std::to_string(out.generated.size()) +
+                 (out.generated.size() == 1 ? " token" : " tokens") + " (ended by " +
                  generation_end_name(end) + ") without a score token" +
                  (score_marker_.empty() ? "" : " after '" + score_marker_ + "'") + ": \"" + tail + "\"");
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/log.h"
 #include "core/sigmoid.h"
 #include "runtime/score_head.h"
 #include "score/result_line.h"
@@ -91,8 +92,15 @@ RewardJob::RewardJob(const Model& model, std::shared_ptr<ConversationFormatter> 
     std::vector<std::string> sorted = labels_;
     std::sort(sorted.begin(), sorted.end());
     const bool repeated = std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
-    // Unnamed five-output heads are HelpSteer2-style attribute heads.
-    if (labels_.empty() && n == 5) labels_ = kHelpSteerAttributes;
+    // Unnamed five-output heads are most often HelpSteer2-style attribute heads; said, since nothing in
+    // the model confirms it and --attribute-weights then weighs outputs by these names.
+    if (labels_.empty() && n == 5) {
+      labels_ = kHelpSteerAttributes;
+      log_warn(model_.path + ": its 5 outputs have no names (id2label " +
+               (model_.config.label_names.empty() ? std::string("absent") : "LABEL_0..LABEL_4") +
+               "); they are read as HelpSteer2's attributes in its order: helpfulness, correctness, coherence, "
+               "complexity, verbosity");
+    }
     if (repeated || int64_t(labels_.size()) != n) {
       labels_.clear();
       for (int64_t i = 0; i < n; ++i) labels_.push_back(n == 1 ? "score" : "output_" + std::to_string(i));

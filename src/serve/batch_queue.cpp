@@ -7,10 +7,16 @@
 
 namespace arbiter::serve {
 
-BatchQueue::BatchQueue(Backend& backend, ForwardOptions options, int64_t max_batch_tokens, int64_t max_queue,
+RunBatch BatchQueue::forward_with(Backend& backend, ForwardOptions options) {
+  return [&backend, options = std::move(options)](const std::vector<SequenceInput>& inputs) {
+    return backend.forward(inputs, options);
+  };
+}
+
+BatchQueue::BatchQueue(Backend& backend, RunBatch run, int64_t max_batch_tokens, int64_t max_queue,
                        std::function<void(const BatchStats&)> on_batch)
     : backend_(backend),
-      options_(std::move(options)),
+      run_(std::move(run)),
       max_batch_tokens_(max_batch_tokens),
       max_queue_(max_queue),
       on_batch_(std::move(on_batch)) {
@@ -96,14 +102,14 @@ void BatchQueue::run_batch(std::vector<std::pair<std::shared_ptr<Ticket>, size_t
     tokens += int64_t(ticket->sequences[index].tokens.size());
   }
   const int64_t computed_before = backend_.tokens_computed();
-  auto outputs = backend_.forward(inputs, options_);
+  auto outputs = run_(inputs);
   std::vector<Status> failures(batch.size());
   if (outputs) {
     for (size_t i = 0; i < batch.size(); ++i) batch[i].first->outputs[batch[i].second] = std::move((*outputs)[i]);
   } else {
     // One bad sequence must not fail its neighbours: run each alone to find whose it was.
     for (size_t i = 0; i < batch.size(); ++i) {
-      auto single = backend_.forward({inputs[i]}, options_);
+      auto single = run_({inputs[i]});
       if (single) batch[i].first->outputs[batch[i].second] = std::move((*single)[0]);
       else failures[i] = single.status();
     }

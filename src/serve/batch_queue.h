@@ -1,7 +1,7 @@
 // Dynamic batching across concurrent requests. HTTP handler threads prepare their sequences and submit
-// them; ONE worker thread drains the queue in arrival order up to a token budget, runs
-// Backend::forward (which allows one call at a time), and completes each request when all of its
-// sequences are done. The queue is bounded in sequences, so a flood is refused instead of growing memory.
+// them; ONE worker thread drains the queue in arrival order up to a token budget, runs the batch (the
+// service's job: a forward pass, or a judge's generation; the backend allows one call at a time), and
+// completes each request when all of its sequences are done. The queue is bounded in sequences, so a flood is refused instead of growing memory.
 #pragma once
 
 #include <atomic>
@@ -40,11 +40,17 @@ struct BatchStats {
   double seconds = 0;
 };
 
+// Runs one batch of sequences on the backend: outputs in the order of the inputs.
+using RunBatch = std::function<Result<std::vector<SequenceOutput>>(const std::vector<SequenceInput>&)>;
+
 class BatchQueue {
  public:
-  // max_queue: sequences waiting at most; max_batch_tokens: tokens per forward pass (a longer sequence
-  // runs alone). on_batch is called by the worker after every forward pass.
-  BatchQueue(Backend& backend, ForwardOptions options, int64_t max_batch_tokens, int64_t max_queue,
+  // A RunBatch that is one forward pass with these options.
+  static RunBatch forward_with(Backend& backend, ForwardOptions options);
+
+  // max_queue: sequences waiting at most; max_batch_tokens: tokens per batch, counted before anything is
+  // generated (a longer sequence runs alone). on_batch is called by the worker after every batch.
+  BatchQueue(Backend& backend, RunBatch run, int64_t max_batch_tokens, int64_t max_queue,
              std::function<void(const BatchStats&)> on_batch = {});
   ~BatchQueue();  // finishes everything queued, then joins the worker
   BatchQueue(const BatchQueue&) = delete;
@@ -67,7 +73,7 @@ class BatchQueue {
   void run_batch(std::vector<std::pair<std::shared_ptr<Ticket>, size_t>>& batch);
 
   Backend& backend_;
-  const ForwardOptions options_;
+  const RunBatch run_;
   const int64_t max_batch_tokens_, max_queue_;
   std::function<void(const BatchStats&)> on_batch_;
 

@@ -72,7 +72,9 @@ RowJob& ModelService::job() const {
   return *judge_job_;
 }
 
-ForwardOptions ModelService::forward_options() const { return job().forward_options(); }
+Result<std::vector<SequenceOutput>> ModelService::run_batch(Backend& backend, const std::vector<SequenceInput>& inputs) const {
+  return job().run_batch(backend, inputs);
+}
 
 json ModelService::describe() const {
   json j = {{"id", options_.model_name},
@@ -223,7 +225,9 @@ Result<std::vector<json>> ModelService::finish_items(RowJob& job, const std::vec
   for (size_t i = 0; i < items.size(); ++i) {
     std::vector<SequenceOutput> own(std::make_move_iterator(outputs.begin() + long(prepared.first[i])),
                                     std::make_move_iterator(outputs.begin() + long(prepared.first[i + 1])));
-    ARB_ASSIGN(json line, job.finish(items[i], own));
+    auto finished = job.finish(items[i], own);
+    if (!finished) return finished.status().with_context("items[" + std::to_string(i) + "]");
+    json line = std::move(finished).value();
     line.erase("id");
     line["index"] = i;
     results.push_back(std::move(line));
@@ -240,7 +244,8 @@ Result<json> ModelService::score_response(const std::vector<data::Example>& item
 
 Result<json> ModelService::judge_response(const JudgeRequest& request, const Prepared& prepared,
                                           std::vector<SequenceOutput>& outputs) const {
-  JudgeJob& job = request.per_layer ? *judge_job_per_layer_ : *judge_job_;
+  // --per-layer at start-up adds the logits to every answer; a request's "per_layer" to its own.
+  JudgeJob& job = request.per_layer || options_.judge.per_layer ? *judge_job_per_layer_ : *judge_job_;
   ARB_ASSIGN(std::vector<json> data, finish_items(job, request.items, prepared, outputs));
   for (json& d : data) d.erase("score_values");  // said once, below
   return json{{"object", "list"}, {"model", options_.model_name},

@@ -46,7 +46,9 @@ class ModelService {
   Mode mode() const { return options_.mode; }
   const std::string& model_name() const { return options_.model_name; }
   const Model& model() const { return *model_; }
-  ForwardOptions forward_options() const;
+  // Runs a batch as the offline command's job does: a forward pass, or with --generate the judge's
+  // writing and the read where it writes its score. Called by the batching worker alone.
+  Result<std::vector<SequenceOutput>> run_batch(Backend& backend, const std::vector<SequenceInput>& inputs) const;
   nlohmann::json describe() const;  // one /v1/models entry
   // False for a process reward model (rewards per step) and a gated head (objectives mixed into one
   // score): /classify has nothing to classify.

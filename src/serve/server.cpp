@@ -81,7 +81,12 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> mode
   if (s->options_.max_batch_tokens == 0) s->options_.max_batch_tokens = s->backend_->preferred_batch_tokens();
   s->metrics_ = std::make_unique<Metrics>();
   Metrics* metrics = s->metrics_.get();
-  s->queue_ = std::make_unique<BatchQueue>(*s->backend_, s->service_->forward_options(), s->options_.max_batch_tokens,
+  const ModelService* service_ptr = s->service_.get();
+  Backend* backend = s->backend_.get();
+  RunBatch run = [service_ptr, backend](const std::vector<SequenceInput>& inputs) {
+    return service_ptr->run_batch(*backend, inputs);
+  };
+  s->queue_ = std::make_unique<BatchQueue>(*s->backend_, std::move(run), s->options_.max_batch_tokens,
                                            s->options_.max_queue, [metrics](const BatchStats& b) {
                                              metrics->record_batch(b.sequences, b.tokens, b.computed, b.seconds);
                                              metrics->set_kept_prefix_bytes(b.kept_bytes);

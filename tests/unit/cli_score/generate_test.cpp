@@ -3,6 +3,7 @@
 // the model writes, which a plain prefill of the same prefix reproduces.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "../../support/cli_helpers.h"
@@ -121,6 +122,11 @@ TEST(JudgeSkipLager, FinalLayerScoresOnlyAndTheSameValues) {
   auto both = judge(rows, dir + "/both.jsonl", "--score-token-ids 378,432,500 --skip-lager --per-layer");
   EXPECT_NE(both.exit_code, 0);
   EXPECT_NE(both.out.find("exclude each other"), std::string::npos) << both.out;
+  // Ranking by LAGER when asked for, not silently by the expected score.
+  auto ranked = judge(rows, dir + "/ranked.jsonl", "--score-token-ids 378,432,500 --skip-lager --rank-by lager");
+  EXPECT_NE(ranked.exit_code, 0);
+  EXPECT_NE(ranked.out.find("--rank-by lager and --skip-lager exclude each other"), std::string::npos) << ranked.out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ranked.jsonl"));
 }
 
 }  // namespace

@@ -38,6 +38,18 @@ TEST(OptionChecks, ImpossibleValuesAreRefusedByName) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/m")) << "no model written by a refused command";
 }
 
+// A super-block type at a shape whose rows its blocks do not divide runs with llama.cpp's fallback for
+// those matrices, and says so beside the figure.
+TEST(OptionChecks, BenchOfASuperBlockTypeFallsBackWhereRowsDoNotFit) {
+  const RunResult r = run_arbiter("-t 1 bench --shape tiny --type q4_K --tokens 8 --repeat 1 --warmup 0");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("Q4_K (random weights, Q5_0 where rows of 64, 192 do not fit Q4_K's blocks)"), std::string::npos)
+      << r.out;
+  const RunResult fits = run_arbiter("-t 1 bench --shape small --type q4_K --tokens 8 --repeat 1 --warmup 0");
+  ASSERT_EQ(fits.exit_code, 0) << fits.out;
+  EXPECT_NE(fits.out.find("Q4_K (random weights)"), std::string::npos) << fits.out;
+}
+
 TEST(OptionChecks, AFailedFirstRowLeavesNoOutput) {
   const std::string dir = temp_dir("first-row-fails");
   write_text(dir + "/rows.jsonl", R"({"id": "a", "prompt": "hi"})" "\n");

@@ -102,12 +102,16 @@ TEST(Pearson, HugeAndTinyValuesGiveTheSameR) {
   }
 }
 
-TEST(PairwiseAccuracy, PredTiesCountAsWrong) {
-  // Pairs with distinct human labels: (0,1) (0,2) (0,3) (1,2) (1,3); pred ties on (1,2) -> 4 of 5.
+TEST(PairwiseAccuracy, PredTiesCountHalf) {
+  // Pairs with distinct human labels: (0,1) (0,2) (0,3) (1,2) (1,3); pred ties on (1,2) -> 4.5 of 5.
   const std::vector<double> pred = {1, 2, 2, 3}, human = {1, 2, 3, 3};
   auto acc = pairwise_accuracy(pred, human);
   ASSERT_TRUE(acc);
-  EXPECT_DOUBLE_EQ(*acc, 0.8);
+  EXPECT_DOUBLE_EQ(*acc, 0.9);
+  // A constant prediction is chance, and one reversed wherever it is not tied is below it.
+  const std::vector<double> constant = {7, 7, 7, 7}, reversed = {3, 2, 2, 1};
+  EXPECT_DOUBLE_EQ(*pairwise_accuracy(constant, human), 0.5);
+  EXPECT_DOUBLE_EQ(*pairwise_accuracy(reversed, human), 0.1);
 }
 
 TEST(Metrics, BadInputIsAnError) {

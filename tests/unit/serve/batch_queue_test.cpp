@@ -71,7 +71,7 @@ std::shared_ptr<Ticket> ticket_of(std::vector<std::vector<int32_t>> sequences) {
 TEST(BatchQueue, BatchesConcurrentRequestsByTokenBudgetInOrder) {
   FakeBackend backend;
   backend.hold();
-  BatchQueue queue(backend, {}, /*max_batch_tokens=*/8, /*max_queue=*/100);
+  BatchQueue queue(backend, BatchQueue::forward_with(backend, {}), /*max_batch_tokens=*/8, /*max_queue=*/100);
   auto blocker = ticket_of({{1}});
   auto f0 = blocker->completion.get_future();
   ASSERT_EQ(queue.submit(blocker), SubmitError::kNone);
@@ -110,7 +110,7 @@ std::vector<std::vector<int32_t>> samples_of_one_prompt(int n) {
 std::vector<size_t> batches_for_one_request(FakeBackend& backend, int64_t budget,
                                             std::vector<std::vector<int32_t>> sequences) {
   {
-    BatchQueue queue(backend, {}, budget, /*max_queue=*/100);
+    BatchQueue queue(backend, BatchQueue::forward_with(backend, {}), budget, /*max_queue=*/100);
     backend.hold();
     auto t = ticket_of(std::move(sequences));
     auto done = t->completion.get_future();
@@ -150,7 +150,7 @@ TEST(BatchQueue, WhatTheBackendKeepsIsNotCharged) {
 TEST(BatchQueue, RefusesWorkPastItsBound) {
   FakeBackend backend;
   backend.hold();
-  BatchQueue queue(backend, {}, 64, /*max_queue=*/3);
+  BatchQueue queue(backend, BatchQueue::forward_with(backend, {}), 64, /*max_queue=*/3);
   auto running = ticket_of({{1}});
   ASSERT_EQ(queue.submit(running), SubmitError::kNone);
   backend.wait_entered(1);
@@ -167,7 +167,7 @@ TEST(BatchQueue, RefusesWorkPastItsBound) {
 TEST(BatchQueue, ABadSequenceFailsOnlyItsOwnRequest) {
   FakeBackend backend;
   backend.hold();
-  BatchQueue queue(backend, {}, 64, 100);
+  BatchQueue queue(backend, BatchQueue::forward_with(backend, {}), 64, 100);
   auto first = ticket_of({{1}});
   ASSERT_EQ(queue.submit(first), SubmitError::kNone);
   backend.wait_entered(1);
@@ -188,7 +188,7 @@ TEST(BatchQueue, ABadSequenceFailsOnlyItsOwnRequest) {
 TEST(BatchQueue, AnAbandonedRequestIsNotRun) {
   FakeBackend backend;
   backend.hold();
-  BatchQueue queue(backend, {}, 64, 100);
+  BatchQueue queue(backend, BatchQueue::forward_with(backend, {}), 64, 100);
   auto first = ticket_of({{1}});
   ASSERT_EQ(queue.submit(first), SubmitError::kNone);
   backend.wait_entered(1);

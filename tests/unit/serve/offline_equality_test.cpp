@@ -203,6 +203,63 @@ TEST_F(OfflineEquality, JudgeMatchesTheJudgeCommand) {
   }
 }
 
+// A server started with --generate lets the judge write, as `arbiter judge --generate` does: stories260K
+// writes "He was" after the generic grading prompt of these rows, so with the labels happy,was the score
+// is read where it writes "was". And --per-layer at start-up puts the logits in every answer.
+TEST_F(OfflineEquality, GeneratingJudgeMatchesTheJudgeCommand) {
+  const std::string dir = temp_dir("generate");
+  std::vector<json> rows;
+  json items = json::array();
+  for (size_t i = 0; i < 2; ++i) {
+    rows.push_back({{"prompt", kPairs[i].first}, {"response", kPairs[i].second}});
+    items.push_back(rows.back());
+  }
+  write_rows(dir + "/in.jsonl", rows);
+  std::string log;
+  ASSERT_EQ(run_binary("judge -m " + kStories + " -i " + dir + "/in.jsonl -o " + dir +
+                           "/out.jsonl --score-tokens happy,was --generate --max-new-tokens 40 --per-layer",
+                       &log), 0) << log;
+  const std::vector<json> offline = read_lines(dir + "/out.jsonl");
+  ASSERT_EQ(offline.size(), rows.size());
+
+  auto model = load_model(kStories);
+  ASSERT_TRUE(model.is_ok());
+  serve::ServiceOptions service = judge_service(**model, "generic", "happy,was");
+  service.judge.generate = true;
+  service.judge.max_new_tokens = 40;
+  service.judge.per_layer = true;
+  auto s = start_server(*model, service);
+  ASSERT_TRUE(s);
+  int status = 0;
+  const json served = post_json(*s, "/v1/judge", json{{"items", items}}.dump(), &status);
+  ASSERT_EQ(status, 200) << served.dump();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string row = "row " + std::to_string(i);
+    const json& got = served["data"][i];
+    ASSERT_GT(offline[i]["generated_tokens"].get<int>(), 0) << offline[i].dump();
+    EXPECT_EQ(got["generated_tokens"], offline[i]["generated_tokens"]) << row;
+    EXPECT_EQ(got["generated"], offline[i]["generated"]) << row;
+    for (const char* score : {"vanilla", "expected", "lager"})
+      expect_same_number(got[score], offline[i][score], std::string(score) + " of " + row);
+    ASSERT_TRUE(got.contains("per_layer_logits")) << got.dump();
+    ASSERT_EQ(got["per_layer_logits"].size(), offline[i]["per_layer_logits"].size());
+    for (size_t l = 0; l < got["per_layer_logits"].size(); ++l)
+      for (size_t k = 0; k < 2; ++k)
+        expect_same_number(got["per_layer_logits"][l][k], offline[i]["per_layer_logits"][l][k], "per-layer logit of " + row);
+  }
+  s->shutdown();
+
+  // A judge that stops writing before its score: the item is named, as the offline row error names the row.
+  service.judge.max_new_tokens = 1;
+  s = start_server(*model, service);
+  ASSERT_TRUE(s);
+  const json failed = post_json(*s, "/v1/judge", json{{"items", items}}.dump(), &status);
+  EXPECT_EQ(status, 500) << failed.dump();
+  const std::string message = failed.dump();
+  EXPECT_NE(message.find("items[0]"), std::string::npos) << message;
+  EXPECT_NE(message.find("the model wrote 1 token (ended by max_tokens)"), std::string::npos) << message;
+}
+
 TEST_F(OfflineEquality, PairwiseJudgeMatchesTheJudgeCommand) {
   // Items of two responses (the server's `responses`), judged pairwise in both orders: the win rates and
   // every comparison's scores equal those `arbiter judge` writes for the same pairs as chosen / rejected.
