@@ -154,7 +154,9 @@ Result<std::vector<SequenceInput>> FeaturesJob::prepare(const data::Example& exa
   }
   std::vector<SequenceInput> sequences;
   if (!example.input_ids.empty()) {
-    sequences.push_back(SequenceInput{example.input_ids, {}});
+    SequenceInput sequence{example.input_ids, {}};
+    if (formatter_) ARB_TRY(formatter_->fit_token_row(sequence));
+    sequences.push_back(std::move(sequence));
   } else {
     if (example.responses.empty()) return error("the row has no response");
     for (size_t r = 0; r < example.responses.size(); ++r) {

@@ -130,6 +130,35 @@ Result<FormattedSequence> ConversationFormatter::fit(std::vector<int32_t> prefix
   return out;
 }
 
+Status ConversationFormatter::fit_token_row(SequenceInput& sequence) const {
+  std::vector<int32_t>& tokens = sequence.tokens;
+  const int64_t total = int64_t(tokens.size());
+  if (total <= max_length_) return Status::ok();
+  const int64_t excess = total - max_length_;
+  const std::string what = "input_ids of " + std::to_string(total) + " tokens, more than the maximum length " +
+                           std::to_string(max_length_) + " (--max-length)";
+  if (truncation_ == Truncation::kError) return error(what);
+  std::vector<int32_t>& reads = sequence.read_positions;
+  if (truncation_ == Truncation::kRight) {
+    if (!reads.empty() && reads.back() >= max_length_)
+      return error(what + ": cutting its end would drop the read at position " + std::to_string(reads.back()));
+    tokens.resize(size_t(max_length_));
+    sequence.response_end_cut = true;
+  } else {
+    const auto bos = tokenizer_->bos_id();
+    const int64_t keep_front = (bos && tokens[0] == *bos && max_length_ > 1) ? 1 : 0;
+    const int64_t cut_end = keep_front + excess;  // tokens [keep_front, cut_end) go
+    for (int32_t& read : reads) {
+      if (read >= keep_front && read < cut_end)
+        return error(what + ": cutting its beginning would drop the read at position " + std::to_string(read));
+      if (read >= cut_end) read = int32_t(read - excess);
+    }
+    tokens.erase(tokens.begin() + long(keep_front), tokens.begin() + long(cut_end));
+  }
+  sequence.tokens_cut += excess;
+  return Status::ok();
+}
+
 SequenceInput sequence_of(FormattedSequence formatted) {
   SequenceInput sequence{std::move(formatted.tokens), {}};
   sequence.tokens_cut = formatted.dropped_tokens;

@@ -74,6 +74,12 @@ class ConversationFormatter {
   // without a chat template, or when the generation prompt adds nothing.
   Result<std::vector<int32_t>> assistant_opening() const;
 
+  // A row given as token ids, cut to the length limit as --truncation says: `right` drops the end;
+  // `prompt-left` (which cannot tell prompt from response in ids) keeps a leading BOS and drops the oldest
+  // tokens after it, keeping the end where a reward is read; `error` refuses. Read positions move with
+  // their tokens; a cut that would drop one is an error (a step's reward would be lost).
+  Status fit_token_row(SequenceInput& sequence) const;
+
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   bool has_chat_template() const { return chat_template_.has_value(); }
   int64_t max_length() const { return max_length_; }

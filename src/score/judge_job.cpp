@@ -196,7 +196,9 @@ Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& exampl
   if (!example.input_ids.empty()) {
     if (pairwise || options_.prompt_template.listwise)
       return error("a pairwise or listwise judge compares text responses; this row comes as input_ids");
-    sequences.push_back(SequenceInput{example.input_ids, {}});
+    SequenceInput sequence{example.input_ids, {}};
+    if (formatter_) ARB_TRY(formatter_->fit_token_row(sequence));
+    sequences.push_back(std::move(sequence));
     return sequences;
   }
   if (example.responses.empty()) return error("the row has no response to judge");
@@ -250,17 +252,27 @@ Status JudgeJob::check_read(const SequenceOutput& out) const {
   return Status::ok();
 }
 
-Result<JudgeScores> JudgeJob::read_scores(const SequenceOutput& out, nlohmann::json& fields) const {
+std::vector<std::vector<double>> JudgeJob::per_layer_logits(const SequenceOutput& out, size_t n) const {
   const size_t k = options_.score_tokens.ids.size();
   const size_t layers_plus_one = size_t(model_.config.num_layers + 1);
+  std::vector<std::vector<double>> per_layer(layers_plus_one, std::vector<double>(n));
+  for (size_t l = 0; l + 1 < layers_plus_one; ++l)
+    for (size_t j = 0; j < n; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
+  // Row L is the final layer read as the model reads it, in either lens: its own logits, the ones the
+  // vanilla and expected scores take, final softcap (Gemma 2) included. A lens row has no cap, and LAGER
+  // weights all on layer L would not give the expected score.
+  for (size_t j = 0; j < n; ++j) per_layer.back()[j] = out.logits[j];
+  return per_layer;
+}
+
+Result<JudgeScores> JudgeJob::read_scores(const SequenceOutput& out, nlohmann::json& fields) const {
+  const size_t k = options_.score_tokens.ids.size();
   ARB_TRY(check_read(out));
   std::vector<double> final_logits(out.logits.begin(), out.logits.end());
   // per_layer: [L+1][K], empty with --skip-lager (then no lager score)
   std::vector<std::vector<double>> per_layer;
   if (options_.lager) {
-    per_layer.assign(layers_plus_one, std::vector<double>(k));
-    for (size_t l = 0; l < layers_plus_one; ++l)
-      for (size_t j = 0; j < k; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
+    per_layer = per_layer_logits(out, k);
   }
   ARB_ASSIGN(JudgeScores s, judge_scores(final_logits, per_layer, layer_weights_, options_.score_tokens.values));
   fields["vanilla"] = s.vanilla;
@@ -350,7 +362,7 @@ Result<std::string> JudgeJob::listwise_prompt(const data::Example& example, cons
 }
 
 Result<nlohmann::json> JudgeJob::finish_listwise(const data::Example& example, std::vector<SequenceOutput>& outputs) {
-  const size_t n = example.responses.size(), k = options_.score_tokens.ids.size();
+  const size_t n = example.responses.size();
   const std::vector<std::vector<size_t>> orders = listwise_orders(n, options_.both_orders);
   if (outputs.size() != orders.size()) return error("judge: unexpected number of outputs from the backend");
   std::vector<ListwiseRead> reads;
@@ -371,9 +383,7 @@ Result<nlohmann::json> JudgeJob::finish_listwise(const data::Example& example, s
     // --human-field human` fits on listwise reads.
     if (const int best = human_best_position(ranking, orders[o]); best >= 0) line["human"] = best;
     if (options_.lager) {
-      std::vector<std::vector<double>> per_layer(size_t(model_.config.num_layers + 1), std::vector<double>(n));
-      for (size_t l = 0; l < per_layer.size(); ++l)
-        for (size_t j = 0; j < n; ++j) per_layer[l][j] = out.layer_logits[l * k + j];
+      const std::vector<std::vector<double>> per_layer = per_layer_logits(out, n);
       ARB_ASSIGN(std::vector<double> combined, train::lager_combined_logits(per_layer, layer_weights_));
       read.lager_probabilities = train::softmax(combined);
       line["lager_probabilities"] = read.lager_probabilities;

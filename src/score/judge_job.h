@@ -81,6 +81,8 @@ class JudgeJob final : public RowJob {
   Result<std::string> grading_prompt(const data::Example& example, const std::string& response) const;
   Result<std::string> pairwise_prompt(const data::Example& example, const std::string& first,
                                       const std::string& second) const;
+  // [L+1][n] score-token logits of a read (its first n score tokens), row L the model's own.
+  std::vector<std::vector<double>> per_layer_logits(const SequenceOutput& out, size_t n) const;
   // One read's scores and its per-read output fields (probabilities, per-layer logits, written text).
   Result<JudgeScores> read_scores(const SequenceOutput& out, nlohmann::json& fields) const;
   Result<nlohmann::json> finish_pairwise(const data::Example& example, std::vector<SequenceOutput>& outputs);

@@ -186,6 +186,14 @@ Status RewardJob::mark_reads(SequenceInput& sequence, size_t expected_steps, siz
       return error("no end of a user turn followed by an assistant turn (Llama 3's '<|eot_id|><|start_header_id|>"
                    "assistant<|end_header_id|>'): the gating network reads there; format with the model's chat template");
     sequence.read_positions = {int32_t(at), int32_t(tokens.size() - 1)};
+  } else if (options_.reward_token_id < 0 && !options_.head && model_.config.is_classifier() &&
+             !model_.config.reward_at_eos && model_.config.pad_token_id >= 0) {
+    // transformers' *ForSequenceClassification pools the last token that is not the pad token (all pad:
+    // the first). Models fine-tuned with pad = EOS or end-of-turn were trained to be read there.
+    const int64_t pad = model_.config.pad_token_id;
+    size_t last = tokens.size();
+    while (last > 1 && tokens[last - 1] == pad) --last;
+    if (last < tokens.size()) sequence.read_positions = {int32_t(last - 1)};
   }
   return Status::ok();
 }
@@ -214,7 +222,9 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
   std::vector<SequenceInput> sequences;
   if (!example.input_ids.empty()) {
     if (options_.per_turn) return error("--per-turn scores the assistant turns of a conversation; this row comes as input_ids");
-    sequences.push_back(SequenceInput{example.input_ids, {}});
+    SequenceInput sequence{example.input_ids, {}};
+    if (formatter_) ARB_TRY(formatter_->fit_token_row(sequence));
+    sequences.push_back(std::move(sequence));
   } else {
     if (example.responses.empty()) return error("the row has no response to score");
     // The prompt's assistant turns first, each after the turns before it: these sequences begin alike, so

@@ -91,7 +91,9 @@ class RewardJob final : public RowJob {
   bool reads_gated() const { return model_.config.gating.enabled && !options_.head; }
 
   // Where a sequence is read: every step separator (process reward models), where the prompt ends and the
-  // last token (gated heads), else the last token alone (nothing set). `expected_steps` > 0: that many.
+  // last token (gated heads), the last token that is not padding (a classifier whose config names a pad
+  // token, as transformers reads it: a sequence ending in an EOS that is also the pad token is read just
+  // before it), else the last token alone (nothing set). `expected_steps` > 0: that many.
   // Step separators are read from token `response_begin` on (those of the prompt are not steps).
   Status mark_reads(SequenceInput& sequence, size_t expected_steps = 0, size_t response_begin = 0) const;
 

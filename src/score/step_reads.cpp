@@ -124,6 +124,7 @@ Result<std::vector<SequenceInput>> prepare_step_sequences(const data::Example& e
   if (!example.input_ids.empty()) {
     SequenceInput sequence{example.input_ids, {}};
     ARB_TRY(mark_step_reads(sequence, layout));
+    if (formatter) ARB_TRY(formatter->fit_token_row(sequence));
     sequences.push_back(std::move(sequence));
     return sequences;
   }

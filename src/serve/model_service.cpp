@@ -122,9 +122,13 @@ Result<Prepared> ModelService::prepare_examples(const std::vector<data::Example>
     auto sequences = job().prepare(items[i]);
     if (!sequences) return sequences.status().with_context(where);
     p.first.push_back(p.sequences.size());
+    p.tokens_cut.push_back(0);
+    p.response_end_cut.push_back(false);
     for (SequenceInput& s : *sequences) {
       ARB_TRY(check_sequence(s, where));
       p.tokens += int64_t(s.tokens.size());
+      p.tokens_cut.back() += s.tokens_cut;
+      if (s.response_end_cut) p.response_end_cut.back() = true;
       p.sequences.push_back(std::move(s));
     }
   }
@@ -229,6 +233,9 @@ Result<std::vector<json>> ModelService::finish_items(RowJob& job, const std::vec
     if (!finished) return finished.status().with_context("items[" + std::to_string(i) + "]");
     json line = std::move(finished).value();
     line.erase("id");
+    // What --max-length truncation cut, as the offline commands' lines say it.
+    if (i < prepared.tokens_cut.size() && prepared.tokens_cut[i] > 0) line["truncated_tokens"] = prepared.tokens_cut[i];
+    if (i < prepared.response_end_cut.size() && prepared.response_end_cut[i]) line["response_end_cut"] = true;
     line["index"] = i;
     results.push_back(std::move(line));
   }

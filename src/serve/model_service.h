@@ -27,13 +27,17 @@ struct ServiceOptions {
   std::string model_name;           // reported as `model` in responses and /v1/models
   FormatterOptions format;          // chat template, --max-length truncation (as `arbiter score`)
   RewardJobOptions reward;
-  JudgeOptions judge;               // per_layer is chosen per request
+  JudgeOptions judge;               // per_layer: every answer's; a request may ask for its own
   int64_t max_sequence_tokens = 0;  // a longer sequence is refused (0: the formatter's max length)
 };
 
 // A request's sequences, item by item: item i owns sequences [first[i], first[i + 1]).
 struct Prepared {
-  std::vector<SequenceInput> sequences;
+  std::vector<SequenceInput> sequences;  // handed to the batch queue (moved out) once prepared
+  // Per item: what --max-length truncation cut (SequenceInput::tokens_cut, response_end_cut), kept here
+  // for the answer since the sequences travel on.
+  std::vector<int64_t> tokens_cut;
+  std::vector<bool> response_end_cut;
   std::vector<size_t> first;
   int64_t tokens = 0;
 };

@@ -19,14 +19,16 @@ std::vector<float> floats(const TensorView& t) {
   return v;
 }
 
-// Writes the three reference sequences as input_ids rows.
-std::string write_id_rows(const SafetensorsFile& ref, const std::string& dir) {
-  const std::string path = dir + "/rows.jsonl";
+// Writes the three reference sequences as input_ids rows, each followed by `padding` copies of `pad`.
+std::string write_id_rows(const SafetensorsFile& ref, const std::string& dir, int padding = 0, int32_t pad = 0) {
+  const std::string path = dir + (padding > 0 ? "/padded-rows.jsonl" : "/rows.jsonl");
   std::ofstream out(path);
   for (int s = 0; s < 3; ++s) {
     const TensorView* ids = ref.tensor("seq" + std::to_string(s) + ".input_ids");
     const auto* p = static_cast<const int32_t*>(ids->data);
-    nlohmann::json row = {{"id", "seq" + std::to_string(s)}, {"input_ids", std::vector<int32_t>(p, p + ids->numel())}};
+    std::vector<int32_t> tokens(p, p + ids->numel());
+    tokens.insert(tokens.end(), size_t(padding), pad);
+    nlohmann::json row = {{"id", "seq" + std::to_string(s)}, {"input_ids", tokens}};
     out << row.dump() << "\n";
   }
   return path;
@@ -39,29 +41,33 @@ TEST_P(ScoreSeqcls, ScoresEqualReference) {
   auto ref = SafetensorsFile::open(model + "/ref.safetensors");
   ASSERT_TRUE(ref.is_ok()) << ref.message();
   const std::string dir = temp_dir("score-" + GetParam());
-  const std::string rows = write_id_rows(**ref, dir);
-  auto r = run_arbiter("score -q -m " + model + " -i " + rows + " -o " + dir + "/out.jsonl");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  const auto lines = read_jsonl(dir + "/out.jsonl");
-  ASSERT_EQ(lines.size(), 3u);
-  for (int s = 0; s < 3; ++s) {
-    const std::vector<float> expected = floats(*(*ref)->tensor("seq" + std::to_string(s) + ".scores"));
-    std::vector<double> got;
-    if (expected.size() == 1) {
-      got.push_back(lines[size_t(s)]["score"].get<double>());
-    } else {
-      // An unnamed five-output head reports HelpSteer2's attributes, in their published order.
-      for (const char* name : {"helpfulness", "correctness", "coherence", "complexity", "verbosity"})
-        got.push_back(lines[size_t(s)]["attributes"][name].get<double>());
+  // The rows as they are, and followed by the config's pad token (0 in every fixture) as in a padded
+  // batch: transformers reads the last token that is not padding, so the references hold for both.
+  for (const int padding : {0, 3}) {
+    const std::string rows = write_id_rows(**ref, dir, padding, 0);
+    auto r = run_arbiter("score -q -m " + model + " -i " + rows + " -o " + dir + "/out.jsonl");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const auto lines = read_jsonl(dir + "/out.jsonl");
+    ASSERT_EQ(lines.size(), 3u);
+    for (int s = 0; s < 3; ++s) {
+      const std::vector<float> expected = floats(*(*ref)->tensor("seq" + std::to_string(s) + ".scores"));
+      std::vector<double> got;
+      if (expected.size() == 1) {
+        got.push_back(lines[size_t(s)]["score"].get<double>());
+      } else {
+        // An unnamed five-output head reports HelpSteer2's attributes, in their published order.
+        for (const char* name : {"helpfulness", "correctness", "coherence", "complexity", "verbosity"})
+          got.push_back(lines[size_t(s)]["attributes"][name].get<double>());
+      }
+      ASSERT_EQ(got.size(), expected.size());
+      double max_ref = 0, max_diff = 0;
+      for (size_t k = 0; k < got.size(); ++k) {
+        max_ref = std::max(max_ref, std::fabs(double(expected[k])));
+        max_diff = std::max(max_diff, std::fabs(got[k] - expected[k]));
+      }
+      EXPECT_LE(max_diff / max_ref, 1e-4) << GetParam() << " seq" << s << " padding " << padding;
+      EXPECT_EQ(lines[size_t(s)]["id"], "seq" + std::to_string(s));
     }
-    ASSERT_EQ(got.size(), expected.size());
-    double max_ref = 0, max_diff = 0;
-    for (size_t k = 0; k < got.size(); ++k) {
-      max_ref = std::max(max_ref, std::fabs(double(expected[k])));
-      max_diff = std::max(max_diff, std::fabs(got[k] - expected[k]));
-    }
-    EXPECT_LE(max_diff / max_ref, 1e-4) << GetParam() << " seq" << s;
-    EXPECT_EQ(lines[size_t(s)]["id"], "seq" + std::to_string(s));
   }
 }
 
@@ -165,13 +171,18 @@ TEST_P(JudgePerLayer, LogitsAndScoresFollowFromReferenceStates) {
       const std::vector<float> lens_ref = floats(*(*ref)->tensor(prefix + "lens_logits_last"));
       const std::vector<float> logits_ref = floats(*(*ref)->tensor(prefix + "logits"));
       const int64_t t = (*ref)->tensor(prefix + "input_ids")->numel();
-      for (size_t l = 0; l < 4; ++l) {
-        // The normed lens reads every layer as the reference's lens_logits_last; raw differs only below the top.
-        if (lens == "raw" && l < 3) continue;
+      for (size_t l = 0; l < 3; ++l) {
+        // The normed lens reads every layer below the top as the reference's lens_logits_last; raw differs there.
+        if (lens == "raw") continue;
         for (size_t k = 0; k < ids.size(); ++k)
           EXPECT_NEAR(per_layer[l][k], lens_ref[size_t(int64_t(l) * vocab + ids[k])],
                       1e-4 * (1 + std::fabs(lens_ref[size_t(int64_t(l) * vocab + ids[k])])))
               << GetParam() << " " << lens << " seq" << s << " layer " << l;
+      }
+      // The top row, in either lens, is the model's own logits (Gemma 2's final softcap included).
+      for (size_t k = 0; k < ids.size(); ++k) {
+        const double own = logits_ref[size_t((t - 1) * vocab + ids[k])];
+        EXPECT_NEAR(per_layer[3][k], own, 1e-4 * (1 + std::fabs(own))) << GetParam() << " " << lens << " seq" << s;
       }
       // vanilla / expected from the model's own final logits at the last position.
       std::vector<double> final_logits;

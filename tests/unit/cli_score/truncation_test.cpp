@@ -56,13 +56,14 @@ class Truncation : public ::testing::Test {
     rows << json{{"id", "long-response"}, {"prompt", "Count."}, {"response", words(40)}}.dump() << "\n";
   }
 
-  // The scores of `token_rows` given as input_ids rows (no limit applies to them).
-  std::vector<json> scores_of(const std::vector<std::vector<int32_t>>& token_rows) {
+  // The scores of `token_rows` given as input_ids rows (under the model's own limit, far above them).
+  std::vector<json> scores_of(const std::vector<std::vector<int32_t>>& token_rows, const std::string& model = "") {
     std::ofstream rows(dir_ + "/ids.jsonl");
     for (size_t k = 0; k < token_rows.size(); ++k)
       rows << json{{"id", "ids" + std::to_string(k)}, {"input_ids", token_rows[k]}}.dump() << "\n";
     rows.close();
-    auto r = run_arbiter("-q score -m " + model_ + " -i " + dir_ + "/ids.jsonl -o " + dir_ + "/ids.out.jsonl");
+    auto r = run_arbiter("-q score -m " + (model.empty() ? model_ : model) + " -i " + dir_ + "/ids.jsonl -o " + dir_ +
+                         "/ids.out.jsonl");
     EXPECT_EQ(r.exit_code, 0) << r.out;
     std::vector<json> scores;
     for (const json& line : read_jsonl(dir_ + "/ids.out.jsonl")) scores.push_back(line["score"]);
@@ -133,6 +134,51 @@ TEST_F(Truncation, ErrorRefusesTheRowByName) {
     ASSERT_TRUE(lines[k].contains("error")) << lines[k].dump();
     EXPECT_NE(lines[k]["error"].get<std::string>().find("exceeds the maximum length 40"), std::string::npos) << lines[k].dump();
   }
+}
+
+// Rows given as token ids are held to the same limit: right drops the end, prompt-left (which cannot tell a
+// prompt from a response in ids) keeps a leading BOS and drops the oldest tokens after it, error refuses.
+TEST_F(Truncation, TokenIdRowsAreHeldToTheLimit) {
+  std::vector<int32_t> ids;
+  for (int32_t k = 0; k < 60; ++k) ids.push_back(100 + k);
+  write_text(dir_ + "/long-ids.jsonl", json{{"id", "long"}, {"input_ids", ids}}.dump() + "\n");
+  const std::string limit = " --max-length " + std::to_string(kMaxLength);
+  auto left = run_arbiter("-q score -m " + model_ + " -i " + dir_ + "/long-ids.jsonl -o " + dir_ + "/ids-left.jsonl" + limit);
+  ASSERT_EQ(left.exit_code, 0) << left.out;
+  auto right = run_arbiter("-q score -m " + model_ + " -i " + dir_ + "/long-ids.jsonl -o " + dir_ + "/ids-right.jsonl" +
+                           limit + " --truncation right");
+  ASSERT_EQ(right.exit_code, 0) << right.out;
+  const auto expected = scores_of({std::vector<int32_t>(ids.end() - kMaxLength, ids.end()),
+                                   std::vector<int32_t>(ids.begin(), ids.begin() + kMaxLength)});
+  ASSERT_EQ(expected.size(), 2u);
+  const json left_line = read_jsonl(dir_ + "/ids-left.jsonl").at(0), right_line = read_jsonl(dir_ + "/ids-right.jsonl").at(0);
+  EXPECT_EQ(left_line["score"], expected[0]);
+  EXPECT_EQ(left_line["truncated_tokens"], 20);
+  EXPECT_FALSE(left_line.contains("response_end_cut")) << left_line.dump();
+  EXPECT_EQ(right_line["score"], expected[1]);
+  EXPECT_EQ(right_line["truncated_tokens"], 20);
+  EXPECT_EQ(right_line["response_end_cut"], true);
+
+  auto refused = run_arbiter("score -m " + model_ + " -i " + dir_ + "/long-ids.jsonl -o " + dir_ + "/ids-error.jsonl" +
+                             limit + " --truncation error");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.out.find("(row long): input_ids of 60 tokens, more than the maximum length 40"), std::string::npos)
+      << refused.out;
+
+  // A leading BOS stays (Llama's tokenizer has one, id 1).
+  const std::string llama = kShared + "/fixtures/hf/llama-seqcls1";
+  std::vector<int32_t> with_bos = {1};
+  with_bos.insert(with_bos.end(), ids.begin(), ids.end());
+  write_text(dir_ + "/bos-ids.jsonl", json{{"id", "bos"}, {"input_ids", with_bos}}.dump() + "\n");
+  auto bos = run_arbiter("-q score -m " + llama + " -i " + dir_ + "/bos-ids.jsonl -o " + dir_ + "/bos-left.jsonl" + limit);
+  ASSERT_EQ(bos.exit_code, 0) << bos.out;
+  std::vector<int32_t> kept = {1};
+  kept.insert(kept.end(), ids.end() - (kMaxLength - 1), ids.end());
+  const auto bos_expected = scores_of({kept}, llama);
+  ASSERT_EQ(bos_expected.size(), 1u);
+  const json bos_line = read_jsonl(dir_ + "/bos-left.jsonl").at(0);
+  EXPECT_EQ(bos_line["score"], bos_expected[0]);
+  EXPECT_EQ(bos_line["truncated_tokens"], 21);
 }
 
 }  // namespace

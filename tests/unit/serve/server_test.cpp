@@ -217,6 +217,29 @@ TEST(Server, BadInputsGetTheirStatusAndTheServerKeepsAnswering) {
   EXPECT_NE(metrics->body.find("arbiter_errors_total{route=\"other\",type=\"not_found_error\"} 1"), std::string::npos);
 }
 
+// An item that --max-length cut says so, as a line of `arbiter score` does, and is scored as what is left.
+TEST(Server, ACutItemSaysSo) {
+  auto model = load(kSeqCls5);
+  ASSERT_TRUE(model);
+  serve::ServiceOptions service = reward_service(*model, true);
+  service.format.max_length = 8;
+  service.format.truncation = Truncation::kRight;
+  auto s = start_server(model, service);
+  ASSERT_TRUE(s);
+  std::vector<int32_t> ids;
+  for (int32_t k = 0; k < 20; ++k) ids.push_back(100 + k);
+  int status = 0;
+  const json cut = post_json(*s, "/v1/score", json{{"input_ids", {ids}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << cut.dump();
+  EXPECT_EQ(cut["data"][0]["truncated_tokens"], 12) << cut.dump();
+  EXPECT_EQ(cut["data"][0]["response_end_cut"], true) << cut.dump();
+  const std::vector<int32_t> kept(ids.begin(), ids.begin() + 8);
+  const json whole = post_json(*s, "/v1/score", json{{"input_ids", {kept}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << whole.dump();
+  EXPECT_EQ(cut["data"][0]["score"], whole["data"][0]["score"]);
+  EXPECT_FALSE(whole["data"][0].contains("truncated_tokens")) << whole.dump();
+}
+
 // A conversation whose message the chat template leaves out (a role it does not render) is a 400 naming it,
 // not a score of the conversation without it; a role the template renders is scored.
 TEST(Server, AMessageTheChatTemplateLeavesOutIsA400) {
