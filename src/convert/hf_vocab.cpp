@@ -203,7 +203,10 @@ void add_special_ids(const json& tokenizer_config, const ModelConfig& config, co
                               {"pad_token", "tokenizer.ggml.padding_token_id", config.pad_token_id}};
   for (const Special& s : specials) {
     int64_t id = s.config_id;
-    if (auto text = token_string(tokenizer_config, s.config_key)) {
+    // A classifier is read at its last token that is not config.json's pad_token_id (transformers'
+    // pooling), whatever the tokenizer pads with: that id is the one the file must keep.
+    const bool classifier_pad = std::string(s.config_key) == "pad_token" && config.is_classifier() && id >= 0;
+    if (auto text = token_string(tokenizer_config, s.config_key); text && !classifier_pad) {
       auto found = v.ids.find(*text);
       if (found != v.ids.end()) id = found->second;
     }

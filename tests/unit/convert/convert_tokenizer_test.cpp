@@ -209,5 +209,29 @@ TEST(ConvertCli, QuantizeCommandWritesIq4) {
   EXPECT_GE(matches, 28) << "of 32";
 }
 
+// A classifier keeps config.json's pad_token_id, where transformers stops reading, even when its tokenizer
+// pads with another token (qwen2-seqcls1's tokenizer pads with "<|endoftext|>", id 0; its config is set to 7).
+TEST(ConvertedClassifier, KeepsTheConfigsPadToken) {
+  const std::string dir = copy_fixture("qwen2-seqcls1", "qwen2-seqcls1-pad7");
+  std::ifstream in(hf_fixture("qwen2-seqcls1") + "/config.json");
+  nlohmann::json config = nlohmann::json::parse(in);
+  config["pad_token_id"] = 7;
+  write_text(std::filesystem::path(dir) / "config.json", config.dump(2));
+  auto hf = load_model(dir);
+  ASSERT_TRUE(hf.is_ok()) << hf.message();
+  auto hf_tok = load_model_tokenizer(**hf);
+  ASSERT_TRUE(hf_tok.is_ok()) << hf_tok.message();
+  ASSERT_EQ((*hf_tok)->pad_id(), std::optional<int32_t>(0));
+  ConvertOptions options;
+  options.out_path = scratch_dir() + "/qwen2-seqcls1-pad7.gguf";
+  options.type = "f32";
+  options.progress = false;
+  auto report = convert_hf_to_gguf(dir, options);
+  ASSERT_TRUE(report.is_ok()) << report.message();
+  auto gguf = load_model(options.out_path);
+  ASSERT_TRUE(gguf.is_ok()) << gguf.message();
+  EXPECT_EQ((*gguf)->config.pad_token_id, 7);
+}
+
 }  // namespace
 }  // namespace arbiter::convert_test
