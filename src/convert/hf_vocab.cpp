@@ -204,8 +204,9 @@ void add_special_ids(const json& tokenizer_config, const ModelConfig& config, co
   for (const Special& s : specials) {
     int64_t id = s.config_id;
     // A classifier is read at its last token that is not config.json's pad_token_id (transformers'
-    // pooling), whatever the tokenizer pads with: that id is the one the file must keep.
-    const bool classifier_pad = std::string(s.config_key) == "pad_token" && config.is_classifier() && id >= 0;
+    // pooling), whatever the tokenizer pads with: that id is the one the file must keep, and none when
+    // config.json has none (transformers then reads the last token).
+    const bool classifier_pad = std::string(s.config_key) == "pad_token" && config.is_classifier();
     if (auto text = token_string(tokenizer_config, s.config_key); text && !classifier_pad) {
       auto found = v.ids.find(*text);
       if (found != v.ids.end()) id = found->second;

@@ -231,6 +231,15 @@ TEST(ConvertedClassifier, KeepsTheConfigsPadToken) {
   auto gguf = load_model(options.out_path);
   ASSERT_TRUE(gguf.is_ok()) << gguf.message();
   EXPECT_EQ((*gguf)->config.pad_token_id, 7);
+  // Without a pad_token_id in config.json transformers reads the last token: the file names no pad either.
+  config.erase("pad_token_id");
+  write_text(std::filesystem::path(dir) / "config.json", config.dump(2));
+  options.out_path = scratch_dir() + "/qwen2-seqcls1-nopad.gguf";
+  report = convert_hf_to_gguf(dir, options);
+  ASSERT_TRUE(report.is_ok()) << report.message();
+  gguf = load_model(options.out_path);
+  ASSERT_TRUE(gguf.is_ok()) << gguf.message();
+  EXPECT_EQ((*gguf)->config.pad_token_id, -1);
 }
 
 }  // namespace
