@@ -12,11 +12,14 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/command.h"
 #include "cli/run_record.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
+#include "core/same_file.h"
 #include "data/json_rows.h"
 #include "eval/score_files.h"
 #include "train/features_file.h"
@@ -76,7 +79,25 @@ struct LagerArgs {
   int64_t log_every = 0;
 };
 
+// An output that is an input (or another output) would be destroyed by the write: refused before any
+// work, as the other commands refuse it. Pairs are (option, path); empty paths are not given.
+using NamedPath = std::pair<std::string, std::string>;
+Status check_outputs_apart(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs) {
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const auto& [out_option, out] = outputs[o];
+    if (out.empty()) continue;
+    for (const auto& [in_option, in] : inputs)
+      if (!in.empty() && data::reads_file(in, out))
+        return error(out_option + " " + out + " is the file " + in_option + " names: writing it would destroy what is read");
+    for (size_t p = 0; p < o; ++p)
+      if (same_file(outputs[p].second, out))
+        return error(out_option + " " + out + " is also " + outputs[p].first + ": one would overwrite the other");
+  }
+  return Status::ok();
+}
+
 Status run_lager(const LagerArgs& args) {
+  ARB_TRY(check_outputs_apart({{"--input", args.input}}, {{"--out", args.out}, {"--report-json", args.report_json}}));
   ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field));
   Status checked = train::check_layer_rows(rows);
   // Errors about a row name its line (FILE:LINE) already.
@@ -241,6 +262,10 @@ Result<train::FeatureSet> load_features(const std::string& path, const std::stri
 }
 
 Status run_head(const HeadArgs& args) {
+  ARB_TRY(check_outputs_apart({{"--features", args.features}, {"--labels", args.labels},
+                               {"--regression-features", args.regression_features}, {"--backbone", args.backbone}},
+                              {{"--out", args.out}, {"--report-json", args.report_json},
+                               {"--export-hf-dir", args.export_hf_dir}}));
   train::HeadTrainOptions options = args.options;
   options.standardize = !args.no_standardize;
   const bool binary = args.objective == "binary";

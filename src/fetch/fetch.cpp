@@ -132,19 +132,38 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
   transfer.progress = options.progress;
   transfer.label = "pull " + fs::path(r.cache_path).filename().string();
 
+  // What the bytes already in the .part file were downloaded as, so that a resume asks for the same file.
+  const std::string validator_path = part + ".validator";
+  std::error_code validator_ec;
+  if (::lseek(file.fd, 0, SEEK_END) > 0) {
+    std::ifstream in(validator_path);
+    std::string validator, total;
+    if (std::getline(in, validator) && std::getline(in, total)) {
+      transfer.if_range = validator;
+      transfer.expected_total = std::strtoll(total.c_str(), nullptr, 10);
+    }
+  } else {
+    fs::remove(validator_path, validator_ec);
+  }
   const int attempts = options.max_attempts < 1 ? 1 : options.max_attempts;
   for (int attempt = 1;; ++attempt) {
     TransferOutcome out = transfer_into(r.url, file.fd, transfer);
+    if (!out.validator.empty() || out.total >= 0) {
+      transfer.if_range = out.validator;
+      transfer.expected_total = out.total;
+      std::ofstream(validator_path) << out.validator << "\n" << out.total << "\n";
+    }
     r.bytes_downloaded += out.bytes_received;
     // A 64-digit X-Linked-Etag is the SHA-256 the Hub records for an LFS file (a small file's is its git
     // blob id, 40 digits, which says nothing about SHA-256).
     if (is_sha256_hex(out.linked_etag)) r.server_sha256 = out.linked_etag;
     if (is_git_blob_id(out.repo_commit)) r.repo_commit = out.repo_commit;
-    if (out.restarted) log_warn(r.url + ": the server did not continue the partial download; started over");
+    if (out.restarted) log_warn(r.url + ": the server did not continue the partial download (it ignored the range, or the file changed since it was begun); started over");
     if (out.status.is_ok()) break;
     if (out.http_status == 404 && options.missing_ok) {
       std::error_code ec;
       fs::remove(part, ec);
+      fs::remove(validator_path, ec);
       r.missing = true;
       return Status::ok();
     }
@@ -155,6 +174,7 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
                                        " (the same command resumes from there)");
       std::error_code ec;
       fs::remove(part, ec);
+      fs::remove(validator_path, ec);
       return out.status;
     }
     log_warn(out.status.message() + "; resuming (transfer " + std::to_string(attempt + 1) + " of " +
@@ -169,12 +189,14 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
   if (!expected.empty() && actual != expected) {
     std::error_code ec;
     fs::remove(part, ec);
+    fs::remove(validator_path, ec);
     return error(r.url + ": sha256 mismatch: expected " + expected + ", downloaded " + actual +
                  "; the file was deleted");
   }
   if (!r.server_sha256.empty() && actual != r.server_sha256) {
     std::error_code ec;
     fs::remove(part, ec);
+    fs::remove(validator_path, ec);
     return error(r.url + ": sha256 mismatch: the Hub records " + r.server_sha256 +
                  " for this file (X-Linked-Etag, or the repository's listing), downloaded " + actual +
                  "; the file was deleted (a file changed on the Hub while it was pulled gives this too: run again)");
@@ -184,6 +206,7 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
   std::error_code ec;
   fs::rename(part, r.cache_path, ec);
   if (ec) return error(r.cache_path + ": cannot move the finished download into place: " + ec.message());
+  fs::remove(validator_path, ec);
   r.sha256 = actual;
   return Status::ok();
 }

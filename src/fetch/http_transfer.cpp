@@ -30,6 +30,10 @@ struct TransferState {
   std::string write_error;
   std::string linked_etag;
   std::string repo_commit;
+  std::string etag, last_modified;  // of the current response head
+  bool resource_changed = false;    // a 206 for a resource of another length than the file's bytes came from
+  std::string body_validator;       // etag or last_modified of the response whose body is being written
+  int64_t body_total = -1;
   const TransferOptions* options = nullptr;
   std::unique_ptr<Progress> progress;
 };
@@ -55,6 +59,17 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     s.status = space == std::string::npos ? 0 : std::atoi(line.c_str() + space + 1);
     s.range_start = s.range_total = -1;
     s.body_started = false;
+    s.etag.clear();
+    s.last_modified.clear();
+  } else if (line.size() > 5 && strncasecmp(line.c_str(), "etag:", 5) == 0) {
+    std::string value = line.substr(5);
+    value.erase(0, value.find_first_not_of(' '));
+    // A weak ETag cannot be sent in If-Range (RFC 9110): only a strong one identifies the bytes.
+    if (value.rfind("W/", 0) != 0) s.etag = value;
+  } else if (line.size() > 14 && strncasecmp(line.c_str(), "last-modified:", 14) == 0) {
+    std::string value = line.substr(14);
+    value.erase(0, value.find_first_not_of(' '));
+    s.last_modified = value;
   } else if (line.size() > 14 && strncasecmp(line.c_str(), "content-range:", 14) == 0) {
     size_t v = 14;
     while (v < line.size() && line[v] == ' ') ++v;
@@ -86,19 +101,30 @@ bool start_over(TransferState& s) {
 // Decides, at the first body byte, whether the body continues the file (206) or replaces it (200).
 bool start_body(TransferState& s) {
   s.body_started = true;
+  curl_off_t length = -1;
+  curl_easy_getinfo(s.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   if (s.status == 206) {
     if (s.range_start != s.offset) {
       s.write_error = "asked for bytes from " + std::to_string(s.offset) + ", the server sent a range starting at " +
                       std::to_string(s.range_start);
       return false;
     }
+    // A server that ignores If-Range still says the resource's length: another length is another file,
+    // whose bytes must not be appended to the old one's.
+    if (s.options->expected_total >= 0 && s.range_total >= 0 && s.range_total != s.options->expected_total) {
+      s.resource_changed = true;
+      s.write_error = "the resource is " + std::to_string(s.range_total) + " bytes now, " +
+                      std::to_string(s.options->expected_total) + " when the partial file was begun";
+      return false;
+    }
     s.resumed = true;
-  } else if (s.offset > 0 && !start_over(s)) {
-    return false;
+    s.body_total = s.range_total;
+  } else {
+    if (s.offset > 0 && !start_over(s)) return false;
+    s.body_total = int64_t(length);
   }
+  s.body_validator = !s.etag.empty() ? s.etag : s.last_modified;
   if (s.options->progress) {
-    curl_off_t length = -1;
-    curl_easy_getinfo(s.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
     std::string label = s.options->label;
     if (s.resumed) label += " (resumed at " + std::to_string(s.offset) + " bytes)";
     s.progress = std::make_unique<Progress>(label, int64_t(length), "bytes");
@@ -164,8 +190,11 @@ TransferOutcome request_once(const std::string& url, TransferState& s, const Tra
   s.curl = curl.get();
   char curl_error[CURL_ERROR_SIZE] = {0};
   CurlHeaders headers;
-  if (!options.bearer_token.empty())
-    headers.reset(curl_slist_append(nullptr, ("Authorization: Bearer " + options.bearer_token).c_str()));
+  curl_slist* list = nullptr;
+  if (!options.bearer_token.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + options.bearer_token).c_str());
+  // The bytes held are the resource's only while it is the one they came from: otherwise a 200 with all of it.
+  if (s.offset > 0 && !options.if_range.empty()) list = curl_slist_append(list, ("If-Range: " + options.if_range).c_str());
+  headers.reset(list);
   const std::string range = std::to_string(s.offset) + "-";
 
   CURL* c = curl.get();
@@ -220,7 +249,11 @@ TransferOutcome transfer_into(const std::string& url, int fd, const TransferOpti
   s.fd = fd;
   s.options = &options;
   TransferOutcome out = request_once(url, s, options);
-  if (!out.status.is_ok() && out.http_status == 416 && s.offset > 0) {
+  if (s.resource_changed && start_over(s)) {
+    s.resource_changed = false;
+    out = request_once(url, s, options);
+    out.restarted = true;
+  } else if (!out.status.is_ok() && out.http_status == 416 && s.offset > 0) {
     // The server says our Range starts past its end: the partial file is complete when it holds exactly
     // the resource's length, otherwise it is stale (the resource changed) and is started over.
     if (s.range_total == s.offset) {
@@ -235,6 +268,10 @@ TransferOutcome transfer_into(const std::string& url, int fd, const TransferOpti
   out.repo_commit = s.repo_commit;
   out.resumed = out.resumed || s.resumed;
   out.restarted = out.restarted || s.restarted;
+  if (s.body_started) {
+    out.validator = s.body_validator;
+    out.total = s.body_total;
+  }
   return out;
 }
 

@@ -15,6 +15,11 @@ struct TransferOptions {
   long stall_timeout_s = 60;   // abort when no byte arrives for this long
   bool progress = true;        // a progress bar on stderr
   std::string label;           // names the download in the progress line
+  // What the bytes already in the file were downloaded as (TransferOutcome::validator and ::total of the
+  // transfer that wrote them): a resume sends If-Range with the validator, so a resource that changed
+  // comes back whole, and a range of a resource of another length is not appended. Empty / -1: unknown.
+  std::string if_range;
+  int64_t expected_total = -1;
 };
 
 struct TransferOutcome {
@@ -30,6 +35,10 @@ struct TransferOutcome {
   // X-Repo-Commit of any response on the way: the commit a Hugging Face endpoint resolved the file's
   // revision to (40 hex digits, lower case); empty when none came.
   std::string repo_commit;
+  // Of the response whose body went into the file: its strong ETag (as sent, quotes kept), else its
+  // Last-Modified, and the resource's whole length; empty / -1 when it said none, or no body came.
+  std::string validator;
+  int64_t total = -1;
 };
 
 // Appends `url`'s body to the file open as `fd` (read-write), which already holds the first bytes when a

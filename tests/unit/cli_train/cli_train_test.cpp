@@ -237,6 +237,37 @@ TEST_F(CliTrain, HeadErrors) {
       << r.out;
 }
 
+// An output that names an input (or the other output) is refused before anything is written: the
+// features or judged rows are the product of hours on a real backbone.
+TEST_F(CliTrain, OutputsThatAreInputsAreRefused) {
+  const std::string pairs = scratch_path("pairs-kept.safetensors"), rated = scratch_path("rated-kept.safetensors"),
+                    labels = scratch_path("labels-kept.jsonl");
+  write_feature_files(pairs, rated, labels);
+  const std::string layers = write_layer_rows();
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string rated_before = bytes(rated), layers_before = bytes(layers);
+  const std::string head = scratch_path("kept-head.safetensors");
+  const std::pair<std::string, std::string> cases[] = {
+      {"train head --features " + rated + " --attributes helpfulness --out " + rated, "--out " + rated + " is the file --features names"},
+      {"train head --features " + rated + " --labels " + labels + " --attributes helpfulness --out " + head +
+           " --report-json " + labels, "--report-json " + labels + " is the file --labels names"},
+      {"train head --features " + rated + " --attributes helpfulness --out " + head + " --report-json " + head,
+       "--report-json " + head + " is also --out"},
+      {"train lager --input " + layers + " --human-field human --out " + layers, "--out " + layers + " is the file --input names"},
+  };
+  for (const auto& [command, message] : cases) {
+    const RunResult r = run_arbiter(command);
+    EXPECT_NE(r.exit_code, 0) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << command << "\n" << r.out;
+  }
+  EXPECT_EQ(bytes(rated), rated_before);
+  EXPECT_EQ(bytes(layers), layers_before);
+  EXPECT_FALSE(fs::exists(head));
+}
+
 // A head with more weights than training rows can fit them exactly: the run goes on and says so, and a
 // penalty or enough rows silence it.
 TEST_F(CliTrain, HeadWarnsWhenRowsAreFewerThanFeatures) {

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -66,7 +67,7 @@ std::string big_payload() {
 constexpr const char* kBranchCommit = "0123456789abcdef0123456789abcdef01234567";
 
 struct Request {
-  std::string path, range, authorization, method;
+  std::string path, range, authorization, method, if_range;
 };
 
 class LoopbackServer {
@@ -121,6 +122,41 @@ class LoopbackServer {
         record(req);
         res.set_header("X-Linked-Etag", "\"" + etag + "\"");
         serve(req.matches[1], res, false);
+      });
+    }
+    // A file that may be replaced between requests, with a strong ETag of its content; the first request is
+    // cut as /flaky/'s is. /versioned/ honours If-Range (a validator of another version gets the whole new
+    // file, 200); /versioned-no-if-range/ ignores it and answers the range of whatever it holds now.
+    for (const bool honours_if_range : {true, false}) {
+      const std::string route = honours_if_range ? "/versioned/" : "/versioned-no-if-range/";
+      server_.Get(route + "([^/]+)", [this, honours_if_range](const httplib::Request& req, httplib::Response& res) {
+        const bool first = record(req) == 1;
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = files_.find(req.matches[1]);
+        if (it == files_.end()) return void(res.status = 404);
+        const std::string etag = "\"" + std::to_string(std::hash<std::string>{}(it->second)) + "\"";
+        res.set_header("ETag", etag);
+        const bool stale = req.has_header("If-Range") && req.get_header_value("If-Range") != etag;
+        if (honours_if_range && req.has_header("Range") && stale) {
+          auto body = std::make_shared<std::string>(it->second);
+          res.status = 200;
+          res.set_chunked_content_provider("application/octet-stream", [body](size_t offset, httplib::DataSink& sink) {
+            const size_t n = std::min<size_t>(64 << 10, body->size() - offset);
+            sink.write(body->data() + offset, n);
+            if (offset + n == body->size()) sink.done();
+            return true;
+          });
+          return;
+        }
+        auto body = std::make_shared<std::string>(it->second);
+        res.set_content_provider(body->size(), "application/octet-stream",
+                                 [body, first](size_t offset, size_t length, httplib::DataSink& sink) {
+                                   if (first && offset >= kCutAfter) return false;
+                                   size_t n = std::min<size_t>(length, 64 << 10);
+                                   if (first) n = std::min(n, kCutAfter - offset);
+                                   sink.write(body->data() + offset, n);
+                                   return true;
+                                 });
       });
     }
     server_.Get("/redirect/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -190,7 +226,8 @@ class LoopbackServer {
  private:
   int record(const httplib::Request& req) {
     std::lock_guard<std::mutex> lock(mutex_);
-    requests_.push_back({req.path, req.get_header_value("Range"), req.get_header_value("Authorization"), req.method});
+    requests_.push_back({req.path, req.get_header_value("Range"), req.get_header_value("Authorization"), req.method,
+                         req.get_header_value("If-Range")});
     return ++counts_[req.path];
   }
 
@@ -332,6 +369,41 @@ TEST_F(FetchTest, DroppedConnectionResumesInTheNextCall) {
   const auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].range, "bytes=" + std::to_string(kCutAfter) + "-");
+}
+
+// A file replaced on the server between two attempts: the resume asks If-Range with the first attempt's
+// ETag, and the bytes stored are the new file's alone, never the old one's beginning with the new one's end.
+TEST_F(FetchTest, AFileChangedBetweenAttemptsIsNotSpliced) {
+  for (const std::string route : {"/versioned/", "/versioned-no-if-range/"}) {
+    SCOPED_TRACE(route);
+    server_.set_file("v.bin", big_payload());
+    options_.max_attempts = 1;
+    const std::string url = server_.url(route + "v.bin");
+    auto first = fetch(url, options_);
+    ASSERT_FALSE(first.is_ok());
+    const std::string entry = cache_entry_path(cache_.string(), url);
+    ASSERT_EQ(fs::file_size(entry + ".part"), kCutAfter);
+    std::string replaced(2 << 20, 'n');  // another file, of another length
+    for (size_t i = 0; i < replaced.size(); i += 7) replaced[i] = char(i & 0x7f);
+    server_.set_file("v.bin", replaced);
+    auto second = fetch(url, options_);
+    ASSERT_TRUE(second.is_ok()) << second.message();
+    EXPECT_TRUE(read_file(entry) == replaced);
+    std::vector<Request> mine;
+    for (const Request& r : server_.requests())
+      if (r.path == route + "v.bin") mine.push_back(r);
+    ASSERT_GE(mine.size(), 2u);
+    EXPECT_EQ(mine[1].range, "bytes=" + std::to_string(kCutAfter) + "-");
+    EXPECT_FALSE(mine[1].if_range.empty()) << "the resume names the version its bytes came from";
+    // A server that ignores If-Range answers the range of the new file; its length gives it away, and the
+    // download starts over without a Range.
+    if (route == "/versioned-no-if-range/") {
+      ASSERT_EQ(mine.size(), 3u);
+      EXPECT_EQ(mine[2].range, "");
+    } else {
+      EXPECT_EQ(mine.size(), 2u);
+    }
+  }
 }
 
 TEST_F(FetchTest, ServerIgnoringRangeStartsOverCleanly) {
