@@ -4,7 +4,7 @@
 //   convert_hf_to_gguf("models/llama", {.out_path = "llama.q8_0.gguf", .type = "q8_0"});
 //   quantize_gguf("llama.f16.gguf", "llama.q4_K_M.gguf", {.type = "q4_K_M"});
 //
-// Both stream (one tensor in memory at a time, read from memory-mapped inputs), write to OUT.tmp and
+// Both stream (one tensor in memory at a time, read from memory-mapped inputs), write to a temporary file beside OUT (OUT.tmp-PID-N) and
 // rename, so a failure never leaves a partial file at OUT, and report progress on stderr. Either may cut
 // its output into several files (split_max_bytes); a split input (NAME-00001-of-0000N.gguf) is read whole.
 #pragma once

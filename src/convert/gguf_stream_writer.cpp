@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/atomic_file.h"
+
 namespace arbiter {
 
 Result<size_t> tensor_bytes(const std::string& name, DType dtype, const std::vector<int64_t>& shape) {
@@ -19,7 +21,7 @@ Result<std::unique_ptr<GgufStreamWriter>> GgufStreamWriter::open(
     std::vector<GgufTensorInfo> tensors) {
   std::unique_ptr<GgufStreamWriter> w(new GgufStreamWriter());
   w->path_ = path;
-  w->tmp_path_ = path + ".tmp";
+  w->tmp_path_ = temp_path_for(path);
   for (const GgufTensorInfo& t : tensors) {
     ARB_ASSIGN(size_t n, tensor_bytes(t.name, t.dtype, t.shape));
     w->sizes_.push_back(n);

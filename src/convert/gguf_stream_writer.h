@@ -1,6 +1,6 @@
 // A GGUF writer that streams: the header (metadata and every tensor's name, type and shape) is written
 // first, then each tensor's data in order as the caller produces it, so converting a model holds one
-// tensor in memory at a time. Output goes to PATH.tmp and is renamed to PATH only by finish(); a writer
+// tensor in memory at a time. Output goes to a temporary file beside PATH (temp_path_for) and is renamed to PATH only by finish(); a writer
 // destroyed before finish() removes the temporary file, so a failed run leaves nothing behind.
 #pragma once
 

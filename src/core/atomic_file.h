@@ -1,6 +1,6 @@
-// Writing a small file whole or not at all: the bytes go to PATH.tmp, which is renamed over PATH only once
-// they are all written, so a reader (or a crash) never meets half a file and an old file stays until its
-// replacement is complete.
+// Writing a file whole or not at all: the bytes go to a temporary file beside PATH, which is renamed over
+// PATH only once they are all written, so a reader (or a crash) never meets half a file and an old file
+// stays until its replacement is complete.
 #pragma once
 
 #include <string>
@@ -9,6 +9,11 @@
 #include "core/status.h"
 
 namespace arbiter {
+
+// The temporary file a writer of `path` fills before renaming it into place: PATH.tmp-PID-N, one of its
+// own for every writer, so that two runs writing one output (a job retried while the first still runs)
+// never write into each other's bytes; the last to finish wins, whole.
+std::string temp_path_for(const std::string& path);
 
 // Errors name the path.
 Status write_file_atomically(const std::string& path, std::string_view bytes);

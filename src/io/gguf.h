@@ -102,7 +102,7 @@ class GgufWriter {
   // shape row-major; data must hold row_bytes(dtype, shape.back()) * rows bytes and is copied.
   Status add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
                     size_t nbytes);
-  // Writes to path + ".tmp" and renames, so a failed write never leaves a partial file at path.
+  // Writes to a temporary file beside path (temp_path_for) and renames, so a failed write never leaves a partial file at path.
   Status write(const std::string& path) const;
 
  private:

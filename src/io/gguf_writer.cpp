@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/atomic_file.h"
 #include "io/gguf.h"
 
 namespace arbiter {
@@ -154,7 +155,7 @@ Status GgufWriter::write(const std::string& path) const {
   }
   if (!tensors_.empty()) header.pad_to(alignment);
 
-  const std::string tmp_path = path + ".tmp";
+  const std::string tmp_path = temp_path_for(path);
   std::FILE* f = std::fopen(tmp_path.c_str(), "wb");
   if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
   Status status = write_all(f, header.bytes.data(), header.bytes.size(), tmp_path);

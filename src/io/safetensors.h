@@ -60,7 +60,7 @@ struct OwnedTensor {
 OwnedTensor make_f32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& values);
 OwnedTensor make_i32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<int32_t>& values);
 
-// Writes tensors in the given order (to path + ".tmp", then renamed).
+// Writes tensors in the given order (to a temporary file beside path, then renamed).
 Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>& tensors,
                          const std::map<std::string, std::string>& metadata = {});
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "core/atomic_file.h"
 #include "io/safetensors.h"
 
 namespace arbiter {
@@ -80,7 +81,7 @@ Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>
   }
   if (!header.is_ok()) return error(path + ": " + header.message());
 
-  const std::string tmp_path = path + ".tmp";
+  const std::string tmp_path = temp_path_for(path);
   std::FILE* f = std::fopen(tmp_path.c_str(), "wb");
   if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
   const uint64_t header_len = header->size();

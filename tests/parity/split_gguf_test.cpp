@@ -19,6 +19,7 @@
 #include "model/model_tokenizer.h"
 #include "text/tokenizer.h"
 #include "runtime/backend.h"
+#include "../support/temp_files.h"
 
 namespace arbiter {
 namespace {
@@ -238,7 +239,7 @@ TEST(SplitGguf, QuantizeAndConvertCutTheirOutputIntoFiles) {
   ASSERT_GE(files.size(), 3u) << cut.out;
   EXPECT_NE(cut.out.find("(" + std::to_string(files.size()) + " files)"), std::string::npos) << cut.out;
   EXPECT_FALSE(std::filesystem::exists(prefix + ".gguf"));
-  for (const std::string& file : files) EXPECT_FALSE(std::filesystem::exists(file + ".tmp")) << file;
+  for (const std::string& file : files) EXPECT_FALSE(arbiter::test::temp_file_left_beside(file)) << file;
 
   auto joined = GgufFile::open(files[0]);
   ASSERT_TRUE(joined.is_ok()) << joined.message();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convert_test_util.h"
+#include "../../support/temp_files.h"
 
 namespace arbiter::convert_test {
 namespace {
@@ -24,7 +25,7 @@ Result<ConvertReport> convert_to(const std::string& dir, const std::string& out,
 
 void expect_no_output(const std::string& out) {
   EXPECT_FALSE(fs::exists(out)) << out;
-  EXPECT_FALSE(fs::exists(out + ".tmp")) << out << ".tmp";
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(out)) << out << ".tmp-*";
 }
 
 TEST(ConvertErrors, MissingConfigJson) {
@@ -200,7 +201,7 @@ TEST(ConvertErrors, ConvertRefusesToOverwriteTheModelsFiles) {
     auto r = convert_to(dir, out, "q8_0");
     ASSERT_FALSE(r.is_ok()) << out;
     EXPECT_NE(r.message().find("a file of the model being converted"), std::string::npos) << r.message();
-    EXPECT_FALSE(fs::exists(out + ".tmp")) << out;
+    EXPECT_FALSE(arbiter::test::temp_file_left_beside(out)) << out;
   }
   EXPECT_EQ(read_text(dir + "/model.safetensors"), before);
   // A new file in the model's folder is fine.

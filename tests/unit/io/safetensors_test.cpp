@@ -10,6 +10,7 @@
 #include "core/half.h"
 #include "io/safetensors_parse.h"
 #include "io_test_util.h"
+#include "../../support/temp_files.h"
 
 namespace arbiter {
 namespace {
@@ -194,7 +195,7 @@ TEST(Safetensors, WriterRoundTrip) {
   const std::string path = (dir / "out.safetensors").string();
   Status written = write_safetensors(path, tensors, {{"format", "pt"}});
   ASSERT_TRUE(written.is_ok()) << written.message();
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(path));
   // The header length is a multiple of 8, so the data that follows is 8-byte aligned.
   const auto raw = test::read_bytes(path);
   uint64_t header_len = 0;
@@ -231,7 +232,7 @@ TEST(Safetensors, WriterRoundTrip) {
   EXPECT_FALSE(write_safetensors(bad_path, {make_f32_tensor("d", {1}, {1}), make_f32_tensor("d", {1}, {2})}).is_ok());
   EXPECT_FALSE(write_safetensors(bad_path, {make_f32_tensor("\xFF\xFE", {1}, {1})}).is_ok());  // not UTF-8
   EXPECT_FALSE(std::filesystem::exists(bad_path));
-  EXPECT_FALSE(std::filesystem::exists(bad_path + ".tmp"));
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(bad_path));
 }
 
 // A header and data built by hand, so the error cases below do not depend on our writer.
