@@ -1,5 +1,8 @@
 #include "core/thread_pool.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <memory>
 #include <system_error>
@@ -31,6 +34,13 @@ ThreadPool::ThreadPool(int num_threads) {
   const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
   num_threads_ = num_threads > 0 ? num_threads : hardware;
   spins_before_sleep_ = num_threads_ <= hardware ? kSpinsBeforeSleep : 0;
+  // Workers take no termination signals: they go to a thread that waits for them (serve's sigwait, which
+  // finishes the requests in flight) or to the main thread, never to a worker mid-job, whenever the pool
+  // was made. A thread inherits its creator's mask, so the mask is set around their creation.
+  sigset_t termination, previous;
+  sigemptyset(&termination);
+  for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&termination, signal);
+  pthread_sigmask(SIG_BLOCK, &termination, &previous);
   // Thread 0 is the caller; workers are 1..n-1. A system that refuses more threads (a process limit)
   // gets a pool of those it gave.
   for (int i = 1; i < num_threads_; ++i) {
@@ -43,6 +53,7 @@ ThreadPool::ThreadPool(int num_threads) {
       break;
     }
   }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 ThreadPool::~ThreadPool() {

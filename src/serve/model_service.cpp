@@ -13,8 +13,10 @@ namespace {
 
 using nlohmann::json;
 
-json usage(int64_t tokens) {
-  return json{{"prompt_tokens", tokens}, {"total_tokens", tokens}, {"completion_tokens", 0}, {"prompt_tokens_details", nullptr}};
+// `written`: tokens a judge generated (--generate) before its score.
+json usage(int64_t tokens, int64_t written = 0) {
+  return json{{"prompt_tokens", tokens}, {"total_tokens", tokens + written}, {"completion_tokens", written},
+              {"prompt_tokens_details", nullptr}};
 }
 
 std::vector<double> softmax(const std::vector<double>& x) {
@@ -253,11 +255,13 @@ Result<json> ModelService::judge_response(const JudgeRequest& request, const Pre
                                           std::vector<SequenceOutput>& outputs) const {
   // --per-layer at start-up adds the logits to every answer; a request's "per_layer" to its own.
   JudgeJob& job = request.per_layer || options_.judge.per_layer ? *judge_job_per_layer_ : *judge_job_;
+  int64_t written = 0;
+  for (const SequenceOutput& out : outputs) written += int64_t(out.generated.size());
   ARB_ASSIGN(std::vector<json> data, finish_items(job, request.items, prepared, outputs));
   for (json& d : data) d.erase("score_values");  // said once, below
   return json{{"object", "list"}, {"model", options_.model_name},
               {"score_labels", options_.judge.score_tokens.labels}, {"score_values", options_.judge.score_tokens.values},
-              {"data", data}, {"usage", usage(prepared.tokens)}};
+              {"data", data}, {"usage", usage(prepared.tokens, written)}};
 }
 
 Result<std::vector<double>> ModelService::head_values(SequenceOutput& output) const {

@@ -233,6 +233,10 @@ TEST_F(OfflineEquality, GeneratingJudgeMatchesTheJudgeCommand) {
   int status = 0;
   const json served = post_json(*s, "/v1/judge", json{{"items", items}}.dump(), &status);
   ASSERT_EQ(status, 200) << served.dump();
+  int64_t written = 0;
+  for (const json& line : offline) written += line["generated_tokens"].get<int64_t>();
+  EXPECT_EQ(served["usage"]["completion_tokens"], written) << served["usage"].dump();
+  EXPECT_EQ(served["usage"]["total_tokens"].get<int64_t>(), served["usage"]["prompt_tokens"].get<int64_t>() + written);
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string row = "row " + std::to_string(i);
     const json& got = served["data"][i];
