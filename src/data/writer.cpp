@@ -1,5 +1,7 @@
 #include "data/writer.h"
 
+#include <sys/file.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "data/json_rows.h"
 #include "data/line_reader.h"
 
@@ -46,6 +49,27 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return error(path + ": is a directory, not an output file");
   const bool exists = std::filesystem::exists(path, ec);
+  if (options.whole) {
+    if (options.resume) return error(path + ": a file written whole cannot be resumed");
+    writer.temp_path_ = temp_path_for(path);
+    std::FILE* t = std::fopen(writer.temp_path_.c_str(), "wb");
+    if (!t) return error(path + ": cannot write (" + writer.temp_path_ + ": " + std::strerror(errno) + ")");
+    writer.file_.reset(t);
+    writer.emptied_ = true;
+    return writer;
+  }
+  // Appending: a fresh file is emptied by begin(), once there is a line to write.
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (!f) return error(path + ": cannot open for writing: " + std::strerror(errno));
+  writer.file_.reset(f);
+  writer.created_ = !exists;
+  // Two runs writing one output would interleave their lines and both report success: the second one
+  // stops here, before it reads, cuts or empties anything. The lock goes with the file when it closes.
+  if (::flock(fileno(f), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    writer.created_ = false;  // not ours to remove
+    return error(path + ": another process is writing this file (a run with the same output); wait for it to "
+                 "finish, or write to another file");
+  }
   if (options.resume && exists) {
     ARB_ASSIGN(const uint64_t keep, complete_prefix_length(path));
     if (keep != std::filesystem::file_size(path, ec)) {
@@ -72,16 +96,17 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
                                                   digest != row->end() && digest->is_string() ? digest->get<std::string>() : ""});
     }
   }
-  // Appending: a fresh file is emptied by begin(), once there is a line to write.
-  std::FILE* f = std::fopen(path.c_str(), "ab");
-  if (!f) return error(path + ": cannot open for writing: " + std::strerror(errno));
-  writer.file_.reset(f);
   writer.emptied_ = options.resume;
-  writer.created_ = !exists;
   return writer;
 }
 
 JsonlWriter::~JsonlWriter() {
+  if (file_ && !temp_path_.empty()) {  // never closed: the old file stays as it was
+    file_.reset();
+    std::error_code ec;
+    std::filesystem::remove(temp_path_, ec);
+    return;
+  }
   if (!file_ || !created_ || emptied_) return;
   file_.reset();
   std::error_code ec;
@@ -124,7 +149,23 @@ Status JsonlWriter::close() {
   ARB_TRY(begin());  // a run without lines leaves an empty file, not the old one
   ARB_TRY(flush());
   std::FILE* f = file_.release();
-  if (std::fclose(f) != 0) return error(path_ + ": close failed: " + std::strerror(errno));
+  const bool closed = std::fclose(f) == 0;
+  const int close_errno = errno;
+  if (!temp_path_.empty()) {
+    std::error_code ec;
+    if (!closed) {
+      std::filesystem::remove(temp_path_, ec);
+      return error(path_ + ": close failed: " + std::strerror(close_errno));
+    }
+    std::filesystem::rename(temp_path_, path_, ec);
+    if (ec) {
+      std::filesystem::remove(temp_path_, ec);
+      return error(path_ + ": cannot rename " + temp_path_ + " into place: " + ec.message());
+    }
+    temp_path_.clear();
+    return Status::ok();
+  }
+  if (!closed) return error(path_ + ": close failed: " + std::strerror(close_errno));
   return Status::ok();
 }
 

@@ -23,6 +23,10 @@ struct WriterOptions {
   // none), not at open: a run that fails before its first line (a bad first row, a bad option found
   // late) leaves the old file as it was. Called right after the file is emptied, before any line.
   std::function<Status()> on_emptied;
+  // For outputs that are made whole or not at all (select, pairs: no resume): lines go to a temporary
+  // file beside the path, renamed over it by close(); a run stopped before that leaves the old file as
+  // it was, never a shorter file of valid lines. Excludes resume.
+  bool whole = false;
 };
 
 class JsonlWriter {
@@ -69,12 +73,20 @@ class JsonlWriter {
   Status begin();
 
   std::unique_ptr<std::FILE, FileCloser> file_;
+  std::string temp_path_;  // WriterOptions::whole: where the lines go until close()
   bool emptied_ = false;  // a fresh file has been emptied (a resumed one never is)
   bool created_ = false;  // open() made the file: there was none at the path
   std::unordered_set<std::string> done_ids_;
   std::vector<ResumedLine> resumed_lines_;
   size_t unflushed_ = 0;
 };
+
+// The options of an output made whole or not at all (WriterOptions::whole).
+inline WriterOptions whole_file() {
+  WriterOptions options;
+  options.whole = true;
+  return options;
+}
 
 // The id of an output row as the writer compares it: a string as is, an integer in decimal.
 std::string row_id_string(const nlohmann::json& id);

@@ -92,7 +92,7 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
   if (scores_by_id.empty()) return error(o.scored_path + ": no scored rows");
 
   ARB_ASSIGN(data::DatasetReader dataset, data::DatasetReader::open(o.data_path, o.reader));
-  ARB_ASSIGN(data::JsonlWriter writer, data::JsonlWriter::open(o.output_path, {}));
+  ARB_ASSIGN(data::JsonlWriter writer, data::JsonlWriter::open(o.output_path, data::whole_file()));
   PairsSummary summary;
   size_t matched = 0;
   std::set<std::string> paired_ids;

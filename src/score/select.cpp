@@ -170,7 +170,7 @@ Result<SelectSummary> select_rows(const SelectOptions& o) {
     for (size_t i : chosen) picked.push_back(scored[i]);
     source = std::move(picked);
   }
-  ARB_ASSIGN(auto writer, data::JsonlWriter::open(o.output_path, {}));
+  ARB_ASSIGN(auto writer, data::JsonlWriter::open(o.output_path, data::whole_file()));
   for (const nlohmann::json& row : source) ARB_TRY(writer.write(row));
   ARB_TRY(writer.close());
   return summary;

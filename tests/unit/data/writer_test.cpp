@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 #include "../../support/scratch_root.h"
+#include "../../support/temp_files.h"
 
 namespace arbiter::data {
 namespace {
@@ -115,6 +116,50 @@ TEST(Writer, InvalidUtf8IsWrittenReplacedNotThrown) {
 // A fresh file is emptied when its first line comes: a run that fails before it leaves the old file whole,
 // and a run that ends without lines leaves an empty one.
 // A run that fails before its first line leaves no output where there was none; one that wrote a line keeps it.
+// Two runs writing one output would interleave their lines and both report success: the second is refused
+// before it reads, cuts or empties anything.
+TEST(Writer, ASecondWriterOfOneFileIsRefused) {
+  const std::string path = scratch_path("two-writers.jsonl");
+  std::filesystem::remove(path);
+  auto first = JsonlWriter::open(path);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->write(output_row(1)));
+  for (const bool resume : {false, true}) {
+    WriterOptions options;
+    options.resume = resume;
+    auto second = JsonlWriter::open(path, options);
+    ASSERT_FALSE(second) << "resume " << resume;
+    EXPECT_NE(second.message().find("another process is writing this file"), std::string::npos) << second.message();
+  }
+  ASSERT_TRUE(first->close());
+  EXPECT_NE(slurp(path).find("\"row-1\""), std::string::npos);
+  auto after = JsonlWriter::open(path);  // free once the first is closed
+  EXPECT_TRUE(after) << after.message();
+}
+
+// An output made whole (select, pairs) replaces the old file only when closed: a run stopped before that
+// leaves the old file as it was, and no temporary file.
+TEST(Writer, AWholeFileReplacesTheOldOneOnlyWhenClosed) {
+  const std::string path = scratch_path("whole.jsonl");
+  std::ofstream(path) << "{\"id\": \"old\"}\n";
+  {
+    auto stopped = JsonlWriter::open(path, whole_file());
+    ASSERT_TRUE(stopped);
+    ASSERT_TRUE(stopped->write(output_row(1)));
+    ASSERT_TRUE(stopped->flush());
+    EXPECT_EQ(slurp(path), "{\"id\": \"old\"}\n");
+  }
+  EXPECT_EQ(slurp(path), "{\"id\": \"old\"}\n");
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(path));
+  auto finished = JsonlWriter::open(path, whole_file());
+  ASSERT_TRUE(finished);
+  ASSERT_TRUE(finished->write(output_row(2)));
+  ASSERT_TRUE(finished->close());
+  EXPECT_EQ(slurp(path).find("old"), std::string::npos) << slurp(path);
+  EXPECT_NE(slurp(path).find("\"row-2\""), std::string::npos) << slurp(path);
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(path));
+}
+
 TEST(Writer, AFileMadeByAFailedRunIsRemoved) {
   const std::string path = scratch_path("never-written.jsonl");
   std::filesystem::remove(path);
