@@ -495,7 +495,8 @@ CommandRunner setup_eval(CLI::App& sub) {
   c->add_option("--pred", correlate->pred_path, "predicted scores: JSON array, JSON array of objects, JSONL, or Parquet")
       ->required();
   c->add_option("--human", correlate->human_path, "human labels, same layouts")->required();
-  c->add_option("--pred-field", correlate->pred_field, "field holding the prediction when rows are objects");
+  c->add_option("--pred-field", correlate->pred_field,
+                "field holding the prediction when rows are objects (a dotted name reads a nested one: attributes.helpfulness)");
   c->add_option("--human-field", correlate->human_field, "field holding the label when rows are objects");
   c->add_option("--join", correlate->join,
                 "pair rows by position (files of the same rows in the same order) or by id (error lines and ids "

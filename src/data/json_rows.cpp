@@ -68,6 +68,23 @@ bool reads_file(const std::string& input, const std::string& output) {
   return false;
 }
 
+const nlohmann::json* find_field(const nlohmann::json& row, const std::string& path) {
+  if (!row.is_object()) return nullptr;
+  if (const auto it = row.find(path); it != row.end()) return &*it;
+  const nlohmann::json* node = &row;
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find('.', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string key = path.substr(start, end - start);
+    if (!node->is_object()) return nullptr;
+    const auto it = node->find(key);
+    if (it == node->end()) return nullptr;
+    node = &*it;
+    start = end + 1;
+  }
+  return node;
+}
+
 std::string dump_json(const nlohmann::json& value) {
   try {
     return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -85,4 +85,9 @@ Result<std::vector<std::string>> files_named_by(const std::string& path);
 // files its pattern matches ('data/part-*.jsonl'). An output that is would be overwritten while it is read.
 bool reads_file(const std::string& input, const std::string& output);
 
+// The value field `path` names in `row`: a key as written ("human_helpfulness"), else a dotted path into
+// nested objects ("attributes.helpfulness", as a multi-output reward model's line holds it); null when
+// there is none.
+const nlohmann::json* find_field(const nlohmann::json& row, const std::string& path);
+
 }  // namespace arbiter::data

@@ -9,12 +9,13 @@ namespace {
 Result<double> row_number(const JsonRowReader& rows, const JsonRow& row, const std::string& field) {
   const nlohmann::json* value = &row.value;
   if (row.value.is_object()) {
-    if (is_error_line(row.value) && !row.value.contains(field))
+    const nlohmann::json* found = field.empty() ? nullptr : find_field(row.value, field);
+    if (is_error_line(row.value) && found == nullptr)
       return error(rows.where(row) + ": an error line of the scoring run (" + row.value["error"].get<std::string>() +
                    "); pair the files by id (eval correlate --join id) to leave such rows out");
     if (field.empty()) return error(rows.where(row) + ": rows are objects; name the field that holds the number");
-    if (!row.value.contains(field)) return error(rows.where(row) + ": missing field '" + field + "'");
-    value = &row.value.at(field);
+    if (found == nullptr) return error(rows.where(row) + ": missing field '" + field + "'");
+    value = found;
   }
   if (!value->is_number())
     return error(rows.where(row) + ": " + (field.empty() ? std::string("value") : "field '" + field + "'") +

@@ -12,8 +12,8 @@ namespace {
 using nlohmann::json;
 
 Result<double> number_at(const json& row, const std::string& field) {
-  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
-  const json* value = &row.at(field);
+  const json* value = data::find_field(row, field);
+  if (value == nullptr) return error("missing field '" + field + "'");
   if (value->is_array() && value->size() == 1) value = &value->at(0);
   if (!value->is_number()) return error("field '" + field + "' is " + value->type_name() + ", expected a number");
   return value->get<double>();
@@ -32,8 +32,9 @@ Result<std::vector<double>> numbers_at(const json& value, const std::string& fie
 }
 
 Result<std::string> string_at(const json& row, const std::string& field) {
-  if (!row.is_object() || !row.contains(field)) return error("missing field '" + field + "'");
-  const json& value = row.at(field);
+  const json* found = data::find_field(row, field);
+  if (found == nullptr) return error("missing field '" + field + "'");
+  const json& value = *found;
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_integer()) return std::to_string(value.get<int64_t>());
   return error("field '" + field + "' is " + value.type_name() + ", expected a string");

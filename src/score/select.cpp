@@ -12,26 +12,8 @@
 
 namespace arbiter {
 
-namespace {
-
-// What the dotted `path` names in `row` (of whatever type), or null.
-const nlohmann::json* field_at(const nlohmann::json& row, const std::string& path) {
-  const nlohmann::json* node = &row;
-  for (size_t start = 0; start <= path.size();) {
-    size_t end = path.find('.', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string key = path.substr(start, end - start);
-    if (!node->is_object() || !node->contains(key)) return nullptr;
-    node = &(*node)[key];
-    start = end + 1;
-  }
-  return node;
-}
-
-}  // namespace
-
 const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string& path) {
-  const nlohmann::json* node = field_at(row, path);
+  const nlohmann::json* node = data::find_field(row, path);
   // A one-element list is its value (a one-output head's scores as a list), as the eval commands read it.
   if (node != nullptr && node->is_array() && node->size() == 1) node = &node->at(0);
   return node != nullptr && node->is_number() ? node : nullptr;
@@ -68,7 +50,7 @@ Result<SelectSummary> select_rows(const SelectOptions& o) {
     if (v == nullptr) {
       // An error line, a row the run could not score that way, or a null (what `score` writes for a score
       // that is not finite): no score to rank by.
-      const nlohmann::json* present = field_at(scored[i], o.field);
+      const nlohmann::json* present = data::find_field(scored[i], o.field);
       if (!data::is_error_line(scored[i]) && present != nullptr && !present->is_null())
         return error(where + ": field '" + o.field + "' is not a number");
       ++summary.without_score;

@@ -110,6 +110,21 @@ TEST_F(CliEval, CorrelateFieldsFromJsonlAndErrors) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   // Ranks (1,2,3) vs (1,3,2): rho = 1 - 6 * 2 / (3 * 8) = 0.5.
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.out)["spearman"]["value"].get<double>(), 0.5);
+  // A multi-output reward model's line holds its outputs under `attributes`: a dotted name reads one, by
+  // position and joined by id, as in eval compare.
+  const std::string nested = temp_file("pred-nested.jsonl",
+                                       "{\"id\": \"x\", \"attributes\": {\"helpfulness\": 1, \"verbosity\": 3}}\n"
+                                       "{\"id\": \"y\", \"attributes\": {\"helpfulness\": 2, \"verbosity\": 2}}\n"
+                                       "{\"id\": \"z\", \"attributes\": {\"helpfulness\": 3, \"verbosity\": 1}}\n");
+  const RunResult dotted = run_arbiter("eval correlate --json --bootstrap 0 --pred " + nested +
+                                       " --pred-field attributes.helpfulness --human " + human + " --human-field h");
+  ASSERT_EQ(dotted.exit_code, 0) << dotted.out;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(dotted.out)["spearman"]["value"].get<double>(), 0.5);
+  const RunResult compared = run_arbiter("eval compare --json --pred " + nested +
+                                         " --fields attributes.helpfulness,attributes.verbosity --human " + nested +
+                                         " --human-field attributes.helpfulness");
+  ASSERT_EQ(compared.exit_code, 0) << compared.out;
+  EXPECT_NE(compared.out.find("attributes.verbosity"), std::string::npos) << compared.out;
   const RunResult mismatch = run_arbiter("eval correlate --pred " + kFlask + "weighted_score.json --human " + kFlask +
                                          "human_score.json");
   EXPECT_EQ(mismatch.exit_code, 1);
