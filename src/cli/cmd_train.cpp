@@ -16,12 +16,15 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/job_setup.h"
 #include "cli/run_record.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
 #include "core/same_file.h"
 #include "data/json_rows.h"
 #include "eval/score_files.h"
+#include "model/fingerprint.h"
+#include "model/model.h"
 #include "train/features_file.h"
 #include "train/head_train.h"
 #include "train/hf_export.h"
@@ -403,6 +406,20 @@ Status run_head(const HeadArgs& args) {
   report["out"] = args.out;
   report["labels"] = head.labels;
   if (!args.export_hf_dir.empty()) {
+    // The directory's scores are the head's only on the backbone it was trained on, read as it was read.
+    ARB_ASSIGN(std::shared_ptr<Model> backbone, load_model(args.backbone));
+    if (const std::string ours = head.model_fingerprint.empty() ? "" : model_fingerprint(*backbone);
+        !ours.empty() && ours != head.model_fingerprint)
+      log_warn(args.features + " holds features of " + head.model + " (fingerprint " + head.model_fingerprint + "); " +
+               args.backbone + " fingerprints " + ours + ": the exported classifier puts the head on another model");
+    if (const std::vector<std::string> differences =
+            formatting_differences(head, RunSettings{}, "by a Hugging Face classifier, which formats nothing itself");
+        !differences.empty()) {
+      std::string message = "the head was trained on sequences formatted with options the exported directory does not "
+                            "carry:";
+      for (const std::string& d : differences) message += "\n  " + d;
+      log_warn(message + "\nscore it with the same options (arbiter score ... with them), or format its input the same way");
+    }
     std::vector<std::string> warnings;
     ARB_TRY(train::export_hf_classifier(args.backbone, head, args.export_hf_dir, warnings));
     for (const auto& w : warnings) log_warn(w);

@@ -150,9 +150,7 @@ const std::vector<std::string> kSequenceOptions = {"--chat-template", "--chat-te
                                                    "--split-steps", "--step-turns", "--step-answer"};
 
 void warn_if_formatted_otherwise(const train::RewardHead& head, const std::string& head_path, const RunSettings& given) {
-  if (!head.feature_settings) return;
-  const std::vector<std::string> differences = describe_setting_differences(
-      head.feature_settings->only(kSequenceOptions), given.only(kSequenceOptions), "for its training features", "here");
+  const std::vector<std::string> differences = formatting_differences(head, given, "here");
   if (differences.empty()) return;
   std::string message = head_path + " was trained on sequences formatted otherwise than this run's:";
   for (const std::string& d : differences) message += "\n  " + d;
@@ -446,6 +444,13 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
     options.lager_weights = std::move(weights);
   }
   return options;
+}
+
+std::vector<std::string> formatting_differences(const train::RewardHead& head, const RunSettings& given,
+                                                const std::string& given_name) {
+  if (!head.feature_settings) return {};
+  return describe_setting_differences(head.feature_settings->only(kSequenceOptions), given.only(kSequenceOptions),
+                                      "for its training features", given_name);
 }
 
 }  // namespace arbiter::cli

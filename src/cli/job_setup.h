@@ -51,6 +51,11 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args);
 // applied to sequences formatted otherwise than its training features were (another chat template,
 // truncation, step layout) gets a warning.
 Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const Model& model, const RunSettings& given);
+// How the options that decide the token sequence a head reads (chat template, --plain, truncation, step
+// layout) differ between the head's training features and `given`, one line each; empty when they agree
+// or the head does not say.
+std::vector<std::string> formatting_differences(const train::RewardHead& head, const RunSettings& given,
+                                                const std::string& given_name);
 // An option's text with \n, \t and \\ read as the characters they name (other escapes: the character).
 std::string unescape_option_text(const std::string& text);
 

@@ -158,6 +158,28 @@ TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
   EXPECT_NE(elsewhere.out.find("head.safetensors was trained on features of " + dir_ + "/judge (fingerprint "),
             std::string::npos)
       << elsewhere.out;
+
+  // Exported as a Hugging Face classifier: onto its own backbone quietly; onto another model, or from
+  // features formatted with options the directory cannot carry (--plain), with a warning that says so.
+  const std::string features_cmd = "train head --features " + features + " --objective regression --attributes "
+                                   "helpfulness --ridge 1.0 --validation-fraction 0 --out " + dir_ + "/exported-head.safetensors";
+  auto own = run_arbiter(features_cmd + " --export-hf-dir " + dir_ + "/hf-own --backbone " + dir_ + "/judge");
+  ASSERT_EQ(own.exit_code, 0) << own.out;
+  EXPECT_EQ(own.out.find("another model"), std::string::npos) << own.out;
+  EXPECT_EQ(own.out.find("formatted with options"), std::string::npos) << own.out;
+  auto onto_other = run_arbiter(features_cmd + " --export-hf-dir " + dir_ + "/hf-other --backbone " + dir_ + "/other-judge");
+  ASSERT_EQ(onto_other.exit_code, 0) << onto_other.out;
+  EXPECT_NE(onto_other.out.find("the exported classifier puts the head on another model"), std::string::npos) << onto_other.out;
+  const std::string plain_features = dir_ + "/plain-features.safetensors";
+  ASSERT_EQ(run_arbiter("-q features -m " + dir_ + "/judge -i " + sample_ + " -o " + plain_features + " --plain").exit_code, 0);
+  auto from_plain = run_arbiter("train head --features " + plain_features + " --objective regression --attributes "
+                                "helpfulness --ridge 1.0 --validation-fraction 0 --out " + dir_ + "/plain-head.safetensors"
+                                " --export-hf-dir " + dir_ + "/hf-plain --backbone " + dir_ + "/judge");
+  ASSERT_EQ(from_plain.exit_code, 0) << from_plain.out;
+  EXPECT_NE(from_plain.out.find("the head was trained on sequences formatted with options the exported directory does "
+                                "not carry:\n  --plain: 'true' for its training features"),
+            std::string::npos)
+      << from_plain.out;
 }
 
 }  // namespace
