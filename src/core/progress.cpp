@@ -49,6 +49,11 @@ void Progress::advance(int64_t items, int64_t tokens) {
   }
 }
 
+void Progress::skip(int64_t items) {
+  skipped_ += items;
+  advance(items);
+}
+
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
@@ -58,7 +63,7 @@ void Progress::finish() {
 void Progress::draw(bool final) {
   if (!enabled_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? double(done_) / elapsed : 0;
+  const double rate = elapsed > 0 ? double(done_ - skipped_) / elapsed : 0;
   const double token_rate = elapsed > 0 ? double(tokens_) / elapsed : 0;
   const double eta = (total_ > 0 && rate > 0) ? double(total_ - done_) / rate : -1;
   char stats[160];

@@ -17,12 +17,15 @@ class Progress {
   void set_total(int64_t total) { total_ = total; }
   // Adds done items and processed tokens, and redraws when due.
   void advance(int64_t items, int64_t tokens = 0);
+  // Adds items done before this run (a resumed file's rows): counted as done, but not in the rate, so
+  // that the ETA is that of the work left at this run's own pace.
+  void skip(int64_t items);
   void finish();
 
  private:
   void draw(bool final);
   std::string label_, unit_;
-  int64_t total_, done_ = 0, tokens_ = 0;
+  int64_t total_, done_ = 0, tokens_ = 0, skipped_ = 0;
   bool tty_, finished_ = false, enabled_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };

@@ -48,6 +48,11 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
   writer.options_ = options;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return error(path + ": is a directory, not an output file");
+  // Inputs ending in .gz are read through gzip; an output by that name would be plain text that gzip,
+  // pandas and datasets then fail to read.
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)
+    return error(path + ": outputs are written as plain JSONL (so that a run can be resumed): name it without .gz, "
+                 "and compress it once it is complete");
   const bool exists = std::filesystem::exists(path, ec);
   if (options.whole) {
     if (options.resume) return error(path + ": a file written whole cannot be resumed");

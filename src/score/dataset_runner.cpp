@@ -214,7 +214,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     }
     if (done) {
       ++summary.rows_skipped_done;
-      progress.advance(1);
+      progress.skip(1);
       continue;
     }
     if (row.failure.empty()) {

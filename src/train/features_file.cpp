@@ -1,8 +1,10 @@
 #include "train/features_file.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <optional>
 #include <unordered_map>
 
@@ -156,6 +158,29 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
   return Status::ok();
 }
 
+// Puts the rows of shards read one after the other back in dataset order (row_index), so that a training
+// split and shuffle of the same seed see the rows the whole extraction's file holds, in its order,
+// whatever order the files were named in.
+void order_by_row_index(FeatureSet& set) {
+  if (set.row_index.size() != size_t(set.rows) || std::is_sorted(set.row_index.begin(), set.row_index.end())) return;
+  std::vector<size_t> order(size_t(set.rows));
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return set.row_index[a] < set.row_index[b]; });
+  auto permute = [&](auto& values) {
+    if (values.size() != order.size()) return;
+    auto copy = values;
+    for (size_t i = 0; i < order.size(); ++i) values[i] = copy[order[i]];
+  };
+  permute(set.ids);
+  permute(set.row_index);
+  permute(set.row_digests);
+  for (auto& [name, values] : set.labels) permute(values);
+  const size_t width = size_t(set.responses * set.dim);  // [R, d] per row
+  const std::vector<float> features = set.features;
+  for (size_t i = 0; i < order.size(); ++i)
+    std::copy_n(features.begin() + long(order[i] * width), width, set.features.begin() + long(i * width));
+}
+
 }  // namespace
 
 Result<FeatureSet> read_feature_files(const std::vector<std::string>& files) {
@@ -165,6 +190,7 @@ Result<FeatureSet> read_feature_files(const std::vector<std::string>& files) {
     ARB_ASSIGN(FeatureSet more, read_features_file(files[f]));
     ARB_TRY(append_features(set, std::move(more), files.front(), files[f]));
   }
+  if (files.size() > 1) order_by_row_index(set);
   return set;
 }
 

@@ -114,6 +114,14 @@ TEST_F(Shard, FeatureShardsReadTogetherAreTheWholeRun) {
     whole_row.erase(found);  // each row once
   }
   EXPECT_TRUE(whole_row.empty());
+  // In the whole run's order, whatever order the shards were read in: a seeded split sees the same rows.
+  EXPECT_EQ(parts->ids, whole->ids);
+  EXPECT_EQ(parts->features, whole->features);
+  EXPECT_EQ(parts->labels, whole->labels);
+  auto reversed = train::read_feature_files({dir_ + "/part.2.safetensors", dir_ + "/part.0.safetensors", dir_ + "/part.1.safetensors"});
+  ASSERT_TRUE(reversed.is_ok()) << reversed.message();
+  EXPECT_EQ(reversed->ids, whole->ids);
+  EXPECT_EQ(reversed->features, whole->features);
 
   // The whole run's file beside its shards holds every row twice: refused, naming a row.
   auto twice = train::read_features(dir_ + "/*.safetensors");

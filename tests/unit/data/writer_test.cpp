@@ -137,6 +137,16 @@ TEST(Writer, ASecondWriterOfOneFileIsRefused) {
   EXPECT_TRUE(after) << after.message();
 }
 
+// A .gz name would promise gzip: refused, naming the way out, before anything is written.
+TEST(Writer, AGzipNameIsRefused) {
+  const std::string path = scratch_path("out.jsonl.gz");
+  std::filesystem::remove(path);
+  auto writer = JsonlWriter::open(path);
+  ASSERT_FALSE(writer);
+  EXPECT_NE(writer.message().find("out.jsonl.gz: outputs are written as plain JSONL"), std::string::npos) << writer.message();
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 // An output made whole (select, pairs) replaces the old file only when closed: a run stopped before that
 // leaves the old file as it was, and no temporary file.
 TEST(Writer, AWholeFileReplacesTheOldOneOnlyWhenClosed) {
