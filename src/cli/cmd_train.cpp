@@ -3,6 +3,7 @@
 //   train head   a linear reward head on features: regression, BT variants, or regression then Scaled BT
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -99,9 +100,25 @@ Status check_outputs_apart(const std::vector<NamedPath>& inputs, const std::vect
   return Status::ok();
 }
 
+// Judged rows in the order of their ids, each row's items together, when every row has one: the shards of
+// a `judge --shard` run concatenated in any order then give the seeded split and shuffle the rows the
+// whole run's file gives. Rows without ids stay in file order.
+void order_by_row_id(std::vector<eval::LayerRow>& rows) {
+  for (const eval::LayerRow& row : rows)
+    if (row.id.empty()) return;
+  std::stable_sort(rows.begin(), rows.end(), [](const eval::LayerRow& a, const eval::LayerRow& b) { return a.id < b.id; });
+  // Groups renumbered in that order (train::split_groups takes them in ascending order).
+  size_t group = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i == 0 || rows[i].id != rows[i - 1].id) ++group;
+    rows[i].group = group;
+  }
+}
+
 Status run_lager(const LagerArgs& args) {
   ARB_TRY(check_outputs_apart({{"--input", args.input}}, {{"--out", args.out}, {"--report-json", args.report_json}}));
-  ARB_ASSIGN(const auto rows, eval::read_layer_rows(args.input, args.human_field));
+  ARB_ASSIGN(auto rows, eval::read_layer_rows(args.input, args.human_field));
+  order_by_row_id(rows);
   Status checked = train::check_layer_rows(rows);
   // Errors about a row name its line (FILE:LINE) already.
   if (!checked) return checked.message().rfind(args.input, 0) == 0 ? checked : checked.with_context(args.input);

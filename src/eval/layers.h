@@ -15,6 +15,7 @@ struct LayerRow {
   std::vector<double> score_values;                   // [K]
   double human = 0.0;
   size_t group = 0;  // the file row it came from (a pairwise row gives one item per judged comparison)
+  std::string id{};  // that row's id, as the judge run wrote it; empty when it has none
   // Where it was read, for errors: "FILE:LINE", and the comparison or order of a pairwise or listwise
   // row ("FILE:LINE (comparisons[3])"); empty for rows made in code.
   std::string where{};

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "data/json_rows.h"
+#include "data/writer.h"
 
 namespace arbiter::eval {
 namespace {
@@ -327,30 +328,45 @@ Result<std::vector<StepRewardRow>> read_step_reward_rows(const std::string& path
   }, error_rows, id_field);
 }
 
+namespace {
+
+// The items one judged row gives: itself, or each comparison (pairwise) or order (listwise) that carries
+// the human label.
+Status add_layer_items(const json& row, const std::string& human_field, size_t group, const std::string& where,
+                       std::vector<LayerRow>& out) {
+  // A listwise judge's row: each order that carries the human label is one item.
+  if (row.is_object() && row.contains("orders")) {
+    return judged_items(row, "orders", human_field, group, where,
+                        [&](const json& order) { return listwise_layer_row(order, human_field); }, out);
+  }
+  if (!row.is_object() || (!row.contains("per_layer_logits") && !row.contains("comparisons")))
+    return error("missing field 'per_layer_logits' (a judge run writes it with --per-layer)");
+  if (!row.contains("score_values"))
+    return error("missing field 'score_values' (a judge run writes it with --per-layer)");
+  // A pairwise judge's row: each comparison that carries the human label is one item.
+  if (row.contains("comparisons")) {
+    return judged_items(row, "comparisons", human_field, group, where,
+                        [&](const json& c) { return layer_row(c, human_field, row.at("score_values")); }, out);
+  }
+  ARB_ASSIGN(LayerRow item, layer_row(row, human_field, row.at("score_values")));
+  item.group = group;
+  item.where = where;
+  out.push_back(std::move(item));
+  return Status();
+}
+
+}  // namespace
+
 Result<std::vector<LayerRow>> read_layer_rows(const std::string& path, const std::string& human_field,
                                               size_t* error_rows) {
   size_t group = 0;
   std::string where;
   ARB_ASSIGN(std::vector<LayerRow> rows, read_row_items<LayerRow>(path, [&](const json& row, size_t, std::vector<LayerRow>& out) -> Status {
     ++group;
-    // A listwise judge's row: each order that carries the human label is one item.
-    if (row.is_object() && row.contains("orders")) {
-      return judged_items(row, "orders", human_field, group, where,
-                          [&](const json& order) { return listwise_layer_row(order, human_field); }, out);
-    }
-    if (!row.is_object() || (!row.contains("per_layer_logits") && !row.contains("comparisons")))
-      return error("missing field 'per_layer_logits' (a judge run writes it with --per-layer)");
-    if (!row.contains("score_values"))
-      return error("missing field 'score_values' (a judge run writes it with --per-layer)");
-    // A pairwise judge's row: each comparison that carries the human label is one item.
-    if (row.contains("comparisons")) {
-      return judged_items(row, "comparisons", human_field, group, where,
-                          [&](const json& c) { return layer_row(c, human_field, row.at("score_values")); }, out);
-    }
-    ARB_ASSIGN(LayerRow item, layer_row(row, human_field, row.at("score_values")));
-    item.group = group;
-    item.where = where;
-    out.push_back(std::move(item));
+    const size_t first_item = out.size();
+    ARB_TRY(add_layer_items(row, human_field, group, where, out));
+    const std::string id = row.is_object() && row.contains("id") ? data::row_id_string(row.at("id")) : "";
+    for (size_t i = first_item; i < out.size(); ++i) out[i].id = id;
     return Status();
   }, error_rows, "id", &where));
   // A listwise read's target is "people's best comes first", a rated or pairwise item's a score: one

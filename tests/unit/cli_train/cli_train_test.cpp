@@ -79,6 +79,28 @@ TEST_F(CliTrain, LagerWritesWeightsAndReport) {
   EXPECT_FALSE(doc["loss_curve"].empty());
 }
 
+// The shards of a judge run concatenated in any order fit the weights the whole file fits: rows are taken
+// in the order of their ids before the seeded split and shuffle.
+TEST_F(CliTrain, LagerFitsShardsConcatenatedInAnyOrderAsTheWholeFile) {
+  const std::string input = write_layer_rows();
+  std::vector<std::string> shards(3);
+  {
+    std::ifstream in(input);
+    std::string line;
+    for (size_t i = 0; std::getline(in, line); ++i) shards[i % 3] += line + "\n";
+  }
+  const std::string shuffled = scratch_path("layers-shards.jsonl");
+  std::ofstream(shuffled) << shards[2] << shards[0] << shards[1];
+  const std::string whole_out = scratch_path("w-whole.json"), shard_out = scratch_path("w-shards.json");
+  ASSERT_EQ(run_arbiter("-q train lager --input " + input + " --human-field human --out " + whole_out).exit_code, 0);
+  ASSERT_EQ(run_arbiter("-q train lager --input " + shuffled + " --human-field human --out " + shard_out).exit_code, 0);
+  auto whole = arbiter::train::load_lager_weights(whole_out);
+  auto sharded = arbiter::train::load_lager_weights(shard_out);
+  ASSERT_TRUE(whole.is_ok() && sharded.is_ok());
+  EXPECT_EQ(sharded->layer_weights, whole->layer_weights);
+  EXPECT_EQ(sharded->a, whole->a);
+}
+
 TEST_F(CliTrain, LagerRejectsMissingField) {
   const std::string input = write_layer_rows();
   const RunResult r = run_arbiter("train lager --input " + input + " --human-field nope --out " + scratch_path("x.json"));
