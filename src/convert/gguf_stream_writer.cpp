@@ -21,7 +21,9 @@ Result<std::unique_ptr<GgufStreamWriter>> GgufStreamWriter::open(
     std::vector<GgufTensorInfo> tensors) {
   std::unique_ptr<GgufStreamWriter> w(new GgufStreamWriter());
   w->path_ = path;
-  w->tmp_path_ = temp_path_for(path);
+  w->target_path_ = rename_target(path);
+  if (w->target_path_.empty()) return error(path + ": not a regular file (a device or FIFO): write the model to a file");
+  w->tmp_path_ = temp_path_for(w->target_path_);
   for (const GgufTensorInfo& t : tensors) {
     ARB_ASSIGN(size_t n, tensor_bytes(t.name, t.dtype, t.shape));
     w->sizes_.push_back(n);
@@ -92,7 +94,7 @@ Status GgufStreamWriter::close() {
 Status GgufStreamWriter::commit() {
   if (!closed_) return error(tmp_path_ + ": commit before close");
   if (finished_) return Status::ok();
-  if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
+  if (std::rename(tmp_path_.c_str(), target_path_.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp_path_.c_str());
     return error(path_ + ": cannot rename from " + tmp_path_ + ": " + why);

@@ -1,7 +1,8 @@
 // A GGUF writer that streams: the header (metadata and every tensor's name, type and shape) is written
 // first, then each tensor's data in order as the caller produces it, so converting a model holds one
-// tensor in memory at a time. Output goes to a temporary file beside PATH (temp_path_for) and is renamed to PATH only by finish(); a writer
-// destroyed before finish() removes the temporary file, so a failed run leaves nothing behind.
+// tensor in memory at a time. Output goes to a temporary file beside PATH (temp_path_for) and is renamed
+// to PATH (or the file a link at PATH points to) only by finish(); a writer destroyed before finish()
+// removes the temporary file, so a failed run leaves nothing behind.
 #pragma once
 
 #include <cstdio>
@@ -38,6 +39,7 @@ class GgufStreamWriter {
   void abandon();
 
   std::string path_, tmp_path_;
+  std::string target_path_;  // renamed over: path_, or the file a link at path_ points to
   std::FILE* file_ = nullptr;
   uint64_t alignment_ = 32;
   std::vector<GgufTensorInfo> tensors_;

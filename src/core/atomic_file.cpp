@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <atomic>
+#include <filesystem>
 #include <unistd.h>
 
 namespace arbiter {
@@ -14,8 +15,28 @@ std::string temp_path_for(const std::string& path) {
   return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
 }
 
+std::string rename_target(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status target = fs::status(path, ec);
+  if (fs::exists(target) && !fs::is_regular_file(target)) return "";
+  if (fs::exists(target) && fs::is_symlink(fs::symlink_status(path, ec))) {
+    const fs::path resolved = fs::canonical(path, ec);
+    if (!ec) return resolved.string();
+  }
+  return path;
+}
+
 Status write_file_atomically(const std::string& path, std::string_view bytes) {
-  const std::string tmp = temp_path_for(path);
+  const std::string target = rename_target(path);
+  if (target.empty()) {  // a device or FIFO: written in place
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) return error(path + ": cannot write: " + std::strerror(errno));
+    const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    if (std::fclose(f) != 0 || !written) return error(path + ": write failed: " + std::strerror(errno));
+    return Status::ok();
+  }
+  const std::string tmp = temp_path_for(target);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) return error(path + ": cannot write (" + tmp + ": " + std::strerror(errno) + ")");
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
@@ -24,7 +45,7 @@ Status write_file_atomically(const std::string& path, std::string_view bytes) {
     std::remove(tmp.c_str());
     return error(path + ": write failed: " + std::strerror(written ? errno : write_errno));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (std::rename(tmp.c_str(), target.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
     return error(path + ": cannot rename " + tmp + " into place: " + why);

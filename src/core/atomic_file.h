@@ -15,7 +15,12 @@ namespace arbiter {
 // never write into each other's bytes; the last to finish wins, whole.
 std::string temp_path_for(const std::string& path);
 
-// Errors name the path.
+// The file a writer of `path` renames its temporary file over: `path`, or the file a link at `path` points
+// to (so the link stays). Empty when `path` is something a rename must not replace (a device, FIFO or
+// socket: -o /dev/stdout), which is written in place instead.
+std::string rename_target(const std::string& path);
+
+// Errors name the path. A device or FIFO is written in place (rename_target).
 Status write_file_atomically(const std::string& path, std::string_view bytes);
 
 }  // namespace arbiter

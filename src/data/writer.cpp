@@ -54,9 +54,13 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
     return error(path + ": outputs are written as plain JSONL (so that a run can be resumed): name it without .gz, "
                  "and compress it once it is complete");
   const bool exists = std::filesystem::exists(path, ec);
-  if (options.whole) {
+  // Written whole only where a rename can replace a file: a device, pipe or FIFO (-o /dev/stdout) is
+  // written as a stream, and a link's target is replaced, not the link (rename_target).
+  const std::string target = options.whole ? rename_target(path) : "";
+  if (!target.empty()) {
     if (options.resume) return error(path + ": a file written whole cannot be resumed");
-    writer.temp_path_ = temp_path_for(path);
+    writer.path_ = target;
+    writer.temp_path_ = temp_path_for(target);
     std::FILE* t = std::fopen(writer.temp_path_.c_str(), "wb");
     if (!t) return error(path + ": cannot write (" + writer.temp_path_ + ": " + std::strerror(errno) + ")");
     writer.file_.reset(t);

@@ -155,7 +155,9 @@ Status GgufWriter::write(const std::string& path) const {
   }
   if (!tensors_.empty()) header.pad_to(alignment);
 
-  const std::string tmp_path = temp_path_for(path);
+  const std::string target = rename_target(path);
+  if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the model to a file");
+  const std::string tmp_path = temp_path_for(target);
   std::FILE* f = std::fopen(tmp_path.c_str(), "wb");
   if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
   Status status = write_all(f, header.bytes.data(), header.bytes.size(), tmp_path);
@@ -167,7 +169,7 @@ Status GgufWriter::write(const std::string& path) const {
     if (status.is_ok()) status = write_all(f, zeros.data(), padding, tmp_path);
   }
   if (std::fclose(f) != 0 && status.is_ok()) status = error(tmp_path + ": write failed on close");
-  if (status.is_ok() && std::rename(tmp_path.c_str(), path.c_str()) != 0) {
+  if (status.is_ok() && std::rename(tmp_path.c_str(), target.c_str()) != 0) {
     status = error(path + ": cannot rename from " + tmp_path + ": " + std::strerror(errno));
   }
   if (!status.is_ok()) std::remove(tmp_path.c_str());

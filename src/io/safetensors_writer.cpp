@@ -81,7 +81,9 @@ Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>
   }
   if (!header.is_ok()) return error(path + ": " + header.message());
 
-  const std::string tmp_path = temp_path_for(path);
+  const std::string target = rename_target(path);
+  if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the tensors to a file");
+  const std::string tmp_path = temp_path_for(target);
   std::FILE* f = std::fopen(tmp_path.c_str(), "wb");
   if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
   const uint64_t header_len = header->size();
@@ -94,7 +96,7 @@ Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>
     std::remove(tmp_path.c_str());
     return error(tmp_path + ": write failed");
   }
-  if (std::rename(tmp_path.c_str(), path.c_str()) != 0) {
+  if (std::rename(tmp_path.c_str(), target.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
     std::remove(tmp_path.c_str());
     return error(path + ": cannot rename from " + tmp_path + ": " + reason);

@@ -4,9 +4,13 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include <sys/stat.h>
 
 #include "core/atomic_file.h"
 #include "../../support/scratch_root.h"
+#include "../../support/temp_files.h"
 
 namespace arbiter {
 namespace {
@@ -24,7 +28,7 @@ TEST(AtomicFile, WritesAndReplacesWhole) {
   EXPECT_EQ(slurp(path), std::string("first\0bytes", 11));
   ASSERT_TRUE(write_file_atomically(path, "second").is_ok());
   EXPECT_EQ(slurp(path), "second");
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(path));
   std::filesystem::remove(path);
 }
 
@@ -38,8 +42,35 @@ TEST(AtomicFile, AnUnwritablePlaceIsAnErrorNamingIt) {
   const Status blocked = write_file_atomically(folder, "x");
   EXPECT_FALSE(blocked.is_ok());
   EXPECT_TRUE(std::filesystem::is_directory(folder + "/inside"));
-  EXPECT_FALSE(std::filesystem::exists(folder + ".tmp"));
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(folder));
   std::filesystem::remove_all(folder);
+}
+
+// A link stays a link (its target is replaced); a FIFO or device (--report-json /dev/stdout) is written in
+// place, never renamed over.
+TEST(AtomicFile, LinksAndFifosStayWhatTheyAre) {
+  const std::string target = (arbiter::test::scratch_root() / "atomic_target.json").string();
+  const std::string link = (arbiter::test::scratch_root() / "atomic_link.json").string();
+  std::filesystem::remove(link);
+  std::ofstream(target) << "old";
+  std::filesystem::create_symlink(target, link);
+  ASSERT_TRUE(write_file_atomically(link, "new").is_ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(slurp(target), "new");
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(target));
+
+  const std::string fifo = (arbiter::test::scratch_root() / "atomic.fifo").string();
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] { received = slurp(fifo); });
+  ASSERT_TRUE(write_file_atomically(fifo, "streamed").is_ok());
+  reader.join();
+  EXPECT_EQ(received, "streamed");
+  EXPECT_EQ(std::filesystem::status(fifo).type(), std::filesystem::file_type::fifo);
+  std::filesystem::remove(fifo);
+  std::filesystem::remove(link);
+  std::filesystem::remove(target);
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+
+#include <sys/stat.h>
 #include "../../support/scratch_root.h"
 #include "../../support/temp_files.h"
 
@@ -135,6 +138,35 @@ TEST(Writer, ASecondWriterOfOneFileIsRefused) {
   EXPECT_NE(slurp(path).find("\"row-1\""), std::string::npos);
   auto after = JsonlWriter::open(path);  // free once the first is closed
   EXPECT_TRUE(after) << after.message();
+}
+
+// Written whole through a link, the link's target is replaced and the link stays; a FIFO (or a device, as
+// -o /dev/stdout names) is written as a stream, never renamed over.
+TEST(Writer, AWholeFileGoesThroughLinksAndStreamsToFifos) {
+  const std::string target = scratch_path("whole-target.jsonl"), link = scratch_path("whole-link.jsonl");
+  std::filesystem::remove(link);
+  std::ofstream(target) << "{\"id\": \"old\"}\n";
+  std::filesystem::create_symlink(target, link);
+  auto through = JsonlWriter::open(link, whole_file());
+  ASSERT_TRUE(through) << through.message();
+  ASSERT_TRUE(through->write(output_row(3)));
+  ASSERT_TRUE(through->close());
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_NE(slurp(target).find("\"row-3\""), std::string::npos) << slurp(target);
+
+  const std::string fifo = scratch_path("whole.fifo");
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] { received = slurp(fifo); });
+  auto streamed = JsonlWriter::open(fifo, whole_file());
+  ASSERT_TRUE(streamed) << streamed.message();
+  ASSERT_TRUE(streamed->write(output_row(4)));
+  ASSERT_TRUE(streamed->close());
+  reader.join();
+  EXPECT_NE(received.find("\"row-4\""), std::string::npos) << received;
+  EXPECT_EQ(std::filesystem::status(fifo).type(), std::filesystem::file_type::fifo);
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(fifo));
 }
 
 // A .gz name would promise gzip: refused, naming the way out, before anything is written.
