@@ -89,6 +89,15 @@ serve::ServiceOptions judge_service(const Model& model, const std::string& templ
   return service;
 }
 
+// `arbiter judge` on stories260K over `rows` (written to DIR/in.jsonl) with `options`: the lines it writes.
+std::vector<json> judge_offline(const std::string& dir, const std::vector<json>& rows, const std::string& options) {
+  write_rows(dir + "/in.jsonl", rows);
+  std::string log;
+  EXPECT_EQ(run_binary("judge -m " + kStories + " -i " + dir + "/in.jsonl -o " + dir + "/out.jsonl " + options, &log), 0)
+      << log;
+  return read_lines(dir + "/out.jsonl");
+}
+
 class OfflineEquality : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -214,12 +223,8 @@ TEST_F(OfflineEquality, GeneratingJudgeMatchesTheJudgeCommand) {
     rows.push_back({{"prompt", kPairs[i].first}, {"response", kPairs[i].second}});
     items.push_back(rows.back());
   }
-  write_rows(dir + "/in.jsonl", rows);
-  std::string log;
-  ASSERT_EQ(run_binary("judge -m " + kStories + " -i " + dir + "/in.jsonl -o " + dir +
-                           "/out.jsonl --score-tokens happy,was --generate --max-new-tokens 40 --per-layer",
-                       &log), 0) << log;
-  const std::vector<json> offline = read_lines(dir + "/out.jsonl");
+  const std::vector<json> offline =
+      judge_offline(dir, rows, "--score-tokens happy,was --generate --max-new-tokens 40 --per-layer");
   ASSERT_EQ(offline.size(), rows.size());
 
   auto model = load_model(kStories);
@@ -324,12 +329,7 @@ TEST_F(OfflineEquality, ListwiseJudgeMatchesTheJudgeCommand) {
     rows.push_back({{"prompt", kPairs[i].first}, {"samples", responses}});
     items.push_back({{"prompt", kPairs[i].first}, {"responses", responses}});
   }
-  write_rows(dir + "/in.jsonl", rows);
-  std::string log;
-  ASSERT_EQ(run_binary("judge -m " + kStories + " -i " + dir + "/in.jsonl -o " + dir +
-                           "/out.jsonl --template listwise --field response=samples",
-                       &log), 0) << log;
-  const std::vector<json> offline = read_lines(dir + "/out.jsonl");
+  const std::vector<json> offline = judge_offline(dir, rows, "--template listwise --field response=samples");
   ASSERT_EQ(offline.size(), rows.size());
 
   auto model = load_model(kStories);
