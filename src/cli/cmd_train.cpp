@@ -90,11 +90,18 @@ Status check_outputs_apart(const std::vector<NamedPath>& inputs, const std::vect
   for (size_t o = 0; o < outputs.size(); ++o) {
     const auto& [out_option, out] = outputs[o];
     if (out.empty()) continue;
-    for (const auto& [in_option, in] : inputs)
-      if (!in.empty() && data::reads_file(in, out))
+    for (const auto& [in_option, in] : inputs) {
+      if (in.empty()) continue;
+      if (data::reads_file(in, out) || same_place(in, out))
         return error(out_option + " " + out + " is the file " + in_option + " names: writing it would destroy what is read");
+      // A folder on either side (--backbone, --export-hf-dir): a file inside it is written or read too.
+      if (is_inside(out, in))
+        return error(out_option + " " + out + " lies inside " + in_option + " " + in + ": writing it would change what is read");
+      if (is_inside(in, out))
+        return error(in_option + " " + in + " lies inside " + out_option + " " + out + ": writing it would destroy what is read");
+    }
     for (size_t p = 0; p < o; ++p)
-      if (same_file(outputs[p].second, out))
+      if (same_place(outputs[p].second, out) || is_inside(out, outputs[p].second) || is_inside(outputs[p].second, out))
         return error(out_option + " " + out + " is also " + outputs[p].first + ": one would overwrite the other");
   }
   return Status::ok();

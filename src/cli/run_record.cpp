@@ -186,8 +186,7 @@ Status write_run_record(const std::string& output, const nlohmann::ordered_json&
 
 Status keep_run_record(RunOptions& run, nlohmann::ordered_json record) {
   // An output that is not a file (/dev/stdout, a pipe) has nothing to keep a record beside.
-  std::error_code ec;
-  if (run.output.empty() || (fs::exists(run.output, ec) && !fs::is_regular_file(run.output, ec))) return Status::ok();
+  if (run.output.empty() || is_stream_path(run.output)) return Status::ok();
   // The record's name is the output's with .run.json: it must not be a file the run reads.
   const std::string record_path = run_record_path(run.output);
   if (data::reads_file(run.input, record_path) || model_reads_file(record.value("model", ""), record_path))

@@ -5,6 +5,7 @@
 #include "convert/job_writer.h"
 #include "convert/metadata.h"
 #include "convert/quant_plan.h"
+#include "core/same_file.h"
 #include "io/gguf.h"
 #include "io/gguf_split_name.h"
 
@@ -18,11 +19,8 @@ Result<ConvertReport> quantize_gguf(const std::string& in_path, const std::strin
   // Nor any file of a split input: the same name, or a split output named as the input's files are.
   const std::string out_prefix = out_path.size() > 5 ? out_path.substr(0, out_path.size() - 5) : out_path;
   for (const std::string& file : gguf->files()) {
-    std::error_code ec;
     const auto split = parse_gguf_split_name(file);
-    if (std::filesystem::weakly_canonical(file, ec) == std::filesystem::weakly_canonical(out_path, ec) ||
-        (split && options.split_max_bytes > 0 &&
-         std::filesystem::weakly_canonical(split->prefix, ec) == std::filesystem::weakly_canonical(out_prefix, ec)))
+    if (same_place(file, out_path) || (split && options.split_max_bytes > 0 && same_place(split->prefix, out_prefix)))
       return error(out_path + ": the output must not overwrite the input (" + file + ")");
   }
   const std::string arch = gguf->get_string("general.architecture").value_or("");

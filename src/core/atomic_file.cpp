@@ -15,9 +15,19 @@ std::string temp_path_for(const std::string& path) {
   return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
 }
 
+bool is_stream_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string absolute = fs::absolute(path, ec).lexically_normal().string();
+  if (absolute.rfind("/dev/", 0) == 0 || absolute.rfind("/proc/", 0) == 0) return true;
+  const fs::file_status target = fs::status(path, ec);
+  return fs::exists(target) && !fs::is_regular_file(target) && !fs::is_directory(target);
+}
+
 std::string rename_target(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (is_stream_path(path)) return "";
   const fs::file_status target = fs::status(path, ec);
   if (fs::exists(target) && !fs::is_regular_file(target)) return "";
   if (fs::exists(target) && fs::is_symlink(fs::symlink_status(path, ec))) {

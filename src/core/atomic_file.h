@@ -20,6 +20,10 @@ std::string temp_path_for(const std::string& path);
 // socket: -o /dev/stdout), which is written in place instead.
 std::string rename_target(const std::string& path);
 
+// Whether `path` is a stream rather than a file to replace or empty: a device, FIFO or socket, or a name
+// under /dev or /proc (/dev/stdout, /proc/self/fd/1: the shell's redirection, whatever it points at).
+bool is_stream_path(const std::string& path);
+
 // Errors name the path. A device or FIFO is written in place (rename_target).
 Status write_file_atomically(const std::string& path, std::string_view bytes);
 

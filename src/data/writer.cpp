@@ -60,6 +60,12 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
   if (!target.empty()) {
     if (options.resume) return error(path + ": a file written whole cannot be resumed");
     writer.path_ = target;
+    if (std::FILE* old = std::fopen(target.c_str(), "rb")) {
+      writer.replaced_.reset(old);
+      if (::flock(fileno(old), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        return error(path + ": another process is writing this file (a run with the same output); wait for it to "
+                     "finish, or write to another file");
+    }
     writer.temp_path_ = temp_path_for(target);
     std::FILE* t = std::fopen(writer.temp_path_.c_str(), "wb");
     if (!t) return error(path + ": cannot write (" + writer.temp_path_ + ": " + std::strerror(errno) + ")");
@@ -125,9 +131,11 @@ JsonlWriter::~JsonlWriter() {
 Status JsonlWriter::begin() {
   if (emptied_) return Status::ok();
   emptied_ = true;
-  // A pipe or a terminal has nothing to empty.
+  // A pipe or a terminal has nothing to empty, and /dev/stdout redirected to a file (`>> log`) is the
+  // shell's to append to.
   struct stat info {};
-  if (fstat(fileno(file_.get()), &info) == 0 && S_ISREG(info.st_mode) && ftruncate(fileno(file_.get()), 0) != 0)
+  if (!is_stream_path(path_) && fstat(fileno(file_.get()), &info) == 0 && S_ISREG(info.st_mode) &&
+      ftruncate(fileno(file_.get()), 0) != 0)
     return error(path_ + ": cannot empty the file: " + std::strerror(errno));
   if (options_.on_emptied) ARB_TRY(options_.on_emptied());
   return Status::ok();
@@ -167,6 +175,7 @@ Status JsonlWriter::close() {
       return error(path_ + ": close failed: " + std::strerror(close_errno));
     }
     std::filesystem::rename(temp_path_, path_, ec);
+    replaced_.reset();
     if (ec) {
       std::filesystem::remove(temp_path_, ec);
       return error(path_ + ": cannot rename " + temp_path_ + " into place: " + ec.message());

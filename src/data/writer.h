@@ -74,6 +74,9 @@ class JsonlWriter {
 
   std::unique_ptr<std::FILE, FileCloser> file_;
   std::string temp_path_;  // WriterOptions::whole: where the lines go until close()
+  // WriterOptions::whole: the file being replaced, held open and locked so that a run writing it line by
+  // line and this one exclude each other.
+  std::unique_ptr<std::FILE, FileCloser> replaced_;
   bool emptied_ = false;  // a fresh file has been emptied (a resumed one never is)
   bool created_ = false;  // open() made the file: there was none at the path
   std::unordered_set<std::string> done_ids_;

@@ -145,14 +145,18 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
   } else {
     fs::remove(validator_path, validator_ec);
   }
+  // Recorded as a body starts, before its first byte is written: a run killed mid-transfer leaves it.
+  // A 206 that says less than the response the bytes began with keeps what that one said; a 200 replaces
+  // the bytes, and its own word with them.
+  transfer.on_body_start = [&validator_path, &transfer](const std::string& validator, int64_t total, bool continued) {
+    std::ofstream(validator_path) << (continued && validator.empty() ? transfer.if_range : validator) << "\n"
+                                  << (continued && total < 0 ? transfer.expected_total : total) << "\n";
+  };
   const int attempts = options.max_attempts < 1 ? 1 : options.max_attempts;
   for (int attempt = 1;; ++attempt) {
     TransferOutcome out = transfer_into(r.url, file.fd, transfer);
-    if (!out.validator.empty() || out.total >= 0) {
-      transfer.if_range = out.validator;
-      transfer.expected_total = out.total;
-      std::ofstream(validator_path) << out.validator << "\n" << out.total << "\n";
-    }
+    if (out.restarted || !out.validator.empty()) transfer.if_range = out.validator;
+    if (out.restarted || out.total >= 0) transfer.expected_total = out.total;
     r.bytes_downloaded += out.bytes_received;
     // A 64-digit X-Linked-Etag is the SHA-256 the Hub records for an LFS file (a small file's is its git
     // blob id, 40 digits, which says nothing about SHA-256).

@@ -109,8 +109,16 @@ bool start_body(TransferState& s) {
                       std::to_string(s.range_start);
       return false;
     }
-    // A server that ignores If-Range still says the resource's length: another length is another file,
-    // whose bytes must not be appended to the old one's.
+    // A server that ignores If-Range still says the resource's length and its ETag: another length, or
+    // another strong ETag than the one the bytes came with, is another file, whose bytes must not be
+    // appended to the old one's.
+    const bool other_etag = !s.options->if_range.empty() && s.options->if_range.front() == '"' && !s.etag.empty() &&
+                            s.etag != s.options->if_range;
+    if (other_etag) {
+      s.resource_changed = true;
+      s.write_error = "the resource's ETag is " + s.etag + " now, " + s.options->if_range + " when the partial file was begun";
+      return false;
+    }
     if (s.options->expected_total >= 0 && s.range_total >= 0 && s.range_total != s.options->expected_total) {
       s.resource_changed = true;
       s.write_error = "the resource is " + std::to_string(s.range_total) + " bytes now, " +
@@ -124,6 +132,7 @@ bool start_body(TransferState& s) {
     s.body_total = int64_t(length);
   }
   s.body_validator = !s.etag.empty() ? s.etag : s.last_modified;
+  if (s.options->on_body_start) s.options->on_body_start(s.body_validator, s.body_total, s.status == 206);
   if (s.options->progress) {
     std::string label = s.options->label;
     if (s.resumed) label += " (resumed at " + std::to_string(s.offset) + " bytes)";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/status.h"
@@ -20,6 +21,11 @@ struct TransferOptions {
   // comes back whole, and a range of a resource of another length is not appended. Empty / -1: unknown.
   std::string if_range;
   int64_t expected_total = -1;
+  // Called when a response's body starts going into the file, with its validator and whole length (as
+  // TransferOutcome reports them): the caller records them before any byte lands, so a process killed
+  // mid-transfer still leaves the record its resume needs.
+  // `continued`: a 206 that continues the file's bytes (a 200 replaces them).
+  std::function<void(const std::string& validator, int64_t total, bool continued)> on_body_start;
 };
 
 struct TransferOutcome {

@@ -1,5 +1,9 @@
 #include "score/features_job.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -47,13 +51,34 @@ Result<std::unique_ptr<FeaturesJob>> FeaturesJob::create(const Model& model,
   job->set_.dim = model.config.hidden_size;
   job->set_.settings = job->file_.settings;
   std::error_code ec;
-  if (std::filesystem::exists(job->parts_folder_, ec)) {
+  const bool interrupted = std::filesystem::exists(job->parts_folder_, ec);
+  if (!interrupted) {
+    std::filesystem::create_directories(job->parts_folder_, ec);
+    if (ec) return error(job->parts_folder_ + ": cannot create: " + ec.message());
+    job->parts_folder_created_ = true;
+  }
+  job->parts_lock_fd_ = ::open(job->parts_folder_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (job->parts_lock_fd_ >= 0 && ::flock(job->parts_lock_fd_, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    job->parts_folder_created_ = false;  // the other run's
+    return error(job->file_.output_path + ": another process is writing these features (a run with the same output, "
+                 "its parts in " + job->parts_folder_ + "); wait for it to finish, or write to another file");
+  }
+  if (interrupted) {
     if (!job->file_.resume)
       return error(job->parts_folder_ + ": holds the features of an interrupted run: --resume continues it (or "
                    "remove the folder to start over)");
     ARB_TRY(job->read_parts());
   }
   return job;
+}
+
+FeaturesJob::~FeaturesJob() {
+  // A run that stopped before its first part leaves no folder that the next run would take for an
+  // interrupted one.
+  std::error_code ec;
+  if (parts_folder_created_ && parts_written_ == 0 && std::filesystem::is_empty(parts_folder_, ec))
+    std::filesystem::remove(parts_folder_, ec);
+  if (parts_lock_fd_ >= 0) ::close(parts_lock_fd_);
 }
 
 std::string FeaturesJob::part_path(int64_t index) const {

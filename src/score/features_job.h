@@ -37,6 +37,9 @@ struct FeaturesFileOptions {
 
 class FeaturesJob final : public RowJob {
  public:
+  ~FeaturesJob() override;
+
+ public:
   // layer: "final_norm" or "layerJ" with J in 0..L. steps: read at every separator (its tag_id resolved).
   static Result<std::unique_ptr<FeaturesJob>> create(const Model& model, std::shared_ptr<ConversationFormatter> formatter,
                                                      const std::string& layer, FeaturesFileOptions file,
@@ -72,6 +75,10 @@ class FeaturesJob final : public RowJob {
   std::string part_path(int64_t index) const;
 
   std::string parts_folder_;
+  // The parts folder held open and locked for the run: a second run with the same output is refused
+  // instead of writing parts under the same names. -1: none.
+  int parts_lock_fd_ = -1;
+  bool parts_folder_created_ = false;  // made by this run, and removed by it when it wrote no part
   FeaturesFileOptions file_;
   std::optional<StepLayout> steps_;
   train::FeatureSet set_;  // the rows not yet in a part

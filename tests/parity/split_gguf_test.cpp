@@ -290,6 +290,14 @@ TEST(SplitGguf, QuantizeAndConvertCutTheirOutputIntoFiles) {
   // Requantizing a split model into names of its own files would write over them.
   expect_error("quantize " + files[0] + " " + prefix + ".gguf --type q8_0 --split-max-size " + std::to_string(max_bytes),
                "the output must not overwrite the input");
+  // However the output is spelled (./NAME, a relative path against an absolute input).
+  const std::filesystem::path in_dir = std::filesystem::path(prefix).parent_path();
+  const std::string respelled = (in_dir / "." / std::filesystem::path(prefix).filename()).string() + ".gguf";
+  expect_error("quantize " + files[0] + " " + respelled + " --type q8_0 --split-max-size " + std::to_string(max_bytes),
+               "the output must not overwrite the input");
+  const std::string relative = std::filesystem::relative(prefix + ".gguf").string();
+  expect_error("quantize " + files[0] + " " + relative + " --type q8_0 --split-max-size " + std::to_string(max_bytes),
+               "the output must not overwrite the input");
 }
 
 // A directory without config.json names the GGUF model in it (a model's GGUF repository as downloaded);

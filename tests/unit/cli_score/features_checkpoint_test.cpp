@@ -2,7 +2,9 @@
 // part-way and resumed ends with the very file an uninterrupted run writes.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "train/features_file.h"
 #include "../../support/cli_helpers.h"
@@ -311,6 +313,30 @@ TEST(FeaturesCheckpoint, PartsOfOtherOptionsAreRefused) {
   EXPECT_EQ(resumed->settings->settings["--field"], "labels=score");
   EXPECT_FALSE(resumed->settings->settings.contains("--layer"));  // the default, given explicitly
   EXPECT_FALSE(resumed->settings->settings.contains("--checkpoint-rows"));
+}
+
+// A second run with the same output while the first still runs is refused (the parts folder is locked),
+// and the first one's file is its own.
+TEST(FeaturesCheckpoint, ASecondRunOfOneOutputIsRefused) {
+  const std::string dir = temp_dir("features-twice");
+  const std::string rows = write_rated_rows(dir + "/rows.jsonl", 6000);
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf";
+  const std::string out = dir + "/twice.safetensors";
+  RunResult first;
+  std::thread running([&] { first = run_arbiter("features -q -t 1" + model + " -i " + rows + " -o " + out); });
+  const std::string parts = out + ".parts";
+  for (int i = 0; i < 2000 && !std::filesystem::exists(parts); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool seen = std::filesystem::exists(parts);
+  const RunResult second = run_arbiter("features -q -t 1" + model + " -i " + rows + " -o " + out);
+  running.join();
+  ASSERT_TRUE(seen) << "the first run's parts folder never appeared";
+  EXPECT_NE(second.exit_code, 0) << second.out;
+  EXPECT_NE(second.out.find("another process is writing these features"), std::string::npos) << second.out;
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_FALSE(std::filesystem::exists(parts));
+  const auto set = train::read_features(out);
+  ASSERT_TRUE(set.is_ok()) << set.message();
+  EXPECT_EQ(set->rows, 6000);
 }
 
 }  // namespace

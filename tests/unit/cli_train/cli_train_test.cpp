@@ -272,7 +272,24 @@ TEST_F(CliTrain, OutputsThatAreInputsAreRefused) {
   };
   const std::string rated_before = bytes(rated), layers_before = bytes(layers);
   const std::string head = scratch_path("kept-head.safetensors");
+  // Folders: a backbone the head would be written into, an export folder that holds the features.
+  const std::string backbone = scratch_path("kept-backbone"), export_dir = scratch_path("kept-export");
+  fs::create_directories(backbone);
+  fs::create_directories(export_dir);
+  std::ofstream(backbone + "/config.json") << "{}";
+  const std::string inside_export = export_dir + "/rated.safetensors";
+  fs::copy_file(rated, inside_export, fs::copy_options::overwrite_existing);
+  const std::string fresh = scratch_path("fresh-head.safetensors");
+  const std::string fresh_again = fs::path(fresh).parent_path().string() + "/./" + fs::path(fresh).filename().string();
   const std::pair<std::string, std::string> cases[] = {
+      {"train head --features " + rated + " --attributes helpfulness --out " + backbone + "/model.safetensors --backbone " +
+           backbone + " --export-hf-dir " + scratch_path("kept-export-2"),
+       "lies inside --backbone " + backbone},
+      {"train head --features " + inside_export + " --attributes helpfulness --out " + head + " --backbone " + backbone +
+           " --export-hf-dir " + export_dir,
+       "--features " + inside_export + " lies inside --export-hf-dir " + export_dir},
+      {"train head --features " + rated + " --attributes helpfulness --out " + fresh + " --report-json " + fresh_again,
+       "--report-json " + fresh_again + " is also --out"},
       {"train head --features " + rated + " --attributes helpfulness --out " + rated, "--out " + rated + " is the file --features names"},
       {"train head --features " + rated + " --labels " + labels + " --attributes helpfulness --out " + head +
            " --report-json " + labels, "--report-json " + labels + " is the file --labels names"},
@@ -286,8 +303,11 @@ TEST_F(CliTrain, OutputsThatAreInputsAreRefused) {
     EXPECT_NE(r.out.find(message), std::string::npos) << command << "\n" << r.out;
   }
   EXPECT_EQ(bytes(rated), rated_before);
+  EXPECT_EQ(bytes(inside_export), rated_before);
   EXPECT_EQ(bytes(layers), layers_before);
   EXPECT_FALSE(fs::exists(head));
+  EXPECT_FALSE(fs::exists(fresh));
+  EXPECT_FALSE(fs::exists(backbone + "/model.safetensors"));
 }
 
 // A head with more weights than training rows can fit them exactly: the run goes on and says so, and a

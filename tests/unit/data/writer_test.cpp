@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <sys/stat.h>
+#include "core/atomic_file.h"
 #include "../../support/scratch_root.h"
 #include "../../support/temp_files.h"
 
@@ -167,6 +168,24 @@ TEST(Writer, AWholeFileGoesThroughLinksAndStreamsToFifos) {
   EXPECT_NE(received.find("\"row-4\""), std::string::npos) << received;
   EXPECT_EQ(std::filesystem::status(fifo).type(), std::filesystem::file_type::fifo);
   EXPECT_FALSE(arbiter::test::temp_file_left_beside(fifo));
+}
+
+// A file written whole is refused while another run writes it line by line; names under /dev and /proc
+// are streams (the shell's redirection), never emptied, renamed over or given a record beside them.
+TEST(Writer, AWholeFileWaitsForNoOneAndStreamsStayStreams) {
+  const std::string path = scratch_path("whole-locked.jsonl");
+  std::filesystem::remove(path);
+  auto line_by_line = JsonlWriter::open(path);
+  ASSERT_TRUE(line_by_line);
+  ASSERT_TRUE(line_by_line->write(output_row(5)));
+  auto whole = JsonlWriter::open(path, whole_file());
+  ASSERT_FALSE(whole);
+  EXPECT_NE(whole.message().find("another process is writing this file"), std::string::npos) << whole.message();
+  ASSERT_TRUE(line_by_line->close());
+  EXPECT_TRUE(is_stream_path("/dev/stdout"));
+  EXPECT_TRUE(is_stream_path("/proc/self/fd/1"));
+  EXPECT_FALSE(is_stream_path(path));
+  EXPECT_FALSE(is_stream_path(scratch_path("not-there-yet.jsonl")));
 }
 
 // A .gz name would promise gzip: refused, naming the way out, before anything is written.
