@@ -8,11 +8,15 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include "core/temp_cleanup.h"
+
 namespace arbiter {
 
 std::string temp_path_for(const std::string& path) {
   static std::atomic<uint64_t> counter{0};
-  return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  register_temp_file(temp);  // removed if a signal stops the process while it is written
+  return temp;
 }
 
 bool is_stream_path(const std::string& path) {

@@ -1,5 +1,7 @@
 // A judge run killed mid-way and resumed must end with exactly the file an uninterrupted run writes.
 #include <gtest/gtest.h>
+
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,8 +54,17 @@ TEST(Resume, KilledThenResumedEqualsUninterrupted) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    const std::string args = "judge -q" + common + " -o " + partial;
-    execl("/bin/sh", "sh", "-c", (kBinary + " " + args + " >/dev/null 2>&1").c_str(), (char*)nullptr);
+    // The binary itself, not a shell around it: waitpid below then returns once it is gone, and with it
+    // its lock on the output, which the resumed run would otherwise find held.
+    const int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, STDOUT_FILENO);
+    dup2(null_fd, STDERR_FILENO);
+    std::vector<std::string> args = {kBinary, "judge", "-q", "-m", model, "-i", input, "--per-layer", "--batch-tokens",
+                                      "256", "-o", partial};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(kBinary.c_str(), argv.data());
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

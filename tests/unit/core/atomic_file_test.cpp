@@ -6,7 +6,10 @@
 #include <sstream>
 #include <thread>
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "../../support/scratch_root.h"
@@ -71,6 +74,26 @@ TEST(AtomicFile, LinksAndFifosStayWhatTheyAre) {
   std::filesystem::remove(fifo);
   std::filesystem::remove(link);
   std::filesystem::remove(target);
+}
+
+// A process stopped by SIGTERM (or Ctrl-C) while it writes a temporary file removes it on its way out, and
+// still ends by that signal.
+TEST(AtomicFile, ATemporaryFileGoesWithTheSignalThatStopsTheProcess) {
+  const std::string out = (arbiter::test::scratch_root() / "stopped-while-writing.gguf").string();
+  for (const int signal : {SIGTERM, SIGINT}) {
+    std::string temp;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const std::string path = temp_path_for(out);
+      std::ofstream(path) << "half a model";
+      ::raise(signal);
+      _exit(0);  // not reached
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == signal) << status;
+    EXPECT_FALSE(arbiter::test::temp_file_left_beside(out)) << "signal " << signal;
+  }
 }
 
 }  // namespace
