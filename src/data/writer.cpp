@@ -1,7 +1,6 @@
 #include "data/writer.h"
 
 #include <sys/file.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
