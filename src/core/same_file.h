@@ -37,11 +37,12 @@ inline bool is_inside(const std::string& path, const std::string& folder) {
   if (path.empty() || folder.empty()) return false;
   const std::filesystem::path p = resolved_place(path), f = resolved_place(folder);
   auto pi = p.begin();
-  for (auto fi = f.begin(); fi != f.end(); ++fi, ++pi) {
-    if (fi->empty()) continue;  // a trailing separator
-    if (pi == p.end() || *pi != *fi) return false;
+  for (const std::filesystem::path& part : f) {
+    if (part.empty()) continue;  // a trailing separator
+    if (pi == p.end() || *pi != part) return false;
+    ++pi;
   }
-  return pi != p.end();
+  return pi != p.end() && !pi->empty();
 }
 
 }  // namespace arbiter

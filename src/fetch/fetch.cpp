@@ -134,6 +134,12 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
 
   // What the bytes already in the .part file were downloaded as, so that a resume asks for the same file.
   const std::string validator_path = part + ".validator";
+  // A download given up on goes whole: its bytes and the record of what they were.
+  auto discard_part = [&part, &validator_path] {
+    std::error_code ec;
+    fs::remove(part, ec);
+    fs::remove(validator_path, ec);
+  };
   std::error_code validator_ec;
   if (::lseek(file.fd, 0, SEEK_END) > 0) {
     std::ifstream in(validator_path);
@@ -162,12 +168,12 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
     // blob id, 40 digits, which says nothing about SHA-256).
     if (is_sha256_hex(out.linked_etag)) r.server_sha256 = out.linked_etag;
     if (is_git_blob_id(out.repo_commit)) r.repo_commit = out.repo_commit;
-    if (out.restarted) log_warn(r.url + ": the server did not continue the partial download (it ignored the range, or the file changed since it was begun); started over");
+    if (out.restarted)
+      log_warn(r.url + ": the server did not continue the partial download (it ignored the range, or the file "
+               "changed since it was begun); started over");
     if (out.status.is_ok()) break;
     if (out.http_status == 404 && options.missing_ok) {
-      std::error_code ec;
-      fs::remove(part, ec);
-      fs::remove(validator_path, ec);
+      discard_part();
       r.missing = true;
       return Status::ok();
     }
@@ -176,9 +182,7 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
       if (kept > 0)
         return out.status.with_context(std::to_string(kept) + " bytes kept in " + part +
                                        " (the same command resumes from there)");
-      std::error_code ec;
-      fs::remove(part, ec);
-      fs::remove(validator_path, ec);
+      discard_part();
       return out.status;
     }
     log_warn(out.status.message() + "; resuming (transfer " + std::to_string(attempt + 1) + " of " +
@@ -191,16 +195,12 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
   // at disk speed costs little next to the download.
   ARB_ASSIGN(std::string actual, sha256_file(part));
   if (!expected.empty() && actual != expected) {
-    std::error_code ec;
-    fs::remove(part, ec);
-    fs::remove(validator_path, ec);
+    discard_part();
     return error(r.url + ": sha256 mismatch: expected " + expected + ", downloaded " + actual +
                  "; the file was deleted");
   }
   if (!r.server_sha256.empty() && actual != r.server_sha256) {
-    std::error_code ec;
-    fs::remove(part, ec);
-    fs::remove(validator_path, ec);
+    discard_part();
     return error(r.url + ": sha256 mismatch: the Hub records " + r.server_sha256 +
                  " for this file (X-Linked-Etag, or the repository's listing), downloaded " + actual +
                  "; the file was deleted (a file changed on the Hub while it was pulled gives this too: run again)");

@@ -285,6 +285,10 @@ TEST_F(CliTrain, OutputsThatAreInputsAreRefused) {
       {"train head --features " + rated + " --attributes helpfulness --out " + backbone + "/model.safetensors --backbone " +
            backbone + " --export-hf-dir " + scratch_path("kept-export-2"),
        "lies inside --backbone " + backbone},
+      // The folder spelled with a trailing separator is the same folder.
+      {"train head --features " + rated + " --attributes helpfulness --out " + backbone + "/model.safetensors --backbone " +
+           backbone + "/ --export-hf-dir " + scratch_path("kept-export-2"),
+       "lies inside --backbone " + backbone + "/"},
       {"train head --features " + inside_export + " --attributes helpfulness --out " + head + " --backbone " + backbone +
            " --export-hf-dir " + export_dir,
        "--features " + inside_export + " lies inside --export-hf-dir " + export_dir},
