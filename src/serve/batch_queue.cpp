@@ -117,7 +117,9 @@ void BatchQueue::run_batch(std::vector<std::pair<std::shared_ptr<Ticket>, size_t
   if (on_batch_) {
     // A backend that does not count what it computes computes every token.
     const int64_t computed = backend_.shares_prefixes() ? backend_.tokens_computed() - computed_before : tokens;
-    on_batch_(BatchStats{int64_t(batch.size()), tokens, computed, int64_t(backend_.kept_prefix_bytes()),
+    int64_t generated = 0;
+    for (const auto& [ticket, index] : batch) generated += int64_t(ticket->outputs[index].generated.size());
+    on_batch_(BatchStats{int64_t(batch.size()), tokens, computed, int64_t(backend_.kept_prefix_bytes()), generated,
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
   }
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -37,6 +37,7 @@ struct BatchStats {
   int64_t sequences = 0, tokens = 0;
   int64_t computed = 0;  // tokens the backend ran through its layers: prefixes shared or kept once
   int64_t kept_bytes = 0;  // keys and values the backend keeps for later batches, after this one
+  int64_t generated = 0;   // tokens a generating judge wrote: one decoding step each, beyond `computed`
   double seconds = 0;
 };
 

@@ -63,13 +63,15 @@ void Metrics::record_error(const std::string& route, const std::string& type) {
   ++errors_[{route, type}];
 }
 
-void Metrics::record_batch(int64_t sequences, int64_t tokens, int64_t computed, double seconds) {
+void Metrics::record_batch(int64_t sequences, int64_t tokens, int64_t computed, int64_t generated, double seconds) {
   std::lock_guard<std::mutex> lock(mutex_);
   batch_sequences_.observe(double(sequences));
   batch_tokens_.observe(double(tokens));
   forward_seconds_.observe(seconds);
   tokens_total_ += tokens;
-  computed_tokens_total_ += computed;
+  // A generated token costs the model a decoding step: computed, though it was no input.
+  computed_tokens_total_ += computed + generated;
+  generated_tokens_total_ += generated;
   const auto now = std::chrono::steady_clock::now();
   recent_.emplace_back(now, tokens);
   tokens_per_second_locked(now);  // prunes
@@ -101,11 +103,14 @@ std::string Metrics::render(int64_t queue_depth) const {
            std::to_string(n) + "\n";
   out += "# HELP arbiter_queue_depth Sequences waiting for a forward pass.\n# TYPE arbiter_queue_depth gauge\n";
   out += "arbiter_queue_depth " + std::to_string(queue_depth) + "\n";
-  out += "# HELP arbiter_tokens_total Tokens run through the model.\n# TYPE arbiter_tokens_total counter\n";
+  out += "# HELP arbiter_tokens_total Input tokens run through the model.\n# TYPE arbiter_tokens_total counter\n";
   out += "arbiter_tokens_total " + std::to_string(tokens_total_) + "\n";
   out += "# HELP arbiter_computed_tokens_total Tokens the model computed: prefixes shared within a batch, or kept from "
-         "earlier ones, once.\n# TYPE arbiter_computed_tokens_total counter\n";
+         "earlier ones, once; generated tokens included.\n# TYPE arbiter_computed_tokens_total counter\n";
   out += "arbiter_computed_tokens_total " + std::to_string(computed_tokens_total_) + "\n";
+  out += "# HELP arbiter_generated_tokens_total Tokens a generating judge wrote (--generate).\n"
+         "# TYPE arbiter_generated_tokens_total counter\n";
+  out += "arbiter_generated_tokens_total " + std::to_string(generated_tokens_total_) + "\n";
   out += "# HELP arbiter_kept_prefix_bytes Keys and values kept for later batches (--prefix-cache-mb).\n"
          "# TYPE arbiter_kept_prefix_bytes gauge\n";
   out += "arbiter_kept_prefix_bytes " + std::to_string(kept_prefix_bytes_) + "\n";

@@ -88,7 +88,7 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> mode
   };
   s->queue_ = std::make_unique<BatchQueue>(*s->backend_, std::move(run), s->options_.max_batch_tokens,
                                            s->options_.max_queue, [metrics](const BatchStats& b) {
-                                             metrics->record_batch(b.sequences, b.tokens, b.computed, b.seconds);
+                                             metrics->record_batch(b.sequences, b.tokens, b.computed, b.generated, b.seconds);
                                              metrics->set_kept_prefix_bytes(b.kept_bytes);
                                            });
   s->install_routes();

@@ -208,14 +208,15 @@ TEST(Metrics, RendersPrometheusText) {
   m.record_request("/v1/score", 200, 0.02);
   m.record_request("/v1/score", 400, 0.001);
   m.record_error("/v1/score", "invalid_request_error");
-  m.record_batch(3, 100, 60, 0.01);
+  m.record_batch(3, 100, 60, 5, 0.01);
   m.set_kept_prefix_bytes(4096);
   const std::string text = m.render(7);
   EXPECT_NE(text.find("arbiter_requests_total{route=\"/v1/score\",status=\"200\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("arbiter_errors_total{route=\"/v1/score\",type=\"invalid_request_error\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("arbiter_queue_depth 7\n"), std::string::npos);
   EXPECT_NE(text.find("arbiter_tokens_total 100\n"), std::string::npos);
-  EXPECT_NE(text.find("arbiter_computed_tokens_total 60\n"), std::string::npos);
+  EXPECT_NE(text.find("arbiter_computed_tokens_total 65\n"), std::string::npos) << text;  // 5 decoding steps
+  EXPECT_NE(text.find("arbiter_generated_tokens_total 5\n"), std::string::npos) << text;
   EXPECT_NE(text.find("arbiter_kept_prefix_bytes 4096\n"), std::string::npos);
   EXPECT_NE(text.find("arbiter_tokens_per_second 10\n"), std::string::npos);  // 100 tokens over the 10 s window
   EXPECT_NE(text.find("arbiter_batch_sequences_bucket{le=\"2\"} 0\n"), std::string::npos);

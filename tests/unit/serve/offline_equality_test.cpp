@@ -242,6 +242,12 @@ TEST_F(OfflineEquality, GeneratingJudgeMatchesTheJudgeCommand) {
   for (const json& line : offline) written += line["generated_tokens"].get<int64_t>();
   EXPECT_EQ(served["usage"]["completion_tokens"], written) << served["usage"].dump();
   EXPECT_EQ(served["usage"]["total_tokens"].get<int64_t>(), served["usage"]["prompt_tokens"].get<int64_t>() + written);
+  // /metrics counts each written token as one decoding step the model computed.
+  auto metrics = s->client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(counter(metrics->body, "arbiter_generated_tokens_total"), written) << metrics->body;
+  EXPECT_EQ(counter(metrics->body, "arbiter_tokens_total"), served["usage"]["prompt_tokens"].get<int64_t>());
+  EXPECT_GE(counter(metrics->body, "arbiter_computed_tokens_total"), written) << metrics->body;
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string row = "row " + std::to_string(i);
     const json& got = served["data"][i];

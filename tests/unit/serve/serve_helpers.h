@@ -68,4 +68,10 @@ inline nlohmann::json post_json(const RunningServer& s, const std::string& path,
   return nlohmann::json::parse(res->body, nullptr, false);
 }
 
+// The number a Prometheus counter line of `metrics` holds, or -1.
+inline long long counter(const std::string& metrics, const std::string& name) {
+  const size_t at = metrics.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + name.size() + 2));
+}
+
 }  // namespace arbiter::testing

@@ -116,12 +116,6 @@ TEST(Server, RewardTokenLogitOfACausalModel) {
   EXPECT_NEAR(pooled["data"][0]["data"][0].get<double>(), expected, 1e-4 * (1 + std::fabs(expected))) << pooled.dump();
 }
 
-// The number a Prometheus counter line of `metrics` holds, or -1.
-long long counter(const std::string& metrics, const std::string& name) {
-  const size_t at = metrics.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + name.size() + 2));
-}
-
 TEST(Server, LaterRequestsStartAfterWhatEarlierOnesComputed) {
   // A trainer's samples of one prompt in two requests: the second computes only its own response, and
   // its scores are those of a request computed whole.
