@@ -31,7 +31,7 @@ Result<std::unique_ptr<GgufStreamWriter>> GgufStreamWriter::open(
   w->tensors_ = std::move(tensors);
   auto header = gguf_header_bytes(metadata, w->tensors_, &w->alignment_);
   if (!header.is_ok()) return header.status().with_context(path);
-  w->file_ = std::fopen(w->tmp_path_.c_str(), "wb");
+  w->file_ = open_temp_file(w->tmp_path_);
   if (w->file_ == nullptr) return error(w->tmp_path_ + ": cannot open for writing: " + std::strerror(errno));
   if (std::fwrite(header->data(), 1, header->size(), w->file_) != header->size()) {
     w->abandon();

@@ -5,9 +5,13 @@
 #include <cstring>
 
 #include <atomic>
+#include <chrono>
+#include <fcntl.h>
 #include <filesystem>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/temp_cleanup.h"
 
 namespace arbiter {
@@ -17,6 +21,55 @@ std::string temp_path_for(const std::string& path) {
   std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
   register_temp_file(temp);  // removed if a signal stops the process while it is written
   return temp;
+}
+
+namespace {
+
+// Whether `name` is `stem` + ".tmp-" + digits + "-" + digits: a temporary file temp_path_for made.
+bool is_temp_name_of(const std::string& name, const std::string& stem) {
+  const std::string prefix = stem + ".tmp-";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return false;
+  const std::string rest = name.substr(prefix.size());
+  const size_t dash = rest.find('-');
+  if (dash == 0 || dash == std::string::npos || dash + 1 == rest.size()) return false;
+  for (size_t i = 0; i < rest.size(); ++i)
+    if (i != dash && (rest[i] < '0' || rest[i] > '9')) return false;
+  return true;
+}
+
+// A writer creates its file and then locks it: a file modified this recently may be one between the two.
+constexpr auto kStaleAfter = std::chrono::seconds(10);
+
+// Removes the temporary files of `target` that no writer holds: their lock is free (a writer's lock goes
+// with its process, however it ends), and they were last written a while ago. Where the file system does
+// not lock (flock fails otherwise than EWOULDBLOCK) nothing is removed.
+void remove_abandoned_temp_files(const std::filesystem::path& target) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string stem = target.filename().string();
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!is_temp_name_of(name, stem) || !it->is_regular_file(ec)) continue;
+    const auto written = fs::last_write_time(it->path(), ec);
+    if (ec || fs::file_time_type::clock::now() - written < kStaleAfter) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::unlink(it->path().c_str()) == 0)
+      log_info("removed " + it->path().string() + ", left by a run of this output that was stopped");
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+std::FILE* open_temp_file(const std::string& temp) {
+  const size_t mark = temp.rfind(".tmp-");
+  if (mark != std::string::npos) remove_abandoned_temp_files(temp.substr(0, mark));
+  std::FILE* f = std::fopen(temp.c_str(), "wb");
+  // Held until the file is closed, or the process ends however it ends: a later run sees it in use.
+  if (f != nullptr) (void)::flock(fileno(f), LOCK_EX | LOCK_NB);
+  return f;
 }
 
 bool is_stream_path(const std::string& path) {
@@ -51,7 +104,7 @@ Status write_file_atomically(const std::string& path, std::string_view bytes) {
     return Status::ok();
   }
   const std::string tmp = temp_path_for(target);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  std::FILE* f = open_temp_file(tmp);
   if (f == nullptr) return error(path + ": cannot write (" + tmp + ": " + std::strerror(errno) + ")");
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   const int write_errno = errno;

@@ -3,6 +3,7 @@
 // stays until its replacement is complete.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,12 @@ namespace arbiter {
 // own for every writer, so that two runs writing one output (a job retried while the first still runs)
 // never write into each other's bytes; the last to finish wins, whole.
 std::string temp_path_for(const std::string& path);
+
+// Creates the temporary file `temp` (from temp_path_for) for writing and holds a lock on it until it is
+// closed. First removes what stopped writers of the same output left beside it: a PATH.tmp-PID-N that no
+// process holds locked (one killed with SIGKILL, or a crash, cannot remove its own). Null with errno set
+// when `temp` cannot be created.
+std::FILE* open_temp_file(const std::string& temp);
 
 // The file a writer of `path` renames its temporary file over: `path`, or the file a link at `path` points
 // to (so the link stays). Empty when `path` is something a rename must not replace (a device, FIFO or

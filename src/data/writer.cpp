@@ -66,7 +66,7 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
                      "finish, or write to another file");
     }
     writer.temp_path_ = temp_path_for(target);
-    std::FILE* t = std::fopen(writer.temp_path_.c_str(), "wb");
+    std::FILE* t = open_temp_file(writer.temp_path_);
     if (!t) return error(path + ": cannot write (" + writer.temp_path_ + ": " + std::strerror(errno) + ")");
     writer.file_.reset(t);
     writer.emptied_ = true;

@@ -158,7 +158,7 @@ Status GgufWriter::write(const std::string& path) const {
   const std::string target = rename_target(path);
   if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the model to a file");
   const std::string tmp_path = temp_path_for(target);
-  std::FILE* f = std::fopen(tmp_path.c_str(), "wb");
+  std::FILE* f = open_temp_file(tmp_path);
   if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
   Status status = write_all(f, header.bytes.data(), header.bytes.size(), tmp_path);
   const std::vector<uint8_t> zeros(alignment, 0);

@@ -84,7 +84,7 @@ Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>
   const std::string target = rename_target(path);
   if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the tensors to a file");
   const std::string tmp_path = temp_path_for(target);
-  std::FILE* f = std::fopen(tmp_path.c_str(), "wb");
+  std::FILE* f = open_temp_file(tmp_path);
   if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
   const uint64_t header_len = header->size();
   bool ok = std::fwrite(&header_len, 8, 1, f) == 1 && std::fwrite(header->data(), 1, header->size(), f) == header->size();

@@ -1,10 +1,13 @@
 // write_file_atomically: the file is whole or as it was, and no temporary is left behind.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -94,6 +97,65 @@ TEST(AtomicFile, ATemporaryFileGoesWithTheSignalThatStopsTheProcess) {
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == signal) << status;
     EXPECT_FALSE(arbiter::test::temp_file_left_beside(out)) << "signal " << signal;
   }
+}
+
+// Sets a file's modification time `seconds` into the past.
+void age(const std::string& path, int seconds) {
+  namespace fs = std::filesystem;
+  fs::last_write_time(path, fs::file_time_type::clock::now() - std::chrono::seconds(seconds));
+}
+
+TEST(AtomicFile, TheNextWriterRemovesWhatAKilledOneLeft) {
+  namespace fs = std::filesystem;
+  const fs::path folder = arbiter::test::scratch_root() / "killed-writer";
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  const std::string out = (folder / "head.json").string();
+
+  // A writer killed with SIGKILL cannot remove its temporary file; its lock went with it.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string temp = temp_path_for(out);
+    std::FILE* f = open_temp_file(temp);
+    std::fputs("half a head", f);
+    std::fflush(f);
+    (void)!::write(ready[1], "x", 1);
+    for (;;) ::pause();
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  // While its writer lives (however old the file), the file is in use: it stays.
+  const auto left = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(folder)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  std::vector<std::string> names = left();
+  ASSERT_EQ(names.size(), 1u);
+  const std::string killed = (folder / names[0]).string();
+  age(killed, 3600);
+  ASSERT_TRUE(write_file_atomically(out, "one").is_ok());
+  EXPECT_TRUE(fs::exists(killed)) << "a live writer's file was removed";
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ::close(ready[0]);
+  ::close(ready[1]);
+
+  // Beside it: a file just written (it may be a writer's between creating and locking it), another
+  // output's temporary file, and a name that only looks like one: all stay.
+  const std::string fresh = out + ".tmp-1-1", other = out + "2.tmp-1-2", lookalike = out + ".tmp-1-x";
+  for (const std::string& path : {fresh, other, lookalike}) std::ofstream(path) << "x";
+  age(other, 3600);
+  age(lookalike, 3600);
+  ASSERT_TRUE(write_file_atomically(out, "two").is_ok());
+  EXPECT_FALSE(fs::exists(killed)) << "the killed writer's file is still there";
+  EXPECT_EQ(slurp(out), "two");
+  for (const std::string& path : {fresh, other, lookalike}) EXPECT_TRUE(fs::exists(path)) << path;
+  fs::remove_all(folder);
 }
 
 }  // namespace
