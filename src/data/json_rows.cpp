@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <string_view>
 
 namespace arbiter::data {
 namespace {
@@ -68,21 +69,26 @@ bool reads_file(const std::string& input, const std::string& output) {
   return false;
 }
 
-const nlohmann::json* find_field(const nlohmann::json& row, const std::string& path) {
-  if (!row.is_object()) return nullptr;
-  if (const auto it = row.find(path); it != row.end()) return &*it;
-  const nlohmann::json* node = &row;
-  for (size_t start = 0; start <= path.size();) {
-    size_t end = path.find('.', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string key = path.substr(start, end - start);
-    if (!node->is_object()) return nullptr;
-    const auto it = node->find(key);
-    if (it == node->end()) return nullptr;
-    node = &*it;
-    start = end + 1;
+namespace {
+
+// The value at `path` below `node`, where the path's keys may hold dots themselves: at each level the
+// longest key that exists and leads somewhere is taken first ({"a.b": 1, "a": {"b": 2}} reads 1 for a.b).
+const nlohmann::json* find_below(const nlohmann::json& node, std::string_view path, int depth) {
+  if (!node.is_object() || depth > 64) return nullptr;
+  for (size_t end = path.size();; end = path.rfind('.', end - 1)) {
+    const auto it = node.find(std::string(path.substr(0, end)));
+    if (it != node.end()) {
+      if (end == path.size()) return &*it;
+      if (const nlohmann::json* found = find_below(*it, path.substr(end + 1), depth + 1)) return found;
+    }
+    if (end == 0 || path.rfind('.', end - 1) == std::string_view::npos) return nullptr;
   }
-  return node;
+}
+
+}  // namespace
+
+const nlohmann::json* find_field(const nlohmann::json& row, const std::string& path) {
+  return find_below(row, path, 0);
 }
 
 std::string dump_json(const nlohmann::json& value) {

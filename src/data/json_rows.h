@@ -86,8 +86,9 @@ Result<std::vector<std::string>> files_named_by(const std::string& path);
 bool reads_file(const std::string& input, const std::string& output);
 
 // The value field `path` names in `row`: a key as written ("human_helpfulness"), else a dotted path into
-// nested objects ("attributes.helpfulness", as a multi-output reward model's line holds it); null when
-// there is none.
+// nested objects ("attributes.helpfulness", as a multi-output reward model's line holds it), whose keys
+// may hold dots themselves ("attributes.v1.5" reaches {"attributes": {"v1.5": ...}}); null when there is
+// none. Where two readings exist, the longer key at the outer level wins.
 const nlohmann::json* find_field(const nlohmann::json& row, const std::string& path);
 
 }  // namespace arbiter::data

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "data/json_rows.h"
 #include "data/values.h"
 #include "../../support/scratch_root.h"
 
@@ -481,6 +482,25 @@ TEST(Values, NumberColumnsFromEachLayout) {
   auto wrong = read_number_column(write_file("wrong.jsonl", "{\"s\": 2}\n{\"s\": \"x\"}\n"), "s");
   ASSERT_FALSE(wrong);
   EXPECT_NE(wrong.message().find("wrong.jsonl:2"), std::string::npos) << wrong.message();
+}
+
+TEST(Values, FieldNamesReachNestedKeysThatHoldDots) {
+  const nlohmann::json row = nlohmann::json::parse(
+      R"({"score": 1, "attributes": {"helpfulness": 2, "v1.5": 3, "v1": {"6": 4}}, "a.b": 5, "a": {"b": 6, "c": 7},
+          "x": {"y.z": {"w": 8}}})");
+  const auto at = [&](const std::string& path) {
+    const nlohmann::json* found = find_field(row, path);
+    return found == nullptr ? nlohmann::json("missing") : *found;
+  };
+  EXPECT_EQ(at("score"), 1);
+  EXPECT_EQ(at("attributes.helpfulness"), 2);
+  EXPECT_EQ(at("attributes.v1.5"), 3);
+  EXPECT_EQ(at("attributes.v1.6"), 4);  // no key "v1.6": the path goes on into "v1"
+  EXPECT_EQ(at("a.b"), 5);              // the key as written wins over the nested reading
+  EXPECT_EQ(at("a.c"), 7);
+  EXPECT_EQ(at("x.y.z.w"), 8);
+  for (const char* absent : {"attributes.v2", "attributes.", ".score", "", "score.x", "a.b.c"})
+    EXPECT_EQ(at(absent), "missing") << absent;
 }
 
 }  // namespace
