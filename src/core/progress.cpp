@@ -60,24 +60,29 @@ void Progress::finish() {
   draw(true);
 }
 
+std::string progress_stats(const ProgressCounts& c, const std::string& unit, bool final) {
+  const double rate = c.elapsed > 0 ? double(c.done - c.skipped) / c.elapsed : 0;
+  const double token_rate = c.elapsed > 0 ? double(c.tokens) / c.elapsed : 0;
+  const double eta = (c.total > 0 && rate > 0) ? double(c.total - c.done) / rate : -1;
+  char stats[160];
+  if (unit == "bytes") {
+    std::snprintf(stats, sizeof stats, "%s%s%s | %s/s | %s elapsed%s%s", format_bytes(double(c.done)).c_str(),
+                  c.total > 0 ? " / " : "", c.total > 0 ? format_bytes(double(c.total)).c_str() : "",
+                  format_bytes(rate).c_str(), format_duration(c.elapsed).c_str(), final ? "" : " | ETA ",
+                  final ? "" : format_duration(eta).c_str());
+  } else {
+    std::snprintf(stats, sizeof stats, "%lld%s%s %s | %.1f %s/s | %.0f tok/s | %s elapsed%s%s", (long long)c.done,
+                  c.total > 0 ? "/" : "", c.total > 0 ? std::to_string(c.total).c_str() : "", unit.c_str(), rate,
+                  unit.c_str(), token_rate, format_duration(c.elapsed).c_str(), final ? "" : " | ETA ",
+                  final ? "" : format_duration(eta).c_str());
+  }
+  return stats;
+}
+
 void Progress::draw(bool final) {
   if (!enabled_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? double(done_ - skipped_) / elapsed : 0;
-  const double token_rate = elapsed > 0 ? double(tokens_) / elapsed : 0;
-  const double eta = (total_ > 0 && rate > 0) ? double(total_ - done_) / rate : -1;
-  char stats[160];
-  if (unit_ == "bytes") {
-    std::snprintf(stats, sizeof stats, "%s%s%s | %s/s | %s elapsed%s%s", format_bytes(double(done_)).c_str(),
-                  total_ > 0 ? " / " : "", total_ > 0 ? format_bytes(double(total_)).c_str() : "",
-                  format_bytes(rate).c_str(), format_duration(elapsed).c_str(), final ? "" : " | ETA ",
-                  final ? "" : format_duration(eta).c_str());
-  } else {
-    std::snprintf(stats, sizeof stats, "%lld%s%s %s | %.1f %s/s | %.0f tok/s | %s elapsed%s%s", (long long)done_,
-                  total_ > 0 ? "/" : "", total_ > 0 ? std::to_string(total_).c_str() : "", unit_.c_str(), rate,
-                  unit_.c_str(), token_rate, format_duration(elapsed).c_str(), final ? "" : " | ETA ",
-                  final ? "" : format_duration(eta).c_str());
-  }
+  const std::string stats = progress_stats(ProgressCounts{done_, skipped_, tokens_, total_, elapsed}, unit_, final);
   if (tty_) {
     std::string bar;
     if (total_ > 0) {
@@ -88,9 +93,9 @@ void Progress::draw(bool final) {
       bar.append(size_t(std::max(0, width - filled)), '.');
       bar += "] ";
     }
-    std::fprintf(stderr, "\r\033[K%s %s%s%s", label_.c_str(), bar.c_str(), stats, final ? "\n" : "");
+    std::fprintf(stderr, "\r\033[K%s %s%s%s", label_.c_str(), bar.c_str(), stats.c_str(), final ? "\n" : "");
   } else {
-    std::fprintf(stderr, "%s: %s\n", label_.c_str(), stats);
+    std::fprintf(stderr, "%s: %s\n", label_.c_str(), stats.c_str());
   }
   std::fflush(stderr);
 }

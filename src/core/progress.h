@@ -8,6 +8,16 @@
 
 namespace arbiter {
 
+// What a progress line reports, at `elapsed` seconds into the run.
+struct ProgressCounts {
+  int64_t done = 0, skipped = 0, tokens = 0, total = 0;  // skipped: done before this run, within done
+  double elapsed = 0;
+};
+
+// The line's numbers: "done/total unit | rate unit/s | token rate | elapsed | ETA" (amounts and rates in
+// KiB/MiB/GiB for the unit "bytes"). The rate counts only this run's own work; the ETA is the work left at it.
+std::string progress_stats(const ProgressCounts& counts, const std::string& unit, bool final);
+
 class Progress {
  public:
   // total <= 0: unknown (no ETA). unit names what is counted ("rows"); the unit "bytes" shows amounts and
