@@ -166,21 +166,56 @@ Result<size_t> ModelService::response_begin(const std::string& query, const std:
   return shared;
 }
 
+namespace {
+
+// `text` without the runs of `a` or `b` it starts or ends with.
+std::string_view strip_runs(std::string_view text, const std::string& a, const std::string& b) {
+  for (bool cut = true; cut;) {
+    cut = false;
+    for (const std::string* t : {&a, &b})
+      if (!t->empty() && text.substr(0, t->size()) == *t) text.remove_prefix(t->size()), cut = true;
+  }
+  for (bool cut = true; cut;) {
+    cut = false;
+    for (const std::string* t : {&a, &b})
+      if (!t->empty() && text.size() >= t->size() && text.substr(text.size() - t->size()) == *t)
+        text.remove_suffix(t->size()), cut = true;
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string ModelService::openrlhf_query(const std::string& query) const {
+  const Tokenizer& tokenizer = formatter_->tokenizer();
+  if (!tokenizer.eos_id()) return query;
+  const std::string eos = tokenizer.id_to_token(*tokenizer.eos_id());
+  const std::string pad = tokenizer.pad_id() ? tokenizer.id_to_token(*tokenizer.pad_id()) : eos;
+  return std::string(strip_runs(query, eos, pad)) + eos;
+}
+
 Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) const {
-  // As OpenRLHF's reward server: the query is tokenized as it is (no special tokens added; a chat
-  // template, BOS and EOS are the client's), and cut on the right at the maximum length.
+  // As OpenRLHF's reward server (serve_rm.py): the pad and EOS tokens a query starts or ends with are
+  // removed (a trainer decodes its left-padded batches whole) and one EOS is appended; the text is then
+  // tokenized as it is (no special tokens added; a chat template and BOS are the client's), cut on the
+  // right at the maximum length, and read at its last token, the EOS, whatever the pad token is.
   Prepared p;
   for (size_t i = 0; i < request.queries.size(); ++i) {
     const std::string where = "query[" + std::to_string(i) + "]";
-    ARB_ASSIGN(std::vector<int32_t> tokens, encode(request.queries[i], /*add_special=*/false, where));
+    if (!formatter_) return error(where + ": this model has no tokenizer (" + formatter_error_ + "); send token ids");
+    const std::string query = openrlhf_query(request.queries[i]);
+    ARB_ASSIGN(std::vector<int32_t> tokens, encode(query, /*add_special=*/false, where));
     const int64_t max_length = formatter_->max_length();
     if (int64_t(tokens.size()) > max_length) tokens.resize(size_t(max_length));
     size_t begin = 0;
     if (!request.prompts.empty() && reward_job_ && reward_job_->reads_steps()) {
-      ARB_ASSIGN(begin, response_begin(request.queries[i], request.prompts[i], tokens, where));
+      ARB_ASSIGN(begin, response_begin(query, request.prompts[i], tokens, where));
     }
     SequenceInput s{std::move(tokens), {}};
     ARB_TRY(mark_reads(s, where, begin));
+    // OpenRLHF reads the last token its tokenizer's attention mask covers: the appended EOS even where it
+    // is also the pad token, which a classifier's own read would pass over.
+    if (reward_job_ && !reward_job_->reads_steps() && !reward_job_->reads_gated()) s.read_positions.clear();
     ARB_TRY(check_sequence(s, where));
     p.first.push_back(p.sequences.size());
     p.tokens += int64_t(s.tokens.size());

@@ -61,6 +61,9 @@ class ModelService {
   // Errors name the item (`field`[i]) and are the client's fault (400).
   Result<Prepared> prepare_examples(const std::vector<data::Example>& items, const std::string& field) const;
   Result<Prepared> prepare_queries(const RewardRequest& request) const;
+  // A /get_reward query as OpenRLHF's reward server reads it: leading and trailing pad and EOS tokens
+  // removed, one EOS appended (the query as it is where the tokenizer has no EOS).
+  std::string openrlhf_query(const std::string& query) const;
   Result<Prepared> prepare_pooling(const PoolingRequest& request) const;
 
   // Errors here are the server's (500): the backend gave something unexpected.

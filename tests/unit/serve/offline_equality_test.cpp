@@ -141,19 +141,27 @@ TEST_F(OfflineEquality, ScoreMatchesTheScoreCommand) {
   }
 }
 
+// /get_reward reads a query as OpenRLHF's reward server does: its text with the pad and EOS tokens around
+// it removed and one EOS appended, tokenized as it is. A trainer's left-padded, EOS-ended decodings get the
+// reward of the bare text.
 TEST_F(OfflineEquality, GetRewardMatchesTheScoreCommandOnTheSameTokens) {
   auto model = load_model(kSeqCls1);
   ASSERT_TRUE(model.is_ok());
   auto tokenizer = load_model_tokenizer(**model);
   ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+  ASSERT_TRUE((*tokenizer)->eos_id().has_value());
+  const int32_t eos_id = *(*tokenizer)->eos_id();
+  const std::string eos = (*tokenizer)->id_to_token(eos_id);
   const std::string dir = temp_dir("reward");
   std::vector<json> rows;
-  json queries = json::array();
+  json queries = json::array(), padded = json::array();
   for (const auto& [prompt, response] : kPairs) {
     const std::string query = "User: " + prompt + "\nAssistant: " + response;
     queries.push_back(query);
+    padded.push_back(eos + eos + query + eos + eos + eos);  // this tokenizer has no pad token: EOS pads
     auto ids = (*tokenizer)->encode(query, /*add_special=*/false, /*parse_special=*/true);
     ASSERT_TRUE(ids.is_ok());
+    ids->push_back(eos_id);
     rows.push_back({{"input_ids", *ids}});
   }
   write_rows(dir + "/in.jsonl", rows);
@@ -171,8 +179,12 @@ TEST_F(OfflineEquality, GetRewardMatchesTheScoreCommandOnTheSameTokens) {
   const json served = post_json(*s, "/get_reward", json{{"query", queries}, {"prompts", json::array({"a", "b", "c", "d"})},
                                                         {"labels", json::array({"", "", "", ""})}}.dump(), &status);
   ASSERT_EQ(status, 200) << served.dump();
-  for (size_t i = 0; i < kPairs.size(); ++i)
+  const json served_padded = post_json(*s, "/get_reward", json{{"query", padded}}.dump(), &status);
+  ASSERT_EQ(status, 200) << served_padded.dump();
+  for (size_t i = 0; i < kPairs.size(); ++i) {
     expect_same_number(served["rewards"][i], offline[i]["score"], "reward of query " + std::to_string(i));
+    expect_same_number(served_padded["rewards"][i], offline[i]["score"], "reward of padded query " + std::to_string(i));
+  }
 }
 
 TEST_F(OfflineEquality, JudgeMatchesTheJudgeCommand) {
