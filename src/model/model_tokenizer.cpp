@@ -75,7 +75,9 @@ TextAssets describe(const std::string& path, const GgufFile* gguf) {
       assets.tokenizer_config_path = (dir / "tokenizer_config.json").string();
       read_tokenizer_config(assets.tokenizer_config_path, assets);
     }
-    if (assets.chat_template.empty() && fs::exists(dir / "chat_template.jinja")) {
+    // transformers saves the template in its own file now, and the file wins over a copy in
+    // tokenizer_config.json (often the older one, left behind by an update).
+    if (fs::exists(dir / "chat_template.jinja")) {
       if (auto t = read_file((dir / "chat_template.jinja").string())) assets.chat_template = *t;
     }
   }

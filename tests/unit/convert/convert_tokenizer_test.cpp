@@ -242,5 +242,25 @@ TEST(ConvertedClassifier, KeepsTheConfigsPadToken) {
   EXPECT_EQ((*gguf)->config.pad_token_id, -1);
 }
 
+// transformers reads a directory's chat_template.jinja over the copy in tokenizer_config.json (the file is
+// where it saves templates now; an older copy may linger in the config): so do loading and converting.
+TEST(ConvertedTokenizer, TheTemplatesOwnFileWinsOverTheConfigsCopy) {
+  const std::string dir = copy_fixture("qwen3", "qwen3-template-file");
+  const std::string file_template = "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}";
+  write_text(std::filesystem::path(dir) / "chat_template.jinja", file_template);
+  auto hf = load_model(dir);
+  ASSERT_TRUE(hf.is_ok()) << hf.message();
+  EXPECT_EQ(describe_text_assets(**hf).chat_template, file_template);
+  ConvertOptions options;
+  options.out_path = scratch_dir() + "/qwen3-template-file.gguf";
+  options.type = "f32";
+  options.progress = false;
+  auto report = convert_hf_to_gguf(dir, options);
+  ASSERT_TRUE(report.is_ok()) << report.message();
+  auto gguf = load_model(options.out_path);
+  ASSERT_TRUE(gguf.is_ok()) << gguf.message();
+  EXPECT_EQ(describe_text_assets(**gguf).chat_template, file_template);
+}
+
 }  // namespace
 }  // namespace arbiter::convert_test
