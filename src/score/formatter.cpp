@@ -185,12 +185,20 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
   std::vector<data::Turn> turns = prompt;
   turns.push_back({"assistant", response, response_fields});
   if (!chat_template_) {
-    ARB_ASSIGN(std::vector<int32_t> prefix, tokenizer_->encode(plain_layout(prompt) + "Assistant:", true, false));
-    // The response's text never parses special tokens; an EOS a model reads at follows it as the token
-    // (the text before a special token is encoded apart from it, as the tokenizers do).
+    // The layout's text is encoded whole, as a tokenizer given it would (a SentencePiece tokenizer's
+    // response encoded apart would begin with a word-start mark of its own). The prompt is the tokens the
+    // whole shares with the prompt's text encoded alone; a token across the boundary is the response's.
+    // The text never parses special tokens; an EOS a model reads at follows it as the token (the text
+    // before a special token is encoded apart from it, as the tokenizers do).
+    const std::string prompt_text = plain_layout(prompt) + "Assistant:";
     const std::string text = reward_at_eos_ ? without_trailing_newlines(" " + response) + " " : " " + response;
-    ARB_ASSIGN(std::vector<int32_t> rest, tokenizer_->encode(text, false, false));
-    if (reward_at_eos_) rest.push_back(eos_id_);
+    ARB_ASSIGN(std::vector<int32_t> whole, tokenizer_->encode(prompt_text + text, true, false));
+    ARB_ASSIGN(const std::vector<int32_t> prompt_only, tokenizer_->encode(prompt_text, true, false));
+    size_t shared = 0;
+    while (shared < prompt_only.size() && shared < whole.size() && prompt_only[shared] == whole[shared]) ++shared;
+    if (reward_at_eos_) whole.push_back(eos_id_);
+    std::vector<int32_t> prefix(whole.begin(), whole.begin() + long(shared));
+    std::vector<int32_t> rest(whole.begin() + long(shared), whole.end());
     ARB_ASSIGN(FormattedSequence fitted, fit(std::move(prefix), std::move(rest)));
     return keep_eos_last(std::move(fitted));
   }
@@ -209,9 +217,14 @@ Result<FormattedSequence> ConversationFormatter::conversation(const std::vector<
       ARB_ASSIGN(FormattedSequence fitted, fit({}, std::move(full)));
       return keep_eos_last(std::move(fitted));
     }
+    // A leading BOS stays, as in every other prompt-left cut: a sequence without it is one the model
+    // never saw in training.
+    const auto bos = tokenizer_->bos_id();
+    const int64_t keep_front = (bos && full[0] == *bos && max_length_ > 1) ? 1 : 0;
     FormattedSequence fitted;
     fitted.dropped_tokens = int64_t(full.size()) - max_length_;
-    fitted.tokens.assign(full.end() - max_length_, full.end());
+    fitted.tokens.assign(full.begin(), full.begin() + keep_front);
+    fitted.tokens.insert(fitted.tokens.end(), full.end() - (max_length_ - keep_front), full.end());
     return keep_eos_last(std::move(fitted));
   }
   std::vector<int32_t> rest(full.begin() + long(prefix.size()), full.end());

@@ -181,5 +181,52 @@ TEST_F(Truncation, TokenIdRowsAreHeldToTheLimit) {
   EXPECT_EQ(bos_line["truncated_tokens"], 21);
 }
 
+// A template whose generation prompt is not how it writes an assistant turn (DeepSeek-R1's "<think>\n")
+// cannot tell prompt from response; prompt-left then keeps the last tokens, and the leading BOS with them.
+TEST_F(Truncation, PromptLeftKeepsTheBosWhereTheTemplateHidesThePrompt) {
+  const std::string model = dir_ + "/rm-llama3";
+  auto made = run_arbiter("-q create-model --arch llama --head seqcls --tokenizer " + kShared +
+                          "/fixtures/tokenizers/llama3 --out " + model);
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  const std::string tmpl = dir_ + "/think.jinja";
+  write_text(tmpl,
+             "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}[U]{{ m.content }}{% else %}[A]{{ m.content }}"
+             "[E]{% endif %}{% endfor %}{% if add_generation_prompt %}[A]<think>\n{% endif %}");
+  const json messages = conversation(user_turn(words(12)), "Answer is here.");
+  write_text(dir_ + "/messages.json", messages.dump());
+  auto rendered = run_arbiter("chat-template -m " + model + " --template-file " + tmpl + " --messages " + dir_ +
+                              "/messages.json --ids");
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.out;
+  const auto full = json::parse(rendered.out)["ids"].get<std::vector<int32_t>>();
+  ASSERT_EQ(full.at(0), 128000);  // <|begin_of_text|>
+  write_text(dir_ + "/think.jsonl",
+             json{{"id", "t"}, {"prompt", words(12)}, {"response", "Answer is here."}}.dump() + "\n");
+  auto r = run_arbiter("-q score -m " + model + " -i " + dir_ + "/think.jsonl -o " + dir_ + "/think.out.jsonl --chat-template " +
+                       tmpl + " --max-length 10");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::vector<int32_t> kept = {128000};
+  kept.insert(kept.end(), full.end() - 9, full.end());
+  const auto expected = scores_of({kept}, model);
+  ASSERT_EQ(expected.size(), 1u);
+  const json line = read_jsonl(dir_ + "/think.out.jsonl").at(0);
+  EXPECT_EQ(line["score"], expected[0]) << line.dump();
+  EXPECT_EQ(line["truncated_tokens"], int64_t(full.size()) - 10);
+}
+
+// Without a chat template the pair is laid out as "User: ...\n\nAssistant: ..." and that text is encoded
+// whole, as `tokenize` encodes it: a SentencePiece tokenizer's response gets no word-start mark of its own.
+TEST_F(Truncation, ThePlainLayoutIsEncodedAsOneText) {
+  const std::string llama = kShared + "/fixtures/hf/llama-seqcls1";
+  write_text(dir_ + "/plain.jsonl", json{{"id", "p"}, {"prompt", "Hi"}, {"response", "Hello world"}}.dump() + "\n");
+  auto r = run_arbiter("-q score -m " + llama + " -i " + dir_ + "/plain.jsonl -o " + dir_ + "/plain.out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  write_text(dir_ + "/plain.txt", "User: Hi\n\nAssistant: Hello world");
+  auto ids = run_arbiter("tokenize -m " + llama + " --special --json --text-file " + dir_ + "/plain.txt");
+  ASSERT_EQ(ids.exit_code, 0) << ids.out;
+  const auto expected = scores_of({json::parse(ids.out)["ids"].get<std::vector<int32_t>>()}, llama);
+  ASSERT_EQ(expected.size(), 1u);
+  EXPECT_EQ(read_jsonl(dir_ + "/plain.out.jsonl").at(0)["score"], expected[0]);
+}
+
 }  // namespace
 }  // namespace arbiter
