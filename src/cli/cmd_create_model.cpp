@@ -79,7 +79,7 @@ Status run_create_model(const CreateModelArgs& args) {
   ARB_ASSIGN(auto model, make_random_model(config, type, args.seed, args.weight_std));
   ARB_TRY(write_hf_model(*model, args.out));
   if (!args.tokenizer_dir.empty()) {
-    for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "chat_template.jinja"}) {
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "added_tokens.json", "chat_template.jinja"}) {
       const fs::path from = fs::path(args.tokenizer_dir) / name;
       if (!fs::exists(from)) continue;
       std::error_code ec;

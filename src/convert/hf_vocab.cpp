@@ -44,7 +44,11 @@ Status pad_to_vocab_size(Vocab& v, int64_t vocab_size, bool with_scores, const s
   return Status::ok();
 }
 
-Status add_sentencepiece(const std::string& path, const ModelConfig& config, GgufMetadata& md, Vocab& v) {
+// `added`: the tokens the directory's tokenizer adds to the model file's pieces (tokenizer.json's
+// added_tokens, tokenizer_config.json's added_tokens_decoder, added_tokens.json), written in their ids'
+// places as control tokens (special) or user-defined ones, as the canonical converter writes them.
+Status add_sentencepiece(const std::string& path, const ModelConfig& config, const std::vector<AddedToken>& added,
+                         GgufMetadata& md, Vocab& v) {
   ARB_ASSIGN(std::string bytes, read_file(path));
   auto spm = parse_spm_model(bytes);
   if (!spm) return spm.status().with_context(path);
@@ -62,6 +66,29 @@ Status add_sentencepiece(const std::string& path, const ModelConfig& config, Ggu
     v.tokens.push_back(piece.piece);
     v.scores.push_back(piece.score);
     v.types.push_back(type);
+  }
+  for (const AddedToken& token : added) {
+    const size_t id = size_t(token.id);
+    const int32_t type = token.special ? kControl : kUserDefined;
+    if (int64_t(id) >= config.vocab_size)
+      return error(path + ": added token '" + token.content + "' has id " + std::to_string(id) +
+                   ", outside config.json's vocab_size " + std::to_string(config.vocab_size));
+    while (v.tokens.size() < id) {
+      v.tokens.push_back("[PAD" + std::to_string(v.tokens.size()) + "]");
+      v.types.push_back(kUnused);
+      v.scores.push_back(-1000.0f);
+    }
+    if (id == v.tokens.size()) {
+      v.tokens.push_back(token.content);
+      v.types.push_back(type);
+      v.scores.push_back(0.0f);
+    } else if (v.tokens[id] != token.content || v.types[id] == kNormal || v.types[id] == kUnused) {
+      // A piece the model file has under this id stays a control or unknown piece where it is the same text.
+      if (const auto old = v.ids.find(v.tokens[id]); old != v.ids.end() && old->second == int32_t(id)) v.ids.erase(old);
+      v.tokens[id] = token.content;
+      v.types[id] = type;
+    }
+    v.ids[token.content] = int32_t(id);
   }
   ARB_TRY(pad_to_vocab_size(v, config.vocab_size, true, path));
   set_metadata(md, "tokenizer.ggml.model", GgufValue::from_string("llama"));
@@ -256,8 +283,21 @@ Status add_vocab_metadata_unchecked(const std::string& dir_path, const ModelConf
   Vocab v;
   std::shared_ptr<Tokenizer> reference;
   if (fs::exists(spm_path)) {
-    ARB_TRY(add_sentencepiece(spm_path, config, md, v));
-    ARB_ASSIGN(reference, Tokenizer::from_sentencepiece_model(spm_path));
+    // The directory's tokenizer as it loads: tokenizer.json where there is one (and arbiter reads it),
+    // else the model file with tokenizer_config.json and added_tokens.json beside it. Its added tokens and
+    // BOS / EOS flags go into the file; the model file alone knows neither.
+    const std::string added_path = (dir / "added_tokens.json").string();
+    const std::string config_or_none = fs::exists(config_path) ? config_path : "";
+    if (fs::exists(json_path)) {
+      auto from_json = Tokenizer::from_tokenizer_json(json_path, config_or_none);
+      if (from_json) reference = *from_json;
+      else log_warn(json_path + ": not read (" + from_json.message() + "); the tokenizer is taken from tokenizer.model");
+    }
+    if (!reference) {
+      ARB_ASSIGN(reference, Tokenizer::from_sentencepiece_model(spm_path, config_or_none,
+                                                                fs::exists(added_path) ? added_path : ""));
+    }
+    ARB_TRY(add_sentencepiece(spm_path, config, reference->config().added_tokens, md, v));
   } else if (fs::exists(json_path)) {
     ARB_TRY(add_byte_level_bpe(json_path, config, md, v));
     ARB_ASSIGN(reference, Tokenizer::from_tokenizer_json(json_path, fs::exists(config_path) ? config_path : ""));

@@ -26,7 +26,8 @@ constexpr const char* kIndex = "model.safetensors.index.json";
 
 // Files a model may have beside its weights, fetched when present.
 constexpr const char* kTextFiles[] = {"tokenizer.json",          "tokenizer.model",        "tokenizer_config.json",
-                                      "special_tokens_map.json", "generation_config.json", "chat_template.jinja"};
+                                      "special_tokens_map.json", "generation_config.json", "chat_template.jinja",
+                                      "added_tokens.json"};
 
 // A file name from the index: a plain .safetensors name in the repository's top folder, nothing that could
 // reach outside the model's folder.

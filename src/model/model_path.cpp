@@ -43,7 +43,7 @@ bool model_reads_file(const std::string& model_path, const std::string& output) 
       const std::string name = entry.path().filename().string();
       const bool read = hugging_face ? name == "config.json" || name.ends_with(".safetensors") ||
                                            name.ends_with(".safetensors.index.json") || name.rfind("tokenizer", 0) == 0 ||
-                                           name == "chat_template.jinja" || name == "special_tokens_map.json" ||
+                                           name == "chat_template.jinja" || name == "special_tokens_map.json" || name == "added_tokens.json" ||
                                            name == "generation_config.json"
                                      : name.ends_with(".gguf");
       if (read && same_file(entry.path().string(), output)) return true;

@@ -88,7 +88,11 @@ TextAssets describe(const std::string& path, const GgufFile* gguf) {
 Result<std::shared_ptr<Tokenizer>> load_from_assets(const std::string& path, const TextAssets& assets) {
   if (!assets.tokenizer_json_path.empty())
     return Tokenizer::from_tokenizer_json(assets.tokenizer_json_path, assets.tokenizer_config_path);
-  if (!assets.tokenizer_model_path.empty()) return Tokenizer::from_sentencepiece_model(assets.tokenizer_model_path);
+  if (!assets.tokenizer_model_path.empty()) {
+    const std::filesystem::path added = std::filesystem::path(assets.tokenizer_model_path).parent_path() / "added_tokens.json";
+    return Tokenizer::from_sentencepiece_model(assets.tokenizer_model_path, assets.tokenizer_config_path,
+                                               std::filesystem::exists(added) ? added.string() : "");
+  }
   return error(path + ": no tokenizer found (tokenizer.json or tokenizer.model)");
 }
 
@@ -132,7 +136,7 @@ std::string tokenizer_fingerprint(const Model& model) {
   } else {
     const fs::path dir(model.path);
     std::error_code ec;
-    for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json"}) {
+    for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "added_tokens.json"}) {
       if (!fs::exists(dir / name, ec)) continue;
       Result<std::string> text = read_file((dir / name).string());
       if (!text) continue;

@@ -1,9 +1,13 @@
 #include "text/sentencepiece.h"
 
 #include <cstring>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
 #include "text/tokenizer.h"
+#include "text/tokenizer_config_file.h"
 
 namespace arbiter {
 
@@ -256,12 +260,68 @@ Status add_spm_word_split(TokenizerConfig& config) {
   return Status::ok();
 }
 
-Result<std::shared_ptr<Tokenizer>> Tokenizer::from_sentencepiece_model(const std::string& path) {
+namespace {
+
+// Reads a JSON file of a tokenizer's folder; errors name it.
+Result<nlohmann::json> read_json_object(const std::string& path) {
+  ARB_ASSIGN(std::string text, read_file(path));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::error(path + ": not a JSON object");
+  return j;
+}
+
+// The tokens added beside the model file, in their ids' places (past the model's pieces, or over them),
+// and tokenizer_config.json's special tokens and BOS / EOS flags.
+Status apply_folder_files(const std::string& tokenizer_config_path, const std::string& added_tokens_path,
+                          TokenizerConfig& config) {
+  nlohmann::json tc = nlohmann::json::object();
+  if (!tokenizer_config_path.empty()) {
+    ARB_ASSIGN(tc, read_json_object(tokenizer_config_path));
+  }
+  nlohmann::json added_json;
+  if (!added_tokens_path.empty()) {
+    ARB_ASSIGN(added_json, read_json_object(added_tokens_path));
+  }
+  auto added = added_tokens_of(tc, added_tokens_path.empty() ? nullptr : &added_json);
+  if (!added) return added.status().with_context(tokenizer_config_path.empty() ? added_tokens_path : tokenizer_config_path);
+  for (AddedToken& token : *added) {
+    const size_t id = size_t(token.id);
+    if (id >= config.tokens.size()) {
+      config.tokens.resize(id + 1);
+      config.model.pieces.resize(id + 1);
+      config.model.scores.resize(id + 1, 0.0f);
+      config.model.mergeable.resize(id + 1, false);
+    }
+    config.tokens[id] = token.content;
+    std::erase_if(config.added_tokens, [&](const AddedToken& a) { return a.id == token.id; });
+    config.added_tokens.push_back(std::move(token));
+  }
+  std::unordered_map<std::string, int32_t> ids;
+  for (size_t id = 0; id < config.tokens.size(); ++id)
+    if (!config.tokens[id].empty()) ids.emplace(config.tokens[id], int32_t(id));
+  for (const AddedToken& token : config.added_tokens) ids[token.content] = token.id;
+  if (tokenizer_config_path.empty()) return Status::ok();
+  return apply_tokenizer_config(tc, ids, config, /*always_add_flags=*/true).with_context(tokenizer_config_path);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Tokenizer>> Tokenizer::from_sentencepiece_model(const std::string& path,
+                                                                       const std::string& tokenizer_config_path,
+                                                                       const std::string& added_tokens_path) {
   ARB_ASSIGN(std::string bytes, read_file(path));
   auto spm = parse_spm_model(bytes);
   if (!spm) return spm.status().with_context(path);
   auto config = spm_to_config(*spm);
   if (!config) return config.status().with_context(path);
+  if (!tokenizer_config_path.empty() || !added_tokens_path.empty()) {
+    // nlohmann throws on a value of the wrong type inside well-formed JSON.
+    try {
+      ARB_TRY(apply_folder_files(tokenizer_config_path, added_tokens_path, *config));
+    } catch (const std::exception& e) {
+      return Status::error((tokenizer_config_path.empty() ? added_tokens_path : tokenizer_config_path) + ": " + e.what());
+    }
+  }
   auto tok = create(std::move(config).value());
   if (!tok) return tok.status().with_context(path);
   return tok;

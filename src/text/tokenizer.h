@@ -68,7 +68,11 @@ class Tokenizer {
   // tokenizer_config_path may be empty; when given it supplies bos/eos/pad and clean-up settings.
   static Result<std::shared_ptr<Tokenizer>> from_tokenizer_json(const std::string& path,
                                                                 const std::string& tokenizer_config_path);
-  static Result<std::shared_ptr<Tokenizer>> from_sentencepiece_model(const std::string& path);
+  // With tokenizer_config.json (and added_tokens.json) beside the model file: their added tokens, special
+  // tokens and add_bos_token / add_eos_token, as transformers' Llama tokenizer reads the folder.
+  static Result<std::shared_ptr<Tokenizer>> from_sentencepiece_model(const std::string& path,
+                                                                     const std::string& tokenizer_config_path = "",
+                                                                     const std::string& added_tokens_path = "");
   static Result<std::shared_ptr<Tokenizer>> from_gguf(const GgufFile& gguf);
   static Result<std::shared_ptr<Tokenizer>> create(TokenizerConfig config);
 

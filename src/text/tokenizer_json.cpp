@@ -3,9 +3,12 @@
 // Components arbiter does not implement are errors naming the component, never silently skipped.
 #include <nlohmann/json.hpp>
 
+#include <climits>
+
 #include "core/json_text.h"
 #include "core/mapped_file.h"
 #include "text/tokenizer.h"
+#include "text/tokenizer_config_file.h"
 #include "text/unicode.h"
 
 namespace arbiter {
@@ -329,8 +332,10 @@ bool contains_type(const json& j, const char* list_key, const std::string& type)
   return false;
 }
 
+}  // namespace
+
 Status apply_tokenizer_config(const json& tc, const std::unordered_map<std::string, int32_t>& ids,
-                              TokenizerConfig& config) {
+                              TokenizerConfig& config, bool always_add_flags) {
   auto resolve = [&](const char* key, std::optional<int32_t>& target) -> Status {
     if (auto token = config_token(tc, key)) {
       ARB_ASSIGN(target, id_of(ids, *token, std::string("tokenizer_config ") + key));
@@ -348,7 +353,7 @@ Status apply_tokenizer_config(const json& tc, const std::unordered_map<std::stri
                                             "GemmaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast"};
   std::string cls = get_string(tc, "tokenizer_class");
   bool rebuilds = std::any_of(std::begin(kRebuilding), std::end(kRebuilding), [&](const char* c) { return cls == c; });
-  if (rebuilds && (tc.contains("add_bos_token") || tc.contains("add_eos_token"))) {
+  if ((rebuilds || always_add_flags) && (tc.contains("add_bos_token") || tc.contains("add_eos_token"))) {
     config.prefix_ids.clear();
     config.suffix_ids.clear();
     if (get_bool(tc, "add_bos_token", true) && config.bos_id) config.prefix_ids.push_back(*config.bos_id);
@@ -356,6 +361,61 @@ Status apply_tokenizer_config(const json& tc, const std::unordered_map<std::stri
   }
   return Status::ok();
 }
+
+Result<std::vector<AddedToken>> added_tokens_of(const json& tc, const json* added_tokens_json) {
+  std::vector<AddedToken> out;
+  std::unordered_map<std::string, bool> listed;
+  if (auto decoder = tc.find("added_tokens_decoder"); decoder != tc.end() && decoder->is_object()) {
+    for (auto it = decoder->begin(); it != decoder->end(); ++it) {
+      const std::string where = "added_tokens_decoder." + it.key();
+      AddedToken added;
+      try {
+        const long long id = std::stoll(it.key());
+        if (id < 0 || id > INT32_MAX) return Status::error(where + ": not a token id");
+        added.id = int32_t(id);
+      } catch (const std::exception&) {
+        return Status::error(where + ": not a token id");
+      }
+      const json& a = it.value();
+      if (!a.is_object() || !a.contains("content") || !a["content"].is_string())
+        return Status::error(where + ": no 'content' string");
+      added.content = a["content"].get<std::string>();
+      added.special = get_bool(a, "special", false);
+      added.lstrip = get_bool(a, "lstrip", false);
+      added.rstrip = get_bool(a, "rstrip", false);
+      added.normalized = get_bool(a, "normalized", !added.special);
+      added.single_word = get_bool(a, "single_word", false);
+      listed[added.content] = true;
+      out.push_back(std::move(added));
+    }
+  }
+  if (added_tokens_json == nullptr) return out;
+  if (!added_tokens_json->is_object()) return Status::error("added_tokens.json: not a JSON object");
+  // Its tokens are special where tokenizer_config.json names them so (additional_special_tokens, or one
+  // of the named special tokens).
+  std::unordered_map<std::string, bool> special;
+  for (const char* key : {"bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token"})
+    if (auto name = config_token(tc, key)) special[*name] = true;
+  if (auto extra = tc.find("additional_special_tokens"); extra != tc.end() && extra->is_array())
+    for (const json& t : *extra) {
+      if (t.is_string()) special[t.get<std::string>()] = true;
+      else if (t.is_object() && t.contains("content") && t["content"].is_string()) special[t["content"].get<std::string>()] = true;
+    }
+  for (auto it = added_tokens_json->begin(); it != added_tokens_json->end(); ++it) {
+    if (listed.count(it.key())) continue;
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
+      return Status::error("added_tokens.json: '" + it.key() + "' has no token id");
+    AddedToken added;
+    added.id = it.value().get<int32_t>();
+    added.content = it.key();
+    added.special = special.count(it.key()) > 0;
+    added.normalized = !added.special;
+    out.push_back(std::move(added));
+  }
+  return out;
+}
+
+namespace {
 
 Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::string& config_path) {
   ARB_ASSIGN(std::string text, read_file(path));
@@ -397,7 +457,7 @@ Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::stri
     ARB_ASSIGN(std::string tc_text, read_file(config_path));
     json tc = json::parse(tc_text, nullptr, false);
     if (tc.is_discarded() || !tc.is_object()) return Status::error(config_path + ": not a JSON object");
-    ARB_TRY(apply_tokenizer_config(tc, ids, config).with_context(config_path));
+    ARB_TRY(apply_tokenizer_config(tc, ids, config, /*always_add_flags=*/false).with_context(config_path));
   }
   return Tokenizer::create(std::move(config));
 }
