@@ -151,6 +151,44 @@ Result<std::string> pre_tokenizer_name(const json& pre, const std::string& path)
   return error(path + ": byte-level BPE without a recognised pre-tokenizer");
 }
 
+// A GGUF reader derives more than the split from tokenizer.ggml.pre: NFC for qwen2, ignore_merges for
+// llama-bpe and tekken. Where the source tokenizer does otherwise, the name that matches it is taken
+// (Llama 3's split without ignore_merges is smaug-bpe); where no name does, the file would encode some
+// text otherwise than the directory, and a warning says which text.
+std::string with_source_settings(const std::string& pre, const json& tokenizer, const std::string& path) {
+  const json& model = tokenizer["model"];
+  const bool ignore_merges = model.contains("ignore_merges") && model["ignore_merges"].is_boolean() &&
+                             model["ignore_merges"].get<bool>();
+  const json normalizer = tokenizer.value("normalizer", json());
+  std::vector<std::string> kinds;
+  if (normalizer.is_object() && normalizer.value("type", "") == "Sequence" && normalizer.contains("normalizers") &&
+      normalizer["normalizers"].is_array()) {
+    for (const json& n : normalizer["normalizers"])
+      if (n.is_object()) kinds.push_back(n.value("type", ""));
+  } else if (normalizer.is_object()) {
+    kinds.push_back(normalizer.value("type", ""));
+  }
+  const bool nfc = kinds.size() == 1 && kinds[0] == "NFC";
+  if (!kinds.empty() && !nfc)
+    log_warn(path + ": its normalizer (" + normalizer.value("type", "") + ") is not one GGUF can carry: text it changes "
+             "will encode otherwise from the GGUF file");
+  std::string chosen = pre;
+  if (pre == "llama-bpe" && !ignore_merges) chosen = "smaug-bpe";
+  const bool implies_nfc = chosen == "qwen2";
+  const bool implies_ignore = chosen == "llama-bpe" || chosen == "tekken";
+  if (implies_nfc && !nfc)
+    log_warn(path + ": GGUF readers NFC-normalize the text of pre-tokenizer '" + chosen + "', which this tokenizer does "
+             "not: text not in NFC (decomposed accents) will encode otherwise from the GGUF file");
+  if (nfc && !implies_nfc)
+    log_warn(path + ": this tokenizer NFC-normalizes its text, which GGUF readers of pre-tokenizer '" + chosen +
+             "' do not: text not in NFC will encode otherwise from the GGUF file");
+  if (ignore_merges != implies_ignore)
+    log_warn(path + ": model.ignore_merges is " + (ignore_merges ? "true" : "false") + ", where GGUF readers of pre-" +
+             "tokenizer '" + chosen + "' take it as " + (implies_ignore ? "true" : "false") +
+             ": some words will encode otherwise from the GGUF file");
+  return chosen;
+}
+
 Status add_byte_level_bpe(const std::string& path, const ModelConfig& config, GgufMetadata& md, Vocab& v) {
   ARB_ASSIGN(std::string text, read_file(path));
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -159,7 +197,8 @@ Status add_byte_level_bpe(const std::string& path, const ModelConfig& config, Gg
   if (model.value("type", "") != "BPE") {
     return error(path + ": tokenizer model '" + model.value("type", "") + "' is not supported for GGUF (BPE only)");
   }
-  ARB_ASSIGN(const std::string pre, pre_tokenizer_name(j.value("pre_tokenizer", json()), path));
+  ARB_ASSIGN(std::string pre, pre_tokenizer_name(j.value("pre_tokenizer", json()), path));
+  pre = with_source_settings(pre, j, path);
   if (!model.contains("vocab") || !model["vocab"].is_object()) return error(path + ": model.vocab is missing");
 
   std::map<int64_t, std::string> by_id;
