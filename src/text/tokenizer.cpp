@@ -2,19 +2,49 @@
 
 #include <algorithm>
 
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
 #include "text/unicode.h"
 
 namespace arbiter {
 
 namespace {
 
-bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+// The code point that starts at `pos` (its byte length in *len); U+FFFD for a broken sequence.
+UChar32 code_point_at(std::string_view text, size_t pos, size_t* len) {
+  int32_t i = int32_t(pos);
+  UChar32 c = 0;
+  U8_NEXT(reinterpret_cast<const uint8_t*>(text.data()), i, int32_t(text.size()), c);
+  *len = size_t(i) - pos;
+  return c < 0 ? 0xFFFD : c;
+}
 
-// A word character for single_word added tokens: ASCII alphanumerics, '_' and any non-ASCII byte
-// (letters of other scripts).
-bool is_word_byte(char c) {
-  auto u = static_cast<uint8_t>(c);
-  return u >= 0x80 || std::isalnum(u) || c == '_';
+// The code point that ends just before `pos` (its byte length in *len).
+UChar32 code_point_before(std::string_view text, size_t pos, size_t* len) {
+  int32_t i = int32_t(pos);
+  UChar32 c = 0;
+  U8_PREV(reinterpret_cast<const uint8_t*>(text.data()), 0, i, c);
+  *len = pos - size_t(i);
+  return c < 0 ? 0xFFFD : c;
+}
+
+// What lstrip / rstrip added tokens swallow: Unicode White_Space (no-break and ideographic spaces too),
+// as the tokenizers library's \s.
+bool is_space(UChar32 c) { return u_isUWhiteSpace(c); }
+
+// A word character for single_word added tokens, as the tokenizers library's \w: letters, marks, decimal
+// digits, connector punctuation and joiners (not other punctuation, symbols or emoji).
+bool is_word(UChar32 c) {
+  if (u_hasBinaryProperty(c, UCHAR_ALPHABETIC) || u_hasBinaryProperty(c, UCHAR_JOIN_CONTROL)) return true;
+  switch (u_charType(c)) {
+    case U_NON_SPACING_MARK:
+    case U_ENCLOSING_MARK:
+    case U_COMBINING_SPACING_MARK:
+    case U_DECIMAL_DIGIT_NUMBER:
+    case U_CONNECTOR_PUNCTUATION: return true;
+    default: return false;
+  }
 }
 
 std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
@@ -155,8 +185,9 @@ std::vector<Tokenizer::Segment> Tokenizer::split_added(std::string_view text, co
     for (const AddedToken* added : bucket) {
       if (text.compare(pos, added->content.size(), added->content) != 0) continue;
       size_t end = pos + added->content.size();
-      if (added->single_word && ((pos > 0 && is_word_byte(text[pos - 1])) ||
-                                 (end < text.size() && is_word_byte(text[end])))) {
+      size_t len = 0;
+      if (added->single_word && ((pos > 0 && is_word(code_point_before(text, pos, &len))) ||
+                                 (end < text.size() && is_word(code_point_at(text, end, &len))))) {
         continue;
       }
       found = added;
@@ -168,10 +199,12 @@ std::vector<Tokenizer::Segment> Tokenizer::split_added(std::string_view text, co
     }
     size_t begin = pos, end = pos + found->content.size();
     if (found->lstrip) {
-      while (begin > text_start && is_space_byte(text[begin - 1])) --begin;
+      size_t len = 0;
+      while (begin > text_start && is_space(code_point_before(text, begin, &len))) begin -= len;
     }
     if (found->rstrip) {
-      while (end < text.size() && is_space_byte(text[end])) ++end;
+      size_t len = 0;
+      while (end < text.size() && is_space(code_point_at(text, end, &len))) end += len;
     }
     if (begin > text_start) segments.push_back({text_start, begin, -1});
     segments.push_back({begin, end, found->id});

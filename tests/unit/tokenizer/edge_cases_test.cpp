@@ -2,9 +2,14 @@
 // of 100k spaces (a quadratic merge loop takes minutes on it; the heap-based one takes milliseconds).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "fixtures.h"
+#include "../../support/scratch_root.h"
 #include "text/pretokenize.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
@@ -168,6 +173,40 @@ TEST(Unicode, ByteLevelSpellingRoundTrips) {
   ASSERT_TRUE(bytes.has_value());
   ASSERT_EQ(bytes->size(), 256u);
   for (int b = 0; b < 256; ++b) EXPECT_EQ(static_cast<uint8_t>((*bytes)[b]), b);
+}
+
+// Added tokens' flags as the tokenizers library reads them: lstrip / rstrip swallow any Unicode white
+// space (a no-break or ideographic space too), and single_word refuses only word characters around the
+// token (letters, marks, digits, '_'), not punctuation such as curly quotes.
+TEST(AddedTokenFlags, WhiteSpaceAndWordCharactersAreUnicodes) {
+  std::ifstream in(shared_path("fixtures/tokenizers/qwen3/tokenizer.json"));
+  nlohmann::json j = nlohmann::json::parse(in);
+  for (nlohmann::json& a : j["added_tokens"]) {
+    if (a["content"] == "<|im_start|>") a["lstrip"] = true;
+    if (a["content"] == "<|im_end|>") a["rstrip"] = true;
+    if (a["content"] == "<tool_call>") a["single_word"] = true;
+  }
+  const std::string path = (arbiter::test::scratch_root() / "flagged-tokenizer.json").string();
+  std::ofstream(path) << j.dump();
+  auto tok = Tokenizer::from_tokenizer_json(path, "");
+  ASSERT_TRUE(tok.is_ok()) << tok.message();
+  const auto ids = [&](const std::string& text) { return *(*tok)->encode(text, false, true); };
+  const auto join = [](std::vector<std::vector<int32_t>> parts) {
+    std::vector<int32_t> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  const int32_t im_start = 151644, im_end = 151645, tool_call = 151657;
+  EXPECT_EQ(ids("x\u00a0<|im_start|>y"), join({ids("x"), {im_start}, ids("y")}));
+  EXPECT_EQ(ids("x \u3000\t<|im_start|>y"), join({ids("x"), {im_start}, ids("y")}));
+  EXPECT_EQ(ids("<|im_end|>\u00a0\u3000next"), join({{im_end}, ids("next")}));
+  const auto quoted = ids("\u201c<tool_call>\u201d");
+  EXPECT_NE(std::find(quoted.begin(), quoted.end(), tool_call), quoted.end());
+  for (const std::string inside : {"a<tool_call>b", "\u00e9<tool_call>", "<tool_call>7", "<tool_call>\u0301"}) {
+    const auto got = ids(inside);
+    EXPECT_EQ(std::find(got.begin(), got.end(), tool_call), got.end()) << inside;
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace
