@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include <unicode/uchar.h>
+
 #include "text/jinja_interpreter.h"
 #include "text/jinja_strings.h"
 
@@ -57,6 +59,24 @@ bool all_code_points(const std::string& s, Pred pred) {
   std::vector<uint32_t> cps = utf8_decode(s);
   if (cps.empty()) return false;
   return std::all_of(cps.begin(), cps.end(), pred);
+}
+
+// Python's str predicates by Unicode property: isdecimal is Numeric_Type=Decimal (category Nd), isdigit
+// adds Digit ('²'), isnumeric adds Numeric ('½', '三'); isalpha is a letter category (L*).
+bool py_is_number(uint32_t c, int widest) {
+  const int type = u_getIntPropertyValue(UChar32(c), UCHAR_NUMERIC_TYPE);
+  return type != U_NT_NONE && type <= widest;
+}
+
+bool py_is_alpha(uint32_t c) {
+  switch (u_charType(UChar32(c))) {
+    case U_UPPERCASE_LETTER:
+    case U_LOWERCASE_LETTER:
+    case U_TITLECASE_LETTER:
+    case U_MODIFIER_LETTER:
+    case U_OTHER_LETTER: return true;
+    default: return false;
+  }
 }
 
 Value string_list(const std::vector<std::string>& parts) {
@@ -295,14 +315,13 @@ Value call_method(Interpreter& in, const Value& self, const std::string& name, C
     return Value::from_string(std::move(out));
   }
   if (name == "isdigit" || name == "isnumeric" || name == "isdecimal") {
-    return Value::from_bool(all_code_points(s, [](uint32_t c) { return c >= '0' && c <= '9'; }));
+    const int widest = name == "isdecimal" ? U_NT_DECIMAL : name == "isdigit" ? U_NT_DIGIT : U_NT_NUMERIC;
+    return Value::from_bool(all_code_points(s, [widest](uint32_t c) { return py_is_number(c, widest); }));
   }
   if (name == "isalpha" || name == "isalnum") {
-    bool alnum = name == "isalnum";
-    return Value::from_bool(all_code_points(s, [&](uint32_t c) {
-      if (c >= 0x80) return py_upper(utf8_encode({c})) != py_lower(utf8_encode({c}));
-      return std::isalpha(static_cast<int>(c)) != 0 || (alnum && std::isdigit(static_cast<int>(c)) != 0);
-    }));
+    const bool alnum = name == "isalnum";
+    return Value::from_bool(
+        all_code_points(s, [alnum](uint32_t c) { return py_is_alpha(c) || (alnum && py_is_number(c, U_NT_NUMERIC)); }));
   }
   if (name == "isspace") return Value::from_bool(all_code_points(s, py_isspace));
   if (name == "isupper" || name == "islower") {

@@ -309,6 +309,13 @@ const Case kCases[] = {
     {"StringMethods2", "{{ 'abc'.startswith('ab') }}{{ 'abc'.endswith('bc') }}{{ 'abc'.startswith(('x', 'a')) }}|{{ 'Hello'.upper() }}{{ 'Hello'.lower() }}{{ 'hello world'.title() }}{{ 'hELLO'.capitalize() }}|{{ 'aXa'.replace('a', 'b') }}|{{ 'abcb'.find('b') }}{{ 'abc'.find('z') }}{{ 'abcb'.count('b') }}|{{ '-'.join(['a', 'b']) }}|{{ 'a\\nb\\r\\nc'.splitlines() }}|{{ '123'.isdigit() }}{{ '12a'.isdigit() }}{{ 'ab'.isalpha() }}{{ '  '.isspace() }}",
      "{}",
      true, "TrueTrueTrue|HELLOhelloHello WorldHello|bXb|1-12|a-b|['a', 'b', 'c']|TrueFalseTrueTrue"},
+    // Python's answers (str methods by Unicode property), for Arabic-Indic three, superscript two, one half,
+    // a CJK numeral, a Roman numeral and a title-case letter.
+    {"StringPredicatesByUnicodeProperty",
+     "{% for t in ['\u0663', '\u00b2', '\u00bd', '\u4e09', 'a', '\u00e9', '1', 'x1', '', '\u216b', '\u01c5'] %}"
+     "{{ [t.isdecimal(), t.isdigit(), t.isnumeric(), t.isalpha(), t.isalnum()]|map('int')|join('') }} {% endfor %}",
+     "{}",
+     true, "11101 01101 00101 00111 00011 00011 11101 00001 00000 00101 00011 "},
     {"StringFormatMethod", "{{ '{} and {}'.format('a', 'b') }} {{ '{1}{0}'.format('a', 'b') }} {{ '{name}!'.format(name='x') }} {{ '{{}}{}'.format(1) }} {{ '{0.role}'.format(m) }}",
      "{\"m\": {\"role\": \"user\"}}",
      true, "a and b ba x! {}1 user"},
