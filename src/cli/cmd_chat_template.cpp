@@ -50,6 +50,9 @@ Status run_chat_template(const ChatTemplateArgs& args) {
     if (!ctx.is_object()) return error("--context must be a JSON object");
     for (auto it = ctx.begin(); it != ctx.end(); ++it) extra[it.key()] = it.value();
   }
+  // Tools given and no template named: the model's "tool_use" template where it has one, as transformers.
+  if (args.template_file.empty() && extra.contains("tools") && !extra["tools"].is_null())
+    source = chat_template_for(assets, true);
   nlohmann::ordered_json base = {{"bos_token", assets.bos_token}, {"eos_token", assets.eos_token}};
   ARB_ASSIGN(ChatTemplate tmpl, ChatTemplate::parse(source, base));
   ARB_ASSIGN(std::string rendered, tmpl.render(messages, args.add_generation_prompt, extra));

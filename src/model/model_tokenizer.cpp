@@ -33,10 +33,15 @@ void read_tokenizer_config(const std::string& path, TextAssets& assets) {
     const auto& t = j["chat_template"];
     if (t.is_string()) {
       assets.chat_template = t.get<std::string>();
-    } else if (t.is_array()) {  // named templates: take "default"
-      for (const auto& item : t)
-        if (item.is_object() && item.value("name", "") == "default" && item.contains("template") && item["template"].is_string())
-          assets.chat_template = item["template"].get<std::string>();
+    } else if (t.is_array()) {  // named templates: "default", and "tool_use" for renders with tools
+      for (const auto& item : t) {
+        if (!item.is_object() || !item.contains("template") || !item["template"].is_string() || !item.contains("name") ||
+            !item["name"].is_string())
+          continue;
+        const std::string name = item["name"].get<std::string>();
+        if (name == "default") assets.chat_template = item["template"].get<std::string>();
+        if (name == "tool_use") assets.tool_use_template = item["template"].get<std::string>();
+      }
     }
   }
   if (j.contains("bos_token")) assets.bos_token = token_string(j["bos_token"]);
@@ -53,6 +58,7 @@ TextAssets describe(const std::string& path, const GgufFile* gguf) {
     const GgufFile& g = *gguf;
     if (auto kind = g.get_string("tokenizer.ggml.model")) assets.tokenizer_kind = "gguf:" + *kind;
     if (auto t = g.get_string("tokenizer.chat_template")) assets.chat_template = *t;
+    if (auto t = g.get_string("tokenizer.chat_template.tool_use")) assets.tool_use_template = *t;
     auto tokens = g.get_string_array("tokenizer.ggml.tokens");
     auto token_at = [&](const char* key) -> std::string {
       auto id = g.get_int(key);
@@ -99,6 +105,10 @@ Result<std::shared_ptr<Tokenizer>> load_from_assets(const std::string& path, con
 }  // namespace
 
 TextAssets describe_text_assets(const Model& model) { return describe(model.path, model.gguf.get()); }
+
+const std::string& chat_template_for(const TextAssets& assets, bool tools_given) {
+  return tools_given && !assets.tool_use_template.empty() ? assets.tool_use_template : assets.chat_template;
+}
 
 namespace {
 

@@ -19,10 +19,15 @@ struct TextAssets {
   std::string tokenizer_config_path;
   bool has_chat_template = false;
   std::string chat_template;        // the default template's source
+  std::string tool_use_template;    // a named "tool_use" template (Hermes 2 Pro, Command R), or ""
   std::string bos_token, eos_token; // strings the template may use
 };
 
 TextAssets describe_text_assets(const Model& model);
+
+// The template transformers renders with: the "tool_use" one where tools are given and the model names
+// one, else the default.
+const std::string& chat_template_for(const TextAssets& assets, bool tools_given);
 
 // A fingerprint (16 hex digits) of what the model's tokenizer is read from, less the chat template (which
 // run records keep apart): a GGUF file's tokenizer.* metadata, or a directory's tokenizer.json,

@@ -64,7 +64,10 @@ Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::create(con
   f->truncation_ = options.truncation;
   if (!options.plain) {
     const TextAssets assets = describe_text_assets(model);
-    const std::string source = options.chat_template_source.empty() ? assets.chat_template : options.chat_template_source;
+    const auto tools = options.template_kwargs.find("tools");
+    const bool tools_given = tools != options.template_kwargs.end() && !tools->is_null();
+    const std::string source =
+        options.chat_template_source.empty() ? chat_template_for(assets, tools_given) : options.chat_template_source;
     if (!source.empty()) {
       ordered_json base = ordered_json::object();
       base["bos_token"] = assets.bos_token;

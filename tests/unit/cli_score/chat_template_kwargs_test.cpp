@@ -4,6 +4,7 @@
 // --system-prompt adds the system turn the chat template renders for it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -86,6 +87,49 @@ TEST(ChatTemplateKwargs, NotAnObjectIsAnError) {
     EXPECT_NE(r.exit_code, 0) << bad;
     EXPECT_NE(r.out.find("--chat-template-kwargs: expected a JSON object"), std::string::npos) << r.out;
   }
+}
+
+// A model with named templates ("default" and "tool_use", as Hermes 2 Pro and Command R ship them): a
+// render given tools uses "tool_use", as transformers picks it, in chat-template, in scoring, and from the
+// converted GGUF file.
+TEST(NamedChatTemplates, ToolsPickTheToolUseTemplate) {
+  const std::string dir = temp_dir("named-templates");
+  auto made = run_arbiter("-q create-model --arch qwen2 --head seqcls --tokenizer " + kShared +
+                          "/fixtures/tokenizers/qwen3 --out " + dir + "/rm");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  std::ifstream in(dir + "/rm/tokenizer_config.json");
+  nlohmann::json config = nlohmann::json::parse(in);
+  in.close();
+  config["chat_template"] = nlohmann::json::array(
+      {{{"name", "default"}, {"template", "DEFAULT{% for m in messages %} {{ m.content }}{% endfor %}"}},
+       {{"name", "tool_use"}, {"template", "TOOLUSE {{ tools|length }}{% for m in messages %} {{ m.content }}{% endfor %}"}}});
+  write_text(dir + "/rm/tokenizer_config.json", config.dump());
+  std::filesystem::remove(dir + "/rm/chat_template.jinja");
+  write_text(dir + "/messages.json", R"([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}])");
+  const std::string tools = R"({"tools": [{"type": "function", "function": {"name": "f"}}]})";
+  auto converted = run_arbiter("-q convert " + dir + "/rm -o " + dir + "/rm.gguf --type f32");
+  ASSERT_EQ(converted.exit_code, 0) << converted.out;
+  for (const std::string model : {dir + "/rm", dir + "/rm.gguf"}) {
+    auto plain = run_arbiter("chat-template -m " + model + " --messages " + dir + "/messages.json");
+    ASSERT_EQ(plain.exit_code, 0) << plain.out;
+    EXPECT_EQ(plain.out, "DEFAULT hi yo") << model;
+    auto with_tools = run_arbiter("chat-template -m " + model + " --messages " + dir + "/messages.json --context '" + tools + "'");
+    ASSERT_EQ(with_tools.exit_code, 0) << with_tools.out;
+    EXPECT_EQ(with_tools.out, "TOOLUSE 1 hi yo") << model;
+  }
+  // Scoring with the tools among the template's variables reads the tool_use rendering.
+  write_text(dir + "/rows.jsonl", R"({"id": "r", "prompt": "hi", "response": "yo"})" "\n");
+  write_text(dir + "/tool.txt", "TOOLUSE 1 hi yo");
+  auto ids = run_arbiter("tokenize -m " + dir + "/rm --parse-special --json --text-file " + dir + "/tool.txt");
+  ASSERT_EQ(ids.exit_code, 0) << ids.out;
+  write_text(dir + "/ids.jsonl",
+             nlohmann::json{{"id", "r"}, {"input_ids", nlohmann::json::parse(ids.out)["ids"]}}.dump() + "\n");
+  auto scored = run_arbiter("-q score -m " + dir + "/rm -i " + dir + "/rows.jsonl -o " + dir + "/tools.jsonl " +
+                            "--chat-template-kwargs '" + tools + "'");
+  ASSERT_EQ(scored.exit_code, 0) << scored.out;
+  auto by_ids = run_arbiter("-q score -m " + dir + "/rm -i " + dir + "/ids.jsonl -o " + dir + "/ids.out.jsonl");
+  ASSERT_EQ(by_ids.exit_code, 0) << by_ids.out;
+  EXPECT_EQ(read_jsonl(dir + "/tools.jsonl").at(0)["score"], read_jsonl(dir + "/ids.out.jsonl").at(0)["score"]);
 }
 
 }  // namespace
