@@ -1,4 +1,5 @@
 // arbiter: reward models and LLM judges. Dispatches to the subcommands in cli/cmd_*.cpp.
+#include <signal.h>
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -21,6 +22,9 @@ std::vector<CommandSpec>& command_registry() {
 
 int main(int argc, char** argv) {
   using namespace arbiter;
+  // A file-size limit (ulimit -f, a batch scheduler's) would kill the process mid-write without a word;
+  // ignored, the write fails with EFBIG and the writer's error names the file.
+  ::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"arbiter: reward models and LLM judges (GGUF and Hugging Face safetensors)", "arbiter"};
   app.require_subcommand(1);
   app.fallthrough();  // global options (-t, -q, -v) may also follow the subcommand

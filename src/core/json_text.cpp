@@ -25,4 +25,15 @@ std::string json_without_layout(std::string_view text) {
   return out;
 }
 
+std::string clip_for_message(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  const auto boundary = [&](size_t at) {  // back to the start of the character `at` falls in
+    while (at > 0 && at < text.size() && (static_cast<uint8_t>(text[at]) & 0xC0) == 0x80) --at;
+    return at;
+  };
+  const size_t head = boundary(max_bytes * 3 / 4), tail = boundary(text.size() - max_bytes / 4);
+  return std::string(text.substr(0, head)) + "... (" + std::to_string(tail - head) + " bytes) ..." +
+         std::string(text.substr(tail));
+}
+
 }  // namespace arbiter

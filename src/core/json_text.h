@@ -41,6 +41,11 @@ bool json_nested_deeper_than(std::string_view text, int max_depth);
 // or saved again, reads the same. Linear, without parsing (tokenizer.json runs to tens of MB).
 std::string json_without_layout(std::string_view text);
 
+// `text` cut to about `max_bytes` for a message: its start and end kept, the middle named by its size
+// ("... (2999800 bytes) ..."), cut at character boundaries. A parser quotes what it last read, which for a
+// cut-off row is the whole row.
+std::string clip_for_message(std::string_view text, size_t max_bytes = 400);
+
 // The parsed document, or "malformed JSON: <the parser's message, with its byte position>" / "JSON nested
 // deeper than N levels".
 template <class Json = nlohmann::json>
@@ -50,7 +55,7 @@ Result<Json> parse_json_text(std::string_view text, int max_depth = kMaxJsonDept
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const std::exception& e) {
-    return error(std::string("malformed JSON: ") + e.what());
+    return error("malformed JSON: " + clip_for_message(e.what()));
   }
 }
 

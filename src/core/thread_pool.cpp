@@ -1,9 +1,13 @@
 #include "core/thread_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <system_error>
 
@@ -30,8 +34,27 @@ inline void cpu_pause() {
 
 }  // namespace
 
+int usable_cores() {
+  // The cores this process may run on (taskset, a container's cpuset), not all the machine has; a CPU
+  // quota (cgroup cpu.max) caps them further.
+  int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) cores = std::min(cores, CPU_COUNT(&set));
+  if (std::FILE* f = std::fopen("/sys/fs/cgroup/cpu.max", "r")) {
+    char quota[32] = {};
+    long long period = 0;
+    if (std::fscanf(f, "%31s %lld", quota, &period) == 2 && std::strcmp(quota, "max") != 0 && period > 0) {
+      const long long allowed = (std::atoll(quota) + period - 1) / period;
+      if (allowed > 0) cores = std::min<long long>(cores, allowed);
+    }
+    std::fclose(f);
+  }
+  return std::max(1, cores);
+}
+
 ThreadPool::ThreadPool(int num_threads) {
-  const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int hardware = usable_cores();
   num_threads_ = num_threads > 0 ? num_threads : hardware;
   spins_before_sleep_ = num_threads_ <= hardware ? kSpinsBeforeSleep : 0;
   // Workers take no termination signals: they go to a thread that waits for them (serve's sigwait, which

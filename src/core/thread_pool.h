@@ -12,6 +12,10 @@
 
 namespace arbiter {
 
+// The cores this process may use: its CPU affinity (taskset, a container's cpuset) and CPU quota
+// (cgroup v2 cpu.max), not every core of the machine. At least 1.
+int usable_cores();
+
 class ThreadPool {
  public:
   explicit ThreadPool(int num_threads);  // <= 0: hardware concurrency

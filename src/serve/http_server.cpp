@@ -16,6 +16,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -480,7 +481,19 @@ Result<int> HttpServer::bind() {
 
 Status HttpServer::serve() {
   if (impl_->listen_fd < 0 && !stopping_) return error("serve() before bind()");
-  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) impl_->threads.emplace_back([this] { impl_->handler_loop(); });
+  const int wanted = std::max(1, impl_->options.threads);
+  for (int i = 0; i < wanted; ++i) {
+    try {
+      impl_->threads.emplace_back([this] { impl_->handler_loop(); });
+    } catch (const std::system_error& e) {
+      // A process or thread limit (ulimit -u, a container's pids limit): serve with the threads there are.
+      if (impl_->threads.empty())
+        return error(std::string("cannot start an HTTP thread (") + e.code().message() + "): raise the process limit");
+      log_warn("only " + std::to_string(impl_->threads.size()) + " of " + std::to_string(wanted) + " HTTP threads could "
+               "be started (" + e.code().message() + "): serving with those (--http-threads sets how many)");
+      break;
+    }
+  }
   impl_->io_loop();
   stopping_ = true;
   {

@@ -128,9 +128,9 @@ Result<json> parse_body(std::string_view body) {
       const json reparsed = json::parse(body.begin(), body.end());
       return error(std::string("malformed JSON (a ") + reparsed.type_name() + " on the second reading)");
     } catch (const json::parse_error& e) {
-      return error("malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+      return error("malformed JSON at byte " + std::to_string(e.byte) + ": " + clip_for_message(e.what()));
     } catch (const std::exception& e) {
-      return error(std::string("malformed JSON: ") + e.what());
+      return error("malformed JSON: " + clip_for_message(e.what()));
     }
     return error("malformed JSON");
   }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sys/resource.h>
 
 #include "../../support/cli_helpers.h"
 
@@ -108,6 +109,27 @@ TEST_F(OutputGuards, OutputsSharingANameAreNumbered) {
 TEST_F(OutputGuards, ALayerNamedTwiceIsWrittenOnce) {
   const RunResult r = run_arbiter("forward -m " + *dir_ + "/rm --tokens 1,2 --layers 0,2,-1 -o " + *dir_ + "/layers.safetensors");
   EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+// A file-size limit (ulimit -f, a batch scheduler's): the write fails and the error names the file, where
+// the default action of SIGXFSZ would kill the run without a word.
+TEST(FileSizeLimit, IsAnErrorNamingTheFile) {
+  const std::string dir = temp_dir("file-size-limit");
+  {
+    std::ofstream rows(dir + "/scored.jsonl");
+    for (int i = 0; i < 2000; ++i) rows << nlohmann::json{{"id", i}, {"score", i % 7}, {"text", std::string(50, 'x')}}.dump() << "\n";
+  }
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
+  rlimit limited = before;
+  limited.rlim_cur = 20 * 1024;  // bytes; the selected half is about 80 KB
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  const RunResult r = run_arbiter("select -i " + dir + "/scored.jsonl --by score --top 50% -o " + dir + "/selected.jsonl");
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &before), 0);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("selected.jsonl"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("File too large"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/selected.jsonl"));
 }
 
 }  // namespace

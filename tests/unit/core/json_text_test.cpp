@@ -37,5 +37,20 @@ TEST(JsonText, MalformedTextSaysWhere) {
   EXPECT_EQ(ordered->begin().key(), "z");
 }
 
+// A cut-off row of megabytes: the parser quotes all it read, the message keeps its two ends.
+TEST(JsonText, AMalformedLongRowsMessageIsClipped) {
+  const std::string row = "{\"prompt\": \"x\", \"response\": \"" + std::string(3000000, 'a') + "\u00e9";
+  auto parsed = parse_json_text(row);
+  ASSERT_FALSE(parsed.is_ok());
+  const std::string message = parsed.message();
+  EXPECT_LT(message.size(), 600u) << message.size();
+  EXPECT_EQ(message.rfind("malformed JSON: ", 0), 0u) << message;
+  EXPECT_NE(message.find(" bytes) ..."), std::string::npos) << message;
+  // Cut at character boundaries: the cut would fall inside the two bytes of the e-acute; it goes before it.
+  const std::string clipped = clip_for_message(std::string(299, 'a') + "\u00e9" + std::string(1000, 'b'), 401);
+  EXPECT_EQ(clipped.rfind(std::string(299, 'a') + "... (", 0), 0u) << clipped.substr(0, 320);
+  EXPECT_EQ(clip_for_message("short"), "short");
+}
+
 }  // namespace
 }  // namespace arbiter
