@@ -21,8 +21,6 @@ constexpr SafetensorsDType kDTypes[] = {
     {"I64", DType::I64}, {"F64", DType::F64}, {"I8", DType::I8},
 };
 
-constexpr uint64_t kMaxHeaderBytes = 100000000;
-
 // A JSON value that is a non-negative integer, as shapes and offsets must be.
 bool as_count(const nlohmann::json& j, uint64_t& out) {
   if (j.is_number_unsigned()) {
@@ -77,7 +75,7 @@ class SafetensorsParser {
     if (size_ < 8) return fail("too small to be safetensors (" + std::to_string(size_) + " bytes)");
     std::memcpy(&header_len, data_, 8);  // little-endian, as is the host
     // The reference implementation refuses headers over 100 MB; a larger one is corrupt or hostile.
-    if (header_len > kMaxHeaderBytes) {
+    if (header_len > kSafetensorsMaxHeaderBytes) {
       return fail("header length " + std::to_string(header_len) + " exceeds the format's limit of 100000000");
     }
     if (header_len > size_ - 8) {

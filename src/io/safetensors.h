@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/mapped_file.h"
@@ -51,11 +52,23 @@ class SafetensorsModel {
 Result<DType> safetensors_dtype(const std::string& name);
 const char* safetensors_dtype_name(DType type);
 
+// The longest header readers accept (the format's limit).
+inline constexpr uint64_t kSafetensorsMaxHeaderBytes = 100000000;
+
 struct OwnedTensor {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   std::vector<uint8_t> bytes;
+  // Instead of `bytes`: spans of memory written one after the other (parts of mapped files joined into one
+  // tensor, never held whole), which must outlive the write.
+  std::vector<std::pair<const uint8_t*, size_t>> pieces;
+
+  size_t byte_size() const {
+    size_t n = bytes.size();
+    for (const auto& [data, size] : pieces) n += size;
+    return n;
+  }
 };
 OwnedTensor make_f32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& values);
 OwnedTensor make_i32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<int32_t>& values);

@@ -48,16 +48,21 @@ Result<std::string> build_header(const std::vector<OwnedTensor>& tensors,
         return error("tensor '" + t.name + "': invalid shape");
       }
     }
-    if (numel * dtype_info(t.dtype).block_bytes != t.bytes.size()) {
+    const size_t size = t.byte_size();
+    if (numel * dtype_info(t.dtype).block_bytes != size) {
       return error("tensor '" + t.name + "': " + std::to_string(numel) + " " + dtype + " elements need " +
-                   std::to_string(numel * dtype_info(t.dtype).block_bytes) + " bytes, got " +
-                   std::to_string(t.bytes.size()));
+                   std::to_string(numel * dtype_info(t.dtype).block_bytes) + " bytes, got " + std::to_string(size));
     }
-    header[t.name] = {{"dtype", dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
-    offset += t.bytes.size();
+    header[t.name] = {{"dtype", dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + size}}};
+    offset += size;
   }
   std::string text = header.dump();  // throws on invalid UTF-8 in a name: caught by the caller
   while (text.size() % 8 != 0) text += ' ';
+  // Readers refuse a longer header (the format's own limit, and arbiter's reader): a file no one could
+  // read back is not written.
+  if (text.size() > kSafetensorsMaxHeaderBytes)
+    return error("the header (tensor names, shapes and metadata) takes " + std::to_string(text.size()) +
+                 " bytes, more than the format's limit of " + std::to_string(kSafetensorsMaxHeaderBytes));
   return text;
 }
 
@@ -85,16 +90,22 @@ Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>
   if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the tensors to a file");
   const std::string tmp_path = temp_path_for(target);
   std::FILE* f = open_temp_file(tmp_path);
-  if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
+  if (f == nullptr) return error(path + ": cannot write (" + tmp_path + ": " + std::strerror(errno) + ")");
   const uint64_t header_len = header->size();
   bool ok = std::fwrite(&header_len, 8, 1, f) == 1 && std::fwrite(header->data(), 1, header->size(), f) == header->size();
   for (const OwnedTensor& t : tensors) {
     if (ok && !t.bytes.empty()) ok = std::fwrite(t.bytes.data(), 1, t.bytes.size(), f) == t.bytes.size();
+    for (const auto& [data, size] : t.pieces)
+      if (ok && size > 0) ok = std::fwrite(data, 1, size, f) == size;
   }
-  ok = (std::fclose(f) == 0) && ok;
+  int write_errno = ok ? 0 : errno;
+  if (std::fclose(f) != 0 && ok) {
+    ok = false;
+    write_errno = errno;
+  }
   if (!ok) {
     std::remove(tmp_path.c_str());
-    return error(tmp_path + ": write failed");
+    return error(path + ": write failed: " + std::strerror(write_errno));
   }
   if (std::rename(tmp_path.c_str(), target.c_str()) != 0) {
     const std::string reason = std::strerror(errno);

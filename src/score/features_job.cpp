@@ -371,10 +371,9 @@ Status FeaturesJob::close() {
   // The parts in order, as one file (a label first seen in a later part is NaN for the rows before it).
   std::vector<std::string> parts;
   for (int64_t p = 0; p < parts_written_; ++p) parts.push_back(part_path(p));
-  ARB_ASSIGN(train::FeatureSet whole, train::read_feature_files(parts));
-  whole.row_digests.clear();  // they served the resume; a finished file does not carry them
-  whole.settings = set_.settings;
-  ARB_TRY(train::write_features(file_.output_path, whole));
+  if (Status joined = train::join_feature_files(parts, file_.output_path, set_.settings); !joined.is_ok())
+    return error(joined.message() + " (the rows extracted are kept in " + parts_folder_ +
+                 ": train head reads them as they are, --features '" + parts_folder_ + "/part-*.safetensors')");
   std::error_code ec;
   std::filesystem::remove_all(parts_folder_, ec);
   if (ec) log_warn(parts_folder_ + ": cannot remove the checkpoint parts: " + ec.message());

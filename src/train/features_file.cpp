@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <unordered_map>
@@ -43,8 +44,10 @@ std::string id_string(const json& v) {
   return "";
 }
 
-// One features file; without `values`, its shapes, row ids and indices, and metadata only.
-Result<FeatureSet> read_features_file(const std::string& path, bool values = true) {
+// One features file; without `values`, its shapes, row ids and indices, and metadata only; with `labels`
+// alone, its labels too (what a join of parts needs beside their mapped features).
+Result<FeatureSet> read_features_file(const std::string& path, bool values = true, bool labels = false) {
+  labels = labels || values;
   ARB_ASSIGN(auto file, SafetensorsFile::open(path));
   FeatureSet set;
   const TensorView* features = file->tensor("features");
@@ -62,7 +65,7 @@ Result<FeatureSet> read_features_file(const std::string& path, bool values = tru
       if (!std::isfinite(v)) return error(path + ": tensor 'features' holds a non-finite value");
   }
   for (const TensorView& t : file->tensors()) {
-    if (!values || t.name.rfind("label.", 0) != 0) continue;
+    if (!labels || t.name.rfind("label.", 0) != 0) continue;
     if (t.dtype != DType::F32 || t.shape != std::vector<int64_t>{set.rows})
       return error(path + ": tensor '" + t.name + "' must be F32 [" + std::to_string(set.rows) + "], got " +
                    t.shape_string());
@@ -87,7 +90,7 @@ Result<FeatureSet> read_features_file(const std::string& path, bool values = tru
       return error(path + ": metadata 'row_digests' has " + std::to_string(set.row_digests.size()) + " entries for " +
                    std::to_string(set.rows) + " rows");
   }
-  if (auto it = meta.find("labels"); values && it != meta.end()) {
+  if (auto it = meta.find("labels"); labels && it != meta.end()) {
     ARB_ASSIGN(const auto names, string_array(it->second, path + ": metadata 'labels'"));
     for (const std::string& name : names)
       if (!set.labels.count(name)) return error(path + ": metadata 'labels' names '" + name + "' but there is no tensor 'label." + name + "'");
@@ -209,11 +212,14 @@ Result<FeatureSet> read_features(const std::string& path) {
   return set;
 }
 
-Status write_features(const std::string& path, const FeatureSet& set) {
-  if (int64_t(set.features.size()) != set.rows * set.responses * set.dim)
-    return error(path + ": features hold " + std::to_string(set.features.size()) + " values, not N*R*d");
+namespace {
+
+// `features` holds the [N, R, d] values, from set.features or from pieces of mapped files.
+Status write_features_with(const std::string& path, const FeatureSet& set, OwnedTensor features) {
+  if (int64_t(features.byte_size()) != set.rows * set.responses * set.dim * int64_t(sizeof(float)))
+    return error(path + ": features hold " + std::to_string(features.byte_size() / sizeof(float)) + " values, not N*R*d");
   std::vector<OwnedTensor> tensors;
-  tensors.push_back(make_f32_tensor("features", {set.rows, set.responses, set.dim}, set.features));
+  tensors.push_back(std::move(features));
   json names = json::array();
   for (const auto& [name, values] : set.labels) {
     if (int64_t(values.size()) != set.rows) return error(path + ": label '" + name + "' has the wrong length");
@@ -236,7 +242,50 @@ Status write_features(const std::string& path, const FeatureSet& set) {
   if (!d.chat_template.empty() || !d.tokenizer.empty() || !d.config.empty())
     meta["model_digests"] = json{{"chat_template", d.chat_template}, {"tokenizer", d.tokenizer}, {"config", d.config}}.dump();
   if (set.settings) meta["settings"] = set.settings->to_json().dump();
-  return write_safetensors(path, tensors, meta);
+  Status written = write_safetensors(path, tensors, meta);
+  if (!written.is_ok() && !set.ids.empty() && written.message().find("the header") != std::string::npos)
+    return error(written.message() + ": the row ids take most of it; give the rows shorter ids, or write them in "
+                 "several files (--shard)");
+  return written;
+}
+
+}  // namespace
+
+Status write_features(const std::string& path, const FeatureSet& set) {
+  return write_features_with(path, set, make_f32_tensor("features", {set.rows, set.responses, set.dim}, set.features));
+}
+
+Status join_feature_files(const std::vector<std::string>& files, const std::string& path,
+                          const std::optional<RunSettings>& settings) {
+  if (files.empty()) return error("no features files");
+  // Labels, ids and row indices of every part (a label first seen in a later part is NaN before it); the
+  // features themselves stay in the mapped parts and are copied from there.
+  ARB_ASSIGN(FeatureSet whole, read_features_file(files.front(), false, true));
+  for (size_t f = 1; f < files.size(); ++f) {
+    ARB_ASSIGN(FeatureSet more, read_features_file(files[f], false, true));
+    ARB_TRY(append_features(whole, std::move(more), files.front(), files[f]));
+  }
+  if (!std::is_sorted(whole.row_index.begin(), whole.row_index.end())) {
+    // Out of dataset order (not what one extraction writes): joined in memory, in order.
+    ARB_ASSIGN(whole, read_feature_files(files));
+    whole.row_digests.clear();
+    whole.settings = settings;
+    return write_features(path, whole);
+  }
+  std::vector<std::shared_ptr<SafetensorsFile>> mapped;
+  OwnedTensor features;
+  features.name = "features";
+  features.shape = {whole.rows, whole.responses, whole.dim};
+  for (const std::string& file : files) {
+    ARB_ASSIGN(auto part, SafetensorsFile::open(file));
+    const TensorView* values = part->tensor("features");
+    if (values == nullptr) return error(file + ": no tensor 'features'");
+    features.pieces.emplace_back(static_cast<const uint8_t*>(values->data), size_t(values->nbytes));
+    mapped.push_back(std::move(part));
+  }
+  whole.row_digests.clear();  // they served a resume; a finished file does not carry them
+  whole.settings = settings;
+  return write_features_with(path, whole, std::move(features));
 }
 
 Status merge_labels_file(FeatureSet& set, const std::string& path, const std::vector<std::string>& names) {

@@ -61,6 +61,10 @@ Result<FeatureSet> read_features(const std::string& path);
 // width alike; ids and row indices in all or none); a label a file lacks is NaN for its rows.
 Result<FeatureSet> read_feature_files(const std::vector<std::string>& files);
 Status write_features(const std::string& path, const FeatureSet& set);
+// Checkpoint parts of one extraction joined into one file at `path` (with `settings`), their features
+// copied from the mapped parts rather than held in memory: memory holds the labels and ids, not the set.
+Status join_feature_files(const std::vector<std::string>& files, const std::string& path,
+                          const std::optional<RunSettings>& settings);
 // One file's shapes (rows, responses, dim), ids, row indices and metadata, without its values (features and
 // labels are left empty): what is needed to tell which extraction wrote it, at the cost of its header.
 Result<FeatureSet> read_features_header(const std::string& path);

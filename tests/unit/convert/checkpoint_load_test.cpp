@@ -21,7 +21,7 @@ std::string rewritten_fixture(const std::string& as, const std::function<void(Ow
   std::vector<OwnedTensor> kept;
   for (const TensorView& t : (*source)->tensors()) {
     const auto* bytes = static_cast<const uint8_t*>(t.data);
-    kept.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes, bytes + t.nbytes)});
+    kept.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes, bytes + t.nbytes), {}});
     change(kept.back());
   }
   kept.insert(kept.end(), extra.begin(), extra.end());

@@ -98,7 +98,7 @@ TEST(ConvertErrors, MissingTensor) {
   for (const TensorView& t : (*source)->tensors()) {
     if (t.name == "model.layers.1.mlp.down_proj.weight") continue;
     const auto* bytes = static_cast<const uint8_t*>(t.data);
-    kept.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes, bytes + t.nbytes)});
+    kept.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes, bytes + t.nbytes), {}});
   }
   fs::remove(weights);
   ASSERT_TRUE(write_safetensors(weights.string(), kept).is_ok());
@@ -119,7 +119,7 @@ TEST(ConvertErrors, ANonFiniteWeightIsNotQuantizedAway) {
   std::vector<OwnedTensor> tensors;
   for (const TensorView& t : (*source)->tensors()) {
     const auto* bytes = static_cast<const uint8_t*>(t.data);
-    tensors.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes, bytes + t.nbytes)});
+    tensors.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(bytes, bytes + t.nbytes), {}});
     if (t.name == "model.layers.1.mlp.up_proj.weight") {
       ASSERT_EQ(t.dtype, DType::F32);
       const float nan = std::numeric_limits<float>::quiet_NaN();

@@ -5,11 +5,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <random>
 
 #include "core/half.h"
 #include "io/safetensors_parse.h"
 #include "io_test_util.h"
+#include "../../support/scratch_root.h"
 #include "../../support/temp_files.h"
 
 namespace arbiter {
@@ -344,6 +347,19 @@ TEST(Safetensors, DtypeNames) {
   EXPECT_FALSE(safetensors_dtype("U8").is_ok());
   EXPECT_FALSE(safetensors_dtype("f32").is_ok());  // the format spells dtypes in capitals
   EXPECT_EQ(safetensors_dtype_name(DType::Q8_0), nullptr);
+}
+
+// A header past the format's 100 MB limit (row ids in metadata, at millions of rows) would make a file
+// no reader accepts: it is refused when written, and nothing is left at the path.
+TEST(Safetensors, AHeaderPastTheLimitIsNotWritten) {
+  const std::string path = (arbiter::test::scratch_root() / "too-long-header.safetensors").string();
+  std::map<std::string, std::string> meta{{"ids", std::string(kSafetensorsMaxHeaderBytes, 'x')}};
+  const Status written = write_safetensors(path, {make_f32_tensor("features", {1}, {1.0f})}, meta);
+  ASSERT_FALSE(written.is_ok());
+  EXPECT_NE(written.message().find(path), std::string::npos) << written.message();
+  EXPECT_NE(written.message().find("more than the format's limit of 100000000"), std::string::npos) << written.message();
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(arbiter::test::temp_file_left_beside(path));
 }
 
 }  // namespace
