@@ -11,6 +11,8 @@ void set_log_level(LogLevel level);
 LogLevel log_level();
 void log(LogLevel level, const std::string& message);
 inline void log_info(const std::string& m) { log(LogLevel::kInfo, m); }
+// Whether a progress bar stands on the terminal's current line, unfinished: the next message clears it.
+void set_progress_bar_on_line(bool on);
 inline void log_warn(const std::string& m) { log(LogLevel::kWarn, m); }
 inline void log_debug(const std::string& m) { log(LogLevel::kDebug, m); }
 

@@ -49,6 +49,11 @@ void Progress::advance(int64_t items, int64_t tokens) {
   }
 }
 
+void Progress::show() {
+  last_draw_ = std::chrono::steady_clock::now();
+  draw(false);
+}
+
 void Progress::skip(int64_t items) {
   skipped_ += items;
   advance(items);
@@ -94,6 +99,7 @@ void Progress::draw(bool final) {
       bar += "] ";
     }
     std::fprintf(stderr, "\r\033[K%s %s%s%s", label_.c_str(), bar.c_str(), stats.c_str(), final ? "\n" : "");
+    set_progress_bar_on_line(!final);
   } else {
     std::fprintf(stderr, "%s: %s\n", label_.c_str(), stats.c_str());
   }

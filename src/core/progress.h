@@ -30,6 +30,9 @@ class Progress {
   // Adds items done before this run (a resumed file's rows): counted as done, but not in the rate, so
   // that the ETA is that of the work left at this run's own pace.
   void skip(int64_t items);
+  // Draws the line now (at the start: the run has begun, and how much it has to do, before its first
+  // batch comes back, which on a large model takes minutes).
+  void show();
   void finish();
 
  private:

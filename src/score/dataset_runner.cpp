@@ -168,6 +168,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
   if (options.shards > 1 && total_rows > 0)
     total_rows = total_rows > options.shard ? (total_rows - options.shard + options.shards - 1) / options.shards : 0;
   Progress progress(options.progress_label, total_rows, "rows");
+  progress.show();
   std::vector<PendingRow> chunk;
   int64_t rows_seen = 0;
   size_t resumed_checked = 0;  // of the resumed output's lines, those compared with the input's rows

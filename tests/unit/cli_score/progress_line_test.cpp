@@ -1,0 +1,47 @@
+// The progress line of a dataset run: shown as the run starts (before its first batch, which on a large
+// model takes minutes), and on a terminal a warning clears the bar's line rather than being glued to it.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "../../support/cli_helpers.h"
+
+namespace arbiter {
+namespace {
+
+using namespace arbiter::testing;
+
+const std::string kModel = kShared + "/fixtures/hf/llama-seqcls1";
+
+TEST(ProgressLine, PipedTheRunsSizeIsShownAtItsStart) {
+  const std::string dir = temp_dir("progress-piped");
+  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n" R"({"prompt": "c", "response": "d"})" "\n";
+  const RunResult r = run_arbiter("score -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("score: 0/2 rows | ", 0), 0u) << r.out;
+}
+
+TEST(ProgressLine, OnATerminalAWarningGetsALineOfItsOwn) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no `script` to give the run a terminal";
+  const std::string dir = temp_dir("progress-tty");
+  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n[1,\n" R"({"prompt": "c", "response": "d"})" "\n";
+  const std::string command = "script -qc '" + kBinary + " score -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir +
+                              "/out.jsonl --on-error skip' /dev/null";
+  std::string out;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    pclose(pipe);
+  }
+  const size_t warning = out.find("warning: ");
+  ASSERT_NE(warning, std::string::npos) << out;
+  ASSERT_GE(warning, 4u);
+  // The bar ("... ETA --:--") stood on the line: it is cleared (carriage return, erase line) first.
+  EXPECT_EQ(out.substr(warning - 4, 4), "\r\033[K") << out;
+  EXPECT_NE(out.find("0/3 rows"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace arbiter
