@@ -169,6 +169,15 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     total_rows = total_rows > options.shard ? (total_rows - options.shard + options.shards - 1) / options.shards : 0;
   Progress progress(options.progress_label, total_rows, "rows");
   progress.show();
+  // A dataset with many bad rows would bury the terminal in warnings: the first ones are shown, the rest
+  // are counted in the summary and written as error lines.
+  constexpr int kShownSkips = 20;
+  int skips_shown = 0;
+  const auto warn_skipped = [&](const std::string& message) {
+    if (skips_shown < kShownSkips) log_warn(message + " (skipped)");
+    if (++skips_shown == kShownSkips)
+      log_warn("further rows skipped are not shown: they are error lines in the output, and the summary counts them");
+  };
   std::vector<PendingRow> chunk;
   int64_t rows_seen = 0;
   size_t resumed_checked = 0;  // of the resumed output's lines, those compared with the input's rows
@@ -182,7 +191,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
       // A reader that cannot move past its error (a broken JSON document) repeats it: stop then.
       if (options.on_error == OnError::kFail || got.message() == last_read_error) return got.status();
       last_read_error = got.message();
-      if (rows_seen % options.shards == options.shard) log_warn(got.message() + " (skipped)");
+      if (rows_seen % options.shards == options.shard) warn_skipped(got.message());
       // A row that was read but refused keeps its own id (DatasetReader::next); one that could not be read
       // at all is known by its index.
       if (row.example.id.empty()) row.example.id = std::to_string(rows_seen);
@@ -223,7 +232,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
       if (!sequences) {
         const std::string where = row_place(options, row.example);
         if (options.on_error == OnError::kFail) return sequences.status().with_context(where);
-        log_warn(where + ": " + sequences.message() + " (skipped)");
+        warn_skipped(where + ": " + sequences.message());
         row.failure = sequences.message();
       } else {
         row.sequences = std::move(sequences).value();

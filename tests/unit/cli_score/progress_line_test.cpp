@@ -43,5 +43,24 @@ TEST(ProgressLine, OnATerminalAWarningGetsALineOfItsOwn) {
   EXPECT_NE(out.find("0/3 rows"), std::string::npos) << out;
 }
 
+// Many unreadable rows with --on-error skip: the first 20 are named, then one line says the rest are not;
+// every one is still an error line and counted.
+TEST(ProgressLine, SkippedRowsPastTwentyAreCountedNotEachShown) {
+  const std::string dir = temp_dir("many-skipped");
+  {
+    std::ofstream rows(dir + "/rows.jsonl");
+    for (int i = 0; i < 50; ++i) rows << (i % 2 ? R"({"prompt": "a", "response": "b"})" : "[1,") << "\n";
+  }
+  const RunResult r = run_arbiter("score -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl --on-error skip");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  size_t warnings = 0;
+  for (size_t at = r.out.find("warning: "); at != std::string::npos; at = r.out.find("warning: ", at + 1)) ++warnings;
+  EXPECT_EQ(warnings, 21u) << r.out;
+  EXPECT_NE(r.out.find("further rows skipped are not shown"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("50 rows written"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("25 failed"), std::string::npos) << r.out;
+  EXPECT_EQ(read_jsonl(dir + "/out.jsonl").size(), 50u);
+}
+
 }  // namespace
 }  // namespace arbiter
