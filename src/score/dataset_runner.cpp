@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <sys/stat.h>
 
 #include "core/log.h"
 #include "core/progress.h"
@@ -24,6 +25,18 @@ struct PendingRow {
 
 // Counts the rows of a file cheaply for the progress total (only for plain JSONL; Parquet files say how
 // many they hold; others stay unknown).
+// A regular file's size and modification time (nanoseconds).
+struct FileState {
+  int64_t size = 0, modified = 0;
+  bool operator!=(const FileState& other) const { return size != other.size || modified != other.modified; }
+};
+
+std::optional<FileState> file_state(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return FileState{int64_t(st.st_size), int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
 int64_t count_lines(const std::string& path) {
   if (path.size() < 6 || path.substr(path.size() - 6) != ".jsonl") return 0;
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -161,6 +174,9 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
   if (out != nullptr && options.resume && out->done_count() > 0)
     log_info("resuming: " + std::to_string(out->done_count()) + " rows already in " + options.output);
 
+  // The input as the run begins, to notice another job writing it meanwhile (a dataset still being
+  // downloaded or regenerated): the run then reads rows of neither version whole.
+  const std::optional<FileState> input_at_start = file_state(options.input);
   int64_t total_rows = reader.known_row_count();
   if (total_rows < 0) total_rows = count_lines(options.input);  // 0: not known
   if (options.limit > 0 && total_rows > 0) total_rows = std::min(total_rows, options.limit);
@@ -256,6 +272,10 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
   if (out != nullptr) ARB_TRY(out->close());
   ARB_TRY(job.close());
   progress.finish();
+  if (const std::optional<FileState> now = file_state(options.input); input_at_start && now && *now != *input_at_start)
+    log_warn(options.input + " changed while it was read (" + std::to_string(input_at_start->size) + " bytes when the run "
+             "began, " + std::to_string(now->size) + " now): the output holds the rows as they were read; run again on "
+             "the finished file");
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }
