@@ -144,6 +144,27 @@ TEST(CorrelateReport, ConstantInputGivesNullsNotNaN) {
   EXPECT_NE(html.find(">n/a</td>"), std::string::npos);
 }
 
+// 100,000 items: the scatter draws 1 in 5 (20,000 points), says so, and the calibration bins use them all.
+TEST(CorrelateReport, ALargeScatterDrawsEveryKthItem) {
+  std::vector<double> pred(100000), human(100000);
+  for (size_t i = 0; i < pred.size(); ++i) {
+    human[i] = double(i % 5 + 1);
+    pred[i] = human[i] + double((i * 7919) % 1000) / 500.0 - 1.0;
+  }
+  auto metrics = correlate(pred, human, {.resamples = 0});
+  ASSERT_TRUE(metrics);
+  const Report report = correlate_report(pred, human, *metrics, {"p", "h", {.resamples = 0}});
+  const std::string html = render_html(report);
+  // The bin means are drawn on the scatter and on the calibration chart.
+  EXPECT_EQ(count(html, "<circle"), 20000u + 2 * calibration_bins(pred, human).size());
+  const size_t caption = html.find("One point per item for");
+  ASSERT_NE(caption, std::string::npos);
+  EXPECT_EQ(html.substr(caption, 72), "One point per item for 20000 of the 100000 items (1 in 5, in file order)");
+  size_t binned = 0;
+  for (const auto& bin : report.data["calibration"]) binned += bin["n"].get<size_t>();
+  EXPECT_EQ(binned, 100000u);
+}
+
 TEST(CorrelateReport, PathsAreEscapedInHtml) {
   const std::vector<double> pred{1, 2, 3}, human{1, 3, 2};
   auto metrics = correlate(pred, human, {.resamples = 0});
