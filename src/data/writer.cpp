@@ -164,6 +164,16 @@ Status JsonlWriter::close() {
   if (!file_) return Status::ok();
   ARB_TRY(begin());  // a run without lines leaves an empty file, not the old one
   ARB_TRY(flush());
+  // Appended in place, the lines went to the file this writer opened: if that file was removed meanwhile
+  // (its folder deleted), they went nowhere anyone can read, and the run must not report them written.
+  if (temp_path_.empty()) {
+    struct stat opened {}, named {};
+    if (::fstat(fileno(file_.get()), &opened) == 0 && S_ISREG(opened.st_mode) &&
+        (opened.st_nlink == 0 || ::stat(path_.c_str(), &named) != 0 || named.st_ino != opened.st_ino ||
+         named.st_dev != opened.st_dev))
+      return error(path_ + ": the file was removed or replaced while this run wrote it; its lines are lost (run "
+                   "again, with --resume where the file is back)");
+  }
   std::FILE* f = file_.release();
   const bool closed = std::fclose(f) == 0;
   const int close_errno = errno;

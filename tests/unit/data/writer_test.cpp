@@ -108,6 +108,25 @@ TEST(Writer, ABlankLineIsNotResumedOver) {
   EXPECT_EQ(slurp(path), "{\"id\": \"a\"}\n\n{\"id\": \"b\"}\n");
 }
 
+// The output removed (its folder deleted) while lines were appended: the run is told its lines are lost,
+// instead of reporting rows written to a file that is not there.
+TEST(Writer, AFileRemovedWhileWrittenIsAnError) {
+  for (const bool replaced : {false, true}) {
+    const std::string path = scratch_path(replaced ? "replaced.jsonl" : "removed.jsonl");
+    std::filesystem::remove(path);
+    auto writer = JsonlWriter::open(path);
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE(writer->write({{"id", 1}}));
+    ASSERT_TRUE(writer->flush());
+    std::filesystem::remove(path);
+    if (replaced) std::ofstream(path) << "{\"id\": 9}\n";
+    const Status closed = writer->close();
+    ASSERT_FALSE(closed.is_ok()) << path;
+    EXPECT_NE(closed.message().find(path + ": the file was removed or replaced while this run wrote it"), std::string::npos)
+        << closed.message();
+  }
+}
+
 TEST(Writer, InvalidUtf8IsWrittenReplacedNotThrown) {
   const std::string path = scratch_path("utf8.jsonl");
   auto writer = JsonlWriter::open(path);
