@@ -87,7 +87,11 @@ int main(int argc, char** argv) {
     try {
       status = run();
     } catch (const std::bad_alloc&) {
-      status = Status::error("out of memory");
+      // Rows already written are whole, and --resume goes on from them.
+      status = Status::error(
+          "out of memory. Rows already written stay whole (a run with --resume goes on from them). Where the "
+          "command has them, fewer tokens per batch (--batch-tokens), fewer threads (-t), --prefix-cache-mb 0 or "
+          "part of the input at a time (--shard) need less");
     } catch (const std::exception& e) {
       status = Status::error(std::string("unexpected failure: ") + e.what());
     }
