@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
+
+#include "core/progress.h"
+#include "core/thread_pool.h"
 
 namespace arbiter::eval {
 namespace {
@@ -222,20 +226,42 @@ Result<Interval> bootstrap_interval(std::span<const double> x, std::span<const d
   if (options.resamples < 1) return error("bootstrap needs at least 1 resample");
   if (!(options.level > 0.0 && options.level < 1.0)) return error("bootstrap level must lie in (0, 1)");
   const size_t n = x.size();
+  // The resamples are drawn in order from one generator (so the interval is the same on any number of
+  // threads), a batch of one per thread at a time, and their statistics computed side by side: at a
+  // million rows a resample takes most of a second.
+  ThreadPool& pool = global_thread_pool();
+  const size_t threads = size_t(std::max(1, pool.size()));
   BootstrapIndices indices(n, options.seed);
-  std::vector<size_t> rows;
+  std::vector<std::vector<size_t>> rows(threads);
+  std::vector<std::vector<double>> xs(threads, std::vector<double>(n)), ys(threads, std::vector<double>(n));
+  std::vector<double> values(threads);
+  std::vector<Status> failures(threads, Status::ok());
   std::vector<double> stats;
   stats.reserve(size_t(options.resamples));
-  std::vector<double> xs(n), ys(n);
-  for (int b = 0; b < options.resamples; ++b) {
-    indices.next(rows);
-    for (size_t i = 0; i < n; ++i) {
-      xs[i] = x[rows[i]];
-      ys[i] = y[rows[i]];
+  // Long work shows progress: a million rows' thousand resamples take minutes.
+  std::unique_ptr<Progress> progress;
+  if (double(n) * options.resamples >= 2e7) progress = std::make_unique<Progress>("bootstrap", options.resamples, "resamples");
+  for (size_t b = 0; b < size_t(options.resamples); b += threads) {
+    const size_t batch = std::min(threads, size_t(options.resamples) - b);
+    for (size_t j = 0; j < batch; ++j) indices.next(rows[j]);
+    pool.run_on_all([&](int t) {
+      const size_t j = size_t(t);
+      if (j >= batch) return;
+      for (size_t i = 0; i < n; ++i) {
+        xs[j][i] = x[rows[j][i]];
+        ys[j][i] = y[rows[j][i]];
+      }
+      auto value = stat(xs[j], ys[j]);
+      if (value) values[j] = *value;
+      else failures[j] = value.status();
+    });
+    for (size_t j = 0; j < batch; ++j) {
+      ARB_TRY(failures[j]);
+      stats.push_back(values[j]);
     }
-    ARB_ASSIGN(const double value, stat(xs, ys));
-    stats.push_back(value);
+    if (progress) progress->advance(int64_t(batch));
   }
+  if (progress) progress->finish();
   return percentile_interval(std::move(stats), options.level);
 }
 

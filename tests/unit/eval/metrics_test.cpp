@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "data/values.h"
 #include "../../support/shared_dir.h"
 
@@ -156,6 +157,42 @@ TEST(Bootstrap, DeterministicForASeedAndCoversTheEstimate) {
   options.seed = 43;
   auto c = bootstrap_interval(x, y, spearman, options);
   EXPECT_NE(a->lo, c->lo);
+}
+
+// Resamples are computed a thread's batch at a time: the interval is the same on any number of threads,
+// and the same as drawing and computing them one by one from the seed.
+TEST(Bootstrap, TheSameIntervalOnAnyNumberOfThreads) {
+  std::mt19937_64 rng(5);
+  std::vector<double> x(300), y(300);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = double(rng() % 50);
+    y[i] = x[i] + double(rng() % 40);
+  }
+  BootstrapOptions options;
+  options.seed = 7;
+  options.resamples = 101;  // not a multiple of the thread counts below
+  BootstrapIndices indices(x.size(), options.seed);
+  std::vector<double> one_by_one;
+  std::vector<size_t> rows;
+  for (int b = 0; b < options.resamples; ++b) {
+    indices.next(rows);
+    std::vector<double> xs, ys;
+    for (size_t r : rows) {
+      xs.push_back(x[r]);
+      ys.push_back(y[r]);
+    }
+    one_by_one.push_back(*kendall_tau_b(xs, ys));
+  }
+  const Interval expected = percentile_interval(one_by_one, options.level);
+  for (const int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    auto got = bootstrap_interval(x, y, kendall_tau_b, options);
+    ASSERT_TRUE(got) << got.message();
+    EXPECT_EQ(got->lo, expected.lo) << threads;
+    EXPECT_EQ(got->hi, expected.hi) << threads;
+    EXPECT_EQ(got->resamples_used, 101) << threads;
+  }
+  set_num_threads(0);
 }
 
 // The LAGER paper's Table 1 (Mistral-7B-Instruct-v0.3 on Flask, direct prompting): Spearman with the
