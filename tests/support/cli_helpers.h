@@ -55,6 +55,16 @@ inline std::string temp_dir(const std::string& name) {
 
 inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+// `arbiter tokenize --json` of `text` with `flags` (--special, ...): its "ids", or null when it fails.
+inline nlohmann::json tokenize_ids(const std::string& model, const std::string& text, const std::string& flags = "") {
+  const std::string path = temp_dir("tokenize-text") + "/text.txt";
+  write_text(path, text);
+  RunResult r = run_arbiter("tokenize -m " + model + " --json " + flags + " --text-file " + path);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_object() && j.contains("ids") ? j["ids"] : nlohmann::json();
+}
+
 // What a test suite's shared setup (SetUpTestSuite) found wrong. A fatal failure there only marks the
 // suite's tests skipped, which ctest does not count as a failure; so the setup records it here, and each
 // test's SetUp fails with it.

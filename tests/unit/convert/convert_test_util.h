@@ -55,6 +55,20 @@ inline std::string converted(const std::string& name, const std::string& type) {
   return out;
 }
 
+// `dir` converted to <scratch>/<name>.gguf (f32) and loaded; null after a failed expectation.
+inline std::shared_ptr<const Model> convert_and_load(const std::string& dir, const std::string& name) {
+  ConvertOptions options;
+  options.out_path = scratch_dir() + "/" + name + ".gguf";
+  options.type = "f32";
+  options.progress = false;
+  auto report = convert_hf_to_gguf(dir, options);
+  EXPECT_TRUE(report.is_ok()) << report.message();
+  if (!report.is_ok()) return nullptr;
+  auto model = load_model(options.out_path);
+  EXPECT_TRUE(model.is_ok()) << model.message();
+  return model.is_ok() ? std::shared_ptr<const Model>(std::move(*model)) : nullptr;
+}
+
 // A copy of a fixture directory (symlinked files) that a test may change file by file (write_text
 // replaces the link, never the fixture).
 inline std::string copy_fixture(const std::string& name, const std::string& as) {

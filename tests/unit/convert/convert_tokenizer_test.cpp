@@ -222,24 +222,15 @@ TEST(ConvertedClassifier, KeepsTheConfigsPadToken) {
   auto hf_tok = load_model_tokenizer(**hf);
   ASSERT_TRUE(hf_tok.is_ok()) << hf_tok.message();
   ASSERT_EQ((*hf_tok)->pad_id(), std::optional<int32_t>(0));
-  ConvertOptions options;
-  options.out_path = scratch_dir() + "/qwen2-seqcls1-pad7.gguf";
-  options.type = "f32";
-  options.progress = false;
-  auto report = convert_hf_to_gguf(dir, options);
-  ASSERT_TRUE(report.is_ok()) << report.message();
-  auto gguf = load_model(options.out_path);
-  ASSERT_TRUE(gguf.is_ok()) << gguf.message();
-  EXPECT_EQ((*gguf)->config.pad_token_id, 7);
+  auto gguf = convert_and_load(dir, "qwen2-seqcls1-pad7");
+  ASSERT_TRUE(gguf);
+  EXPECT_EQ(gguf->config.pad_token_id, 7);
   // Without a pad_token_id in config.json transformers reads the last token: the file names no pad either.
   config.erase("pad_token_id");
   write_text(std::filesystem::path(dir) / "config.json", config.dump(2));
-  options.out_path = scratch_dir() + "/qwen2-seqcls1-nopad.gguf";
-  report = convert_hf_to_gguf(dir, options);
-  ASSERT_TRUE(report.is_ok()) << report.message();
-  gguf = load_model(options.out_path);
-  ASSERT_TRUE(gguf.is_ok()) << gguf.message();
-  EXPECT_EQ((*gguf)->config.pad_token_id, -1);
+  gguf = convert_and_load(dir, "qwen2-seqcls1-nopad");
+  ASSERT_TRUE(gguf);
+  EXPECT_EQ(gguf->config.pad_token_id, -1);
 }
 
 // transformers reads a directory's chat_template.jinja over the copy in tokenizer_config.json (the file is
@@ -251,15 +242,9 @@ TEST(ConvertedTokenizer, TheTemplatesOwnFileWinsOverTheConfigsCopy) {
   auto hf = load_model(dir);
   ASSERT_TRUE(hf.is_ok()) << hf.message();
   EXPECT_EQ(describe_text_assets(**hf).chat_template, file_template);
-  ConvertOptions options;
-  options.out_path = scratch_dir() + "/qwen3-template-file.gguf";
-  options.type = "f32";
-  options.progress = false;
-  auto report = convert_hf_to_gguf(dir, options);
-  ASSERT_TRUE(report.is_ok()) << report.message();
-  auto gguf = load_model(options.out_path);
-  ASSERT_TRUE(gguf.is_ok()) << gguf.message();
-  EXPECT_EQ(describe_text_assets(**gguf).chat_template, file_template);
+  auto gguf = convert_and_load(dir, "qwen3-template-file");
+  ASSERT_TRUE(gguf);
+  EXPECT_EQ(describe_text_assets(*gguf).chat_template, file_template);
 }
 
 }  // namespace

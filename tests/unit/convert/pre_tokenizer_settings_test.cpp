@@ -19,12 +19,6 @@ using arbiter::testing::write_text;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-json ids_of(const std::string& model, const std::string& text) {
-  auto r = run_arbiter("tokenize -m " + model + " --json --text '" + text + "'");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  return json::parse(r.out, nullptr, false)["ids"];
-}
-
 std::string gguf_pre(const std::string& path) {
   auto file = GgufFile::open(path);
   EXPECT_TRUE(file.is_ok()) << file.message();
@@ -52,7 +46,7 @@ TEST(PreTokenizerSettings, LlamaThreesSplitWithoutIgnoreMergesEncodesAsTheFolder
   EXPECT_EQ(gguf_pre(gguf), "smaug-bpe");
   // Words that are whole vocabulary entries but merge otherwise: ignore_merges decides their ids.
   for (const std::string text : {"C\xe1\xbb\xad" "a Vi\xe1\xbb\x87t", "hello world", "  tabs\tand 12345 digits"})
-    EXPECT_EQ(ids_of(gguf, text), ids_of(model, text)) << text;
+    EXPECT_EQ(arbiter::testing::tokenize_ids(gguf, text), arbiter::testing::tokenize_ids(model, text)) << text;
 }
 
 TEST(PreTokenizerSettings, AQwenSplitWithoutNfcIsWarnedAbout) {

@@ -45,9 +45,7 @@ std::string chatml_folder(const std::string& name, bool in_added_tokens_json) {
 }
 
 json tokenize(const std::string& model, const std::string& text) {
-  auto r = run_arbiter("tokenize -m " + model + " --special --json --text '" + text + "'");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  return json::parse(r.out, nullptr, false);
+  return arbiter::testing::tokenize_ids(model, text, "--special");
 }
 
 class SpmAddedTokens : public ::testing::TestWithParam<bool> {};
@@ -57,8 +55,8 @@ TEST_P(SpmAddedTokens, TheFolderAndItsConversionEncodeAlike) {
   const std::string tok = chatml_folder(name + "-tok", GetParam());
   // The folder's tokenizer: both tokens whole, no BOS (add_bos_token false), <|im_end|> the EOS.
   const json ids = tokenize(tok, "<|im_start|>user hi<|im_end|>");
-  ASSERT_TRUE(ids.is_object());
-  const auto got = ids["ids"].get<std::vector<int32_t>>();
+  ASSERT_TRUE(ids.is_array());
+  const auto got = ids.get<std::vector<int32_t>>();
   ASSERT_GE(got.size(), 3u);
   EXPECT_EQ(got.front(), kImStart) << ids.dump();
   EXPECT_EQ(got.back(), kImEnd) << ids.dump();
@@ -71,7 +69,7 @@ TEST_P(SpmAddedTokens, TheFolderAndItsConversionEncodeAlike) {
   auto converted = run_arbiter("-q convert " + model + " -o " + gguf + " --type f32");
   ASSERT_EQ(converted.exit_code, 0) << converted.out;
   for (const std::string text : {"<|im_start|>user hi<|im_end|>", "plain text, no tokens", "a<|im_end|>b<|im_start|>"})
-    EXPECT_EQ(tokenize(gguf, text)["ids"], tokenize(model, text)["ids"]) << text;
+    EXPECT_EQ(tokenize(gguf, text), tokenize(model, text)) << text;
   auto decoded = run_arbiter("tokenize -m " + gguf + " --decode " + std::to_string(kImEnd) + "," + std::to_string(kImStart));
   ASSERT_EQ(decoded.exit_code, 0) << decoded.out;
   EXPECT_NE(decoded.out.find("<|im_end|><|im_start|>"), std::string::npos) << decoded.out;
