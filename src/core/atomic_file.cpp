@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <fcntl.h>
+#include <signal.h>
 #include <filesystem>
 #include <sys/file.h>
 #include <unistd.h>
@@ -40,9 +41,21 @@ bool is_temp_name_of(const std::string& name, const std::string& stem) {
 // A writer creates its file and then locks it: a file modified this recently may be one between the two.
 constexpr auto kStaleAfter = std::chrono::seconds(10);
 
-// Removes the temporary files of `target` that no writer holds: their lock is free (a writer's lock goes
-// with its process, however it ends), and they were last written a while ago. Where the file system does
-// not lock (flock fails otherwise than EWOULDBLOCK) nothing is removed.
+// Whether the process `pid` of this machine has ended: a writer that closed its finished file (and so let
+// its lock go) but has not renamed it yet is alive. A number no process can have (a date in a name that
+// only looks like ours) is not taken for an ended writer.
+bool writer_has_ended(const std::string& pid_text) {
+  long long pid = 0;
+  for (char c : pid_text) {
+    pid = pid * 10 + (c - '0');
+    if (pid > 4194304) return false;  // above Linux's largest pid_max
+  }
+  return pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+}
+
+// Removes the temporary files of `target` that no writer holds: the process named in them has ended, their
+// lock is free (a writer's lock goes with its process, however it ends: on a shared file system, a writer
+// on another machine still holds it) and they were last written a while ago.
 void remove_abandoned_temp_files(const std::filesystem::path& target) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -51,6 +64,8 @@ void remove_abandoned_temp_files(const std::filesystem::path& target) {
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (!is_temp_name_of(name, stem) || !it->is_regular_file(ec)) continue;
+    const std::string pid = name.substr(stem.size() + 5, name.find('-', stem.size() + 5) - (stem.size() + 5));
+    if (!writer_has_ended(pid)) continue;
     const auto written = fs::last_write_time(it->path(), ec);
     if (ec || fs::file_time_type::clock::now() - written < kStaleAfter) continue;
     const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);

@@ -17,9 +17,9 @@ namespace arbiter {
 std::string temp_path_for(const std::string& path);
 
 // Creates the temporary file `temp` (from temp_path_for) for writing and holds a lock on it until it is
-// closed. First removes what stopped writers of the same output left beside it: a PATH.tmp-PID-N that no
-// process holds locked (one killed with SIGKILL, or a crash, cannot remove its own). Null with errno set
-// when `temp` cannot be created.
+// closed. First removes what stopped writers of the same output left beside it: a PATH.tmp-PID-N whose
+// process has ended and that no process holds locked (one killed with SIGKILL, or a crash, cannot remove
+// its own). Null with errno set when `temp` cannot be created.
 std::FILE* open_temp_file(const std::string& temp);
 
 // The file a writer of `path` renames its temporary file over: `path`, or the file a link at `path` points

@@ -145,16 +145,19 @@ TEST(AtomicFile, TheNextWriterRemovesWhatAKilledOneLeft) {
   ::close(ready[0]);
   ::close(ready[1]);
 
-  // Beside it: a file just written (it may be a writer's between creating and locking it), another
-  // output's temporary file, and a name that only looks like one: all stay.
-  const std::string fresh = out + ".tmp-1-1", other = out + "2.tmp-1-2", lookalike = out + ".tmp-1-x";
-  for (const std::string& path : {fresh, other, lookalike}) std::ofstream(path) << "x";
-  age(other, 3600);
-  age(lookalike, 3600);
+  // Beside it, all of which stay: a file just written (it may be a writer's between creating and locking
+  // it), another output's temporary file, names that only look like one (a date where the pid would be),
+  // and a file of a writer that lives but has closed it (a split model's finished files, not yet renamed).
+  const std::string ended = std::to_string(pid);  // the killed writer's pid: ended
+  const std::string fresh = out + ".tmp-" + ended + "-7", other = out + "2.tmp-" + ended + "-2",
+                    lookalike = out + ".tmp-1-x", dated = out + ".tmp-20241201-1",
+                    closed = out + ".tmp-" + std::to_string(::getpid()) + "-99";
+  for (const std::string& path : {fresh, other, lookalike, dated, closed}) std::ofstream(path) << "x";
+  for (const std::string& path : {other, lookalike, dated, closed}) age(path, 3600);
   ASSERT_TRUE(write_file_atomically(out, "two").is_ok());
   EXPECT_FALSE(fs::exists(killed)) << "the killed writer's file is still there";
   EXPECT_EQ(slurp(out), "two");
-  for (const std::string& path : {fresh, other, lookalike}) EXPECT_TRUE(fs::exists(path)) << path;
+  for (const std::string& path : {fresh, other, lookalike, dated, closed}) EXPECT_TRUE(fs::exists(path)) << path;
   fs::remove_all(folder);
 }
 
