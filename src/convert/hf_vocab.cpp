@@ -337,6 +337,9 @@ Status add_vocab_metadata_unchecked(const std::string& dir_path, const ModelConf
                                                                 fs::exists(added_path) ? added_path : ""));
     }
     ARB_TRY(add_sentencepiece(spm_path, config, reference->config().added_tokens, md, v));
+    if (reference->config().prepend_at_input_start_only)
+      log_warn(config_path + ": \"legacy\": false (a word-start mark only where the input begins) has no GGUF key: "
+               "readers of the file mark text after each special token too, so chat-formatted text encodes otherwise");
   } else if (fs::exists(json_path)) {
     ARB_TRY(add_byte_level_bpe(json_path, config, md, v));
     ARB_ASSIGN(reference, Tokenizer::from_tokenizer_json(json_path, fs::exists(config_path) ? config_path : ""));

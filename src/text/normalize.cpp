@@ -89,7 +89,7 @@ Result<std::string> replace_all(const Regex& pattern, const std::string& content
 
 }  // namespace
 
-Result<std::string> normalize(const std::vector<NormalizerStep>& steps, std::string_view input) {
+Result<std::string> normalize(const std::vector<NormalizerStep>& steps, std::string_view input, bool skip_prepend) {
   std::string text(input);
   for (const NormalizerStep& step : steps) {
     switch (step.kind) {
@@ -102,7 +102,7 @@ Result<std::string> normalize(const std::vector<NormalizerStep>& steps, std::str
       }
       case NormalizerKind::kLowercase: text = lowercase(text); break;
       // HF prepends only to non-empty text, so an empty segment stays empty.
-      case NormalizerKind::kPrepend: if (!text.empty()) text = step.content + text; break;
+      case NormalizerKind::kPrepend: if (!text.empty() && !skip_prepend) text = step.content + text; break;
       case NormalizerKind::kReplace: {
         ARB_ASSIGN(text, replace_all(*step.pattern, step.content, text));
         break;

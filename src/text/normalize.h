@@ -31,6 +31,8 @@ struct NormalizerStep {
 };
 
 // Applies the steps in order. `text` is valid UTF-8 and stays so.
-Result<std::string> normalize(const std::vector<NormalizerStep>& steps, std::string_view text);
+// skip_prepend: leave out Prepend steps (a SentencePiece tokenizer that is not "legacy" marks a word start
+// only at the start of the input, not after each special token).
+Result<std::string> normalize(const std::vector<NormalizerStep>& steps, std::string_view text, bool skip_prepend = false);
 
 }  // namespace arbiter

@@ -301,6 +301,10 @@ Status apply_folder_files(const std::string& tokenizer_config_path, const std::s
     if (!config.tokens[id].empty()) ids.emplace(config.tokens[id], int32_t(id));
   for (const AddedToken& token : config.added_tokens) ids[token.content] = token.id;
   if (tokenizer_config_path.empty()) return Status::ok();
+  // transformers' Llama tokenizer with legacy=False marks a word start only where the input begins (its
+  // fast tokenizer: Metaspace with prepend_scheme "first"); the default, legacy, after every special token.
+  if (auto legacy = tc.find("legacy"); legacy != tc.end() && legacy->is_boolean() && !legacy->get<bool>())
+    config.prepend_at_input_start_only = true;
   return apply_tokenizer_config(tc, ids, config, /*always_add_flags=*/true).with_context(tokenizer_config_path);
 }
 

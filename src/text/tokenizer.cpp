@@ -216,7 +216,7 @@ std::vector<Tokenizer::Segment> Tokenizer::split_added(std::string_view text, co
 
 Status Tokenizer::encode_text(std::string_view text, bool at_input_start, bool parse_special,
                               std::vector<int32_t>& out) const {
-  ARB_ASSIGN(std::string normalized, normalize(config_.normalizers, text));
+  ARB_ASSIGN(std::string normalized, normalize(config_.normalizers, text, config_.prepend_at_input_start_only && !at_input_start));
   const Matcher& matcher = parse_special ? normalized_all_ : normalized_plain_;
   for (const Segment& seg : split_added(normalized, matcher)) {
     if (seg.id >= 0) {

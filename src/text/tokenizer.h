@@ -60,6 +60,9 @@ struct TokenizerConfig {
   std::vector<int32_t> prefix_ids, suffix_ids;  // post-processor for one sequence: prefix + ids + suffix
   std::vector<DecoderStep> decoders;
   bool clean_up_spaces = false;               // transformers' clean_up_tokenization_spaces on decode
+  // A Prepend normalizer (SentencePiece's word-start mark) applies only to the input's first text, not to
+  // text after a special token: tokenizer_config.json's "legacy": false for a SentencePiece model.
+  bool prepend_at_input_start_only = false;
   std::optional<int32_t> bos_id, eos_id, pad_id, unk_id;
 };
 

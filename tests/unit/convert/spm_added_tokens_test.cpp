@@ -5,7 +5,9 @@
 // the folder does.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "../../support/cli_helpers.h"
@@ -84,6 +86,28 @@ TEST_P(SpmAddedTokens, TheFolderAndItsConversionEncodeAlike) {
 
 INSTANTIATE_TEST_SUITE_P(Lists, SpmAddedTokens, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "AddedTokensJson" : "AddedTokensDecoder"; });
+
+// tokenizer_config.json's "legacy": false (transformers' Llama tokenizer): a word-start mark only where
+// the input begins, none on the text after a special token; legacy (the default) marks both.
+TEST(SpmLegacyFlag, FalseMarksOnlyTheInputsStart) {
+  for (const bool legacy : {true, false}) {
+    const std::string tok = chatml_folder(legacy ? "legacy-true" : "legacy-false", false);
+    std::ifstream in(tok + "/tokenizer_config.json");
+    json config = json::parse(in);
+    in.close();
+    config["legacy"] = legacy;
+    write_text(tok + "/tokenizer_config.json", config.dump());
+    auto r = run_arbiter("tokenize -m " + tok + " --json --parse-special --text 'x<|im_end|>y'");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const auto tokens = json::parse(r.out)["tokens"].get<std::vector<std::string>>();
+    ASSERT_GE(tokens.size(), 3u) << r.out;
+    EXPECT_EQ(tokens.front().rfind("\u2581", 0), 0u) << r.out;  // the input's start is marked either way
+    const auto end = std::find(tokens.begin(), tokens.end(), "<|im_end|>");
+    ASSERT_NE(end, tokens.end()) << r.out;
+    ASSERT_NE(end + 1, tokens.end()) << r.out;
+    EXPECT_EQ((end + 1)->rfind("\u2581", 0) == 0, legacy) << "legacy " << legacy << ": " << r.out;
+  }
+}
 
 }  // namespace
 }  // namespace arbiter::convert_test
