@@ -39,15 +39,22 @@ Result<Formatted> format_response(const ConversationFormatter& formatter, const 
   ARB_ASSIGN(FormattedSequence empty, formatter.conversation(prompt, ""));
   const std::vector<int32_t>& a = full.tokens;
   const std::vector<int32_t>& b = empty.tokens;
-  auto matched = [&](size_t offset) {
+  // How far `a` matches `b` read `offset` tokens later, past `kept` leading tokens the two share in place
+  // (a BOS that truncation keeps in front of the tokens it drops).
+  auto matched = [&](size_t offset, size_t kept) {
     size_t n = 0;
+    while (n < kept && n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+    if (n < kept) return size_t(0);
     while (n < a.size() && n + offset < b.size() && a[n] == b[n + offset]) ++n;
     return n;
   };
-  size_t offset = 0, prefix = matched(0);
+  size_t offset = 0, prefix = matched(0, 0);
   if (full.dropped_tokens > empty.dropped_tokens) {  // the empty one may lose the prompt's start too
-    const size_t dropped = size_t(full.dropped_tokens - empty.dropped_tokens), shifted = matched(dropped);
-    if (shifted > prefix) prefix = shifted, offset = dropped;
+    const size_t dropped = size_t(full.dropped_tokens - empty.dropped_tokens);
+    for (const size_t kept : {size_t(0), size_t(1)}) {
+      const size_t shifted = matched(dropped, kept);
+      if (shifted > prefix) prefix = shifted, offset = dropped;
+    }
   }
   size_t suffix = 0;
   while (suffix < a.size() - prefix && suffix < b.size() - std::min(b.size(), prefix + offset) &&

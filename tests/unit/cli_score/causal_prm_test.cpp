@@ -125,6 +125,26 @@ TEST(CausalPrmSteps, ListedStepsAreJoinedAroundTheTagAndReadThere) {
   EXPECT_EQ(lines[0]["human_first_error_step"].get<double>(), 1.0) << lines[0].dump();
 }
 
+// A prompt cut from the left on a model with a BOS (which the cut keeps): the prompt's own separators are
+// not the response's steps, so the cut row has the whole row's two steps.
+TEST(CausalPrmSteps, APromptCutFromTheLeftKeepsItsSeparatorsOutOfTheSteps) {
+  const std::string dir = temp_dir("causal-prm-cut");
+  // "x" (id 362 in the llama fixture's vocabulary, with its word-start mark) is the separator, in the
+  // prompt as well as after each of the response's two steps.
+  write_text(dir + "/rows.jsonl",
+             nlohmann::json{{"prompt", "q x wa x eb x rc x td x ye x uf x ig x oh"}, {"response", "a x b x"}}.dump() + "\n");
+  const std::string command = "score -q -t 1 -m " + kShared + "/fixtures/hf/llama -i " + dir +
+                              "/rows.jsonl --step-tokens a,b --step-tag-id 362";
+  auto whole = run_arbiter(command + " -o " + dir + "/whole.jsonl");
+  ASSERT_EQ(whole.exit_code, 0) << whole.out;
+  auto cut = run_arbiter(command + " -o " + dir + "/cut.jsonl --max-length 40");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out;
+  const nlohmann::json whole_line = read_jsonl(dir + "/whole.jsonl").at(0), cut_line = read_jsonl(dir + "/cut.jsonl").at(0);
+  ASSERT_GT(cut_line.value("truncated_tokens", 0), 0) << cut_line.dump();
+  EXPECT_EQ(whole_line["step_rewards"].size(), 2u) << whole_line.dump();
+  EXPECT_EQ(cut_line["step_rewards"].size(), 2u) << cut_line.dump();
+}
+
 TEST(CausalPrmSteps, OptionsThatCannotBeReadAreErrorsNamingThem) {
   const std::string model_dir = kShared + "/fixtures/hf/qwen2";
   const std::string dir = temp_dir("causal-prm-errors");
