@@ -168,14 +168,14 @@ Result<size_t> ModelService::response_begin(const std::string& query, const std:
 
 namespace {
 
-// `text` without the runs of `a` or `b` it starts or ends with.
-std::string_view strip_runs(std::string_view text, const std::string& a, const std::string& b) {
+// `text` without the runs of `a` or `b` it starts with (and, with `at_end`, those it ends with).
+std::string_view strip_runs(std::string_view text, const std::string& a, const std::string& b, bool at_end) {
   for (bool cut = true; cut;) {
     cut = false;
     for (const std::string* t : {&a, &b})
       if (!t->empty() && text.substr(0, t->size()) == *t) text.remove_prefix(t->size()), cut = true;
   }
-  for (bool cut = true; cut;) {
+  for (bool cut = at_end; cut;) {
     cut = false;
     for (const std::string* t : {&a, &b})
       if (!t->empty() && text.size() >= t->size() && text.substr(text.size() - t->size()) == *t)
@@ -186,12 +186,22 @@ std::string_view strip_runs(std::string_view text, const std::string& a, const s
 
 }  // namespace
 
-std::string ModelService::openrlhf_query(const std::string& query) const {
+std::optional<std::pair<std::string, std::string>> ModelService::eos_and_pad() const {
   const Tokenizer& tokenizer = formatter_->tokenizer();
-  if (!tokenizer.eos_id()) return query;
+  if (!tokenizer.eos_id()) return std::nullopt;
   const std::string eos = tokenizer.id_to_token(*tokenizer.eos_id());
-  const std::string pad = tokenizer.pad_id() ? tokenizer.id_to_token(*tokenizer.pad_id()) : eos;
-  return std::string(strip_runs(query, eos, pad)) + eos;
+  return std::make_pair(eos, tokenizer.pad_id() ? tokenizer.id_to_token(*tokenizer.pad_id()) : eos);
+}
+
+std::string ModelService::openrlhf_query(const std::string& query) const {
+  const auto tokens = eos_and_pad();
+  if (!tokens) return query;
+  return std::string(strip_runs(query, tokens->first, tokens->second, /*at_end=*/true)) + tokens->first;
+}
+
+std::string ModelService::openrlhf_prompt(const std::string& prompt) const {
+  const auto tokens = eos_and_pad();
+  return tokens ? std::string(strip_runs(prompt, tokens->first, tokens->second, /*at_end=*/false)) : prompt;
 }
 
 Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) const {
@@ -209,7 +219,8 @@ Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) con
     if (int64_t(tokens.size()) > max_length) tokens.resize(size_t(max_length));
     size_t begin = 0;
     if (!request.prompts.empty() && reward_job_ && reward_job_->reads_steps()) {
-      ARB_ASSIGN(begin, response_begin(query, request.prompts[i], tokens, where));
+      // The prompt as the query now begins: the pad and EOS run a trainer's decoding put before both is gone.
+      ARB_ASSIGN(begin, response_begin(query, openrlhf_prompt(request.prompts[i]), tokens, where));
     }
     SequenceInput s{std::move(tokens), {}};
     ARB_TRY(mark_reads(s, where, begin));

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -64,6 +66,10 @@ class ModelService {
   // A /get_reward query as OpenRLHF's reward server reads it: leading and trailing pad and EOS tokens
   // removed, one EOS appended (the query as it is where the tokenizer has no EOS).
   std::string openrlhf_query(const std::string& query) const;
+  // A /get_reward prompt without the pad and EOS run it starts with, as its query is read.
+  std::string openrlhf_prompt(const std::string& prompt) const;
+  // The tokenizer's EOS text and its pad text (the EOS where it names no pad, as OpenRLHF sets it).
+  std::optional<std::pair<std::string, std::string>> eos_and_pad() const;
   Result<Prepared> prepare_pooling(const PoolingRequest& request) const;
 
   // Errors here are the server's (500): the backend gave something unexpected.

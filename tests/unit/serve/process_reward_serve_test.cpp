@@ -153,6 +153,18 @@ TEST(ProcessRewardServe, GetRewardReadsOnlyAfterTheQuerysPrompt) {
   for (size_t s = 0; s < 2; ++s) EXPECT_NEAR(step_rewards(with_prompt)[s], every[s + 1], 1e-6) << "step " << s;
   EXPECT_NEAR(with_prompt["rewards"][0].get<double>(), std::min(every[1], every[2]), 1e-6) << with_prompt.dump();
 
+  // A trainer's left-padded decoding puts the same pad run before the query and its prompt: both are read
+  // without it, as OpenRLHF's server strips it.
+  auto tokenizer = load_model_tokenizer(*model);
+  ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+  const auto pad_id = (*tokenizer)->pad_id() ? (*tokenizer)->pad_id() : (*tokenizer)->eos_id();
+  ASSERT_TRUE(pad_id.has_value());
+  const std::string pad = (*tokenizer)->id_to_token(*pad_id);
+  const json padded =
+      post_json(*server, "/get_reward", json{{"query", {pad + pad + query}}, {"prompts", {pad + pad + prompt}}}.dump(), &status);
+  ASSERT_EQ(status, 200) << padded.dump();
+  EXPECT_EQ(step_rewards(padded), step_rewards(with_prompt)) << padded.dump();
+
   // Without prompts, or with one the query does not hold, every separator is read.
   for (const json& body : {json{{"query", {query}}}, json{{"query", {query}}, {"prompts", {"another prompt"}}}}) {
     const json reply = post_json(*server, "/get_reward", body.dump(), &status);
