@@ -1,6 +1,10 @@
 // The correlate report: the correlation table, both score distributions, and calibration.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <numeric>
+#include <random>
+#include <vector>
 
 #include "eval/report_builders.h"
 #include "eval/report_stats.h"
@@ -103,11 +107,18 @@ ReportFigure scatter_figure(std::span<const double> pred, std::span<const double
   const std::vector<double> x = jitter(pred, 0.3, 1), y = jitter(human, 0.3, 2);
   svg::Series points{.name = "items", .color = svg::kBlue, .line = false, .marker_radius = 2.2, .opacity = 0.35};
   // A browser stalls on a million SVG circles (a 70 MB file), and more points than pixels show nothing
-  // more: above kMaxPoints, every k-th item (a fixed stride, so a report is reproducible) is drawn.
+  // more: above kMaxPoints, a random sample of that many is drawn (seeded, so a report is reproducible;
+  // random, so a file whose rows alternate in kind is not drawn as one kind).
   constexpr size_t kMaxPoints = 20000;
-  const size_t stride = x.size() > kMaxPoints ? (x.size() + kMaxPoints - 1) / kMaxPoints : 1;
-  for (size_t i = 0; i < x.size(); i += stride) points.points.push_back({x[i], y[i]});
-  const size_t drawn = points.points.size();
+  std::vector<size_t> shown(x.size());
+  std::iota(shown.begin(), shown.end(), size_t(0));
+  if (shown.size() > kMaxPoints) {
+    std::vector<size_t> sample;
+    std::sample(shown.begin(), shown.end(), std::back_inserter(sample), kMaxPoints, std::mt19937_64(20240601));
+    shown = std::move(sample);
+  }
+  for (const size_t i : shown) points.points.push_back({x[i], y[i]});
+  const size_t drawn = shown.size();
   svg::Series means{.name = "bin means", .color = svg::kOrange, .line = true, .marker_radius = 4.0};
   for (const CalibrationBin& b : bins) means.points.push_back({b.mean_pred, b.mean_human});
   svg::XYChart chart{.title = "Human score against predicted score",
@@ -115,10 +126,9 @@ ReportFigure scatter_figure(std::span<const double> pred, std::span<const double
                      .y_label = "human score"};
   chart.series.push_back(std::move(points));
   chart.series.push_back(std::move(means));
-  std::string caption = stride == 1 ? "One point per item"
-                                    : "One point per item for " + std::to_string(drawn) + " of the " +
-                                          std::to_string(x.size()) + " items (1 in " + std::to_string(stride) +
-                                          ", in file order)";
+  std::string caption = drawn == x.size() ? "One point per item"
+                                          : "One point per item for a random " + std::to_string(drawn) + " of the " +
+                                                std::to_string(x.size()) + " items (the same ones every run)";
   const bool jx = discrete_step(pred) > 0.0, jy = discrete_step(human) > 0.0;
   if (jx || jy) {
     caption += std::string(", jittered ") + (jx && jy ? "on both axes" : jx ? "horizontally" : "vertically") +
