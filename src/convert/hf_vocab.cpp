@@ -282,26 +282,30 @@ void add_special_ids(const json& tokenizer_config, const ModelConfig& config, co
 }
 
 void add_chat_templates(const json& tokenizer_config, const fs::path& dir, GgufMetadata& md) {
-  // The template's own file wins over tokenizer_config.json's copy, as transformers reads them; named
-  // templates other than the default are kept from tokenizer_config.json.
+  // The template's own file replaces tokenizer_config.json's entry whole (named templates too), as
+  // transformers reads them; named templates saved as files (additional_chat_templates/NAME.jinja) are
+  // read after either.
   const auto file_template = fs::exists(dir / "chat_template.jinja") ? read_file((dir / "chat_template.jinja").string())
                                                                        : Result<std::string>(error("none"));
   if (file_template) set_metadata(md, "tokenizer.chat_template", GgufValue::from_string(*file_template));
-  if (tokenizer_config.contains("chat_template")) {
+  if (tokenizer_config.contains("chat_template") && !file_template) {
     const json& t = tokenizer_config["chat_template"];
     if (t.is_string()) {
-      if (!file_template) set_metadata(md, "tokenizer.chat_template", GgufValue::from_string(t.get<std::string>()));
-      return;
-    }
-    if (t.is_array()) {  // named templates: "default" is the template, the others keep their names
+      set_metadata(md, "tokenizer.chat_template", GgufValue::from_string(t.get<std::string>()));
+    } else if (t.is_array()) {  // named templates: "default" is the template, the others keep their names
       for (const json& item : t) {
         if (!item.is_object() || !item.contains("name") || !item.contains("template") || !item["template"].is_string()) continue;
         const std::string name = item["name"].get<std::string>();
-        if (name == "default" && file_template) continue;
         const std::string key = name == "default" ? "tokenizer.chat_template" : "tokenizer.chat_template." + name;
         set_metadata(md, key, GgufValue::from_string(item["template"].get<std::string>()));
       }
     }
+  }
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir / "additional_chat_templates", ec)) {
+    if (entry.path().extension() != ".jinja") continue;
+    if (auto text = read_file(entry.path().string()))
+      set_metadata(md, "tokenizer.chat_template." + entry.path().stem().string(), GgufValue::from_string(*text));
   }
 }
 

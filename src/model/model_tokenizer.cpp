@@ -83,8 +83,14 @@ TextAssets describe(const std::string& path, const GgufFile* gguf) {
     }
     // transformers saves the template in its own file now, and the file wins over a copy in
     // tokenizer_config.json (often the older one, left behind by an update).
+    // The file replaces tokenizer_config.json's entry whole, named templates included.
     if (fs::exists(dir / "chat_template.jinja")) {
       if (auto t = read_file((dir / "chat_template.jinja").string())) assets.chat_template = *t;
+      assets.tool_use_template.clear();
+    }
+    // Named templates saved as files of their own (additional_chat_templates/NAME.jinja).
+    if (fs::exists(dir / "additional_chat_templates" / "tool_use.jinja")) {
+      if (auto t = read_file((dir / "additional_chat_templates" / "tool_use.jinja").string())) assets.tool_use_template = *t;
     }
   }
   assets.has_chat_template = !assets.chat_template.empty();

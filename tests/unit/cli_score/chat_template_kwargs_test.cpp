@@ -130,6 +130,24 @@ TEST(NamedChatTemplates, ToolsPickTheToolUseTemplate) {
   auto by_ids = run_arbiter("-q score -m " + dir + "/rm -i " + dir + "/ids.jsonl -o " + dir + "/ids.out.jsonl");
   ASSERT_EQ(by_ids.exit_code, 0) << by_ids.out;
   EXPECT_EQ(read_jsonl(dir + "/tools.jsonl").at(0)["score"], read_jsonl(dir + "/ids.out.jsonl").at(0)["score"]);
+
+  // chat_template.jinja replaces the config's entry whole, its tool_use too; a named template saved as a
+  // file of its own (additional_chat_templates/tool_use.jinja) is read beside it, and converted.
+  write_text(dir + "/rm/chat_template.jinja", "FILE{% for m in messages %} {{ m.content }}{% endfor %}");
+  auto file_only = run_arbiter("chat-template -m " + dir + "/rm --messages " + dir + "/messages.json --context '" + tools + "'");
+  ASSERT_EQ(file_only.exit_code, 0) << file_only.out;
+  EXPECT_EQ(file_only.out, "FILE hi yo");
+  std::filesystem::create_directories(dir + "/rm/additional_chat_templates");
+  write_text(dir + "/rm/additional_chat_templates/tool_use.jinja", "NAMEDFILE{% for m in messages %} {{ m.content }}{% endfor %}");
+  auto reconverted = run_arbiter("-q convert " + dir + "/rm -o " + dir + "/rm2.gguf --type f32");
+  ASSERT_EQ(reconverted.exit_code, 0) << reconverted.out;
+  for (const std::string model : {dir + "/rm", dir + "/rm2.gguf"}) {
+    auto named = run_arbiter("chat-template -m " + model + " --messages " + dir + "/messages.json --context '" + tools + "'");
+    ASSERT_EQ(named.exit_code, 0) << named.out;
+    EXPECT_EQ(named.out, "NAMEDFILE hi yo") << model;
+    auto plain = run_arbiter("chat-template -m " + model + " --messages " + dir + "/messages.json");
+    EXPECT_EQ(plain.out, "FILE hi yo") << model;
+  }
 }
 
 }  // namespace
