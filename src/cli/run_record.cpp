@@ -101,6 +101,7 @@ RunSettings option_settings(const CLI::App& sub) {
     if (values.size() == 1 && !option->get_default_str().empty() && values.front() == default_value) continue;
     add_setting(out, option->get_name(), values);
   }
+  add_setting(out, kTextFormattingSetting, {kTextFormattingRevision});
   return out;
 }
 

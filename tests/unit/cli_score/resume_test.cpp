@@ -188,7 +188,7 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   ASSERT_EQ(run_arbiter("score -q" + qwen + rows + " --limit 1 --max-length 64").exit_code, 0);
   const nlohmann::json begun_record = nlohmann::json::parse(read_text(record));
   EXPECT_EQ(begun_record["command"], "score");
-  EXPECT_EQ(begun_record["settings"], (nlohmann::json{{"--max-length", "64"}}));
+  EXPECT_EQ(begun_record["settings"], (nlohmann::json{{"--max-length", "64"}, {"text formatting revision", "2"}}));
   EXPECT_EQ(begun_record["model"], kShared + "/fixtures/hf/qwen2-seqcls1");
   // `info` shows the same fingerprint, so a user can tell which model a record names.
   const RunResult info = run_arbiter("info --json" + qwen);
@@ -266,7 +266,18 @@ TEST(Resume, TheRunRecordRefusesAnotherModelOrOtherSettings) {
   std::filesystem::remove("/dev/null.run.json");  // should the check fail, nothing is left in /dev
   // A fresh run starts a new record.
   ASSERT_EQ(run_arbiter("score -q" + llama + rows).exit_code, 0);
-  EXPECT_EQ(nlohmann::json::parse(read_text(record))["settings"], nlohmann::json::object());
+  EXPECT_EQ(nlohmann::json::parse(read_text(record))["settings"], (nlohmann::json{{"text formatting revision", "2"}}));
+  // A file begun by an arbiter that formatted rows otherwise (its record has no revision, or another) is not
+  // resumed: its lines and this run's would come from two formattings.
+  {
+    nlohmann::json older = nlohmann::json::parse(read_text(record));
+    older["settings"].erase("text formatting revision");
+    write_text(record, older.dump());
+    const RunResult refused = run_arbiter("score -q" + llama + rows + " --resume");
+    EXPECT_NE(refused.exit_code, 0) << refused.out;
+    EXPECT_NE(refused.out.find("text formatting revision"), std::string::npos) << refused.out;
+    ASSERT_EQ(run_arbiter("score -q" + llama + rows).exit_code, 0);
+  }
 
   // A file an option names is kept by its contents: edited between the runs, it is another setting.
   const std::string templ = dir + "/chat.jinja";
