@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "core/mapped_file.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_config_file.h"
@@ -265,8 +266,9 @@ namespace {
 // Reads a JSON file of a tokenizer's folder; errors name it.
 Result<nlohmann::json> read_json_object(const std::string& path) {
   ARB_ASSIGN(std::string text, read_file(path));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::error(path + ": not a JSON object");
+  auto j = parse_json_text(text);  // nesting bounded before the parse
+  if (!j) return j.status().with_context(path);
+  if (!j->is_object()) return Status::error(path + ": not a JSON object");
   return j;
 }
 

@@ -371,7 +371,8 @@ Result<std::vector<AddedToken>> added_tokens_of(const json& tc, const json* adde
       AddedToken added;
       try {
         const long long id = std::stoll(it.key());
-        if (id < 0 || id > INT32_MAX) return Status::error(where + ": not a token id");
+        // Far past any vocabulary (2^24): a vocabulary that large would not be read, only allocated.
+        if (id < 0 || id > (1 << 24)) return Status::error(where + ": not a token id (0 to 16777216)");
         added.id = int32_t(id);
       } catch (const std::exception&) {
         return Status::error(where + ": not a token id");
@@ -403,8 +404,8 @@ Result<std::vector<AddedToken>> added_tokens_of(const json& tc, const json* adde
     }
   for (auto it = added_tokens_json->begin(); it != added_tokens_json->end(); ++it) {
     if (listed.count(it.key())) continue;
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
-      return Status::error("added_tokens.json: '" + it.key() + "' has no token id");
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > (1 << 24))
+      return Status::error("added_tokens.json: '" + it.key() + "' has no token id (0 to 16777216)");
     AddedToken added;
     added.id = it.value().get<int32_t>();
     added.content = it.key();

@@ -109,5 +109,15 @@ TEST(SpmLegacyFlag, FalseMarksOnlyTheInputsStart) {
   }
 }
 
+// Ids no vocabulary has (a corrupt or hostile file) are refused, naming the file and the entry, rather
+// than a vocabulary of billions allocated.
+TEST(SpmAddedTokens, AnIdPastAnyVocabularyIsRefused) {
+  const std::string tok = chatml_folder("huge-id", true);
+  write_text(tok + "/added_tokens.json", R"({"<|im_end|>": 2000000000})");
+  auto r = run_arbiter("tokenize -m " + tok + " --text hi");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("added_tokens.json: '<|im_end|>' has no token id"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace arbiter::convert_test
