@@ -109,7 +109,7 @@ TEST(NamedChatTemplates, ToolsPickTheToolUseTemplate) {
   const std::string tools = R"({"tools": [{"type": "function", "function": {"name": "f"}}]})";
   auto converted = run_arbiter("-q convert " + dir + "/rm -o " + dir + "/rm.gguf --type f32");
   ASSERT_EQ(converted.exit_code, 0) << converted.out;
-  for (const std::string model : {dir + "/rm", dir + "/rm.gguf"}) {
+  for (const std::string& model : {dir + "/rm", dir + "/rm.gguf"}) {
     auto plain = run_arbiter("chat-template -m " + model + " --messages " + dir + "/messages.json");
     ASSERT_EQ(plain.exit_code, 0) << plain.out;
     EXPECT_EQ(plain.out, "DEFAULT hi yo") << model;
@@ -141,7 +141,7 @@ TEST(NamedChatTemplates, ToolsPickTheToolUseTemplate) {
   write_text(dir + "/rm/additional_chat_templates/tool_use.jinja", "NAMEDFILE{% for m in messages %} {{ m.content }}{% endfor %}");
   auto reconverted = run_arbiter("-q convert " + dir + "/rm -o " + dir + "/rm2.gguf --type f32");
   ASSERT_EQ(reconverted.exit_code, 0) << reconverted.out;
-  for (const std::string model : {dir + "/rm", dir + "/rm2.gguf"}) {
+  for (const std::string& model : {dir + "/rm", dir + "/rm2.gguf"}) {
     auto named = run_arbiter("chat-template -m " + model + " --messages " + dir + "/messages.json --context '" + tools + "'");
     ASSERT_EQ(named.exit_code, 0) << named.out;
     EXPECT_EQ(named.out, "NAMEDFILE hi yo") << model;
