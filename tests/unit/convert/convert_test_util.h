@@ -55,16 +55,22 @@ inline std::string converted(const std::string& name, const std::string& type) {
   return out;
 }
 
-// `dir` converted to <scratch>/<name>.gguf (f32) and loaded; null after a failed expectation.
-inline std::shared_ptr<const Model> convert_and_load(const std::string& dir, const std::string& name) {
+// `dir` converted to <scratch>/<name>.gguf (f32): its path, or "" after a failed expectation.
+inline std::string convert_f32(const std::string& dir, const std::string& name) {
   ConvertOptions options;
   options.out_path = scratch_dir() + "/" + name + ".gguf";
   options.type = "f32";
   options.progress = false;
   auto report = convert_hf_to_gguf(dir, options);
   EXPECT_TRUE(report.is_ok()) << report.message();
-  if (!report.is_ok()) return nullptr;
-  auto model = load_model(options.out_path);
+  return report.is_ok() ? options.out_path : "";
+}
+
+// The same, loaded; null after a failed expectation.
+inline std::shared_ptr<const Model> convert_and_load(const std::string& dir, const std::string& name) {
+  const std::string path = convert_f32(dir, name);
+  if (path.empty()) return nullptr;
+  auto model = load_model(path);
   EXPECT_TRUE(model.is_ok()) << model.message();
   return model.is_ok() ? std::shared_ptr<const Model>(std::move(*model)) : nullptr;
 }

@@ -49,15 +49,7 @@ std::string skywork_model(const fs::path& dir, const ValueHead& h) {
   return dir.string();
 }
 
-std::string converted_f32(const std::string& dir, const std::string& name) {
-  ConvertOptions options;
-  options.out_path = scratch_dir() + "/" + name + ".f32.gguf";
-  options.type = "f32";
-  options.progress = false;
-  auto report = convert_hf_to_gguf(dir, options);
-  EXPECT_TRUE(report.is_ok()) << report.message();
-  return report.is_ok() ? options.out_path : "";
-}
+std::string converted_f32(const std::string& dir, const std::string& name) { return convert_f32(dir, name + ".f32"); }
 
 TEST(ValueHeadPrm, RewardsAtSeparatorsFollowTheReferenceStates) {
   const ValueHead head = random_value_head(21);
