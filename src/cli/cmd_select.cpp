@@ -13,7 +13,7 @@ const CommandRegistration kSelectRegistration({
     "select",
     [](CLI::App& sub) -> CommandRunner {
       auto o = std::make_shared<SelectOptions>();
-      sub.add_option("-i,--input", o->scored_path, "scored JSONL (from score or judge)")->required();
+      sub.add_option("-i,--input", o->scored_path, "scored JSONL (from score or judge; read twice, so a file, not a pipe)")->required();
       sub.add_option("--by", o->field, "the score field: lager, expected, score, attributes.helpfulness, ...")->required();
       auto* top = sub.add_option("--top", o->top, "keep this many rows, or this percentage (e.g. 10%)");
       auto* threshold = sub.add_option("--threshold", o->threshold, "keep rows scoring at least this");

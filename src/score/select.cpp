@@ -1,10 +1,13 @@
 #include "score/select.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <nlohmann/json.hpp>
+#include <deque>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 #include "data/json_rows.h"
 #include "data/row_digest.h"
@@ -21,139 +24,251 @@ const nlohmann::json* numeric_field(const nlohmann::json& row, const std::string
 
 namespace {
 
-Result<std::vector<nlohmann::json>> read_all(const std::string& path) {
-  ARB_ASSIGN(auto reader, data::JsonRowReader::open(path));
-  std::vector<nlohmann::json> rows;
+// What select keeps of one scored line: its score and what finds its dataset row. The lines themselves
+// are not held (a parsed JSON line takes 4-22 times its text): the kept ones are read again to be written.
+struct ScoredLine {
+  double value = 0;
+  bool has_value = false;
+  bool has_id = false;
+  std::string id;          // row_id_string of its "id"
+  std::string row_digest;  // its "row_digest" (written for rows without an id of their own), or ""
+};
+
+struct ScoredIndex {
+  std::deque<ScoredLine> lines;  // a deque: the id map below holds views of the lines' ids
+  std::vector<size_t> candidates;  // lines with a finite score
+  size_t without_score = 0;
+  std::string first_line_keys;  // for the message when no line has the field
+};
+
+Result<ScoredIndex> index_scored(const SelectOptions& o) {
+  ARB_ASSIGN(auto reader, data::JsonRowReader::open(o.scored_path));
+  ScoredIndex index;
+  // One row scored twice (shards concatenated with an overlap) would be kept, or counted, twice.
+  std::unordered_map<std::string_view, size_t> line_of_id;
   data::JsonRow row;
   for (;;) {
     ARB_ASSIGN(bool got, reader.next(row));
     if (!got) break;
-    rows.push_back(std::move(row.value));
+    const size_t i = index.lines.size();
+    const nlohmann::json& scored = row.value;
+    if (!scored.is_object())
+      return error(reader.where(row) + ": a scored line must be a JSON object, not " + scored.type_name());
+    if (i == 0)
+      for (const auto& [key, value] : scored.items()) index.first_line_keys += (index.first_line_keys.empty() ? "" : ", ") + key;
+    ScoredLine& line = index.lines.emplace_back();
+    if (const nlohmann::json* v = numeric_field(scored, o.field)) {
+      line.value = v->get<double>();
+      line.has_value = std::isfinite(line.value);
+    } else {
+      // An error line, a row the run could not score that way, or a null (what `score` writes for a score
+      // that is not finite): no score to rank by.
+      const nlohmann::json* present = data::find_field(scored, o.field);
+      if (!data::is_error_line(scored) && present != nullptr && !present->is_null())
+        return error(reader.where(row) + ": field '" + o.field + "' is not a number");
+    }
+    if (line.has_value) index.candidates.push_back(i); else ++index.without_score;
+    if (const auto id = scored.find("id"); id != scored.end()) {
+      line.has_id = true;
+      line.id = data::row_id_string(*id);
+      if (const auto [it, fresh] = line_of_id.emplace(line.id, i); !fresh)
+        return error(o.scored_path + ": id '" + line.id + "' appears twice (lines " + std::to_string(it->second + 1) +
+                     " and " + std::to_string(i + 1) + ")");
+    }
+    if (const auto digest = scored.find("row_digest"); digest != scored.end() && digest->is_string())
+      line.row_digest = digest->get<std::string>();
   }
-  return rows;
+  return index;
+}
+
+// How many of the ranked candidates --top or --threshold keeps.
+Result<size_t> rows_to_keep(const SelectOptions& o, const std::vector<size_t>& ranked, const ScoredIndex& index) {
+  if (o.has_threshold) {
+    size_t keep = 0;
+    for (size_t i : ranked) keep += o.bottom ? index.lines[i].value <= o.threshold : index.lines[i].value >= o.threshold;
+    return keep;
+  }
+  if (o.top.empty()) return error("give --top N, --top P% or --threshold X");
+  try {
+    if (o.top.back() == '%') {
+      const double pct = std::stod(o.top.substr(0, o.top.size() - 1));
+      if (!(pct > 0 && pct <= 100)) throw std::out_of_range(o.top);
+      return size_t(std::ceil(pct / 100.0 * double(ranked.size())));
+    }
+    size_t used = 0;
+    const long long n = std::stoll(o.top, &used);
+    if (used != o.top.size() || n <= 0) throw std::out_of_range(o.top);
+    return std::min(ranked.size(), size_t(n));
+  } catch (...) {
+    return error("--top must be a positive count or a percentage in (0, 100], not '" + o.top + "'");
+  }
+}
+
+// Writes the chosen scored lines (line indices, ascending), read again from the file. A line that no longer
+// reads as it did (the file was rewritten meanwhile) is an error, not another row written.
+Status write_scored_lines(const SelectOptions& o, const ScoredIndex& index, const std::vector<size_t>& chosen,
+                          data::JsonlWriter& writer) {
+  ARB_ASSIGN(auto reader, data::JsonRowReader::open(o.scored_path));
+  data::JsonRow row;
+  size_t line = 0;
+  for (size_t want : chosen) {
+    for (;; ++line) {
+      ARB_ASSIGN(bool got, reader.next(row));
+      if (!got)
+        return error(o.scored_path + ": ended before line " + std::to_string(want + 1) +
+                     " on the second read: the file changed while select read it");
+      if (line == want) break;
+    }
+    ++line;
+    const nlohmann::json* v = row.value.is_object() ? numeric_field(row.value, o.field) : nullptr;
+    if (v == nullptr || v->get<double>() != index.lines[want].value)
+      return error(reader.where(row) + ": not the line select ranked (its '" + o.field +
+                   "' differs): the file changed while select read it");
+    ARB_TRY(writer.write(row.value));
+  }
+  return Status::ok();
+}
+
+// Writes the output rows in the order of their slots as they arrive in any order: a row whose turn has
+// come is written at once, one ahead of its turn waits as text. Datasets in the scored file's order (the
+// usual case) hold nothing; shards' lines (every Nth row) hold at most the rows between turns.
+class SlotWriter {
+ public:
+  SlotWriter(data::JsonlWriter& writer, size_t slots) : writer_(writer), filled_(slots, false) {}
+
+  Status place(size_t slot, const nlohmann::json& row) {
+    filled_[slot] = true;
+    if (slot != next_) {
+      waiting_.emplace(slot, data::dump_json(row));
+      return Status::ok();
+    }
+    ARB_TRY(writer_.write(row));
+    ++next_;
+    for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_; it = waiting_.erase(it), ++next_) {
+      ARB_ASSIGN(nlohmann::json waited, data::parse_json(it->second));
+      ARB_TRY(writer_.write(waited));
+    }
+    return Status::ok();
+  }
+  bool filled(size_t slot) const { return filled_[slot]; }
+  // The first slot no row came for, or the slot count when all came.
+  size_t first_empty() const { return size_t(std::find(filled_.begin(), filled_.end(), false) - filled_.begin()); }
+
+ private:
+  data::JsonlWriter& writer_;
+  std::vector<bool> filled_;
+  std::map<size_t, std::string> waiting_;
+  size_t next_ = 0;
+};
+
+// The dataset row a scored line is of when the dataset has no ids: its own index, or, for a line with a
+// row_digest (a row without an id, whose id is its index in the dataset: a shard's lines are every Nth
+// row), the index its id names.
+size_t dataset_position(const ScoredIndex& index, size_t line_index) {
+  const ScoredLine& line = index.lines[line_index];
+  const std::string& id = line.has_id ? line.id : std::string();
+  if (!line.row_digest.empty() && !id.empty() && id.size() < 19 && id.find_first_not_of("0123456789") == std::string::npos)
+    return std::stoull(id);
+  return line_index;
+}
+
+// Writes --data's rows for the chosen scored lines, in the scored lines' order: matched by id when the
+// dataset has ids, else by position (checked against the line's row_digest where it has one). The dataset
+// is read once, as a stream.
+Status write_dataset_rows(const SelectOptions& o, const ScoredIndex& index, const std::vector<size_t>& chosen,
+                          data::JsonlWriter& writer) {
+  ARB_ASSIGN(auto reader, data::JsonRowReader::open(o.data_path));
+  SlotWriter slots(writer, chosen.size());
+  std::unordered_map<std::string, size_t> slot_of_id;  // by id
+  std::unordered_map<size_t, size_t> slot_of_row;      // by position
+  // An id twice in the dataset would pick one of two rows silently (1 and "1" are one id, as the writer
+  // compares them).
+  std::unordered_map<std::string, size_t> row_of_id;
+  bool by_id = false;
+  size_t rows = 0;
+  data::JsonRow row;
+  for (;; ++rows) {
+    ARB_ASSIGN(bool got, reader.next(row));
+    if (!got) break;
+    const nlohmann::json& data_row = row.value;
+    if (rows == 0) {
+      by_id = data_row.is_object() && data_row.contains("id");
+      for (size_t k = 0; k < chosen.size(); ++k) {
+        const ScoredLine& line = index.lines[chosen[k]];
+        if (by_id)
+          slot_of_id.emplace(line.has_id ? line.id : std::to_string(chosen[k]), k);
+        else
+          slot_of_row.emplace(dataset_position(index, chosen[k]), k);
+      }
+    }
+    if (by_id) {
+      if (!data_row.is_object() || !data_row.contains("id")) continue;
+      std::string id = data::row_id_string(data_row["id"]);
+      if (const auto [it, fresh] = row_of_id.emplace(id, rows); !fresh)
+        return error(o.data_path + ": id '" + id + "' appears twice (rows " + std::to_string(it->second + 1) + " and " +
+                     std::to_string(rows + 1) + ")");
+      if (const auto slot = slot_of_id.find(id); slot != slot_of_id.end()) ARB_TRY(slots.place(slot->second, data_row));
+      continue;
+    }
+    const auto slot = slot_of_row.find(rows);
+    if (slot == slot_of_row.end()) continue;
+    const size_t line = chosen[slot->second];
+    const std::string& digest = index.lines[line].row_digest;
+    if (!digest.empty() && data::row_digest(data_row, std::to_string(rows)) != digest)
+      return error(o.data_path + ": row " + std::to_string(rows) + " is not the row " + o.scored_path + ":" +
+                   std::to_string(line + 1) + " scored (its row_digest differs): pass the dataset that was scored");
+    ARB_TRY(slots.place(slot->second, data_row));
+  }
+  const size_t missing = slots.first_empty();
+  if (missing == chosen.size()) return Status::ok();
+  const size_t line = chosen[missing];
+  if (by_id)
+    return error(o.data_path + ": no row with id " + (index.lines[line].has_id ? index.lines[line].id : std::to_string(line)) +
+                 " (from " + o.scored_path + ")");
+  return error(o.data_path + ": has " + std::to_string(rows) + " rows; " + o.scored_path + ":" + std::to_string(line + 1) +
+               " is of row " + std::to_string(dataset_position(index, line)));
+}
+
+// select reads --input twice (to rank, then to write the kept lines): a pipe cannot be read again.
+Status check_readable_twice(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return error(path + ": select reads --input twice (to rank its lines, then to write the kept ones), and this is not "
+                        "a regular file (a pipe?): write it to a file first");
+  return Status::ok();
 }
 
 }  // namespace
 
 Result<SelectSummary> select_rows(const SelectOptions& o) {
-  ARB_ASSIGN(std::vector<nlohmann::json> scored, read_all(o.scored_path));
-  SelectSummary summary;
-  summary.rows = scored.size();
-  std::vector<size_t> candidates;
-  std::vector<double> values(scored.size(), 0);
   if (o.has_threshold && !std::isfinite(o.threshold))
     return error("--threshold must be a finite number, not " + std::to_string(o.threshold));
-  for (size_t i = 0; i < scored.size(); ++i) {
-    const std::string where = o.scored_path + ":" + std::to_string(i + 1);
-    if (!scored[i].is_object()) return error(where + ": a scored line must be a JSON object, not " + scored[i].type_name());
-    const nlohmann::json* v = numeric_field(scored[i], o.field);
-    if (v == nullptr) {
-      // An error line, a row the run could not score that way, or a null (what `score` writes for a score
-      // that is not finite): no score to rank by.
-      const nlohmann::json* present = data::find_field(scored[i], o.field);
-      if (!data::is_error_line(scored[i]) && present != nullptr && !present->is_null())
-        return error(where + ": field '" + o.field + "' is not a number");
-      ++summary.without_score;
-      continue;
-    }
-    if (!std::isfinite(v->get<double>())) {
-      ++summary.without_score;
-      continue;
-    }
-    values[i] = v->get<double>();
-    candidates.push_back(i);
-  }
-  // One row scored twice (shards concatenated with an overlap) would be kept, or counted, twice.
-  std::map<std::string, size_t> scored_line;
-  for (size_t i = 0; i < scored.size(); ++i)
-    if (scored[i].contains("id"))
-      if (const auto [it, fresh] = scored_line.emplace(data::row_id_string(scored[i]["id"]), i); !fresh)
-        return error(o.scored_path + ": id '" + it->first + "' appears twice (lines " + std::to_string(it->second + 1) +
-                     " and " + std::to_string(i + 1) + ")");
-  if (candidates.empty() && !scored.empty())
+  ARB_TRY(check_readable_twice(o.scored_path));
+  ARB_ASSIGN(ScoredIndex index, index_scored(o));
+  SelectSummary summary;
+  summary.rows = index.lines.size();
+  summary.without_score = index.without_score;
+  if (index.candidates.empty() && !index.lines.empty())
     return error(o.scored_path + ": no line has a number in '" + o.field + "' (the fields a line has: " +
-                 [&] {
-                   std::string names;
-                   for (const auto& [key, value] : scored.front().items()) names += (names.empty() ? "" : ", ") + key;
-                   return names;
-                 }() +
-                 ")");
-  if (candidates.empty()) return error(o.scored_path + ": no row has a numeric field '" + o.field + "'");
+                 index.first_line_keys + ")");
+  if (index.candidates.empty()) return error(o.scored_path + ": no row has a numeric field '" + o.field + "'");
 
   // Best first; ties keep file order, so the selection is deterministic.
-  std::stable_sort(candidates.begin(), candidates.end(), [&](size_t a, size_t b) {
-    return o.bottom ? values[a] < values[b] : values[a] > values[b];
+  std::vector<size_t> ranked = index.candidates;
+  std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
+    return o.bottom ? index.lines[a].value < index.lines[b].value : index.lines[a].value > index.lines[b].value;
   });
-  size_t keep = 0;
-  if (o.has_threshold) {
-    for (size_t i : candidates) keep += o.bottom ? values[i] <= o.threshold : values[i] >= o.threshold;
-  } else {
-    if (o.top.empty()) return error("give --top N, --top P% or --threshold X");
-    try {
-      if (o.top.back() == '%') {
-        const double pct = std::stod(o.top.substr(0, o.top.size() - 1));
-        if (!(pct > 0 && pct <= 100)) throw std::out_of_range(o.top);
-        keep = size_t(std::ceil(pct / 100.0 * double(candidates.size())));
-      } else {
-        size_t used = 0;
-        const long long n = std::stoll(o.top, &used);
-        if (used != o.top.size() || n <= 0) throw std::out_of_range(o.top);
-        keep = std::min(candidates.size(), size_t(n));
-      }
-    } catch (...) {
-      return error("--top must be a positive count or a percentage in (0, 100], not '" + o.top + "'");
-    }
-  }
-  std::vector<size_t> chosen(candidates.begin(), candidates.begin() + long(keep));
+  ARB_ASSIGN(const size_t keep, rows_to_keep(o, ranked, index));
+  std::vector<size_t> chosen(ranked.begin(), ranked.begin() + long(keep));
   summary.kept = keep;
-  summary.cutoff = keep > 0 ? values[chosen.back()] : 0;
+  summary.cutoff = keep > 0 ? index.lines[chosen.back()].value : 0;
   std::sort(chosen.begin(), chosen.end());  // output in input order
 
-  std::vector<nlohmann::json> source = scored;
-  if (!o.data_path.empty()) {
-    ARB_ASSIGN(source, read_all(o.data_path));
-    // Match by id when the dataset has ids, else by position.
-    const bool by_id = !source.empty() && source[0].is_object() && source[0].contains("id");
-    // An id twice in the dataset would pick one of two rows silently (1 and "1" are one id, as the writer
-    // compares them).
-    std::map<std::string, size_t> index;
-    if (by_id)
-      for (size_t i = 0; i < source.size(); ++i)
-        if (source[i].contains("id"))
-          if (const auto [it, fresh] = index.emplace(data::row_id_string(source[i]["id"]), i); !fresh)
-            return error(o.data_path + ": id '" + it->first + "' appears twice (rows " + std::to_string(it->second + 1) +
-                         " and " + std::to_string(i + 1) + ")");
-    std::vector<nlohmann::json> picked;
-    for (size_t i : chosen) {
-      const std::string id = scored[i].contains("id") ? data::row_id_string(scored[i]["id"]) : std::to_string(i);
-      size_t at = i;
-      if (by_id) {
-        auto it = index.find(id);
-        if (it == index.end()) return error(o.data_path + ": no row with id " + id + " (from " + o.scored_path + ")");
-        at = it->second;
-      } else {
-        // A line with a row_digest is of a row without an id, whose id is its index in the dataset (a
-        // shard's lines are every Nth row), and the digest says which row that was.
-        const auto digest = scored[i].find("row_digest");
-        const bool digested = digest != scored[i].end() && digest->is_string();
-        if (digested && !id.empty() && id.size() < 19 && id.find_first_not_of("0123456789") == std::string::npos) at = std::stoull(id);
-        if (at >= source.size())
-          return error(o.data_path + ": has " + std::to_string(source.size()) + " rows; " + o.scored_path + ":" +
-                       std::to_string(i + 1) + " is of row " + std::to_string(at));
-        if (digested && data::row_digest(source[at], std::to_string(at)) != digest->get<std::string>())
-          return error(o.data_path + ": row " + std::to_string(at) + " is not the row " + o.scored_path + ":" +
-                       std::to_string(i + 1) + " scored (its row_digest differs): pass the dataset that was scored");
-      }
-      picked.push_back(source[at]);
-    }
-    source = std::move(picked);
-  } else {
-    std::vector<nlohmann::json> picked;
-    for (size_t i : chosen) picked.push_back(scored[i]);
-    source = std::move(picked);
-  }
   ARB_ASSIGN(auto writer, data::JsonlWriter::open(o.output_path, data::whole_file()));
-  for (const nlohmann::json& row : source) ARB_TRY(writer.write(row));
+  if (o.data_path.empty())
+    ARB_TRY(write_scored_lines(o, index, chosen, writer));
+  else
+    ARB_TRY(write_dataset_rows(o, index, chosen, writer));
   ARB_TRY(writer.close());
   return summary;
 }

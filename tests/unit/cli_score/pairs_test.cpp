@@ -242,6 +242,44 @@ TEST_F(Pairs, SelectReadsNullAsNoScoreAndAOneElementListAsItsValue) {
   EXPECT_EQ(kept[0]["id"], "c");
 }
 
+// select --data streams the dataset: rows in another order than the scored lines (a sharded run's file)
+// still come out in the scored file's order, each the dataset's row of its id, and by position each is
+// the row its row_digest names.
+TEST_F(Pairs, SelectWritesDatasetRowsInTheScoredOrderWhateverTheDatasetOrder) {
+  std::ofstream(*dir_ + "/order-scored.jsonl") << R"({"id": "c", "score": 3})" "\n" R"({"id": "a", "score": 1})" "\n"
+                                               << R"({"id": "d", "score": 0})" "\n" R"({"id": "b", "score": 2})" "\n";
+  std::ofstream(*dir_ + "/order-data.jsonl") << R"({"id": "a", "text": "A"})" "\n" R"({"id": "b", "text": "B"})" "\n"
+                                             << R"({"id": "c", "text": "C"})" "\n" R"({"id": "d", "text": "D"})" "\n";
+  const RunResult r = run_arbiter("select -i " + *dir_ + "/order-scored.jsonl --by score --top 3 --data " + *dir_ +
+                                  "/order-data.jsonl -o " + *dir_ + "/order-top.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto kept = read_jsonl(*dir_ + "/order-top.jsonl");
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[0], json::parse(R"({"id": "c", "text": "C"})"));
+  EXPECT_EQ(kept[1], json::parse(R"({"id": "a", "text": "A"})"));
+  EXPECT_EQ(kept[2], json::parse(R"({"id": "b", "text": "B"})"));
+
+  // An id the dataset lacks: an error naming it, and no output.
+  std::ofstream(*dir_ + "/order-scored-x.jsonl") << R"({"id": "c", "score": 3})" "\n" R"({"id": "x", "score": 5})" "\n";
+  const RunResult missing = run_arbiter("select -i " + *dir_ + "/order-scored-x.jsonl --by score --top 2 --data " + *dir_ +
+                                        "/order-data.jsonl -o " + *dir_ + "/order-missing.jsonl");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.out.find("order-data.jsonl: no row with id x (from "), std::string::npos) << missing.out;
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/order-missing.jsonl"));
+}
+
+// select reads --input twice (to rank, then to write): a pipe is refused by name rather than read as empty
+// the second time.
+TEST_F(Pairs, SelectRefusesAnInputItCannotReadTwice) {
+  const std::string fifo = *dir_ + "/scored.fifo";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(std::system(("mkfifo " + fifo).c_str()), 0);
+  const RunResult r = run_arbiter("select -i " + fifo + " --by score --top 1 -o " + *dir_ + "/fifo-top.jsonl");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("scored.fifo: select reads --input twice"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/fifo-top.jsonl"));
+}
+
 TEST_F(Pairs, ErrorLinesAreRowsNotScored) {
   // s0 failed in the scoring run: an error line in its place.
   {
