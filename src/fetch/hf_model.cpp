@@ -29,6 +29,18 @@ constexpr const char* kTextFiles[] = {"tokenizer.json",          "tokenizer.mode
                                       "special_tokens_map.json", "generation_config.json", "chat_template.jinja",
                                       "added_tokens.json"};
 
+constexpr const char* kAdditionalTemplates = "additional_chat_templates";
+
+// additional_chat_templates/NAME.jinja, the folder transformers keeps a model's named chat templates in:
+// a plain name directly in it, nothing that could reach outside the model's folder.
+bool additional_chat_template(const std::string& path) {
+  const std::string prefix = std::string(kAdditionalTemplates) + "/";
+  if (path.rfind(prefix, 0) != 0) return false;
+  const std::string name = path.substr(prefix.size());
+  return name.size() > 6 && name[0] != '.' && name.find_first_of("/\\") == std::string::npos &&
+         name.compare(name.size() - 6, 6, ".jinja") == 0;
+}
+
 // A file name from the index: a plain .safetensors name in the repository's top folder, nothing that could
 // reach outside the model's folder.
 bool plain_safetensors_name(const std::string& name) {
@@ -272,6 +284,11 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
                    " (arbiter reads safetensors weights; pytorch_model.bin is not read)");
   }
   for (const char* file : kTextFiles) ARB_TRY(pull(file, false, true).status());
+  // Named chat templates (additional_chat_templates/tool_use.jinja, ...): only the listing says which a
+  // repository has, so without one those pulled before stay as they are.
+  if (listed)
+    for (const std::string& file : *listed)
+      if (additional_chat_template(file)) ARB_TRY(pull(file, false, true).status());
   if (listed) {
     // Files of these names that an earlier pull placed and the repository no longer has would be read with
     // the new ones (an index beside a model that is now one file, an old chat template): they go.
@@ -281,6 +298,13 @@ Result<std::string> fetch_hf_model(const std::string& source, const FetchOptions
     for (const std::string& name : known) {
       std::error_code ec;
       if (!placed.count(name) && !listed->count(name) && fs::remove(fs::path(folder) / name, ec))
+        log_info("removed " + name + " from " + folder + ": the repository no longer has it");
+    }
+    std::error_code ec;
+    for (fs::directory_iterator it(fs::path(folder) / kAdditionalTemplates, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = std::string(kAdditionalTemplates) + "/" + it->path().filename().string();
+      std::error_code removed;
+      if (additional_chat_template(name) && !listed->count(name) && fs::remove(it->path(), removed))
         log_info("removed " + name + " from " + folder + ": the repository no longer has it");
     }
   }

@@ -22,6 +22,7 @@
 #include "fetch/hf_model.h"
 #include "fetch/http_get.h"
 #include "model/model.h"
+#include "model/model_tokenizer.h"
 #include "../../support/hub_records.h"
 #include "../../support/scratch_root.h"
 
@@ -491,6 +492,28 @@ TEST_F(HubTest, AModelRepositoryIsPulledByItsListing) {
                                   "repository does not have"),
             std::string::npos)
       << broken.message();
+}
+
+// Named chat templates live in additional_chat_templates/: the listing says which a repository has, they
+// are pulled beside the default one and read with it, and one the repository drops leaves the folder.
+// Nothing under a deeper folder, nor another extension, is taken for one.
+TEST_F(HubTest, AModelRepositorysNamedChatTemplatesArePulled) {
+  server_.set("models:org/rm", "additional_chat_templates/tool_use.jinja", "tools: {{ tools | length }}");
+  server_.set("models:org/rm", "additional_chat_templates/old/rag.jinja", "not a template of this model");
+  server_.set("models:org/rm", "additional_chat_templates/notes.txt", "not a template");
+  auto folder = fetch_hf_model("hf://org/rm", options_);
+  ASSERT_TRUE(folder.is_ok()) << folder.message();
+  EXPECT_EQ(slurp(*folder + "/additional_chat_templates/tool_use.jinja"), "tools: {{ tools | length }}");
+  EXPECT_FALSE(fs::exists(*folder + "/additional_chat_templates/old"));
+  EXPECT_FALSE(fs::exists(*folder + "/additional_chat_templates/notes.txt"));
+  auto model = load_model(*folder);
+  ASSERT_TRUE(model.is_ok()) << model.message();
+  EXPECT_EQ(describe_text_assets(**model).tool_use_template, "tools: {{ tools | length }}");
+
+  server_.remove("models:org/rm", "additional_chat_templates/tool_use.jinja");
+  auto dropped = fetch_hf_model("hf://org/rm", options_);
+  ASSERT_TRUE(dropped.is_ok()) << dropped.message();
+  EXPECT_FALSE(fs::exists(*dropped + "/additional_chat_templates/tool_use.jinja"));
 }
 
 TEST_F(HubTest, AGgufReleaseGivesItsModel) {
