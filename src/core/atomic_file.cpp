@@ -109,30 +109,71 @@ std::string rename_target(const std::string& path) {
   return path;
 }
 
-Status write_file_atomically(const std::string& path, std::string_view bytes) {
-  const std::string target = rename_target(path);
-  if (target.empty()) {  // a device or FIFO: written in place
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr) return error(path + ": cannot write: " + std::strerror(errno));
-    const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-    if (std::fclose(f) != 0 || !written) return error(path + ": write failed: " + std::strerror(errno));
-    return Status::ok();
-  }
-  const std::string tmp = temp_path_for(target);
-  std::FILE* f = open_temp_file(tmp);
-  if (f == nullptr) return error(path + ": cannot write (" + tmp + ": " + std::strerror(errno) + ")");
+namespace {
+
+// One file written to its temporary name, not yet renamed into place. A device or FIFO (no target) is
+// written in place when committed.
+struct StagedFile {
+  std::string path, target, temp;
+  std::string_view bytes;
+};
+
+Result<StagedFile> stage_file(const std::string& path, std::string_view bytes) {
+  StagedFile staged{path, rename_target(path), "", bytes};
+  if (staged.target.empty()) return staged;
+  staged.temp = temp_path_for(staged.target);
+  std::FILE* f = open_temp_file(staged.temp);
+  if (f == nullptr) return error(path + ": cannot write (" + staged.temp + ": " + std::strerror(errno) + ")");
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   const int write_errno = errno;
   if (std::fclose(f) != 0 || !written) {
-    std::remove(tmp.c_str());
+    std::remove(staged.temp.c_str());
     return error(path + ": write failed: " + std::strerror(written ? errno : write_errno));
   }
-  if (std::rename(tmp.c_str(), target.c_str()) != 0) {
+  return staged;
+}
+
+Status commit_file(const StagedFile& staged) {
+  if (staged.target.empty()) {  // a device or FIFO: written in place
+    std::FILE* f = std::fopen(staged.path.c_str(), "wb");
+    if (f == nullptr) return error(staged.path + ": cannot write: " + std::strerror(errno));
+    const bool written = std::fwrite(staged.bytes.data(), 1, staged.bytes.size(), f) == staged.bytes.size();
+    if (std::fclose(f) != 0 || !written) return error(staged.path + ": write failed: " + std::strerror(errno));
+    return Status::ok();
+  }
+  if (std::rename(staged.temp.c_str(), staged.target.c_str()) != 0) {
     const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return error(path + ": cannot rename " + tmp + " into place: " + why);
+    std::remove(staged.temp.c_str());
+    return error(staged.path + ": cannot rename " + staged.temp + " into place: " + why);
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status write_file_atomically(const std::string& path, std::string_view bytes) {
+  ARB_ASSIGN(const StagedFile staged, stage_file(path, bytes));
+  return commit_file(staged);
+}
+
+Status write_files_atomically(const std::vector<std::pair<std::string, std::string_view>>& files) {
+  std::vector<StagedFile> staged;
+  staged.reserve(files.size());
+  for (const auto& [path, bytes] : files) {
+    Result<StagedFile> one = stage_file(path, bytes);
+    if (!one.is_ok()) {
+      for (const StagedFile& done : staged)
+        if (!done.temp.empty()) std::remove(done.temp.c_str());
+      return one.status();
+    }
+    staged.push_back(std::move(*one));
+  }
+  // Renames within a folder need no space, so past this point only a vanished folder or a changed
+  // permission can stop a file; the rest are still renamed, and the error names the one that was not.
+  Status first_failure = Status::ok();
+  for (const StagedFile& file : staged)
+    if (Status committed = commit_file(file); !committed.is_ok() && first_failure.is_ok()) first_failure = committed;
+  return first_failure;
 }
 
 }  // namespace arbiter

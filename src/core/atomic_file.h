@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 
@@ -33,5 +35,10 @@ bool is_stream_path(const std::string& path);
 
 // Errors name the path. A device or FIFO is written in place (rename_target).
 Status write_file_atomically(const std::string& path, std::string_view bytes);
+
+// Several files (PATH, bytes) written as one: all are written to their temporary files first, and only
+// when every one is complete are they renamed into place. A failure while writing (a full disk) leaves
+// every old file as it was and no temporary file behind.
+Status write_files_atomically(const std::vector<std::pair<std::string, std::string_view>>& files);
 
 }  // namespace arbiter

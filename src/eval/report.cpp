@@ -4,9 +4,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "core/atomic_file.h"
+#include "core/mapped_file.h"
 #include "eval/svg.h"
 
 namespace arbiter::eval {
@@ -82,10 +86,6 @@ void html_table(std::string& out, const ReportTable& table) {
   out += "</tbody>\n</table>\n";
 }
 
-Status write_text_file(const std::filesystem::path& path, const std::string& text) {
-  return write_file_atomically(path.string(), text);
-}
-
 }  // namespace
 
 std::string report_number(double value, int decimals) {
@@ -132,23 +132,50 @@ std::string render_html(const Report& report) {
   return out;
 }
 
+// The figure files an earlier report in `root` links from its report.md ("](ID.svg)"), so that a new
+// report with other figures does not leave the old ones beside it.
+std::set<std::string> figures_of_earlier_report(const std::filesystem::path& root) {
+  std::set<std::string> figures;
+  Result<std::string> markdown = read_file((root / "report.md").string());
+  if (!markdown.is_ok()) return figures;
+  for (size_t at = markdown->find("]("); at != std::string::npos; at = markdown->find("](", at + 2)) {
+    const size_t end = markdown->find(".svg)", at + 2);
+    if (end == std::string::npos) break;
+    const std::string id = markdown->substr(at + 2, end - at - 2);
+    if (!id.empty() && id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos)
+      figures.insert(id + ".svg");
+  }
+  return figures;
+}
+
 Status write_report(const Report& report, const std::string& dir) {
   const std::filesystem::path root(dir);
   std::error_code ec;
   std::filesystem::create_directories(root, ec);
   if (ec) return error(dir + ": cannot create report directory: " + ec.message());
-  std::string json_text;
+  // Every file is rendered first and the set is written as one: a failure part-way (a full disk) leaves
+  // the folder's earlier report whole, not some of its files replaced.
+  std::vector<std::pair<std::string, std::string>> files;
   try {
-    json_text = report.data.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    files.emplace_back((root / "report.json").string(),
+                       report.data.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   } catch (const std::exception& e) {
     return error((root / "report.json").string() + ": " + e.what());
   }
-  ARB_TRY(write_text_file(root / "report.json", json_text));
-  ARB_TRY(write_text_file(root / "report.md", render_markdown(report)));
+  files.emplace_back((root / "report.md").string(), render_markdown(report));
+  std::set<std::string> figure_files;
   for (const ReportSection& section : report.sections)
-    for (const ReportFigure& figure : section.figures)
-      ARB_TRY(write_text_file(root / (figure.id + ".svg"), svg::standalone(figure.svg)));
-  return write_text_file(root / "report.html", render_html(report));
+    for (const ReportFigure& figure : section.figures) {
+      figure_files.insert(figure.id + ".svg");
+      files.emplace_back((root / (figure.id + ".svg")).string(), svg::standalone(figure.svg));
+    }
+  files.emplace_back((root / "report.html").string(), render_html(report));
+  const std::set<std::string> earlier_figures = figures_of_earlier_report(root);
+  std::vector<std::pair<std::string, std::string_view>> views(files.begin(), files.end());
+  ARB_TRY(write_files_atomically(views));
+  for (const std::string& stale : earlier_figures)
+    if (!figure_files.count(stale)) std::filesystem::remove(root / stale, ec);
+  return Status::ok();
 }
 
 }  // namespace arbiter::eval

@@ -283,6 +283,52 @@ TEST(WriteReport, UnwritableDirectoryIsAnError) {
   EXPECT_NE(status.message().find("file/sub"), std::string::npos) << status.message();
 }
 
+std::string slurp_report_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Report report_with_figures(const std::string& title, const std::vector<std::string>& figure_ids) {
+  Report report;
+  report.title = title;
+  report.data = {{"title", title}};
+  ReportSection section;
+  section.id = "s";
+  section.title = "figures";
+  for (const std::string& id : figure_ids) section.figures.push_back({id, "caption " + id, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>"});
+  report.sections.push_back(section);
+  return report;
+}
+
+// A report written where one was: the figures the old one linked and the new one lacks go. A report that
+// fails part-way (here a figure whose file name the file system refuses) leaves the old report whole,
+// every file, and no temporary files.
+TEST(WriteReport, ASecondReportReplacesTheFirstWholeOrNotAtAll) {
+  const auto dir = temp_dir("replaced");
+  ASSERT_TRUE(write_report(report_with_figures("first", {"alpha", "shared"}), dir.string()));
+  ASSERT_TRUE(std::filesystem::exists(dir / "alpha.svg"));
+  std::ofstream(dir / "notes.txt") << "the user's own file";
+  ASSERT_TRUE(write_report(report_with_figures("second", {"beta", "shared"}), dir.string()));
+  EXPECT_FALSE(std::filesystem::exists(dir / "alpha.svg"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "beta.svg"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "shared.svg"));
+  EXPECT_EQ(slurp_report_file(dir / "notes.txt"), "the user's own file");
+  EXPECT_NE(slurp_report_file(dir / "report.md").find("# second"), std::string::npos);
+
+  const std::string json_before = slurp_report_file(dir / "report.json");
+  const std::string html_before = slurp_report_file(dir / "report.html");
+  const std::string too_long(250, 'x');  // its temporary name passes the file system's 255-byte limit
+  const Status failed = write_report(report_with_figures("third", {"gamma", too_long}), dir.string());
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_NE(failed.message().find(too_long + ".svg"), std::string::npos) << failed.message();
+  EXPECT_EQ(slurp_report_file(dir / "report.json"), json_before);
+  EXPECT_EQ(slurp_report_file(dir / "report.html"), html_before);
+  EXPECT_NE(slurp_report_file(dir / "report.md").find("# second"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir / "gamma.svg"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+}
+
 // The command line: --report beside --json, report.json equal to the metric functions' results.
 struct RunResult {
   int exit_code = -1;
