@@ -121,8 +121,6 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
 
   ARB_ASSIGN(auto server, serve::Server::create(model, service, args.server));
   ARB_ASSIGN(int port, server->bind());
-  log_info("serving " + service.model_name + " (" + serve::mode_name(mode) + ") on http://" + args.server.host + ":" +
-           std::to_string(port) + " with " + std::to_string(global_thread_pool().size()) + " compute threads");
   std::atomic<bool> served{false};
   std::thread signal_thread([&server, &served, signals] {
     int received = 0;
@@ -136,7 +134,13 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
     log_warn("received a second signal: exiting without finishing the requests in flight");
     std::_Exit(130);
   });
-  Status status = server->serve();
+  // Announced once the HTTP threads run: a supervisor that waits for this line finds the server taking
+  // requests, and a thread limit that stops the server stops it before it says it serves.
+  Status status = server->serve([&](int http_threads) {
+    log_info("serving " + service.model_name + " (" + serve::mode_name(mode) + ") on http://" + args.server.host + ":" +
+             std::to_string(port) + " with " + std::to_string(global_thread_pool().size()) + " compute threads and " +
+             std::to_string(http_threads) + " HTTP threads");
+  });
   // The signal thread still waits when serve() ended: wake it so it can be joined.
   served = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);

@@ -479,7 +479,7 @@ Result<int> HttpServer::bind() {
                                      : int(ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port));
 }
 
-Status HttpServer::serve() {
+Status HttpServer::serve(const std::function<void(int http_threads)>& on_ready) {
   if (impl_->listen_fd < 0 && !stopping_) return error("serve() before bind()");
   const int wanted = std::max(1, impl_->options.threads);
   for (int i = 0; i < wanted; ++i) {
@@ -494,6 +494,7 @@ Status HttpServer::serve() {
       break;
     }
   }
+  if (on_ready) on_ready(int(impl_->threads.size()));
   impl_->io_loop();
   stopping_ = true;
   {

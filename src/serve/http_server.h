@@ -51,7 +51,9 @@ class HttpServer {
   // second server cannot take a port another one listens on); returns the port.
   Result<int> bind();
   // Serves until stop(); requests being handled are answered first.
-  Status serve();
+  // `on_ready` is called once the handler threads run (with how many), just before connections are
+  // taken: the moment to tell a supervisor the server is up.
+  Status serve(const std::function<void(int http_threads)>& on_ready = {});
   // Safe from any thread, also before serve().
   void stop();
   bool stopping() const { return stopping_; }

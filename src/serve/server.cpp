@@ -104,8 +104,8 @@ Server::~Server() {
 
 Result<int> Server::bind() { return http_->bind(); }
 
-Status Server::serve() {
-  ARB_TRY(http_->serve());
+Status Server::serve(const std::function<void(int http_threads)>& on_ready) {
+  ARB_TRY(http_->serve(on_ready));
   // serve() returns once every request being handled has been answered; the batching worker has nothing
   // left for them, so stopping it now loses nothing.
   queue_->stop();

@@ -44,8 +44,8 @@ class Server {
   // Binds the listening socket (a backlog of 4096); returns the port (the ephemeral one when options.port
   // is 0). Fails when another socket listens on the port.
   Result<int> bind();
-  // Serves until stop(); requests in flight are finished first.
-  Status serve();
+  // Serves until stop(); requests in flight are finished first. `on_ready`: see HttpServer::serve.
+  Status serve(const std::function<void(int http_threads)>& on_ready = {});
   // Safe from any thread (a signal-handling thread, a test).
   void stop();
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -72,6 +73,43 @@ TEST(HttpServer, UploadsOverTheMemoryBoundWaitAndTimeOut) {
   EXPECT_GE(timed_out, 1);
   server.stop();
   serving.join();
+}
+
+// serve() says when it is ready (after its handler threads run, before it takes connections), once, with
+// the number of threads: what the command's "serving ..." line reports.
+TEST(HttpServer, ServeSaysWhenItsThreadsRun) {
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 3;
+  HttpServer server(
+      options, [](const HttpRequest&, HttpResponse& res) { res.body = "ok"; },
+      [](HttpResponse& res, int status, const std::string& message) {
+        res.status = status;
+        res.body = message;
+      },
+      nullptr);
+  auto port = server.bind();
+  ASSERT_TRUE(port.is_ok()) << port.message();
+  std::atomic<int> ready_calls{0}, threads_reported{0};
+  std::thread serving([&] {
+    (void)server.serve([&](int threads) {
+      threads_reported = threads;
+      ++ready_calls;
+    });
+  });
+  for (int waited = 0; ready_calls == 0 && waited < 1000; ++waited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(ready_calls, 1);
+  EXPECT_EQ(threads_reported, 3);
+  const int fd = connect_to(*port);
+  ASSERT_GE(fd, 0);
+  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::write(fd, get.data(), get.size()), ssize_t(get.size()));
+  const std::string answer = read_until_closed(fd, 10);
+  ::close(fd);
+  EXPECT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos) << answer;
+  server.stop();
+  serving.join();
+  EXPECT_EQ(ready_calls, 1);
 }
 
 }  // namespace
