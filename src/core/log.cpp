@@ -14,6 +14,14 @@ std::mutex g_log_mutex;
 
 void set_progress_bar_on_line(bool on) { g_bar_on_line = on; }
 
+void clear_progress_bar_line() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  if (g_bar_on_line.exchange(false)) {
+    std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+  }
+}
+
 void set_log_level(LogLevel level) { g_level = int(level); }
 LogLevel log_level() { return LogLevel(g_level.load()); }
 

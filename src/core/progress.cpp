@@ -1,8 +1,10 @@
 #include "core/progress.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "core/log.h"
@@ -10,6 +12,8 @@
 namespace arbiter {
 
 namespace {
+std::atomic<bool> g_data_on_progress_terminal{false};
+
 std::string format_duration(double seconds) {
   if (seconds < 0 || seconds > 1e7) return "--:--";
   const int64_t s = int64_t(seconds + 0.5);
@@ -32,6 +36,14 @@ std::string format_bytes(double bytes) {
 }
 }  // namespace
 
+void note_output_stream(int fd) {
+  struct stat out {}, err {};
+  if (isatty(STDERR_FILENO) != 1 || ::fstat(fd, &out) != 0 || ::fstat(STDERR_FILENO, &err) != 0) return;
+  if (!S_ISCHR(out.st_mode) || out.st_rdev != err.st_rdev) return;
+  g_data_on_progress_terminal = true;
+  clear_progress_bar_line();  // a bar already drawn would have the first data line appended to it
+}
+
 Progress::Progress(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total), tty_(isatty(STDERR_FILENO) == 1),
       enabled_(log_level() >= LogLevel::kInfo), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
@@ -43,7 +55,7 @@ void Progress::advance(int64_t items, int64_t tokens) {
   tokens_ += tokens;
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_draw_).count();
-  if (since >= (tty_ ? 0.2 : 10.0)) {
+  if (since >= (tty_ && !g_data_on_progress_terminal ? 0.2 : 10.0)) {
     last_draw_ = now;
     draw(false);
   }
@@ -88,7 +100,7 @@ void Progress::draw(bool final) {
   if (!enabled_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::string stats = progress_stats(ProgressCounts{done_, skipped_, tokens_, total_, elapsed}, unit_, final);
-  if (tty_) {
+  if (tty_ && !g_data_on_progress_terminal) {
     std::string bar;
     if (total_ > 0) {
       const int width = 24;

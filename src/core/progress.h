@@ -18,6 +18,10 @@ struct ProgressCounts {
 // KiB/MiB/GiB for the unit "bytes"). The rate counts only this run's own work; the ETA is the work left at it.
 std::string progress_stats(const ProgressCounts& counts, const std::string& unit, bool final);
 
+// Called with an output's file descriptor when it is a stream (-o /dev/stdout): when that stream is the
+// terminal stderr shows, data lines go where the bar is redrawn, so progress prints quiet lines instead.
+void note_output_stream(int fd);
+
 class Progress {
  public:
   // total <= 0: unknown (no ETA). unit names what is counted ("rows"); the unit "bytes" shows amounts and

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/atomic_file.h"
+#include "core/progress.h"
 #include "data/json_rows.h"
 #include "data/line_reader.h"
 
@@ -77,6 +78,7 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
   if (!f) return error(path + ": cannot open for writing: " + std::strerror(errno));
   writer.file_.reset(f);
   writer.created_ = !exists;
+  if (is_stream_path(path)) note_output_stream(fileno(f));
   // Two runs writing one output would interleave their lines and both report success: the second one
   // stops here, before it reads, cuts or empties anything. The lock goes with the file when it closes.
   if (::flock(fileno(f), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {

@@ -43,6 +43,31 @@ TEST(ProgressLine, OnATerminalAWarningGetsALineOfItsOwn) {
   EXPECT_NE(out.find("0/3 rows"), std::string::npos) << out;
 }
 
+// Data lines written to the terminal the bar is drawn on (-o /dev/stdout): the bar would be redrawn over
+// them and glued to them, so progress prints whole lines instead; every data line starts a line.
+TEST(ProgressLine, DataLinesOnTheTerminalGetNoBar) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no `script` to give the run a terminal";
+  const std::string dir = temp_dir("progress-tty-stdout");
+  std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n" R"({"prompt": "c", "response": "d"})" "\n";
+  const std::string command = "script -qc '" + kBinary + " score -m " + kModel + " -i " + dir +
+                              "/rows.jsonl -o /dev/stdout' /dev/null";
+  std::string out;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    pclose(pipe);
+  }
+  EXPECT_EQ(out.find("\033[K"), std::string::npos) << out;
+  size_t data_lines = 0;
+  for (size_t at = out.find("{\""); at != std::string::npos; at = out.find("{\"", at + 1)) {
+    ++data_lines;
+    EXPECT_TRUE(at == 0 || out[at - 1] == '\n') << out;
+  }
+  EXPECT_EQ(data_lines, 2u) << out;
+  EXPECT_NE(out.find("score: 0/2 rows | "), std::string::npos) << out;
+}
+
 // Many unreadable rows with --on-error skip: the first 20 are named, then one line says the rest are not;
 // every one is still an error line and counted.
 TEST(ProgressLine, SkippedRowsPastTwentyAreCountedNotEachShown) {
