@@ -40,10 +40,6 @@ namespace {
 
 using nlohmann::json;
 
-Status write_json_file(const std::string& path, const json& doc) {
-  return write_file_atomically(path, data::dump_json(doc) + "\n");
-}
-
 // Training progress on stderr: a redrawn line on a terminal, a plain line every `every` steps otherwise.
 class StepPrinter {
  public:
@@ -165,9 +161,8 @@ Status run_lager(const LagerArgs& args) {
     weights.judge_fingerprint = record->value("model_fingerprint", "");
     weights.judge_settings = RunSettings::from_json(*record).only(train::lager_readout_options());
   }
-  ARB_TRY(train::save_lager_weights(args.out, weights));
+  ARB_ASSIGN(const std::string weights_text, train::lager_weights_text(args.out, weights));
   const std::string on = held_out ? "validation" : "training";
-  print_line("final loss " + fixed(weights.train.final_loss, 4) + ", a " + fixed(weights.a, 4) + " -> " + args.out);
   if (report->listwise) {
     // People's label is the same on every read (their best response, moved first): accuracy, not rank.
     print_line("listwise accuracy (people's best response named best) on the " + on + " reads (" +
@@ -200,6 +195,7 @@ Status run_lager(const LagerArgs& args) {
                ", LAGER uniform " + fixed(report->uniform_accuracy, 4) + ", LAGER tuned " +
                fixed(report->tuned_accuracy, 4));
   }
+  std::string report_text;
   if (!args.report_json.empty()) {
     json layers = json::array();
     for (const auto& l : report->per_layer)
@@ -223,8 +219,14 @@ Status run_lager(const LagerArgs& args) {
                                                                          {"uniform", report->uniform_accuracy},
                                                                          {"tuned", report->tuned_accuracy}};
     if (report->listwise) doc["per_layer_accuracy"] = report->per_layer_accuracy;
-    ARB_TRY(write_json_file(args.report_json, doc));
+    report_text = data::dump_json(doc) + "\n";
   }
+  // The weights and the report are written together: a run that cannot write its report leaves an older
+  // --out as it was.
+  std::vector<std::pair<std::string, std::string_view>> files = {{args.out, weights_text}};
+  if (!args.report_json.empty()) files.emplace_back(args.report_json, report_text);
+  ARB_TRY(write_files_atomically(files));
+  print_line("final loss " + fixed(weights.train.final_loss, 4) + ", a " + fixed(weights.a, 4) + " -> " + args.out);
   return Status::ok();
 }
 
@@ -297,6 +299,7 @@ Status run_head(const HeadArgs& args) {
   options.standardize = !args.no_standardize;
   const bool binary = args.objective == "binary";
   const bool pairwise = args.objective != "regression" && !binary;
+  if (!std::isfinite(args.expo_alpha)) return error("--expo-alpha must be a finite number, not " + std::to_string(args.expo_alpha));
   if (args.expo_alpha != 0.0 && args.objective != "combined")
     return error("--expo-alpha needs --objective combined (ExPO extrapolates from the regression head)");
   if (args.ridge >= 0.0 && args.objective != "regression") return error("--ridge is for --objective regression");
@@ -317,14 +320,25 @@ Status run_head(const HeadArgs& args) {
     label_names.assign(std::begin(kHelpSteer2Attributes), std::end(kHelpSteer2Attributes));
   } else {
     std::stringstream list(args.attributes);
-    for (std::string name; std::getline(list, name, ',');)
-      if (!name.empty()) label_names.push_back(name);
+    for (std::string name; std::getline(list, name, ',');) {
+      if (name.empty()) continue;
+      if (std::find(label_names.begin(), label_names.end(), name) != label_names.end())
+        return error("--attributes names '" + name + "' twice");
+      label_names.push_back(name);
+    }
   }
   // Its errors name the file they are about (the features or the labels).
   ARB_ASSIGN(const train::FeatureSet set, load_features(args.features, args.labels, label_names));
   print_line("features " + args.features + ": " + std::to_string(set.rows) + " rows x " +
              std::to_string(set.responses) + " responses x d " + std::to_string(set.dim) +
              (set.layer.empty() ? "" : ", layer " + set.layer));
+
+  // What the export needs is known now: a run that cannot export fails before its training time is spent.
+  std::shared_ptr<Model> backbone;
+  if (!args.export_hf_dir.empty()) {
+    ARB_ASSIGN(backbone, load_model(args.backbone));
+    ARB_TRY(train::check_hf_export(args.backbone, set.layer, set.dim, args.export_hf_dir));
+  }
 
   if ((args.objective == "regression" || binary) && set.responses != 1)
     return error(args.features + ": " + args.objective + " needs features with 1 response per row, got " +
@@ -425,13 +439,13 @@ Status run_head(const HeadArgs& args) {
   head.model_fingerprint = set.model_fingerprint;
   head.model_commit = set.model_commit;
   head.feature_settings = set.settings;
-  ARB_TRY(train::save_reward_head(args.out, head));
-  print_line("head [" + std::to_string(head.num_labels()) + ", " + std::to_string(head.dim) + "] -> " + args.out);
+  // The head and the report are written together, last, and only when everything before succeeded: a
+  // run that fails (an export, a report that cannot be written) leaves an older --out as it was.
+  ARB_ASSIGN(const std::string head_bytes, train::reward_head_bytes(args.out, head));
   report["out"] = args.out;
   report["labels"] = head.labels;
   if (!args.export_hf_dir.empty()) {
     // The directory's scores are the head's only on the backbone it was trained on, read as it was read.
-    ARB_ASSIGN(std::shared_ptr<Model> backbone, load_model(args.backbone));
     if (const std::string ours = head.model_fingerprint.empty() ? "" : model_fingerprint(*backbone);
         !ours.empty() && ours != head.model_fingerprint)
       log_warn(args.features + " holds features of " + head.model + " (fingerprint " + head.model_fingerprint + "); " +
@@ -450,7 +464,11 @@ Status run_head(const HeadArgs& args) {
     print_line("Hugging Face sequence classifier -> " + args.export_hf_dir);
     report["export_hf_dir"] = args.export_hf_dir;
   }
-  if (!args.report_json.empty()) ARB_TRY(write_json_file(args.report_json, report));
+  const std::string report_text = data::dump_json(report) + "\n";
+  std::vector<std::pair<std::string, std::string_view>> files = {{args.out, head_bytes}};
+  if (!args.report_json.empty()) files.emplace_back(args.report_json, report_text);
+  ARB_TRY(write_files_atomically(files));
+  print_line("head [" + std::to_string(head.num_labels()) + ", " + std::to_string(head.dim) + "] -> " + args.out);
   return Status::ok();
 }
 

@@ -73,6 +73,11 @@ struct OwnedTensor {
 OwnedTensor make_f32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& values);
 OwnedTensor make_i32_tensor(const std::string& name, std::vector<int64_t> shape, const std::vector<int32_t>& values);
 
+// The file's bytes, for small files written together with others (write_files_atomically). `what`
+// names the file in errors.
+Result<std::string> safetensors_bytes(const std::string& what, const std::vector<OwnedTensor>& tensors,
+                                      const std::map<std::string, std::string>& metadata = {});
+
 // Writes tensors in the given order (to a temporary file beside path, then renamed).
 Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>& tensors,
                          const std::map<std::string, std::string>& metadata = {});

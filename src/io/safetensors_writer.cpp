@@ -76,6 +76,25 @@ OwnedTensor make_i32_tensor(const std::string& name, std::vector<int64_t> shape,
   return make_tensor(name, DType::I32, std::move(shape), values.data(), values.size() * sizeof(int32_t));
 }
 
+Result<std::string> safetensors_bytes(const std::string& what, const std::vector<OwnedTensor>& tensors,
+                                      const std::map<std::string, std::string>& metadata) {
+  Result<std::string> header = error("");
+  try {
+    header = build_header(tensors, metadata);
+  } catch (const std::exception& e) {
+    return error(what + ": cannot build header: " + e.what());
+  }
+  if (!header.is_ok()) return error(what + ": " + header.message());
+  const uint64_t header_len = header->size();
+  std::string bytes(reinterpret_cast<const char*>(&header_len), 8);
+  bytes += *header;
+  for (const OwnedTensor& t : tensors) {
+    bytes.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+    for (const auto& [data, size] : t.pieces) bytes.append(reinterpret_cast<const char*>(data), size);
+  }
+  return bytes;
+}
+
 Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>& tensors,
                          const std::map<std::string, std::string>& metadata) {
   Result<std::string> header = error("");

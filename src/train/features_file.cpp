@@ -202,12 +202,16 @@ Result<FeatureSet> read_features_header(const std::string& path) { return read_f
 Result<FeatureSet> read_features(const std::string& path) {
   ARB_ASSIGN(const std::vector<std::string> files, data::files_named_by(path));
   ARB_ASSIGN(FeatureSet set, read_feature_files(files));
-  if (files.size() > 1 && !set.ids.empty()) {  // shards of one dataset hold each row once
+  // A dataset holds each row once (shards split it, steps are ids of their own): a row twice would be
+  // trained on twice, or land on both sides of the validation split and flatter its figures.
+  if (!set.ids.empty()) {
     std::unordered_map<std::string, size_t> seen;
     for (size_t i = 0; i < set.ids.size(); ++i)
-      if (!seen.emplace(set.ids[i], i).second)
-        return error(path + ": row id '" + set.ids[i] + "' is in more than one of its " + std::to_string(files.size()) +
-                     " files");
+      if (const auto [first, fresh] = seen.emplace(set.ids[i], i); !fresh)
+        return error(files.size() > 1 ? path + ": row id '" + set.ids[i] + "' is in more than one of its " +
+                                             std::to_string(files.size()) + " files"
+                                       : path + ": row id '" + set.ids[i] + "' appears twice (feature rows " +
+                                             std::to_string(first->second) + " and " + std::to_string(i) + ")");
   }
   return set;
 }

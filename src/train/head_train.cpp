@@ -86,6 +86,15 @@ AdamRun run_adam(std::vector<double> params, size_t n_weights, const std::vector
   return run;
 }
 
+// With a validation split, a run keeps the epoch of the lowest validation loss; when every epoch's loss is
+// NaN (a learning rate that diverges) it kept none, and its head would be the untrained start.
+Status check_converged(const AdamRun& run) {
+  if (run.best_epoch > 0) return Status::ok();
+  const double last = run.epochs.empty() ? NAN : run.epochs.back().train_loss;
+  return error("training diverged: no epoch had a finite validation loss (the last epoch's training loss is " +
+               std::to_string(last) + "); lower --lr");
+}
+
 Status check_options(const HeadTrainOptions& o) {
   if (!(o.lr > 0.0)) return error("learning rate must be positive");
   if (o.batch < 1) return error("batch size must be at least 1");
@@ -198,6 +207,7 @@ Result<HeadTrainResult> train_regression_head(const FeatureSet& set, const std::
   }
   AdamRun run = run_adam(params, outputs * d, split.train, split.validation, loss,
                          [&](const std::vector<double>& p, EpochReport& r) { metrics(p, st, r); }, options, on_epoch);
+  ARB_TRY(check_converged(run));
   fold_params(run.params, st, result.head);
   result.epochs = std::move(run.epochs);
   result.best_epoch = run.best_epoch;
@@ -247,6 +257,7 @@ Result<HeadTrainResult> train_pair_head(const FeatureSet& set, PairObjective obj
     report.validation_accuracy = pair_accuracy(head, set, pairs, split.validation);
   };
   AdamRun run = run_adam(params, size_t(set.dim), split.train, split.validation, loss, metrics, options, on_epoch);
+  ARB_TRY(check_converged(run));
   fold_params(run.params, st, result.head);
   result.epochs = std::move(run.epochs);
   result.best_epoch = run.best_epoch;
@@ -306,6 +317,7 @@ Result<HeadTrainResult> train_binary_head(const FeatureSet& set, const std::stri
   mean = std::clamp(mean / double(train.size()), 1e-3, 1.0 - 1e-3);
   params[size_t(set.dim)] = std::log(mean / (1.0 - mean));
   AdamRun run = run_adam(params, size_t(set.dim), train, validation, loss, metrics, options, on_epoch);
+  ARB_TRY(check_converged(run));
   fold_params(run.params, st, result.head);
   result.epochs = std::move(run.epochs);
   result.best_epoch = run.best_epoch;
@@ -316,6 +328,7 @@ Result<RewardHead> extrapolate_head(const RewardHead& theta0, const RewardHead& 
   if (theta0.dim != theta1.dim || theta0.num_labels() != theta1.num_labels() ||
       theta0.weight.size() != theta1.weight.size() || theta0.bias.size() != theta1.bias.size())
     return error("ExPO: the two heads differ in shape");
+  if (!std::isfinite(alpha)) return error("ExPO alpha must be a finite number, not " + std::to_string(alpha));
   RewardHead out = theta1;
   for (size_t i = 0; i < out.weight.size(); ++i) out.weight[i] += alpha * (theta1.weight[i] - theta0.weight[i]);
   for (size_t i = 0; i < out.bias.size(); ++i) out.bias[i] += alpha * (theta1.bias[i] - theta0.bias[i]);

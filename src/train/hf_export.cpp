@@ -37,16 +37,20 @@ bool is_weight_file(const std::string& name) {
 
 }  // namespace
 
-Status export_hf_classifier(const std::string& backbone_dir, const RewardHead& head, const std::string& out_dir,
-                            std::vector<std::string>& warnings) {
+namespace {
+
+// The backbone's config.json, checked against a head of `dim` read at `layer`, and the classifier's
+// architecture name (LlamaForCausalLM -> LlamaForSequenceClassification).
+Result<std::pair<nlohmann::ordered_json, std::string>> classifier_config(const std::string& backbone_dir,
+                                                                         const std::string& layer, int64_t dim) {
   const std::string config_path = (fs::path(backbone_dir) / "config.json").string();
   ARB_ASSIGN(nlohmann::ordered_json config, read_config(config_path));
-  if (!head.layer.empty() && head.layer != "final_norm")
-    return error("the head was trained on '" + head.layer +
+  if (!layer.empty() && layer != "final_norm")
+    return error("the head was trained on '" + layer +
                  "' features; a sequence-classification head reads the final norm's output (final_norm)");
   if (!config.contains("hidden_size") || !config["hidden_size"].is_number_integer() ||
-      config["hidden_size"].get<int64_t>() != head.dim)
-    return error(config_path + ": hidden_size does not match the head's d = " + std::to_string(head.dim));
+      config["hidden_size"].get<int64_t>() != dim)
+    return error(config_path + ": hidden_size does not match the head's d = " + std::to_string(dim));
   if (!config.contains("architectures") || !config["architectures"].is_array() || config["architectures"].empty() ||
       !config["architectures"][0].is_string())
     return error(config_path + ": no 'architectures' list");
@@ -57,6 +61,22 @@ Status export_hf_classifier(const std::string& backbone_dir, const RewardHead& h
   } else if (arch.find(seqcls) == std::string::npos) {
     return error(config_path + ": architecture '" + arch + "' is not a *ForCausalLM model");
   }
+  return std::make_pair(std::move(config), arch);
+}
+
+}  // namespace
+
+Status check_hf_export(const std::string& backbone_dir, const std::string& layer, int64_t dim, const std::string& out_dir) {
+  ARB_TRY(classifier_config(backbone_dir, layer, dim).status());
+  if (fs::exists(fs::path(out_dir) / "config.json")) return error(out_dir + ": already holds a config.json");
+  return Status::ok();
+}
+
+Status export_hf_classifier(const std::string& backbone_dir, const RewardHead& head, const std::string& out_dir,
+                            std::vector<std::string>& warnings) {
+  ARB_ASSIGN(auto checked, classifier_config(backbone_dir, head.layer, head.dim));
+  nlohmann::ordered_json config = std::move(checked.first);
+  const std::string arch = checked.second;
   config["architectures"] = {arch};
   config["num_labels"] = head.num_labels();
   nlohmann::ordered_json id2label = nlohmann::ordered_json::object(), label2id = nlohmann::ordered_json::object();

@@ -14,6 +14,11 @@
 
 namespace arbiter::train {
 
+// What export_hf_classifier checks before it writes anything: the backbone's config.json (its hidden size
+// and a *ForCausalLM architecture), that the head reads `layer` final_norm, and that out_dir holds no
+// config.json. Run before training, so that a run that cannot export fails before its time is spent.
+Status check_hf_export(const std::string& backbone_dir, const std::string& layer, int64_t dim, const std::string& out_dir);
+
 // out_dir is created (it must not hold a config.json already). Tokenizer and other non-weight files of
 // the backbone are copied. The backbone's tensors are read into memory while writing.
 Status export_hf_classifier(const std::string& backbone_dir, const RewardHead& head, const std::string& out_dir,

@@ -154,7 +154,11 @@ const std::vector<std::string>& lager_readout_options() {
   return options;
 }
 
-Status save_lager_weights(const std::string& path, const LagerWeights& weights) {
+Result<std::string> lager_weights_text(const std::string& path, const LagerWeights& weights) {
+  for (size_t l = 0; l < weights.theta.size(); ++l)
+    if (!std::isfinite(weights.theta[l]))
+      return error(path + ": the fitted weight of layer " + std::to_string(l) + " is not finite: the fit diverged (lower --lr)");
+  if (!std::isfinite(weights.a)) return error(path + ": the fitted loss mix a is not finite: the fit diverged (lower --lr)");
   nlohmann::ordered_json doc;
   doc["format"] = "arbiter-lager-weights";
   doc["version"] = 1;
@@ -173,7 +177,12 @@ Status save_lager_weights(const std::string& path, const LagerWeights& weights) 
     if (weights.judge_settings) judge["settings"] = weights.judge_settings->to_json();
     doc["judge"] = std::move(judge);
   }
-  return write_file_atomically(path, doc.dump(2) + "\n");
+  return doc.dump(2) + "\n";
+}
+
+Status save_lager_weights(const std::string& path, const LagerWeights& weights) {
+  ARB_ASSIGN(const std::string text, lager_weights_text(path, weights));
+  return write_file_atomically(path, text);
 }
 
 }  // namespace arbiter::train

@@ -63,6 +63,8 @@ Result<double> lager_expected_score(const std::vector<std::vector<double>>& per_
 // "theta", "a", "score_values", "train": {...}}. Loading checks the format, version and lengths, and
 // recomputes layer_weights from theta when theta is present (the file's layer_weights must agree).
 Result<LagerWeights> load_lager_weights(const std::string& path);
+// The weights file's text: an error naming `path` when a value is not finite (a diverged fit).
+Result<std::string> lager_weights_text(const std::string& path, const LagerWeights& weights);
 Status save_lager_weights(const std::string& path, const LagerWeights& weights);
 
 }  // namespace arbiter::train

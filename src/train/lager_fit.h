@@ -23,7 +23,8 @@ enum class LagerTarget {
   // Human h between adjacent score values v_j <= h <= v_j+1: q_j = (v_j+1 - h) / (v_j+1 - v_j), q_j+1 = 1 - q_j
   // (one-hot when h is a score value; clamped to the end values outside their range). The target's mean is h.
   kSoft,
-  // One-hot on the score value nearest to h (ties go to the lower value): the class index of the paper's code.
+  // One-hot on the score value nearest to h (ties go to the lower value). (The paper's code truncates h to
+  // an integer class instead: 4.67 -> 4; see docs/training.md.)
   kNearest,
 };
 

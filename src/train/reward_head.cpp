@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "data/json_rows.h"
 #include "io/safetensors.h"
 
@@ -79,10 +81,20 @@ Result<RewardHead> load_reward_head(const std::string& path) {
   return head;
 }
 
-Status save_reward_head(const std::string& path, const RewardHead& head) {
+Result<std::string> reward_head_bytes(const std::string& path, const RewardHead& head) {
   const int64_t n = int64_t(head.num_labels());
   if (n < 1 || head.dim < 1 || int64_t(head.weight.size()) != n * head.dim || int64_t(head.bias.size()) != n)
     return error(path + ": head shapes disagree (labels, weight, bias)");
+  auto storable = [](double v) { return std::isfinite(v) && std::fabs(v) <= double(std::numeric_limits<float>::max()); };
+  for (size_t i = 0; i < head.weight.size(); ++i)
+    if (!storable(head.weight[i]))
+      return error(path + ": the trained head's weight [" + std::to_string(i / size_t(head.dim)) + ", " +
+                   std::to_string(i % size_t(head.dim)) + "] is " + std::to_string(head.weight[i]) +
+                   ", which no scorer can use: training diverged (lower --lr) or --expo-alpha is too large");
+  for (size_t i = 0; i < head.bias.size(); ++i)
+    if (!storable(head.bias[i]))
+      return error(path + ": the trained head's bias [" + std::to_string(i) + "] is " + std::to_string(head.bias[i]) +
+                   ", which no scorer can use: training diverged (lower --lr) or --expo-alpha is too large");
   std::vector<OwnedTensor> tensors;
   tensors.push_back(make_f32_tensor("score.weight", {n, head.dim}, std::vector<float>(head.weight.begin(), head.weight.end())));
   tensors.push_back(make_f32_tensor("score.bias", {n}, std::vector<float>(head.bias.begin(), head.bias.end())));
@@ -95,7 +107,12 @@ Status save_reward_head(const std::string& path, const RewardHead& head) {
   if (!head.model_fingerprint.empty()) meta["model_fingerprint"] = head.model_fingerprint;
   if (!head.model_commit.empty()) meta["model_commit"] = head.model_commit;
   if (head.feature_settings) meta["feature_settings"] = head.feature_settings->to_json().dump();
-  return write_safetensors(path, tensors, meta);
+  return safetensors_bytes(path, tensors, meta);
+}
+
+Status save_reward_head(const std::string& path, const RewardHead& head) {
+  ARB_ASSIGN(const std::string bytes, reward_head_bytes(path, head));
+  return write_file_atomically(path, bytes);
 }
 
 }  // namespace arbiter::train

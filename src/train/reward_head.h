@@ -40,6 +40,9 @@ std::vector<double> head_scores(const RewardHead& head, const float* x);
 double head_score(const RewardHead& head, const float* x);
 
 Result<RewardHead> load_reward_head(const std::string& path);
+// The head's file: an error naming `path` when a value is not finite or past f32's range (a diverged
+// run), which no scorer could use.
+Result<std::string> reward_head_bytes(const std::string& path, const RewardHead& head);
 Status save_reward_head(const std::string& path, const RewardHead& head);
 
 }  // namespace arbiter::train

@@ -259,6 +259,74 @@ TEST_F(CliTrain, HeadErrors) {
       << r.out;
 }
 
+std::string slurp_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A run that fails leaves an older --out as it was: an export that cannot be done is refused before
+// training, and a report that cannot be written keeps the head (or the layer weights) from being written.
+// A head no scorer could use (a diverged run, an ExPO alpha that is no number) is an error, not a file.
+TEST_F(CliTrain, AFailingRunLeavesTheOlderOutputsAndWritesNoUnusableHead) {
+  const std::string pairs = scratch_path("pairs3.safetensors"), rated = scratch_path("rated3.safetensors"),
+                    labels = scratch_path("labels3.jsonl");
+  write_feature_files(pairs, rated, labels);
+  const std::string head = scratch_path("kept.safetensors");
+  RunResult r = run_arbiter("-q train head --features " + rated + " --attributes helpfulness --out " + head);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string before = slurp_file(head);
+
+  r = run_arbiter("train head --features " + pairs + " --objective bt --out " + head + " --export-hf-dir " +
+                  scratch_path("hf-out") + " --backbone " + scratch_path("no-such-model"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("no-such-model"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("epoch"), std::string::npos) << "refused before training:\n" << r.out;
+  EXPECT_EQ(slurp_file(head), before);
+
+  r = run_arbiter("train head --features " + pairs + " --objective bt --out " + head + " --report-json " +
+                  scratch_path("no-such-folder") + "/report.json");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("no-such-folder/report.json"), std::string::npos) << r.out;
+  EXPECT_EQ(slurp_file(head), before);
+
+  const std::string weights = scratch_path("kept-lager.json"), rows = write_layer_rows();
+  r = run_arbiter("-q train lager --input " + rows + " --human-field human --out " + weights);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string weights_before = slurp_file(weights);
+  r = run_arbiter("-q train lager --input " + rows + " --human-field human --lr 0.2 --out " + weights + " --report-json " +
+                  scratch_path("no-such-folder") + "/lager.json");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(slurp_file(weights), weights_before);
+
+  for (const char* alpha : {"nan", "inf"}) {
+    r = run_arbiter("train head --features " + pairs + " --regression-features " + rated +
+                    " --objective combined --expo-alpha " + alpha + " --out " + head);
+    EXPECT_NE(r.exit_code, 0) << alpha;
+    EXPECT_NE(r.out.find("--expo-alpha must be a finite number"), std::string::npos) << r.out;
+  }
+  r = run_arbiter("train head --features " + pairs + " --objective bt --lr 1e300 --out " + head);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(r.out.find("training diverged") != std::string::npos || r.out.find("which no scorer can use") != std::string::npos)
+      << r.out;
+  EXPECT_EQ(slurp_file(head), before);
+
+  r = run_arbiter("train head --features " + rated + " --labels " + labels + " --attributes helpfulness,helpfulness --out " + head);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--attributes names 'helpfulness' twice"), std::string::npos) << r.out;
+
+  // One features file holding a row twice: refused, naming the id.
+  auto set = arbiter::train::read_features(rated);
+  ASSERT_TRUE(set.is_ok()) << set.message();
+  set->ids[5] = set->ids[2];
+  const std::string twice = scratch_path("rated-id-twice.safetensors");
+  ASSERT_TRUE(arbiter::train::write_features(twice, *set).is_ok());
+  r = run_arbiter("train head --features " + twice + " --attributes helpfulness --out " + head);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("rated-id-twice.safetensors: row id '2' appears twice (feature rows 2 and 5)"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(slurp_file(head), before);
+}
+
 // An output that names an input (or the other output) is refused before anything is written: the
 // features or judged rows are the product of hours on a real backbone.
 TEST_F(CliTrain, OutputsThatAreInputsAreRefused) {
