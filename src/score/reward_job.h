@@ -89,6 +89,8 @@ class RewardJob final : public RowJob {
   bool reads_steps() const;
   // A gated head's job (ArmoRM): objectives mixed by a gating network.
   bool reads_gated() const { return model_.config.gating.enabled && !options_.head; }
+  // Whether a line carries one "score": one output, weights that combine several, or a step aggregate.
+  bool gives_one_score() const { return reads_steps() || options_.weights.has_value() || labels_.size() == 1; }
 
   // Where a sequence is read: every step separator (process reward models), where the prompt ends and the
   // last token (gated heads), the last token that is not padding (a classifier whose config names a pad

@@ -210,13 +210,25 @@ Result<Prepared> ModelService::prepare_queries(const RewardRequest& request) con
   // tokenized as it is (no special tokens added; a chat template and BOS are the client's), cut on the
   // right at the maximum length, and read at its last token, the EOS, whatever the pad token is.
   Prepared p;
+  // Known before anything runs: a multi-output head without weights has no single reward to answer with.
+  if (reward_job_ && !reward_job_->gives_one_score())
+    return error("the model has " + std::to_string(reward_job_->labels().size()) +
+                 " outputs and no way to combine them: start the server with --attribute-weights");
   for (size_t i = 0; i < request.queries.size(); ++i) {
     const std::string where = "query[" + std::to_string(i) + "]";
     if (!formatter_) return error(where + ": this model has no tokenizer (" + formatter_error_ + "); send token ids");
     const std::string query = openrlhf_query(request.queries[i]);
     ARB_ASSIGN(std::vector<int32_t> tokens, encode(query, /*add_special=*/false, where));
     const int64_t max_length = formatter_->max_length();
-    if (int64_t(tokens.size()) > max_length) tokens.resize(size_t(max_length));
+    const int64_t cut = std::max<int64_t>(0, int64_t(tokens.size()) - max_length);
+    // A process reward model's steps past the cut would go unread, and the reward of the steps before it
+    // would pass for the whole solution's: refused, as /v1/score and `arbiter score` refuse it.
+    if (cut > 0 && reward_job_ && reward_job_->reads_steps())
+      return error(where + ": " + std::to_string(tokens.size()) + " tokens, more than the maximum length " +
+                   std::to_string(max_length) + ": the steps past the cut would not be read (start the server with a "
+                   "larger --max-length, or send shorter solutions)");
+    if (cut > 0) tokens.resize(size_t(max_length));
+    p.tokens_cut.push_back(cut);
     size_t begin = 0;
     if (!request.prompts.empty() && reward_job_ && reward_job_->reads_steps()) {
       // The prompt as the query now begins: the pad and EOS run a trainer's decoding put before both is gone.
@@ -350,6 +362,10 @@ Result<json> ModelService::reward_response(const Prepared& prepared, std::vector
     }
   }
   json response = {{"rewards", rewards}, {"scores", rewards}, {"extra_logs", extra}};
+  // An outcome model's query over the maximum length is cut on the right, as OpenRLHF's server cuts it; the
+  // answer says how many tokens each lost (0 for those not cut) when any was.
+  if (std::any_of(prepared.tokens_cut.begin(), prepared.tokens_cut.end(), [](int64_t n) { return n > 0; }))
+    response["truncated_tokens"] = prepared.tokens_cut;
   if (!step_rewards.empty()) {
     response["step_rewards"] = step_rewards;
     response["first_error_step"] = first_errors;

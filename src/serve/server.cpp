@@ -260,8 +260,9 @@ void Server::install_routes() {
     if (!prepared) return reply(res, prepared.status(), 400);
     std::vector<SequenceOutput> outputs;
     if (!exec(*prepared, outputs, res)) return std::nullopt;
-    // A multi-output head without weights has no single reward: the request cannot be answered as asked.
-    return reply(res, service_->reward_response(*prepared, outputs), 400);
+    // A multi-output head without weights was refused before the model ran (prepare_queries): what fails
+    // here is the model's own (a non-finite score), a server error.
+    return reply(res, service_->reward_response(*prepared, outputs), 500);
   });
   for (const char* route : {"/classify", "/v1/classify", "/pooling"}) {
     const bool classify = std::string(route) != "/pooling";

@@ -127,6 +127,33 @@ TEST(ProcessRewardServe, ACausalLmReadByStepTokens) {
   EXPECT_EQ(status, 400) << classified.dump();
 }
 
+// A solution longer than the maximum length: its steps past the cut would go unread, and the reward of
+// the steps before it would pass for the whole solution's. /get_reward refuses it, naming the query, as
+// /v1/score does; the same solution within the limit is answered.
+TEST(ProcessRewardServe, GetRewardRefusesASolutionTheCutWouldShorten) {
+  auto loaded = load_model(qwen2_fixture());
+  ASSERT_TRUE(loaded.is_ok()) << loaded.message();
+  std::shared_ptr<const Model> model = *loaded;
+  serve::ServiceOptions service;
+  service.mode = serve::Mode::kReward;
+  service.model_name = "shepherd";
+  service.reward.step_tag = "Rew";
+  service.reward.step_label_tokens = {"+", "-"};
+  service.format.max_length = 24;
+  auto server = start_server(model, service);
+  ASSERT_TRUE(server);
+  std::string long_query = "What is 2 + 2?";
+  for (int step = 0; step < 12; ++step) long_query += " 2 + 2 = 4.\nRew\n";
+  int status = 0;
+  const json refused = post_json(*server, "/get_reward", json{{"query", {"2 + 2 = 4.\nRew\n", long_query}}}.dump(), &status);
+  EXPECT_EQ(status, 400) << refused.dump();
+  EXPECT_NE(refused.dump().find("query[1]: "), std::string::npos) << refused.dump();
+  EXPECT_NE(refused.dump().find("more than the maximum length 24"), std::string::npos) << refused.dump();
+  const json short_one = post_json(*server, "/get_reward", json{{"query", {"2 + 2 = 4.\nRew\n"}}}.dump(), &status);
+  EXPECT_EQ(status, 200) << short_one.dump();
+  EXPECT_FALSE(short_one.contains("truncated_tokens")) << short_one.dump();
+}
+
 // OpenRLHF sends each query's prompt beside it: a separator that the prompt also holds is not a step.
 TEST(ProcessRewardServe, GetRewardReadsOnlyAfterTheQuerysPrompt) {
   auto loaded = load_model(qwen2_fixture());

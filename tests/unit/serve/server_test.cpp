@@ -232,6 +232,20 @@ TEST(Server, ACutItemSaysSo) {
   ASSERT_EQ(status, 200) << whole.dump();
   EXPECT_EQ(cut["data"][0]["score"], whole["data"][0]["score"]);
   EXPECT_FALSE(whole["data"][0].contains("truncated_tokens")) << whole.dump();
+
+  // /get_reward cuts an outcome model's query on the right, as OpenRLHF's server does, and says by how much
+  // per query.
+  service = reward_service(*model, true);
+  service.format.max_length = 8;
+  auto plain = start_server(model, service);
+  ASSERT_TRUE(plain);
+  const json rewarded = post_json(*plain, "/get_reward",
+                                  json{{"query", {"one two three four five six seven eight nine ten eleven twelve", "hi"}}}.dump(),
+                                  &status);
+  ASSERT_EQ(status, 200) << rewarded.dump();
+  ASSERT_TRUE(rewarded.contains("truncated_tokens")) << rewarded.dump();
+  EXPECT_GT(rewarded["truncated_tokens"][0].get<int64_t>(), 0) << rewarded.dump();
+  EXPECT_EQ(rewarded["truncated_tokens"][1].get<int64_t>(), 0) << rewarded.dump();
 }
 
 // A conversation whose message the chat template leaves out (a role it does not render) is a 400 naming it,
