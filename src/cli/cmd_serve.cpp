@@ -164,7 +164,10 @@ const CommandRegistration kServeRegistration({
       sub.add_option("--max-batch-tokens", args->server.max_batch_tokens,
                      "tokens computed per forward pass (a prefix its sequences share counts once; 0, the default: "
                      "4096 on the CPU, 16384 on a GPU)");
-      sub.add_option("--max-queue", args->server.max_queue, "sequences waiting at most; more is answered 429")->default_val(1024);
+      sub.add_option("--max-queue", args->server.max_queue, "sequences waiting at most; a request that finds no room waits for it (--queue-wait-ms)")->default_val(1024);
+      sub.add_option("--queue-wait-ms", args->server.queue_wait_ms, "how long a request waits for room in a full queue (within --timeout-ms) before it is answered 429; 0: at once")
+          ->default_val(10000)
+          ->check(CLI::Range(int64_t(0), int64_t(86400000)));
       sub.add_option("--timeout-ms", args->server.timeout_ms, "per-request time limit; then 504")->default_val(60000);
       sub.add_option("--max-body-bytes", args->server.max_body_bytes, "request body limit; larger is 413")->default_val(8 << 20);
       sub.add_option("--max-sequence-tokens", args->max_sequence_tokens,

@@ -32,6 +32,7 @@ void BatchQueue::stop() {
   std::lock_guard<std::mutex> lock(mutex_);
   stopping_ = true;
   ready_.notify_all();
+  room_.notify_all();
 }
 
 int64_t BatchQueue::queued_sequences() const {
@@ -39,10 +40,11 @@ int64_t BatchQueue::queued_sequences() const {
   return queued_sequences_;
 }
 
-SubmitError BatchQueue::submit(const std::shared_ptr<Ticket>& ticket) {
+SubmitError BatchQueue::submit(const std::shared_ptr<Ticket>& ticket, std::chrono::steady_clock::time_point admit_until) {
   const int64_t n = int64_t(ticket->sequences.size());
   if (n > max_queue_) return SubmitError::kTooLarge;
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  room_.wait_until(lock, admit_until, [&] { return stopping_ || queued_sequences_ + n <= max_queue_; });
   if (stopping_) return SubmitError::kStopping;
   if (queued_sequences_ + n > max_queue_) return SubmitError::kQueueFull;
   ticket->outputs.resize(ticket->sequences.size());
@@ -54,7 +56,13 @@ SubmitError BatchQueue::submit(const std::shared_ptr<Ticket>& ticket) {
 
 bool BatchQueue::wait(Ticket& ticket, std::future<Status>& done, std::chrono::steady_clock::time_point deadline) {
   if (done.wait_until(deadline) == std::future_status::ready) return true;
+  std::lock_guard<std::mutex> lock(mutex_);
   ticket.abandoned = true;
+  // Its sequences not yet handed to a forward pass leave the count now, not when the worker reaches the
+  // ticket: a full queue of abandoned work must not refuse live requests.
+  queued_sequences_ -= int64_t(ticket.sequences.size() - ticket.next);
+  ticket.next = ticket.sequences.size();
+  room_.notify_all();
   return false;
 }
 
@@ -69,8 +77,7 @@ std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> BatchQueue::take_batch(s
   int64_t tokens = 0, full = 0;
   while (!queue_.empty()) {
     std::shared_ptr<Ticket>& front = queue_.front();
-    if (front->abandoned) {  // its handler has answered already: drop what was not run
-      queued_sequences_ -= int64_t(front->sequences.size() - front->next);
+    if (front->abandoned) {  // its handler has answered already (and gave back its room): drop it
       queue_.pop_front();
       continue;
     }
@@ -90,6 +97,7 @@ std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> BatchQueue::take_batch(s
     --queued_sequences_;
     if (++front->next == front->sequences.size()) queue_.pop_front();
   }
+  if (!batch.empty()) room_.notify_all();
   return batch;
 }
 

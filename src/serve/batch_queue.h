@@ -57,10 +57,14 @@ class BatchQueue {
   BatchQueue(const BatchQueue&) = delete;
   BatchQueue& operator=(const BatchQueue&) = delete;
 
-  // On kNone the ticket is queued and its completion future will be set.
-  SubmitError submit(const std::shared_ptr<Ticket>& ticket);
-  // Waits for the ticket until `deadline`; on timeout marks it abandoned and returns false.
-  static bool wait(Ticket& ticket, std::future<Status>& done, std::chrono::steady_clock::time_point deadline);
+  // On kNone the ticket is queued and its completion future will be set. A ticket that finds the queue
+  // full waits for room until `admit_until` (two trainer workers sending their batches at once: the second
+  // waits for the first rather than being refused); kQueueFull once that has passed.
+  SubmitError submit(const std::shared_ptr<Ticket>& ticket,
+                     std::chrono::steady_clock::time_point admit_until = std::chrono::steady_clock::time_point{});
+  // Waits for the ticket until `deadline`; on timeout marks it abandoned, gives back its room in the
+  // queue (what was not run yet is never run), and returns false.
+  bool wait(Ticket& ticket, std::future<Status>& done, std::chrono::steady_clock::time_point deadline);
 
   int64_t queued_sequences() const;
   int64_t max_queue() const { return max_queue_; }
@@ -80,6 +84,7 @@ class BatchQueue {
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
+  std::condition_variable room_;  // queued_sequences_ fell, or stopping: submitters waiting for room look again
   std::deque<std::shared_ptr<Ticket>> queue_;
   int64_t queued_sequences_ = 0;  // not yet handed to a forward pass
   bool stopping_ = false;

@@ -168,7 +168,9 @@ void Server::install_routes() {
     auto ticket = std::make_shared<Ticket>();
     ticket->sequences = std::move(prepared.sequences);
     std::future<Status> done = ticket->completion.get_future();
-    switch (queue_->submit(ticket)) {
+    const auto deadline = t_request.start + std::chrono::milliseconds(options_.timeout_ms);
+    const auto admit_until = std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.queue_wait_ms));
+    switch (queue_->submit(ticket, admit_until)) {
       case SubmitError::kNone: break;
       case SubmitError::kTooLarge:
         send_error(res, 413, std::to_string(ticket->sequences.size()) + " sequences in one request, more than the queue holds (--max-queue " +
@@ -176,14 +178,14 @@ void Server::install_routes() {
         return false;
       case SubmitError::kQueueFull:
         res.set_header("Retry-After", "1");
-        send_error(res, 429, "the queue is full (" + std::to_string(queue_->max_queue()) + " sequences); retry later");
+        send_error(res, 429, "the queue is full (" + std::to_string(queue_->max_queue()) + " sequences) and stayed full for " +
+                                 std::to_string(options_.queue_wait_ms) + " ms (--queue-wait-ms); retry later");
         return false;
       case SubmitError::kStopping:
         send_error(res, 503, "the server is shutting down");
         return false;
     }
-    const auto deadline = t_request.start + std::chrono::milliseconds(options_.timeout_ms);
-    if (!BatchQueue::wait(*ticket, done, deadline)) {
+    if (!queue_->wait(*ticket, done, deadline)) {
       send_error(res, 504, "the request did not finish within " + std::to_string(options_.timeout_ms) +
                                " ms (--timeout-ms) and was cancelled");
       return false;

@@ -21,7 +21,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;                   // 0: an ephemeral port (bind() says which)
   int64_t max_batch_tokens = 0;      // tokens per forward pass; 0: the backend's preferred_batch_tokens()
-  int64_t max_queue = 1024;          // sequences waiting; more is 429
+  int64_t max_queue = 1024;          // sequences waiting; a request that finds no room waits for it
+  int64_t queue_wait_ms = 10000;     // ... this long at most (within timeout_ms), then 429
   int64_t timeout_ms = 60000;        // per request, from arrival to answer; then 504
   int64_t max_body_bytes = 8 << 20;  // larger bodies are 413
   std::string api_key;               // non-empty: `Authorization: Bearer <key>` is required (401)

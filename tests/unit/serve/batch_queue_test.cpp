@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 
 #include "serve/batch_queue.h"
@@ -164,6 +165,33 @@ TEST(BatchQueue, RefusesWorkPastItsBound) {
   EXPECT_EQ(queue.submit(ticket_of({{1}})), SubmitError::kStopping);
 }
 
+// A request that finds the queue full waits for room until its admission deadline (two trainer workers
+// sending batches at once), and is refused only when none came by then.
+TEST(BatchQueue, AFullQueueAdmitsAWaitingRequestWhenRoomComes) {
+  FakeBackend backend;
+  backend.hold();
+  BatchQueue queue(backend, BatchQueue::forward_with(backend, {}), 64, /*max_queue=*/2);
+  auto running = ticket_of({{1}});
+  ASSERT_EQ(queue.submit(running), SubmitError::kNone);
+  backend.wait_entered(1);
+  auto waiting = ticket_of({{1}, {2}});
+  ASSERT_EQ(queue.submit(waiting), SubmitError::kNone);  // the queue is now full
+  const auto now = std::chrono::steady_clock::now();
+  EXPECT_EQ(queue.submit(ticket_of({{3}}), now + std::chrono::milliseconds(50)), SubmitError::kQueueFull);
+  EXPECT_GE(std::chrono::steady_clock::now() - now, std::chrono::milliseconds(50));
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    backend.release();
+  });
+  auto admitted = ticket_of({{4}, {5}});
+  auto done = admitted->completion.get_future();
+  EXPECT_EQ(queue.submit(admitted, std::chrono::steady_clock::now() + std::chrono::seconds(30)), SubmitError::kNone);
+  release.join();
+  EXPECT_TRUE(queue.wait(*admitted, done, std::chrono::steady_clock::now() + std::chrono::seconds(30)));
+  EXPECT_TRUE(done.get().is_ok());
+  queue.stop();
+}
+
 TEST(BatchQueue, ABadSequenceFailsOnlyItsOwnRequest) {
   FakeBackend backend;
   backend.hold();
@@ -188,18 +216,21 @@ TEST(BatchQueue, ABadSequenceFailsOnlyItsOwnRequest) {
 TEST(BatchQueue, AnAbandonedRequestIsNotRun) {
   FakeBackend backend;
   backend.hold();
-  BatchQueue queue(backend, BatchQueue::forward_with(backend, {}), 64, 100);
+  auto queue_owner = std::make_unique<BatchQueue>(backend, BatchQueue::forward_with(backend, {}), 64, 100);
+  BatchQueue& queue = *queue_owner;
   auto first = ticket_of({{1}});
   ASSERT_EQ(queue.submit(first), SubmitError::kNone);
   backend.wait_entered(1);
   auto late = ticket_of({{2}, {3}});
   auto fl = late->completion.get_future();
   ASSERT_EQ(queue.submit(late), SubmitError::kNone);
-  EXPECT_FALSE(BatchQueue::wait(*late, fl, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
+  EXPECT_EQ(queue.queued_sequences(), 2);
+  EXPECT_FALSE(queue.wait(*late, fl, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
   EXPECT_TRUE(late->abandoned);
+  // Its room is given back at once, not when the worker reaches it: live requests are not refused for it.
+  EXPECT_EQ(queue.queued_sequences(), 0);
   backend.release();
-  queue.stop();
-  while (queue.queued_sequences() > 0) std::this_thread::yield();
+  queue_owner.reset();  // finishes what is queued and joins the worker
   EXPECT_EQ(backend.batch_sizes(), (std::vector<size_t>{1}));
 }
 

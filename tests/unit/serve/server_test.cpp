@@ -277,6 +277,7 @@ TEST(Server, ThousandsOfTinyRequests) {
   ASSERT_TRUE(model);
   serve::ServerOptions options;
   options.max_queue = 64;
+  options.queue_wait_ms = 0;
   auto s = start_server(model, reward_service(*model, false), options);
   ASSERT_TRUE(s);
   int status = 0;
@@ -325,6 +326,7 @@ TEST(Server, AFullQueueIsAnswered429) {
   ASSERT_TRUE(model);
   serve::ServerOptions options;
   options.max_queue = 2;
+  options.queue_wait_ms = 0;  // refused at once (by default a request waits a while for room)
   auto s = start_server(model, reward_service(*model, false), options);
   ASSERT_TRUE(s);
   int status = 0;
