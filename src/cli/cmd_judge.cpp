@@ -21,6 +21,12 @@ struct JudgeCommandArgs {
 };
 
 Status run_judge(const JudgeCommandArgs& args, const CLI::App& sub) {
+  // A judge prompt is the template around the texts judged, ending in the answer's opening: no cut keeps
+  // it a question the judge was meant to answer, so an over-long item is an error, and asking for a cut
+  // is refused rather than ignored.
+  if (sub.get_option("--truncation")->count() > 0 && args.data.truncation != "error")
+    return error("--truncation " + args.data.truncation + ": a judge's prompts are never cut (a cut would drop its "
+                 "instructions or the text judged); an item longer than --max-length is an error naming it");
   ARB_ASSIGN(RunOptions run, make_run_options(args.data, "judge"));
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(args.data));
   ARB_ASSIGN(auto model, load_model(args.data.model_path));

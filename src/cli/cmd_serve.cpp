@@ -88,6 +88,9 @@ Status run_serve(CLI::App& sub, ServeArgs& args) {
   if (args.server.api_key.empty())
     if (const char* env = std::getenv("ARBITER_API_KEY")) args.server.api_key = env;
   ARB_ASSIGN(serve::Mode mode, serve::parse_mode(args.mode));
+  if (mode == serve::Mode::kJudge && sub.get_option("--truncation")->count() > 0 && args.truncation != "error")
+    return error("--truncation " + args.truncation + ": a judge's prompts are never cut (a cut would drop its "
+                 "instructions or the text judged); an item longer than --max-length is a 400 naming it");
   ARB_ASSIGN(std::shared_ptr<Model> model, load_served_model(args, mode));
 
   serve::ServiceOptions service;

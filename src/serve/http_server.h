@@ -21,7 +21,7 @@ struct HttpServerOptions {
   int port = 8000;  // 0: an ephemeral port (bind() says which)
   int threads = 64;  // requests handled at once
   HttpLimits limits;
-  int idle_timeout_ms = 2000;     // a kept-alive connection with no request begun is closed after this
+  int idle_timeout_ms = 5000;     // a kept-alive connection with no request begun is closed after this
   int header_timeout_ms = 10000;  // from a request's first byte to the end of its head; then 408
   int body_timeout_ms = 30000;    // from the end of the head to the end of the body; then 408
   int write_timeout_ms = 30000;   // an answer the client does not read within this: the connection is closed

@@ -206,6 +206,10 @@ Result<PoolingRequest> parse_pooling_request(const json& body) {
 Result<ScoreRequest> parse_score_request(const json& body) {
   ScoreRequest request;
   const int kinds = int(body.contains("conversations")) + int(body.contains("pairs")) + int(body.contains("input_ids"));
+  // vLLM serves its cross-encoder score API at /v1/score too: its clients are pointed at what reads them.
+  if (kinds == 0 && (body.contains("text_1") || body.contains("queries") || body.contains("data_1")))
+    return error("this is arbiter's /v1/score, not vLLM's score API ('text_1'/'text_2'): send "
+                 "{\"pairs\": [{\"prompt\": ..., \"response\": ...}]} here, or texts to /classify or /pooling");
   if (kinds != 1) return error("give exactly one of 'conversations', 'pairs' and 'input_ids'");
   if (body.contains("conversations")) {
     ARB_ASSIGN(const json* list, list_field(body, "conversations"));

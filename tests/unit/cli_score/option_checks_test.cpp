@@ -29,6 +29,11 @@ TEST(OptionChecks, ImpossibleValuesAreRefusedByName) {
       // Qwen's tokenizer writes 10 as 1 then 0: the error says which scales work there.
       {"judge -m " + kShared + "/fixtures/hf/qwen2 -i " + dir + "/rows.jsonl -o " + dir + "/j.jsonl --score-tokens 1..10",
        "writes numbers digit by digit"},
+      // A judge's prompt is never cut: asking for a cut is refused rather than ignored.
+      {"judge -m " + kShared + "/fixtures/hf/qwen2 -i " + dir + "/rows.jsonl -o " + dir + "/j.jsonl --truncation right",
+       "a judge's prompts are never cut"},
+      {"serve --mode judge -m " + kShared + "/fixtures/hf/qwen2 --port 0 --truncation prompt-left",
+       "a judge's prompts are never cut"},
   };
   for (const auto& [command, message] : cases) {
     const RunResult r = run_arbiter(command);

@@ -93,6 +93,10 @@ TEST(ServeScore, ConversationsPairsAndTokenIds) {
   ASSERT_TRUE(ids.is_ok());
   EXPECT_EQ(ids->items[1].input_ids, (std::vector<int32_t>{3}));
 
+  // A vLLM score-API client is told where it is.
+  EXPECT_NE(parse_score_request(json::parse(R"({"model": "m", "text_1": "q", "text_2": ["a", "b"]})")).message().find(
+                "not vLLM's score API"),
+            std::string::npos);
   EXPECT_EQ(parse_score_request(json::parse(R"({"pairs": []})")).message(), "field 'pairs' is an empty list");
   EXPECT_EQ(parse_score_request(json::parse(R"({"pairs": [{"prompt": "q"}]})")).message(), "pairs[0] has no 'response'");
   EXPECT_EQ(parse_score_request(json::parse(R"({"pairs": [{"prompt": 1, "response": "a"}]})")).message(),
