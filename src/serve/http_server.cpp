@@ -141,30 +141,35 @@ struct HttpServer::Impl {
         item = std::move(work.front());
         work.pop_front();
       }
-      HttpResponse response;
-      try {
-        handler(item.request, response);
-      } catch (const std::exception& e) {
-        response = HttpResponse{};
-        error_body(response, 500, std::string("internal error: ") + e.what());
-      } catch (...) {
-        response = HttpResponse{};
-        error_body(response, 500, "internal error: unknown exception");
-      }
-      if (logger) logger(item.request, response);
-      Connection& c = *item.connection;
-      // A client that shut its sending side still gets this answer and those to what it sent before.
-      const bool keep = item.request.keep_alive() && !response.close && !*stopping;
-      c.output = serialize_response(response, keep, item.request.method == "HEAD");
-      c.output_sent = 0;
-      c.write_deadline = Clock::now() + milliseconds(options.write_timeout_ms);
-      c.close_after = !keep;
+      answer(*item.connection, item.request);
       {
         std::lock_guard<std::mutex> lock(mutex);
         returned.push_back(std::move(item.connection));
       }
       wake();
     }
+  }
+
+  // Runs the handler on a request and puts its answer in the connection's output (written by the I/O
+  // thread). On a handler thread, or on the I/O thread for the requests answered there.
+  void answer(Connection& c, const HttpRequest& request) {
+    HttpResponse response;
+    try {
+      handler(request, response);
+    } catch (const std::exception& e) {
+      response = HttpResponse{};
+      error_body(response, 500, std::string("internal error: ") + e.what());
+    } catch (...) {
+      response = HttpResponse{};
+      error_body(response, 500, "internal error: unknown exception");
+    }
+    if (logger) logger(request, response);
+    // A client that shut its sending side still gets this answer and those to what it sent before.
+    const bool keep = request.keep_alive() && !response.close && !*stopping;
+    c.output = serialize_response(response, keep, request.method == "HEAD");
+    c.output_sent = 0;
+    c.write_deadline = Clock::now() + milliseconds(options.write_timeout_ms);
+    c.close_after = !keep;
   }
 
   void dispatch(std::unique_ptr<Connection> c, HttpRequest request) {
@@ -224,52 +229,69 @@ struct HttpServer::Impl {
 
   // Writes the pending answer; once it is out, the connection closes or goes on with what it sent ahead.
   Next flush(std::unique_ptr<Connection>& c) {
-    if (!write_some(*c)) return Next::kClosed;
-    if (c->writing()) return Next::kOpen;  // the rest when the socket takes it (POLLOUT)
-    c->output.clear();
-    c->output.shrink_to_fit();
-    c->output_sent = 0;
-    if (c->close_after || *stopping) return start_draining(*c);
-    c->idle_since = Clock::now();
+    const Next written = write_answer(*c);
+    if (written != Next::kOpen || c->writing() || c->draining) return written;
     return advance(c);
+  }
+
+  // Writes the pending answer as far as the socket takes it; once it is out, the connection drains (its
+  // last answer) or is ready for its next request.
+  Next write_answer(Connection& c) {
+    if (!write_some(c)) return Next::kClosed;
+    if (c.writing()) return Next::kOpen;  // the rest when the socket takes it (POLLOUT)
+    c.output.clear();
+    c.output.shrink_to_fit();
+    c.output_sent = 0;
+    if (c.close_after || *stopping) return start_draining(c);
+    c.idle_since = Clock::now();
+    return Next::kOpen;
   }
 
   // Takes what the buffer holds: nothing yet, a head (checked), a whole request (to a handler thread).
   Next advance(std::unique_ptr<Connection>& c) {
-    if (c->draining || c->writing()) return Next::kOpen;
-    if (!c->head_read) {
-      // Empty lines before a request (RFC 9112 2.2) are dropped as they come, so they never pile up.
-      const size_t blank = c->buffer.find_first_not_of("\r\n");
-      c->buffer.erase(0, blank == std::string::npos ? c->buffer.size() : blank);
-      if (c->buffer.empty()) return c->peer_closed ? Next::kClosed : Next::kOpen;
-      RequestHead head = parse_request_head(c->buffer, options.limits);
-      if (head.state == RequestHead::State::kIncomplete) return c->peer_closed ? Next::kClosed : Next::kOpen;
-      if (head.state == RequestHead::State::kError) return refuse(c, head.request, head.error_status, head.error_message);
-      c->head = std::move(head);
-      c->head_read = true;
-      c->head_time = Clock::now();
-      c->head.request.received = c->head_time;
-    }
-    const uint64_t whole = c->head.head_bytes + c->head.body_bytes;
-    if (c->buffer.size() < whole) {
-      if (c->peer_closed) return Next::kClosed;  // the body can no longer come
-      if (c->head.expects_continue && !c->continue_sent) {
-        c->continue_sent = true;
-        // Best effort: nothing else is being written on the connection, so the socket takes 25 bytes.
-        (void)!::send(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL);
+    for (;;) {
+      if (c->draining || c->writing()) return Next::kOpen;
+      if (!c->head_read) {
+        // Empty lines before a request (RFC 9112 2.2) are dropped as they come, so they never pile up.
+        const size_t blank = c->buffer.find_first_not_of("\r\n");
+        c->buffer.erase(0, blank == std::string::npos ? c->buffer.size() : blank);
+        if (c->buffer.empty()) return c->peer_closed ? Next::kClosed : Next::kOpen;
+        RequestHead head = parse_request_head(c->buffer, options.limits);
+        if (head.state == RequestHead::State::kIncomplete) return c->peer_closed ? Next::kClosed : Next::kOpen;
+        if (head.state == RequestHead::State::kError) return refuse(c, head.request, head.error_status, head.error_message);
+        c->head = std::move(head);
+        c->head_read = true;
+        c->head_time = Clock::now();
+        c->head.request.received = c->head_time;
       }
-      return Next::kOpen;
+      const uint64_t whole = c->head.head_bytes + c->head.body_bytes;
+      if (c->buffer.size() < whole) {
+        if (c->peer_closed) return Next::kClosed;  // the body can no longer come
+        if (c->head.expects_continue && !c->continue_sent) {
+          c->continue_sent = true;
+          // Best effort: nothing else is being written on the connection, so the socket takes 25 bytes.
+          (void)!::send(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL);
+        }
+        return Next::kOpen;
+      }
+      HttpRequest request = std::move(c->head.request);
+      request.body = c->buffer.substr(c->head.head_bytes, c->head.body_bytes);
+      c->buffer.erase(0, whole);
+      if (c->buffer.capacity() > kKeptBufferCapacity) std::string(c->buffer).swap(c->buffer);
+      c->head = RequestHead{};
+      c->head_read = false;
+      c->continue_sent = false;
+      if (!c->buffer.empty()) c->first_byte = Clock::now();  // the next request has begun
+      if (options.answer_inline && options.answer_inline(request)) {
+        // Answered here; a loop, not recursion, takes the requests pipelined after it.
+        answer(*c, request);
+        const Next written = write_answer(*c);
+        if (written != Next::kOpen || c->writing() || c->draining) return written;
+        continue;
+      }
+      dispatch(std::move(c), std::move(request));
+      return Next::kDispatched;
     }
-    HttpRequest request = std::move(c->head.request);
-    request.body = c->buffer.substr(c->head.head_bytes, c->head.body_bytes);
-    c->buffer.erase(0, whole);
-    if (c->buffer.capacity() > kKeptBufferCapacity) std::string(c->buffer).swap(c->buffer);
-    c->head = RequestHead{};
-    c->head_read = false;
-    c->continue_sent = false;
-    if (!c->buffer.empty()) c->first_byte = Clock::now();  // the next request has begun
-    dispatch(std::move(c), std::move(request));
-    return Next::kDispatched;
   }
 
   // Reads what the socket has; false when the connection failed (reset). A client that shut its sending

@@ -145,6 +145,10 @@ void Server::install_routes() {
   // Room for a few whole requests of the largest size, whatever the limit.
   http.max_buffered_bytes = std::max(http.max_buffered_bytes, size_t(4 * (http.limits.max_body_bytes + http.limits.max_head_bytes)));
   http.header_timeout_ms = options_.header_timeout_ms;
+  // A liveness probe or a metrics scrape must answer while every handler thread waits on model work.
+  http.answer_inline = [](const HttpRequest& req) {
+    return (req.method == "GET" || req.method == "HEAD") && (req.path == "/health" || req.path == "/metrics");
+  };
   http_ = std::make_unique<HttpServer>(
       http, [this](const HttpRequest& req, HttpResponse& res) { handle(req, res); },
       [](HttpResponse& res, int status, const std::string& message) { send_error(res, status, message); },

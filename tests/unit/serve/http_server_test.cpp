@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -110,6 +112,68 @@ TEST(HttpServer, ServeSaysWhenItsThreadsRun) {
   server.stop();
   serving.join();
   EXPECT_EQ(ready_calls, 1);
+}
+
+// Requests the server answers on its I/O thread (health probes, metrics scrapes) are answered while every
+// handler thread is busy, and many of them pipelined on one connection are all answered, in order.
+TEST(HttpServer, InlineRoutesAnswerWhileEveryHandlerIsBusy) {
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 1;
+  options.answer_inline = [](const HttpRequest& req) { return req.path == "/health"; };
+  std::mutex mutex;
+  std::condition_variable released_cv;
+  bool released = false;
+  std::atomic<bool> slow_started{false};
+  HttpServer server(
+      options,
+      [&](const HttpRequest& req, HttpResponse& res) {
+        if (req.path == "/slow") {
+          slow_started = true;
+          std::unique_lock<std::mutex> lock(mutex);
+          released_cv.wait(lock, [&] { return released; });
+        }
+        res.body = req.path;
+      },
+      [](HttpResponse& res, int status, const std::string& message) {
+        res.status = status;
+        res.body = message;
+      },
+      nullptr);
+  auto port = server.bind();
+  ASSERT_TRUE(port.is_ok()) << port.message();
+  std::thread serving([&] { (void)server.serve(); });
+
+  const int slow = connect_to(*port);
+  ASSERT_GE(slow, 0);
+  const std::string slow_request = "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::write(slow, slow_request.data(), slow_request.size()), ssize_t(slow_request.size()));
+  for (int waited = 0; !slow_started && waited < 1000; ++waited) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(slow_started);
+
+  const int probe = connect_to(*port);
+  ASSERT_GE(probe, 0);
+  std::string pipelined;
+  for (int i = 0; i < 2000; ++i) pipelined += "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  pipelined += "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::write(probe, pipelined.data(), pipelined.size()), ssize_t(pipelined.size()));
+  const std::string answers = read_until_closed(probe, 10);
+  ::close(probe);
+  size_t count = 0;
+  for (size_t at = answers.find("HTTP/1.1 200 OK"); at != std::string::npos; at = answers.find("HTTP/1.1 200 OK", at + 1)) ++count;
+  EXPECT_EQ(count, 2001u);
+  EXPECT_FALSE(answers.empty() || answers.find("/slow") != std::string::npos);
+
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    released = true;
+  }
+  released_cv.notify_all();
+  const std::string slow_answer = read_until_closed(slow, 10);
+  ::close(slow);
+  EXPECT_NE(slow_answer.find("/slow"), std::string::npos) << slow_answer;
+  server.stop();
+  serving.join();
 }
 
 }  // namespace
