@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 
+#include "core/ascii.h"
 #include "runtime/device.h"
 #include "serve/auth.h"
 #include "serve/batch_queue.h"
@@ -38,6 +39,7 @@ const char* error_type_for(int status) {
     case 405: return "method_not_allowed";
     case 411: return "length_required";
     case 413: return "request_too_large";
+    case 415: return "unsupported_media_type";
     case 429: return "queue_full";
     case 503: return "unavailable";
     case 504: return "timeout";
@@ -129,6 +131,11 @@ bool refuse_by_headers(const HttpRequest& req, HttpResponse& res) {
   }
   if (req.method == "POST" && !req.has_header("Content-Length")) {
     send_error(res, 400, "the request has no body (no Content-Length): send a JSON object");
+    return true;
+  }
+  // A compressed body would be read as its compressed bytes (invalid UTF-8 at best).
+  if (const std::string encoding = ascii_lower(req.header("Content-Encoding")); !encoding.empty() && encoding != "identity") {
+    send_error(res, 415, "Content-Encoding '" + encoding + "' is not read here: send the body uncompressed");
     return true;
   }
   return false;

@@ -394,6 +394,10 @@ TEST(Server, BearerTokenAuth) {
   auto metrics = s->client().Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 401);
+  // A compressed body is refused by name, not read as its compressed bytes.
+  json gzipped = post_json(*s, "/get_reward", R"({"query": ["hi"]})", &status,
+                           {{"Authorization", "Bearer sekret"}, {"Content-Encoding", "gzip"}});
+  expect_error(gzipped, status, 415, "unsupported_media_type", "Content-Encoding 'gzip'");
 }
 
 TEST(Server, JudgeRouteAndTimeout) {
