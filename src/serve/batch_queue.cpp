@@ -56,14 +56,19 @@ SubmitError BatchQueue::submit(const std::shared_ptr<Ticket>& ticket, std::chron
 
 bool BatchQueue::wait(Ticket& ticket, std::future<Status>& done, std::chrono::steady_clock::time_point deadline) {
   if (done.wait_until(deadline) == std::future_status::ready) return true;
+  abandon(ticket);
+  return false;
+}
+
+void BatchQueue::abandon(Ticket& ticket) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (ticket.abandoned) return;
   ticket.abandoned = true;
   // Its sequences not yet handed to a forward pass leave the count now, not when the worker reaches the
   // ticket: a full queue of abandoned work must not refuse live requests.
   queued_sequences_ -= int64_t(ticket.sequences.size() - ticket.next);
   ticket.next = ticket.sequences.size();
   room_.notify_all();
-  return false;
 }
 
 std::vector<std::pair<std::shared_ptr<Ticket>, size_t>> BatchQueue::take_batch(std::unique_lock<std::mutex>&) {

@@ -65,6 +65,8 @@ class BatchQueue {
   // Waits for the ticket until `deadline`; on timeout marks it abandoned, gives back its room in the
   // queue (what was not run yet is never run), and returns false.
   bool wait(Ticket& ticket, std::future<Status>& done, std::chrono::steady_clock::time_point deadline);
+  // Gives the ticket up (its client is gone): what was not run yet is never run, and its room is free.
+  void abandon(Ticket& ticket);
 
   int64_t queued_sequences() const;
   int64_t max_queue() const { return max_queue_; }

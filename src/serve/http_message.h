@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in arrival order
   std::string body;
   std::chrono::steady_clock::time_point received;  // when the head was complete
+  // While a handler thread answers it: whether the client has gone (closed its connection with nothing
+  // sent after this request), so that work for it can be dropped. Unset: never.
+  std::function<bool()> client_gone;
 
   // The first value of a header (names in any case), or "" without one.
   std::string header(std::string_view name) const;

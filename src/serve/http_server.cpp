@@ -173,6 +173,20 @@ struct HttpServer::Impl {
   }
 
   void dispatch(std::unique_ptr<Connection> c, HttpRequest request) {
+    // Asked by the handler thread, which holds the connection until it answers. A client that closed its
+    // side with no request sent after this one has gone: a timed-out trainer, or one that gave up. (One
+    // that half-closes and waits for this answer is counted as gone too, as Go's server counts it.)
+    request.client_gone = [connection = c.get()] {
+      if (!connection->buffer.empty()) return false;  // it sent more: it expects answers
+      if (connection->peer_closed) return true;
+      pollfd p{connection->fd, POLLIN | POLLRDHUP, 0};
+      if (::poll(&p, 1, 0) <= 0) return false;
+      if (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) {
+        char byte;
+        return ::recv(connection->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+      }
+      return false;
+    };
     {
       std::lock_guard<std::mutex> lock(mutex);
       work.push_back(Work{std::move(c), std::move(request)});

@@ -172,7 +172,8 @@ void Server::install_routes() {
       });
 
   // Runs a prepared request through the batch queue; false when `res` already holds the error.
-  auto execute = [this](Prepared& prepared, std::vector<SequenceOutput>& outputs, HttpResponse& res) -> bool {
+  auto execute = [this](const HttpRequest& req, Prepared& prepared, std::vector<SequenceOutput>& outputs,
+                        HttpResponse& res) -> bool {
     // A request read before a stop is in flight: it is run (the batching worker stops only after every
     // handler has answered).
     t_request.tokens = prepared.tokens;
@@ -196,10 +197,23 @@ void Server::install_routes() {
         send_error(res, 503, "the server is shutting down");
         return false;
     }
-    if (!queue_->wait(*ticket, done, deadline)) {
-      send_error(res, 504, "the request did not finish within " + std::to_string(options_.timeout_ms) +
-                               " ms (--timeout-ms) and was cancelled");
-      return false;
+    // Waited for in short steps: a client that has gone (a trainer whose own timeout passed) has its work
+    // dropped rather than run for no one while live requests wait behind it.
+    for (;;) {
+      const auto step = std::min(deadline, Clock::now() + std::chrono::milliseconds(100));
+      if (done.wait_until(step) == std::future_status::ready) break;
+      if (req.client_gone && req.client_gone()) {
+        queue_->abandon(*ticket);
+        res.close = true;
+        send_error(res, 499, "the client closed the connection; its request was cancelled");
+        return false;
+      }
+      if (step == deadline) {
+        queue_->abandon(*ticket);
+        send_error(res, 504, "the request did not finish within " + std::to_string(options_.timeout_ms) +
+                                 " ms (--timeout-ms) and was cancelled");
+        return false;
+      }
     }
     Status status = done.get();
     if (!status.is_ok()) {
@@ -217,6 +231,7 @@ void Server::install_routes() {
     return true;
   };
   // Parse, prepare, run, answer: the shape every model route shares.
+  using Exec = std::function<bool(Prepared&, std::vector<SequenceOutput>&, HttpResponse&)>;
   auto model_route = [this, execute, wrong_mode](const char* route, Mode needed, auto handle) {
     routes_[route].post = [this, route, needed, execute, wrong_mode, handle](const HttpRequest& req, HttpResponse& res) {
       if (wrong_mode(res, route, needed)) return;
@@ -230,13 +245,16 @@ void Server::install_routes() {
           return send_error(res, 404, "model '" + model.get<std::string>() + "' is not served here (this server has '" +
                                           service_->model_name() + "')");
       }
-      auto result = handle(*body, execute, res);
+      const Exec exec = [&req, &execute](Prepared& prepared, std::vector<SequenceOutput>& outputs, HttpResponse& r) {
+        return execute(req, prepared, outputs, r);
+      };
+      auto result = handle(*body, exec, res);
       if (!result) return;  // handle has answered with an error
       send_json(res, 200, *result);
     };
   };
   // A handler returns the response body, or nullopt after writing an error into res.
-  using Exec = decltype(execute);
+  // (Exec, the request's own runner, is declared above model_route.)
   auto reply = [](HttpResponse& res, Result<json> r, int status_on_error) -> std::optional<json> {
     if (!r) {
       send_error(res, status_on_error, r.message());

@@ -176,5 +176,61 @@ TEST(HttpServer, InlineRoutesAnswerWhileEveryHandlerIsBusy) {
   serving.join();
 }
 
+// While a handler answers, it can ask whether the client is still there: a client that closed its
+// connection is gone; one that waits, or has pipelined more, is not.
+TEST(HttpServer, AHandlerSeesAClientThatHasGone) {
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  std::atomic<int> gone_seen{0}, still_there{0};
+  HttpServer server(
+      options,
+      [&](const HttpRequest& req, HttpResponse& res) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.path == "/wait" ? 400 : 5000);
+        while (std::chrono::steady_clock::now() < until) {
+          if (req.client_gone && req.client_gone()) {
+            ++gone_seen;
+            res.body = "gone";
+            return;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ++still_there;
+        res.body = "answered";
+      },
+      [](HttpResponse& res, int status, const std::string& message) {
+        res.status = status;
+        res.body = message;
+      },
+      nullptr);
+  auto port = server.bind();
+  ASSERT_TRUE(port.is_ok()) << port.message();
+  std::thread serving([&] { (void)server.serve(); });
+
+  // A client that waits for its answer is there all along.
+  const int waiting = connect_to(*port);
+  ASSERT_GE(waiting, 0);
+  const std::string wait_request = "GET /wait HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::write(waiting, wait_request.data(), wait_request.size()), ssize_t(wait_request.size()));
+  const std::string answer = read_until_closed(waiting, 10);
+  ::close(waiting);
+  EXPECT_NE(answer.find("answered"), std::string::npos) << answer;
+  EXPECT_EQ(still_there, 1);
+
+  // One that sends its request and closes is seen gone, long before the handler's 5 s.
+  const auto start = std::chrono::steady_clock::now();
+  const int leaving = connect_to(*port);
+  ASSERT_GE(leaving, 0);
+  const std::string leave_request = "GET /leave HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::write(leaving, leave_request.data(), leave_request.size()), ssize_t(leave_request.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ::close(leaving);
+  for (int waited = 0; gone_seen == 0 && waited < 400; ++waited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(gone_seen, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  server.stop();
+  serving.join();
+}
+
 }  // namespace
 }  // namespace arbiter::serve
