@@ -76,8 +76,11 @@ OwnedTensor make_i32_tensor(const std::string& name, std::vector<int64_t> shape,
   return make_tensor(name, DType::I32, std::move(shape), values.data(), values.size() * sizeof(int32_t));
 }
 
-Result<std::string> safetensors_bytes(const std::string& what, const std::vector<OwnedTensor>& tensors,
-                                      const std::map<std::string, std::string>& metadata) {
+namespace {
+
+// The header, with errors (a JSON error, one past the format's size limit) naming `what`.
+Result<std::string> header_for(const std::string& what, const std::vector<OwnedTensor>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
   Result<std::string> header = error("");
   try {
     header = build_header(tensors, metadata);
@@ -85,9 +88,17 @@ Result<std::string> safetensors_bytes(const std::string& what, const std::vector
     return error(what + ": cannot build header: " + e.what());
   }
   if (!header.is_ok()) return error(what + ": " + header.message());
-  const uint64_t header_len = header->size();
+  return header;
+}
+
+}  // namespace
+
+Result<std::string> safetensors_bytes(const std::string& what, const std::vector<OwnedTensor>& tensors,
+                                      const std::map<std::string, std::string>& metadata) {
+  ARB_ASSIGN(const std::string header, header_for(what, tensors, metadata));
+  const uint64_t header_len = header.size();
   std::string bytes(reinterpret_cast<const char*>(&header_len), 8);
-  bytes += *header;
+  bytes += header;
   for (const OwnedTensor& t : tensors) {
     bytes.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
     for (const auto& [data, size] : t.pieces) bytes.append(reinterpret_cast<const char*>(data), size);
@@ -97,13 +108,8 @@ Result<std::string> safetensors_bytes(const std::string& what, const std::vector
 
 Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>& tensors,
                          const std::map<std::string, std::string>& metadata) {
-  Result<std::string> header = error("");
-  try {
-    header = build_header(tensors, metadata);
-  } catch (const std::exception& e) {
-    return error(path + ": cannot build header: " + e.what());
-  }
-  if (!header.is_ok()) return error(path + ": " + header.message());
+  Result<std::string> header = header_for(path, tensors, metadata);
+  if (!header.is_ok()) return header.status();
 
   const std::string target = rename_target(path);
   if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the tensors to a file");

@@ -14,6 +14,18 @@ using namespace arbiter::testing;
 
 const std::string kModel = kShared + "/fixtures/hf/llama-seqcls1";
 
+// What a command prints on a terminal (`script` gives it one): stdout and stderr as the terminal shows them.
+std::string run_on_terminal(const std::string& arbiter_args) {
+  std::string out;
+  if (FILE* pipe = popen(("script -qc '" + kBinary + " " + arbiter_args + "' /dev/null").c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    pclose(pipe);
+  }
+  return out;
+}
+
 TEST(ProgressLine, PipedTheRunsSizeIsShownAtItsStart) {
   const std::string dir = temp_dir("progress-piped");
   std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n" R"({"prompt": "c", "response": "d"})" "\n";
@@ -26,15 +38,8 @@ TEST(ProgressLine, OnATerminalAWarningGetsALineOfItsOwn) {
   if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no `script` to give the run a terminal";
   const std::string dir = temp_dir("progress-tty");
   std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n[1,\n" R"({"prompt": "c", "response": "d"})" "\n";
-  const std::string command = "script -qc '" + kBinary + " score -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir +
-                              "/out.jsonl --on-error skip' /dev/null";
-  std::string out;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    pclose(pipe);
-  }
+  const std::string out =
+      run_on_terminal("score -m " + kModel + " -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl --on-error skip");
   const size_t warning = out.find("warning: ");
   ASSERT_NE(warning, std::string::npos) << out;
   ASSERT_GE(warning, 4u);
@@ -49,15 +54,7 @@ TEST(ProgressLine, DataLinesOnTheTerminalGetNoBar) {
   if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no `script` to give the run a terminal";
   const std::string dir = temp_dir("progress-tty-stdout");
   std::ofstream(dir + "/rows.jsonl") << R"({"prompt": "a", "response": "b"})" "\n" R"({"prompt": "c", "response": "d"})" "\n";
-  const std::string command = "script -qc '" + kBinary + " score -m " + kModel + " -i " + dir +
-                              "/rows.jsonl -o /dev/stdout' /dev/null";
-  std::string out;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    pclose(pipe);
-  }
+  const std::string out = run_on_terminal("score -m " + kModel + " -i " + dir + "/rows.jsonl -o /dev/stdout");
   EXPECT_EQ(out.find("\033[K"), std::string::npos) << out;
   size_t data_lines = 0;
   for (size_t at = out.find("{\""); at != std::string::npos; at = out.find("{\"", at + 1)) {

@@ -21,6 +21,13 @@ namespace {
 using arbiter::testing::connect_to;
 using arbiter::testing::read_until_closed;
 
+// Error answers as plain text: the layer's own answers (408, 413, ...) in the tests below.
+void plain_error(HttpResponse& res, int status, const std::string& message) {
+  res.status = status;
+  res.content_type = "text/plain";
+  res.body = message;
+}
+
 TEST(HttpServer, UploadsOverTheMemoryBoundWaitAndTimeOut) {
   HttpServerOptions options;
   options.port = 0;
@@ -33,12 +40,7 @@ TEST(HttpServer, UploadsOverTheMemoryBoundWaitAndTimeOut) {
         res.content_type = "text/plain";
         res.body = req.method + " " + req.path + " " + std::to_string(req.body.size());
       },
-      [](HttpResponse& res, int status, const std::string& message) {
-        res.status = status;
-        res.content_type = "text/plain";
-        res.body = message;
-      },
-      nullptr);
+      plain_error, nullptr);
   auto port = server.bind();
   ASSERT_TRUE(port.is_ok()) << port.message();
   std::thread serving([&] { (void)server.serve(); });
@@ -85,11 +87,7 @@ TEST(HttpServer, ServeSaysWhenItsThreadsRun) {
   options.threads = 3;
   HttpServer server(
       options, [](const HttpRequest&, HttpResponse& res) { res.body = "ok"; },
-      [](HttpResponse& res, int status, const std::string& message) {
-        res.status = status;
-        res.body = message;
-      },
-      nullptr);
+      plain_error, nullptr);
   auto port = server.bind();
   ASSERT_TRUE(port.is_ok()) << port.message();
   std::atomic<int> ready_calls{0}, threads_reported{0};
@@ -135,11 +133,7 @@ TEST(HttpServer, InlineRoutesAnswerWhileEveryHandlerIsBusy) {
         }
         res.body = req.path;
       },
-      [](HttpResponse& res, int status, const std::string& message) {
-        res.status = status;
-        res.body = message;
-      },
-      nullptr);
+      plain_error, nullptr);
   auto port = server.bind();
   ASSERT_TRUE(port.is_ok()) << port.message();
   std::thread serving([&] { (void)server.serve(); });
@@ -198,11 +192,7 @@ TEST(HttpServer, AHandlerSeesAClientThatHasGone) {
         ++still_there;
         res.body = "answered";
       },
-      [](HttpResponse& res, int status, const std::string& message) {
-        res.status = status;
-        res.body = message;
-      },
-      nullptr);
+      plain_error, nullptr);
   auto port = server.bind();
   ASSERT_TRUE(port.is_ok()) << port.message();
   std::thread serving([&] { (void)server.serve(); });
