@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/same_file.h"
 
+#include <fnmatch.h>
 #include <glob.h>
 
 #include <cstdio>
@@ -66,6 +67,16 @@ bool reads_file(const std::string& input, const std::string& output) {
   if (!files.is_ok()) return false;
   for (const std::string& file : *files)
     if (same_file(file, output)) return true;
+  // An output that does not exist yet but that the pattern matches: the next run (a resume, a rerun) would
+  // read it as one of its inputs.
+  if (input.find_first_of("*?[") != std::string::npos) {
+    auto absolute = [](const std::string& path) {
+      std::error_code ec;
+      const std::filesystem::path full = std::filesystem::absolute(path, ec);
+      return (ec ? std::filesystem::path(path) : full).lexically_normal().string();
+    };
+    if (::fnmatch(absolute(input).c_str(), absolute(output).c_str(), FNM_PATHNAME) == 0) return true;
+  }
   return false;
 }
 

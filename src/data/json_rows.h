@@ -82,7 +82,8 @@ std::string dump_json(const nlohmann::json& value);
 Result<std::vector<std::string>> files_named_by(const std::string& path);
 
 // Whether `output` is a file that `input` reads: the file itself (however either is spelled), or one of the
-// files its pattern matches ('data/part-*.jsonl'). An output that is would be overwritten while it is read.
+// files its pattern matches ('data/part-*.jsonl'), or, not written yet, a file it would match. An output
+// that is would be overwritten while it is read, or read as input by the next run.
 bool reads_file(const std::string& input, const std::string& output);
 
 // The value field `path` names in `row`: a key as written ("human_helpfulness"), else a dotted path into

@@ -368,6 +368,10 @@ TEST_F(CliTrain, OutputsThatAreInputsAreRefused) {
       {"train head --features " + rated + " --attributes helpfulness --out " + head + " --report-json " + head,
        "--report-json " + head + " is also --out"},
       {"train lager --input " + layers + " --human-field human --out " + layers, "--out " + layers + " is the file --input names"},
+      // An output the --features pattern would match once written: the next run would read it as features.
+      {"train head --features '" + scratch_path("rated-k*.safetensors") + "' --attributes helpfulness --out " +
+           scratch_path("rated-k9.safetensors"),
+       "is the file --features names"},
   };
   for (const auto& [command, message] : cases) {
     const RunResult r = run_arbiter(command);
