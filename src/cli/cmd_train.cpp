@@ -278,8 +278,8 @@ void warn_few_training_rows(const std::string& stage, size_t rows, const std::st
              ": the head memorises it and says nothing about other responses");
   } else if (int64_t(rows) < dim && !penalised) {
     log_warn("the " + stage + " stage trains on " + std::to_string(rows) + " " + unit + "s for " + std::to_string(dim) +
-             " features without a penalty: it can fit them exactly; trust its validation figures, or add "
-             "--weight-decay or --ridge");
+             " features without a penalty: it can fit them exactly; judge it by held-out figures (--validation-fraction), "
+             "or add --weight-decay or --ridge");
   }
 }
 

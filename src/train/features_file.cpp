@@ -68,7 +68,7 @@ Result<FeatureSet> read_features_file(const std::string& path, bool values = tru
     if (!labels || t.name.rfind("label.", 0) != 0) continue;
     if (t.dtype != DType::F32 || t.shape != std::vector<int64_t>{set.rows})
       return error(path + ": tensor '" + t.name + "' must be F32 [" + std::to_string(set.rows) + "], got " +
-                   t.shape_string());
+                   dtype_name(t.dtype) + " " + t.shape_string());
     const std::vector<float> values = copy_values<float>(t);
     set.labels[t.name.substr(6)] = std::vector<double>(values.begin(), values.end());
   }

@@ -146,7 +146,9 @@ Result<HeadTrainResult> train_regression_head(const FeatureSet& set, const std::
     auto it = set.labels.find(name);
     if (it == set.labels.end()) return error("no label '" + name + "'");
     for (size_t i = 0; i < it->second.size(); ++i)
-      if (!std::isfinite(it->second[i])) return error("row " + std::to_string(i) + ": label " + name + " is not finite");
+      if (!std::isfinite(it->second[i]))
+        return error("row " + std::to_string(i) + (i < set.ids.size() ? " (id " + set.ids[i] + ")" : "") + ": label " + name +
+                     " is not finite");
     targets.push_back(it->second);
   }
   const Split split = split_rows(size_t(set.rows), options.validation_fraction, options.seed);
