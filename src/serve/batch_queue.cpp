@@ -31,7 +31,14 @@ BatchQueue::~BatchQueue() {
 void BatchQueue::stop() {
   std::lock_guard<std::mutex> lock(mutex_);
   stopping_ = true;
+  admitting_ = false;
   ready_.notify_all();
+  room_.notify_all();
+}
+
+void BatchQueue::close_admission() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  admitting_ = false;
   room_.notify_all();
 }
 
@@ -40,13 +47,44 @@ int64_t BatchQueue::queued_sequences() const {
   return queued_sequences_;
 }
 
-SubmitError BatchQueue::submit(const std::shared_ptr<Ticket>& ticket, std::chrono::steady_clock::time_point admit_until) {
+SubmitError BatchQueue::submit(const std::shared_ptr<Ticket>& ticket, std::chrono::steady_clock::time_point admit_until,
+                               const std::function<bool()>& client_gone) {
   const int64_t n = int64_t(ticket->sequences.size());
   if (n > max_queue_) return SubmitError::kTooLarge;
   std::unique_lock<std::mutex> lock(mutex_);
-  room_.wait_until(lock, admit_until, [&] { return stopping_ || queued_sequences_ + n <= max_queue_; });
-  if (stopping_) return SubmitError::kStopping;
-  if (queued_sequences_ + n > max_queue_) return SubmitError::kQueueFull;
+  if (!admitting_) return SubmitError::kStopping;
+  if (!waiting_.empty() || queued_sequences_ + n > max_queue_) {
+    // Wait in line: entered when first in line and there is room.
+    const uint64_t me = next_waiter_++;
+    waiting_.push_back(me);
+    auto leave_line = [&] {
+      waiting_.erase(std::find(waiting_.begin(), waiting_.end(), me));
+      room_.notify_all();  // the one behind may now be first
+    };
+    for (;;) {
+      if (!admitting_) {
+        leave_line();
+        return SubmitError::kStopping;
+      }
+      if (waiting_.front() == me && queued_sequences_ + n <= max_queue_) break;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= admit_until) {
+        leave_line();
+        return SubmitError::kQueueFull;
+      }
+      room_.wait_until(lock, std::min(admit_until, now + std::chrono::milliseconds(100)));
+      if (client_gone) {
+        lock.unlock();
+        const bool gone = client_gone();
+        lock.lock();
+        if (gone) {
+          leave_line();
+          return SubmitError::kGone;
+        }
+      }
+    }
+    leave_line();
+  }
   ticket->outputs.resize(ticket->sequences.size());
   queue_.push_back(ticket);
   queued_sequences_ += n;
@@ -67,6 +105,14 @@ void BatchQueue::abandon(Ticket& ticket) {
   // Its sequences not yet handed to a forward pass leave the count now, not when the worker reaches the
   // ticket: a full queue of abandoned work must not refuse live requests.
   queued_sequences_ -= int64_t(ticket.sequences.size() - ticket.next);
+  // Not started at all: out of the queue now, so what it holds is freed with the handler's reference
+  // (requests abandoned during a long forward pass must not pile up past --max-queue in memory).
+  if (ticket.next == 0)
+    for (auto it = queue_.begin(); it != queue_.end(); ++it)
+      if (it->get() == &ticket) {
+        queue_.erase(it);
+        break;
+      }
   ticket.next = ticket.sequences.size();
   room_.notify_all();
 }

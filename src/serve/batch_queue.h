@@ -31,7 +31,8 @@ struct Ticket {
   std::promise<Status> completion;
 };
 
-enum class SubmitError { kNone, kQueueFull, kTooLarge, kStopping };
+// kQueueFull: the queue stayed full until the admission deadline; kGone: the client left while it waited.
+enum class SubmitError { kNone, kQueueFull, kTooLarge, kStopping, kGone };
 
 struct BatchStats {
   int64_t sequences = 0, tokens = 0;
@@ -59,13 +60,20 @@ class BatchQueue {
 
   // On kNone the ticket is queued and its completion future will be set. A ticket that finds the queue
   // full waits for room until `admit_until` (two trainer workers sending their batches at once: the second
-  // waits for the first rather than being refused); kQueueFull once that has passed.
+  // waits for the first rather than being refused), in arrival order with the others waiting (a small
+  // request does not pass a large one that came first); kQueueFull once that has passed, kGone when
+  // `client_gone` says its client left meanwhile (asked every 100 ms), kStopping once admission closes.
   SubmitError submit(const std::shared_ptr<Ticket>& ticket,
-                     std::chrono::steady_clock::time_point admit_until = std::chrono::steady_clock::time_point{});
+                     std::chrono::steady_clock::time_point admit_until = std::chrono::steady_clock::time_point{},
+                     const std::function<bool()>& client_gone = {});
+  // Refuses new work (kStopping, also to those waiting for room) while the worker goes on with what is
+  // queued: the first step of a shutdown.
+  void close_admission();
   // Waits for the ticket until `deadline`; on timeout marks it abandoned, gives back its room in the
   // queue (what was not run yet is never run), and returns false.
   bool wait(Ticket& ticket, std::future<Status>& done, std::chrono::steady_clock::time_point deadline);
-  // Gives the ticket up (its client is gone): what was not run yet is never run, and its room is free.
+  // Gives the ticket up (its client is gone): what was not run yet is never run, its room is free, and a
+  // ticket none of whose sequences has started leaves the queue at once (its tokens with it).
   void abandon(Ticket& ticket);
 
   int64_t queued_sequences() const;
@@ -90,6 +98,10 @@ class BatchQueue {
   std::deque<std::shared_ptr<Ticket>> queue_;
   int64_t queued_sequences_ = 0;  // not yet handed to a forward pass
   bool stopping_ = false;
+  bool admitting_ = true;
+  // Submitters waiting for room, in arrival order (by their number): only the first may enter.
+  std::deque<uint64_t> waiting_;
+  uint64_t next_waiter_ = 0;
   std::thread worker_;
 };
 

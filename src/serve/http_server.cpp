@@ -164,7 +164,8 @@ struct HttpServer::Impl {
       error_body(response, 500, "internal error: unknown exception");
     }
     if (logger) logger(request, response);
-    // A client that shut its sending side still gets this answer and those to what it sent before.
+    // A client that shut its sending side still gets this answer and those to what it sent before (a model
+    // request it sent last may have been cancelled as its client gone: the answer is then the 499).
     const bool keep = request.keep_alive() && !response.close && !*stopping;
     c.output = serialize_response(response, keep, request.method == "HEAD");
     c.output_sent = 0;
@@ -296,8 +297,9 @@ struct HttpServer::Impl {
       c->head_read = false;
       c->continue_sent = false;
       if (!c->buffer.empty()) c->first_byte = Clock::now();  // the next request has begun
-      if (options.answer_inline && options.answer_inline(request)) {
-        // Answered here; a loop, not recursion, takes the requests pipelined after it.
+      // Answered here only when nothing is pipelined behind it (a probe's lone request): a flood of
+      // pipelined probes goes to the handler threads like any request, so it cannot hold the I/O thread.
+      if (c->buffer.empty() && options.answer_inline && options.answer_inline(request)) {
         answer(*c, request);
         const Next written = write_answer(*c);
         if (written != Next::kOpen || c->writing() || c->draining) return written;

@@ -32,8 +32,8 @@ struct HttpServerOptions {
   size_t max_buffered_bytes = size_t(1) << 30;
   int listen_backlog = 4096;      // capped by net.core.somaxconn
   // Requests answered on the I/O thread itself, without waiting for a handler thread: cheap ones that must
-  // answer while every handler waits on model work (a health probe, a metrics scrape). Their handling
-  // must not block.
+  // answer while every handler waits on model work (a health probe, a metrics scrape), when nothing is
+  // pipelined behind them on their connection. Their handling must not block.
   std::function<bool(const HttpRequest&)> answer_inline;
 };
 

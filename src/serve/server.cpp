@@ -116,6 +116,8 @@ Status Server::serve(const std::function<void(int http_threads)>& on_ready) {
 
 void Server::stop() {
   stopping_ = true;
+  // Requests waiting for room in the queue are answered 503 now, not when their wait ends.
+  if (queue_) queue_->close_admission();
   if (http_) http_->stop();
 }
 
@@ -134,7 +136,8 @@ bool refuse_by_headers(const HttpRequest& req, HttpResponse& res) {
     return true;
   }
   // A compressed body would be read as its compressed bytes (invalid UTF-8 at best).
-  if (const std::string encoding = ascii_lower(req.header("Content-Encoding")); !encoding.empty() && encoding != "identity") {
+  if (const std::string encoding = req.method == "POST" ? ascii_lower(req.header("Content-Encoding")) : "";
+      !encoding.empty() && encoding != "identity") {
     send_error(res, 415, "Content-Encoding '" + encoding + "' is not read here: send the body uncompressed");
     return true;
   }
@@ -181,17 +184,30 @@ void Server::install_routes() {
     ticket->sequences = std::move(prepared.sequences);
     std::future<Status> done = ticket->completion.get_future();
     const auto deadline = t_request.start + std::chrono::milliseconds(options_.timeout_ms);
-    const auto admit_until = std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.queue_wait_ms));
-    switch (queue_->submit(ticket, admit_until)) {
+    const auto arrived_at_queue = Clock::now();
+    const auto admit_until = std::min(deadline, arrived_at_queue + std::chrono::milliseconds(options_.queue_wait_ms));
+    switch (queue_->submit(ticket, admit_until, req.client_gone)) {
       case SubmitError::kNone: break;
       case SubmitError::kTooLarge:
         send_error(res, 413, std::to_string(ticket->sequences.size()) + " sequences in one request, more than the queue holds (--max-queue " +
                                  std::to_string(queue_->max_queue()) + ")");
         return false;
-      case SubmitError::kQueueFull:
+      case SubmitError::kQueueFull: {
+        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - arrived_at_queue).count();
+        if (admit_until == deadline && options_.queue_wait_ms > 0) {
+          send_error(res, 504, "the request did not finish within " + std::to_string(options_.timeout_ms) +
+                                   " ms (--timeout-ms): it waited " + std::to_string(waited) + " ms for room in the full queue");
+          return false;
+        }
         res.set_header("Retry-After", "1");
-        send_error(res, 429, "the queue is full (" + std::to_string(queue_->max_queue()) + " sequences) and stayed full for " +
-                                 std::to_string(options_.queue_wait_ms) + " ms (--queue-wait-ms); retry later");
+        send_error(res, 429, "the queue is full (" + std::to_string(queue_->max_queue()) + " sequences)" +
+                                 (waited > 0 ? " and stayed full for " + std::to_string(waited) + " ms (--queue-wait-ms)" : "") +
+                                 "; retry later");
+        return false;
+      }
+      case SubmitError::kGone:
+        res.close = true;
+        send_error(res, 499, "the client closed the connection while its request waited for room; it was cancelled");
         return false;
       case SubmitError::kStopping:
         send_error(res, 503, "the server is shutting down");

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "serve/batch_queue.h"
 #include "serve/metrics.h"
@@ -192,6 +194,61 @@ TEST(BatchQueue, AFullQueueAdmitsAWaitingRequestWhenRoomComes) {
   queue.stop();
 }
 
+// Requests waiting for room enter in arrival order: a small one does not pass a large one that came
+// first, even where there is room for it. A waiter whose client leaves, or a shutdown, ends its wait at once.
+TEST(BatchQueue, WaitersEnterInArrivalOrderAndLeaveWhenTheirClientDoes) {
+  using std::chrono::milliseconds;
+  using std::chrono::steady_clock;
+  FakeBackend backend;
+  backend.hold();
+  BatchQueue queue(backend, BatchQueue::forward_with(backend, {}), 64, /*max_queue=*/2);
+  auto running = ticket_of({{1}});
+  ASSERT_EQ(queue.submit(running), SubmitError::kNone);
+  backend.wait_entered(1);
+  ASSERT_EQ(queue.submit(ticket_of({{2}})), SubmitError::kNone);  // one of two places taken
+  std::atomic<int> big_result{-1};
+  std::thread big([&] {
+    big_result = int(queue.submit(ticket_of({{3}, {4}}), steady_clock::now() + std::chrono::seconds(30)));
+  });
+  std::this_thread::sleep_for(milliseconds(50));  // the large request is first in line
+  EXPECT_EQ(queue.submit(ticket_of({{5}}), steady_clock::now() + milliseconds(100)), SubmitError::kQueueFull);
+
+  std::atomic<bool> leave{false};
+  std::thread leaving([&] {
+    std::this_thread::sleep_for(milliseconds(50));
+    leave = true;
+  });
+  const auto asked = steady_clock::now();
+  EXPECT_EQ(queue.submit(ticket_of({{6}}), steady_clock::now() + std::chrono::seconds(30), [&] { return leave.load(); }),
+            SubmitError::kGone);
+  EXPECT_LT(steady_clock::now() - asked, std::chrono::seconds(5));
+  leaving.join();
+
+  backend.release();  // the first request and the one place's holder run: the large request enters
+  big.join();
+  EXPECT_EQ(big_result, int(SubmitError::kNone));
+
+  queue.stop();
+
+  // A shutdown: a request waiting for room is answered at once.
+  FakeBackend held;
+  held.hold();
+  BatchQueue closing(held, BatchQueue::forward_with(held, {}), 64, /*max_queue=*/1);
+  ASSERT_EQ(closing.submit(ticket_of({{7}})), SubmitError::kNone);
+  held.wait_entered(1);
+  ASSERT_EQ(closing.submit(ticket_of({{8}})), SubmitError::kNone);  // the queue is full
+  std::atomic<int> stopped_result{-1};
+  std::thread stopped([&] { stopped_result = int(closing.submit(ticket_of({{9}}), steady_clock::now() + std::chrono::seconds(30))); });
+  std::this_thread::sleep_for(milliseconds(50));
+  const auto closed_at = steady_clock::now();
+  closing.close_admission();
+  stopped.join();
+  EXPECT_EQ(stopped_result, int(SubmitError::kStopping));
+  EXPECT_LT(steady_clock::now() - closed_at, std::chrono::seconds(5));
+  held.release();
+  closing.stop();
+}
+
 TEST(BatchQueue, ABadSequenceFailsOnlyItsOwnRequest) {
   FakeBackend backend;
   backend.hold();
@@ -229,6 +286,8 @@ TEST(BatchQueue, AnAbandonedRequestIsNotRun) {
   EXPECT_TRUE(late->abandoned);
   // Its room is given back at once, not when the worker reaches it: live requests are not refused for it.
   EXPECT_EQ(queue.queued_sequences(), 0);
+  // And the queue lets go of it (none of its sequences had started): its tokens are freed with the handler's.
+  EXPECT_EQ(late.use_count(), 1);
   backend.release();
   queue_owner.reset();  // finishes what is queued and joins the worker
   EXPECT_EQ(backend.batch_sizes(), (std::vector<size_t>{1}));

@@ -113,7 +113,8 @@ TEST(HttpServer, ServeSaysWhenItsThreadsRun) {
 }
 
 // Requests the server answers on its I/O thread (health probes, metrics scrapes) are answered while every
-// handler thread is busy, and many of them pipelined on one connection are all answered, in order.
+// handler thread is busy; pipelined behind others on one connection, they go to the handler threads like
+// any request (a flood of them cannot hold the I/O thread), and all are answered, in order.
 TEST(HttpServer, InlineRoutesAnswerWhileEveryHandlerIsBusy) {
   HttpServerOptions options;
   options.port = 0;
@@ -145,18 +146,22 @@ TEST(HttpServer, InlineRoutesAnswerWhileEveryHandlerIsBusy) {
   for (int waited = 0; !slow_started && waited < 1000; ++waited) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_TRUE(slow_started);
 
-  const int probe = connect_to(*port);
-  ASSERT_GE(probe, 0);
+  for (int i = 0; i < 20; ++i) {
+    const int probe = connect_to(*port);
+    ASSERT_GE(probe, 0);
+    const std::string get = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(::write(probe, get.data(), get.size()), ssize_t(get.size()));
+    const std::string answer = read_until_closed(probe, 10);
+    ::close(probe);
+    EXPECT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos) << answer;
+  }
+  // Pipelined: answered once a handler thread is free, all of them.
+  const int pipelining = connect_to(*port);
+  ASSERT_GE(pipelining, 0);
   std::string pipelined;
-  for (int i = 0; i < 2000; ++i) pipelined += "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 200; ++i) pipelined += "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
   pipelined += "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  ASSERT_EQ(::write(probe, pipelined.data(), pipelined.size()), ssize_t(pipelined.size()));
-  const std::string answers = read_until_closed(probe, 10);
-  ::close(probe);
-  size_t count = 0;
-  for (size_t at = answers.find("HTTP/1.1 200 OK"); at != std::string::npos; at = answers.find("HTTP/1.1 200 OK", at + 1)) ++count;
-  EXPECT_EQ(count, 2001u);
-  EXPECT_FALSE(answers.empty() || answers.find("/slow") != std::string::npos);
+  ASSERT_EQ(::write(pipelining, pipelined.data(), pipelined.size()), ssize_t(pipelined.size()));
 
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -166,6 +171,11 @@ TEST(HttpServer, InlineRoutesAnswerWhileEveryHandlerIsBusy) {
   const std::string slow_answer = read_until_closed(slow, 10);
   ::close(slow);
   EXPECT_NE(slow_answer.find("/slow"), std::string::npos) << slow_answer;
+  const std::string answers = read_until_closed(pipelining, 10);
+  ::close(pipelining);
+  size_t count = 0;
+  for (size_t at = answers.find("HTTP/1.1 200 OK"); at != std::string::npos; at = answers.find("HTTP/1.1 200 OK", at + 1)) ++count;
+  EXPECT_EQ(count, 201u);
   server.stop();
   serving.join();
 }
