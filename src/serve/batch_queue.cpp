@@ -47,6 +47,11 @@ int64_t BatchQueue::queued_sequences() const {
   return queued_sequences_;
 }
 
+size_t BatchQueue::waiting_submitters() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waiting_.size();
+}
+
 SubmitError BatchQueue::submit(const std::shared_ptr<Ticket>& ticket, std::chrono::steady_clock::time_point admit_until,
                                const std::function<bool()>& client_gone) {
   const int64_t n = int64_t(ticket->sequences.size());

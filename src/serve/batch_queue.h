@@ -77,6 +77,8 @@ class BatchQueue {
   void abandon(Ticket& ticket);
 
   int64_t queued_sequences() const;
+  // Requests waiting for room in a full queue.
+  size_t waiting_submitters() const;
   int64_t max_queue() const { return max_queue_; }
   // Refuses new work and lets the worker finish what is queued.
   void stop();

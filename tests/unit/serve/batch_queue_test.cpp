@@ -210,7 +210,9 @@ TEST(BatchQueue, WaitersEnterInArrivalOrderAndLeaveWhenTheirClientDoes) {
   std::thread big([&] {
     big_result = int(queue.submit(ticket_of({{3}, {4}}), steady_clock::now() + std::chrono::seconds(30)));
   });
-  std::this_thread::sleep_for(milliseconds(50));  // the large request is first in line
+  // The large request is first in line before the small one comes (however slowly its thread starts).
+  for (int waited = 0; queue.waiting_submitters() == 0 && waited < 2000; ++waited) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_EQ(queue.waiting_submitters(), 1u);
   EXPECT_EQ(queue.submit(ticket_of({{5}}), steady_clock::now() + milliseconds(100)), SubmitError::kQueueFull);
 
   std::atomic<bool> leave{false};
