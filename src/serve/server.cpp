@@ -270,7 +270,6 @@ void Server::install_routes() {
     };
   };
   // A handler returns the response body, or nullopt after writing an error into res.
-  // (Exec, the request's own runner, is declared above model_route.)
   auto reply = [](HttpResponse& res, Result<json> r, int status_on_error) -> std::optional<json> {
     if (!r) {
       send_error(res, status_on_error, r.message());
