@@ -155,21 +155,32 @@ Result<std::shared_ptr<Tokenizer>> Tokenizer::create(TokenizerConfig config) {
     if (!c.tokens[id].empty()) tok->token_to_id_.emplace(c.tokens[id], id);
   }
   tok->special_.assign(c.tokens.size(), false);
-  for (const AddedToken& added : c.added_tokens) {
+  tok->normalized_contents_.resize(c.added_tokens.size());
+  for (size_t i = 0; i < c.added_tokens.size(); ++i) {
+    const AddedToken& added = c.added_tokens[i];
     tok->token_to_id_[added.content] = added.id;
     if (added.special) tok->special_[added.id] = true;
+    std::string_view text = added.content;
+    if (added.normalized && c.normalize_added_content && !c.normalizers.empty()) {
+      auto normalized = normalize(c.normalizers, added.content);
+      if (!normalized.is_ok()) return normalized.status().with_context("added token '" + added.content + "'");
+      tok->normalized_contents_[i] = std::move(normalized).value();
+      text = tok->normalized_contents_[i];
+      // A token the normalizers erase entirely can never be found in normalized text.
+      if (text.empty()) continue;
+    }
     Matcher* targets[2] = {added.normalized ? &tok->normalized_all_ : &tok->raw_all_,
                            added.special ? nullptr : (added.normalized ? &tok->normalized_plain_ : &tok->raw_plain_)};
     for (Matcher* m : targets) {
       if (!m) continue;
-      m->by_first_byte[static_cast<uint8_t>(added.content[0])].push_back(&added);
+      m->by_first_byte[static_cast<uint8_t>(text[0])].push_back({&added, text});
       m->empty = false;
     }
   }
   for (Matcher* m : {&tok->raw_all_, &tok->raw_plain_, &tok->normalized_all_, &tok->normalized_plain_}) {
     for (auto& bucket : m->by_first_byte) {
       std::stable_sort(bucket.begin(), bucket.end(),
-                       [](const AddedToken* a, const AddedToken* b) { return a->content.size() > b->content.size(); });
+                       [](const Candidate& a, const Candidate& b) { return a.text.size() > b.text.size(); });
     }
   }
   return tok;
@@ -181,33 +192,33 @@ std::vector<Tokenizer::Segment> Tokenizer::split_added(std::string_view text, co
   size_t pos = 0;
   while (pos < text.size() && !matcher.empty) {
     const auto& bucket = matcher.by_first_byte[static_cast<uint8_t>(text[pos])];
-    const AddedToken* found = nullptr;
-    for (const AddedToken* added : bucket) {
-      if (text.compare(pos, added->content.size(), added->content) != 0) continue;
-      size_t end = pos + added->content.size();
+    const Candidate* found = nullptr;
+    for (const Candidate& candidate : bucket) {
+      if (text.compare(pos, candidate.text.size(), candidate.text) != 0) continue;
+      size_t end = pos + candidate.text.size();
       size_t len = 0;
-      if (added->single_word && ((pos > 0 && is_word(code_point_before(text, pos, &len))) ||
+      if (candidate.token->single_word && ((pos > 0 && is_word(code_point_before(text, pos, &len))) ||
                                  (end < text.size() && is_word(code_point_at(text, end, &len))))) {
         continue;
       }
-      found = added;
+      found = &candidate;
       break;
     }
     if (!found) {
       ++pos;
       continue;
     }
-    size_t begin = pos, end = pos + found->content.size();
-    if (found->lstrip) {
+    size_t begin = pos, end = pos + found->text.size();
+    if (found->token->lstrip) {
       size_t len = 0;
       while (begin > text_start && is_space(code_point_before(text, begin, &len))) begin -= len;
     }
-    if (found->rstrip) {
+    if (found->token->rstrip) {
       size_t len = 0;
       while (end < text.size() && is_space(code_point_at(text, end, &len))) end += len;
     }
     if (begin > text_start) segments.push_back({text_start, begin, -1});
-    segments.push_back({begin, end, found->id});
+    segments.push_back({begin, end, found->token->id});
     text_start = pos = end;
   }
   if (text_start < text.size()) segments.push_back({text_start, text.size(), -1});

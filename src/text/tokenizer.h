@@ -63,6 +63,10 @@ struct TokenizerConfig {
   // A Prepend normalizer (SentencePiece's word-start mark) applies only to the input's first text, not to
   // text after a special token: tokenizer_config.json's "legacy": false for a SentencePiece model.
   bool prepend_at_input_start_only = false;
+  // Normalized added tokens are matched as the normalizers write them (HF tokenizers normalizes each such
+  // token's content before matching it in normalized text); SentencePiece, GGUF and slow-tokenizer sources
+  // match the content as written.
+  bool normalize_added_content = false;
   std::optional<int32_t> bos_id, eos_id, pad_id, unk_id;
 };
 
@@ -95,9 +99,15 @@ class Tokenizer {
   const TokenizerConfig& config() const { return config_; }
 
  private:
+  // An added token as one matching pass looks for it: its content, or (normalized tokens of a
+  // tokenizer.json) its content as the normalizers write it.
+  struct Candidate {
+    const AddedToken* token;
+    std::string_view text;  // into token->content or normalized_contents_
+  };
   // Added tokens of one matching pass, bucketed by first byte, longest first.
   struct Matcher {
-    std::vector<std::vector<const AddedToken*>> by_first_byte = std::vector<std::vector<const AddedToken*>>(256);
+    std::vector<std::vector<Candidate>> by_first_byte = std::vector<std::vector<Candidate>>(256);
     bool empty = true;
   };
   struct Segment {
@@ -114,6 +124,7 @@ class Tokenizer {
   std::vector<bool> special_;
   Matcher raw_all_, raw_plain_;          // tokens matched in raw text: with / without special ones
   Matcher normalized_all_, normalized_plain_;
+  std::vector<std::string> normalized_contents_;  // per added token; sized once, so views into it stay valid
 };
 
 }  // namespace arbiter

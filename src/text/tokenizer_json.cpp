@@ -450,6 +450,7 @@ Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::stri
   }
 
   ARB_TRY(parse_normalizer(j.value("normalizer", json()), config.normalizers));
+  config.normalize_added_content = true;
   ARB_TRY(parse_post_processor(j.value("post_processor", json()), ids, config));
   ARB_TRY(parse_decoder(j.value("decoder", json()), config.decoders));
   config.kind = byte_level ? "bpe (byte-level)" : (config.model.byte_fallback ? "bpe (byte-fallback)" : "bpe");

@@ -209,5 +209,35 @@ TEST(AddedTokenFlags, WhiteSpaceAndWordCharactersAreUnicodes) {
   std::filesystem::remove(path);
 }
 
+// A normalized added token is looked for as the normalizers write it (HF tokenizers normalizes its
+// content before matching it in normalized text): with Qwen3's NFC normalizer, a token spelled
+// decomposed ("e" + combining acute) is found in text written either way, and one spelled composed too.
+TEST(AddedTokenFlags, NormalizedTokensAreMatchedAsNormalized) {
+  std::ifstream in(shared_path("fixtures/tokenizers/qwen3/tokenizer.json"));
+  nlohmann::json j = nlohmann::json::parse(in);
+  int32_t next_id = 0;
+  for (const nlohmann::json& a : j["added_tokens"]) next_id = std::max(next_id, a["id"].get<int32_t>() + 1);
+  const int32_t decomposed_id = next_id, raw_id = next_id + 1;
+  j["added_tokens"].push_back({{"id", decomposed_id}, {"content", "cafe\u0301x"}, {"single_word", false},
+                               {"lstrip", false}, {"rstrip", false}, {"normalized", true}, {"special", false}});
+  // The same spelling, not normalized: matched in the raw text only, so only as written.
+  j["added_tokens"].push_back({{"id", raw_id}, {"content", "note\u0301"}, {"single_word", false},
+                               {"lstrip", false}, {"rstrip", false}, {"normalized", false}, {"special", false}});
+  const std::string path = (arbiter::test::scratch_root() / "normalized-added-tokenizer.json").string();
+  std::ofstream(path) << j.dump();
+  auto tok = Tokenizer::from_tokenizer_json(path, "");
+  ASSERT_TRUE(tok.is_ok()) << tok.message();
+  const auto ids = [&](const std::string& text) { return *(*tok)->encode(text, false, false); };
+  const auto has = [](const std::vector<int32_t>& got, int32_t id) {
+    return std::find(got.begin(), got.end(), id) != got.end();
+  };
+  EXPECT_EQ(ids("caf\u00e9x"), std::vector<int32_t>{decomposed_id});
+  EXPECT_EQ(ids("cafe\u0301x"), std::vector<int32_t>{decomposed_id});
+  EXPECT_TRUE(has(ids("a caf\u00e9x b"), decomposed_id));
+  EXPECT_EQ(ids("note\u0301"), std::vector<int32_t>{raw_id});
+  EXPECT_FALSE(has(ids("not\u00e9"), raw_id));
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace arbiter
