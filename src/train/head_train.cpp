@@ -164,6 +164,7 @@ Result<HeadTrainResult> train_regression_head(const FeatureSet& set, const std::
   auto metrics = [&](const std::vector<double>& params, const Standardizer& st, EpochReport& report) {
     RewardHead head = result.head;
     fold_params(params, st, head);
+    round_to_stored_precision(head);
     for (size_t t = 0; t < outputs; ++t) {
       std::vector<double> pred, human;
       double sq = 0.0;
@@ -182,6 +183,7 @@ Result<HeadTrainResult> train_regression_head(const FeatureSet& set, const std::
   if (ridge >= 0.0) {
     result.head.objective = "regression-ridge";
     ARB_TRY(fit_ridge(set, targets, split.train, ridge, result.head));
+    round_to_stored_precision(result.head);
     EpochReport report;
     report.train_loss = regression_loss_grad(set, targets, split.train, identity_standardizer(set.dim),
                                              unfold_params(result.head, identity_standardizer(set.dim)), nullptr);
@@ -211,6 +213,7 @@ Result<HeadTrainResult> train_regression_head(const FeatureSet& set, const std::
                          [&](const std::vector<double>& p, EpochReport& r) { metrics(p, st, r); }, options, on_epoch);
   ARB_TRY(check_converged(run));
   fold_params(run.params, st, result.head);
+  round_to_stored_precision(result.head);
   result.epochs = std::move(run.epochs);
   result.best_epoch = run.best_epoch;
   return result;
@@ -256,11 +259,13 @@ Result<HeadTrainResult> train_pair_head(const FeatureSet& set, PairObjective obj
   Metrics metrics = [&](const std::vector<double>& p, EpochReport& report) {
     RewardHead head = result.head;
     fold_params(p, st, head);
+    round_to_stored_precision(head);
     report.validation_accuracy = pair_accuracy(head, set, pairs, split.validation);
   };
   AdamRun run = run_adam(params, size_t(set.dim), split.train, split.validation, loss, metrics, options, on_epoch);
   ARB_TRY(check_converged(run));
   fold_params(run.params, st, result.head);
+  round_to_stored_precision(result.head);
   result.epochs = std::move(run.epochs);
   result.best_epoch = run.best_epoch;
   return result;
@@ -302,6 +307,7 @@ Result<HeadTrainResult> train_binary_head(const FeatureSet& set, const std::stri
   Metrics metrics = [&](const std::vector<double>& p, EpochReport& report) {
     RewardHead head = result.head;
     fold_params(p, st, head);
+    round_to_stored_precision(head);
     size_t correct = 0;
     std::vector<double> positive, negative;
     for (size_t row : validation) {
@@ -321,6 +327,7 @@ Result<HeadTrainResult> train_binary_head(const FeatureSet& set, const std::stri
   AdamRun run = run_adam(params, size_t(set.dim), train, validation, loss, metrics, options, on_epoch);
   ARB_TRY(check_converged(run));
   fold_params(run.params, st, result.head);
+  round_to_stored_precision(result.head);
   result.epochs = std::move(run.epochs);
   result.best_epoch = run.best_epoch;
   return result;

@@ -81,6 +81,14 @@ Result<RewardHead> load_reward_head(const std::string& path) {
   return head;
 }
 
+void round_to_stored_precision(RewardHead& head) {
+  auto round = [](double& v) {
+    if (std::isfinite(v) && std::fabs(v) <= double(std::numeric_limits<float>::max())) v = double(float(v));
+  };
+  for (double& w : head.weight) round(w);
+  for (double& b : head.bias) round(b);
+}
+
 Result<std::string> reward_head_bytes(const std::string& path, const RewardHead& head) {
   const int64_t n = int64_t(head.num_labels());
   if (n < 1 || head.dim < 1 || int64_t(head.weight.size()) != n * head.dim || int64_t(head.bias.size()) != n)

@@ -39,6 +39,11 @@ std::vector<double> head_scores(const RewardHead& head, const float* x);
 // The first label's score only (the scalar reward of a one-label head).
 double head_score(const RewardHead& head, const float* x);
 
+// Rounds weights and biases to f32, the precision the head's file keeps, so that what training reports
+// (losses, validation metrics) is what the saved head scores. Values past f32's range are left as they are
+// for reward_head_bytes to refuse by name.
+void round_to_stored_precision(RewardHead& head);
+
 Result<RewardHead> load_reward_head(const std::string& path);
 // The head's file: an error naming `path` when a value is not finite or past f32's range (a diverged
 // run), which no scorer could use.

@@ -270,6 +270,45 @@ TEST_F(SyntheticHeads, RidgeEqualsTheClosedForm) {
   expect_recovers(unpenalised->head, "ridge lambda=0");
 }
 
+// Two nearly collinear features and a target exactly linear in them: the exact fit has weights of about
+// 123 and -99 that nearly cancel, so rounding them to the f32 the head file keeps moves every score. What
+// the run reports must be what the saved head scores, not what its double-precision fit would have.
+TEST(HeadTrain, RidgeReportsTheLossOfTheSavedHead) {
+  FeatureSet set;
+  set.rows = 200;
+  set.responses = 1;
+  set.dim = 2;
+  set.layer = "final_norm";
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> base(100.0, 5.0), wobble(0.0, 0.01);
+  std::vector<double> y;
+  for (int64_t i = 0; i < set.rows; ++i) {
+    const float x1 = float(base(rng)), x2 = float(double(x1) + wobble(rng));
+    set.features.push_back(x1);
+    set.features.push_back(x2);
+    y.push_back(123.456789 * double(x2) - 98.7654321 * double(x1));
+  }
+  set.labels["helpfulness"] = y;
+  HeadTrainOptions options;
+  options.validation_fraction = 0.0;
+  auto result = train_regression_head(set, {"helpfulness"}, options, 0.0);
+  ASSERT_TRUE(result.is_ok()) << result.message();
+  const std::string path = scratch_path("collinear-head.safetensors");
+  ASSERT_TRUE(save_reward_head(path, result->head).is_ok());
+  auto saved = load_reward_head(path);
+  ASSERT_TRUE(saved.is_ok()) << saved.message();
+  double loss = 0.0;
+  for (int64_t i = 0; i < set.rows; ++i) {
+    const double err = head_score(*saved, set.at(i, 0)) - y[size_t(i)];
+    loss += err * err / double(set.rows);
+  }
+  // The rounding is visible: the saved head misses by far more than a double-precision fit would.
+  ASSERT_GT(loss, 1e-9);
+  ASSERT_EQ(result->epochs.size(), 1u);
+  EXPECT_NEAR(result->epochs[0].train_loss, loss, 1e-6 * loss);  // the double-precision fit: about 1e-20
+  std::filesystem::remove(path);
+}
+
 TEST(HeadTrain, IsDeterministicForASeed) {
   World world(5);
   const FeatureSet pairs = world.pairs(500);
