@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "data/parquet/zigzag.h"
+
 namespace arbiter::data::parquet {
 namespace {
 
@@ -16,8 +18,6 @@ Result<uint64_t> read_uleb(const uint8_t* data, size_t size, size_t& pos) {
   }
   return error("a varint longer than 10 bytes");
 }
-
-int64_t unzigzag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
 
 // Value i of a little-endian bit-packed run (LSB first) of `width` bits each, width <= 64.
 uint64_t unpack(const uint8_t* run, size_t i, int width) {

@@ -1,11 +1,8 @@
 #include "data/parquet/thrift_compact.h"
 
+#include "data/parquet/zigzag.h"
+
 namespace arbiter::data::parquet {
-namespace {
-
-int64_t unzigzag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
-
-}  // namespace
 
 Result<uint8_t> ThriftReader::read_byte() {
   if (pos_ >= size_) return error("thrift: structure ends early (at byte " + std::to_string(pos_) + ")");
