@@ -9,6 +9,7 @@
 // correlate, rewardbench, layers and processbench take --report DIR: report.json, report.md, one .svg per
 // figure and a self-contained report.html.
 #include <algorithm>
+#include <utility>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -81,20 +82,33 @@ Status join_by_id(const CorrelateArgs& args, std::vector<double>& pred, std::vec
   return Status::ok();
 }
 
-// Pairing by position assumes line i is dataset row i. A --shard or --limit run's lines of rows without
-// ids say otherwise (their id is the row's index and they carry a row_digest): such a file pairs by id.
-Status refuse_lines_of_other_rows(const std::string& pred_path) {
-  ARB_ASSIGN(data::JsonRowReader rows, data::JsonRowReader::open(pred_path));
-  data::JsonRow row;
+// Pairing by position assumes line i of both files is dataset row i. Lines that say otherwise are refused:
+// a --shard or --limit run's lines of rows without ids (their id is the row's index and they carry a
+// row_digest), and lines of both files whose ids differ (a label file in another order).
+Status refuse_lines_of_other_rows(const CorrelateArgs& args) {
+  ARB_ASSIGN(data::JsonRowReader pred_rows, data::JsonRowReader::open(args.pred_path));
+  ARB_ASSIGN(data::JsonRowReader human_rows, data::JsonRowReader::open(args.human_path));
+  data::JsonRow pred, human;
+  bool human_left = true;
   for (size_t index = 0;; ++index) {
-    ARB_ASSIGN(const bool got, rows.next(row));
+    ARB_ASSIGN(const bool got, pred_rows.next(pred));
     if (!got) return Status::ok();
-    const nlohmann::json& r = row.value;
-    if (!r.is_object() || !r.contains("row_digest") || !r.contains("id")) continue;
-    if (data::row_id_string(r["id"]) != std::to_string(index))
-      return error(rows.where(row) + " holds dataset row " + data::row_id_string(r["id"]) +
+    if (human_left) {
+      ARB_ASSIGN(human_left, human_rows.next(human));
+    }
+    const nlohmann::json& r = pred.value;
+    if (r.is_object() && r.contains("row_digest") && r.contains("id") && data::row_id_string(r["id"]) != std::to_string(index))
+      return error(pred_rows.where(pred) + " holds dataset row " + data::row_id_string(r["id"]) +
                    " (a --shard or --limit run's line), where pairing by position needs row " + std::to_string(index) +
                    ": pair the files with --join id");
+    if (!human_left || !r.is_object() || !human.value.is_object()) continue;
+    const auto pred_id = r.find(args.id_field);
+    const auto human_id = std::as_const(human.value).find(args.id_field);
+    if (pred_id == r.end() || human_id == human.value.end() || pred_id->is_null() || human_id->is_null()) continue;
+    if (data::row_id_string(*pred_id) != data::row_id_string(*human_id))
+      return error(pred_rows.where(pred) + " is row '" + data::row_id_string(*pred_id) + "' and " + human_rows.where(human) +
+                   " row '" + data::row_id_string(*human_id) + "': the files hold their rows in different orders, so "
+                   "pairing by position would pair different rows; pair them with --join id");
   }
 }
 
@@ -104,9 +118,9 @@ Status run_correlate(const CorrelateArgs& args) {
   if (args.join == "id") {
     ARB_TRY(join_by_id(args, pred_values, human_values, counts));
   } else {
-    ARB_TRY(refuse_lines_of_other_rows(args.pred_path));
     ARB_ASSIGN(pred_values, data::read_number_column(args.pred_path, args.pred_field));
     ARB_ASSIGN(human_values, data::read_number_column(args.human_path, args.human_field));
+    ARB_TRY(refuse_lines_of_other_rows(args));
   }
   if (counts.error_rows + counts.pred_only + counts.human_only > 0) {
     log_warn("paired " + std::to_string(pred_values.size()) + " rows by '" + args.id_field + "'; left out " +
@@ -117,6 +131,7 @@ Status run_correlate(const CorrelateArgs& args) {
   eval::BootstrapOptions options;
   options.resamples = args.bootstrap;
   options.seed = args.seed;
+  if (const std::string few = eval::few_resamples_warning(options); !few.empty()) log_warn(few);
   auto report = eval::correlate(pred_values, human_values, options);
   if (!report) return report.status().with_context(args.pred_path + " vs " + args.human_path);
   const eval::CorrelationReport& r = *report;
@@ -242,6 +257,7 @@ Status run_rewardbench_v1(const RewardBenchArgs& args) {
                 {"sections", sections},
                 {"overall", number_or_null(100.0 * report.overall)},
                 {"complete", report.complete},
+                {"missing_subsets", report.missing_subsets},
                 {"unknown_subsets", report.unknown_subsets}};
     print_line(data::dump_json(out));
     return Status::ok();
@@ -257,8 +273,16 @@ Status run_rewardbench_v1(const RewardBenchArgs& args) {
     }
     print_line(buf);
   }
+  const bool all_sections = std::all_of(report.sections.begin(), report.sections.end(),
+                                        [](const eval::SectionScore& s) { return s.present; });
   print_line("Score      " + fixed(100.0 * report.overall, 2) +
-             (report.complete ? "" : "  (mean of the sections present only)"));
+             (all_sections ? "" : "  (mean of the sections present only)"));
+  if (!report.missing_subsets.empty()) {
+    std::string names;
+    for (const auto& n : report.missing_subsets) names += (names.empty() ? "" : ", ") + n;
+    print_line("not the leaderboard's score: " + std::to_string(report.missing_subsets.size()) +
+               " of its 23 subsets are not in the input (" + names + "); each section averages the subsets it has");
+  }
   if (!report.unknown_subsets.empty()) {
     std::string names;
     for (const auto& n : report.unknown_subsets) names += (names.empty() ? "" : ", ") + n;
@@ -507,7 +531,7 @@ CommandRunner setup_eval(CLI::App& sub) {
   c->add_option("--bootstrap", correlate->bootstrap, "bootstrap resamples for 95% intervals (0: none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  c->add_option("--seed", correlate->seed, "bootstrap seed")->capture_default_str();
+  c->add_option("--seed", correlate->seed, "bootstrap seed")->capture_default_str()->check(CLI::NonNegativeNumber);
   c->add_flag("--json", correlate->as_json, "print one JSON object");
   c->add_option("--report", correlate->report_dir, kReportHelp);
 
@@ -521,7 +545,7 @@ CommandRunner setup_eval(CLI::App& sub) {
   r->add_option("--chosen-field", rb->pref.chosen, "v1: chosen score field")->capture_default_str();
   r->add_option("--rejected-field", rb->pref.rejected, "v1: rejected score field")->capture_default_str();
   r->add_option("--scores-field", rb->best_of_n.scores, "v2: completion scores, correct first")->capture_default_str();
-  r->add_option("--num-correct-field", rb->best_of_n.num_correct, "v2: count of correct completions (default 1)")
+  r->add_option("--num-correct-field", rb->best_of_n.num_correct, "v2: count of correct completions (absent: num_chosen, as score and judge write it, else 1)")
       ->capture_default_str();
   r->add_option("--id-field", rb->best_of_n.id, "v2: row id (Ties: ref:N / tied:N)")->capture_default_str();
   r->add_option("--ties", rb->ties,

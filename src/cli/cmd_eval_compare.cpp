@@ -77,11 +77,31 @@ struct Source {
   std::string what;  // how messages name it ("a.jsonl field 'lager'")
   std::vector<std::string> ids;
   size_t error_rows = 0;
+  bool by_position = false;  // its rows have no ids: `ids` are their positions in the file
+  bool bare = false;         // a JSON array of numbers, which cannot hold ids
 };
 
 // The rows every source holds, in the first source's order: for each source, the position of each such row
 // in it. An id twice in one source is an error; rows some source lacks are left out, counted in a warning.
-Result<std::vector<std::vector<size_t>>> join_sources(const std::vector<Source>& sources) {
+// Sources without ids pair by position, which means something only while they hold the same rows: two
+// of different lengths (an item missing from one) would pair every row after the gap with another row's.
+Result<std::vector<std::vector<size_t>>> join_sources(const std::vector<Source>& sources, const std::string& id_field) {
+  const Source* first_by_position = nullptr;
+  for (const Source& source : sources) {
+    if (!source.by_position) continue;
+    // An id field asked for by name that a file's rows lack is a misspelling, not a file without ids.
+    if (id_field != "id" && !source.bare)
+      return error(source.what + ": its rows have no '" + id_field + "' (--id-field)");
+    const size_t rows = source.ids.size() + source.error_rows;
+    if (first_by_position == nullptr) {
+      first_by_position = &source;
+    } else if (rows != first_by_position->ids.size() + first_by_position->error_rows) {
+      return error(first_by_position->what + " has " + std::to_string(first_by_position->ids.size() + first_by_position->error_rows) +
+                   " rows and " + source.what + " " + std::to_string(rows) + ", and neither has ids: rows are paired by "
+                   "position, which pairs every row after a missing one with another row's; give the rows ids "
+                   "(--id-field) or make the files hold the same rows");
+    }
+  }
   std::vector<std::unordered_map<std::string, size_t>> position(sources.size());
   for (size_t s = 0; s < sources.size(); ++s)
     for (size_t i = 0; i < sources[s].ids.size(); ++i)
@@ -168,20 +188,21 @@ Result<Prepared> prepare_correlation(const CompareArgs& args) {
   for (System& system : out.systems) {
     bool bare = false;
     ARB_ASSIGN(data::KeyedColumn column, read_scores(system.file, system.field, args.id_field, &bare));
-    out.by_position = out.by_position && bare;
+    out.by_position = out.by_position && (bare || column.by_index);
     if (bare) {
       if (fields.size() > 1) return error(system.file + ": bare numbers, one system: --fields names fields of objects");
       system.field = "";
     }
-    sources.push_back({system.file + (bare ? "" : " field '" + system.field + "'"), std::move(column.ids), column.error_rows});
+    sources.push_back({system.file + (bare ? "" : " field '" + system.field + "'"), std::move(column.ids), column.error_rows,
+                       bare || column.by_index, bare});
     values.push_back(std::move(column.values));
   }
   bool human_bare = false;
   ARB_ASSIGN(data::KeyedColumn human, read_scores(human_path, args.human_field, args.id_field, &human_bare));
-  out.by_position = out.by_position && human_bare;
+  out.by_position = out.by_position && (human_bare || human.by_index);
   sources.push_back({human_path + (args.human_field.empty() ? "" : " field '" + args.human_field + "'"),
-                     std::move(human.ids), human.error_rows});
-  ARB_ASSIGN(const auto rows, join_sources(sources));
+                     std::move(human.ids), human.error_rows, human_bare || human.by_index, human_bare});
+  ARB_ASSIGN(const auto rows, join_sources(sources, args.id_field));
 
   // [system][row] and [row], in the joined order.
   auto paired_values = std::make_shared<std::vector<std::vector<double>>>(values.size());
@@ -227,8 +248,8 @@ bool known_by_position(const eval::RowKeys& keys) { return !keys.ids.empty() && 
 // rows' positions in the file (error lines counted, so that one leaves its own row out and shifts no other).
 Result<Source> source_of(const std::string& file, const eval::RowKeys& keys, size_t error_rows,
                          const std::string& id_field) {
-  Source source{file, {}, error_rows};
   const bool by_position = known_by_position(keys);
+  Source source{file, {}, error_rows, by_position};
   for (size_t i = 0; i < keys.ids.size(); ++i) {
     if (keys.ids[i].empty() != by_position)
       return error(file + ": row " + std::to_string(keys.positions[i] + 1) + (by_position ? " has" : " has no") + " '" +
@@ -275,7 +296,7 @@ Result<Prepared> prepare_graded_preferences(const CompareArgs& args) {
     sources.push_back(std::move(source));
     read.push_back(std::move(pairs));
   }
-  ARB_ASSIGN(const auto rows, join_sources(sources));
+  ARB_ASSIGN(const auto rows, join_sources(sources, args.id_field));
   out.statistic = "accuracy on graded preferences (the preferred response scored higher; even pairs left out)";
   std::vector<size_t> kept;  // joined rows people did not rate even
   for (size_t r = 0; r < rows[0].size(); ++r) {
@@ -313,7 +334,7 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   ARB_ASSIGN(const auto read, read_pred_files<eval::PreferenceRow>(args, out, sources, [&](const std::string& file, size_t* errors, eval::RowKeys* keys) {
     return eval::read_preference_rows(file, fields, errors, keys);
   }));
-  ARB_ASSIGN(const auto rows, join_sources(sources));
+  ARB_ASSIGN(const auto rows, join_sources(sources, args.id_field));
   auto paired = std::make_shared<std::vector<std::vector<eval::PreferenceRow>>>(read.size());
   for (size_t s = 0; s < read.size(); ++s)
     for (const size_t i : rows[s]) (*paired)[s].push_back(read[s][i]);
@@ -370,7 +391,7 @@ Result<Prepared> prepare_rm_bench(const CompareArgs& args) {
   ARB_ASSIGN(const auto read, read_pred_files<eval::RmBenchRow>(args, out, sources, [&](const std::string& file, size_t* errors, eval::RowKeys* keys) {
     return eval::read_rm_bench_rows(file, fields, errors, keys);
   }));
-  ARB_ASSIGN(const auto rows, join_sources(sources));
+  ARB_ASSIGN(const auto rows, join_sources(sources, args.id_field));
   // Each row's right comparisons by region ([system][row]), and its domain's index: a resample only sums them.
   auto counts = std::make_shared<std::vector<std::vector<eval::RmBenchRowCounts>>>(read.size());
   auto domain_of = std::make_shared<std::vector<uint32_t>>();
@@ -449,7 +470,7 @@ Result<Prepared> prepare_process_bench(const CompareArgs& args) {
   ARB_ASSIGN(const auto read, read_pred_files<eval::StepRewardRow>(args, out, sources, [&](const std::string& file, size_t* errors, eval::RowKeys* keys) {
     return eval::read_step_reward_rows(file, label_field, errors, keys, args.id_field);
   }));
-  ARB_ASSIGN(const auto rows, join_sources(sources));
+  ARB_ASSIGN(const auto rows, join_sources(sources, args.id_field));
   // Each joined row's group (its subset's index; none: left out) and kind, from the first file.
   std::map<std::string, uint32_t> subset_index;
   for (const size_t i : rows[0])
@@ -559,6 +580,7 @@ Status run_compare(CompareArgs args) {
   options.resamples = args.bootstrap;
   options.seed = args.seed;
   options.level = args.level;
+  if (const std::string few = eval::few_resamples_warning(options); !few.empty()) log_warn(few);
   ARB_ASSIGN(const eval::PairedComparison result, eval::compare_paired(names, p.rows, p.statistic_fn, options));
   // Percentile bootstrap intervals cover less than they claim on few rows (each resample holds few distinct rows).
   if (p.rows < kFewRows)
@@ -590,14 +612,14 @@ Status run_compare(CompareArgs args) {
     return Status::ok();
   }
 
-  const int percent = int(std::lround(100 * args.level));
+  const std::string percent = eval::level_percent(args.level);
   print_line(p.statistic + ", " + std::to_string(result.rows) + " rows paired by " + source.paired_by + ", " +
              std::to_string(result.resamples) + " paired bootstrap resamples (seed " + std::to_string(args.seed) + ")");
   size_t width = 8;
   for (const std::string& name : names) width = std::max(width, name.size());
   char buf[512];
   std::snprintf(buf, sizeof buf, "%-*s  %9s  %-18s  %10s  %-20s  %8s%s", int(width), "system", "value",
-                (std::to_string(percent) + "% interval").c_str(), "difference", (std::to_string(percent) + "% interval").c_str(),
+                (percent + "% interval").c_str(), "difference", (percent + "% interval").c_str(),
                 "p", p.right.empty() ? "" : "  McNemar: only baseline / only it right, p");
   print_line(buf);
   for (size_t s = 0; s < result.systems.size(); ++s) {
@@ -616,6 +638,11 @@ Status run_compare(CompareArgs args) {
                   interval_text(r.ci, false).c_str());
     print_line(buf + tail);
   }
+  for (const eval::SystemResult& r : result.systems)
+    if (!std::isfinite(r.value))
+      print_line(r.name + ": " + p.statistic + " is undefined on these rows" +
+                 (is_correlation(args.metric) ? " (its scores are all equal)" : "") +
+                 "; its differences are too");
   return Status::ok();
 }
 
@@ -666,7 +693,7 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   app->add_option("--bootstrap", args->bootstrap, "paired bootstrap resamples")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
+  app->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str()->check(CLI::NonNegativeNumber);
   app->add_option("--level", args->level, "the intervals' coverage")->capture_default_str()->check(CLI::Range(0.5, 0.999));
   app->add_flag("--json", args->as_json, "print one JSON object");
   app->add_option("--report", args->report_dir, "also write report.json, report.md, SVG figures and report.html into DIR");

@@ -54,7 +54,10 @@ Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std:
       ++column.error_rows;
       continue;
     }
-    if (keys == Keys::kUnknown) keys = r.contains(id_field) ? Keys::kField : Keys::kIndex;
+    if (keys == Keys::kUnknown) {
+      keys = r.contains(id_field) ? Keys::kField : Keys::kIndex;
+      column.by_index = keys == Keys::kIndex;
+    }
     if (keys == Keys::kIndex) {
       if (r.contains(id_field))
         return error(rows.where(row) + ": has '" + id_field + "', where the rows before it have none (they are known "

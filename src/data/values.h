@@ -21,6 +21,7 @@ struct KeyedColumn {
   std::vector<std::string> ids;
   std::vector<double> values;
   size_t error_rows = 0;
+  bool by_index = false;  // the rows have no ids: `ids` are their indices in the file
 };
 Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std::string& field,
                                              const std::string& id_field);

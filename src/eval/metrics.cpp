@@ -5,6 +5,7 @@
 #include <memory>
 #include <numeric>
 #include <random>
+#include <cstdio>
 #include <string>
 
 #include "core/progress.h"
@@ -283,6 +284,21 @@ Result<CorrelationReport> correlate(std::span<const double> pred, std::span<cons
     ARB_ASSIGN(report.pearson_ci, bootstrap_interval(pred, human, pearson, options));
   }
   return report;
+}
+
+std::string level_percent(double level) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", 100.0 * level);
+  return text;
+}
+
+std::string few_resamples_warning(const BootstrapOptions& options) {
+  const double per_tail = double(options.resamples) * (1.0 - options.level) / 2.0;
+  if (options.resamples <= 0 || per_tail >= 5.0) return "";
+  return std::to_string(options.resamples) + " bootstrap resamples leave " +
+         (per_tail < 1.0 ? std::string("less than one resample") : "fewer than 5 resamples") + " in each tail of a " +
+         level_percent(options.level) + "% interval, so its ends are mostly chance: use --bootstrap " +
+         std::to_string(int(std::ceil(10.0 / (1.0 - options.level)))) + " or more";
 }
 
 }  // namespace arbiter::eval

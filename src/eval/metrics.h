@@ -11,6 +11,7 @@
 #include <functional>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/status.h"
@@ -61,6 +62,13 @@ struct BootstrapOptions {
   uint64_t seed = 0;
   double level = 0.95;  // central interval: percentiles (1-level)/2 and (1+level)/2
 };
+
+// A warning when the resamples are too few for the interval's tails: each tail is read off fewer than 5
+// resamples (at 95%, fewer than 200 in all), so the interval is mostly chance; empty otherwise.
+std::string few_resamples_warning(const BootstrapOptions& options);
+
+// The level as a percentage for a label: "95", "99.9".
+std::string level_percent(double level);
 
 // The rows of successive bootstrap resamples of n rows: n indices drawn with replacement, each. Deterministic
 // for a seed on every standard library (std::mt19937_64, indices by rejection on its raw output).

@@ -1,5 +1,7 @@
 #include "eval/report.h"
 
+#include <string_view>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -41,11 +43,15 @@ bool column_numeric(const ReportTable& table, size_t column) {
   return table.numeric.empty() && column > 0;
 }
 
+// Text from the data (file names, subset and system names) written into Markdown: its punctuation that
+// Markdown would read as markup (emphasis, code, links, raw HTML, a table's cell break) is escaped, and a
+// line break would end the cell or list item, so it is a space.
 std::string markdown_cell(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '|') {
-      out += "\\|";
+    if (std::string_view("\\`*_[]<>|&#").find(c) != std::string_view::npos) {
+      out += '\\';
+      out += c;
     } else if (c == '\n' || c == '\r') {
       out += ' ';
     } else {
@@ -98,8 +104,8 @@ std::string report_number(double value, int decimals) {
 nlohmann::json json_number(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
 std::string render_markdown(const Report& report) {
-  std::string out = "# " + report.title + "\n\n";
-  for (const auto& note : report.notes) out += "- " + note + "\n";
+  std::string out = "# " + markdown_cell(report.title) + "\n\n";
+  for (const auto& note : report.notes) out += "- " + markdown_cell(note) + "\n";
   if (!report.notes.empty()) out += "\n";
   for (const ReportSection& section : report.sections) {
     out += "## " + section.title + "\n\n";

@@ -56,10 +56,10 @@ Report comparison_report(const PairedComparison& result, const std::vector<McNem
                            (source.human_field.empty() ? "" : " (field " + source.human_field + ")"));
   report.data = comparison_json(result, mcnemar, source);
 
-  const int percent = int(std::lround(100.0 * source.bootstrap.level));
+  const std::string percent = level_percent(source.bootstrap.level);
   ReportSection systems{.id = "systems", .title = "Systems"};
   systems.paragraphs.push_back(
-      "Intervals: " + std::to_string(percent) + "% percentile bootstrap over the rows, " +
+      "Intervals: " + percent + "% percentile bootstrap over the rows, " +
       std::to_string(result.resamples) + " resamples (seed " + std::to_string(source.bootstrap.seed) +
       "), every system on the same resampled rows. A difference's interval and p-value come from the differences "
       "in each resample; the p-value is two-sided, and no smaller than the resamples can tell (1 / (resamples + 1)).");
@@ -132,7 +132,7 @@ Report comparison_report(const PairedComparison& result, const std::vector<McNem
                       .integer_x = true,
                       .y_reference = 0.0};
   differences.figures.push_back({"differences", "Each system's difference from the baseline with its " +
-                                                    std::to_string(percent) + "% paired interval.",
+                                                    percent + "% paired interval.",
                                  svg::xy_chart(forest)});
   report.sections.push_back(std::move(differences));
   return report;

@@ -186,7 +186,7 @@ Report correlate_report(std::span<const double> pred, std::span<const double> hu
   json calibration = json::array();
   for (const CalibrationBin& b : bins)
     calibration.push_back({{"pred_lo", b.pred_lo}, {"pred_hi", b.pred_hi}, {"n", b.n}, {"mean_pred", b.mean_pred},
-                           {"mean_human", b.mean_human}, {"se_human", b.se_human}});
+                           {"mean_human", b.mean_human}, {"se_human", json_number(b.se_human)}});
   data["calibration"] = calibration;
 
   report.sections.push_back(correlation_section(r, source));

@@ -118,6 +118,7 @@ Report rewardbench_v1_report(const std::vector<PreferenceRow>& rows, const Rewar
                  {"sections", sections},
                  {"overall", json_number(100.0 * scores.overall)},
                  {"complete", scores.complete},
+                 {"missing_subsets", scores.missing_subsets},
                  {"unknown_subsets", scores.unknown_subsets}};
 
   ReportSection categories{.id = "categories", .title = "Accuracy by category"};
@@ -126,7 +127,13 @@ Report rewardbench_v1_report(const std::vector<PreferenceRow>& rows, const Rewar
       (scores.tie_credit == TieCredit::kHalf ? " (a tie counts half)" : "") +
       ". A category's accuracy "
       "averages its subsets with the leaderboard's fixed weights; the overall score is the mean of the categories" +
-      std::string(scores.complete ? "." : " present (not all four are in the input)."));
+      std::string(std::all_of(scores.sections.begin(), scores.sections.end(), [](const SectionScore& s) { return s.present; })
+                      ? "."
+                      : " present (not all four are in the input).") +
+      (scores.missing_subsets.empty()
+           ? std::string()
+           : " Not the leaderboard's score: " + std::to_string(scores.missing_subsets.size()) +
+                 " of its 23 subsets are not in the input, and each category averages the subsets it has."));
   svg::BarChart chart{.title = "Accuracy by category", .y_label = "accuracy (%)", .y = svg::Range{0.0, 100.0}};
   ReportTable table{.header = {"category", "accuracy %"}};
   for (const SectionScore& s : scores.sections) {

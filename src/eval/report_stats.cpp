@@ -33,6 +33,8 @@ CalibrationBin summarize(std::span<const size_t> order, std::span<const double> 
   for (size_t i : order) bin.mean_pred += pred[i], bin.mean_human += human[i];
   bin.mean_pred /= double(bin.n);
   bin.mean_human /= double(bin.n);
+  // One observation has no spread to estimate: its standard error is unknown, not 0 (a bar of no width).
+  bin.se_human = std::nan("");
   if (bin.n >= 2) {
     double ss = 0.0;
     for (size_t i : order) ss += (human[i] - bin.mean_human) * (human[i] - bin.mean_human);

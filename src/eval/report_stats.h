@@ -30,7 +30,7 @@ struct CalibrationBin {
   double pred_lo = 0.0, pred_hi = 0.0;  // smallest and largest prediction in the bin
   size_t n = 0;
   double mean_pred = 0.0, mean_human = 0.0;
-  double se_human = 0.0;  // standard error of mean_human (sample sd / sqrt(n)); 0 when n < 2
+  double se_human = 0.0;  // standard error of mean_human (sample sd / sqrt(n)); NaN when n < 2 (unknown)
 };
 
 // Mean human score per predicted-score bin. Discrete predictions with at most 2 * target_bins levels:

@@ -1,6 +1,7 @@
 #include "eval/rewardbench.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -187,7 +188,14 @@ RewardBenchReport score_rewardbench_v1(const std::vector<PreferenceRow>& rows, T
     }
     report.sections.push_back(section);
   }
-  report.complete = present == 4;
+  // A section with a subset missing averages the others with their weights: a number, but not the
+  // leaderboard's (a --limit run, a failed shard or a filtered file gives one).
+  for (const SubsetWeight& known : kV1Subsets) {
+    const bool seen = std::any_of(report.subsets.begin(), report.subsets.end(),
+                                  [&](const SubsetAccuracy& s) { return s.subset == known.subset; });
+    if (!seen) report.missing_subsets.push_back(known.subset);
+  }
+  report.complete = present == 4 && report.missing_subsets.empty();
   report.overall = present > 0 ? total / present : std::nan("");
   return report;
 }
@@ -252,7 +260,10 @@ Result<RewardBench2Report> score_rewardbench_v2(const std::vector<BestOfNRow>& r
   std::vector<BestOfNRow> ties;
   for (size_t i = 0; i < rows.size(); ++i) {
     ARB_TRY(check_row(rows[i], i));
-    if (rows[i].subset == "Ties") {
+    // RewardBench 2's scoring script compares the lower-cased name ("Ties", or a converted set's "ties").
+    std::string lower = rows[i].subset;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (lower == "ties") {
       ties.push_back(rows[i]);
       continue;
     }

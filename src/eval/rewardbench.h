@@ -47,7 +47,8 @@ struct RewardBenchReport {
   std::vector<SubsetAccuracy> subsets;       // in order of first appearance
   std::vector<SectionScore> sections;        // the four, in leaderboard order
   double overall = 0.0;                      // mean of the present sections
-  bool complete = false;                     // all four sections present
+  bool complete = false;                     // every subset of the leaderboard's four sections present
+  std::vector<std::string> missing_subsets;  // leaderboard subsets the input lacks (its sections re-weighted)
   std::vector<std::string> unknown_subsets;  // subsets in no section (reported, not scored)
   TieCredit tie_credit = TieCredit::kNone;
 };

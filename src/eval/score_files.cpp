@@ -37,6 +37,7 @@ Result<std::string> string_at(const json& row, const std::string& field) {
   if (found == nullptr) return error("missing field '" + field + "'");
   const json& value = *found;
   if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_unsigned()) return std::to_string(value.get<uint64_t>());
   if (value.is_number_integer()) return std::to_string(value.get<int64_t>());
   return error("field '" + field + "' is " + value.type_name() + ", expected a string");
 }
@@ -184,9 +185,13 @@ Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, con
     }
     if (!row.contains(fields.scores)) return error("missing field '" + fields.scores + "'");
     ARB_ASSIGN(out.scores, numbers_at(row.at(fields.scores), fields.scores));
-    if (row.contains(fields.num_correct)) {
-      const json& n = row.at(fields.num_correct);
-      if (!n.is_number_integer()) return error("field '" + fields.num_correct + "' is not an integer");
+    // score and judge write, for a row of several chosen (correct) completions, their count as num_chosen;
+    // RewardBench 2's own rows carry num_correct, which a scored line copies and which comes first.
+    std::string count_field = fields.num_correct;
+    if (!row.contains(count_field) && count_field == "num_correct" && row.contains("num_chosen")) count_field = "num_chosen";
+    if (row.contains(count_field)) {
+      const json& n = row.at(count_field);
+      if (!n.is_number_integer()) return error("field '" + count_field + "' is not an integer");
       out.num_correct = n.get<int>();
     }
     return out;

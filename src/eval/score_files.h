@@ -42,7 +42,7 @@ struct BestOfNFields {
   std::string subset = "subset";
   std::string id = "id";
   std::string scores = "scores";            // list of numbers (or one-element lists), correct ones first
-  std::string num_correct = "num_correct";  // absent: 1
+  std::string num_correct = "num_correct";  // absent: num_chosen (score and judge write it), else 1
 };
 
 Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,

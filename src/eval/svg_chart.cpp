@@ -193,7 +193,8 @@ std::string xy_chart(const XYChart& chart) {
       if (!std::isfinite(s.points[i].y)) continue;
       extend(data_x, s.points[i].x);
       extend(data_y, s.points[i].y);
-      if (i < s.y_errors.size()) extend(data_y, s.y_errors[i].lo), extend(data_y, s.y_errors[i].hi);
+      if (i < s.y_errors.size() && std::isfinite(s.y_errors[i].lo) && std::isfinite(s.y_errors[i].hi))
+        extend(data_y, s.y_errors[i].lo), extend(data_y, s.y_errors[i].hi);
     }
   }
   if (chart.y_reference) extend(data_y, *chart.y_reference);
@@ -232,7 +233,9 @@ std::string xy_chart(const XYChart& chart) {
       const Point p = s.points[i];
       if (!std::isfinite(p.y) || !std::isfinite(p.x)) continue;
       const Point at = f.at(p);
-      if (i < s.y_errors.size()) {
+      // A point without an error bar (its spread unknown: one observation) has NaN ends.
+      const bool whiskers = i < s.y_errors.size() && std::isfinite(s.y_errors[i].lo) && std::isfinite(s.y_errors[i].hi);
+      if (whiskers) {
         const Style whisker{.stroke = s.color, .stroke_width = 1.2, .opacity = s.opacity};
         const double lo = f.py(s.y_errors[i].lo), hi = f.py(s.y_errors[i].hi);
         canvas.line({at.x, lo}, {at.x, hi}, whisker);
@@ -243,7 +246,7 @@ std::string xy_chart(const XYChart& chart) {
         canvas.circle(at, s.marker_radius, {.fill = s.color, .opacity = s.opacity},
                       i < s.tooltips.size() ? std::string_view(s.tooltips[i]) : std::string_view());
       if (i < s.point_labels.size() && !s.point_labels[i].empty()) {
-        const double above = i < s.y_errors.size() ? std::min(at.y, f.py(s.y_errors[i].hi)) : at.y;
+        const double above = whiskers ? std::min(at.y, f.py(s.y_errors[i].hi)) : at.y;
         canvas.text({at.x, above - 8}, s.point_labels[i], {.size = 10, .anchor = Anchor::kMiddle, .fill = "#555"});
       }
     }

@@ -301,7 +301,8 @@ TEST_F(CliEval, RmBenchFromAScoringRun) {
   EXPECT_TRUE(std::filesystem::exists(report_dir + "/difficulty.svg"));
   std::ifstream report_md(report_dir + "/report.md");
   const std::string markdown((std::istreambuf_iterator<char>(report_md)), std::istreambuf_iterator<char>());
-  EXPECT_NE(markdown.find("| right \\ wrong | concise | detailed | detailed + markdown |"), std::string::npos) << markdown;
+  // Its header's backslash escaped, as Markdown reads one (it renders as "right \ wrong").
+  EXPECT_NE(markdown.find("| right \\\\ wrong | concise | detailed | detailed + markdown |"), std::string::npos) << markdown;
   // What scored the file, from its run record.
   EXPECT_EQ(saved["run_record"]["command"], "score");
   EXPECT_EQ(saved["run_record"]["model"], arbiter::testing::kShared + "/fixtures/hf/qwen2-seqcls1");

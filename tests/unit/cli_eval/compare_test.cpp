@@ -328,16 +328,74 @@ TEST_F(CliCompare, MistakesAreNamed) {
       {"--pred " + judged + " --fields vanilla,lager --human-field human --metric accuracy", "--human and --human-field are for correlations"},
       {"--pred " + judged + " --pred " + judged + " --metric accuracy --fields vanilla", "--fields: accuracy and rewardbench"},
       {"--pred " + judged + " --fields vanilla,lager --human-field human", "missing field 'lager'"},
+      // The paper's weighted scores lack 5 items somewhere in the list, not at its end: paired by position,
+      // every item after the first gap would meet another item's human score.
       {"--pred " + kFlask + "direct_score.json --pred " + kFlask + "weighted_score.json --human " + kFlask + "human_score.json",
-       "left out 5 rows of"},
+       "direct_score.json has 1997 rows and " + kFlask + "weighted_score.json 1992, and neither has ids"},
+      // An id field asked for by name that the rows lack is a misspelling, not rows without ids.
+      {"--pred " + judged + " --fields vanilla,human --human-field human --id-field nope", "its rows have no 'nope' (--id-field)"},
   };
   for (const auto& c : cases) {
     const RunResult r = run_arbiter("eval compare --bootstrap 20 " + c.args);
     EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
-    if (c.message.rfind("left out", 0) != 0) {
-      EXPECT_NE(r.exit_code, 0) << c.args;
-    }
+    EXPECT_NE(r.exit_code, 0) << c.args;
   }
+}
+
+// Files of objects without ids pair by position too: one with a row left out is refused, not paired off
+// by one from the gap on.
+TEST_F(CliCompare, RowsWithoutIdsOfDifferentCountsAreRefused) {
+  std::string whole, gap;
+  for (int i = 0; i < 40; ++i) {
+    const std::string line = "{\"score\": " + std::to_string(i % 7) + ", \"human\": " + std::to_string(i % 5) + "}\n";
+    whole += line;
+    if (i != 3) gap += line;
+  }
+  const std::string a = scratch_file("no-ids-whole.jsonl", whole), b = scratch_file("no-ids-gap.jsonl", gap);
+  const RunResult r = run_arbiter("eval compare --bootstrap 20 --pred " + a + " --pred " + b + " --human-field human");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("no-ids-whole.jsonl field 'score' has 40 rows and " + b + " field 'score' 39"), std::string::npos) << r.out;
+  const RunResult same = run_arbiter("eval compare --bootstrap 20 --pred " + a + " --pred " + a + " --human-field human");
+  ASSERT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_NE(same.out.find("40 rows paired by position"), std::string::npos) << same.out;
+}
+
+// What the table says of itself: the level as given (99.9%, not rounded to 100%), a warning when the
+// resamples are too few for the interval's tails, and why a system has no value (its scores are constant).
+TEST_F(CliCompare, TheTableExplainsItsNumbers) {
+  std::string text;
+  for (int i = 0; i < 40; ++i)
+    text += "{\"id\": " + std::to_string(i) + ", \"human\": " + std::to_string(i % 5) + ", \"a\": " + std::to_string(i % 7) +
+            ", \"flat\": 3}\n";
+  const std::string file = scratch_file("explained.jsonl", text);
+  const RunResult level = run_arbiter("eval compare --pred " + file + " --fields a,flat --human-field human --level 0.999");
+  ASSERT_EQ(level.exit_code, 0) << level.out;
+  EXPECT_NE(level.out.find("99.9% interval"), std::string::npos) << level.out;
+  EXPECT_EQ(level.out.find("100% interval"), std::string::npos) << level.out;
+  EXPECT_NE(level.out.find("flat: spearman with human is undefined on these rows (its scores are all equal)"), std::string::npos)
+      << level.out;
+  // 1000 resamples leave 0.5 in each tail of a 99.9% interval.
+  EXPECT_NE(level.out.find("1000 bootstrap resamples leave less than one resample in each tail of a 99.9% interval, so its "
+                           "ends are mostly chance: use --bootstrap 10000 or more"), std::string::npos) << level.out;
+  const RunResult few = run_arbiter("eval compare --pred " + file + " --fields a,flat --human-field human --bootstrap 20");
+  ASSERT_EQ(few.exit_code, 0) << few.out;
+  EXPECT_NE(few.out.find("20 bootstrap resamples leave less than one resample in each tail of a 95% interval"),
+            std::string::npos) << few.out;
+}
+
+// eval correlate pairs by position by default: two files whose rows carry ids in different orders would
+// pair different rows, and are refused with the way out.
+TEST_F(CliCompare, CorrelateByPositionRefusesFilesInDifferentOrders) {
+  const std::string pred = scratch_file("ordered.jsonl", "{\"id\": \"a\", \"s\": 1}\n{\"id\": \"b\", \"s\": 2}\n{\"id\": \"c\", \"s\": 3}\n");
+  const std::string human = scratch_file("shuffled.jsonl", "{\"id\": \"a\", \"h\": 1}\n{\"id\": \"c\", \"h\": 3}\n{\"id\": \"b\", \"h\": 2}\n");
+  const RunResult r = run_arbiter("eval correlate --bootstrap 0 --pred " + pred + " --pred-field s --human " + human + " --human-field h");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("ordered.jsonl:2 is row 'b' and " + human + ":2 row 'c'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--join id"), std::string::npos) << r.out;
+  const RunResult by_id = run_arbiter("eval correlate --bootstrap 0 --json --join id --pred " + pred + " --pred-field s --human " +
+                                      human + " --human-field h");
+  ASSERT_EQ(by_id.exit_code, 0) << by_id.out;
+  EXPECT_DOUBLE_EQ(json_of(by_id)["spearman"]["value"].get<double>(), 1.0);
 }
 
 }  // namespace

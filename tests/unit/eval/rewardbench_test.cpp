@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -64,8 +66,32 @@ TEST(RewardBenchV1, SectionsWeightedAsTheLeaderboard) {
   EXPECT_NEAR(report.sections[1].score, chat_hard, 1e-12);
   EXPECT_NEAR(report.sections[2].score, safety, 1e-12);
   EXPECT_NEAR(report.sections[3].score, reasoning, 1e-12);
-  EXPECT_TRUE(report.complete);
+  // Every section is there, but 15 of the leaderboard's 23 subsets are not: a number, not its score.
+  EXPECT_FALSE(report.complete);
+  EXPECT_EQ(report.missing_subsets.size(), 15u);
+  EXPECT_NE(std::find(report.missing_subsets.begin(), report.missing_subsets.end(), "hep-go"), report.missing_subsets.end());
   EXPECT_NEAR(report.overall, (chat + chat_hard + safety + reasoning) / 4, 1e-12);
+}
+
+// The leaderboard's score needs all 23 subsets: with one left out (a --limit run, a failed shard), its
+// section averages the others and the report says it is incomplete, naming the subset.
+TEST(RewardBenchV1, ASubsetMissingIsNamed) {
+  const char* subsets[] = {"alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med",
+                           "mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor", "llmbar-adver-GPTInst",
+                           "llmbar-adver-GPTOut", "llmbar-adver-manual", "refusals-dangerous", "refusals-offensive",
+                           "xstest-should-refuse", "xstest-should-respond", "donotanswer", "math-prm", "hep-cpp",
+                           "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"};
+  std::vector<PreferenceRow> all;
+  for (const char* subset : subsets) all.push_back({subset, 1, 0});
+  const RewardBenchReport whole = score_rewardbench_v1(all);
+  EXPECT_TRUE(whole.complete);
+  EXPECT_TRUE(whole.missing_subsets.empty());
+  std::vector<PreferenceRow> without_go;
+  for (const PreferenceRow& row : all)
+    if (row.subset != "hep-go") without_go.push_back(row);
+  const RewardBenchReport partial = score_rewardbench_v1(without_go);
+  EXPECT_FALSE(partial.complete);
+  EXPECT_EQ(partial.missing_subsets, std::vector<std::string>{"hep-go"});
 }
 
 TEST(RewardBenchV1, TiesCountHalfWhenAsked) {
@@ -159,6 +185,34 @@ TEST(RewardBenchV2, BestOfFourAndTies) {
   const double ties = 0.3 * 1.0 + 0.3 * 0.5 + 0.2 * 1.0 + 0.2 * 0.5 + 0.01 * (std::tanh(1.0) - 1.0) / 2;
   EXPECT_NEAR(t.score, ties, 1e-15);
   EXPECT_NEAR(report->overall, (0.5 + 1.0 + ties) / 3, 1e-15);
+}
+
+// What score and judge write for a row of several chosen completions: their count as num_chosen (no
+// num_correct). Read as one correct completion, m1's second correct answer (2.7) would be an incorrect one
+// that its first (2.8) beats; it is a correct one, and the 2.9 incorrect answer beats both.
+TEST(RewardBenchV2, NumChosenCountsTheCorrectCompletionsWithoutNumCorrect) {
+  const std::string text =
+      R"({"subset": "Math", "id": "m1", "scores": [2.8, 2.7, 2.9, 1.0], "num_chosen": 2})" "\n"
+      R"({"subset": "Math", "id": "m2", "scores": [3.0, 2.7, 2.8, 1.0], "num_chosen": 2, "num_correct": 1})" "\n";
+  auto rows = read_best_of_n_rows(write_temp("v2-num-chosen.jsonl", text), {});
+  ASSERT_TRUE(rows) << rows.message();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].num_correct, 2);
+  EXPECT_EQ((*rows)[1].num_correct, 1);  // num_correct, where the row has it, comes first
+  auto report = score_rewardbench_v2(*rows);
+  ASSERT_TRUE(report) << report.message();
+  EXPECT_EQ(report->subsets[0].correct, 1u);  // m2 only
+}
+
+// RewardBench 2's script compares the subset's lower-cased name: "ties" is the Ties subset too.
+TEST(RewardBenchV2, TiesIsFoundWhateverItsCase) {
+  const std::vector<BestOfNRow> rows = {{"ties", "ref:1", {5, 1}, 1}, {"ties", "tied:1", {5, 4, 1}, 2},
+                                        {"Math", "m", {2, 1}, 1}};
+  auto report = score_rewardbench_v2(rows);
+  ASSERT_TRUE(report) << report.message();
+  EXPECT_TRUE(report->has_ties);
+  ASSERT_EQ(report->subsets.size(), 1u);
+  EXPECT_EQ(report->subsets[0].subset, "Math");
 }
 
 TEST(RewardBenchV2, RowWithoutIncorrectCompletionIsAnError) {

@@ -177,6 +177,18 @@ TEST(CorrelateReport, PathsAreEscapedInHtml) {
   EXPECT_NE(html.find("&lt;b&gt;&amp;&quot;x&quot;.json"), std::string::npos);
 }
 
+// report.md: names from the data are text, not markup (a viewer would render `<script>` raw, `*x*` in
+// italics, and a `|` would split a table cell).
+TEST(RewardBenchReport, NamesAreEscapedInMarkdown) {
+  const std::vector<PreferenceRow> rows = {{"<script>alert(1)</script>", 1, 0}, {"a|b*c*_d_", 0, 1}, {"hep-go", 1, 0}};
+  const Report report = rewardbench_v1_report(rows, score_rewardbench_v1(rows), "d/a&b<i>/rb.jsonl");
+  const std::string md = render_markdown(report);
+  EXPECT_EQ(md.find("<script>"), std::string::npos) << md;
+  EXPECT_NE(md.find("\\<script\\>alert(1)\\</script\\>"), std::string::npos) << md;
+  EXPECT_NE(md.find("a\\|b\\*c\\*\\_d\\_"), std::string::npos) << md;
+  EXPECT_NE(md.find("d/a\\&b\\<i\\>/rb.jsonl"), std::string::npos) << md;
+}
+
 std::vector<PreferenceRow> v1_rows() {
   // Every leaderboard section plus one subset in none; ties and wrong orderings included.
   return {{"alpacaeval-easy", 2, 1},    {"alpacaeval-easy", 1, 1},     {"mt-bench-easy", 3, 2.5},
