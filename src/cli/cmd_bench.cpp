@@ -225,7 +225,7 @@ const CommandRegistration kBenchRegistration({
                      "token)")
           ->default_val(0);
       sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1)->check(CLI::NonNegativeNumber);
-      sub.add_option("--seed", args->seed, "random weights seed")->default_val(42);
+      sub.add_option("--seed", args->seed, "random weights seed")->default_val(42)->check(CLI::NonNegativeNumber);
       add_device_option(sub, args->device);
       auto* head = sub.add_option("--head", args->head, "random model head: lm (causal LM) or classifier (one-label reward head)")
           ->default_val("lm");

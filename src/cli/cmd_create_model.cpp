@@ -103,7 +103,7 @@ const CommandRegistration kCreateModelRegistration({
       sub.add_option("--tokenizer", args->tokenizer_dir, "copy this directory's tokenizer files (sets the vocabulary size)");
       auto* vocab = sub.add_option("--vocab", args->vocab, "vocabulary size (default: the tokenizer's, else 512)");
       sub.add_option("--type", args->type, "f32, f16 or bf16")->default_val("f32");
-      sub.add_option("--seed", args->seed, "random seed")->default_val(42);
+      sub.add_option("--seed", args->seed, "random seed")->default_val(42)->check(CLI::NonNegativeNumber);
       sub.add_option("--weight-std", args->weight_std,
                      "standard deviation of the matrices' random weights (smaller: a smoother, less chaotic model)")
           ->default_val(0.2f);

@@ -29,15 +29,17 @@ Status run_pairs(PairsArgs& args) {
   if (s.scored_not_in_data > 0)
     log_warn(o.scored_path + ": " + std::to_string(s.scored_not_in_data) + " scored ids are not in " + o.data_path +
              " (is it the dataset that was scored?)");
+  // The summary is a log line: -q (errors only) leaves it out; the pairs are in the output file.
+  const std::string counts = std::to_string(s.written) + (o.best_only ? " best responses" : " pairs") + " written to " +
+                             o.output_path + " from " + std::to_string(s.rows) + " rows (" + std::to_string(s.not_scored) +
+                             " not scored";
   if (o.best_only) {
-    std::fprintf(stderr, "%zu best responses written to %s from %zu rows (%zu not scored)\n", s.written,
-                 o.output_path.c_str(), s.rows, s.not_scored);
+    log_info(counts + ")");
   } else {
-    std::fprintf(stderr,
-                 "%zu pairs written to %s from %zu rows (%zu not scored, %zu with fewer than two responses, %zu "
-                 "with best - worst <= %g)\n",
-                 s.written, o.output_path.c_str(), s.rows, s.not_scored, s.too_few_responses, s.below_margin,
-                 o.min_margin);
+    char margin[32];
+    std::snprintf(margin, sizeof margin, "%g", o.min_margin);
+    log_info(counts + ", " + std::to_string(s.too_few_responses) + " with fewer than two responses, " +
+             std::to_string(s.below_margin) + " with best - worst <= " + margin + ")");
   }
   return Status::ok();
 }

@@ -1,7 +1,11 @@
 // arbiter select: keep the best rows of a scored dataset (top N, top P%, or a threshold).
 #include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
+#include "core/log.h"
 #include "data/json_rows.h"
 #include "score/select.h"
 
@@ -19,10 +23,18 @@ const CommandRegistration kSelectRegistration({
       auto* threshold = sub.add_option("--threshold", o->threshold, "keep rows scoring at least this");
       top->excludes(threshold);
       sub.add_flag("--bottom", o->bottom, "keep the lowest-scored rows instead");
-      sub.add_option("--data", o->data_path, "write these dataset rows instead of the scored rows (matched by id; rows without ids by their index, checked against the line's row_digest)");
+      sub.add_option("--data", o->data_path, "write these dataset rows (as their lines were written) instead of the scored rows: matched by id; rows without ids by their index, checked against the line's row_digest");
+      auto fields = std::make_shared<std::vector<std::string>>();
+      sub.add_option("--field", *fields, "id=NAME: --data's rows take their ids from field NAME, as with the scoring run's --field id=NAME");
       sub.add_option("-o,--output", o->output_path, "output JSONL")->required();
-      return [o, threshold]() -> Status {
+      return [o, threshold, fields]() -> Status {
         o->has_threshold = threshold->count() > 0;
+        for (const std::string& field : *fields) {
+          if (field.rfind("id=", 0) != 0 || field.size() == 3)
+            return error("--field " + field + ": select reads only id=NAME (the field --data's rows take their ids from)");
+          if (o->data_path.empty()) return error("--field id=NAME names --data's id field: give --data too");
+          o->id_field = field.substr(3);
+        }
         for (const std::string* read : {&o->scored_path, &o->data_path})
           if (data::reads_file(*read, o->output_path))
             return error("--output " + o->output_path + " is the file " + (read == &o->data_path ? "--data" : "--input") +
@@ -30,8 +42,9 @@ const CommandRegistration kSelectRegistration({
         ARB_ASSIGN(SelectSummary s, select_rows(*o));
         char cutoff[96] = "none reached the cutoff";
         if (s.kept > 0) std::snprintf(cutoff, sizeof cutoff, "cutoff %s = %g", o->field.c_str(), s.cutoff);
-        std::fprintf(stderr, "kept %zu of %zu rows (%s; %zu rows without a score) -> %s\n", s.kept, s.rows, cutoff,
-                     s.without_score, o->output_path.c_str());
+        // -q leaves it out: the rows are in the output file.
+        log_info("kept " + std::to_string(s.kept) + " of " + std::to_string(s.rows) + " rows (" + cutoff + "; " +
+                 std::to_string(s.without_score) + " rows without a score) -> " + o->output_path);
         return Status::ok();
       };
     },

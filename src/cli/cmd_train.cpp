@@ -485,7 +485,7 @@ CommandRunner setup_train(CLI::App& sub) {
   l->add_option("--epochs", lager->fit.epochs, "passes over the training rows (paper: 1)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  l->add_option("--seed", lager->fit.seed, "seed of the split and the shuffles (paper: 42)")->capture_default_str();
+  l->add_option("--seed", lager->fit.seed, "seed of the split and the shuffles (paper: 42)")->capture_default_str()->check(CLI::NonNegativeNumber);
   l->add_option("--validation-fraction", lager->validation_fraction, "held-out rows for the report")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.95));
@@ -526,7 +526,7 @@ CommandRunner setup_train(CLI::App& sub) {
   h->add_option("--epochs", head->options.epochs, "maximum epochs")->capture_default_str()->check(CLI::PositiveNumber);
   h->add_option("--patience", head->options.patience, "stop after N epochs without a better validation loss (0: never)")
       ->capture_default_str();
-  h->add_option("--seed", head->options.seed, "seed of the split and the shuffles")->capture_default_str();
+  h->add_option("--seed", head->options.seed, "seed of the split and the shuffles")->capture_default_str()->check(CLI::NonNegativeNumber);
   h->add_option("--validation-fraction", head->options.validation_fraction, "held-out share")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.95));

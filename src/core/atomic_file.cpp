@@ -1,5 +1,7 @@
 #include "core/atomic_file.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -82,8 +84,13 @@ std::FILE* open_temp_file(const std::string& temp) {
   const size_t mark = temp.rfind(".tmp-");
   if (mark != std::string::npos) remove_abandoned_temp_files(temp.substr(0, mark));
   std::FILE* f = std::fopen(temp.c_str(), "wb");
+  if (f == nullptr) return nullptr;
   // Held until the file is closed, or the process ends however it ends: a later run sees it in use.
-  if (f != nullptr) (void)::flock(fileno(f), LOCK_EX | LOCK_NB);
+  (void)::flock(fileno(f), LOCK_EX | LOCK_NB);
+  // The file it will replace keeps its permissions (a private 0600 output stays private).
+  struct stat replaced {};
+  if (mark != std::string::npos && ::stat(temp.substr(0, mark).c_str(), &replaced) == 0 && S_ISREG(replaced.st_mode))
+    (void)::fchmod(fileno(f), replaced.st_mode & 07777);
   return f;
 }
 

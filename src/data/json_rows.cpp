@@ -6,6 +6,7 @@
 
 #include <fnmatch.h>
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -23,13 +24,37 @@ bool is_blank(const std::string& line) {
 }
 
 // Whether the file starts with Parquet's magic (an unreadable file is left to the text reader's error).
+// A pipe or FIFO (`-i /dev/stdin`, `<(zcat ...)`) can be read once only: nothing may peek at it first.
+bool is_regular_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 bool starts_like_parquet(const std::string& path) {
+  if (!is_regular_file(path)) return false;  // Parquet is read by seeking to its footer: never a stream
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return false;
   uint8_t head[4] = {};
   const size_t got = std::fread(head, 1, sizeof head, f);
   std::fclose(f);
   return parquet::has_parquet_magic(head, got);
+}
+
+// Whether text that is not one JSON document is JSON Lines: its first non-blank line is a whole JSON
+// object by itself.
+bool holds_json_lines(const std::string& text) {
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    if (!is_blank(line)) {
+      const nlohmann::json value = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      return !value.is_discarded() && value.is_object();
+    }
+    begin = end + 1;
+  }
+  return false;
 }
 
 bool has_glob_characters(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }
@@ -147,6 +172,7 @@ Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat fo
     reader.parquet_.emplace(std::move(rows));
     return reader;
   }
+  std::string text;
   if (format != FileFormat::kJsonArray) {
     ARB_ASSIGN(LineReader lines, LineReader::open(path));
     if (format == FileFormat::kAuto) {
@@ -167,12 +193,30 @@ Result<JsonRowReader> JsonRowReader::open(const std::string& path, FileFormat fo
       reader.lines_.emplace(std::move(lines));
       return reader;
     }
+    // A document: its first line is read already, and a stream cannot be read again, so the rest follows
+    // from where sniffing stopped (JSON strings hold no raw line breaks: lines joined by "\n" are the
+    // same document).
+    text = std::move(*reader.pending_line_);
     reader.pending_line_.reset();
+    for (std::string line;;) {
+      ARB_ASSIGN(const bool got, lines.next(line));
+      if (!got) break;
+      text += '\n';
+      text += line;
+    }
+  } else {
+    ARB_ASSIGN(text, read_text_file(path));
   }
   reader.format_ = FileFormat::kJsonArray;
-  ARB_ASSIGN(const std::string text, read_text_file(path));
   auto parsed = parse_json(text);
-  if (!parsed) return parsed.status().with_context(path);
+  if (!parsed) {
+    // Hugging Face datasets' to_json() writes JSON Lines by default, under a .json name.
+    if (format == FileFormat::kJsonArray && is_regular_file(path) && holds_json_lines(text)) {
+      log_info(path + ": not one JSON document but one per line: read as JSON Lines");
+      return open(path, FileFormat::kJsonl);
+    }
+    return parsed.status().with_context(path);
+  }
   reader.document_ = std::move(parsed).value();
   // A document that is one object is a one-row dataset. One that wraps the rows ({"data": [{...}, ...]})
   // is a format of its own that no reader here takes: said once, since every row field would seem missing.
@@ -207,6 +251,7 @@ Result<bool> JsonRowReader::next(JsonRow& row) {
     if (!got) return false;
     row.file_row = row.row_index = next_row_++;
     row.line = 0;
+    row.text.clear();
     return true;
   }
   if (format_ == FileFormat::kJsonArray) {
@@ -214,6 +259,7 @@ Result<bool> JsonRowReader::next(JsonRow& row) {
     row.value = std::move(document_[next_row_]);
     row.file_row = row.row_index = next_row_++;
     row.line = 0;
+    row.text.clear();
     return true;
   }
   std::string line;
@@ -236,6 +282,16 @@ Result<bool> JsonRowReader::next(JsonRow& row) {
   row.value = std::move(parsed).value();
   row.file_row = row.row_index = next_row_++;
   row.line = line_number;
+  // The parser skips a byte-order mark and surrounding white space; a line written out again must not
+  // carry them into the middle of another file.
+  static constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  size_t begin = line.compare(0, kBom.size(), kBom) == 0 ? kBom.size() : 0;
+  while (begin < line.size() && (line[begin] == ' ' || line[begin] == '\t')) ++begin;
+  size_t end = line.size();
+  while (end > begin && (line[end - 1] == ' ' || line[end - 1] == '\t' || line[end - 1] == '\r')) --end;
+  line.resize(end);
+  line.erase(0, begin);
+  row.text = std::move(line);
   return true;
 }
 

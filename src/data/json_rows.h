@@ -25,6 +25,9 @@ struct JsonRow {
   size_t row_index = 0;  // 0-based among rows (blank lines are not rows), across all files of a pattern
   size_t file_row = 0;   // 0-based among the rows of the file it came from
   size_t line = 0;       // 1-based line in a JSONL file; 0 for an array element or a Parquet row
+  // A JSONL row's line as written (less a byte-order mark and trailing white space), so that a command
+  // that passes rows through (select) writes them byte for byte; empty for the other formats.
+  std::string text;
 };
 
 // ".jsonl"/".jsonl.gz" -> JSONL, ".json"/".json.gz" -> array document, ".parquet" or a file starting

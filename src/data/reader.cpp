@@ -18,6 +18,15 @@ Result<bool> DatasetReader::next(Example& example) {
   // Every row is read with the first row's schema, so a row lacking a field is an error, not a silent
   // switch to another reading.
   if (schema_ == Schema::kAuto) schema_ = detect_schema(row.value);
+  // Every output line is known by its row's id (resume skips the ids a file holds; select, pairs and eval
+  // join by id), so two rows of one id would be one row to all of them.
+  const std::string id = row_id(row.value, options_.mapping, row.row_index);
+  if (const auto [first, fresh] = row_of_id_.emplace(id, row.row_index); !fresh) {
+    dataset_error_ = true;
+    return error(rows_.where(row) + ": id '" + id + "' is the id of row " + std::to_string(first->second + 1) +
+                 " too: outputs know rows by id (a resumed run, select, pairs and eval would take the two for one); "
+                 "give each row its own id, or take ids from another field with --field id=NAME");
+  }
   auto parsed = to_example(row.value, schema_, options_.mapping, row.row_index);
   if (!parsed) {
     // The row is refused, but keeps its id: the error line a skipping run writes for it is known by it.

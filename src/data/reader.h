@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 
 #include "core/status.h"
 #include "data/example.h"
@@ -24,6 +25,10 @@ class DatasetReader {
   // row read but refused (a missing field) leaves `example` holding only its id, index and line.
   Result<bool> next(Example& example);
 
+  // Whether the last error is the dataset's, not one row's (an id two rows share): a run that skips bad
+  // rows must stop at it, as skipping either row would not make the ids tell rows apart.
+  bool dataset_error() const { return dataset_error_; }
+
   // The number of rows when the file says it up front (Parquet), else -1.
   int64_t known_row_count() const { return rows_.known_row_count(); }
 
@@ -34,6 +39,8 @@ class DatasetReader {
   JsonRowReader rows_;
   ReaderOptions options_;
   Schema schema_ = Schema::kAuto;
+  std::unordered_map<std::string, size_t> row_of_id_;
+  bool dataset_error_ = false;  // id -> row index, to refuse an id given twice
 };
 
 }  // namespace arbiter::data

@@ -1,6 +1,7 @@
 #include "data/schema.h"
 
 #include "data/roles.h"
+#include "data/writer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -92,6 +93,18 @@ Status append_responses(const json& row, const std::string& field, Example& ex) 
   return error("field '" + field + "' is " + value.type_name() + ", expected a string");
 }
 
+// A message list of more than one message: a conversation whose last message is the response.
+bool conversation_before_last(const json& value) {
+  return value.is_array() && value.size() > 1 && std::all_of(value.begin(), value.end(), [](const json& m) { return m.is_object(); });
+}
+
+bool same_turns(const std::vector<Turn>& a, const std::vector<Turn>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].role != b[i].role || a[i].content != b[i].content || a[i].fields != b[i].fields) return false;
+  return true;
+}
+
 std::string field_or(const FieldMapping& mapping, const std::string& name, const std::string& fallback) {
   auto it = mapping.fields.find(name);
   return it == mapping.fields.end() ? fallback : it->second;
@@ -112,9 +125,7 @@ std::vector<std::string> split_commas(const std::string& text) {
 std::string id_of(const json& row, const std::string& field, size_t row_index) {
   if (row.is_object() && row.contains(field)) {
     const json& value = row.at(field);
-    if (value.is_string()) return value.get<std::string>();
-    if (value.is_number_integer()) return std::to_string(value.get<int64_t>());
-    if (!value.is_null()) return value.dump();
+    if (!value.is_null()) return row_id_string(value);
   }
   return std::to_string(row_index);
 }
@@ -506,14 +517,31 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
         break;
       }
       case Schema::kGeneric: {
-        if (row.contains(prompt_field)) {
+        const bool has_prompt = row.contains(prompt_field);
+        if (has_prompt) {
           ARB_ASSIGN(ex.prompt_turns, prompt_turns(row, prompt_field, false));
         } else if (mapping.fields.count("prompt")) {
           return error("missing field '" + prompt_field + "'");
         }
-        const std::string response_spec = field_or(mapping, "response", "response");
+        std::string response_spec = field_or(mapping, "response", "response");
+        // A chat row ({"messages": [...]}, the common chat and SFT layout) is a conversation whose last
+        // message is the response.
+        if (!mapping.fields.count("response") && !row.contains("response") && row.contains("messages"))
+          response_spec = "messages";
+        bool prompt_from_response = false;
         for (const std::string& field : split_commas(response_spec)) {
           if (!row.contains(field) && !mapping.fields.count("response")) continue;
+          // A response given as a whole conversation, with no prompt beside it: the messages before the
+          // last are its prompt (read without them, the response would be scored out of its context).
+          if (!has_prompt && row.contains(field) && conversation_before_last(row.at(field))) {
+            const json earlier = {{field, json(row.at(field).begin(), row.at(field).end() - 1)}};
+            ARB_ASSIGN(std::vector<Turn> turns, prompt_turns(earlier, field, false));
+            if (prompt_from_response && !same_turns(turns, ex.prompt_turns))
+              return error("field '" + field + "': its messages before the last differ from those of the other response "
+                           "fields, so they are not one prompt; map the prompt with --field prompt=FIELD");
+            ex.prompt_turns = std::move(turns);
+            prompt_from_response = true;
+          }
           ARB_TRY(append_responses(row, field, ex));
         }
         break;

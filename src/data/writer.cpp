@@ -38,6 +38,8 @@ Result<uint64_t> complete_prefix_length(const std::string& path) {
 
 std::string row_id_string(const nlohmann::json& id) {
   if (id.is_string()) return id.get<std::string>();
+  // Unsigned first: an id past 2^63 (a 64-bit hash) read as signed would become another, negative id.
+  if (id.is_number_unsigned()) return std::to_string(id.get<uint64_t>());
   if (id.is_number_integer()) return std::to_string(id.get<int64_t>());
   return dump_json(id);
 }
@@ -142,10 +144,15 @@ Status JsonlWriter::begin() {
   return Status::ok();
 }
 
-Status JsonlWriter::write(const nlohmann::json& row) {
+Status JsonlWriter::write(const nlohmann::json& row) { return write_line(dump_json(row), row); }
+
+Status JsonlWriter::write(const nlohmann::json& row, std::string_view text) {
+  return text.empty() ? write(row) : write_line(std::string(text), row);
+}
+
+Status JsonlWriter::write_line(std::string line, const nlohmann::json& row) {
   if (!file_) return error(path_ + ": write after close");
   ARB_TRY(begin());
-  std::string line = dump_json(row);
   line.push_back('\n');
   // One fwrite per line: a crash leaves at most one partial line, which resume cuts off.
   if (std::fwrite(line.data(), 1, line.size(), file_.get()) != line.size())

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -58,6 +59,9 @@ class JsonlWriter {
 
   // Writes one row as one line. The row must not already be done.
   Status write(const nlohmann::json& row);
+  // Writes `text`, the line `row` was read from (JsonRow::text), as it was written; `row` itself when
+  // text is empty (a row of a JSON array or Parquet file).
+  Status write(const nlohmann::json& row, std::string_view text);
   Status flush();
   Status close();
 
@@ -71,6 +75,7 @@ class JsonlWriter {
   WriterOptions options_;
   // Empties a fresh file before its first line (see WriterOptions::on_emptied).
   Status begin();
+  Status write_line(std::string line, const nlohmann::json& row);
 
   std::unique_ptr<std::FILE, FileCloser> file_;
   std::string temp_path_;  // WriterOptions::whole: where the lines go until close()

@@ -205,7 +205,8 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     if (!got.is_ok()) {
       // An unreadable row: report it with its place, and either stop or keep its slot with an error line.
       // A reader that cannot move past its error (a broken JSON document) repeats it: stop then.
-      if (options.on_error == OnError::kFail || got.message() == last_read_error) return got.status();
+      if (options.on_error == OnError::kFail || reader.dataset_error() || got.message() == last_read_error)
+        return got.status();
       last_read_error = got.message();
       if (rows_seen % options.shards == options.shard) warn_skipped(got.message());
       // A row that was read but refused keeps its own id (DatasetReader::next); one that could not be read

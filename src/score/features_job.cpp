@@ -313,7 +313,7 @@ Status check_finished_rows(const std::string& path, const train::FeatureSet& don
     if (!got.is_ok()) {
       // A row the run could not read has no features (it failed, or was skipped); a reader that cannot move
       // past its error repeats it.
-      if (got.message() == last_error) return got.status();
+      if (reader.dataset_error() || got.message() == last_error) return got.status();
       last_error = got.message();
       continue;
     }

@@ -67,7 +67,6 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
   // Scores by id, from the whole scored file (a few numbers per row).
   std::map<std::string, std::vector<double>> scores_by_id;
   std::map<std::string, std::string> digests_by_id;  // the row_digest of lines of rows without ids
-  std::set<std::string> failed_ids;  // rows the scoring run could not score (its error lines)
   {
     ARB_ASSIGN(data::JsonRowReader scored, data::JsonRowReader::open(o.scored_path));
     data::JsonRow row;
@@ -76,10 +75,7 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
       if (!got) break;
       if (!row.value.is_object() || !row.value.contains("id"))
         return error(scored.where(row) + ": a scored line without 'id'");
-      if (data::is_error_line(row.value)) {  // counted below as not scored
-        failed_ids.insert(data::row_id_string(row.value["id"]));
-        continue;
-      }
+      if (data::is_error_line(row.value)) continue;  // counted below as not scored
       auto scores = response_scores(row.value, o.field);
       if (!scores) return scores.status().with_context(scored.where(row));
       const std::string id = data::row_id_string(row.value["id"]);
@@ -102,10 +98,11 @@ Result<PairsSummary> build_preference_pairs(const PairsOptions& o) {
     const Result<bool> got = dataset.next(ex);
     if (!got.is_ok()) {
       // A row the scoring run could not read either (score --on-error skip wrote an error line for it, with
-      // the row's own id, or its index where none could be read) is not scored; any other is an error, as
-      // is one the reader cannot move past.
+      // the row's own id, or its index where none could be read), or never read (a --limit or --shard run)
+      // is not scored; one it scored is read otherwise here (another --schema or --field): an error, as is
+      // one the reader cannot move past.
       const std::string id = ex.id.empty() ? std::to_string(rows_read) : ex.id;
-      if (!failed_ids.count(id) || got.message() == last_error) return got.status();
+      if (dataset.dataset_error() || scores_by_id.count(id) || got.message() == last_error) return got.status();
       last_error = got.message();
       ++summary.rows;
       ++summary.not_scored;

@@ -89,19 +89,32 @@ Result<size_t> rows_to_keep(const SelectOptions& o, const std::vector<size_t>& r
     return keep;
   }
   if (o.top.empty()) return error("give --top N, --top P% or --threshold X");
-  try {
-    if (o.top.back() == '%') {
-      const double pct = std::stod(o.top.substr(0, o.top.size() - 1));
-      if (!(pct > 0 && pct <= 100)) throw std::out_of_range(o.top);
-      return size_t(std::ceil(pct / 100.0 * double(ranked.size())));
-    }
-    size_t used = 0;
-    const long long n = std::stoll(o.top, &used);
-    if (used != o.top.size() || n <= 0) throw std::out_of_range(o.top);
-    return std::min(ranked.size(), size_t(n));
-  } catch (...) {
-    return error("--top must be a positive count or a percentage in (0, 100], not '" + o.top + "'");
+  const std::string bad = "--top must be a positive count or a percentage in (0, 100], not '" + o.top + "'";
+  if (o.top.back() == '%') {
+    // P% of n rows, rounded up, computed exactly: in floating point 7% of 100 is 7.000000000000001,
+    // which rounds up to 8. P is a decimal with up to 9 places: P% of n = digits * n / (100 * 10^places).
+    const std::string number = o.top.substr(0, o.top.size() - 1);
+    const size_t point = number.find('.');
+    const std::string whole = number.substr(0, point), fraction = point == std::string::npos ? "" : number.substr(point + 1);
+    const auto all_digits = [](const std::string& t) { return t.find_first_not_of("0123456789") == std::string::npos; };
+    if ((whole.empty() && fraction.empty()) || !all_digits(whole) || !all_digits(fraction) || whole.size() > 3 ||
+        fraction.size() > 9 || (point != std::string::npos && fraction.empty()))
+      return error(bad);
+    unsigned __int128 digits = 0, scale = 100;
+    for (char c : whole + fraction) digits = digits * 10 + unsigned(c - '0');
+    for (size_t i = 0; i < fraction.size(); ++i) scale *= 10;
+    if (digits == 0 || digits > scale) return error(bad);
+    return size_t((digits * ranked.size() + scale - 1) / scale);
   }
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(o.top, &used);
+  } catch (...) {
+    return error(bad);
+  }
+  if (used != o.top.size() || n <= 0) return error(bad);
+  return std::min(ranked.size(), size_t(n));
 }
 
 // Writes the chosen scored lines (line indices, ascending), read again from the file. A line that no longer
@@ -124,7 +137,7 @@ Status write_scored_lines(const SelectOptions& o, const ScoredIndex& index, cons
     if (v == nullptr || v->get<double>() != index.lines[want].value)
       return error(reader.where(row) + ": not the line select ranked (its '" + o.field +
                    "' differs): the file changed while select read it");
-    ARB_TRY(writer.write(row.value));
+    ARB_TRY(writer.write(row.value, row.text));
   }
   return Status::ok();
 }
@@ -136,17 +149,18 @@ class SlotWriter {
  public:
   SlotWriter(data::JsonlWriter& writer, size_t slots) : writer_(writer), filled_(slots, false) {}
 
-  Status place(size_t slot, const nlohmann::json& row) {
+  // `text`: the row's line as read (JsonRow::text), written as it is; empty for rows of other formats.
+  Status place(size_t slot, const nlohmann::json& row, const std::string& text) {
     filled_[slot] = true;
     if (slot != next_) {
-      waiting_.emplace(slot, data::dump_json(row));
+      waiting_.emplace(slot, text.empty() ? data::dump_json(row) : text);
       return Status::ok();
     }
-    ARB_TRY(writer_.write(row));
+    ARB_TRY(writer_.write(row, text));
     ++next_;
     for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_; it = waiting_.erase(it), ++next_) {
       ARB_ASSIGN(nlohmann::json waited, data::parse_json(it->second));
-      ARB_TRY(writer_.write(waited));
+      ARB_TRY(writer_.write(waited, it->second));
     }
     return Status::ok();
   }
@@ -161,72 +175,67 @@ class SlotWriter {
   size_t next_ = 0;
 };
 
-// The dataset row a scored line is of when the dataset has no ids: its own index, or, for a line with a
-// row_digest (a row without an id, whose id is its index in the dataset: a shard's lines are every Nth
-// row), the index its id names.
-size_t dataset_position(const ScoredIndex& index, size_t line_index) {
-  const ScoredLine& line = index.lines[line_index];
-  const std::string& id = line.has_id ? line.id : std::string();
-  if (!line.row_digest.empty() && !id.empty() && id.size() < 19 && id.find_first_not_of("0123456789") == std::string::npos)
-    return std::stoull(id);
-  return line_index;
-}
-
-// Writes --data's rows for the chosen scored lines, in the scored lines' order: matched by id when the
-// dataset has ids, else by position (checked against the line's row_digest where it has one). The dataset
-// is read once, as a stream.
+// Writes --data's rows for the chosen scored lines, in the scored lines' order. A dataset row is known as
+// the scoring run knew it: by its id (--field id=NAME names the field, as for the scoring run), or, having
+// none, by its index in the dataset; a scored line by its "id". A scored line without an id (a file made
+// elsewhere) is of the dataset row at its own position. A line with a row_digest (written for a row
+// without an id of its own) is checked against the row it is matched with. The dataset is read once, as
+// a stream.
 Status write_dataset_rows(const SelectOptions& o, const ScoredIndex& index, const std::vector<size_t>& chosen,
                           data::JsonlWriter& writer) {
   ARB_ASSIGN(auto reader, data::JsonRowReader::open(o.data_path));
   SlotWriter slots(writer, chosen.size());
-  std::unordered_map<std::string, size_t> slot_of_id;  // by id
-  std::unordered_map<size_t, size_t> slot_of_row;      // by position
+  std::unordered_map<std::string, size_t> slot_of_id;
+  std::unordered_map<size_t, size_t> slot_of_position;
+  for (size_t k = 0; k < chosen.size(); ++k) {
+    const ScoredLine& line = index.lines[chosen[k]];
+    if (line.has_id)
+      slot_of_id.emplace(line.id, k);
+    else
+      slot_of_position.emplace(chosen[k], k);
+  }
   // An id twice in the dataset would pick one of two rows silently (1 and "1" are one id, as the writer
   // compares them).
   std::unordered_map<std::string, size_t> row_of_id;
-  bool by_id = false;
-  size_t rows = 0;
+  size_t rows = 0, rows_with_id = 0;
   data::JsonRow row;
   for (;; ++rows) {
     ARB_ASSIGN(bool got, reader.next(row));
     if (!got) break;
     const nlohmann::json& data_row = row.value;
-    if (rows == 0) {
-      by_id = data_row.is_object() && data_row.contains("id");
-      for (size_t k = 0; k < chosen.size(); ++k) {
-        const ScoredLine& line = index.lines[chosen[k]];
-        if (by_id)
-          slot_of_id.emplace(line.has_id ? line.id : std::to_string(chosen[k]), k);
-        else
-          slot_of_row.emplace(dataset_position(index, chosen[k]), k);
-      }
-    }
-    if (by_id) {
-      if (!data_row.is_object() || !data_row.contains("id")) continue;
-      std::string id = data::row_id_string(data_row["id"]);
-      if (const auto [it, fresh] = row_of_id.emplace(id, rows); !fresh)
-        return error(o.data_path + ": id '" + id + "' appears twice (rows " + std::to_string(it->second + 1) + " and " +
-                     std::to_string(rows + 1) + ")");
-      if (const auto slot = slot_of_id.find(id); slot != slot_of_id.end()) ARB_TRY(slots.place(slot->second, data_row));
+    const bool own_id = data_row.is_object() && data_row.contains(o.id_field) && !data_row[o.id_field].is_null();
+    rows_with_id += own_id;
+    const std::string id = own_id ? data::row_id_string(data_row[o.id_field]) : std::to_string(rows);
+    if (const auto [it, fresh] = row_of_id.emplace(id, rows); !fresh)
+      return error(o.data_path + ": id '" + id + "' appears twice (rows " + std::to_string(it->second + 1) + " and " +
+                   std::to_string(rows + 1) + (own_id ? "" : ", the second without an id, known by its index") + ")");
+    size_t slot = 0;
+    if (const auto by_id = slot_of_id.find(id); by_id != slot_of_id.end())
+      slot = by_id->second;
+    else if (const auto by_position = slot_of_position.find(rows); by_position != slot_of_position.end())
+      slot = by_position->second;
+    else
       continue;
-    }
-    const auto slot = slot_of_row.find(rows);
-    if (slot == slot_of_row.end()) continue;
-    const size_t line = chosen[slot->second];
+    const size_t line = chosen[slot];
     const std::string& digest = index.lines[line].row_digest;
     if (!digest.empty() && data::row_digest(data_row, std::to_string(rows)) != digest)
       return error(o.data_path + ": row " + std::to_string(rows) + " is not the row " + o.scored_path + ":" +
                    std::to_string(line + 1) + " scored (its row_digest differs): pass the dataset that was scored");
-    ARB_TRY(slots.place(slot->second, data_row));
+    ARB_TRY(slots.place(slot, data_row, row.text));
   }
   const size_t missing = slots.first_empty();
   if (missing == chosen.size()) return Status::ok();
   const size_t line = chosen[missing];
-  if (by_id)
-    return error(o.data_path + ": no row with id " + (index.lines[line].has_id ? index.lines[line].id : std::to_string(line)) +
-                 " (from " + o.scored_path + ")");
-  return error(o.data_path + ": has " + std::to_string(rows) + " rows; " + o.scored_path + ":" + std::to_string(line + 1) +
-               " is of row " + std::to_string(dataset_position(index, line)));
+  if (!index.lines[line].has_id)
+    return error(o.data_path + ": has " + std::to_string(rows) + " rows; " + o.scored_path + ":" + std::to_string(line + 1) +
+                 ", a line without an id, is of its row " + std::to_string(line));
+  const std::string& id = index.lines[line].id;
+  std::string hint;
+  if (rows == 0) hint = ": it has no rows";
+  else if (rows_with_id == 0)
+    hint = ": its rows have no '" + o.id_field + "' field, so they are known by index (0 to " + std::to_string(rows - 1) +
+           "); if the scoring run took ids from another field, name it with --field id=NAME";
+  return error(o.data_path + ": no row with id " + id + " (" + o.scored_path + ":" + std::to_string(line + 1) + ")" + hint);
 }
 
 // select reads --input twice (to rank, then to write the kept lines): a pipe cannot be read again.

@@ -19,6 +19,7 @@ struct SelectOptions {
   double threshold = 0;      // keep rows with value >= threshold (<= with bottom)
   bool bottom = false;       // keep the lowest instead
   std::string data_path;     // optional: output these dataset rows (matched by id, else by position)
+  std::string id_field = "id";  // --data's id field (the scoring run's --field id=NAME)
   std::string output_path;
 };
 

@@ -40,6 +40,7 @@ std::vector<T> copy_values(const TensorView& t) {
 // A JSON row's id as the data readers spell it: a string, or an integer in decimal.
 std::string id_string(const json& v) {
   if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
   return "";
 }

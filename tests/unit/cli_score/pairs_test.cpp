@@ -186,7 +186,7 @@ TEST_F(Pairs, AnIdTwiceIsRefused) {
   auto data_twice = run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ +
                                 "/samples-twice.jsonl --field response=samples -o " + *dir_ + "/twice.jsonl");
   EXPECT_NE(data_twice.exit_code, 0);
-  EXPECT_NE(data_twice.out.find("samples-twice.jsonl: id 's0' appears twice in the dataset (row 5)"), std::string::npos)
+  EXPECT_NE(data_twice.out.find("samples-twice.jsonl:5: id 's0' is the id of row 1 too"), std::string::npos)
       << data_twice.out;
 
   // select --data: the same, and 1 and "1" are one id.
@@ -264,7 +264,7 @@ TEST_F(Pairs, SelectWritesDatasetRowsInTheScoredOrderWhateverTheDatasetOrder) {
   const RunResult missing = run_arbiter("select -i " + *dir_ + "/order-scored-x.jsonl --by score --top 2 --data " + *dir_ +
                                         "/order-data.jsonl -o " + *dir_ + "/order-missing.jsonl");
   EXPECT_NE(missing.exit_code, 0);
-  EXPECT_NE(missing.out.find("order-data.jsonl: no row with id x (from "), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("order-data.jsonl: no row with id x (" + *dir_ + "/order-scored-x.jsonl:2)"), std::string::npos) << missing.out;
   EXPECT_FALSE(std::filesystem::exists(*dir_ + "/order-missing.jsonl"));
 }
 
@@ -315,6 +315,15 @@ TEST_F(Pairs, RowsTheScoringRunCouldNotReadAreNotScored) {
   const auto written = read_jsonl(*dir_ + "/unreadable.pairs.jsonl");
   ASSERT_EQ(written.size(), 2u);
   EXPECT_EQ(written[1]["id"], "u3");
+
+  // A run that stopped early (--limit) never read the bad rows: they are not scored either.
+  auto first = run_arbiter("score -q -m " + *dir_ + "/rm -i " + data + " -o " + data + ".first --field response=samples --limit 1");
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  auto limited = run_arbiter("pairs -i " + data + ".first --data " + data + " --field response=samples -o " + *dir_ +
+                             "/limited.pairs.jsonl");
+  ASSERT_EQ(limited.exit_code, 0) << limited.out;
+  EXPECT_NE(limited.out.find("1 pairs written"), std::string::npos) << limited.out;
+  EXPECT_NE(limited.out.find("3 not scored"), std::string::npos) << limited.out;
 }
 
 // Rows without ids are matched by index, which any dataset has: a dataset other than the one scored is

@@ -503,5 +503,44 @@ TEST(Values, FieldNamesReachNestedKeysThatHoldDots) {
     EXPECT_EQ(at(absent), "missing") << absent;
 }
 
+// A pipe or FIFO can be read once: nothing peeks at it first (a Parquet sniff, a second open for a JSON
+// document), so its rows all arrive, as JSONL and as a JSON array.
+TEST(Reader, APipeIsReadOnceAndWhole) {
+  for (const std::string text : {std::string("{\"id\": \"a\", \"v\": 1}\n{\"id\": \"b\", \"v\": 2}\n"),
+                                 std::string("[\n{\"id\": \"a\", \"v\": 1},\n{\"id\": \"b\", \"v\": 2}\n]\n")}) {
+    const std::string source = write_file("piped-source.txt", text);
+    const std::string fifo = scratch_path("rows.fifo");
+    std::filesystem::remove(fifo);
+    ASSERT_EQ(std::system(("mkfifo " + fifo).c_str()), 0);
+    // The writer blocks until the reader opens the FIFO; in the background, it never holds the test up.
+    ASSERT_EQ(std::system(("cat " + source + " > " + fifo + " &").c_str()), 0);
+    auto reader = JsonRowReader::open(fifo);
+    ASSERT_TRUE(reader) << reader.message();
+    std::vector<std::string> ids;
+    JsonRow row;
+    while (true) {
+      auto got = reader->next(row);
+      ASSERT_TRUE(got) << got.message();
+      if (!*got) break;
+      ids.push_back(row.value["id"]);
+    }
+    EXPECT_EQ(ids, (std::vector<std::string>{"a", "b"})) << text;
+    std::filesystem::remove(fifo);
+  }
+}
+
+// Hugging Face datasets' to_json() writes JSON Lines by default, under a .json name: read as such. A .json
+// file that is broken otherwise is still an error naming it.
+TEST(Reader, JsonLinesUnderAJsonNameAreReadAsJsonLines) {
+  const std::string lines = write_file("to-json.json", "{\"id\": \"a\", \"v\": 1}\n{\"id\": \"b\", \"v\": 2}\n");
+  auto values = read_number_column(lines, "v");
+  ASSERT_TRUE(values) << values.message();
+  EXPECT_EQ(*values, (std::vector<double>{1, 2}));
+  const std::string broken = write_file("broken.json", "[{\"id\": \"a\", \"v\": 1},\n");
+  auto refused = read_number_column(broken, "v");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.message().find("broken.json"), std::string::npos) << refused.message();
+}
+
 }  // namespace
 }  // namespace arbiter::data

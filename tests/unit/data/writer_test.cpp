@@ -240,6 +240,26 @@ TEST(Writer, AWholeFileReplacesTheOldOneOnlyWhenClosed) {
   EXPECT_FALSE(arbiter::test::temp_file_left_beside(path));
 }
 
+// The file a whole-file write replaces keeps its permissions: a private (0600) output stays private, one
+// shared with a group stays shared. A line written as it was read (select's kept lines) is written as is.
+TEST(Writer, AReplacedFileKeepsItsPermissionsAndLinesAsRead) {
+  for (const mode_t mode : {mode_t(0600), mode_t(0664)}) {
+    const std::string path = scratch_path("private.jsonl");
+    std::ofstream(path) << "{\"id\": \"old\"}\n";
+    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+    auto writer = JsonlWriter::open(path, whole_file());
+    ASSERT_TRUE(writer);
+    const std::string as_read = R"({"b":1,"id":"x","a":1e5})";
+    ASSERT_TRUE(writer->write(nlohmann::json::parse(as_read), as_read));
+    ASSERT_TRUE(writer->close());
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, mode);
+    EXPECT_EQ(slurp(path), as_read + "\n");
+    std::filesystem::remove(path);
+  }
+}
+
 TEST(Writer, AFileMadeByAFailedRunIsRemoved) {
   const std::string path = scratch_path("never-written.jsonl");
   std::filesystem::remove(path);
