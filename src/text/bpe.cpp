@@ -23,10 +23,10 @@ std::string byte_piece_name(uint8_t byte) {
 
 }  // namespace
 
-Result<std::unique_ptr<Bpe>> Bpe::create(BpeConfig config) {
+Result<std::unique_ptr<Bpe>> Bpe::create(const BpeConfig& config) {
   std::unique_ptr<Bpe> bpe(new Bpe());
-  bpe->config_ = std::move(config);
-  const BpeConfig& c = bpe->config_;
+  bpe->config_ = &config;
+  const BpeConfig& c = config;
   bpe->piece_to_id_.reserve(c.pieces.size());
   for (size_t id = 0; id < c.pieces.size(); ++id) {
     if (!c.pieces[id].empty()) bpe->piece_to_id_.emplace(c.pieces[id], static_cast<int32_t>(id));
@@ -36,10 +36,12 @@ Result<std::unique_ptr<Bpe>> Bpe::create(BpeConfig config) {
                          std::to_string(c.pieces.size()) + " pieces");
   }
   bpe->merges_.reserve(c.merges.size());
+  std::string joined;  // reused: one allocation, not one per merge
   for (size_t rank = 0; rank < c.merges.size(); ++rank) {
     const auto& [left, right] = c.merges[rank];
     auto l = bpe->piece_to_id_.find(left), r = bpe->piece_to_id_.find(right);
-    auto m = bpe->piece_to_id_.find(left + right);
+    joined.assign(left).append(right);
+    auto m = bpe->piece_to_id_.find(joined);
     if (l == bpe->piece_to_id_.end() || r == bpe->piece_to_id_.end() || m == bpe->piece_to_id_.end()) {
       return Status::error("BPE merge " + std::to_string(rank) + " ('" + left + "' + '" + right +
                            "'): a piece is not in the vocabulary");
@@ -62,7 +64,7 @@ std::optional<int32_t> Bpe::piece_id(std::string_view piece) const {
 
 bool Bpe::merge_of(std::string_view word, const Symbol& left, const Symbol& right, double* priority,
                    int32_t* merged) const {
-  if (config_.order == BpeMergeOrder::kRankedPairs) {
+  if (config_->order == BpeMergeOrder::kRankedPairs) {
     if (left.id < 0 || right.id < 0) return false;
     auto it = merges_.find(pair_key(left.id, right.id));
     if (it == merges_.end()) return false;
@@ -74,14 +76,14 @@ bool Bpe::merge_of(std::string_view word, const Symbol& left, const Symbol& righ
   auto it = piece_to_id_.find(word.substr(left.begin, left.len + right.len));
   if (it == piece_to_id_.end()) return false;
   int32_t id = it->second;
-  if (!config_.mergeable.empty() && !config_.mergeable[id]) return false;
-  *priority = -static_cast<double>(config_.scores[id]);
+  if (!config_->mergeable.empty() && !config_->mergeable[id]) return false;
+  *priority = -static_cast<double>(config_->scores[id]);
   *merged = id;
   return true;
 }
 
 void Bpe::emit_unknown(std::string_view text, std::vector<int32_t>& out, bool* last_was_unk) const {
-  if (config_.byte_fallback) {
+  if (config_->byte_fallback) {
     bool all_bytes = std::all_of(text.begin(), text.end(),
                                  [&](char c) { return byte_ids_[static_cast<uint8_t>(c)] >= 0; });
     if (all_bytes) {
@@ -90,14 +92,14 @@ void Bpe::emit_unknown(std::string_view text, std::vector<int32_t>& out, bool* l
       return;
     }
   }
-  if (!config_.unk_id) return;  // HF drops what it cannot represent when there is no unk token
-  if (config_.fuse_unk && *last_was_unk) return;
-  out.push_back(*config_.unk_id);
+  if (!config_->unk_id) return;  // HF drops what it cannot represent when there is no unk token
+  if (config_->fuse_unk && *last_was_unk) return;
+  out.push_back(*config_->unk_id);
   *last_was_unk = true;
 }
 
 void Bpe::encode_uncached(std::string_view word, std::vector<int32_t>& out) const {
-  if (config_.ignore_merges) {
+  if (config_->ignore_merges) {
     auto it = piece_to_id_.find(word);
     if (it != piece_to_id_.end()) {
       out.push_back(it->second);
@@ -109,7 +111,7 @@ void Bpe::encode_uncached(std::string_view word, std::vector<int32_t>& out) cons
   std::vector<Symbol> symbols;
   symbols.reserve(word.size());
   for (size_t pos = 0; pos < word.size();) {
-    size_t len = config_.byte_level ? 1 : std::min(utf8_char_len(static_cast<uint8_t>(word[pos])), word.size() - pos);
+    size_t len = config_->byte_level ? 1 : std::min(utf8_char_len(static_cast<uint8_t>(word[pos])), word.size() - pos);
     auto it = piece_to_id_.find(word.substr(pos, len));
     int32_t id = it == piece_to_id_.end() ? -1 : it->second;
     int32_t index = static_cast<int32_t>(symbols.size());

@@ -39,13 +39,15 @@ struct BpeConfig {
 
 class Bpe {
  public:
-  static Result<std::unique_ptr<Bpe>> create(BpeConfig config);
+  // `config` is read, not copied (a large vocabulary's tables are the tokenizer's largest part): it must
+  // outlive the Bpe, as the Tokenizer holding both keeps it.
+  static Result<std::unique_ptr<Bpe>> create(const BpeConfig& config);
 
   // Appends the ids of `word` to `out`. Thread-safe.
   Status encode_word(std::string_view word, std::vector<int32_t>& out) const;
 
   std::optional<int32_t> piece_id(std::string_view piece) const;
-  const BpeConfig& config() const { return config_; }
+  const BpeConfig& config() const { return *config_; }
 
  private:
   struct Merge { uint32_t rank; int32_t merged; };
@@ -57,7 +59,7 @@ class Bpe {
                 int32_t* merged) const;
   void emit_unknown(std::string_view text, std::vector<int32_t>& out, bool* last_was_unk) const;
 
-  BpeConfig config_;
+  const BpeConfig* config_ = nullptr;
   // Transparent hashing: lookups by string_view into the word need no allocation.
   struct PieceHash {
     using is_transparent = void;

@@ -82,6 +82,9 @@ class Tokenizer {
                                                                      const std::string& added_tokens_path = "");
   static Result<std::shared_ptr<Tokenizer>> from_gguf(const GgufFile& gguf);
   static Result<std::shared_ptr<Tokenizer>> create(TokenizerConfig config);
+  // Held by shared_ptr, never copied or moved: its BPE model and added-token matchers point into config_.
+  Tokenizer(const Tokenizer&) = delete;
+  Tokenizer& operator=(const Tokenizer&) = delete;
 
   // add_special: apply the post-processor (BOS/EOS). parse_special: special-token strings in the text
   // become their ids (otherwise they are encoded as ordinary text); non-special added tokens always do.
@@ -99,6 +102,8 @@ class Tokenizer {
   const TokenizerConfig& config() const { return config_; }
 
  private:
+  Tokenizer() = default;
+
   // An added token as one matching pass looks for it: its content, or (normalized tokens of a
   // tokenizer.json) its content as the normalizers write it.
   struct Candidate {
