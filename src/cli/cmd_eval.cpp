@@ -77,7 +77,9 @@ Status join_by_id(const CorrelateArgs& args, std::vector<double>& pred, std::vec
     human.push_back(h.values[match->second]);
   }
   counts.error_rows = p.error_rows + h.error_rows;
-  counts.human_only = h.ids.size() - pred.size();
+  // A label whose prediction is an error line is counted with the error lines, not as a label alone.
+  const std::unordered_set<std::string> failed(p.error_ids.begin(), p.error_ids.end());
+  for (const std::string& id : h.ids) counts.human_only += !seen.count(id) && !failed.count(id);
   if (pred.empty()) return error(args.pred_path + " and " + args.human_path + " share no id ('" + args.id_field + "')");
   return Status::ok();
 }
@@ -102,6 +104,9 @@ Status refuse_lines_of_other_rows(const CorrelateArgs& args) {
                    " (a --shard or --limit run's line), where pairing by position needs row " + std::to_string(index) +
                    ": pair the files with --join id");
     if (!human_left || !r.is_object() || !human.value.is_object()) continue;
+    // A line with a row_digest is of a dataset row without an id: its id is the row's index, not a name
+    // the other file could spell the same way (a label file may number its items from 1).
+    if (r.contains("row_digest") || human.value.contains("row_digest")) continue;
     const auto pred_id = r.find(args.id_field);
     const auto human_id = std::as_const(human.value).find(args.id_field);
     if (pred_id == r.end() || human_id == human.value.end() || pred_id->is_null() || human_id->is_null()) continue;

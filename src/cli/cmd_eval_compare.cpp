@@ -79,6 +79,7 @@ struct Source {
   size_t error_rows = 0;
   bool by_position = false;  // its rows have no ids: `ids` are their positions in the file
   bool bare = false;         // a JSON array of numbers, which cannot hold ids
+  bool index_ids = false;    // its ids are dataset row indices (a scoring run's lines with row_digest)
 };
 
 // The rows every source holds, in the first source's order: for each source, the position of each such row
@@ -86,6 +87,14 @@ struct Source {
 // Sources without ids pair by position, which means something only while they hold the same rows: two
 // of different lengths (an item missing from one) would pair every row after the gap with another row's.
 Result<std::vector<std::vector<size_t>>> join_sources(const std::vector<Source>& sources, const std::string& id_field) {
+  // A file known by position pairs with one whose ids are its rows' indices (a scoring run's output of a
+  // dataset without ids), never with one of ids of its own: item numbers from 1 would pair every row with
+  // its neighbour's.
+  const auto position_source = std::find_if(sources.begin(), sources.end(), [](const Source& s) { return s.by_position; });
+  const auto named_source = std::find_if(sources.begin(), sources.end(), [](const Source& s) { return !s.by_position && !s.index_ids; });
+  if (position_source != sources.end() && named_source != sources.end())
+    return error(position_source->what + " has no ids (its rows are known by position) and " + named_source->what +
+                 " has ids of its own: they cannot be paired row by row; give both files ids, or neither");
   const Source* first_by_position = nullptr;
   for (const Source& source : sources) {
     if (!source.by_position) continue;
@@ -194,14 +203,15 @@ Result<Prepared> prepare_correlation(const CompareArgs& args) {
       system.field = "";
     }
     sources.push_back({system.file + (bare ? "" : " field '" + system.field + "'"), std::move(column.ids), column.error_rows,
-                       bare || column.by_index, bare});
+                       bare || column.by_index, bare, !bare && !column.by_index && column.index_ids});
     values.push_back(std::move(column.values));
   }
   bool human_bare = false;
   ARB_ASSIGN(data::KeyedColumn human, read_scores(human_path, args.human_field, args.id_field, &human_bare));
   out.by_position = out.by_position && (human_bare || human.by_index);
   sources.push_back({human_path + (args.human_field.empty() ? "" : " field '" + args.human_field + "'"),
-                     std::move(human.ids), human.error_rows, human_bare || human.by_index, human_bare});
+                     std::move(human.ids), human.error_rows, human_bare || human.by_index, human_bare,
+                     !human_bare && !human.by_index && human.index_ids});
   ARB_ASSIGN(const auto rows, join_sources(sources, args.id_field));
 
   // [system][row] and [row], in the joined order.
@@ -249,7 +259,7 @@ bool known_by_position(const eval::RowKeys& keys) { return !keys.ids.empty() && 
 Result<Source> source_of(const std::string& file, const eval::RowKeys& keys, size_t error_rows,
                          const std::string& id_field) {
   const bool by_position = known_by_position(keys);
-  Source source{file, {}, error_rows, by_position};
+  Source source{file, {}, error_rows, by_position, false, !by_position && keys.index_ids};
   for (size_t i = 0; i < keys.ids.size(); ++i) {
     if (keys.ids[i].empty() != by_position)
       return error(file + ": row " + std::to_string(keys.positions[i] + 1) + (by_position ? " has" : " has no") + " '" +

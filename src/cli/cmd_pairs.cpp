@@ -29,6 +29,9 @@ Status run_pairs(PairsArgs& args) {
   if (s.scored_not_in_data > 0)
     log_warn(o.scored_path + ": " + std::to_string(s.scored_not_in_data) + " scored ids are not in " + o.data_path +
              " (is it the dataset that was scored?)");
+  if (s.not_scored > 0)
+    log_warn(o.data_path + ": " + std::to_string(s.not_scored) + " of its " + std::to_string(s.rows) +
+             " rows have no scores in " + o.scored_path + " (error lines, or rows the run did not reach): left out");
   // The summary is a log line: -q (errors only) leaves it out; the pairs are in the output file.
   const std::string counts = std::to_string(s.written) + (o.best_only ? " best responses" : " pairs") + " written to " +
                              o.output_path + " from " + std::to_string(s.rows) + " rows (" + std::to_string(s.not_scored) +

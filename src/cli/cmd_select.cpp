@@ -1,10 +1,13 @@
 // arbiter select: keep the best rows of a scored dataset (top N, top P%, or a threshold).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/run_record.h"
+#include "core/mapped_file.h"
 #include "core/log.h"
 #include "data/json_rows.h"
 #include "score/select.h"
@@ -12,6 +15,25 @@
 namespace arbiter::cli {
 
 namespace {
+
+// The field the run that wrote `scored` took row ids from (its --field id=NAME, in its run record), so
+// that --data's rows are found by the same field; "id" when it took none or left no record.
+Result<std::string> id_field_of_scoring_run(const std::string& scored) {
+  std::error_code ec;
+  const std::string record_path = run_record_path(scored);
+  if (!std::filesystem::exists(record_path, ec)) return std::string("id");
+  ARB_ASSIGN(const std::string text, read_file(record_path));
+  const nlohmann::json record = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!record.is_object() || !record.contains("settings") || !record["settings"].is_object()) return std::string("id");
+  const nlohmann::json fields = record["settings"].value("--field", nlohmann::json());
+  for (const nlohmann::json& field : fields.is_array() ? fields : nlohmann::json::array({fields})) {
+    if (!field.is_string() || field.get<std::string>().rfind("id=", 0) != 0) continue;
+    const std::string name = field.get<std::string>().substr(3);
+    log_info("--data's rows are found by field '" + name + "', where the scoring run took ids (" + record_path + ")");
+    return name;
+  }
+  return std::string("id");
+}
 
 const CommandRegistration kSelectRegistration({
     "select",
@@ -30,10 +52,13 @@ const CommandRegistration kSelectRegistration({
       return [o, threshold, fields]() -> Status {
         o->has_threshold = threshold->count() > 0;
         for (const std::string& field : *fields) {
-          if (field.rfind("id=", 0) != 0 || field.size() == 3)
+          if (field.rfind("id=", 0) != 0)
             return error("--field " + field + ": select reads only id=NAME (the field --data's rows take their ids from)");
           if (o->data_path.empty()) return error("--field id=NAME names --data's id field: give --data too");
-          o->id_field = field.substr(3);
+          o->id_field = field.substr(3);  // "id=": rows known by their index
+        }
+        if (fields->empty() && !o->data_path.empty()) {
+          ARB_ASSIGN(o->id_field, id_field_of_scoring_run(o->scored_path));
         }
         for (const std::string* read : {&o->scored_path, &o->data_path})
           if (data::reads_file(*read, o->output_path))
@@ -42,6 +67,9 @@ const CommandRegistration kSelectRegistration({
         ARB_ASSIGN(SelectSummary s, select_rows(*o));
         char cutoff[96] = "none reached the cutoff";
         if (s.kept > 0) std::snprintf(cutoff, sizeof cutoff, "cutoff %s = %g", o->field.c_str(), s.cutoff);
+        if (s.without_score > 0)
+          log_warn(o->scored_path + ": " + std::to_string(s.without_score) + " of its " + std::to_string(s.rows) +
+                   " rows have no number in '" + o->field + "' (error lines, or scores that were not finite): left out");
         // -q leaves it out: the rows are in the output file.
         log_info("kept " + std::to_string(s.kept) + " of " + std::to_string(s.rows) + " rows (" + cutoff + "; " +
                  std::to_string(s.without_score) + " rows without a score) -> " + o->output_path);

@@ -90,7 +90,7 @@ std::FILE* open_temp_file(const std::string& temp) {
   // The file it will replace keeps its permissions (a private 0600 output stays private).
   struct stat replaced {};
   if (mark != std::string::npos && ::stat(temp.substr(0, mark).c_str(), &replaced) == 0 && S_ISREG(replaced.st_mode))
-    (void)::fchmod(fileno(f), replaced.st_mode & 07777);
+    (void)::fchmod(fileno(f), replaced.st_mode & 0777);  // not setuid / setgid, as cp and editors leave them
   return f;
 }
 

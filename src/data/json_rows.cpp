@@ -278,7 +278,12 @@ Result<bool> JsonRowReader::next(JsonRow& row) {
     if (!is_blank(line)) break;
   }
   auto parsed = parse_json(line);
-  if (!parsed) return parsed.status().with_context(path_ + ":" + std::to_string(line_number));
+  if (!parsed) {
+    // The line is a row all the same (a scoring run writes an error line for it, known by this index):
+    // the rows after it keep their indices, so no two lines are known by one.
+    ++next_row_;
+    return parsed.status().with_context(path_ + ":" + std::to_string(line_number));
+  }
   row.value = std::move(parsed).value();
   row.file_row = row.row_index = next_row_++;
   row.line = line_number;

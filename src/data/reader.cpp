@@ -11,6 +11,26 @@ Result<DatasetReader> DatasetReader::open(const std::string& path, const ReaderO
   return reader;
 }
 
+std::optional<size_t> DatasetReader::earlier_row_of(const std::string& id, bool own_id, size_t row_index) {
+  if (!own_id) {
+    // Known by its index, which no other row without an id shares: only a row whose own id spells it can.
+    if (const auto named = row_of_id_.find(id); named != row_of_id_.end()) return named->second;
+    if (by_index_.size() <= row_index) by_index_.resize(row_index + 1, false);
+    by_index_[row_index] = true;
+    return std::nullopt;
+  }
+  // An id spelled as a row index ("12", not "012") may be an earlier row's known by its index.
+  const bool index_like = !id.empty() && id.size() < 19 && id.find_first_not_of("0123456789") == std::string::npos &&
+                          (id.size() == 1 || id[0] != '0');
+  if (index_like) {
+    const size_t k = size_t(std::stoull(id));
+    if (k < by_index_.size() && by_index_[k]) return k;
+  }
+  const auto [first, fresh] = row_of_id_.emplace(id, row_index);
+  if (!fresh) return first->second;
+  return std::nullopt;
+}
+
 Result<bool> DatasetReader::next(Example& example) {
   JsonRow row;
   ARB_ASSIGN(const bool got, rows_.next(row));
@@ -20,12 +40,25 @@ Result<bool> DatasetReader::next(Example& example) {
   if (schema_ == Schema::kAuto) schema_ = detect_schema(row.value);
   // Every output line is known by its row's id (resume skips the ids a file holds; select, pairs and eval
   // join by id), so two rows of one id would be one row to all of them.
+  // An id is a string or an integer written in decimal: a float or a boolean would be written as some
+  // spelling of itself (1.5, true) that other tools do not share.
+  const auto mapped = options_.mapping.fields.find("id");
+  const std::string id_field = mapped == options_.mapping.fields.end() ? "id" : mapped->second;
+  if (row.value.is_object()) {
+    const auto given = row.value.find(id_field);
+    if (given != row.value.end() && !given->is_null() && !given->is_string() && !given->is_number_integer())
+      return error(rows_.where(row) + ": field '" + id_field + "' is " + std::string(given->type_name()) +
+                   (given->is_number() ? " (not an integer)" : "") + ": an id is a string or an integer");
+  }
   const std::string id = row_id(row.value, options_.mapping, row.row_index);
-  if (const auto [first, fresh] = row_of_id_.emplace(id, row.row_index); !fresh) {
+  const bool own_id = row_has_id(row.value, options_.mapping);
+  if (const std::optional<size_t> first = earlier_row_of(id, own_id, row.row_index)) {
     dataset_error_ = true;
-    return error(rows_.where(row) + ": id '" + id + "' is the id of row " + std::to_string(first->second + 1) +
+    return error(rows_.where(row) + ": id '" + id + "'" + (own_id ? "" : " (this row has no id: it is known by its index)") +
+                 " is the id of row " + std::to_string(*first + 1) +
                  " too: outputs know rows by id (a resumed run, select, pairs and eval would take the two for one); "
-                 "give each row its own id, or take ids from another field with --field id=NAME");
+                 "give each row its own id, take ids from another field with --field id=NAME, or key rows by their "
+                 "index with --field id= (nothing after '=')");
   }
   auto parsed = to_example(row.value, schema_, options_.mapping, row.row_index);
   if (!parsed) {

@@ -1,8 +1,10 @@
 // Streams a dataset file (JSONL, JSON array, either gzipped) as Examples of one schema.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/status.h"
 #include "data/example.h"
@@ -39,8 +41,13 @@ class DatasetReader {
   JsonRowReader rows_;
   ReaderOptions options_;
   Schema schema_ = Schema::kAuto;
-  std::unordered_map<std::string, size_t> row_of_id_;
-  bool dataset_error_ = false;  // id -> row index, to refuse an id given twice
+  // The row before this one known by `id`, if any; records this one. Rows without an id of their own
+  // (most datasets) cost a bit each, not their id.
+  std::optional<size_t> earlier_row_of(const std::string& id, bool own_id, size_t row_index);
+
+  std::unordered_map<std::string, size_t> row_of_id_;  // own ids -> row index, to refuse an id given twice
+  std::vector<bool> by_index_;                          // [row index]: the row has no id of its own
+  bool dataset_error_ = false;
 };
 
 }  // namespace arbiter::data

@@ -79,6 +79,10 @@ Status append_responses(const json& row, const std::string& field, Example& ex) 
       return error("field '" + field + "': the last message is the response to score, and its role is " +
                    last.at("role").dump() + ", not 'assistant'");
     if (!last.contains("content")) return error("field '" + field + "': the last message has no 'content'");
+    // A turn that only calls tools is its tool_calls (the template renders them); with neither, nothing.
+    if (last.at("content").is_null() && !last.contains("tool_calls"))
+      return error("field '" + field + "': the last message's content is null and it calls no tools: no response to "
+                   "score");
     ARB_ASSIGN(std::string content, message_text(last.at("content"), "field '" + field + "', last message"));
     add(std::move(content), other_message_fields(last));
     return Status::ok();
@@ -299,7 +303,9 @@ Result<FieldMapping> FieldMapping::parse(const std::vector<std::string>& assignm
   FieldMapping mapping;
   for (const std::string& a : assignments) {
     const size_t eq = a.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == a.size())
+    // "id=" (no field) keys rows by their index: a dataset whose id field repeats (a prompt's id on each
+    // of its samples) is read row by row.
+    if (eq == std::string::npos || eq == 0 || (eq + 1 == a.size() && a != "id="))
       return error("field mapping '" + a + "' is not NAME=FIELD");
     mapping.fields[a.substr(0, eq)] = a.substr(eq + 1);
   }
@@ -528,20 +534,37 @@ Result<Example> to_example(const json& row, Schema schema, const FieldMapping& m
         // message is the response.
         if (!mapping.fields.count("response") && !row.contains("response") && row.contains("messages"))
           response_spec = "messages";
-        bool prompt_from_response = false;
-        for (const std::string& field : split_commas(response_spec)) {
-          if (!row.contains(field) && !mapping.fields.count("response")) continue;
-          // A response given as a whole conversation, with no prompt beside it: the messages before the
-          // last are its prompt (read without them, the response would be scored out of its context).
-          if (!has_prompt && row.contains(field) && conversation_before_last(row.at(field))) {
+        if (response_spec == "messages" && !row.at("messages").is_array())
+          return error(std::string("field 'messages' is ") + row.at("messages").type_name() + ", expected a list of messages");
+        // A response given as a whole conversation: the messages before the last are its prompt (read
+        // without them, the response would be scored out of its context). A prompt field beside it must
+        // be those messages, or (ultrachat's layout) the conversation's opening user message.
+        const std::vector<std::string> response_fields = split_commas(response_spec);
+        size_t conversations = 0, present = 0;
+        for (const std::string& field : response_fields) {
+          if (!row.contains(field)) continue;
+          ++present;
+          if (conversation_before_last(row.at(field))) {
             const json earlier = {{field, json(row.at(field).begin(), row.at(field).end() - 1)}};
             ARB_ASSIGN(std::vector<Turn> turns, prompt_turns(earlier, field, false));
-            if (prompt_from_response && !same_turns(turns, ex.prompt_turns))
+            if (conversations > 0 && !same_turns(turns, ex.prompt_turns))
               return error("field '" + field + "': its messages before the last differ from those of the other response "
                            "fields, so they are not one prompt; map the prompt with --field prompt=FIELD");
+            if (conversations == 0 && has_prompt && !same_turns(turns, ex.prompt_turns) &&
+                !(ex.prompt_turns.size() == 1 && turns.front().role == ex.prompt_turns.front().role &&
+                  turns.front().content == ex.prompt_turns.front().content))
+              return error("field '" + prompt_field + "' and the messages before the last of field '" + field +
+                           "' are two different prompts; map the one to read with --field prompt=FIELD, or leave the "
+                           "prompt out to read the conversation's");
             ex.prompt_turns = std::move(turns);
-            prompt_from_response = true;
+            ++conversations;
           }
+        }
+        if (conversations > 0 && conversations < present)
+          return error("fields '" + response_spec + "': some hold a conversation and some a response alone, so they do "
+                       "not share one prompt; map the prompt with --field prompt=FIELD");
+        for (const std::string& field : response_fields) {
+          if (!row.contains(field) && !mapping.fields.count("response")) continue;
           ARB_TRY(append_responses(row, field, ex));
         }
         break;

@@ -1,6 +1,7 @@
 #include "data/values.h"
 
 #include "data/json_rows.h"
+#include "data/writer.h"
 
 namespace arbiter::data {
 namespace {
@@ -52,6 +53,7 @@ Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std:
     if (!r.is_object()) return error(rows.where(row) + ": rows must be objects with an '" + id_field + "' to pair by id");
     if (is_error_line(r)) {
       ++column.error_rows;
+      if (r.contains(id_field)) column.error_ids.push_back(row_id_string(r[id_field]));
       continue;
     }
     if (keys == Keys::kUnknown) {
@@ -68,6 +70,7 @@ Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std:
       continue;
     }
     if (!r.contains(id_field)) return error(rows.where(row) + ": missing field '" + id_field + "'");
+    column.index_ids = column.index_ids && r.contains("row_digest");
     const nlohmann::json& id = r[id_field];
     if (id.is_string()) {
       column.ids.push_back(id.get<std::string>());

@@ -21,7 +21,11 @@ struct KeyedColumn {
   std::vector<std::string> ids;
   std::vector<double> values;
   size_t error_rows = 0;
+  std::vector<std::string> error_ids;  // the ids of the error lines (those that carry the id field)
   bool by_index = false;  // the rows have no ids: `ids` are their indices in the file
+  // Every row carries a row_digest: a scoring run's lines of dataset rows without ids, whose ids are the
+  // rows' indices (so they pair with files known by position).
+  bool index_ids = true;
 };
 Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std::string& field,
                                              const std::string& id_field);

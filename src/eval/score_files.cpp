@@ -152,6 +152,7 @@ Status push_key(const json& row, const std::string& id_field, size_t position, R
   std::string id;
   if (row.is_object() && row.contains(id_field)) {
     ARB_ASSIGN(id, string_at(row, id_field));
+    keys->index_ids = keys->index_ids && row.contains("row_digest");
   }
   keys->ids.push_back(std::move(id));
   keys->positions.push_back(position);

@@ -23,6 +23,9 @@ namespace arbiter::eval {
 struct RowKeys {
   std::vector<std::string> ids;
   std::vector<size_t> positions;
+  // Every row with an id carries a row_digest: a scoring run's lines of dataset rows without ids, whose
+  // ids are the rows' indices (so they pair with files known by position).
+  bool index_ids = true;
 };
 
 struct PreferenceFields {

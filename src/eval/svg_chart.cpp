@@ -163,7 +163,8 @@ std::string histogram(const Histogram& chart) {
       const double top = f.py(double(chart.counts[i]));
       std::string tip = "[";
       tip.append(tick_label(chart.edges[i], x_ticks.decimals + 2)).append(", ");
-      tip.append(tick_label(chart.edges[i + 1], x_ticks.decimals + 2)).append("): ");
+      // Bins are half-open but the last, which holds the maximum.
+      tip.append(tick_label(chart.edges[i + 1], x_ticks.decimals + 2)).append(i + 1 == chart.counts.size() ? "]: " : "): ");
       tip.append(std::to_string(chart.counts[i]));
       canvas.rect(x0 + 0.5, top, std::max(0.5, x1 - x0 - 1.0), f.bottom - top,
                   {.fill = kBlue, .stroke = "none", .opacity = 0.85}, tip);

@@ -39,6 +39,8 @@ std::optional<FileState> file_state(const std::string& path) {
 
 int64_t count_lines(const std::string& path) {
   if (path.size() < 6 || path.substr(path.size() - 6) != ".jsonl") return 0;
+  // A FIFO or pipe can be read once, by the reader: counting would drain it first.
+  if (!file_state(path)) return 0;
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return 0;
   int64_t lines = 0;

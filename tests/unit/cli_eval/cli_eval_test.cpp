@@ -148,7 +148,7 @@ TEST_F(CliEval, CorrelateJoinsById) {
   EXPECT_DOUBLE_EQ(j["spearman"]["value"].get<double>(), 0.5);
   EXPECT_EQ(j["join"]["error_rows"], 1);
   EXPECT_EQ(j["join"]["pred_only"], 1);   // z
-  EXPECT_EQ(j["join"]["human_only"], 1);  // 7, whose prediction is the error line
+  EXPECT_EQ(j["join"]["human_only"], 0);  // 7 has a label, and its prediction is the error line (counted there)
   EXPECT_NE(r.out.find("paired 3 rows"), std::string::npos) << r.out;
 
   const RunResult by_position = run_arbiter("eval correlate --pred " + pred + " --pred-field s --human " + human +

@@ -383,6 +383,38 @@ TEST_F(CliCompare, TheTableExplainsItsNumbers) {
             std::string::npos) << few.out;
 }
 
+// A file known by position (bare numbers) never pairs with one whose ids are its own: the labels'
+// item numbers from 1 would pair every prediction with its neighbour's label.
+TEST_F(CliCompare, PositionsAndOwnIdsAreNotPaired) {
+  std::string a = "[", b = "[", labels;
+  for (int i = 0; i < 30; ++i) {
+    a += std::string(i ? ", " : "") + std::to_string(i % 5);
+    b += std::string(i ? ", " : "") + std::to_string((i * 7) % 11);
+    labels += "{\"id\": " + std::to_string(i + 1) + ", \"h\": " + std::to_string(i % 5) + "}\n";
+  }
+  const std::string pa = scratch_file("pos-a.json", a + "]"), pb = scratch_file("pos-b.json", b + "]");
+  const std::string human = scratch_file("numbered.jsonl", labels);
+  const RunResult r = run_arbiter("eval compare --bootstrap 20 --pred " + pa + " --pred " + pb + " --human " + human +
+                                  " --human-field h");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("has no ids (its rows are known by position) and " + human + " field 'h' has ids of its own"),
+            std::string::npos) << r.out;
+}
+
+// A scoring run's lines of dataset rows without ids carry the rows' indices as ids (and a row_digest):
+// by position they pair with a label file that numbers its items otherwise, in the same order.
+TEST_F(CliCompare, CorrelateByPositionTakesIndexIdsAsPositions) {
+  const std::string pred = scratch_file("indexed.jsonl", "{\"id\": \"0\", \"row_digest\": \"x\", \"s\": 1}\n"
+                                                          "{\"id\": \"1\", \"row_digest\": \"y\", \"s\": 2}\n"
+                                                          "{\"id\": \"2\", \"row_digest\": \"z\", \"s\": 3}\n");
+  const std::string human = scratch_file("from-one.jsonl", "{\"id\": 1, \"h\": 1}\n{\"id\": 2, \"h\": 2}\n{\"id\": 3, \"h\": 3}\n");
+  const RunResult r = run_arbiter("eval correlate --bootstrap 0 --json --pred " + pred + " --pred-field s --human " + human +
+                                  " --human-field h");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json_of(r)["n"], 3);
+  EXPECT_DOUBLE_EQ(json_of(r)["spearman"]["value"].get<double>(), 1.0);
+}
+
 // eval correlate pairs by position by default: two files whose rows carry ids in different orders would
 // pair different rows, and are refused with the way out.
 TEST_F(CliCompare, CorrelateByPositionRefusesFilesInDifferentOrders) {

@@ -141,7 +141,7 @@ TEST_F(MessageRoles, ToolCallsReachTheTemplate) {
       << nlohmann::json{{"id", "call"}, {"prompt", "Weather in Paris?"},
                         {"response", {{{"role", "assistant"}, {"content", nullptr}, {"tool_calls", call}}}}}.dump() << "\n"
       << nlohmann::json{{"id", "none"}, {"prompt", "Weather in Paris?"},
-                        {"response", {{{"role", "assistant"}, {"content", nullptr}}}}}.dump() << "\n";
+                        {"response", {{{"role", "assistant"}, {"content", ""}}}}}.dump() << "\n";
   const RunResult calls = score(responses);
   ASSERT_EQ(calls.exit_code, 0) << calls.out;
   const auto call_lines = read_jsonl(responses + ".out");

@@ -35,6 +35,24 @@ TEST(RowIds, AnIdTwoRowsShareIsRefusedNamingBoth) {
   EXPECT_NE(index.out.find("index.jsonl:2: id '0' is the id of row 1 too"), std::string::npos) << index.out;
 }
 
+// An id is a string or an integer: a float or a boolean is refused, naming the row, not written as some
+// spelling of itself.
+TEST(RowIds, AnIdIsAStringOrAnInteger) {
+  const std::string dir = temp_dir("row-ids-kinds");
+  write_text(dir + "/rows.jsonl", R"({"id":1.5,"prompt":"a","response":"x"})" "\n" R"({"id":true,"prompt":"b","response":"y"})" "\n"
+                                  R"({"id":null,"prompt":"c","response":"z"})" "\n");
+  const RunResult r = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/rows.jsonl -o " + dir +
+                                  "/scored.jsonl --on-error skip");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(dir + "/scored.jsonl");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].value("error", "").find("rows.jsonl:1: field 'id' is number (not an integer): an id is a string or an integer"),
+            std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].value("error", "").find("rows.jsonl:2: field 'id' is boolean"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[2]["id"], "2");  // a null id: the row's index, as a row without one
+  EXPECT_TRUE(lines[2].contains("score"));
+}
+
 // A 64-bit hash as an id (past 2^63) is an unsigned integer: read as signed it would become another,
 // negative id (2^64 - 1 would be -1, which may be another row's).
 TEST(RowIds, IdsPastTwoToTheSixtyThreeAreWrittenAsTheyWere) {
@@ -81,6 +99,88 @@ TEST(RowIds, AChatRowIsScoredInItsConversation) {
   const auto mapped_lines = read_jsonl(dir + "/mapped.scored.jsonl");
   ASSERT_EQ(mapped_lines.size(), 1u);
   EXPECT_EQ(mapped_lines[0]["score"], split_lines[0]["score"]);
+}
+
+// A dataset whose id is shared by rows (a prompt's id on each of its samples) is read row by row with
+// --field id= (nothing after '='): each row known by its index.
+TEST(RowIds, SharedIdsAreReadRowByRowWithAnEmptyIdField) {
+  const std::string dir = temp_dir("row-ids-flat");
+  write_text(dir + "/flat.jsonl", R"({"id":"p1","prompt":"q","response":"a"})" "\n" R"({"id":"p1","prompt":"q","response":"b"})" "\n");
+  const RunResult refused = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/flat.jsonl -o " + dir + "/flat.out.jsonl");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.out.find("key rows by their index with --field id= (nothing after '=')"), std::string::npos) << refused.out;
+  const RunResult by_index = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/flat.jsonl -o " + dir +
+                                         "/flat.out.jsonl --field id=");
+  ASSERT_EQ(by_index.exit_code, 0) << by_index.out;
+  const auto lines = read_jsonl(dir + "/flat.out.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["id"], "0");
+  EXPECT_EQ(lines[1]["id"], "1");
+  // A row without an id whose index is another row's id: the message says it has none.
+  write_text(dir + "/mixed.jsonl", R"({"id":"1","prompt":"q","response":"a"})" "\n" R"({"prompt":"q","response":"b"})" "\n");
+  const RunResult mixed = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/mixed.jsonl -o " + dir + "/mixed.out.jsonl");
+  EXPECT_NE(mixed.exit_code, 0);
+  EXPECT_NE(mixed.out.find("mixed.jsonl:2: id '1' (this row has no id: it is known by its index) is the id of row 1 too"),
+            std::string::npos) << mixed.out;
+}
+
+// A line that is not JSON is a row all the same: with --on-error skip its error line and the next row
+// are known by different indices.
+TEST(RowIds, AnUnreadableLineKeepsItsIndex) {
+  const std::string dir = temp_dir("row-ids-broken");
+  write_text(dir + "/rows.jsonl", R"({"prompt":"a","response":"b"})" "\n" R"({"prompt":"a",)" "\n" R"({"prompt":"a","response":"c"})" "\n");
+  const RunResult r = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/rows.jsonl -o " + dir +
+                                  "/out.jsonl --on-error skip");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(dir + "/out.jsonl");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["id"], "0");
+  EXPECT_EQ(lines[1]["id"], "1");
+  EXPECT_TRUE(lines[1].contains("error"));
+  EXPECT_EQ(lines[2]["id"], "2");
+}
+
+// A FIFO is read once, by the reader: the progress count does not drain it first, whatever its name.
+TEST(RowIds, AFifoNamedJsonlIsReadWhole) {
+  const std::string dir = temp_dir("row-ids-fifo");
+  write_text(dir + "/source.jsonl", R"({"prompt":"a","response":"b"})" "\n" R"({"prompt":"c","response":"d"})" "\n");
+  const std::string fifo = dir + "/rows.jsonl";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(std::system(("mkfifo " + fifo).c_str()), 0);
+  ASSERT_EQ(std::system(("cat " + dir + "/source.jsonl > " + fifo + " &").c_str()), 0);
+  const RunResult r = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + fifo + " -o " + dir + "/out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(read_jsonl(dir + "/out.jsonl").size(), 2u);
+}
+
+// ultrachat's layout: `prompt` is the conversation's opening user message and `messages` the whole of
+// it. The response is read after every earlier turn, not after the opening alone; a prompt that is
+// neither those turns nor their opening is a second prompt, refused.
+TEST(RowIds, AConversationBesideItsOpeningPromptIsReadWhole) {
+  const std::string dir = temp_dir("row-ids-ultrachat");
+  const json messages = json::array({{{"role", "user"}, {"content", "hi there"}}, {{"role", "assistant"}, {"content", "hello you"}},
+                                     {{"role", "user"}, {"content", "more"}}, {{"role", "assistant"}, {"content", "ok"}}});
+  write_text(dir + "/uc.jsonl", json{{"prompt", "hi there"}, {"messages", messages}}.dump() + "\n" +
+                                    json{{"prompt", json::array({messages[0], messages[1], messages[2]})}, {"response", "ok"}}.dump() + "\n");
+  const RunResult r = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/uc.jsonl -o " + dir + "/uc.out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = read_jsonl(dir + "/uc.out.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["score"], lines[1]["score"]);
+  write_text(dir + "/other.jsonl", json{{"prompt", "something else"}, {"messages", messages}}.dump() + "\n");
+  const RunResult other = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/other.jsonl -o " + dir + "/other.out.jsonl");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.out.find("field 'prompt' and the messages before the last of field 'messages' are two different prompts"),
+            std::string::npos) << other.out;
+  // A last turn with no content and no tool calls has no response; `messages` that is no list is no
+  // conversation.
+  write_text(dir + "/odd.jsonl", json{{"messages", json::array({messages[0], {{"role", "assistant"}, {"content", nullptr}}})}}.dump() +
+                                     "\n" + json{{"messages", "hi there"}}.dump() + "\n");
+  const RunResult odd = run_arbiter("score -t 1 -m " + kRowIdsModel + " -i " + dir + "/odd.jsonl -o " + dir +
+                                    "/odd.out.jsonl --on-error skip");
+  ASSERT_EQ(odd.exit_code, 0) << odd.out;
+  EXPECT_NE(odd.out.find("the last message's content is null and it calls no tools"), std::string::npos) << odd.out;
+  EXPECT_NE(odd.out.find("field 'messages' is string, expected a list of messages"), std::string::npos) << odd.out;
 }
 
 }  // namespace

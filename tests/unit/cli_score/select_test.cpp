@@ -105,6 +105,20 @@ TEST_F(Select, DataRowsAreFoundByTheFieldTheScoringRunTookIdsFrom) {
   EXPECT_NE(other_field.out.find("select reads only id=NAME"), std::string::npos) << other_field.out;
 }
 
+// The scoring run's record names the field it took ids from: select --data finds the rows by it without
+// being told (here the dataset's own "id" field holds other rows' values).
+TEST_F(Select, DataRowsAreFoundByTheFieldTheScoringRunsRecordNames) {
+  const std::string data = dir_ + "/swap.jsonl";
+  write_text(data, R"({"uid":"1","id":"0","text":"first"})" "\n" R"({"uid":"0","id":"1","text":"second"})" "\n");
+  const std::string scored = dir_ + "/swap.scored.jsonl";
+  write_text(scored, R"({"id":"1","score":1})" "\n" R"({"id":"0","score":2})" "\n");
+  write_text(dir_ + "/swap.scored.run.json", R"({"command": "score", "settings": {"--field": ["id=uid", "response=text"]}})");
+  const RunResult r = run_arbiter("select -i " + scored + " --by score --top 1 --data " + data + " -o " + dir_ + "/out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(read_text(dir_ + "/out.jsonl"), std::string(R"({"uid":"0","id":"1","text":"second"})") + "\n");
+  EXPECT_NE(r.out.find("found by field 'uid'"), std::string::npos) << r.out;
+}
+
 // Scored lines without ids (a file made elsewhere) are of the dataset rows at their positions, even where
 // the dataset's own ids are numbers that would name other rows (ids from 1: line 0 is not the row of id 0).
 TEST_F(Select, LinesWithoutIdsAreOfTheRowsAtTheirPositions) {

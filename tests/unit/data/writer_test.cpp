@@ -243,7 +243,7 @@ TEST(Writer, AWholeFileReplacesTheOldOneOnlyWhenClosed) {
 // The file a whole-file write replaces keeps its permissions: a private (0600) output stays private, one
 // shared with a group stays shared. A line written as it was read (select's kept lines) is written as is.
 TEST(Writer, AReplacedFileKeepsItsPermissionsAndLinesAsRead) {
-  for (const mode_t mode : {mode_t(0600), mode_t(0664)}) {
+  for (const mode_t mode : {mode_t(0600), mode_t(0664), mode_t(04755)}) {
     const std::string path = scratch_path("private.jsonl");
     std::ofstream(path) << "{\"id\": \"old\"}\n";
     ASSERT_EQ(::chmod(path.c_str(), mode), 0);
@@ -254,7 +254,7 @@ TEST(Writer, AReplacedFileKeepsItsPermissionsAndLinesAsRead) {
     ASSERT_TRUE(writer->close());
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, mode);
+    EXPECT_EQ(st.st_mode & 07777, mode & 0777);  // never setuid / setgid
     EXPECT_EQ(slurp(path), as_read + "\n");
     std::filesystem::remove(path);
   }
