@@ -506,7 +506,7 @@ TEST(Values, FieldNamesReachNestedKeysThatHoldDots) {
 // A pipe or FIFO can be read once: nothing peeks at it first (a Parquet sniff, a second open for a JSON
 // document), so its rows all arrive, as JSONL and as a JSON array.
 TEST(Reader, APipeIsReadOnceAndWhole) {
-  for (const std::string text : {std::string("{\"id\": \"a\", \"v\": 1}\n{\"id\": \"b\", \"v\": 2}\n"),
+  for (const std::string& text : {std::string("{\"id\": \"a\", \"v\": 1}\n{\"id\": \"b\", \"v\": 2}\n"),
                                  std::string("[\n{\"id\": \"a\", \"v\": 1},\n{\"id\": \"b\", \"v\": 2}\n]\n")}) {
     const std::string source = write_file("piped-source.txt", text);
     const std::string fifo = scratch_path("rows.fifo");
