@@ -47,7 +47,7 @@ const CommandRegistration kSelectRegistration({
       sub.add_flag("--bottom", o->bottom, "keep the lowest-scored rows instead");
       sub.add_option("--data", o->data_path, "write these dataset rows (as their lines were written) instead of the scored rows: matched by id; rows without ids by their index, checked against the line's row_digest");
       auto fields = std::make_shared<std::vector<std::string>>();
-      sub.add_option("--field", *fields, "id=NAME: --data's rows take their ids from field NAME, as with the scoring run's --field id=NAME");
+      sub.add_option("--field", *fields, "id=NAME: --data's rows take their ids from field NAME (default: the field the scoring run's record names, else id; id= keys rows by their index)");
       sub.add_option("-o,--output", o->output_path, "output JSONL")->required();
       return [o, threshold, fields]() -> Status {
         o->has_threshold = threshold->count() > 0;
