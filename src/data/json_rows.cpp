@@ -23,13 +23,13 @@ bool is_blank(const std::string& line) {
   return line.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
-// Whether the file starts with Parquet's magic (an unreadable file is left to the text reader's error).
 // A pipe or FIFO (`-i /dev/stdin`, `<(zcat ...)`) can be read once only: nothing may peek at it first.
 bool is_regular_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Whether the file starts with Parquet's magic (an unreadable file is left to the text reader's error).
 bool starts_like_parquet(const std::string& path) {
   if (!is_regular_file(path)) return false;  // Parquet is read by seeking to its footer: never a stream
   std::FILE* f = std::fopen(path.c_str(), "rb");
