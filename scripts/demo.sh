@@ -24,13 +24,14 @@ shared=$root/../shared
 say() { printf '\n== %s\n' "$*" >&2; }
 
 if [ "${DEMO_SKIP_SETUP:-0}" != 1 ]; then
-  say "setup: packages (scripts/install-deps.sh) and release build (scripts/build.sh)"
+  # The demo needs the command-line tool alone; scripts/test.sh builds the tests on top of it.
+  say "setup: packages (scripts/install-deps.sh) and release build (scripts/build.sh release arbiter)"
   scripts/install-deps.sh
-  scripts/build.sh
+  scripts/build.sh release arbiter
 fi
 arbiter=${ARBITER:-$root/build/release/arbiter}
 if [ ! -x "$arbiter" ]; then
-  echo "demo: $arbiter is missing; run scripts/build.sh" >&2
+  echo "demo: $arbiter is missing; run scripts/build.sh release arbiter" >&2
   exit 1
 fi
 mkdir -p "$out_dir"

@@ -3,10 +3,11 @@
 # seconds (default 600), seeded with shrunk copies of the GGUF and safetensors files in ../shared, with
 # the Parquet files in tests/data/parquet, with one request body per serve route, with HTTP request heads,
 # with the chat templates of ../shared's tokenizers (and a Jinja dictionary), with the tokenizers'
-# reference texts, and with the
-# fixture models whole (fuzz_gguf_model loads and runs what the parser accepts), and with the fixtures'
-# config.json files, and with dataset rows (HelpSteer2, RewardBench, ProcessBench-style steps, ...).
+# reference texts, with their tokenizer.json files shrunk, with the fixture models whole
+# (fuzz_gguf_model loads and runs what the parser accepts), with the fixtures' config.json files, and
+# with dataset rows (HelpSteer2, RewardBench, ProcessBench-style steps, ...).
 # Crashes are written to build/fuzz/crashes/<target>/; the grown corpus stays in build/fuzz/corpus/.
+# The targets run side by side, one per core (FUZZ_JOBS=N to choose).
 #
 # usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
@@ -18,7 +19,7 @@ build="$root/build/fuzz"
 
 (cd "$root" && cmake --preset fuzz >/dev/null)
 targets=(fuzz_gguf fuzz_gguf_model fuzz_hf_config fuzz_safetensors fuzz_parquet fuzz_serve_request fuzz_chat_template fuzz_tokenize
-         fuzz_dataset_row fuzz_http_head)
+         fuzz_tokenizer_json fuzz_dataset_row fuzz_http_head)
 cmake --build "$build" -j2 --target "${targets[@]}"
 
 seeds="$build/seeds"
@@ -98,21 +99,61 @@ for path in glob.glob(f"{shared}/fixtures/tokenizers/*/reference.json"):
             data = bytes([selector]) + text.encode("utf-8", "surrogatepass")
             open(f"{seeds}/fuzz_tokenize/{hashlib.sha1(data).hexdigest()[:12]}", "wb").write(data)
 PY
+# fuzz_tokenizer_json: the real tokenizer.json files shrunk to their first 300 tokens (the merges among
+# them, a few added tokens, every normalizer, pre-tokenizer, post-processor and decoder kept), with the
+# merges as strings and as pairs; and a three-token model without any of those.
+python3 - "$shared" "$seeds/fuzz_tokenizer_json" <<'PY'
+import json, os, sys
+shared, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+for name in ("llama3", "qwen3"):
+    j = json.load(open(f"{shared}/fixtures/tokenizers/{name}/tokenizer.json", encoding="utf-8"))
+    model = j["model"]
+    vocab = {token: i for token, i in model["vocab"].items() if i < 300}
+    rules = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+    kept = [r for r in rules if all(p in vocab for p in r.split(" ", 1)) and r.replace(" ", "", 1) in vocab]
+    model["vocab"] = vocab
+    added = j.get("added_tokens", [])[:3]
+    for a, new_id in zip(added, range(300, 303)):
+        a["id"] = new_id
+    j["added_tokens"] = added
+    j["post_processor"] = None if not added else j.get("post_processor")
+    for form, merges in (("strings", kept), ("pairs", [r.split(" ", 1) for r in kept])):
+        model["merges"] = merges
+        open(f"{out}/{name}-{form}.json", "w", encoding="utf-8").write(json.dumps(j, ensure_ascii=False))
+tiny = {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}
+open(f"{out}/tiny.json", "w").write(json.dumps(tiny))
+PY
 export ARBITER_SHARED_DIR="$shared"
 
-status=0
-for target in "${targets[@]}"; do
-  corpus="$build/corpus/$target"
-  crashes="$build/crashes/$target"
+# Each target is one process on one core, so the pass takes SECONDS x targets / jobs; each target's log is
+# printed whole, in order, when all are done.
+jobs="${FUZZ_JOBS:-$(nproc)}"
+logs="$build/logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+fuzz_one() {
+  local target="$1" corpus="$build/corpus/$1" crashes="$build/crashes/$1"
   mkdir -p "$corpus" "$crashes"
   echo "== $target: ${seconds}s"
   # New inputs go to the first directory (the corpus); the seeds are read only.
-  extra=(-max_len=65536)
+  local extra=(-max_len=65536)
   [ "$target" = fuzz_chat_template ] && extra+=(-dict="$root/tests/fuzz/jinja.dict")
   [ "$target" = fuzz_gguf_model ] && extra=(-max_len=262144)
-  if ! "$build/$target" "$corpus" "$seeds/$target" "${extra[@]}" -max_total_time="$seconds" \
-      -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$crashes/" -print_final_stats=1; then
-    echo "$target found a failure; reproduce with: $build/$target $crashes/<file>" >&2
+  "$build/$target" "$corpus" "$seeds/$target" "${extra[@]}" -max_total_time="$seconds" \
+      -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$crashes/" -print_final_stats=1
+}
+for target in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  (fuzz_one "$target" > "$logs/$target.log" 2>&1; echo $? > "$logs/$target.rc") &
+done
+wait
+
+status=0
+for target in "${targets[@]}"; do
+  cat "$logs/$target.log"
+  if [ "$(cat "$logs/$target.rc" 2>/dev/null)" != 0 ]; then
+    echo "$target found a failure; reproduce with: $build/$target $build/crashes/$target/<file>" >&2
     status=1
   fi
 done
