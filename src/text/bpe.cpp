@@ -16,6 +16,10 @@ uint64_t pair_key(int32_t left, int32_t right) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
 }
 
+// Fibonacci hashing: the top `bits` bits of the product mix every bit of the pair (the low bits of a right
+// id alone would cluster).
+uint64_t slot_of(uint64_t pair, int bits) { return (pair * 0x9E3779B97F4A7C15ull) >> (64 - bits); }
+
 std::string byte_piece_name(uint8_t byte) {
   static const char* hex = "0123456789ABCDEF";
   return std::string("<0x") + hex[byte >> 4] + hex[byte & 15] + ">";
@@ -27,55 +31,67 @@ Result<std::unique_ptr<Bpe>> Bpe::create(const BpeConfig& config) {
   std::unique_ptr<Bpe> bpe(new Bpe());
   bpe->config_ = &config;
   const BpeConfig& c = config;
-  bpe->piece_to_id_.reserve(c.pieces.size());
-  for (size_t id = 0; id < c.pieces.size(); ++id) {
-    if (!c.pieces[id].empty()) bpe->piece_to_id_.emplace(c.pieces[id], static_cast<int32_t>(id));
-  }
+  bpe->piece_to_id_ = StringIndex(c.pieces);
   if (c.order == BpeMergeOrder::kPieceScore && c.scores.size() != c.pieces.size()) {
     return Status::error("BPE: " + std::to_string(c.scores.size()) + " scores for " +
                          std::to_string(c.pieces.size()) + " pieces");
   }
-  bpe->merges_.reserve(c.merges.size());
-  std::string joined;  // reused: one allocation, not one per merge
+  if (!c.merges.empty()) {
+    bpe->merge_bits_ = 4;
+    while ((size_t{7} << bpe->merge_bits_) < c.merges.size() * 10) ++bpe->merge_bits_;
+    bpe->merge_slots_.assign(size_t{1} << bpe->merge_bits_, MergeSlot{kNoPair, Merge{}});
+    bpe->merge_mask_ = bpe->merge_slots_.size() - 1;
+  }
+  const int64_t n_pieces = static_cast<int64_t>(c.pieces.size());
+  auto valid = [&](int32_t id) { return id >= 0 && id < n_pieces; };
   for (size_t rank = 0; rank < c.merges.size(); ++rank) {
-    const auto& [left, right] = c.merges[rank];
-    auto l = bpe->piece_to_id_.find(left), r = bpe->piece_to_id_.find(right);
-    joined.assign(left).append(right);
-    auto m = bpe->piece_to_id_.find(joined);
-    if (l == bpe->piece_to_id_.end() || r == bpe->piece_to_id_.end() || m == bpe->piece_to_id_.end()) {
-      return Status::error("BPE merge " + std::to_string(rank) + " ('" + left + "' + '" + right +
-                           "'): a piece is not in the vocabulary");
+    const BpeMerge& m = c.merges[rank];
+    if (!valid(m.left) || !valid(m.right) || !valid(m.merged)) {
+      return Status::error("BPE merge " + std::to_string(rank) + ": an id outside the vocabulary of " +
+                           std::to_string(n_pieces));
+    }
+    const uint64_t pair = pair_key(m.left, m.right);
+    uint64_t slot = slot_of(pair, bpe->merge_bits_);
+    while (bpe->merge_slots_[slot].pair != kNoPair && bpe->merge_slots_[slot].pair != pair) {
+      slot = (slot + 1) & bpe->merge_mask_;
     }
     // A pair listed twice keeps its first (best) rank.
-    bpe->merges_.emplace(pair_key(l->second, r->second), Merge{static_cast<uint32_t>(rank), m->second});
+    if (bpe->merge_slots_[slot].pair == pair) continue;
+    bpe->merge_slots_[slot] = MergeSlot{pair, Merge{static_cast<uint32_t>(rank), m.merged}};
   }
   for (int b = 0; b < 256; ++b) {
-    auto it = bpe->piece_to_id_.find(byte_piece_name(static_cast<uint8_t>(b)));
-    bpe->byte_ids_[b] = it == bpe->piece_to_id_.end() ? -1 : it->second;
+    bpe->byte_ids_[b] = bpe->piece_to_id_.find(byte_piece_name(static_cast<uint8_t>(b))).value_or(-1);
   }
   return bpe;
 }
 
+const Bpe::MergeSlot* Bpe::find_merge(uint64_t pair) const {
+  if (merge_slots_.empty()) return nullptr;
+  for (uint64_t slot = slot_of(pair, merge_bits_);; slot = (slot + 1) & merge_mask_) {
+    const MergeSlot& s = merge_slots_[slot];
+    if (s.pair == pair) return &s;
+    if (s.pair == kNoPair) return nullptr;
+  }
+}
+
 std::optional<int32_t> Bpe::piece_id(std::string_view piece) const {
-  auto it = piece_to_id_.find(piece);
-  if (it == piece_to_id_.end()) return std::nullopt;
-  return it->second;
+  return piece_to_id_.find(piece);
 }
 
 bool Bpe::merge_of(std::string_view word, const Symbol& left, const Symbol& right, double* priority,
                    int32_t* merged) const {
   if (config_->order == BpeMergeOrder::kRankedPairs) {
     if (left.id < 0 || right.id < 0) return false;
-    auto it = merges_.find(pair_key(left.id, right.id));
-    if (it == merges_.end()) return false;
-    *priority = it->second.rank;
-    *merged = it->second.merged;
+    const MergeSlot* slot = find_merge(pair_key(left.id, right.id));
+    if (!slot) return false;
+    *priority = slot->merge.rank;
+    *merged = slot->merge.merged;
     return true;
   }
   // Adjacent symbols are adjacent in the word, so their concatenation is a substring of it.
-  auto it = piece_to_id_.find(word.substr(left.begin, left.len + right.len));
-  if (it == piece_to_id_.end()) return false;
-  int32_t id = it->second;
+  std::optional<int32_t> found = piece_to_id_.find(word.substr(left.begin, left.len + right.len));
+  if (!found) return false;
+  int32_t id = *found;
   if (!config_->mergeable.empty() && !config_->mergeable[id]) return false;
   *priority = -static_cast<double>(config_->scores[id]);
   *merged = id;
@@ -100,9 +116,8 @@ void Bpe::emit_unknown(std::string_view text, std::vector<int32_t>& out, bool* l
 
 void Bpe::encode_uncached(std::string_view word, std::vector<int32_t>& out) const {
   if (config_->ignore_merges) {
-    auto it = piece_to_id_.find(word);
-    if (it != piece_to_id_.end()) {
-      out.push_back(it->second);
+    if (std::optional<int32_t> whole = piece_to_id_.find(word)) {
+      out.push_back(*whole);
       return;
     }
   }
@@ -112,8 +127,7 @@ void Bpe::encode_uncached(std::string_view word, std::vector<int32_t>& out) cons
   symbols.reserve(word.size());
   for (size_t pos = 0; pos < word.size();) {
     size_t len = config_->byte_level ? 1 : std::min(utf8_char_len(static_cast<uint8_t>(word[pos])), word.size() - pos);
-    auto it = piece_to_id_.find(word.substr(pos, len));
-    int32_t id = it == piece_to_id_.end() ? -1 : it->second;
+    int32_t id = piece_to_id_.find(word.substr(pos, len)).value_or(-1);
     int32_t index = static_cast<int32_t>(symbols.size());
     symbols.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(len), id, index - 1, index + 1});
     pos += len;

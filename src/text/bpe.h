@@ -17,17 +17,39 @@
 #include <vector>
 
 #include "core/status.h"
+#include "text/string_index.h"
 
 namespace arbiter {
 
 enum class BpeMergeOrder { kRankedPairs, kPieceScore };
+
+// A ranked merge: adjacent pieces `left` and `right` become `merged` (ids into BpeConfig::pieces).
+struct BpeMerge {
+  int32_t left = -1, right = -1, merged = -1;
+};
+
+// Resolves the merge "left right" (rank `rank`, for the error) as HF tokenizers does: in the vocabulary's own
+// spelling (byte-level vocabularies in their byte-to-unicode characters), the merged piece being the
+// concatenation of the two. `id_of` looks a token up in that spelling (nullopt: not in the vocabulary).
+template <class IdOf>
+Result<BpeMerge> resolve_bpe_merge(const IdOf& id_of, std::string_view left, std::string_view right, size_t rank) {
+  std::string joined;
+  joined.reserve(left.size() + right.size());
+  joined.append(left).append(right);
+  std::optional<int32_t> l = id_of(left), r = id_of(right), m = id_of(std::string_view(joined));
+  if (!l || !r || !m) {
+    return Status::error("BPE merge " + std::to_string(rank) + " ('" + std::string(left) + "' + '" +
+                         std::string(right) + "'): a piece is not in the vocabulary");
+  }
+  return BpeMerge{*l, *r, *m};
+}
 
 struct BpeConfig {
   // id -> the token's bytes as the model matches them (byte-level vocabularies already decoded from
   // their byte-to-unicode spelling). Ids the model does not own (added tokens) hold an empty string.
   std::vector<std::string> pieces;
   BpeMergeOrder order = BpeMergeOrder::kRankedPairs;
-  std::vector<std::pair<std::string, std::string>> merges;  // kRankedPairs, in rank order (same spelling)
+  std::vector<BpeMerge> merges;  // kRankedPairs, in rank order
   std::vector<float> scores;                                 // kPieceScore, per id
   std::vector<bool> mergeable;  // kPieceScore: a merge may produce this id (normal/user pieces); empty: all
   bool byte_level = false;      // initial symbols are bytes (else UTF-8 characters)
@@ -60,13 +82,20 @@ class Bpe {
   void emit_unknown(std::string_view text, std::vector<int32_t>& out, bool* last_was_unk) const;
 
   const BpeConfig* config_ = nullptr;
-  // Transparent hashing: lookups by string_view into the word need no allocation.
-  struct PieceHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  StringIndex piece_to_id_;  // over config_->pieces
+
+  // (left id, right id) -> rank and result, by open addressing (linear probing, at most 70% full): a lookup
+  // reads one or two adjacent slots, where a node-based map chases a pointer per lookup, and encoding looks up
+  // every adjacent pair of a word. Empty slots hold kNoPair, which no two ids >= 0 make.
+  struct MergeSlot {
+    uint64_t pair;
+    Merge merge;
   };
-  std::unordered_map<std::string, int32_t, PieceHash, std::equal_to<>> piece_to_id_;
-  std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank and result
+  static constexpr uint64_t kNoPair = ~uint64_t{0};
+  std::vector<MergeSlot> merge_slots_;
+  uint64_t merge_mask_ = 0;  // slots - 1
+  int merge_bits_ = 0;       // log2(slots)
+  const MergeSlot* find_merge(uint64_t pair) const;
   int32_t byte_ids_[256];                        // kByteFallback: id of <0xXX>, -1 when absent
 
   // Words repeat (" the", "\n"): their ids are cached. Bounded; cleared when full.

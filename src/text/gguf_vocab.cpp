@@ -8,6 +8,7 @@
 
 #include "io/gguf.h"
 #include "text/sentencepiece.h"
+#include "text/string_index.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
 
@@ -128,13 +129,18 @@ Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::strin
   config.model.ignore_merges = pre.ignore_merges;
   config.model.pieces.reserve(tokens.size());
   for (const std::string& t : tokens) config.model.pieces.push_back(to_bytes(t));
+  // Merges name tokens as the vocabulary spells them (byte-to-unicode characters).
+  const StringIndex token_index(tokens);
+  auto id_of = [&](std::string_view token) { return token_index.find(token); };
   config.model.merges.reserve(merges.size());
   for (size_t i = 0; i < merges.size(); ++i) {
-    size_t space = merges[i].find(' ', 1);
+    const std::string_view merge = merges[i];
+    size_t space = merge.find(' ', 1);
     if (space == std::string::npos) {
       return Status::error("tokenizer.ggml.merges[" + std::to_string(i) + "]: no space in '" + merges[i] + "'");
     }
-    config.model.merges.emplace_back(to_bytes(merges[i].substr(0, space)), to_bytes(merges[i].substr(space + 1)));
+    ARB_ASSIGN(BpeMerge resolved, resolve_bpe_merge(id_of, merge.substr(0, space), merge.substr(space + 1), i));
+    config.model.merges.push_back(resolved);
   }
   if (pre.nfc) config.normalizers.push_back(NormalizerStep::of(NormalizerKind::kNFC));
   for (const char* pattern : pre.patterns) {

@@ -4,10 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include <climits>
+#include <memory>
+#include <optional>
+#include <string_view>
 
 #include "core/json_text.h"
 #include "core/mapped_file.h"
 #include "text/tokenizer.h"
+#include "text/string_index.h"
 #include "text/tokenizer_config_file.h"
 #include "text/unicode.h"
 
@@ -261,8 +265,86 @@ std::optional<std::string> config_token(const json& config, const char* key) {
   return std::nullopt;
 }
 
-Status parse_model(const json& model, TokenizerConfig& config, std::unordered_map<std::string, int32_t>& ids,
-                   bool byte_level) {
+// model.vocab and model.merges of a BPE model, taken from the parser as it meets them: a document tree of Llama
+// 3's 128k-entry vocabulary (a map node per entry) and 280k merges costs more than the rest of loading.
+struct ModelTables {
+  bool has_vocab = false, has_merges = false;
+  std::vector<std::pair<std::string, json>> vocab;        // token, id as written
+  std::vector<std::pair<std::string, std::string>> merges;  // "a b" or [a, b], in rank order
+  std::string error;                                       // the first malformed entry, named
+};
+
+// A parser callback that moves model.vocab's entries and model.merges' rules into `tables` and keeps them out
+// of the tree (the rest of the document is built as usual). The callback's depth is the nesting of the
+// element: the root's keys are at 1, the model's at 2, the tables' entries at 3.
+json::parser_callback_t capture_model_tables(ModelTables& tables) {
+  struct State {
+    std::string keys[3];  // the last key read at depths 1 and 2 (index by depth)
+    std::string token;    // the vocab entry whose id comes next
+  };
+  auto state = std::make_shared<State>();
+  return [&tables, state](int depth, json::parse_event_t event, json& parsed) -> bool {
+    using E = json::parse_event_t;
+    State& st = *state;
+    if (event == E::key && (depth == 1 || depth == 2)) {
+      st.keys[depth] = parsed.get<std::string>();
+      if (depth == 2 && st.keys[1] == "model") {
+        if (st.keys[2] == "vocab") tables.has_vocab = true;
+        if (st.keys[2] == "merges") tables.has_merges = true;
+      }
+      return true;
+    }
+    if (depth != 3 || st.keys[1] != "model") return true;
+    auto fail = [&](std::string message) {
+      if (tables.error.empty()) tables.error = std::move(message);
+      return false;
+    };
+    if (st.keys[2] == "vocab") {
+      switch (event) {
+        case E::key:
+          st.token = parsed.get<std::string>();
+          return false;  // the entry stays out of the tree
+        case E::value:
+          tables.vocab.emplace_back(std::move(st.token), std::move(parsed));
+          return false;
+        case E::object_start:
+        case E::array_start:
+          return fail("model.vocab: token '" + st.token + "' has no integer id");
+        default:
+          return true;
+      }
+    }
+    if (st.keys[2] == "merges") {
+      const std::string where = "model.merges[" + std::to_string(tables.merges.size()) + "]";
+      switch (event) {
+        case E::array_start:
+          return true;  // a [a, b] rule: read whole, then taken at its end
+        case E::array_end:
+          if (parsed.size() != 2 || !parsed[0].is_string() || !parsed[1].is_string()) {
+            return fail(where + ": neither \"a b\" nor [a, b]");
+          }
+          tables.merges.emplace_back(parsed[0].get<std::string>(), parsed[1].get<std::string>());
+          return false;
+        case E::value: {
+          if (!parsed.is_string()) return fail(where + ": neither \"a b\" nor [a, b]");
+          const std::string& rule = parsed.get_ref<const std::string&>();
+          const size_t space = rule.find(' ', 1);
+          if (space == std::string::npos) return fail(where + ": no space in '" + rule + "'");
+          tables.merges.emplace_back(rule.substr(0, space), rule.substr(space + 1));
+          return false;
+        }
+        case E::object_start:
+          return fail(where + ": neither \"a b\" nor [a, b]");
+        default:
+          return true;
+      }
+    }
+    return true;
+  };
+}
+
+Status parse_model(const json& model, ModelTables& tables, TokenizerConfig& config,
+                   std::unordered_map<std::string, int32_t>& ids, bool byte_level) {
   std::string type = type_of(model);
   if (type != "BPE") return Status::error("model type '" + type + "' is not supported (only BPE)");
   if (!get_string(model, "continuing_subword_prefix").empty() || !get_string(model, "end_of_word_suffix").empty()) {
@@ -271,17 +353,32 @@ Status parse_model(const json& model, TokenizerConfig& config, std::unordered_ma
   if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() > 0) {
     return Status::error("BPE dropout is not supported (encoding must be deterministic)");
   }
-  const json& vocab = model.at("vocab");
-  int32_t max_id = -1;
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) max_id = std::max(max_id, it.value().get<int32_t>());
+  const auto vocab = model.find("vocab"), merges = model.find("merges");
+  if (!tables.has_vocab || vocab == model.end() || !vocab->is_object()) {
+    return Status::error("model.vocab: missing or not an object");
+  }
+  if (!tables.has_merges || merges == model.end() || !merges->is_array()) {
+    return Status::error("model.merges: missing or not an array");
+  }
+  if (!tables.error.empty()) return Status::error(tables.error);
+  int64_t max_id = -1;
+  for (const auto& [token, id] : tables.vocab) {
+    // Far past any vocabulary (2^24): a vocabulary that large would not be read, only allocated.
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 24)) {
+      return Status::error("model.vocab: token '" + token + "' has id " + id.dump() + " (not 0 to 16777216)");
+    }
+    max_id = std::max(max_id, id.get<int64_t>());
+  }
   config.tokens.resize(max_id + 1);
   config.model.pieces.resize(max_id + 1);
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    int32_t id = it.value().get<int32_t>();
-    if (id < 0) return Status::error("model.vocab: token '" + it.key() + "' has negative id");
-    config.tokens[id] = it.key();
-    ids[it.key()] = id;
+  ids.reserve(tables.vocab.size());
+  for (auto& [token, id_json] : tables.vocab) {
+    const int32_t id = static_cast<int32_t>(id_json.get<int64_t>());
+    if (!ids.emplace(token, id).second) return Status::error("model.vocab: token '" + token + "' is listed twice");
+    config.tokens[id] = std::move(token);
   }
+  tables.vocab.clear();
+  tables.vocab.shrink_to_fit();
   auto model_spelling = [&](const std::string& token) -> std::string {
     if (!byte_level) return token;
     auto bytes = unicode_to_bytes(token);
@@ -289,24 +386,13 @@ Status parse_model(const json& model, TokenizerConfig& config, std::unordered_ma
   };
   for (int32_t id = 0; id <= max_id; ++id) config.model.pieces[id] = model_spelling(config.tokens[id]);
 
-  const json& merges = model.at("merges");
-  config.model.merges.reserve(merges.size());
-  for (size_t i = 0; i < merges.size(); ++i) {
-    const json& m = merges[i];
-    std::string left, right;
-    if (m.is_string()) {
-      std::string s = m.get<std::string>();
-      size_t space = s.find(' ', 1);
-      if (space == std::string::npos) return Status::error("model.merges[" + std::to_string(i) + "]: no space in '" + s + "'");
-      left = s.substr(0, space);
-      right = s.substr(space + 1);
-    } else if (m.is_array() && m.size() == 2) {
-      left = m[0].get<std::string>();
-      right = m[1].get<std::string>();
-    } else {
-      return Status::error("model.merges[" + std::to_string(i) + "]: neither \"a b\" nor [a, b]");
-    }
-    config.model.merges.emplace_back(model_spelling(left), model_spelling(right));
+  const StringIndex token_index(config.tokens);
+  auto vocab_id = [&](std::string_view token) { return token_index.find(token); };
+  config.model.merges.reserve(tables.merges.size());
+  for (size_t rank = 0; rank < tables.merges.size(); ++rank) {
+    const auto& [left, right] = tables.merges[rank];
+    ARB_ASSIGN(BpeMerge merge, resolve_bpe_merge(vocab_id, left, right, rank));
+    config.model.merges.push_back(merge);
   }
   config.model.order = BpeMergeOrder::kRankedPairs;
   config.model.byte_level = byte_level;
@@ -421,14 +507,15 @@ namespace {
 Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::string& config_path) {
   ARB_ASSIGN(std::string text, read_file(path));
   if (json_nested_deeper_than(text, kMaxJsonDepth)) return Status::error("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  json j = json::parse(text, nullptr, false);
+  ModelTables tables;
+  json j = json::parse(text, capture_model_tables(tables), false);
   if (j.is_discarded() || !j.is_object()) return Status::error("not a JSON object");
 
   TokenizerConfig config;
   bool byte_level = contains_type(j.value("decoder", json()), "decoders", "ByteLevel");
   ARB_TRY(parse_pre_tokenizer(j.value("pre_tokenizer", json()), config.pre_tokenizers, &byte_level));
   std::unordered_map<std::string, int32_t> ids;
-  ARB_TRY(parse_model(j.at("model"), config, ids, byte_level));
+  ARB_TRY(parse_model(j.at("model"), tables, config, ids, byte_level));
 
   for (const json& a : j.value("added_tokens", json::array())) {
     AddedToken added;
