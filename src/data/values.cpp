@@ -1,5 +1,7 @@
 #include "data/values.h"
 
+#include <unordered_map>
+
 #include "data/json_rows.h"
 #include "data/writer.h"
 
@@ -46,6 +48,8 @@ Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std:
   JsonRow row;
   // A dataset without ids (its first row has none) is known by row index, as score and judge name its rows.
   enum class Keys { kUnknown, kField, kIndex } keys = Keys::kUnknown;
+  // Where each id's row is, so that an id repeated (outputs joined twice) is named with both places.
+  std::unordered_map<std::string, std::string> place_of;
   for (size_t index = 0;; ++index) {
     ARB_ASSIGN(const bool got, rows.next(row));
     if (!got) break;
@@ -79,6 +83,10 @@ Result<KeyedColumn> read_keyed_number_column(const std::string& path, const std:
     } else {
       return error(rows.where(row) + ": field '" + id_field + "' is " + id.type_name() + ", expected a string or an integer");
     }
+    const auto [earlier, first] = place_of.emplace(column.ids.back(), rows.where(row));
+    if (!first)
+      return error(rows.where(row) + ": id '" + column.ids.back() + "' appears twice (first at " + earlier->second +
+                   "): each row is counted once; were outputs joined twice?");
     ARB_ASSIGN(const double value, row_number(rows, row, field));
     column.values.push_back(value);
   }

@@ -3,6 +3,7 @@
 // accuracies as fractions.
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "eval/report_builders.h"
 #include "eval/report_stats.h"
@@ -67,8 +68,14 @@ ReportSection margins_section(const std::vector<double>& margins, const std::str
                                report_number(s.mean, 4) + ".");
   svg::Histogram chart{.title = "Score margin", .x_label = what, .edges = bins.edges, .counts = bins.counts,
                        .marker_x = 0.0, .marker_label = "0"};
-  section.figures.push_back({"margins", "Histogram of " + what + " over " + std::to_string(s.n) +
-                                            " rows; right of the dashed line the chosen response wins.",
+  // Scores far apart (past half the range of a double) make a margin that no finite bin holds.
+  const size_t drawn = std::accumulate(bins.counts.begin(), bins.counts.end(), size_t{0});
+  const size_t undrawn = s.n - drawn;
+  const std::string left_out = undrawn == 0 ? ""
+                               : undrawn == 1 ? " (1 margin too large to draw is left out)"
+                                              : " (" + std::to_string(undrawn) + " margins too large to draw are left out)";
+  section.figures.push_back({"margins", "Histogram of " + what + " over " + std::to_string(drawn) + " rows" + left_out +
+                                            "; right of the dashed line the chosen response wins.",
                              svg::histogram(chart)});
   return section;
 }

@@ -161,7 +161,8 @@ TEST_F(CliEval, CorrelateJoinsById) {
   const RunResult duplicate = run_arbiter("eval correlate --join id --pred " + pred + " --pred-field s --human " + twice +
                                           " --human-field h");
   EXPECT_EQ(duplicate.exit_code, 1);
-  EXPECT_NE(duplicate.out.find("id 'a' appears twice"), std::string::npos) << duplicate.out;
+  EXPECT_NE(duplicate.out.find("twice.jsonl:2: id 'a' appears twice (first at " + twice + ":1)"), std::string::npos)
+      << duplicate.out;
 }
 
 TEST_F(CliEval, PreferenceAccuracyByStrength) {

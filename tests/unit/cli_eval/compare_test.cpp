@@ -319,15 +319,16 @@ TEST_F(CliCompare, MistakesAreNamed) {
   const std::string judged = scratch_file("judged-errors.jsonl",
                                           "{\"id\": \"a\", \"human\": 1, \"vanilla\": 2}\n"
                                           "{\"id\": \"a\", \"human\": 2, \"vanilla\": 1}\n");
+  const std::string judged_once = scratch_file("judged-once.jsonl", "{\"id\": \"a\", \"human\": 1, \"vanilla\": 2}\n");
   const struct {
     std::string args, message;
   } cases[] = {
       {"--pred " + judged + " --fields vanilla --human-field human", "one system to compare"},
-      {"--pred " + judged + " --pred " + judged + " --human-field human --fields vanilla", "id 'a' appears twice"},
+      {"--pred " + judged + " --pred " + judged + " --human-field human --fields vanilla", "judged-errors.jsonl:2: id 'a' appears twice (first at "},
       {"--pred " + judged + " --fields vanilla,lager", "give --human-field"},
       {"--pred " + judged + " --fields vanilla,lager --human-field human --metric accuracy", "--human and --human-field are for correlations"},
       {"--pred " + judged + " --pred " + judged + " --metric accuracy --fields vanilla", "--fields: accuracy and rewardbench"},
-      {"--pred " + judged + " --fields vanilla,lager --human-field human", "missing field 'lager'"},
+      {"--pred " + judged_once + " --fields vanilla,lager --human-field human", "missing field 'lager'"},
       // The paper's weighted scores lack 5 items somewhere in the list, not at its end: paired by position,
       // every item after the first gap would meet another item's human score.
       {"--pred " + kFlask + "direct_score.json --pred " + kFlask + "weighted_score.json --human " + kFlask + "human_score.json",

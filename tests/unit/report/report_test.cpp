@@ -227,6 +227,20 @@ TEST(RewardBenchReport, V1JsonEqualsTheScores) {
   EXPECT_NE(md.find("| math-prm | Reasoning | 984 | 2 | 1 | 50.00 |"), std::string::npos) << md;
 }
 
+// Scores 1e308 apart make an infinite margin: counted (a win), but no bin holds it, which the caption says.
+TEST(RewardBenchReport, AMarginTooLargeToDrawIsNamed) {
+  auto rows = v1_rows();
+  rows.push_back({"alpacaeval-easy", 1e308, -1e308});
+  const Report report = rewardbench_v1_report(rows, score_rewardbench_v1(rows), "rb.jsonl");
+  EXPECT_EQ(report.data["margins"]["n"], rows.size());
+  EXPECT_EQ(report.data["margins"]["positive"], 9);
+  size_t drawn = 0;
+  for (const json& count : report.data["margins"]["histogram"]["counts"]) drawn += count.get<size_t>();
+  EXPECT_EQ(drawn, rows.size() - 1);
+  const std::string caption = "over " + std::to_string(rows.size() - 1) + " rows (1 margin too large to draw is left out)";
+  EXPECT_NE(render_html(report).find(caption), std::string::npos);
+}
+
 TEST(RewardBenchReport, V2WithTiesJsonEqualsTheScores) {
   const std::vector<BestOfNRow> rows{
       {"Factuality", "f1", {3, 1, 2, 0}, 1}, {"Factuality", "f2", {1, 2, 0, 0}, 1}, {"Math", "m1", {5, 1, 1, 1}, 1},
