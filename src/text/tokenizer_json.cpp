@@ -315,26 +315,26 @@ json::parser_callback_t capture_model_tables(ModelTables& tables) {
       }
     }
     if (st.keys[2] == "merges") {
-      const std::string where = "model.merges[" + std::to_string(tables.merges.size()) + "]";
+      auto where = [&] { return "model.merges[" + std::to_string(tables.merges.size()) + "]"; };
       switch (event) {
         case E::array_start:
           return true;  // a [a, b] rule: read whole, then taken at its end
         case E::array_end:
           if (parsed.size() != 2 || !parsed[0].is_string() || !parsed[1].is_string()) {
-            return fail(where + ": neither \"a b\" nor [a, b]");
+            return fail(where() + ": neither \"a b\" nor [a, b]");
           }
           tables.merges.emplace_back(parsed[0].get<std::string>(), parsed[1].get<std::string>());
           return false;
         case E::value: {
-          if (!parsed.is_string()) return fail(where + ": neither \"a b\" nor [a, b]");
+          if (!parsed.is_string()) return fail(where() + ": neither \"a b\" nor [a, b]");
           const std::string& rule = parsed.get_ref<const std::string&>();
           const size_t space = rule.find(' ', 1);
-          if (space == std::string::npos) return fail(where + ": no space in '" + rule + "'");
+          if (space == std::string::npos) return fail(where() + ": no space in '" + rule + "'");
           tables.merges.emplace_back(rule.substr(0, space), rule.substr(space + 1));
           return false;
         }
         case E::object_start:
-          return fail(where + ": neither \"a b\" nor [a, b]");
+          return fail(where() + ": neither \"a b\" nor [a, b]");
         default:
           return true;
       }
