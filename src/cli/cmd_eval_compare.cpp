@@ -359,17 +359,37 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
     out.statistic_fn = share_right(out.right);
     return out;
   }
-  // RewardBench v1: every compared row must belong to a subset the leaderboard weighs.
-  for (const eval::PreferenceRow& row : (*paired)[0])
-    if (eval::rewardbench_v1_weight(row.subset) == 0)
-      return error(args.preds.front() + ": subset '" + row.subset + "' is not a RewardBench v1 subset (field '" +
-                   args.pref.subset + "'); --metric accuracy compares plain accuracy");
+  // RewardBench v1: every compared row must belong to a subset the leaderboard weighs. Each row's subset
+  // index and verdict ([system][row]) are all a resample needs: it tallies them, copying no rows.
+  struct Verdicts {
+    std::vector<std::vector<uint8_t>> subset, right, tie;
+  };
+  auto verdicts = std::make_shared<Verdicts>();
+  for (size_t s = 0; s < paired->size(); ++s) {
+    verdicts->subset.emplace_back();
+    verdicts->right.emplace_back();
+    verdicts->tie.emplace_back();
+    for (const eval::PreferenceRow& row : (*paired)[s]) {
+      const std::optional<size_t> index = eval::rewardbench_v1_subset_index(row.subset);
+      if (!index)
+        return error(out.systems[s].file + ": subset '" + row.subset +
+                     "' is not a RewardBench v1 subset (field '" + args.pref.subset +
+                     "'); --metric accuracy compares plain accuracy");
+      verdicts->subset.back().push_back(uint8_t(*index));
+      verdicts->right.back().push_back(row.chosen > row.rejected);
+      verdicts->tie.back().push_back(row.chosen == row.rejected);
+    }
+  }
   out.statistic = "RewardBench v1 score (mean of the section scores)";
-  out.statistic_fn = [paired](size_t s, std::span<const size_t> rows) {
-    std::vector<eval::PreferenceRow> drawn;
-    drawn.reserve(rows.size());
-    for (const size_t i : rows) drawn.push_back((*paired)[s][i]);
-    return eval::score_rewardbench_v1(drawn).overall;
+  out.statistic_fn = [verdicts](size_t s, std::span<const size_t> rows) {
+    std::vector<eval::V1SubsetTally> tallies(eval::rewardbench_v1_subset_count());
+    for (const size_t i : rows) {
+      eval::V1SubsetTally& t = tallies[verdicts->subset[s][i]];
+      ++t.n;
+      t.correct += verdicts->right[s][i];
+      t.ties += verdicts->tie[s][i];
+    }
+    return eval::rewardbench_v1_overall(tallies);
   };
   return out;
 }

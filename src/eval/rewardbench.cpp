@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace arbiter::eval {
@@ -52,6 +54,36 @@ const SubsetWeight* find_v1_subset(const std::string& subset) {
     if (subset == s.subset) return &s;
   return nullptr;
 }
+
+// Per section: the sum of weight x accuracy and of weight over the subsets present. One accumulation for
+// the scores of rows and of tallies, so that both give the same number.
+struct SectionSums {
+  double weighted[std::size(kV1Sections)] = {};
+  double weight[std::size(kV1Sections)] = {};
+  bool present[std::size(kV1Sections)] = {};
+
+  void add(const SubsetWeight& subset, double accuracy) {
+    size_t section = 0;
+    while (std::string_view(kV1Sections[section]) != subset.section) ++section;
+    weighted[section] += subset.weight * accuracy;
+    weight[section] += subset.weight;
+    present[section] = true;
+  }
+  // The mean of the present sections' scores (NaN with none); `sections`, when given, gets all four.
+  double overall(std::vector<SectionScore>* sections = nullptr) const {
+    double total = 0.0;
+    int count = 0;
+    for (size_t i = 0; i < std::size(kV1Sections); ++i) {
+      SectionScore section{kV1Sections[i], present[i], present[i] ? weighted[i] / weight[i] : 0.0};
+      if (section.present) {
+        total += section.score;
+        ++count;
+      }
+      if (sections) sections->push_back(section);
+    }
+    return count > 0 ? total / count : std::nan("");
+  }
+};
 
 // Tallies per subset, keeping the order in which subsets first appear.
 class SubsetTally {
@@ -165,39 +197,43 @@ RewardBenchReport score_rewardbench_v1(const std::vector<PreferenceRow>& rows, T
   RewardBenchReport report;
   report.tie_credit = ties;
   report.subsets = tally.finish(ties == TieCredit::kHalf ? 0.5 : 0.0);
-  std::map<std::string, std::pair<double, double>> sums;  // section -> (sum weight * accuracy, sum weight)
-  for (const SubsetAccuracy& s : report.subsets) {
-    const SubsetWeight* known = find_v1_subset(s.subset);
-    if (!known) {
-      report.unknown_subsets.push_back(s.subset);
-      continue;
-    }
-    sums[known->section].first += known->weight * s.accuracy;
-    sums[known->section].second += known->weight;
-  }
-  double total = 0.0;
-  int present = 0;
-  for (const char* name : kV1Sections) {
-    SectionScore section{name, false, 0.0};
-    auto it = sums.find(name);
-    if (it != sums.end()) {
-      section.present = true;
-      section.score = it->second.first / it->second.second;
-      total += section.score;
-      ++present;
-    }
-    report.sections.push_back(section);
-  }
-  // A section with a subset missing averages the others with their weights: a number, but not the
-  // leaderboard's (a --limit run, a failed shard or a filtered file gives one).
+  for (const SubsetAccuracy& s : report.subsets)
+    if (!find_v1_subset(s.subset)) report.unknown_subsets.push_back(s.subset);
+  // Subsets are added in the table's order, as rewardbench_v1_overall adds tallies: the same rows give the
+  // same bits either way. A section with a subset missing averages the others with their weights: a number,
+  // but not the leaderboard's (a --limit run, a failed shard or a filtered file gives one).
+  SectionSums sums;
   for (const SubsetWeight& known : kV1Subsets) {
-    const bool seen = std::any_of(report.subsets.begin(), report.subsets.end(),
-                                  [&](const SubsetAccuracy& s) { return s.subset == known.subset; });
-    if (!seen) report.missing_subsets.push_back(known.subset);
+    const auto s = std::find_if(report.subsets.begin(), report.subsets.end(),
+                                [&](const SubsetAccuracy& a) { return a.subset == known.subset; });
+    if (s == report.subsets.end()) {
+      report.missing_subsets.push_back(known.subset);
+    } else {
+      sums.add(known, s->accuracy);
+    }
   }
-  report.complete = present == 4 && report.missing_subsets.empty();
-  report.overall = present > 0 ? total / present : std::nan("");
+  report.overall = sums.overall(&report.sections);
+  report.complete = report.missing_subsets.empty() &&
+                    std::all_of(report.sections.begin(), report.sections.end(), [](const SectionScore& s) { return s.present; });
   return report;
+}
+
+size_t rewardbench_v1_subset_count() { return std::size(kV1Subsets); }
+
+std::optional<size_t> rewardbench_v1_subset_index(const std::string& subset) {
+  const SubsetWeight* known = find_v1_subset(subset);
+  if (!known) return std::nullopt;
+  return size_t(known - kV1Subsets);
+}
+
+double rewardbench_v1_overall(std::span<const V1SubsetTally> tallies, TieCredit ties) {
+  const double tie_credit = ties == TieCredit::kHalf ? 0.5 : 0.0;
+  SectionSums sums;
+  for (size_t i = 0; i < tallies.size() && i < std::size(kV1Subsets); ++i) {
+    const V1SubsetTally& t = tallies[i];
+    if (t.n > 0) sums.add(kV1Subsets[i], (double(t.correct) + tie_credit * double(t.ties)) / double(t.n));
+  }
+  return sums.overall();
 }
 
 Result<TiesScore> score_ties(const std::vector<BestOfNRow>& rows) {

@@ -13,6 +13,8 @@
 // RewardBench 2 specifies (see score_ties). The overall score is the mean over subsets.
 #pragma once
 
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,17 @@ int rewardbench_v1_weight(const std::string& subset);
 // The leaderboard section ("Chat", "Chat Hard", "Safety", "Reasoning") of a v1 subset; empty for one it
 // does not know.
 std::string rewardbench_v1_section(const std::string& subset);
+
+// The v1 subsets by index (0 to rewardbench_v1_subset_count() - 1), for a score recomputed many times over
+// the same rows (eval compare's bootstrap): tallying rows per index costs no names and no copies.
+size_t rewardbench_v1_subset_count();
+std::optional<size_t> rewardbench_v1_subset_index(const std::string& subset);
+struct V1SubsetTally {
+  size_t n = 0, correct = 0, ties = 0;
+};
+// The overall v1 score of tallies indexed as above (a subset with n == 0 is absent), as score_rewardbench_v1
+// computes it from rows.
+double rewardbench_v1_overall(std::span<const V1SubsetTally> tallies, TieCredit ties = TieCredit::kNone);
 
 RewardBenchReport score_rewardbench_v1(const std::vector<PreferenceRow>& rows, TieCredit ties = TieCredit::kNone);
 

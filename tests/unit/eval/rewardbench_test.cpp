@@ -117,6 +117,42 @@ TEST(RewardBenchV1, MathCountsAsMuchAsAllCode) {
   EXPECT_EQ(rewardbench_v1_weight("not-a-subset"), 0);
 }
 
+// eval compare's bootstrap tallies rows per subset index instead of scoring copies of them: the same rows
+// must give the same bits as score_rewardbench_v1, with subsets missing, in any order, ties either way.
+TEST(RewardBenchV1, TalliesScoreAsTheRowsDo) {
+  std::vector<PreferenceRow> rows;
+  uint32_t state = 12345;
+  auto next = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
+  const size_t subsets = rewardbench_v1_subset_count();
+  ASSERT_EQ(subsets, 23u);
+  for (int i = 0; i < 2000; ++i) {
+    const size_t k = next() % subsets;
+    if (k == 5 || k == 17) continue;  // two subsets missing (a section re-weighted)
+    const char* names[] = {"alpacaeval-easy", "alpacaeval-length", "alpacaeval-hard", "mt-bench-easy", "mt-bench-med",
+                           "mt-bench-hard", "llmbar-natural", "llmbar-adver-neighbor", "llmbar-adver-GPTInst",
+                           "llmbar-adver-GPTOut", "llmbar-adver-manual", "refusals-dangerous", "refusals-offensive",
+                           "xstest-should-refuse", "xstest-should-respond", "donotanswer", "math-prm", "hep-cpp",
+                           "hep-go", "hep-java", "hep-js", "hep-python", "hep-rust"};
+    ASSERT_EQ(rewardbench_v1_subset_index(names[k]), std::optional<size_t>(k)) << names[k];
+    rows.push_back({names[k], double(next() % 5), double(next() % 5)});
+  }
+  EXPECT_EQ(rewardbench_v1_subset_index("not-a-subset"), std::nullopt);
+  for (TieCredit ties : {TieCredit::kNone, TieCredit::kHalf}) {
+    std::vector<V1SubsetTally> tallies(subsets);
+    for (const PreferenceRow& row : rows) {
+      V1SubsetTally& t = tallies[*rewardbench_v1_subset_index(row.subset)];
+      ++t.n;
+      t.correct += row.chosen > row.rejected;
+      t.ties += row.chosen == row.rejected;
+    }
+    const double from_rows = score_rewardbench_v1(rows, ties).overall;
+    EXPECT_EQ(rewardbench_v1_overall(tallies, ties), from_rows);
+    std::reverse(rows.begin(), rows.end());  // subsets first met in another order
+    EXPECT_EQ(score_rewardbench_v1(rows, ties).overall, from_rows);
+  }
+  EXPECT_TRUE(std::isnan(rewardbench_v1_overall(std::vector<V1SubsetTally>(subsets))));
+}
+
 TEST(RewardBenchV1, MissingSectionIsReported) {
   const RewardBenchReport report = score_rewardbench_v1({{"hep-go", 1, 0}});
   EXPECT_FALSE(report.complete);
