@@ -84,32 +84,43 @@ Status join_by_id(const CorrelateArgs& args, std::vector<double>& pred, std::vec
   return Status::ok();
 }
 
-// Pairing by position assumes line i of both files is dataset row i. Lines that say otherwise are refused:
-// a --shard or --limit run's lines of rows without ids (their id is the row's index and they carry a
-// row_digest), and lines of both files whose ids differ (a label file in another order).
-Status refuse_lines_of_other_rows(const CorrelateArgs& args) {
+// Both files' numbers by position, read side by side in one pass. Pairing by position assumes line i of both
+// files is dataset row i; lines that say otherwise are refused: a --shard or --limit run's lines of rows
+// without ids (their id is the row's index and they carry a row_digest), and lines of both files whose ids
+// differ (a label file in another order).
+Status read_by_position(const CorrelateArgs& args, std::vector<double>& pred_values, std::vector<double>& human_values) {
   ARB_ASSIGN(data::JsonRowReader pred_rows, data::JsonRowReader::open(args.pred_path));
   ARB_ASSIGN(data::JsonRowReader human_rows, data::JsonRowReader::open(args.human_path));
   data::JsonRow pred, human;
-  bool human_left = true;
+  bool pred_left = true, human_left = true;
   for (size_t index = 0;; ++index) {
-    ARB_ASSIGN(const bool got, pred_rows.next(pred));
-    if (!got) return Status::ok();
+    if (pred_left) {
+      ARB_ASSIGN(pred_left, pred_rows.next(pred));
+    }
     if (human_left) {
       ARB_ASSIGN(human_left, human_rows.next(human));
     }
-    const nlohmann::json& r = pred.value;
-    if (r.is_object() && r.contains("row_digest") && r.contains("id") && data::row_id_string(r["id"]) != std::to_string(index))
-      return error(pred_rows.where(pred) + " holds dataset row " + data::row_id_string(r["id"]) +
-                   " (a --shard or --limit run's line), where pairing by position needs row " + std::to_string(index) +
-                   ": pair the files with --join id");
-    if (!human_left || !r.is_object() || !human.value.is_object()) continue;
+    if (!pred_left && !human_left) return Status::ok();
+    if (pred_left) {
+      ARB_ASSIGN(const double value, data::row_number(pred_rows, pred, args.pred_field));
+      pred_values.push_back(value);
+      const nlohmann::json& r = pred.value;
+      if (r.is_object() && r.contains("row_digest") && r.contains("id") && data::row_id_string(r["id"]) != std::to_string(index))
+        return error(pred_rows.where(pred) + " holds dataset row " + data::row_id_string(r["id"]) +
+                     " (a --shard or --limit run's line), where pairing by position needs row " + std::to_string(index) +
+                     ": pair the files with --join id");
+    }
+    if (human_left) {
+      ARB_ASSIGN(const double value, data::row_number(human_rows, human, args.human_field));
+      human_values.push_back(value);
+    }
+    if (!pred_left || !human_left || !pred.value.is_object() || !human.value.is_object()) continue;
     // A line with a row_digest is of a dataset row without an id: its id is the row's index, not a name
     // the other file could spell the same way (a label file may number its items from 1).
-    if (r.contains("row_digest") || human.value.contains("row_digest")) continue;
-    const auto pred_id = r.find(args.id_field);
+    if (pred.value.contains("row_digest") || human.value.contains("row_digest")) continue;
+    const auto pred_id = std::as_const(pred.value).find(args.id_field);
     const auto human_id = std::as_const(human.value).find(args.id_field);
-    if (pred_id == r.end() || human_id == human.value.end() || pred_id->is_null() || human_id->is_null()) continue;
+    if (pred_id == pred.value.end() || human_id == human.value.end() || pred_id->is_null() || human_id->is_null()) continue;
     if (data::row_id_string(*pred_id) != data::row_id_string(*human_id))
       return error(pred_rows.where(pred) + " is row '" + data::row_id_string(*pred_id) + "' and " + human_rows.where(human) +
                    " row '" + data::row_id_string(*human_id) + "': the files hold their rows in different orders, so "
@@ -123,9 +134,7 @@ Status run_correlate(const CorrelateArgs& args) {
   if (args.join == "id") {
     ARB_TRY(join_by_id(args, pred_values, human_values, counts));
   } else {
-    ARB_ASSIGN(pred_values, data::read_number_column(args.pred_path, args.pred_field));
-    ARB_ASSIGN(human_values, data::read_number_column(args.human_path, args.human_field));
-    ARB_TRY(refuse_lines_of_other_rows(args));
+    ARB_TRY(read_by_position(args, pred_values, human_values));
   }
   if (counts.error_rows + counts.pred_only + counts.human_only > 0) {
     log_warn("paired " + std::to_string(pred_values.size()) + " rows by '" + args.id_field + "'; left out " +

@@ -6,9 +6,7 @@
 #include "data/writer.h"
 
 namespace arbiter::data {
-namespace {
 
-// The number a row holds: the row itself, or its `field`.
 Result<double> row_number(const JsonRowReader& rows, const JsonRow& row, const std::string& field) {
   const nlohmann::json* value = &row.value;
   if (row.value.is_object()) {
@@ -25,8 +23,6 @@ Result<double> row_number(const JsonRowReader& rows, const JsonRow& row, const s
                  " is " + value->type_name() + ", expected a number");
   return value->get<double>();
 }
-
-}  // namespace
 
 Result<std::vector<double>> read_number_column(const std::string& path, const std::string& field) {
   ARB_ASSIGN(JsonRowReader rows, JsonRowReader::open(path));

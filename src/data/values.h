@@ -9,6 +9,13 @@
 
 namespace arbiter::data {
 
+class JsonRowReader;
+struct JsonRow;
+
+// The number one row holds: the row itself (a bare number), or its `field`. Errors name the row; an error
+// line of a scoring run is refused with the hint to pair files by id.
+Result<double> row_number(const JsonRowReader& rows, const JsonRow& row, const std::string& field);
+
 // `field` picks the number out of object rows; it may be empty when rows are bare numbers.
 // Errors name the file and the row (line) that is not a number or lacks the field.
 Result<std::vector<double>> read_number_column(const std::string& path, const std::string& field);

@@ -132,7 +132,8 @@ TEST_F(CliEval, CorrelateFieldsFromJsonlAndErrors) {
 }
 
 // Files of different rows and orders, with a scoring run's error line: --join id pairs what both have,
-// leaves out the rest and says how much; by position, the error line is refused with that advice.
+// leaves out the rest and says how much; by position, the rows in another order are refused with that
+// advice, and so is the error line of files in the same order.
 TEST_F(CliEval, CorrelateJoinsById) {
   const std::string pred = temp_file("pred-ids.jsonl",
                                      "{\"id\": \"c\", \"s\": 3}\n{\"id\": 7, \"error\": \"too long\"}\n"
@@ -154,8 +155,17 @@ TEST_F(CliEval, CorrelateJoinsById) {
   const RunResult by_position = run_arbiter("eval correlate --pred " + pred + " --pred-field s --human " + human +
                                             " --human-field h");
   EXPECT_EQ(by_position.exit_code, 1);
-  EXPECT_NE(by_position.out.find("pred-ids.jsonl:2: an error line"), std::string::npos) << by_position.out;
+  // Read side by side, the first row already pairs two ids (its error line comes later).
+  EXPECT_NE(by_position.out.find("pred-ids.jsonl:1 is row 'c' and"), std::string::npos) << by_position.out;
   EXPECT_NE(by_position.out.find("--join id"), std::string::npos) << by_position.out;
+  const std::string same_order = temp_file("human-same-order.jsonl",
+                                           "{\"id\": \"c\", \"h\": 2}\n{\"id\": 7, \"h\": 4}\n{\"id\": \"a\", \"h\": 1}\n"
+                                           "{\"id\": \"b\", \"h\": 3}\n{\"id\": \"z\", \"h\": 5}\n");
+  const RunResult error_line = run_arbiter("eval correlate --pred " + pred + " --pred-field s --human " + same_order +
+                                           " --human-field h");
+  EXPECT_EQ(error_line.exit_code, 1);
+  EXPECT_NE(error_line.out.find("pred-ids.jsonl:2: an error line"), std::string::npos) << error_line.out;
+  EXPECT_NE(error_line.out.find("--join id"), std::string::npos) << error_line.out;
 
   const std::string twice = temp_file("twice.jsonl", "{\"id\": \"a\", \"h\": 1}\n{\"id\": \"a\", \"h\": 2}\n");
   const RunResult duplicate = run_arbiter("eval correlate --join id --pred " + pred + " --pred-field s --human " + twice +
