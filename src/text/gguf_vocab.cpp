@@ -120,9 +120,11 @@ Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::strin
   ARB_ASSIGN(PreTokenizerChoice pre, choose_pre(gguf.get_string("tokenizer.ggml.pre").value_or("")));
   *add_bos_default = pre.add_bos;
   ARB_ASSIGN(std::vector<std::string> merges, gguf.get_string_array("tokenizer.ggml.merges"));
+  // The model matches text mapped to byte-to-unicode characters: a token spelled otherwise is never found by
+  // it (llama.cpp looks tokens up in that spelling too), so its piece stays empty.
   auto to_bytes = [](const std::string& token) {
     auto bytes = unicode_to_bytes(token);
-    return bytes ? *bytes : token;
+    return bytes ? *bytes : std::string();
   };
   config.model.order = BpeMergeOrder::kRankedPairs;
   config.model.byte_level = true;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "core/json_text.h"
 #include "core/mapped_file.h"
@@ -281,24 +282,27 @@ json::parser_callback_t capture_model_tables(ModelTables& tables) {
   struct State {
     std::string keys[3];  // the last key read at depths 1 and 2 (index by depth)
     std::string token;    // the vocab entry whose id comes next
+    bool seen_model = false;
   };
   auto state = std::make_shared<State>();
   return [&tables, state](int depth, json::parse_event_t event, json& parsed) -> bool {
     using E = json::parse_event_t;
     State& st = *state;
-    if (event == E::key && (depth == 1 || depth == 2)) {
-      st.keys[depth] = parsed.get<std::string>();
-      if (depth == 2 && st.keys[1] == "model") {
-        if (st.keys[2] == "vocab") tables.has_vocab = true;
-        if (st.keys[2] == "merges") tables.has_merges = true;
-      }
-      return true;
-    }
-    if (depth != 3 || st.keys[1] != "model") return true;
     auto fail = [&](std::string message) {
       if (tables.error.empty()) tables.error = std::move(message);
       return false;
     };
+    if (event == E::key && (depth == 1 || depth == 2)) {
+      st.keys[depth] = parsed.get<std::string>();
+      // A key twice would mix two tables into one (HF refuses a document with a key twice).
+      if (depth == 1 && st.keys[1] == "model" && std::exchange(st.seen_model, true)) return fail("the key 'model' appears twice");
+      if (depth == 2 && st.keys[1] == "model") {
+        if (st.keys[2] == "vocab" && std::exchange(tables.has_vocab, true)) return fail("model: the key 'vocab' appears twice");
+        if (st.keys[2] == "merges" && std::exchange(tables.has_merges, true)) return fail("model: the key 'merges' appears twice");
+      }
+      return true;
+    }
+    if (depth != 3 || st.keys[1] != "model") return true;
     if (st.keys[2] == "vocab") {
       switch (event) {
         case E::key:
@@ -327,9 +331,12 @@ json::parser_callback_t capture_model_tables(ModelTables& tables) {
           return false;
         case E::value: {
           if (!parsed.is_string()) return fail(where() + ": neither \"a b\" nor [a, b]");
+          // Two tokens split by one space, as HF reads the rule (byte-level tokens spell a space as 'Ġ').
           const std::string& rule = parsed.get_ref<const std::string&>();
-          const size_t space = rule.find(' ', 1);
+          const size_t space = rule.find(' ');
           if (space == std::string::npos) return fail(where() + ": no space in '" + rule + "'");
+          if (space == 0 || space + 1 == rule.size() || rule.find(' ', space + 1) != std::string::npos)
+            return fail(where() + ": '" + rule + "' is not two tokens split by one space");
           tables.merges.emplace_back(rule.substr(0, space), rule.substr(space + 1));
           return false;
         }
@@ -375,14 +382,19 @@ Status parse_model(const json& model, ModelTables& tables, TokenizerConfig& conf
   for (auto& [token, id_json] : tables.vocab) {
     const int32_t id = static_cast<int32_t>(id_json.get<int64_t>());
     if (!ids.emplace(token, id).second) return Status::error("model.vocab: token '" + token + "' is listed twice");
+    if (!config.tokens[id].empty())
+      return Status::error("model.vocab: tokens '" + config.tokens[id] + "' and '" + token + "' share id " + std::to_string(id));
     config.tokens[id] = std::move(token);
   }
   tables.vocab.clear();
   tables.vocab.shrink_to_fit();
+  // A byte-level model matches text mapped to its byte-to-unicode characters: a token spelled otherwise (a raw
+  // space, '中') is never found by it, as in HF, so its piece stays empty rather than its raw bytes (which
+  // would be found in place of the token that spells them).
   auto model_spelling = [&](const std::string& token) -> std::string {
     if (!byte_level) return token;
     auto bytes = unicode_to_bytes(token);
-    return bytes ? *bytes : token;
+    return bytes ? *bytes : std::string();
   };
   for (int32_t id = 0; id <= max_id; ++id) config.model.pieces[id] = model_spelling(config.tokens[id]);
 
@@ -519,14 +531,17 @@ Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::stri
 
   for (const json& a : j.value("added_tokens", json::array())) {
     AddedToken added;
-    added.id = a.at("id").get<int32_t>();
     added.content = a.at("content").get<std::string>();
+    const json& id = a.at("id");
+    // Far past any vocabulary (2^24), as for the vocabulary's ids: the table is sized by the largest id.
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 24))
+      return Status::error("added token '" + added.content + "': id " + id.dump() + " (not 0 to 16777216)");
+    added.id = static_cast<int32_t>(id.get<int64_t>());
     added.special = get_bool(a, "special", false);
     added.lstrip = get_bool(a, "lstrip", false);
     added.rstrip = get_bool(a, "rstrip", false);
     added.normalized = get_bool(a, "normalized", !added.special);
     added.single_word = get_bool(a, "single_word", false);
-    if (added.id < 0) return Status::error("added token '" + added.content + "': negative id");
     if (static_cast<size_t>(added.id) >= config.tokens.size()) {
       config.tokens.resize(added.id + 1);
       config.model.pieces.resize(added.id + 1);

@@ -95,6 +95,12 @@ TEST(BpeTables, MalformedEntriesAreNamed) {
       {"merge number", [](json& j) { j["model"]["merges"].push_back(7); }, "model.merges[1]: neither"},
       {"merge triple", [](json& j) { j["model"]["merges"].push_back({"a", "b", "c"}); }, "model.merges[1]: neither"},
       {"merge without space", [](json& j) { j["model"]["merges"].push_back("ab"); }, "no space in 'ab'"},
+      {"merge of three", [](json& j) { j["model"]["merges"].push_back("a b ab"); }, "'a b ab' is not two tokens split by one space"},
+      {"merge with a leading space", [](json& j) { j["model"]["merges"].push_back(" b"); }, "is not two tokens split by one space"},
+      {"merge with a trailing space", [](json& j) { j["model"]["merges"].push_back("a "); }, "is not two tokens split by one space"},
+      {"shared id", [](json& j) { j["model"]["vocab"]["ba"] = 1; }, "tokens 'b' and 'ba' share id 1"},
+      {"huge added id", [](json& j) { j["added_tokens"] = {{{"id", 4294967297LL}, {"content", "<x>"}}}; },
+       "added token '<x>': id 4294967297 (not 0 to 16777216)"},
       {"unknown piece", [](json& j) { j["model"]["merges"].push_back("b a"); }, "BPE merge 1 ('b' + 'a')"},
   };
   for (const Case& c : cases) {
@@ -114,6 +120,36 @@ TEST(BpeTables, ATokenListedTwiceIsAnError) {
   auto tok = Tokenizer::from_tokenizer_json(path, "");
   ASSERT_FALSE(tok.is_ok());
   EXPECT_NE(tok.message().find("token 'a' is listed twice"), std::string::npos) << tok.message();
+}
+
+// A key twice would mix two tables; HF refuses such a document.
+TEST(BpeTables, AKeyTwiceIsAnError) {
+  const std::string model = R"("model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]})";
+  const std::pair<std::string, std::string> cases[] = {
+      {"{" + model + ", " + model + "}", "the key 'model' appears twice"},
+      {R"({"model": {"type": "BPE", "vocab": {"a": 0}, "vocab": {"b": 1}, "merges": []}})", "model: the key 'vocab' appears twice"},
+      {R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "merges": []}})", "model: the key 'merges' appears twice"},
+  };
+  for (const auto& [text, message] : cases) {
+    const std::string path = (test::scratch_root() / "key-twice-tokenizer.json").string();
+    std::ofstream(path) << text;
+    auto tok = Tokenizer::from_tokenizer_json(path, "");
+    ASSERT_FALSE(tok.is_ok()) << text;
+    EXPECT_NE(tok.message().find(message), std::string::npos) << tok.message();
+  }
+}
+
+// A byte-level model matches text in its byte-to-unicode spelling: a vocabulary token spelled otherwise (a raw
+// space) is never matched, and does not stand in for the token that spells the same byte ('Ġ').
+TEST(BpeTables, ATokenOutsideTheByteLevelSpellingIsNotMatched) {
+  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
+  const json j = {{"pre_tokenizer", byte_level},
+                  {"decoder", byte_level},
+                  {"model", {{"type", "BPE"}, {"vocab", {{" ", 0}, {"a", 1}, {"Ġ", 2}, {"Ġa", 3}}}, {"merges", {"Ġ a"}}}}};
+  auto tok = load(j);
+  ASSERT_TRUE(tok.is_ok()) << tok.message();
+  EXPECT_EQ(*(*tok)->encode(" a", false, false), (std::vector<int32_t>{3}));
+  EXPECT_EQ(*(*tok)->encode("a  ", false, false), (std::vector<int32_t>{1, 2, 2}));
 }
 
 TEST(StringIndex, FindsEveryStringAndKeepsTheFirstOfEqualOnes) {
