@@ -59,6 +59,7 @@ struct CompareArgs {
   double threshold = std::nan("");  // processbench (not given: 0.5)
   std::string comparison_score;     // rmbench, a pairwise judge's rows (not given: lager)
   bool no_comparisons = false;      // rmbench
+  std::string ties = "wrong";       // accuracy, rewardbench: what a tied pair counts for (wrong or half)
   std::string process_label_field;  // processbench (not given: human_first_error_step)
   int bootstrap = 1000;
   uint64_t seed = 0;
@@ -349,14 +350,31 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   for (size_t s = 0; s < read.size(); ++s)
     for (const size_t i : rows[s]) (*paired)[s].push_back(read[s][i]);
   out.rows = rows[0].size();
+  const bool ties_half = args.ties == "half";
+  std::vector<std::vector<char>> right(read.size()), tied(read.size());
   for (size_t s = 0; s < read.size(); ++s) {
-    std::vector<char> right;
-    for (const eval::PreferenceRow& row : (*paired)[s]) right.push_back(row.chosen > row.rejected);
-    out.right.push_back(std::move(right));
+    for (const eval::PreferenceRow& row : (*paired)[s]) {
+      right[s].push_back(row.chosen > row.rejected);
+      tied[s].push_back(row.chosen == row.rejected);
+    }
   }
+  // McNemar's test counts rows right in one system and not the other: with ties worth half, a row is
+  // neither, so the test is left out rather than run on other verdicts than the figure's.
+  if (!ties_half) out.right = right;
   if (args.metric == "accuracy") {
-    out.statistic = "accuracy (chosen above rejected; a tie is wrong)";
-    out.statistic_fn = share_right(out.right);
+    if (!ties_half) {
+      out.statistic = "accuracy (chosen above rejected; a tie is wrong)";
+      out.statistic_fn = share_right(out.right);
+      return out;
+    }
+    out.statistic = "accuracy (chosen above rejected; a tie is half right)";
+    auto verdicts = std::make_shared<std::pair<std::vector<std::vector<char>>, std::vector<std::vector<char>>>>(
+        std::move(right), std::move(tied));
+    out.statistic_fn = [verdicts](size_t s, std::span<const size_t> rows) {
+      double credit = 0.0;
+      for (const size_t i : rows) credit += verdicts->first[s][i] ? 1.0 : verdicts->second[s][i] ? 0.5 : 0.0;
+      return credit / double(rows.size());
+    };
     return out;
   }
   // RewardBench v1: every compared row must belong to a subset the leaderboard weighs. Each row's subset
@@ -375,13 +393,21 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
         return error(out.systems[s].file + ": subset '" + row.subset +
                      "' is not a RewardBench v1 subset (field '" + args.pref.subset +
                      "'); --metric accuracy compares plain accuracy");
+      const size_t r = verdicts->subset.back().size();
+      // A row weighs in its subset: files that put one row in different subsets are not of the same rows.
+      if (s > 0 && verdicts->subset[0][r] != *index)
+        return error(out.systems[s].file + ": row '" + sources[s].ids[rows[s][r]] + "' is in subset '" + row.subset +
+                     "', in " + out.systems[0].file + " in '" + (*paired)[0][r].subset +
+                     "': the files are not of the same RewardBench rows");
       verdicts->subset.back().push_back(uint8_t(*index));
       verdicts->right.back().push_back(row.chosen > row.rejected);
       verdicts->tie.back().push_back(row.chosen == row.rejected);
     }
   }
-  out.statistic = "RewardBench v1 score (mean of the section scores)";
-  out.statistic_fn = [verdicts](size_t s, std::span<const size_t> rows) {
+  out.statistic = std::string("RewardBench v1 score (mean of the section scores; a tie is ") +
+                  (ties_half ? "half right)" : "wrong)");
+  const eval::TieCredit credit = ties_half ? eval::TieCredit::kHalf : eval::TieCredit::kNone;
+  out.statistic_fn = [verdicts, credit](size_t s, std::span<const size_t> rows) {
     std::vector<eval::V1SubsetTally> tallies(eval::rewardbench_v1_subset_count());
     for (const size_t i : rows) {
       eval::V1SubsetTally& t = tallies[verdicts->subset[s][i]];
@@ -389,7 +415,7 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
       t.correct += verdicts->right[s][i];
       t.ties += verdicts->tie[s][i];
     }
-    return eval::rewardbench_v1_overall(tallies);
+    return eval::rewardbench_v1_overall(tallies, credit);
   };
   return out;
 }
@@ -592,6 +618,8 @@ Status run_compare(CompareArgs args) {
     return error("--threshold and --label-field are for --metric processbench");
   if (!is_rm_bench(args.metric) && (!args.comparison_score.empty() || args.no_comparisons))
     return error("--comparison-score and --no-comparisons are for --metric rmbench (a pairwise judge's rows)");
+  if (args.ties != "wrong" && args.metric != "accuracy" && args.metric != "rewardbench")
+    return error("--ties is for --metric accuracy and rewardbench (chosen / rejected pairs)");
   const bool takes_fields = is_correlation(args.metric) || args.metric == "preference";
   const size_t fields = takes_fields ? std::max<size_t>(1, args.fields.size()) : 1;
   if (args.preds.size() * fields < 2)
@@ -708,6 +736,11 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   app->add_option("--rejected-field", args->pref.rejected, "accuracy / rewardbench: rejected score field")
       ->capture_default_str();
   app->add_option("--subset-field", args->pref.subset, "rewardbench: field naming the subset")->capture_default_str();
+  app->add_option("--ties", args->ties,
+                  "accuracy / rewardbench: a pair whose chosen and rejected scores are equal counts as wrong or half "
+                  "right, as eval rewardbench --ties (half leaves McNemar's test out: a tie is neither right nor wrong)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"wrong", "half"}));
   app->add_option("--strength-field", args->strength_field, "preference: the human strength, -3..3, negative prefers response 1")
       ->capture_default_str();
   app->add_option("--comparison-score", args->comparison_score,

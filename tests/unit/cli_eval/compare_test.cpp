@@ -152,6 +152,28 @@ TEST_F(CliCompare, TwoRewardModelsOnPreferenceRows) {
   ASSERT_EQ(rb.exit_code, 0) << rb.out;
   // A is right on alpacaeval-easy rows 1, 3, 5 of 1, 3, 5, 7, 9 (0.6) and math-prm rows 0, 2, 4 of 0..8 (0.6).
   EXPECT_DOUBLE_EQ(json_of(rb)["systems"][0]["value"].get<double>(), 0.6);
+  // B: alpacaeval-easy right on 1, 3, 7 (0.6), math-prm on 0, 2, 6, 8 (0.8).
+  EXPECT_DOUBLE_EQ(json_of(rb)["systems"][1]["value"].get<double>(), 0.7);
+
+  // --ties half, as eval rewardbench --ties half: B's tie on row 9 (alpacaeval-easy) is worth half. McNemar's
+  // test, on verdicts a tie is neither of, is left out.
+  const RunResult acc_half = run_arbiter("eval compare --json --metric accuracy --ties half --pred " + rm_a + " --pred " + rm_b);
+  ASSERT_EQ(acc_half.exit_code, 0) << acc_half.out;
+  EXPECT_DOUBLE_EQ(json_of(acc_half)["systems"][1]["value"].get<double>(), 0.75);
+  EXPECT_FALSE(json_of(acc_half)["differences"][0].contains("mcnemar")) << acc_half.out;
+  const RunResult rb_half = run_arbiter("eval compare --json --metric rewardbench --ties half --pred " + rm_a + " --pred " + rm_b);
+  ASSERT_EQ(rb_half.exit_code, 0) << rb_half.out;
+  EXPECT_DOUBLE_EQ(json_of(rb_half)["systems"][1]["value"].get<double>(), 0.75);  // (0.7 + 0.8) / 2
+  EXPECT_DOUBLE_EQ(json_of(rb_half)["systems"][0]["value"].get<double>(), 0.6);   // A has no ties
+
+  // A row in another subset in one of the files: not the same RewardBench rows.
+  std::string moved = b;
+  moved.replace(moved.find("\"alpacaeval-easy\""), std::string("\"alpacaeval-easy\"").size(), "\"hep-go\"");
+  const RunResult mismatch = run_arbiter("eval compare --metric rewardbench --pred " + rm_a + " --pred " +
+                                         scratch_file("rm-b-moved.jsonl", moved));
+  EXPECT_EQ(mismatch.exit_code, 1);
+  EXPECT_NE(mismatch.out.find("rm-b-moved.jsonl: row '9' is in subset 'hep-go', in "), std::string::npos) << mismatch.out;
+  EXPECT_NE(mismatch.out.find("not of the same RewardBench rows"), std::string::npos) << mismatch.out;
 }
 
 // A judge's scores of graded preference pairs (HelpSteer3-style), field against field: accuracy as eval
@@ -329,6 +351,7 @@ TEST_F(CliCompare, MistakesAreNamed) {
       {"--pred " + judged + " --fields vanilla,lager --human-field human --metric accuracy", "--human and --human-field are for correlations"},
       {"--pred " + judged + " --pred " + judged + " --metric accuracy --fields vanilla", "--fields: accuracy and rewardbench"},
       {"--pred " + judged_once + " --fields vanilla,lager --human-field human", "missing field 'lager'"},
+      {"--pred " + judged_once + " --fields vanilla,lager --human-field human --ties half", "--ties is for --metric accuracy and rewardbench"},
       // The paper's weighted scores lack 5 items somewhere in the list, not at its end: paired by position,
       // every item after the first gap would meet another item's human score.
       {"--pred " + kFlask + "direct_score.json --pred " + kFlask + "weighted_score.json --human " + kFlask + "human_score.json",
