@@ -350,17 +350,24 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   for (size_t s = 0; s < read.size(); ++s)
     for (const size_t i : rows[s]) (*paired)[s].push_back(read[s][i]);
   out.rows = rows[0].size();
-  const bool ties_half = args.ties == "half";
-  std::vector<std::vector<char>> right(read.size()), tied(read.size());
+  // Each row's verdicts ([system][row]), and for RewardBench its subset's index: all a resample needs.
+  struct Verdicts {
+    std::vector<std::vector<char>> right, tie;
+    std::vector<std::vector<uint8_t>> subset;
+  };
+  auto verdicts = std::make_shared<Verdicts>();
+  verdicts->right.resize(read.size());
+  verdicts->tie.resize(read.size());
   for (size_t s = 0; s < read.size(); ++s) {
     for (const eval::PreferenceRow& row : (*paired)[s]) {
-      right[s].push_back(row.chosen > row.rejected);
-      tied[s].push_back(row.chosen == row.rejected);
+      verdicts->right[s].push_back(row.chosen > row.rejected);
+      verdicts->tie[s].push_back(row.chosen == row.rejected);
     }
   }
+  const bool ties_half = args.ties == "half";
   // McNemar's test counts rows right in one system and not the other: with ties worth half, a row is
   // neither, so the test is left out rather than run on other verdicts than the figure's.
-  if (!ties_half) out.right = right;
+  if (!ties_half) out.right = verdicts->right;
   if (args.metric == "accuracy") {
     if (!ties_half) {
       out.statistic = "accuracy (chosen above rejected; a tie is wrong)";
@@ -368,40 +375,29 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
       return out;
     }
     out.statistic = "accuracy (chosen above rejected; a tie is half right)";
-    auto verdicts = std::make_shared<std::pair<std::vector<std::vector<char>>, std::vector<std::vector<char>>>>(
-        std::move(right), std::move(tied));
     out.statistic_fn = [verdicts](size_t s, std::span<const size_t> rows) {
       double credit = 0.0;
-      for (const size_t i : rows) credit += verdicts->first[s][i] ? 1.0 : verdicts->second[s][i] ? 0.5 : 0.0;
+      for (const size_t i : rows) credit += verdicts->right[s][i] ? 1.0 : verdicts->tie[s][i] ? 0.5 : 0.0;
       return credit / double(rows.size());
     };
     return out;
   }
-  // RewardBench v1: every compared row must belong to a subset the leaderboard weighs. Each row's subset
-  // index and verdict ([system][row]) are all a resample needs: it tallies them, copying no rows.
-  struct Verdicts {
-    std::vector<std::vector<uint8_t>> subset, right, tie;
-  };
-  auto verdicts = std::make_shared<Verdicts>();
+  // RewardBench v1: every compared row must belong to a subset the leaderboard weighs, the same in every file.
+  verdicts->subset.resize(read.size());
   for (size_t s = 0; s < paired->size(); ++s) {
-    verdicts->subset.emplace_back();
-    verdicts->right.emplace_back();
-    verdicts->tie.emplace_back();
-    for (const eval::PreferenceRow& row : (*paired)[s]) {
+    for (size_t r = 0; r < (*paired)[s].size(); ++r) {
+      const eval::PreferenceRow& row = (*paired)[s][r];
       const std::optional<size_t> index = eval::rewardbench_v1_subset_index(row.subset);
       if (!index)
         return error(out.systems[s].file + ": subset '" + row.subset +
                      "' is not a RewardBench v1 subset (field '" + args.pref.subset +
                      "'); --metric accuracy compares plain accuracy");
-      const size_t r = verdicts->subset.back().size();
       // A row weighs in its subset: files that put one row in different subsets are not of the same rows.
       if (s > 0 && verdicts->subset[0][r] != *index)
         return error(out.systems[s].file + ": row '" + sources[s].ids[rows[s][r]] + "' is in subset '" + row.subset +
                      "', in " + out.systems[0].file + " in '" + (*paired)[0][r].subset +
                      "': the files are not of the same RewardBench rows");
-      verdicts->subset.back().push_back(uint8_t(*index));
-      verdicts->right.back().push_back(row.chosen > row.rejected);
-      verdicts->tie.back().push_back(row.chosen == row.rejected);
+      verdicts->subset[s].push_back(uint8_t(*index));
     }
   }
   out.statistic = std::string("RewardBench v1 score (mean of the section scores; a tie is ") +
