@@ -117,7 +117,6 @@ for name in ("llama3", "qwen3"):
     for a, new_id in zip(added, range(300, 303)):
         a["id"] = new_id
     j["added_tokens"] = added
-    j["post_processor"] = None if not added else j.get("post_processor")
     for form, merges in (("strings", kept), ("pairs", [r.split(" ", 1) for r in kept])):
         model["merges"] = merges
         open(f"{out}/{name}-{form}.json", "w", encoding="utf-8").write(json.dumps(j, ensure_ascii=False))
@@ -126,9 +125,9 @@ open(f"{out}/tiny.json", "w").write(json.dumps(tiny))
 PY
 export ARBITER_SHARED_DIR="$shared"
 
-# Each target is one process on one core, so the pass takes SECONDS x targets / jobs; each target's log is
-# printed whole, in order, when all are done.
-jobs="${FUZZ_JOBS:-$(nproc)}"
+# Each target is one process on one core, so the pass takes SECONDS x targets / FUZZ_JOBS; each
+# target's log is printed whole, in order, when all are done.
+parallel="${FUZZ_JOBS:-$(nproc)}"
 logs="$build/logs"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -144,7 +143,7 @@ fuzz_one() {
       -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$crashes/" -print_final_stats=1
 }
 for target in "${targets[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
   (fuzz_one "$target" > "$logs/$target.log" 2>&1; echo $? > "$logs/$target.rc") &
 done
 wait

@@ -46,11 +46,12 @@ Result<BpeMerge> resolve_bpe_merge(const IdOf& id_of, std::string_view left, std
 
 struct BpeConfig {
   // id -> the token's bytes as the model matches them (byte-level vocabularies already decoded from
-  // their byte-to-unicode spelling). Ids the model does not own (added tokens) hold an empty string.
+  // their byte-to-unicode spelling). Ids the model never matches (added tokens, byte-level tokens not in
+  // that spelling) hold an empty string.
   std::vector<std::string> pieces;
   BpeMergeOrder order = BpeMergeOrder::kRankedPairs;
   std::vector<BpeMerge> merges;  // kRankedPairs, in rank order
-  std::vector<float> scores;                                 // kPieceScore, per id
+  std::vector<float> scores;     // kPieceScore, per id
   std::vector<bool> mergeable;  // kPieceScore: a merge may produce this id (normal/user pieces); empty: all
   bool byte_level = false;      // initial symbols are bytes (else UTF-8 characters)
   bool byte_fallback = false;   // unknown characters become <0xXX> tokens
