@@ -10,6 +10,8 @@
 //   --metric accuracy:    the share of chosen / rejected rows whose chosen response scores higher
 //                         (McNemar's exact test besides)
 //   --metric rewardbench: RewardBench v1's section-weighted score of such rows
+//   --metric rewardbench2: RewardBench 2's score of best-of-N rows (each row's completion scores, the correct
+//                         ones first), the mean over subsets with Ties scored as RewardBench 2 scores it
 //   --metric preference:  accuracy on graded preference pairs (HelpSteer2-Preference, HelpSteer3), with
 //                         McNemar's exact test
 //   --metric rmbench[-hard|-normal|-easy]: RM-Bench's average (or hard, normal, easy) accuracy, the mean
@@ -61,6 +63,7 @@ struct CompareArgs {
   bool no_comparisons = false;      // rmbench
   std::string ties = "wrong";       // accuracy, rewardbench: what a tied pair counts for (wrong or half)
   std::string process_label_field;  // processbench (not given: human_first_error_step)
+  std::string scores_field = "scores";  // rewardbench2
   int bootstrap = 1000;
   uint64_t seed = 0;
   double level = 0.95;
@@ -416,6 +419,82 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   return out;
 }
 
+// RewardBench 2 rows (best-of-N: each row's completion scores, the correct ones first): its overall
+// score recomputed on each resample. The bootstrap draws rows, except that a Ties prompt's ref and tied
+// rows are drawn together (its score compares them), paired across files by the prompt id. No McNemar's
+// test: Ties prompts are not one verdict each.
+Result<Prepared> prepare_rewardbench2(const CompareArgs& args) {
+  if (!args.fields.empty())
+    return error("--fields: RewardBench 2 rows keep each system's scores in '" + args.scores_field +
+                 "'; compare several --pred files");
+  Prepared out;
+  out.systems = list_systems(args.preds, {""});
+  eval::BestOfNFields fields;
+  fields.id = args.id_field;
+  fields.subset = args.pref.subset;
+  fields.scores = args.scores_field;
+  std::vector<Source> sources;
+  std::vector<std::vector<eval::BestOfNRow>> read;
+  std::vector<eval::V2Units> units;
+  for (const std::string& file : args.preds) {
+    size_t error_rows = 0;
+    eval::RowKeys keys;
+    ARB_ASSIGN(std::vector<eval::BestOfNRow> rows, eval::read_best_of_n_rows(file, fields, &error_rows, &keys));
+    ARB_ASSIGN(Source source, source_of(file, keys, error_rows, args.id_field));
+    Result<eval::V2Units> file_units = eval::rewardbench_v2_units(rows);
+    if (!file_units) return error(file + ": " + file_units.message());
+    // A unit is known by its row's key, a Ties prompt by its id (its rows' ids are "ref:N" and "tied:N").
+    std::vector<std::string> unit_keys;
+    for (const eval::V2Unit& unit : file_units->units)
+      unit_keys.push_back(unit.subset < 0 ? "Ties prompt " + std::to_string(unit.prompt) : source.ids[unit.row]);
+    source.ids = std::move(unit_keys);
+    out.by_position = out.by_position && known_by_position(keys);
+    sources.push_back(std::move(source));
+    read.push_back(std::move(rows));
+    units.push_back(std::move(file_units).value());
+  }
+  ARB_ASSIGN(const auto joined, join_sources(sources, args.id_field));
+  // [system][joined unit], each row's subset renumbered to the first file's; a row must be of the same
+  // subset and shape in every file (each file was scored on its own copy of the benchmark).
+  const std::vector<std::string>& subsets = units[0].subsets;
+  auto paired = std::make_shared<std::vector<std::vector<eval::V2Unit>>>(read.size());
+  for (size_t s = 0; s < read.size(); ++s) {
+    for (size_t r = 0; r < joined[s].size(); ++r) {
+      eval::V2Unit unit = units[s].units[joined[s][r]];
+      const eval::V2Unit& first = units[0].units[joined[0][r]];
+      if ((unit.subset < 0) != (first.subset < 0))
+        return error(out.systems[s].file + ": row '" + sources[s].ids[joined[s][r]] +
+                     "' is in the Ties subset in one file and not in the other: the files are not of the same "
+                     "RewardBench 2 rows");
+      if (unit.subset >= 0) {
+        const eval::BestOfNRow& row = read[s][unit.row];
+        const eval::BestOfNRow& first_row = read[0][first.row];
+        if (row.subset != first_row.subset || row.scores.size() != first_row.scores.size() ||
+            row.num_correct != first_row.num_correct)
+          return error(out.systems[s].file + ": row '" + sources[s].ids[joined[s][r]] + "' (subset '" + row.subset +
+                       "', " + std::to_string(row.scores.size()) + " completions, " + std::to_string(row.num_correct) +
+                       " correct) is not as in " + out.systems[0].file + " (subset '" + first_row.subset + "', " +
+                       std::to_string(first_row.scores.size()) + ", " + std::to_string(first_row.num_correct) +
+                       "): the files are not of the same RewardBench 2 rows");
+        unit.subset = first.subset;
+      } else if (unit.has_ref != first.has_ref || unit.has_tied != first.has_tied) {
+        return error(out.systems[s].file + ": Ties prompt " + std::to_string(unit.prompt) +
+                     " has other groups (ref, tied) than in " + out.systems[0].file +
+                     ": the files are not of the same RewardBench 2 rows");
+      }
+      (*paired)[s].push_back(unit);
+    }
+  }
+  out.rows = joined[0].size();
+  out.statistic = "RewardBench 2 score (mean of the subset scores, Ties by its own; a Ties prompt's rows count as one "
+                  "row, drawn together)";
+  const size_t subset_count = subsets.size();
+  out.statistic_fn = [paired, subset_count](size_t s, std::span<const size_t> drawn) {
+    return eval::rewardbench_v2_overall((*paired)[s], subset_count, drawn);
+  };
+  return out;
+}
+
 bool is_rm_bench(const std::string& metric) { return metric.starts_with("rmbench"); }
 
 // RM-Bench's figures, the mean over domains as eval rmbench prints them: --metric rmbench is the average,
@@ -615,7 +694,10 @@ Status run_compare(CompareArgs args) {
   if (!is_rm_bench(args.metric) && (!args.comparison_score.empty() || args.no_comparisons))
     return error("--comparison-score and --no-comparisons are for --metric rmbench (a pairwise judge's rows)");
   if (args.ties != "wrong" && args.metric != "accuracy" && args.metric != "rewardbench")
-    return error("--ties is for --metric accuracy and rewardbench (chosen / rejected pairs)");
+    return error("--ties is for --metric accuracy and rewardbench (chosen / rejected pairs; RewardBench 2 gives a "
+                 "tie at the top its own share)");
+  if (args.scores_field != "scores" && args.metric != "rewardbench2")
+    return error("--scores-field is for --metric rewardbench2");
   const bool takes_fields = is_correlation(args.metric) || args.metric == "preference";
   const size_t fields = takes_fields ? std::max<size_t>(1, args.fields.size()) : 1;
   if (args.preds.size() * fields < 2)
@@ -624,6 +706,7 @@ Status run_compare(CompareArgs args) {
                               : args.metric == "preference" ? prepare_graded_preferences(args)
                               : is_rm_bench(args.metric)    ? prepare_rm_bench(args)
                               : args.metric == "processbench" ? prepare_process_bench(args)
+                              : args.metric == "rewardbench2" ? prepare_rewardbench2(args)
                                                             : prepare_preferences(args);
   if (!prepared) return prepared.status();
   const Prepared& p = *prepared;
@@ -706,7 +789,7 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   auto args = std::make_shared<CompareArgs>();
   CLI::App* app = eval.add_subcommand(
       "compare", "systems scored on the same rows side by side: each difference from the first with a paired "
-                 "bootstrap interval and p-value (correlations, accuracy, RewardBench, RM-Bench, ProcessBench)");
+                 "bootstrap interval and p-value (correlations, accuracy, RewardBench v1 and 2, RM-Bench, ProcessBench)");
   app->add_option("--pred", args->preds,
                   "a scored file (repeat for several; the first is the baseline): JSONL / JSON / Parquet")
       ->required();
@@ -723,15 +806,21 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
                   "chosen / rejected rows; preference: accuracy on graded preference pairs (HelpSteer2-Preference, "
                   "HelpSteer3: responses[i][FIELD] and the human strength); rmbench (average), rmbench-hard, "
                   "rmbench-normal, rmbench-easy: RM-Bench's accuracies, the mean over domains; processbench: "
-                  "ProcessBench's F1 of the first wrong step (the mean over subsets)")
-      ->check(CLI::IsMember({"spearman", "kendall", "pearson", "accuracy", "rewardbench", "preference", "rmbench",
-                             "rmbench-hard", "rmbench-normal", "rmbench-easy", "processbench"}));
+                  "ProcessBench's F1 of the first wrong step (the mean over subsets); rewardbench2: RewardBench 2's "
+                  "score of best-of-N rows (--scores-field, correct completions first)")
+      ->check(CLI::IsMember({"spearman", "kendall", "pearson", "accuracy", "rewardbench", "rewardbench2", "preference",
+                             "rmbench", "rmbench-hard", "rmbench-normal", "rmbench-easy", "processbench"}));
   app->add_option("--id-field", args->id_field, "rows are paired by this id (rows without ids: by position)")
       ->capture_default_str();
   app->add_option("--chosen-field", args->pref.chosen, "accuracy / rewardbench: chosen score field")->capture_default_str();
   app->add_option("--rejected-field", args->pref.rejected, "accuracy / rewardbench: rejected score field")
       ->capture_default_str();
-  app->add_option("--subset-field", args->pref.subset, "rewardbench: field naming the subset")->capture_default_str();
+  app->add_option("--subset-field", args->pref.subset, "rewardbench, rewardbench2: field naming the subset")
+      ->capture_default_str();
+  app->add_option("--scores-field", args->scores_field,
+                  "rewardbench2: each row's completion scores, the correct ones first (how many: num_correct, else "
+                  "num_chosen as score and judge write it)")
+      ->capture_default_str();
   app->add_option("--ties", args->ties,
                   "accuracy / rewardbench: a pair whose chosen and rejected scores are equal counts as wrong or half "
                   "right, as eval rewardbench --ties (half leaves McNemar's test out: a tie is neither right nor wrong)")

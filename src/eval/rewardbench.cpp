@@ -236,58 +236,191 @@ double rewardbench_v1_overall(std::span<const V1SubsetTally> tallies, TieCredit 
   return sums.overall();
 }
 
-Result<TiesScore> score_ties(const std::vector<BestOfNRow>& rows) {
-  // Rows that share an id add their completions to the same group, as the reference implementation does.
-  std::map<std::pair<std::string, long>, std::vector<std::pair<bool, double>>> groups;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const BestOfNRow& row = rows[i];
-    const size_t colon = row.id.find(':');
-    const std::string kind = colon == std::string::npos ? "" : row.id.substr(0, colon);
-    if (kind != "ref" && kind != "tied")
-      return error("Ties row " + std::to_string(i) + ": id '" + row.id + "' is not 'ref:N' or 'tied:N'");
-    long prompt_id = 0;
-    try {
-      prompt_id = std::stol(row.id.substr(colon + 1));
-    } catch (const std::exception&) {
-      return error("Ties row " + std::to_string(i) + ": id '" + row.id + "' has no integer prompt id");
-    }
-    auto& samples = groups[{kind, prompt_id}];
-    for (size_t k = 0; k < row.scores.size(); ++k) samples.emplace_back(int(k) < row.num_correct, row.scores[k]);
+namespace {
+
+// A Ties row's group: its kind ("ref" or "tied") and prompt id, from an id "ref:N" or "tied:N".
+Result<std::pair<bool, long>> ties_group(const BestOfNRow& row, size_t index) {
+  const size_t colon = row.id.find(':');
+  const std::string kind = colon == std::string::npos ? "" : row.id.substr(0, colon);
+  if (kind != "ref" && kind != "tied")
+    return error("Ties row " + std::to_string(index) + ": id '" + row.id + "' is not 'ref:N' or 'tied:N'");
+  try {
+    return std::pair<bool, long>{kind == "tied", std::stol(row.id.substr(colon + 1))};
+  } catch (const std::exception&) {
+    return error("Ties row " + std::to_string(index) + ": id '" + row.id + "' has no integer prompt id");
   }
-  std::map<long, PromptStats> ref, tied;
-  for (const auto& [key, samples] : groups) {
+}
+
+// One unit per Ties prompt, by prompt id: each group's verdict and, for a prompt with both, the terms that
+// compare them. `rows` are the Ties rows; `first_row` maps each to its index among all rows.
+Result<std::vector<V2Unit>> ties_units(const std::vector<BestOfNRow>& rows, const std::vector<size_t>& first_row) {
+  // Rows that share an id add their completions to the same group, as the reference implementation does.
+  struct Groups {
+    std::vector<std::pair<bool, double>> ref, tied;
+    size_t row = 0;
+  };
+  std::map<long, Groups> prompts;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ARB_ASSIGN(const auto group, ties_group(rows[i], i));
+    auto [it, added] = prompts.try_emplace(group.second);
+    if (added) it->second.row = first_row[i];
+    auto& samples = group.first ? it->second.tied : it->second.ref;
+    for (size_t k = 0; k < rows[i].scores.size(); ++k) samples.emplace_back(int(k) < rows[i].num_correct, rows[i].scores[k]);
+  }
+  auto check = [](const std::vector<std::pair<bool, double>>& samples, const char* kind, long id) -> Status {
     const bool has_correct = std::any_of(samples.begin(), samples.end(), [](auto& s) { return s.first; });
     const bool has_incorrect = std::any_of(samples.begin(), samples.end(), [](auto& s) { return !s.first; });
     if (!has_correct || !has_incorrect)
-      return error("Ties group " + key.first + ":" + std::to_string(key.second) +
-                   " needs both correct and incorrect completions");
-    (key.first == "ref" ? ref : tied)[key.second] = prompt_stats(samples);
+      return error(std::string("Ties group ") + kind + ":" + std::to_string(id) + " needs both correct and incorrect completions");
+    return Status();
+  };
+  std::vector<V2Unit> units;
+  for (const auto& [id, groups] : prompts) {
+    V2Unit unit;
+    unit.row = groups.row;
+    unit.prompt = id;
+    PromptStats ref, tied;
+    if (!groups.ref.empty()) {
+      ARB_TRY(check(groups.ref, "ref", id));
+      ref = prompt_stats(groups.ref);
+      unit.has_ref = true;
+      unit.ref_accurate = ref.accurate;
+    }
+    if (!groups.tied.empty()) {
+      ARB_TRY(check(groups.tied, "tied", id));
+      tied = prompt_stats(groups.tied);
+      unit.has_tied = true;
+      unit.tied_accurate = tied.accurate;
+    }
+    if (unit.has_ref && unit.has_tied) {
+      if (std::isnan(tied.correct_spread))
+        return error("Ties group tied:" + std::to_string(id) + " has a single correct completion");
+      const double hard_gap = std::min(ref.gap, tied.gap);
+      unit.has_both = true;
+      unit.preferred = tied.gap > tied.correct_spread;
+      unit.preferred_hard = hard_gap > tied.correct_spread;
+      // A zero spread makes the ratio infinite (tanh -> +-1) or, with a zero gap, NaN, which counts as 0.
+      const double m = std::tanh(hard_gap / tied.correct_spread - 1.0);
+      unit.margin = std::isnan(m) ? 0.0 : m;
+    }
+    units.push_back(unit);
   }
-  TiesScore score;
-  std::vector<double> ref_acc, tied_acc, preferred, preferred_hard, margin;
-  for (const auto& [id, s] : ref) ref_acc.push_back(s.accurate);
-  for (const auto& [id, s] : tied) tied_acc.push_back(s.accurate);
-  score.ref_accuracy = mean_of(ref_acc);
-  score.tied_accuracy = mean_of(tied_acc);
-  for (const auto& [id, t] : tied) {
-    auto r = ref.find(id);
-    if (r == ref.end()) continue;
-    if (std::isnan(t.correct_spread))
-      return error("Ties group tied:" + std::to_string(id) + " has a single correct completion");
-    const double hard_gap = std::min(r->second.gap, t.gap);
-    preferred.push_back(t.gap > t.correct_spread);
-    preferred_hard.push_back(hard_gap > t.correct_spread);
-    // A zero spread makes the ratio infinite (tanh -> +-1) or, with a zero gap, NaN, which counts as 0.
-    const double m = std::tanh(hard_gap / t.correct_spread - 1.0);
-    margin.push_back(std::isnan(m) ? 0.0 : m);
+  return units;
+}
+
+// The Ties score of prompts added in order: each term the mean over the prompts that have it.
+struct TiesSums {
+  size_t ref = 0, ref_accurate = 0, tied = 0, tied_accurate = 0, both = 0, preferred = 0, preferred_hard = 0;
+  double margin = 0.0;
+  size_t prompts = 0;
+  void add(const V2Unit& u) {
+    ++prompts;
+    ref += u.has_ref;
+    ref_accurate += u.has_ref && u.ref_accurate;
+    tied += u.has_tied;
+    tied_accurate += u.has_tied && u.tied_accurate;
+    if (!u.has_both) return;
+    ++both;
+    preferred += u.preferred;
+    preferred_hard += u.preferred_hard;
+    margin += u.margin;
   }
-  if (preferred.empty()) return error("Ties: no prompt id has both a ref and a tied group");
-  score.correctness_preferred = mean_of(preferred);
-  score.correctness_preferred_hard = mean_of(preferred_hard);
-  score.correctness_margin = mean_of(margin);
-  score.score = 0.30 * score.tied_accuracy + 0.30 * score.ref_accuracy + 0.20 * score.correctness_preferred +
-                0.20 * score.correctness_preferred_hard + 0.01 * score.correctness_margin;
-  return score;
+  // Undefined (nullopt) without a prompt that has both groups.
+  std::optional<TiesScore> score() const {
+    if (both == 0) return std::nullopt;
+    auto mean = [](double sum, size_t n) { return n == 0 ? 0.0 : sum / double(n); };
+    TiesScore s;
+    s.ref_accuracy = mean(double(ref_accurate), ref);
+    s.tied_accuracy = mean(double(tied_accurate), tied);
+    s.correctness_preferred = mean(double(preferred), both);
+    s.correctness_preferred_hard = mean(double(preferred_hard), both);
+    s.correctness_margin = mean(margin, both);
+    s.score = 0.30 * s.tied_accuracy + 0.30 * s.ref_accuracy + 0.20 * s.correctness_preferred +
+              0.20 * s.correctness_preferred_hard + 0.01 * s.correctness_margin;
+    return s;
+  }
+};
+
+bool is_ties_subset(const std::string& subset) {
+  // RewardBench 2's scoring script compares the lower-cased name ("Ties", or a converted set's "ties").
+  std::string lower = subset;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return lower == "ties";
+}
+
+}  // namespace
+
+Result<TiesScore> score_ties(const std::vector<BestOfNRow>& rows) {
+  ARB_ASSIGN(const std::vector<V2Unit> units, ties_units(rows, std::vector<size_t>(rows.size(), 0)));
+  TiesSums sums;
+  for (const V2Unit& unit : units) sums.add(unit);
+  const std::optional<TiesScore> score = sums.score();
+  if (!score) return error("Ties: no prompt id has both a ref and a tied group");
+  return *score;
+}
+
+Result<V2Units> rewardbench_v2_units(const std::vector<BestOfNRow>& rows) {
+  V2Units out;
+  std::map<std::string, int> subset_index;
+  std::vector<BestOfNRow> ties;
+  std::vector<size_t> ties_rows;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ARB_TRY(check_row(rows[i], i));
+    if (is_ties_subset(rows[i].subset)) {
+      ties.push_back(rows[i]);
+      ties_rows.push_back(i);
+      continue;
+    }
+    const auto [it, added] = subset_index.try_emplace(rows[i].subset, int(out.subsets.size()));
+    if (added) out.subsets.push_back(rows[i].subset);
+    const RowCredit credit = row_credit(rows[i]);
+    V2Unit unit;
+    unit.subset = it->second;
+    unit.row = i;
+    unit.correct = credit.correct;
+    unit.tie_share = credit.tie_share;
+    out.units.push_back(unit);
+  }
+  if (!ties.empty()) {
+    ARB_ASSIGN(const std::vector<V2Unit> prompts, ties_units(ties, ties_rows));
+    TiesSums sums;
+    for (const V2Unit& unit : prompts) sums.add(unit);
+    if (!sums.score()) return error("Ties: no prompt id has both a ref and a tied group");
+    out.units.insert(out.units.end(), prompts.begin(), prompts.end());
+  }
+  return out;
+}
+
+double rewardbench_v2_overall(std::span<const V2Unit> units, size_t subsets, std::span<const size_t> drawn) {
+  // Per subset: rows, right ones and the tie shares, summed in the order drawn (SubsetTally's sums).
+  std::vector<size_t> n(subsets, 0), correct(subsets, 0);
+  std::vector<double> shares(subsets, 0.0);
+  TiesSums ties;
+  for (const size_t i : drawn) {
+    const V2Unit& unit = units[i];
+    if (unit.subset < 0) {
+      ties.add(unit);
+      continue;
+    }
+    const size_t s = size_t(unit.subset);
+    ++n[s];
+    correct[s] += unit.correct;
+    shares[s] += unit.tie_share;
+  }
+  double total = 0.0;
+  size_t count = 0;
+  for (size_t s = 0; s < subsets; ++s) {
+    if (n[s] == 0) continue;
+    total += (double(correct[s]) + shares[s]) / double(n[s]);
+    ++count;
+  }
+  if (ties.prompts > 0) {
+    const std::optional<TiesScore> score = ties.score();
+    if (!score) return std::nan("");
+    total += score->score;
+    ++count;
+  }
+  return count > 0 ? total / double(count) : std::nan("");
 }
 
 Result<RewardBench2Report> score_rewardbench_v2(const std::vector<BestOfNRow>& rows) {
@@ -296,10 +429,7 @@ Result<RewardBench2Report> score_rewardbench_v2(const std::vector<BestOfNRow>& r
   std::vector<BestOfNRow> ties;
   for (size_t i = 0; i < rows.size(); ++i) {
     ARB_TRY(check_row(rows[i], i));
-    // RewardBench 2's scoring script compares the lower-cased name ("Ties", or a converted set's "ties").
-    std::string lower = rows[i].subset;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    if (lower == "ties") {
+    if (is_ties_subset(rows[i].subset)) {
       ties.push_back(rows[i]);
       continue;
     }

@@ -104,4 +104,34 @@ struct RewardBench2Report {
 
 Result<RewardBench2Report> score_rewardbench_v2(const std::vector<BestOfNRow>& rows);
 
+// RewardBench 2 recomputed many times over the same rows (eval compare's bootstrap). The rows become units
+// that are drawn whole: a row of any subset but Ties, or one Ties prompt (its ref and tied groups, which
+// the Ties score compares with each other). A unit's verdicts are computed once; a resample only sums them.
+struct V2Unit {
+  int subset = -1;  // index into V2Units::subsets; -1 for a Ties prompt
+  size_t row = 0;   // a row's index in the rows given (a Ties prompt: its first row's)
+  long prompt = 0;  // a Ties prompt's id
+  // A row: right (every correct completion above every incorrect one), or a tie's 1 / k.
+  bool correct = false;
+  double tie_share = 0.0;
+  // A Ties prompt: each group's verdict, and where it has both, the terms that compare them.
+  bool has_ref = false, ref_accurate = false, has_tied = false, tied_accurate = false, has_both = false;
+  bool preferred = false, preferred_hard = false;
+  double margin = 0.0;
+};
+
+struct V2Units {
+  std::vector<std::string> subsets;  // every subset but Ties, in order of first appearance
+  std::vector<V2Unit> units;         // the rows in order, then the Ties prompts by id
+};
+
+// The units of rows as score_rewardbench_v2 takes them (the same checks and errors).
+Result<V2Units> rewardbench_v2_units(const std::vector<BestOfNRow>& rows);
+
+// The overall score of the units drawn (indices into `units`, repeats allowed), as score_rewardbench_v2
+// computes it from rows: the same bits for every unit drawn once, in order. `subsets` is how many subset
+// indices the units use. NaN when the units drawn have Ties prompts but none with both groups (its
+// correctness terms are undefined).
+double rewardbench_v2_overall(std::span<const V2Unit> units, size_t subsets, std::span<const size_t> drawn);
+
 }  // namespace arbiter::eval

@@ -177,9 +177,11 @@ Result<std::vector<PreferenceRow>> read_preference_rows(const std::string& path,
 }
 
 Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,
-                                                     size_t* error_rows) {
+                                                     size_t* error_rows, RowKeys* keys) {
+  if (keys) *keys = RowKeys{};
   return read_rows<BestOfNRow>(path, [&](const json& row, [[maybe_unused]] size_t position) -> Result<BestOfNRow> {
     BestOfNRow out;
+    ARB_TRY(push_key(row, fields.id, position, keys));
     ARB_ASSIGN(out.subset, string_at(row, fields.subset));
     if (row.contains(fields.id)) {
       ARB_ASSIGN(out.id, string_at(row, fields.id));

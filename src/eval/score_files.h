@@ -48,8 +48,9 @@ struct BestOfNFields {
   std::string num_correct = "num_correct";  // absent: num_chosen (score and judge write it), else 1
 };
 
+// `keys`, when given, gets each row's (by `fields.id`).
 Result<std::vector<BestOfNRow>> read_best_of_n_rows(const std::string& path, const BestOfNFields& fields,
-                                                     size_t* error_rows = nullptr);
+                                                     size_t* error_rows = nullptr, RowKeys* keys = nullptr);
 
 struct RmBenchFields {
   std::string scores = "scores";          // the chosen responses' scores, then the rejected ones'

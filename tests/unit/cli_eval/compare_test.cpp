@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -174,6 +175,58 @@ TEST_F(CliCompare, TwoRewardModelsOnPreferenceRows) {
   EXPECT_EQ(mismatch.exit_code, 1);
   EXPECT_NE(mismatch.out.find("rm-b-moved.jsonl: row '9' is in subset 'hep-go', in "), std::string::npos) << mismatch.out;
   EXPECT_NE(mismatch.out.find("not of the same RewardBench rows"), std::string::npos) << mismatch.out;
+}
+
+// RewardBench 2 rows (best-of-N), worked out by hand. A is right on m1 and f1, wrong on m2; B is right on m2,
+// wrong on m1, and ties f1's best incorrect completion at the top (1/2). Ties prompt 1: both rank its tied
+// group right; B ranks an incorrect answer of the ref group first. B's file lists the rows in another order.
+TEST_F(CliCompare, TwoRewardModelsOnRewardBench2) {
+  const std::string a = scratch_file("rb2-a.jsonl",
+      R"({"id": "m1", "subset": "Math", "scores": [3, 1, 2, 0]})" "\n"
+      R"({"id": "m2", "subset": "Math", "scores": [1, 2, 0, 0]})" "\n"
+      R"({"id": "f1", "subset": "Focus", "scores": [2, 1, 1, 1]})" "\n"
+      R"({"id": "ref:1", "subset": "Ties", "scores": [5, 1, 2], "num_correct": 1})" "\n"
+      R"({"id": "tied:1", "subset": "Ties", "scores": [5, 4, 1, 2], "num_correct": 2})" "\n");
+  const std::string b_rows =
+      R"({"id": "tied:1", "subset": "Ties", "scores": [5, 4, 1, 2], "num_correct": 2})" "\n"
+      R"({"id": "f1", "subset": "Focus", "scores": [2, 2, 1, 1]})" "\n"
+      R"({"id": "m2", "subset": "Math", "scores": [3, 1, 2, 0]})" "\n"
+      R"({"id": "ref:1", "subset": "Ties", "scores": [1, 5, 2], "num_correct": 1})" "\n"
+      R"({"id": "m1", "subset": "Math", "scores": [1, 2, 0, 0]})" "\n";
+  const std::string b = scratch_file("rb2-b.jsonl", b_rows);
+  const RunResult r = run_arbiter("eval compare --json --metric rewardbench2 --bootstrap 200 --pred " + a + " --pred " + b);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = json_of(r);
+  EXPECT_EQ(j["rows"], 4) << r.out;  // m1, m2, f1 and Ties prompt 1
+  // A: Math 1/2, Focus 1; Ties: ref and tied right, the tied gap (2) above its spread (1), and so the smaller
+  // gap (min(3, 2)); margin tanh(2 / 1 - 1).
+  const double ties_a = 0.3 + 0.3 + 0.2 + 0.2 + 0.01 * std::tanh(1.0);
+  // B: Math 1/2, Focus 1/2; Ties: ref wrong (gap 1 - 5 = -4), tied right, preferred, not hard (min(-4, 2) < 1),
+  // margin tanh(-4 / 1 - 1).
+  const double ties_b = 0.3 + 0.0 + 0.2 + 0.0 + 0.01 * std::tanh(-5.0);
+  const double value_a = (0.5 + 1.0 + ties_a) / 3, value_b = (0.5 + 0.5 + ties_b) / 3;
+  EXPECT_NEAR(j["systems"][0]["value"].get<double>(), value_a, 1e-12);
+  EXPECT_NEAR(j["systems"][1]["value"].get<double>(), value_b, 1e-12);
+  EXPECT_NEAR(j["differences"][0]["difference"].get<double>(), value_b - value_a, 1e-12);
+  EXPECT_FALSE(j["differences"][0].contains("mcnemar"));
+
+  // A row in another subset, or with another number of completions, in one file: not the same rows.
+  std::string moved = b_rows;
+  moved.replace(moved.find("\"Focus\""), 7, "\"Safety\"");
+  const RunResult mismatch = run_arbiter("eval compare --metric rewardbench2 --pred " + a + " --pred " +
+                                         scratch_file("rb2-moved.jsonl", moved));
+  EXPECT_EQ(mismatch.exit_code, 1);
+  EXPECT_NE(mismatch.out.find("rb2-moved.jsonl: row 'f1' (subset 'Safety', 4 completions, 1 correct) is not as in "),
+            std::string::npos) << mismatch.out;
+  // A Ties prompt's rows without a prompt id: the file is named with the row.
+  const std::string bad_ties = scratch_file("rb2-bad-ties.jsonl",
+      R"({"id": "m1", "subset": "Math", "scores": [3, 1]})" "\n" R"({"id": "t", "subset": "Ties", "scores": [3, 1]})" "\n");
+  const RunResult ties_error = run_arbiter("eval compare --metric rewardbench2 --pred " + a + " --pred " + bad_ties);
+  EXPECT_EQ(ties_error.exit_code, 1);
+  EXPECT_NE(ties_error.out.find("rb2-bad-ties.jsonl: Ties row 0: id 't' is not 'ref:N' or 'tied:N'"), std::string::npos)
+      << ties_error.out;
+  const RunResult misplaced = run_arbiter("eval compare --metric rewardbench --scores-field s --pred " + a + " --pred " + b);
+  EXPECT_NE(misplaced.out.find("--scores-field is for --metric rewardbench2"), std::string::npos) << misplaced.out;
 }
 
 // A judge's scores of graded preference pairs (HelpSteer3-style), field against field: accuracy as eval

@@ -251,6 +251,75 @@ TEST(RewardBenchV2, TiesIsFoundWhateverItsCase) {
   EXPECT_EQ(report->subsets[0].subset, "Math");
 }
 
+// eval compare's bootstrap scores units (a row, or a Ties prompt's rows together) many times over: every
+// unit drawn once, in order, must give score_rewardbench_v2's bits; rows drawn twice count twice.
+TEST(RewardBenchV2, UnitsScoreAsTheRowsDo) {
+  std::vector<BestOfNRow> rows;
+  uint32_t state = 777;
+  auto next = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
+  const char* subsets[] = {"Factuality", "Precise IF", "Math", "Safety", "Focus"};
+  for (int i = 0; i < 600; ++i) {
+    BestOfNRow row{subsets[next() % 5], "r" + std::to_string(i), {}, 1};
+    for (int k = 0; k < 4; ++k) row.scores.push_back(double(next() % 4));  // ties at the top are common
+    if (next() % 7 == 0) row.num_correct = 2;
+    rows.push_back(row);
+    if (i % 10 == 0) {  // a Ties prompt: its ref group, and its tied group split over two rows sharing an id
+      const std::string id = std::to_string(i / 10);
+      rows.push_back({"Ties", "ref:" + id, {double(next() % 5), double(next() % 5), 1.5}, 1});
+      rows.push_back({"Ties", "tied:" + id, {double(next() % 5), double(next() % 5), double(next() % 5)}, 2});
+      rows.push_back({"Ties", "tied:" + id, {double(next() % 5), 0.5}, 1});
+    }
+  }
+  auto report = score_rewardbench_v2(rows);
+  ASSERT_TRUE(report) << report.message();
+  auto units = rewardbench_v2_units(rows);
+  ASSERT_TRUE(units) << units.message();
+  ASSERT_EQ(units->subsets.size(), 5u);
+  ASSERT_EQ(units->units.size(), 600u + 60u);  // the rows of five subsets, then 60 Ties prompts
+  std::vector<size_t> all(units->units.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  EXPECT_EQ(rewardbench_v2_overall(units->units, units->subsets.size(), all), report->overall);
+
+  // Rows of the five subsets drawn twice: as if the rows were there twice.
+  std::vector<size_t> drawn = all;
+  std::vector<BestOfNRow> doubled = rows;
+  for (size_t u = 0; u < 600; u += 3) {
+    drawn.push_back(u);
+    doubled.push_back(rows[units->units[u].row]);
+  }
+  auto doubled_report = score_rewardbench_v2(doubled);
+  ASSERT_TRUE(doubled_report) << doubled_report.message();
+  EXPECT_NEAR(rewardbench_v2_overall(units->units, units->subsets.size(), drawn), doubled_report->overall, 1e-12);
+  EXPECT_NE(doubled_report->overall, report->overall);
+}
+
+// A Ties prompt drawn twice weighs twice in each of its terms; a resample whose Ties prompts all lack a
+// group has no correctness terms: undefined.
+TEST(RewardBenchV2, TiesPromptsDrawnAsUnits) {
+  const std::vector<BestOfNRow> rows = {
+      {"Ties", "ref:1", {5, 1, 2}, 1}, {"Ties", "tied:1", {5, 4, 1, 2}, 2}, {"Ties", "ref:2", {1, 2}, 1},
+      {"Ties", "tied:2", {3, 3, 2}, 2}, {"Ties", "ref:3", {4, 1}, 1}};
+  auto units = rewardbench_v2_units(rows);
+  ASSERT_TRUE(units) << units.message();
+  ASSERT_EQ(units->units.size(), 3u);
+  EXPECT_EQ(units->units[0].prompt, 1);
+  EXPECT_EQ(units->units[0].row, 0u);
+  EXPECT_EQ(units->units[2].row, 4u);
+  EXPECT_TRUE(units->units[0].has_both);
+  EXPECT_FALSE(units->units[2].has_tied);
+  // Prompts 1, 1, 2 (the figures of BestOfFourAndTies): ref right 2 of 3, tied all, preferred all, hard 2 of 3.
+  const size_t drawn[] = {0, 0, 1};
+  const double margin = (2 * std::tanh(1.0) - 1.0) / 3;  // prompt 1's tanh(1) twice, prompt 2's -1
+  const double by_hand = 0.3 * 1.0 + 0.3 * (2.0 / 3) + 0.2 * 1.0 + 0.2 * (2.0 / 3) + 0.01 * margin;
+  EXPECT_NEAR(rewardbench_v2_overall(units->units, 0, drawn), by_hand, 1e-15);
+  const size_t only_ref[] = {2, 2};
+  EXPECT_TRUE(std::isnan(rewardbench_v2_overall(units->units, 0, only_ref)));
+  // Every prompt without both groups: as score_ties, an error naming it.
+  auto none = rewardbench_v2_units({rows[4]});
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.message().find("no prompt id has both"), std::string::npos);
+}
+
 TEST(RewardBenchV2, RowWithoutIncorrectCompletionIsAnError) {
   auto report = score_rewardbench_v2({{"Math", "m1", {1.0}, 1}});
   ASSERT_FALSE(report);
