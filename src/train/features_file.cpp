@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -61,9 +62,21 @@ Result<FeatureSet> read_features_file(const std::string& path, bool values = tru
   set.dim = features->shape[2];
   if (set.rows < 1 || set.responses < 1 || set.dim < 1) return error(path + ": tensor 'features' is empty");
   if (values) {
-    set.features = copy_values<float>(*features);
-    for (float v : set.features)
-      if (!std::isfinite(v)) return error(path + ": tensor 'features' holds a non-finite value");
+    // The writer pads the header to 8 bytes, so the values of a file it wrote are aligned and read in place;
+    // another writer's may not be, and are copied.
+    const float* in_place = reinterpret_cast<uintptr_t>(features->data) % alignof(float) == 0
+                                ? static_cast<const float*>(features->data)
+                                : nullptr;
+    if (!in_place) set.features = copy_values<float>(*features);
+    const float* all = in_place ? in_place : set.features.data();
+    for (int64_t i = 0; i < features->numel(); ++i)
+      if (!std::isfinite(all[i])) return error(path + ": tensor 'features' holds a non-finite value");
+    if (in_place) {
+      const int64_t width = set.responses * set.dim;  // [R, d] per row
+      set.mapped_rows.resize(size_t(set.rows));
+      for (int64_t r = 0; r < set.rows; ++r) set.mapped_rows[size_t(r)] = in_place + r * width;
+      set.mapped_files.push_back(file);
+    }
   }
   for (const TensorView& t : file->tensors()) {
     if (!labels || t.name.rfind("label.", 0) != 0) continue;
@@ -114,6 +127,14 @@ Result<FeatureSet> read_features_file(const std::string& path, bool values = tru
   return set;
 }
 
+// A set read in place, copied into memory.
+void hold_in_memory(FeatureSet& set) {
+  if (set.mapped_rows.empty()) return;
+  set.features = set.values();
+  set.mapped_rows.clear();
+  set.mapped_files.clear();
+}
+
 // Appends `more` (read from `path`) to `set`, whose first file is `first`: the same model, layer, response
 // count and width, and ids and row indices in both or in neither. A label one side lacks is NaN for its
 // rows, as within one file.
@@ -153,7 +174,15 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
     else values.insert(values.end(), theirs->second.begin(), theirs->second.end());
   }
   set.rows += more.rows;
-  set.features.insert(set.features.end(), more.features.begin(), more.features.end());
+  if (!set.mapped_rows.empty() && !more.mapped_rows.empty()) {
+    set.mapped_rows.insert(set.mapped_rows.end(), more.mapped_rows.begin(), more.mapped_rows.end());
+    set.mapped_files.insert(set.mapped_files.end(), more.mapped_files.begin(), more.mapped_files.end());
+  } else {
+    // A file copied into memory (its values unaligned) takes the rest with it.
+    hold_in_memory(set);
+    hold_in_memory(more);
+    set.features.insert(set.features.end(), more.features.begin(), more.features.end());
+  }
   set.ids.insert(set.ids.end(), more.ids.begin(), more.ids.end());
   set.row_index.insert(set.row_index.end(), more.row_index.begin(), more.row_index.end());
   // Fingerprints only mean something for every row or none.
@@ -179,6 +208,10 @@ void order_by_row_index(FeatureSet& set) {
   permute(set.row_index);
   permute(set.row_digests);
   for (auto& [name, values] : set.labels) permute(values);
+  if (!set.mapped_rows.empty()) {
+    permute(set.mapped_rows);
+    return;
+  }
   const size_t width = size_t(set.responses * set.dim);  // [R, d] per row
   const std::vector<float> features = set.features;
   for (size_t i = 0; i < order.size(); ++i)
@@ -186,6 +219,14 @@ void order_by_row_index(FeatureSet& set) {
 }
 
 }  // namespace
+
+std::vector<float> FeatureSet::values() const {
+  if (mapped_rows.empty()) return features;
+  const size_t width = size_t(responses * dim);  // [R, d] per row
+  std::vector<float> out(mapped_rows.size() * width);
+  for (size_t r = 0; r < mapped_rows.size(); ++r) std::copy_n(mapped_rows[r], width, out.begin() + long(r * width));
+  return out;
+}
 
 Result<FeatureSet> read_feature_files(const std::vector<std::string>& files) {
   if (files.empty()) return error("no features files");
@@ -257,7 +298,21 @@ Status write_features_with(const std::string& path, const FeatureSet& set, Owned
 }  // namespace
 
 Status write_features(const std::string& path, const FeatureSet& set) {
-  return write_features_with(path, set, make_f32_tensor("features", {set.rows, set.responses, set.dim}, set.features));
+  if (set.mapped_rows.empty())
+    return write_features_with(path, set, make_f32_tensor("features", {set.rows, set.responses, set.dim}, set.features));
+  // Rows read in place are written from where they are, rows that follow each other in one piece.
+  OwnedTensor features;
+  features.name = "features";
+  features.shape = {set.rows, set.responses, set.dim};
+  const size_t row_bytes = size_t(set.responses * set.dim) * sizeof(float);
+  for (const float* row : set.mapped_rows) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(row);
+    if (!features.pieces.empty() && features.pieces.back().first + features.pieces.back().second == bytes)
+      features.pieces.back().second += row_bytes;
+    else
+      features.pieces.emplace_back(bytes, row_bytes);
+  }
+  return write_features_with(path, set, std::move(features));
 }
 
 Status join_feature_files(const std::vector<std::string>& files, const std::string& path,

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +24,13 @@ struct FeatureSet {
   int64_t rows = 0;       // N
   int64_t responses = 0;  // R
   int64_t dim = 0;        // d
-  std::vector<float> features;                        // [N, R, d]
+  // [N, R, d] held in memory: a set built here (an extraction), or read from a file whose values are not
+  // aligned for reading in place. A set read from features files leaves it empty and reads them in place:
+  std::vector<float> features;
+  // where each row's [R, d] values start in the files, mapped into memory and kept open by `mapped_files`.
+  // A set of any size then costs a pointer a row, and the page cache what training reads of it.
+  std::vector<const float*> mapped_rows;                // [N] or empty
+  std::vector<std::shared_ptr<const void>> mapped_files;
   std::map<std::string, std::vector<double>> labels;  // name -> [N]
   std::vector<std::string> ids;                       // [N] or empty
   std::vector<int32_t> row_index;                     // [N] or empty
@@ -50,7 +57,13 @@ struct FeatureSet {
                                                                           : model == other.model;
   }
 
-  const float* at(int64_t row, int64_t response) const { return features.data() + (row * responses + response) * dim; }
+  // Row `row`'s response `response`: d values.
+  const float* at(int64_t row, int64_t response) const {
+    const float* values = mapped_rows.empty() ? features.data() + row * responses * dim : mapped_rows[size_t(row)];
+    return values + response * dim;
+  }
+  // Every value, [N, R, d], wherever they are kept.
+  std::vector<float> values() const;
 };
 
 // Checks shapes, dtypes and metadata; errors name the file and the tensor or key. A quoted pattern

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iterator>
+#include <fstream>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -560,7 +563,7 @@ TEST(FilesRoundTrip, SeveralFeatureFilesAsOneSet) {
   EXPECT_EQ(both->row_index, (std::vector<int32_t>{0, 1, 2, 3, 4}));
   std::vector<float> features = first.features;
   features.insert(features.end(), second.features.begin(), second.features.end());
-  EXPECT_EQ(both->features, features);
+  EXPECT_EQ(both->values(), features);
   const std::vector<double>& helpfulness = both->labels.at("helpfulness");
   const std::vector<double>& verbosity = both->labels.at("verbosity");
   ASSERT_EQ(helpfulness.size(), 5u);
@@ -580,6 +583,71 @@ TEST(FilesRoundTrip, SeveralFeatureFilesAsOneSet) {
   EXPECT_NE(mixed.message().find(b + ": feature width"), std::string::npos) << mixed.message();
 }
 
+// A features file of any size is read in place: a pointer a row, not a copy. A file whose values are not
+// aligned for that (another writer's header, not padded) is copied; either way, and across shards read
+// out of order, the rows are the ones written.
+TEST(FilesRoundTrip, RowsAreReadInPlaceOrCopiedWhenUnaligned) {
+  World world(23);
+  FeatureSet first = world.rated(4), second = world.rated(3);
+  first.ids = {"a", "b", "c", "d"};
+  second.ids = {"e", "f", "g"};
+  // The second shard holds the dataset's first rows: read after the first, its rows go before them.
+  first.row_index = {3, 4, 5, 6};
+  second.row_index = {0, 1, 2};
+  const std::string a = scratch_path("in-place-a.safetensors"), b = scratch_path("in-place-b.safetensors");
+  ASSERT_TRUE(write_features(a, first).is_ok());
+  ASSERT_TRUE(write_features(b, second).is_ok());
+  auto one = read_features(a);
+  ASSERT_TRUE(one.is_ok()) << one.message();
+  EXPECT_TRUE(one->features.empty());
+  ASSERT_EQ(one->mapped_rows.size(), 4u);
+  EXPECT_EQ(one->values(), first.features);
+  EXPECT_EQ(std::vector<float>(one->at(2, 0), one->at(2, 0) + kDim),
+            std::vector<float>(first.features.begin() + 2 * kDim, first.features.begin() + 3 * kDim));
+
+  std::vector<float> in_order = second.features;
+  in_order.insert(in_order.end(), first.features.begin(), first.features.end());
+  auto both = read_feature_files({a, b});
+  ASSERT_TRUE(both.is_ok()) << both.message();
+  EXPECT_FALSE(both->mapped_rows.empty());
+  EXPECT_EQ(both->ids, (std::vector<std::string>{"e", "f", "g", "a", "b", "c", "d"}));
+  EXPECT_EQ(both->values(), in_order);
+  // Written back from where the rows are: the bytes of a set held in memory.
+  const std::string joined = scratch_path("in-place-joined.safetensors");
+  ASSERT_TRUE(write_features(joined, *both).is_ok());
+  FeatureSet held = *both;
+  held.features = held.values();
+  held.mapped_rows.clear();
+  held.mapped_files.clear();
+  const std::string held_path = scratch_path("in-place-held.safetensors");
+  ASSERT_TRUE(write_features(held_path, held).is_ok());
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(bytes(joined), bytes(held_path));
+
+  // The second file rewritten with its header one byte longer (a space inside the JSON, not at its end as the
+  // format's padding would be): its values start at an odd offset and are copied.
+  std::string file = bytes(b);
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, file.data(), 8);
+  file.insert(9, " ");
+  ++header_len;
+  std::memcpy(file.data(), &header_len, 8);
+  const std::string odd = scratch_path("in-place-odd.safetensors");
+  std::ofstream(odd, std::ios::binary) << file;
+  auto copied = read_features(odd);
+  ASSERT_TRUE(copied.is_ok()) << copied.message();
+  EXPECT_TRUE(copied->mapped_rows.empty());
+  EXPECT_EQ(copied->features, second.features);
+  auto mixed = read_feature_files({a, odd});
+  ASSERT_TRUE(mixed.is_ok()) << mixed.message();
+  EXPECT_TRUE(mixed->mapped_rows.empty());
+  EXPECT_EQ(mixed->features, in_order);
+  EXPECT_EQ(mixed->ids, both->ids);
+}
+
 TEST(FilesRoundTrip, FeaturesAndHead) {
   World world(13);
   FeatureSet set = world.rated(6);
@@ -590,7 +658,7 @@ TEST(FilesRoundTrip, FeaturesAndHead) {
   ASSERT_TRUE(write_features(path, set).is_ok());
   auto back = read_features(path);
   ASSERT_TRUE(back.is_ok()) << back.message();
-  EXPECT_EQ(back->features, set.features);
+  EXPECT_EQ(back->values(), set.features);
   EXPECT_EQ(back->ids, set.ids);
   EXPECT_EQ(back->row_index, set.row_index);
   EXPECT_EQ(back->layer, "final_norm");
