@@ -42,9 +42,10 @@ const CommandRegistration kSelectRegistration({
       sub.add_option("-i,--input", o->scored_path, "scored JSONL (from score or judge; read twice, so a file, not a pipe)")->required();
       sub.add_option("--by", o->field, "the score field: lager, expected, score, attributes.helpfulness, ...")->required();
       auto* top = sub.add_option("--top", o->top, "keep this many rows, or this percentage (e.g. 10%)");
-      auto* threshold = sub.add_option("--threshold", o->threshold, "keep rows scoring at least this");
+      auto* threshold = sub.add_option("--threshold", o->threshold, "keep rows scoring at least this (with --bottom: at most this)");
       top->excludes(threshold);
-      sub.add_flag("--bottom", o->bottom, "keep the lowest-scored rows instead");
+      sub.add_flag("--bottom", o->bottom,
+                   "keep the lowest-scored rows instead (--top N: the N lowest; --threshold T: those at or below T)");
       sub.add_option("--data", o->data_path, "write these dataset rows (as their lines were written) instead of the scored rows: matched by id; rows without ids by their index, checked against the line's row_digest");
       auto fields = std::make_shared<std::vector<std::string>>();
       sub.add_option("--field", *fields, "id=NAME: --data's rows take their ids from field NAME (default: the field the scoring run's record names, else id; id= keys rows by their index)");

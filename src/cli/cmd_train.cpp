@@ -271,15 +271,16 @@ void print_epoch(const std::string& stage, const train::EpochReport& e) {
 
 // A head fitted to fewer rows than it has weights can match its training rows exactly and still say
 // nothing about other responses; the run goes on (a smoke test is a fair use), but says so.
+// `penalties`: the options that add a penalty to this stage.
 void warn_few_training_rows(const std::string& stage, size_t rows, const std::string& unit, int64_t dim,
-                            bool penalised) {
+                            bool penalised, const std::string& penalties = "--weight-decay") {
   if (rows <= 1) {
     log_warn("the " + stage + " stage trains on " + std::to_string(rows) + " " + unit + (rows == 1 ? "" : "s") +
              ": the head memorises it and says nothing about other responses");
   } else if (int64_t(rows) < dim && !penalised) {
     log_warn("the " + stage + " stage trains on " + std::to_string(rows) + " " + unit + "s for " + std::to_string(dim) +
              " features without a penalty: it can fit them exactly; judge it by held-out figures (--validation-fraction), "
-             "or add --weight-decay or --ridge");
+             "or add " + penalties);
   }
 }
 
@@ -384,7 +385,9 @@ Status run_head(const HeadArgs& args) {
     auto result = train::train_regression_head(*rated, attributes, options, args.ridge,
                                                [&](const train::EpochReport& e) { print_epoch("regression ", e); });
     if (!result) return result.status().with_context(args.objective == "combined" ? args.regression_features : args.features);
-    warn_few_training_rows("regression", result->train_rows, "row", rated->dim, args.ridge > 0 || options.weight_decay > 0);
+    // --ridge is a regression head's alone (not the combined recipe's regression stage).
+    warn_few_training_rows("regression", result->train_rows, "row", rated->dim, args.ridge > 0 || options.weight_decay > 0,
+                           args.objective == "regression" ? "--weight-decay or --ridge" : "--weight-decay");
     json epochs = json::array();
     for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
     report["regression"] = {{"attributes", attributes}, {"epochs", epochs}, {"best_epoch", result->best_epoch},

@@ -57,20 +57,22 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
                "token, read where each assistant turn opens (RLHFlow's PRMs: --step-tokens '+,-' --step-turns)");
   sub.add_option("--step-answer", args.step_answer,
                  "with --step-turns and --head: the assistant's answer to each step (default '+', as in features)");
-  sub.add_option("--step-aggregate", args.step_aggregate,
-                 "process reward models: a solution's score from its step rewards: min, product, mean, last")
-      ->default_val("min");
+  args.step_aggregate_option =
+      sub.add_option("--step-aggregate", args.step_aggregate,
+                     "process reward models: a solution's score from its step rewards: min, product, mean, last")
+          ->default_val("min");
   sub.add_option("--split-steps", args.split_steps,
                  "process reward models: split a response that holds no separator into steps at this text "
                  "(\\n and \\t are understood: --split-steps '\\n\\n')")
       ->check([](const std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); });
-  sub.add_option("--step-threshold", args.step_threshold,
-                 "process reward models: a step rewarded below this is wrong (first_error_step)")
-      ->default_val(0.5);
+  args.step_threshold_option =
+      sub.add_option("--step-threshold", args.step_threshold,
+                     "process reward models: a step rewarded below this is wrong (first_error_step)")
+          ->default_val(0.5);
 }
 
 void add_judge_options(CLI::App& sub, JudgeArgs& args) {
-  sub.add_option("--template", args.template_name,
+  CLI::Option* template_option = sub.add_option("--template", args.template_name,
                  "built-in grading prompt: generic, prometheus, prometheus-feedback (needs --generate), "
                  "direct-helpfulness, direct-correctness, direct-coherence, direct-complexity, direct-verbosity; "
                  "pairwise, pairwise-feedback (needs --generate): which of two responses is better; "
@@ -79,7 +81,8 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
   sub.add_option("--template-file", args.template_file,
                  "a grading prompt file with {prompt} {response} {rubric} {reference} {min_score} {max_score} {scores}; "
                  "or a pairwise one with {response_a} {response_b} {label_a} {label_b} {label_tie} {verdicts}; "
-                 "or a listwise one with {responses} {labels} {n}");
+                 "or a listwise one with {responses} {labels} {n}")
+      ->excludes(template_option);
   auto* system_prompt = sub.add_option("--system-prompt", args.system_prompt,
                                        "a system message before the grading prompt (as a judge's own setup asks)");
   sub.add_option("--system-prompt-file", args.system_prompt_file, "the system message, from a file")
@@ -114,8 +117,9 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
                "final-layer scores only (vanilla, expected): no per-layer reads; --rank-by then defaults to expected");
   sub.add_flag("--generate", args.generate,
                "let the model write (greedy, KV cache) and read where it writes its first score token");
-  sub.add_option("--max-new-tokens", args.max_new_tokens, "with --generate: most tokens written per response")
-      ->default_val(256);
+  args.max_new_tokens_option =
+      sub.add_option("--max-new-tokens", args.max_new_tokens, "with --generate: most tokens written per response")
+          ->default_val(256);
   args.score_after_option = sub.add_option(
       "--score-after", args.score_after,
       "with --generate: read the first score token written after this text (default: the template's, e.g. "
@@ -260,9 +264,12 @@ Result<RewardJobOptions> make_reward_job_options(const RewardArgs& args, const M
     options.step_answer = unescape_option_text(args.step_answer);
   }
   const bool reads_steps = options.head ? options.head_reads_steps : model.config.process_reward || causal_steps;
-  for (const auto& [option, value] : {std::pair<const char*, const std::string&>{"--step-tag", args.step_tag},
-                                      {"--split-steps", args.split_steps}, {"--step-join", args.step_join}})
-    if (!value.empty() && !reads_steps)
+  auto was_given = [](const CLI::Option* option) { return option && option->count() > 0; };
+  for (const auto& [option, value] : {std::pair<const char*, bool>{"--step-tag", !args.step_tag.empty()},
+                                      {"--split-steps", !args.split_steps.empty()}, {"--step-join", !args.step_join.empty()},
+                                      {"--step-aggregate", was_given(args.step_aggregate_option)},
+                                      {"--step-threshold", was_given(args.step_threshold_option)}})
+    if (value && !reads_steps)
       return error(std::string(option) + ": " + model.path + " is not a process reward model (its head reads the last "
                    "token; a causal LM becomes one with --step-tokens)");
   if (args.step_tag_id >= 0 && !reads_steps)
@@ -389,6 +396,8 @@ Result<JudgeOptions> make_judge_options(const JudgeArgs& args, const Model& mode
     return error(score_after_given ? "--score-after needs --generate"
                                    : "the template '" + options.prompt_template.name +
                                          "' has the model write before it scores: add --generate");
+  if (!args.generate && args.max_new_tokens_option && args.max_new_tokens_option->count() > 0)
+    return error("--max-new-tokens needs --generate");
   if (args.generate && args.max_new_tokens < 1) return error("--max-new-tokens must be at least 1");
   const std::string marker = score_after_given ? args.score_after : options.prompt_template.score_marker;
   if (args.generate && (pairwise || listwise) && marker.empty())

@@ -23,6 +23,10 @@ struct RewardArgs {
   bool step_turns = false, normalize_reward = false;
   std::string step_answer;
   int64_t reward_token_id = -1, step_tag_id = -1;
+  // set by add_reward_options: whether --step-aggregate / --step-threshold were given (they have defaults, and
+  // a model that does not read steps refuses them rather than record options that change nothing)
+  CLI::Option* step_aggregate_option = nullptr;
+  CLI::Option* step_threshold_option = nullptr;
 };
 
 struct JudgeArgs {
@@ -41,6 +45,7 @@ struct JudgeArgs {
   CLI::Option* orders_option = nullptr;         // whether --orders was given
   CLI::Option* pairs_option = nullptr;          // whether --pairs was given
   CLI::Option* rank_by_option = nullptr;        // whether --rank-by was given
+  CLI::Option* max_new_tokens_option = nullptr; // whether --max-new-tokens was given (it needs --generate)
 };
 
 void add_reward_options(CLI::App& sub, RewardArgs& args);

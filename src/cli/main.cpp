@@ -64,6 +64,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // A misspelt command leaves no command parsed, and the parser would only say that one is required.
+    if (e.get_name() == "RequiredError" && app.get_subcommands().empty()) {
+      for (const std::string& arg : app.remaining()) {
+        if (arg.empty() || arg[0] == '-') continue;
+        std::fprintf(stderr, "arbiter: error: unknown command '%s' (arbiter --help lists them)\n", arg.c_str());
+        return e.get_exit_code();
+      }
+    }
     return app.exit(e);
   }
   set_log_level(verbose ? LogLevel::kDebug : quiet ? LogLevel::kError : LogLevel::kInfo);

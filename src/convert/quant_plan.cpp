@@ -111,11 +111,11 @@ TensorTypeChoice choose_tensor_type(const OutputType& type, const std::string& n
 
   const bool is_output = name == "output.weight" || (!has_output && name == "token_embd.weight");
   if (is_output) {
-    if (cols % 256 != 0) {
-      choice = {DType::Q8_0, "output matrix: row of " + std::to_string(cols) + " is not a multiple of 256"};
-    } else if (type.base != DType::Q8_0) {
-      choice = {DType::Q6_K, "output matrix kept at Q6_K"};
-    }
+    // The output matrix gets more bits than the other types give it; Q8_0, asked for, is kept as it is.
+    if (type.base != DType::Q8_0)
+      choice = cols % 256 != 0
+                   ? TensorTypeChoice{DType::Q8_0, "output matrix: row of " + std::to_string(cols) + " is not a multiple of 256"}
+                   : TensorTypeChoice{DType::Q6_K, "output matrix kept at Q6_K"};
   } else if (const int64_t layer = layer_of(name); layer >= 0) {
     const Role role = name.ends_with(".attn_v.weight")        ? Role::kAttnV
                       : name.ends_with(".ffn_down.weight")    ? Role::kFfnDown

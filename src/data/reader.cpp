@@ -54,8 +54,11 @@ Result<bool> DatasetReader::next(Example& example) {
   const bool own_id = row_has_id(row.value, options_.mapping);
   if (const std::optional<size_t> first = earlier_row_of(id, own_id, row.row_index)) {
     dataset_error_ = true;
-    return error(rows_.where(row) + ": id '" + id + "'" + (own_id ? "" : " (this row has no id: it is known by its index)") +
-                 " is the id of row " + std::to_string(*first + 1) +
+    // Rows counted from 0, as error lines and row indices count them.
+    const std::string row_number = row.line > 0 ? " (row " + std::to_string(row.row_index) + ")" : "";
+    return error(rows_.where(row) + row_number + ": id '" + id + "'" +
+                 (own_id ? "" : " (this row has no id: it is known by its index)") + " is the id of row " +
+                 std::to_string(*first) +
                  " too: outputs know rows by id (a resumed run, select, pairs and eval would take the two for one); "
                  "give each row its own id, take ids from another field with --field id=NAME, or key rows by their "
                  "index with --field id= (nothing after '=')");

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
+#include <set>
+#include <string>
 
 #include "core/log.h"
 #include "core/sigmoid.h"
@@ -96,10 +99,16 @@ RewardJob::RewardJob(const Model& model, std::shared_ptr<ConversationFormatter> 
     // the model confirms it and --attribute-weights then weighs outputs by these names.
     if (labels_.empty() && n == 5) {
       labels_ = kHelpSteerAttributes;
-      log_warn(model_.path + ": its 5 outputs have no names (id2label " +
-               (model_.config.label_names.empty() ? std::string("absent") : "LABEL_0..LABEL_4") +
-               "); they are read as HelpSteer2's attributes in its order: helpfulness, correctness, coherence, "
-               "complexity, verbosity");
+      // Said once per model: a command that learns the output names first (--attribute-weights) builds a
+      // job twice.
+      static std::mutex warned_mutex;
+      static std::set<std::string> warned;
+      const std::lock_guard<std::mutex> lock(warned_mutex);
+      if (warned.insert(model_.path).second)
+        log_warn(model_.path + ": its 5 outputs have no names (id2label " +
+                 (model_.config.label_names.empty() ? std::string("absent") : "LABEL_0..LABEL_4") +
+                 "); they are read as HelpSteer2's attributes in its order: helpfulness, correctness, coherence, "
+                 "complexity, verbosity");
     }
     if (repeated || int64_t(labels_.size()) != n) {
       labels_.clear();

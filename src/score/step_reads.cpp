@@ -113,13 +113,17 @@ Status mark_step_reads(SequenceInput& sequence, const StepLayout& layout, size_t
   if (positions.empty() && layout.turns)
     return error("no assistant turn in the sequence to read a step at: give the steps as a list in a 'steps' "
                  "field, or a response (split with --split-steps), formatted with the model's chat template");
-  if (positions.empty())
+  // Listed steps were written out with the separator: none found means the text around it spelled it as
+  // another token, which the count's message says.
+  if (positions.empty() && expected_steps == 0)
     return error("no step separator " + layout.separator_name() + " in the response: give the steps as a list in a "
                  "'steps' field, end each step with the separator, or split responses with --split-steps");
   if (expected_steps > 0 && positions.size() != expected_steps)
     return error(std::to_string(expected_steps) + " steps but " + std::to_string(positions.size()) +
                  " separators in the formatted sequence (truncated by --max-length, a step holds " +
-                 layout.separator_name() + ", or the text around it encodes it as another token)");
+                 layout.separator_name() + ", or the text around it encodes it as another token: where --step-join "
+                 "writes a space or other text before the separator, give --step-tag as the tokenizer spells it "
+                 "there, e.g. with its leading space)");
   sequence.read_positions = std::move(positions);
   return Status::ok();
 }

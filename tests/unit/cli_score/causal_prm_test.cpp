@@ -164,6 +164,8 @@ TEST(CausalPrmSteps, OptionsThatCannotBeReadAreErrorsNamingThem) {
       {"--step-tag Rew --step-tokens '+,-' --step-join ' ки\\n'", "does not hold the separator"},
       {"--step-tag-id 300 --step-tokens '+,-'", "--step-join"},       // listed steps need the tag's text
       {"--step-tag Rew", "--step-tokens"},                            // a causal LM without them
+      // ' #' is one token of its own: the steps written out with it hold no '#' token to read at.
+      {"--step-tag '#' --step-tokens '+,-' --step-join ' #\\n'", "give --step-tag as the tokenizer spells it there"},
   };
   for (const Case& c : cases) {
     auto r = run_arbiter(base + c.options);
@@ -175,6 +177,14 @@ TEST(CausalPrmSteps, OptionsThatCannotBeReadAreErrorsNamingThem) {
                        "/cls.jsonl --step-tag Rew --step-tokens '+,-'");
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("sequence-classification"), std::string::npos) << r.out;
+  // Step options on a classifier that reads the last token would change nothing: refused, naming them.
+  for (const std::string option : {"--step-aggregate mean", "--step-threshold 0.3"}) {
+    auto given = run_arbiter("score -q -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/rows.jsonl -o " + dir +
+                             "/cls.jsonl " + option);
+    EXPECT_NE(given.exit_code, 0) << option << "\n" << given.out;
+    EXPECT_NE(given.out.find(option.substr(0, option.find(' ')) + ": "), std::string::npos) << given.out;
+    EXPECT_NE(given.out.find("is not a process reward model"), std::string::npos) << given.out;
+  }
 }
 
 }  // namespace

@@ -99,6 +99,15 @@ TEST(JudgeGenerate, OptionsThatNeedGenerateSaySo) {
   auto feedback = judge(rows, dir + "/o.jsonl", "--score-token-ids 5,6 --template prometheus-feedback");
   EXPECT_NE(feedback.exit_code, 0);
   EXPECT_NE(feedback.out.find("add --generate"), std::string::npos) << feedback.out;
+  // An option that would change nothing is refused rather than kept in the run record, where a resume
+  // without it would then be refused.
+  auto length = judge(rows, dir + "/o.jsonl", "--score-token-ids 5,6 --max-new-tokens 5");
+  EXPECT_NE(length.exit_code, 0);
+  EXPECT_NE(length.out.find("--max-new-tokens needs --generate"), std::string::npos) << length.out;
+  write_rows(dir, "t.txt", "Rate {response} to {prompt}: ");
+  auto both = judge(rows, dir + "/o.jsonl", "--score-token-ids 5,6 --template-file " + dir + "/t.txt --template prometheus");
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.out.find("--template excludes --template-file"), std::string::npos) << both.out;
 }
 
 TEST(JudgeSkipLager, FinalLayerScoresOnlyAndTheSameValues) {

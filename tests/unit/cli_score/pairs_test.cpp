@@ -186,7 +186,7 @@ TEST_F(Pairs, AnIdTwiceIsRefused) {
   auto data_twice = run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ +
                                 "/samples-twice.jsonl --field response=samples -o " + *dir_ + "/twice.jsonl");
   EXPECT_NE(data_twice.exit_code, 0);
-  EXPECT_NE(data_twice.out.find("samples-twice.jsonl:5: id 's0' is the id of row 1 too"), std::string::npos)
+  EXPECT_NE(data_twice.out.find("samples-twice.jsonl:5 (row 4): id 's0' is the id of row 0 too"), std::string::npos)
       << data_twice.out;
 
   // select --data: the same, and 1 and "1" are one id.

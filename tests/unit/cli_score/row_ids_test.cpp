@@ -24,7 +24,7 @@ TEST(RowIds, AnIdTwoRowsShareIsRefusedNamingBoth) {
     const std::string out = dir + "/scored.jsonl";
     const RunResult r = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/rows.jsonl -o " + out + extra);
     EXPECT_NE(r.exit_code, 0) << extra;
-    EXPECT_NE(r.out.find("rows.jsonl:3: id 'a' is the id of row 1 too"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("rows.jsonl:3 (row 2): id 'a' is the id of row 0 too"), std::string::npos) << r.out;
     // Nothing is left as if it were the run's output.
     EXPECT_LT(read_jsonl(out).size(), 3u) << extra;
   }
@@ -32,7 +32,7 @@ TEST(RowIds, AnIdTwoRowsShareIsRefusedNamingBoth) {
   write_text(dir + "/index.jsonl", R"({"prompt":"a","response":"x"})" "\n" R"({"id":"0","prompt":"b","response":"y"})" "\n");
   const RunResult index = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/index.jsonl -o " + dir + "/index.scored.jsonl");
   EXPECT_NE(index.exit_code, 0);
-  EXPECT_NE(index.out.find("index.jsonl:2: id '0' is the id of row 1 too"), std::string::npos) << index.out;
+  EXPECT_NE(index.out.find("index.jsonl:2 (row 1): id '0' is the id of row 0 too"), std::string::npos) << index.out;
 }
 
 // An id is a string or an integer: a float or a boolean is refused, naming the row, not written as some
@@ -120,7 +120,7 @@ TEST(RowIds, SharedIdsAreReadRowByRowWithAnEmptyIdField) {
   write_text(dir + "/mixed.jsonl", R"({"id":"1","prompt":"q","response":"a"})" "\n" R"({"prompt":"q","response":"b"})" "\n");
   const RunResult mixed = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/mixed.jsonl -o " + dir + "/mixed.out.jsonl");
   EXPECT_NE(mixed.exit_code, 0);
-  EXPECT_NE(mixed.out.find("mixed.jsonl:2: id '1' (this row has no id: it is known by its index) is the id of row 1 too"),
+  EXPECT_NE(mixed.out.find("mixed.jsonl:2 (row 1): id '1' (this row has no id: it is known by its index) is the id of row 0 too"),
             std::string::npos) << mixed.out;
 }
 

@@ -72,6 +72,10 @@ TEST(QuantPlan, RowsNotAMultipleOf256FallBack) {
   // 48 columns: no 32-element block fits either, so F16.
   EXPECT_EQ(choose_tensor_type(type("q8_0"), "blk.0.attn_q.weight", {64, 48}, 3, true, 1).dtype, DType::F16);
   EXPECT_EQ(choose_tensor_type(type("q4_0"), "output.weight", {512, 64}, 3, true, 1).dtype, DType::Q8_0);
+  // Q8_0 asked for: the output matrix is what was asked for, and no note says it differs.
+  const TensorTypeChoice q8_output = choose_tensor_type(type("q8_0"), "token_embd.weight", {512, 64}, 3, false, 1);
+  EXPECT_EQ(q8_output.dtype, DType::Q8_0);
+  EXPECT_EQ(q8_output.note, "");
 }
 
 // Llama-3-8B's shapes (32 layers, 32 query heads over 8 key/value heads): attn_v gets Q5_K only with
