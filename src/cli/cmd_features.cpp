@@ -86,6 +86,8 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
   file.output_path = out_path;
   file.checkpoint_rows = args.checkpoint_rows;
   file.resume = args.data.resume;
+  file.shard = run.shard;
+  file.shards = run.shards;
   file.settings = option_settings(sub);
   file.model_source = args.model_source;
   file.model_digests = model_digests(*model, format.chat_template_source.empty() && !format.plain);

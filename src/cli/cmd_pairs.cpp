@@ -1,8 +1,13 @@
 // arbiter pairs: preference pairs (best and worst response per row) or best-of-N rows from a scored
 // dataset of sampled responses, for DPO-style training or rejection-sampling fine-tuning.
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
+#include "cli/run_record.h"
 #include "core/log.h"
 #include "data/json_rows.h"
 #include "score/preference_pairs.h"
@@ -20,7 +25,21 @@ struct PairsArgs {
 Status run_pairs(PairsArgs& args) {
   PairsOptions& o = args.options;
   ARB_ASSIGN(o.reader.schema, data::parse_schema_name(args.schema));
-  ARB_ASSIGN(o.reader.mapping, data::FieldMapping::parse(args.fields));
+  // The dataset's rows are found by the field the scoring run took ids from: its record says which, where
+  // --field does not.
+  std::vector<std::string> fields = args.fields;
+  if (std::none_of(fields.begin(), fields.end(), [](const std::string& f) { return f.rfind("id=", 0) == 0; })) {
+    ARB_ASSIGN(const std::optional<std::string> recorded, scoring_run_id_field(o.scored_path));
+    if (!recorded) {
+      log_warn(o.scored_path + " has no run record (a file joined with cat has none; pairs reads a pattern of "
+               "--shard outputs with theirs): --data's rows are found by their 'id' field; if the scoring run took "
+               "ids from another (--field id=NAME), give it here too");
+    } else if (*recorded != "id") {
+      log_info("--data's rows are found by field '" + *recorded + "', where the scoring run took ids (its run record)");
+      fields.push_back("id=" + *recorded);
+    }
+  }
+  ARB_ASSIGN(o.reader.mapping, data::FieldMapping::parse(fields));
   if (data::reads_file(o.data_path, o.output_path) || data::reads_file(o.scored_path, o.output_path))
     return error("--output " + o.output_path + " is the file " + (data::reads_file(o.data_path, o.output_path) ? "--data" : "--input") +
                  " names: it would be overwritten while it is read");

@@ -16,23 +16,19 @@ namespace arbiter::cli {
 
 namespace {
 
-// The field the run that wrote `scored` took row ids from (its --field id=NAME, in its run record), so
-// that --data's rows are found by the same field; "id" when it took none or left no record.
-Result<std::string> id_field_of_scoring_run(const std::string& scored) {
-  std::error_code ec;
-  const std::string record_path = run_record_path(scored);
-  if (!std::filesystem::exists(record_path, ec)) return std::string("id");
-  ARB_ASSIGN(const std::string text, read_file(record_path));
-  const nlohmann::json record = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!record.is_object() || !record.contains("settings") || !record["settings"].is_object()) return std::string("id");
-  const nlohmann::json fields = record["settings"].value("--field", nlohmann::json());
-  for (const nlohmann::json& field : fields.is_array() ? fields : nlohmann::json::array({fields})) {
-    if (!field.is_string() || field.get<std::string>().rfind("id=", 0) != 0) continue;
-    const std::string name = field.get<std::string>().substr(3);
-    log_info("--data's rows are found by field '" + name + "', where the scoring run took ids (" + record_path + ")");
-    return name;
+// The field --data's rows take their ids from when --field does not say: the one the scoring run took
+// them from (its run record), else "id", with a warning that the scoring run's field is not known.
+Result<std::string> data_id_field(const std::string& scored) {
+  ARB_ASSIGN(const std::optional<std::string> recorded, scoring_run_id_field(scored));
+  if (!recorded) {
+    log_warn(scored + " has no run record (a file joined with cat has none; select reads a pattern of --shard "
+             "outputs with theirs): --data's rows are found by their 'id' field; if the scoring run took ids from "
+             "another (--field id=NAME), give it here too");
+    return std::string("id");
   }
-  return std::string("id");
+  if (*recorded != "id")
+    log_info("--data's rows are found by field '" + *recorded + "', where the scoring run took ids (its run record)");
+  return *recorded;
 }
 
 const CommandRegistration kSelectRegistration({
@@ -41,7 +37,7 @@ const CommandRegistration kSelectRegistration({
       auto o = std::make_shared<SelectOptions>();
       sub.add_option("-i,--input", o->scored_path, "scored JSONL (from score or judge; read twice, so a file, not a pipe)")->required();
       sub.add_option("--by", o->field, "the score field: lager, expected, score, attributes.helpfulness, ...")->required();
-      auto* top = sub.add_option("--top", o->top, "keep this many rows, or this percentage (e.g. 10%)");
+      auto* top = sub.add_option("--top", o->top, "keep this many rows, or this percentage (e.g. 10%, of the rows with a score: error lines are not counted)");
       auto* threshold = sub.add_option("--threshold", o->threshold, "keep rows scoring at least this (with --bottom: at most this)");
       top->excludes(threshold);
       sub.add_flag("--bottom", o->bottom,
@@ -59,7 +55,7 @@ const CommandRegistration kSelectRegistration({
           o->id_field = field.substr(3);  // "id=": rows known by their index
         }
         if (fields->empty() && !o->data_path.empty()) {
-          ARB_ASSIGN(o->id_field, id_field_of_scoring_run(o->scored_path));
+          ARB_ASSIGN(o->id_field, data_id_field(o->scored_path));
         }
         for (const std::string* read : {&o->scored_path, &o->data_path})
           if (data::reads_file(*read, o->output_path))

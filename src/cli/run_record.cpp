@@ -210,6 +210,26 @@ std::optional<nlohmann::ordered_json> read_run_record(const std::string& scored_
   return record;
 }
 
+Result<std::optional<std::string>> scoring_run_id_field(const std::string& scored) {
+  ARB_ASSIGN(const std::vector<std::string> files, data::files_named_by(scored));
+  std::optional<std::string> found;
+  std::string found_in;
+  for (const std::string& file : files) {
+    const std::optional<nlohmann::ordered_json> record = read_run_record(file);
+    if (!record || !record->contains("settings") || !(*record)["settings"].is_object()) continue;
+    std::string name = "id";
+    const nlohmann::ordered_json fields = (*record)["settings"].value("--field", nlohmann::ordered_json());
+    for (const auto& field : fields.is_array() ? fields : nlohmann::ordered_json::array({fields}))
+      if (field.is_string() && field.get<std::string>().rfind("id=", 0) == 0) name = field.get<std::string>().substr(3);
+    if (found && *found != name)
+      return error(run_record_path(file) + ": its run took row ids from '" + name + "', and " + run_record_path(found_in) +
+                   "'s from '" + *found + "': the files are not of one scoring run");
+    found = name;
+    found_in = file;
+  }
+  return found;
+}
+
 std::string describe_run_record(const nlohmann::ordered_json& record) {
   auto field = [&](const char* key) { return string_field(record, key, "?"); };
   const std::string commit = string_field(record, "model_commit", "");

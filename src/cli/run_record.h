@@ -66,6 +66,12 @@ std::optional<nlohmann::ordered_json> read_run_record(const std::string& scored_
 // "scored by judge: MODEL (fingerprint ...); --template ..., --score-tokens ...".
 std::string describe_run_record(const nlohmann::ordered_json& record);
 
+// The field the run that wrote `scored` took row ids from (its --field id=NAME; "id" where it took none),
+// read from its run record, or from the records of every file of a pattern (the outputs of --shard runs),
+// which must agree. nullopt when no file has a record (a file joined with cat, or from elsewhere): the
+// dataset's rows cannot then be told to be found by the field the scoring run used.
+Result<std::optional<std::string>> scoring_run_id_field(const std::string& scored);
+
 // An eval report of a scored file says what scored it: where the file has a run record, a note under the
 // title ("scored by judge: MODEL (fingerprint ...); --template ...") and the record as report.json's
 // "run_record". Nothing when there is none (a pattern of shards, a file from elsewhere).

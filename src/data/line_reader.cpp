@@ -15,27 +15,47 @@ Result<LineReader> LineReader::open(const std::string& path) {
   return reader;
 }
 
+Status LineReader::fill() {
+  if (buffer_.empty()) buffer_.resize(size_t(1) << 17);
+  begin_ = end_ = 0;
+  const int got = gzread(file_.get(), buffer_.data(), unsigned(buffer_.size()));
+  int code = Z_OK;
+  const char* message = gzerror(file_.get(), &code);
+  // zlib finds a damaged stream (a bad check value, a broken block) when it decompresses a block, which
+  // may hold many lines: the error is somewhere past the lines returned so far.
+  if (got < 0 || (code != Z_OK && code != Z_BUF_ERROR))
+    return error(path_ + ": read error past line " + std::to_string(line_number_) + ": " + message);
+  if (got == 0) {
+    at_end_ = true;
+    if (code == Z_BUF_ERROR)
+      return error(path_ + ":" + std::to_string(line_number_ + 1) + ": truncated gzip stream");
+  }
+  end_ = size_t(got);
+  return Status::ok();
+}
+
 Result<bool> LineReader::next(std::string& line) {
   line.clear();
-  char chunk[1 << 14];
   bool read_any = false;
   while (true) {
-    if (!gzgets(file_.get(), chunk, sizeof(chunk))) {
-      int code = 0;
-      const char* message = gzerror(file_.get(), &code);
-      if (code != Z_OK && code != Z_BUF_ERROR)
-        return error(path_ + ":" + std::to_string(line_number_ + 1) + ": read error: " + message);
-      if (code == Z_BUF_ERROR)
-        return error(path_ + ":" + std::to_string(line_number_ + 1) + ": truncated gzip stream");
-      break;
+    if (begin_ == end_) {
+      if (at_end_) break;
+      ARB_TRY(fill());
+      if (begin_ == end_) break;
     }
     read_any = true;
-    const size_t len = std::strlen(chunk);
-    line.append(chunk, len);
-    if (len > 0 && chunk[len - 1] == '\n') break;
+    const char* start = buffer_.data() + begin_;
+    const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - begin_));
+    if (newline == nullptr) {
+      line.append(start, end_ - begin_);
+      begin_ = end_;
+      continue;
+    }
+    line.append(start, size_t(newline - start));
+    begin_ += size_t(newline - start) + 1;
+    break;
   }
   if (!read_any) return false;
-  if (!line.empty() && line.back() == '\n') line.pop_back();
   if (!line.empty() && line.back() == '\r') line.pop_back();
   ++line_number_;
   return true;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -27,9 +28,17 @@ class LineReader {
   struct GzCloser {
     void operator()(gzFile_s* f) const { gzclose(f); }
   };
+  // Reads the next block of the (decompressed) file into buffer_; at the end, leaves it empty.
+  Status fill();
+
   std::string path_;
   std::unique_ptr<gzFile_s, GzCloser> file_;
   size_t line_number_ = 0;
+  // Bytes read but not yet returned: buffer_[begin_, end_). Lines are cut at '\n' by byte count, so a NUL
+  // byte in a line stays in it (and makes it a row the JSON parser refuses) rather than ending it.
+  std::vector<char> buffer_;
+  size_t begin_ = 0, end_ = 0;
+  bool at_end_ = false;
 };
 
 // Whole file, decompressed if gzip: for JSON documents (not JSONL), which must be parsed at once.

@@ -31,10 +31,28 @@ std::optional<size_t> DatasetReader::earlier_row_of(const std::string& id, bool 
   return std::nullopt;
 }
 
+Status DatasetReader::unreadable(size_t index, Status status) {
+  unreadable_rows_.insert(index);
+  const std::string id = std::to_string(index);
+  if (const std::optional<size_t> first = earlier_row_of(id, /*own_id=*/false, index)) {
+    dataset_error_ = true;
+    return error(status.message() + "; unread, the row is known by its index " + id + ", which is the id of row " +
+                 std::to_string(*first) + " too: outputs know rows by id; give the rows ids of their own, or key "
+                 "rows by their index with --field id= (nothing after '=')");
+  }
+  return status;
+}
+
 Result<bool> DatasetReader::next(Example& example) {
   JsonRow row;
-  ARB_ASSIGN(const bool got, rows_.next(row));
-  if (!got) return false;
+  const size_t index = rows_read_;  // this row's, whether it can be read or not
+  Result<bool> read = rows_.next(row);
+  if (!read) {
+    ++rows_read_;
+    return unreadable(index, read.status());
+  }
+  if (!*read) return false;
+  ++rows_read_;
   // Every row is read with the first row's schema, so a row lacking a field is an error, not a silent
   // switch to another reading.
   if (schema_ == Schema::kAuto) schema_ = detect_schema(row.value);
@@ -47,8 +65,9 @@ Result<bool> DatasetReader::next(Example& example) {
   if (row.value.is_object()) {
     const auto given = row.value.find(id_field);
     if (given != row.value.end() && !given->is_null() && !given->is_string() && !given->is_number_integer())
-      return error(rows_.where(row) + ": field '" + id_field + "' is " + std::string(given->type_name()) +
-                   (given->is_number() ? " (not an integer)" : "") + ": an id is a string or an integer");
+      return unreadable(row.row_index,
+                        error(rows_.where(row) + ": field '" + id_field + "' is " + std::string(given->type_name()) +
+                              (given->is_number() ? " (not an integer)" : "") + ": an id is a string or an integer"));
   }
   const std::string id = row_id(row.value, options_.mapping, row.row_index);
   const bool own_id = row_has_id(row.value, options_.mapping);
@@ -59,6 +78,7 @@ Result<bool> DatasetReader::next(Example& example) {
     return error(rows_.where(row) + row_number + ": id '" + id + "'" +
                  (own_id ? "" : " (this row has no id: it is known by its index)") + " is the id of row " +
                  std::to_string(*first) +
+                 (unreadable_rows_.count(*first) ? " (which could not be read, and is known by its index)" : "") +
                  " too: outputs know rows by id (a resumed run, select, pairs and eval would take the two for one); "
                  "give each row its own id, take ids from another field with --field id=NAME, or key rows by their "
                  "index with --field id= (nothing after '=')");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,10 +45,16 @@ class DatasetReader {
   // The row before this one known by `id`, if any; records this one. Rows without an id of their own
   // (most datasets) cost a bit each, not their id.
   std::optional<size_t> earlier_row_of(const std::string& id, bool own_id, size_t row_index);
+  // `status`, the error of row `index`, which could not be read (its id with it): the row is known by its
+  // index, as its error line is, so an earlier row whose own id spells that index clashes with it, and so
+  // does a later one.
+  Status unreadable(size_t index, Status status);
 
   std::unordered_map<std::string, size_t> row_of_id_;  // own ids -> row index, to refuse an id given twice
   std::vector<bool> by_index_;                          // [row index]: the row has no id of its own
   bool dataset_error_ = false;
+  size_t rows_read_ = 0;  // rows returned or refused so far: the index of the next
+  std::set<size_t> unreadable_rows_;  // rows that could not be read (known by their index), for messages
 };
 
 }  // namespace arbiter::data

@@ -141,12 +141,6 @@ PromptStats prompt_stats(const std::vector<std::pair<bool, double>>& samples) {
   return stats;
 }
 
-double mean_of(const std::vector<double>& values) {
-  double sum = 0.0;
-  for (double v : values) sum += v;
-  return values.empty() ? 0.0 : sum / double(values.size());
-}
-
 // A v2 row's credit: 1 when every correct completion scores above every incorrect one. With one correct
 // completion tied at the top with k - 1 others, 1 / k, as RewardBench 2 scores it (the chance that breaking
 // the tie at random picks the right one); a tie between several correct completions and an incorrect one

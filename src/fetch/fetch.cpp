@@ -336,7 +336,11 @@ Result<FetchResult> fetch(const std::string& source, const FetchOptions& options
     if (const auto listed = options.listed_records.find(source); listed != options.listed_records.end())
       r.server_sha256 = ascii_lower(listed->second.sha256);  // what the download must hash to
     r.repo_commit.clear();  // a stale copy's
-    ARB_TRY(download(r, expected, options));
+    if (Status downloaded = download(r, expected, options); !downloaded) {
+      // The folder made for it goes when nothing was written there (a partial download stays, to resume).
+      fs::remove(fs::path(r.cache_path).parent_path(), ec);
+      return downloaded;
+    }
   }
   if (r.missing) {
     fs::remove(fs::path(r.cache_path).parent_path(), ec);  // the folder made for it, when empty

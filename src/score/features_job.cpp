@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <cmath>
 #include <limits>
 #include <map>
 
@@ -109,6 +110,12 @@ Status FeaturesJob::read_parts() {
         return error(message + "\nresume with the same options, or remove " + parts_folder_ + " to start over");
       }
     if (part.row_index.empty()) return error(path + ": no row_index: not a part this command wrote");
+    if (file_.shards > 1)
+      for (const int32_t row : part.row_index)
+        if (row % file_.shards != file_.shard)
+          return error(path + " holds row " + std::to_string(row) + ", which --shard " + std::to_string(file_.shard) + "/" +
+                       std::to_string(file_.shards) + " does not read: the interrupted run was given another --shard "
+                       "(or none); resume with its --shard, or remove " + parts_folder_ + " to start over");
     if (set_.responses == 0) set_.responses = part.responses;
     const bool digests = !part.row_digests.empty();
     for (size_t i = 0; i < part.row_index.size(); ++i)
@@ -173,6 +180,11 @@ ForwardOptions FeaturesJob::forward_options() const {
 }
 
 Result<std::vector<SequenceInput>> FeaturesJob::prepare(const data::Example& example) {
+  // Labels are kept as F32: a larger one would be infinite there, and train head would refuse the file.
+  for (const auto& [name, value] : example.labels)
+    if (!std::isfinite(value) || std::fabs(value) > double(std::numeric_limits<float>::max()))
+      return error("label '" + name + "' (" + std::to_string(value) + ") is outside what a label can be (a finite "
+                   "32-bit float)");
   if (steps_) {
     set_.responses = 1;  // a feature row per step
     return prepare_step_sequences(example, formatter_.get(), *steps_);
@@ -365,8 +377,9 @@ Status FeaturesJob::close() {
   }
   if (done_rows_reached_ < done_rows_.size())
     return error(parts_folder_ + " holds " + std::to_string(done_rows_.size()) + " rows, of which this run's input reached " +
-                 std::to_string(done_rows_reached_) + " (a shorter input, or --limit): the joined file would hold rows "
-                 "this input does not; resume with the input that began it, or remove the folder to start over");
+                 std::to_string(done_rows_reached_) + " (a shorter input, --limit, or another --shard): the joined file would "
+                 "hold rows this run does not; resume with the input and options that began it, or remove the folder "
+                 "to start over");
   if (set_.rows > 0) ARB_TRY(write_part());
   // The parts in order, as one file (a label first seen in a later part is NaN for the rows before it).
   std::vector<std::string> parts;

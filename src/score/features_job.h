@@ -33,6 +33,9 @@ struct FeaturesFileOptions {
   // The model's own chat template (where it formats the rows), tokenizer and configuration digests: kept in
   // every part and the file; a resume over parts or a file kept with others is refused.
   ModelDigests model_digests;
+  // --shard K/N: the rows whose index % shards == shard. Parts of another shard's rows (a resume given
+  // another --shard) are refused before any row is extracted.
+  int64_t shard = 0, shards = 1;
 };
 
 class FeaturesJob final : public RowJob {

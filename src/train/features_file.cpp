@@ -394,7 +394,10 @@ Status merge_labels_file(FeatureSet& set, const std::string& path, const std::ve
   for (size_t i = 0; i < seen.size(); ++i)
     if (!seen[i])
       return error(path + ": no labels for feature row " + std::to_string(i) +
-                   (set.ids.empty() ? " (matched by position: " + std::to_string(count) + " rows)" : " (id '" + set.ids[i] + "')"));
+                   (set.ids.empty() ? " (matched by position: " + std::to_string(count) + " rows)" : " (id '" + set.ids[i] + "')") +
+                   (by_index && *by_index ? ": the file's rows have no 'id', so they are known by their index, and "
+                                            "the features' rows have ids of their own; give the labels their rows' ids"
+                                          : ""));
   for (auto& [name, values] : found) set.labels[name] = std::move(values);
   return Status::ok();
 }

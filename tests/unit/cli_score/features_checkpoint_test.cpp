@@ -226,6 +226,31 @@ TEST(FeaturesCheckpoint, PartsPastTheResumedInputAreRefused) {
   EXPECT_TRUE(std::filesystem::exists(out + ".parts"));
 }
 
+// Parts of another --shard's rows: refused before any row is extracted (not after a whole shard's rows were
+// added to the folder), the folder as it was.
+TEST(FeaturesCheckpoint, PartsOfAnotherShardAreRefusedAtOnce) {
+  const std::string dir = temp_dir("features-checkpoint-shard");
+  const std::string broken = write_rated_rows(dir + "/broken.jsonl", 200, 190);
+  const std::string good = write_rated_rows(dir + "/good.jsonl", 200);
+  const std::string model = " -m " + kShared + "/models/stories260K/stories260K.gguf --field labels=score";
+  const std::string out = dir + "/f.safetensors";
+  ASSERT_NE(run_arbiter("features -q" + model + " -i " + broken + " -o " + out + " --checkpoint-rows 10 --shard 0/2").exit_code, 0);
+  auto parts = [&] {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(out + ".parts")) n += entry.path().extension() == ".safetensors";
+    return n;
+  };
+  const size_t before = parts();
+  ASSERT_GT(before, 0u);
+  const RunResult other = run_arbiter("features -q" + model + " -i " + good + " -o " + out + " --checkpoint-rows 10 --resume --shard 1/2");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.out.find("holds row 0, which --shard 1/2 does not read"), std::string::npos) << other.out;
+  EXPECT_EQ(parts(), before);
+  // Its own shard resumes.
+  const RunResult same = run_arbiter("features -q" + model + " -i " + good + " -o " + out + " --checkpoint-rows 10 --resume --shard 0/2");
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+}
+
 // A resume that finds the file finished has nothing to do, if the file is this extraction's: another layer
 // or other options are named, and the file is kept.
 TEST(FeaturesCheckpoint, AFinishedFileOfAnotherExtractionIsNamed) {

@@ -124,6 +124,30 @@ TEST_F(Pairs, BestOfNAndMargins) {
   EXPECT_NE(strict.out.find("3 with best - worst <= 1000"), std::string::npos) << strict.out;
 }
 
+// A scoring run that took ids from another field (--field id=uid): pairs finds the dataset's rows by it
+// from the run's record, without being told; where the dataset's own ids name other rows, matching by them
+// would pair one row's scores with another's responses.
+TEST_F(Pairs, DataRowsAreFoundByTheFieldTheScoringRunsRecordNames) {
+  std::ofstream swapped(*dir_ + "/swapped.jsonl");
+  swapped << json{{"uid", "u0"}, {"id", "u1"}, {"prompt", "p0"}, {"samples", {"a0", "b0 is longer"}}}.dump() << "\n"
+          << json{{"uid", "u1"}, {"id", "u0"}, {"prompt", "p1"}, {"samples", {"a1", "b1 is longer", "c1"}}}.dump() << "\n";
+  swapped.close();
+  auto scored = run_arbiter("score -q -m " + *dir_ + "/rm -i " + *dir_ + "/swapped.jsonl -o " + *dir_ +
+                            "/swapped.scored.jsonl --field response=samples --field id=uid");
+  ASSERT_EQ(scored.exit_code, 0) << scored.out;
+  auto made = run_arbiter("pairs -i " + *dir_ + "/swapped.scored.jsonl --data " + *dir_ +
+                          "/swapped.jsonl --field response=samples --best -o " + *dir_ + "/swapped.best.jsonl");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  EXPECT_NE(made.out.find("found by field 'uid'"), std::string::npos) << made.out;
+  const auto best = read_jsonl(*dir_ + "/swapped.best.jsonl");
+  ASSERT_EQ(best.size(), 2u);
+  EXPECT_EQ(best[0]["prompt"], "p0");
+  EXPECT_EQ(best[1]["prompt"], "p1");
+  const std::vector<std::string> first = {"a0", "b0 is longer"}, second = {"a1", "b1 is longer", "c1"};
+  EXPECT_NE(std::find(first.begin(), first.end(), best[0]["response"].get<std::string>()), first.end()) << best[0].dump();
+  EXPECT_NE(std::find(second.begin(), second.end(), best[1]["response"].get<std::string>()), second.end()) << best[1].dump();
+}
+
 TEST_F(Pairs, MismatchesAreErrorsNamingTheRow) {
   // Read without the mapping, the dataset's rows have no responses to match the scored ones.
   auto unmapped = run_arbiter("pairs -i " + *dir_ + "/scored.jsonl --data " + *dir_ + "/samples.jsonl -o " + *dir_ +

@@ -35,6 +35,34 @@ TEST(RowIds, AnIdTwoRowsShareIsRefusedNamingBoth) {
   EXPECT_NE(index.out.find("index.jsonl:2 (row 1): id '0' is the id of row 0 too"), std::string::npos) << index.out;
 }
 
+// A row that cannot be read is known by its index (its error line carries it): another row whose own id
+// spells that index, before or after it, is the same clash, refused with --on-error skip too (a resume
+// would take the error line for that row's, and leave the row unscored).
+TEST(RowIds, AnUnreadableRowsIndexIsAnIdNoOtherRowMayHave) {
+  const std::string dir = temp_dir("row-ids-unreadable");
+  write_text(dir + "/after.jsonl", R"({"id":5,"prompt":"a","response":"b"})" "\n" R"({"id":7,"prompt":"a",)" "\n"
+                                   R"({"id":1,"prompt":"a","response":"c"})" "\n");
+  write_text(dir + "/before.jsonl", R"({"id":1,"prompt":"a","response":"b"})" "\n" R"({"id":7,"prompt":"a",)" "\n");
+  write_text(dir + "/float.jsonl", R"({"id":0.5,"prompt":"a","response":"b"})" "\n" R"({"id":0,"prompt":"a","response":"c"})" "\n");
+  const struct {
+    std::string file, message;
+  } cases[] = {
+      {"after.jsonl", "after.jsonl:3 (row 2): id '1' is the id of row 1 (which could not be read, and is known by its index) too"},
+      {"before.jsonl", "before.jsonl:2: malformed JSON"},
+      {"float.jsonl", "float.jsonl:2 (row 1): id '0' is the id of row 0 (which could not be read, and is known by its index) too"},
+  };
+  for (const auto& c : cases) {
+    const RunResult r = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/" + c.file + " -o " + dir + "/" +
+                                    c.file + ".out --on-error skip");
+    EXPECT_NE(r.exit_code, 0) << c.file;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << r.out;
+  }
+  const RunResult before = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/before.jsonl -o " + dir +
+                                       "/before.out2 --on-error skip");
+  EXPECT_NE(before.out.find("unread, the row is known by its index 1, which is the id of row 0 too"), std::string::npos)
+      << before.out;
+}
+
 // An id is a string or an integer: a float or a boolean is refused, naming the row, not written as some
 // spelling of itself.
 TEST(RowIds, AnIdIsAStringOrAnInteger) {

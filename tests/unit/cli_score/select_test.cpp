@@ -119,6 +119,36 @@ TEST_F(Select, DataRowsAreFoundByTheFieldTheScoringRunsRecordNames) {
   EXPECT_NE(r.out.find("found by field 'uid'"), std::string::npos) << r.out;
 }
 
+// The outputs of --shard runs, read as a pattern, bring their records: the rows are found by the field the
+// runs took ids from. Joined with cat they have none, and select says it finds rows by 'id' (here the
+// dataset's 'id' holds other rows' values). Records that disagree are not of one run.
+TEST_F(Select, ShardOutputsReadAsAPatternBringTheirRecords) {
+  const std::string data = dir_ + "/shards.jsonl";
+  write_text(data, R"({"uid":"1","id":"0","text":"first"})" "\n" R"({"uid":"0","id":"1","text":"second"})" "\n");
+  const std::string record = R"({"command": "score", "settings": {"--field": ["id=uid"]}})";
+  write_text(dir_ + "/scores.0.jsonl", R"({"id":"1","score":1})" "\n");
+  write_text(dir_ + "/scores.0.run.json", record);
+  write_text(dir_ + "/scores.1.jsonl", R"({"id":"0","score":2})" "\n");
+  write_text(dir_ + "/scores.1.run.json", record);
+  const RunResult pattern = run_arbiter("select -i '" + dir_ + "/scores.*.jsonl' --by score --top 1 --data " + data +
+                                        " -o " + dir_ + "/out.jsonl");
+  ASSERT_EQ(pattern.exit_code, 0) << pattern.out;
+  EXPECT_EQ(read_text(dir_ + "/out.jsonl"), std::string(R"({"uid":"0","id":"1","text":"second"})") + "\n");
+
+  write_text(dir_ + "/joined.jsonl", read_text(dir_ + "/scores.0.jsonl") + read_text(dir_ + "/scores.1.jsonl"));
+  const RunResult joined = run_arbiter("select -i " + dir_ + "/joined.jsonl --by score --top 1 --data " + data + " -o " +
+                                       dir_ + "/out.jsonl");
+  EXPECT_NE(joined.out.find("joined.jsonl has no run record"), std::string::npos) << joined.out;
+  EXPECT_NE(joined.out.find("give it here too"), std::string::npos) << joined.out;
+
+  write_text(dir_ + "/scores.1.run.json", R"({"command": "score", "settings": {}})");
+  const RunResult mixed = run_arbiter("select -i '" + dir_ + "/scores.*.jsonl' --by score --top 1 --data " + data +
+                                      " -o " + dir_ + "/out.jsonl");
+  EXPECT_NE(mixed.exit_code, 0);
+  EXPECT_NE(mixed.out.find("took row ids from 'id'"), std::string::npos) << mixed.out;
+  EXPECT_NE(mixed.out.find("not of one scoring run"), std::string::npos) << mixed.out;
+}
+
 // Scored lines without ids (a file made elsewhere) are of the dataset rows at their positions, even where
 // the dataset's own ids are numbers that would name other rows (ids from 1: line 0 is not the row of id 0).
 TEST_F(Select, LinesWithoutIdsAreOfTheRowsAtTheirPositions) {

@@ -81,6 +81,29 @@ TEST(Reader, HelpSteer2SampleRows) {
   EXPECT_EQ(rows[6].prompt_turns[0].content, rows[7].prompt_turns[0].content);
 }
 
+// A NUL byte is a byte of its line, not its end: the line is a row the parser refuses (naming it), the next
+// line stays a row of its own with its own number, and a line of NULs is a bad row, not a blank line. The
+// same through gzip. Each row's index counts the bad ones.
+TEST(Reader, ANulByteKeepsItsLineAndTheNextOne) {
+  std::string text = R"({"id": "a", "prompt": "p", "response": "x"})" "\n";
+  text += std::string(R"({"id": "b", "prompt": "p", "response": "y)") + std::string(1, '\0') + "\"}\n";
+  text += R"({"id": "c", "prompt": "p", "response": "z"})" "\n";
+  text += std::string(40, '\0') + "\n";
+  text += R"({"id": "d", "prompt": "p", "response": "w"})" "\n";
+  for (const std::string& path : {write_file("nul.jsonl", text), write_gz("nul.jsonl.gz", text)}) {
+    auto reader = DatasetReader::open(path, {});
+    ASSERT_TRUE(reader) << reader.message();
+    std::vector<std::string> read;
+    Example ex;
+    for (int i = 0; i < 8; ++i) {
+      auto got = reader->next(ex);
+      if (got && !*got) break;
+      read.push_back(got ? ex.id + "@" + std::to_string(ex.row_index) : got.message().substr(path.size(), 3));
+    }
+    EXPECT_EQ(read, (std::vector<std::string>{"a@0", ":2:", "c@2", ":4:", "d@4"})) << path;
+  }
+}
+
 TEST(Reader, DetectsHelpSteer2Schema) {
   auto reader = DatasetReader::open(kHelpSteer2);
   ASSERT_TRUE(reader);

@@ -435,6 +435,9 @@ TEST_F(FetchTest, NotFoundNamesTheUrlAndStatus) {
   EXPECT_NE(r.message().find(url), std::string::npos) << r.message();
   EXPECT_NE(r.message().find("HTTP 404"), std::string::npos) << r.message();
   EXPECT_TRUE(cached_files().empty());
+  // Nor the folder made for it.
+  const std::string entry = cache_entry_path(cache_.string(), url);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(entry).parent_path()));
 }
 
 TEST_F(FetchTest, RefusedConnectionNamesTheUrl) {
