@@ -171,7 +171,9 @@ const CommandRegistration kServeRegistration({
       sub.add_option("--queue-wait-ms", args->server.queue_wait_ms, "how long a request waits for room in a full queue (within --timeout-ms) before it is answered 429; 0: at once")
           ->default_val(10000)
           ->check(CLI::Range(int64_t(0), int64_t(86400000)));
-      sub.add_option("--timeout-ms", args->server.timeout_ms, "per-request time limit; then 504")->default_val(60000);
+      sub.add_option("--timeout-ms", args->server.timeout_ms, "per-request time limit; then 504 (at most a week)")
+          ->default_val(60000)
+          ->check(CLI::Range(int64_t(1), serve::kMaxServeTimeoutMs));
       sub.add_option("--max-body-bytes", args->server.max_body_bytes, "request body limit; larger is 413")->default_val(8 << 20);
       sub.add_option("--max-sequence-tokens", args->max_sequence_tokens,
                      "longest sequence accepted; longer is 400 (default: --max-length)")
@@ -191,7 +193,7 @@ const CommandRegistration kServeRegistration({
       sub.add_option("--header-timeout-ms", args->server.header_timeout_ms,
                      "a request's headers must arrive within this of its first byte (then 408 and the connection closed)")
           ->default_val(10000)
-          ->check(CLI::PositiveNumber);
+          ->check(CLI::Range(int64_t(1), serve::kMaxServeTimeoutMs));
       sub.add_flag("--quiet-requests", [args](int64_t) { args->server.log_requests = false; }, "no log line per request");
       sub.add_flag("--random-weights", args->random_weights, "serve a random-weight model at --shape (benchmarking only)");
       sub.add_option("--shape", args->shape, "random model shape: tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b");

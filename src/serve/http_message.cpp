@@ -108,7 +108,10 @@ RequestHead parse_request_head(std::string_view buffer, const HttpLimits& limits
   request.method = std::string(request_line.substr(0, sp1));
   request.target = std::string(request_line.substr(sp1 + 1, sp2 - sp1 - 1));
   const std::string_view version = request_line.substr(sp2 + 1);
-  if (!is_token(request.method) || request.target.empty() || request.target.find(' ') != std::string::npos)
+  // A target holds no spaces and no control bytes (a NUL would cut the path short where it is printed).
+  const bool control_byte = std::any_of(request.target.begin(), request.target.end(),
+                                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (!is_token(request.method) || request.target.empty() || request.target.find(' ') != std::string::npos || control_byte)
     return failed(400, "a malformed request line");
   if (version == "HTTP/1.1") request.version_minor = 1;
   else if (version == "HTTP/1.0") request.version_minor = 0;
@@ -141,9 +144,11 @@ RequestHead parse_request_head(std::string_view buffer, const HttpLimits& limits
     out.request = std::move(request);
     return out;
   };
-  const std::string encoding = request.header("transfer-encoding");
-  if (request.has_header("transfer-encoding") && lower(encoding) != "identity")
-    return refused(411, "send the body with a Content-Length (a '" + encoding + "' body is not taken)");
+  // Every Transfer-Encoding line counts (RFC 9112 6.1 reads them as one list): 'identity' and then
+  // 'chunked' is a chunked body, which a server reading the first line alone would frame otherwise.
+  for (const auto& [name, value] : request.headers)
+    if (name == "transfer-encoding" && lower(value) != "identity")
+      return refused(411, "send the body with a Content-Length (a '" + value + "' body is not taken)");
   if (request.has_header("content-length")) {
     const std::string length = request.header("content-length");
     for (const auto& [name, value] : request.headers)
@@ -152,7 +157,8 @@ RequestHead parse_request_head(std::string_view buffer, const HttpLimits& limits
       return refused(400, "Content-Length '" + length + "' is not a number of bytes");
     head.body_bytes = std::stoull(length);
     if (head.body_bytes > limits.max_body_bytes)
-      return refused(413, "the request body is larger than the limit (--max-body-bytes)");
+      return refused(413, "the request body of " + std::to_string(head.body_bytes) + " bytes is larger than the limit of " +
+                              std::to_string(limits.max_body_bytes) + " (--max-body-bytes)");
   }
   head.expects_continue = request.version_minor >= 1 && lower(request.header("expect")) == "100-continue";
   head.state = RequestHead::State::kComplete;

@@ -71,7 +71,8 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const Model> mode
                                                ServerOptions options) {
   if (options.max_batch_tokens < 0) return error("--max-batch-tokens must be positive (or 0: the device's default)");
   if (options.max_queue <= 0) return error("--max-queue must be positive");
-  if (options.timeout_ms <= 0) return error("--timeout-ms must be positive");
+  if (options.timeout_ms <= 0 || options.timeout_ms > kMaxServeTimeoutMs)
+    return error("--timeout-ms must be positive and at most " + std::to_string(kMaxServeTimeoutMs) + " (a week)");
   if (options.max_body_bytes <= 0) return error("--max-body-bytes must be positive");
   if (options.http_threads <= 0) return error("--http-threads must be positive");
   std::unique_ptr<Server> s(new Server());
@@ -116,9 +117,10 @@ Status Server::serve(const std::function<void(int http_threads)>& on_ready) {
 
 void Server::stop() {
   stopping_ = true;
-  // Requests waiting for room in the queue are answered 503 now, not when their wait ends.
-  if (queue_) queue_->close_admission();
+  // The HTTP layer first: an answer written from here on says Connection: close. Then requests waiting
+  // for room in the queue are answered 503 now, not when their wait ends.
   if (http_) http_->stop();
+  if (queue_) queue_->close_admission();
 }
 
 namespace {
@@ -169,8 +171,10 @@ void Server::install_routes() {
         const std::string route = route_label(req.path);
         metrics_->record_request(route, res.status, seconds);
         if (res.status >= 400) metrics_->record_error(route, error_type_for(res.status));
+        // A request refused before its request line was read has no method or path: '-' stands for them.
         if (options_.log_requests)
-          std::fprintf(stderr, "serve: %s %s %d %.1f ms items=%lld tokens=%lld\n", req.method.c_str(), req.path.c_str(),
+          std::fprintf(stderr, "serve: %s %s %d %.1f ms items=%lld tokens=%lld\n",
+                       req.method.empty() ? "-" : req.method.c_str(), req.path.empty() ? "-" : req.path.c_str(),
                        res.status, seconds * 1e3, (long long)ctx.items, (long long)ctx.tokens);
       });
 

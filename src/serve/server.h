@@ -17,6 +17,10 @@
 
 namespace arbiter::serve {
 
+// The longest --timeout-ms (and --header-timeout-ms): a week. A deadline is the request's arrival plus
+// this on the steady clock, in nanoseconds: far larger values would overflow it into the past.
+inline constexpr int64_t kMaxServeTimeoutMs = int64_t(7) * 24 * 3600 * 1000;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;                   // 0: an ephemeral port (bind() says which)

@@ -34,6 +34,9 @@ TEST(OptionChecks, ImpossibleValuesAreRefusedByName) {
        "a judge's prompts are never cut"},
       {"serve --mode judge -m " + kShared + "/fixtures/hf/qwen2 --port 0 --truncation prompt-left",
        "a judge's prompts are never cut"},
+      // A deadline this far off would overflow the clock into the past: every request would time out at once.
+      {"serve -m " + kShared + "/fixtures/hf/qwen2-seqcls1 --port 0 --timeout-ms 10000000000000", "--timeout-ms"},
+      {"serve -m " + kShared + "/fixtures/hf/qwen2-seqcls1 --port 0 --header-timeout-ms 0", "--header-timeout-ms"},
   };
   for (const auto& [command, message] : cases) {
     const RunResult r = run_arbiter(command);

@@ -67,7 +67,11 @@ TEST(HttpMessage, WhatCannotBeFramedIsRefusedWithItsStatus) {
     std::string fragment;
   } cases[] = {
       {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411, "Content-Length"},
-      {"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 413, "--max-body-bytes"},
+      // Every Transfer-Encoding line counts: 'identity' first does not hide a chunked body.
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 411,
+       "'chunked' body"},
+      {"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 413, "of 101 bytes is larger than the limit of 100 (--max-body-bytes)"},
+      {std::string("GET /a\0b HTTP/1.1\r\n\r\n", 22), 400, "malformed request line"},  // a control byte in the target
       {"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", 400, "'-5' is not a number of bytes"},
       {"POST / HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\n", 400, "not a number of bytes"},
       {"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", 400, "two Content-Length headers that differ"},

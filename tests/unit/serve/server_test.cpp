@@ -388,6 +388,13 @@ TEST(Server, BearerTokenAuth) {
   EXPECT_EQ(status, 200);
   post_json(*s, "/get_reward", R"({"query": ["hi"]})", &status, {{"Authorization", "Basic sekret"}});
   EXPECT_EQ(status, 401);
+  // One or more spaces after the scheme (RFC 9110's 1*SP); none is another scheme's name.
+  post_json(*s, "/get_reward", R"({"query": ["hi"]})", &status, {{"Authorization", "Bearer   sekret"}});
+  EXPECT_EQ(status, 200);
+  post_json(*s, "/get_reward", R"({"query": ["hi"]})", &status, {{"Authorization", "Bearersekret"}});
+  EXPECT_EQ(status, 401);
+  post_json(*s, "/get_reward", R"({"query": ["hi"]})", &status, {{"Authorization", "Bearer sekret x"}});
+  EXPECT_EQ(status, 401);
   auto health = s->client().Get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
