@@ -175,7 +175,10 @@ Status run_correlate(const CorrelateArgs& args) {
     }
     for (const Metric& m : metrics) {
       json entry = {{"value", number_or_null(m.value)}};
-      if (m.ci && r.has_intervals) entry["ci95"] = {number_or_null(m.ci->lo), number_or_null(m.ci->hi)};
+      if (m.ci && r.has_intervals) {
+        entry["ci95"] = {number_or_null(m.ci->lo), number_or_null(m.ci->hi)};
+        entry["resamples_used"] = m.ci->resamples_used;
+      }
       out[m.name] = entry;
     }
     if (r.has_intervals) out["bootstrap"] = {{"resamples", args.bootstrap}, {"seed", args.seed}};
@@ -186,7 +189,14 @@ Status run_correlate(const CorrelateArgs& args) {
   print_line("n                  " + std::to_string(r.n));
   for (const Metric& m : metrics) {
     std::string line = std::string(m.name) + std::string(19 - std::string(m.name).size(), ' ') + fixed(m.value, 3);
-    if (m.ci && r.has_intervals) line += "  [" + fixed(m.ci->lo, 3) + ", " + fixed(m.ci->hi, 3) + "]";
+    if (m.ci && r.has_intervals) {
+      line += "  [" + fixed(m.ci->lo, 3) + ", " + fixed(m.ci->hi, 3) + "]";
+      // A resample of constant values has no correlation and is left out: on few rows, many are, and the
+      // interval then comes from the rest.
+      if (m.ci->resamples_used < args.bootstrap)
+        line += "  (from " + std::to_string(m.ci->resamples_used) + " of " + std::to_string(args.bootstrap) +
+                " resamples: the others were constant)";
+    }
     if (std::isnan(m.value) && !undefined.empty()) line += "  (undefined: " + undefined + ")";
     print_line(line);
   }

@@ -666,10 +666,17 @@ std::string interval_text(const eval::Interval& ci, bool with_sign) {
   return "[" + f(ci.lo) + ", " + f(ci.hi) + "]";
 }
 
-// A bootstrap p-value below 0.001 says only that; an exact test's is shown as small as it is.
-std::string p_text(double p, bool exact) {
+// A bootstrap p-value below 0.001 says only that, and one at the least the resamples can tell
+// (1 / (resamples + 1): no resampled difference crossed zero) says it is at most that; an exact test's is
+// shown as small as it is.
+std::string p_text(double p, bool exact, int resamples = 0) {
   if (std::isnan(p)) return "-";
   if (p < 0.001 && !exact) return "<0.001";
+  if (!exact && resamples > 0 && p <= 1.0 / double(resamples + 1) * (1.0 + 1e-9)) {
+    char floor[32];
+    std::snprintf(floor, sizeof floor, "<=%.2g", p);
+    return floor;
+  }
   char buf[32];
   std::snprintf(buf, sizeof buf, p < 0.001 ? "%.1e" : "%.3f", p);
   return buf;
@@ -765,7 +772,7 @@ Status run_compare(CompareArgs args) {
     if (s > 0) {
       const eval::DifferenceResult& d = result.differences[s - 1];
       std::snprintf(buf, sizeof buf, "%10s  %-20s  %8s", signed_fixed(d.difference, 4).c_str(),
-                    interval_text(d.ci, true).c_str(), p_text(d.p_value, false).c_str());
+                    interval_text(d.ci, true).c_str(), p_text(d.p_value, false, d.ci.resamples_used).c_str());
       tail = buf;
       if (!mcnemar.empty())
         tail += "  " + std::to_string(mcnemar[s - 1].only_baseline) + " / " + std::to_string(mcnemar[s - 1].only_system) +

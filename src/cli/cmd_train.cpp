@@ -131,7 +131,15 @@ Status run_lager(const LagerArgs& args) {
   // Items of one file row (a pairwise judge's comparisons) stay on one side of the split.
   std::vector<size_t> groups;
   for (const auto& row : rows) groups.push_back(row.group);
-  const train::Split split = train::split_groups(groups, args.validation_fraction, fit.seed);
+  train::Split split = train::split_groups(groups, args.validation_fraction, fit.seed);
+  // One row held out is too few to report on (no correlation of one point): it is trained on with the
+  // rest, and the report is on the training rows, rather than the row being left out of both.
+  if (split.validation.size() == 1) {
+    log_warn("one row would be held out, too few to report on: it is trained on too, and the report is on the "
+             "training rows (--validation-fraction picks a larger share)");
+    split.train.insert(std::upper_bound(split.train.begin(), split.train.end(), split.validation[0]), split.validation[0]);
+    split.validation.clear();
+  }
   const bool held_out = split.validation.size() >= 2;
   const size_t n_layers = rows[0].per_layer_logits.size();
   print_line("rows " + std::to_string(rows.size()) + " (train " + std::to_string(split.train.size()) +
@@ -189,6 +197,9 @@ Status run_lager(const LagerArgs& args) {
     print_line("final layer (expected score)  " + fixed(report->final_layer, 4));
     print_line("LAGER uniform                 " + fixed(report->uniform, 4));
     print_line("LAGER tuned                   " + fixed(report->tuned, 4));
+    const double first_label = rows[eval_rows.front()].human;
+    if (std::all_of(eval_rows.begin(), eval_rows.end(), [&](size_t i) { return rows[i].human == first_label; }))
+      print_line("(nan: the " + on + " rows' " + args.human_field + " labels are all equal, so no correlation is defined)");
   }
   if (report->pairwise) {
     print_line("pairwise accuracy on the " + on + " comparisons: final layer " + fixed(report->final_layer_accuracy, 4) +

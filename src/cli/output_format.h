@@ -12,7 +12,9 @@ namespace arbiter::cli {
 inline std::string fixed(double v, int decimals) {
   if (std::isnan(v)) return "nan";
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  // Past 1e15 fixed notation is all digits (and past 1e59 longer than the buffer): exponent notation.
+  if (std::fabs(v) >= 1e15 && std::isfinite(v)) std::snprintf(buf, sizeof(buf), "%.*e", decimals, v);
+  else std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
   return buf;
 }
 

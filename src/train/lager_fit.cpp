@@ -180,6 +180,15 @@ Result<LagerWeights> fit_lager(const std::vector<eval::LayerRow>& rows, const st
       const LagerLoss loss = lager_loss(rows, indices, theta, params.back(), options.target);
       std::copy(loss.grad_theta.begin(), loss.grad_theta.end(), grads.begin());
       grads.back() = loss.grad_a;
+      // Adam squares each gradient: past about 1e154 the square is infinite and every step is zero, so the
+      // weights written would be the initial ones, presented as trained.
+      const bool finite = std::isfinite(loss.loss) && std::all_of(grads.begin(), grads.end(), [](double g) {
+        return std::isfinite(g) && std::fabs(g) < 1e150;
+      });
+      if (!finite)
+        return error("step " + std::to_string(step.step + 1) + ": the loss or its gradient is not finite (or too large " +
+                     "to square): the per-layer logits are too large to fit weights on (a judge's logits are at most " +
+                     "in the thousands)");
       adam.step(params, grads);
       loss_sum += loss.loss;
       ++batches;

@@ -100,6 +100,18 @@ TEST_F(CliEval, CorrelateJsonIsDeterministicForASeed) {
   EXPECT_NEAR(rho, 0.347, 0.0005);
   EXPECT_LT(j["spearman"]["ci95"][0].get<double>(), rho);
   EXPECT_GT(j["spearman"]["ci95"][1].get<double>(), rho);
+  EXPECT_EQ(j["spearman"]["resamples_used"], 200);
+  // On four rows many resamples are constant (no correlation) and are left out: the table says from how many
+  // the interval comes, and --json gives the count.
+  const std::string pred = temp_file("four-pred.json", "[1, 2, 2, 3]"), human = temp_file("four-human.json", "[1, 1, 2, 2]");
+  const RunResult few = run_arbiter("eval correlate --bootstrap 1000 --pred " + pred + " --human " + human);
+  ASSERT_EQ(few.exit_code, 0) << few.out;
+  EXPECT_NE(few.out.find("resamples: the others were constant)"), std::string::npos) << few.out;
+  const RunResult few_json = run_arbiter("eval correlate --json --bootstrap 1000 --pred " + pred + " --human " + human);
+  ASSERT_EQ(few_json.exit_code, 0) << few_json.out;
+  const int used = nlohmann::json::parse(few_json.out)["spearman"]["resamples_used"];
+  EXPECT_GT(used, 0);
+  EXPECT_LT(used, 1000);
 }
 
 TEST_F(CliEval, CorrelateFieldsFromJsonlAndErrors) {

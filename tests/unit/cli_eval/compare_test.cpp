@@ -72,6 +72,12 @@ TEST_F(CliCompare, TheLagerPapersFlaskScores) {
   EXPECT_NE(table.out.find("(baseline)"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("palmscore_w.json      0.3467"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("+0.0807"), std::string::npos) << table.out;
+  // No resampled difference crosses zero: the p-value is the least 300 resamples can tell, 1/301, and says
+  // it is at most that.
+  const RunResult few = run_arbiter("eval compare --seed 3 --bootstrap 300 --pred " + kFlask + "direct_score.json --pred " +
+                                    kFlask + "palmscore_w.json --human " + kFlask + "human_score.json");
+  ASSERT_EQ(few.exit_code, 0) << few.out;
+  EXPECT_NE(few.out.find("<=0.0033"), std::string::npos) << few.out;
 
   // --report: report.json holds what --json printed; the page and both figures are written.
   const std::string dir = (arbiter::test::scratch_root() / ("compare-report-" + std::to_string(::getpid()))).string();
