@@ -32,17 +32,21 @@ struct FeaturesArgs {
 // The step layout the options ask for, its separator resolved; none without --step-tag / --step-tag-id /
 // --step-turns (unless the model is a process reward model, whose own separator is then read).
 Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Model& model,
-                                              const ConversationFormatter& formatter) {
+                                              const ConversationFormatter* formatter) {
+  // Steps written as turns, or a separator given as text, are found with the tokenizer; a separator by id
+  // (rows of input_ids) needs none.
+  const bool by_text = args.step_turns || (args.step_tag_id < 0 && (!args.step_tag.empty() || model.config.process_reward));
+  if (!formatter && by_text)
+    return error(model.path + " has no tokenizer to find the step separator with: give it by id (--step-tag-id)");
   if (args.step_turns) {
     ARB_TRY(refuse_separator_with_step_turns(args.step_tag, args.step_tag_id, args.step_join));
     StepLayout layout;
     layout.turns = true;
     layout.answer = unescape_option_text(args.step_answer);
     layout.split_at = unescape_option_text(args.split_steps);
-    ARB_ASSIGN(layout.turn_opening, formatter.assistant_opening());
+    ARB_ASSIGN(layout.turn_opening, formatter->assistant_opening());
     return std::optional<StepLayout>{layout};
   }
-  const Tokenizer& tokenizer = formatter.tokenizer();
   const bool asked = !args.step_tag.empty() || args.step_tag_id >= 0;
   if (!asked && !model.config.process_reward) {
     if (!args.step_join.empty() || !args.split_steps.empty())
@@ -61,7 +65,7 @@ Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Mo
                    std::to_string(model.config.vocab_size) + " tokens)");
     layout.tag_id = int32_t(args.step_tag_id);
   } else {
-    ARB_ASSIGN(layout.tag_id, resolve_step_token(tokenizer, layout.tag));
+    ARB_ASSIGN(layout.tag_id, resolve_step_token(formatter->tokenizer(), layout.tag));
   }
   return std::optional<StepLayout>{layout};
 }
@@ -80,8 +84,8 @@ Status run_features(const FeaturesArgs& args, const CLI::App& sub) {
                         std::filesystem::exists(out_path, ec);
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(data));
   ARB_ASSIGN(auto model, load_model(data.model_path));
-  ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
-  ARB_ASSIGN(std::optional<StepLayout> steps, step_layout(args, *model, *formatter));
+  ARB_ASSIGN(auto formatter, make_formatter(*model, format));
+  ARB_ASSIGN(std::optional<StepLayout> steps, step_layout(args, *model, formatter.get()));
   FeaturesFileOptions file;
   file.output_path = out_path;
   file.checkpoint_rows = args.checkpoint_rows;

@@ -28,7 +28,7 @@ Status run_score(const ScoreArgs& args, const CLI::App& sub) {
     return error("--per-turn scores each assistant turn of a conversation with a reward model; a process reward "
                  "model's steps are scored by its step options");
   options.per_turn = args.per_turn;
-  ARB_ASSIGN(auto formatter, ConversationFormatter::create(*model, format));
+  ARB_ASSIGN(auto formatter, make_formatter(*model, format));
   if (Status resolved = resolve_reward_tokens(options, *model, formatter.get()); !resolved)
     return resolved.with_context(model->path);
   RewardJob job(*model, formatter, options);

@@ -8,6 +8,7 @@
 #include "data/json_rows.h"
 #include "data/schema.h"
 #include "model/model_path.h"
+#include "model/model_tokenizer.h"
 
 namespace arbiter::cli {
 
@@ -82,6 +83,15 @@ Result<RunOptions> make_run_options(const DatasetArgs& a, const std::string& pro
     return error("--output " + a.output + " is a file of the model " + a.model_path + ": writing it would replace the model");
   if (data::reads_file(a.input, a.output)) return error("--output " + a.output + " is the --input file: it would be overwritten while it is read");
   return o;
+}
+
+Result<std::shared_ptr<ConversationFormatter>> make_formatter(const Model& model, const FormatterOptions& options) {
+  if (describe_text_assets(model).tokenizer_kind.empty()) {
+    log_warn(model.path + " has no tokenizer (tokenizer.json or tokenizer.model): rows of token ids (input_ids) "
+             "run as they are, held to the model's context; rows of text are errors");
+    return std::shared_ptr<ConversationFormatter>();
+  }
+  return ConversationFormatter::create(model, options);
 }
 
 Result<FormatterOptions> make_formatter_options(const DatasetArgs& a) {

@@ -36,6 +36,10 @@ void add_shard_option(CLI::App& sub, DatasetArgs& args);
 // Reader, writer and batching options from the arguments.
 Result<RunOptions> make_run_options(const DatasetArgs& args, const std::string& progress_label);
 Result<FormatterOptions> make_formatter_options(const DatasetArgs& args);
+// The model's formatter; none (null) for a model that has no tokenizer at all (a model made for token
+// ids), whose rows of ids still run and whose rows of text are each an error, with a warning saying so.
+// A tokenizer that is there but cannot be read is an error.
+Result<std::shared_ptr<ConversationFormatter>> make_formatter(const Model& model, const FormatterOptions& options);
 
 // One line on stderr: rows, failures, tokens/s.
 void print_run_summary(const RunSummary& summary, const std::string& output);

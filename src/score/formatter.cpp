@@ -133,6 +133,20 @@ Result<FormattedSequence> ConversationFormatter::fit(std::vector<int32_t> prefix
   return out;
 }
 
+Status fit_token_row(const ConversationFormatter* formatter, const Model& model, SequenceInput& sequence) {
+  if (formatter) return formatter->fit_token_row(sequence);
+  const int64_t context = model.config.max_position_embeddings;
+  if (context > 0 && int64_t(sequence.tokens.size()) > context)
+    return error("input_ids of " + std::to_string(sequence.tokens.size()) + " tokens, more than the model's context of " +
+                 std::to_string(context) + " (without a tokenizer, rows of ids are not cut: give shorter ones)");
+  return Status::ok();
+}
+
+Status no_tokenizer_for_text(const Model& model) {
+  return error(model.path + " has no tokenizer (tokenizer.json or tokenizer.model) to format this row's text: give "
+               "its tokens as input_ids");
+}
+
 Status ConversationFormatter::fit_token_row(SequenceInput& sequence) const {
   std::vector<int32_t>& tokens = sequence.tokens;
   const int64_t total = int64_t(tokens.size());

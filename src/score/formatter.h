@@ -48,6 +48,16 @@ struct FormattedSequence {
 // The sequence a backend runs, with what truncation cut from it (reported per row).
 SequenceInput sequence_of(FormattedSequence formatted);
 
+class ConversationFormatter;
+
+// A row given as token ids, held to the length limit: the formatter's (--max-length, --truncation), or
+// for a model without a tokenizer (no formatter), its context (max_position_embeddings), past which the
+// row is an error (nothing says where it could be cut).
+Status fit_token_row(const ConversationFormatter* formatter, const Model& model, SequenceInput& sequence);
+
+// The error of a row of text for a model without a tokenizer.
+Status no_tokenizer_for_text(const Model& model);
+
 class ConversationFormatter {
  public:
   static Result<std::shared_ptr<ConversationFormatter>> create(const Model& model, const FormatterOptions& options);

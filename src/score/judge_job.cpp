@@ -197,10 +197,11 @@ Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& exampl
     if (pairwise || options_.prompt_template.listwise)
       return error("a pairwise or listwise judge compares text responses; this row comes as input_ids");
     SequenceInput sequence{example.input_ids, {}};
-    if (formatter_) ARB_TRY(formatter_->fit_token_row(sequence));
+    ARB_TRY(fit_token_row(formatter_.get(), model_, sequence));
     sequences.push_back(std::move(sequence));
     return sequences;
   }
+  if (!formatter_) return no_tokenizer_for_text(model_);
   if (example.responses.empty()) return error("the row has no response to judge");
   std::vector<std::string> prompts;
   if (options_.prompt_template.listwise) {

@@ -232,9 +232,10 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
   if (!example.input_ids.empty()) {
     if (options_.per_turn) return error("--per-turn scores the assistant turns of a conversation; this row comes as input_ids");
     SequenceInput sequence{example.input_ids, {}};
-    if (formatter_) ARB_TRY(formatter_->fit_token_row(sequence));
+    ARB_TRY(fit_token_row(formatter_.get(), model_, sequence));
     sequences.push_back(std::move(sequence));
   } else {
+    if (!formatter_) return no_tokenizer_for_text(model_);
     if (example.responses.empty()) return error("the row has no response to score");
     // The prompt's assistant turns first, each after the turns before it: these sequences begin alike, so
     // what they share is computed once (runtime/shared_prefix.h).

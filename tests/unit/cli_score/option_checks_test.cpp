@@ -58,6 +58,42 @@ TEST(OptionChecks, BenchOfASuperBlockTypeFallsBackWhereRowsDoNotFit) {
   EXPECT_NE(fits.out.find("Q4_K (random weights)"), std::string::npos) << fits.out;
 }
 
+// A model made for token ids (no tokenizer) runs rows of ids in score, judge and features, as serve and
+// forward do; a row of text is an error naming why, and a row longer than the model's context is refused
+// (nothing says where to cut it).
+TEST(OptionChecks, AModelWithoutATokenizerRunsRowsOfTokenIds) {
+  const std::string dir = temp_dir("no-tokenizer");
+  ASSERT_EQ(run_arbiter("-q create-model -o " + dir + "/rm --head seqcls --labels a,b --arch qwen3").exit_code, 0);
+  ASSERT_EQ(run_arbiter("-q create-model -o " + dir + "/lm --arch qwen3").exit_code, 0);
+  write_text(dir + "/ids.jsonl", R"({"id": "x", "input_ids": [1, 2, 3, 4]})" "\n");
+  write_text(dir + "/text.jsonl", R"({"id": "t", "prompt": "hi", "response": "hello"})" "\n");
+  std::string long_row = R"({"id": "long", "input_ids": [1)";
+  for (int i = 0; i < 5000; ++i) long_row += ", 2";
+  write_text(dir + "/long.jsonl", long_row + "]}\n");
+  const RunResult scored = run_arbiter("-t 1 score -m " + dir + "/rm -i " + dir + "/ids.jsonl -o " + dir + "/s.jsonl");
+  ASSERT_EQ(scored.exit_code, 0) << scored.out;
+  EXPECT_NE(scored.out.find("has no tokenizer"), std::string::npos) << scored.out;
+  EXPECT_TRUE(read_jsonl(dir + "/s.jsonl").at(0).contains("attributes"));
+  const RunResult judged = run_arbiter("-q -t 1 judge -m " + dir + "/lm -i " + dir + "/ids.jsonl -o " + dir +
+                                       "/j.jsonl --score-token-ids 5,6,7");
+  ASSERT_EQ(judged.exit_code, 0) << judged.out;
+  EXPECT_TRUE(read_jsonl(dir + "/j.jsonl").at(0).contains("lager"));
+  const RunResult features = run_arbiter("-q -t 1 features -m " + dir + "/lm -i " + dir + "/ids.jsonl -o " + dir + "/f.safetensors");
+  ASSERT_EQ(features.exit_code, 0) << features.out;
+  const RunResult text = run_arbiter("-q -t 1 score -m " + dir + "/rm -i " + dir + "/text.jsonl -o " + dir + "/t.jsonl");
+  EXPECT_NE(text.exit_code, 0);
+  EXPECT_NE(text.out.find("has no tokenizer (tokenizer.json or tokenizer.model) to format this row's text"),
+            std::string::npos) << text.out;
+  const RunResult too_long = run_arbiter("-q -t 1 score -m " + dir + "/rm -i " + dir + "/long.jsonl -o " + dir + "/l.jsonl");
+  EXPECT_NE(too_long.exit_code, 0);
+  EXPECT_NE(too_long.out.find("input_ids of 5001 tokens, more than the model's context of 4096"), std::string::npos)
+      << too_long.out;
+  const RunResult steps = run_arbiter("-q -t 1 features -m " + dir + "/lm -i " + dir + "/ids.jsonl -o " + dir +
+                                      "/g.safetensors --step-tag x");
+  EXPECT_NE(steps.exit_code, 0);
+  EXPECT_NE(steps.out.find("give it by id (--step-tag-id)"), std::string::npos) << steps.out;
+}
+
 TEST(OptionChecks, AFailedFirstRowLeavesNoOutput) {
   const std::string dir = temp_dir("first-row-fails");
   write_text(dir + "/rows.jsonl", R"({"id": "a", "prompt": "hi"})" "\n");
