@@ -202,7 +202,13 @@ Status run_lager(const LagerArgs& args) {
       print_line("(nan: the " + on + " rows' " + args.human_field + " labels are all equal, so no correlation is defined)");
   }
   if (report->pairwise) {
-    print_line("pairwise accuracy on the " + on + " comparisons: final layer " + fixed(report->final_layer_accuracy, 4) +
+    // A pairwise judge's comparisons (each item where says "comparisons[...]"), or a yes / no judge's rows.
+    const bool comparisons = std::all_of(eval_rows.begin(), eval_rows.end(), [&](size_t i) {
+      return rows[i].where.find("(comparisons[") != std::string::npos;
+    });
+    print_line((comparisons ? "pairwise accuracy on the " + on + " comparisons"
+                            : "accuracy of the 0/1 verdicts on the " + on + " rows") +
+               ": final layer " + fixed(report->final_layer_accuracy, 4) +
                ", LAGER uniform " + fixed(report->uniform_accuracy, 4) + ", LAGER tuned " +
                fixed(report->tuned_accuracy, 4));
   }

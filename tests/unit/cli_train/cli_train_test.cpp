@@ -145,6 +145,18 @@ TEST_F(CliTrain, LagerAtTheEdgesSaysWhatHappened) {
   auto fitted = arbiter::train::load_lager_weights(scratch_path("five.json"));
   ASSERT_TRUE(fitted.is_ok()) << fitted.message();
   EXPECT_EQ(fitted->train.rows, 5u);
+
+  // A yes / no judge's rows (values 0 and 1, labels 0 or 1) are verdicts, not a pairwise judge's comparisons.
+  {
+    std::ofstream out(scratch_path("yes-no.jsonl"));
+    for (int i = 0; i < 20; ++i)
+      out << json{{"id", i}, {"score_values", {0, 1}}, {"per_layer_logits", {{0.1 * i, 0.0}, {0.0, 0.05 * i}}},
+                  {"human", i % 2}}.dump() << "\n";
+  }
+  const RunResult yes_no = run_arbiter("train lager --input " + scratch_path("yes-no.jsonl") + " --human-field human --out " +
+                                       scratch_path("yes-no.json"));
+  ASSERT_EQ(yes_no.exit_code, 0) << yes_no.out;
+  EXPECT_NE(yes_no.out.find("accuracy of the 0/1 verdicts on the validation rows"), std::string::npos) << yes_no.out;
 }
 
 TEST_F(CliTrain, LagerRejectsMissingField) {
