@@ -262,6 +262,10 @@ class GgufParser {
                   std::to_string(size_) + " bytes)");
     }
     const uint64_t data_size = size_ - data_start;
+    // Tensors lie one after the other in header order, each padded to the alignment (llama.cpp refuses any
+    // other layout): two that overlap, or a type that no longer fills its tensor's place, would read other
+    // bytes as weights.
+    uint64_t expected = 0;
     for (size_t t = 0; t < out_->tensors_.size(); ++t) {
       TensorView& view = out_->tensors_[t];
       const uint64_t offset = offsets_[t];
@@ -270,6 +274,11 @@ class GgufParser {
                     std::to_string(view.nbytes) + ") extends past the end of the data section (" +
                     std::to_string(data_size) + " bytes)");
       }
+      if (offset != expected)
+        return fail("tensor '" + view.name + "': data at offset " + std::to_string(offset) + ", where the tensors before it " +
+                    "end at " + std::to_string(expected) + " (tensors lie one after the other, padded to " +
+                    std::to_string(alignment) + " bytes): the file is damaged");
+      expected += (uint64_t(view.nbytes) + alignment - 1) / alignment * alignment;
       view.data = data_ + data_start + offset;
     }
     return Status::ok();

@@ -97,6 +97,22 @@ class SafetensorsParser {
     std::stable_sort(out_->tensors_.begin(), out_->tensors_.end(), [&](const TensorView& a, const TensorView& b) {
       return a.data < b.data;
     });
+    // The tensors fill the data section one after the other, as the format's own reader requires: two that
+    // overlap would read each other's bytes, and a gap or bytes left over mean a header that does not
+    // describe the file (a tensor lost, or a key given twice).
+    const uint8_t* expected = data_ + data_start_;
+    for (const TensorView& t : out_->tensors_) {
+      const auto* at = static_cast<const uint8_t*>(t.data);
+      if (at != expected)
+        return fail("tensor '" + t.name + "': data begins at byte " + std::to_string(at - (data_ + data_start_)) +
+                    " of the data section, where the tensors before it end at " +
+                    std::to_string(expected - (data_ + data_start_)) + " (" + (at < expected ? "they overlap" : "a gap") +
+                    "): the file is damaged");
+      expected = at + t.nbytes;
+    }
+    if (expected != data_ + size_)
+      return fail("the tensors end at byte " + std::to_string(expected - data_) + " of " + std::to_string(size_) +
+                  ": the file holds bytes its header does not describe");
     for (size_t t = 0; t < out_->tensors_.size(); ++t) {
       if (!out_->index_.emplace(out_->tensors_[t].name, t).second) {
         return fail("duplicate tensor '" + out_->tensors_[t].name + "'");

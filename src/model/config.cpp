@@ -1,8 +1,7 @@
 #include "model/config.h"
 
-#include <cstdint>
-
 #include <cmath>
+#include <cstdint>
 
 namespace arbiter {
 
@@ -47,8 +46,20 @@ std::string validate_config(const ModelConfig& c) {
   if (std::string problem = validate_dimensions(c); !problem.empty()) return problem;
   if (!positive(c.head_dim)) return "head_dim must be positive";
   if (c.rope_dim <= 0 || c.rope_dim > c.head_dim || c.rope_dim % 2 != 0) return "rope dimension must be even and <= head_dim";
-  if (!(c.rms_norm_eps > 0)) return "rms_norm_eps must be positive";
-  if (!(c.rope_theta > 0)) return "rope_theta must be positive";
+  // Infinite or zero values would run: every logit NaN or exactly 0, exit status 0.
+  auto finite_positive = [](double v) { return std::isfinite(v) && v > 0; };
+  // An epsilon is a guard against dividing by zero (1e-5, 1e-6): one of 1 or more swamps the mean square,
+  // and 1e308 makes every state, so every logit, 0.
+  if (!(c.rms_norm_eps > 0 && c.rms_norm_eps < 1)) return "rms_norm_eps must be a number in (0, 1)";
+  if (!finite_positive(c.rope_theta)) return "rope_theta must be a finite number > 0";
+  if (c.rope_scaling != RopeScaling::kNone && !finite_positive(c.rope_factor))
+    return "the rope scaling factor must be a finite number > 0";
+  if (c.rope_scaling == RopeScaling::kLlama3) {
+    if (!finite_positive(c.rope_low_freq_factor) || !std::isfinite(c.rope_high_freq_factor) ||
+        !(c.rope_high_freq_factor > c.rope_low_freq_factor))
+      return "llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor";
+    if (c.rope_original_max_position <= 0) return "llama3 rope scaling needs original_max_position_embeddings > 0";
+  }
   if (int64_t(c.layer_sliding.size()) != c.num_layers) return "per-layer sliding-window pattern has the wrong length";
   if (c.is_classifier() && !positive(c.num_labels)) return "a sequence-classification model needs num_labels > 0";
   if (c.process_reward && (c.num_labels < 1 || c.num_labels > 2))

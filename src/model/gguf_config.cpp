@@ -52,6 +52,9 @@ Result<ModelConfig> parse_gguf_config(const GgufFile& gguf) {
   c.rms_norm_eps = md.number_or("attention.layer_norm_rms_epsilon", 1e-5);
   c.rope_theta = md.number_or("rope.freq_base", 10000.0);
   c.max_position_embeddings = md.int_or("context_length", 4096);
+  // The maximum length of every run (truncation) is this: none would mean no limit at all.
+  if (c.max_position_embeddings <= 0)
+    return error(path + ": " + md.prefix + "context_length must be positive, got " + std::to_string(c.max_position_embeddings));
 
   if (auto vocab = md.gguf.get_int(md.prefix + "vocab_size")) {
     c.vocab_size = *vocab;

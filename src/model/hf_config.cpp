@@ -83,6 +83,12 @@ Result<double> get_number(const json& j, const char* key, double fallback, const
   return j[key].get<double>();
 }
 
+Result<std::string> get_string(const json& j, const char* key, const std::string& fallback, const std::string& path) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_string()) return error(path + ": field '" + key + "' must be a string, not " + j[key].dump());
+  return j[key].get<std::string>();
+}
+
 Result<int64_t> require_int(const json& j, const char* key, const std::string& path) {
   if (!j.contains(key)) return error(path + ": missing field '" + key + "'");
   return get_int(j, key, 0, path);
@@ -96,7 +102,8 @@ Status parse_rope(const json& j, ModelConfig& c, const std::string& path) {
   double theta_default = 10000.0;
   ARB_ASSIGN(theta_default, get_number(j, "rope_theta", theta_default, path));
   ARB_ASSIGN(c.rope_theta, get_number(rope, "rope_theta", theta_default, path));
-  std::string type = rope.value("rope_type", rope.value("type", std::string("default")));
+  ARB_ASSIGN(const std::string legacy_type, get_string(rope, "type", "default", path));
+  ARB_ASSIGN(const std::string type, get_string(rope, "rope_type", legacy_type, path));
   if (type == "default") {
     c.rope_scaling = RopeScaling::kNone;
   } else if (type == "linear") {
@@ -122,7 +129,14 @@ Status parse_sliding_window(const json& j, ModelConfig& c, const std::string& pa
     const auto& types = j["layer_types"];
     if (int64_t(types.size()) != c.num_layers) return error(path + ": layer_types has " + std::to_string(types.size()) +
                                                             " entries for " + std::to_string(c.num_layers) + " layers");
-    for (size_t i = 0; i < types.size(); ++i) c.layer_sliding[i] = types[i].is_string() && types[i] == "sliding_attention";
+    for (size_t i = 0; i < types.size(); ++i) {
+      // Another kind of layer (chunked attention, linear attention) read as full attention would run a model
+      // that is not this one.
+      if (!types[i].is_string() || (types[i] != "sliding_attention" && types[i] != "full_attention"))
+        return error(path + ": layer_types[" + std::to_string(i) + "] is " + types[i].dump() +
+                     ": the layers served are 'full_attention' and 'sliding_attention'");
+      c.layer_sliding[i] = types[i] == "sliding_attention";
+    }
   } else if (c.arch == Architecture::kGemma2) {
     for (int64_t i = 0; i < c.num_layers; i += 2) c.layer_sliding[size_t(i)] = true;  // even layers slide
   } else if (c.arch == Architecture::kMistral) {
@@ -226,6 +240,9 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
   ARB_ASSIGN(c.num_kv_heads, get_int(j, "num_key_value_heads", c.num_heads, path));
   ARB_ASSIGN(c.intermediate_size, require_int(j, "intermediate_size", path));
   ARB_ASSIGN(c.max_position_embeddings, get_int(j, "max_position_embeddings", 4096, path));
+  // The maximum length of every run (truncation) is this: none would mean no limit at all.
+  if (c.max_position_embeddings <= 0)
+    return error(path + ": max_position_embeddings must be positive, got " + std::to_string(c.max_position_embeddings));
   ARB_ASSIGN(c.rms_norm_eps, get_number(j, "rms_norm_eps", 1e-6, path));
   if (const std::string problem = validate_dimensions(c); !problem.empty()) return error(path + ": " + problem);
   ARB_ASSIGN(c.head_dim, get_int(j, "head_dim", c.hidden_size / c.num_heads, path));
@@ -233,13 +250,16 @@ static Result<ModelConfig> parse_hf_config_object(const json& j, const std::stri
   ARB_TRY(parse_rope(j, c, path));
 
   const bool tie_default = c.arch == Architecture::kGemma2;
+  if (j.contains("tie_word_embeddings") && !j["tie_word_embeddings"].is_boolean() && !j["tie_word_embeddings"].is_null())
+    return error(path + ": tie_word_embeddings is " + j["tie_word_embeddings"].dump() + ", not true or false");
   c.tie_embeddings = j.contains("tie_word_embeddings") && j["tie_word_embeddings"].is_boolean()
                          ? j["tie_word_embeddings"].get<bool>()
                          : tie_default;
   c.qkv_bias = c.arch == Architecture::kQwen2 || j.value("attention_bias", false);
   c.qk_norm = c.arch == Architecture::kQwen3;
 
-  std::string act = j.value("hidden_activation", j.value("hidden_act", std::string("silu")));
+  ARB_ASSIGN(const std::string hidden_act, get_string(j, "hidden_act", "silu", path));
+  ARB_ASSIGN(const std::string act, get_string(j, "hidden_activation", hidden_act, path));
   if (act == "silu" || act == "swish") c.activation = Activation::kSilu;
   else if (act == "gelu_pytorch_tanh" || act == "gelu_tanh") c.activation = Activation::kGeluTanh;
   else return error(path + ": unsupported activation '" + act + "' (supported: silu, gelu_pytorch_tanh)");

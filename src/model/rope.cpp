@@ -10,11 +10,12 @@ std::vector<float> rope_inverse_frequencies(const ModelConfig& c, const std::vec
   const double pi = 3.14159265358979323846;
   for (int64_t i = 0; i < half; ++i) {
     double f = 1.0 / std::pow(c.rope_theta, double(2 * i) / double(c.rope_dim));
-    if (!freq_factors.empty()) {
-      f /= double(freq_factors[size_t(i)]);
-    } else if (c.rope_scaling == RopeScaling::kLinear) {
+    // A GGUF's rope_freqs divides each frequency (llama3 scaling precomputed); linear scaling applies on
+    // top of it, as llama.cpp's freq_scale does.
+    if (!freq_factors.empty()) f /= double(freq_factors[size_t(i)]);
+    if (c.rope_scaling == RopeScaling::kLinear) {
       f /= c.rope_factor;
-    } else if (c.rope_scaling == RopeScaling::kLlama3) {
+    } else if (c.rope_scaling == RopeScaling::kLlama3 && freq_factors.empty()) {
       // Long wavelengths are slowed by `factor`, short ones kept, and the band between interpolated.
       const double old_context = double(c.rope_original_max_position);
       const double low_freq_wavelen = old_context / c.rope_low_freq_factor;

@@ -216,6 +216,25 @@ TEST(GgufCorrupt, TensorInfoErrorsNameTheTensor) {
   duplicate.pad(32).zeros(64);
   expect_error(duplicate, {"duplicate tensor 'w'"});
 
+  // Tensors lie one after the other, padded to the alignment, as llama.cpp requires: one that overlaps the
+  // tensor before it, or one after a gap (a type changed so that a tensor no longer fills its place), is
+  // refused, naming it.
+  Bytes overlap = header(3, 2, 0);
+  tensor_info(overlap, "a", {8}, 0, 0);
+  tensor_info(overlap, "b", {8}, 0, 0);
+  overlap.pad(32).zeros(64);
+  expect_error(overlap, {"tensor 'b': data at offset 0, where the tensors before it end at 32"});
+  Bytes gap = header(3, 2, 0);
+  tensor_info(gap, "a", {8}, uint32_t(DType::F16), 0);  // 16 bytes, padded to 32
+  tensor_info(gap, "b", {8}, 0, 64);
+  gap.pad(32).zeros(96);
+  expect_error(gap, {"tensor 'b': data at offset 64, where the tensors before it end at 32"});
+  Bytes tiled = header(3, 2, 0);
+  tensor_info(tiled, "a", {8}, uint32_t(DType::F16), 0);
+  tensor_info(tiled, "b", {8}, 0, 32);
+  tiled.pad(32).zeros(64);
+  ASSERT_TRUE(parse(tiled).is_ok()) << parse(tiled).message();
+
   // A tensor count above the tensors described reads the data's zeros as a nameless tensor.
   Bytes overcounted = header(3, 2, 0);
   tensor_info(overcounted, "w", {8}, 0, 0);

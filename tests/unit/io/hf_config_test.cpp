@@ -74,6 +74,48 @@ TEST(HfConfig, WrongTypesAreErrorsNamingTheFile) {
   EXPECT_NE(c.message().find("dir/config.json"), std::string::npos) << c.message();
 }
 
+// Values that would run and give every logit NaN or exactly 0 (a zero rope factor, an epsilon of 1e308),
+// rope scaling that divides by zero, a layer kind that is not served, a context of no length: errors
+// naming the field, not a silent wrong answer.
+TEST(HfConfig, ValuesThatWouldRunWronglyAreRefusedByName) {
+  const struct {
+    const char* field;
+    nlohmann::json value;
+    const char* message;
+  } cases[] = {
+      {"rope_scaling", {{"rope_type", "linear"}, {"factor", 0.0}}, "rope scaling factor must be a finite number > 0"},
+      {"rope_scaling", {{"rope_type", "linear"}, {"factor", -2.0}}, "rope scaling factor must be a finite number > 0"},
+      {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 4.0}, {"high_freq_factor", 4.0},
+                        {"original_max_position_embeddings", 8192}}, "0 < low_freq_factor < high_freq_factor"},
+      {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
+                        {"original_max_position_embeddings", 0}}, "original_max_position_embeddings > 0"},
+      {"rope_scaling", {{"rope_type", 3}}, "field 'rope_type' must be a string"},
+      {"rms_norm_eps", 1e308, "rms_norm_eps must be a number in (0, 1)"},
+      {"rms_norm_eps", 0.0, "rms_norm_eps must be a number in (0, 1)"},
+      {"max_position_embeddings", 0, "max_position_embeddings must be positive"},
+      {"hidden_act", 3, "field 'hidden_act' must be a string"},
+      {"tie_word_embeddings", "yes", "tie_word_embeddings is \"yes\""},
+  };
+  for (const auto& c : cases) {
+    nlohmann::json config = fixture_config("llama");
+    // transformers 5 writes rope_parameters (read first); older files rope_scaling beside rope_theta.
+    if (std::string(c.field) == "rope_scaling") config.erase("rope_parameters");
+    config[c.field] = c.value;
+    auto parsed = parse_hf_config(config.dump(), "dir/config.json");
+    const std::string what = std::string(c.field) + "=" + c.value.dump();
+    ASSERT_FALSE(parsed.is_ok()) << what;
+    EXPECT_NE(parsed.message().find("dir/config.json"), std::string::npos) << what << ": " << parsed.message();
+    EXPECT_NE(parsed.message().find(c.message), std::string::npos) << what << ": " << parsed.message();
+  }
+  nlohmann::json layered = fixture_config("qwen2");
+  const int64_t layers = layered["num_hidden_layers"].get<int64_t>();
+  layered["layer_types"] = nlohmann::json::array();
+  for (int64_t i = 0; i < layers; ++i) layered["layer_types"].push_back(i == 1 ? "chunked_attention" : "full_attention");
+  auto parsed = parse_hf_config(layered.dump(), "dir/config.json");
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.message().find("layer_types[1] is \"chunked_attention\""), std::string::npos) << parsed.message();
+}
+
 TEST(HfConfig, QwenRewardModelClassesFixTheirHeads) {
   // Qwen2ForRewardModel has one output and Qwen2ForProcessRewardModel two (a step wrong or right), whatever
   // num_labels or id2label say; both put Linear + ReLU before the output layer.

@@ -291,10 +291,14 @@ TEST(Safetensors, CorruptHeaders) {
   deep.append(100000, '[').append(100000, ']').append("}");
   expect_error(image(deep, 0), {"'w'"});
 
-  // Overlapping tensors are allowed (the format does not forbid them); an empty header is a valid file.
-  auto overlap = image(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                           "b": {"dtype": "I32", "shape": [2], "data_offsets": [0, 8]}})", 8);
-  EXPECT_TRUE(parse_safetensors(overlap.data(), overlap.size(), "o", nullptr).is_ok());
+  // The tensors fill the data section one after the other, as the format's own reader requires:
+  // overlapping ones, a gap, or bytes no tensor describes are refused, naming the tensor; an empty header
+  // is a valid file.
+  expect_error(image(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                         "b": {"dtype": "I32", "shape": [2], "data_offsets": [0, 8]}})", 8), {"they overlap"});
+  expect_error(image(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                         "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}})", 12), {"'b'", "a gap"});
+  expect_error(image(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", 8), {"does not describe"});
   auto empty = image("{}", 0);
   auto empty_result = parse_safetensors(empty.data(), empty.size(), "e", nullptr);
   ASSERT_TRUE(empty_result.is_ok());
