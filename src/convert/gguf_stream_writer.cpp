@@ -32,10 +32,10 @@ Result<std::unique_ptr<GgufStreamWriter>> GgufStreamWriter::open(
   auto header = gguf_header_bytes(metadata, w->tensors_, &w->alignment_);
   if (!header.is_ok()) return header.status().with_context(path);
   w->file_ = open_temp_file(w->tmp_path_);
-  if (w->file_ == nullptr) return error(w->tmp_path_ + ": cannot open for writing: " + std::strerror(errno));
+  if (w->file_ == nullptr) return error(w->path_ + " (written as " + w->tmp_path_ + "): cannot open for writing: " + std::strerror(errno));
   if (std::fwrite(header->data(), 1, header->size(), w->file_) != header->size()) {
     w->abandon();
-    return error(w->tmp_path_ + ": write failed: " + std::strerror(errno));
+    return error(w->path_ + " (written as " + w->tmp_path_ + "): write failed: " + std::strerror(errno));
   }
   return w;
 }
@@ -51,11 +51,11 @@ void GgufStreamWriter::abandon() {
 }
 
 Status GgufStreamWriter::write_next(const void* data, size_t nbytes) {
-  if (file_ == nullptr) return error(tmp_path_ + ": writer is closed");
-  if (next_ >= tensors_.size()) return error(tmp_path_ + ": more tensors written than declared");
+  if (file_ == nullptr) return error(path_ + " (written as " + tmp_path_ + "): writer is closed");
+  if (next_ >= tensors_.size()) return error(path_ + " (written as " + tmp_path_ + "): more tensors written than declared");
   const GgufTensorInfo& t = tensors_[next_];
   if (nbytes != sizes_[next_]) {
-    return error(tmp_path_ + ": tensor '" + t.name + "' has " + std::to_string(nbytes) + " bytes, declared " +
+    return error(path_ + " (written as " + tmp_path_ + "): tensor '" + t.name + "' has " + std::to_string(nbytes) + " bytes, declared " +
                  std::to_string(sizes_[next_]));
   }
   static const uint8_t kZeros[64] = {};
@@ -66,7 +66,7 @@ Status GgufStreamWriter::write_next(const void* data, size_t nbytes) {
     ok = std::fwrite(kZeros, 1, n, file_) == n;
     left -= n;
   }
-  if (!ok) return error(tmp_path_ + ": write of tensor '" + t.name + "' failed: " + std::strerror(errno));
+  if (!ok) return error(path_ + " (written as " + tmp_path_ + "): write of tensor '" + t.name + "' failed: " + std::strerror(errno));
   ++next_;
   return Status::ok();
 }
@@ -77,22 +77,22 @@ Status GgufStreamWriter::finish() {
 }
 
 Status GgufStreamWriter::close() {
-  if (file_ == nullptr) return error(tmp_path_ + ": writer is closed");
+  if (file_ == nullptr) return error(path_ + " (written as " + tmp_path_ + "): writer is closed");
   if (next_ != tensors_.size()) {
-    return error(tmp_path_ + ": " + std::to_string(tensors_.size() - next_) + " declared tensors were not written");
+    return error(path_ + " (written as " + tmp_path_ + "): " + std::to_string(tensors_.size() - next_) + " declared tensors were not written");
   }
   const int closed = std::fclose(file_);
   file_ = nullptr;
   if (closed != 0) {
     std::remove(tmp_path_.c_str());
-    return error(tmp_path_ + ": write failed on close: " + std::strerror(errno));
+    return error(path_ + " (written as " + tmp_path_ + "): write failed on close: " + std::strerror(errno));
   }
   closed_ = true;
   return Status::ok();
 }
 
 Status GgufStreamWriter::commit() {
-  if (!closed_) return error(tmp_path_ + ": commit before close");
+  if (!closed_) return error(path_ + " (written as " + tmp_path_ + "): commit before close");
   if (finished_) return Status::ok();
   if (std::rename(tmp_path_.c_str(), target_path_.c_str()) != 0) {
     const std::string why = std::strerror(errno);

@@ -159,16 +159,18 @@ Status GgufWriter::write(const std::string& path) const {
   if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the model to a file");
   const std::string tmp_path = temp_path_for(target);
   std::FILE* f = open_temp_file(tmp_path);
-  if (f == nullptr) return error(tmp_path + ": cannot open for writing: " + std::strerror(errno));
-  Status status = write_all(f, header.bytes.data(), header.bytes.size(), tmp_path);
+  // Errors name the file asked for, and the temporary one being written in its place.
+  const std::string writing = path + " (written as " + tmp_path + ")";
+  if (f == nullptr) return error(writing + ": cannot open for writing: " + std::strerror(errno));
+  Status status = write_all(f, header.bytes.data(), header.bytes.size(), writing);
   const std::vector<uint8_t> zeros(alignment, 0);
   for (size_t t = 0; t < tensors_.size() && status.is_ok(); ++t) {
     const std::vector<uint8_t>& bytes = tensors_[t].bytes;
-    status = write_all(f, bytes.data(), bytes.size(), tmp_path);
+    status = write_all(f, bytes.data(), bytes.size(), writing);
     const size_t padding = size_t(align_up(bytes.size(), alignment) - bytes.size());
-    if (status.is_ok()) status = write_all(f, zeros.data(), padding, tmp_path);
+    if (status.is_ok()) status = write_all(f, zeros.data(), padding, writing);
   }
-  if (std::fclose(f) != 0 && status.is_ok()) status = error(tmp_path + ": write failed on close");
+  if (std::fclose(f) != 0 && status.is_ok()) status = error(writing + ": write failed on close");
   if (status.is_ok() && std::rename(tmp_path.c_str(), target.c_str()) != 0) {
     status = error(path + ": cannot rename from " + tmp_path + ": " + std::strerror(errno));
   }
