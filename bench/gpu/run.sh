@@ -32,6 +32,7 @@ mkdir -p "$bundle"
 if ! python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
     "$root/.gpu-bundle/bundle.tar.xz" "$bundle" 2>"$out/start-error.txt"; then
   say "could not unpack .gpu-bundle/bundle.tar.xz (run bench/gpu/prepare.sh and copy .gpu-bundle with the checkout): $(head -c 300 "$out/start-error.txt")"
+  exit 2  # nothing below could run: no binaries
 fi
 say "bundle: $(cat "$bundle/BUILD_INFO" 2>/dev/null | tr '\n' ';')"
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1
@@ -149,4 +150,10 @@ say ""
 say "total $(elapsed) s; logs: parity.log, bench.jsonl, hf.jsonl, nvidia-smi.txt, bench-stderr.txt, hf-stderr.txt"
 tail -c 2000 "$out/bench-stderr.txt" 2>/dev/null | grep -v "^creating random" | tail -5
 tail -c 1500 "$out/hf-stderr.txt" 2>/dev/null | tail -8
-exit 0
+# The exit status is the parity tests': a failed or skipped parity run is not a passed check, whatever the
+# benchmarks measured.
+case "$parity_rc" in
+  0) exit 0 ;;
+  [0-9]*) exit "$parity_rc" ;;
+  *) exit 3 ;;
+esac
