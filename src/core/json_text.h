@@ -55,6 +55,10 @@ Result<Json> parse_json_text(std::string_view text, int max_depth = kMaxJsonDept
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const std::exception& e) {
+    // The parser reads a NUL byte as the end of its input ("unexpected end of input"): a NUL, which JSON
+    // never holds, is what a damaged file shows, and says so.
+    if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
+      return error("malformed JSON: a NUL byte at byte " + std::to_string(nul + 1) + " (a damaged file?)");
     return error("malformed JSON: " + clip_for_message(e.what()));
   }
 }
