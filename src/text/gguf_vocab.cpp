@@ -6,6 +6,7 @@
 // are always matched.
 #include <tuple>
 
+#include "core/log.h"
 #include "io/gguf.h"
 #include "text/sentencepiece.h"
 #include "text/string_index.h"
@@ -21,7 +22,13 @@ enum GgufTokenType : int64_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDef
 
 std::optional<int32_t> optional_id(const GgufFile& gguf, const std::string& key, int32_t n) {
   auto v = gguf.get_int(key);
-  if (!v || *v < 0 || *v >= n) return std::nullopt;
+  if (!v) return std::nullopt;
+  // Read as absent, as llama.cpp does, but said: a model that reads its reward at the EOS, or a template
+  // that needs the token, then reports that it has none.
+  if (*v < 0 || *v >= n) {
+    log_warn(key + " is " + std::to_string(*v) + ", outside the " + std::to_string(n) + " tokens: read as absent");
+    return std::nullopt;
+  }
   return static_cast<int32_t>(*v);
 }
 
