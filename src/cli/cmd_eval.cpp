@@ -513,7 +513,7 @@ Status run_process_bench(const ProcessBenchArgs& args) {
                   pct(s.erroneous_accuracy).c_str(), s.correct, pct(s.correct_accuracy).c_str(), pct(s.f1).c_str());
     print_line(buf);
   };
-  print_line("threshold " + fixed(report.threshold, 2) + ": a step rewarded below it is the predicted first error");
+  print_line("threshold " + fixed(report.threshold, 2) + ": a step rewarded at or below it is the predicted first error");
   print_line("subset            wrong  found %   right  clean %      F1");
   for (const auto& [name, score] : report.by_subset) line(name, score);
   line("all", report.overall);
@@ -602,7 +602,7 @@ CommandRunner setup_eval(CLI::App& sub) {
       "processbench", "first-wrong-step F1 of a process reward model (ProcessBench) from scored step rows");
   b->add_option("--input", pb->input, "rows with step_rewards (`arbiter score` with a process reward model)")->required();
   b->add_option("--label-field", pb->label_field, "the human first wrong step, -1 for none")->capture_default_str();
-  b->add_option("--threshold", pb->threshold, "a step rewarded below this is the predicted first error")
+  b->add_option("--threshold", pb->threshold, "a step rewarded at or below this is the predicted first error")
       ->capture_default_str();
   b->add_flag("--json", pb->as_json, "print one JSON object");
   b->add_option("--report", pb->report_dir, kReportHelp);

@@ -842,7 +842,7 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
   app->add_flag("--no-comparisons", args->no_comparisons,
                 "rmbench, a pairwise judge's rows: compare the responses' win rates (scores) instead of each pair's verdict");
   app->add_option("--threshold", args->threshold,
-                  "processbench: a step rewarded below this is the predicted first error (default 0.5)");
+                  "processbench: a step rewarded at or below this is the predicted first error (default 0.5)");
   app->add_option("--label-field", args->process_label_field,
                   "processbench: the human first wrong step, -1 for none (default human_first_error_step)");
   app->add_option("--bootstrap", args->bootstrap, "paired bootstrap resamples")

@@ -67,7 +67,7 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
       ->check([](const std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); });
   args.step_threshold_option =
       sub.add_option("--step-threshold", args.step_threshold,
-                     "process reward models: a step rewarded below this is wrong (first_error_step)")
+                     "process reward models: a step rewarded at or below this is wrong (first_error_step)")
           ->default_val(0.5);
 }
 

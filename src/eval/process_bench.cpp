@@ -14,8 +14,9 @@ double ratio(size_t a, size_t b) { return b == 0 ? std::nan("") : double(a) / do
 }  // namespace
 
 int64_t predicted_first_error(const std::vector<double>& rewards, double threshold) {
+  // At the threshold is wrong, as in score's first_error_step and ProcessBench's argmax (a tie is "wrong").
   for (size_t i = 0; i < rewards.size(); ++i)
-    if (rewards[i] < threshold) return int64_t(i);
+    if (rewards[i] <= threshold) return int64_t(i);
   return -1;
 }
 

@@ -248,7 +248,8 @@ Result<std::pair<bool, long>> ties_group(const BestOfNRow& row, size_t index) {
 // One unit per Ties prompt, by prompt id: each group's verdict and, for a prompt with both, the terms that
 // compare them. `rows` are the Ties rows; `first_row` maps each to its index among all rows.
 Result<std::vector<V2Unit>> ties_units(const std::vector<BestOfNRow>& rows, const std::vector<size_t>& first_row) {
-  // Rows that share an id add their completions to the same group, as the reference implementation does.
+  // Rows that share an id add their completions to the same group, as the reference implementation does
+  // (the file readers refuse a repeated id before this, as outputs joined twice; rows made in code may).
   struct Groups {
     std::vector<std::pair<bool, double>> ref, tied;
     size_t row = 0;

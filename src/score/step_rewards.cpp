@@ -93,8 +93,10 @@ double step_reward(const float* logits) {
 }
 
 int64_t first_error_step(const std::vector<double>& rewards, double threshold) {
+  // At the threshold is wrong: ProcessBench's scripts take a step as right only where its "right" logit
+  // wins outright (argmax takes a tie for the first, "wrong"), so a reward of exactly 0.5 is an error.
   for (size_t i = 0; i < rewards.size(); ++i)
-    if (rewards[i] < threshold) return int64_t(i);
+    if (rewards[i] <= threshold) return int64_t(i);
   return -1;
 }
 

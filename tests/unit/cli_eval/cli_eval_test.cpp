@@ -222,9 +222,10 @@ TEST_F(CliEval, ProcessBenchFirstErrorF1) {
   EXPECT_DOUBLE_EQ(j["correct_accuracy"].get<double>(), 0.5);
   EXPECT_DOUBLE_EQ(j["f1"].get<double>(), 0.5);
   EXPECT_EQ(j["error_rows"], 1);
-  // Just above 0.2 "a" is still found and "d" (0.4) is no longer flagged: 1/2 and 2/2, F1 2/3, the best on
-  // the grid ("b" needs a threshold above 0.9, which flags both clean solutions).
-  EXPECT_DOUBLE_EQ(j["best_threshold"].get<double>(), 0.21);
+  // At 0.2 (a reward at the threshold is wrong, as ProcessBench's argmax takes a tie) "a" is still found and
+  // "d" (0.4) is no longer flagged: 1/2 and 2/2, F1 2/3, the best on the grid ("b" needs a threshold at or
+  // above 0.9, which flags both clean solutions).
+  EXPECT_DOUBLE_EQ(j["best_threshold"].get<double>(), 0.2);
   EXPECT_NEAR(j["best_f1"].get<double>(), 2.0 / 3.0, 1e-12);
 
   // The report holds the same numbers and the whole threshold sweep.
@@ -234,9 +235,9 @@ TEST_F(CliEval, ProcessBenchFirstErrorF1) {
   std::ifstream report_in(report_dir + "/report.json");
   const auto report = nlohmann::json::parse(report_in);
   EXPECT_DOUBLE_EQ(report["f1"].get<double>(), 0.5);
-  EXPECT_DOUBLE_EQ(report["best_threshold"].get<double>(), 0.21);
+  EXPECT_DOUBLE_EQ(report["best_threshold"].get<double>(), 0.2);
   ASSERT_EQ(report["sweep"].size(), 99u);
-  EXPECT_NEAR(report["sweep"][20]["f1"].get<double>(), 2.0 / 3.0, 1e-12);  // threshold 0.21
+  EXPECT_NEAR(report["sweep"][19]["f1"].get<double>(), 2.0 / 3.0, 1e-12);  // threshold 0.2
   EXPECT_TRUE(std::filesystem::exists(report_dir + "/threshold.svg"));
   EXPECT_TRUE(std::filesystem::exists(report_dir + "/report.html"));
 

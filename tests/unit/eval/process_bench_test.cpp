@@ -33,9 +33,17 @@ TEST(ProcessBench, ReportSplitsSubsetsAndFindsTheBestThreshold) {
   EXPECT_TRUE(std::isnan(r.by_subset[0].second.f1));  // no all-right solution in gsm8k
   EXPECT_EQ(r.by_subset[1].first, "math");
   EXPECT_DOUBLE_EQ(r.by_subset[1].second.erroneous_accuracy, 0.0);
-  // Just above 0.3 row 0 still finds step 1 and row 4 is no longer flagged: 1/3 and 1, F1 0.5, the best.
-  EXPECT_DOUBLE_EQ(r.best_threshold, 0.31);
+  // At 0.3 (a reward at the threshold is wrong) row 0 still finds step 1 and row 4 is no longer flagged:
+  // 1/3 and 1, F1 0.5, the best.
+  EXPECT_DOUBLE_EQ(r.best_threshold, 0.3);
   EXPECT_NEAR(r.best_f1, 0.5, 1e-12);
+}
+
+// A reward exactly at the threshold is a wrong step: ProcessBench's scripts take the argmax of the [wrong,
+// right] logits, and a tie (0.5) goes to the first, wrong.
+TEST(ProcessBench, ARewardAtTheThresholdIsAWrongStep) {
+  EXPECT_EQ(predicted_first_error({0.9, 0.5, 0.2}, 0.5), 1);
+  EXPECT_EQ(predicted_first_error({0.9, 0.5000001}, 0.5), -1);
 }
 
 TEST(ProcessBench, OneGroupAloneHasNoF1) {
