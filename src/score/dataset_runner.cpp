@@ -7,6 +7,8 @@
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "data/json_rows.h"
+#include "data/reader.h"
 #include "data/row_digest.h"
 #include "data/writer.h"
 #include "runtime/batcher.h"
@@ -52,7 +54,41 @@ int64_t count_lines(const std::string& path) {
   return lines;
 }
 
-// file:line (row id), for messages about one row.
+// Every row's id before any row runs, where the dataset can be read twice (files, not a pipe): two rows of
+// one id found only near the end of a long run would stop it after the rows before them were scored. Row
+// errors are the run's to report (as error lines, or a stop); only a clash of ids is reported here. A long
+// check shows its progress once it has taken a few seconds.
+Status check_row_ids(const RunOptions& options) {
+  const Result<std::vector<std::string>> files = data::files_named_by(options.input);
+  if (!files) return Status::ok();  // the run's own reader says what is wrong with the input
+  for (const std::string& file : *files)
+    if (!file_state(file)) return Status::ok();
+  Result<data::DatasetReader> reader = data::DatasetReader::open(options.input, options.reader);
+  if (!reader) return Status::ok();
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<Progress> progress;
+  int64_t checked = 0, shown = 0;
+  data::Example example;
+  std::string last_error;
+  for (; options.limit <= 0 || checked < options.limit; ++checked) {
+    Result<bool> got = reader->next(example);
+    if (got && !*got) break;
+    if (!got) {
+      if (reader->dataset_error()) return got.status();
+      if (got.message() == last_error) break;  // a reader that cannot move past its error (a broken document)
+      last_error = got.message();
+    }
+    if (checked % 1024 == 1023) {
+      if (!progress && std::chrono::steady_clock::now() - start > std::chrono::seconds(3))
+        progress.emplace("row ids", 0, "rows");
+      if (progress) progress->advance(checked + 1 - shown);
+      shown = checked + 1;
+    }
+  }
+  return Status::ok();
+}
+
+// file:line (row id), for messages about one row.// file:line (row id), for messages about one row.
 std::string row_place(const RunOptions& options, const data::Example& example) {
   std::string place = options.input;
   if (example.line) place += ':' + std::to_string(example.line);
@@ -158,6 +194,7 @@ Result<RunSummary> run_dataset(Backend& backend, RowJob& job, const RunOptions& 
     options.max_batch_tokens = backend.preferred_batch_tokens();
     options.chunk_rows = std::max(options.chunk_rows, options.chunk_rows * options.max_batch_tokens / 4096);
   }
+  ARB_TRY(check_row_ids(options));
   ARB_ASSIGN(auto reader, data::DatasetReader::open(options.input, options.reader));
   data::WriterOptions writer_options;
   writer_options.resume = options.resume;

@@ -35,6 +35,20 @@ TEST(RowIds, AnIdTwoRowsShareIsRefusedNamingBoth) {
   EXPECT_NE(index.out.find("index.jsonl:2 (row 1): id '0' is the id of row 0 too"), std::string::npos) << index.out;
 }
 
+// The ids are read before any row runs: a clash near the end of a long dataset stops the run before the
+// rows before it are scored, and no output is begun.
+TEST(RowIds, AClashIsFoundBeforeAnyRowRuns) {
+  const std::string dir = temp_dir("row-ids-early");
+  std::string rows;
+  for (int i = 0; i < 2000; ++i) rows += R"({"id": "r)" + std::to_string(i) + R"(", "prompt": "p", "response": "x"})" "\n";
+  rows += R"({"id": "r7", "prompt": "p", "response": "y"})" "\n";
+  write_text(dir + "/late.jsonl", rows);
+  const RunResult r = run_arbiter("score -q -t 1 -m " + kRowIdsModel + " -i " + dir + "/late.jsonl -o " + dir + "/late.out.jsonl");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("late.jsonl:2001 (row 2000): id 'r7' is the id of row 7 too"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/late.out.jsonl"));
+}
+
 // A row that cannot be read is known by its index (its error line carries it): another row whose own id
 // spells that index, before or after it, is the same clash, refused with --on-error skip too (a resume
 // would take the error line for that row's, and leave the row unscored).
