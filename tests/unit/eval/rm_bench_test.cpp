@@ -52,6 +52,12 @@ TEST(RmBench, SafetyRowsAreOneDomainAndDomainsCountOnceInTheMean) {
   EXPECT_DOUBLE_EQ(report->overall.hard, 0.5);
   EXPECT_EQ(report->overall.n, 6u);
   EXPECT_EQ(rm_bench_domain(""), "all");
+  // Domains pooled by the prefix RM-Bench's script splits on; another is a domain of its own.
+  EXPECT_EQ(rm_bench_domain("chat-extra"), "chat");
+  EXPECT_EQ(rm_bench_domain("math"), "math");
+  EXPECT_EQ(rm_bench_domain("code-python"), "code");
+  EXPECT_EQ(rm_bench_domain("safety-refuse"), "safety");
+  EXPECT_EQ(rm_bench_domain("medicine"), "medicine");
 }
 
 TEST(RmBench, RowsOfOtherShapesAreErrorsNamingTheRow) {
