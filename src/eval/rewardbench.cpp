@@ -1,6 +1,7 @@
 #include "eval/rewardbench.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <iterator>
@@ -238,11 +239,13 @@ Result<std::pair<bool, long>> ties_group(const BestOfNRow& row, size_t index) {
   const std::string kind = colon == std::string::npos ? "" : row.id.substr(0, colon);
   if (kind != "ref" && kind != "tied")
     return error("Ties row " + std::to_string(index) + ": id '" + row.id + "' is not 'ref:N' or 'tied:N'");
-  try {
-    return std::pair<bool, long>{kind == "tied", std::stol(row.id.substr(colon + 1))};
-  } catch (const std::exception&) {
+  // The whole rest is the prompt id ("ref:1x" is not prompt 1).
+  const std::string digits = row.id.substr(colon + 1);
+  long prompt = 0;
+  const auto [end, failure] = std::from_chars(digits.data(), digits.data() + digits.size(), prompt);
+  if (digits.empty() || failure != std::errc() || end != digits.data() + digits.size())
     return error("Ties row " + std::to_string(index) + ": id '" + row.id + "' has no integer prompt id");
-  }
+  return std::pair<bool, long>{kind == "tied", prompt};
 }
 
 // One unit per Ties prompt, by prompt id: each group's verdict and, for a prompt with both, the terms that

@@ -314,6 +314,10 @@ TEST(RewardBenchV2, TiesPromptsDrawnAsUnits) {
   EXPECT_NEAR(rewardbench_v2_overall(units->units, 0, drawn), by_hand, 1e-15);
   const size_t only_ref[] = {2, 2};
   EXPECT_TRUE(std::isnan(rewardbench_v2_overall(units->units, 0, only_ref)));
+  // A prompt id is the whole rest of the id.
+  auto loose = rewardbench_v2_units({{"Ties", "ref:1x", {5, 1}, 1}, {"Ties", "tied:1", {5, 4, 1}, 2}});
+  ASSERT_FALSE(loose);
+  EXPECT_NE(loose.message().find("id 'ref:1x' has no integer prompt id"), std::string::npos) << loose.message();
   // Every prompt without both groups: as score_ties, an error naming it.
   auto none = rewardbench_v2_units({rows[4]});
   ASSERT_FALSE(none);
