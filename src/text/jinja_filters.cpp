@@ -236,15 +236,22 @@ Value f_int(Interpreter&, const Value& v, CallArgs& args) {
   Value def = a[0].is_undefined() ? Value::from_int(0) : a[0];
   int64_t base = int_arg(a[1], 10, "int base");
   if (v.is_integral()) return Value::from_int(v.as_int());
+  // A float past int64 has no int here (Python's is exact and unbounded): an error, not a wrapped value.
+  auto truncated = [](double d) {
+    const double t = std::trunc(d);
+    if (!(t >= -9223372036854775808.0 && t < 9223372036854775808.0))
+      fail("int: " + python_float_repr(d) + " is past the integers a template holds here (64-bit)");
+    return Value::from_int(static_cast<int64_t>(t));
+  };
   if (v.kind == Kind::Float) {
     if (!std::isfinite(v.number)) return def;
-    return Value::from_int(static_cast<int64_t>(std::trunc(v.number)));
+    return truncated(v.number);
   }
   if (v.is_string()) {
     int64_t i;
     if (parse_python_int(v.text, base, &i)) return Value::from_int(i);
     double d;
-    if (parse_python_float(v.text, &d) && std::isfinite(d)) return Value::from_int(static_cast<int64_t>(std::trunc(d)));
+    if (parse_python_float(v.text, &d) && std::isfinite(d)) return truncated(d);
   }
   return def;
 }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <unicode/uchar.h>
+
 namespace arbiter::jinja {
 
 Value Value::undefined(std::string hint) {
@@ -219,6 +221,20 @@ uint32_t next_code_point(const std::string& s, size_t& i) {
   return cp;
 }
 
+// Python's str.isprintable() for one code point: not a control, format, surrogate, private-use or
+// unassigned character, nor a separator other than the ASCII space (a no-break space, a zero-width space
+// and a byte-order mark are escaped in a repr).
+static bool python_printable(uint32_t cp) {
+  if (cp == ' ') return true;
+  switch (u_charType(static_cast<UChar32>(cp))) {
+    case U_CONTROL_CHAR: case U_FORMAT_CHAR: case U_SURROGATE: case U_PRIVATE_USE_CHAR: case U_UNASSIGNED:
+    case U_SPACE_SEPARATOR: case U_LINE_SEPARATOR: case U_PARAGRAPH_SEPARATOR:
+      return false;
+    default:
+      return true;
+  }
+}
+
 std::string repr_string(const std::string& s) {
   bool has_single = s.find('\'') != std::string::npos;
   bool has_double = s.find('"') != std::string::npos;
@@ -237,8 +253,11 @@ std::string repr_string(const std::string& s) {
       out += "\\r";
     } else if (cp == '\t') {
       out += "\\t";
-    } else if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
-      std::snprintf(buf, sizeof(buf), "\\x%02x", cp);
+    } else if (!python_printable(cp)) {
+      // Python's repr: \xhh below 0x100, \uhhhh below 0x10000, \Uhhhhhhhh above.
+      if (cp < 0x100) std::snprintf(buf, sizeof(buf), "\\x%02x", cp);
+      else if (cp < 0x10000) std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
+      else std::snprintf(buf, sizeof(buf), "\\U%08x", cp);
       out += buf;
     } else {
       out.append(s, start, i - start);
@@ -254,7 +273,7 @@ std::string repr_inner(const Value& v, bool top_level_str) {
     case Kind::None: return "None";
     case Kind::Bool: return v.boolean ? "True" : "False";
     case Kind::Int: return std::to_string(v.integer);
-    case Kind::Float: return python_float_repr(v.number);
+    case Kind::Float: return v.text.empty() ? python_float_repr(v.number) : v.text;
     case Kind::String: return top_level_str ? v.text : repr_string(v.text);
     case Kind::List: {
       std::string out = v.is_tuple ? "(" : "[";
@@ -315,7 +334,7 @@ bool json_key(const Value& k, std::string* key, std::string* error) {
     case Kind::Int: *key = std::to_string(k.integer); return true;
     case Kind::Bool: *key = k.boolean ? "true" : "false"; return true;
     case Kind::None: *key = "null"; return true;
-    case Kind::Float: *key = python_float_repr(k.number); return true;
+    case Kind::Float: *key = k.text.empty() ? python_float_repr(k.number) : k.text; return true;
     default: *error = "keys must be str, int, float, bool or None, not " + type_name(k); return false;
   }
 }
@@ -339,7 +358,7 @@ bool dump_inner(const Value& v, const JsonDumpOptions& o, int depth, std::string
     case Kind::Float:
       if (std::isnan(v.number)) *out += "NaN";
       else if (std::isinf(v.number)) *out += v.number > 0 ? "Infinity" : "-Infinity";
-      else *out += python_float_repr(v.number);
+      else *out += v.text.empty() ? python_float_repr(v.number) : v.text;
       return true;
     case Kind::String: json_string(v.text, out); return true;
     case Kind::List: {
@@ -398,7 +417,13 @@ Value convert_json(const Json& j) {
     case nlohmann::json::value_t::number_integer: return Value::from_int(j.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
       uint64_t u = j.template get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) return Value::from_float(static_cast<double>(u));
+      if (u > static_cast<uint64_t>(INT64_MAX)) {
+        // Past int64, held as a float that keeps its digits: printed and serialized as Python prints the
+        // integer (a tool call's argument 18446744073709551615 stays that), computed with as a float.
+        Value big = Value::from_float(static_cast<double>(u));
+        big.text = std::to_string(u);
+        return big;
+      }
       return Value::from_int(static_cast<int64_t>(u));
     }
     case nlohmann::json::value_t::number_float: return Value::from_float(j.template get<double>());

@@ -32,7 +32,8 @@ struct Value {
   bool boolean = false;
   int64_t integer = 0;
   double number = 0.0;
-  std::string text;                // String; for Undefined, the name that was missing (for errors)
+  std::string text;                // String; for Undefined, the name that was missing (for errors); for a
+                                   // Float read from a JSON integer past int64, its digits (printed as such)
   std::shared_ptr<List> list;      // shared: Python lists are references
   std::shared_ptr<Dict> dict;
   std::shared_ptr<Callable> callable;

@@ -543,6 +543,20 @@ const Case kCases[] = {
     {"ErrorIndexMethodMissing", "{{ [1].index(5) }}",
      "{}",
      false, ""},
+    // A list's repr escapes what Python's str.isprintable() refuses: a no-break space, a zero-width space, a
+    // byte-order mark, a line separator, an unassigned code point.
+    {"ReprEscapesWhatPythonDoesNotPrint", "{{ [s] }}",
+     R"({"s": "a\u00a0b\u200bc\ufeffd\u2028e\ud7ffz"})",
+     true, "['a\\xa0b\\u200bc\\ufeffd\\u2028e\\ud7ffz']"},
+    // Jinja2 gives 10000000000000000000 (Python's ints are unbounded); past int64 here it is an error, not a
+    // wrapped value.
+    {"IntOfAFloatPastInt64IsAnError", "{{ 1e19 | int }}",
+     "{}",
+     false, ""},
+    // An integer past int64 (a tool call's argument) prints, serializes and reprs with its digits.
+    {"IntegerPastInt64KeepsItsDigits", "{{ n }}|{{ {'n': n} | tojson }}|{{ [n] }}",
+     R"({"n": 18446744073709551615})",
+     true, "18446744073709551615|{\"n\": 18446744073709551615}|[18446744073709551615]"},
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
