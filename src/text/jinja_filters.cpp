@@ -46,8 +46,8 @@ Value f_trim(Interpreter&, const Value& v, CallArgs& args) {
 
 Value f_tojson(Interpreter& in, const Value& v, CallArgs& args) {
   auto a = args.bind("tojson", {"ensure_ascii", "indent", "separators", "sort_keys"});
-  if (truthy(a[0])) fail("tojson(ensure_ascii=True) is not supported");
   JsonDumpOptions o;
+  o.ensure_ascii = truthy(a[0]);
   if (a[1].is_string()) {
     o.indent_is_text = true;
     o.indent_text = a[1].text;

@@ -54,6 +54,8 @@ Value missing_attribute(const Value& obj, const std::string& name) {
 double python_mod(double a, double b) {
   double m = std::fmod(a, b);
   if (m != 0 && ((m < 0) != (b < 0))) m += b;
+  // Python gives a zero remainder the divisor's sign (-5 % 2.5 is 0.0, not -0.0).
+  if (m == 0) m = std::copysign(0.0, b);
   return m;
 }
 

@@ -303,10 +303,24 @@ std::string repr_inner(const Value& v, bool top_level_str) {
   return "";
 }
 
-void json_string(const std::string& s, std::string* out) {
+void json_string(const std::string& s, std::string* out, bool ensure_ascii = false) {
   *out += '"';
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (ensure_ascii && c >= 0x80) {
+      // json.dumps(ensure_ascii=True): \uXXXX, a code point past the BMP as its UTF-16 surrogate pair.
+      uint32_t cp = next_code_point(s, i);
+      char buf[16];
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        std::snprintf(buf, sizeof(buf), "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+      } else {
+        std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
+      }
+      *out += buf;
+      continue;
+    }
+    const char ch = s[i++];
     switch (c) {
       case '"': *out += "\\\""; break;
       case '\\': *out += "\\\\"; break;
@@ -360,7 +374,7 @@ bool dump_inner(const Value& v, const JsonDumpOptions& o, int depth, std::string
       else if (std::isinf(v.number)) *out += v.number > 0 ? "Infinity" : "-Infinity";
       else *out += v.text.empty() ? python_float_repr(v.number) : v.text;
       return true;
-    case Kind::String: json_string(v.text, out); return true;
+    case Kind::String: json_string(v.text, out, o.ensure_ascii); return true;
     case Kind::List: {
       if (v.list->empty()) {
         *out += "[]";
@@ -395,7 +409,7 @@ bool dump_inner(const Value& v, const JsonDumpOptions& o, int depth, std::string
       for (size_t i = 0; i < entries.size(); ++i) {
         if (i) *out += item_sep;
         if (pretty) newline(depth + 1);
-        json_string(entries[i].first, out);
+        json_string(entries[i].first, out, o.ensure_ascii);
         *out += key_sep;
         if (!dump_inner(*entries[i].second, o, depth + 1, out, error)) return false;
       }

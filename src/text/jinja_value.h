@@ -93,6 +93,7 @@ struct JsonDumpOptions {
   std::string key_separator;
   bool separators_set = false;
   bool sort_keys = false;
+  bool ensure_ascii = false;       // every non-ASCII character as \uXXXX (a surrogate pair past the BMP)
 };
 bool dump_json(const Value& v, const JsonDumpOptions& opts, std::string* out, std::string* error);
 

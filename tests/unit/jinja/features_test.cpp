@@ -553,6 +553,14 @@ const Case kCases[] = {
     {"IntOfAFloatPastInt64IsAnError", "{{ 1e19 | int }}",
      "{}",
      false, ""},
+    // json.dumps(ensure_ascii=True), as transformers' tojson takes it: \uXXXX, surrogate pairs past the BMP.
+    {"TojsonEnsureAscii", "{{ 'é😀\"x'|tojson(ensure_ascii=True) }}|{{ {'ké': [1, 'a']}|tojson(ensure_ascii=True) }}",
+     "{}",
+     true, "\"\\u00e9\\ud83d\\ude00\\\"x\"|{\"k\\u00e9\": [1, \"a\"]}"},
+    // A zero remainder takes the divisor's sign, as in Python.
+    {"FloatModuloZeroTakesTheDivisorsSign", "{{ -5 % 2.5 }}|{{ 5 % -2.5 }}|{{ -7.5 % 2.5 }}",
+     "{}",
+     true, "0.0|-0.0|0.0"},
     // An integer past int64 (a tool call's argument) prints, serializes and reprs with its digits.
     {"IntegerPastInt64KeepsItsDigits", "{{ n }}|{{ {'n': n} | tojson }}|{{ [n] }}",
      R"({"n": 18446744073709551615})",
