@@ -61,6 +61,13 @@ struct Stmt {
   std::vector<ExprPtr> filters;    // FilterBlock and SetBlock: Filter nodes applied to the body's output
   std::vector<std::pair<Target, ExprPtr>> assigns;  // With
   bool recursive = false;          // For ... recursive
+  // Macro: whether its body names `varargs` / `kwargs`; Jinja2 takes extra positional / keyword arguments
+  // only then, and refuses them otherwise.
+  bool uses_varargs = false, uses_kwargs = false;
 };
+
+// Whether any expression of `body` (statements, their conditions, defaults and filters, nested bodies) is
+// the name `name`.
+bool body_names(const Body& body, const std::string& name);
 
 }  // namespace arbiter::jinja

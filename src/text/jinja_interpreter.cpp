@@ -410,6 +410,13 @@ Value Interpreter::call_macro(const Callable& c, CallArgs& args) {
     }
     scope->vars[name] = std::move(v);
   }
+  // As Jinja2: extra arguments only where the body takes them (names varargs / kwargs).
+  if (!m.uses_varargs && args.positional.size() > m.params.size())
+    fail("macro '" + c.name + "' takes not more than " + std::to_string(m.params.size()) + " argument(s)");
+  if (!m.uses_kwargs)
+    for (size_t k = 0; k < args.keyword.size(); ++k)
+      if (!used_keyword[k] && args.keyword[k].first != "caller")
+        fail("macro '" + c.name + "' takes no keyword argument '" + args.keyword[k].first + "'");
   List varargs;
   for (size_t i = m.params.size(); i < args.positional.size(); ++i) varargs.push_back(args.positional[i]);
   Value kwargs = Value::new_dict();

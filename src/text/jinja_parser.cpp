@@ -192,6 +192,8 @@ class Parser {
       int outer_loop_depth = loop_depth_;
       loop_depth_ = 0;
       s->body = parse_body({"endmacro"});
+      s->uses_varargs = body_names(s->body, "varargs");
+      s->uses_kwargs = body_names(s->body, "kwargs");
       loop_depth_ = outer_loop_depth;
       expect_name();
       if (cur().type == TokenType::Name) advance();
@@ -203,6 +205,8 @@ class Parser {
       if (s->expr->kind != ExprKind::Call) fail("expected a call after 'call'", line);
       expect_block_end();
       s->body = parse_body({"endcall"});
+      s->uses_varargs = body_names(s->body, "varargs");
+      s->uses_kwargs = body_names(s->body, "kwargs");
       expect_name();
       expect_block_end();
     } else if (tag == "filter") {
@@ -691,6 +695,36 @@ Result<Body> parse(const std::vector<Token>& tokens) {
   } catch (const TemplateError& e) {
     return error("template line " + std::to_string(e.line) + ": " + e.message);
   }
+}
+
+namespace {
+
+bool expr_names(const Expr* e, const std::string& name) {
+  if (e == nullptr) return false;
+  if (e->kind == ExprKind::Name && e->name == name) return true;
+  for (const ExprPtr& child : e->children)
+    if (expr_names(child.get(), name)) return true;
+  for (const auto& [key, value] : e->kwargs)
+    if (expr_names(value.get(), name)) return true;
+  return false;
+}
+
+}  // namespace
+
+bool body_names(const Body& body, const std::string& name) {
+  for (const StmtPtr& s : body) {
+    if (expr_names(s->expr.get(), name) || expr_names(s->condition.get(), name)) return true;
+    for (const auto& [test, branch] : s->branches)
+      if (expr_names(test.get(), name) || body_names(branch, name)) return true;
+    if (body_names(s->body, name) || body_names(s->else_body, name)) return true;
+    for (const auto& [param, default_expr] : s->params)
+      if (expr_names(default_expr.get(), name)) return true;
+    for (const ExprPtr& filter : s->filters)
+      if (expr_names(filter.get(), name)) return true;
+    for (const auto& [target, value] : s->assigns)
+      if (expr_names(value.get(), name)) return true;
+  }
+  return false;
 }
 
 }  // namespace arbiter::jinja

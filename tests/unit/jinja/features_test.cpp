@@ -557,6 +557,21 @@ const Case kCases[] = {
     {"TojsonEnsureAscii", "{{ 'é😀\"x'|tojson(ensure_ascii=True) }}|{{ {'ké': [1, 'a']}|tojson(ensure_ascii=True) }}",
      "{}",
      true, "\"\\u00e9\\ud83d\\ude00\\\"x\"|{\"k\\u00e9\": [1, \"a\"]}"},
+    // Jinja2: TypeError: macro 'f' takes not more than 1 argument(s) / takes no keyword argument 'b'.
+    {"MacroRefusesExtraPositionalArguments", "{% macro f(a) %}{{ a }}{% endmacro %}{{ f(1, 2) }}",
+     "{}",
+     false, ""},
+    {"MacroRefusesUnknownKeywords", "{% macro f(a) %}{{ a }}{% endmacro %}{{ f(b=2) }}",
+     "{}",
+     false, ""},
+    // ... unless its body takes them.
+    {"MacroBodyNamingVarargsAndKwargsTakesExtras",
+     "{% macro f(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ f(1, 2, b=3) }}",
+     "{}",
+     true, "1(2,){'b': 3}"},
+    {"CallBlockCallerInsideAMacro", "{% macro f() %}[{{ caller() }}]{% endmacro %}{% call f() %}x{% endcall %}",
+     "{}",
+     true, "[x]"},
     // A zero remainder takes the divisor's sign, as in Python.
     {"FloatModuloZeroTakesTheDivisorsSign", "{{ -5 % 2.5 }}|{{ 5 % -2.5 }}|{{ -7.5 % 2.5 }}",
      "{}",
