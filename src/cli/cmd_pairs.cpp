@@ -29,15 +29,8 @@ Status run_pairs(PairsArgs& args) {
   // --field does not.
   std::vector<std::string> fields = args.fields;
   if (std::none_of(fields.begin(), fields.end(), [](const std::string& f) { return f.rfind("id=", 0) == 0; })) {
-    ARB_ASSIGN(const std::optional<std::string> recorded, scoring_run_id_field(o.scored_path));
-    if (!recorded) {
-      log_warn(o.scored_path + " has no run record (a file joined with cat has none; pairs reads a pattern of "
-               "--shard outputs with theirs): --data's rows are found by their 'id' field; if the scoring run took "
-               "ids from another (--field id=NAME), give it here too");
-    } else if (*recorded != "id") {
-      log_info("--data's rows are found by field '" + *recorded + "', where the scoring run took ids (its run record)");
-      fields.push_back("id=" + *recorded);
-    }
+    ARB_ASSIGN(const std::string id_field, dataset_id_field(o.scored_path, "pairs"));
+    if (id_field != "id") fields.push_back("id=" + id_field);
   }
   ARB_ASSIGN(o.reader.mapping, data::FieldMapping::parse(fields));
   if (data::reads_file(o.data_path, o.output_path) || data::reads_file(o.scored_path, o.output_path))

@@ -16,21 +16,6 @@ namespace arbiter::cli {
 
 namespace {
 
-// The field --data's rows take their ids from when --field does not say: the one the scoring run took
-// them from (its run record), else "id", with a warning that the scoring run's field is not known.
-Result<std::string> data_id_field(const std::string& scored) {
-  ARB_ASSIGN(const std::optional<std::string> recorded, scoring_run_id_field(scored));
-  if (!recorded) {
-    log_warn(scored + " has no run record (a file joined with cat has none; select reads a pattern of --shard "
-             "outputs with theirs): --data's rows are found by their 'id' field; if the scoring run took ids from "
-             "another (--field id=NAME), give it here too");
-    return std::string("id");
-  }
-  if (*recorded != "id")
-    log_info("--data's rows are found by field '" + *recorded + "', where the scoring run took ids (its run record)");
-  return *recorded;
-}
-
 const CommandRegistration kSelectRegistration({
     "select",
     [](CLI::App& sub) -> CommandRunner {
@@ -55,7 +40,7 @@ const CommandRegistration kSelectRegistration({
           o->id_field = field.substr(3);  // "id=": rows known by their index
         }
         if (fields->empty() && !o->data_path.empty()) {
-          ARB_ASSIGN(o->id_field, data_id_field(o->scored_path));
+          ARB_ASSIGN(o->id_field, dataset_id_field(o->scored_path, "select"));
         }
         for (const std::string* read : {&o->scored_path, &o->data_path})
           if (data::reads_file(*read, o->output_path))

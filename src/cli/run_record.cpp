@@ -230,6 +230,19 @@ Result<std::optional<std::string>> scoring_run_id_field(const std::string& score
   return found;
 }
 
+Result<std::string> dataset_id_field(const std::string& scored, const std::string& command) {
+  ARB_ASSIGN(const std::optional<std::string> recorded, scoring_run_id_field(scored));
+  if (!recorded) {
+    log_warn(scored + " has no run record (a file joined with cat has none; " + command + " reads a pattern of "
+             "--shard outputs with theirs): --data's rows are found by their 'id' field; if the scoring run took "
+             "ids from another (--field id=NAME), give it here too");
+    return std::string("id");
+  }
+  if (*recorded != "id")
+    log_info("--data's rows are found by field '" + *recorded + "', where the scoring run took ids (its run record)");
+  return *recorded;
+}
+
 std::string describe_run_record(const nlohmann::ordered_json& record) {
   auto field = [&](const char* key) { return string_field(record, key, "?"); };
   const std::string commit = string_field(record, "model_commit", "");

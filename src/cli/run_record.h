@@ -71,6 +71,9 @@ std::string describe_run_record(const nlohmann::ordered_json& record);
 // which must agree. nullopt when no file has a record (a file joined with cat, or from elsewhere): the
 // dataset's rows cannot then be told to be found by the field the scoring run used.
 Result<std::optional<std::string>> scoring_run_id_field(const std::string& scored);
+// The field a dataset's rows (select --data, pairs --data: `command`) take their ids from where --field
+// does not say: the scoring run's, said in a line; "id", with a warning, where no record tells.
+Result<std::string> dataset_id_field(const std::string& scored, const std::string& command);
 
 // An eval report of a scored file says what scored it: where the file has a run record, a note under the
 // title ("scored by judge: MODEL (fingerprint ...); --template ...") and the record as report.json's
