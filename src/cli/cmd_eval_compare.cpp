@@ -348,7 +348,32 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
   ARB_ASSIGN(const auto read, read_pred_files<eval::PreferenceRow>(args, out, sources, [&](const std::string& file, size_t* errors, eval::RowKeys* keys) {
     return eval::read_preference_rows(file, fields, errors, keys);
   }));
-  ARB_ASSIGN(const auto rows, join_sources(sources, args.id_field));
+  ARB_ASSIGN(auto rows, join_sources(sources, args.id_field));
+  if (args.metric == "rewardbench") {
+    // Rows of a subset the leaderboard does not weigh count in no section: left out, as eval rewardbench
+    // leaves them out of its score (every file must say so of the same rows, checked below).
+    std::vector<std::vector<size_t>> weighed(rows.size());
+    size_t unweighed = 0;
+    for (size_t r = 0; r < rows[0].size(); ++r) {
+      if (!eval::rewardbench_v1_subset_index(read[0][rows[0][r]].subset)) {
+        for (size_t s = 1; s < rows.size(); ++s)
+          if (read[s][rows[s][r]].subset != read[0][rows[0][r]].subset)
+            return error(out.systems[s].file + ": row '" + sources[s].ids[rows[s][r]] + "' is in subset '" +
+                         read[s][rows[s][r]].subset + "', in " + out.systems[0].file + " in '" +
+                         read[0][rows[0][r]].subset + "': the files are not of the same RewardBench rows");
+        ++unweighed;
+        continue;
+      }
+      for (size_t s = 0; s < rows.size(); ++s) weighed[s].push_back(rows[s][r]);
+    }
+    if (weighed[0].empty())
+      return error(out.systems[0].file + ": no row is in a RewardBench v1 subset (field '" + args.pref.subset +
+                   "'); --metric accuracy compares plain accuracy");
+    if (unweighed > 0)
+      log_warn("left out " + std::to_string(unweighed) + " rows of subsets RewardBench v1 does not weigh (as eval "
+               "rewardbench leaves them out of its score)");
+    rows = std::move(weighed);
+  }
   auto paired = std::make_shared<std::vector<std::vector<eval::PreferenceRow>>>(read.size());
   for (size_t s = 0; s < read.size(); ++s)
     for (const size_t i : rows[s]) (*paired)[s].push_back(read[s][i]);
@@ -391,12 +416,8 @@ Result<Prepared> prepare_preferences(const CompareArgs& args) {
     for (size_t r = 0; r < (*paired)[s].size(); ++r) {
       const eval::PreferenceRow& row = (*paired)[s][r];
       const std::optional<size_t> index = eval::rewardbench_v1_subset_index(row.subset);
-      if (!index)
-        return error(out.systems[s].file + ": subset '" + row.subset +
-                     "' is not a RewardBench v1 subset (field '" + args.pref.subset +
-                     "'); --metric accuracy compares plain accuracy");
       // A row weighs in its subset: files that put one row in different subsets are not of the same rows.
-      if (s > 0 && verdicts->subset[0][r] != *index)
+      if (!index || (s > 0 && verdicts->subset[0][r] != *index))
         return error(out.systems[s].file + ": row '" + sources[s].ids[rows[s][r]] + "' is in subset '" + row.subset +
                      "', in " + out.systems[0].file + " in '" + (*paired)[0][r].subset +
                      "': the files are not of the same RewardBench rows");

@@ -173,6 +173,23 @@ TEST_F(CliCompare, TwoRewardModelsOnPreferenceRows) {
   EXPECT_DOUBLE_EQ(json_of(rb_half)["systems"][1]["value"].get<double>(), 0.75);  // (0.7 + 0.8) / 2
   EXPECT_DOUBLE_EQ(json_of(rb_half)["systems"][0]["value"].get<double>(), 0.6);   // A has no ties
 
+  // Rows of a subset the leaderboard does not weigh are left out, as eval rewardbench leaves them out: the
+  // figures are those of the ten rows.
+  std::string extra_a = a, extra_b = b;
+  for (int i = 10; i < 13; ++i) {
+    const std::string line = "{\"id\": " + std::to_string(i) + ", \"subset\": \"my-own\", \"score_chosen\": 0, "
+                             "\"score_rejected\": 1}\n";
+    extra_a += line;
+    extra_b += line;
+  }
+  const RunResult extra = run_arbiter("eval compare --json --metric rewardbench --pred " + scratch_file("rm-a-extra.jsonl", extra_a) +
+                                      " --pred " + scratch_file("rm-b-extra.jsonl", extra_b));
+  ASSERT_EQ(extra.exit_code, 0) << extra.out;
+  EXPECT_NE(extra.out.find("left out 3 rows of subsets RewardBench v1 does not weigh"), std::string::npos) << extra.out;
+  EXPECT_EQ(json_of(extra)["rows"], 10);
+  EXPECT_DOUBLE_EQ(json_of(extra)["systems"][0]["value"].get<double>(), 0.6);
+  EXPECT_DOUBLE_EQ(json_of(extra)["systems"][1]["value"].get<double>(), 0.7);
+
   // A row in another subset in one of the files: not the same RewardBench rows.
   std::string moved = b;
   moved.replace(moved.find("\"alpacaeval-easy\""), std::string("\"alpacaeval-easy\"").size(), "\"hep-go\"");
