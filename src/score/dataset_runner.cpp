@@ -88,7 +88,7 @@ Status check_row_ids(const RunOptions& options) {
   return Status::ok();
 }
 
-// file:line (row id), for messages about one row.// file:line (row id), for messages about one row.
+// file:line (row id), for messages about one row.
 std::string row_place(const RunOptions& options, const data::Example& example) {
   std::string place = options.input;
   if (example.line) place += ':' + std::to_string(example.line);
