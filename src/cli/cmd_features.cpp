@@ -36,7 +36,7 @@ Result<std::optional<StepLayout>> step_layout(const FeaturesArgs& args, const Mo
   // Steps written as turns, or a separator given as text, are found with the tokenizer; a separator by id
   // (rows of input_ids) needs none.
   const bool by_text = args.step_turns || (args.step_tag_id < 0 && (!args.step_tag.empty() || model.config.process_reward));
-  if (!formatter && by_text)
+  if (!formats_text(formatter) && by_text)
     return error(model.path + " has no tokenizer to find the step separator with: give it by id (--step-tag-id)");
   if (args.step_turns) {
     ARB_TRY(refuse_separator_with_step_turns(args.step_tag, args.step_tag_id, args.step_join));

@@ -31,7 +31,7 @@ Status run_judge(const JudgeCommandArgs& args, const CLI::App& sub) {
   ARB_ASSIGN(FormatterOptions format, make_formatter_options(args.data));
   ARB_ASSIGN(auto model, load_model(args.data.model_path));
   ARB_ASSIGN(auto formatter, make_formatter(*model, format));
-  ARB_ASSIGN(JudgeOptions options, make_judge_options(args.judge, *model, formatter ? &formatter->tokenizer() : nullptr, option_settings(sub)));
+  ARB_ASSIGN(JudgeOptions options, make_judge_options(args.judge, *model, formats_text(formatter.get()) ? &formatter->tokenizer() : nullptr, option_settings(sub)));
   if (formatter) ARB_TRY(formatter->check_system_message(options.prompt_template.system_message));
   JudgeJob job(*model, formatter, options);
   ARB_ASSIGN(auto backend, make_command_backend(model, args.data.device));

@@ -88,8 +88,8 @@ Result<RunOptions> make_run_options(const DatasetArgs& a, const std::string& pro
 Result<std::shared_ptr<ConversationFormatter>> make_formatter(const Model& model, const FormatterOptions& options) {
   if (describe_text_assets(model).tokenizer_kind.empty()) {
     log_warn(model.path + " has no tokenizer (tokenizer.json or tokenizer.model): rows of token ids (input_ids) "
-             "run as they are, held to the model's context; rows of text are errors");
-    return std::shared_ptr<ConversationFormatter>();
+             "run, held to --max-length as --truncation says; rows of text are errors");
+    return ConversationFormatter::for_token_ids(model, options);
   }
   return ConversationFormatter::create(model, options);
 }

@@ -195,7 +195,7 @@ Result<std::vector<SequenceInput>> FeaturesJob::prepare(const data::Example& exa
     ARB_TRY(fit_token_row(formatter_.get(), *model_, sequence));
     sequences.push_back(std::move(sequence));
   } else {
-    if (!formatter_) return no_tokenizer_for_text(*model_);
+    if (!formats_text(formatter_.get())) return no_tokenizer_for_text(*model_);
     if (example.responses.empty()) return error("the row has no response");
     for (size_t r = 0; r < example.responses.size(); ++r) {
       ARB_ASSIGN(FormattedSequence formatted, formatter_->conversation(example.prompt_turns, example.responses[r],

@@ -54,14 +54,9 @@ Result<ordered_json> parse_template_kwargs(const std::string& text) {
 
 Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::create(const Model& model,
                                                                              const FormatterOptions& options) {
-  auto f = std::make_shared<ConversationFormatter>();
+  ARB_ASSIGN(std::shared_ptr<ConversationFormatter> f, for_token_ids(model, options));
   ARB_ASSIGN(f->tokenizer_, load_model_tokenizer(model));
-  if (options.max_length < 0) return error("--max-length must be positive, got " + std::to_string(options.max_length));
-  // Not given: the model's context, or 4096 where the model does not say.
-  f->max_length_ = options.max_length > 0                     ? options.max_length
-                   : model.config.max_position_embeddings > 1 ? model.config.max_position_embeddings
-                                                              : 4096;
-  f->truncation_ = options.truncation;
+  f->bos_id_ = f->tokenizer_->bos_id();
   if (!options.plain) {
     const TextAssets assets = describe_text_assets(model);
     const auto tools = options.template_kwargs.find("tools");
@@ -91,6 +86,22 @@ Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::create(con
              "): --chat-template-kwargs has no effect");
   return f;
 }
+
+Result<std::shared_ptr<ConversationFormatter>> ConversationFormatter::for_token_ids(const Model& model,
+                                                                                    const FormatterOptions& options) {
+  auto f = std::make_shared<ConversationFormatter>();
+  if (options.max_length < 0) return error("--max-length must be positive, got " + std::to_string(options.max_length));
+  // Not given: the model's context, or 4096 where the model does not say.
+  f->max_length_ = options.max_length > 0                     ? options.max_length
+                   : model.config.max_position_embeddings > 1 ? model.config.max_position_embeddings
+                                                              : 4096;
+  f->truncation_ = options.truncation;
+  if (model.config.bos_token_id >= 0 && model.config.bos_token_id <= INT32_MAX)
+    f->bos_id_ = int32_t(model.config.bos_token_id);
+  return f;
+}
+
+bool formats_text(const ConversationFormatter* formatter) { return formatter && formatter->formats_text(); }
 
 Result<std::vector<int32_t>> ConversationFormatter::encode_rendered(const std::string& text) const {
   // A rendered template already holds its special tokens (BOS included) as text.
@@ -162,8 +173,7 @@ Status ConversationFormatter::fit_token_row(SequenceInput& sequence) const {
     tokens.resize(size_t(max_length_));
     sequence.response_end_cut = true;
   } else {
-    const auto bos = tokenizer_->bos_id();
-    const int64_t keep_front = (bos && tokens[0] == *bos && max_length_ > 1) ? 1 : 0;
+    const int64_t keep_front = (bos_id_ && tokens[0] == *bos_id_ && max_length_ > 1) ? 1 : 0;
     const int64_t cut_end = keep_front + excess;  // tokens [keep_front, cut_end) go
     for (int32_t& read : reads) {
       if (read >= keep_front && read < cut_end)

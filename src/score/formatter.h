@@ -51,9 +51,13 @@ SequenceInput sequence_of(FormattedSequence formatted);
 class ConversationFormatter;
 
 // A row given as token ids, held to the length limit: the formatter's (--max-length, --truncation), or
-// for a model without a tokenizer (no formatter), its context (max_position_embeddings), past which the
-// row is an error (nothing says where it could be cut).
+// with no formatter at all (the server's model without a tokenizer), the model's context
+// (max_position_embeddings), past which the row is an error.
 Status fit_token_row(const ConversationFormatter* formatter, const Model& model, SequenceInput& sequence);
+
+// Whether `formatter` can turn text into tokens: false for none, and for one made for rows of token ids
+// only (ConversationFormatter::for_token_ids).
+bool formats_text(const ConversationFormatter* formatter);
 
 // The error of a row of text for a model without a tokenizer.
 Status no_tokenizer_for_text(const Model& model);
@@ -61,6 +65,9 @@ Status no_tokenizer_for_text(const Model& model);
 class ConversationFormatter {
  public:
   static Result<std::shared_ptr<ConversationFormatter>> create(const Model& model, const FormatterOptions& options);
+  // For a model without a tokenizer: rows of token ids held to --max-length as --truncation says (a
+  // leading BOS is the config's bos_token_id); everything that needs text is unavailable (formats_text).
+  static Result<std::shared_ptr<ConversationFormatter>> for_token_ids(const Model& model, const FormatterOptions& options);
 
   // The prompt turns, then `response` as the assistant's turn (reward models read the last token; an
   // OpenRLHF reward model's conversation ends with the EOS it reads at, ModelConfig::reward_at_eos).
@@ -90,7 +97,9 @@ class ConversationFormatter {
   // their tokens; a cut that would drop one is an error (a step's reward would be lost).
   Status fit_token_row(SequenceInput& sequence) const;
 
+  // Only where formats_text(): a formatter for token ids has no tokenizer.
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  bool formats_text() const { return tokenizer_ != nullptr; }
   bool has_chat_template() const { return chat_template_.has_value(); }
   int64_t max_length() const { return max_length_; }
 
@@ -105,7 +114,8 @@ class ConversationFormatter {
   // Its tokens: the last one the EOS, also when truncation cut it off.
   FormattedSequence keep_eos_last(FormattedSequence sequence) const;
 
-  std::shared_ptr<Tokenizer> tokenizer_;
+  std::shared_ptr<Tokenizer> tokenizer_;  // null: a formatter for token ids only
+  std::optional<int32_t> bos_id_;        // kept in front by prompt-left truncation of token ids
   // ModelConfig::reward_at_eos, with the EOS token as text and id.
   bool reward_at_eos_ = false;
   std::string eos_text_;

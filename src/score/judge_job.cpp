@@ -88,7 +88,7 @@ JudgeJob::JudgeJob(const Model& model, std::shared_ptr<ConversationFormatter> fo
   score_marker_ = options_.score_marker.value_or(options_.prompt_template.score_marker);
   const ScoreTokens& st = options_.score_tokens;
   for (size_t k = 0; k < st.ids.size(); ++k) score_spellings_[st.ids[k]] = k;
-  const Tokenizer* tokenizer = formatter_ ? &formatter_->tokenizer() : nullptr;
+  const Tokenizer* tokenizer = formats_text(formatter_.get()) ? &formatter_->tokenizer() : nullptr;
   if (model_.config.eos_token_id >= 0) stop_token_ids_.push_back(int32_t(model_.config.eos_token_id));
   if (tokenizer == nullptr) return;
   if (tokenizer->eos_id()) stop_token_ids_.push_back(*tokenizer->eos_id());
@@ -110,7 +110,7 @@ JudgeJob::JudgeJob(const Model& model, std::shared_ptr<ConversationFormatter> fo
 }
 
 std::string JudgeJob::written_text(const std::vector<int32_t>& tokens) const {
-  if (!formatter_) return "";
+  if (!formats_text(formatter_.get())) return "";
   auto text = formatter_->tokenizer().decode(tokens, true);
   return text ? *text : "";
 }
@@ -201,7 +201,7 @@ Result<std::vector<SequenceInput>> JudgeJob::prepare(const data::Example& exampl
     sequences.push_back(std::move(sequence));
     return sequences;
   }
-  if (!formatter_) return no_tokenizer_for_text(model_);
+  if (!formats_text(formatter_.get())) return no_tokenizer_for_text(model_);
   if (example.responses.empty()) return error("the row has no response to judge");
   std::vector<std::string> prompts;
   if (options_.prompt_template.listwise) {

@@ -145,7 +145,7 @@ ForwardOptions RewardJob::forward_options() const {
 
 Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, const ConversationFormatter* formatter) {
   if (options.head && !options.head_reads_steps) return Status::ok();
-  const Tokenizer* tokenizer = formatter ? &formatter->tokenizer() : nullptr;
+  const Tokenizer* tokenizer = formats_text(formatter) ? &formatter->tokenizer() : nullptr;
   auto need_tokenizer = [&](const std::string& what) -> Status {
     if (tokenizer) return Status::ok();
     return error("the model has no tokenizer to find " + what + " in (give token ids)");
@@ -155,7 +155,7 @@ Status resolve_reward_tokens(RewardJobOptions& options, const Model& model, cons
     if (options.step_turns) {
       if (!options.head_reads_steps && options.step_label_tokens.size() != 2)
         return error("steps as turns are answered with the right step's token: give it as text (--step-tokens)");
-      if (!formatter) return error("the model has no tokenizer to format steps as turns with");
+      if (!formats_text(formatter)) return error("the model has no tokenizer to format steps as turns with");
       ARB_ASSIGN(options.turn_opening, formatter->assistant_opening());
       if (!options.head_reads_steps) {
         ARB_ASSIGN(options.step_label_token_ids, resolve_step_label_tokens(*tokenizer, options.step_label_tokens));
@@ -235,7 +235,7 @@ Result<std::vector<SequenceInput>> RewardJob::prepare(const data::Example& examp
     ARB_TRY(fit_token_row(formatter_.get(), model_, sequence));
     sequences.push_back(std::move(sequence));
   } else {
-    if (!formatter_) return no_tokenizer_for_text(model_);
+    if (!formats_text(formatter_.get())) return no_tokenizer_for_text(model_);
     if (example.responses.empty()) return error("the row has no response to score");
     // The prompt's assistant turns first, each after the turns before it: these sequences begin alike, so
     // what they share is computed once (runtime/shared_prefix.h).

@@ -148,7 +148,7 @@ Result<std::vector<SequenceInput>> prepare_step_sequences(const data::Example& e
     sequences.push_back(std::move(sequence));
     return Status::ok();
   };
-  if (!formatter) return error("the model has no tokenizer to format the row with (give input_ids)");
+  if (!formats_text(formatter)) return error("the model has no tokenizer to format the row with (give input_ids)");
   if (layout.turns) {
     auto add_turns = [&](const std::vector<std::string>& steps) -> Status {
       ARB_ASSIGN(SequenceInput sequence, step_turns_sequence(*formatter, example.prompt_turns, steps, layout));

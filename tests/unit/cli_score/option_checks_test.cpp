@@ -59,8 +59,8 @@ TEST(OptionChecks, BenchOfASuperBlockTypeFallsBackWhereRowsDoNotFit) {
 }
 
 // A model made for token ids (no tokenizer) runs rows of ids in score, judge and features, as serve and
-// forward do; a row of text is an error naming why, and a row longer than the model's context is refused
-// (nothing says where to cut it).
+// forward do; a row of text is an error naming why, and a row longer than --max-length (by default the
+// model's context) is cut as --truncation says, as it is with a tokenizer.
 TEST(OptionChecks, AModelWithoutATokenizerRunsRowsOfTokenIds) {
   const std::string dir = temp_dir("no-tokenizer");
   ASSERT_EQ(run_arbiter("-q create-model -o " + dir + "/rm --head seqcls --labels a,b --arch qwen3").exit_code, 0);
@@ -85,9 +85,17 @@ TEST(OptionChecks, AModelWithoutATokenizerRunsRowsOfTokenIds) {
   EXPECT_NE(text.out.find("has no tokenizer (tokenizer.json or tokenizer.model) to format this row's text"),
             std::string::npos) << text.out;
   const RunResult too_long = run_arbiter("-q -t 1 score -m " + dir + "/rm -i " + dir + "/long.jsonl -o " + dir + "/l.jsonl");
-  EXPECT_NE(too_long.exit_code, 0);
-  EXPECT_NE(too_long.out.find("input_ids of 5001 tokens, more than the model's context of 4096"), std::string::npos)
-      << too_long.out;
+  ASSERT_EQ(too_long.exit_code, 0) << too_long.out;
+  EXPECT_EQ(read_jsonl(dir + "/l.jsonl").at(0).value("truncated_tokens", -1), 5001 - 4096);
+  const RunResult cut = run_arbiter("-q -t 1 score -m " + dir + "/rm -i " + dir + "/ids.jsonl -o " + dir +
+                                    "/c.jsonl --max-length 3 --truncation right");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out;
+  EXPECT_EQ(read_jsonl(dir + "/c.jsonl").at(0).value("truncated_tokens", -1), 1);
+  const RunResult refused = run_arbiter("-q -t 1 score -m " + dir + "/rm -i " + dir + "/ids.jsonl -o " + dir +
+                                        "/e.jsonl --max-length 3 --truncation error");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.out.find("input_ids of 4 tokens, more than the maximum length 3 (--max-length)"), std::string::npos)
+      << refused.out;
   const RunResult steps = run_arbiter("-q -t 1 features -m " + dir + "/lm -i " + dir + "/ids.jsonl -o " + dir +
                                       "/g.safetensors --step-tag x");
   EXPECT_NE(steps.exit_code, 0);
