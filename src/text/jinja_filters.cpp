@@ -315,8 +315,24 @@ bool less_than(const Value& a, const Value& b) {
 Value f_sort(Interpreter& in, const Value& v, CallArgs& args) {
   auto a = args.bind("sort", {"reverse", "case_sensitive", "attribute"});
   bool reverse = truthy(a[0]);
+  // attribute="a,b.c": Jinja2 sorts by the list of those attributes' values, compared in order.
+  std::vector<Value> attributes;
+  if (a[2].is_string() && a[2].text.find(',') != std::string::npos) {
+    size_t begin = 0;
+    for (size_t comma; (comma = a[2].text.find(',', begin)) != std::string::npos; begin = comma + 1)
+      attributes.push_back(Value::from_string(a[2].text.substr(begin, comma - begin)));
+    attributes.push_back(Value::from_string(a[2].text.substr(begin)));
+  }
   std::vector<std::pair<Value, Value>> keyed;
-  for (const Value& item : in.iterate(v)) keyed.emplace_back(sort_key(in, item, a[2], truthy(a[1])), item);
+  for (const Value& item : in.iterate(v)) {
+    if (attributes.empty()) {
+      keyed.emplace_back(sort_key(in, item, a[2], truthy(a[1])), item);
+      continue;
+    }
+    List key;
+    for (const Value& attribute : attributes) key.push_back(sort_key(in, item, attribute, truthy(a[1])));
+    keyed.emplace_back(Value::from_list(std::move(key)), item);
+  }
   std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& x, const auto& y) {
     return reverse ? less_than(y.first, x.first) : less_than(x.first, y.first);
   });
@@ -466,6 +482,31 @@ Value f_batch(Interpreter& in, const Value& v, CallArgs& args) {
   return Value::from_list(std::move(out));
 }
 
+// Jinja2's slice: `slices` columns of as equal a length as can be, the first `length % slices` one item
+// longer; `fill_with` pads the shorter ones.
+Value f_slice(Interpreter& in, const Value& v, CallArgs& args) {
+  auto a = args.bind("slice", {"slices", "fill_with"});
+  if (a[0].is_undefined()) fail("slice() missing required argument 'slices'");
+  const int64_t slices = int_arg(a[0], 0, "slice slices");
+  if (slices == 0) fail("integer division or modulo by zero");
+  const List seq = in.iterate(v);
+  List out;
+  if (slices < 0) return Value::from_list(std::move(out));  // Python's range(slices) is empty
+  const int64_t length = static_cast<int64_t>(seq.size());
+  const int64_t per_slice = length / slices, with_extra = length % slices;
+  const bool fill = !a[1].is_undefined() && !a[1].is_none();
+  int64_t offset = 0;
+  for (int64_t k = 0; k < slices; ++k) {
+    const int64_t start = offset + k * per_slice;
+    if (k < with_extra) ++offset;
+    const int64_t end = offset + (k + 1) * per_slice;
+    List column(seq.begin() + start, seq.begin() + end);
+    if (fill && k >= with_extra) column.push_back(a[1]);
+    out.push_back(Value::from_list(std::move(column)));
+  }
+  return Value::from_list(std::move(out));
+}
+
 Value f_center(Interpreter& in, const Value& v, CallArgs& args) {
   auto a = args.bind("center", {"width"});
   CallArgs width;
@@ -504,6 +545,31 @@ Value f_attr(Interpreter& in, const Value& v, CallArgs& args) {
   return Value::undefined("'" + type_name(v) + " object' has no attribute '" + name + "'");
 }
 
+// A %s / %r / %c conversion's flags, width and precision applied to its text as Python applies them: in
+// characters (code points), not bytes; `0` does not pad text.
+std::string pad_text(const std::string& spec, std::string text) {
+  bool left = false;
+  size_t i = 1;  // past the '%'
+  for (; i < spec.size() && std::string("-+ #0").find(spec[i]) != std::string::npos; ++i) left |= spec[i] == '-';
+  size_t width = 0;
+  for (; i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i])); ++i)
+    width = std::min<size_t>(width * 10 + size_t(spec[i] - '0'), 1u << 20);
+  if (i < spec.size() && spec[i] == '.') {
+    size_t precision = 0;
+    for (++i; i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i])); ++i)
+      precision = std::min<size_t>(precision * 10 + size_t(spec[i] - '0'), 1u << 20);
+    std::vector<uint32_t> cps = utf8_decode(text);
+    if (cps.size() > precision) {
+      cps.resize(precision);
+      text = utf8_encode(cps);
+    }
+  }
+  const size_t length = utf8_length(text);
+  if (length >= width) return text;
+  const std::string padding(width - length, ' ');
+  return left ? text + padding : padding + text;
+}
+
 // printf-style formatting: "%s" % x and the format filter.
 Value f_format(Interpreter& in, const Value& v, CallArgs& args) {
   const std::string& fmt = require_string(v, "format");
@@ -539,12 +605,20 @@ Value f_format(Interpreter& in, const Value& v, CallArgs& args) {
     char conv = fmt[i];
     char buf[512];
     if (conv == 's' || conv == 'r') {
-      std::string s = conv == 's' ? to_str(arg) : to_repr(arg);
-      if (spec.size() > 1) {
-        std::snprintf(buf, sizeof(buf), (spec + "s").c_str(), s.c_str());
-        s = buf;
+      out += pad_text(spec, conv == 's' ? to_str(arg) : to_repr(arg));
+    } else if (conv == 'c') {
+      std::string c;
+      if (arg.is_string()) {
+        if (utf8_length(arg.text) != 1) fail("%c requires an int or a unicode character, not a string of length " +
+                                             std::to_string(utf8_length(arg.text)));
+        c = arg.text;
+      } else if (arg.is_integral()) {
+        if (arg.as_int() < 0 || arg.as_int() > 0x10FFFF) fail("%c arg not in range(0x110000)");
+        utf8_append(static_cast<uint32_t>(arg.as_int()), &c);
+      } else {
+        fail("%c requires an int or a unicode character, not " + type_name(arg));
       }
-      out += s;
+      out += pad_text(spec, c);
     } else if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
       if (!arg.is_number()) fail("%" + std::string(1, conv) + " format: a real number is required, not " + type_name(arg));
       int64_t n = arg.kind == Kind::Float ? static_cast<int64_t>(std::trunc(arg.number)) : arg.as_int();
@@ -573,7 +647,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       {"list", f_list},         {"lower", f_lower},       {"map", f_map},           {"max", f_max},
       {"min", f_min},           {"reject", f_reject},     {"rejectattr", f_rejectattr}, {"replace", f_replace},
       {"reverse", f_reverse},   {"round", f_round},       {"safe", f_safe},         {"select", f_select},
-      {"selectattr", f_selectattr}, {"sort", f_sort},     {"string", f_string},     {"sum", f_sum},
+      {"selectattr", f_selectattr}, {"slice", f_slice},   {"sort", f_sort},     {"string", f_string},     {"sum", f_sum},
       {"title", f_title},       {"tojson", f_tojson},     {"trim", f_trim},         {"truncate", f_truncate},
       {"unique", f_unique},     {"upper", f_upper},       {"wordcount", f_wordcount},
   };

@@ -1,4 +1,4 @@
-// Global functions a chat template can call: Jinja's range/namespace/dict and the two transformers adds
+// Global functions a chat template can call: Jinja's range/namespace/dict/joiner/cycler and the two transformers adds
 // (raise_exception, strftime_now).
 #include <cmath>
 #include <ctime>
@@ -58,9 +58,53 @@ Value dict_from_args(CallArgs& args, DictRole role, const char* what) {
   return d;
 }
 
+// Jinja2's joiner(sep=", "): a function that returns "" the first time it is called and `sep` after.
+Value joiner_fn(Interpreter&, CallArgs& args) {
+  auto a = args.bind("joiner", {"sep"});
+  const std::string sep = a[0].is_undefined() ? ", " : require_string(a[0], "joiner sep");
+  auto used = std::make_shared<bool>(false);
+  return make_builtin("joiner", [sep, used](Interpreter&, CallArgs& call) {
+    call.bind("joiner", {});
+    if (!*used) {
+      *used = true;
+      return Value::from_string("");
+    }
+    return Value::from_string(sep);
+  });
+}
+
+// Jinja2's cycler(*items): `current` is the item next() will return; next() returns it and moves on,
+// reset() goes back to the first. The object is a namespace whose `current` the methods rewrite; they
+// hold it weakly, as it holds them.
+Value cycler_fn(Interpreter&, CallArgs& args) {
+  if (!args.keyword.empty()) fail("cycler() got an unexpected keyword argument '" + args.keyword[0].first + "'");
+  if (args.positional.empty()) fail("at least one item has to be provided");
+  auto items = std::make_shared<List>(args.positional);
+  auto position = std::make_shared<size_t>(0);
+  Value object = Value::new_dict(DictRole::Namespace);
+  std::weak_ptr<Dict> self = object.dict;
+  object.dict->set("current", items->front());
+  object.dict->set("next", make_builtin("cycler.next", [items, position, self](Interpreter&, CallArgs& call) {
+    call.bind("next", {});
+    Value item = (*items)[*position];
+    *position = (*position + 1) % items->size();
+    if (auto dict = self.lock()) dict->set("current", (*items)[*position]);
+    return item;
+  }));
+  object.dict->set("reset", make_builtin("cycler.reset", [items, position, self](Interpreter&, CallArgs& call) {
+    call.bind("reset", {});
+    *position = 0;
+    if (auto dict = self.lock()) dict->set("current", items->front());
+    return Value::none();
+  }));
+  return object;
+}
+
 }  // namespace
 
 void add_global_functions(Scope* globals) {
+  globals->vars["joiner"] = make_builtin("joiner", joiner_fn);
+  globals->vars["cycler"] = make_builtin("cycler", cycler_fn);
   globals->vars["range"] = make_builtin("range", range_fn);
   globals->vars["namespace"] = make_builtin("namespace", [](Interpreter&, CallArgs& args) {
     return dict_from_args(args, DictRole::Namespace, "namespace");

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "text/jinja_strings.h"
 
@@ -217,7 +218,7 @@ void Interpreter::exec_for(const Stmt& s, const ScopePtr& scope, std::string* ou
   auto index = std::make_shared<int64_t>(0);
   Value loop = Value::new_dict(DictRole::Loop);
   static const char* const kFields[] = {"index", "index0", "revindex", "revindex0", "first", "last",
-                                        "length", "depth", "depth0", "previtem", "nextitem", "cycle"};
+                                        "length", "depth", "depth0", "previtem", "nextitem", "cycle", "changed"};
   for (const char* f : kFields) loop.dict->items.emplace_back(Value::from_string(f), Value());
   auto& fields = loop.dict->items;
   fields[6].second = Value::from_int(n);
@@ -226,6 +227,15 @@ void Interpreter::exec_for(const Stmt& s, const ScopePtr& scope, std::string* ou
   fields[11].second = make_builtin("loop.cycle", [index](Interpreter&, CallArgs& args) {
     if (args.positional.empty()) fail("no items for cycling given");
     return args.positional[static_cast<size_t>(*index) % args.positional.size()];
+  });
+  // loop.changed(*values): true on the first call and whenever the values differ from the last call's.
+  auto last_changed = std::make_shared<std::optional<Value>>();
+  fields[12].second = make_builtin("loop.changed", [last_changed](Interpreter&, CallArgs& args) {
+    if (!args.keyword.empty()) fail("changed() got an unexpected keyword argument '" + args.keyword[0].first + "'");
+    Value values = Value::from_list(args.positional, /*tuple=*/true);
+    if (*last_changed && equals(**last_changed, values)) return Value::from_bool(false);
+    *last_changed = std::move(values);
+    return Value::from_bool(true);
   });
   auto iteration = std::make_shared<Scope>();
   iteration->parent = scope;

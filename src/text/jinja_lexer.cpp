@@ -1,6 +1,9 @@
 #include "text/jinja_lexer.h"
 
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
 
 namespace arbiter::jinja {
 
@@ -325,7 +328,45 @@ class Lexer {
     }
   }
 
+  // 0x1F, 0o17, 0b101 (any case, `_` between digits), as Jinja2's integer_re reads them; the token carries
+  // the value in decimal. None: not such a literal.
+  std::optional<size_t> lex_prefixed_integer(size_t p) {
+    if (src_[p] != '0' || p + 1 >= src_.size()) return std::nullopt;
+    const char prefix = char(std::tolower(static_cast<unsigned char>(src_[p + 1])));
+    const int base = prefix == 'x' ? 16 : prefix == 'o' ? 8 : prefix == 'b' ? 2 : 0;
+    if (base == 0) return std::nullopt;
+    auto digit_value = [&](char c) -> int {
+      const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                    : std::isalpha(static_cast<unsigned char>(c)) ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
+                                                                   : 99;
+      return d < base ? d : -1;
+    };
+    size_t q = p + 2;
+    unsigned __int128 value = 0;
+    double approximate = 0.0;  // past 64 bits, what the parser makes of a long decimal literal: a float
+    bool any = false, too_big = false;
+    while (q < src_.size()) {  // (_?digit)+
+      const size_t at = src_[q] == '_' ? q + 1 : q;
+      if (at >= src_.size() || digit_value(src_[at]) < 0) break;
+      if (!too_big) value = value * unsigned(base) + unsigned(digit_value(src_[at]));
+      approximate = approximate * base + digit_value(src_[at]);
+      too_big |= value > static_cast<unsigned __int128>(UINT64_MAX);
+      any = true;
+      q = at + 1;
+    }
+    if (!any) return std::nullopt;
+    char text[32];
+    if (too_big) {
+      std::snprintf(text, sizeof(text), "%.17g", approximate);
+    } else {
+      std::snprintf(text, sizeof(text), "%llu", static_cast<unsigned long long>(value));
+    }
+    tokens_.push_back({TokenType::Int, text, line_});
+    return q;
+  }
+
   size_t lex_number(size_t p) {
+    if (const std::optional<size_t> end = lex_prefixed_integer(p)) return *end;
     size_t s = p;
     auto digits = [&](size_t q) {
       while (q < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[q])) ||
