@@ -3,6 +3,7 @@
 
 #include "fixtures.h"
 #include "io/gguf.h"
+#include "../../support/scratch_root.h"
 #include "text/tokenizer.h"
 
 namespace arbiter {
@@ -63,6 +64,28 @@ TEST(GgufVocab, Gpt2Properties) {
   auto text = tok->decode(*ids, false);
   ASSERT_TRUE(text.is_ok());
   EXPECT_EQ(*text, " Hello world");
+}
+
+// A special token id outside the vocabulary is read as absent, as llama.cpp reads it, and said: a model
+// that reads its reward at the EOS then reports that it has none instead of reading another token.
+TEST(GgufVocab, ASpecialIdOutsideTheVocabularyIsReadAsAbsentWithAWarning) {
+  auto source = GgufFile::open(shared_path("models/vocab/ggml-vocab-llama-spm.gguf"));
+  ASSERT_TRUE(source.is_ok()) << source.message();
+  GgufWriter writer;
+  for (const auto& [key, value] : (*source)->metadata()) writer.set(key, value);
+  writer.set("tokenizer.ggml.eos_token_id", GgufValue::from_u32(32000));
+  const std::string path = (test::scratch_root() / "eos-outside.gguf").string();
+  ASSERT_TRUE(writer.write(path).is_ok());
+  auto edited = GgufFile::open(path);
+  ASSERT_TRUE(edited.is_ok()) << edited.message();
+  testing::internal::CaptureStderr();
+  auto tok = Tokenizer::from_gguf(**edited);
+  const std::string said = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(tok.is_ok()) << tok.message();
+  EXPECT_EQ((*tok)->eos_id(), std::nullopt);
+  EXPECT_EQ((*tok)->bos_id(), 1);
+  EXPECT_NE(said.find("tokenizer.ggml.eos_token_id is 32000, outside the 32000 tokens: read as absent"), std::string::npos)
+      << said;
 }
 
 }  // namespace
