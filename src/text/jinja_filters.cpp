@@ -482,6 +482,33 @@ Value f_batch(Interpreter& in, const Value& v, CallArgs& args) {
   return Value::from_list(std::move(out));
 }
 
+// Jinja2's groupby: the items sorted by an attribute (case-folded unless case_sensitive) and grouped by
+// it, each group a (grouper, list) tuple whose grouper is the first item's own value.
+Value f_groupby(Interpreter& in, const Value& v, CallArgs& args) {
+  auto a = args.bind("groupby", {"attribute", "default", "case_sensitive"});
+  if (a[0].is_undefined()) fail("groupby() missing required argument 'attribute'");
+  const Value fallback = a[1].is_none() ? Value::undefined() : a[1];  // default=None: no default
+  const bool case_sensitive = truthy(a[2]);
+  std::vector<std::pair<Value, Value>> keyed;  // (key, item)
+  for (const Value& item : in.iterate(v)) {
+    Value key = attribute_of(in, item, a[0], fallback);
+    if (!case_sensitive && key.is_string()) key = Value::from_string(py_lower(key.text));
+    keyed.emplace_back(std::move(key), item);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& x, const auto& y) { return less_than(x.first, y.first); });
+  List out;
+  for (size_t begin = 0, end; begin < keyed.size(); begin = end) {
+    List items;
+    for (end = begin; end < keyed.size() && equals(keyed[end].first, keyed[begin].first); ++end)
+      items.push_back(keyed[end].second);
+    Value grouper = case_sensitive ? keyed[begin].first : attribute_of(in, items.front(), a[0], fallback);
+    Value group = Value::from_list({std::move(grouper), Value::from_list(std::move(items))}, /*tuple=*/true);
+    group.is_group = true;
+    out.push_back(std::move(group));
+  }
+  return Value::from_list(std::move(out));
+}
+
 // Jinja2's slice: `slices` columns of as equal a length as can be, the first `length % slices` one item
 // longer; `fill_with` pads the shorter ones.
 Value f_slice(Interpreter& in, const Value& v, CallArgs& args) {
@@ -642,7 +669,7 @@ const std::unordered_map<std::string, FilterFn>& filters() {
       {"abs", f_abs},           {"attr", f_attr},         {"batch", f_batch},       {"capitalize", f_capitalize},
       {"center", f_center},     {"count", f_length},      {"d", f_default},         {"default", f_default},
       {"dictsort", f_dictsort}, {"e", f_escape},          {"escape", f_escape},     {"first", f_first},
-      {"float", f_float},       {"format", f_format},     {"indent", f_indent},     {"int", f_int},
+      {"float", f_float},       {"format", f_format},     {"groupby", f_groupby},     {"indent", f_indent},     {"int", f_int},
       {"items", f_items},       {"join", f_join},         {"last", f_last},         {"length", f_length},
       {"list", f_list},         {"lower", f_lower},       {"map", f_map},           {"max", f_max},
       {"min", f_min},           {"reject", f_reject},     {"rejectattr", f_rejectattr}, {"replace", f_replace},

@@ -613,6 +613,7 @@ Value Interpreter::get_attr(const Value& obj, const std::string& name) {
     if (const Value* v = obj.dict->find(name)) return *v;
     return missing_attribute(obj, name);
   }
+  if (obj.is_group && (name == "grouper" || name == "list")) return (*obj.list)[name == "grouper" ? 0 : 1];
   if (lookup_method(obj, name, &method)) return method;
   return missing_attribute(obj, name);
 }

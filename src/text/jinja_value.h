@@ -29,6 +29,7 @@ enum class DictRole { Mapping, Namespace, Loop };
 struct Value {
   Kind kind = Kind::Undefined;
   bool is_tuple = false;           // List printed as (a, b) and unequal to a list
+  bool is_group = false;           // a (grouper, list) tuple of the groupby filter: also .grouper and .list
   bool boolean = false;
   int64_t integer = 0;
   double number = 0.0;

@@ -637,7 +637,19 @@ const Case kCases[] = {
      false, ""},
     {"FormatPercentCNonAscii", "{{ '%c' % 233 }}{{ '%-2c|' % 'ü' }}",
      R"({})",
-     true, "éü |"},
+     true, "éü |"},    // groupby: (grouper, list) tuples, read by name or unpacked.
+    {"GroupbyWithAttributes", "{% for g in messages|groupby('role', default='none') %}{{ g.grouper }}:{{ g.list|map(attribute='content')|join(',') }};{% endfor %}",
+     R"({"messages":[{"role":"user","content":"a"},{"role":"Assistant","content":"b"},{"role":"user","content":"c"},{"role":"assistant","content":"d"},{"content":"e"}]})",
+     true, "Assistant:b,d;none:e;user:a,c;"},
+    {"GroupbyUnpacksAndIsCaseSensitiveOnRequest", "{% for role, items in messages[:4]|groupby('role', case_sensitive=true) %}{{ role }}={{ items|length }} {% endfor %}",
+     R"({"messages":[{"role":"user","content":"a"},{"role":"Assistant","content":"b"},{"role":"user","content":"c"},{"role":"assistant","content":"d"},{"content":"e"}]})",
+     true, "Assistant=1 assistant=1 user=2 "},
+    {"GroupbyPrintsAsTuples", "{{ messages[:2]|groupby('content')|list }}",
+     R"({"messages":[{"role":"user","content":"a"},{"role":"Assistant","content":"b"},{"role":"user","content":"c"},{"role":"assistant","content":"d"},{"content":"e"}]})",
+     true, "[('a', [{'role': 'user', 'content': 'a'}]), ('b', [{'role': 'Assistant', 'content': 'b'}])]"},
+    {"GroupbyOfAMissingAttributeFails", "{{ messages|groupby('role')|list }}",
+     R"({"messages":[{"role":"user","content":"a"},{"role":"Assistant","content":"b"},{"role":"user","content":"c"},{"role":"assistant","content":"d"},{"content":"e"}]})",
+     false, ""},
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
