@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -252,6 +253,7 @@ Status run_lager(const LagerArgs& args) {
 struct HeadArgs {
   std::string features, labels, objective = "regression", out, attributes = "all", regression_features;
   std::string report_json, export_hf_dir, backbone;
+  std::set<std::string> given;  // the options given on the command line (not left at their defaults)
   train::HeadTrainOptions options;
   double ridge = -1.0, expo_alpha = 0.0;
   bool no_standardize = false;
@@ -301,6 +303,57 @@ void warn_few_training_rows(const std::string& stage, size_t rows, const std::st
   }
 }
 
+// A line of what train head does and wrote: -q ("errors only") leaves it out; the report file keeps it all.
+void print_info(const std::string& text) {
+  if (log_level() >= LogLevel::kInfo) print_line(text);
+}
+
+// How a stage held rows out, said once per run where it is not by prompt (features written before they
+// named their rows' prompts).
+void note_split(const train::HeadTrainResult& result, const std::string& features, const std::string& unit,
+                bool& warned) {
+  if (result.validation_rows == 0) return;
+  if (!result.split_by_prompt && !warned) {
+    warned = true;
+    log_warn(features + " does not name its rows' prompts (written before features files kept them): " + unit +
+             "s are held out one by one, so a held-out response may answer a prompt that is trained on, and the "
+             "held-out figures flatter the head; extract the features again to hold out whole prompts");
+  }
+}
+
+// HelpSteer2's attributes are rated 0 to 4: a label outside that range under one of their names is most
+// likely another scale or another column. Regression has no scale of its own, so this is said, not refused.
+void warn_off_scale_attributes(const train::FeatureSet& set, const std::vector<std::string>& attributes,
+                               const std::string& features) {
+  for (const std::string& name : attributes) {
+    if (std::find(std::begin(kHelpSteer2Attributes), std::end(kHelpSteer2Attributes), name) == std::end(kHelpSteer2Attributes))
+      continue;
+    const auto it = set.labels.find(name);
+    if (it == set.labels.end()) continue;
+    size_t outside = 0, first = 0;
+    for (size_t i = 0; i < it->second.size(); ++i)
+      if (it->second[i] < 0.0 || it->second[i] > 4.0) first = outside++ == 0 ? i : first;
+    if (outside > 0)
+      log_warn(features + ": " + std::to_string(outside) + " rows have " + name + " outside HelpSteer2's 0-4 scale (the first: " +
+               "row " + std::to_string(first) + (first < set.ids.size() ? ", id " + set.ids[first] : "") + ", " +
+               data::dump_json(json(it->second[first])) + ")");
+  }
+}
+
+// A logistic head on a label of one class learns a constant, and its accuracy is that class's share.
+void warn_one_class(const train::FeatureSet& set, const std::string& label, const std::string& features) {
+  const auto it = set.labels.find(label);
+  if (it == set.labels.end()) return;
+  size_t positive = 0, negative = 0;
+  for (double v : it->second) {
+    if (std::isnan(v)) continue;
+    (v >= 0.5 ? positive : negative) += 1;
+  }
+  if (positive == 0 || negative == 0)
+    log_warn(features + ": every row labelled " + label + " is " + (positive == 0 ? "below" : "at or above") +
+             " 0.5 (one class): the head learns a constant, and its accuracy is that class's share of the rows");
+}
+
 Result<train::FeatureSet> load_features(const std::string& path, const std::string& labels_path,
                                         const std::vector<std::string>& label_names) {
   ARB_ASSIGN(train::FeatureSet set, train::read_features(path));
@@ -321,6 +374,17 @@ Status run_head(const HeadArgs& args) {
   if (args.expo_alpha != 0.0 && args.objective != "combined")
     return error("--expo-alpha needs --objective combined (ExPO extrapolates from the regression head)");
   if (args.ridge >= 0.0 && args.objective != "regression") return error("--ridge is for --objective regression");
+  // An option the chosen fit does not read is refused rather than silently dropped.
+  if (args.ridge >= 0.0)
+    for (const char* name : {"--lr", "--batch", "--epochs", "--patience", "--weight-decay", "--no-standardize"})
+      if (args.given.count(name))
+        return error(std::string(name) + " is an option of the Adam fit; --ridge solves in closed form on the raw "
+                     "features (its penalty is --ridge itself)");
+  if (args.given.count("--attributes") && (pairwise || args.objective == "combined"))
+    return error("--attributes is for --objective regression or binary: a pair objective trains on "
+                 "preference_strength, and combined's regression stage on helpfulness");
+  if (args.given.count("--regression-features") && args.objective != "combined")
+    return error("--regression-features is the regression stage of --objective combined");
   if (!args.export_hf_dir.empty() && args.backbone.empty()) return error("--export-hf-dir needs --backbone");
   if (!args.export_hf_dir.empty() && binary)
     return error("--export-hf-dir: a binary head's score is a logit read as a probability (per step, for a process "
@@ -347,7 +411,7 @@ Status run_head(const HeadArgs& args) {
   }
   // Its errors name the file they are about (the features or the labels).
   ARB_ASSIGN(const train::FeatureSet set, load_features(args.features, args.labels, label_names));
-  print_line("features " + args.features + ": " + std::to_string(set.rows) + " rows x " +
+  print_info("features " + args.features + ": " + std::to_string(set.rows) + " rows x " +
              std::to_string(set.responses) + " responses x d " + std::to_string(set.dim) +
              (set.layer.empty() ? "" : ", layer " + set.layer));
 
@@ -366,6 +430,7 @@ Status run_head(const HeadArgs& args) {
                  std::to_string(set.responses));
   json report = {{"objective", args.objective}, {"features", args.features}};
   train::RewardHead head;
+  bool split_warned = false;
   if (args.objective == "regression" || args.objective == "combined") {
     train::FeatureSet combined_rated;
     const train::FeatureSet* rated = &set;
@@ -397,7 +462,7 @@ Status run_head(const HeadArgs& args) {
     }
     std::string names;
     for (const auto& a : attributes) names += (names.empty() ? "" : ", ") + a;
-    print_line(std::string(args.ridge >= 0 ? "ridge regression (lambda " + fixed(args.ridge, 4) + ")" : "regression") +
+    print_info(std::string(args.ridge >= 0 ? "ridge regression (lambda " + fixed(args.ridge, 4) + ")" : "regression") +
                " on " + names);
     auto result = train::train_regression_head(*rated, attributes, options, args.ridge,
                                                [&](const train::EpochReport& e) { print_epoch("regression ", e); });
@@ -405,22 +470,28 @@ Status run_head(const HeadArgs& args) {
     // --ridge is a regression head's alone (not the combined recipe's regression stage).
     warn_few_training_rows("regression", result->train_rows, "row", rated->dim, args.ridge > 0 || options.weight_decay > 0,
                            args.objective == "regression" ? "--weight-decay or --ridge" : "--weight-decay");
+    note_split(*result, args.objective == "combined" ? args.regression_features : args.features, "row", split_warned);
+    warn_off_scale_attributes(*rated, attributes, args.objective == "combined" ? args.regression_features : args.features);
     json epochs = json::array();
     for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
     report["regression"] = {{"attributes", attributes}, {"epochs", epochs}, {"best_epoch", result->best_epoch},
-                            {"train_rows", result->train_rows}, {"validation_rows", result->validation_rows}};
+                            {"train_rows", result->train_rows}, {"validation_rows", result->validation_rows},
+                            {"held_out", result->split_by_prompt ? "prompts" : "rows"}};
     head = result->head;
   }
   if (binary) {
-    print_line("logistic regression on " + label_names[0]);
+    print_info("logistic regression on " + label_names[0]);
     auto result = train::train_binary_head(set, label_names[0], options,
                                            [&](const train::EpochReport& e) { print_epoch("binary ", e); });
     if (!result) return result.status().with_context(args.features);
     warn_few_training_rows("logistic", result->train_rows, "row", set.dim, options.weight_decay > 0);
+    note_split(*result, args.features, "row", split_warned);
+    warn_one_class(set, label_names[0], args.features);
     json epochs = json::array();
     for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
     report["binary"] = {{"label", label_names[0]}, {"epochs", epochs}, {"best_epoch", result->best_epoch},
-                        {"train_rows", result->train_rows}, {"validation_rows", result->validation_rows}};
+                        {"train_rows", result->train_rows}, {"validation_rows", result->validation_rows},
+                        {"held_out", result->split_by_prompt ? "prompts" : "rows"}};
     head = result->head;
   }
   if (pairwise) {
@@ -428,22 +499,23 @@ Status run_head(const HeadArgs& args) {
                                            : args.objective == "bt-margin" ? train::PairObjective::kBTMargin
                                                                            : train::PairObjective::kBTScaled;
     const bool from_regression = args.objective == "combined";
-    print_line(from_regression ? "bt-scaled from the helpfulness regression head" : args.objective);
+    print_info(from_regression ? "bt-scaled from the helpfulness regression head" : args.objective);
     auto result = train::train_pair_head(set, objective, options, from_regression ? &head : nullptr,
                                          [&](const train::EpochReport& e) { print_epoch("pairs ", e); });
     if (!result) return result.status().with_context(args.features);
     warn_few_training_rows("pairwise", result->train_rows, "pair", set.dim, options.weight_decay > 0);
+    note_split(*result, args.features, "pair", split_warned);
     json epochs = json::array();
     for (const auto& e : result->epochs) epochs.push_back(epoch_json(e));
     report["pairs"] = {{"epochs", epochs}, {"best_epoch", result->best_epoch}, {"train_pairs", result->train_rows},
-                       {"validation_pairs", result->validation_rows}};
+                       {"validation_pairs", result->validation_rows}, {"held_out", result->split_by_prompt ? "prompts" : "pairs"}};
     if (from_regression && args.expo_alpha != 0.0) {
       ARB_ASSIGN(train::RewardHead extrapolated, train::extrapolate_head(head, result->head, args.expo_alpha));
       auto pairs = train::pairs_from_features(set);
       if (pairs && !result->validation_indices.empty()) {
         const double before = train::pair_accuracy(result->head, set, *pairs, result->validation_indices);
         const double after = train::pair_accuracy(extrapolated, set, *pairs, result->validation_indices);
-        print_line("ExPO alpha " + fixed(args.expo_alpha, 3) + ": validation accuracy " + fixed(before, 4) + " -> " +
+        print_info("ExPO alpha " + fixed(args.expo_alpha, 3) + ": validation accuracy " + fixed(before, 4) + " -> " +
                    fixed(after, 4));
         report["expo"] = {{"alpha", args.expo_alpha}, {"validation_accuracy_before", before},
                           {"validation_accuracy_after", after}};
@@ -481,14 +553,14 @@ Status run_head(const HeadArgs& args) {
     std::vector<std::string> warnings;
     ARB_TRY(train::export_hf_classifier(args.backbone, head, args.export_hf_dir, warnings));
     for (const auto& w : warnings) log_warn(w);
-    print_line("Hugging Face sequence classifier -> " + args.export_hf_dir);
+    print_info("Hugging Face sequence classifier -> " + args.export_hf_dir);
     report["export_hf_dir"] = args.export_hf_dir;
   }
   const std::string report_text = data::dump_json(report) + "\n";
   std::vector<std::pair<std::string, std::string_view>> files = {{args.out, head_bytes}};
   if (!args.report_json.empty()) files.emplace_back(args.report_json, report_text);
   ARB_TRY(write_files_atomically(files));
-  print_line("head [" + std::to_string(head.num_labels()) + ", " + std::to_string(head.dim) + "] -> " + args.out);
+  print_info("head [" + std::to_string(head.num_labels()) + ", " + std::to_string(head.dim) + "] -> " + args.out);
   return Status::ok();
 }
 
@@ -559,7 +631,12 @@ CommandRunner setup_train(CLI::App& sub) {
 
   return [=]() -> Status {
     if (l->parsed()) return run_lager(*lager);
-    if (h->parsed()) return run_head(*head);
+    if (h->parsed()) {
+      for (const char* name : {"--lr", "--batch", "--epochs", "--patience", "--weight-decay", "--no-standardize",
+                               "--attributes", "--regression-features"})
+        if (h->count(name) > 0) head->given.insert(name);
+      return run_head(*head);
+    }
     return error("no train subcommand given");
   };
 }

@@ -163,6 +163,7 @@ Status FeaturesJob::write_part() {
   set_.ids.clear();
   set_.row_index.clear();
   set_.row_digests.clear();
+  set_.prompt_hashes.clear();
   for (auto& [name, column] : set_.labels) column.clear();
   return Status::ok();
 }
@@ -248,6 +249,7 @@ void FeaturesJob::close_row(const std::string& id, const data::Example& example,
     digest_row_ = int64_t(example.row_index);
   }
   set_.row_digests.push_back(digest_);
+  set_.prompt_hashes.push_back(data::prompt_hash(example));
 }
 
 namespace {

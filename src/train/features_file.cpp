@@ -86,6 +86,11 @@ Result<FeatureSet> read_features_file(const std::string& path, bool values = tru
     const std::vector<float> values = copy_values<float>(t);
     set.labels[t.name.substr(6)] = std::vector<double>(values.begin(), values.end());
   }
+  if (const TensorView* hashes = file->tensor("prompt_hash")) {
+    if (hashes->dtype != DType::I64 || hashes->shape != std::vector<int64_t>{set.rows})
+      return error(path + ": tensor 'prompt_hash' must be I64 [" + std::to_string(set.rows) + "]");
+    set.prompt_hashes = copy_values<int64_t>(*hashes);
+  }
   if (const TensorView* rows = file->tensor("row_index")) {
     if (rows->dtype != DType::I32 || rows->shape != std::vector<int64_t>{set.rows})
       return error(path + ": tensor 'row_index' must be I32 [" + std::to_string(set.rows) + "]");
@@ -188,6 +193,8 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
   // Fingerprints only mean something for every row or none.
   if (set.row_digests.empty() || more.row_digests.empty()) set.row_digests.clear();
   else set.row_digests.insert(set.row_digests.end(), more.row_digests.begin(), more.row_digests.end());
+  if (set.prompt_hashes.empty() || more.prompt_hashes.empty()) set.prompt_hashes.clear();
+  else set.prompt_hashes.insert(set.prompt_hashes.end(), more.prompt_hashes.begin(), more.prompt_hashes.end());
   return Status::ok();
 }
 
@@ -207,6 +214,7 @@ void order_by_row_index(FeatureSet& set) {
   permute(set.ids);
   permute(set.row_index);
   permute(set.row_digests);
+  permute(set.prompt_hashes);
   for (auto& [name, values] : set.labels) permute(values);
   if (!set.mapped_rows.empty()) {
     permute(set.mapped_rows);
@@ -273,6 +281,16 @@ Status write_features_with(const std::string& path, const FeatureSet& set, Owned
     names.push_back(name);
   }
   if (!set.row_index.empty()) tensors.push_back(make_i32_tensor("row_index", {set.rows}, set.row_index));
+  if (!set.prompt_hashes.empty()) {
+    if (int64_t(set.prompt_hashes.size()) != set.rows) return error(path + ": prompt hashes have the wrong length");
+    OwnedTensor hashes;
+    hashes.name = "prompt_hash";
+    hashes.dtype = DType::I64;
+    hashes.shape = {set.rows};
+    const auto* bytes = reinterpret_cast<const uint8_t*>(set.prompt_hashes.data());
+    hashes.bytes.assign(bytes, bytes + set.prompt_hashes.size() * sizeof(int64_t));
+    tensors.push_back(std::move(hashes));
+  }
   std::map<std::string, std::string> meta;
   meta["labels"] = data::dump_json(names);
   if (!set.ids.empty()) meta["ids"] = data::dump_json(json(set.ids));
@@ -391,13 +409,21 @@ Status merge_labels_file(FeatureSet& set, const std::string& path, const std::ve
     }
     seen[target] = true;
   }
-  for (size_t i = 0; i < seen.size(); ++i)
-    if (!seen[i])
-      return error(path + ": no labels for feature row " + std::to_string(i) +
-                   (set.ids.empty() ? " (matched by position: " + std::to_string(count) + " rows)" : " (id '" + set.ids[i] + "')") +
-                   (by_index && *by_index ? ": the file's rows have no 'id', so they are known by their index, and "
-                                            "the features' rows have ids of their own; give the labels their rows' ids"
-                                          : ""));
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (seen[i]) continue;
+    std::string why;
+    if (by_index && *by_index) {
+      // The features of rows without ids carry their indices as ids; other ids cannot match an index.
+      const bool index_like = !set.ids[i].empty() && std::all_of(set.ids[i].begin(), set.ids[i].end(),
+                                                                 [](char c) { return c >= '0' && c <= '9'; });
+      why = ": the file's " + std::to_string(count) + " rows have no 'id', so each labels the feature row whose id is "
+            "its index" + (index_like ? std::string(", and the file has no row ") + set.ids[i]
+                                      : "; the features' rows have ids of their own: give the labels their rows' ids");
+    }
+    return error(path + ": no labels for feature row " + std::to_string(i) +
+                 (set.ids.empty() ? " (matched by position: " + std::to_string(count) + " rows)" : " (id '" + set.ids[i] + "')") +
+                 why);
+  }
   for (auto& [name, values] : found) set.labels[name] = std::move(values);
   return Status::ok();
 }

@@ -37,6 +37,10 @@ struct FeatureSet {
   // [N] or empty: a fingerprint of each feature row's dataset row. Checkpoint parts carry them, so that a
   // resumed extraction notices a dataset that changed under it; finished files do not.
   std::vector<std::string> row_digests;
+  // [N] or empty (files written before they were kept): a fingerprint of each feature row's prompt (the
+  // turns before its responses), so that a split keeps every response to one prompt on one side; rows
+  // without a prompt (token ids) get their dataset row's own.
+  std::vector<int64_t> prompt_hashes;
   std::string layer, model;
   // model/fingerprint.h's of the model the features came from ("" in files written before it was kept):
   // what tells two extractions apart, where the model's path (another node's cache) may differ.

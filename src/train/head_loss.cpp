@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/sigmoid.h"
+#include "data/json_rows.h"
 
 namespace arbiter::train {
 
@@ -55,7 +56,14 @@ Result<std::vector<Pair>> pairs_from_features(const FeatureSet& set, const std::
   std::vector<Pair> pairs;
   for (size_t i = 0; i < it->second.size(); ++i) {
     const double s = it->second[i];
-    if (!std::isfinite(s)) return error("row " + std::to_string(i) + ": " + label + " is not finite");
+    const std::string row = "row " + std::to_string(i) + (i < set.ids.size() ? " (id " + set.ids[i] + ")" : "");
+    if (!std::isfinite(s)) return error(row + ": " + label + " is not finite");
+    // HelpSteer2-Preference's scale: bt-scaled weighs a pair's loss by it and bt-margin subtracts it, so a
+    // label on another scale (or another column) would outweigh every other pair without a word.
+    if (s != std::round(s) || s < -3.0 || s > 3.0)
+      return error(row + ": " + label + " is " + data::dump_json(nlohmann::json(s)) +
+                   ": a preference strength is a whole number from -3 to 3 (negative prefers response 1); give "
+                   "corrected labels with --labels");
     if (s == 0.0) continue;
     pairs.push_back({i, s > 0 ? 1 : 0, std::fabs(s)});
   }

@@ -135,6 +135,30 @@ Result<std::vector<std::string>> resolve_attributes(const FeatureSet& set, const
   return names;
 }
 
+namespace {
+
+// The train / validation split of items (rows or pairs) item i of which is feature row rows[i]: by prompt
+// where the features name their rows' prompts, so that no prompt is both trained on and held out (on
+// HelpSteer2, a held-out response's sibling would otherwise usually be trained on, and the held-out
+// figures, and the epoch they pick, would measure memory of the prompt); else item by item.
+Split split_items(const FeatureSet& set, const std::vector<size_t>& rows, const HeadTrainOptions& options,
+                  HeadTrainResult& result) {
+  result.split_by_prompt = set.prompt_hashes.size() == size_t(set.rows);
+  if (!result.split_by_prompt) return split_rows(rows.size(), options.validation_fraction, options.seed);
+  std::vector<size_t> groups;
+  groups.reserve(rows.size());
+  for (size_t row : rows) groups.push_back(size_t(uint64_t(set.prompt_hashes[row])));
+  return split_groups(groups, options.validation_fraction, options.seed);
+}
+
+std::vector<size_t> every_row(const FeatureSet& set) {
+  std::vector<size_t> rows(size_t(set.rows));
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  return rows;
+}
+
+}  // namespace
+
 Result<HeadTrainResult> train_regression_head(const FeatureSet& set, const std::vector<std::string>& attributes,
                                               const HeadTrainOptions& options, double ridge,
                                               const EpochCallback& on_epoch) {
@@ -151,8 +175,8 @@ Result<HeadTrainResult> train_regression_head(const FeatureSet& set, const std::
                      " is not finite");
     targets.push_back(it->second);
   }
-  const Split split = split_rows(size_t(set.rows), options.validation_fraction, options.seed);
   HeadTrainResult result;
+  const Split split = split_items(set, every_row(set), options, result);
   result.train_rows = split.train.size();
   result.validation_rows = split.validation.size();
   result.validation_indices = split.validation;
@@ -238,12 +262,14 @@ Result<HeadTrainResult> train_pair_head(const FeatureSet& set, PairObjective obj
   ARB_ASSIGN(const std::vector<Pair> pairs, pairs_from_features(set));
   if (init && (init->num_labels() != 1 || init->dim != set.dim))
     return error("the starting head must have 1 output and d = " + std::to_string(set.dim));
-  const Split split = split_rows(pairs.size(), options.validation_fraction, options.seed);
+  HeadTrainResult result;
+  std::vector<size_t> pair_rows;
+  for (const Pair& pair : pairs) pair_rows.push_back(pair.row);
+  const Split split = split_items(set, pair_rows, options, result);
   std::vector<size_t> train_rows;
   for (size_t i : split.train) train_rows.push_back(pairs[i].row);
   const Standardizer st = options.standardize ? fit_standardizer(set, train_rows) : identity_standardizer(set.dim);
 
-  HeadTrainResult result;
   result.train_rows = split.train.size();
   result.validation_rows = split.validation.size();
   result.validation_indices = split.validation;
@@ -288,13 +314,13 @@ Result<HeadTrainResult> train_binary_head(const FeatureSet& set, const std::stri
     labelled.push_back(row);
   }
   if (labelled.size() < 2) return error("label '" + label + "': fewer than two rows carry it");
-  const Split split = split_rows(labelled.size(), options.validation_fraction, options.seed);
+  HeadTrainResult result;
+  const Split split = split_items(set, labelled, options, result);
   std::vector<size_t> train, validation;
   for (size_t i : split.train) train.push_back(labelled[i]);
   for (size_t i : split.validation) validation.push_back(labelled[i]);
   const Standardizer st = options.standardize ? fit_standardizer(set, train) : identity_standardizer(set.dim);
 
-  HeadTrainResult result;
   result.train_rows = train.size();
   result.validation_rows = validation.size();
   result.validation_indices = validation;

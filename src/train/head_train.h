@@ -45,6 +45,9 @@ struct HeadTrainResult {
   int best_epoch = 0;  // the epoch whose parameters were kept (0: the closed form or the start)
   size_t train_rows = 0, validation_rows = 0;
   std::vector<size_t> validation_indices;  // rows (regression) or pairs (pair objectives)
+  // Whether the split held out whole prompts (every response to one on one side: the features name their
+  // rows' prompts), or rows one by one (files written before they did).
+  bool split_by_prompt = false;
 };
 
 // "all" -> every label of the set except preference_strength; else a comma list of label names.

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "../../support/cli_helpers.h"
 #include "io/safetensors.h"
@@ -98,6 +100,27 @@ TEST_F(EndToEnd, FeaturesTrainHeadScoreWithHead) {
   ASSERT_NE(x, nullptr);
   EXPECT_EQ(x->shape, (std::vector<int64_t>{8, 1, 64}));
   ASSERT_NE((*file)->tensor("label.helpfulness"), nullptr);
+  // The sample rates two responses to each of four prompts (rows 0-1, 2-3, ...): each row's prompt is
+  // named, so that training holds out whole prompts.
+  {
+    auto set = arbiter::train::read_features(features);
+    ASSERT_TRUE(set.is_ok()) << set.message();
+    const std::vector<int64_t>& prompts = set->prompt_hashes;
+    ASSERT_EQ(prompts.size(), 8u);
+    for (size_t row = 0; row < 8; row += 2) {
+      EXPECT_EQ(prompts[row], prompts[row + 1]) << row;
+      if (row > 0) {
+        EXPECT_NE(prompts[row], prompts[row - 2]) << row;
+      }
+    }
+    auto held = run_arbiter("train head --features " + features + " --attributes helpfulness --epochs 1 "
+                            "--validation-fraction 0.25 --out " + dir_ + "/held.safetensors --report-json " + dir_ + "/held.json");
+    ASSERT_EQ(held.exit_code, 0) << held.out;
+    EXPECT_EQ(held.out.find("does not name its rows' prompts"), std::string::npos) << held.out;
+    const auto report = nlohmann::json::parse(std::ifstream(dir_ + "/held.json"));
+    EXPECT_EQ(report["regression"]["held_out"], "prompts");
+    EXPECT_EQ(report["regression"]["validation_rows"], 2);  // one prompt of four, both its responses
+  }
 
   auto t = run_arbiter("-q train head --features " + features + " --objective regression --attributes helpfulness "
                        "--ridge 1.0 --validation-fraction 0 --out " + dir_ + "/head.safetensors");

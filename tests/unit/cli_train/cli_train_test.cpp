@@ -239,11 +239,10 @@ TEST_F(CliTrain, HeadObjectives) {
   r = run_arbiter("train head --features " + rated + " --attributes helpfulness --ridge 0.1 --out " + reg);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("ridge regression"), std::string::npos);
-  // -q leaves out the per-epoch progress, not the summary.
+  // -q is errors only: the report file keeps what the run did.
   r = run_arbiter("-q train head --features " + rated + " --labels " + labels + " --attributes helpfulness --out " + reg);
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(r.out.find("epoch"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("head [1, "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out, "");
   // Combined: regression on helpfulness, then Scaled BT, then ExPO.
   const std::string combined = scratch_path("combined.safetensors");
   r = run_arbiter("train head --features " + pairs + " --regression-features " + rated +
@@ -288,6 +287,23 @@ TEST_F(CliTrain, HeadErrors) {
     EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_NE(r.out.find("rated-other-model.safetensors: features of model 'another-model'"), std::string::npos) << r.out;
   }
+  // Options the chosen fit would not read are refused, not dropped: Adam's with --ridge, --attributes with
+  // an objective that trains on preference_strength (or combined's helpfulness), --regression-features
+  // without combined.
+  for (const std::string adam : {"--lr 0.1", "--epochs 3", "--weight-decay 1", "--batch 4", "--patience 2", "--no-standardize"}) {
+    r = run_arbiter("train head --features " + rated + " --attributes helpfulness --ridge 1 " + adam + " --out " + scratch_path("x"));
+    EXPECT_EQ(r.exit_code, 1) << adam;
+    EXPECT_NE(r.out.find(adam.substr(0, adam.find(' ')) + " is an option of the Adam fit; --ridge solves in closed form"),
+              std::string::npos) << r.out;
+  }
+  r = run_arbiter("train head --features " + pairs + " --regression-features " + rated +
+                  " --objective combined --attributes verbosity --out " + scratch_path("x"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("--attributes is for --objective regression or binary"), std::string::npos) << r.out;
+  r = run_arbiter("train head --features " + pairs + " --objective bt --regression-features " + rated + " --out " + scratch_path("x"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("--regression-features is the regression stage of --objective combined"), std::string::npos) << r.out;
+
   r = run_arbiter("train head --features " + scratch_path("missing.safetensors") + " --out " + scratch_path("x"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("missing.safetensors"), std::string::npos) << r.out;
@@ -479,6 +495,48 @@ TEST_F(CliTrain, HeadWarnsWhenRowsAreFewerThanFeatures) {
   r = run_arbiter("train head --features " + many + " --attributes helpfulness --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out.find("trains on"), std::string::npos) << r.out;
+}
+
+// What a run cannot vouch for is said: held-out rows that may share prompts with trained ones (features
+// that do not name their prompts), HelpSteer2 attributes off their 0-4 scale, a logistic label of one
+// class; and a labels file that is short says so.
+TEST_F(CliTrain, HeadSaysWhatItsSplitAndLabelsCannotSupport) {
+  arbiter::train::FeatureSet set;
+  set.rows = 40;
+  set.responses = 1;
+  set.dim = 4;
+  set.layer = "final_norm";
+  std::vector<double> helpfulness, correct;
+  for (int i = 0; i < set.rows; ++i) {
+    for (int j = 0; j < 4; ++j) set.features.push_back(float((i * 7 + j * 3) % 5) - 2.0f);
+    helpfulness.push_back(i == 5 ? 7.0 : double(i % 5));
+    correct.push_back(1.0);
+    set.ids.push_back(std::to_string(i));
+  }
+  set.labels["helpfulness"] = helpfulness;
+  set.labels["step_correct"] = correct;
+  const std::string path = scratch_path("unnamed-prompts.safetensors"), out = scratch_path("said.safetensors");
+  ASSERT_TRUE(arbiter::train::write_features(path, set).is_ok());
+  RunResult r = run_arbiter("train head --features " + path + " --attributes helpfulness --epochs 1 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("does not name its rows' prompts (written before features files kept them): rows are held out "
+                       "one by one"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 rows have helpfulness outside HelpSteer2's 0-4 scale (the first: row 5, id 5, 7.0)"),
+            std::string::npos) << r.out;
+  r = run_arbiter("train head --features " + path + " --objective binary --epochs 1 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("every row labelled step_correct is at or above 0.5 (one class): the head learns a constant"),
+            std::string::npos) << r.out;
+  // Labels by position, the file one row short: the row it lacks is named, not the ids blamed.
+  {
+    std::ofstream labels(scratch_path("short-labels.jsonl"));
+    for (int i = 0; i + 1 < set.rows; ++i) labels << json{{"helpfulness", 1}}.dump() << "\n";
+  }
+  r = run_arbiter("train head --features " + path + " --labels " + scratch_path("short-labels.jsonl") +
+                  " --attributes helpfulness --epochs 1 --out " + out);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("no labels for feature row 39 (id '39'): the file's 39 rows have no 'id', so each labels the "
+                       "feature row whose id is its index, and the file has no row 39"), std::string::npos) << r.out;
 }
 
 // LAGER's fit needs labels on the judge's scale and score values that differ; and a run that cannot report

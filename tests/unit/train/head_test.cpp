@@ -8,7 +8,9 @@
 #include <fstream>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
+#include <set>
 
 #include "train/features_file.h"
 #include "train/head_loss.h"
@@ -327,6 +329,65 @@ TEST(HeadTrain, IsDeterministicForASeed) {
   EXPECT_NE(a->head.weight, c->head.weight);
 }
 
+// Where the features name their rows' prompts, a prompt's responses are held out together (HelpSteer2 rates
+// two per prompt: a held-out response whose sibling is trained on measures memory of the prompt); where
+// they do not, rows are held out one by one, as before.
+TEST(HeadTrain, ValidationHoldsOutWholePrompts) {
+  World world(8);
+  FeatureSet rated = world.rated(60);
+  for (int64_t i = 0; i < rated.rows; ++i) rated.prompt_hashes.push_back(1000 + 7 * (i / 2));
+  HeadTrainOptions options;
+  options.epochs = 2;
+  options.validation_fraction = 0.3;
+  auto by_prompt = train_regression_head(rated, {"helpfulness"}, options);
+  ASSERT_TRUE(by_prompt.is_ok()) << by_prompt.message();
+  EXPECT_TRUE(by_prompt->split_by_prompt);
+  EXPECT_EQ(by_prompt->validation_rows, 18u);  // 9 of the 30 prompts, both responses of each
+  const std::set<size_t> held(by_prompt->validation_indices.begin(), by_prompt->validation_indices.end());
+  for (size_t row : held) EXPECT_TRUE(held.count(row ^ 1)) << "row " << row << " held out without its sibling";
+
+  FeatureSet pairs = world.pairs(60);  // no ties: pair i is row i
+  for (int64_t i = 0; i < pairs.rows; ++i) pairs.prompt_hashes.push_back(i / 3);
+  auto pair_split = train_pair_head(pairs, PairObjective::kBT, options);
+  ASSERT_TRUE(pair_split.is_ok()) << pair_split.message();
+  EXPECT_TRUE(pair_split->split_by_prompt);
+  std::map<int64_t, int> held_per_prompt;
+  for (size_t pair : pair_split->validation_indices) ++held_per_prompt[pairs.prompt_hashes[pair]];
+  EXPECT_EQ(held_per_prompt.size(), 6u);  // 6 of the 20 prompts
+  for (const auto& [prompt, count] : held_per_prompt) EXPECT_EQ(count, 3) << "prompt " << prompt;
+
+  rated.prompt_hashes.clear();
+  auto by_row = train_regression_head(rated, {"helpfulness"}, options);
+  ASSERT_TRUE(by_row.is_ok()) << by_row.message();
+  EXPECT_FALSE(by_row->split_by_prompt);
+  EXPECT_EQ(by_row->validation_rows, 18u);
+}
+
+// Prompt fingerprints survive the file and the joining of shards (a row's place in the dataset orders them).
+TEST(FilesRoundTrip, PromptHashesFollowTheirRows) {
+  World world(9);
+  FeatureSet first = world.rated(3), second = world.rated(2);
+  first.ids = {"a", "c", "e"};
+  second.ids = {"b", "d"};
+  first.row_index = {0, 2, 4};
+  second.row_index = {1, 3};
+  first.prompt_hashes = {10, 30, 50};
+  second.prompt_hashes = {-20, 40};
+  const std::string a = scratch_path("prompts-a.safetensors"), b = scratch_path("prompts-b.safetensors");
+  ASSERT_TRUE(write_features(a, first).is_ok());
+  ASSERT_TRUE(write_features(b, second).is_ok());
+  auto both = read_feature_files({a, b});
+  ASSERT_TRUE(both.is_ok()) << both.message();
+  EXPECT_EQ(both->ids, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(both->prompt_hashes, (std::vector<int64_t>{10, -20, 30, 40, 50}));
+  // A file without them (written before they were kept) leaves the joined set without any.
+  second.prompt_hashes.clear();
+  ASSERT_TRUE(write_features(b, second).is_ok());
+  auto mixed = read_feature_files({a, b});
+  ASSERT_TRUE(mixed.is_ok()) << mixed.message();
+  EXPECT_TRUE(mixed->prompt_hashes.empty());
+}
+
 TEST(HeadTrain, EarlyStoppingKeepsTheBestEpoch) {
   World world(6);
   FeatureSet pairs = world.pairs(200);  // few pairs, many epochs: validation loss turns up
@@ -539,6 +600,14 @@ TEST(PairsFromFeatures, SignPicksTheChosenResponseAndTiesAreDropped) {
   EXPECT_EQ((*pairs)[1].row, 2u);
   EXPECT_EQ((*pairs)[1].chosen, 1);
   EXPECT_DOUBLE_EQ((*pairs)[2].strength, 1.0);
+  // HelpSteer2-Preference's scale is whole numbers from -3 to 3: another scale (or column) is refused by row.
+  for (const double off_scale : {4.0, -50.0, 1.5}) {
+    set.labels["preference_strength"] = {-3, 0, off_scale, 1};
+    auto refused = pairs_from_features(set);
+    ASSERT_FALSE(refused.is_ok()) << off_scale;
+    EXPECT_NE(refused.message().find("row 2: preference_strength is "), std::string::npos) << refused.message();
+    EXPECT_NE(refused.message().find("a whole number from -3 to 3"), std::string::npos) << refused.message();
+  }
   set.responses = 1;
   EXPECT_FALSE(pairs_from_features(set).is_ok());
 }
