@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "cli/model_source.h"
 #include "cli/device_option.h"
 #include "core/thread_pool.h"
@@ -224,8 +225,8 @@ const CommandRegistration kBenchRegistration({
                      "tokens every sequence of the batch starts with (the CPU computes them once; rates count every "
                      "token)")
           ->default_val(0);
-      sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1)->check(CLI::NonNegativeNumber);
-      sub.add_option("--seed", args->seed, "random weights seed")->default_val(42)->check(CLI::NonNegativeNumber);
+      sub.add_option("--warmup", args->warmup, "untimed runs first")->default_val(1)->check(non_negative_number());
+      sub.add_option("--seed", args->seed, "random weights seed")->default_val(42)->check(non_negative_number());
       add_device_option(sub, args->device);
       auto* head = sub.add_option("--head", args->head, "random model head: lm (causal LM) or classifier (one-label reward head)")
           ->default_val("lm");

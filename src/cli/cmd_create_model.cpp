@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/log.h"
 #include "model/hf_writer.h"
 #include "model/model_tokenizer.h"
@@ -99,11 +100,11 @@ const CommandRegistration kCreateModelRegistration({
       sub.add_option("--shape", args->shape, "tiny, small, qwen2.5-0.5b, llama-3.2-1b, llama-3-8b")->default_val("tiny");
       sub.add_option("--arch", args->arch, "llama, mistral, qwen2, qwen3")->default_val("llama");
       sub.add_option("--head", args->head, "causal or seqcls")->default_val("causal");
-      sub.add_option("--labels", args->labels, "seqcls output names, e.g. helpfulness,correctness,coherence,complexity,verbosity");
+      sub.add_option("--labels", args->labels, "seqcls output names, e.g. helpfulness,correctness,coherence,complexity,verbosity")->check(non_empty());
       sub.add_option("--tokenizer", args->tokenizer_dir, "copy this directory's tokenizer files (sets the vocabulary size)");
       auto* vocab = sub.add_option("--vocab", args->vocab, "vocabulary size (default: the tokenizer's, else 512)");
       sub.add_option("--type", args->type, "f32, f16 or bf16")->default_val("f32");
-      sub.add_option("--seed", args->seed, "random seed")->default_val(42)->check(CLI::NonNegativeNumber);
+      sub.add_option("--seed", args->seed, "random seed")->default_val(42)->check(non_negative_number());
       sub.add_option("--weight-std", args->weight_std,
                      "standard deviation of the matrices' random weights (smaller: a smoother, less chaotic model)")
           ->default_val(0.2f);

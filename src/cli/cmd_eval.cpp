@@ -20,6 +20,7 @@
 
 #include "cli/eval_subcommand.h"
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/log.h"
 #include "data/json_rows.h"
 #include "data/values.h"
@@ -554,8 +555,8 @@ CommandRunner setup_eval(CLI::App& sub) {
   c->add_option("--id-field", correlate->id_field, "the id field for --join id")->capture_default_str();
   c->add_option("--bootstrap", correlate->bootstrap, "bootstrap resamples for 95% intervals (0: none)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--seed", correlate->seed, "bootstrap seed")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
+  c->add_option("--seed", correlate->seed, "bootstrap seed")->capture_default_str()->check(non_negative_number());
   c->add_flag("--json", correlate->as_json, "print one JSON object");
   c->add_option("--report", correlate->report_dir, kReportHelp);
 

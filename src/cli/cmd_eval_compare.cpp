@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "cli/eval_subcommand.h"
+#include "cli/option_checks.h"
 #include "cli/output_format.h"
 #include "core/log.h"
 #include "data/json_rows.h"
@@ -868,9 +869,9 @@ EvalSubcommand add_compare_subcommand(CLI::App& eval) {
                   "processbench: the human first wrong step, -1 for none (default human_first_error_step)");
   app->add_option("--bootstrap", args->bootstrap, "paired bootstrap resamples")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app->add_option("--level", args->level, "the intervals' coverage")->capture_default_str()->check(CLI::Range(0.5, 0.999));
+      ->check(positive_number());
+  app->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str()->check(non_negative_number());
+  app->add_option("--level", args->level, "the intervals' coverage")->capture_default_str()->check(number_in(0.5, 0.999));
   app->add_flag("--json", args->as_json, "print one JSON object");
   app->add_option("--report", args->report_dir, "also write report.json, report.md, SVG figures and report.html into DIR");
   return {app, [args]() { return run_compare(*args); }};

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "cli/dataset_options.h"
 #include "cli/device_option.h"
 #include "cli/job_setup.h"
@@ -133,8 +134,8 @@ const CommandRegistration kFeaturesRegistration({
       sub.add_option("--step-tag", args->step_tag,
                      "one feature row per step: the state at every step separator (one token; default for a process "
                      "reward model: its own), labelled step_correct from the row's first wrong step (ProcessBench's "
-                     "label) or its step_labels list, for `train head --objective binary`");
-      sub.add_option("--step-tag-id", args->step_tag_id, "the separator by token id")->check(CLI::NonNegativeNumber);
+                     "label) or its step_labels list, for `train head --objective binary`")->check(non_empty());
+      sub.add_option("--step-tag-id", args->step_tag_id, "the separator by token id")->check(non_negative_number());
       sub.add_option("--step-join", args->step_join,
                      "the text after each listed step, holding the separator (default: the separator alone)");
       sub.add_option("--split-steps", args->split_steps,
@@ -143,9 +144,13 @@ const CommandRegistration kFeaturesRegistration({
       sub.add_flag("--step-turns", args->step_turns,
                    "one feature row per step, each step a user's turn answered by --step-answer: the state where "
                    "each answer's turn opens (for a head that `score --head --step-turns` reads the same way)");
-      sub.add_option("--step-answer", args->step_answer, "the assistant's answer to each step with --step-turns")
-          ->default_val("+");
-      return [args, app]() -> Status {
+      CLI::Option* step_answer =
+          sub.add_option("--step-answer", args->step_answer, "the assistant's answer to each step with --step-turns")
+              ->default_val("+")
+              ->check(non_empty());
+      return [args, app, step_answer]() -> Status {
+        if (step_answer->count() > 0 && !args->step_turns)
+          return error("--step-answer: the answer to each step is written with --step-turns");
         const std::string given_model = args->data.model_path;
         ARB_TRY(pull_model_source(args->data.model_path, &args->data.pulled.model));
         if (!args->data.pulled.model.empty()) args->model_source = given_model;

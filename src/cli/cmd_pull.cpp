@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "cli/model_source.h"
 #include "core/log.h"
 #include "fetch/fetch.h"
@@ -69,18 +70,22 @@ const CommandRegistration kPullRegistration({
                      "the repository's one set of data files, or those matching data/train-*.parquet)")
           ->required();
       sub.add_option("--sha256", args->options.expected_sha256,
-                     "expected SHA-256 (hex): a mismatching download is deleted and the command fails");
+                     "expected SHA-256 (hex): a mismatching download is deleted and the command fails")
+          ->check(non_empty());
       sub.add_option("-o,--out", args->options.out_path,
                      "also put the file here (hard link to the cache entry, else a copy); for a model repository, a "
                      "GGUF release or pattern, or a dataset selection, the folder (a GGUF model: or its file name)");
       sub.add_option("--cache-dir", args->options.cache_dir,
                      "cache directory (default: $ARBITER_CACHE, $XDG_CACHE_HOME/arbiter or ~/.cache/arbiter)");
       sub.add_option("--connect-timeout", args->options.connect_timeout_s, "seconds to wait for a connection")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(positive_number());
       sub.add_option("--stall-timeout", args->options.stall_timeout_s, "give up when no byte arrives for this many seconds")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(positive_number());
       sub.add_option("--attempts", args->options.max_attempts, "transfers in all; a dropped connection is resumed")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1000));
       sub.footer(
           "Prints the local path on stdout. A split GGUF's first file (NAME-00001-of-00003.gguf) brings the\n"
           "others beside it (--sha256 then checks the first). HF_TOKEN is sent (as a Bearer token) to huggingface.co only;\n"

@@ -186,7 +186,7 @@ const CommandRegistration kServeRegistration({
                      "JSON object of extra chat template variables, e.g. '{\"enable_thinking\": false}' (Qwen3)");
       sub.add_flag("--plain", args->plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
       sub.add_option("--api-key", args->server.api_key, "require 'Authorization: Bearer KEY' (default: $ARBITER_API_KEY)");
-      sub.add_option("--threads", args->threads, "compute threads (default: all cores)");
+      sub.add_option("--threads", args->threads, "compute threads (default: all cores)")->check(CLI::Range(0, 4096));
       sub.add_option("--http-threads", args->server.http_threads,
                      "requests handled at once (idle and slow connections hold none)")
           ->default_val(64);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "cli/job_setup.h"
 #include "cli/run_record.h"
 #include "core/atomic_file.h"
@@ -386,6 +387,8 @@ Status run_head(const HeadArgs& args) {
   if (args.given.count("--regression-features") && args.objective != "combined")
     return error("--regression-features is the regression stage of --objective combined");
   if (!args.export_hf_dir.empty() && args.backbone.empty()) return error("--export-hf-dir needs --backbone");
+  if (args.export_hf_dir.empty() && !args.backbone.empty())
+    return error("--backbone is the model an --export-hf-dir directory is built on; give --export-hf-dir, or leave it out");
   if (!args.export_hf_dir.empty() && binary)
     return error("--export-hf-dir: a binary head's score is a logit read as a probability (per step, for a process "
                  "reward model), which a *ForSequenceClassification directory cannot say; score with --head");
@@ -572,15 +575,15 @@ CommandRunner setup_train(CLI::App& sub) {
       ->required();
   l->add_option("--human-field", lager->human_field, "field holding the human score")->required();
   l->add_option("--out", lager->out, "WEIGHTS.json to write")->required();
-  l->add_option("--lr", lager->fit.lr, "Adam learning rate (paper: 0.01)")->capture_default_str();
-  l->add_option("--batch", lager->fit.batch, "rows per step (paper: 4)")->capture_default_str()->check(CLI::PositiveNumber);
+  l->add_option("--lr", lager->fit.lr, "Adam learning rate (paper: 0.01)")->capture_default_str()->check(positive_number());
+  l->add_option("--batch", lager->fit.batch, "rows per step (paper: 4)")->capture_default_str()->check(positive_number());
   l->add_option("--epochs", lager->fit.epochs, "passes over the training rows (paper: 1)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  l->add_option("--seed", lager->fit.seed, "seed of the split and the shuffles (paper: 42)")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->check(positive_number());
+  l->add_option("--seed", lager->fit.seed, "seed of the split and the shuffles (paper: 42)")->capture_default_str()->check(non_negative_number());
   l->add_option("--validation-fraction", lager->validation_fraction, "held-out rows for the report")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 0.95));
+      ->check(number_in(0.0, 0.95));
   l->add_option("--target", lager->target,
                 "cross-entropy target for a human score between two score values: soft (split between them) or "
                 "nearest (one-hot)")
@@ -594,7 +597,7 @@ CommandRunner setup_train(CLI::App& sub) {
   h->add_option("--features", head->features,
                 "FEATURES.safetensors (features [N, R, d], label.<name> [N]), or a quoted pattern of the files of "
                 "`features --shard`")->required();
-  h->add_option("--labels", head->labels, "rows (JSONL/JSON) with the labels, matched by id (or position)");
+  h->add_option("--labels", head->labels, "rows (JSONL/JSON) with the labels, matched by id (or position)")->check(non_empty());
   h->add_option("--objective", head->objective,
                 "regression | bt | bt-margin | bt-scaled | combined | binary (logistic, on one 0-1 label: "
                 "step_correct from `arbiter features --step-tag`, or --attributes NAME)")
@@ -613,17 +616,19 @@ CommandRunner setup_train(CLI::App& sub) {
                 "combined: rated rows (R = 1, label.helpfulness) for the regression stage");
   h->add_option("--expo-alpha", head->expo_alpha, "combined: ExPO theta1 + alpha (theta1 - theta0); 0 = off")
       ->capture_default_str();
-  h->add_option("--lr", head->options.lr, "Adam learning rate")->capture_default_str();
-  h->add_option("--batch", head->options.batch, "rows (or pairs) per step")->capture_default_str()->check(CLI::PositiveNumber);
-  h->add_option("--epochs", head->options.epochs, "maximum epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  h->add_option("--lr", head->options.lr, "Adam learning rate")->capture_default_str()->check(positive_number());
+  h->add_option("--batch", head->options.batch, "rows (or pairs) per step")->capture_default_str()->check(positive_number());
+  h->add_option("--epochs", head->options.epochs, "maximum epochs")->capture_default_str()->check(positive_number());
   h->add_option("--patience", head->options.patience, "stop after N epochs without a better validation loss (0: never)")
-      ->capture_default_str();
-  h->add_option("--seed", head->options.seed, "seed of the split and the shuffles")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(non_negative_number());
+  h->add_option("--seed", head->options.seed, "seed of the split and the shuffles")->capture_default_str()->check(non_negative_number());
   h->add_option("--validation-fraction", head->options.validation_fraction, "held-out share")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 0.95));
+      ->check(number_in(0.0, 0.95));
   h->add_option("--weight-decay", head->options.weight_decay, "L2 penalty 0.5 * lambda * ||W||^2 on standardised weights")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative_number());
   h->add_flag("--no-standardize", head->no_standardize, "train on raw features");
   h->add_option("--export-hf-dir", head->export_hf_dir, "also write a Hugging Face *ForSequenceClassification directory");
   h->add_option("--backbone", head->backbone, "the Hugging Face causal-LM directory the features came from");

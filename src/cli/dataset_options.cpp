@@ -1,3 +1,4 @@
+#include "cli/option_checks.h"
 #include "cli/dataset_options.h"
 
 #include <cstdio>
@@ -13,13 +14,13 @@
 namespace arbiter::cli {
 
 void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
-  sub.add_option("-m,--model", a.model_path, "GGUF file or Hugging Face model directory, or one to download: hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, https://...")->required();
+  sub.add_option("-m,--model", a.model_path, "GGUF file or Hugging Face model directory, or one to download: hf://ORG/REPO, hf://ORG/REPO/FILE.gguf, https://...")->required()->check(non_empty());
   add_device_option(sub, a.device);
-  sub.add_option("-i,--input", a.input, "dataset: JSONL, JSON array (either may be .gz), or Parquet; a quoted pattern ('train-*.parquet') reads every match; hf://datasets/ORG/REPO/FILE or https://... is pulled first")->required();
-  sub.add_option("-o,--output", a.output, "output JSONL, one line per input row")->required();
+  sub.add_option("-i,--input", a.input, "dataset: JSONL, JSON array (either may be .gz), or Parquet; a quoted pattern ('train-*.parquet') reads every match; hf://datasets/ORG/REPO/FILE or https://... is pulled first")->required()->check(non_empty());
+  sub.add_option("-o,--output", a.output, "output JSONL, one line per input row")->required()->check(non_empty());
   sub.add_option("--schema", a.schema,
                  "auto, helpsteer2, helpsteer2-preference, rewardbench, generic, input_ids, steps, math-shepherd, prm800k")
-      ->default_val("auto");
+      ->default_val("auto")->check(non_empty());
   sub.add_option("--field", a.fields, "NAME=FIELD mapping for generic rows (prompt, response, id, labels)");
   sub.add_flag("--resume", a.resume, "keep the rows already in --output and append the rest");
   sub.add_option("--on-error", a.on_error, "a bad row: fail (stop) or skip (an error line in its place)")
@@ -28,9 +29,9 @@ void add_dataset_options(CLI::App& sub, DatasetArgs& a) {
       ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   sub.add_option("--truncation", a.truncation, "prompt-left (keep the response), right, or error")
       ->default_val("prompt-left");
-  sub.add_option("--chat-template", a.chat_template_file, "a Jinja chat template file to use instead of the model's");
+  sub.add_option("--chat-template", a.chat_template_file, "a Jinja chat template file to use instead of the model's")->check(non_empty());
   sub.add_option("--chat-template-kwargs", a.chat_template_kwargs,
-                 "JSON object of extra chat template variables, e.g. '{\"enable_thinking\": false}' (Qwen3)");
+                 "JSON object of extra chat template variables, e.g. '{\"enable_thinking\": false}' (Qwen3)")->check(non_empty());
   sub.add_flag("--plain", a.plain, "ignore the chat template: plain 'User: ... Assistant: ...' text");
   sub.add_option("--batch-tokens", a.batch_tokens,
                  "tokens computed per forward pass (a prefix its sequences share counts once; 0, the default: 4096 "
@@ -43,7 +44,7 @@ void add_shard_option(CLI::App& sub, DatasetArgs& a) {
   sub.add_option("--shard", a.shard,
                  "K/N: only rows K, K+N, K+2N, ... (K from 0 to N-1), so that N processes (one per GPU or machine) "
                  "share a dataset; each writes its own --output (JSONL lines that concatenate; features files that "
-                 "train head reads together through a quoted pattern)");
+                 "train head reads together through a quoted pattern)")->check(non_empty());
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/model_options.h"
+#include "cli/option_checks.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
 #include "model/fingerprint.h"
@@ -32,19 +33,19 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
   sub.add_option("--attribute-weights", args.attribute_weights,
                  "combine several outputs: 'nemotron' (0.30, 0.74, 0.46, 0.47, -0.33), name=w,... or w,w,...")
       ->check([](const std::string& text) { return text.empty() ? std::string("must not be empty") : std::string(); });
-  sub.add_option("--head", args.head_path, "a reward head from `arbiter train head` for a causal backbone");
+  sub.add_option("--head", args.head_path, "a reward head from `arbiter train head` for a causal backbone")->check(non_empty());
   sub.add_option("--reward-token-id", args.reward_token_id,
                  "a causal LM that keeps its reward in one token's logit at the last position: that token "
                  "(0 for Llama-3.1-Nemotron-70B-Reward-HF and Llama-3.3-Nemotron-70B-Reward)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   sub.add_flag("--normalize-reward", args.normalize_reward,
                "report (reward - mean) / std with the mean and std the model saved (OpenRLHF's reward models keep "
                "them in config.json; its server's --normalize_reward)");
   sub.add_option("--step-tag", args.step_tag,
                  "process reward models: the token that ends each step (default: the model's, e.g. <extra_0>; "
-                 "Math-Shepherd's: ки)");
+                 "Math-Shepherd's: ки)")->check(non_empty());
   sub.add_option("--step-tag-id", args.step_tag_id, "process reward models: the separator by token id")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   sub.add_option("--step-join", args.step_join,
                  "process reward models: the text after each step when a list of steps is written out, holding the "
                  "separator (default: the separator alone; Math-Shepherd's PRM: ' ки\\n')");
@@ -56,7 +57,7 @@ void add_reward_options(CLI::App& sub, RewardArgs& args) {
                "with --step-tokens (or a binary --head): each step is a user's turn answered by the right step's "
                "token, read where each assistant turn opens (RLHFlow's PRMs: --step-tokens '+,-' --step-turns)");
   sub.add_option("--step-answer", args.step_answer,
-                 "with --step-turns and --head: the assistant's answer to each step (default '+', as in features)");
+                 "with --step-turns and --head: the assistant's answer to each step (default '+', as in features)")->check(non_empty());
   args.step_aggregate_option =
       sub.add_option("--step-aggregate", args.step_aggregate,
                      "process reward models: a solution's score from its step rewards: min, product, mean, last")
@@ -82,7 +83,7 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
                  "a grading prompt file with {prompt} {response} {rubric} {reference} {min_score} {max_score} {scores}; "
                  "or a pairwise one with {response_a} {response_b} {label_a} {label_b} {label_tie} {verdicts}; "
                  "or a listwise one with {responses} {labels} {n}")
-      ->excludes(template_option);
+      ->excludes(template_option)->check(non_empty());
   auto* system_prompt = sub.add_option("--system-prompt", args.system_prompt,
                                        "a system message before the grading prompt (as a judge's own setup asks)");
   sub.add_option("--system-prompt-file", args.system_prompt_file, "the system message, from a file")
@@ -93,7 +94,7 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
       sub.add_option("--score-tokens", args.score_tokens,
                      "score labels: 1..5, 0..4, 1..10, or A,B,C (pairwise: first better, second better[, tie], "
                      "default A,B; listwise: one label per position, default A..H)")
-          ->default_val("1..5");
+          ->default_val("1..5")->check(non_empty());
   args.orders_option = sub.add_option("--orders", args.orders,
                                       "pairwise / listwise templates: show each pair in both orders, each list in "
                                       "every rotation, and average (cancels the judge's position preference); or "
@@ -104,11 +105,14 @@ void add_judge_options(CLI::App& sub, JudgeArgs& args) {
                                      "each chosen with each rejected one (chosen-rejected: what RewardBench 2 and "
                                      "RM-Bench accuracy read, fewer comparisons)")
                           ->default_val("all");
-  sub.add_option("--score-token-ids", args.score_token_ids, "score tokens by id (values 1..K)");
+  // By id the tokens' values are 1..K: labels given beside them would be silently dropped.
+  sub.add_option("--score-token-ids", args.score_token_ids, "score tokens by id (values 1..K)")
+      ->check(non_empty())
+      ->excludes(args.score_tokens_option);
   sub.add_option("--lens", args.lens,
                  "raw (LAGER's code: intermediate layers unnormed, last normed) or normed (final norm on every layer)")
       ->default_val("raw");
-  sub.add_option("--lager-weights", args.lager_weights, "layer weights from `arbiter train lager` (default: uniform)");
+  sub.add_option("--lager-weights", args.lager_weights, "layer weights from `arbiter train lager` (default: uniform)")->check(non_empty());
   sub.add_flag("--per-layer", args.per_layer, "write each row's [L+1, K] score-token logits");
   args.rank_by_option =
       sub.add_option("--rank-by", args.rank_by, "score used for score_chosen/score_rejected: vanilla, expected, lager")

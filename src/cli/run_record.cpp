@@ -168,7 +168,10 @@ Result<bool> check_run_record(const std::string& output, bool resume, const nloh
         const bool has_ran_on = then.contains("ran_on") && then["ran_on"].is_object();
         if (has_ran_on && nlohmann::json(then["ran_on"]) != nlohmann::json(record["ran_on"]))
           log_warn(output + " was begun on " + then["ran_on"].dump() + " and continues on " + record["ran_on"].dump() +
-                   ": its lines' scores may differ from the first run's in the last digits");
+                   ": its later lines' scores are computed in other arithmetic (bf16 against f32 products, another "
+                   "device) and may differ from what the first run would have written, by the arithmetic's rounding "
+                   "(well past the last digits on an untrained model); rerun it whole where the file must be one "
+                   "run's");
         return false;
       }
       std::string message = output + " was begun by another run than this one (" + path + "):";

@@ -22,7 +22,7 @@ Result<std::unique_ptr<GgufStreamWriter>> GgufStreamWriter::open(
   std::unique_ptr<GgufStreamWriter> w(new GgufStreamWriter());
   w->path_ = path;
   w->target_path_ = rename_target(path);
-  if (w->target_path_.empty()) return error(path + ": not a regular file (a device or FIFO): write the model to a file");
+  if (w->target_path_.empty()) return error(path + ": " + why_not_a_file(path) + ", not a file: write the model to a file");
   w->tmp_path_ = temp_path_for(w->target_path_);
   for (const GgufTensorInfo& t : tensors) {
     ARB_ASSIGN(size_t n, tensor_bytes(t.name, t.dtype, t.shape));

@@ -103,6 +103,13 @@ bool is_stream_path(const std::string& path) {
   return fs::exists(target) && !fs::is_regular_file(target) && !fs::is_directory(target);
 }
 
+std::string why_not_a_file(const std::string& path) {
+  std::error_code ec;
+  if (path.empty()) return "is an empty name";
+  if (std::filesystem::is_directory(path, ec)) return "is a directory";
+  return "is a device, FIFO or socket";
+}
+
 std::string rename_target(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -175,11 +182,21 @@ Status write_files_atomically(const std::vector<std::pair<std::string, std::stri
     }
     staged.push_back(std::move(*one));
   }
-  // Renames within a folder need no space, so past this point only a vanished folder or a changed
+  // Streams (a device or FIFO, written in place) first: one that fails (/dev/full) leaves every file as it
+  // was. Renames within a folder need no space, so past this point only a vanished folder or a changed
   // permission can stop a file; the rest are still renamed, and the error names the one that was not.
+  for (const StagedFile& file : staged) {
+    if (!file.target.empty()) continue;
+    if (Status written = commit_file(file); !written.is_ok()) {
+      for (const StagedFile& other : staged)
+        if (!other.temp.empty()) std::remove(other.temp.c_str());
+      return written;
+    }
+  }
   Status first_failure = Status::ok();
   for (const StagedFile& file : staged)
-    if (Status committed = commit_file(file); !committed.is_ok() && first_failure.is_ok()) first_failure = committed;
+    if (!file.target.empty())
+      if (Status committed = commit_file(file); !committed.is_ok() && first_failure.is_ok()) first_failure = committed;
   return first_failure;
 }
 

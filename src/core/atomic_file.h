@@ -29,6 +29,10 @@ std::FILE* open_temp_file(const std::string& temp);
 // socket: -o /dev/stdout), which is written in place instead.
 std::string rename_target(const std::string& path);
 
+// Why rename_target(path) is empty, for an error after the path: "is a directory", "is a device, FIFO or
+// socket", "is an empty name".
+std::string why_not_a_file(const std::string& path);
+
 // Whether `path` is a stream rather than a file to replace or empty: a device, FIFO or socket, or a name
 // under /dev or /proc (/dev/stdout, /proc/self/fd/1: the shell's redirection, whatever it points at).
 bool is_stream_path(const std::string& path);

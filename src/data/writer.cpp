@@ -16,16 +16,26 @@
 namespace arbiter::data {
 namespace {
 
-// Length of the file up to and including its last "\n" (0 when it has none).
-Result<uint64_t> complete_prefix_length(const std::string& path) {
+// The file's complete lines: its length up to and including its last "\n" (0 when it has none), and how
+// many lines that holds.
+struct CompletePrefix {
+  uint64_t bytes = 0;
+  uint64_t lines = 0;
+};
+
+Result<CompletePrefix> complete_prefix(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return error(path + ": cannot open: " + std::strerror(errno));
-  uint64_t complete = 0, offset = 0;
+  CompletePrefix complete;
+  uint64_t offset = 0;
   char chunk[1 << 16];
   size_t got;
   while ((got = std::fread(chunk, 1, sizeof(chunk), f)) > 0) {
     for (size_t i = 0; i < got; ++i)
-      if (chunk[i] == '\n') complete = offset + i + 1;
+      if (chunk[i] == '\n') {
+        complete.bytes = offset + i + 1;
+        ++complete.lines;
+      }
     offset += got;
   }
   const bool failed = std::ferror(f);
@@ -89,14 +99,12 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
                  "finish, or write to another file");
   }
   if (options.resume && exists) {
-    ARB_ASSIGN(const uint64_t keep, complete_prefix_length(path));
-    if (keep != std::filesystem::file_size(path, ec)) {
-      std::filesystem::resize_file(path, keep, ec);
-      if (ec) return error(path + ": cannot cut the incomplete last line: " + ec.message());
-    }
+    // The complete lines are checked before the incomplete last one (an interrupted write) is cut: a file
+    // that is no output of a run (a model named by a wrong -o) is refused as it was.
+    ARB_ASSIGN(const CompletePrefix keep, complete_prefix(path));
     ARB_ASSIGN(LineReader lines, LineReader::open(path));
     std::string line;
-    while (true) {
+    for (uint64_t read = 0; read < keep.lines; ++read) {
       ARB_ASSIGN(const bool got, lines.next(line));
       if (!got) break;
       const std::string where = path + ":" + std::to_string(lines.line_number());
@@ -112,6 +120,10 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
       const auto digest = row->find("row_digest");
       writer.resumed_lines_.push_back(ResumedLine{id, size_t(lines.line_number()), is_error_line(*row),
                                                   digest != row->end() && digest->is_string() ? digest->get<std::string>() : ""});
+    }
+    if (keep.bytes != std::filesystem::file_size(path, ec)) {
+      std::filesystem::resize_file(path, keep.bytes, ec);
+      if (ec) return error(path + ": cannot cut the incomplete last line: " + ec.message());
     }
   }
   writer.emptied_ = options.resume;
@@ -133,14 +145,16 @@ JsonlWriter::~JsonlWriter() {
 
 Status JsonlWriter::begin() {
   if (emptied_) return Status::ok();
-  emptied_ = true;
+  // The run record first: a run that cannot write it (a folder that takes no new file) leaves the old
+  // output as it was, not emptied.
+  if (options_.on_emptied) ARB_TRY(options_.on_emptied());
   // A pipe or a terminal has nothing to empty, and /dev/stdout redirected to a file (`>> log`) is the
   // shell's to append to.
   struct stat info {};
   if (!is_stream_path(path_) && fstat(fileno(file_.get()), &info) == 0 && S_ISREG(info.st_mode) &&
       ftruncate(fileno(file_.get()), 0) != 0)
     return error(path_ + ": cannot empty the file: " + std::strerror(errno));
-  if (options_.on_emptied) ARB_TRY(options_.on_emptied());
+  emptied_ = true;
   return Status::ok();
 }
 

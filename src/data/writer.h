@@ -22,7 +22,8 @@ struct WriterOptions {
   size_t flush_every = 1;         // rows per flush (1: every line reaches the OS as it is written)
   // A fresh (not resumed) file is emptied when the first line is written (or at close, when there is
   // none), not at open: a run that fails before its first line (a bad first row, a bad option found
-  // late) leaves the old file as it was. Called right after the file is emptied, before any line.
+  // late) leaves the old file as it was. Called right before the file is emptied (a run record, which a run
+  // that cannot write it then leaves the old file as it was beside).
   std::function<Status()> on_emptied;
   // For outputs that are made whole or not at all (select, pairs: no resume): lines go to a temporary
   // file beside the path, renamed over it by close(); a run stopped before that leaves the old file as

@@ -216,8 +216,19 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
 }
 
 // Puts the cache entry at `out` as a whole file: a hard link when both are on one filesystem, else a copy,
-// either one renamed into place.
-Status place_at(const std::string& entry, const std::string& out) {
+// either one renamed into place (over the file a link at `out` points to, so the link stays). A device,
+// FIFO or socket (-o /dev/stdout) is refused: a rename would replace the node itself, and pull's result is
+// a file that other commands open by its path.
+Status check_out_path(const std::string& requested) {
+  if (is_stream_path(requested) || rename_target(requested).empty())
+    return error("-o " + requested + " " + why_not_a_file(requested) + ", not a file: pull writes a file (give a "
+                 "path, or read the cached file whose path it prints)");
+  return Status::ok();
+}
+
+Status place_at(const std::string& entry, const std::string& requested) {
+  ARB_TRY(check_out_path(requested));
+  const std::string out = rename_target(requested);
   std::error_code ec;
   if (fs::exists(out, ec) && fs::equivalent(entry, out, ec)) return Status::ok();
   const fs::path parent = fs::path(out).parent_path();
@@ -277,6 +288,7 @@ void apply_environment(FetchOptions& options) {
 Result<FetchResult> fetch(const std::string& source, const FetchOptions& options) {
   FetchResult r;
   ARB_ASSIGN(r.url, resolve_source(source, options.hf_endpoint));
+  if (!options.out_path.empty()) ARB_TRY(check_out_path(options.out_path));  // before any byte is fetched
   const std::string expected = ascii_lower(options.expected_sha256);
   if (!expected.empty() && !is_sha256_hex(expected))
     return error("sha256 '" + options.expected_sha256 + "': expected 64 hex digits");

@@ -156,7 +156,7 @@ Status GgufWriter::write(const std::string& path) const {
   if (!tensors_.empty()) header.pad_to(alignment);
 
   const std::string target = rename_target(path);
-  if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the model to a file");
+  if (target.empty()) return error(path + ": " + why_not_a_file(path) + ", not a file: write the model to a file");
   const std::string tmp_path = temp_path_for(target);
   std::FILE* f = open_temp_file(tmp_path);
   // Errors name the file asked for, and the temporary one being written in its place.

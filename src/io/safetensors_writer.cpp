@@ -112,7 +112,7 @@ Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>
   if (!header.is_ok()) return header.status();
 
   const std::string target = rename_target(path);
-  if (target.empty()) return error(path + ": not a regular file (a device or FIFO): write the tensors to a file");
+  if (target.empty()) return error(path + ": " + why_not_a_file(path) + ", not a file: write the tensors to a file");
   const std::string tmp_path = temp_path_for(target);
   std::FILE* f = open_temp_file(tmp_path);
   if (f == nullptr) return error(path + ": cannot write (" + tmp_path + ": " + std::strerror(errno) + ")");

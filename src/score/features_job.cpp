@@ -314,14 +314,18 @@ Result<nlohmann::json> FeaturesJob::finish(const data::Example& example, std::ve
 namespace {
 
 // Each feature row of `done` names a row of the input, by index, with the id it had there
-// (id_belongs_to): a file extracted from another dataset, or from a longer one, is
-// named at its first row that does not match.
+// (id_belongs_to): a file extracted from another dataset, or from a longer one, is named at its first row
+// that does not match. The rows this run reads (the first --limit, of them --shard's) must be the file's:
+// one holding another shard's rows, rows past the limit, or ending before this run's last row (a longer
+// input, a larger --limit) is not this run's output, however finished.
 Status check_finished_rows(const std::string& path, const train::FeatureSet& done, const RunOptions& run) {
   if (done.row_index.empty() || done.ids.size() != done.row_index.size()) return Status::ok();
   ARB_ASSIGN(data::DatasetReader reader, data::DatasetReader::open(run.input, run.reader));
-  size_t at = 0;  // the next feature row to match
+  const auto ours = [&](int64_t row) { return run.shards <= 1 || row % run.shards == run.shard; };
+  size_t at = 0;            // the next feature row to match
+  int64_t last_ours = -1;   // the last row this run reads (and can: an unreadable one has no features)
   std::string last_error;
-  while (at < done.row_index.size()) {
+  for (int64_t row = 0; run.limit <= 0 || row < run.limit; ++row) {
     data::Example example;
     Result<bool> got = reader.next(example);
     if (got.is_ok() && !*got) break;
@@ -332,6 +336,15 @@ Status check_finished_rows(const std::string& path, const train::FeatureSet& don
       last_error = got.message();
       continue;
     }
+    const bool held = at < done.row_index.size() && done.row_index[at] == int32_t(example.row_index);
+    if (!ours(int64_t(example.row_index))) {
+      if (held)
+        return error(path + " is finished, but holds row " + std::to_string(example.row_index) + ", which --shard " +
+                     std::to_string(run.shard) + "/" + std::to_string(run.shards) +
+                     " does not read: write another file, or remove it to extract again");
+      continue;
+    }
+    last_ours = int64_t(example.row_index);
     while (at < done.row_index.size() && done.row_index[at] == int32_t(example.row_index)) {
       const std::string& id = done.ids[at];
       if (!id_belongs_to(id, example.id))
@@ -345,9 +358,14 @@ Status check_finished_rows(const std::string& path, const train::FeatureSet& don
                    std::to_string(at) + " is row " + std::to_string(done.row_index[at]) + ")");
   }
   if (at < done.row_index.size())
-    return error(path + " is finished, but holds rows past the end of " + run.input + " (feature row " +
-                 std::to_string(at) + " is row " + std::to_string(done.row_index[at]) +
+    return error(path + " is finished, but holds rows past the " +
+                 (run.limit > 0 ? std::to_string(run.limit) + " rows this run reads (--limit)" : "end of " + run.input) +
+                 " (feature row " + std::to_string(at) + " is row " + std::to_string(done.row_index[at]) +
                  "): write another file, or remove it to extract again");
+  if (last_ours > int64_t(done.row_index.back()))
+    return error(path + " is finished with row " + std::to_string(done.row_index.back()) + ", but this run reads rows to " +
+                 std::to_string(last_ours) + " (a longer input, a larger --limit, or another --shard; or the rows after "
+                 "it failed when it ran): write the other rows to another file, or remove it to extract again");
   return Status::ok();
 }
 

@@ -282,6 +282,18 @@ TEST(FeaturesCheckpoint, AFinishedFileOfAnotherExtractionIsNamed) {
   EXPECT_NE(cut.exit_code, 0) << cut.out;
   EXPECT_NE(cut.out.find("holds rows past the end of " + shorter + " (feature row 12 is row 12)"), std::string::npos)
       << cut.out;
+  // ... and to the rows this run reads: a smaller --limit, a larger one (or a longer input), another shard.
+  const RunResult fewer = run_arbiter("features -q" + model + " -i " + rows + " -o " + out + " --resume --limit 10");
+  EXPECT_NE(fewer.exit_code, 0) << fewer.out;
+  EXPECT_NE(fewer.out.find("holds rows past the 10 rows this run reads (--limit) (feature row 10 is row 10)"),
+            std::string::npos) << fewer.out;
+  const std::string longer = write_rated_rows(dir + "/longer.jsonl", 30);
+  const RunResult more = run_arbiter("features -q" + model + " -i " + longer + " -o " + out + " --resume");
+  EXPECT_NE(more.exit_code, 0) << more.out;
+  EXPECT_NE(more.out.find("is finished with row 19, but this run reads rows to 29"), std::string::npos) << more.out;
+  const RunResult sharded = run_arbiter("features -q" + model + " -i " + rows + " -o " + out + " --resume --shard 1/2");
+  EXPECT_NE(sharded.exit_code, 0) << sharded.out;
+  EXPECT_NE(sharded.out.find("holds row 0, which --shard 1/2 does not read"), std::string::npos) << sharded.out;
   // A shard's file, and one that left a bad row out (--on-error skip), are their input's rows.
   const std::string shard = dir + "/shard.safetensors";
   ASSERT_EQ(run_arbiter("features -q" + model + " -i " + rows + " -o " + shard + " --shard 1/3").exit_code, 0);

@@ -2,6 +2,8 @@
 // on its first row leaves no output file where there was none.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "../../support/cli_helpers.h"
@@ -37,6 +39,30 @@ TEST(OptionChecks, ImpossibleValuesAreRefusedByName) {
       // A deadline this far off would overflow the clock into the past: every request would time out at once.
       {"serve -m " + kShared + "/fixtures/hf/qwen2-seqcls1 --port 0 --timeout-ms 10000000000000", "--timeout-ms"},
       {"serve -m " + kShared + "/fixtures/hf/qwen2-seqcls1 --port 0 --header-timeout-ms 0", "--header-timeout-ms"},
+      // An empty value would run as if not given (an empty -o wrote nothing and reported success).
+      {"score -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/rows.jsonl -o ''", "--output: must not be empty"},
+      {"score -m " + kShared + "/fixtures/hf/qwen2-seqcls1 -i " + dir + "/rows.jsonl -o " + dir + "/s.jsonl --shard ''",
+       "--shard: must not be empty"},
+      // Labels beside token ids would be dropped: the scores would be on the ids' 1..K scale.
+      {"judge -m " + kShared + "/fixtures/hf/qwen2 -i " + dir + "/rows.jsonl -o " + dir + "/j.jsonl --score-tokens 0..4 "
+       "--score-token-ids 1,2,3,4,5", "--score-tokens excludes --score-token-ids"},
+      {"features -m " + kShared + "/fixtures/hf/qwen2 -i " + dir + "/rows.jsonl -o " + dir + "/f.safetensors --step-answer x",
+       "--step-answer: the answer to each step is written with --step-turns"},
+      // NaN passes every range comparison; a zero or negative count is no count (CLI11's own message printed
+      // the whole double range).
+      {"train lager --input " + dir + "/rows.jsonl --human-field h --out " + dir + "/w.json --validation-fraction nan",
+       "--validation-fraction: must be a number in [0, 0.95], got 'nan'"},
+      {"train lager --input " + dir + "/rows.jsonl --human-field h --out " + dir + "/w.json --lr inf", "--lr: must be a number > 0"},
+      {"train head --features " + dir + "/f.safetensors --out " + dir + "/h.safetensors --epochs 0",
+       "--epochs: must be a number > 0, got '0'"},
+      {"train head --features " + dir + "/f.safetensors --out " + dir + "/h.safetensors --lr 0", "--lr: must be a number > 0"},
+      {"train head --features " + dir + "/f.safetensors --out " + dir + "/h.safetensors --backbone " + kShared + "/fixtures/hf/llama",
+       "--backbone is the model an --export-hf-dir directory is built on"},
+      {"serve -m " + kShared + "/fixtures/hf/qwen2-seqcls1 --port 0 --threads -1", "--threads"},
+      // A stall guard of 0 never fires: a stalled server would hang the download.
+      {"pull http://127.0.0.1:9/model.gguf --stall-timeout 0", "--stall-timeout: must be a number > 0"},
+      {"pull http://127.0.0.1:9/model.gguf --attempts 0", "--attempts"},
+      {"pull http://127.0.0.1:9/model.gguf --sha256 ''", "--sha256: must not be empty"},
   };
   for (const auto& [command, message] : cases) {
     const RunResult r = run_arbiter(command);
@@ -100,6 +126,44 @@ TEST(OptionChecks, AModelWithoutATokenizerRunsRowsOfTokenIds) {
                                       "/g.safetensors --step-tag x");
   EXPECT_NE(steps.exit_code, 0);
   EXPECT_NE(steps.out.find("give it by id (--step-tag-id)"), std::string::npos) << steps.out;
+}
+
+// pull puts a file at -o by renaming it there: a device, FIFO or socket would be replaced by the file
+// (as root, /dev/full and /dev/stdout themselves), so it is refused before anything is fetched.
+TEST(OptionChecks, PullRefusesToReplaceADeviceOrFifo) {
+  const std::string dir = temp_dir("pull-stream");
+  const std::string fifo = dir + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const RunResult r = run_arbiter("pull http://127.0.0.1:9/model.gguf --cache-dir " + dir + "/cache -o " + fifo);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("-o " + fifo + " is a device, FIFO or socket, not a file"), std::string::npos) << r.out;
+  struct stat info {};
+  ASSERT_EQ(::stat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode));
+  const RunResult to_dir = run_arbiter("pull http://127.0.0.1:9/model.gguf --cache-dir " + dir + "/cache -o " + dir);
+  EXPECT_NE(to_dir.exit_code, 0);
+  EXPECT_NE(to_dir.out.find("is a directory, not a file"), std::string::npos) << to_dir.out;
+}
+
+// An output the run cannot vouch for is left as it was: a fresh run whose record cannot be written (a
+// folder in its place) keeps the old output; a resume of a file that is no run's output (a wrong -o)
+// is refused without cutting its incomplete last line.
+TEST(OptionChecks, AnOutputIsNotEmptiedOrCutByARunThatIsRefused) {
+  const std::string dir = temp_dir("output-kept");
+  const std::string model = kShared + "/fixtures/hf/qwen2-seqcls1";
+  write_text(dir + "/rows.jsonl", R"({"id": "a", "prompt": "hi", "response": "hello"})" "\n");
+  write_text(dir + "/out.jsonl", "{\"id\": \"old\"}\n");
+  std::filesystem::create_directory(dir + "/out.run.json");
+  const RunResult fresh = run_arbiter("-q score -m " + model + " -i " + dir + "/rows.jsonl -o " + dir + "/out.jsonl");
+  EXPECT_NE(fresh.exit_code, 0) << fresh.out;
+  EXPECT_EQ(read_text(dir + "/out.jsonl"), "{\"id\": \"old\"}\n");
+
+  const std::string not_jsonl = "a,b,c\n1,2,3\n4,5";
+  write_text(dir + "/table.csv", not_jsonl);
+  const RunResult resumed = run_arbiter("-q score -m " + model + " -i " + dir + "/rows.jsonl -o " + dir + "/table.csv --resume");
+  EXPECT_NE(resumed.exit_code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("table.csv:1"), std::string::npos) << resumed.out;
+  EXPECT_EQ(read_text(dir + "/table.csv"), not_jsonl);
 }
 
 TEST(OptionChecks, AFailedFirstRowLeavesNoOutput) {

@@ -362,6 +362,13 @@ TEST_F(CliTrain, AFailingRunLeavesTheOlderOutputsAndWritesNoUnusableHead) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("no-such-folder/report.json"), std::string::npos) << r.out;
   EXPECT_EQ(slurp_file(head), before);
+  // A report to a device is written first (in place): a full one leaves the head as it was too.
+  if (fs::exists("/dev/full")) {
+    r = run_arbiter("train head --features " + pairs + " --objective bt --out " + head + " --report-json /dev/full");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.out.find("/dev/full: write failed"), std::string::npos) << r.out;
+    EXPECT_EQ(slurp_file(head), before);
+  }
 
   const std::string weights = scratch_path("kept-lager.json"), rows = write_layer_rows();
   r = run_arbiter("-q train lager --input " + rows + " --human-field human --out " + weights);

@@ -291,10 +291,11 @@ TEST(Writer, AFreshFileIsEmptiedByItsFirstLineNotByOpening) {
   const std::string old = "{\"id\": \"old\"}\n";
   std::ofstream(path, std::ios::binary) << old;
   int emptied = 0;
+  std::string held_when_called;
   WriterOptions options;
   options.on_emptied = [&]() {
     ++emptied;
-    EXPECT_EQ(slurp(path), "");  // called once the file is empty, before the line
+    held_when_called = slurp(path);  // called before the file is emptied (a run record written first)
     return Status::ok();
   };
   {
@@ -310,7 +311,19 @@ TEST(Writer, AFreshFileIsEmptiedByItsFirstLineNotByOpening) {
   ASSERT_TRUE(writer->write(output_row(2)));
   ASSERT_TRUE(writer->close());
   EXPECT_EQ(emptied, 1);
+  EXPECT_EQ(held_when_called, old);
   EXPECT_EQ(slurp(path), output_row(1).dump() + "\n" + output_row(2).dump() + "\n");
+
+  // A callback that fails (a run record that cannot be written) leaves the old file as it was.
+  const std::string kept = slurp(path);
+  {
+    WriterOptions refusing = options;
+    refusing.on_emptied = []() { return Status::error("record not written"); };
+    auto writer_refused = JsonlWriter::open(path, refusing);
+    ASSERT_TRUE(writer_refused);
+    EXPECT_FALSE(writer_refused->write(output_row(3)));
+  }
+  EXPECT_EQ(slurp(path), kept);
 
   auto no_lines = JsonlWriter::open(path, options);
   ASSERT_TRUE(no_lines);
