@@ -309,13 +309,12 @@ void print_info(const std::string& text) {
   if (log_level() >= LogLevel::kInfo) print_line(text);
 }
 
-// How a stage held rows out, said once per run where it is not by prompt (features written before they
-// named their rows' prompts).
+// How a stage held rows out, said once per features file where it is not by prompt (files written before
+// they named their rows' prompts).
 void note_split(const train::HeadTrainResult& result, const std::string& features, const std::string& unit,
-                bool& warned) {
+                std::set<std::string>& warned) {
   if (result.validation_rows == 0) return;
-  if (!result.split_by_prompt && !warned) {
-    warned = true;
+  if (!result.split_by_prompt && warned.insert(features).second) {
     log_warn(features + " does not name its rows' prompts (written before features files kept them): " + unit +
              "s are held out one by one, so a held-out response may answer a prompt that is trained on, and the "
              "held-out figures flatter the head; extract the features again to hold out whole prompts");
@@ -433,7 +432,7 @@ Status run_head(const HeadArgs& args) {
                  std::to_string(set.responses));
   json report = {{"objective", args.objective}, {"features", args.features}};
   train::RewardHead head;
-  bool split_warned = false;
+  std::set<std::string> split_warned;  // the features files the split warning named
   if (args.objective == "regression" || args.objective == "combined") {
     train::FeatureSet combined_rated;
     const train::FeatureSet* rated = &set;

@@ -107,6 +107,7 @@ std::string why_not_a_file(const std::string& path) {
   std::error_code ec;
   if (path.empty()) return "is an empty name";
   if (std::filesystem::is_directory(path, ec)) return "is a directory";
+  if (!std::filesystem::exists(path, ec)) return "is a name under /dev or /proc, which arbiter writes as a stream";
   return "is a device, FIFO or socket";
 }
 

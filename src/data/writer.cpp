@@ -122,6 +122,15 @@ Result<JsonlWriter> JsonlWriter::open(const std::string& path, const WriterOptio
                                                   digest != row->end() && digest->is_string() ? digest->get<std::string>() : ""});
     }
     if (keep.bytes != std::filesystem::file_size(path, ec)) {
+      // What a run leaves of a line it was writing begins as every line it writes does: anything else (a
+      // file with no newline at all, a binary tail) is no interrupted line of a run's.
+      std::FILE* tail = std::fopen(path.c_str(), "rb");
+      int first = EOF;
+      if (tail != nullptr && std::fseek(tail, long(keep.bytes), SEEK_SET) == 0) first = std::fgetc(tail);
+      if (tail != nullptr) std::fclose(tail);
+      if (first != '{')
+        return error(path + ":" + std::to_string(keep.lines + 1) + ": an incomplete last line that is no run's "
+                     "(it does not begin a JSON object): not an output to resume; the file is left as it was");
       std::filesystem::resize_file(path, keep.bytes, ec);
       if (ec) return error(path + ": cannot cut the incomplete last line: " + ec.message());
     }

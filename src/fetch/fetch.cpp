@@ -219,8 +219,12 @@ Status download(FetchResult& r, const std::string& expected, const FetchOptions&
 // either one renamed into place (over the file a link at `out` points to, so the link stays). A device,
 // FIFO or socket (-o /dev/stdout) is refused: a rename would replace the node itself, and pull's result is
 // a file that other commands open by its path.
+// What -o names, followed through links, must be a file or nothing yet: not a device, FIFO, socket or
+// directory (a new file under /dev/shm is a file).
 Status check_out_path(const std::string& requested) {
-  if (is_stream_path(requested) || rename_target(requested).empty())
+  std::error_code ec;
+  const fs::file_status status = fs::status(requested, ec);
+  if (requested.empty() || (fs::exists(status) && !fs::is_regular_file(status)))
     return error("-o " + requested + " " + why_not_a_file(requested) + ", not a file: pull writes a file (give a "
                  "path, or read the cached file whose path it prints)");
   return Status::ok();
@@ -228,8 +232,13 @@ Status check_out_path(const std::string& requested) {
 
 Status place_at(const std::string& entry, const std::string& requested) {
   ARB_TRY(check_out_path(requested));
-  const std::string out = rename_target(requested);
   std::error_code ec;
+  // A link keeps pointing where it did: the file it names is replaced.
+  std::string out = requested;
+  if (fs::is_symlink(fs::symlink_status(requested, ec))) {
+    const fs::path resolved = fs::canonical(requested, ec);
+    if (!ec) out = resolved.string();
+  }
   if (fs::exists(out, ec) && fs::equivalent(entry, out, ec)) return Status::ok();
   const fs::path parent = fs::path(out).parent_path();
   if (!parent.empty()) {

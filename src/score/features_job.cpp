@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -181,6 +182,7 @@ ForwardOptions FeaturesJob::forward_options() const {
 }
 
 Result<std::vector<SequenceInput>> FeaturesJob::prepare(const data::Example& example) {
+  rows_reached_ = std::max(rows_reached_, int64_t(example.row_index) + 1);
   // Labels are kept as F32: a larger one would be infinite there, and train head would refuse the file.
   for (const auto& [name, value] : example.labels)
     if (!std::isfinite(value) || std::fabs(value) > double(std::numeric_limits<float>::max()))
@@ -316,14 +318,14 @@ namespace {
 // Each feature row of `done` names a row of the input, by index, with the id it had there
 // (id_belongs_to): a file extracted from another dataset, or from a longer one, is named at its first row
 // that does not match. The rows this run reads (the first --limit, of them --shard's) must be the file's:
-// one holding another shard's rows, rows past the limit, or ending before this run's last row (a longer
-// input, a larger --limit) is not this run's output, however finished.
+// one holding another shard's rows, rows past the limit, or whose extraction stopped before this run's
+// last row (a longer input, a larger --limit) is not this run's output, however finished.
 Status check_finished_rows(const std::string& path, const train::FeatureSet& done, const RunOptions& run) {
   if (done.row_index.empty() || done.ids.size() != done.row_index.size()) return Status::ok();
   ARB_ASSIGN(data::DatasetReader reader, data::DatasetReader::open(run.input, run.reader));
   const auto ours = [&](int64_t row) { return run.shards <= 1 || row % run.shards == run.shard; };
   size_t at = 0;            // the next feature row to match
-  int64_t last_ours = -1;   // the last row this run reads (and can: an unreadable one has no features)
+  int64_t last_ours = -1;   // the last row this run reads (an unreadable one never reaches an extraction)
   std::string last_error;
   for (int64_t row = 0; run.limit <= 0 || row < run.limit; ++row) {
     data::Example example;
@@ -362,10 +364,11 @@ Status check_finished_rows(const std::string& path, const train::FeatureSet& don
                  (run.limit > 0 ? std::to_string(run.limit) + " rows this run reads (--limit)" : "end of " + run.input) +
                  " (feature row " + std::to_string(at) + " is row " + std::to_string(done.row_index[at]) +
                  "): write another file, or remove it to extract again");
-  if (last_ours > int64_t(done.row_index.back()))
-    return error(path + " is finished with row " + std::to_string(done.row_index.back()) + ", but this run reads rows to " +
-                 std::to_string(last_ours) + " (a longer input, a larger --limit, or another --shard; or the rows after "
-                 "it failed when it ran): write the other rows to another file, or remove it to extract again");
+  // How far the extraction read (its failed rows included): a file from before it was kept cannot say.
+  if (done.input_rows >= 0 && last_ours >= done.input_rows)
+    return error(path + " is finished, but its extraction read the input's first " + std::to_string(done.input_rows) +
+                 " rows, and this run reads rows to " + std::to_string(last_ours) + " (a longer input, or a larger "
+                 "--limit): write the other rows to another file, or remove it to extract again");
   return Status::ok();
 }
 
@@ -391,9 +394,12 @@ Status FeaturesJob::check_finished(const std::string& path, const RunOptions& ru
 }
 
 Status FeaturesJob::close() {
+  int64_t input_rows = rows_reached_;
+  for (const auto& [row, done] : done_rows_) input_rows = std::max(input_rows, int64_t(row) + 1);
   if (parts_written_ == 0) {
     if (set_.rows == 0) return error("features: no rows were read");
     set_.row_digests.clear();  // only parts carry them
+    set_.input_rows = input_rows;
     return train::write_features(file_.output_path, set_);
   }
   if (done_rows_reached_ < done_rows_.size())
@@ -405,7 +411,7 @@ Status FeaturesJob::close() {
   // The parts in order, as one file (a label first seen in a later part is NaN for the rows before it).
   std::vector<std::string> parts;
   for (int64_t p = 0; p < parts_written_; ++p) parts.push_back(part_path(p));
-  if (Status joined = train::join_feature_files(parts, file_.output_path, set_.settings); !joined.is_ok())
+  if (Status joined = train::join_feature_files(parts, file_.output_path, input_rows, set_.settings); !joined.is_ok())
     return error(joined.message() + " (the rows extracted are kept in " + parts_folder_ +
                  ": train head reads them as they are, --features '" + parts_folder_ + "/part-*.safetensors')");
   std::error_code ec;

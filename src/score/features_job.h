@@ -86,6 +86,9 @@ class FeaturesJob final : public RowJob {
   std::optional<StepLayout> steps_;
   train::FeatureSet set_;  // the rows not yet in a part
   int64_t parts_written_ = 0;
+  // One past the last input row this process was handed (a failed one too): with the parts' rows, how far
+  // the extraction reached (FeatureSet::input_rows).
+  int64_t rows_reached_ = 0;
   // The dataset rows the parts of an interrupted run hold, by row_index: the part, and the row's
   // fingerprint, or in parts written without fingerprints its first feature row's id.
   struct DoneRow {

@@ -645,7 +645,9 @@ Value f_format(Interpreter& in, const Value& v, CallArgs& args) {
       } else {
         fail("%c requires an int or a unicode character, not " + type_name(arg));
       }
-      out += pad_text(spec, c);
+      // Python applies a width to %c but no precision.
+      const size_t precision = spec.find('.');
+      out += pad_text(precision == std::string::npos ? spec : spec.substr(0, precision), c);
     } else if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
       if (!arg.is_number()) fail("%" + std::string(1, conv) + " format: a real number is required, not " + type_name(arg));
       int64_t n = arg.kind == Kind::Float ? static_cast<int64_t>(std::trunc(arg.number)) : arg.as_int();

@@ -61,7 +61,7 @@ Value dict_from_args(CallArgs& args, DictRole role, const char* what) {
 // Jinja2's joiner(sep=", "): a function that returns "" the first time it is called and `sep` after.
 Value joiner_fn(Interpreter&, CallArgs& args) {
   auto a = args.bind("joiner", {"sep"});
-  const std::string sep = a[0].is_undefined() ? ", " : require_string(a[0], "joiner sep");
+  const Value sep = a[0].is_undefined() ? Value::from_string(", ") : a[0];  // returned as given, of any type
   auto used = std::make_shared<bool>(false);
   return make_builtin("joiner", [sep, used](Interpreter&, CallArgs& call) {
     call.bind("joiner", {});
@@ -69,7 +69,7 @@ Value joiner_fn(Interpreter&, CallArgs& args) {
       *used = true;
       return Value::from_string("");
     }
-    return Value::from_string(sep);
+    return sep;
   });
 }
 

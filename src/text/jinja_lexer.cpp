@@ -361,7 +361,8 @@ class Lexer {
     } else {
       std::snprintf(text, sizeof(text), "%llu", static_cast<unsigned long long>(value));
     }
-    tokens_.push_back({TokenType::Int, text, line_});
+    // A Float token for a value past 64 bits: the parser reads an Int token's digits as an integer.
+    tokens_.push_back({too_big ? TokenType::Float : TokenType::Int, text, line_});
     return q;
   }
 

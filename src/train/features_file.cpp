@@ -1,6 +1,7 @@
 #include "train/features_file.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -124,6 +125,13 @@ Result<FeatureSet> read_features_file(const std::string& path, bool values = tru
     auto field = [&](const char* key) { return doc.contains(key) && doc[key].is_string() ? doc[key].get<std::string>() : ""; };
     set.model_digests = {field("chat_template"), field("tokenizer"), field("config")};
   }
+  if (auto it = meta.find("input_rows"); it != meta.end()) {
+    int64_t rows = -1;
+    const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), rows);
+    if (ec != std::errc() || end != it->second.data() + it->second.size() || rows < 0)
+      return error(path + ": metadata 'input_rows' is not a row count: '" + it->second + "'");
+    set.input_rows = rows;
+  }
   if (auto it = meta.find("settings"); it != meta.end()) {
     const json doc = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded() || !doc.is_object()) return error(path + ": metadata 'settings' is not a JSON object");
@@ -193,6 +201,7 @@ Status append_features(FeatureSet& set, FeatureSet&& more, const std::string& fi
   // Fingerprints only mean something for every row or none.
   if (set.row_digests.empty() || more.row_digests.empty()) set.row_digests.clear();
   else set.row_digests.insert(set.row_digests.end(), more.row_digests.begin(), more.row_digests.end());
+  set.input_rows = -1;  // a set of several files is no one extraction's output
   if (set.prompt_hashes.empty() || more.prompt_hashes.empty()) set.prompt_hashes.clear();
   else set.prompt_hashes.insert(set.prompt_hashes.end(), more.prompt_hashes.begin(), more.prompt_hashes.end());
   return Status::ok();
@@ -306,6 +315,7 @@ Status write_features_with(const std::string& path, const FeatureSet& set, Owned
   if (!d.chat_template.empty() || !d.tokenizer.empty() || !d.config.empty())
     meta["model_digests"] = json{{"chat_template", d.chat_template}, {"tokenizer", d.tokenizer}, {"config", d.config}}.dump();
   if (set.settings) meta["settings"] = set.settings->to_json().dump();
+  if (set.input_rows >= 0) meta["input_rows"] = std::to_string(set.input_rows);
   Status written = write_safetensors(path, tensors, meta);
   if (!written.is_ok() && !set.ids.empty() && written.message().find("the header") != std::string::npos)
     return error(written.message() + ": the row ids take most of it; give the rows shorter ids, or write them in "
@@ -333,7 +343,7 @@ Status write_features(const std::string& path, const FeatureSet& set) {
   return write_features_with(path, set, std::move(features));
 }
 
-Status join_feature_files(const std::vector<std::string>& files, const std::string& path,
+Status join_feature_files(const std::vector<std::string>& files, const std::string& path, int64_t input_rows,
                           const std::optional<RunSettings>& settings) {
   if (files.empty()) return error("no features files");
   // Labels, ids and row indices of every part (a label first seen in a later part is NaN before it); the
@@ -348,6 +358,7 @@ Status join_feature_files(const std::vector<std::string>& files, const std::stri
     ARB_ASSIGN(whole, read_feature_files(files));
     whole.row_digests.clear();
     whole.settings = settings;
+    whole.input_rows = input_rows;
     return write_features(path, whole);
   }
   std::vector<std::shared_ptr<SafetensorsFile>> mapped;
@@ -363,6 +374,7 @@ Status join_feature_files(const std::vector<std::string>& files, const std::stri
   }
   whole.row_digests.clear();  // they served a resume; a finished file does not carry them
   whole.settings = settings;
+  whole.input_rows = input_rows;
   return write_features_with(path, whole, std::move(features));
 }
 

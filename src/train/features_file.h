@@ -41,6 +41,10 @@ struct FeatureSet {
   // turns before its responses), so that a split keeps every response to one prompt on one side; rows
   // without a prompt (token ids) get their dataset row's own.
   std::vector<int64_t> prompt_hashes;
+  // A finished extraction's count of the input's rows it reached (rows 0 .. input_rows - 1, its failed
+  // ones included): what tells a resume whether a longer input or a larger --limit asks for more. -1 in
+  // parts, in joined training sets, and in files written before it was kept.
+  int64_t input_rows = -1;
   std::string layer, model;
   // model/fingerprint.h's of the model the features came from ("" in files written before it was kept):
   // what tells two extractions apart, where the model's path (another node's cache) may differ.
@@ -78,9 +82,10 @@ Result<FeatureSet> read_features(const std::string& path);
 // width alike; ids and row indices in all or none); a label a file lacks is NaN for its rows.
 Result<FeatureSet> read_feature_files(const std::vector<std::string>& files);
 Status write_features(const std::string& path, const FeatureSet& set);
-// Checkpoint parts of one extraction joined into one file at `path` (with `settings`), their features
-// copied from the mapped parts rather than held in memory: memory holds the labels and ids, not the set.
-Status join_feature_files(const std::vector<std::string>& files, const std::string& path,
+// Checkpoint parts of one extraction joined into one file at `path` (with `settings` and `input_rows`),
+// their features copied from the mapped parts rather than held in memory: memory holds the labels and ids,
+// not the set.
+Status join_feature_files(const std::vector<std::string>& files, const std::string& path, int64_t input_rows,
                           const std::optional<RunSettings>& settings);
 // One file's shapes (rows, responses, dim), ids, row indices and metadata, without its values (features and
 // labels are left empty): what is needed to tell which extraction wrote it, at the cost of its header.

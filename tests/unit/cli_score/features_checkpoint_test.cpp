@@ -290,7 +290,8 @@ TEST(FeaturesCheckpoint, AFinishedFileOfAnotherExtractionIsNamed) {
   const std::string longer = write_rated_rows(dir + "/longer.jsonl", 30);
   const RunResult more = run_arbiter("features -q" + model + " -i " + longer + " -o " + out + " --resume");
   EXPECT_NE(more.exit_code, 0) << more.out;
-  EXPECT_NE(more.out.find("is finished with row 19, but this run reads rows to 29"), std::string::npos) << more.out;
+  EXPECT_NE(more.out.find("its extraction read the input's first 20 rows, and this run reads rows to 29"), std::string::npos)
+      << more.out;
   const RunResult sharded = run_arbiter("features -q" + model + " -i " + rows + " -o " + out + " --resume --shard 1/2");
   EXPECT_NE(sharded.exit_code, 0) << sharded.out;
   EXPECT_NE(sharded.out.find("holds row 0, which --shard 1/2 does not read"), std::string::npos) << sharded.out;
@@ -305,6 +306,18 @@ TEST(FeaturesCheckpoint, AFinishedFileOfAnotherExtractionIsNamed) {
   const RunResult skipped_again =
       run_arbiter("features" + model + " -i " + broken + " -o " + skipped + " --on-error skip --resume");
   EXPECT_EQ(skipped_again.exit_code, 0) << skipped_again.out;
+  // A last row that was read but failed (too long, --on-error skip) has no features, yet was reached: the
+  // finished file is this run's, not one that stopped short.
+  std::string with_long_row = read_text(rows);
+  with_long_row += nlohmann::json{{"id", "long"}, {"prompt", std::string(2000, 'x')}, {"response", "y"}, {"score", 1}}.dump() + "\n";
+  write_text(dir + "/long-last.jsonl", with_long_row);
+  const std::string failed_last = dir + "/failed-last.safetensors";
+  const std::string cut_options = " --max-length 64 --truncation error --on-error skip";
+  ASSERT_EQ(run_arbiter("features -q" + model + " -i " + dir + "/long-last.jsonl -o " + failed_last + cut_options).exit_code, 0);
+  const RunResult failed_again =
+      run_arbiter("features" + model + " -i " + dir + "/long-last.jsonl -o " + failed_last + cut_options + " --resume");
+  EXPECT_EQ(failed_again.exit_code, 0) << failed_again.out;
+  EXPECT_NE(failed_again.out.find("is complete: nothing to resume"), std::string::npos) << failed_again.out;
 }
 
 // Parts keep the options of their run: resuming them with sequences formatted otherwise would join two

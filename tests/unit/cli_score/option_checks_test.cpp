@@ -164,6 +164,13 @@ TEST(OptionChecks, AnOutputIsNotEmptiedOrCutByARunThatIsRefused) {
   EXPECT_NE(resumed.exit_code, 0) << resumed.out;
   EXPECT_NE(resumed.out.find("table.csv:1"), std::string::npos) << resumed.out;
   EXPECT_EQ(read_text(dir + "/table.csv"), not_jsonl);
+  // A file without a single newline is all "incomplete last line": cut only if it begins as a run's line.
+  const std::string binary = std::string("GGUF\x03\x00\x00\x00", 8) + "weights";
+  write_text(dir + "/model.gguf", binary);
+  const RunResult on_model = run_arbiter("-q score -m " + model + " -i " + dir + "/rows.jsonl -o " + dir + "/model.gguf --resume");
+  EXPECT_NE(on_model.exit_code, 0) << on_model.out;
+  EXPECT_NE(on_model.out.find("model.gguf:1: an incomplete last line that is no run's"), std::string::npos) << on_model.out;
+  EXPECT_EQ(read_text(dir + "/model.gguf"), binary);
 }
 
 TEST(OptionChecks, AFailedFirstRowLeavesNoOutput) {

@@ -637,7 +637,17 @@ const Case kCases[] = {
      false, ""},
     {"FormatPercentCNonAscii", "{{ '%c' % 233 }}{{ '%-2c|' % 'ü' }}",
      R"({})",
-     true, "éü |"},    // groupby: (grouper, list) tuples, read by name or unpacked.
+     true, "éü |"},
+    {"HexPast64BitsIsANumber", "{{ 0xFFFFFFFFFFFFFFFFFF > 10 }}",
+     R"({})",
+     true, "True"},
+    {"PercentCIgnoresPrecision", "{{ '%.0c|%3.1c|' % ('a', 'b') }}",
+     R"({})",
+     true, "a|  b|"},
+    {"JoinerOfANumber", "{% set j = joiner(0) %}{{ j() }}{{ j() }}{{ j() }}",
+     R"({})",
+     true, "00"},
+    // groupby: (grouper, list) tuples, read by name or unpacked.
     {"GroupbyWithAttributes", "{% for g in messages|groupby('role', default='none') %}{{ g.grouper }}:{{ g.list|map(attribute='content')|join(',') }};{% endfor %}",
      R"({"messages":[{"role":"user","content":"a"},{"role":"Assistant","content":"b"},{"role":"user","content":"c"},{"role":"assistant","content":"d"},{"content":"e"}]})",
      true, "Assistant:b,d;none:e;user:a,c;"},
