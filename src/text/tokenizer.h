@@ -120,15 +120,15 @@ class Tokenizer {
     int32_t id;         // an added token's id, or -1 for text
   };
 
-  std::vector<Segment> split_added(std::string_view text, const Matcher& matcher) const;
+  // parse_special: special tokens are matched as such; otherwise their matches are left as text.
+  std::vector<Segment> split_added(std::string_view text, const Matcher& matcher, bool parse_special) const;
   Status encode_text(std::string_view text, bool at_input_start, bool parse_special, std::vector<int32_t>& out) const;
 
   TokenizerConfig config_;
   std::unique_ptr<Bpe> bpe_;
   std::unordered_map<std::string, int32_t> token_to_id_;
   std::vector<bool> special_;
-  Matcher raw_all_, raw_plain_;          // tokens matched in raw text: with / without special ones
-  Matcher normalized_all_, normalized_plain_;
+  Matcher raw_, normalized_;  // added tokens matched in the raw text / in the normalized text
   std::vector<std::string> normalized_contents_;  // per added token; sized once, so views into it stay valid
 };
 
