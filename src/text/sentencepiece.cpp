@@ -284,7 +284,7 @@ Status apply_folder_files(const std::string& tokenizer_config_path, const std::s
   if (!added_tokens_path.empty()) {
     ARB_ASSIGN(added_json, read_json_object(added_tokens_path));
   }
-  auto added = added_tokens_of(tc, added_tokens_path.empty() ? nullptr : &added_json);
+  auto added = added_tokens_of(tc, added_tokens_path.empty() ? nullptr : &added_json, config.tokens.size());
   if (!added) return added.status().with_context(tokenizer_config_path.empty() ? added_tokens_path : tokenizer_config_path);
   for (AddedToken& token : *added) {
     const size_t id = size_t(token.id);
