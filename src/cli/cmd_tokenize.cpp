@@ -15,16 +15,25 @@ namespace {
 
 struct TokenizeArgs {
   std::string model_path, text, text_file, decode;
+  bool decoding = false;  // --decode given, even as '' (no ids)
   bool special = false, parse_special = false, json = false, skip_special = false;
 };
 
 Status run_tokenize(const TokenizeArgs& args) {
   ARB_ASSIGN(auto tokenizer, load_tokenizer_at(args.model_path));
-  if (!args.decode.empty()) {
-    ARB_ASSIGN(std::vector<int32_t> ids, parse_int_list(args.decode, "--decode"));
+  if (args.decoding) {
+    std::vector<int32_t> ids;
+    if (args.decode.find_first_not_of(' ') != std::string::npos) {
+      ARB_ASSIGN(ids, parse_int_list(args.decode, "--decode"));
+    }
     ARB_ASSIGN(std::string text, tokenizer->decode(ids, args.skip_special));
-    if (args.json) std::printf("%s\n", nlohmann::json{{"text", text}}.dump().c_str());
-    else std::printf("%s\n", text.c_str());
+    if (args.json) {
+      std::printf("%s\n", nlohmann::json{{"text", text}}.dump().c_str());
+    } else {
+      // Written whole: decoded text may hold NUL bytes (a byte token 0x00), where %s would stop.
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fputc('\n', stdout);
+    }
     return Status::ok();
   }
   std::string text = args.text;
@@ -65,6 +74,7 @@ const CommandRegistration kTokenizeRegistration({
       return [args, text, file, decode]() -> Status {
         ARB_TRY(pull_model_source(args->model_path));
         if (text->count() + file->count() + decode->count() == 0) return error("give --text, --text-file or --decode");
+        args->decoding = decode->count() > 0;
         return run_tokenize(*args);
       };
     },

@@ -16,6 +16,8 @@ Result<std::vector<int32_t>> parse_int_list(const std::string& text, const std::
     while (!item.empty() && item.back() == ' ') item.pop_back();
     int32_t value = 0;
     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (ec == std::errc::result_out_of_range && ptr == item.data() + item.size())
+      return error(what + ": '" + item + "' is outside the 32-bit integer range");
     if (item.empty() || ec != std::errc() || ptr != item.data() + item.size())
       return error(what + ": '" + item + "' is not an integer");
     values.push_back(value);

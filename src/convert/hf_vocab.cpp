@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/mapped_file.h"
+#include "model/tokenizer_class.h"
 #include "text/pretokenize.h"
 #include "text/sentencepiece.h"
 #include "text/tokenizer.h"
@@ -47,12 +48,15 @@ Status pad_to_vocab_size(Vocab& v, int64_t vocab_size, bool with_scores, const s
 // `added`: the tokens the directory's tokenizer adds to the model file's pieces (tokenizer.json's
 // added_tokens, tokenizer_config.json's added_tokens_decoder, added_tokens.json), written in their ids'
 // places as control tokens (special) or user-defined ones, as the canonical converter writes them.
+// `reader`: the tokenizer class that reads the file, whose normalizer settings are written (Gemma's own,
+// not the file's).
 Status add_sentencepiece(const std::string& path, const ModelConfig& config, const std::vector<AddedToken>& added,
-                         GgufMetadata& md, Vocab& v) {
+                         SpmReader reader, GgufMetadata& md, Vocab& v) {
   ARB_ASSIGN(std::string bytes, read_file(path));
-  auto spm = parse_spm_model(bytes);
-  if (!spm) return spm.status().with_context(path);
-  for (const SpmPiece& piece : spm->pieces) {
+  auto parsed = parse_spm_model(bytes);
+  if (!parsed) return parsed.status().with_context(path);
+  const SpmModel spm = as_read_by(std::move(parsed).value(), reader);
+  for (const SpmPiece& piece : spm.pieces) {
     int32_t type = kNormal;
     switch (piece.type) {
       case SpmPieceType::kUnknown: type = kUnknown; break;
@@ -96,15 +100,15 @@ Status add_sentencepiece(const std::string& path, const ModelConfig& config, con
   set_metadata(md, "tokenizer.ggml.tokens", GgufValue::from_strings(v.tokens));
   set_metadata(md, "tokenizer.ggml.scores", GgufValue::from_f32s(v.scores));
   set_metadata(md, "tokenizer.ggml.token_type", GgufValue::from_i32s(v.types));
-  // The model's own normalizer flags, so a GGUF reader splits text as the directory's tokenizer does.
-  set_metadata(md, "tokenizer.ggml.add_space_prefix", GgufValue::from_bool(spm->add_dummy_prefix));
-  set_metadata(md, "tokenizer.ggml.remove_extra_whitespaces", GgufValue::from_bool(spm->remove_extra_whitespaces));
+  // The normalizer flags the directory's tokenizer applies, so a GGUF reader splits text as it does.
+  set_metadata(md, "tokenizer.ggml.add_space_prefix", GgufValue::from_bool(spm.add_dummy_prefix));
+  set_metadata(md, "tokenizer.ggml.remove_extra_whitespaces", GgufValue::from_bool(spm.remove_extra_whitespaces));
   // The normalization rules (usually NFKC), which change ids for text such as "\n" or "™".
-  if (!spm->precompiled_charsmap.empty()) {
+  if (!spm.precompiled_charsmap.empty()) {
     GgufValue charsmap;
     charsmap.type = GgufType::ARRAY;
     charsmap.array_type = GgufType::UINT8;
-    for (unsigned char byte : spm->precompiled_charsmap) {
+    for (unsigned char byte : spm.precompiled_charsmap) {
       GgufValue b;
       b.type = GgufType::UINT8;
       b.u = byte;
@@ -112,8 +116,8 @@ Status add_sentencepiece(const std::string& path, const ModelConfig& config, con
     }
     set_metadata(md, "tokenizer.ggml.precompiled_charsmap", std::move(charsmap));
   }
-  if (spm->unk_id >= 0 && spm->unk_id < int32_t(v.tokens.size())) {
-    set_metadata(md, "tokenizer.ggml.unknown_token_id", GgufValue::from_u32(uint32_t(spm->unk_id)));
+  if (spm.unk_id >= 0 && spm.unk_id < int32_t(v.tokens.size())) {
+    set_metadata(md, "tokenizer.ggml.unknown_token_id", GgufValue::from_u32(uint32_t(spm.unk_id)));
   }
   return Status::ok();
 }
@@ -336,11 +340,12 @@ Status add_vocab_metadata_unchecked(const std::string& dir_path, const ModelConf
       if (from_json) reference = *from_json;
       else log_warn(json_path + ": not read (" + from_json.message() + "); the tokenizer is taken from tokenizer.model");
     }
+    const SpmReader reader = sentencepiece_reader_for(dir_path);
     if (!reference) {
       ARB_ASSIGN(reference, Tokenizer::from_sentencepiece_model(spm_path, config_or_none,
-                                                                fs::exists(added_path) ? added_path : ""));
+                                                                fs::exists(added_path) ? added_path : "", reader));
     }
-    ARB_TRY(add_sentencepiece(spm_path, config, reference->config().added_tokens, md, v));
+    ARB_TRY(add_sentencepiece(spm_path, config, reference->config().added_tokens, reader, md, v));
     if (reference->config().prepend_at_input_start_only)
       log_warn(config_path + ": \"legacy\": false (a word-start mark only where the input begins) has no GGUF key: "
                "readers of the file mark text after each special token too, so chat-formatted text encodes otherwise");

@@ -47,19 +47,25 @@ std::string json_without_layout(std::string_view text);
 std::string clip_for_message(std::string_view text, size_t max_bytes = 400);
 
 // The parsed document, or "malformed JSON: <the parser's message, with its byte position>" / "JSON nested
-// deeper than N levels".
+// deeper than N levels". `callback` is the parser's (it may keep values out of the tree as they are read).
 template <class Json = nlohmann::json>
-Result<Json> parse_json_text(std::string_view text, int max_depth = kMaxJsonDepth) {
+Result<Json> parse_json_text(std::string_view text, int max_depth = kMaxJsonDepth,
+                             typename Json::parser_callback_t callback = nullptr) {
   if (json_nested_deeper_than(text, max_depth))
     return error("JSON nested deeper than " + std::to_string(max_depth) + " levels");
   try {
-    return Json::parse(text.begin(), text.end());
+    return Json::parse(text.begin(), text.end(), std::move(callback));
   } catch (const std::exception& e) {
     // The parser reads a NUL byte as the end of its input ("unexpected end of input"): a NUL, which JSON
     // never holds, is what a damaged file shows, and says so.
     if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
       return error("malformed JSON: a NUL byte at byte " + std::to_string(nul + 1) + " (a damaged file?)");
-    return error("malformed JSON: " + clip_for_message(e.what()));
+    // The byte as well as the line: a tokenizer.json is often one line of megabytes, and a file cut short
+    // (an interrupted download) shows as an error at its end.
+    std::string where;
+    if (const auto* parse_error = dynamic_cast<const typename Json::parse_error*>(&e))
+      where = " (byte " + std::to_string(parse_error->byte) + " of " + std::to_string(text.size()) + ")";
+    return error("malformed JSON: " + clip_for_message(e.what()) + where);
   }
 }
 

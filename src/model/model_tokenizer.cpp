@@ -9,6 +9,7 @@
 #include "core/mapped_file.h"
 #include "io/gguf.h"
 #include "model/model_path.h"
+#include "model/tokenizer_class.h"
 #include "text/tokenizer.h"
 
 namespace arbiter {
@@ -103,7 +104,8 @@ Result<std::shared_ptr<Tokenizer>> load_from_assets(const std::string& path, con
   if (!assets.tokenizer_model_path.empty()) {
     const std::filesystem::path added = std::filesystem::path(assets.tokenizer_model_path).parent_path() / "added_tokens.json";
     return Tokenizer::from_sentencepiece_model(assets.tokenizer_model_path, assets.tokenizer_config_path,
-                                               std::filesystem::exists(added) ? added.string() : "");
+                                               std::filesystem::exists(added) ? added.string() : "",
+                                               sentencepiece_reader_for(added.parent_path().string()));
   }
   return error(path + ": no tokenizer found (tokenizer.json or tokenizer.model)");
 }

@@ -32,6 +32,16 @@ std::optional<int32_t> optional_id(const GgufFile& gguf, const std::string& key,
   return static_cast<int32_t>(*v);
 }
 
+// A string key that may be absent; present with another type, it is an error rather than read as absent
+// (tokenizer.ggml.pre read as absent would split text as GPT-2 does, silently, for any model).
+Result<std::optional<std::string>> optional_string(const GgufFile& gguf, const std::string& key) {
+  const GgufValue* value = gguf.find(key);
+  if (value == nullptr) return std::optional<std::string>();
+  if (value->type != GgufType::STRING)
+    return Status::error(key + " is a " + gguf_type_name(value->type) + ", not a string");
+  return std::optional<std::string>(value->str);
+}
+
 // tokenizer.ggml.pre -> how text is split before BPE, as llama.cpp maps the names the converter writes.
 // The patterns are those of the models' tokenizer.json files, so encodings match transformers.
 struct PreTokenizerChoice {
@@ -124,7 +134,8 @@ Result<TokenizerConfig> llama_config(const GgufFile& gguf, std::vector<std::stri
 Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::string> tokens, bool* add_bos_default) {
   TokenizerConfig config;
   config.kind = "bpe (byte-level)";
-  ARB_ASSIGN(PreTokenizerChoice pre, choose_pre(gguf.get_string("tokenizer.ggml.pre").value_or("")));
+  ARB_ASSIGN(std::optional<std::string> pre_name, optional_string(gguf, "tokenizer.ggml.pre"));
+  ARB_ASSIGN(PreTokenizerChoice pre, choose_pre(pre_name.value_or("")));
   *add_bos_default = pre.add_bos;
   ARB_ASSIGN(std::vector<std::string> merges, gguf.get_string_array("tokenizer.ggml.merges"));
   // The model matches text mapped to byte-to-unicode characters: a token spelled otherwise is never found by
@@ -167,9 +178,11 @@ Result<TokenizerConfig> gpt2_config(const GgufFile& gguf, std::vector<std::strin
 }
 
 Result<std::shared_ptr<Tokenizer>> load(const GgufFile& gguf) {
-  auto model = gguf.get_string("tokenizer.ggml.model");
+  ARB_ASSIGN(std::optional<std::string> model, optional_string(gguf, "tokenizer.ggml.model"));
   if (!model) return Status::error("no tokenizer.ggml.model");
   ARB_ASSIGN(std::vector<std::string> tokens, gguf.get_string_array("tokenizer.ggml.tokens"));
+  // No tokens would encode every text to nothing, silently.
+  if (tokens.empty()) return Status::error("tokenizer.ggml.tokens is empty");
   std::vector<int64_t> types;
   if (gguf.find("tokenizer.ggml.token_type")) {
     ARB_ASSIGN(types, gguf.get_int_array("tokenizer.ggml.token_type"));

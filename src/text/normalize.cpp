@@ -1,9 +1,13 @@
 #include "text/normalize.h"
 
+#include <algorithm>
+
 #include <unicode/bytestream.h>
-#include <unicode/normalizer2.h>
-#include <unicode/unistr.h>
 #include <unicode/locid.h>
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/utf8.h>
 
 namespace arbiter {
 
@@ -30,31 +34,53 @@ Result<std::string> icu_normalize(NormalizerKind kind, std::string_view text) {
   return out;
 }
 
+// The tokenizers library lowercases character by character (Rust's char::to_lowercase): the full mapping
+// (U+0130 becomes "i\u0307") but no context, so a word-final capital sigma becomes σ, not ς. ICU's
+// string lowercasing applies the final-sigma rule; one character alone never meets its context.
 std::string lowercase(std::string_view text) {
-  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), text.size()));
-  u.toLower(icu::Locale::getRoot());
   std::string out;
-  u.toUTF8String(out);
+  out.reserve(text.size());
+  for (size_t pos = 0; pos < text.size();) {
+    UChar32 c = 0;
+    U8_NEXT(reinterpret_cast<const uint8_t*>(text.data()), pos, text.size(), c);
+    if (c >= 0 && c < 0x80) {
+      out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+      continue;
+    }
+    icu::UnicodeString one(c < 0 ? UChar32{0xFFFD} : c);
+    one.toLower(icu::Locale::getRoot());
+    one.toUTF8String(out);
+  }
   return out;
 }
 
-bool is_white_space(std::string_view text, size_t pos, size_t* len) {
-  // ASCII whitespace plus the common Unicode spaces; Strip is rare and only trims the ends.
-  static const char* const kSpaces[] = {" ", "\t", "\n", "\r", "\v", "\f", "\xC2\xA0", "\xE3\x80\x80"};
-  for (const char* s : kSpaces) {
-    std::string_view sv(s);
-    if (text.substr(pos, sv.size()) == sv) { *len = sv.size(); return true; }
-  }
-  return false;
+// Unicode White_Space, as the tokenizers library's Strip trims (Rust's char::is_whitespace).
+size_t white_space_length_at(std::string_view text, size_t pos) {
+  size_t next = pos;
+  UChar32 c = 0;
+  U8_NEXT(reinterpret_cast<const uint8_t*>(text.data()), next, text.size(), c);
+  return c >= 0 && u_isUWhiteSpace(c) ? next - pos : 0;
+}
+
+size_t white_space_length_before(std::string_view text, size_t end) {
+  // Only the last few bytes are read: ICU's backward step takes 32-bit offsets.
+  const size_t window = std::min<size_t>(end, 4);
+  const auto* tail = reinterpret_cast<const uint8_t*>(text.data()) + (end - window);
+  int32_t start = int32_t(window);
+  UChar32 c = 0;
+  U8_PREV(tail, 0, start, c);
+  return c >= 0 && u_isUWhiteSpace(c) ? window - size_t(start) : 0;
 }
 
 std::string strip(std::string_view text, bool left, bool right) {
-  size_t len = 0;
-  while (left && !text.empty() && is_white_space(text, 0, &len)) text.remove_prefix(len);
+  while (left && !text.empty()) {
+    const size_t len = white_space_length_at(text, 0);
+    if (len == 0) break;
+    text.remove_prefix(len);
+  }
   while (right && !text.empty()) {
-    size_t start = text.size() - 1;
-    while (start > 0 && (static_cast<uint8_t>(text[start]) & 0xC0) == 0x80) --start;
-    if (!is_white_space(text, start, &len) || start + len != text.size()) break;
+    const size_t len = white_space_length_before(text, text.size());
+    if (len == 0) break;
     text.remove_suffix(len);
   }
   return std::string(text);

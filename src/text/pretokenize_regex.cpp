@@ -3,6 +3,7 @@
 
 #include <pcre2.h>
 
+#include "text/regex_white_space.h"
 #include "text/unicode.h"
 
 namespace arbiter {
@@ -33,7 +34,8 @@ Result<std::shared_ptr<const Regex>> Regex::compile(const std::string& pattern, 
   PCRE2_SIZE err_offset = 0;
   // PCRE2_LITERAL admits UTF but not UCP (which only matters for classes).
   uint32_t options = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
+  const std::string compiled = literal ? pattern : with_unicode_white_space(pattern);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(), options,
                                    &err, &err_offset, nullptr);
   if (!code) {
     return Status::error("regex '" + pattern + "': " + pcre2_message(err) + " at offset " +

@@ -1,6 +1,7 @@
 // A compiled PCRE2 pattern (UTF + Unicode properties, JIT when available). Hugging Face pre-tokenizer
-// and normalizer patterns are written for Oniguruma; PCRE2 accepts them verbatim (\p{L}, (?i:...),
-// lookahead), so they run unchanged.
+// and normalizer patterns are written for Oniguruma; PCRE2 accepts their syntax verbatim (\p{L},
+// (?i:...), lookahead). One class means something else in PCRE2, \s, so it is rewritten as Oniguruma's
+// (regex_white_space.h); an error message quotes the pattern as written.
 #pragma once
 
 #include <memory>

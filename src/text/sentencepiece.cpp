@@ -152,6 +152,17 @@ Result<SpmModel> parse_spm_model(std::string_view bytes) {
   return model;
 }
 
+SpmModel as_read_by(SpmModel model, SpmReader reader) {
+  if (reader == SpmReader::kGemma) {
+    model.add_dummy_prefix = false;
+    model.remove_extra_whitespaces = false;
+    model.precompiled_charsmap.clear();
+    model.escape_whitespaces = true;
+    model.byte_fallback = true;
+  }
+  return model;
+}
+
 namespace {
 
 Result<TokenizerConfig> spm_to_config(const SpmModel& spm) {
@@ -164,6 +175,9 @@ Result<TokenizerConfig> spm_to_config(const SpmModel& spm) {
   int32_t n = static_cast<int32_t>(spm.pieces.size());
   config.model.order = BpeMergeOrder::kPieceScore;
   config.model.byte_fallback = spm.byte_fallback;
+  // sentencepiece merges a run of unknown pieces into one (PopulateSentencePieceText), and transformers'
+  // converters write fuse_unk for the same reason.
+  config.model.fuse_unk = true;
   config.model.pieces.resize(n);
   config.model.scores.resize(n);
   config.model.mergeable.resize(n);
@@ -284,7 +298,7 @@ Status apply_folder_files(const std::string& tokenizer_config_path, const std::s
   if (!added_tokens_path.empty()) {
     ARB_ASSIGN(added_json, read_json_object(added_tokens_path));
   }
-  auto added = added_tokens_of(tc, added_tokens_path.empty() ? nullptr : &added_json);
+  auto added = added_tokens_of(tc, added_tokens_path.empty() ? nullptr : &added_json, config.tokens.size());
   if (!added) return added.status().with_context(tokenizer_config_path.empty() ? added_tokens_path : tokenizer_config_path);
   for (AddedToken& token : *added) {
     const size_t id = size_t(token.id);
@@ -314,11 +328,12 @@ Status apply_folder_files(const std::string& tokenizer_config_path, const std::s
 
 Result<std::shared_ptr<Tokenizer>> Tokenizer::from_sentencepiece_model(const std::string& path,
                                                                        const std::string& tokenizer_config_path,
-                                                                       const std::string& added_tokens_path) {
+                                                                       const std::string& added_tokens_path,
+                                                                       SpmReader reader) {
   ARB_ASSIGN(std::string bytes, read_file(path));
   auto spm = parse_spm_model(bytes);
   if (!spm) return spm.status().with_context(path);
-  auto config = spm_to_config(*spm);
+  auto config = spm_to_config(as_read_by(std::move(spm).value(), reader));
   if (!config) return config.status().with_context(path);
   if (!tokenizer_config_path.empty() || !added_tokens_path.empty()) {
     // nlohmann throws on a value of the wrong type inside well-formed JSON.

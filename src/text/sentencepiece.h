@@ -40,6 +40,13 @@ struct SpmModel {
 
 Result<SpmModel> parse_spm_model(std::string_view bytes);
 
+// The model's settings as `reader` applies them. kGemma: transformers' Gemma tokenizer (GemmaTokenizerFast,
+// which GemmaConverter builds, and transformers 5's GemmaTokenizer) writes spaces as U+2581 and does nothing
+// else to the text, whatever the file's normalizer spec says: no dummy prefix, no whitespace collapsing, no
+// normalization rules; and it always has byte fallback. (Real Gemma files say the same; a file that does
+// not, such as a test model's, is still read as Gemma reads it.)
+SpmModel as_read_by(SpmModel model, SpmReader reader);
+
 // Decoding of SentencePiece-style vocabularies (also GGUF "llama" ones): U+2581 back to spaces, <0xXX>
 // pieces fused into UTF-8, and the dummy prefix's space removed from the start.
 std::vector<DecoderStep> spm_decoders(bool strip_dummy_prefix);

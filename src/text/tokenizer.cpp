@@ -47,6 +47,14 @@ bool is_word(UChar32 c) {
   }
 }
 
+// Whether text[begin, end) has a word character right before or right after it (a single_word token
+// there is refused).
+bool inside_word(std::string_view text, size_t begin, size_t end) {
+  size_t len = 0;
+  return (begin > 0 && is_word(code_point_before(text, begin, &len))) ||
+         (end < text.size() && is_word(code_point_at(text, end, &len)));
+}
+
 std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
   if (from.empty()) return std::string(text);
   std::string out;
@@ -171,15 +179,11 @@ Result<std::shared_ptr<Tokenizer>> Tokenizer::create(TokenizerConfig config) {
       // A token the normalizers erase entirely can never be found in normalized text.
       if (text.empty()) continue;
     }
-    Matcher* targets[2] = {added.normalized ? &tok->normalized_all_ : &tok->raw_all_,
-                           added.special ? nullptr : (added.normalized ? &tok->normalized_plain_ : &tok->raw_plain_)};
-    for (Matcher* m : targets) {
-      if (!m) continue;
-      m->by_first_byte[static_cast<uint8_t>(text[0])].push_back({&added, text});
-      m->empty = false;
-    }
+    Matcher& m = added.normalized ? tok->normalized_ : tok->raw_;
+    m.by_first_byte[static_cast<uint8_t>(text[0])].push_back({&added, text});
+    m.empty = false;
   }
-  for (Matcher* m : {&tok->raw_all_, &tok->raw_plain_, &tok->normalized_all_, &tok->normalized_plain_}) {
+  for (Matcher* m : {&tok->raw_, &tok->normalized_}) {
     for (auto& bucket : m->by_first_byte) {
       std::stable_sort(bucket.begin(), bucket.end(),
                        [](const Candidate& a, const Candidate& b) { return a.text.size() > b.text.size(); });
@@ -188,29 +192,29 @@ Result<std::shared_ptr<Tokenizer>> Tokenizer::create(TokenizerConfig config) {
   return tok;
 }
 
-std::vector<Tokenizer::Segment> Tokenizer::split_added(std::string_view text, const Matcher& matcher) const {
+std::vector<Tokenizer::Segment> Tokenizer::split_added(std::string_view text, const Matcher& matcher,
+                                                       bool parse_special) const {
   std::vector<Segment> segments;
   size_t text_start = 0;  // start of the text not yet emitted
   size_t pos = 0;
   while (pos < text.size() && !matcher.empty) {
+    // The leftmost match, longest first, as the tokenizers library's Aho-Corasick (LeftmostLongest) finds it.
     const auto& bucket = matcher.by_first_byte[static_cast<uint8_t>(text[pos])];
-    const Candidate* found = nullptr;
-    for (const Candidate& candidate : bucket) {
-      if (text.compare(pos, candidate.text.size(), candidate.text) != 0) continue;
-      size_t end = pos + candidate.text.size();
-      size_t len = 0;
-      if (candidate.token->single_word && ((pos > 0 && is_word(code_point_before(text, pos, &len))) ||
-                                 (end < text.size() && is_word(code_point_at(text, end, &len))))) {
-        continue;
-      }
-      found = &candidate;
-      break;
-    }
-    if (!found) {
+    const auto found = std::find_if(bucket.begin(), bucket.end(), [&](const Candidate& candidate) {
+      return text.compare(pos, candidate.text.size(), candidate.text) == 0;
+    });
+    if (found == bucket.end()) {
       ++pos;
       continue;
     }
     size_t begin = pos, end = pos + found->text.size();
+    // A match refused (a special token not parsed, a single_word token inside a word) stays text, and the
+    // library's match iterator has consumed its span: no shorter token at the same place, nor one starting
+    // inside it, is tried.
+    if ((found->token->special && !parse_special) || (found->token->single_word && inside_word(text, begin, end))) {
+      pos = end;
+      continue;
+    }
     if (found->token->lstrip) {
       size_t len = 0;
       while (begin > text_start && is_space(code_point_before(text, begin, &len))) begin -= len;
@@ -230,8 +234,7 @@ std::vector<Tokenizer::Segment> Tokenizer::split_added(std::string_view text, co
 Status Tokenizer::encode_text(std::string_view text, bool at_input_start, bool parse_special,
                               std::vector<int32_t>& out) const {
   ARB_ASSIGN(std::string normalized, normalize(config_.normalizers, text, config_.prepend_at_input_start_only && !at_input_start));
-  const Matcher& matcher = parse_special ? normalized_all_ : normalized_plain_;
-  for (const Segment& seg : split_added(normalized, matcher)) {
+  for (const Segment& seg : split_added(normalized, normalized_, parse_special)) {
     if (seg.id >= 0) {
       out.push_back(seg.id);
       continue;
@@ -252,8 +255,7 @@ Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, bool add_s
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   if (add_special) ids.insert(ids.end(), config_.prefix_ids.begin(), config_.prefix_ids.end());
-  const Matcher& matcher = parse_special ? raw_all_ : raw_plain_;
-  for (const Segment& seg : split_added(text, matcher)) {
+  for (const Segment& seg : split_added(text, raw_, parse_special)) {
     if (seg.id >= 0) {
       ids.push_back(seg.id);
       continue;

@@ -28,6 +28,10 @@ namespace arbiter {
 
 class GgufFile;
 
+// Which transformers tokenizer class reads a tokenizer.model: most take the normalizer settings from the
+// file; Gemma's fixes its own (as_read_by in sentencepiece.h).
+enum class SpmReader { kModelSettings, kGemma };
+
 // A token matched in the raw text before the model sees it (HF added_tokens; control and user-defined
 // pieces of SentencePiece and GGUF vocabularies).
 struct AddedToken {
@@ -76,10 +80,12 @@ class Tokenizer {
   static Result<std::shared_ptr<Tokenizer>> from_tokenizer_json(const std::string& path,
                                                                 const std::string& tokenizer_config_path);
   // With tokenizer_config.json (and added_tokens.json) beside the model file: their added tokens, special
-  // tokens and add_bos_token / add_eos_token, as transformers' Llama tokenizer reads the folder.
+  // tokens and add_bos_token / add_eos_token, as transformers' Llama tokenizer reads the folder. `reader`:
+  // the tokenizer class that reads the file (sentencepiece.h), for the settings it takes from itself.
   static Result<std::shared_ptr<Tokenizer>> from_sentencepiece_model(const std::string& path,
                                                                      const std::string& tokenizer_config_path = "",
-                                                                     const std::string& added_tokens_path = "");
+                                                                     const std::string& added_tokens_path = "",
+                                                                     SpmReader reader = SpmReader::kModelSettings);
   static Result<std::shared_ptr<Tokenizer>> from_gguf(const GgufFile& gguf);
   static Result<std::shared_ptr<Tokenizer>> create(TokenizerConfig config);
   // Held by shared_ptr, never copied or moved: its BPE model and added-token matchers point into config_.
@@ -120,15 +126,15 @@ class Tokenizer {
     int32_t id;         // an added token's id, or -1 for text
   };
 
-  std::vector<Segment> split_added(std::string_view text, const Matcher& matcher) const;
+  // parse_special: special tokens are matched as such; otherwise their matches are left as text.
+  std::vector<Segment> split_added(std::string_view text, const Matcher& matcher, bool parse_special) const;
   Status encode_text(std::string_view text, bool at_input_start, bool parse_special, std::vector<int32_t>& out) const;
 
   TokenizerConfig config_;
   std::unique_ptr<Bpe> bpe_;
   std::unordered_map<std::string, int32_t> token_to_id_;
   std::vector<bool> special_;
-  Matcher raw_all_, raw_plain_;          // tokens matched in raw text: with / without special ones
-  Matcher normalized_all_, normalized_plain_;
+  Matcher raw_, normalized_;  // added tokens matched in the raw text / in the normalized text
   std::vector<std::string> normalized_contents_;  // per added token; sized once, so views into it stay valid
 };
 

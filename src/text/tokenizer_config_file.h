@@ -22,7 +22,9 @@ Status apply_tokenizer_config(const nlohmann::json& tokenizer_config, const std:
 
 // The tokens tokenizer_config.json's added_tokens_decoder lists, then those of added_tokens.json
 // ({"<|im_end|>": 32000}, special when tokenizer_config.json names them a special token) that it does not.
-// `added_tokens_json` may be null. Errors name the field.
-Result<std::vector<AddedToken>> added_tokens_of(const nlohmann::json& tokenizer_config, const nlohmann::json* added_tokens_json);
+// `added_tokens_json` may be null. model_entries: the model file's count of pieces, which with the tokens
+// listed bounds their ids (token_id_bound.h). Errors name the field.
+Result<std::vector<AddedToken>> added_tokens_of(const nlohmann::json& tokenizer_config, const nlohmann::json* added_tokens_json,
+                                                size_t model_entries);
 
 }  // namespace arbiter

@@ -13,6 +13,7 @@
 #include "core/mapped_file.h"
 #include "text/tokenizer.h"
 #include "text/string_index.h"
+#include "text/token_id_bound.h"
 #include "text/tokenizer_config_file.h"
 #include "text/unicode.h"
 
@@ -258,12 +259,16 @@ Status parse_decoder(const json& j, std::vector<DecoderStep>& steps) {
 }
 
 // tokenizer_config.json names tokens either as a string or as {"content": ...}.
-std::optional<std::string> config_token(const json& config, const char* key) {
+Result<std::optional<std::string>> config_token(const json& config, const char* key) {
   auto it = config.find(key);
-  if (it == config.end()) return std::nullopt;
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_object() && it->contains("content")) return (*it)["content"].get<std::string>();
-  return std::nullopt;
+  if (it == config.end()) return std::optional<std::string>();
+  if (it->is_string()) return std::optional<std::string>(it->get<std::string>());
+  if (it->is_object() && it->contains("content")) {
+    const json& content = (*it)["content"];
+    if (!content.is_string()) return Status::error(std::string(key) + ": 'content' is a " + content.type_name() + ", not a string");
+    return std::optional<std::string>(content.get<std::string>());
+  }
+  return std::optional<std::string>();
 }
 
 // model.vocab and model.merges of a BPE model, taken from the parser as it meets them: a document tree of Llama
@@ -350,7 +355,8 @@ json::parser_callback_t capture_model_tables(ModelTables& tables) {
   };
 }
 
-Status parse_model(const json& model, ModelTables& tables, TokenizerConfig& config,
+// entries: the vocabulary's and the added tokens' count, which bounds their ids (token_id_bound.h).
+Status parse_model(const json& model, ModelTables& tables, size_t entries, TokenizerConfig& config,
                    std::unordered_map<std::string, int32_t>& ids, bool byte_level) {
   std::string type = type_of(model);
   if (type != "BPE") return Status::error("model type '" + type + "' is not supported (only BPE)");
@@ -370,9 +376,8 @@ Status parse_model(const json& model, ModelTables& tables, TokenizerConfig& conf
   if (!tables.error.empty()) return Status::error(tables.error);
   int64_t max_id = -1;
   for (const auto& [token, id] : tables.vocab) {
-    // Far past any vocabulary (2^24): a vocabulary that large would not be read, only allocated.
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 24)) {
-      return Status::error("model.vocab: token '" + token + "' has id " + id.dump() + " (not 0 to 16777216)");
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > max_token_id(entries)) {
+      return Status::error("model.vocab: token '" + token + "' has id " + id.dump() + " " + token_id_range(entries));
     }
     max_id = std::max(max_id, id.get<int64_t>());
   }
@@ -435,7 +440,8 @@ bool contains_type(const json& j, const char* list_key, const std::string& type)
 Status apply_tokenizer_config(const json& tc, const std::unordered_map<std::string, int32_t>& ids,
                               TokenizerConfig& config, bool always_add_flags) {
   auto resolve = [&](const char* key, std::optional<int32_t>& target) -> Status {
-    if (auto token = config_token(tc, key)) {
+    ARB_ASSIGN(std::optional<std::string> token, config_token(tc, key));
+    if (token) {
       ARB_ASSIGN(target, id_of(ids, *token, std::string("tokenizer_config ") + key));
     }
     return Status::ok();
@@ -460,17 +466,20 @@ Status apply_tokenizer_config(const json& tc, const std::unordered_map<std::stri
   return Status::ok();
 }
 
-Result<std::vector<AddedToken>> added_tokens_of(const json& tc, const json* added_tokens_json) {
+Result<std::vector<AddedToken>> added_tokens_of(const json& tc, const json* added_tokens_json, size_t model_entries) {
   std::vector<AddedToken> out;
   std::unordered_map<std::string, bool> listed;
-  if (auto decoder = tc.find("added_tokens_decoder"); decoder != tc.end() && decoder->is_object()) {
+  const auto decoder = tc.find("added_tokens_decoder");
+  const bool has_decoder = decoder != tc.end() && decoder->is_object();
+  const size_t entries = model_entries + (has_decoder ? decoder->size() : 0) +
+                         (added_tokens_json != nullptr && added_tokens_json->is_object() ? added_tokens_json->size() : 0);
+  if (has_decoder) {
     for (auto it = decoder->begin(); it != decoder->end(); ++it) {
       const std::string where = "added_tokens_decoder." + it.key();
       AddedToken added;
       try {
         const long long id = std::stoll(it.key());
-        // Far past any vocabulary (2^24): a vocabulary that large would not be read, only allocated.
-        if (id < 0 || id > (1 << 24)) return Status::error(where + ": not a token id (0 to 16777216)");
+        if (id < 0 || id > max_token_id(entries)) return Status::error(where + ": not a token id " + token_id_range(entries));
         added.id = int32_t(id);
       } catch (const std::exception&) {
         return Status::error(where + ": not a token id");
@@ -493,8 +502,10 @@ Result<std::vector<AddedToken>> added_tokens_of(const json& tc, const json* adde
   // Its tokens are special where tokenizer_config.json names them so (additional_special_tokens, or one
   // of the named special tokens).
   std::unordered_map<std::string, bool> special;
-  for (const char* key : {"bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token"})
-    if (auto name = config_token(tc, key)) special[*name] = true;
+  for (const char* key : {"bos_token", "eos_token", "pad_token", "unk_token", "sep_token", "cls_token", "mask_token"}) {
+    ARB_ASSIGN(std::optional<std::string> name, config_token(tc, key));
+    if (name) special[*name] = true;
+  }
   if (auto extra = tc.find("additional_special_tokens"); extra != tc.end() && extra->is_array())
     for (const json& t : *extra) {
       if (t.is_string()) special[t.get<std::string>()] = true;
@@ -502,8 +513,8 @@ Result<std::vector<AddedToken>> added_tokens_of(const json& tc, const json* adde
     }
   for (auto it = added_tokens_json->begin(); it != added_tokens_json->end(); ++it) {
     if (listed.count(it.key())) continue;
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > (1 << 24))
-      return Status::error("added_tokens.json: '" + it.key() + "' has no token id (0 to 16777216)");
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > max_token_id(entries))
+      return Status::error("added_tokens.json: '" + it.key() + "' has no token id " + token_id_range(entries));
     AddedToken added;
     added.id = it.value().get<int32_t>();
     added.content = it.key();
@@ -516,26 +527,50 @@ Result<std::vector<AddedToken>> added_tokens_of(const json& tc, const json* adde
 
 namespace {
 
-Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::string& config_path) {
-  ARB_ASSIGN(std::string text, read_file(path));
-  if (json_nested_deeper_than(text, kMaxJsonDepth)) return Status::error("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  ModelTables tables;
-  json j = json::parse(text, capture_model_tables(tables), false);
-  if (j.is_discarded() || !j.is_object()) return Status::error("not a JSON object");
+// tokenizer_config.json beside a tokenizer.json. Its errors, a wrong type inside it included, name it
+// rather than the tokenizer.json they are reported under.
+Status apply_tokenizer_config_file(const std::string& config_path, const std::unordered_map<std::string, int32_t>& ids,
+                                   TokenizerConfig& config) {
+  auto text = read_file(config_path);
+  if (!text) return text.status();
+  auto tc = parse_json_text(*text);
+  if (!tc) return tc.status().with_context(config_path);
+  if (!tc->is_object()) return Status::error(config_path + ": not a JSON object");
+  try {
+    return apply_tokenizer_config(*tc, ids, config, /*always_add_flags=*/false).with_context(config_path);
+  } catch (const std::exception& e) {
+    return Status::error(config_path + ": " + e.what());
+  }
+}
 
+// tokenizer.json read into a configuration, and its tokens' ids by content (for tokenizer_config.json).
+struct LoadedTokenizerJson {
   TokenizerConfig config;
+  std::unordered_map<std::string, int32_t> ids;
+};
+
+Result<LoadedTokenizerJson> load(const std::string& path) {
+  ARB_ASSIGN(std::string text, read_file(path));
+  ModelTables tables;
+  // A malformed file (most often a download cut short) is named as such, with the parser's byte position.
+  ARB_ASSIGN(json j, parse_json_text(text, kMaxJsonDepth, capture_model_tables(tables)));
+  if (!j.is_object()) return Status::error("not a JSON object");
+
+  LoadedTokenizerJson loaded;
+  TokenizerConfig& config = loaded.config;
+  std::unordered_map<std::string, int32_t>& ids = loaded.ids;
+  const json added_tokens = j.value("added_tokens", json::array());
+  const size_t entries = tables.vocab.size() + (added_tokens.is_array() ? added_tokens.size() : 0);
   bool byte_level = contains_type(j.value("decoder", json()), "decoders", "ByteLevel");
   ARB_TRY(parse_pre_tokenizer(j.value("pre_tokenizer", json()), config.pre_tokenizers, &byte_level));
-  std::unordered_map<std::string, int32_t> ids;
-  ARB_TRY(parse_model(j.at("model"), tables, config, ids, byte_level));
+  ARB_TRY(parse_model(j.at("model"), tables, entries, config, ids, byte_level));
 
-  for (const json& a : j.value("added_tokens", json::array())) {
+  for (const json& a : added_tokens) {
     AddedToken added;
     added.content = a.at("content").get<std::string>();
     const json& id = a.at("id");
-    // Far past any vocabulary (2^24), as for the vocabulary's ids: the table is sized by the largest id.
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 24))
-      return Status::error("added token '" + added.content + "': id " + id.dump() + " (not 0 to 16777216)");
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > max_token_id(entries))
+      return Status::error("added token '" + added.content + "': id " + id.dump() + " " + token_id_range(entries));
     added.id = static_cast<int32_t>(id.get<int64_t>());
     added.special = get_bool(a, "special", false);
     added.lstrip = get_bool(a, "lstrip", false);
@@ -556,28 +591,26 @@ Result<std::shared_ptr<Tokenizer>> load(const std::string& path, const std::stri
   ARB_TRY(parse_post_processor(j.value("post_processor", json()), ids, config));
   ARB_TRY(parse_decoder(j.value("decoder", json()), config.decoders));
   config.kind = byte_level ? "bpe (byte-level)" : (config.model.byte_fallback ? "bpe (byte-fallback)" : "bpe");
-
-  if (!config_path.empty()) {
-    ARB_ASSIGN(std::string tc_text, read_file(config_path));
-    json tc = json::parse(tc_text, nullptr, false);
-    if (tc.is_discarded() || !tc.is_object()) return Status::error(config_path + ": not a JSON object");
-    ARB_TRY(apply_tokenizer_config(tc, ids, config, /*always_add_flags=*/false).with_context(config_path));
-  }
-  return Tokenizer::create(std::move(config));
+  return loaded;
 }
 
 }  // namespace
 
 Result<std::shared_ptr<Tokenizer>> Tokenizer::from_tokenizer_json(const std::string& path,
                                                                   const std::string& tokenizer_config_path) {
+  LoadedTokenizerJson loaded;
   // nlohmann throws on a wrong type inside a well-formed file; the boundary turns that into a Status.
   try {
-    auto result = load(path, tokenizer_config_path);
+    auto result = load(path);
     if (!result) return result.status().with_context(path);
-    return result;
+    loaded = std::move(result).value();
   } catch (const std::exception& e) {
     return Status::error(path + ": " + e.what());
   }
+  if (!tokenizer_config_path.empty()) ARB_TRY(apply_tokenizer_config_file(tokenizer_config_path, loaded.ids, loaded.config));
+  auto tokenizer = create(std::move(loaded.config));
+  if (!tokenizer) return tokenizer.status().with_context(path);
+  return tokenizer;
 }
 
 }  // namespace arbiter

@@ -106,14 +106,6 @@ void compare_metadata(const GgufFile& ours, const GgufFile& canonical) {
     const GgufValue* mine = ours.find(key);
     ASSERT_NE(mine, nullptr) << "missing key " << key;
     if (same_value(*mine, theirs)) continue;
-    // The one real difference: gemma2's converter hard-codes add_space_prefix = false (real Gemma
-    // tokenizer.model files have add_dummy_prefix off); the converted file keeps the fixture model's
-    // own flag (on), so its GGUF tokenizer encodes as the directory's tokenizer.model does.
-    if (key == "tokenizer.ggml.add_space_prefix" && canonical.get_string("general.architecture") == "gemma2") {
-      std::printf("  [differs] %s: ours %s, canonical %s (SentencePiece add_dummy_prefix of tokenizer.model)\n",
-                  key.c_str(), value_string(*mine).c_str(), value_string(theirs).c_str());
-      continue;
-    }
     ADD_FAILURE() << ours.path() << ": key " << key << " is " << value_string(*mine) << ", canonical "
                   << value_string(theirs);
   }

@@ -86,7 +86,7 @@ TEST(BpeTables, MalformedEntriesAreNamed) {
   const std::vector<Case> cases = {
       {"string id", [](json& j) { j["model"]["vocab"]["b"] = "1"; }, "model.vocab: token 'b' has id \"1\""},
       {"negative id", [](json& j) { j["model"]["vocab"]["b"] = -1; }, "model.vocab: token 'b' has id -1"},
-      {"huge id", [](json& j) { j["model"]["vocab"]["b"] = 1 << 30; }, "(not 0 to 16777216)"},
+      {"huge id", [](json& j) { j["model"]["vocab"]["b"] = 1 << 30; }, "has id 1073741824 (not 0 to 65538: the file lists 3 tokens)"},
       {"object id", [](json& j) { j["model"]["vocab"]["b"] = json::object(); }, "token 'b' has no integer id"},
       {"no vocab", [](json& j) { j["model"].erase("vocab"); }, "model.vocab: missing"},
       {"vocab array", [](json& j) { j["model"]["vocab"] = json::array(); }, "model.vocab: missing or not an object"},
@@ -100,7 +100,7 @@ TEST(BpeTables, MalformedEntriesAreNamed) {
       {"merge with a trailing space", [](json& j) { j["model"]["merges"].push_back("a "); }, "is not two tokens split by one space"},
       {"shared id", [](json& j) { j["model"]["vocab"]["ba"] = 1; }, "tokens 'b' and 'ba' share id 1"},
       {"huge added id", [](json& j) { j["added_tokens"] = {{{"id", 4294967297LL}, {"content", "<x>"}}}; },
-       "added token '<x>': id 4294967297 (not 0 to 16777216)"},
+       "added token '<x>': id 4294967297 (not 0 to 65539: the file lists 4 tokens)"},
       {"unknown piece", [](json& j) { j["model"]["merges"].push_back("b a"); }, "BPE merge 1 ('b' + 'a')"},
   };
   for (const Case& c : cases) {
